@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Runs every compiled test file with Node's built-in runner. Node 20 does not expand
+// globs, so the files are listed here and passed explicitly.
+// Usage: node scripts/test.js [filter…]   (filters match parts of the file path)
+import {spawnSync} from 'node:child_process'
+import {readdirSync, statSync} from 'node:fs'
+import {join, relative} from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], {cwd: root, stdio: 'inherit'})
+if (build.status !== 0) process.exit(build.status ?? 1)
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name)
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.test.js') ? [p] : []
+  })
+}
+
+const filters = process.argv.slice(2)
+const files = walk(join(root, 'dist', 'test'))
+  .filter((f) => filters.length === 0 || filters.some((x) => relative(root, f).includes(x)))
+  .sort()
+if (files.length === 0) {
+  console.error('no test files found')
+  process.exit(1)
+}
+const res = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], {cwd: root, stdio: 'inherit'})
+process.exit(res.status ?? 1)

@@ -1,0 +1,28 @@
+import {createdAt, idField, tagsField, updatedAt, type EntitySchema} from '../field.js'
+import * as t from '../typedefs.js'
+
+/**
+ * A plugin instance. `config` is validated against the plugin's own schema by the
+ * plugin registry (see runtime/plugins), which also fills its defaults.
+ */
+export const plugins: EntitySchema = {
+  name: 'plugins',
+  singular: 'plugin',
+  endpoint_key: 'instance_name',
+  unique_together: [['name', 'route', 'service', 'consumer']],
+  fields: [
+    idField(),
+    ['name', {type: 'string', required: true, immutable: false, description: 'Name of the plugin (key-auth, rate-limiting, …).'}],
+    ['instance_name', {...t.name('Unique name of this plugin instance.')}],
+    createdAt(),
+    updatedAt(),
+    ['route', {type: 'foreign', reference: 'routes', on_delete: 'cascade', description: 'Only run on requests matching this route.'}],
+    ['service', {type: 'foreign', reference: 'services', on_delete: 'cascade', description: 'Only run on requests to this service.'}],
+    ['consumer', {type: 'foreign', reference: 'consumers', on_delete: 'cascade', description: 'Only run for this authenticated consumer.'}],
+    ['config', {type: 'json', description: "The plugin's configuration, validated by the plugin's schema."}],
+    ['protocols', {type: 'set', required: true, default: ['grpc', 'grpcs', 'http', 'https'], elements: {type: 'string', one_of: t.protocols}, description: 'Protocols the plugin runs on.'}],
+    ['enabled', {type: 'boolean', required: true, default: true, description: 'Whether the plugin runs.'}],
+    tagsField(),
+    ['ordering', {type: 'json', description: 'Dynamic ordering (before/after other plugins).'}],
+  ],
+}

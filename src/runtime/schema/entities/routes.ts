@@ -1,0 +1,81 @@
+import {createdAt, idField, tagsField, updatedAt, type EntitySchema, type Field} from '../field.js'
+import * as t from '../typedefs.js'
+
+const routePath: Field = {
+  type: 'string',
+  custom: (v: string) => {
+    if (v.startsWith('~')) {
+      try {
+        new RegExp(v.slice(1))
+        return null
+      } catch (e) {
+        return `invalid regex: '${v.slice(1)}' (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`
+      }
+    }
+    if (!v.startsWith('/')) return 'should start with: / (fixed path) or ~/ (regex path)'
+    return null
+  },
+}
+
+export const routes: EntitySchema = {
+  name: 'routes',
+  singular: 'route',
+  endpoint_key: 'name',
+  fields: [
+    idField(),
+    createdAt(),
+    updatedAt(),
+    ['name', t.name('The route name.')],
+    [
+      'protocols',
+      {
+        type: 'set',
+        required: true,
+        default: ['http', 'https'],
+        len_min: 1,
+        elements: {type: 'string', one_of: t.protocols},
+        description: 'Protocols this route accepts.',
+      },
+    ],
+    ['methods', {type: 'set', elements: {type: 'string', match: '^[A-Z]+$'}, description: 'HTTP methods that match.'}],
+    ['hosts', {type: 'array', elements: t.wildcardHost('A host, with at most one `*` at either end.'), description: 'Host header values that match.'}],
+    ['paths', {type: 'array', elements: routePath, description: 'Path prefixes, or regexes starting with `~`.'}],
+    [
+      'headers',
+      {type: 'map', keys: {type: 'string', match: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$'}, values: {type: 'array', elements: {type: 'string'}}, description: 'Request headers that must match (keys AND, values OR).'},
+    ],
+    ['https_redirect_status_code', {type: 'integer', required: true, default: 426, one_of: [426, 301, 302, 307, 308], description: 'Status code when an HTTP request hits an HTTPS-only route.'}],
+    ['regex_priority', {type: 'integer', default: 0, description: 'Priority among regex paths; higher wins.'}],
+    ['strip_path', {type: 'boolean', required: true, default: true, description: 'Strip the matched path prefix before proxying.'}],
+    ['path_handling', {type: 'string', default: 'v0', one_of: ['v0', 'v1'], description: 'How the service path and the request path are joined.'}],
+    ['preserve_host', {type: 'boolean', required: true, default: false, description: 'Forward the client Host header to the upstream.'}],
+    ['request_buffering', {type: 'boolean', required: true, default: true, description: 'Buffer request bodies.'}],
+    ['response_buffering', {type: 'boolean', required: true, default: true, description: 'Buffer response bodies.'}],
+    ['snis', {type: 'set', elements: t.wildcardHost('An SNI'), description: 'TLS server names that match.'}],
+    ['sources', {type: 'set', elements: {type: 'record', fields: [['ip', {type: 'string'}], ['port', t.port('Source port')]]}, description: 'Stream sources.'}],
+    ['destinations', {type: 'set', elements: {type: 'record', fields: [['ip', {type: 'string'}], ['port', t.port('Destination port')]]}, description: 'Stream destinations.'}],
+    tagsField(),
+    ['service', {type: 'foreign', reference: 'services', description: 'The service this route proxies to.'}],
+  ],
+  entity_checks: [
+    (e) => {
+      const httpish = (e.protocols ?? []).some((p: string) => p === 'http' || p === 'https')
+      if (!httpish) return null
+      const set = (k: string) => e[k] != null && (typeof e[k] !== 'object' || Object.keys(e[k]).length > 0)
+      if (['methods', 'hosts', 'headers', 'paths', 'snis'].some(set)) return null
+      const https = (e.protocols ?? []).includes('https')
+      return {
+        '@entity': https
+          ? "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'"
+          : "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'",
+      }
+    },
+    (e) => {
+      if (e.snis?.length && !(e.protocols ?? []).some((p: string) => ['https', 'grpcs', 'tls', 'tls_passthrough', 'wss'].includes(p))) {
+        return {snis: "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls', 'tls_passthrough' or 'wss'"}
+      }
+      return null
+    },
+  ],
+  nested: [{key: 'plugins', entity: 'plugins', via: 'route'}],
+}

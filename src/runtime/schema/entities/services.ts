@@ -1,0 +1,58 @@
+import {createdAt, idField, tagsField, updatedAt, type EntitySchema} from '../field.js'
+import * as t from '../typedefs.js'
+
+const DEFAULT_PORTS: Record<string, number> = {http: 80, https: 443, ws: 80, wss: 443, grpc: 80, grpcs: 443}
+
+/** `url` shorthand: protocol, host, port and path in one string. */
+function expandUrl(value: unknown, entity: Record<string, unknown>): string | null {
+  if (typeof value !== 'string') return 'expected a string'
+  let u: URL
+  try {
+    u = new URL(value)
+  } catch {
+    return `invalid url: ${value}`
+  }
+  const protocol = u.protocol.replace(/:$/, '')
+  entity.protocol = protocol
+  entity.host = u.hostname.startsWith('[') ? u.hostname : u.hostname
+  entity.port = u.port ? Number(u.port) : (DEFAULT_PORTS[protocol] ?? 80)
+  entity.path = u.pathname && (u.pathname !== '/' || value.replace(/^[a-z]+:\/\/[^/]+/i, '') === '/') ? decodeURI(u.pathname) : null
+  return null
+}
+
+export const services: EntitySchema = {
+  name: 'services',
+  singular: 'service',
+  endpoint_key: 'name',
+  fields: [
+    idField(),
+    createdAt(),
+    updatedAt(),
+    ['name', t.name('The service name.')],
+    ['retries', {type: 'integer', default: 5, between: [0, 32767], description: 'Times to retry when proxying fails.'}],
+    ['protocol', {type: 'string', required: true, default: 'http', one_of: t.protocols, description: 'Protocol used to reach the upstream.'}],
+    ['host', {...t.host('Host of the upstream server, or the name of an upstream.'), required: true}],
+    ['port', {...t.port('Upstream server port.', 80), required: true}],
+    ['path', t.path('Path prefix used in requests to the upstream server.')],
+    ['connect_timeout', t.timeout('Milliseconds to establish a connection to the upstream.')],
+    ['write_timeout', t.timeout('Milliseconds between two writes to the upstream.')],
+    ['read_timeout', t.timeout('Milliseconds between two reads from the upstream.')],
+    tagsField(),
+    ['client_certificate', {type: 'foreign', reference: 'certificates', description: 'Certificate presented to the upstream for mTLS.'}],
+    ['tls_verify', {type: 'boolean', description: 'Whether to verify the upstream TLS certificate.'}],
+    ['tls_verify_depth', {type: 'integer', between: [0, 64], description: 'Maximum depth of the upstream certificate chain.'}],
+    ['ca_certificates', {type: 'array', elements: {type: 'string', uuid: true}, description: 'CA certificate ids used to verify the upstream.'}],
+    ['enabled', {type: 'boolean', required: true, default: true, description: 'Whether the service is active.'}],
+  ],
+  shorthands: {url: expandUrl},
+  entity_checks: [
+    (e) =>
+      e.path != null && !['http', 'https', 'ws', 'wss'].includes(e.protocol)
+        ? {path: `value must be null`}
+        : null,
+  ],
+  nested: [
+    {key: 'routes', entity: 'routes', via: 'service'},
+    {key: 'plugins', entity: 'plugins', via: 'service'},
+  ],
+}

@@ -1,0 +1,264 @@
+/**
+ * Validation and defaults, driven only by the schemas. Messages are Kong's, so errors
+ * read the same as on a Kong node (`required field missing`, `expected an integer`, …).
+ *
+ *   input ──shorthands──► fields ──defaults (insert)──► coerce (forms) ──► check types
+ *         and constraints ──► entity checks ──► normalize/derive ──► entity
+ *
+ * Field errors are a tree shaped like the entity: `{config: {minute: "…"}}`.
+ */
+import {randomUUID} from 'node:crypto'
+import type {EntitySchema, Field, FieldList} from './field.js'
+
+export type FieldErrors = {[key: string]: string | string[] | FieldErrors | Array<string | FieldErrors | null>}
+
+export class SchemaViolation extends Error {
+  constructor(readonly fields: FieldErrors) {
+    super(violationMessage(fields))
+    this.name = 'SchemaViolation'
+  }
+}
+
+export interface ValidateOptions {
+  /** Values came from a form body or query string: accept "1", "true", "a,b". */
+  coerce?: boolean
+  /** Fill defaults for absent fields (inserts and upserts; not partial updates). */
+  defaults?: boolean
+  /** Validates plugin `config` against its plugin schema (see runtime/plugins). */
+  checkJson?: (field: string, value: unknown, entity: Record<string, any>) => {value: unknown; errors?: FieldErrors | string}
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID_RE.test(s)
+
+/** Validates an entity as it will be stored. Throws SchemaViolation with every error found. */
+export function validateEntity(schema: EntitySchema, input: Record<string, unknown>, opts: ValidateOptions = {}): Record<string, any> {
+  const errors: FieldErrors = {}
+  const entity: Record<string, any> = {}
+  const known = new Set(schema.fields.map(([n]) => n))
+  for (const [k, v] of Object.entries(input)) {
+    const shorthand = schema.shorthands?.[k]
+    if (shorthand) {
+      if (v === null || v === undefined) continue
+      const err = shorthand(v, entity)
+      if (err) errors[k] = err
+    } else if (!known.has(k)) {
+      errors[k] = 'unknown field'
+    }
+  }
+  for (const [k, v] of Object.entries(input)) if (known.has(k) && v !== undefined && !(k in entity)) entity[k] = v
+  if (opts.defaults) fillDefaults(schema.fields, entity)
+  checkFields(schema.fields, entity, errors, opts, '')
+  if (Object.keys(errors).length === 0) {
+    const entityErrors: string[] = []
+    for (const check of schema.entity_checks ?? []) {
+      const res = check(entity)
+      if (!res) continue
+      for (const [k, msg] of Object.entries(res)) {
+        if (k === '@entity') entityErrors.push(msg)
+        else errors[k] = msg
+      }
+    }
+    if (entityErrors.length) errors['@entity'] = entityErrors
+  }
+  if (Object.keys(errors).length) throw new SchemaViolation(errors)
+  schema.normalize?.(entity)
+  schema.derive?.(entity)
+  return entity
+}
+
+/** Fills defaults for absent fields; records are filled recursively, also when present. */
+export function fillDefaults(fields: FieldList, entity: Record<string, any>): void {
+  for (const [name, f] of fields) {
+    if (entity[name] === undefined) {
+      if (f.default !== undefined) entity[name] = structuredClone(f.default)
+      else if (f.type === 'record' && !f.auto && hasDefaults(f.fields)) entity[name] = {}
+      else if (!f.auto) entity[name] = null
+    }
+    if (f.type === 'record' && entity[name] && typeof entity[name] === 'object' && !Array.isArray(entity[name])) {
+      fillDefaults(f.fields, entity[name])
+    }
+  }
+}
+
+function hasDefaults(fields: FieldList): boolean {
+  return fields.some(([, f]) => f.default !== undefined || (f.type === 'record' && hasDefaults(f.fields)))
+}
+
+function checkFields(fields: FieldList, obj: Record<string, any>, errors: FieldErrors, opts: ValidateOptions, prefix: string): void {
+  const known = new Set(fields.map(([n]) => n))
+  if (prefix) for (const k of Object.keys(obj)) if (!known.has(k)) errors[k] = 'unknown field'
+  for (const [name, f] of fields) {
+    if (f.auto && (obj[name] === undefined || obj[name] === null)) continue
+    let v = obj[name]
+    if (v === undefined || v === null) {
+      if (f.required) errors[name] = 'required field missing'
+      continue
+    }
+    if (opts.coerce) v = obj[name] = coerce(f, v)
+    const err = checkValue(f, v, opts, `${prefix}${name}`, obj)
+    if (err !== null) errors[name] = err
+    else if (f.type === 'set' && Array.isArray(v)) obj[name] = dedupe(v)
+  }
+}
+
+function dedupe(arr: unknown[]): unknown[] {
+  const seen = new Set<string>()
+  return arr.filter((x) => {
+    const k = JSON.stringify(x)
+    if (seen.has(k)) return false
+    seen.add(k)
+    return true
+  })
+}
+
+/** Form and query values arrive as strings; turn them into the field's type. */
+export function coerce(f: Field, v: unknown): unknown {
+  if (typeof v !== 'string') {
+    if ((f.type === 'array' || f.type === 'set') && Array.isArray(v)) return v.map((x) => coerce(f.elements, x))
+    if (f.type === 'record' && v && typeof v === 'object') {
+      const o = v as Record<string, unknown>
+      for (const [k, sub] of f.fields) if (k in o) o[k] = coerce(sub, o[k])
+      return o
+    }
+    return v
+  }
+  switch (f.type) {
+    case 'integer':
+    case 'number':
+      return v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v
+    case 'boolean':
+      return v === 'true' ? true : v === 'false' ? false : v
+    case 'array':
+    case 'set':
+      return v === '' ? [] : v.split(',').map((x) => coerce(f.elements, x))
+    default:
+      return v
+  }
+}
+
+const TYPE_MSG: Record<string, string> = {
+  string: 'expected a string',
+  integer: 'expected an integer',
+  number: 'expected a number',
+  boolean: 'expected a boolean',
+  array: 'expected an array',
+  set: 'expected a set',
+  map: 'expected a map',
+  record: 'expected a record',
+  foreign: 'expected a record',
+}
+
+type ValueError = string | FieldErrors | Array<string | FieldErrors | null>
+
+function checkValue(f: Field, v: any, opts: ValidateOptions, path: string, parent: Record<string, any>): ValueError | null {
+  switch (f.type) {
+    case 'string':
+      if (typeof v !== 'string') return TYPE_MSG.string
+      if (f.uuid && !isUuid(v)) return 'expected a valid UUID'
+      if (f.len_min !== undefined && v.length < f.len_min) return `length must be at least ${f.len_min}`
+      if (f.len_min === undefined && v.length === 0) return 'length must be at least 1'
+      if (f.len_max !== undefined && v.length > f.len_max) return `length must be at most ${f.len_max}`
+      if (f.starts_with !== undefined && !v.startsWith(f.starts_with)) return `should start with: ${f.starts_with}`
+      if (f.match !== undefined && !new RegExp(f.match, 'u').test(v)) return `invalid value: ${v}`
+      break
+    case 'integer':
+      if (typeof v !== 'number' || !Number.isInteger(v)) return TYPE_MSG.integer
+      break
+    case 'number':
+      if (typeof v !== 'number' || !Number.isFinite(v)) return TYPE_MSG.number
+      break
+    case 'boolean':
+      if (typeof v !== 'boolean') return TYPE_MSG.boolean
+      break
+    case 'array':
+    case 'set': {
+      if (!Array.isArray(v)) {
+        if (v && typeof v === 'object' && Object.keys(v).length === 0) {
+          parent[path.split('.').pop()!] = []
+          return null
+        }
+        return TYPE_MSG[f.type]
+      }
+      if (f.len_min !== undefined && v.length < f.len_min) return `length must be at least ${f.len_min}`
+      const errs = v.map((x, i) => (x === null ? 'required field missing' : checkValue(f.elements, x, opts, `${path}.${i + 1}`, v as any)))
+      if (errs.some((e) => e !== null)) return errs as Array<string | FieldErrors | null>
+      break
+    }
+    case 'map': {
+      if (typeof v !== 'object' || Array.isArray(v)) return TYPE_MSG.map
+      const errs: FieldErrors = {}
+      for (let [k, x] of Object.entries(v)) {
+        const ke = checkValue(f.keys, k, opts, path, v)
+        if (ke !== null) errs[k] = ke as string
+        else {
+          if (opts.coerce) (v as any)[k] = x = coerce(f.values, x)
+          if (f.values.type === 'array' && typeof x === 'string') (v as any)[k] = x = [x]
+          const ve = checkValue(f.values, x, opts, `${path}.${k}`, v)
+          if (ve !== null) errs[k] = ve as string
+        }
+      }
+      if (Object.keys(errs).length) return errs
+      break
+    }
+    case 'record': {
+      if (typeof v !== 'object' || Array.isArray(v)) return TYPE_MSG.record
+      const errs: FieldErrors = {}
+      checkFields(f.fields, v, errs, opts, `${path}.`)
+      if (Object.keys(errs).length) return errs
+      break
+    }
+    case 'foreign': {
+      if (typeof v !== 'object' || Array.isArray(v)) return TYPE_MSG.foreign
+      const keys = Object.keys(v)
+      if (keys.length === 0) return {id: 'required field missing'}
+      if ('id' in v && !isUuid(v.id)) return {id: 'expected a valid UUID'}
+      break
+    }
+    case 'json':
+      if (opts.checkJson) {
+        const res = opts.checkJson(path, v, parent)
+        if (res.errors) return res.errors
+        parent[path.split('.').pop()!] = res.value
+      }
+      return null
+  }
+  if (f.one_of && !f.one_of.includes(v)) return `expected one of: ${f.one_of.join(', ')}`
+  if (f.between && (v < f.between[0] || v > f.between[1])) return `value should be between ${f.between[0]} and ${f.between[1]}`
+  if (f.gt !== undefined && !(v > f.gt)) return `value must be greater than ${f.gt}`
+  if (f.custom) return f.custom(v)
+  return null
+}
+
+/** Flattens an error tree into `path: message` pairs, Kong-style (`config.minute`). */
+export function flattenErrors(fields: FieldErrors, prefix = ''): Array<[string, string]> {
+  const out: Array<[string, string]> = []
+  for (const [k, v] of Object.entries(fields)) {
+    if (k === '@entity' && Array.isArray(v)) {
+      for (const m of v) if (typeof m === 'string') out.push(['', m])
+      continue
+    }
+    const path = prefix ? `${prefix}.${k}` : k
+    if (typeof v === 'string') out.push([path, v])
+    else if (Array.isArray(v)) {
+      v.forEach((x, i) => {
+        if (typeof x === 'string') out.push([`${path}.${i + 1}`, x])
+        else if (x) out.push(...flattenErrors(x, `${path}.${i + 1}`))
+      })
+    } else if (v) out.push(...flattenErrors(v as FieldErrors, path))
+  }
+  return out
+}
+
+export function violationMessage(fields: FieldErrors): string {
+  // Kong lists entity-level errors first, then fields in sorted order.
+  const sorted: FieldErrors = {}
+  if (fields['@entity']) sorted['@entity'] = fields['@entity']
+  for (const k of Object.keys(fields).sort()) if (k !== '@entity') sorted[k] = fields[k]
+  const flat = flattenErrors(sorted)
+  const parts = flat.map(([p, m]) => (p ? `${p}: ${m}` : m)).join('; ')
+  return flat.length === 1 ? `schema violation (${parts})` : `${flat.length} schema violations (${parts})`
+}
+
+export const newId = (): string => randomUUID()
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000)
