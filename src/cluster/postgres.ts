@@ -1,0 +1,209 @@
+/**
+ * The embedded Postgres: a real PostgreSQL server run from the npm-provided binaries as its
+ * own detached process, with its own data directory, port, pid and log.
+ *
+ *   preparePostgres → initCluster (initdb, once) → startServer (detached, waits for connections)
+ *                                                → stopServer (fast shutdown, escalates)
+ *
+ * When kctl runs as root, initdb and postgres run as the `kctl-postgres` system user (see
+ * postgres-user.ts); the returned PostgresInstance records everything needed to start, stop
+ * and remove the server later, so it can be stored in the cluster state.
+ */
+import {chown, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import pg from 'pg'
+import {ExternalError, tail} from '../kit/errors.js'
+import {run, spawnDetached} from '../kit/exec.js'
+import {isAlive, signal, waitForExit} from '../kit/process.js'
+import {binPath, resolveBinaries, type PostgresBinaries} from './postgres-binaries.js'
+import {binariesFor, ensureRunAsUser, placeDataDir, type RunAs} from './postgres-user.js'
+
+/** Everything needed to run one embedded server; JSON-serialisable. */
+export interface PostgresInstance {
+  binaries: PostgresBinaries
+  dataDir: string
+  port: number
+  /** Superuser created by initdb. */
+  user: string
+  password: string
+  /** Set when running as root: the unprivileged user owning the data dir. */
+  runAs?: RunAs
+  /** A directory outside the state dir holding the data (root only); destroy removes it. */
+  external?: string
+}
+
+/** Connection parameters, the same shape the runtime's `migrate()` takes. */
+export interface PgConnection {
+  host: string
+  port: number
+  user: string
+  password?: string
+  database: string
+  ssl?: boolean
+}
+
+export interface PrepareOptions {
+  /** The cluster's state dir; the data dir goes in `<stateDir>/postgres/data` when reachable. */
+  stateDir: string
+  port: number
+  user: string
+  password: string
+  /** Override the data dir location (default `<stateDir>/postgres/data`). */
+  dataDir?: string
+}
+
+/** Resolves binaries, the run-as user and the data dir for a new server. Creates nothing on disk but what root needs. */
+export async function preparePostgres(options: PrepareOptions): Promise<PostgresInstance> {
+  const runAs = await ensureRunAsUser()
+  const binaries = await binariesFor(await resolveBinaries(), runAs)
+  const preferred = options.dataDir ?? join(options.stateDir, 'postgres', 'data')
+  const placed = await placeDataDir(options.stateDir, preferred, runAs)
+  return {binaries, dataDir: placed.dataDir, port: options.port, user: options.user, password: options.password, runAs, external: placed.external}
+}
+
+export interface InitOptions {
+  /** Skip fsync in initdb (fast; fine for tests and throwaway clusters). */
+  noSync?: boolean
+  auth?: 'scram-sha-256' | 'md5'
+}
+
+/**
+ * Runs initdb (UTF8, C locale, password auth for local and host connections).
+ * Idempotent: a data dir that already has PG_VERSION is left alone.
+ * @throws ExternalError with initdb's output when it fails.
+ */
+export async function initCluster(pgi: PostgresInstance, options: InitOptions = {}): Promise<void> {
+  try {
+    await readFile(join(pgi.dataDir, 'PG_VERSION'))
+    return
+  } catch {
+    // Not initialised yet.
+  }
+  await mkdir(pgi.dataDir, {recursive: true, mode: 0o700})
+  // The password file must be readable by the run-as user, and never by anyone else.
+  const pwDir = await mkdtemp(join(tmpdir(), 'kctl-pw-'))
+  const pwFile = join(pwDir, 'pw')
+  await writeFile(pwFile, `${pgi.password}\n`, {mode: 0o600})
+  try {
+    if (pgi.runAs) {
+      for (const p of [pgi.dataDir, pwDir, pwFile]) await chown(p, pgi.runAs.uid, pgi.runAs.gid)
+    }
+    const args = ['-D', pgi.dataDir, '-U', pgi.user, `--pwfile=${pwFile}`, `--auth=${options.auth ?? 'scram-sha-256'}`, '-E', 'UTF8', '--locale=C']
+    if (options.noSync) args.push('--no-sync')
+    await run(binPath(pgi.binaries, 'initdb'), args, {
+      uid: pgi.runAs?.uid,
+      gid: pgi.runAs?.gid,
+      cwd: '/',
+      code: 'POSTGRES_START_FAILED',
+      what: 'initdb failed',
+    })
+  } finally {
+    await rm(pwDir, {recursive: true, force: true})
+  }
+}
+
+export interface StartOptions {
+  /** Postgres output is appended here (opened by us, so the run-as user needs no access). */
+  logFile: string
+  /** Extra `-c key=value` settings, e.g. {fsync: 'off'} for tests. */
+  settings?: Record<string, string>
+  /** How long to wait for connections (default 30 s). */
+  timeoutMs?: number
+}
+
+/**
+ * Starts the server detached (own process group, survives the CLI) listening on
+ * 127.0.0.1:<port> only, with the unix socket disabled, and waits until it accepts a
+ * connection. If it is already running (live postmaster.pid) returns that pid.
+ * On failure the server is stopped and the error carries the tail of its log.
+ */
+export async function startServer(pgi: PostgresInstance, options: StartOptions): Promise<number> {
+  const existing = await readPostmasterPid(pgi.dataDir)
+  if (existing && isAlive(existing)) return existing
+  const settings = {listen_addresses: '127.0.0.1', unix_socket_directories: '', ...options.settings}
+  const args = ['-D', pgi.dataDir, '-p', String(pgi.port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])]
+  const pid = spawnDetached(binPath(pgi.binaries, 'postgres'), args, {logFile: options.logFile, cwd: '/', uid: pgi.runAs?.uid, gid: pgi.runAs?.gid})
+  try {
+    await waitForConnections(pgi, pid, options.timeoutMs ?? 30_000)
+  } catch (err) {
+    await stopServer({pid})
+    const log = await readFile(options.logFile, 'utf8').catch(() => '')
+    const reason = err instanceof Error ? err.message : String(err)
+    throw new ExternalError('POSTGRES_START_FAILED', `Postgres did not start on 127.0.0.1:${pgi.port}: ${reason}\n--- ${options.logFile} (tail) ---\n${tail(log, 15)}`, tail(log, 15), {
+      hint: 'Check the log above; if the port is taken, pick another one.',
+    })
+  }
+  return pid
+}
+
+async function waitForConnections(pgi: PostgresInstance, pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last = 'no answer yet'
+  for (;;) {
+    if (!isAlive(pid)) throw new Error('the server process exited')
+    const client = new pg.Client({host: '127.0.0.1', port: pgi.port, user: pgi.user, password: pgi.password, database: 'postgres', connectionTimeoutMillis: 2000})
+    try {
+      await client.connect()
+      await client.end()
+      return
+    } catch (err) {
+      await client.end().catch(() => {})
+      last = err instanceof Error ? err.message : String(err)
+      // Wrong password or missing role will not fix itself by waiting.
+      if ((err as {code?: string}).code === '28P01' || (err as {code?: string}).code === '28000') throw err
+    }
+    if (Date.now() > deadline) throw new Error(`no connection within ${Math.round(timeoutMs / 1000)} s (${last})`)
+    await sleep(100)
+  }
+}
+
+/** The postmaster's pid from `<dataDir>/postmaster.pid`, if the file exists. */
+export async function readPostmasterPid(dataDir: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0])
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Stops the server: SIGINT (fast shutdown: disconnects clients, checkpoints), then SIGQUIT
+ * (immediate), then SIGKILL. Give `pid`, or `dataDir` to read postmaster.pid.
+ * Resolves once the process is gone; a server that was not running is fine.
+ */
+export async function stopServer(target: {pid?: number; dataDir?: string}): Promise<void> {
+  const pid = target.pid ?? (target.dataDir ? await readPostmasterPid(target.dataDir) : undefined)
+  if (!pid || !isAlive(pid)) return
+  for (const [sig, wait] of [['SIGINT', 20_000], ['SIGQUIT', 5_000], ['SIGKILL', 5_000]] as const) {
+    signal(pid, sig)
+    if (await waitForExit(pid, wait)) return
+  }
+}
+
+/** Creates `database` unless it exists (connects to the `postgres` maintenance database). */
+export async function createDatabase(conn: Omit<PgConnection, 'database'>, database: string): Promise<boolean> {
+  const client = new pg.Client({...conn, database: 'postgres'})
+  await client.connect()
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])
+    if (found.rowCount) return false
+    await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)} ENCODING 'UTF8'`)
+    return true
+  } finally {
+    await client.end()
+  }
+}
+
+/** Removes the data dir (and the external folder holding it, when root placed it outside the state dir). */
+export async function removeData(pgi: Pick<PostgresInstance, 'dataDir' | 'external'>): Promise<void> {
+  await rm(pgi.external ?? pgi.dataDir, {recursive: true, force: true})
+}
+
+/** postgres://user:password@127.0.0.1:port/database */
+export function connectionUrl(conn: PgConnection): string {
+  const auth = `${encodeURIComponent(conn.user)}${conn.password ? `:${encodeURIComponent(conn.password)}` : ''}`
+  return `postgres://${auth}@${conn.host}:${conn.port}/${encodeURIComponent(conn.database)}`
+}

@@ -1,0 +1,86 @@
+/**
+ * CLI errors, classified by who must act (Shopify's AbortError/BugError split):
+ *
+ *   UserError      the user can fix it: a message plus what to try next
+ *   ExternalError  a command or server we drive failed: which one, its exit code, its output
+ *   BugError       our fault: the stack is shown with --verbose or KCTL_DEBUG
+ *
+ * Every error carries a stable code; EXIT_STATUS is the one table mapping code → exit status.
+ */
+
+export const EXIT_STATUS = {
+  USAGE: 2,
+  SPEC_NOT_FOUND: 1,
+  SPEC_INVALID: 1,
+  MODE_UNAVAILABLE: 1,
+  CLUSTER_NOT_FOUND: 1,
+  NODE_NOT_FOUND: 1,
+  PROMPT_UNAVAILABLE: 1,
+  CONFIRMATION_REQUIRED: 1,
+  PORT_IN_USE: 1,
+  POSTGRES_UNAVAILABLE: 1,
+  POSTGRES_START_FAILED: 1,
+  DATABASE_FAILED: 1,
+  NODE_START_FAILED: 1,
+  NODE_STOP_FAILED: 1,
+  COMMAND_FAILED: 1,
+  ABORTED: 1,
+  BUG: 1,
+} as const
+
+export type ErrorCode = keyof typeof EXIT_STATUS
+
+export interface KctlErrorOptions {
+  /** What to try next, shown under the message. */
+  hint?: string
+  cause?: unknown
+}
+
+export class KctlError extends Error {
+  readonly code: ErrorCode
+  readonly hint?: string
+
+  constructor(code: ErrorCode, message: string, options: KctlErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = new.target.name
+    this.code = code
+    this.hint = options.hint
+  }
+
+  get exitStatus(): number {
+    return EXIT_STATUS[this.code]
+  }
+}
+
+/** Something the user can fix. Rendered without a stack. */
+export class UserError extends KctlError {}
+
+/** A subprocess or server we drive failed; `detail` holds its stderr or log tail. */
+export class ExternalError extends KctlError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly detail: string = '',
+    options: KctlErrorOptions = {},
+  ) {
+    super(code, message, options)
+  }
+}
+
+/** Our bug. The stack is shown with --verbose / KCTL_DEBUG. */
+export class BugError extends KctlError {
+  constructor(message: string, options: KctlErrorOptions = {}) {
+    super('BUG', message, {hint: 'This is a bug in kctl. Re-run with --verbose and report the output.', ...options})
+  }
+}
+
+/** Exit status for anything thrown: our table for KctlErrors, 1 otherwise. */
+export function exitStatusOf(err: unknown): number {
+  return err instanceof KctlError ? err.exitStatus : 1
+}
+
+/** Last `lines` lines of a text, for log tails in error messages. */
+export function tail(text: string, lines = 20): string {
+  const all = text.replace(/\s+$/, '').split('\n')
+  return all.slice(-lines).join('\n')
+}

@@ -1,0 +1,47 @@
+/**
+ * A throwaway real Postgres for tests: a temp dir, a free port, fsync off.
+ *
+ *   let pg: TestPostgres
+ *   before(async () => { pg = await startTestPostgres() })
+ *   after(() => pg?.stop())
+ */
+import {chmod, mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {findFreePort} from '../../src/kit/ports.js'
+import {connectionUrl, createDatabase, initCluster, preparePostgres, startServer, stopServer} from '../../src/cluster/postgres.js'
+
+export interface TestPostgres {
+  /** postgres://user:password@127.0.0.1:port/database */
+  url: string
+  host: string
+  port: number
+  user: string
+  password: string
+  database: string
+  /** Stops the server and removes every file it used. Safe to call twice. */
+  stop(): Promise<void>
+}
+
+export async function startTestPostgres(database = 'kong_test'): Promise<TestPostgres> {
+  const dir = await mkdtemp(join(tmpdir(), 'kctl-testpg-'))
+  // mkdtemp makes 0700 dirs; as root the server runs as another user that must traverse it.
+  await chmod(dir, 0o755)
+  let pid: number | undefined
+  const stop = async () => {
+    await stopServer({pid}).catch(() => {})
+    await rm(dir, {recursive: true, force: true})
+  }
+  try {
+    const port = await findFreePort()
+    const pgi = await preparePostgres({stateDir: dir, port, user: 'kong', password: 'kong-test-pw', dataDir: join(dir, 'data')})
+    await initCluster(pgi, {noSync: true})
+    pid = await startServer(pgi, {logFile: join(dir, 'postgres.log'), settings: {fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off'}})
+    await createDatabase({host: '127.0.0.1', port, user: pgi.user, password: pgi.password}, database)
+    const conn = {host: '127.0.0.1', port, user: pgi.user, password: pgi.password, database}
+    return {...conn, url: connectionUrl(conn), stop}
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
