@@ -1,5 +1,6 @@
 import {createdAt, idField, tagsField, updatedAt, type EntitySchema} from '../field.js'
 import * as t from '../typedefs.js'
+import {findPlugin, notEnabledMessage} from '../../plugins/registry.js'
 
 /**
  * A plugin instance. `config` is validated against the plugin's own schema by the
@@ -12,7 +13,7 @@ export const plugins: EntitySchema = {
   unique_together: [['name', 'route', 'service', 'consumer']],
   fields: [
     idField(),
-    ['name', {type: 'string', required: true, immutable: false, description: 'Name of the plugin (key-auth, rate-limiting, …).'}],
+    ['name', {type: 'string', required: true, description: 'Name of the plugin (key-auth, rate-limiting, …).', custom: (v: string) => (findPlugin(v) ? null : notEnabledMessage(v))}],
     ['instance_name', {...t.name('Unique name of this plugin instance.')}],
     createdAt(),
     updatedAt(),

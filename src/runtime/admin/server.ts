@@ -1,0 +1,113 @@
+/**
+ * The Admin API of a traditional or control-plane node. `buildAdminApi(deps)` returns a
+ * request handler that tests call in-process; `listenAdmin()` only binds it.
+ */
+import {hostname} from 'node:os'
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import type pg from 'pg'
+import {Dao} from '../db/dao.js'
+import {GatewayError, schemaViolation} from '../errors.js'
+import type {Logger} from '../log.js'
+import {bundledPlugins, findPlugin} from '../plugins/registry.js'
+import {ENTITIES, getSchema} from '../schema/registry.js'
+import {SchemaViolation, validateEntity} from '../schema/validate.js'
+import {GATEWAY_VERSION} from '../version.js'
+import {BodyError, readBody} from './body.js'
+import {handleResource} from './resources.js'
+import {json, message, METHOD_NOT_ALLOWED, NOT_FOUND, send, type Reply} from './reply.js'
+import {describeSchema} from './schemas.js'
+import type {WriteOptions} from '../db/dao.js'
+
+export interface AdminDeps {
+  pool: pg.Pool
+  nodeId: string
+  /** Public configuration (secrets masked) for `GET /`. */
+  configuration: Record<string, unknown>
+  log: Logger
+  /** Rebuild what serves traffic; awaited before a write is answered. */
+  onChange(): Promise<void>
+  /** Extra fields for `GET /status` (server counters, config hash). */
+  status(): Promise<Record<string, unknown>>
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
+
+export function buildAdminApi(deps: AdminDeps): RequestHandler {
+  const daos = new Map(ENTITIES.map((s) => [s.name, new Dao(deps.pool, s)]))
+  const writeOptions = (form: boolean): WriteOptions => ({coerce: form, checkJson: checkPluginJson})
+  const resourceDeps = {dao: (n: string) => daos.get(n)!, writeOptions, onChange: deps.onChange}
+
+  async function route(req: IncomingMessage, url: URL): Promise<Reply> {
+    const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
+    const method = req.method ?? 'GET'
+    const body = () => readBody(req)
+    if (segments.length === 0) return method === 'GET' ? json(200, rootInfo(deps)) : METHOD_NOT_ALLOWED
+    if (segments[0] === 'status' && segments.length === 1) {
+      return method === 'GET' ? json(200, await deps.status()) : METHOD_NOT_ALLOWED
+    }
+    if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), body)
+    if (segments[0] === 'plugins' && segments[1] === 'enabled' && segments.length === 2) {
+      return method === 'GET' ? json(200, {enabled_plugins: bundledPlugins().map((p) => p.name)}) : METHOD_NOT_ALLOWED
+    }
+    const reply = await handleResource({method, segments, query: url.searchParams, path: url.pathname, body}, resourceDeps)
+    return reply ?? NOT_FOUND
+  }
+
+  return (req, res) => {
+    const started = performance.now()
+    const url = new URL(req.url ?? '/', 'http://admin')
+    route(req, url)
+      .then((r) => send(res, r, started))
+      .catch((err) => send(res, errorReply(err, deps.log), started))
+  }
+}
+
+function errorReply(err: unknown, log: Logger): Reply {
+  if (err instanceof GatewayError) return json(err.status, err.toJSON())
+  if (err instanceof BodyError) return message(err.status, err.message)
+  if (err instanceof URIError) return message(400, 'Bad request: invalid URL encoding')
+  log.error(`admin API: ${(err as Error)?.stack ?? String(err)}`)
+  return message(500, 'An unexpected error occurred')
+}
+
+function checkPluginJson(path: string, value: unknown, entity: Record<string, any>): {value: unknown; errors?: any} {
+  if (path !== 'config') return {value}
+  const plugin = findPlugin(entity.name)
+  if (!plugin) return {value, errors: undefined}
+  return plugin.validateConfig(value)
+}
+
+async function schemasEndpoint(method: string, rest: string[], body: () => Promise<{body: Record<string, any>; form: boolean}>): Promise<Reply> {
+  if (rest[0] === 'plugins' && rest.length === 2) {
+    const p = findPlugin(rest[1])
+    if (method !== 'GET') return METHOD_NOT_ALLOWED
+    return p ? json(200, p.describe()) : message(404, `No plugin named '${rest[1]}'`)
+  }
+  const schema = getSchema(rest[0])
+  if (!schema) return message(404, `No entity named '${rest[0]}'`)
+  if (rest.length === 1) return method === 'GET' ? json(200, describeSchema(schema)) : METHOD_NOT_ALLOWED
+  if (rest.length === 2 && rest[1] === 'validate') {
+    if (method !== 'POST') return METHOD_NOT_ALLOWED
+    const {body: input, form} = await body()
+    try {
+      validateEntity(schema, input, {defaults: true, coerce: form, checkJson: checkPluginJson})
+    } catch (err) {
+      if (err instanceof SchemaViolation) throw schemaViolation(err.fields)
+      throw err
+    }
+    return message(200, 'schema validation successful')
+  }
+  return NOT_FOUND
+}
+
+function rootInfo(deps: AdminDeps): Record<string, unknown> {
+  return {
+    tagline: 'Welcome to kong',
+    version: GATEWAY_VERSION,
+    edition: 'community',
+    node_id: deps.nodeId,
+    hostname: hostname(),
+    plugins: {available_on_server: Object.fromEntries(bundledPlugins().map((p) => [p.name, {version: p.version, priority: p.priority}])), enabled_in_cluster: []},
+    configuration: deps.configuration,
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Node configuration keys, their types and Kong's defaults. Unknown keys in a conf
+ * file are ignored with a warning (Kong has hundreds; we support these).
+ */
+export type ConfType = 'string' | 'number' | 'boolean' | 'list'
+
+export interface ConfKey {
+  type: ConfType
+  default: string | number | boolean | string[] | null
+  one_of?: readonly string[]
+  /** Never logged nor shown by `GET /`. */
+  secret?: boolean
+}
+
+export const CONF_KEYS = {
+  role: {type: 'string', default: 'traditional', one_of: ['traditional', 'control_plane', 'data_plane']},
+  database: {type: 'string', default: 'postgres', one_of: ['postgres', 'off']},
+  pg_host: {type: 'string', default: '127.0.0.1'},
+  pg_port: {type: 'number', default: 5432},
+  pg_user: {type: 'string', default: 'kong'},
+  pg_password: {type: 'string', default: null, secret: true},
+  pg_database: {type: 'string', default: 'kong'},
+  pg_ssl: {type: 'boolean', default: false},
+  pg_timeout: {type: 'number', default: 5000},
+  pg_pool_size: {type: 'number', default: 10},
+  declarative_config: {type: 'string', default: null},
+  prefix: {type: 'string', default: '/usr/local/kong'},
+  proxy_listen: {type: 'string', default: '0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384'},
+  admin_listen: {type: 'string', default: '127.0.0.1:8001 reuseport backlog=16384, 127.0.0.1:8444 http2 ssl reuseport backlog=16384'},
+  status_listen: {type: 'string', default: '127.0.0.1:8007 reuseport backlog=16384'},
+  cluster_listen: {type: 'string', default: '0.0.0.0:8005'},
+  cluster_control_plane: {type: 'string', default: '127.0.0.1:8005'},
+  cluster_cert: {type: 'string', default: null},
+  cluster_cert_key: {type: 'string', default: null, secret: true},
+  cluster_ca_cert: {type: 'string', default: null},
+  cluster_mtls: {type: 'string', default: 'shared', one_of: ['shared', 'pki']},
+  cluster_server_name: {type: 'string', default: null},
+  cluster_max_payload: {type: 'number', default: 16777216},
+  cluster_data_plane_purge_delay: {type: 'number', default: 1209600},
+  cluster_ping_interval: {type: 'number', default: 30},
+  cluster_dp_labels: {type: 'list', default: []},
+  node_worker_processes: {type: 'string', default: '1'},
+  plugins: {type: 'list', default: ['bundled']},
+  log_level: {type: 'string', default: 'notice', one_of: ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg']},
+  ssl_cert: {type: 'list', default: []},
+  ssl_cert_key: {type: 'list', default: [], secret: true},
+} as const satisfies Record<string, ConfKey>
+
+export type ConfName = keyof typeof CONF_KEYS
+type ValueOf<K extends ConfKey> = K['type'] extends 'number'
+  ? number
+  : K['type'] extends 'boolean'
+    ? boolean
+    : K['type'] extends 'list'
+      ? string[]
+      : string
+export type NodeConf = {[K in ConfName]: (typeof CONF_KEYS)[K]['default'] extends null ? ValueOf<(typeof CONF_KEYS)[K]> | null : ValueOf<(typeof CONF_KEYS)[K]>}

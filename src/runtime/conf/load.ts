@@ -1,0 +1,93 @@
+/**
+ * Loads a node's configuration like Kong: defaults, then the `kong.conf` file
+ * (`key = value`, `#` comments), then `KONG_<KEY>` environment variables. Then checks
+ * the combinations Kong refuses, with Kong's messages.
+ */
+import {readFileSync} from 'node:fs'
+import {CONF_KEYS, type ConfKey, type ConfName, type NodeConf} from './defaults.js'
+
+export class ConfError extends Error {
+  constructor(readonly errors: string[]) {
+    super(errors.join('\n'))
+    this.name = 'ConfError'
+  }
+}
+
+/** Parses `kong.conf` text: `key = value`, `#` starts a comment unless escaped as `\#`. */
+export function parseConfText(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/(^|[^\\])#.*$/, '$1').replace(/\\#/g, '#').trim()
+    if (!line) continue
+    const eq = line.indexOf('=')
+    if (eq < 0) continue
+    out[line.slice(0, eq).trim().toLowerCase()] = line.slice(eq + 1).trim()
+  }
+  return out
+}
+
+function convert(name: string, def: ConfKey, raw: string, errors: string[]): unknown {
+  switch (def.type) {
+    case 'number': {
+      const n = Number(raw)
+      if (raw === '' || Number.isNaN(n)) errors.push(`${name} is not a number: '${raw}'`)
+      return n
+    }
+    case 'boolean':
+      if (['on', 'true', '1', 'yes'].includes(raw)) return true
+      if (['off', 'false', '0', 'no'].includes(raw)) return false
+      errors.push(`${name} is not a boolean: '${raw}'`)
+      return false
+    case 'list':
+      return raw === '' ? [] : raw.split(',').map((s) => s.trim()).filter(Boolean)
+    default:
+      if (def.one_of && !def.one_of.includes(raw)) errors.push(`${name} has an invalid value: '${raw}' (${def.one_of.join(', ')})`)
+      return raw
+  }
+}
+
+export interface LoadOptions {
+  /** Path of a kong.conf file. */
+  file?: string
+  /** Extra values (highest precedence after env), e.g. from tests. */
+  overrides?: Partial<Record<ConfName, string | number | boolean>>
+  env?: NodeJS.ProcessEnv
+}
+
+export function loadConf(opts: LoadOptions = {}): NodeConf {
+  const env = opts.env ?? process.env
+  const errors: string[] = []
+  const fromFile = opts.file ? parseConfText(readFileSync(opts.file, 'utf8')) : {}
+  const conf: Record<string, unknown> = {}
+  for (const [name, def] of Object.entries(CONF_KEYS) as Array<[ConfName, ConfKey]>) {
+    const envVal = env[`KONG_${name.toUpperCase()}`]
+    const override = opts.overrides?.[name]
+    const raw = override !== undefined ? String(override) : envVal !== undefined ? envVal : fromFile[name]
+    conf[name] = raw === undefined ? structuredClone(def.default) : convert(name, def, raw, errors)
+  }
+  errors.push(...checkCombinations(conf as NodeConf))
+  if (errors.length) throw new ConfError(errors)
+  return conf as NodeConf
+}
+
+/** The combinations Kong refuses at start, with Kong's messages. */
+export function checkCombinations(c: NodeConf): string[] {
+  const errors: string[] = []
+  if (c.role === 'control_plane' || c.role === 'data_plane') {
+    if (!c.cluster_cert || !c.cluster_cert_key) errors.push('cluster certificate and key must be provided to use Hybrid mode')
+    if (c.cluster_mtls === 'pki' && !c.cluster_ca_cert) errors.push('cluster_ca_cert must be specified when cluster_mtls = "pki"')
+  }
+  if (c.role === 'control_plane' && c.database === 'off') errors.push('in-memory storage can not be used when role = "control_plane"')
+  if (c.role === 'data_plane' && c.database !== 'off') errors.push('only in-memory storage can be used when role = "data_plane"')
+  if (c.pg_port < 1 || c.pg_port > 65535) errors.push(`pg_port must be between 1 and 65535`)
+  return errors
+}
+
+/** The configuration as `GET /` shows it: secrets removed. */
+export function publicConf(c: NodeConf): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [name, def] of Object.entries(CONF_KEYS) as Array<[ConfName, ConfKey]>) {
+    out[name] = def.secret ? (c[name] == null ? null : '******') : c[name]
+  }
+  return out
+}

@@ -1,0 +1,271 @@
+/**
+ * A generic DAO over one entity table, driven by its schema. Every write runs in a
+ * transaction and notifies `CONFIG_CHANNEL` so that every node reading this database
+ * rebuilds its configuration. Postgres enforces unique and foreign keys; its errors are
+ * mapped to Kong's (409 unique, 400 foreign key) by the constraint names from ddl.ts.
+ */
+import type pg from 'pg'
+import {
+  foreignKeyInvalid,
+  foreignKeyRestricted,
+  GatewayError,
+  ErrorCode,
+  invalidOffset,
+  invalidSize,
+  notFound,
+  schemaViolation,
+  uniqueViolation,
+} from '../errors.js'
+import type {EntitySchema, ForeignField} from '../schema/field.js'
+import {ENTITIES, foreignKeys, getSchema} from '../schema/registry.js'
+import {isUuid, newId, nowSeconds, SchemaViolation, validateEntity, type ValidateOptions} from '../schema/validate.js'
+import {column, constraintFields} from './ddl.js'
+import {inTransaction} from './pool.js'
+
+export const CONFIG_CHANNEL = 'kctl_config'
+const CONSTRAINTS = constraintFields(ENTITIES)
+
+export interface PageOptions {
+  size?: number
+  offset?: string
+  tags?: string[]
+  /** true: entities having every tag; false: any of them. */
+  tagsAll?: boolean
+  /** Restrict to children of a parent: `{service: '<uuid>'}`. */
+  where?: Record<string, string>
+}
+export interface Page {
+  data: Record<string, any>[]
+  offset: string | null
+}
+export interface WriteOptions {
+  coerce?: boolean
+  /** Validates plugin config (runtime/plugins). */
+  checkJson?: ValidateOptions['checkJson']
+}
+
+export class Dao {
+  private readonly cols: string
+  constructor(
+    readonly pool: pg.Pool,
+    readonly schema: EntitySchema,
+  ) {
+    this.cols = schema.fields.map(([n, f]) => column(n, f)).join(', ')
+  }
+
+  rowToEntity(row: Record<string, any>): Record<string, any> {
+    const e: Record<string, any> = {}
+    for (const [name, f] of this.schema.fields) {
+      const v = row[column(name, f)]
+      e[name] = f.type === 'foreign' ? (v == null ? null : {id: v}) : v ?? null
+    }
+    return e
+  }
+
+  async page(o: PageOptions = {}): Promise<Page> {
+    const size = o.size ?? 100
+    if (!Number.isInteger(size) || size < 1 || size > 1000) throw invalidSize('size must be an integer between 1 and 1000')
+    const params: unknown[] = []
+    const where: string[] = []
+    if (o.offset !== undefined) {
+      const last = Buffer.from(o.offset, 'base64url').toString()
+      if (!isUuid(last)) throw invalidOffset(o.offset)
+      params.push(last)
+      where.push(`id > $${params.length}`)
+    }
+    if (o.tags?.length) {
+      params.push(o.tagsAll === false ? o.tags : JSON.stringify(o.tags))
+      where.push(o.tagsAll === false ? `tags ?| $${params.length}::text[]` : `tags @> $${params.length}::jsonb`)
+    }
+    for (const [field, id] of Object.entries(o.where ?? {})) {
+      params.push(id)
+      where.push(`${field}_id = $${params.length}`)
+    }
+    params.push(size + 1)
+    const sql = `SELECT ${this.cols} FROM ${this.schema.name}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT $${params.length}`
+    const res = await this.pool.query(sql, params)
+    const rows = res.rows.slice(0, size).map((r) => this.rowToEntity(r))
+    const more = res.rows.length > size
+    return {data: rows, offset: more ? Buffer.from(rows[rows.length - 1].id).toString('base64url') : null}
+  }
+
+  /** Every row, ordered by id: for building a node's configuration. */
+  async all(client: pg.Pool | pg.PoolClient = this.pool): Promise<Record<string, any>[]> {
+    const res = await client.query(`SELECT ${this.cols} FROM ${this.schema.name} ORDER BY id`)
+    return res.rows.map((r) => this.rowToEntity(r))
+  }
+
+  /** Finds by id, or by the endpoint key (`name`, `username`) when `key` is not a uuid. */
+  async select(key: string, client: pg.Pool | pg.PoolClient = this.pool): Promise<Record<string, any> | null> {
+    const by = isUuid(key) || !this.schema.endpoint_key ? 'id' : this.schema.endpoint_key
+    if (by === 'id' && !isUuid(key)) return null
+    const res = await client.query(`SELECT ${this.cols} FROM ${this.schema.name} WHERE ${by} = $1`, [key])
+    return res.rows[0] ? this.rowToEntity(res.rows[0]) : null
+  }
+
+  async insert(input: Record<string, any>, o: WriteOptions = {}): Promise<Record<string, any>> {
+    return this.write(async (c) => {
+      const e = await this.prepare(c, {...input}, o)
+      const now = nowSeconds()
+      e.id ??= newId()
+      e.created_at ??= now
+      e.updated_at = now
+      return this.insertRow(c, e)
+    })
+  }
+
+  /** PATCH: merges `patch` into the stored entity. */
+  async update(key: string, patch: Record<string, any>, o: WriteOptions = {}): Promise<Record<string, any>> {
+    return this.write(async (c) => {
+      const old = await this.select(key, c)
+      if (!old) throw notFound(isUuid(key) ? {id: key} : {[this.schema.endpoint_key!]: key})
+      const merged = mergeRecords(this.schema, old, patch)
+      delete merged.updated_at
+      const e = await this.prepare(c, merged, o)
+      e.id = old.id
+      e.created_at = old.created_at
+      e.updated_at = nowSeconds()
+      return this.updateRow(c, e)
+    })
+  }
+
+  /** PUT: the entity becomes exactly `input` (+ defaults), created when absent. */
+  async upsert(key: string, input: Record<string, any>, o: WriteOptions = {}): Promise<Record<string, any>> {
+    return this.write(async (c) => {
+      const old = await this.select(key, c)
+      const body = {...input}
+      if (isUuid(key)) body.id = key
+      else if (this.schema.endpoint_key) body[this.schema.endpoint_key] = key
+      if (old) body.id = old.id
+      const e = await this.prepare(c, body, o)
+      const now = nowSeconds()
+      e.id ??= newId()
+      e.created_at = old?.created_at ?? now
+      e.updated_at = now
+      return old ? this.updateRow(c, e) : this.insertRow(c, e)
+    })
+  }
+
+  /** Deletes by id or endpoint key; returns false when nothing matched. */
+  async delete(key: string): Promise<boolean> {
+    return this.write(async (c) => {
+      const old = await this.select(key, c)
+      if (!old) return false
+      await c.query(`DELETE FROM ${this.schema.name} WHERE id = $1`, [old.id])
+      return true
+    })
+  }
+
+  /** Runs a write in a transaction with a config-change notification; maps pg errors. */
+  private async write<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    try {
+      return await inTransaction(this.pool, async (c) => {
+        const out = await fn(c)
+        await c.query(`SELECT pg_notify($1, $2)`, [CONFIG_CHANNEL, this.schema.name])
+        return out
+      })
+    } catch (err) {
+      throw mapPgError(err, this.schema)
+    }
+  }
+
+  /** Validates, fills defaults and resolves foreign keys given by endpoint key. */
+  private async prepare(c: pg.PoolClient, input: Record<string, any>, o: WriteOptions): Promise<Record<string, any>> {
+    delete input.created_at
+    delete input.updated_at
+    let e: Record<string, any>
+    try {
+      e = validateEntity(this.schema, input, {defaults: true, coerce: o.coerce, checkJson: o.checkJson})
+    } catch (err) {
+      if (err instanceof SchemaViolation) throw schemaViolation(err.fields)
+      throw err
+    }
+    for (const [name, f] of foreignKeys(this.schema)) await this.resolveForeign(c, e, name, f)
+    return e
+  }
+
+  private async resolveForeign(c: pg.PoolClient, e: Record<string, any>, name: string, f: ForeignField): Promise<void> {
+    const ref = e[name]
+    if (ref == null || ref.id) return
+    const parent = getSchema(f.reference)!
+    const key = parent.endpoint_key
+    const value = key ? ref[key] : undefined
+    if (value === undefined) throw schemaViolation({[name]: {id: 'required field missing'}})
+    const res = await c.query(`SELECT id FROM ${parent.name} WHERE ${key} = $1`, [value])
+    if (!res.rows[0]) throw foreignKeyInvalid({[key!]: value}, name, parent.name)
+    e[name] = {id: res.rows[0].id}
+  }
+
+  private values(e: Record<string, any>): unknown[] {
+    return this.schema.fields.map(([n, f]) => {
+      const v = e[n]
+      if (v === undefined || v === null) return null
+      if (f.type === 'foreign') return v.id
+      if (f.type === 'string' || f.type === 'integer' || f.type === 'number' || f.type === 'boolean') return v
+      return JSON.stringify(v)
+    })
+  }
+
+  private async insertRow(c: pg.PoolClient, e: Record<string, any>): Promise<Record<string, any>> {
+    const vals = this.values(e)
+    const ph = vals.map((_, i) => `$${i + 1}`).join(', ')
+    const res = await c.query(`INSERT INTO ${this.schema.name} (${this.cols}) VALUES (${ph}) RETURNING ${this.cols}`, vals)
+    return this.rowToEntity(res.rows[0])
+  }
+
+  private async updateRow(c: pg.PoolClient, e: Record<string, any>): Promise<Record<string, any>> {
+    const vals = this.values(e)
+    const sets = this.schema.fields.map(([n, f], i) => `${column(n, f)} = $${i + 1}`).join(', ')
+    const res = await c.query(`UPDATE ${this.schema.name} SET ${sets} WHERE id = $1 RETURNING ${this.cols}`, vals)
+    return this.rowToEntity(res.rows[0])
+  }
+}
+
+/** PATCH merge: top-level replace, records merged deeply (as Kong does). */
+function mergeRecords(schema: EntitySchema, old: Record<string, any>, patch: Record<string, any>): Record<string, any> {
+  const out = {...old}
+  for (const [k, v] of Object.entries(patch)) {
+    const f = schema.fields.find(([n]) => n === k)?.[1]
+    out[k] = (f?.type === 'record' || (f?.type === 'json' && k === 'config')) && isPlain(v) && isPlain(old[k]) ? deepMerge(old[k], v) : v
+  }
+  return out
+}
+const isPlain = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v)
+function deepMerge(a: Record<string, any>, b: Record<string, any>): Record<string, any> {
+  const out = {...a}
+  for (const [k, v] of Object.entries(b)) out[k] = isPlain(v) && isPlain(a[k]) ? deepMerge(a[k], v) : v
+  return out
+}
+
+/** Postgres error → Kong error, by constraint name. Other errors pass through. */
+export function mapPgError(err: any, schema: EntitySchema): unknown {
+  if (err instanceof GatewayError || !err?.code) return err
+  const c = CONSTRAINTS.get(err.constraint)
+  if (err.code === '23505' && c) {
+    const key = parseKeyDetail(err.detail, c.fields)
+    if (c.fields[0] === 'id' && c.fields.length === 1) {
+      return new GatewayError(ErrorCode.PRIMARY_KEY_VIOLATION, `primary key violation on key '{id="${key.id}"}'`, key)
+    }
+    return uniqueViolation(key)
+  }
+  if (err.code === '23503' && c) {
+    if (c.schema.name !== schema.name) return foreignKeyRestricted(schema.name, c.schema.name)
+    const field = c.fields[0]
+    const ref = (c.schema.fields.find(([n]) => n === field)![1] as ForeignField).reference
+    const id = /\(.*\)=\((.*)\)/.exec(err.detail ?? '')?.[1]
+    return foreignKeyInvalid({id}, field, ref)
+  }
+  return err
+}
+
+/** Reads `Key (name)=(foo) already exists.` back into `{name: "foo"}`. */
+function parseKeyDetail(detail: string | undefined, fields: string[]): Record<string, unknown> {
+  const m = /Key \((.*)\)=\((.*)\)/.exec(detail ?? '')
+  const values = m ? m[2].split(', ') : []
+  const out: Record<string, unknown> = {}
+  fields.forEach((f, i) => {
+    const v = values[i]
+    out[f] = v === undefined || v === '' ? null : v
+  })
+  return out
+}

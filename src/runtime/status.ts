@@ -1,0 +1,32 @@
+/**
+ * The status listener (`status_listen`): `/status`, `/status/ready`. It never exposes
+ * configuration, so it can listen where the Admin API must not.
+ */
+import type {IncomingMessage, ServerResponse} from 'node:http'
+
+export interface StatusDeps {
+  status(): Promise<Record<string, unknown>>
+  /** null when ready, else the reason for a 503. */
+  ready(): Promise<string | null>
+}
+
+export function createStatusApi(deps: StatusDeps) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0]
+    const reply = (status: number, body: unknown) => {
+      const payload = JSON.stringify(body)
+      res.writeHead(status, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(payload)})
+      res.end(payload)
+    }
+    const run = async () => {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, {message: 'Method not allowed'})
+      if (path === '/status') return reply(200, await deps.status())
+      if (path === '/status/ready') {
+        const reason = await deps.ready()
+        return reason ? reply(503, {message: reason}) : reply(200, {message: 'ready'})
+      }
+      reply(404, {message: 'Not found'})
+    }
+    run().catch((err) => reply(500, {message: `An unexpected error occurred: ${(err as Error).message}`}))
+  }
+}
