@@ -1,0 +1,353 @@
+import assert from 'node:assert/strict'
+import {after, before, describe, test} from 'node:test'
+import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
+import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {migrate} from '../../src/runtime/db/migrations.js'
+import {createDatabase} from '../../src/cluster/postgres.js'
+import {makeCa, makeCert} from '../helpers/certs.js'
+
+let pg: TestPostgres
+let api: TestAdmin
+
+before(async () => {
+  pg = await startTestPostgres()
+  api = await startTestAdmin(pg)
+})
+after(async () => {
+  await api?.close()
+  await pg?.stop()
+})
+
+describe('migrations', () => {
+  test('run once, then are a no-op', async () => {
+    const conn = {host: pg.host, port: pg.port, user: pg.user, password: pg.password}
+    await createDatabase(conn, 'migrations_twice')
+    const first = await migrate({...conn, database: 'migrations_twice'})
+    assert.deepEqual(first, ['000_base'])
+    assert.deepEqual(await migrate({...conn, database: 'migrations_twice'}), [])
+  })
+})
+
+describe('services', () => {
+  test('create with the url shorthand fills Kong defaults', async () => {
+    const r = await api.call('POST', '/services', {name: 'svc1', url: 'https://example.com:8443/api'})
+    assert.equal(r.status, 201)
+    const s = r.body
+    assert.match(s.id, /^[0-9a-f-]{36}$/)
+    assert.equal(s.protocol, 'https')
+    assert.equal(s.host, 'example.com')
+    assert.equal(s.port, 8443)
+    assert.equal(s.path, '/api')
+    assert.equal(s.retries, 5)
+    assert.equal(s.connect_timeout, 60000)
+    assert.equal(s.read_timeout, 60000)
+    assert.equal(s.write_timeout, 60000)
+    assert.equal(s.enabled, true)
+    assert.equal(s.tags, null)
+    assert.equal(typeof s.created_at, 'number')
+    assert.ok(api.changes > 0, 'a write triggers a rebuild')
+  })
+
+  test('read by id and by name; 404 with Kong body', async () => {
+    const created = (await api.call('POST', '/services', {name: 'svc-read', host: 'upstream.local'})).body
+    assert.equal((await api.call('GET', `/services/${created.id}`)).body.name, 'svc-read')
+    assert.equal((await api.call('GET', '/services/svc-read')).body.id, created.id)
+    const missing = await api.call('GET', '/services/nope')
+    assert.equal(missing.status, 404)
+    assert.deepEqual(missing.body, {message: 'Not found'})
+    assert.equal(created.port, 80)
+    assert.equal(created.protocol, 'http')
+  })
+
+  test('PATCH changes only the given fields', async () => {
+    await api.call('POST', '/services', {name: 'svc-patch', host: 'a.local', retries: 2})
+    const r = await api.call('PATCH', '/services/svc-patch', {host: 'b.local'})
+    assert.equal(r.status, 200)
+    assert.equal(r.body.host, 'b.local')
+    assert.equal(r.body.retries, 2)
+    assert.equal((await api.call('PATCH', '/services/absent', {host: 'x.local'})).status, 404)
+  })
+
+  test('PUT upserts by name and by id', async () => {
+    const created = await api.call('PUT', '/services/svc-put', {host: 'one.local'})
+    assert.equal(created.status, 200)
+    assert.equal(created.body.name, 'svc-put')
+    const replaced = await api.call('PUT', '/services/svc-put', {host: 'two.local', retries: 1})
+    assert.equal(replaced.body.id, created.body.id)
+    assert.equal(replaced.body.host, 'two.local')
+    assert.equal(replaced.body.created_at, created.body.created_at)
+    const id = '6a8a3c2e-0f5b-4c52-9c07-3b1a1bcbf9b1'
+    const byId = await api.call('PUT', `/services/${id}`, {name: 'svc-put-id', host: 'three.local'})
+    assert.equal(byId.body.id, id)
+    const conflict = await api.call('PUT', '/services/svc-put', {name: 'other', host: 'x.local'})
+    assert.equal(conflict.status, 400)
+    assert.deepEqual(conflict.body.fields, {name: 'value must be svc-put'})
+  })
+
+  test('DELETE answers 204, also when absent', async () => {
+    await api.call('POST', '/services', {name: 'svc-del', host: 'a.local'})
+    assert.equal((await api.call('DELETE', '/services/svc-del')).status, 204)
+    assert.equal((await api.call('GET', '/services/svc-del')).status, 404)
+    assert.equal((await api.call('DELETE', '/services/svc-del')).status, 204)
+  })
+
+  test('schema violations: shape, codes and messages', async () => {
+    const one = await api.call('POST', '/services', {name: 'bad'})
+    assert.equal(one.status, 400)
+    assert.deepEqual(one.body, {
+      code: 2,
+      name: 'schema violation',
+      message: 'schema violation (host: required field missing)',
+      fields: {host: 'required field missing'},
+    })
+    const many = await api.call('POST', '/services', {host: 'ok.local', port: 70000, protocol: 'gopher', retries: 'x', nope: 1})
+    assert.equal(many.status, 400)
+    assert.equal(many.body.code, 2)
+    assert.deepEqual(many.body.fields, {
+      nope: 'unknown field',
+      port: 'value should be between 0 and 65535',
+      protocol: 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss',
+      retries: 'expected an integer',
+    })
+    assert.match(many.body.message, /^4 schema violations \(nope: unknown field; port: value should be between 0 and 65535; protocol: expected one of: .*; retries: expected an integer\)$/)
+    const name = await api.call('POST', '/services', {name: 'has space', host: 'a.local'})
+    assert.equal(name.body.fields.name, "invalid value 'has space': the only accepted ascii characters are alphanumerics or ., -, _, and ~")
+  })
+
+  test('unique violation answers 409 with code 5', async () => {
+    await api.call('POST', '/services', {name: 'dup', host: 'a.local'})
+    const r = await api.call('POST', '/services', {name: 'dup', host: 'b.local'})
+    assert.equal(r.status, 409)
+    assert.deepEqual(r.body, {code: 5, name: 'unique constraint violation', message: `UNIQUE violation detected on '{name="dup"}'`, fields: {name: 'dup'}})
+  })
+})
+
+describe('request formats', () => {
+  test('form bodies with paths[] arrays, repeated keys and dotted foreign keys', async () => {
+    const svc = (await api.form('POST', '/services', 'name=form-svc&url=http://127.0.0.1:9999&retries=3')).body
+    assert.equal(svc.retries, 3)
+    const r = await api.form('POST', '/routes', `name=form-r&paths[]=/a&paths[]=/b&hosts=x.test&hosts=y.test&service.id=${svc.id}&strip_path=false`)
+    assert.equal(r.status, 201, JSON.stringify(r.body))
+    assert.deepEqual(r.body.paths, ['/a', '/b'])
+    assert.deepEqual(r.body.hosts, ['x.test', 'y.test'])
+    assert.equal(r.body.strip_path, false)
+    assert.deepEqual(r.body.service, {id: svc.id})
+    const indexed = await api.form('POST', `/services/${svc.id}/routes`, 'paths[1]=/one&paths[2]=/two&methods=GET')
+    assert.deepEqual(indexed.body.paths, ['/one', '/two'])
+    assert.deepEqual(indexed.body.methods, ['GET'])
+  })
+
+  test('bad bodies and methods', async () => {
+    const badJson = await fetch(api.url + '/services', {method: 'POST', headers: {'content-type': 'application/json'}, body: '{nope'})
+    assert.equal(badJson.status, 400)
+    assert.deepEqual(await badJson.json(), {message: 'Cannot parse JSON body'})
+    const text = await fetch(api.url + '/services', {method: 'POST', headers: {'content-type': 'text/plain'}, body: 'x'})
+    assert.equal(text.status, 415)
+    const patchColl = await api.call('PATCH', '/services', {})
+    assert.equal(patchColl.status, 405)
+    assert.deepEqual(patchColl.body, {message: 'Method not allowed'})
+    assert.equal((await api.call('GET', '/nothing-here')).status, 404)
+  })
+})
+
+describe('routes', () => {
+  test('defaults, nesting under a service, and the service of a route', async () => {
+    await api.call('POST', '/services', {name: 'rsvc', host: 'a.local'})
+    const r = await api.call('POST', '/services/rsvc/routes', {name: 'r1', paths: ['/r1']})
+    assert.equal(r.status, 201)
+    assert.deepEqual(r.body.protocols, ['http', 'https'])
+    assert.equal(r.body.strip_path, true)
+    assert.equal(r.body.preserve_host, false)
+    assert.equal(r.body.regex_priority, 0)
+    assert.equal(r.body.https_redirect_status_code, 426)
+    assert.equal(r.body.path_handling, 'v0')
+    assert.equal(r.body.request_buffering, true)
+    assert.equal(r.body.response_buffering, true)
+    const list = await api.call('GET', '/services/rsvc/routes')
+    assert.deepEqual(list.body.data.map((x: any) => x.name), ['r1'])
+    assert.equal((await api.call('GET', '/routes/r1/service')).body.name, 'rsvc')
+    assert.equal((await api.call('GET', '/services/rsvc/routes/r1')).status, 200)
+    await api.call('POST', '/services', {name: 'rsvc2', host: 'b.local'})
+    assert.equal((await api.call('GET', '/services/rsvc2/routes/r1')).status, 404, 'a route of another service is not found there')
+  })
+
+  test('entity check: a route needs something to match on', async () => {
+    const r = await api.call('POST', '/routes', {protocols: ['http']})
+    assert.equal(r.status, 400)
+    assert.deepEqual(r.body.fields, {'@entity': ["must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'"]})
+    assert.equal(r.body.message, "schema violation (must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http')")
+  })
+
+  test('paths, hosts and regexes are validated', async () => {
+    const r = await api.call('POST', '/routes', {paths: ['nope', '~/ok/(?<x>\\d+)'], hosts: ['*.a.*']})
+    assert.equal(r.status, 400)
+    assert.deepEqual(r.body.fields.paths, ['should start with: / (fixed path) or ~/ (regex path)', null])
+    assert.deepEqual(r.body.fields.hosts, ['only one wildcard must be specified'])
+  })
+
+  test('foreign keys: unknown service by id or by name, and delete of a referenced service', async () => {
+    const id = '0e0e0e0e-1111-4222-8333-444444444444'
+    const byId = await api.call('POST', '/routes', {paths: ['/x'], service: {id}})
+    assert.equal(byId.status, 400)
+    assert.deepEqual(byId.body, {
+      code: 4,
+      name: 'foreign key violation',
+      message: `the foreign key '{id="${id}"}' does not reference an existing 'services' entity.`,
+      fields: {service: {id}},
+    })
+    const byName = await api.call('POST', '/routes', {paths: ['/x'], service: {name: 'ghost'}})
+    assert.equal(byName.status, 400)
+    assert.equal(byName.body.code, 4)
+    await api.call('POST', '/services', {name: 'referenced', host: 'a.local'})
+    const route = await api.call('POST', '/routes', {paths: ['/y'], service: {name: 'referenced'}})
+    assert.equal(route.status, 201)
+    const del = await api.call('DELETE', '/services/referenced')
+    assert.equal(del.status, 400)
+    assert.deepEqual(del.body, {
+      code: 4,
+      name: 'foreign key violation',
+      message: "an existing 'routes' entity references this 'services' entity",
+      fields: {'@referenced_by': 'routes'},
+    })
+  })
+})
+
+describe('consumers', () => {
+  test('username or custom_id is required; usernames differing in case are distinct', async () => {
+    const none = await api.call('POST', '/consumers', {tags: ['x']})
+    assert.equal(none.status, 400)
+    assert.deepEqual(none.body.fields, {'@entity': ["at least one of these fields must be non-empty: 'custom_id', 'username'"]})
+    assert.equal((await api.call('POST', '/consumers', {username: 'Alice'})).status, 201)
+    assert.equal((await api.call('POST', '/consumers', {username: 'alice'})).status, 201)
+    assert.equal((await api.call('POST', '/consumers', {username: 'alice'})).status, 409)
+    assert.equal((await api.call('POST', '/consumers', {custom_id: 'c-1'})).status, 201)
+    assert.equal((await api.call('GET', '/consumers/Alice')).body.username, 'Alice')
+  })
+})
+
+describe('upstreams and targets', () => {
+  test('defaults including health checks; targets get port 8000; cascade on delete', async () => {
+    const u = await api.call('POST', '/upstreams', {name: 'backend.internal'})
+    assert.equal(u.status, 201)
+    assert.equal(u.body.algorithm, 'round-robin')
+    assert.equal(u.body.slots, 10000)
+    assert.equal(u.body.hash_on, 'none')
+    assert.equal(u.body.hash_on_cookie_path, '/')
+    assert.deepEqual(u.body.healthchecks.active.healthy, {interval: 0, http_statuses: [200, 302], successes: 0})
+    assert.deepEqual(u.body.healthchecks.passive.unhealthy, {http_statuses: [429, 500, 503], tcp_failures: 0, timeouts: 0, http_failures: 0})
+    assert.equal(u.body.healthchecks.threshold, 0)
+    const t = await api.call('POST', '/upstreams/backend.internal/targets', {target: '10.0.0.1'})
+    assert.equal(t.status, 201)
+    assert.equal(t.body.target, '10.0.0.1:8000')
+    assert.equal(t.body.weight, 100)
+    assert.deepEqual(t.body.upstream, {id: u.body.id})
+    const dup = await api.call('POST', '/upstreams/backend.internal/targets', {target: '10.0.0.1:8000'})
+    assert.equal(dup.status, 409)
+    assert.equal((await api.call('GET', '/upstreams/backend.internal/targets/10.0.0.1:8000')).body.id, t.body.id)
+    const bad = await api.call('POST', '/upstreams/backend.internal/targets', {target: 'bad host', weight: 70000})
+    assert.equal(bad.status, 400)
+    assert.deepEqual(bad.body.fields, {target: 'Invalid target; not a valid hostname or ip address', weight: 'value should be between 0 and 65535'})
+    assert.equal((await api.call('DELETE', '/upstreams/backend.internal')).status, 204)
+    assert.equal((await api.call('GET', `/targets/${t.body.id}`)).status, 404)
+  })
+})
+
+describe('certificates, snis and CA certificates', () => {
+  test('certificate with snis; sni names unique; cascade', async () => {
+    const {cert, key} = makeCert('api.example.test')
+    const c = await api.call('POST', '/certificates', {cert, key, tags: ['tls']})
+    assert.equal(c.status, 201, JSON.stringify(c.body))
+    const s = await api.call('POST', `/certificates/${c.body.id}/snis`, {name: 'api.example.test'})
+    assert.equal(s.status, 201)
+    assert.deepEqual(s.body.certificate, {id: c.body.id})
+    assert.equal((await api.call('POST', '/snis', {name: 'api.example.test', certificate: {id: c.body.id}})).status, 409)
+    assert.equal((await api.call('POST', '/snis', {name: '*.example.test', certificate: {id: c.body.id}})).status, 201)
+    const badPem = await api.call('POST', '/certificates', {cert: 'nope', key})
+    assert.equal(badPem.status, 400)
+    assert.ok(badPem.body.fields.cert)
+    assert.equal((await api.call('DELETE', `/certificates/${c.body.id}`)).status, 204)
+    assert.equal((await api.call('GET', '/snis/api.example.test')).status, 404)
+  })
+
+  test('CA certificates get a digest and must be CAs', async () => {
+    const ca = makeCa()
+    const r = await api.call('POST', '/ca_certificates', {cert: ca.cert})
+    assert.equal(r.status, 201)
+    assert.match(r.body.cert_digest, /^[0-9a-f]{64}$/)
+    assert.equal((await api.call('POST', '/ca_certificates', {cert: ca.cert})).status, 409)
+    const leaf = makeCert('leaf.test')
+    const notCa = await api.call('POST', '/ca_certificates', {cert: leaf.cert})
+    assert.equal(notCa.status, 400)
+    assert.match(notCa.body.fields.cert, /missing the "CA" basic constraint/)
+  })
+})
+
+describe('plugins', () => {
+  test('an unknown plugin is refused with Kong’s message', async () => {
+    const r = await api.call('POST', '/plugins', {name: 'no-such-plugin'})
+    assert.equal(r.status, 400)
+    assert.deepEqual(r.body.fields, {name: "plugin 'no-such-plugin' not enabled; add it to the 'plugins' configuration property"})
+  })
+})
+
+describe('pagination and tags', () => {
+  test('size, offset and next walk every row once', async () => {
+    for (let i = 0; i < 7; i++) await api.call('POST', '/consumers', {username: `page-${i}`, tags: i % 2 ? ['odd', 'page'] : ['even', 'page']})
+    const seen: string[] = []
+    let path: string | null = '/consumers?size=3&tags=page'
+    let pages = 0
+    while (path) {
+      const r: any = await api.call('GET', path)
+      assert.equal(r.status, 200)
+      assert.ok(r.body.data.length <= 3)
+      seen.push(...r.body.data.map((c: any) => c.username))
+      path = r.body.next
+      if (path) assert.equal(typeof r.body.offset, 'string')
+      pages++
+    }
+    assert.equal(pages, 3)
+    assert.deepEqual([...seen].sort(), [0, 1, 2, 3, 4, 5, 6].map((i) => `page-${i}`))
+    const bad = await api.call('GET', '/consumers?size=0')
+    assert.equal(bad.status, 400)
+    assert.equal(bad.body.code, 9)
+    const badOffset = await api.call('GET', '/consumers?offset=@@@')
+    assert.equal(badOffset.status, 400)
+    assert.equal(badOffset.body.code, 7)
+  })
+
+  test('tags: a,b means both; a/b means either', async () => {
+    const both = await api.call('GET', '/consumers?tags=odd,page')
+    assert.equal(both.body.data.length, 3)
+    const either = await api.call('GET', '/consumers?tags=odd/even')
+    assert.equal(either.body.data.length, 7)
+    const none = await api.call('GET', '/consumers?tags=odd,even')
+    assert.deepEqual(none.body, {data: [], next: null})
+  })
+})
+
+describe('info and schemas', () => {
+  test('GET / shows the node and hides secrets', async () => {
+    const r = await api.call('GET', '/')
+    assert.equal(r.status, 200)
+    assert.equal(r.body.version, '3.9.0')
+    assert.equal(r.body.node_id, '00000000-0000-4000-8000-000000000001')
+    assert.equal(r.body.configuration.pg_password, '******')
+    assert.match(r.headers.get('server') ?? '', /^kong\//)
+  })
+
+  test('/schemas/{entity} and validate', async () => {
+    const s = await api.call('GET', '/schemas/services')
+    assert.equal(s.status, 200)
+    const names = s.body.fields.map((f: any) => Object.keys(f)[0])
+    assert.ok(names.includes('host') && names.includes('connect_timeout'))
+    const retries = s.body.fields.find((f: any) => f.retries).retries
+    assert.equal(retries.default, 5)
+    assert.equal(typeof retries.description, 'string')
+    assert.equal((await api.call('GET', '/schemas/nothing')).status, 404)
+    const ok = await api.call('POST', '/schemas/routes/validate', {paths: ['/x']})
+    assert.deepEqual(ok.body, {message: 'schema validation successful'})
+    const bad = await api.call('POST', '/schemas/routes/validate', {paths: ['x']})
+    assert.equal(bad.status, 400)
+    assert.equal(bad.body.code, 2)
+  })
+})
