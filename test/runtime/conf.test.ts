@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, describe, test} from 'node:test'
+import {ConfError, loadConf, parseConfText, publicConf} from '../../src/runtime/conf/load.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'kctl-conf-'))
+after(() => rmSync(dir, {recursive: true, force: true}))
+
+function confFile(text: string): string {
+  const file = join(dir, `kong-${Math.random().toString(36).slice(2)}.conf`)
+  writeFileSync(file, text)
+  return file
+}
+
+describe('kong.conf', () => {
+  test('parses key = value lines with comments and escaped #', () => {
+    assert.deepEqual(parseConfText('# comment\nPG_HOST = db.local  # trailing\npg_password = a\\#b\n\nbad line\n'), {
+      pg_host: 'db.local',
+      pg_password: 'a#b',
+    })
+  })
+
+  test('defaults are Kong’s', () => {
+    const c = loadConf({env: {}})
+    assert.equal(c.role, 'traditional')
+    assert.equal(c.database, 'postgres')
+    assert.equal(c.pg_port, 5432)
+    assert.equal(c.cluster_listen, '0.0.0.0:8005')
+    assert.equal(c.cluster_max_payload, 16777216)
+    assert.equal(c.cluster_data_plane_purge_delay, 1209600)
+    assert.equal(c.log_level, 'notice')
+    assert.match(c.admin_listen, /^127\.0\.0\.1:8001/)
+  })
+
+  test('file, then KONG_* environment variables override', () => {
+    const file = confFile('pg_port = 6543\npg_user = fromfile\npg_ssl = on\n')
+    const c = loadConf({file, env: {KONG_PG_USER: 'fromenv'}})
+    assert.equal(c.pg_port, 6543)
+    assert.equal(c.pg_user, 'fromenv')
+    assert.equal(c.pg_ssl, true)
+  })
+
+  test('bad values and Kong’s refused combinations', () => {
+    const cases: Array<[Record<string, string>, string]> = [
+      [{KONG_ROLE: 'control_plane'}, 'cluster certificate and key must be provided to use Hybrid mode'],
+      [{KONG_ROLE: 'control_plane', KONG_DATABASE: 'off', KONG_CLUSTER_CERT: 'c', KONG_CLUSTER_CERT_KEY: 'k'}, 'in-memory storage can not be used when role = "control_plane"'],
+      [{KONG_ROLE: 'data_plane', KONG_CLUSTER_CERT: 'c', KONG_CLUSTER_CERT_KEY: 'k'}, 'only in-memory storage can be used when role = "data_plane"'],
+      [{KONG_PG_PORT: 'abc'}, "pg_port is not a number: 'abc'"],
+      [{KONG_ROLE: 'leader'}, "role has an invalid value: 'leader' (traditional, control_plane, data_plane)"],
+    ]
+    for (const [env, message] of cases) {
+      assert.throws(() => loadConf({env}), (err: unknown) => err instanceof ConfError && err.errors.includes(message), message)
+    }
+  })
+
+  test('the public view masks secrets', () => {
+    const c = loadConf({env: {KONG_PG_PASSWORD: 'hunter2'}})
+    const pub = publicConf(c)
+    assert.equal(pub.pg_password, '******')
+    assert.ok(!JSON.stringify(pub).includes('hunter2'))
+  })
+})
