@@ -11,7 +11,7 @@
  */
 import {chown, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import pg from 'pg'
 import {ExternalError, tail} from '../kit/errors.js'
@@ -81,6 +81,8 @@ export async function initCluster(pgi: PostgresInstance, options: InitOptions = 
   } catch {
     // Not initialised yet.
   }
+  // Parents traversable (not listable) by the run-as user; the data dir is its own, 0700.
+  await mkdir(dirname(pgi.dataDir), {recursive: true, mode: 0o711})
   await mkdir(pgi.dataDir, {recursive: true, mode: 0o700})
   // The password file must be readable by the run-as user, and never by anyone else.
   const pwDir = await mkdtemp(join(tmpdir(), 'kctl-pw-'))

@@ -1,0 +1,78 @@
+/**
+ * The local launcher: runs a gateway node on this machine as
+ * `node <package>/dist/src/runtime/main.js --conf <prefix>/kong.conf`, detached in its own
+ * process group with stdout+stderr appended to `<prefix>/logs/node.log`, so it outlives kctl.
+ *
+ *   start → (poll GET <status_listen>/status/ready: 503 … 200) → ready
+ *             └─ process exits → NODE_START_FAILED with its `Error:` line and log tail
+ */
+import {readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {ExternalError, tail} from '../kit/errors.js'
+import {spawnDetached} from '../kit/exec.js'
+import {runtimeEntry} from '../kit/paths.js'
+import {isAlive, terminate} from '../kit/process.js'
+import {listenUrl} from './listen.js'
+import type {NodeState} from './state.js'
+
+/** Spawns the node and writes `<prefix>/node.pid`. Returns the pid without waiting. */
+export async function startNode(node: NodeState): Promise<number> {
+  const pid = spawnDetached(process.execPath, [runtimeEntry(), '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix})
+  await writeFile(join(node.prefix, 'node.pid'), `${pid}\n`)
+  return pid
+}
+
+export interface ReadyOptions {
+  timeoutMs?: number
+}
+
+/**
+ * Waits until `GET /status/ready` answers 200.
+ * @throws ExternalError NODE_START_FAILED when the process exits first or the wait times out
+ *   (the node is then stopped); the message carries the node's `Error:` line and log tail.
+ */
+export async function waitNodeReady(node: NodeState, pid: number, options: ReadyOptions = {}): Promise<void> {
+  const base = listenUrl(node.listen.status)
+  const timeoutMs = options.timeoutMs ?? 60_000
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (!isAlive(pid)) throw await startFailure(node, 'exited during start')
+    // Without a status listener, still being alive after a moment is all we can check.
+    if (!base ? Date.now() > deadline - timeoutMs + 1000 : (await readyAnswer(`${base}/status/ready`)) === 200) return
+    if (Date.now() > deadline) {
+      await stopNode(pid)
+      throw await startFailure(node, `was not ready within ${Math.round(timeoutMs / 1000)} s`)
+    }
+    await sleep(100)
+  }
+}
+
+async function readyAnswer(url: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(url, {signal: AbortSignal.timeout(2000)})
+    await res.arrayBuffer()
+    return res.status
+  } catch {
+    return undefined
+  }
+}
+
+async function startFailure(node: NodeState, what: string): Promise<ExternalError> {
+  const log = await readFile(node.logFile, 'utf8').catch(() => '')
+  // The runtime's contract: one `Error: <message>` line on stderr when start fails.
+  const reason = log.split('\n').reverse().find((l) => l.startsWith('Error: '))
+  const message = `Node ${node.name} ${what}${reason ? `: ${reason.slice('Error: '.length)}` : ''}\n--- ${node.logFile} (tail) ---\n${tail(log, 15)}`
+  return new ExternalError('NODE_START_FAILED', message, tail(log, 15), {hint: hintFor(reason ?? '')})
+}
+
+function hintFor(reason: string): string {
+  const m = /listen on (\S+) \((\w+)\)/.exec(reason)
+  if (m) return `Free port ${m[1]} or change \`${m[2]}\` of this node in kctl.yaml, then run the command again.`
+  return `See the log above; \`kctl logs <node>\` shows the whole log.`
+}
+
+/** SIGTERM (the node drains and exits 0), SIGKILL after 15 s. */
+export async function stopNode(pid: number): Promise<'gone' | 'signalled' | 'killed'> {
+  return terminate(pid, 'SIGTERM', 15_000)
+}

@@ -1,0 +1,181 @@
+/**
+ * Bringing a cluster up, as an ordered list of named phases. Each has a title (what the
+ * progress display shows), `run`, and `plan` (the dry-run form: what it would do).
+ *
+ *   1 Preflight        runtime built, every port this run needs is free
+ *   2 Database         embedded: initdb once, start, create the database; url: connect
+ *   3 Migrations       run pending migrations (idempotent)
+ *   4 Start nodes      write kong.conf, spawn each target node detached
+ *   5 Wait ready       GET /status/ready = 200 on each node started
+ *
+ * If a phase fails, everything this run started is stopped again (nothing half-running).
+ */
+import {existsSync} from 'node:fs'
+import {basename, join} from 'node:path'
+import pg from 'pg'
+import {ExternalError, UserError} from '../kit/errors.js'
+import type {Reporter} from '../kit/output.js'
+import {runtimeEntry} from '../kit/paths.js'
+import {isPortFree} from '../kit/ports.js'
+import {isAlive} from '../kit/process.js'
+import {migrate} from '../runtime/db/migrations.js'
+import {startNode, stopNode, waitNodeReady} from './launcher.js'
+import {parseListen} from './listen.js'
+import {writeNodeConf} from './node-conf.js'
+import {createDatabase, initCluster, startServer, stopServer} from './postgres.js'
+import type {ClusterSpec} from './spec.js'
+import {writeState, type ClusterState, type NodeState} from './state.js'
+import {specIndex} from './topology.js'
+
+export interface UpContext {
+  spec: ClusterSpec
+  specPath: string
+  stateDir: string
+  state: ClusterState
+  /** Nodes to bring up; the (embedded) database is always brought up first. */
+  nodes: string[]
+  report: Reporter
+  /** What this run started, so a failure can undo it. */
+  started: {database?: number; nodes: number[]}
+}
+
+export interface Phase {
+  title: string
+  run(ctx: UpContext): Promise<void>
+  plan(ctx: UpContext): string[]
+}
+
+const targets = (ctx: UpContext): NodeState[] => ctx.nodes.map((n) => ctx.state.nodes[n]).filter((n) => n && !isAlive(n.pid))
+const dbDown = (ctx: UpContext): boolean => Boolean(ctx.state.embedded && !isAlive(ctx.state.embedded.pid))
+
+const preflight: Phase = {
+  title: 'Preflight: runtime and ports',
+  plan: (ctx) => [
+    ...(dbDown(ctx) ? [`check port ${ctx.state.connection.port} (database) is free`] : []),
+    ...targets(ctx).flatMap((n) => listenChecks(n).map((c) => `check port ${c.port} (${c.key} of ${n.name}) is free`)),
+  ],
+  async run(ctx) {
+    if (!existsSync(runtimeEntry())) throw new UserError('NODE_START_FAILED', `The gateway runtime is not built (${basename(runtimeEntry())} is missing).`, {hint: 'Run `npm run build`.'})
+    const spec = basename(ctx.specPath)
+    if (dbDown(ctx) && !(await isPortFree('127.0.0.1', ctx.state.connection.port))) {
+      throw new UserError('PORT_IN_USE', `Port ${ctx.state.connection.port} is already in use (the embedded database's port).`, {hint: `Stop what uses it, or set spec.database.port in ${spec} to a free port and run kctl init again.`})
+    }
+    for (const node of targets(ctx)) {
+      for (const c of listenChecks(node)) {
+        if (await isPortFree(c.host, c.port)) continue
+        const key = `spec.nodes[${specIndex(ctx.spec, node.name)}].${c.key}`
+        throw new UserError('PORT_IN_USE', `Port ${c.port} is already in use: ${c.host}:${c.port} is ${c.key} of node ${node.name} (${key} in ${spec}).`, {hint: `Stop what listens on port ${c.port}, or change ${key} in ${spec}, then run the command again.`})
+      }
+    }
+  },
+}
+
+function listenChecks(node: NodeState): {key: string; host: string; port: number}[] {
+  return (['proxy', 'admin', 'status', 'cluster'] as const).flatMap((k) => {
+    const parsed = node.listen[k] ? parseListen(node.listen[k]!) : []
+    return typeof parsed === 'string' ? [] : parsed.map((a) => ({key: `${k}_listen`, host: a.host, port: a.port}))
+  })
+}
+
+const database: Phase = {
+  title: 'Database',
+  plan: (ctx) =>
+    ctx.state.embedded
+      ? dbDown(ctx) ? [`start the embedded Postgres on 127.0.0.1:${ctx.state.connection.port}`] : ['embedded Postgres already running']
+      : [`connect to ${ctx.state.connection.host}:${ctx.state.connection.port}/${ctx.state.connection.database}`],
+  async run(ctx) {
+    const emb = ctx.state.embedded
+    const conn = ctx.state.connection
+    if (!emb) return checkExternal(ctx)
+    if (!isAlive(emb.pid)) {
+      await initCluster(emb.instance)
+      ctx.report.info(`starting Postgres on 127.0.0.1:${conn.port}`)
+      emb.pid = await startServer(emb.instance, {logFile: emb.logFile})
+      ctx.started.database = emb.pid
+    }
+    emb.intent = 'running'
+    await writeState(ctx.stateDir, ctx.state)
+    if (await createDatabase(conn, conn.database)) ctx.report.info(`created database ${conn.database}`)
+  },
+}
+
+async function checkExternal(ctx: UpContext): Promise<void> {
+  const {host, port, database: db} = ctx.state.connection
+  const client = new pg.Client({...ctx.state.connection, connectionTimeoutMillis: 5000})
+  try {
+    await client.connect()
+    await client.query('SELECT 1')
+  } catch (err) {
+    throw new ExternalError('DATABASE_FAILED', `Can't connect to the database at ${host}:${port}/${db}: ${(err as Error).message}`, '', {hint: 'Check spec.database.url in the spec and that the server is running.'})
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+const migrations: Phase = {
+  title: 'Migrations',
+  plan: () => ['run pending migrations'],
+  async run(ctx) {
+    const ran = await migrate(ctx.state.connection)
+    ctx.report.info(ran.length ? `ran ${ran.join(', ')}` : 'database is up to date')
+  },
+}
+
+const startNodes: Phase = {
+  title: 'Start nodes',
+  plan: (ctx) => targets(ctx).map((n) => `start ${n.name} (${n.role})`),
+  async run(ctx) {
+    for (const node of targets(ctx)) {
+      await writeNodeConf({cluster: ctx.state.name, node, connection: ctx.state.connection})
+      node.pid = await startNode(node)
+      node.intent = 'running'
+      ctx.started.nodes.push(node.pid)
+      ctx.report.info(`${node.name} started (pid ${node.pid}), log ${join('nodes', node.name, 'logs', 'node.log')}`)
+      await writeState(ctx.stateDir, ctx.state)
+    }
+  },
+}
+
+const waitReady: Phase = {
+  title: 'Wait until ready',
+  plan: (ctx) => targets(ctx).map((n) => `wait for ${n.name}: GET ${n.listen.status}/status/ready = 200`),
+  async run(ctx) {
+    const mine = Object.values(ctx.state.nodes).filter((n) => n.pid && ctx.started.nodes.includes(n.pid))
+    await Promise.all(mine.map((n) => waitNodeReady(n, n.pid!)))
+  },
+}
+
+export const UP_PHASES: readonly Phase[] = [preflight, database, migrations, startNodes, waitReady]
+
+/** Runs the phases in order; on failure stops what this run started, records it, and rethrows. */
+export async function runPhases(phases: readonly Phase[], ctx: UpContext): Promise<void> {
+  try {
+    for (const phase of phases) {
+      ctx.report.step(phase.title)
+      await phase.run(ctx)
+    }
+  } catch (err) {
+    await undo(ctx)
+    throw err
+  }
+}
+
+async function undo(ctx: UpContext): Promise<void> {
+  for (const node of Object.values(ctx.state.nodes)) {
+    if (!node.pid || !ctx.started.nodes.includes(node.pid)) continue
+    await stopNode(node.pid)
+    node.pid = undefined
+    node.intent = 'stopped'
+  }
+  if (ctx.started.database && ctx.state.embedded) {
+    await stopServer({pid: ctx.started.database})
+    ctx.state.embedded.pid = undefined
+    ctx.state.embedded.intent = 'stopped'
+  }
+  if (existsSync(ctx.stateDir)) await writeState(ctx.stateDir, ctx.state)
+}
+
+/** The dry-run form: each phase's title and what it would do. */
+export function planPhases(phases: readonly Phase[], ctx: UpContext): {title: string; actions: string[]}[] {
+  return phases.map((p) => ({title: p.title, actions: p.plan(ctx)}))
+}

@@ -1,0 +1,73 @@
+/**
+ * Cluster state: what kctl started and where (pids, ports, paths), in
+ * `<state root>/clusters/<name>/state.json` (mode 0600; it holds the database password).
+ * The spec says what should exist; the state records what does.
+ */
+import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import type {Mode, Role} from './spec.js'
+import type {PgConnection, PostgresInstance} from './postgres.js'
+
+/** Last intent for a process: `running` with a dead pid means it failed. */
+export type Intent = 'running' | 'stopped'
+
+export interface NodeState {
+  name: string
+  role: Role
+  /** Kong's prefix: conf, logs/, pid file. */
+  prefix: string
+  confPath: string
+  logFile: string
+  pid?: number
+  intent: Intent
+  /** Listen values the node was started with. */
+  listen: {proxy?: string; admin?: string; status?: string; cluster?: string}
+}
+
+export interface EmbeddedDatabaseState {
+  instance: PostgresInstance
+  logFile: string
+  pid?: number
+  intent: Intent
+}
+
+export interface ClusterState {
+  version: 1
+  name: string
+  mode: Mode
+  /** Absolute path of the kctl.yaml this cluster was created from. */
+  specPath: string
+  createdAt: string
+  /** How nodes reach the database. */
+  connection: PgConnection
+  /** Present when kctl runs the database. */
+  embedded?: EmbeddedDatabaseState
+  nodes: Record<string, NodeState>
+}
+
+export const stateFile = (dir: string): string => join(dir, 'state.json')
+
+export async function readState(dir: string): Promise<ClusterState | undefined> {
+  try {
+    return JSON.parse(await readFile(stateFile(dir), 'utf8')) as ClusterState
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
+/**
+ * Writes atomically (temp file + rename) so a crash never leaves half a state file.
+ * The folder is 0711: others may traverse it (the embedded Postgres may run as another
+ * user with its data below) but not list it; the file itself is 0600.
+ */
+export async function writeState(dir: string, state: ClusterState): Promise<void> {
+  await mkdir(dir, {recursive: true, mode: 0o711})
+  const tmp = `${stateFile(dir)}.tmp`
+  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, {mode: 0o600})
+  await rename(tmp, stateFile(dir))
+}
+
+export async function removeStateDir(dir: string): Promise<void> {
+  await rm(dir, {recursive: true, force: true})
+}

@@ -1,0 +1,40 @@
+/** From spec to state: the node records the launcher needs, derived from the spec each time. */
+import {join} from 'node:path'
+import {nodeListen, type ClusterSpec, type NodeSpec} from './spec.js'
+import type {ClusterState, NodeState} from './state.js'
+
+/** A node's record for this spec, keeping its pid and intent from `previous`. */
+export function nodeState(stateDir: string, node: NodeSpec, previous?: NodeState): NodeState {
+  const prefix = join(stateDir, 'nodes', node.name)
+  return {
+    name: node.name,
+    role: node.role,
+    prefix,
+    confPath: join(prefix, 'kong.conf'),
+    logFile: join(prefix, 'logs', 'node.log'),
+    pid: previous?.pid,
+    intent: previous?.intent ?? 'stopped',
+    listen: {
+      proxy: nodeListen(node, 'proxy_listen'),
+      admin: nodeListen(node, 'admin_listen'),
+      status: nodeListen(node, 'status_listen'),
+      cluster: nodeListen(node, 'cluster_listen'),
+    },
+  }
+}
+
+/**
+ * Node records follow the spec (listen changes apply on the next start); nodes removed from
+ * the spec are kept while they still have a pid, so `stop` can still reach them.
+ */
+export function syncNodes(state: ClusterState, spec: ClusterSpec, stateDir: string): void {
+  const next: Record<string, NodeState> = {}
+  for (const n of spec.spec.nodes) next[n.name] = nodeState(stateDir, n, state.nodes[n.name])
+  for (const [name, old] of Object.entries(state.nodes)) if (!next[name] && old.pid) next[name] = old
+  state.nodes = next
+}
+
+/** Index of a node in spec.nodes, for messages that name the key (`spec.nodes[0].proxy_listen`). */
+export function specIndex(spec: ClusterSpec, name: string): number {
+  return spec.spec.nodes.findIndex((n) => n.name === name)
+}

@@ -1,0 +1,31 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../kit/base-command.js'
+import {requiredNodeArg, specFlag} from '../kit/flags.js'
+import {logs} from '../services/logs.js'
+
+export class Logs extends BaseCommand {
+  static override summary = "Show a node's log (`postgres` for the embedded database)."
+  static override enableJsonFlag = false
+  static override examples = ['<%= config.bin %> logs node-1', '<%= config.bin %> logs node-1 -f', '<%= config.bin %> logs postgres -n 200']
+  static override args = {node: requiredNodeArg}
+  static override flags = {
+    follow: Flags.boolean({char: 'f', description: 'Keep printing new lines until interrupted.', env: 'KCTL_FOLLOW'}),
+    lines: Flags.integer({char: 'n', description: 'Lines from the end to show first (0: all).', default: 50, min: 0, env: 'KCTL_LINES'}),
+    spec: specFlag,
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Logs)
+    const stop = new AbortController()
+    process.once('SIGINT', () => stop.abort())
+    await logs({
+      specPath: flags.spec,
+      stateRoot: this.stateRoot,
+      node: args.node,
+      lines: flags.lines,
+      follow: flags.follow,
+      signal: stop.signal,
+      write: (chunk) => process.stdout.write(chunk),
+    })
+  }
+}

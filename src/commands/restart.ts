@@ -1,0 +1,18 @@
+import {BaseCommand} from '../kit/base-command.js'
+import {print} from '../kit/output.js'
+import {nodeArg, reporterFor, specFlag} from '../kit/flags.js'
+import {restart, type LifecycleResult} from '../services/lifecycle.js'
+
+export class Restart extends BaseCommand {
+  static override summary = 'Restart the cluster, or one node (`postgres` is the embedded database).'
+  static override examples = ['<%= config.bin %> restart', '<%= config.bin %> restart node-1']
+  static override args = {node: nodeArg}
+  static override flags = {spec: specFlag}
+
+  async run(): Promise<LifecycleResult> {
+    const {args, flags} = await this.parse(Restart)
+    const result = await restart({specPath: flags.spec, stateRoot: this.stateRoot, node: args.node, report: reporterFor(this.jsonEnabled())})
+    if (!this.jsonEnabled()) print(`Restarted: ${result.nodes.join(', ') || 'nothing'}`)
+    return result
+  }
+}

@@ -1,0 +1,18 @@
+import {BaseCommand} from '../kit/base-command.js'
+import {print} from '../kit/output.js'
+import {nodeArg, reporterFor, specFlag} from '../kit/flags.js'
+import {stop, type LifecycleResult} from '../services/lifecycle.js'
+
+export class Stop extends BaseCommand {
+  static override summary = 'Stop the cluster, or one node (`postgres` is the embedded database).'
+  static override examples = ['<%= config.bin %> stop', '<%= config.bin %> stop node-1']
+  static override args = {node: nodeArg}
+  static override flags = {spec: specFlag}
+
+  async run(): Promise<LifecycleResult> {
+    const {args, flags} = await this.parse(Stop)
+    const result = await stop({specPath: flags.spec, stateRoot: this.stateRoot, node: args.node, report: reporterFor(this.jsonEnabled())})
+    if (!this.jsonEnabled()) print(`Stopped: ${result.nodes.join(', ') || 'nothing'}`)
+    return result
+  }
+}

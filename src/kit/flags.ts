@@ -1,0 +1,14 @@
+/** Flags shared by several commands; each can also come from a KCTL_* environment variable. */
+import {Args, Flags} from '@oclif/core'
+import {stderrReporter, silentReporter, type Reporter} from './output.js'
+
+export const specFlag = Flags.string({description: 'Cluster spec file.', default: 'kctl.yaml', env: 'KCTL_SPEC', helpValue: 'FILE'})
+
+export const yesFlag = Flags.boolean({char: 'y', description: 'Answer yes to confirmations and accept defaults without asking.', env: 'KCTL_YES'})
+
+const nodeDescription = 'A node name from the spec, or `postgres` for the embedded database (see `kctl nodes`).'
+export const nodeArg = Args.string({name: 'NODE', description: nodeDescription})
+export const requiredNodeArg = Args.string({name: 'NODE', required: true, description: nodeDescription})
+
+/** Progress goes to stderr, except in JSON mode where only the result is written. */
+export const reporterFor = (json: boolean): Reporter => (json ? silentReporter : stderrReporter)

@@ -1,0 +1,53 @@
+/** `kctl destroy`: stop every process of the cluster and remove its state (the spec stays). */
+import {rmdir} from 'node:fs/promises'
+import {dirname} from 'node:path'
+import {UserError} from '../kit/errors.js'
+import type {Reporter} from '../kit/output.js'
+import {clusterDir} from '../kit/paths.js'
+import {stopNode} from '../cluster/launcher.js'
+import {removeData, stopServer} from '../cluster/postgres.js'
+import {loadSpec} from '../cluster/spec.js'
+import {readState, removeStateDir} from '../cluster/state.js'
+import {specPathOf, type ClusterRef} from './cluster.js'
+
+export interface DestroyOptions extends ClusterRef {
+  /** Asks for confirmation; absent when it cannot be asked (then `yes` is required). */
+  confirm?: (question: string) => Promise<boolean>
+  /** Confirmed up front (--yes). */
+  yes: boolean
+  report: Reporter
+}
+
+export interface DestroyResult {
+  cluster: string
+  /** False when there was nothing to destroy. */
+  destroyed: boolean
+  stopped: string[]
+}
+
+/** @throws UserError CONFIRMATION_REQUIRED without --yes and no way to ask; ABORTED when declined. */
+export async function destroy(options: DestroyOptions): Promise<DestroyResult> {
+  const spec = await loadSpec(specPathOf(options))
+  const name = spec.metadata.name
+  const stateDir = clusterDir(options.stateRoot, name)
+  const state = await readState(stateDir)
+  if (!state) return {cluster: name, destroyed: false, stopped: []}
+  if (!options.yes) {
+    if (!options.confirm) throw new UserError('CONFIRMATION_REQUIRED', `Refusing to destroy cluster ${name} without confirmation (no interactive terminal).`, {hint: 'Pass --yes to confirm.'})
+    if (!(await options.confirm(`Destroy cluster ${name}: stop every process and delete its data?`))) throw new UserError('ABORTED', 'Destroy cancelled; nothing changed.')
+  }
+  const stopped: string[] = []
+  for (const node of Object.values(state.nodes)) {
+    options.report.step(`Stopping ${node.name}`)
+    if (node.pid && (await stopNode(node.pid)) !== 'gone') stopped.push(node.name)
+  }
+  if (state.embedded) {
+    options.report.step('Stopping postgres and removing its data')
+    await stopServer({pid: state.embedded.pid, dataDir: state.embedded.instance.dataDir})
+    stopped.push('postgres')
+    await removeData(state.embedded.instance)
+  }
+  await removeStateDir(stateDir)
+  await rmdir(dirname(stateDir)).catch(() => {}) // the clusters/ folder, when it was the last one
+  return {cluster: name, destroyed: true, stopped}
+}

@@ -1,0 +1,139 @@
+/**
+ * `kctl init`: write the spec if there is none, then bring the cluster up through the
+ * phases. Re-running reconciles: a running cluster is reported and left alone; a partly
+ * stopped one gets what is missing.
+ */
+import {randomBytes} from 'node:crypto'
+import {existsSync} from 'node:fs'
+import {mkdir, rmdir, writeFile} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
+import {UserError} from '../kit/errors.js'
+import type {Reporter} from '../kit/output.js'
+import {clusterDir} from '../kit/paths.js'
+import {findFreePort} from '../kit/ports.js'
+import {isAlive} from '../kit/process.js'
+import {listenUrl} from '../cluster/listen.js'
+import {UP_PHASES, planPhases, runPhases, type UpContext} from '../cluster/phases.js'
+import {preparePostgres, removeData, type PgConnection} from '../cluster/postgres.js'
+import {renderSpec} from '../cluster/spec-template.js'
+import {loadSpec, type ClusterSpec, type Mode} from '../cluster/spec.js'
+import {readState, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
+import {syncNodes} from '../cluster/topology.js'
+import {specPathOf, type ClusterRef} from './cluster.js'
+
+export interface InitOptions extends ClusterRef {
+  /** Deployment mode for a new spec (default embedded). */
+  mode?: Mode
+  /** Cluster name for a new spec (default demo). */
+  name?: string
+  /** Existing Postgres server; absent: embedded. */
+  databaseUrl?: string
+  /** Asks for answers the flags did not give; absent when prompting is not possible. */
+  ask?: {mode(initial: Mode): Promise<Mode>; name(initial: string): Promise<string>}
+  /** Only plan: write nothing, start nothing. */
+  dryRun?: boolean
+  report: Reporter
+}
+
+export interface InitResult {
+  cluster: string
+  mode: Mode
+  spec: string
+  /** True when the cluster was already running and nothing changed. */
+  alreadyRunning: boolean
+  specCreated: boolean
+  endpoints: {proxy?: string; admin?: string; status?: string}
+  database: string
+  plan?: {title: string; actions: string[]}[]
+}
+
+export const DEFAULT_NAME = 'demo'
+
+export async function init(options: InitOptions): Promise<InitResult> {
+  const specPath = specPathOf(options)
+  const {spec, text} = await specFor(options, specPath)
+  const created = text !== undefined
+  if (spec.spec.mode !== 'embedded') throw modeUnavailable(spec.spec.mode)
+  const stateDir = clusterDir(options.stateRoot, spec.metadata.name)
+  const existing = await readState(stateDir)
+  if (existing && existing.specPath !== specPath && existsSync(existing.specPath)) {
+    throw new UserError('SPEC_INVALID', `A cluster named ${spec.metadata.name} already exists for ${existing.specPath}.`, {hint: 'Use another metadata.name (or --name), or run kctl there.'})
+  }
+  const state = existing ?? (await newState(spec, specPath, stateDir, Boolean(options.dryRun)))
+  syncNodes(state, spec, stateDir)
+  const result = (alreadyRunning: boolean, plan?: InitResult['plan']): InitResult => ({...summary(state, specPath, created), alreadyRunning, plan})
+  if (existing && allRunning(state)) return result(true)
+  const ctx: UpContext = {spec, specPath, stateDir, state, nodes: Object.keys(state.nodes), report: options.report, started: {nodes: []}}
+  if (options.dryRun) return result(false, planPhases(UP_PHASES, ctx))
+  if (text !== undefined) await writeFile(specPath, text)
+  await mkdir(join(stateDir, 'postgres'), {recursive: true, mode: 0o711})
+  await writeState(stateDir, state)
+  try {
+    await runPhases(UP_PHASES, ctx)
+  } catch (err) {
+    // A cluster that never came up leaves nothing behind but its spec (fix it and re-run).
+    if (!existing) await discard(state, stateDir)
+    throw err
+  }
+  return result(false)
+}
+
+/** The existing spec, or a new one from the template (`text`, written only once we go ahead). */
+async function specFor(options: InitOptions, specPath: string): Promise<{spec: ClusterSpec; text?: string}> {
+  if (existsSync(specPath)) {
+    const spec = await loadSpec(specPath)
+    if (options.name && options.name !== spec.metadata.name) options.report.warn(`${specPath} names the cluster ${spec.metadata.name}; ignoring --name ${options.name}.`)
+    if (options.mode && options.mode !== spec.spec.mode) options.report.warn(`${specPath} sets mode ${spec.spec.mode}; ignoring --mode ${options.mode}.`)
+    return {spec}
+  }
+  const mode = options.mode ?? (options.ask ? await options.ask.mode('embedded') : 'embedded')
+  if (mode !== 'embedded') throw modeUnavailable(mode)
+  const name = options.name ?? (options.ask ? await options.ask.name(DEFAULT_NAME) : DEFAULT_NAME)
+  return renderSpec({mode, name, databaseUrl: options.databaseUrl})
+}
+
+function modeUnavailable(mode: Mode): UserError {
+  return new UserError('MODE_UNAVAILABLE', `Mode "${mode}" is not yet available; only "embedded" is, for now.`, {hint: 'Run `kctl init --mode embedded`.'})
+}
+
+async function newState(spec: ClusterSpec, specPath: string, stateDir: string, dryRun: boolean): Promise<ClusterState> {
+  const base = {version: 1 as const, name: spec.metadata.name, mode: spec.spec.mode, specPath, createdAt: new Date().toISOString(), nodes: {}}
+  const db = spec.spec.database
+  if ('url' in db) return {...base, connection: parseUrl(db.url)}
+  const port = db.port ?? (await findFreePort())
+  const password = randomBytes(18).toString('hex')
+  const connection: PgConnection = {host: '127.0.0.1', port, user: 'kong', password, database: 'kong'}
+  const instance = dryRun
+    ? {binaries: {nativeDir: '', version: ''}, dataDir: join(stateDir, 'postgres', 'data'), port, user: 'kong', password}
+    : await preparePostgres({stateDir, port, user: 'kong', password})
+  return {...base, connection, embedded: {instance, logFile: join(stateDir, 'postgres', 'postgres.log'), intent: 'stopped'}}
+}
+
+function parseUrl(url: string): PgConnection {
+  const u = new URL(url)
+  const ssl = ['require', 'verify-ca', 'verify-full'].includes(u.searchParams.get('sslmode') ?? '')
+  return {host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username || 'kong'), password: decodeURIComponent(u.password) || undefined, database: decodeURIComponent(u.pathname.slice(1)) || 'kong', ssl}
+}
+
+function allRunning(state: ClusterState): boolean {
+  return (!state.embedded || isAlive(state.embedded.pid)) && Object.values(state.nodes).every((n) => isAlive(n.pid))
+}
+
+async function discard(state: ClusterState, stateDir: string): Promise<void> {
+  if (state.embedded) await removeData(state.embedded.instance)
+  await removeStateDir(stateDir)
+  await rmdir(dirname(stateDir)).catch(() => {}) // clusters/, when this was the only one
+}
+
+function summary(state: ClusterState, specPath: string, specCreated: boolean): Omit<InitResult, 'alreadyRunning' | 'plan'> {
+  const first = Object.values(state.nodes)[0]
+  const c = state.connection
+  return {
+    cluster: state.name,
+    mode: state.mode,
+    spec: specPath,
+    specCreated,
+    endpoints: {proxy: listenUrl(first?.listen.proxy), admin: listenUrl(first?.listen.admin), status: listenUrl(first?.listen.status)},
+    database: `${state.embedded ? 'embedded ' : ''}postgres://${c.user}@${c.host}:${c.port}/${c.database}`,
+  }
+}
