@@ -1,0 +1,55 @@
+/**
+ * Balancers pick the peer for one try. One balancer per upstream, built with the snapshot;
+ * its state (round-robin position, connection counts) lives as long as the snapshot.
+ *
+ * The interface is small so that other algorithms slot in beside round-robin:
+ * consistent-hashing needs `ctx.hashKey`, least-connections needs `release`.
+ */
+import {weightedRoundRobin} from './round-robin.js'
+
+export interface Peer {
+  host: string
+  port: number
+  weight: number
+  /** The target entity, when the peer comes from an upstream. */
+  target?: any
+}
+
+export interface BalanceContext {
+  /** What consistent hashing would hash on (client ip, header, …), when computed. */
+  hashKey?: string
+}
+
+export interface Balancer {
+  readonly upstream: any
+  /**
+   * Next peer for a try, avoiding `exclude` (peers that already failed for this request)
+   * while others remain. Null when no peer can take traffic (no targets, all weight 0):
+   * the proxy answers 503 "failure to get a peer from the ring-balancer".
+   */
+  pick(ctx: BalanceContext, exclude?: ReadonlySet<Peer>): Peer | null
+  /** Outcome of a try; for passive health checks and least-connections. */
+  release?(peer: Peer, failed: boolean): void
+}
+
+/** Throws on an algorithm we do not implement yet, so the caller keeps its old config. */
+export function createBalancer(upstream: any, targets: any[]): Balancer {
+  const peers = targets.map((t) => ({...parseTarget(t.target), weight: t.weight ?? 100, target: t}))
+  switch (upstream.algorithm ?? 'round-robin') {
+    case 'round-robin':
+    // Until they land, the other algorithms balance by weight too: traffic still flows.
+    case 'consistent-hashing':
+    case 'least-connections':
+    case 'latency':
+      return weightedRoundRobin(upstream, peers)
+    default:
+      throw new Error(`upstream ${upstream.name}: unknown algorithm '${upstream.algorithm}'`)
+  }
+}
+
+/** `host:port`, `[v6]:port`, or a bare host (port 8000, Kong's default). */
+export function parseTarget(target: string): {host: string; port: number} {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(target) ?? /^([^:]+)(?::(\d+))?$/.exec(target)
+  if (!m) return {host: target, port: 8000}
+  return {host: m[1], port: m[2] ? Number(m[2]) : 8000}
+}

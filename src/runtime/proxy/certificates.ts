@@ -1,0 +1,55 @@
+/**
+ * SNI → TLS context, looked up as Kong's `kong/runtime/certificate.lua` does:
+ *
+ *   exact name ─► *.rest-of-name ─► first-labels.* ─► sni "*" ─► default (self-signed)
+ *
+ * Contexts are created when the snapshot is built, so a bad PEM fails the build (and the
+ * caller keeps its previous snapshot) instead of failing handshakes later.
+ */
+import {createSecureContext, type SecureContext} from 'node:tls'
+
+export interface CertificateTable {
+  /** The context for a server name, or null when the default certificate applies. */
+  lookup(servername: string | undefined): SecureContext | null
+  readonly size: number
+}
+
+/** Throws an Error naming the certificate (never its contents) on an invalid PEM. */
+export function buildCertificateTable(certificates: any[], snis: any[]): CertificateTable {
+  const contexts = new Map<string, SecureContext>()
+  const context = (id: string): SecureContext => {
+    let ctx = contexts.get(id)
+    if (ctx) return ctx
+    const c = certificates.find((x) => x.id === id)
+    if (!c) throw new Error(`sni references unknown certificate ${id}`)
+    try {
+      const pairs = [{cert: c.cert, key: c.key}]
+      if (c.cert_alt && c.key_alt) pairs.push({cert: c.cert_alt, key: c.key_alt})
+      ctx = createSecureContext({cert: pairs.map((p) => p.cert), key: pairs.map((p) => p.key)})
+    } catch (e) {
+      throw new Error(`certificate ${id}: invalid certificate or key (${(e as Error).message})`)
+    }
+    contexts.set(id, ctx)
+    return ctx
+  }
+  const byName = new Map<string, SecureContext>()
+  for (const s of snis) if (s.certificate?.id) byName.set(String(s.name).toLowerCase(), context(s.certificate.id))
+  return {
+    size: byName.size,
+    lookup(servername) {
+      const name = (servername ?? '').toLowerCase().replace(/\.$/, '')
+      if (!name) return byName.get('*') ?? null
+      const exact = byName.get(name)
+      if (exact) return exact
+      const dot = name.indexOf('.')
+      if (dot > 0) {
+        const wildPrefix = byName.get('*' + name.slice(dot))
+        if (wildPrefix) return wildPrefix
+        const last = name.lastIndexOf('.')
+        const wildSuffix = byName.get(name.slice(0, last) + '.*')
+        if (wildSuffix) return wildSuffix
+      }
+      return byName.get('*') ?? null
+    },
+  }
+}

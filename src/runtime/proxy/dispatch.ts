@@ -1,0 +1,116 @@
+/**
+ * The balancer phase and the response phase: pick a peer, send, retry on failure as
+ * Kong's balancer does (next peer, up to `service.retries` more tries), then stream the
+ * upstream response back with Kong's headers.
+ */
+import {pipeline} from 'node:stream'
+import type {Readable} from 'node:stream'
+import type {Dispatcher} from 'undici'
+import {GATEWAY_VERSION} from '../version.js'
+import type {Peer} from './balancer.js'
+import type {ProxyContext} from './context.js'
+import {clientResponseHeaders, upstreamRequestHeaders} from './headers.js'
+import {hasBody, readBody, splitUrl} from './phases.js'
+import {MESSAGES, sendError} from './responses.js'
+import {UpstreamFailure, type FailureKind, type UpstreamPools} from './upstream.js'
+
+const VIA = `1.1 kong/${GATEWAY_VERSION}`
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
+const STATUS: Record<FailureKind, [number, string]> = {
+  connect: [502, MESSAGES[502]],
+  'connect-timeout': [504, MESSAGES[504]],
+  dns: [503, 'name resolution failed'],
+  timeout: [504, MESSAGES[504]],
+  error: [502, MESSAGES[502]],
+}
+
+/** Returns the upstream response, or null when it answered the client with an error. */
+export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, signal: AbortSignal): Promise<Dispatcher.ResponseData | null> {
+  ctx.phase = 'balancer'
+  const {req, service} = ctx
+  const up = ctx.upstream!
+  const method = req.method ?? 'GET'
+  const streamed = hasBody(req) && ctx.route.request_buffering === false
+  const body: Buffer | Readable | null = !hasBody(req) ? null : streamed ? req : await readBody(req)
+  const failed = new Set<Peer>()
+  const maxTries = 1 + (streamed ? 0 : (service.retries ?? 5))
+  let last: UpstreamFailure | null = null
+  for (let i = 0; i < maxTries && !signal.aborted; i++) {
+    const peer = up.balancer ? up.balancer.pick({}, failed) : {host: up.host, port: up.port, weight: 1}
+    if (!peer) {
+      sendError(ctx.res, 503, MESSAGES[503], ctx.requestId)
+      return null
+    }
+    const startedAt = performance.now()
+    if (i === 0) ctx.latencies.proxy = Math.round(startedAt - ctx.startedAt)
+    const t = {peer, startedAt} as ProxyContext['tries'][number]
+    ctx.tries.push(t)
+    try {
+      const res = await pools.send({
+        scheme: up.scheme,
+        peer,
+        method,
+        path: up.path,
+        headers: upstreamRequestHeaders(req, forwardInfo(ctx, peer)),
+        body,
+        connectTimeout: service.connect_timeout ?? 60_000,
+        readTimeout: service.read_timeout ?? 60_000,
+        tlsVerify: service.tls_verify === true,
+        servername: up.hostHeader ? up.hostHeader.replace(/:\d+$/, '') : peer.host,
+        signal,
+      })
+      up.balancer?.release?.(peer, false)
+      t.status = res.statusCode
+      ctx.latencies.upstream = Math.round(performance.now() - startedAt)
+      return res
+    } catch (err) {
+      last = err instanceof UpstreamFailure ? err : new UpstreamFailure('error', (err as Error).message)
+      t.error = last.message
+      up.balancer?.release?.(peer, true)
+      failed.add(peer)
+      ctx.log.warn(`upstream try ${i + 1}/${maxTries} to ${peer.host}:${peer.port} failed: ${last.message}`)
+      const connectPhase = last.kind === 'connect' || last.kind === 'connect-timeout' || last.kind === 'dns'
+      if (!connectPhase && !IDEMPOTENT.has(method)) break
+    }
+  }
+  if (signal.aborted) return null
+  const [status, message] = STATUS[last?.kind ?? 'error']
+  ctx.log.error(`proxying failed after ${ctx.tries.length} tr${ctx.tries.length > 1 ? 'ies' : 'y'}: ${last?.message}`, {status})
+  sendError(ctx.res, status, message, ctx.requestId)
+  return null
+}
+
+function forwardInfo(ctx: ProxyContext, peer: Peer) {
+  const {req} = ctx
+  const up = ctx.upstream!
+  const defaultPort = up.scheme === 'https' ? 443 : 80
+  const peerHost = peer.host.includes(':') ? `[${peer.host}]` : peer.host
+  return {
+    remoteAddress: ctx.remoteAddress,
+    scheme: ctx.scheme,
+    host: (req.headers.host ?? '').replace(/:\d+$/, ''),
+    localPort: ctx.localPort,
+    path: splitUrl(req.url ?? '/').path,
+    prefix: ctx.match?.prefix ?? null,
+    upstreamHost: up.hostHeader ?? (peer.port === defaultPort ? peerHost : `${peerHost}:${peer.port}`),
+    requestId: ctx.requestId,
+  }
+}
+
+/** Streams the upstream response to the client; resolves when the client has it all. */
+export function responsePhase(ctx: ProxyContext, up: Dispatcher.ResponseData): Promise<void> {
+  ctx.phase = 'response'
+  const headers = clientResponseHeaders(up.headers)
+  const via = headers.via
+  headers.via = via ? `${Array.isArray(via) ? via.join(', ') : via}, ${VIA}` : VIA
+  headers['x-kong-upstream-latency'] = String(ctx.latencies.upstream ?? 0)
+  headers['x-kong-proxy-latency'] = String(ctx.latencies.proxy ?? 0)
+  headers['x-kong-request-id'] = ctx.requestId
+  ctx.res.writeHead(up.statusCode, headers)
+  return new Promise((resolve) => {
+    pipeline(up.body, ctx.res, (err) => {
+      if (err && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') ctx.log.warn(`streaming the response failed: ${err.message}`)
+      resolve()
+    })
+  })
+}

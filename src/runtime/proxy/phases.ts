@@ -1,0 +1,92 @@
+/**
+ * The phases of one proxied request (the lifecycle is drawn in context.ts). Each phase
+ * returns false when it answered the client itself, which ends the request.
+ */
+import type {IncomingMessage} from 'node:http'
+import type {TLSSocket} from 'node:tls'
+import {normalizePath} from '../router/normalize.js'
+import {hostWithoutPort} from '../router/router.js'
+import type {ProxyContext} from './context.js'
+import {MESSAGES, sendEmpty, sendError} from './responses.js'
+
+const REDIRECTS = new Set([301, 302, 307, 308])
+
+export function splitUrl(url: string): {path: string; query: string} {
+  let u = url
+  // absolute-form request targets (`GET http://host/path`) route on their path
+  if (!u.startsWith('/')) u = u.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '') || '/'
+  const q = u.indexOf('?')
+  return q < 0 ? {path: u, query: ''} : {path: u.slice(0, q), query: u.slice(q)}
+}
+
+/** Finds the route; 404 when none. */
+export function routerPhase(ctx: ProxyContext): boolean {
+  ctx.phase = 'router'
+  const {req} = ctx
+  const {path} = splitUrl(req.url ?? '/')
+  ctx.match = ctx.snapshot.router.match({
+    method: req.method ?? 'GET',
+    path: normalizePath(path),
+    host: req.headers.host ?? '',
+    headers: req.headersDistinct,
+    scheme: ctx.scheme,
+    sni: ctx.scheme === 'https' ? ((req.socket as TLSSocket & {servername?: string | false}).servername || undefined) : undefined,
+    port: ctx.localPort,
+  })
+  if (!ctx.match) {
+    sendError(ctx.res, 404, MESSAGES[404], ctx.requestId)
+    return false
+  }
+  ctx.route = ctx.match.route
+  ctx.service = ctx.match.service
+  return true
+}
+
+/** Protocol checks, the service, and the upstream request (where access plugins will run). */
+export function accessPhase(ctx: ProxyContext): boolean {
+  ctx.phase = 'access'
+  const {route, req} = ctx
+  const protocols: string[] = route.protocols ?? ['http', 'https']
+  if (ctx.scheme === 'http' && protocols.includes('https') && !protocols.includes('http')) {
+    const code = route.https_redirect_status_code ?? 426
+    if (REDIRECTS.has(code)) {
+      const host = hostWithoutPort(req.headers.host ?? '')
+      sendEmpty(ctx.res, code, ctx.requestId, {location: `https://${host}${req.url ?? '/'}`})
+    } else {
+      sendError(ctx.res, 426, MESSAGES[426], ctx.requestId, {connection: 'Upgrade', upgrade: 'TLS/1.2, HTTP/1.1'})
+    }
+    return false
+  }
+  const service = ctx.service
+  if (!service) {
+    sendError(ctx.res, 503, MESSAGES.noService, ctx.requestId)
+    return false
+  }
+  const balancer = ctx.snapshot.balancers.get(String(service.host).toLowerCase()) ?? null
+  ctx.upstream = {
+    scheme: service.protocol === 'https' ? 'https' : 'http',
+    host: service.host,
+    port: service.port ?? (service.protocol === 'https' ? 443 : 80),
+    path: ctx.match!.upstreamPath + splitUrl(req.url ?? '/').query,
+    hostHeader: route.preserve_host ? (req.headers.host ?? null) : (balancer?.upstream.host_header ?? null),
+    balancer,
+  }
+  return true
+}
+
+/** Whether the request carries a body (RFC 9112 §6.3). */
+export function hasBody(req: IncomingMessage): boolean {
+  const len = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (len !== undefined && len !== '0')
+}
+
+/** Reads the whole request body (request_buffering), so a retry can send it again. */
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+    req.on('close', () => !req.complete && reject(new Error('client closed the request before its body was complete')))
+  })
+}

@@ -1,0 +1,212 @@
+/**
+ * The proxy: a request handler bound to the current snapshot, plus listeners.
+ *
+ * `swap()` replaces the snapshot reference; a request reads it once, on arrival, and keeps
+ * it in its context, so in-flight requests finish on the config they started with.
+ * `close()` stops accepting, lets in-flight requests finish (bounded), then closes the
+ * remaining connections and the upstream pools.
+ */
+import {randomBytes} from 'node:crypto'
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import {createServer as createTlsServer} from 'node:https'
+import type {Socket} from 'node:net'
+import type {Logger} from '../log.js'
+import type {ProxyContext} from './context.js'
+import {generateSelfSigned, type PemPair} from './default-cert.js'
+import {balancerPhase, responsePhase} from './dispatch.js'
+import {formatAddress, type ListenSpec} from './listen.js'
+import {accessPhase, routerPhase} from './phases.js'
+import {MESSAGES, sendError} from './responses.js'
+import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
+import {UpstreamPools} from './upstream.js'
+
+export interface ProxyStats {
+  connections_active: number
+  connections_accepted: number
+  total_requests: number
+  requests_in_flight: number
+}
+
+export interface Proxy {
+  /** Node `(req, res)` handler; usable in-process without listening. */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void
+  /** Atomically replaces the config; in-flight requests keep theirs. */
+  swap(snapshot: ProxySnapshot): void
+  /** Opens every listener; rejects (closing those opened) naming the address that failed. */
+  listen(listens: ListenSpec[]): Promise<void>
+  /** Stops accepting, drains in-flight requests (up to `drainMs`), closes connections. */
+  close(): Promise<void>
+  stats(): ProxyStats
+}
+
+export interface ProxyOptions {
+  log: Logger
+  initial?: ProxySnapshot
+  /** Longest wait for in-flight requests on close; 10 s by default. */
+  drainMs?: number
+  /** Certificate served when no SNI matches; generated once (self-signed) by default. */
+  defaultCertificate?: PemPair
+}
+
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'cannot assign requested address',
+}
+
+export function createProxy(opts: ProxyOptions): Proxy {
+  const {log} = opts
+  let snapshot = opts.initial ?? emptySnapshot()
+  let defaultCert = opts.defaultCertificate
+  let closing: Promise<void> | null = null
+  const pools = new UpstreamPools()
+  const servers: Server[] = []
+  const sockets = new Set<Socket>()
+  const inFlight = new Set<ServerResponse>()
+  const counters = {accepted: 0, requests: 0}
+  let drained: (() => void) | null = null
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    counters.requests++
+    inFlight.add(res)
+    if (closing) res.shouldKeepAlive = false
+    res.on('close', () => {
+      inFlight.delete(res)
+      if (inFlight.size === 0) drained?.()
+    })
+    const ctx = newContext(req, res, snapshot, log)
+    run(ctx, pools).catch((err) => {
+      ctx.log.error(`unexpected error while proxying: ${(err as Error).stack ?? err}`)
+      sendError(res, 500, MESSAGES[500], ctx.requestId)
+    })
+  }
+
+  const track = (server: Server) => {
+    server.on('connection', (s: Socket) => {
+      counters.accepted++
+      sockets.add(s)
+      s.on('close', () => sockets.delete(s))
+    })
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      log.debug(`client error: ${err.code ?? err.message}`)
+      if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+      else socket.destroy()
+    })
+  }
+
+  const listenOne = async (l: ListenSpec): Promise<Server> => {
+    let server: Server
+    if (l.ssl) {
+      defaultCert ??= generateSelfSigned()
+      server = createTlsServer({
+        ...defaultCert,
+        SNICallback: (name, cb) => cb(null, snapshot.certificates.lookup(name) ?? undefined),
+      }, handler) as unknown as Server
+    } else {
+      server = createServer(handler)
+    }
+    server.keepAliveTimeout = 60_000
+    track(server)
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        const why = LISTEN_ERRORS[err.code ?? ''] ?? err.message
+        reject(new Error(`could not listen on ${formatAddress(l.host, l.port)}: ${why}`))
+      })
+      server.listen({host: l.host, port: l.port}, () => resolve())
+    })
+    server.on('error', (err) => log.error(`proxy listener ${formatAddress(l.host, l.port)}: ${err.message}`))
+    if (l.http2) log.notice(`http2 is not supported yet on ${formatAddress(l.host, l.port)}; serving HTTP/1.1`)
+    return server
+  }
+
+  const close = () =>
+    (closing ??= (async () => {
+      for (const s of servers) s.close()
+      for (const s of servers) s.closeIdleConnections()
+      if (inFlight.size > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, opts.drainMs ?? 10_000)
+          drained = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+      }
+      for (const s of sockets) s.destroy()
+      await pools.close()
+    })())
+
+  return {
+    handler,
+    swap(next) {
+      snapshot = next
+    },
+    async listen(listens) {
+      for (const l of listens) {
+        try {
+          servers.push(await listenOne(l))
+        } catch (err) {
+          await close()
+          throw err
+        }
+        log.info(`proxy listening on ${formatAddress(l.host, l.port)}${l.ssl ? ' (ssl)' : ''}`)
+      }
+    },
+    close,
+    stats: () => ({
+      connections_active: sockets.size,
+      connections_accepted: counters.accepted,
+      total_requests: counters.requests,
+      requests_in_flight: inFlight.size,
+    }),
+  }
+}
+
+function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySnapshot, log: Logger): ProxyContext {
+  const requestId = randomBytes(16).toString('hex')
+  const encrypted = (req.socket as {encrypted?: boolean}).encrypted === true
+  return {
+    requestId,
+    startedAt: performance.now(),
+    snapshot,
+    req,
+    res,
+    scheme: encrypted ? 'https' : 'http',
+    localPort: req.socket.localPort ?? 0,
+    remoteAddress: req.socket.remoteAddress ?? '',
+    log: log.child({request_id: requestId}),
+    phase: 'router',
+    match: null,
+    route: null,
+    service: null,
+    consumer: null,
+    upstream: null,
+    tries: [],
+    latencies: {},
+    shared: {},
+  }
+}
+
+/** Runs the phases in order (see context.ts); each may end the request. */
+async function run(ctx: ProxyContext, pools: UpstreamPools): Promise<void> {
+  const abort = new AbortController()
+  ctx.req.on('error', (err) => ctx.log.debug(`client request error: ${err.message}`))
+  ctx.res.on('close', () => {
+    if (!ctx.res.writableFinished) abort.abort()
+    logPhase(ctx)
+  })
+  if (!routerPhase(ctx) || !accessPhase(ctx)) return
+  const upstreamRes = await balancerPhase(ctx, pools, abort.signal)
+  if (upstreamRes) await responsePhase(ctx, upstreamRes)
+}
+
+function logPhase(ctx: ProxyContext): void {
+  ctx.phase = 'log'
+  ctx.latencies.total = Math.round(performance.now() - ctx.startedAt)
+  ctx.log.info(`${ctx.req.method} ${ctx.req.url} ${ctx.res.statusCode}`, {
+    route: ctx.route?.id,
+    service: ctx.service?.id,
+    tries: ctx.tries.length || undefined,
+    latency_ms: ctx.latencies.total,
+  })
+}

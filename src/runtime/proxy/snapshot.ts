@@ -1,0 +1,57 @@
+/**
+ * A proxy snapshot: everything a request needs, built once per config version, off the
+ * request path, then swapped in whole (see server.ts). Building is pure (no I/O) and
+ * throws on an invalid config, so the caller keeps serving the previous snapshot.
+ */
+import {buildRouter} from '../router/router.js'
+import type {Router} from '../router/types.js'
+import {createBalancer, type Balancer} from './balancer.js'
+import {buildCertificateTable, type CertificateTable} from './certificates.js'
+
+export interface EntitySet {
+  services: any[]
+  routes: any[]
+  upstreams: any[]
+  targets: any[]
+  certificates: any[]
+  snis: any[]
+  plugins: any[]
+}
+
+export interface ProxySnapshot {
+  readonly router: Router
+  /** Balancers by upstream name (lower-case), which is what a service `host` names. */
+  readonly balancers: ReadonlyMap<string, Balancer>
+  readonly certificates: CertificateTable
+  /** Enabled plugins, kept for the plugin phases to come. */
+  readonly plugins: readonly any[]
+  /** Milliseconds since the epoch when built; for logs and status. */
+  readonly builtAt: number
+}
+
+/** Throws an Error that says what is invalid (route, certificate, upstream). */
+export function buildSnapshot(config: EntitySet): ProxySnapshot {
+  const router = buildRouter({routes: config.routes ?? [], services: config.services ?? []})
+  const targetsByUpstream = new Map<string, any[]>()
+  for (const t of config.targets ?? []) {
+    const id = t.upstream?.id
+    if (!id) continue
+    const list = targetsByUpstream.get(id)
+    if (list) list.push(t)
+    else targetsByUpstream.set(id, [t])
+  }
+  const balancers = new Map<string, Balancer>()
+  for (const u of config.upstreams ?? []) {
+    balancers.set(String(u.name).toLowerCase(), createBalancer(u, targetsByUpstream.get(u.id) ?? []))
+  }
+  return Object.freeze({
+    router,
+    balancers,
+    certificates: buildCertificateTable(config.certificates ?? [], config.snis ?? []),
+    plugins: Object.freeze((config.plugins ?? []).filter((p) => p.enabled !== false)),
+    builtAt: Date.now(),
+  })
+}
+
+export const emptySnapshot = (): ProxySnapshot =>
+  buildSnapshot({services: [], routes: [], upstreams: [], targets: [], certificates: [], snis: [], plugins: []})
