@@ -1,0 +1,172 @@
+/**
+ * End to end: the user story of `kctl init` in embedded mode, run through the real CLI
+ * against a real Postgres, a real gateway node and a real upstream.
+ */
+import assert from 'node:assert/strict'
+import {existsSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
+import {createServer, type Server} from 'node:http'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {isAlive} from '../../src/kit/process.js'
+import {createSandbox, processesMentioning, type Sandbox} from '../helpers/kctl.js'
+
+interface NodesJson {
+  cluster: string
+  mode: string
+  nodes: {name: string; role: string; host: string; pid: number | null; state: string; listen: Record<string, string>}[]
+}
+
+function startUpstream(): Promise<{server: Server; port: number}> {
+  const server = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({path: req.url, host: req.headers.host}))
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({server, port: (server.address() as {port: number}).port})))
+}
+
+const form = (body: Record<string, string>) => ({method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: new URLSearchParams(body).toString()})
+
+describe('kctl end to end (embedded)', () => {
+  let sb: Sandbox
+  let upstream: {server: Server; port: number}
+  const admin = () => `http://127.0.0.1:${sb.ports.admin}`
+  const proxy = () => `http://127.0.0.1:${sb.ports.proxy}`
+  const nodesJson = async (): Promise<NodesJson> => {
+    const r = await sb.kctl('nodes', '--json')
+    assert.equal(r.code, 0, r.stderr)
+    return JSON.parse(r.stdout)
+  }
+
+  before(async () => {
+    sb = await createSandbox()
+    upstream = await startUpstream()
+    await sb.writeSpec()
+  })
+  after(async () => {
+    await sb?.cleanup()
+    upstream?.server.close()
+  })
+
+  it('init brings Postgres and a node up and prints the endpoints', async () => {
+    const r = await sb.kctl('init')
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
+    assert.match(r.stdout, new RegExp(`Proxy: +http://127.0.0.1:${sb.ports.proxy}`))
+    assert.match(r.stdout, new RegExp(`Admin API: +http://127.0.0.1:${sb.ports.admin}`))
+    assert.match(r.stderr, /Migrations/)
+  })
+
+  it('proxies through a service and route created with the Admin API', async () => {
+    const s = await fetch(`${admin()}/services`, form({name: 'echo', url: `http://127.0.0.1:${upstream.port}`}))
+    assert.equal(s.status, 201, await s.clone().text())
+    const rt = await fetch(`${admin()}/services/echo/routes`, form({name: 'r1', 'paths[]': '/echo'}))
+    assert.equal(rt.status, 201, await rt.clone().text())
+    const res = await fetch(`${proxy()}/echo/hello`)
+    assert.equal(res.status, 200)
+    assert.deepEqual((await res.json()).path, '/hello')
+  })
+
+  it('nodes --json has the pinned shape', async () => {
+    const j = await nodesJson()
+    assert.deepEqual(Object.keys(j).sort(), ['cluster', 'mode', 'nodes'])
+    assert.equal(j.cluster, 'e2e')
+    assert.equal(j.mode, 'embedded')
+    assert.deepEqual(j.nodes.map((n) => [n.name, n.role, n.state]), [['postgres', 'database', 'running'], ['node-1', 'traditional', 'running']])
+    for (const n of j.nodes) {
+      assert.deepEqual(Object.keys(n).sort(), ['host', 'listen', 'name', 'pid', 'role', 'state'])
+      assert.ok(Number.isInteger(n.pid) && isAlive(n.pid!), `${n.name} pid`)
+      for (const k of Object.keys(n.listen)) assert.ok(['proxy', 'admin', 'cluster', 'status'].includes(k), k)
+    }
+    assert.deepEqual(j.nodes[1].listen, {
+      proxy: `127.0.0.1:${sb.ports.proxy}, 127.0.0.1:${sb.ports.proxySsl} ssl`,
+      admin: `127.0.0.1:${sb.ports.admin}`,
+      status: `127.0.0.1:${sb.ports.status}`,
+    })
+  })
+
+  it('init again says it is running and changes nothing', async () => {
+    const before = await nodesJson()
+    const spec = await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8')
+    const r = await sb.kctl('init')
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /already running; nothing changed/)
+    assert.deepEqual(await nodesJson(), before)
+    assert.equal(await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8'), spec)
+  })
+
+  it('stop then start: every process goes and comes back, the configuration survives', async () => {
+    const old = (await nodesJson()).nodes.map((n) => n.pid!)
+    const stop = await sb.kctl('stop')
+    assert.equal(stop.code, 0, stop.stderr)
+    for (const pid of old) assert.equal(isAlive(pid), false, `pid ${pid} still alive`)
+    assert.deepEqual((await nodesJson()).nodes.map((n) => [n.state, n.pid]), [['stopped', null], ['stopped', null]])
+    const start = await sb.kctl('start')
+    assert.equal(start.code, 0, start.stderr)
+    assert.deepEqual((await nodesJson()).nodes.map((n) => n.state), ['running', 'running'])
+    const res = await fetch(`${proxy()}/echo/again`)
+    assert.equal(res.status, 200)
+    assert.equal((await res.json()).path, '/again')
+  })
+
+  it('logs shows the node log', async () => {
+    const r = await sb.kctl('logs', 'node-1', '-n', '5')
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok(r.stdout.trim().split('\n').length <= 5)
+  })
+
+  it('destroy without --yes and without a TTY refuses, naming the flag', async () => {
+    const r = await sb.kctl('destroy')
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /--yes/)
+    assert.deepEqual((await nodesJson()).nodes.map((n) => n.state), ['running', 'running'])
+  })
+
+  it('destroy --yes leaves no process and no state', async () => {
+    const pids = (await nodesJson()).nodes.map((n) => n.pid!)
+    const r = await sb.kctl('destroy', '--yes')
+    assert.equal(r.code, 0, r.stderr)
+    for (const pid of pids) assert.equal(isAlive(pid), false, `pid ${pid} still alive`)
+    assert.deepEqual(await processesMentioning(sb.dir), [])
+    assert.equal(existsSync(join(sb.dataDir, 'clusters', 'e2e')), false)
+    const n = await sb.kctl('nodes', '--json')
+    assert.equal(n.code, 1)
+  })
+})
+
+describe('kctl init failures', () => {
+  let sb: Sandbox
+  before(async () => {
+    sb = await createSandbox()
+  })
+  after(async () => {
+    await sb?.cleanup()
+  })
+
+  it('fails clearly when the proxy port is taken and leaves nothing running', async () => {
+    await sb.writeSpec()
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(sb.ports.proxy, '127.0.0.1', resolve))
+    try {
+      const r = await sb.kctl('init')
+      assert.equal(r.code, 1)
+      assert.match(r.stderr, new RegExp(`Port ${sb.ports.proxy} is already in use`))
+      assert.match(r.stderr, /spec\.nodes\[0\]\.proxy_listen/)
+      assert.deepEqual(await processesMentioning(sb.dir), [])
+      assert.equal(existsSync(join(sb.dataDir, 'clusters', 'e2e')), false)
+    } finally {
+      blocker.close()
+    }
+  })
+
+  it('--mode hybrid is not yet available (exit 1) and writes nothing', async () => {
+    const r = await sb.kctl('init', '--mode', 'hybrid', '--spec', 'other.yaml')
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /not yet available/)
+    assert.equal(existsSync(join(sb.cwd, 'other.yaml')), false)
+  })
+
+  it('an unknown flag is a usage error (exit 2)', async () => {
+    const r = await sb.kctl('nodes', '--nope')
+    assert.equal(r.code, 2)
+  })
+})

@@ -1,0 +1,108 @@
+/**
+ * Runs the real CLI (`bin/run.js`) as a subprocess, the way a user or CI does: no stdin,
+ * CI=true, a temp KCTL_DATA_DIR and a temp working directory.
+ */
+import {spawn} from 'node:child_process'
+import {chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {findFreePort} from '../../src/kit/ports.js'
+import {isAlive} from '../../src/kit/process.js'
+
+// Compiled to dist/test/helpers/kctl.js; the package root is three levels up.
+export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..')
+const BIN = join(ROOT, 'bin', 'run.js')
+
+export interface KctlRun {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export interface Sandbox {
+  dir: string
+  dataDir: string
+  cwd: string
+  ports: {proxy: number; proxySsl: number; admin: number; status: number}
+  kctl(...args: string[]): Promise<KctlRun>
+  /** Writes ./kctl.yaml with this sandbox's free ports. */
+  writeSpec(name?: string): Promise<void>
+  /** Every pid seen in `nodes --json` output, for cleanup. */
+  pids: Set<number>
+  /** destroy --yes, then SIGKILL any pid this sandbox saw still alive, then remove the dirs. */
+  cleanup(): Promise<void>
+}
+
+export async function createSandbox(): Promise<Sandbox> {
+  const dir = await mkdtemp(join(tmpdir(), 'kctl-e2e-'))
+  // Reachable by the unprivileged Postgres user when tests run as root, so every
+  // process of the sandbox names the sandbox in its command line.
+  await chmod(dir, 0o755)
+  const dataDir = join(dir, 'data')
+  const cwd = join(dir, 'work')
+  await mkdir(cwd, {recursive: true})
+  const ports = {proxy: await findFreePort(), proxySsl: await findFreePort(), admin: await findFreePort(), status: await findFreePort()}
+  const pids = new Set<number>()
+  const kctl = (...args: string[]) => runKctl(args, {cwd, env: {KCTL_DATA_DIR: dataDir}})
+  const sandbox: Sandbox = {
+    dir,
+    dataDir,
+    cwd,
+    ports,
+    pids,
+    kctl: async (...args) => {
+      const r = await kctl(...args)
+      if (args[0] === 'nodes' && r.code === 0 && args.includes('--json')) for (const n of JSON.parse(r.stdout).nodes) if (n.pid) pids.add(n.pid)
+      return r
+    },
+    writeSpec: (name = 'e2e') => writeFile(join(cwd, 'kctl.yaml'), specYaml(name, ports)),
+    async cleanup() {
+      await kctl('destroy', '--yes').catch(() => {})
+      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+      await rm(dir, {recursive: true, force: true})
+    },
+  }
+  return sandbox
+}
+
+function specYaml(name: string, p: Sandbox['ports']): string {
+  return `apiVersion: kctl/v1
+kind: Cluster
+metadata: {name: ${name}}
+spec:
+  mode: embedded
+  database: {embedded: true}
+  nodes:
+    - name: node-1
+      role: traditional
+      proxy_listen: 127.0.0.1:${p.proxy}, 127.0.0.1:${p.proxySsl} ssl
+      admin_listen: 127.0.0.1:${p.admin}
+      status_listen: 127.0.0.1:${p.status}
+`
+}
+
+export function runKctl(args: string[], options: {cwd: string; env?: Record<string, string>}): Promise<KctlRun> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = {...process.env, CI: 'true', NO_COLOR: '1', ...options.env}
+    for (const k of Object.keys(env)) if (k.startsWith('KONG_')) delete env[k]
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
+  })
+}
+
+/** Pids of live processes whose command line mentions `text` (e.g. a sandbox path). */
+export async function processesMentioning(text: string): Promise<number[]> {
+  const found: number[] = []
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
+    const cmd = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
+    if (cmd.includes(text) && isAlive(Number(entry))) found.push(Number(entry))
+  }
+  return found
+}
