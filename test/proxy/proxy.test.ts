@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict'
+import {describe, test} from 'node:test'
+import {GATEWAY_VERSION} from '../../src/runtime/version.js'
+import {route, service} from '../router/fixtures.js'
+import {deadPort, get, startProxy, startUpstream, type Echo} from './helpers.js'
+
+describe('proxy: routing and forwarding', () => {
+  test('routes by host, path and method to the right upstream with Kong headers', async (t) => {
+    const a = await startUpstream(t, 'a')
+    const b = await startUpstream(t, 'b')
+    const sa = service({name: 'a', url: `http://127.0.0.1:${a.port}`})
+    const sb = service({name: 'b', url: `http://127.0.0.1:${b.port}/base`})
+    const {port} = await startProxy(t, {
+      services: [sa, sb],
+      routes: [
+        route({hosts: ['a.test'], service: {id: sa.id}}),
+        route({paths: ['/b'], methods: ['POST'], service: {id: sb.id}}),
+        route({hosts: ['*.wild.test'], paths: ['/w'], strip_path: false, service: {id: sb.id}}),
+      ],
+    })
+    const r1 = await get(port, '/x/y?q=1&r=%20', {headers: {host: 'a.test', 'x-forwarded-for': '10.0.0.1', connection: 'keep-alive, x-hop', 'x-hop': '1'}})
+    assert.equal(r1.status, 200)
+    const e1: Echo = r1.json()
+    assert.equal(e1.upstream, 'a')
+    assert.equal(e1.url, '/x/y?q=1&r=%20')
+    assert.equal(e1.headers.host, `127.0.0.1:${a.port}`)
+    assert.equal(e1.headers['x-forwarded-for'], '10.0.0.1, 127.0.0.1')
+    assert.equal(e1.headers['x-real-ip'], '127.0.0.1')
+    assert.equal(e1.headers['x-forwarded-proto'], 'http')
+    assert.equal(e1.headers['x-forwarded-host'], 'a.test')
+    assert.equal(e1.headers['x-forwarded-port'], String(port))
+    assert.equal(e1.headers['x-forwarded-path'], '/x/y')
+    assert.equal(e1.headers['x-hop'], undefined)
+    assert.equal(r1.headers.via, `1.1 kong/${GATEWAY_VERSION}`)
+    assert.equal(r1.headers.server, 'upstream-a')
+    assert.match(String(r1.headers['x-kong-upstream-latency']), /^\d+$/)
+    assert.match(String(r1.headers['x-kong-proxy-latency']), /^\d+$/)
+
+    const r2 = await get(port, '/b/items', {method: 'POST', body: 'hello'})
+    const e2: Echo = r2.json()
+    assert.equal(e2.upstream, 'b')
+    assert.equal(e2.url, '/base/items')
+    assert.equal(e2.body, 'hello')
+    assert.equal(e2.headers['x-forwarded-prefix'], '/b')
+
+    const r3 = await get(port, '/w/z', {headers: {host: 'x.wild.test'}})
+    assert.equal(r3.json().url, '/base/w/z')
+    assert.equal((await get(port, '/b/items')).status, 404) // GET: method not allowed by the route
+  })
+
+  test('preserve_host forwards the client Host header', async (t) => {
+    const a = await startUpstream(t, 'a')
+    const s = service({url: `http://127.0.0.1:${a.port}`})
+    const {port} = await startProxy(t, {services: [s], routes: [route({hosts: ['keep.test'], preserve_host: true, service: {id: s.id}})]})
+    const r = await get(port, '/', {headers: {host: 'keep.test:1234'}})
+    assert.equal(r.json().headers.host, 'keep.test:1234')
+  })
+
+  test('path handling v0 and v1 end to end', async (t) => {
+    const a = await startUpstream(t, 'a')
+    const s = service({host: '127.0.0.1', port: a.port, path: '/s'})
+    const {port} = await startProxy(t, {
+      services: [s],
+      routes: [
+        route({paths: ['/tv0'], strip_path: true, path_handling: 'v0', service: {id: s.id}}),
+        route({paths: ['/fv1'], strip_path: false, path_handling: 'v1', service: {id: s.id}}),
+      ],
+    })
+    assert.equal((await get(port, '/tv0/req?x=1')).json().url, '/s/req?x=1')
+    assert.equal((await get(port, '/fv1req')).json().url, '/sfv1req')
+  })
+})
+
+describe('proxy: Kong error responses', () => {
+  const kongJson = (r: {status: number; headers: any; json(): any}, status: number, message: string) => {
+    assert.equal(r.status, status)
+    assert.equal(r.headers['content-type'], 'application/json; charset=utf-8')
+    const body = r.json()
+    assert.equal(body.message, message)
+    assert.match(body.request_id, /^[0-9a-f]{32}$/)
+    assert.equal(r.headers['x-kong-request-id'], body.request_id)
+  }
+
+  test('404 no route, 503 no service, https-only: 426 and redirects', async (t) => {
+    const {port} = await startProxy(t, {
+      routes: [
+        route({paths: ['/noservice'], service: null}),
+        route({paths: ['/secure'], protocols: ['https'], service: null}),
+        route({paths: ['/moved'], protocols: ['https'], https_redirect_status_code: 301, service: null}),
+      ],
+    })
+    kongJson(await get(port, '/nothing'), 404, 'no Route matched with those values')
+    kongJson(await get(port, '/noservice'), 503, 'no Service found with those values')
+    const r426 = await get(port, '/secure')
+    kongJson(r426, 426, 'Please use HTTPS protocol')
+    assert.equal(r426.headers.upgrade, 'TLS/1.2, HTTP/1.1')
+    const r301 = await get(port, '/moved/x?y=1', {headers: {host: 'api.test:8000'}})
+    assert.equal(r301.status, 301)
+    assert.equal(r301.headers.location, 'https://api.test/moved/x?y=1')
+  })
+
+  test('502 on connection refused, 504 on read timeout, 503 with no usable target', async (t) => {
+    const slow = await startUpstream(t, 'slow', (_req, res) => {
+      const timer = setTimeout(() => res.end('late'), 2000)
+      res.on('close', () => clearTimeout(timer))
+      return true
+    })
+    const refused = service({name: 'refused', host: '127.0.0.1', port: await deadPort(), retries: 1})
+    const timeout = service({name: 'timeout', host: '127.0.0.1', port: slow.port, read_timeout: 200, retries: 0})
+    const {port} = await startProxy(t, {
+      services: [refused, timeout],
+      routes: [route({paths: ['/refused'], service: {id: refused.id}}), route({paths: ['/slow'], service: {id: timeout.id}})],
+    })
+    kongJson(await get(port, '/refused'), 502, 'An invalid response was received from the upstream server')
+    kongJson(await get(port, '/slow'), 504, 'The upstream server is timed out')
+  })
+})
