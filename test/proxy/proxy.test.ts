@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
+import {once} from 'node:events'
+import {createServer as createHttpsServer} from 'node:https'
 import {describe, test} from 'node:test'
+import {generateSelfSigned} from '../../src/runtime/proxy/default-cert.js'
 import {GATEWAY_VERSION} from '../../src/runtime/version.js'
 import {route, service} from '../router/fixtures.js'
 import {deadPort, get, startProxy, startUpstream, type Echo} from './helpers.js'
@@ -113,5 +116,25 @@ describe('proxy: Kong error responses', () => {
     })
     kongJson(await get(port, '/refused'), 502, 'An invalid response was received from the upstream server')
     kongJson(await get(port, '/slow'), 504, 'The upstream server is timed out')
+  })
+})
+
+describe('proxy: https upstream', () => {
+  test('proxies to an https service without verifying its certificate (tls_verify off, as Kong)', async (t) => {
+    const srv = createHttpsServer(generateSelfSigned('secure-upstream.test'), (req, res) => {
+      res.writeHead(200, {'content-type': 'text/plain'})
+      res.end(`tls ${req.url} sni=${(req.socket as any).servername}`)
+    })
+    srv.listen(0, '127.0.0.1')
+    await once(srv, 'listening')
+    t.after(() => new Promise((r) => {
+      srv.closeAllConnections()
+      srv.close(r)
+    }))
+    const s = service({protocol: 'https', host: '127.0.0.1', port: (srv.address() as any).port})
+    const {port} = await startProxy(t, {services: [s], routes: [route({paths: ['/tls'], service: {id: s.id}})]})
+    const r = await get(port, '/tls/x')
+    assert.equal(r.status, 200)
+    assert.equal(r.body, 'tls /x sni=false')
   })
 })
