@@ -49,13 +49,12 @@ const targets = (ctx: UpContext): NodeState[] => ctx.nodes.map((n) => ctx.state.
 const dbDown = (ctx: UpContext): boolean => Boolean(ctx.state.embedded && !isAlive(ctx.state.embedded.pid))
 
 const preflight: Phase = {
-  title: 'Preflight: runtime and ports',
+  title: 'Preflight: ports and runtime',
   plan: (ctx) => [
     ...(dbDown(ctx) ? [`check port ${ctx.state.connection.port} (database) is free`] : []),
     ...targets(ctx).flatMap((n) => listenChecks(n).map((c) => `check port ${c.port} (${c.key} of ${n.name}) is free`)),
   ],
   async run(ctx) {
-    if (!existsSync(runtimeEntry())) throw new UserError('NODE_START_FAILED', `The gateway runtime is not built (${basename(runtimeEntry())} is missing).`, {hint: 'Run `npm run build`.'})
     const spec = basename(ctx.specPath)
     if (dbDown(ctx) && !(await isPortFree('127.0.0.1', ctx.state.connection.port))) {
       throw new UserError('PORT_IN_USE', `Port ${ctx.state.connection.port} is already in use (the embedded database's port).`, {hint: `Stop what uses it, or set spec.database.port in ${spec} to a free port and run kctl init again.`})
@@ -66,6 +65,9 @@ const preflight: Phase = {
         const key = `spec.nodes[${specIndex(ctx.spec, node.name)}].${c.key}`
         throw new UserError('PORT_IN_USE', `Port ${c.port} is already in use: ${c.host}:${c.port} is ${c.key} of node ${node.name} (${key} in ${spec}).`, {hint: `Stop what listens on port ${c.port}, or change ${key} in ${spec}, then run the command again.`})
       }
+    }
+    if (targets(ctx).length > 0 && !existsSync(runtimeEntry())) {
+      throw new UserError('NODE_START_FAILED', `The gateway runtime is not built (${runtimeEntry()} is missing).`, {hint: 'Run `npm run build`.'})
     }
   },
 }
