@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/**
+ * Entry point of a gateway node: `node main.js --conf kong.conf`. `KONG_*` environment
+ * variables override the file. Exits 1 with one `Error: …` line when the node cannot
+ * start; drains and exits 0 on SIGTERM or SIGINT.
+ */
+import {loadConf, ConfError} from './conf/load.js'
+import {createLogger, isLogLevel} from './log.js'
+import {startTraditionalNode, type RunningNode} from './node.js'
+
+function confPath(argv: string[]): string | undefined {
+  const i = argv.findIndex((a) => a === '--conf' || a === '-c')
+  if (i >= 0) return argv[i + 1]
+  return argv.find((a) => a.startsWith('--conf='))?.slice('--conf='.length)
+}
+
+async function main(): Promise<void> {
+  const conf = loadConf({file: confPath(process.argv.slice(2))})
+  const log = createLogger({level: isLogLevel(conf.log_level) ? conf.log_level : 'notice'})
+  process.on('uncaughtException', (err) => {
+    log.error(`crashed: ${err.stack ?? err.message}`)
+    process.exit(1)
+  })
+  process.on('unhandledRejection', (err) => log.error(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`))
+  let node: RunningNode
+  if (conf.role === 'traditional' && conf.database === 'postgres') node = await startTraditionalNode(conf, log)
+  else throw new Error(`role = "${conf.role}" with database = "${conf.database}" is not available yet`)
+  const stop = (signal: string) => {
+    log.notice(`received ${signal}, draining and stopping`)
+    node.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error(`stopping failed: ${err.message}`)
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGTERM', () => stop('SIGTERM'))
+  process.once('SIGINT', () => stop('SIGINT'))
+}
+
+main().catch((err) => {
+  const lines = err instanceof ConfError ? err.errors : [err?.message ?? String(err)]
+  for (const l of lines) process.stderr.write(`Error: ${l}\n`)
+  process.exit(1)
+})

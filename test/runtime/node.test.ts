@@ -1,0 +1,157 @@
+/**
+ * A traditional node as a real process over a real Postgres: start, Admin API writes
+ * live on the proxy at the next request, changes through another node arrive by
+ * NOTIFY, start failures exit 1 naming the cause, SIGTERM exits 0.
+ */
+import assert from 'node:assert/strict'
+import {spawn, type ChildProcess} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, before, describe, test} from 'node:test'
+import {createDatabase} from '../../src/cluster/postgres.js'
+import {findFreePort} from '../../src/kit/ports.js'
+import {migrate} from '../../src/runtime/db/migrations.js'
+import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+
+const MAIN = new URL('../../src/runtime/main.js', import.meta.url).pathname
+const dir = mkdtempSync(join(tmpdir(), 'kctl-node-'))
+let pg: TestPostgres
+let upstream: Server
+let upstreamPort: number
+const children: ChildProcess[] = []
+
+interface NodeHandle {
+  proc: ChildProcess
+  admin: string
+  proxy: string
+  status: string
+  output: () => string
+  exited: Promise<number | null>
+}
+
+async function startNode(database: string, extra: Record<string, string> = {}): Promise<NodeHandle> {
+  const [proxyPort, adminPort, statusPort] = [await findFreePort(), await findFreePort(), await findFreePort()]
+  const prefix = mkdtempSync(join(dir, 'prefix-'))
+  const conf = join(prefix, 'kong.conf')
+  const values: Record<string, string> = {
+    prefix,
+    pg_host: pg.host,
+    pg_port: String(pg.port),
+    pg_user: pg.user,
+    pg_password: pg.password,
+    pg_database: database,
+    proxy_listen: `127.0.0.1:${proxyPort}`,
+    admin_listen: `127.0.0.1:${adminPort}`,
+    status_listen: `127.0.0.1:${statusPort}`,
+    ...extra,
+  }
+  writeFileSync(conf, Object.entries(values).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n')
+  const proc = spawn(process.execPath, [MAIN, '--conf', conf], {stdio: ['ignore', 'pipe', 'pipe']})
+  children.push(proc)
+  let out = ''
+  proc.stdout!.on('data', (d) => (out += d))
+  proc.stderr!.on('data', (d) => (out += d))
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)))
+  return {proc, admin: `http://127.0.0.1:${adminPort}`, proxy: `http://127.0.0.1:${proxyPort}`, status: `http://127.0.0.1:${statusPort}`, output: () => out, exited}
+}
+
+async function waitReady(n: NodeHandle): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const res = await fetch(`${n.status}/status/ready`).catch(() => null)
+    if (res?.status === 200) return
+    if (n.proc.exitCode !== null) throw new Error(`node exited: ${n.output()}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`node not ready: ${n.output()}`)
+}
+
+const post = (url: string, body: unknown) =>
+  fetch(url, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(body)}).then(async (r) => ({status: r.status, body: await r.json()}))
+
+async function freshDatabase(name: string): Promise<string> {
+  const conn = {host: pg.host, port: pg.port, user: pg.user, password: pg.password}
+  await createDatabase(conn, name)
+  await migrate({...conn, database: name})
+  return name
+}
+
+before(async () => {
+  pg = await startTestPostgres()
+  upstream = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({path: req.url, host: req.headers.host}))
+  })
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
+  upstreamPort = (upstream.address() as AddressInfo).port
+})
+
+after(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  upstream?.close()
+  await pg?.stop()
+  rmSync(dir, {recursive: true, force: true})
+})
+
+describe('traditional node', () => {
+  test('an Admin API write is live on the proxy at the next request; another node sees it via NOTIFY', async () => {
+    const db = await freshDatabase('node_live')
+    const a = await startNode(db)
+    const b = await startNode(db)
+    await Promise.all([waitReady(a), waitReady(b)])
+    const none = await fetch(`${a.proxy}/echo/hello`)
+    assert.equal(none.status, 404)
+    assert.equal((await none.json()).message, 'no Route matched with those values')
+
+    assert.equal((await post(`${a.admin}/services`, {name: 'echo', url: `http://127.0.0.1:${upstreamPort}`})).status, 201)
+    assert.equal((await post(`${a.admin}/services/echo/routes`, {name: 'r1', paths: ['/echo']})).status, 201)
+    const res = await fetch(`${a.proxy}/echo/hello?x=1`)
+    assert.equal(res.status, 200)
+    assert.deepEqual(await res.json(), {path: '/hello?x=1', host: `127.0.0.1:${upstreamPort}`})
+
+    let seen = 0
+    for (let i = 0; i < 100 && seen !== 200; i++) {
+      seen = (await fetch(`${b.proxy}/echo/hello`)).status
+      if (seen !== 200) await new Promise((r) => setTimeout(r, 20))
+    }
+    assert.equal(seen, 200, 'the change made on node A reached node B')
+
+    const status = await (await fetch(`${a.status}/status`)).json()
+    assert.equal(status.database.reachable, true)
+    a.proc.kill('SIGTERM')
+    b.proc.kill('SIGTERM')
+    assert.equal(await a.exited, 0)
+    assert.equal(await b.exited, 0)
+  })
+
+  test('a port in use stops the start with the address and the conf key', async () => {
+    const db = await freshDatabase('node_port')
+    const blocker = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
+    const port = (blocker.address() as AddressInfo).port
+    try {
+      const n = await startNode(db, {admin_listen: `127.0.0.1:${port}`})
+      assert.equal(await n.exited, 1)
+      assert.match(n.output(), new RegExp(`Error: could not listen on 127\\.0\\.0\\.1:${port} \\(admin_listen\\): address already in use`))
+    } finally {
+      blocker.close()
+    }
+  })
+
+  test('a database without migrations is refused', async () => {
+    const conn = {host: pg.host, port: pg.port, user: pg.user, password: pg.password}
+    await createDatabase(conn, 'node_unmigrated')
+    const n = await startNode('node_unmigrated')
+    assert.equal(await n.exited, 1)
+    assert.match(n.output(), /Error: Database needs bootstrapping/)
+  })
+
+  test('an unreachable database is named', async () => {
+    const closed = await findFreePort()
+    const n = await startNode('x', {pg_port: String(closed)})
+    assert.equal(await n.exited, 1)
+    assert.match(n.output(), new RegExp(`Error: can't connect to Postgres at 127\\.0\\.0\\.1:${closed} \\(connection refused\\)`))
+  })
+})
