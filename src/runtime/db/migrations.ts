@@ -18,6 +18,27 @@ export const MIGRATIONS: readonly Migration[] = [
     name: '000_base',
     up: () => topologicalOrder(ENTITIES).flatMap(createTableSql),
   },
+  {
+    // Every CP records the DPs it serves here, so that every CP sees every DP.
+    name: '001_clustering_data_planes',
+    up: () => [
+      `CREATE TABLE IF NOT EXISTS clustering_data_planes (
+        id uuid PRIMARY KEY,
+        hostname text NOT NULL,
+        ip text NOT NULL,
+        last_seen bigint NOT NULL,
+        config_hash text NOT NULL,
+        version text,
+        sync_status text NOT NULL DEFAULT 'unknown',
+        labels jsonb,
+        cert_details jsonb,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        expires_at bigint NOT NULL
+      )`,
+      'CREATE INDEX IF NOT EXISTS clustering_data_planes_expires_at_idx ON clustering_data_planes (expires_at)',
+    ],
+  },
 ]
 
 const LOCK_KEY = 0x6b63746c // "kctl"
