@@ -25,6 +25,7 @@ export const EXIT_STATUS = {
   NODE_STOP_FAILED: 1,
   COMMAND_FAILED: 1,
   ABORTED: 1,
+  CERT_FILE_EXISTS: 1,
   BUG: 1,
 } as const
 
