@@ -30,8 +30,19 @@ export interface ResourceDeps {
   onChange(): Promise<void>
 }
 
+/** Kong's URL names for plugin credentials (`/consumers/{c}/key-auth`, `/key-auths`). */
+const ALIASES: Record<string, string> = {
+  'key-auth': 'keyauth_credentials',
+  'key-auths': 'keyauth_credentials',
+  'basic-auth': 'basicauth_credentials',
+  'basic-auths': 'basicauth_credentials',
+}
+const alias = (s: string | undefined) => (s !== undefined ? (ALIASES[s] ?? s) : s)
+
 export async function handleResource(r: ResourceRequest, deps: ResourceDeps): Promise<Reply | null> {
-  const [coll, key, sub, subKey, ...rest] = r.segments
+  const [rawColl, key, rawSub, subKey, ...rest] = r.segments
+  const coll = alias(rawColl)!
+  const sub = alias(rawSub)
   const schema = getSchema(coll)
   if (!schema || rest.length) return null
   if (key === undefined) return collection(r, deps, schema)

@@ -4,6 +4,9 @@
  * Running them again is a no-op.
  */
 import pg from 'pg'
+import {acls} from '../plugins/acl/credentials.js'
+import {basicauthCredentials} from '../plugins/basic-auth/credentials.js'
+import {keyauthCredentials} from '../plugins/key-auth/credentials.js'
 import {ENTITIES, topologicalOrder} from '../schema/registry.js'
 import {createTableSql} from './ddl.js'
 import {connectionConfig, type PgOptions} from './pool.js'
@@ -13,10 +16,13 @@ export interface Migration {
   up: () => string[]
 }
 
+/** Tables added with the bundled plugins, after the base migration. */
+const CREDENTIALS = [keyauthCredentials, basicauthCredentials, acls]
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     name: '000_base',
-    up: () => topologicalOrder(ENTITIES).flatMap(createTableSql),
+    up: () => topologicalOrder(ENTITIES.filter((s) => !CREDENTIALS.includes(s))).flatMap(createTableSql),
   },
   {
     // Every CP records the DPs it serves here, so that every CP sees every DP.
@@ -38,6 +44,10 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       'CREATE INDEX IF NOT EXISTS clustering_data_planes_expires_at_idx ON clustering_data_planes (expires_at)',
     ],
+  },
+  {
+    name: '002_plugin_credentials',
+    up: () => CREDENTIALS.flatMap(createTableSql),
   },
 ]
 

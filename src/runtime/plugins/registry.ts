@@ -3,25 +3,49 @@
  * handler and a config schema; adding one touches that folder and this list.
  */
 import type {FieldErrors} from '../schema/validate.js'
+import {definePlugin} from './define.js'
+import type {PluginConfigSchema, PluginHandler} from './types.js'
+import {handler as acl} from './acl/handler.js'
+import {schema as aclSchema} from './acl/schema.js'
+import {handler as basicAuth} from './basic-auth/handler.js'
+import {schema as basicAuthSchema} from './basic-auth/schema.js'
+import {handler as correlationId} from './correlation-id/handler.js'
+import {schema as correlationIdSchema} from './correlation-id/schema.js'
+import {handler as keyAuth} from './key-auth/handler.js'
+import {schema as keyAuthSchema} from './key-auth/schema.js'
+import {handler as rateLimiting} from './rate-limiting/handler.js'
+import {schema as rateLimitingSchema} from './rate-limiting/schema.js'
+import {handler as requestTermination} from './request-termination/handler.js'
+import {schema as requestTerminationSchema} from './request-termination/schema.js'
 
 export interface PluginDefinition {
   name: string
   version: string
   priority: number
+  handler: PluginHandler
+  schema: PluginConfigSchema
   /** Validates and fills defaults of `config`; returns the config or the errors. */
   validateConfig(config: unknown): {value: unknown; errors?: FieldErrors | string}
   /** Kong-style `/schemas/plugins/{name}` body. */
   describe(): Record<string, unknown>
 }
 
-const BUNDLED: PluginDefinition[] = []
+let bundled: PluginDefinition[] | undefined
 
+/** Built on first use, so that importing the registry does no work. */
 export function bundledPlugins(): readonly PluginDefinition[] {
-  return BUNDLED
+  return (bundled ??= [
+    definePlugin(correlationId, correlationIdSchema),
+    definePlugin(keyAuth, keyAuthSchema),
+    definePlugin(basicAuth, basicAuthSchema),
+    definePlugin(acl, aclSchema),
+    definePlugin(rateLimiting, rateLimitingSchema),
+    definePlugin(requestTermination, requestTerminationSchema),
+  ])
 }
 
 export function findPlugin(name: string): PluginDefinition | undefined {
-  return BUNDLED.find((p) => p.name === name)
+  return bundledPlugins().find((p) => p.name === name)
 }
 
 export const notEnabledMessage = (name: string) => `plugin '${name}' not enabled; add it to the 'plugins' configuration property`

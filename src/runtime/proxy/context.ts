@@ -12,13 +12,16 @@
  *                                    (headers, Via,       (plugins: loggers,
  *                                     latencies, body)     metrics)
  *
- * Plugins (to come) see the request only through this object: route, service, consumer,
- * `shared` scratch space, and the upstream request they may rewrite in `access`.
+ * Plugins see the request only through a PluginContext (plugins/context.ts) over this
+ * object; they run in `access` (descending priority), `response` and `log`, in the
+ * order of the per-route plan built with the snapshot (plugins/plan.ts).
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {Logger} from '../log.js'
 import type {RouteMatch} from '../router/types.js'
 import type {Balancer, Peer} from './balancer.js'
+import type {PluginContext} from '../plugins/context.js'
+import type {PlannedPlugin, PluginInstance} from '../plugins/plan.js'
 import type {ProxySnapshot} from './snapshot.js'
 
 export type PhaseName = 'router' | 'access' | 'balancer' | 'response' | 'log'
@@ -60,6 +63,16 @@ export interface ProxyContext {
   service: any | null
   /** Set by authentication plugins. */
   consumer: any | null
+  credential: any | null
+  /** Plugins that ran in `access`, for the response and log phases; null when none. */
+  plugins: Array<{p: PlannedPlugin; inst: PluginInstance}> | null
+  pluginContext: PluginContext | null
+  /** Upstream request header changes by plugins (null value: remove). */
+  upstreamHeaders: Record<string, string | null> | null
+  /** Headers plugins add to the response, proxied or not. */
+  responseHeaders: Record<string, string> | null
+  /** The request body when a plugin buffered or replaced it. */
+  body: Buffer | null
   upstream: UpstreamRequest | null
   tries: Try[]
   /** Milliseconds, for the X-Kong-*-Latency headers and the log phase. */

@@ -11,6 +11,7 @@ import type {Peer} from './balancer.js'
 import type {ProxyContext} from './context.js'
 import {clientResponseHeaders, upstreamRequestHeaders} from './headers.js'
 import {hasBody, readBody, splitUrl} from './phases.js'
+import {pluginResponsePhase} from './plugin-phases.js'
 import {MESSAGES, sendError} from './responses.js'
 import {UpstreamFailure, type FailureKind, type UpstreamPools} from './upstream.js'
 
@@ -31,7 +32,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   const up = ctx.upstream!
   const method = req.method ?? 'GET'
   const streamed = hasBody(req) && ctx.route.request_buffering === false
-  const body: Buffer | Readable | null = !hasBody(req) ? null : streamed ? req : await readBody(req)
+  const body: Buffer | Readable | null = ctx.body ?? (!hasBody(req) ? null : streamed ? req : await readBody(req))
   const failed = new Set<Peer>()
   const maxTries = 1 + (streamed ? 0 : (service.retries ?? 5))
   let last: UpstreamFailure | null = null
@@ -51,7 +52,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
         peer,
         method,
         path: up.path,
-        headers: upstreamRequestHeaders(req, forwardInfo(ctx, peer)),
+        headers: withPluginChanges(ctx, upstreamRequestHeaders(req, forwardInfo(ctx, peer))),
         body,
         connectTimeout: service.connect_timeout ?? 60_000,
         readTimeout: service.read_timeout ?? 60_000,
@@ -80,6 +81,21 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   return null
 }
 
+/** Applies plugins' header changes and a body they buffered or replaced. */
+function withPluginChanges(ctx: ProxyContext, headers: Record<string, string | string[]>): Record<string, string | string[]> {
+  if (ctx.upstreamHeaders) {
+    for (const [k, v] of Object.entries(ctx.upstreamHeaders)) {
+      if (v === null) delete headers[k]
+      else headers[k] = v
+    }
+  }
+  if (ctx.body) {
+    delete headers['transfer-encoding']
+    headers['content-length'] = String(ctx.body.length)
+  }
+  return headers
+}
+
 function forwardInfo(ctx: ProxyContext, peer: Peer) {
   const {req} = ctx
   const up = ctx.upstream!
@@ -106,7 +122,12 @@ export function responsePhase(ctx: ProxyContext, up: Dispatcher.ResponseData): P
   headers['x-kong-upstream-latency'] = String(ctx.latencies.upstream ?? 0)
   headers['x-kong-proxy-latency'] = String(ctx.latencies.proxy ?? 0)
   headers['x-kong-request-id'] = ctx.requestId
-  ctx.res.writeHead(up.statusCode, headers)
+  const {status, ok} = pluginResponsePhase(ctx, up.statusCode, headers)
+  if (!ok) {
+    up.body.resume()
+    return Promise.resolve()
+  }
+  ctx.res.writeHead(status, headers)
   return new Promise((resolve) => {
     pipeline(up.body, ctx.res, (err) => {
       if (err && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') ctx.log.warn(`streaming the response failed: ${err.message}`)

@@ -16,6 +16,9 @@ import {generateSelfSigned, type PemPair} from './default-cert.js'
 import {balancerPhase, responsePhase} from './dispatch.js'
 import {formatAddress, type ListenSpec} from './listen.js'
 import {accessPhase, routerPhase} from './phases.js'
+import {pluginAccessPhase, pluginLogPhase} from './plugin-phases.js'
+import {LocalCounters} from '../plugins/counters.js'
+import type {PluginState} from '../plugins/context.js'
 import {MESSAGES, sendError} from './responses.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
 import {UpstreamPools} from './upstream.js'
@@ -60,6 +63,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
   let defaultCert = opts.defaultCertificate
   let closing: Promise<void> | null = null
   const pools = new UpstreamPools()
+  const pluginState: PluginState = {counters: new LocalCounters()}
   const servers: Server[] = []
   const sockets = new Set<Socket>()
   const inFlight = new Set<ServerResponse>()
@@ -75,7 +79,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
       if (inFlight.size === 0) drained?.()
     })
     const ctx = newContext(req, res, snapshot, log)
-    run(ctx, pools).catch((err) => {
+    run(ctx, pools, pluginState).catch((err) => {
       ctx.log.error(`unexpected error while proxying: ${(err as Error).stack ?? err}`)
       sendError(res, 500, MESSAGES[500], ctx.requestId)
     })
@@ -180,6 +184,12 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
     route: null,
     service: null,
     consumer: null,
+    credential: null,
+    plugins: null,
+    pluginContext: null,
+    upstreamHeaders: null,
+    responseHeaders: null,
+    body: null,
     upstream: null,
     tries: [],
     latencies: {},
@@ -188,7 +198,7 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
 }
 
 /** Runs the phases in order (see context.ts); each may end the request. */
-async function run(ctx: ProxyContext, pools: UpstreamPools): Promise<void> {
+async function run(ctx: ProxyContext, pools: UpstreamPools, pluginState: PluginState): Promise<void> {
   const abort = new AbortController()
   ctx.req.on('error', (err) => ctx.log.debug(`client request error: ${err.message}`))
   ctx.res.on('close', () => {
@@ -196,6 +206,7 @@ async function run(ctx: ProxyContext, pools: UpstreamPools): Promise<void> {
     logPhase(ctx)
   })
   if (!routerPhase(ctx) || !accessPhase(ctx)) return
+  if (!(await pluginAccessPhase(ctx, pluginState))) return
   const upstreamRes = await balancerPhase(ctx, pools, abort.signal)
   if (upstreamRes) await responsePhase(ctx, upstreamRes)
 }
@@ -203,6 +214,7 @@ async function run(ctx: ProxyContext, pools: UpstreamPools): Promise<void> {
 function logPhase(ctx: ProxyContext): void {
   ctx.phase = 'log'
   ctx.latencies.total = Math.round(performance.now() - ctx.startedAt)
+  pluginLogPhase(ctx)
   ctx.log.info(`${ctx.req.method} ${ctx.req.url} ${ctx.res.statusCode}`, {
     route: ctx.route?.id,
     service: ctx.service?.id,

@@ -7,6 +7,8 @@ import {buildRouter} from '../router/router.js'
 import type {Router} from '../router/types.js'
 import {createBalancer, type Balancer} from './balancer.js'
 import {buildCertificateTable, type CertificateTable} from './certificates.js'
+import {buildPluginPlan, type PluginPlan} from '../plugins/plan.js'
+import {findPlugin} from '../plugins/registry.js'
 
 export interface EntitySet {
   services: any[]
@@ -16,6 +18,11 @@ export interface EntitySet {
   certificates: any[]
   snis: any[]
   plugins: any[]
+  /** Read by plugins' `prepare` (credentials, ACL groups); absent means none. */
+  consumers?: any[]
+  keyauth_credentials?: any[]
+  basicauth_credentials?: any[]
+  acls?: any[]
 }
 
 export interface ProxySnapshot {
@@ -23,8 +30,10 @@ export interface ProxySnapshot {
   /** Balancers by upstream name (lower-case), which is what a service `host` names. */
   readonly balancers: ReadonlyMap<string, Balancer>
   readonly certificates: CertificateTable
-  /** Enabled plugins, kept for the plugin phases to come. */
+  /** Enabled plugin instances, as configured. */
   readonly plugins: readonly any[]
+  /** Per-route plugin plan: what runs, in which order, with which instance. */
+  readonly pluginPlan: PluginPlan
   /** Milliseconds since the epoch when built; for logs and status. */
   readonly builtAt: number
 }
@@ -49,6 +58,7 @@ export function buildSnapshot(config: EntitySet): ProxySnapshot {
     balancers,
     certificates: buildCertificateTable(config.certificates ?? [], config.snis ?? []),
     plugins: Object.freeze((config.plugins ?? []).filter((p) => p.enabled !== false)),
+    pluginPlan: buildPluginPlan(config, findPlugin),
     builtAt: Date.now(),
   })
 }

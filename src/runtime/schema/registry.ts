@@ -12,6 +12,9 @@ import {routes} from './entities/routes.js'
 import {services} from './entities/services.js'
 import {targets} from './entities/targets.js'
 import {upstreams} from './entities/upstreams.js'
+import {acls} from '../plugins/acl/credentials.js'
+import {basicauthCredentials} from '../plugins/basic-auth/credentials.js'
+import {keyauthCredentials} from '../plugins/key-auth/credentials.js'
 
 export const ENTITIES: readonly EntitySchema[] = [
   certificates,
@@ -23,6 +26,10 @@ export const ENTITIES: readonly EntitySchema[] = [
   upstreams,
   targets,
   plugins,
+  // Plugins' credential entities (the plugin folders own them).
+  keyauthCredentials,
+  basicauthCredentials,
+  acls,
 ]
 
 const byName = new Map(ENTITIES.map((s) => [s.name, s]))

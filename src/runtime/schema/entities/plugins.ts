@@ -20,10 +20,12 @@ export const plugins: EntitySchema = {
     ['route', {type: 'foreign', reference: 'routes', on_delete: 'cascade', description: 'Only run on requests matching this route.'}],
     ['service', {type: 'foreign', reference: 'services', on_delete: 'cascade', description: 'Only run on requests to this service.'}],
     ['consumer', {type: 'foreign', reference: 'consumers', on_delete: 'cascade', description: 'Only run for this authenticated consumer.'}],
-    ['config', {type: 'json', description: "The plugin's configuration, validated by the plugin's schema."}],
+    ['config', {type: 'json', default: {}, description: "The plugin's configuration, validated by the plugin's schema."}],
     ['protocols', {type: 'set', required: true, default: ['grpc', 'grpcs', 'http', 'https'], elements: {type: 'string', one_of: t.protocols}, description: 'Protocols the plugin runs on.'}],
     ['enabled', {type: 'boolean', required: true, default: true, description: 'Whether the plugin runs.'}],
     tagsField(),
     ['ordering', {type: 'json', description: 'Dynamic ordering (before/after other plugins).'}],
   ],
+  // Auth plugins (Kong's `typedefs.no_consumer`) cannot be scoped to a consumer.
+  entity_checks: [(e) => (e.consumer != null && findPlugin(e.name)?.schema.no_consumer ? {consumer: 'value must be null'} : null)],
 }

@@ -1,0 +1,15 @@
+/** acl's entity: a consumer's membership of a group (`/consumers/{c}/acls`). */
+import {createdAt, idField, tagsField, type EntitySchema} from '../../schema/field.js'
+
+export const acls: EntitySchema = {
+  name: 'acls',
+  singular: 'acl',
+  unique_together: [['consumer', 'group']],
+  fields: [
+    idField(),
+    createdAt(),
+    ['consumer', {type: 'foreign', reference: 'consumers', required: true, on_delete: 'cascade', description: 'The consumer in the group.'}],
+    ['group', {type: 'string', required: true, description: 'The group name.'}],
+    tagsField(),
+  ],
+}

@@ -1,0 +1,29 @@
+/** acl: lets a request through by the authenticated consumer's groups (allow or deny). */
+import {GATEWAY_VERSION} from '../../version.js'
+import type {EntitySet} from '../../proxy/snapshot.js'
+import type {PluginHandler} from '../types.js'
+
+export const handler: PluginHandler<any, Map<string, string[]>> = {
+  name: 'acl',
+  version: GATEWAY_VERSION,
+  priority: 950,
+  /** Groups by consumer id. */
+  prepare(e: EntitySet): Map<string, string[]> {
+    const groups = new Map<string, string[]>()
+    for (const a of e.acls ?? []) {
+      const id = a.consumer?.id
+      if (!id) continue
+      const list = groups.get(id)
+      if (list) list.push(a.group)
+      else groups.set(id, [a.group])
+    }
+    return groups
+  },
+  access(k, conf, groupsByConsumer) {
+    if (!k.consumer) return k.error(401, 'Unauthorized')
+    const groups = groupsByConsumer.get(k.consumer.id) ?? []
+    const allowed = conf.allow ? groups.some((g) => conf.allow.includes(g)) : !groups.some((g) => conf.deny.includes(g))
+    if (!allowed) return k.error(403, 'You cannot consume this service')
+    if (!conf.hide_groups_header && groups.length) k.setUpstreamHeader('x-consumer-groups', groups.join(', '))
+  },
+}

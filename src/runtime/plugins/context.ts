@@ -1,0 +1,131 @@
+/**
+ * What a plugin sees of a request: a small surface over the proxy's context, so plugins
+ * never touch Node's request/response objects. One per request, made on the first
+ * plugin that runs.
+ */
+import type {IncomingHttpHeaders} from 'node:http'
+import type {Logger} from '../log.js'
+import type {ProxyContext} from '../proxy/context.js'
+import {readBody, splitUrl} from '../proxy/phases.js'
+import type {LocalCounters} from './counters.js'
+
+export interface PluginExit {
+  status: number
+  /** A Kong error message (`{"message": …, "request_id": …}`), or a raw body. */
+  message?: string
+  body?: string
+  headers: Record<string, string>
+}
+
+/** State one proxy keeps across requests for its plugins. */
+export interface PluginState {
+  counters: LocalCounters
+}
+
+export class PluginContext {
+  /** Set by `exit`/`error`; the runner answers with it and skips the rest. */
+  exited: PluginExit | null = null
+  /** During the response phase: the status and headers about to be sent. */
+  response: {status: number; headers: Record<string, string | string[]>} | null = null
+  private queryCache: URLSearchParams | null = null
+
+  constructor(
+    private readonly ctx: ProxyContext,
+    readonly state: PluginState,
+  ) {}
+
+  get method(): string {
+    return this.ctx.req.method ?? 'GET'
+  }
+  /** Request path as received, without the query string. */
+  get path(): string {
+    return splitUrl(this.ctx.req.url ?? '/').path
+  }
+  get headers(): IncomingHttpHeaders {
+    return this.ctx.req.headers
+  }
+  /** First value of a request header; `name` in lower case. */
+  header(name: string): string | undefined {
+    const v = this.ctx.req.headers[name]
+    return Array.isArray(v) ? v[0] : v
+  }
+  /** The client's query arguments (a copy: change the upstream's with `setUpstreamQuery`). */
+  get query(): URLSearchParams {
+    return (this.queryCache ??= new URLSearchParams(splitUrl(this.ctx.req.url ?? '/').query))
+  }
+  get ip(): string {
+    return this.ctx.remoteAddress
+  }
+  get scheme(): 'http' | 'https' {
+    return this.ctx.scheme
+  }
+  get requestId(): string {
+    return this.ctx.requestId
+  }
+  get route(): any {
+    return this.ctx.route
+  }
+  get service(): any {
+    return this.ctx.service
+  }
+  get consumer(): any {
+    return this.ctx.consumer
+  }
+  get credential(): any {
+    return this.ctx.credential
+  }
+  /** Scratch space shared by the plugins of this request (Kong's `kong.ctx.shared`). */
+  get shared(): Record<string, unknown> {
+    return this.ctx.shared
+  }
+  get log(): Logger {
+    return this.ctx.log
+  }
+  /** Status code sent to the client (log phase). */
+  get status(): number {
+    return this.ctx.res.statusCode
+  }
+
+  /** Marks the request as authenticated; later plugins resolve consumer-scoped config. */
+  authenticate(consumer: any, credential: any): void {
+    this.ctx.consumer = consumer
+    this.ctx.credential = credential
+  }
+
+  /** Sets (or with null removes) a header of the upstream request. */
+  setUpstreamHeader(name: string, value: string | null): void {
+    ;(this.ctx.upstreamHeaders ??= {})[name.toLowerCase()] = value
+  }
+
+  /** Replaces the query string sent upstream. */
+  setUpstreamQuery(q: URLSearchParams): void {
+    const s = q.toString()
+    this.queryCache = q
+    if (this.ctx.upstream) this.ctx.upstream.path = this.ctx.match!.upstreamPath + (s ? `?${s}` : '')
+  }
+
+  /** Adds a header to the response, whether proxied or produced by a plugin. */
+  setResponseHeader(name: string, value: string): void {
+    ;(this.ctx.responseHeaders ??= {})[name.toLowerCase()] = value
+  }
+
+  /** The whole request body, buffered once (it is then also what goes upstream). */
+  async body(): Promise<Buffer> {
+    return (this.ctx.body ??= await readBody(this.ctx.req))
+  }
+
+  /** Replaces the body sent upstream. */
+  setUpstreamBody(body: Buffer): void {
+    this.ctx.body = body
+  }
+
+  /** Answers with Kong's error template; the request goes no further. */
+  error(status: number, message: string, headers: Record<string, string> = {}): void {
+    this.exited = {status, message, headers}
+  }
+
+  /** Answers with a raw body; the request goes no further. */
+  exit(status: number, body?: string, headers: Record<string, string> = {}): void {
+    this.exited = {status, body, headers}
+  }
+}

@@ -1,0 +1,30 @@
+/** correlation-id: makes sure the upstream request carries an id, keeping a client's. */
+import {randomUUID} from 'node:crypto'
+import {GATEWAY_VERSION} from '../../version.js'
+import type {PluginContext} from '../context.js'
+import type {PluginHandler} from '../types.js'
+
+// uuid#counter: one uuid per process, then a counter, as Kong's per-worker generator.
+let worker: string | undefined
+let counter = 0
+
+const GENERATORS: Record<string, (k: PluginContext) => string> = {
+  uuid: () => randomUUID(),
+  'uuid#counter': () => `${(worker ??= randomUUID())}#${++counter}`,
+  tracker: (k) => `${k.ip}-${process.pid}-${Date.now()}-${++counter}`,
+}
+
+export const handler: PluginHandler = {
+  name: 'correlation-id',
+  version: GATEWAY_VERSION,
+  priority: 100001,
+  access(k, conf) {
+    const name = String(conf.header_name).toLowerCase()
+    let id = k.header(name)
+    if (!id) {
+      id = GENERATORS[conf.generator](k)
+      k.setUpstreamHeader(name, id)
+    }
+    if (conf.echo_downstream) k.setResponseHeader(name, id)
+  },
+}

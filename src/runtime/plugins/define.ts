@@ -1,0 +1,45 @@
+/**
+ * Turns a plugin folder (handler + config schema) into the registry's PluginDefinition:
+ * config validation reuses the entity validator, so defaults fill and errors read as
+ * Kong's (`config.minute: expected a number`).
+ */
+import {describeFields} from '../admin/schemas.js'
+import type {EntitySchema} from '../schema/field.js'
+import {SchemaViolation, validateEntity, type FieldErrors} from '../schema/validate.js'
+import type {PluginDefinition} from './registry.js'
+import type {PluginConfigSchema, PluginHandler} from './types.js'
+
+export function definePlugin(handler: PluginHandler, schema: PluginConfigSchema): PluginDefinition {
+  const configSchema: EntitySchema = {name: handler.name, singular: 'config', fields: schema.fields, entity_checks: schema.entity_checks}
+  return {
+    name: handler.name,
+    version: handler.version,
+    priority: handler.priority,
+    handler,
+    schema,
+    validateConfig(config) {
+      if (config === null || config === undefined) config = {}
+      if (typeof config !== 'object' || Array.isArray(config)) return {value: config, errors: 'expected a record'}
+      try {
+        return {value: validateEntity(configSchema, config as Record<string, unknown>, {defaults: true})}
+      } catch (err) {
+        if (err instanceof SchemaViolation) return {value: config, errors: err.fields as FieldErrors}
+        throw err
+      }
+    },
+    describe: () => describePlugin(handler.name, schema),
+  }
+}
+
+/** Kong's `/schemas/plugins/{name}` shape: the plugin entity's fields with `config` expanded. */
+function describePlugin(name: string, schema: PluginConfigSchema): Record<string, unknown> {
+  const foreign = (reference: string) => ({type: 'foreign', reference, eq: null})
+  return {
+    name,
+    fields: [
+      {consumer: schema.no_consumer ? foreign('consumers') : {type: 'foreign', reference: 'consumers'}},
+      {protocols: {type: 'set', required: true, default: ['grpc', 'grpcs', 'http', 'https'], elements: {type: 'string', one_of: ['grpc', 'grpcs', 'http', 'https']}}},
+      {config: {type: 'record', required: true, fields: describeFields(schema.fields)}},
+    ],
+  }
+}

@@ -1,0 +1,21 @@
+/** key-auth's credential entity: a key bound to a consumer (`/consumers/{c}/key-auth`). */
+import {randomBytes} from 'node:crypto'
+import {createdAt, idField, tagsField, type EntitySchema} from '../../schema/field.js'
+
+export const keyauthCredentials: EntitySchema = {
+  name: 'keyauth_credentials',
+  singular: 'keyauth_credential',
+  endpoint_key: 'key',
+  fields: [
+    idField(),
+    createdAt(),
+    ['consumer', {type: 'foreign', reference: 'consumers', required: true, on_delete: 'cascade', description: 'The consumer this key authenticates.'}],
+    ['key', {type: 'string', unique: true, auto: true, encrypted: true, description: 'The key; generated when not given.'}],
+    ['ttl', {type: 'integer', description: 'Seconds the key lives (not enforced yet).'}],
+    tagsField(),
+  ],
+  // Kong generates a random key when none is given.
+  derive: (e) => {
+    e.key ??= randomBytes(16).toString('hex')
+  },
+}

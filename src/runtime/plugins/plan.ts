@@ -1,0 +1,76 @@
+/**
+ * The per-route plugin plan, built once per snapshot so that a request does no scanning:
+ * for each route, the plugins that can apply, in descending priority, each with the
+ * instance that wins without a consumer and, when consumer-scoped instances exist, the
+ * winner per consumer. Kong's precedence, most specific first:
+ *
+ *   route+service+consumer ▸ route+consumer ▸ service+consumer ▸ route+service
+ *   ▸ consumer ▸ route ▸ service ▸ global
+ *
+ * Consumer-scoped winners beat every unscoped one, so at run time a plugin resolves to
+ * `byConsumer.get(consumer.id) ?? base` — one map lookup once a consumer is known.
+ */
+import type {EntitySet} from '../proxy/snapshot.js'
+import type {PluginDefinition} from './registry.js'
+
+export interface PluginInstance {
+  id: string
+  name: string
+  config: any
+  protocols: readonly string[]
+}
+
+export interface PlannedPlugin {
+  def: PluginDefinition
+  /** What the handler's `prepare` built from this snapshot. */
+  data: unknown
+  base: PluginInstance | null
+  byConsumer: ReadonlyMap<string, PluginInstance> | null
+}
+
+export interface PluginPlan {
+  /** Plugins for requests on this route; empty when none apply. */
+  forRoute(routeId: string): readonly PlannedPlugin[]
+}
+
+const key = (r: string | null, s: string | null, c: string | null) => `${r ?? ''}|${s ?? ''}|${c ?? ''}`
+const EMPTY: readonly PlannedPlugin[] = Object.freeze([])
+
+/** Instances of unknown plugins are skipped: the entity schema refuses them on write. */
+export function buildPluginPlan(config: EntitySet, find: (name: string) => PluginDefinition | undefined): PluginPlan {
+  const byName = new Map<string, Map<string, PluginInstance>>()
+  const consumersByName = new Map<string, Set<string>>()
+  for (const p of config.plugins ?? []) {
+    if (p.enabled === false || !find(p.name)) continue
+    const combos = byName.get(p.name) ?? new Map<string, PluginInstance>()
+    byName.set(p.name, combos)
+    const inst: PluginInstance = {id: p.id, name: p.name, config: p.config ?? {}, protocols: p.protocols ?? ['http', 'https']}
+    combos.set(key(p.route?.id ?? null, p.service?.id ?? null, p.consumer?.id ?? null), inst)
+    if (p.consumer?.id) {
+      const set = consumersByName.get(p.name) ?? new Set<string>()
+      set.add(p.consumer.id)
+      consumersByName.set(p.name, set)
+    }
+  }
+  const defs = [...byName.keys()].map((n) => find(n)!).sort((a, b) => b.priority - a.priority)
+  const data = new Map(defs.map((d) => [d.name, d.handler.prepare?.(config)]))
+  const plans = new Map<string, readonly PlannedPlugin[]>()
+  for (const route of config.routes ?? []) {
+    const r: string = route.id
+    const s: string | null = route.service?.id ?? null
+    const list: PlannedPlugin[] = []
+    for (const def of defs) {
+      const combos = byName.get(def.name)!
+      const pick = (...keys: string[]) => keys.map((k) => combos.get(k)).find((x) => x !== undefined) ?? null
+      const base = pick(key(r, s, null), key(r, null, null), s ? key(null, s, null) : '-', key(null, null, null))
+      let byConsumer: Map<string, PluginInstance> | null = null
+      for (const c of consumersByName.get(def.name) ?? []) {
+        const won = pick(key(r, s, c), key(r, null, c), s ? key(null, s, c) : '-', key(null, null, c))
+        if (won) (byConsumer ??= new Map()).set(c, won)
+      }
+      if (base || byConsumer) list.push({def, data: data.get(def.name), base, byConsumer})
+    }
+    plans.set(r, list.length ? Object.freeze(list) : EMPTY)
+  }
+  return {forRoute: (id) => plans.get(id) ?? EMPTY}
+}

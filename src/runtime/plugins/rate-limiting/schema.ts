@@ -1,0 +1,61 @@
+/** rate-limiting's config, field for field and default for default as Kong 3.9's. */
+import type {Field} from '../../schema/field.js'
+import {PERIODS} from '../counters.js'
+import {headerName} from '../fields.js'
+import type {PluginConfigSchema} from '../types.js'
+
+const limit = (period: string): readonly [string, Field] => [period, {type: 'number', gt: 0, description: `Requests allowed per ${period}.`}]
+
+const redis: Field = {
+  type: 'record',
+  description: 'Redis connection, for the redis policy (not supported yet).',
+  fields: [
+    ['host', {type: 'string'}],
+    ['port', {type: 'integer', default: 6379, between: [0, 65535]}],
+    ['timeout', {type: 'integer', default: 2000, between: [0, 2147483646]}],
+    ['username', {type: 'string'}],
+    ['password', {type: 'string', len_min: 0, encrypted: true}],
+    ['database', {type: 'integer', default: 0}],
+    ['ssl', {type: 'boolean', required: true, default: false}],
+    ['ssl_verify', {type: 'boolean', required: true, default: false}],
+    ['server_name', {type: 'string'}],
+  ],
+}
+
+export const schema: PluginConfigSchema = {
+  fields: [
+    ...PERIODS.map(limit),
+    ['limit_by', {type: 'string', default: 'consumer', one_of: ['consumer', 'credential', 'ip', 'service', 'header', 'path', 'consumer-group'], description: 'What the counters are per.'}],
+    ['header_name', {...headerName(), description: 'Header to limit by (limit_by header).'}],
+    ['path', {type: 'string', starts_with: '/', description: 'Path to limit by (limit_by path).'}],
+    ['policy', {type: 'string', default: 'local', len_min: 0, one_of: ['local', 'cluster', 'redis'], description: 'Where counters live; only local is supported.'}],
+    ['fault_tolerant', {type: 'boolean', required: true, default: true, description: 'Proxy when the counter store fails.'}],
+    ['redis', redis],
+    ['hide_client_headers', {type: 'boolean', required: true, default: false, description: 'Do not send the rate limit headers.'}],
+    ['error_code', {type: 'number', default: 429, gt: 0, description: 'Status code when a limit is exceeded.'}],
+    ['error_message', {type: 'string', default: 'API rate limit exceeded', description: 'Message when a limit is exceeded.'}],
+    ['sync_rate', {type: 'number', required: true, default: -1, description: 'Seconds between counter syncs (redis/cluster).'}],
+  ],
+  entity_checks: [
+    (c) => (PERIODS.some((p) => c[p] != null) ? null : {'@entity': `at least one of these fields must be non-empty: ${PERIODS.map((p) => `'config.${p}'`).join(', ')}`}),
+    (c) => periodsOrdered(c),
+    (c) => (c.limit_by === 'header' && c.header_name == null ? {header_name: 'required field missing'} : null),
+    (c) => (c.limit_by === 'path' && c.path == null ? {path: 'required field missing'} : null),
+    (c) => (c.policy === 'redis' && c.redis?.host == null ? {redis: {host: 'required field missing'}} as any : null),
+  ],
+}
+
+/** Kong refuses a longer period with a lower limit than a shorter one. */
+function periodsOrdered(c: Record<string, any>): Record<string, string> | null {
+  for (let i = 0; i < PERIODS.length; i++) {
+    const v1 = c[PERIODS[i]]
+    if (typeof v1 !== 'number') continue
+    for (let j = i + 1; j < PERIODS.length; j++) {
+      const v2 = c[PERIODS[j]]
+      if (typeof v2 === 'number' && v2 < v1) {
+        return {'@entity': `The limit for ${PERIODS[j]}(${v2.toFixed(1)}) cannot be lower than the limit for ${PERIODS[i]}(${v1.toFixed(1)})`}
+      }
+    }
+  }
+  return null
+}

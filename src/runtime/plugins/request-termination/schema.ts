@@ -1,0 +1,20 @@
+import type {PluginConfigSchema} from '../types.js'
+import {headerName} from '../fields.js'
+
+const present = (v: unknown) => v !== null && v !== undefined && v !== ''
+
+export const schema: PluginConfigSchema = {
+  fields: [
+    ['status_code', {type: 'integer', required: true, default: 503, between: [100, 599], description: 'The response code to send.'}],
+    ['message', {type: 'string', description: 'The message to send, in the default JSON body.'}],
+    ['content_type', {type: 'string', description: 'Content type of the raw `body`.'}],
+    ['body', {type: 'string', description: 'The raw response body to send; exclusive with `message`.'}],
+    ['echo', {type: 'boolean', required: true, default: false, description: 'Reflect the request back in the response body (debugging).'}],
+    ['trigger', {...headerName(), description: 'Only terminate when this header or query argument is present.'}],
+  ],
+  entity_checks: [
+    (c) => (present(c.message) && (present(c.content_type) || present(c.body)) ? {'@entity': 'message cannot be used with content_type or body'} : null),
+    (c) => (present(c.content_type) && !present(c.body) ? {'@entity': 'content_type requires a body'} : null),
+    (c) => (c.echo && (present(c.content_type) || present(c.body)) ? {'@entity': 'echo cannot be used with content_type and body'} : null),
+  ],
+}

@@ -1,0 +1,40 @@
+/**
+ * What a plugin is made of: a handler (name, version, priority and only the phases it
+ * uses) and a config schema written in the entity schema vocabulary (schema/field.ts),
+ * so config errors read like Kong's (`config.minute: …`) and defaults fill the same way.
+ */
+import type {EntitySchema, FieldList} from '../schema/field.js'
+import type {EntitySet} from '../proxy/snapshot.js'
+import type {PluginContext} from './context.js'
+
+export interface PluginConfigSchema {
+  /** The fields of `config`. */
+  fields: FieldList
+  /** Whole-config checks, as entity checks: `{field: message}` or `{'@entity': message}`. */
+  entity_checks?: EntitySchema['entity_checks']
+  /** Kong's `typedefs.no_consumer`: the plugin cannot be scoped to a consumer. */
+  no_consumer?: boolean
+}
+
+/**
+ * The phases a handler may implement. Each receives the request's plugin context, the
+ * instance's validated config and the data its `prepare` built from the snapshot.
+ * A phase may return a promise; synchronous phases cost no await.
+ */
+export interface PluginHandler<C = any, D = any> {
+  name: string
+  version: string
+  /** Higher runs first (Kong's PRIORITY). */
+  priority: number
+  /** Built once per snapshot, off the request path (credential indexes, parsed config). */
+  prepare?(entities: EntitySet): D
+  /** Before proxying: authenticate, limit, rewrite the upstream request, or exit. */
+  access?(k: PluginContext, conf: C, data: D): void | Promise<void>
+  /** Upstream response headers arrived: change `k.response` before they are sent. */
+  response?(k: PluginContext, conf: C, data: D): void
+  /** After the client got the response; errors are only logged. */
+  log?(k: PluginContext, conf: C, data: D): void
+}
+
+/** Credential entities a plugin adds (key-auth's keyauth_credentials…). */
+export type CredentialSchemas = readonly EntitySchema[]

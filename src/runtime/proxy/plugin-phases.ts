@@ -1,0 +1,96 @@
+/**
+ * The plugin phases of a request. `access` walks the route's plan (descending priority),
+ * resolving each plugin to its most specific instance for the consumer known so far, so
+ * a plugin after an authentication plugin sees consumer-scoped config. `response` and
+ * `log` run the plugins that ran in `access`, in the same order.
+ *
+ * A plugin that throws answers 500 with Kong's generic body and a log line naming it;
+ * the process and other requests are unaffected.
+ */
+import {PluginContext, type PluginState} from '../plugins/context.js'
+import type {ProxyContext} from './context.js'
+import {MESSAGES, SERVER_HEADER, sendError} from './responses.js'
+
+/** Returns false when a plugin answered the client (exit, error or failure). */
+export async function pluginAccessPhase(ctx: ProxyContext, state: PluginState): Promise<boolean> {
+  const plan = ctx.snapshot.pluginPlan.forRoute(ctx.route.id)
+  if (plan.length === 0) return true
+  const k = (ctx.pluginContext = new PluginContext(ctx, state))
+  const ran: NonNullable<ProxyContext['plugins']> = (ctx.plugins = [])
+  for (const p of plan) {
+    const inst = (ctx.consumer !== null && p.byConsumer?.get(ctx.consumer.id)) || p.base
+    if (!inst || !inst.protocols.includes(ctx.scheme)) continue
+    ran.push({p, inst})
+    const access = p.def.handler.access
+    if (!access) continue
+    try {
+      const pending = access(k, inst.config, p.data)
+      if (pending) await pending
+    } catch (err) {
+      pluginFailed(ctx, p.def.name, err)
+      return false
+    }
+    if (k.exited) {
+      sendExit(ctx, k)
+      return false
+    }
+  }
+  return true
+}
+
+/**
+ * Lets plugins change the response status and headers before they are sent.
+ * Returns false when a plugin failed (a 500 was sent instead).
+ */
+export function pluginResponsePhase(ctx: ProxyContext, status: number, headers: Record<string, string | string[]>): {status: number; ok: boolean} {
+  const k = ctx.pluginContext
+  if (ctx.responseHeaders) Object.assign(headers, ctx.responseHeaders)
+  if (!k || !ctx.plugins) return {status, ok: true}
+  k.response = {status, headers}
+  for (const {p, inst} of ctx.plugins) {
+    const response = p.def.handler.response
+    if (!response) continue
+    try {
+      response(k, inst.config, p.data)
+    } catch (err) {
+      pluginFailed(ctx, p.def.name, err)
+      return {status, ok: false}
+    }
+  }
+  return {status: k.response.status, ok: true}
+}
+
+/** After the response: loggers and metrics. Failures are logged only. */
+export function pluginLogPhase(ctx: ProxyContext): void {
+  const k = ctx.pluginContext
+  if (!k || !ctx.plugins) return
+  for (const {p, inst} of ctx.plugins) {
+    const log = p.def.handler.log
+    if (!log) continue
+    try {
+      log(k, inst.config, p.data)
+    } catch (err) {
+      ctx.log.error(`plugin ${p.def.name} failed in log: ${(err as Error)?.stack ?? String(err)}`, {plugin: p.def.name})
+    }
+  }
+}
+
+function pluginFailed(ctx: ProxyContext, name: string, err: unknown): void {
+  ctx.log.error(`plugin ${name} failed in ${ctx.phase}: ${(err as Error)?.stack ?? String(err)}`, {plugin: name})
+  sendError(ctx.res, 500, MESSAGES[500], ctx.requestId)
+}
+
+function sendExit(ctx: ProxyContext, k: PluginContext): void {
+  const exit = k.exited!
+  const headers = {...ctx.responseHeaders, ...exit.headers}
+  if (exit.message !== undefined) return sendError(ctx.res, exit.status, exit.message, ctx.requestId, headers)
+  if (ctx.res.headersSent) return void ctx.res.destroy()
+  const body = exit.body ?? ''
+  ctx.res.writeHead(exit.status, {
+    ...headers,
+    'content-length': Buffer.byteLength(body),
+    server: SERVER_HEADER,
+    'x-kong-request-id': ctx.requestId,
+  })
+  ctx.res.end(body)
+}
