@@ -16,6 +16,7 @@ import {BodyError, readBody} from './body.js'
 import {handleResource} from './resources.js'
 import {json, message, METHOD_NOT_ALLOWED, NOT_FOUND, send, type Reply} from './reply.js'
 import {describeSchema} from './schemas.js'
+import {handleSync} from './sync.js'
 import type {WriteOptions} from '../db/dao.js'
 
 export interface AdminDeps {
@@ -46,6 +47,7 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
       return method === 'GET' ? json(200, await deps.status()) : METHOD_NOT_ALLOWED
     }
     if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), body)
+    if (segments[0] === 'kctl' && segments[1] === 'sync' && segments.length === 2) return handleSync(method, body, deps)
     if (segments[0] === 'plugins' && segments[1] === 'enabled' && segments.length === 2) {
       return method === 'GET' ? json(200, {enabled_plugins: bundledPlugins().map((p) => p.name)}) : METHOD_NOT_ALLOWED
     }

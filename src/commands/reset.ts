@@ -1,0 +1,24 @@
+import {BaseCommand} from '../kit/base-command.js'
+import {yesFlag} from '../kit/flags.js'
+import {print} from '../kit/output.js'
+import {adminFlags, selectTagFlag} from '../config/cli-flags.js'
+import {reset} from '../services/reset.js'
+import {getSchema} from '../runtime/schema/registry.js'
+import type {SyncResult} from '../services/diff.js'
+
+export class Reset extends BaseCommand {
+  static override summary = 'Delete every entity from the gateway (or those with --select-tag), in one transaction.'
+  static override examples = ['<%= config.bin %> reset --yes']
+  static override flags = {...adminFlags, ...selectTagFlag, yes: yesFlag}
+
+  async run(): Promise<SyncResult> {
+    const {flags} = await this.parse(Reset)
+    const result = await reset({adminUrl: flags['admin-url'], specPath: flags.spec, stateRoot: this.stateRoot, selectTags: flags['select-tag'], yes: flags.yes})
+    if (!this.jsonEnabled()) {
+      for (const c of result.changes) print(`deleting ${getSchema(c.kind)?.singular ?? c.kind} ${c.name}`)
+      print('Summary:')
+      print(`  Created: ${result.summary.created}  Updated: ${result.summary.updated}  Deleted: ${result.summary.deleted}`)
+    }
+    return result
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Equality as the diff sees it, so that re-applying a file is a no-op: timestamps are
+ * ignored, absent equals null (and an empty list), sets (and lists of entity ids such as
+ * `ca_certificates`) compare unordered, references compare by id.
+ */
+import type {EntitySchema, Field} from '../runtime/schema/field.js'
+
+const IGNORED = new Set(['created_at', 'updated_at'])
+
+/** A canonical form: equal canonical JSON ⇔ no change. */
+export function canonical(schema: EntitySchema, entity: Record<string, any>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [name, f] of schema.fields) {
+    if (IGNORED.has(name)) continue
+    const v = canonValue(f, entity[name])
+    if (v !== undefined) out[name] = v
+  }
+  return out
+}
+
+const unordered = (f: Field): boolean => f.type === 'set' || (f.type === 'array' && f.elements.type === 'string' && Boolean(f.elements.uuid))
+
+function canonValue(f: Field | undefined, v: unknown): unknown {
+  if (v === null || v === undefined) return undefined
+  if (f?.type === 'foreign') return (v as {id?: unknown}).id ?? v
+  if (Array.isArray(v)) {
+    if (v.length === 0) return undefined
+    const el = f && (f.type === 'array' || f.type === 'set') ? f.elements : undefined
+    const items = v.map((x) => canonValue(el, x) ?? null)
+    return f && unordered(f) ? items.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)) : items
+  }
+  if (typeof v === 'object') {
+    const sub = f?.type === 'record' ? new Map(f.fields.map(([k, x]) => [k, x])) : undefined
+    const out: Record<string, unknown> = {}
+    for (const k of Object.keys(v as object).sort()) {
+      const c = canonValue(sub?.get(k) ?? (f?.type === 'map' ? f.values : undefined), (v as Record<string, unknown>)[k])
+      if (c !== undefined) out[k] = c
+    }
+    return Object.keys(out).length ? out : undefined
+  }
+  return v
+}
+
+export function sameEntity(schema: EntitySchema, a: Record<string, any>, b: Record<string, any>): boolean {
+  return JSON.stringify(canonical(schema, a)) === JSON.stringify(canonical(schema, b))
+}
+
+export interface FieldChange {
+  field: string
+  old: unknown
+  new: unknown
+}
+
+/** Top-level fields that differ (records and plugin config one level deeper). */
+export function changedFields(schema: EntitySchema, old: Record<string, any>, next: Record<string, any>): FieldChange[] {
+  const a = canonical(schema, old)
+  const b = canonical(schema, next)
+  const out: FieldChange[] = []
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const x = a[key]
+    const y = b[key]
+    if (JSON.stringify(x) === JSON.stringify(y)) continue
+    if (isMap(x) && isMap(y)) {
+      for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) {
+        if (JSON.stringify(x[k]) !== JSON.stringify(y[k])) out.push({field: `${key}.${k}`, old: x[k] ?? null, new: y[k] ?? null})
+      }
+    } else out.push({field: key, old: x ?? null, new: y ?? null})
+  }
+  return out
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)

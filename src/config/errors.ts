@@ -1,0 +1,35 @@
+/**
+ * Problems found in declarative files. Every problem names where it is: the file, the
+ * entity's path inside it (`services[0].routes[1]`) and, for YAML, the line.
+ */
+
+export interface Origin {
+  file: string
+  /** `services[0].routes[1]`: where the entity is written in the file. */
+  path: string
+  /** 1-based line of the entity in the file, when known. */
+  line?: number
+}
+
+export interface ConfigProblem {
+  origin?: Origin
+  /** Field inside the entity (`config.minute`), empty for the whole entity. */
+  field?: string
+  message: string
+}
+
+export const describeOrigin = (o?: Origin): string => (o ? `${o.file}${o.line ? `:${o.line}` : ''}: ${o.path}` : '')
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = describeOrigin(p.origin)
+  const field = p.field ? `${p.field}: ` : ''
+  return where ? `${where}: ${field}${p.message}` : `${field}${p.message}`
+}
+
+/** Thrown with every problem found, never just the first. */
+export class ConfigInvalid extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(`invalid declarative configuration (${problems.length} error${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`)
+    this.name = 'ConfigInvalid'
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The pipeline in one place (commands call it through their services):
+ *
+ *   files ──read/parse──► entries ──(select tags)──► current state ◄── Admin API
+ *                                 └──resolve + validate──► target ──diff──► events
+ *
+ * `--dry-run` and `diff` stop at the events; `apply` sends them to the node.
+ */
+import {fetchState} from './admin-client.js'
+import {diffStates} from './diff.js'
+import {ConfigInvalid, type ConfigProblem} from './errors.js'
+import {flattenFiles, type RawTarget} from './flatten.js'
+import {resolveTarget, type Target} from './resolve.js'
+import {readFiles} from './source.js'
+import {summarize, type Event, type State, type Summary} from './state.js'
+
+export interface Loaded {
+  raw: RawTarget
+  selectTags: string[]
+}
+
+/** Reads and flattens the files. @throws ConfigInvalid */
+export async function loadFiles(files: readonly string[], selectTags: readonly string[] = []): Promise<Loaded> {
+  const parsed = await readFiles(files)
+  const problems: ConfigProblem[] = []
+  const raw = flattenFiles(parsed, problems)
+  if (problems.length) throw new ConfigInvalid(problems)
+  return {raw, selectTags: [...new Set([...selectTags, ...raw.selectTags])]}
+}
+
+/** Resolves ids and references and validates every entity. @throws ConfigInvalid with every problem */
+export function buildTarget(loaded: Loaded, current?: State): Target {
+  const problems: ConfigProblem[] = []
+  const target = resolveTarget(loaded.raw, {current, selectTags: loaded.selectTags}, problems)
+  if (problems.length) throw new ConfigInvalid(problems)
+  return target
+}
+
+export interface Plan {
+  current: State
+  target: Target
+  events: Event[]
+  summary: Summary
+  warnings: string[]
+  /** Values from the environment, masked in output. */
+  secrets: string[]
+  selectTags: string[]
+}
+
+export async function planSync(adminUrl: string, files: readonly string[], selectTags: readonly string[] = []): Promise<Plan> {
+  const loaded = await loadFiles(files, selectTags)
+  const current = await fetchState(adminUrl, loaded.selectTags)
+  const target = buildTarget(loaded, current)
+  const events = diffStates(current, target.state)
+  return {current, target, events, summary: summarize(events), warnings: loaded.raw.warnings, secrets: loaded.raw.secrets, selectTags: loaded.selectTags}
+}

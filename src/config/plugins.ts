@@ -1,0 +1,10 @@
+/** Plugin `config` validation for the declarative engine: the same registry the node uses. */
+import {findPlugin} from '../runtime/plugins/registry.js'
+import type {ValidateOptions} from '../runtime/schema/validate.js'
+
+export const checkPluginConfig: NonNullable<ValidateOptions['checkJson']> = (path, value, entity) => {
+  if (path !== 'config') return {value}
+  const plugin = findPlugin(entity.name)
+  // An unknown plugin is reported once, on `name`, by the plugins schema.
+  return plugin ? plugin.validateConfig(value ?? {}) : {value}
+}

@@ -1,0 +1,67 @@
+/**
+ * decK-style text for events: `creating service svc1`, `updating route r1` with a
+ * field-level diff, `deleting plugin rate-limiting (global)`. Values that came from the
+ * environment are masked. Colour is the caller's choice (TTY only).
+ */
+import {getSchema} from '../runtime/schema/registry.js'
+import {changedFields} from './compare.js'
+import type {Event, State} from './state.js'
+
+export interface Paint {
+  green(s: string): string
+  red(s: string): string
+  yellow(s: string): string
+}
+export const noPaint: Paint = {green: (s) => s, red: (s) => s, yellow: (s) => s}
+
+const VERB = {create: 'creating', update: 'updating', delete: 'deleting'} as const
+
+/** A human name: endpoint key, plugin scope, target on upstream, else the id. */
+export function entityLabel(kind: string, e: Record<string, any>, states: readonly State[]): string {
+  const nameOf = (k: string, id: string | undefined) => {
+    const s = getSchema(k)
+    const found = id ? states.map((st) => st[k]?.find((x) => x.id === id)).find(Boolean) : undefined
+    return (found && s?.endpoint_key && found[s.endpoint_key]) || id
+  }
+  if (kind === 'plugins') {
+    const scopes = (['service', 'route', 'consumer'] as const).filter((f) => e[f]?.id).map((f) => `${f} ${nameOf(`${f}s`, e[f].id)}`)
+    const name = e.instance_name ? `${e.name} (${e.instance_name})` : e.name
+    return scopes.length ? `${name} for ${scopes.join(' and ')}` : `${name} (global)`
+  }
+  if (kind === 'targets') return `${e.target} on upstream ${nameOf('upstreams', e.upstream?.id)}`
+  const key = getSchema(kind)?.endpoint_key
+  return (key && e[key]) || e.id
+}
+
+export function mask(text: string, secrets: readonly string[]): string {
+  let out = text
+  for (const s of secrets) if (s) out = out.split(s).join('[masked]')
+  return out
+}
+
+export function renderEvents(events: readonly Event[], states: readonly State[], secrets: readonly string[], paint: Paint = noPaint): string[] {
+  const lines: string[] = []
+  for (const ev of events) {
+    const singular = getSchema(ev.kind)?.singular ?? ev.kind
+    const head = `${VERB[ev.op]} ${singular} ${entityLabel(ev.kind, ev.entity, states)}`
+    lines.push(ev.op === 'create' ? paint.green(head) : ev.op === 'delete' ? paint.red(head) : paint.yellow(head))
+    if (ev.op !== 'update' || !ev.old) continue
+    for (const c of changedFields(getSchema(ev.kind)!, ev.old, ev.entity)) {
+      if (c.old !== null) lines.push(paint.red(mask(`  - ${c.field}: ${JSON.stringify(c.old)}`, secrets)))
+      if (c.new !== null) lines.push(paint.green(mask(`  + ${c.field}: ${JSON.stringify(c.new)}`, secrets)))
+    }
+  }
+  return lines
+}
+
+/** Colours for stdout: only on a TTY, never with NO_COLOR. */
+export function stdoutPaint(): Paint {
+  if (!process.stdout.isTTY || process.env.NO_COLOR || process.env.TERM === 'dumb') return noPaint
+  const c = (code: number) => (s: string) => `\u001B[${code}m${s}\u001B[0m`
+  return {green: c(32), red: c(31), yellow: c(33)}
+}
+
+/** The whole report: event lines, then `Summary:` and the counts. */
+export function syncReport(events: readonly Event[], states: readonly State[], secrets: readonly string[], summary: {created: number; updated: number; deleted: number}): string[] {
+  return [...renderEvents(events, states, secrets, stdoutPaint()), 'Summary:', `  Created: ${summary.created}  Updated: ${summary.updated}  Deleted: ${summary.deleted}`]
+}

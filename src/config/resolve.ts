@@ -1,0 +1,147 @@
+/**
+ * Raw entries → the target state. Kinds are processed parents first (topological order
+ * over foreign keys), so a child's references resolve to ids its parents already have:
+ *
+ *   references (nesting links, names, ids) → select tags → schema validation + defaults
+ *   → id (given, else matched to the current state by natural key, else new) → duplicates
+ */
+import type {EntitySchema, ForeignField} from '../runtime/schema/field.js'
+import {foreignKeys, getSchema, topologicalOrder} from '../runtime/schema/registry.js'
+import {flattenErrors, isUuid, newId, SchemaViolation, validateEntity} from '../runtime/schema/validate.js'
+import {sameEntity} from './compare.js'
+import type {ConfigProblem} from './errors.js'
+import type {Entry, RawTarget} from './flatten.js'
+import {describeKey, keyValue, naturalKeys} from './keys.js'
+import {checkPluginConfig} from './plugins.js'
+import type {State} from './state.js'
+
+export interface ResolveOptions {
+  /** The gateway's entities; absent for offline validation. */
+  current?: State
+  /** Tags managed by this run (flag and `_info.select_tags`). */
+  selectTags: string[]
+}
+
+export interface Target {
+  state: State
+  /** Entries by id, for messages. */
+  entries: Map<string, Entry>
+}
+
+export function resolveTarget(raw: RawTarget, o: ResolveOptions, problems: ConfigProblem[]): Target {
+  const state: State = {}
+  const byId = new Map<string, Entry>()
+  const ctx: Ctx = {raw, o, problems, state, claimed: new Set()}
+  for (const schema of topologicalOrder()) {
+    const entries = raw.entries.filter((e) => e.kind === schema.name)
+    state[schema.name] = []
+    for (const entry of entries) {
+      const entity = prepare(schema, entry, ctx)
+      if (!entity) continue
+      entry.entity = entity
+      state[schema.name].push(entity)
+      byId.set(entity.id, entry)
+    }
+    checkDuplicates(schema, entries.filter((e) => byId.get(e.entity.id) === e || e.entity.id), problems)
+  }
+  return {state, entries: byId}
+}
+
+interface Ctx {
+  raw: RawTarget
+  o: ResolveOptions
+  problems: ConfigProblem[]
+  state: State
+  /** Current ids already matched to an entry. */
+  claimed: Set<string>
+}
+
+function prepare(schema: EntitySchema, entry: Entry, ctx: Ctx): Record<string, any> | undefined {
+  const input: Record<string, any> = {...entry.entity}
+  delete input.created_at
+  delete input.updated_at
+  for (const [field, f] of foreignKeys(schema)) resolveReference(input, field, f, entry, ctx)
+  const tags = ctx.o.selectTags
+  if (tags.length) input.tags = [...new Set([...(Array.isArray(input.tags) ? input.tags : []), ...tags])]
+  let entity: Record<string, any>
+  try {
+    entity = validateEntity(schema, input, {defaults: true, checkJson: checkPluginConfig})
+  } catch (err) {
+    if (!(err instanceof SchemaViolation)) throw err
+    for (const [field, message] of flattenErrors(err.fields)) {
+      const line = field ? entry.file.lineOf([...entry.keys, field.split('.')[0]]) : undefined
+      ctx.problems.push({origin: {...entry.origin, line: line ?? entry.origin.line}, field, message})
+    }
+    return undefined
+  }
+  entity.id ??= matchCurrent(schema, entity, ctx) ?? newId()
+  return entity
+}
+
+/** Nesting links, `{id}`, `{name}` or a bare id/name string → `{id}`; problems when nothing matches. */
+function resolveReference(input: Record<string, any>, field: string, f: ForeignField, entry: Entry, ctx: Ctx): void {
+  const link = entry.links[field]
+  if (link) {
+    if (link.entity.id) input[field] = {id: link.entity.id}
+    return
+  }
+  const ref = input[field]
+  if (ref === undefined || ref === null) return
+  const parent = getSchema(f.reference)!
+  const key = parent.endpoint_key
+  const given = typeof ref === 'string' ? (isUuid(ref) ? {id: ref} : key ? {[key]: ref} : ref) : ref
+  if (typeof given !== 'object' || Array.isArray(given)) return // the schema reports the type
+  const found = given.id ? findById(parent, given.id, ctx) : key && given[key] !== undefined ? findByKey(parent, key, given[key], ctx) : undefined
+  if (found) {
+    input[field] = {id: found}
+    return
+  }
+  const what = given.id ? `id '${given.id}'` : key && given[key] !== undefined ? `${key} '${given[key]}'` : JSON.stringify(given)
+  // With select tags the rest of the gateway stays, so an id may point outside the file.
+  if (given.id && ctx.o.selectTags.length && !ctx.o.current) return
+  ctx.problems.push({
+    origin: {...entry.origin, line: entry.file.lineOf([...entry.keys, field]) ?? entry.origin.line},
+    field,
+    message: `references a ${parent.singular} with ${what} that is not in the configuration`,
+  })
+  delete input[field]
+}
+
+function findById(parent: EntitySchema, id: string, ctx: Ctx): string | undefined {
+  if (ctx.state[parent.name]?.some((e) => e.id === id)) return id
+  if (ctx.o.selectTags.length && ctx.o.current?.[parent.name]?.some((e) => e.id === id)) return id
+  return undefined
+}
+
+function findByKey(parent: EntitySchema, key: string, value: unknown, ctx: Ctx): string | undefined {
+  const inFile = ctx.state[parent.name]?.find((e) => e[key] === value)
+  if (inFile) return inFile.id
+  if (ctx.o.selectTags.length) return ctx.o.current?.[parent.name]?.find((e) => e[key] === value)?.id
+  return undefined
+}
+
+/** An existing entity with the same natural key, else one with the same content (certificates). */
+function matchCurrent(schema: EntitySchema, entity: Record<string, any>, ctx: Ctx): string | undefined {
+  const current = (ctx.o.current?.[schema.name] ?? []).filter((c) => !ctx.claimed.has(c.id))
+  const keys = naturalKeys(schema)
+  let hit = keys.length ? undefined : current.find((c) => sameEntity(schema, {...entity, id: c.id}, c))
+  for (const key of keys) {
+    const v = keyValue(schema, key, entity)
+    hit ??= v === undefined ? undefined : current.find((c) => keyValue(schema, key, c) === v)
+  }
+  if (hit) ctx.claimed.add(hit.id)
+  return hit?.id
+}
+
+function checkDuplicates(schema: EntitySchema, entries: Entry[], problems: ConfigProblem[]): void {
+  for (const key of [['id'], ...naturalKeys(schema)]) {
+    const seen = new Map<string, Entry>()
+    for (const e of entries) {
+      const v = key[0] === 'id' ? JSON.stringify([e.entity.id]) : keyValue(schema, key, e.entity)
+      if (v === undefined) continue
+      const first = seen.get(v)
+      if (!first) seen.set(v, e)
+      else problems.push({origin: e.origin, message: `uniqueness violation: '${schema.name}' entity with ${describeKey(key, v)} already declared at ${first.origin.path}`})
+    }
+  }
+}

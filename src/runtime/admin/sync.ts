@@ -1,0 +1,78 @@
+/**
+ * `POST /kctl/sync`: kctl's transactional apply. Body `{events: [{op, kind, entity}]}`;
+ * every entity is validated first (all errors reported at once, Kong's code 14 envelope),
+ * then everything runs in one transaction with one config notification. Answers
+ * `{created, updated, deleted}`.
+ */
+import type pg from 'pg'
+import {applyEvents, type SyncEvent} from '../db/sync.js'
+import {ErrorCode, GatewayError} from '../errors.js'
+import {findPlugin} from '../plugins/registry.js'
+import {getSchema} from '../schema/registry.js'
+import {flattenErrors, isUuid, SchemaViolation, validateEntity, type FieldErrors, type ValidateOptions} from '../schema/validate.js'
+import {json, METHOD_NOT_ALLOWED, type Reply} from './reply.js'
+
+/** Kong's declarative error: code 14 with `fields` per kind and `flattened_errors`. */
+export class DeclarativeError extends GatewayError {
+  constructor(
+    fields: Record<string, unknown>,
+    readonly flattened: Array<Record<string, unknown>>,
+  ) {
+    super(ErrorCode.DECLARATIVE_CONFIG, `declarative config is invalid: ${flattened.length} entit${flattened.length === 1 ? 'y' : 'ies'} with errors`, fields)
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return {...super.toJSON(), flattened_errors: this.flattened}
+  }
+}
+
+const checkJson: NonNullable<ValidateOptions['checkJson']> = (path, value, entity) => {
+  const plugin = path === 'config' ? findPlugin(entity.name) : undefined
+  return plugin ? plugin.validateConfig(value) : {value}
+}
+
+export interface SyncDeps {
+  pool: pg.Pool
+  onChange(): Promise<void>
+}
+
+export async function handleSync(method: string, body: () => Promise<{body: Record<string, any>}>, deps: SyncDeps): Promise<Reply> {
+  if (method !== 'POST') return METHOD_NOT_ALLOWED
+  const {body: input} = await body()
+  const events = validateEvents(input.events)
+  const summary = await applyEvents(deps.pool, events)
+  if (events.length) await deps.onChange()
+  return json(200, summary)
+}
+
+/** @throws DeclarativeError listing every invalid event. */
+function validateEvents(raw: unknown): SyncEvent[] {
+  if (!Array.isArray(raw)) throw new DeclarativeError({events: 'expected an array'}, [])
+  const fields: Record<string, Record<string, FieldErrors | string>> = {}
+  const flattened: Array<Record<string, unknown>> = []
+  const fail = (kind: string, i: number, entity: any, errs: FieldErrors | string) => {
+    ;(fields[kind] ??= {})[String(i)] = errs
+    const list = typeof errs === 'string' ? [['', errs]] : flattenErrors(errs)
+    flattened.push({entity_type: kind, entity_id: entity?.id ?? null, entity_name: entity?.name ?? entity?.username ?? null, errors: list.map(([field, message]) => ({field, message, type: 'field'}))})
+  }
+  const out = raw.map((ev: any, i: number): SyncEvent => {
+    const schema = getSchema(ev?.kind)
+    if (!schema || !['create', 'update', 'delete'].includes(ev?.op) || !ev.entity || !isUuid(ev.entity.id)) {
+      fail(String(ev?.kind ?? 'unknown'), i, ev?.entity, 'expected {op: create|update|delete, kind: <entity>, entity: {id: <uuid>, …}}')
+      return ev
+    }
+    if (ev.op === 'delete') return {op: 'delete', kind: schema.name, entity: {id: ev.entity.id}}
+    const input = {...ev.entity}
+    delete input.created_at
+    delete input.updated_at
+    try {
+      return {op: ev.op, kind: schema.name, entity: validateEntity(schema, input, {defaults: true, checkJson})}
+    } catch (err) {
+      if (!(err instanceof SchemaViolation)) throw err
+      fail(schema.name, i, ev.entity, err.fields)
+      return ev
+    }
+  })
+  if (flattened.length) throw new DeclarativeError(fields, flattened)
+  return out
+}

@@ -1,0 +1,25 @@
+/** `kctl apply`: makes the gateway equal to the files, in one transaction on the node. */
+import {postSync} from '../config/admin-client.js'
+import {resolveAdminUrl} from '../config/admin-url.js'
+import {asUserErrors} from '../config/cli-errors.js'
+import {planSync, type Plan} from '../config/plan.js'
+import {confirmDestructive} from './declarative.js'
+import {resultOf, type DiffOptions, type SyncResult} from './diff.js'
+
+export interface ApplyOptions extends DiffOptions {
+  /** Stop after the diff (same as `kctl diff`). */
+  dryRun?: boolean
+  /** Skip the confirmation for deletes. */
+  yes?: boolean
+}
+
+export async function apply(o: ApplyOptions): Promise<{result: SyncResult; plan: Plan}> {
+  return asUserErrors(async () => {
+    const url = await resolveAdminUrl(o)
+    const plan = await planSync(url, o.files, o.selectTags)
+    if (o.dryRun || plan.events.length === 0) return {plan, result: resultOf(plan, false)}
+    if (plan.summary.deleted > 0) await confirmDestructive(`Delete ${plan.summary.deleted} entit${plan.summary.deleted === 1 ? 'y' : 'ies'} not in the files?`, Boolean(o.yes))
+    plan.summary = await postSync(url, plan.events)
+    return {plan, result: resultOf(plan, true)}
+  })
+}

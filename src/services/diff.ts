@@ -1,0 +1,36 @@
+/** `kctl diff`: what `apply` would change, nothing written. */
+import {resolveAdminUrl, type AdminTarget} from '../config/admin-url.js'
+import {asUserErrors} from '../config/cli-errors.js'
+import {planSync, type Plan} from '../config/plan.js'
+import type {Summary} from '../config/state.js'
+import {changesJson, type ChangeJson} from './declarative.js'
+
+export interface DiffOptions extends AdminTarget {
+  /** Files to read (`-` = stdin), merged. */
+  files: string[]
+  /** Manage only entities with these tags. */
+  selectTags?: string[]
+}
+
+/** The JSON contract of `diff --json` and `apply --json`. */
+export interface SyncResult {
+  changes: ChangeJson[]
+  summary: Summary
+  warnings: string[]
+  /** True when the changes were written (apply without --dry-run). */
+  applied: boolean
+}
+
+export async function diff(o: DiffOptions): Promise<{result: SyncResult; plan: Plan}> {
+  return asUserErrors(async () => {
+    const plan = await planSync(await resolveAdminUrl(o), o.files, o.selectTags)
+    return {plan, result: resultOf(plan, false)}
+  })
+}
+
+export const resultOf = (plan: Plan, applied: boolean): SyncResult => ({
+  changes: changesJson(plan.events, [plan.target.state, plan.current]),
+  summary: plan.summary,
+  warnings: plan.warnings,
+  applied,
+})

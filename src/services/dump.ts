@@ -1,0 +1,32 @@
+/** `kctl dump`: the gateway as a declarative file; applying it back is a no-op. */
+import {writeFile} from 'node:fs/promises'
+import {fetchState} from '../config/admin-client.js'
+import {resolveAdminUrl, type AdminTarget} from '../config/admin-url.js'
+import {asUserErrors} from '../config/cli-errors.js'
+import {dumpText} from '../config/dump.js'
+
+export interface DumpOptions extends AdminTarget {
+  /** Write here instead of returning the text (`-` = stdout). */
+  output?: string
+  format: 'yaml' | 'json'
+  /** Only entities with these tags. */
+  selectTags?: string[]
+}
+
+export interface DumpResult {
+  /** The file written, or null when the text goes to stdout. */
+  file: string | null
+  text: string
+  entities: Record<string, number>
+}
+
+export async function dump(o: DumpOptions): Promise<DumpResult> {
+  return asUserErrors(async () => {
+    const state = await fetchState(await resolveAdminUrl(o), o.selectTags ?? [])
+    const text = dumpText(state, o.format, o.selectTags ?? [])
+    const toFile = o.output && o.output !== '-' ? o.output : null
+    if (toFile) await writeFile(toFile, text)
+    const entities = Object.fromEntries(Object.entries(state).filter(([, l]) => l.length).map(([k, l]) => [k, l.length]))
+    return {file: toFile, text, entities}
+  })
+}

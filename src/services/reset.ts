@@ -1,0 +1,27 @@
+/** `kctl reset`: removes every entity (or every entity with the select tags) in one transaction. */
+import {fetchState, postSync} from '../config/admin-client.js'
+import {resolveAdminUrl, type AdminTarget} from '../config/admin-url.js'
+import {asUserErrors} from '../config/cli-errors.js'
+import {deleteAll} from '../config/diff.js'
+import {summarize} from '../config/state.js'
+import {confirmDestructive} from './declarative.js'
+import type {SyncResult} from './diff.js'
+import {changesJson} from './declarative.js'
+
+export interface ResetOptions extends AdminTarget {
+  /** Only entities with these tags. */
+  selectTags?: string[]
+  /** Skip the confirmation. */
+  yes?: boolean
+}
+
+export async function reset(o: ResetOptions): Promise<SyncResult> {
+  return asUserErrors(async () => {
+    const url = await resolveAdminUrl(o)
+    const current = await fetchState(url, o.selectTags ?? [])
+    const events = deleteAll(current)
+    if (events.length) await confirmDestructive(`Delete all ${events.length} entities from the gateway at ${url}?`, Boolean(o.yes))
+    const summary = events.length ? await postSync(url, events) : summarize(events)
+    return {changes: changesJson(events, [current]), summary, warnings: [], applied: events.length > 0}
+  })
+}

@@ -1,0 +1,27 @@
+/** `kctl validate`: files checked offline against the schemas the gateway uses. */
+import {buildTarget, loadFiles} from '../config/plan.js'
+import {asUserErrors} from '../config/cli-errors.js'
+
+export interface ValidateOptions {
+  /** Files to read (`-` = stdin), merged. */
+  files: string[]
+  /** Tags added to every entity, as apply would. */
+  selectTags?: string[]
+}
+
+export interface ValidateResult {
+  valid: true
+  /** Entities per kind. */
+  entities: Record<string, number>
+  warnings: string[]
+}
+
+/** @throws UserError CONFIG_INVALID listing every problem with its file, path and line */
+export async function validate(o: ValidateOptions): Promise<ValidateResult> {
+  return asUserErrors(async () => {
+    const loaded = await loadFiles(o.files, o.selectTags)
+    const target = buildTarget(loaded)
+    const entities = Object.fromEntries(Object.entries(target.state).filter(([, l]) => l.length).map(([k, l]) => [k, l.length]))
+    return {valid: true as const, entities, warnings: loaded.raw.warnings}
+  })
+}

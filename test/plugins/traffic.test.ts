@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import {describe, test} from 'node:test'
+import {route, service} from '../router/fixtures.js'
+import {get, startProxy, startUpstream} from '../proxy/helpers.js'
+import {consumer, keyCred, plugin} from './fixtures.js'
+
+async function setup(t: any, plugins: Array<(r: string) => any>, extra: Record<string, unknown[]> = {}) {
+  const up = await startUpstream(t, 'a')
+  const s = service({url: `http://127.0.0.1:${up.port}`})
+  const r = route({paths: ['/'], service: {id: s.id}})
+  const {port} = await startProxy(t, {services: [s], routes: [r], plugins: plugins.map((p) => p(r.id)), ...extra} as any)
+  return {port, up}
+}
+
+describe('plugins: rate-limiting (local)', () => {
+  test('counts per minute, then 429 with Kong headers and body', async (t) => {
+    const {port, up} = await setup(t, [() => plugin('rate-limiting', {minute: 3, hour: 10, policy: 'local', limit_by: 'ip'})])
+    for (let i = 0; i < 3; i++) {
+      const r = await get(port, '/')
+      assert.equal(r.status, 200)
+      assert.equal(r.headers['x-ratelimit-limit-minute'], '3')
+      assert.equal(r.headers['x-ratelimit-remaining-minute'], String(2 - i))
+      assert.equal(r.headers['x-ratelimit-limit-hour'], '10')
+      assert.equal(r.headers['ratelimit-limit'], '3')
+      assert.equal(r.headers['ratelimit-remaining'], String(2 - i))
+      assert.match(String(r.headers['ratelimit-reset']), /^\d+$/)
+    }
+    const over = await get(port, '/')
+    assert.equal(over.status, 429)
+    assert.equal(over.json().message, 'API rate limit exceeded')
+    assert.equal(over.headers['x-ratelimit-remaining-minute'], '0')
+    assert.match(String(over.headers['retry-after']), /^\d+$/)
+    assert.equal(up.hits(), 3)
+  })
+
+  test('limit_by consumer keeps separate counters; hide_client_headers; error_code/message', async (t) => {
+    const a = consumer('a')
+    const b = consumer('b')
+    const {port} = await setup(t, [() => plugin('key-auth'), () => plugin('rate-limiting', {minute: 1, hour: 100, hide_client_headers: true, error_code: 420, error_message: 'calm down'})], {
+      consumers: [a, b],
+      keyauth_credentials: [keyCred(a, 'ka'), keyCred(b, 'kb')],
+    })
+    const first = await get(port, '/', {headers: {apikey: 'ka'}})
+    assert.equal(first.status, 200)
+    assert.equal(first.headers['x-ratelimit-limit-minute'], undefined)
+    const second = await get(port, '/', {headers: {apikey: 'ka'}})
+    assert.equal(second.status, 420)
+    assert.equal(second.json().message, 'calm down')
+    assert.equal((await get(port, '/', {headers: {apikey: 'kb'}})).status, 200)
+  })
+
+  test('limit_by header counts per header value', async (t) => {
+    const {port} = await setup(t, [() => plugin('rate-limiting', {minute: 1, limit_by: 'header', header_name: 'x-tenant'})])
+    assert.equal((await get(port, '/', {headers: {'x-tenant': 'a'}})).status, 200)
+    assert.equal((await get(port, '/', {headers: {'x-tenant': 'a'}})).status, 429)
+    assert.equal((await get(port, '/', {headers: {'x-tenant': 'b'}})).status, 200)
+  })
+})
+
+describe('plugins: request-termination', () => {
+  test('default 503 with the Kong body; raw body; trigger', async (t) => {
+    const {port} = await setup(t, [() => plugin('request-termination')])
+    const r = await get(port, '/')
+    assert.equal(r.status, 503)
+    assert.equal(r.json().message, 'Service unavailable')
+    const s2 = await setup(t, [() => plugin('request-termination', {status_code: 200, body: '<h1>down</h1>', content_type: 'text/html'})])
+    const raw = await get(s2.port, '/')
+    assert.equal(raw.body, '<h1>down</h1>')
+    assert.equal(raw.headers['content-type'], 'text/html')
+    const s3 = await setup(t, [() => plugin('request-termination', {trigger: 'x-stop', status_code: 403, message: 'stopped'})])
+    assert.equal((await get(s3.port, '/')).status, 200)
+    assert.equal((await get(s3.port, '/', {headers: {'x-stop': '1'}})).json().message, 'stopped')
+    assert.equal((await get(s3.port, '/?x-stop')).status, 403)
+  })
+
+  test('echo reflects the request', async (t) => {
+    const {port} = await setup(t, [() => plugin('request-termination', {echo: true, status_code: 404})])
+    const r = await get(port, '/p?q=1', {headers: {'x-a': 'b'}})
+    assert.equal(r.status, 404)
+    assert.equal(r.json().message, 'Not found')
+    assert.equal(r.json().request.path, '/p')
+    assert.equal(r.json().request.query.q, '1')
+    assert.equal(r.json().request.headers['x-a'], 'b')
+  })
+})
+
+describe('plugins: correlation-id', () => {
+  test('adds an id upstream, keeps the client one, echoes downstream', async (t) => {
+    const {port} = await setup(t, [() => plugin('correlation-id', {echo_downstream: true})])
+    const r = await get(port, '/')
+    const id = r.json().headers['kong-request-id']
+    assert.match(id, /^[0-9a-f-]{36}#\d+$/)
+    assert.equal(r.headers['kong-request-id'], id)
+    const kept = await get(port, '/', {headers: {'kong-request-id': 'mine'}})
+    assert.equal(kept.json().headers['kong-request-id'], 'mine')
+  })
+})
