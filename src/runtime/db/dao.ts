@@ -19,7 +19,7 @@ import {
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {ENTITIES, foreignKeys, getSchema} from '../schema/registry.js'
 import {isUuid, newId, nowSeconds, SchemaViolation, validateEntity, type ValidateOptions} from '../schema/validate.js'
-import {column, constraintFields} from './ddl.js'
+import {column, constraintFields, ident, quotedColumn} from './ddl.js'
 import {inTransaction} from './pool.js'
 
 export const CONFIG_CHANNEL = 'kctl_config'
@@ -50,7 +50,7 @@ export class Dao {
     readonly pool: pg.Pool,
     readonly schema: EntitySchema,
   ) {
-    this.cols = schema.fields.map(([n, f]) => column(n, f)).join(', ')
+    this.cols = schema.fields.map(([n, f]) => quotedColumn(n, f)).join(', ')
   }
 
   rowToEntity(row: Record<string, any>): Record<string, any> {
@@ -79,7 +79,7 @@ export class Dao {
     }
     for (const [field, id] of Object.entries(o.where ?? {})) {
       params.push(id)
-      where.push(`${field}_id = $${params.length}`)
+      where.push(`${ident(`${field}_id`)} = $${params.length}`)
     }
     params.push(size + 1)
     const sql = `SELECT ${this.cols} FROM ${this.schema.name}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT $${params.length}`
@@ -99,7 +99,7 @@ export class Dao {
   async select(key: string, client: pg.Pool | pg.PoolClient = this.pool): Promise<Record<string, any> | null> {
     const by = isUuid(key) || !this.schema.endpoint_key ? 'id' : this.schema.endpoint_key
     if (by === 'id' && !isUuid(key)) return null
-    const res = await client.query(`SELECT ${this.cols} FROM ${this.schema.name} WHERE ${by} = $1`, [key])
+    const res = await client.query(`SELECT ${this.cols} FROM ${this.schema.name} WHERE ${ident(by)} = $1`, [key])
     return res.rows[0] ? this.rowToEntity(res.rows[0]) : null
   }
 
@@ -191,7 +191,7 @@ export class Dao {
     const key = parent.endpoint_key
     const value = key ? ref[key] : undefined
     if (value === undefined) throw schemaViolation({[name]: {id: 'required field missing'}})
-    const res = await c.query(`SELECT id FROM ${parent.name} WHERE ${key} = $1`, [value])
+    const res = await c.query(`SELECT id FROM ${parent.name} WHERE ${ident(key!)} = $1`, [value])
     if (!res.rows[0]) throw foreignKeyInvalid({[key!]: value}, name, parent.name)
     e[name] = {id: res.rows[0].id}
   }
@@ -215,7 +215,7 @@ export class Dao {
 
   private async updateRow(c: pg.PoolClient, e: Record<string, any>): Promise<Record<string, any>> {
     const vals = this.values(e)
-    const sets = this.schema.fields.map(([n, f], i) => `${column(n, f)} = $${i + 1}`).join(', ')
+    const sets = this.schema.fields.map(([n, f], i) => `${quotedColumn(n, f)} = $${i + 1}`).join(', ')
     const res = await c.query(`UPDATE ${this.schema.name} SET ${sets} WHERE id = $1 RETURNING ${this.cols}`, vals)
     return this.rowToEntity(res.rows[0])
   }

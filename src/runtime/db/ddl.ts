@@ -7,6 +7,9 @@ import type {EntitySchema, Field} from '../schema/field.js'
 import {foreignKeys} from '../schema/registry.js'
 
 export const column = (name: string, f: Field): string => (f.type === 'foreign' ? `${name}_id` : name)
+/** A quoted identifier: field names such as `group` are SQL keywords. */
+export const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`
+export const quotedColumn = (name: string, f: Field): string => ident(column(name, f))
 
 function sqlType(f: Field): string {
   switch (f.type) {
@@ -34,7 +37,7 @@ export function createTableSql(schema: EntitySchema): string[] {
       cols.push('id uuid PRIMARY KEY')
       continue
     }
-    let def = `${column(name, f)} ${sqlType(f)}`
+    let def = `${quotedColumn(name, f)} ${sqlType(f)}`
     if (f.type === 'foreign') {
       def += ` REFERENCES ${f.reference}(id)${f.on_delete === 'cascade' ? ' ON DELETE CASCADE' : ''}`
     }
@@ -43,11 +46,11 @@ export function createTableSql(schema: EntitySchema): string[] {
   }
   const stmts = [`CREATE TABLE IF NOT EXISTS ${schema.name} (\n  ${cols.join(',\n  ')}\n)`]
   for (const group of schema.unique_together ?? []) {
-    const colNames = group.map((n) => column(n, schema.fields.find(([k]) => k === n)![1]))
+    const colNames = group.map((n) => quotedColumn(n, schema.fields.find(([k]) => k === n)![1]))
     stmts.push(`CREATE UNIQUE INDEX IF NOT EXISTS ${uniqueIndexName(schema, group)} ON ${schema.name} (${colNames.join(', ')}) NULLS NOT DISTINCT`)
   }
   for (const [name, f] of foreignKeys(schema)) {
-    stmts.push(`CREATE INDEX IF NOT EXISTS ${schema.name}_${name}_idx ON ${schema.name} (${column(name, f)})`)
+    stmts.push(`CREATE INDEX IF NOT EXISTS ${schema.name}_${name}_idx ON ${schema.name} (${quotedColumn(name, f)})`)
   }
   if (schema.fields.some(([n]) => n === 'tags')) {
     stmts.push(`CREATE INDEX IF NOT EXISTS ${schema.name}_tags_idx ON ${schema.name} USING gin (tags)`)
