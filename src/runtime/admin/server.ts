@@ -80,7 +80,7 @@ function checkPluginJson(path: string, value: unknown, entity: Record<string, an
 }
 
 async function schemasEndpoint(method: string, rest: string[], body: () => Promise<{body: Record<string, any>; form: boolean}>): Promise<Reply> {
-  if (rest[0] === 'plugins' && rest.length === 2) {
+  if (rest[0] === 'plugins' && rest.length === 2 && rest[1] !== 'validate') {
     const p = findPlugin(rest[1])
     if (method !== 'GET') return METHOD_NOT_ALLOWED
     return p ? json(200, p.describe()) : message(404, `No plugin named '${rest[1]}'`)

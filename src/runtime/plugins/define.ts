@@ -21,7 +21,9 @@ export function definePlugin(handler: PluginHandler, schema: PluginConfigSchema)
       if (config === null || config === undefined) config = {}
       if (typeof config !== 'object' || Array.isArray(config)) return {value: config, errors: 'expected a record'}
       try {
-        return {value: validateEntity(configSchema, config as Record<string, unknown>, {defaults: true})}
+        // The Admin API's checkJson hook does not say whether the body was a form, so
+        // strings are always coerced (`config.minute=5`); JSON typed values pass as is.
+        return {value: validateEntity(configSchema, config as Record<string, unknown>, {defaults: true, coerce: true})}
       } catch (err) {
         if (err instanceof SchemaViolation) return {value: config, errors: err.fields as FieldErrors}
         throw err

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict'
+import {readFileSync, readdirSync} from 'node:fs'
+import {after, before, describe, test} from 'node:test'
+import {parse} from 'yaml'
+import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
+import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+
+let pg: TestPostgres
+let api: TestAdmin
+
+before(async () => {
+  pg = await startTestPostgres()
+  api = await startTestAdmin(pg)
+})
+after(async () => {
+  await api?.close()
+  await pg?.stop()
+})
+
+describe('plugins: Admin API', () => {
+  test('enabled list and plugin schemas', async () => {
+    const enabled = await api.call('GET', '/plugins/enabled')
+    for (const n of ['key-auth', 'basic-auth', 'acl', 'rate-limiting', 'request-termination', 'correlation-id']) assert.ok(enabled.body.enabled_plugins.includes(n), n)
+    const s = await api.call('GET', '/schemas/plugins/rate-limiting')
+    assert.equal(s.status, 200)
+    const config = s.body.fields.find((f: any) => f.config).config
+    assert.equal(config.fields.find((f: any) => f.limit_by).limit_by.default, 'consumer')
+  })
+
+  test("rate-limiting defaults equal Kong's", async () => {
+    const r = await api.call('POST', '/plugins', {name: 'rate-limiting', config: {minute: 123}})
+    assert.equal(r.status, 201)
+    assert.deepEqual(r.body.config, {
+      second: null, minute: 123, hour: null, day: null, month: null, year: null,
+      limit_by: 'consumer', header_name: null, path: null, policy: 'local', fault_tolerant: true,
+      redis: {host: null, port: 6379, timeout: 2000, username: null, password: null, database: 0, ssl: false, ssl_verify: false, server_name: null},
+      hide_client_headers: false, error_code: 429, error_message: 'API rate limit exceeded', sync_rate: -1,
+    })
+    assert.deepEqual(r.body.protocols, ['grpc', 'grpcs', 'http', 'https'])
+    await api.call('DELETE', `/plugins/${r.body.id}`)
+  })
+
+  test('invalid configs answer 400 with config.x errors', async () => {
+    const bad = await api.call('POST', '/plugins', {name: 'rate-limiting', config: {minute: 'many'}})
+    assert.equal(bad.status, 400)
+    assert.equal(bad.body.name, 'schema violation')
+    assert.equal(bad.body.fields.config.minute, 'expected a number')
+    assert.match(bad.body.message, /config\.minute: expected a number/)
+    const none = await api.call('POST', '/plugins', {name: 'rate-limiting', config: {}})
+    assert.match(none.body.message, /at least one of these fields must be non-empty: 'config.second'/)
+    const unknown = await api.call('POST', '/plugins', {name: 'key-auth', config: {nope: 1}})
+    assert.equal(unknown.body.fields.config.nope, 'unknown field')
+    const header = await api.call('POST', '/plugins', {name: 'key-auth', config: {key_names: ['bad name']}})
+    assert.match(header.body.message, /config\.key_names\.1: bad header name 'bad name'/)
+    const acl = await api.call('POST', '/plugins', {name: 'acl', config: {allow: ['a'], deny: ['b']}})
+    assert.match(acl.body.message, /only one of these fields must be non-empty/)
+    const notEnabled = await api.call('POST', '/plugins', {name: 'nope'})
+    assert.match(notEnabled.body.message, /plugin 'nope' not enabled/)
+    const c = await api.call('POST', '/consumers', {username: 'scoped'})
+    const onConsumer = await api.call('POST', `/consumers/${c.body.id}/plugins`, {name: 'key-auth'})
+    assert.equal(onConsumer.status, 400)
+    assert.equal(onConsumer.body.fields.consumer, 'value must be null')
+  })
+
+  test('key-auth defaults; nested plugins on services and routes', async () => {
+    const s = await api.call('POST', '/services', {name: 'ka-svc', url: 'http://127.0.0.1:9'})
+    const r = await api.call('POST', `/services/ka-svc/plugins`, {name: 'key-auth'})
+    assert.equal(r.status, 201)
+    assert.deepEqual(r.body.service, {id: s.body.id})
+    assert.deepEqual(r.body.config, {key_names: ['apikey'], hide_credentials: false, anonymous: null, key_in_header: true, key_in_query: true, key_in_body: false, run_on_preflight: true, realm: null})
+    const list = await api.call('GET', '/services/ka-svc/plugins')
+    assert.equal(list.body.data.length, 1)
+    const form = await api.form('POST', '/services/ka-svc/plugins', 'name=correlation-id&config.echo_downstream=true')
+    assert.equal(form.status, 201)
+    assert.equal(form.body.config.echo_downstream, true)
+  })
+
+  test("credentials under Kong's URLs: generated keys, hashed passwords, acls, cascade", async () => {
+    await api.call('POST', '/consumers', {username: 'carol'})
+    const k = await api.call('POST', '/consumers/carol/key-auth', {})
+    assert.equal(k.status, 201)
+    assert.match(k.body.key, /^[0-9a-f]{32}$/)
+    const given = await api.call('POST', '/consumers/carol/key-auth', {key: 'my-key'})
+    assert.equal(given.body.key, 'my-key')
+    assert.equal((await api.call('GET', '/consumers/carol/keyauth_credentials')).body.data.length, 2)
+    assert.equal((await api.call('GET', '/key-auths/my-key')).status, 200)
+    const dup = await api.call('POST', '/consumers/carol/key-auth', {key: 'my-key'})
+    assert.equal(dup.status, 409)
+
+    const b = await api.call('POST', '/consumers/carol/basic-auth', {username: 'carol', password: 'secret'})
+    assert.equal(b.status, 201)
+    assert.notEqual(b.body.password, 'secret')
+    assert.match(b.body.password, /^[0-9a-f]{40}$/)
+    const patched = await api.call('PATCH', `/consumers/carol/basic-auth/${b.body.id}`, {tags: ['x']})
+    assert.equal(patched.body.password, b.body.password, 'a PATCH without password keeps the hash')
+
+    const g = await api.call('POST', '/consumers/carol/acls', {group: 'admins'})
+    assert.equal(g.status, 201)
+    assert.equal((await api.call('POST', '/consumers/carol/acls', {group: 'admins'})).status, 409)
+
+    assert.equal((await api.call('DELETE', '/consumers/carol')).status, 204)
+    assert.equal((await api.call('GET', '/key-auths/my-key')).status, 404)
+    assert.equal((await api.call('GET', `/acls/${g.body.id}`)).status, 404)
+  })
+
+  test('conformance files: every plugin config there is valid, with defaults filled', async () => {
+    const dir = new URL('../../../../shared/conformance/declarative/', import.meta.url)
+    let seen = 0
+    const collect = (node: any, out: any[]) => {
+      if (Array.isArray(node)) node.forEach((n) => collect(n, out))
+      else if (node && typeof node === 'object') {
+        for (const [k, v] of Object.entries(node)) {
+          if (k === 'plugins' && Array.isArray(v)) out.push(...v)
+          collect(v, out)
+        }
+      }
+      return out
+    }
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml'))) {
+      for (const p of collect(parse(readFileSync(new URL(f, dir), 'utf8')), [])) {
+        seen++
+        const res = await api.call('POST', '/schemas/plugins/validate', {name: p.name, config: p.config ?? {}})
+        assert.equal(res.status, 200, `${f} ${p.name}: ${JSON.stringify(res.body)}`)
+      }
+    }
+    assert.ok(seen > 5)
+  })
+})
