@@ -9,7 +9,7 @@ import type {EntitySchema} from '../schema/field.js'
 import {getSchema, topologicalOrder} from '../schema/registry.js'
 import {nowSeconds} from '../schema/validate.js'
 import {CONFIG_CHANNEL, mapPgError} from './dao.js'
-import {column} from './ddl.js'
+import {quotedColumn} from './ddl.js'
 import {inTransaction} from './pool.js'
 
 export interface SyncEvent {
@@ -71,7 +71,7 @@ function values(schema: EntitySchema, e: Record<string, any>, fields: EntitySche
 }
 
 async function insert(c: pg.PoolClient, schema: EntitySchema, e: Record<string, any>): Promise<void> {
-  const cols = schema.fields.map(([n, f]) => column(n, f))
+  const cols = schema.fields.map(([n, f]) => quotedColumn(n, f))
   const ph = cols.map((_, i) => `$${i + 1}`).join(', ')
   await c.query(`INSERT INTO ${schema.name} (${cols.join(', ')}) VALUES (${ph})`, values(schema, e, schema.fields))
 }
@@ -79,7 +79,7 @@ async function insert(c: pg.PoolClient, schema: EntitySchema, e: Record<string, 
 /** Every column but id and created_at, which an update keeps. */
 async function update(c: pg.PoolClient, schema: EntitySchema, e: Record<string, any>): Promise<void> {
   const fields = schema.fields.filter(([n]) => n !== 'id' && n !== 'created_at')
-  const sets = fields.map(([n, f], i) => `${column(n, f)} = $${i + 2}`).join(', ')
+  const sets = fields.map(([n, f], i) => `${quotedColumn(n, f)} = $${i + 2}`).join(', ')
   const res = await c.query(`UPDATE ${schema.name} SET ${sets} WHERE id = $1`, [e.id, ...values(schema, e, fields)])
   if (res.rowCount === 0) await insert(c, schema, {...e, created_at: e.updated_at})
 }
