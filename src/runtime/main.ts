@@ -6,7 +6,8 @@
  */
 import {loadConf, ConfError} from './conf/load.js'
 import {createLogger, isLogLevel} from './log.js'
-import {startTraditionalNode, type RunningNode} from './node.js'
+import {startDataPlaneNode} from './data-plane-node.js'
+import {startDatabaseNode, type RunningNode} from './node.js'
 
 function confPath(argv: string[]): string | undefined {
   const i = argv.findIndex((a) => a === '--conf' || a === '-c')
@@ -23,8 +24,9 @@ async function main(): Promise<void> {
   })
   process.on('unhandledRejection', (err) => log.error(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`))
   let node: RunningNode
-  if (conf.role === 'traditional' && conf.database === 'postgres') node = await startTraditionalNode(conf, log)
-  else throw new Error(`role = "${conf.role}" with database = "${conf.database}" is not available yet`)
+  if (conf.role === 'data_plane') node = await startDataPlaneNode(conf, log)
+  else if (conf.database === 'postgres') node = await startDatabaseNode(conf, log)
+  else throw new Error(`role = "${conf.role}" with database = "off" (DB-less) is not available yet; use database = postgres`)
   const stop = (signal: string) => {
     log.notice(`received ${signal}, draining and stopping`)
     node.close().then(

@@ -1,6 +1,6 @@
 /**
- * A gateway node in the `traditional` role: Postgres storage, Admin API, proxy and
- * status listener.
+ * A gateway node with a database: `traditional` (Admin API + proxy) or `control_plane`
+ * (Admin API + cluster listener, no proxy). Data planes start in data-plane-node.ts.
  *
  *   start:  conf ─► node id ─► Postgres reachable? ─► migrations current? ─► load config
  *           ─► build proxy snapshot ─► listen (proxy, admin, status) ─► LISTEN for changes
@@ -22,7 +22,9 @@ import {createPool, describePgError, type PgOptions} from './db/pool.js'
 import type {Logger} from './log.js'
 import {closeServer, listen} from './net.js'
 import {parseListen} from './proxy/listen.js'
-import {createProxy} from './proxy/server.js'
+import {createProxy, type Proxy} from './proxy/server.js'
+import {createControlPlane} from './clustering/control-plane.js'
+import {loadClusterTls} from './clustering/tls.js'
 import {buildSnapshot, type EntitySet} from './proxy/snapshot.js'
 import {createStatusApi} from './status.js'
 
@@ -57,27 +59,31 @@ export function nodeIdFor(prefix: string): string {
   return id
 }
 
-export async function startTraditionalNode(conf: NodeConf, log: Logger): Promise<RunningNode> {
+export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<RunningNode> {
   mkdirSync(conf.prefix, {recursive: true})
   const nodeId = nodeIdFor(conf.prefix)
+  const isCp = conf.role === 'control_plane'
+  const tls = isCp ? loadClusterTls(conf) : null
   const pgo = pgOptions(conf)
   await checkDatabase(pgo)
   const pool = createPool(pgo)
   const servers: Server[] = []
   let listener: pg.PoolClient | undefined
   let closed: Promise<void> | undefined
-  const proxy = createProxy({log: log.child({subsystem: 'proxy'})})
+  const proxy = isCp ? null : createProxy({log: log.child({subsystem: 'proxy'})})
+  const cp = tls ? createControlPlane(conf, pool, tls, log.child({subsystem: 'clustering'})) : null
   let configVersion = 0
 
   const rebuild = coalesce(async () => {
-    const snapshot = buildSnapshot((await loadEntities(pool)) as unknown as EntitySet)
-    proxy.swap(snapshot)
+    const entities = await loadEntities(pool)
+    proxy?.swap(buildSnapshot(entities as unknown as EntitySet))
+    cp?.publish(entities)
     configVersion++
   })
 
   const close = () =>
     (closed ??= (async () => {
-      await Promise.all([proxy.close(), ...servers.map((s) => closeServer(s))])
+      await Promise.all([proxy?.close(), cp?.close(), ...servers.map((s) => closeServer(s))])
       listener?.release(true)
       await pool.end().catch(() => {})
     })())
@@ -86,11 +92,13 @@ export async function startTraditionalNode(conf: NodeConf, log: Logger): Promise
     await rebuild()
     const status = async () => ({
       database: {reachable: await pool.query('SELECT 1').then(() => true, () => false)},
-      server: proxy.stats?.() ?? {},
+      server: proxy?.stats?.() ?? {},
       memory: {rss_bytes: process.memoryUsage().rss},
       configuration_version: configVersion,
+      ...(cp ? cp.status() : {}),
     })
-    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), log: log.child({subsystem: 'admin'}), onChange: rebuild, status})
+    const adminLog = log.child({subsystem: 'admin'})
+    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), log: adminLog, onChange: rebuild, status, controlPlane: isCp})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) {
       const server = createServer({keepAliveTimeout: 60_000}, admin)
       await listen(server, l.host, l.port, 'admin_listen')
@@ -102,9 +110,8 @@ export async function startTraditionalNode(conf: NodeConf, log: Logger): Promise
       await listen(server, l.host, l.port, 'status_listen')
       servers.push(server)
     }
-    await proxy.listen(parseListen(conf.proxy_listen)).catch((err: Error) => {
-      throw new Error(err.message.replace(/^(could not listen on \S+?)(:)? /, '$1 (proxy_listen): ').replace('(proxy_listen): : ', '(proxy_listen): '))
-    })
+    if (proxy) await listenProxy(proxy, conf)
+    await cp?.listen()
     listener = await pool.connect()
     listener.on('notification', () => void rebuild().catch((err) => log.error(`reloading configuration failed: ${err.message}`)))
     await listener.query(`LISTEN ${CONFIG_CHANNEL}`)
@@ -112,8 +119,15 @@ export async function startTraditionalNode(conf: NodeConf, log: Logger): Promise
     await close()
     throw err
   }
-  log.notice(`node ${nodeId} started (role traditional, database postgres)`)
+  log.notice(`node ${nodeId} started (role ${conf.role}, database postgres)`)
   return {nodeId, close}
+}
+
+/** Binds the proxy; a failure names the conf key, like the other listeners. */
+export async function listenProxy(proxy: Proxy, conf: NodeConf): Promise<void> {
+  await proxy.listen(parseListen(conf.proxy_listen)).catch((err: Error) => {
+    throw new Error(err.message.replace(/^(could not listen on \S+?): /, '$1 (proxy_listen): '))
+  })
 }
 
 async function checkDatabase(pgo: PgOptions): Promise<void> {

@@ -13,6 +13,7 @@ import {ENTITIES, getSchema} from '../schema/registry.js'
 import {SchemaViolation, validateEntity} from '../schema/validate.js'
 import {GATEWAY_VERSION} from '../version.js'
 import {BodyError, readBody} from './body.js'
+import {clusteringEndpoint} from './clustering.js'
 import {handleResource} from './resources.js'
 import {json, message, METHOD_NOT_ALLOWED, NOT_FOUND, send, type Reply} from './reply.js'
 import {describeSchema} from './schemas.js'
@@ -29,6 +30,8 @@ export interface AdminDeps {
   onChange(): Promise<void>
   /** Extra fields for `GET /status` (server counters, config hash). */
   status(): Promise<Record<string, unknown>>
+  /** Set on control planes: serves `/clustering/*` from the shared database. */
+  controlPlane?: boolean
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
@@ -46,6 +49,7 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
     if (segments[0] === 'status' && segments.length === 1) {
       return method === 'GET' ? json(200, await deps.status()) : METHOD_NOT_ALLOWED
     }
+    if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, deps.controlPlane ? deps.pool : null)
     if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), body)
     if (segments[0] === 'kctl' && segments[1] === 'sync' && segments.length === 2) return handleSync(method, body, deps)
     if (segments[0] === 'plugins' && segments[1] === 'enabled' && segments.length === 2) {

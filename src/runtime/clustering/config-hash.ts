@@ -1,0 +1,140 @@
+/**
+ * Kong's configuration hash (`kong/clustering/config_helper.lua`), byte for byte:
+ *
+ *   canonical(v): null → "/null/"; string, number → itself; boolean → "true"/"false";
+ *                 empty array or object → "{}"; array of ≤5 → items joined by ";";
+ *                 longer array → every item followed by ";"; object → for each key in
+ *                 sorted order "key:" canonical(value) ";".
+ *   While writing, whenever the buffer has grown past 1,000,000 bytes it is replaced by
+ *   the 16 raw bytes of its md5 (checked at the start of every value).
+ *
+ *   hashes = md5 hex of canonical(config.routes), …services, …plugins, …upstreams,
+ *            …targets (or 32 zeros when absent), and of the rest of the table;
+ *   config_hash = md5(routes_hash .. services_hash .. plugins_hash .. upstreams_hash
+ *                     .. targets_hash .. rest_hash).
+ */
+import {createHash} from 'node:crypto'
+
+export const EMPTY_CONFIG_HASH = '00000000000000000000000000000000'
+const GRANULAR = ['routes', 'services', 'plugins', 'upstreams', 'targets'] as const
+const LIMIT = 1_000_000
+
+export interface ConfigHashes {
+  config: string
+  routes: string
+  services: string
+  plugins: string
+  upstreams: string
+  targets: string
+}
+
+/** An append-only byte buffer that folds itself into its md5 past the limit. */
+class Canon {
+  private chunks: Buffer[] = []
+  private size = 0
+  private pending = ''
+
+  put(s: string): void {
+    this.pending += s
+    if (this.pending.length > 8192) this.flush()
+  }
+
+  private flush(): void {
+    if (!this.pending) return
+    const b = Buffer.from(this.pending, 'utf8')
+    this.chunks.push(b)
+    this.size += b.length
+    this.pending = ''
+  }
+
+  /** Kong's check at the start of every value. */
+  fold(): void {
+    // A UTF-16 length over the limit may still be under it in bytes, so flush to know.
+    if (this.size + this.pending.length * 3 <= LIMIT) return
+    this.flush()
+    if (this.size <= LIMIT) return
+    const digest = createHash('md5').update(Buffer.concat(this.chunks)).digest()
+    this.chunks = [digest]
+    this.size = digest.length
+  }
+
+  md5hex(): string {
+    this.flush()
+    const h = createHash('md5')
+    for (const c of this.chunks) h.update(c)
+    return h.digest('hex')
+  }
+}
+
+/** LuaJIT prints numbers with "%.14g". */
+export function luaNumber(n: number): string {
+  if (Number.isInteger(n) && Math.abs(n) < 1e15) return String(n)
+  if (!Number.isFinite(n)) return Number.isNaN(n) ? (Object.is(n, NaN) ? 'nan' : '-nan') : n > 0 ? 'inf' : '-inf'
+  const exp = Math.floor(Math.log10(Math.abs(n)))
+  if (exp < -4 || exp >= 14) {
+    const [m, e] = n.toExponential(13).split('e')
+    const mant = m.replace(/\.?0+$/, '')
+    const ev = Number(e)
+    return `${mant}e${ev < 0 ? '-' : '+'}${String(Math.abs(ev)).padStart(2, '0')}`
+  }
+  return String(Number(n.toPrecision(14)))
+}
+
+function write(v: unknown, o: Canon): void {
+  o.fold()
+  if (v === null || v === undefined) return o.put('/null/')
+  switch (typeof v) {
+    case 'string':
+      return o.put(v)
+    case 'number':
+      return o.put(luaNumber(v))
+    case 'boolean':
+      return o.put(v ? 'true' : 'false')
+    case 'object':
+      break
+    default:
+      throw new Error('invalid type to be sorted (JSON types are supported)')
+  }
+  if (Array.isArray(v)) {
+    if (v.length === 0) return o.put('{}')
+    if (v.length <= 5) {
+      v.forEach((x, i) => {
+        if (i > 0) o.put(';')
+        write(x, o)
+      })
+      return
+    }
+    for (const x of v) {
+      write(x, o)
+      o.put(';')
+    }
+    return
+  }
+  const keys = Object.keys(v as object).filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+  if (keys.length === 0) return o.put('{}')
+  keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  for (const k of keys) {
+    o.put(k)
+    o.put(':')
+    write((v as Record<string, unknown>)[k], o)
+    o.put(';')
+  }
+}
+
+/** md5 hex of the canonical form; EMPTY_CONFIG_HASH for an absent value. */
+export function hashValue(v: unknown): string {
+  if (v === undefined) return EMPTY_CONFIG_HASH
+  const o = new Canon()
+  write(v, o)
+  return o.md5hex()
+}
+
+/** The config hash and the granular hashes of a `config_table`. */
+export function configHash(config: Record<string, unknown>): ConfigHashes {
+  const rest: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(config)) if (!(GRANULAR as readonly string[]).includes(k)) rest[k] = v
+  const parts = Object.fromEntries(GRANULAR.map((k) => [k, hashValue(config[k])])) as Record<(typeof GRANULAR)[number], string>
+  const restHash = hashValue(rest)
+  const all = GRANULAR.map((k) => parts[k]).join('') + restHash
+  return {config: createHash('md5').update(all).digest('hex'), ...parts}
+}

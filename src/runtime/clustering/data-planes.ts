@@ -1,0 +1,68 @@
+/**
+ * The `clustering_data_planes` table: one row per data plane a control plane has seen,
+ * refreshed on every ping, kept for `cluster_data_plane_purge_delay` seconds after the
+ * last one. The Admin API's `/clustering/data-planes` reads it, so every CP sharing the
+ * database sees every DP.
+ */
+import type pg from 'pg'
+import {invalidOffset, invalidSize} from '../errors.js'
+import {isUuid, nowSeconds} from '../schema/validate.js'
+
+export interface DataPlaneRow {
+  id: string
+  hostname: string
+  ip: string
+  last_seen: number
+  config_hash: string
+  version: string
+  sync_status: string
+  labels: Record<string, string>
+  cert_details: {expiry_timestamp?: number}
+}
+
+const COLS = 'id, hostname, ip, last_seen, config_hash, version, sync_status, labels, cert_details, created_at, updated_at, expires_at'
+
+export async function upsertDataPlane(pool: pg.Pool, row: DataPlaneRow, purgeDelay: number): Promise<void> {
+  const now = nowSeconds()
+  await pool.query(
+    `INSERT INTO clustering_data_planes (${COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10,$11)
+     ON CONFLICT (id) DO UPDATE SET hostname = $2, ip = $3, last_seen = $4, config_hash = $5, version = $6,
+       sync_status = $7, labels = $8, cert_details = $9, updated_at = $10, expires_at = $11`,
+    [row.id, row.hostname, row.ip, row.last_seen, row.config_hash, row.version, row.sync_status, JSON.stringify(row.labels), JSON.stringify(row.cert_details), now, row.last_seen + purgeDelay],
+  )
+}
+
+/** Rows whose TTL ran out are deleted, as Kong's TTL does. */
+export async function purgeExpired(pool: pg.Pool): Promise<void> {
+  await pool.query('DELETE FROM clustering_data_planes WHERE expires_at < $1', [nowSeconds()])
+}
+
+export async function pageDataPlanes(pool: pg.Pool, size = 100, offset?: string): Promise<{data: Record<string, unknown>[]; offset: string | null}> {
+  if (!Number.isInteger(size) || size < 1 || size > 1000) throw invalidSize('size must be an integer between 1 and 1000')
+  const params: unknown[] = [nowSeconds()]
+  let where = 'expires_at >= $1'
+  if (offset !== undefined) {
+    const last = Buffer.from(offset, 'base64url').toString()
+    if (!isUuid(last)) throw invalidOffset(offset)
+    params.push(last)
+    where += ` AND id > $${params.length}`
+  }
+  params.push(size + 1)
+  const res = await pool.query(`SELECT ${COLS} FROM clustering_data_planes WHERE ${where} ORDER BY id LIMIT $${params.length}`, params)
+  const now = nowSeconds()
+  const data = res.rows.slice(0, size).map((r) => ({
+    id: r.id,
+    hostname: r.hostname,
+    ip: r.ip,
+    last_seen: r.last_seen,
+    updated_at: r.updated_at,
+    config_hash: r.config_hash,
+    version: r.version,
+    sync_status: r.sync_status,
+    ttl: Math.max(0, r.expires_at - now),
+    labels: r.labels ?? {},
+    cert_details: r.cert_details ?? {},
+  }))
+  const more = res.rows.length > size
+  return {data, offset: more ? Buffer.from(String(data[data.length - 1].id)).toString('base64url') : null}
+}

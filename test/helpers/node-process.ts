@@ -1,0 +1,60 @@
+/**
+ * Gateway nodes as real processes (`dist/src/runtime/main.js --conf …`) with a conf file
+ * in a temp prefix, output captured for assertions. Every process started here is
+ * killed by `killAll()` (call it in `after`).
+ */
+import {spawn, type ChildProcess} from 'node:child_process'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+const MAIN = new URL('../../src/runtime/main.js', import.meta.url).pathname
+const started: ChildProcess[] = []
+
+export interface NodeProcess {
+  proc: ChildProcess
+  prefix: string
+  output(): string
+  exited: Promise<number | null>
+  /** Resolves when `/status/ready` answers 200 (needs `status` set). */
+  waitReady(timeoutMs?: number): Promise<void>
+  waitOutput(re: RegExp, timeoutMs?: number): Promise<void>
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+export function spawnNode(dir: string, values: Record<string, string | number>, opts: {prefix?: string; status?: string} = {}): NodeProcess {
+  const prefix = opts.prefix ?? mkdtempSync(join(dir, 'prefix-'))
+  const conf = join(prefix, 'kong.conf')
+  writeFileSync(conf, Object.entries({prefix, ...values}).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n')
+  const proc = spawn(process.execPath, [MAIN, '--conf', conf], {stdio: ['ignore', 'pipe', 'pipe']})
+  started.push(proc)
+  let out = ''
+  proc.stdout!.on('data', (d) => (out += d))
+  proc.stderr!.on('data', (d) => (out += d))
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)))
+  const until = async (ok: () => Promise<boolean> | boolean, what: string, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      if (await ok()) return
+      if (proc.exitCode !== null) throw new Error(`node exited (${proc.exitCode}) while waiting for ${what}:\n${out}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    throw new Error(`timed out waiting for ${what}:\n${out}`)
+  }
+  return {
+    proc,
+    prefix,
+    output: () => out,
+    exited,
+    waitReady: (timeoutMs = 15_000) =>
+      until(async () => (await fetch(`${opts.status}/status/ready`).catch(() => null))?.status === 200, 'ready', timeoutMs),
+    waitOutput: (re, timeoutMs = 15_000) => until(() => re.test(out), String(re), timeoutMs),
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
+      return exited
+    },
+  }
+}
+
+export function killAll(): void {
+  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
+}
