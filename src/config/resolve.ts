@@ -42,7 +42,8 @@ export function resolveTarget(raw: RawTarget, o: ResolveOptions, problems: Confi
       state[schema.name].push(entity)
       byId.set(entity.id, entry)
     }
-    checkDuplicates(schema, entries.filter((e) => byId.get(e.entity.id) === e || e.entity.id), problems)
+    // Invalid entries too: a duplicate name is worth reporting with the other errors.
+    checkDuplicates(schema, entries, problems)
   }
   return {state, entries: byId}
 }
@@ -137,7 +138,7 @@ function checkDuplicates(schema: EntitySchema, entries: Entry[], problems: Confi
   for (const key of [['id'], ...naturalKeys(schema)]) {
     const seen = new Map<string, Entry>()
     for (const e of entries) {
-      const v = key[0] === 'id' ? JSON.stringify([e.entity.id]) : keyValue(schema, key, e.entity)
+      const v = key[0] === 'id' ? (e.entity.id ? JSON.stringify([e.entity.id]) : undefined) : keyValue(schema, key, e.entity)
       if (v === undefined) continue
       const first = seen.get(v)
       if (!first) seen.set(v, e)

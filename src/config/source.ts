@@ -43,7 +43,7 @@ export function parseText(name: string, raw: string, env: NodeJS.ProcessEnv = pr
   const lines = new LineCounter()
   const doc: Document = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true})
   for (const e of doc.errors) {
-    problems.push({origin: {file: name, path: '$', line: e.linePos?.[0]?.line}, message: `malformed file: ${e.message.split('\n')[0]}`})
+    problems.push({origin: {file: name, path: '$', line: lines.linePos(e.pos[0]).line}, message: `malformed file: ${e.message.split('\n')[0]}`})
   }
   if (problems.length) throw new ConfigInvalid(problems)
   const data = doc.toJS() ?? {}

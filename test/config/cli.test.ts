@@ -1,0 +1,146 @@
+/**
+ * The declarative commands as a user runs them: real `bin/run.js` subprocesses (no TTY,
+ * CI set) against a real Admin API over a real Postgres. Invalid files exit 1 with
+ * every problem located, and change nothing.
+ */
+import {after, before, describe, it} from 'node:test'
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
+import {ROOT} from '../helpers/kctl.js'
+import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+
+let pg: TestPostgres
+let admin: TestAdmin
+let dir: string
+
+function kctl(...args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
+  return new Promise((resolve) => {
+    const env = {...process.env, CI: 'true', NO_COLOR: '1', KCTL_DATA_DIR: join(dir, 'data'), DECK_SVC_HOST: 'secret-host.example'}
+    const p = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], {cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => (stdout += d))
+    p.stderr.on('data', (d) => (stderr += d))
+    p.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
+  })
+}
+
+async function file(name: string, text: string): Promise<string> {
+  const p = join(dir, name)
+  await writeFile(p, text)
+  return p
+}
+
+const base = `_format_version: "3.0"
+services:
+- name: svc1
+  host: \${{ env "DECK_SVC_HOST" }}
+  routes:
+  - name: r1
+    paths: [/r1]
+consumers:
+- username: alice
+`
+
+before(async () => {
+  pg = await startTestPostgres()
+  admin = await startTestAdmin(pg)
+  dir = await mkdtemp(join(tmpdir(), 'kctl-decl-cli-'))
+})
+after(async () => {
+  await admin?.close()
+  await pg?.stop()
+  await rm(dir, {recursive: true, force: true})
+})
+
+describe('kctl validate / diff / apply / dump / reset', () => {
+  it('apply creates parents first and prints a decK-style summary; the env value is substituted', async () => {
+    const f = await file('base.yaml', base)
+    const diff = await kctl('diff', f, '--admin-url', admin.url, '--non-zero-exit-code')
+    assert.equal(diff.code, 2, diff.stderr)
+    assert.match(diff.stdout, /creating service svc1\ncreating route r1\ncreating consumer alice\nSummary:\n {2}Created: 3 {2}Updated: 0 {2}Deleted: 0/)
+    const res = await kctl('apply', f, '--admin-url', admin.url)
+    assert.equal(res.code, 0, res.stderr)
+    assert.match(res.stdout, /Created: 3 {2}Updated: 0 {2}Deleted: 0/)
+    assert.equal((await admin.call('GET', '/services/svc1')).body.host, 'secret-host.example')
+    const again = await kctl('apply', f, '--admin-url', admin.url)
+    assert.match(again.stdout, /Created: 0 {2}Updated: 0 {2}Deleted: 0/)
+    assert.equal((await kctl('diff', f, '--admin-url', admin.url, '--non-zero-exit-code')).code, 0)
+  })
+
+  it('update shows a field-level diff; --json gives the changes as data', async () => {
+    const f = await file('upd.yaml', base.replace('paths: [/r1]', 'paths: [/r1, /r2]').replace('name: svc1\n', 'name: svc1\n  retries: 3\n'))
+    const out = await kctl('apply', f, '--admin-url', admin.url, '--dry-run', '--json')
+    assert.equal(out.code, 0, out.stderr)
+    const json = JSON.parse(out.stdout)
+    assert.deepEqual(json.summary, {created: 0, updated: 2, deleted: 0})
+    assert.equal(json.applied, false)
+    assert.deepEqual(json.changes.map((c: any) => `${c.op} ${c.kind} ${c.name}`), ['update services svc1', 'update routes r1'])
+    const text = await kctl('diff', f, '--admin-url', admin.url)
+    assert.match(text.stdout, /updating service svc1\n {2}- retries: 5\n {2}\+ retries: 3\nupdating route r1\n {2}- paths: \["\/r1"\]\n {2}\+ paths: \["\/r1","\/r2"\]/)
+  })
+
+  it('deletes need --yes without a TTY; with it, children are deleted first', async () => {
+    const f = await file('fewer.yaml', '_format_version: "3.0"\nconsumers:\n- username: alice\n')
+    const refused = await kctl('apply', f, '--admin-url', admin.url)
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, /--yes/)
+    assert.equal((await admin.call('GET', '/routes')).body.data.length, 1, 'refused apply changed the gateway')
+    const ok = await kctl('apply', f, '--admin-url', admin.url, '--yes')
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.match(ok.stdout, /deleting route r1\ndeleting service svc1\nSummary:\n {2}Created: 0 {2}Updated: 0 {2}Deleted: 2/)
+  })
+
+  it('invalid files exit 1 listing every problem with file, path and line, and change nothing', async () => {
+    const f = await file('bad.yaml', `_format_version: "3.0"
+services:
+- name: svc1
+  host: example.com
+  colour: blue
+- name: svc1
+  host: example.org
+routes:
+- name: r9
+  paths: [/x]
+  service: nope
+`)
+    const before = JSON.stringify((await admin.call('GET', '/consumers')).body.data)
+    for (const cmd of ['validate', 'apply']) {
+      const res = cmd === 'validate' ? await kctl(cmd, f) : await kctl(cmd, f, '--admin-url', admin.url, '--yes')
+      assert.equal(res.code, 1, `${cmd}: ${res.stdout}`)
+      assert.match(res.stderr, /bad\.yaml:5: services\[0\]: colour: unknown field/)
+      assert.match(res.stderr, /bad\.yaml:6: services\[1\]: uniqueness violation: 'services' entity with name set to 'svc1' already declared at services\[0\]/)
+      assert.match(res.stderr, /bad\.yaml:11: routes\[0\]: service: references a service with name 'nope' that is not in the configuration/)
+    }
+    assert.equal(JSON.stringify((await admin.call('GET', '/consumers')).body.data), before)
+    assert.equal((await admin.call('GET', '/services')).body.data.length, 0)
+  })
+
+  it('malformed YAML exits 1 naming the line', async () => {
+    const f = await file('broken.yaml', '_format_version: "3.0"\nservices:\n- name: a\n  host: [unclosed\n')
+    const res = await kctl('validate', f)
+    assert.equal(res.code, 1)
+    assert.match(res.stderr, /broken\.yaml:\d+: \$: malformed file/)
+  })
+
+  it('dump -o writes a file that applies back as a no-op; reset --yes removes everything', async () => {
+    const out = join(dir, 'dump.yaml')
+    assert.equal((await kctl('dump', '-o', out, '--admin-url', admin.url)).code, 0)
+    assert.match((await kctl('diff', out, '--admin-url', admin.url)).stdout, /Created: 0 {2}Updated: 0 {2}Deleted: 0/)
+    assert.equal((await kctl('reset', '--admin-url', admin.url)).code, 1)
+    const res = await kctl('reset', '--yes', '--admin-url', admin.url)
+    assert.equal(res.code, 0, res.stderr)
+    assert.match(res.stdout, /deleting consumer alice\nSummary:\n {2}Created: 0 {2}Updated: 0 {2}Deleted: 1/)
+    assert.equal((await admin.call('GET', '/consumers')).body.data.length, 0)
+  })
+
+  it('an unreachable Admin API exits 1 with what to try next', async () => {
+    const res = await kctl('dump', '--admin-url', 'http://127.0.0.1:9')
+    assert.equal(res.code, 1)
+    assert.match(res.stderr, /Can't reach the Admin API at http:\/\/127\.0\.0\.1:9/)
+  })
+})
