@@ -109,7 +109,8 @@ async function freshDatabase(name: string): Promise<string> {
   return name
 }
 
-const served = (dp: Dp, path: string) => eventually(async () => (await fetch(dp.proxy + path)).status === 200, `${dp.proxy}${path} proxied`)
+// Reconnecting after an outage may wait for a backoff of up to 10 s (plus jitter).
+const served = (dp: Dp, path: string) => eventually(async () => (await fetch(dp.proxy + path)).status === 200, `${dp.proxy}${path} proxied`, 30_000)
 
 before(async () => {
   pg = await startTestPostgres()

@@ -103,10 +103,11 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
         log.error(`ignoring an unreadable message from the control plane: ${(err as Error).message}`)
         return
       }
+      // A CP that sends configuration is healthy: the next outage starts a fresh backoff.
+      attempt = 0
       if (msg.config_hash === d.currentHash()) return void ping()
       d.apply(msg).then(
         () => {
-          attempt = 0
           try {
             writeCache(conf.prefix, data)
           } catch (err) {
