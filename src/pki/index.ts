@@ -18,4 +18,5 @@ export {
   type IssueOptions,
 } from './generate.js'
 export {daysUntilExpiry, fingerprintSha256, inspectCertificate, isIssuedBy, parseCertificate, type CertificateInfo} from './inspect.js'
+export {generateSelfSigned, type PemPair} from './self-signed-rsa.js'
 export {CERT_MODE, KEY_MODE, refuseExisting, writeAtomic, writeKeyPair, type WriteKeyPairOptions} from './write.js'

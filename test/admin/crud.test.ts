@@ -254,7 +254,7 @@ describe('upstreams and targets', () => {
 
 describe('certificates, snis and CA certificates', () => {
   test('certificate with snis; sni names unique; cascade', async () => {
-    const {cert, key} = makeCert('api.example.test')
+    const {cert, key} = await makeCert('api.example.test')
     const c = await api.call('POST', '/certificates', {cert, key, tags: ['tls']})
     assert.equal(c.status, 201, JSON.stringify(c.body))
     const s = await api.call('POST', `/certificates/${c.body.id}/snis`, {name: 'api.example.test'})
@@ -270,12 +270,12 @@ describe('certificates, snis and CA certificates', () => {
   })
 
   test('CA certificates get a digest and must be CAs', async () => {
-    const ca = makeCa()
+    const ca = await makeCa()
     const r = await api.call('POST', '/ca_certificates', {cert: ca.cert})
     assert.equal(r.status, 201)
     assert.match(r.body.cert_digest, /^[0-9a-f]{64}$/)
     assert.equal((await api.call('POST', '/ca_certificates', {cert: ca.cert})).status, 409)
-    const leaf = makeCert('leaf.test')
+    const leaf = await makeCert('leaf.test')
     const notCa = await api.call('POST', '/ca_certificates', {cert: leaf.cert})
     assert.equal(notCa.status, 400)
     assert.match(notCa.body.fields.cert, /missing the "CA" basic constraint/)

@@ -1,28 +1,8 @@
-/** Test certificates made with node-forge: a leaf for a host name and a CA. */
-import forge from 'node-forge'
+/** Test certificates, made by the project's certificate module: a leaf for a host name and a CA. */
+import {generateCa, issueCertificate, type CertificateAndKey} from '../../src/pki/index.js'
 
-export interface Pem {
-  cert: string
-  key: string
+export const makeCa = (): Promise<CertificateAndKey> => generateCa({days: 1})
+
+export async function makeCert(host: string, altNames: string[] = []): Promise<CertificateAndKey> {
+  return issueCertificate(await makeCa(), {commonName: host, sans: [host, ...altNames], usage: 'server', days: 1})
 }
-
-function make(cn: string, ca: boolean, altNames: string[] = []): Pem {
-  const keys = forge.pki.rsa.generateKeyPair(2048)
-  const cert = forge.pki.createCertificate()
-  cert.publicKey = keys.publicKey
-  cert.serialNumber = '0' + forge.util.bytesToHex(forge.random.getBytesSync(8))
-  cert.validity.notBefore = new Date(Date.now() - 60_000)
-  cert.validity.notAfter = new Date(Date.now() + 86_400_000)
-  const attrs = [{name: 'commonName', value: cn}]
-  cert.setSubject(attrs)
-  cert.setIssuer(attrs)
-  const ext: any[] = [{name: 'basicConstraints', cA: ca}]
-  if (!ca) ext.push({name: 'subjectAltName', altNames: [cn, ...altNames].map((value) => ({type: 2, value}))})
-  else ext.push({name: 'keyUsage', keyCertSign: true, cRLSign: true})
-  cert.setExtensions(ext)
-  cert.sign(keys.privateKey, forge.md.sha256.create())
-  return {cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey)}
-}
-
-export const makeCert = (host: string, altNames: string[] = []): Pem => make(host, false, altNames)
-export const makeCa = (): Pem => make('kctl test CA', true)

@@ -1,5 +1,5 @@
 /**
- * The certificate served when no SNI matches, generated once per process as Kong does
+ * The proxy's default certificate, served when no SNI matches; generated once per process as Kong does
  * (self-signed, CN=localhost). RSA 2048: the key comes from node's crypto (fast, native),
  * node-forge builds and signs the X.509 certificate.
  */
