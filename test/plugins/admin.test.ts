@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {createHash} from 'node:crypto'
 import {readFileSync, readdirSync} from 'node:fs'
 import {after, before, describe, test} from 'node:test'
 import {parse} from 'yaml'
@@ -101,6 +102,39 @@ describe('plugins: Admin API', () => {
     assert.equal((await api.call('DELETE', '/consumers/carol')).status, 204)
     assert.equal((await api.call('GET', '/key-auths/my-key')).status, 404)
     assert.equal((await api.call('GET', `/acls/${g.body.id}`)).status, 404)
+  })
+
+  test('basic-auth hashes whatever the client sends, at the top level too; keeps the stored hash', async () => {
+    const c = await api.call('POST', '/consumers', {username: 'dave'})
+    const hash = (p: string) => createHash('sha1').update(p + c.body.id).digest('hex')
+    const top = await api.call('POST', '/basicauth_credentials', {consumer: {username: 'dave'}, username: 'dave1', password: 'pw'})
+    assert.equal(top.status, 201)
+    assert.equal(top.body.password, hash('pw'))
+    const alias = await api.call('POST', '/basic-auths', {consumer: {username: 'dave'}, username: 'dave2', password: 'pw2'})
+    assert.equal(alias.body.password, hash('pw2'))
+    const hexLike = 'a'.repeat(40)
+    const h = await api.call('POST', '/consumers/dave/basic-auth', {username: 'dave3', password: hexLike})
+    assert.equal(h.body.password, hash(hexLike), 'a 40-hex password is a password, not a hash')
+    const put = await api.call('PUT', `/basic-auths/${h.body.id}`, {consumer: {id: c.body.id}, username: 'dave3', password: h.body.password})
+    assert.equal(put.body.password, h.body.password, 'a PUT of the stored hash keeps it')
+    const changed = await api.call('PATCH', `/basic-auths/${h.body.id}`, {password: 'new'})
+    assert.equal(changed.body.password, hash('new'))
+    await api.call('DELETE', '/consumers/dave')
+  })
+
+  test('plugin config: JSON values keep their types (no coercion); form values are coerced', async () => {
+    const json = await api.call('POST', '/plugins', {name: 'correlation-id', config: {echo_downstream: 'true'}})
+    assert.equal(json.status, 400)
+    assert.equal(json.body.fields.config.echo_downstream, 'expected a boolean')
+    const num = await api.call('POST', '/plugins', {name: 'rate-limiting', config: {minute: '5'}})
+    assert.equal(num.body.fields.config.minute, 'expected a number')
+    const form = await api.form('POST', '/plugins', 'name=rate-limiting&config.minute=5&config.hide_client_headers=true')
+    assert.equal(form.status, 201)
+    assert.equal(form.body.config.minute, 5)
+    assert.equal(form.body.config.hide_client_headers, true)
+    await api.call('DELETE', `/plugins/${form.body.id}`)
+    const validate = await api.call('POST', '/schemas/plugins/validate', {name: 'correlation-id', config: {echo_downstream: 'true'}})
+    assert.equal(validate.status, 400)
   })
 
   test('conformance files: every plugin config there is valid, with defaults filled', async () => {

@@ -38,7 +38,7 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 export function buildAdminApi(deps: AdminDeps): RequestHandler {
   const daos = new Map(ENTITIES.map((s) => [s.name, new Dao(deps.pool, s)]))
-  const writeOptions = (form: boolean): WriteOptions => ({coerce: form, checkJson: checkPluginJson})
+  const writeOptions = (form: boolean): WriteOptions => ({coerce: form, checkJson: form ? checkPluginForm : checkPluginJson})
   const resourceDeps = {dao: (n: string) => daos.get(n)!, writeOptions, onChange: deps.onChange}
 
   async function route(req: IncomingMessage, url: URL): Promise<Reply> {
@@ -76,12 +76,15 @@ function errorReply(err: unknown, log: Logger): Reply {
   return message(500, 'An unexpected error occurred')
 }
 
-function checkPluginJson(path: string, value: unknown, entity: Record<string, any>): {value: unknown; errors?: any} {
+/** Plugin config checks; form values are strings, so only they are coerced (as Kong). */
+const pluginConfigCheck = (coerce: boolean) => (path: string, value: unknown, entity: Record<string, any>): {value: unknown; errors?: any} => {
   if (path !== 'config') return {value}
   const plugin = findPlugin(entity.name)
   if (!plugin) return {value, errors: undefined}
-  return plugin.validateConfig(value)
+  return plugin.validateConfig(value, {coerce})
 }
+const checkPluginJson = pluginConfigCheck(false)
+const checkPluginForm = pluginConfigCheck(true)
 
 async function schemasEndpoint(method: string, rest: string[], body: () => Promise<{body: Record<string, any>; form: boolean}>): Promise<Reply> {
   if (rest[0] === 'plugins' && rest.length === 2 && rest[1] !== 'validate') {
@@ -96,7 +99,7 @@ async function schemasEndpoint(method: string, rest: string[], body: () => Promi
     if (method !== 'POST') return METHOD_NOT_ALLOWED
     const {body: input, form} = await body()
     try {
-      validateEntity(schema, input, {defaults: true, coerce: form, checkJson: checkPluginJson})
+      validateEntity(schema, input, {defaults: true, coerce: form, checkJson: form ? checkPluginForm : checkPluginJson})
     } catch (err) {
       if (err instanceof SchemaViolation) throw schemaViolation(err.fields)
       throw err

@@ -105,7 +105,7 @@ export class Dao {
 
   async insert(input: Record<string, any>, o: WriteOptions = {}): Promise<Record<string, any>> {
     return this.write(async (c) => {
-      const e = await this.prepare(c, {...input}, o)
+      const e = await this.prepare(c, {...input}, o, null)
       const now = nowSeconds()
       e.id ??= newId()
       e.created_at ??= now
@@ -121,7 +121,7 @@ export class Dao {
       if (!old) throw notFound(isUuid(key) ? {id: key} : {[this.schema.endpoint_key!]: key})
       const merged = mergeRecords(this.schema, old, patch)
       delete merged.updated_at
-      const e = await this.prepare(c, merged, o)
+      const e = await this.prepare(c, merged, o, old)
       e.id = old.id
       e.created_at = old.created_at
       e.updated_at = nowSeconds()
@@ -137,7 +137,7 @@ export class Dao {
       if (isUuid(key)) body.id = key
       else if (this.schema.endpoint_key) body[this.schema.endpoint_key] = key
       if (old) body.id = old.id
-      const e = await this.prepare(c, body, o)
+      const e = await this.prepare(c, body, o, old)
       const now = nowSeconds()
       e.id ??= newId()
       e.created_at = old?.created_at ?? now
@@ -170,7 +170,7 @@ export class Dao {
   }
 
   /** Validates, fills defaults and resolves foreign keys given by endpoint key. */
-  private async prepare(c: pg.PoolClient, input: Record<string, any>, o: WriteOptions): Promise<Record<string, any>> {
+  private async prepare(c: pg.PoolClient, input: Record<string, any>, o: WriteOptions, old: Record<string, any> | null): Promise<Record<string, any>> {
     delete input.created_at
     delete input.updated_at
     let e: Record<string, any>
@@ -181,6 +181,7 @@ export class Dao {
       throw err
     }
     for (const [name, f] of foreignKeys(this.schema)) await this.resolveForeign(c, e, name, f)
+    this.schema.onWrite?.(e, old)
     return e
   }
 

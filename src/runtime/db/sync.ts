@@ -45,10 +45,10 @@ export async function applyEvents(pool: pg.Pool, events: readonly SyncEvent[]): 
           await c.query(`DELETE FROM ${schema.name} WHERE id = $1`, [ev.entity.id])
           summary.deleted++
         } else if (ev.op === 'create') {
-          await insert(c, schema, {...ev.entity, created_at: now, updated_at: now})
+          await insert(c, schema, await transformed(c, schema, ev.entity, false))
           summary.created++
         } else {
-          await update(c, schema, {...ev.entity, updated_at: now})
+          await update(c, schema, {...(await transformed(c, schema, ev.entity, true)), updated_at: now})
           summary.updated++
         }
       }
@@ -58,6 +58,16 @@ export async function applyEvents(pool: pg.Pool, events: readonly SyncEvent[]): 
     throw schema ? mapPgError(err, schema) : err
   }
   return summary
+}
+
+/** Applies the schema's on-write transformation, against the stored row for updates. */
+async function transformed(c: pg.PoolClient, schema: EntitySchema, entity: Record<string, any>, update: boolean): Promise<Record<string, any>> {
+  const now = nowSeconds()
+  const e: Record<string, any> = update ? {...entity} : {...entity, created_at: now, updated_at: now}
+  if (!schema.onWrite) return e
+  const old = update ? ((await c.query(`SELECT * FROM ${schema.name} WHERE id = $1`, [e.id])).rows[0] ?? null) : null
+  schema.onWrite(e, old)
+  return e
 }
 
 function values(schema: EntitySchema, e: Record<string, any>, fields: EntitySchema['fields']): unknown[] {

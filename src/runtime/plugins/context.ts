@@ -114,6 +114,11 @@ export class PluginContext {
     return (this.ctx.body ??= await readBody(this.ctx.req))
   }
 
+  /** The body if already buffered (by `body()`), else null; lets a phase stay sync. */
+  get bufferedBody(): Buffer | null {
+    return this.ctx.body
+  }
+
   /** Replaces the body sent upstream. */
   setUpstreamBody(body: Buffer): void {
     this.ctx.body = body

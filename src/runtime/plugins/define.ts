@@ -17,13 +17,13 @@ export function definePlugin(handler: PluginHandler, schema: PluginConfigSchema)
     priority: handler.priority,
     handler,
     schema,
-    validateConfig(config) {
+    validateConfig(config, opts = {}) {
       if (config === null || config === undefined) config = {}
       if (typeof config !== 'object' || Array.isArray(config)) return {value: config, errors: 'expected a record'}
       try {
-        // The Admin API's checkJson hook does not say whether the body was a form, so
-        // strings are always coerced (`config.minute=5`); JSON typed values pass as is.
-        return {value: validateEntity(configSchema, config as Record<string, unknown>, {defaults: true, coerce: true})}
+        // Only form bodies are coerced (`config.minute=5`); JSON `"true"` for a boolean is
+        // refused, as Kong refuses it.
+        return {value: validateEntity(configSchema, config as Record<string, unknown>, {defaults: true, coerce: opts.coerce === true})}
       } catch (err) {
         if (err instanceof SchemaViolation) return {value: config, errors: err.fields as FieldErrors}
         throw err

@@ -24,8 +24,11 @@ export interface PluginDefinition {
   priority: number
   handler: PluginHandler
   schema: PluginConfigSchema
-  /** Validates and fills defaults of `config`; returns the config or the errors. */
-  validateConfig(config: unknown): {value: unknown; errors?: FieldErrors | string}
+  /**
+   * Validates and fills defaults of `config`; returns the config or the errors.
+   * `coerce`: values came from a form body (strings for numbers, booleans, arrays).
+   */
+  validateConfig(config: unknown, opts?: {coerce?: boolean}): {value: unknown; errors?: FieldErrors | string}
   /** Kong-style `/schemas/plugins/{name}` body. */
   describe(): Record<string, unknown>
 }

@@ -87,6 +87,12 @@ export interface EntitySchema {
   normalize?: (entity: Record<string, any>) => void
   /** Computes derived fields (ca_certificates.cert_digest). */
   derive?: (entity: Record<string, any>) => void
+  /**
+   * Kong's on-write transformation, run by the writers (DAO, sync) once foreign keys are
+   * resolved to ids. `old` is the stored row (only its scalar fields are reliable), null
+   * on create: comparing with it tells a value the client sent from one kept as stored.
+   */
+  onWrite?: (entity: Record<string, any>, old: Record<string, any> | null) => void
   /** Declarative nesting: children nested under this entity, keyed by their foreign field. */
   nested?: ReadonlyArray<{key: string; entity: string; via: string}>
 }

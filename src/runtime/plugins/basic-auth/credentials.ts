@@ -1,13 +1,13 @@
 /**
  * basic-auth's credential entity. The password is stored hashed as Kong stores it
- * (SHA-1 of password + consumer id), so it is never returned in clear. A value that
- * already is such a hash (a PATCH that leaves the password alone carries the stored
- * one) is kept as is.
+ * (SHA-1 of password + consumer id), so it is never returned in clear. Hashing is an
+ * on-write transformation, run once the consumer is resolved to its id (a credential
+ * created at the top level names its consumer by username). Whether a value is a hash is
+ * never guessed from its shape: only a value equal to the stored one (a PATCH that leaves
+ * the password alone, a PUT of what GET returned) is kept; anything else is hashed.
  */
 import {createHash} from 'node:crypto'
 import {createdAt, idField, tagsField, type EntitySchema} from '../../schema/field.js'
-
-const SHA1_HEX = /^[0-9a-f]{40}$/
 
 export const hashPassword = (password: string, consumerId: string): string =>
   createHash('sha1').update(password + consumerId).digest('hex')
@@ -24,8 +24,9 @@ export const basicauthCredentials: EntitySchema = {
     ['password', {type: 'string', required: true, encrypted: true, description: 'The password; stored hashed.'}],
     tagsField(),
   ],
-  derive: (e) => {
-    // The consumer may still be named by username here; the id is what Kong salts with.
-    if (!SHA1_HEX.test(e.password) && e.consumer?.id) e.password = hashPassword(e.password, e.consumer.id)
+  onWrite: (e, old) => {
+    if (old && e.password === old.password) return
+    if (!e.consumer?.id) throw new Error('basicauth_credentials: consumer must be resolved before hashing')
+    e.password = hashPassword(e.password, e.consumer.id)
   },
 }

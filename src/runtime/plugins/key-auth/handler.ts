@@ -1,6 +1,9 @@
 /**
  * key-auth: finds an API key in a header, the query string or the body (in `key_names`
  * order), maps it to a consumer, or falls back to the `anonymous` consumer.
+ *
+ * The hot path is synchronous: only `key_in_body` needs the body, and then only the
+ * first time it is read (one await); header and query lookups cost no promise.
  */
 import {GATEWAY_VERSION} from '../../version.js'
 import type {PluginContext} from '../context.js'
@@ -26,28 +29,33 @@ export const handler: PluginHandler<any, KeyIndex> = {
     }
     return {keys, consumers: e.consumers ?? []}
   },
-  async access(k, conf, index) {
+  access(k, conf, index) {
     if (!conf.run_on_preflight && k.method === 'OPTIONS') return
     // Another auth plugin already authenticated: with anonymous set, this one is optional.
     if (conf.anonymous && k.credential) return
-    const key = await findKey(k, conf)
-    const found = key === null ? undefined : index.keys.get(key)
-    if (found) {
-      for (const [h, v] of Object.entries(consumerHeaders(found.consumer, found.credential))) k.setUpstreamHeader(h, v)
-      return k.authenticate(found.consumer, found.credential)
-    }
-    if (conf.anonymous) {
-      const anon = findConsumer(index.consumers, conf.anonymous)
-      if (!anon) throw new Error(`anonymous consumer ${conf.anonymous} is configured but doesn't exist`)
-      for (const [h, v] of Object.entries(consumerHeaders(anon, null))) k.setUpstreamHeader(h, v)
-      return k.authenticate(anon, null)
-    }
-    const www = {'www-authenticate': conf.realm ? `Key realm="${conf.realm}"` : 'Key'}
-    k.error(401, key === null ? 'No API key found in request' : 'Invalid authentication credentials', www)
+    if (conf.key_in_body && k.bufferedBody === null) return k.body().then(() => authenticate(k, conf, index))
+    authenticate(k, conf, index)
   },
 }
 
-async function findKey(k: PluginContext, conf: any): Promise<string | null> {
+function authenticate(k: PluginContext, conf: any, index: KeyIndex): void {
+  const key = findKey(k, conf)
+  const found = key === null ? undefined : index.keys.get(key)
+  if (found) {
+    for (const [h, v] of Object.entries(consumerHeaders(found.consumer, found.credential))) k.setUpstreamHeader(h, v)
+    return k.authenticate(found.consumer, found.credential)
+  }
+  if (conf.anonymous) {
+    const anon = findConsumer(index.consumers, conf.anonymous)
+    if (!anon) throw new Error(`anonymous consumer ${conf.anonymous} is configured but doesn't exist`)
+    for (const [h, v] of Object.entries(consumerHeaders(anon, null))) k.setUpstreamHeader(h, v)
+    return k.authenticate(anon, null)
+  }
+  const www = {'www-authenticate': conf.realm ? `Key realm="${conf.realm}"` : 'Key'}
+  k.error(401, key === null ? 'No API key found in request' : 'Invalid authentication credentials', www)
+}
+
+function findKey(k: PluginContext, conf: any): string | null {
   for (const name of conf.key_names as string[]) {
     const lower = name.toLowerCase()
     if (conf.key_in_header && k.header(lower) !== undefined) {
@@ -64,17 +72,17 @@ async function findKey(k: PluginContext, conf: any): Promise<string | null> {
       return v
     }
     if (conf.key_in_body) {
-      const v = await keyInBody(k, name, conf.hide_credentials)
+      const v = keyInBody(k, name, conf.hide_credentials)
       if (v !== null) return v
     }
   }
   return null
 }
 
-/** Form or JSON bodies, as Kong reads them. */
-async function keyInBody(k: PluginContext, name: string, hide: boolean): Promise<string | null> {
+/** Form or JSON bodies, as Kong reads them; the body was buffered before. */
+function keyInBody(k: PluginContext, name: string, hide: boolean): string | null {
   const type = (k.header('content-type') ?? '').split(';')[0].trim().toLowerCase()
-  const raw = (await k.body()).toString('utf8')
+  const raw = (k.bufferedBody ?? Buffer.alloc(0)).toString('utf8')
   if (type === 'application/x-www-form-urlencoded') {
     const form = new URLSearchParams(raw)
     const v = form.get(name)
