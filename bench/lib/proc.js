@@ -1,0 +1,97 @@
+/**
+ * Processes a benchmark starts: free ports on 127.0.0.1, temp dirs, children started
+ * with an optional CPU pin (taskset) and stopped by pid. Every child is registered, so
+ * `stopAll()` (also run on exit, SIGINT and SIGTERM) leaves nothing behind on failure.
+ */
+import {spawn} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {createServer, connect} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+const children = new Map()
+const dirs = new Set()
+
+/** A port free on 127.0.0.1 right now (bound, then released). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const {port} = s.address()
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** A fresh temp dir, removed by `stopAll()`. */
+export function tempDir(prefix = 'kctl-bench-') {
+  const d = mkdtempSync(join(tmpdir(), prefix))
+  dirs.add(d)
+  return d
+}
+
+/**
+ * Starts `cmd args`; `cpus` (e.g. "0") pins it with taskset when given.
+ * Returns {pid, child, stop(), output()}; output() is the last 8 KiB of stdout+stderr.
+ */
+export function startProcess(name, cmd, args, {cpus, env, cwd} = {}) {
+  const argv = cpus !== undefined ? ['taskset', ['-c', String(cpus), cmd, ...args]] : [cmd, args]
+  const child = spawn(argv[0], argv[1], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, ...env}, cwd})
+  let out = ''
+  const keep = (b) => (out = (out + b.toString()).slice(-8192))
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  const exited = new Promise((resolve) => child.once('exit', (code, sig) => resolve({code, sig})))
+  const proc = {
+    name,
+    pid: child.pid,
+    child,
+    exited,
+    output: () => out,
+    async stop(signal = 'SIGTERM', graceMs = 3000) {
+      children.delete(child.pid)
+      if (child.exitCode !== null || child.signalCode !== null) return
+      try { process.kill(child.pid, signal) } catch { return }
+      const t = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL') } catch {} }, graceMs)
+      await exited
+      clearTimeout(t)
+    },
+  }
+  children.set(child.pid, proc)
+  return proc
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port; rejects after `ms`. */
+export async function waitForPort(port, ms = 15_000, proc) {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    if (proc && proc.child.exitCode !== null) throw new Error(`${proc.name} exited (${proc.child.exitCode}): ${proc.output()}`)
+    const ok = await new Promise((resolve) => {
+      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`nothing listening on 127.0.0.1:${port} after ${ms} ms${proc ? `: ${proc.output()}` : ''}`)
+}
+
+/** Stops every process started here (by pid) and removes temp dirs. */
+export async function stopAll() {
+  await Promise.all([...children.values()].map((p) => p.stop()))
+  for (const d of dirs) rmSync(d, {recursive: true, force: true})
+  dirs.clear()
+}
+
+let hooked = false
+/** Stops everything on exit and on SIGINT/SIGTERM; call once from a script's main. */
+export function stopOnExit() {
+  if (hooked) return
+  hooked = true
+  process.on('exit', () => {
+    for (const pid of children.keys()) try { process.kill(pid, 'SIGKILL') } catch {}
+    for (const d of dirs) rmSync(d, {recursive: true, force: true})
+  })
+  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void stopAll().finally(() => process.exit(130)))
+}

@@ -1,0 +1,59 @@
+/**
+ * Medians, interleaved rounds, Markdown tables and the machine description that every
+ * benchmark prints next to its figures.
+ */
+import {readFileSync} from 'node:fs'
+import {cpus, totalmem} from 'node:os'
+
+export function median(xs) {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
+  if (s.length === 0) return NaN
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/** Nearest-rank percentile of an array of numbers (sorted in place). */
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
+}
+
+/**
+ * Runs `measure(entry)` for every entry, round after round, in the same order each
+ * round (A B C A B C …), so slow drifts on a shared machine hit every entry alike.
+ * Returns Map(entry.name → array of results).
+ */
+export async function interleave(entries, rounds, measure, onResult = () => {}) {
+  const out = new Map(entries.map((e) => [e.name, []]))
+  for (let r = 0; r < rounds; r++) {
+    for (const e of entries) {
+      const res = await measure(e, r)
+      out.get(e.name).push(res)
+      onResult(e, r, res)
+    }
+  }
+  return out
+}
+
+/** A Markdown table; `rows` are arrays of cells already formatted. */
+export function markdownTable(header, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
+}
+
+export const fmt = {
+  int: (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—'),
+  ms: (x) => (Number.isFinite(x) ? (x < 1 ? x.toFixed(3) : x.toFixed(2)) : '—'),
+  us: (x) => (Number.isFinite(x) ? (x < 10 ? x.toFixed(2) : x.toFixed(1)) : '—'),
+  ratio: (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '—'),
+}
+
+/** nproc, CPU model, RAM, Node version and the date, as one Markdown line. */
+export function machine() {
+  let model = cpus()[0]?.model ?? 'unknown'
+  try {
+    model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model
+  } catch {}
+  const gib = (totalmem() / 2 ** 30).toFixed(0)
+  return `${cpus().length} cores (${model}), ${gib} GiB RAM, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+/**
+ * Proxy throughput and latency: kctl's proxy next to nginx and the Node peers, in the same
+ * run, interleaved over rounds, medians reported (see BENCHMARKS.md).
+ *
+ *   node bench/proxy.js            # 5 s × 3 rounds, every target
+ *   BENCH_SECONDS=3 BENCH_ROUNDS=2 BENCH_ONLY=kctl-1,node-http node bench/proxy.js
+ *
+ * Layout on the machine: every proxy pinned to CPU 0; wrk and the nginx origin to the
+ * last CPU (BENCH_PIN=0 turns pinning off). 50 connections, 1 wrk thread.
+ */
+import {fileURLToPath} from 'node:url'
+import {startNginxProxy, startOrigin} from './lib/nginx.js'
+import {freePort, startProcess, stopAll, stopOnExit, waitForPort} from './lib/proc.js'
+import {fmt, interleave, machine, markdownTable, median} from './lib/stats.js'
+import {ensureTool} from './lib/tools.js'
+import {runWrk} from './lib/wrk.js'
+import {availableParallelism} from 'node:os'
+
+const TARGETS_SCRIPT = fileURLToPath(new URL('./proxy-targets.js', import.meta.url))
+const NODE_PEERS = ['fastify', 'fast-gateway', 'http-proxy']
+const ALL = ['nginx', 'kctl-1', 'kctl-1000', 'kctl-plugins', ...NODE_PEERS, 'node-http']
+const LABEL = {
+  nginx: 'nginx reverse proxy (keep-alive upstream)',
+  'kctl-1': 'kctl, 1 route',
+  'kctl-1000': 'kctl, 1,000 routes (matches the last)',
+  'kctl-plugins': 'kctl, 1 route, key-auth + rate-limiting (local)',
+  fastify: 'fastify + @fastify/http-proxy',
+  'fast-gateway': 'fast-gateway',
+  'http-proxy': 'http-proxy',
+  'node-http': 'plain Node http answering itself',
+}
+
+const env = (k, d) => (process.env[k] === undefined ? d : process.env[k])
+const seconds = Number(env('BENCH_SECONDS', 5))
+const rounds = Number(env('BENCH_ROUNDS', 3))
+const connections = Number(env('BENCH_CONNECTIONS', 50))
+const only = env('BENCH_ONLY', '') ? env('BENCH_ONLY', '').split(',') : ALL
+const pin = env('BENCH_PIN', '1') !== '0' && availableParallelism() > 1
+const proxyCpu = pin ? '0' : undefined
+const loadCpu = pin ? String(availableParallelism() - 1) : undefined
+
+/** Starts one target; `extraArgs` go to node (e.g. --cpu-prof). */
+export async function startTarget(name, originPort, {cpus, nodeArgs = []} = {}) {
+  const port = await freePort()
+  const proc = name === 'nginx'
+    ? await startNginxProxy(port, originPort, cpus)
+    : startProcess(name, process.execPath, [...nodeArgs, TARGETS_SCRIPT, name, String(port), String(originPort)], {cpus})
+  await waitForPort(port, 20_000, proc)
+  const url = `http://127.0.0.1:${port}/bench/hello`
+  const headers = name === 'kctl-plugins' ? {apikey: 'bench-key'} : {}
+  return {name, port, proc, url, headers}
+}
+
+async function main() {
+  stopOnExit()
+  ensureTool('wrk')
+  const originPort = await freePort()
+  await startOrigin(originPort, loadCpu)
+  const targets = []
+  for (const name of ALL.filter((n) => only.includes(n))) targets.push(await startTarget(name, originPort, {cpus: proxyCpu}))
+  process.stderr.write(`warming up ${targets.length} targets…\n`)
+  for (const t of targets) await runWrk({url: t.url, headers: t.headers, seconds: 2, connections, cpus: loadCpu})
+  const results = await interleave(targets, rounds, (t) => runWrk({url: t.url, headers: t.headers, seconds, connections, cpus: loadCpu}),
+    (t, r, res) => process.stderr.write(`round ${r + 1} ${t.name}: ${Math.round(res.rps)} req/s p50 ${res.p50} ms p99 ${res.p99} ms${res.non2xx || res.socketErrors ? ` (${res.non2xx} non-2xx, ${res.socketErrors} socket errors)` : ''}\n`))
+  await stopAll()
+  console.log(report(results))
+}
+
+function report(results) {
+  const m = new Map()
+  for (const [name, runs] of results) {
+    m.set(name, {
+      rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)),
+      errors: runs.reduce((a, r) => a + r.non2xx + r.socketErrors, 0),
+    })
+  }
+  const nginx = m.get('nginx')?.rps
+  const fastest = NODE_PEERS.filter((n) => m.has(n)).sort((a, b) => m.get(b).rps - m.get(a).rps)[0]
+  const peer = fastest ? m.get(fastest) : null
+  const rows = [...m].map(([name, r]) => [
+    LABEL[name], fmt.int(r.rps), fmt.ms(r.p50), fmt.ms(r.p99),
+    fmt.ratio(r.rps / nginx), fmt.ratio(r.rps / peer?.rps), peer ? fmt.ratio(r.p99 / peer.p99) : '—', String(r.errors),
+  ])
+  return [
+    `Machine: ${machine()}. ${seconds} s per run × ${rounds} rounds, interleaved; wrk -t1 -c${connections} --latency; ` +
+      (pin ? `proxies pinned to CPU ${proxyCpu}, wrk and the nginx origin to CPU ${loadCpu} (taskset).` : 'no CPU pinning.'),
+    `kctl runs 1 worker process (node_worker_processes is not implemented yet). Fastest Node proxy peer: ${fastest ? LABEL[fastest] : '—'}.`,
+    '',
+    markdownTable(['target', 'req/s (median)', 'p50 ms', 'p99 ms', 'vs nginx', 'vs fastest Node peer', 'p99 vs that peer', 'errors'], rows),
+  ].join('\n')
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch(async (err) => {
+    console.error(err.stack ?? err)
+    await stopAll()
+    process.exit(1)
+  })
+}
