@@ -4,7 +4,7 @@
  * applies it in one transaction on the node.
  */
 import {ENTITIES} from '../runtime/schema/registry.js'
-import type {Event, State, Summary} from './state.js'
+import type {Event, State, Summary} from '../runtime/declarative/state.js'
 
 /** The gateway answered with an error (Kong envelope in `body`). */
 export class AdminApiError extends Error {

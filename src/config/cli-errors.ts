@@ -1,7 +1,7 @@
 /** Engine and Admin API errors → the CLI's user errors (message + what to do next). */
 import {UserError} from '../kit/errors.js'
 import {AdminApiError, AdminUnreachable} from './admin-client.js'
-import {ConfigInvalid} from './errors.js'
+import {ConfigInvalid} from '../runtime/declarative/errors.js'
 
 /** Runs `fn`, turning known engine failures into UserErrors; anything else passes through. */
 export async function asUserErrors<T>(fn: () => Promise<T>): Promise<T> {

@@ -4,8 +4,8 @@
  * can run in sequence inside one transaction.
  */
 import {topologicalOrder} from '../runtime/schema/registry.js'
-import {sameEntity} from './compare.js'
-import type {Event, State} from './state.js'
+import {sameEntity} from '../runtime/declarative/compare.js'
+import type {Event, State} from '../runtime/declarative/state.js'
 
 export function diffStates(current: State, target: State): Event[] {
   const order = topologicalOrder()

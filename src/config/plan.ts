@@ -8,11 +8,11 @@
  */
 import {fetchState} from './admin-client.js'
 import {diffStates} from './diff.js'
-import {ConfigInvalid, type ConfigProblem} from './errors.js'
-import {flattenFiles, type RawTarget} from './flatten.js'
-import {resolveTarget, type Target} from './resolve.js'
-import {readFiles} from './source.js'
-import {summarize, type Event, type State, type Summary} from './state.js'
+import {ConfigInvalid, type ConfigProblem} from '../runtime/declarative/errors.js'
+import {flattenFiles, type RawTarget} from '../runtime/declarative/flatten.js'
+import {resolveTarget, type Target} from '../runtime/declarative/resolve.js'
+import {readFiles} from '../runtime/declarative/source.js'
+import {summarize, type Event, type State, type Summary} from '../runtime/declarative/state.js'
 
 export interface Loaded {
   raw: RawTarget

@@ -4,8 +4,8 @@
  * environment are masked. Colour is the caller's choice (TTY only).
  */
 import {getSchema} from '../runtime/schema/registry.js'
-import {changedFields} from './compare.js'
-import type {Event, State} from './state.js'
+import {changedFields} from '../runtime/declarative/compare.js'
+import type {Event, State} from '../runtime/declarative/state.js'
 
 export interface Paint {
   green(s: string): string

@@ -7,6 +7,7 @@
 import {loadConf, ConfError} from './conf/load.js'
 import {createLogger, isLogLevel} from './log.js'
 import {startDataPlaneNode} from './data-plane-node.js'
+import {startDbLessNode} from './dbless-node.js'
 import {startDatabaseNode, type RunningNode} from './node.js'
 
 function confPath(argv: string[]): string | undefined {
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   let node: RunningNode
   if (conf.role === 'data_plane') node = await startDataPlaneNode(conf, log)
   else if (conf.database === 'postgres') node = await startDatabaseNode(conf, log)
-  else throw new Error(`role = "${conf.role}" with database = "off" (DB-less) is not available yet; use database = postgres`)
+  else node = await startDbLessNode(conf, log)
   const stop = (signal: string) => {
     log.notice(`received ${signal}, draining and stopping`)
     node.close().then(

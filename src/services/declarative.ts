@@ -5,9 +5,9 @@
 import {UserError} from '../kit/errors.js'
 import {canPrompt, confirm, promptUnavailable} from '../kit/prompt.js'
 import {entityLabel} from '../config/render.js'
-import {changedFields} from '../config/compare.js'
+import {changedFields} from '../runtime/declarative/compare.js'
 import {getSchema} from '../runtime/schema/registry.js'
-import type {Event, State} from '../config/state.js'
+import type {Event, State} from '../runtime/declarative/state.js'
 
 export interface ChangeJson {
   op: Event['op']

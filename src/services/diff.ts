@@ -2,7 +2,7 @@
 import {resolveAdminUrl, type AdminTarget} from '../config/admin-url.js'
 import {asUserErrors} from '../config/cli-errors.js'
 import {planSync, type Plan} from '../config/plan.js'
-import type {Summary} from '../config/state.js'
+import type {Summary} from '../runtime/declarative/state.js'
 import {changesJson, type ChangeJson} from './declarative.js'
 
 export interface DiffOptions extends AdminTarget {

@@ -3,7 +3,7 @@ import {writeFile} from 'node:fs/promises'
 import {fetchState} from '../config/admin-client.js'
 import {resolveAdminUrl, type AdminTarget} from '../config/admin-url.js'
 import {asUserErrors} from '../config/cli-errors.js'
-import {dumpText} from '../config/dump.js'
+import {dumpText} from '../runtime/declarative/dump.js'
 
 export interface DumpOptions extends AdminTarget {
   /** Write here instead of returning the text (`-` = stdout). */

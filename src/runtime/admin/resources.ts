@@ -31,13 +31,13 @@ export interface ResourceDeps {
 }
 
 /** Kong's URL names for plugin credentials (`/consumers/{c}/key-auth`, `/key-auths`). */
-const ALIASES: Record<string, string> = {
+export const ALIASES: Record<string, string> = {
   'key-auth': 'keyauth_credentials',
   'key-auths': 'keyauth_credentials',
   'basic-auth': 'basicauth_credentials',
   'basic-auths': 'basicauth_credentials',
 }
-const alias = (s: string | undefined) => (s !== undefined ? (ALIASES[s] ?? s) : s)
+export const alias = (s: string | undefined) => (s !== undefined ? (ALIASES[s] ?? s) : s)
 
 export async function handleResource(r: ResourceRequest, deps: ResourceDeps): Promise<Reply | null> {
   const [rawColl, key, rawSub, subKey, ...rest] = r.segments

@@ -86,7 +86,7 @@ const pluginConfigCheck = (coerce: boolean) => (path: string, value: unknown, en
 const checkPluginJson = pluginConfigCheck(false)
 const checkPluginForm = pluginConfigCheck(true)
 
-async function schemasEndpoint(method: string, rest: string[], body: () => Promise<{body: Record<string, any>; form: boolean}>): Promise<Reply> {
+export async function schemasEndpoint(method: string, rest: string[], body: () => Promise<{body: Record<string, any>; form: boolean}>): Promise<Reply> {
   if (rest[0] === 'plugins' && rest.length === 2 && rest[1] !== 'validate') {
     const p = findPlugin(rest[1])
     if (method !== 'GET') return METHOD_NOT_ALLOWED
@@ -109,7 +109,7 @@ async function schemasEndpoint(method: string, rest: string[], body: () => Promi
   return NOT_FOUND
 }
 
-function rootInfo(deps: AdminDeps): Record<string, unknown> {
+export function rootInfo(deps: Pick<AdminDeps, 'nodeId' | 'configuration'>): Record<string, unknown> {
   return {
     tagline: 'Welcome to kong',
     version: GATEWAY_VERSION,

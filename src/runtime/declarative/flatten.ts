@@ -3,10 +3,11 @@
  * (services → routes/plugins, routes → plugins, …): a nested child gets a link to its
  * parent entry, resolved to the parent's id once ids are known (see resolve.ts).
  */
-import {getSchema} from '../runtime/schema/registry.js'
-import type {EntitySchema} from '../runtime/schema/field.js'
+import {getSchema} from '../schema/registry.js'
+import type {EntitySchema} from '../schema/field.js'
 import type {ConfigProblem, Origin} from './errors.js'
 import {migrateRoute, readMeta} from './format.js'
+import {nestedOf} from './nesting.js'
 import type {ParsedFile} from './source.js'
 
 export interface Entry {
@@ -55,7 +56,7 @@ function collect(
   entries: Entry[],
   problems: ConfigProblem[],
 ): void {
-  const origin: Origin = {file: file.name, path: pathText(keys), line: file.lineOf(keys)}
+  const origin: Origin = {file: file.name, path: pathText(keys), line: file.lineOf(keys), keys}
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
     problems.push({origin, message: `expected a ${schema.singular} (a map)`})
     return
@@ -65,7 +66,7 @@ function collect(
   const entry: Entry = {kind: schema.name, entity, origin, keys, file, links}
   // A child nested twice (plugin in route in service) belongs to its direct parent only, as in Kong.
   entries.push(entry)
-  for (const n of schema.nested ?? []) {
+  for (const n of nestedOf(schema)) {
     const children = entity[n.key]
     delete entity[n.key]
     if (children === undefined || children === null) continue

@@ -9,6 +9,8 @@ export interface Origin {
   path: string
   /** 1-based line of the entity in the file, when known. */
   line?: number
+  /** The same path as keys (`['services', 0, 'routes', 1]`), for Kong's nested error table. */
+  keys?: ReadonlyArray<string | number>
 }
 
 export interface ConfigProblem {

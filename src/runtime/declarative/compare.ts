@@ -3,7 +3,7 @@
  * ignored, absent equals null (and an empty list), sets (and lists of entity ids such as
  * `ca_certificates`) compare unordered, references compare by id.
  */
-import type {EntitySchema, Field} from '../runtime/schema/field.js'
+import type {EntitySchema, Field} from '../schema/field.js'
 
 const IGNORED = new Set(['created_at', 'updated_at'])
 

@@ -4,7 +4,7 @@
  * left out. Applying a dump back is a no-op.
  */
 import {stringify} from 'yaml'
-import {topologicalOrder} from '../runtime/schema/registry.js'
+import {topologicalOrder} from '../schema/registry.js'
 import {FORMAT_VERSION} from './format.js'
 import type {State} from './state.js'
 

@@ -5,9 +5,9 @@
  *   references (nesting links, names, ids) → select tags → schema validation + defaults
  *   → id (given, else matched to the current state by natural key, else new) → duplicates
  */
-import type {EntitySchema, ForeignField} from '../runtime/schema/field.js'
-import {foreignKeys, getSchema, topologicalOrder} from '../runtime/schema/registry.js'
-import {flattenErrors, isUuid, newId, SchemaViolation, validateEntity} from '../runtime/schema/validate.js'
+import type {EntitySchema, ForeignField} from '../schema/field.js'
+import {foreignKeys, getSchema, topologicalOrder} from '../schema/registry.js'
+import {flattenErrors, isUuid, newId, SchemaViolation, validateEntity} from '../schema/validate.js'
 import {sameEntity} from './compare.js'
 import type {ConfigProblem} from './errors.js'
 import type {Entry, RawTarget} from './flatten.js'

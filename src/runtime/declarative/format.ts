@@ -3,7 +3,7 @@
  * are migrated on the fly like `deck file convert`), `_transform`, `_comment`, `_ignore`,
  * `_info.select_tags`. Anything else at the top level must be an entity collection.
  */
-import {getSchema} from '../runtime/schema/registry.js'
+import {getSchema} from '../schema/registry.js'
 import type {ConfigProblem} from './errors.js'
 import type {ParsedFile} from './source.js'
 

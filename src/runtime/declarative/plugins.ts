@@ -1,6 +1,6 @@
 /** Plugin `config` validation for the declarative engine: the same registry the node uses. */
-import {findPlugin} from '../runtime/plugins/registry.js'
-import type {ValidateOptions} from '../runtime/schema/validate.js'
+import {findPlugin} from '../plugins/registry.js'
+import type {ValidateOptions} from '../schema/validate.js'
 
 export const checkPluginConfig: NonNullable<ValidateOptions['checkJson']> = (path, value, entity) => {
   if (path !== 'config') return {value}

@@ -3,7 +3,7 @@
  * unique fields, then `unique_together` groups. They match file entries without ids to
  * existing entities (so re-applies keep ids) and detect duplicates in the files.
  */
-import type {EntitySchema} from '../runtime/schema/field.js'
+import type {EntitySchema} from '../schema/field.js'
 
 export function naturalKeys(schema: EntitySchema): string[][] {
   const keys: string[][] = []

@@ -1,0 +1,57 @@
+/**
+ * The Admin API of a DB-less traditional node: `GET /`, `/status`, `/config`, schemas,
+ * and the entity endpoints read-only from memory. Like `buildAdminApi`, it returns a
+ * handler; the node only binds it.
+ */
+import type {DbLessConfig} from '../dbless-config.js'
+import type {Logger} from '../log.js'
+import {bundledPlugins} from '../plugins/registry.js'
+import {BodyError, readBody} from './body.js'
+import {clusteringEndpoint} from './clustering.js'
+import {handleConfig} from './config.js'
+import {handleMemoryResource} from './memory-resources.js'
+import {json, message, METHOD_NOT_ALLOWED, NOT_FOUND, send, type Reply} from './reply.js'
+import {rootInfo, schemasEndpoint, type RequestHandler} from './server.js'
+import {GatewayError} from '../errors.js'
+
+export interface DbLessAdminDeps {
+  nodeId: string
+  configuration: Record<string, unknown>
+  log: Logger
+  config: DbLessConfig
+  status(): Promise<Record<string, unknown>>
+}
+
+export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
+  async function route(req: Parameters<RequestHandler>[0], url: URL): Promise<Reply> {
+    const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
+    const method = req.method ?? 'GET'
+    if (segments.length === 0) return method === 'GET' ? json(200, rootInfo(deps)) : METHOD_NOT_ALLOWED
+    if (segments[0] === 'status' && segments.length === 1) return method === 'GET' ? json(200, await deps.status()) : METHOD_NOT_ALLOWED
+    if (segments[0] === 'config' && segments.length === 1) return handleConfig(req, url, deps.config)
+    if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, null)
+    if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), () => readBody(req))
+    if (segments[0] === 'kctl' && segments[1] === 'sync') return message(400, 'this endpoint is only available when Kong is configured to use a database; use POST /config')
+    if (segments[0] === 'plugins' && segments[1] === 'enabled' && segments.length === 2) {
+      return method === 'GET' ? json(200, {enabled_plugins: bundledPlugins().map((p) => p.name)}) : METHOD_NOT_ALLOWED
+    }
+    const entities = deps.config.current()?.entities ?? {}
+    return handleMemoryResource({method, segments, query: url.searchParams, path: url.pathname}, entities) ?? NOT_FOUND
+  }
+
+  return (req, res) => {
+    const started = performance.now()
+    const url = new URL(req.url ?? '/', 'http://admin')
+    route(req, url)
+      .then((r) => send(res, r, started))
+      .catch((err) => send(res, errorReply(err, deps.log), started))
+  }
+}
+
+function errorReply(err: unknown, log: Logger): Reply {
+  if (err instanceof GatewayError) return json(err.status, err.toJSON())
+  if (err instanceof BodyError) return message(err.status, err.message)
+  if (err instanceof URIError) return message(400, 'Bad request: invalid URL encoding')
+  log.error(`admin API: ${(err as Error)?.stack ?? String(err)}`)
+  return message(500, 'An unexpected error occurred')
+}

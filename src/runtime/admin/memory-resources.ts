@@ -1,0 +1,82 @@
+/**
+ * Entity endpoints of a DB-less node, served from the loaded configuration: the same
+ * URLs and pages as with a database, read-only. Writes answer 405 with Kong's
+ * `operation unsupported` message (`kong/db/strategies/off`).
+ */
+import {ErrorCode, GatewayError, invalidOffset, invalidSize} from '../errors.js'
+import type {EntityArrays} from '../clustering/export.js'
+import type {EntitySchema} from '../schema/field.js'
+import {foreignKeys, getSchema} from '../schema/registry.js'
+import {isUuid} from '../schema/validate.js'
+import {alias} from './resources.js'
+import {json, NOT_FOUND, type Reply} from './reply.js'
+
+const VERB: Record<string, string> = {POST: 'create', PATCH: 'update', PUT: 'create or update', DELETE: 'remove'}
+
+function unsupported(method: string, schema: EntitySchema, key?: string): GatewayError {
+  const verb = VERB[method] ?? method.toLowerCase()
+  const by = key !== undefined && !isUuid(key) && schema.endpoint_key ? ` by '${schema.endpoint_key}'` : ''
+  return new GatewayError(ErrorCode.OPERATION_UNSUPPORTED, `cannot ${verb} '${schema.name}' entities${by} when not using a database`)
+}
+
+export interface MemoryRequest {
+  method: string
+  segments: string[]
+  query: URLSearchParams
+  path: string
+}
+
+/** null when the path names no entity endpoint. @throws GatewayError (405, bad offset) */
+export function handleMemoryResource(r: MemoryRequest, entities: EntityArrays): Reply | null {
+  const [rawColl, key, rawSub, subKey, ...rest] = r.segments
+  const schema = getSchema(alias(rawColl)!)
+  if (!schema || rest.length) return null
+  const rows = (kind: string) => entities[kind] ?? []
+  const find = (s: EntitySchema, k: string) => rows(s.name).find((e) => e.id === k || (s.endpoint_key && !isUuid(k) && e[s.endpoint_key] === k))
+  if (r.method !== 'GET' && r.method !== 'HEAD') throw unsupported(r.method, rawSub ? (getSchema(alias(rawSub)!) ?? schema) : schema, subKey ?? (rawSub ? undefined : key))
+  if (key === undefined) return page(r, rows(schema.name))
+  const parent = find(schema, key)
+  if (rawSub === undefined) return parent ? json(200, parent) : NOT_FOUND
+  if (!parent) return NOT_FOUND
+  const child = getSchema(alias(rawSub)!)
+  const via = child ? foreignKeys(child).find(([, f]) => f.reference === schema.name)?.[0] : undefined
+  if (child && via) {
+    const mine = rows(child.name).filter((e) => e[via]?.id === parent.id)
+    if (subKey === undefined) return page(r, mine)
+    const hit = mine.find((e) => e.id === subKey || (child.endpoint_key && e[child.endpoint_key] === subKey))
+    return hit ? json(200, hit) : NOT_FOUND
+  }
+  const fk = foreignKeys(schema).find(([name]) => name === rawSub)
+  if (fk && subKey === undefined) {
+    const ref = parent[fk[0]]?.id
+    const found = ref ? rows(fk[1].reference).find((e) => e.id === ref) : undefined
+    return found ? json(200, found) : NOT_FOUND
+  }
+  return null
+}
+
+/** `?size=` (default 100, max 1000), `?offset=` (opaque), `?tags=a,b` (and) or `a/b` (or). */
+function page(r: MemoryRequest, all: Array<Record<string, any>>): Reply {
+  const size = r.query.has('size') ? Number(r.query.get('size')) : 100
+  if (!Number.isInteger(size) || size < 1 || size > 1000) throw invalidSize('size must be an integer between 1 and 1000')
+  const tagsArg = r.query.get('tags')
+  const or = tagsArg?.includes('/')
+  const tags = tagsArg ? tagsArg.split(or ? '/' : ',') : []
+  const rows = tags.length ? all.filter((e) => (or ? tags.some((t) => e.tags?.includes(t)) : tags.every((t) => e.tags?.includes(t)))) : all
+  const offsetArg = r.query.get('offset')
+  let start = 0
+  if (offsetArg !== null) {
+    start = Number(Buffer.from(offsetArg, 'base64url').toString())
+    if (!Number.isInteger(start) || start < 0) throw invalidOffset(offsetArg)
+  }
+  const data = rows.slice(start, start + size)
+  const more = start + size < rows.length
+  const offset = more ? Buffer.from(String(start + size)).toString('base64url') : null
+  let next: string | null = null
+  if (offset) {
+    const q = new URLSearchParams(r.query)
+    q.set('offset', offset)
+    next = `${r.path}?${q}`
+  }
+  return json(200, {data, next, ...(offset ? {offset} : {})})
+}

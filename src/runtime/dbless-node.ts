@@ -1,0 +1,79 @@
+/**
+ * A DB-less traditional node (`database = off`): proxy + Admin API + status listener,
+ * its configuration in memory, loaded from `declarative_config` at start and replaced
+ * whole through `POST /config`.
+ *
+ *   start: node id ─► declarative_config? parse + validate + build (an invalid file stops
+ *          the start, as in Kong) ─► listen (admin, status, proxy)
+ *   POST /config: parse ─► validate every entity ─► build snapshot ─► swap (else 400)
+ *   stop:  SIGTERM ─► stop accepting ─► drain
+ *
+ * `/status/ready` is 503 until a configuration is loaded.
+ */
+import {mkdirSync, readFileSync} from 'node:fs'
+import {createServer, type Server} from 'node:http'
+import {buildDbLessAdminApi} from './admin/dbless-api.js'
+import {publicConf} from './conf/load.js'
+import type {NodeConf} from './conf/defaults.js'
+import {createDbLessConfig, type DbLessConfig} from './dbless-config.js'
+import {ConfigInvalid} from './declarative/errors.js'
+import {parseText} from './declarative/source.js'
+import type {Logger} from './log.js'
+import {closeServer, listen} from './net.js'
+import {listenProxy, nodeIdFor, type RunningNode} from './node.js'
+import {parseListen} from './proxy/listen.js'
+import {createProxy} from './proxy/server.js'
+import {createStatusApi} from './status.js'
+
+export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<RunningNode> {
+  mkdirSync(conf.prefix, {recursive: true})
+  const nodeId = nodeIdFor(conf.prefix)
+  const proxy = createProxy({log: log.child({subsystem: 'proxy'})})
+  const config = createDbLessConfig((snapshot) => proxy.swap(snapshot))
+  if (conf.declarative_config) loadAtStart(config, conf.declarative_config, log)
+
+  const servers: Server[] = []
+  let closed: Promise<void> | undefined
+  const close = () => (closed ??= Promise.all([proxy.close(), ...servers.map((s) => closeServer(s))]).then(() => {}))
+  const status = async () => ({
+    database: {reachable: true},
+    configuration_hash: config.hash(),
+    server: proxy.stats?.() ?? {},
+    memory: {rss_bytes: process.memoryUsage().rss},
+  })
+  try {
+    const admin = buildDbLessAdminApi({nodeId, configuration: publicConf(conf), log: log.child({subsystem: 'admin'}), config, status})
+    for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) servers.push(await serve(admin, l, 'admin_listen'))
+    const statusApi = createStatusApi({status, ready: async () => (config.current() ? null : 'no configuration available (empty configuration present)')})
+    for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) servers.push(await serve(statusApi, l, 'status_listen'))
+    await listenProxy(proxy, conf)
+  } catch (err) {
+    await close()
+    throw err
+  }
+  log.notice(`node ${nodeId} started (role traditional, database off, configuration ${config.hash()})`)
+  return {nodeId, close}
+}
+
+async function serve(handler: Parameters<typeof createServer>[1], l: {host: string; port: number}, key: string): Promise<Server> {
+  const server = createServer({keepAliveTimeout: 60_000}, handler)
+  await listen(server, l.host, l.port, key)
+  return server
+}
+
+/** @throws Error with Kong's wording when the file cannot be read or is invalid. */
+function loadAtStart(config: DbLessConfig, path: string, log: Logger): void {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new Error(`error reading declarative config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  try {
+    const loaded = config.apply(parseText(path, text))
+    for (const w of loaded.warnings) log.warn(w)
+  } catch (err) {
+    if (err instanceof ConfigInvalid) throw new Error(`error parsing declarative config file ${path}:\n${err.message}`)
+    throw err
+  }
+}

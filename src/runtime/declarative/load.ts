@@ -1,0 +1,51 @@
+/**
+ * Parsed files → validated entities, with no Admin API and no I/O: what a DB-less node
+ * loads at start and on `POST /config`, and what the CLI's plan builds on.
+ */
+import {exportConfig, importConfig, type EntityArrays} from '../clustering/export.js'
+import {nowSeconds} from '../schema/validate.js'
+import {ConfigInvalid, type ConfigProblem} from './errors.js'
+import {flattenFiles} from './flatten.js'
+import {resolveTarget} from './resolve.js'
+import type {ParsedFile} from './source.js'
+import type {State} from './state.js'
+
+export interface Resolved {
+  state: State
+  warnings: string[]
+  selectTags: string[]
+}
+
+/**
+ * Flattens, resolves references and validates every entity (defaults filled). Entries
+ * without ids keep the id of the `current` entity with the same natural key.
+ * @throws ConfigInvalid with every problem found
+ */
+export function resolveFiles(files: readonly ParsedFile[], o: {current?: State; selectTags?: string[]} = {}): Resolved {
+  const problems: ConfigProblem[] = []
+  const raw = flattenFiles(files, problems)
+  if (problems.length) throw new ConfigInvalid(problems)
+  const selectTags = [...new Set([...(o.selectTags ?? []), ...raw.selectTags])]
+  const target = resolveTarget(raw, {current: o.current, selectTags}, problems)
+  if (problems.length) throw new ConfigInvalid(problems)
+  return {state: target.state, warnings: raw.warnings, selectTags}
+}
+
+/**
+ * The entity shape the proxy and the Admin API serve (every field present, null when
+ * unset, references as `{id}`), with timestamps: kept for entities already in
+ * `previous`, now for new ones.
+ */
+export function toEntityArrays(state: State, previous?: EntityArrays): EntityArrays {
+  const out = importConfig(exportConfig(state))
+  const now = nowSeconds()
+  for (const [kind, rows] of Object.entries(out)) {
+    const before = new Map((previous?.[kind] ?? []).map((e) => [e.id, e]))
+    for (const row of rows) {
+      const old = before.get(row.id)
+      if ('created_at' in row) row.created_at = old?.created_at ?? now
+      if ('updated_at' in row) row.updated_at = old?.updated_at ?? now
+    }
+  }
+  return out
+}
