@@ -25,10 +25,15 @@ export async function startNode(node: NodeState): Promise<number> {
 
 export interface ReadyOptions {
   timeoutMs?: number
+  /**
+   * What "ready" means (default `/status/ready`). Data planes use `/status`: they are up once
+   * they listen, even before a config exists (the control plane may be down on purpose).
+   */
+  path?: '/status/ready' | '/status'
 }
 
 /**
- * Waits until `GET /status/ready` answers 200.
+ * Waits until `GET /status/ready` (or `options.path`) answers 200.
  * @throws ExternalError NODE_START_FAILED when the process exits first or the wait times out
  *   (the node is then stopped); the message carries the node's `Error:` line and log tail.
  */
@@ -39,7 +44,7 @@ export async function waitNodeReady(node: NodeState, pid: number, options: Ready
   for (;;) {
     if (!isAlive(pid)) throw await startFailure(node, 'exited during start')
     // Without a status listener, still being alive after a moment is all we can check.
-    if (!base ? Date.now() > deadline - timeoutMs + 1000 : (await readyAnswer(`${base}/status/ready`)) === 200) return
+    if (!base ? Date.now() > deadline - timeoutMs + 1000 : (await readyAnswer(`${base}${options.path ?? '/status/ready'}`)) === 200) return
     if (Date.now() > deadline) {
       await stopNode(pid)
       throw await startFailure(node, `was not ready within ${Math.round(timeoutMs / 1000)} s`)

@@ -17,29 +17,35 @@ export interface NodeConfInput {
   cluster: string
   node: NodeState
   connection: PgConnection
+  /** Hybrid keys (cluster_cert, cluster_listen or cluster_control_plane, …). */
+  clustering?: Record<string, string>
   logLevel?: string
 }
 
 /** Writes `<prefix>/kong.conf` (mode 0600: it holds the database password) and creates `<prefix>/logs`. */
 export async function writeNodeConf(input: NodeConfInput): Promise<string> {
-  const {node, connection} = input
+  const {node} = input
   await mkdir(join(node.prefix, 'logs'), {recursive: true, mode: 0o700})
   const text = renderTemplate(await readFile(join(templatesDir(), 'kong.conf'), 'utf8'), {
     node: node.name,
     cluster: input.cluster,
     role: node.role,
-    pg_host: connection.host,
-    pg_port: String(connection.port),
-    pg_user: connection.user,
-    pg_password: connection.password ?? '',
-    pg_database: connection.database,
-    pg_ssl: connection.ssl ? 'on' : 'off',
     prefix: node.prefix,
     proxy_listen: node.listen.proxy ?? 'off',
     admin_listen: node.listen.admin ?? 'off',
     status_listen: node.listen.status ?? 'off',
     log_level: input.logLevel ?? 'notice',
+    storage: confLines(storage(input)),
+    clustering: confLines(input.clustering ?? {}),
   })
   await writeFile(node.confPath, text, {mode: 0o600})
   return node.confPath
 }
+
+/** Data planes have no database (Kong: only in-memory storage for role = data_plane). */
+function storage({node, connection: c}: NodeConfInput): Record<string, string> {
+  if (node.role === 'data_plane') return {database: 'off'}
+  return {database: 'postgres', pg_host: c.host, pg_port: String(c.port), pg_user: c.user, pg_password: c.password ?? '', pg_database: c.database, pg_ssl: c.ssl ? 'on' : 'off'}
+}
+
+const confLines = (values: Record<string, string>): string => Object.entries(values).map(([k, v]) => `${k} = ${v}`).join('\n')

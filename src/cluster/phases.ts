@@ -2,51 +2,35 @@
  * Bringing a cluster up, as an ordered list of named phases. Each has a title (what the
  * progress display shows), `run`, and `plan` (the dry-run form: what it would do).
  *
- *   1 Preflight        runtime built, every port this run needs is free
- *   2 Database         embedded: initdb once, start, create the database; url: connect
- *   3 Migrations       run pending migrations (idempotent)
- *   4 Start nodes      write kong.conf, spawn each target node detached
- *   5 Wait ready       GET /status/ready = 200 on each node started
+ *   1 Preflight            runtime built, every port this run needs is free
+ *   2 Certificates         hybrid: generate what is missing (phases-hybrid.ts)
+ *   3 Database             embedded: initdb once, start, create the database; url: connect
+ *   4 Migrations           run pending migrations (idempotent)
+ *   5 Start nodes          write kong.conf, spawn each target traditional node / control plane
+ *   6 Wait ready           GET /status/ready = 200 on each of them
+ *   7 Start data planes    hybrid: spawn, wait until /status answers
+ *   8 Wait in sync         hybrid: every DP started reports the CP's configuration hash
  *
  * If a phase fails, everything this run started is stopped again (nothing half-running).
  */
 import {existsSync} from 'node:fs'
-import {basename, join} from 'node:path'
+import {basename} from 'node:path'
 import pg from 'pg'
 import {ExternalError, UserError} from '../kit/errors.js'
-import type {Reporter} from '../kit/output.js'
 import {runtimeEntry} from '../kit/paths.js'
-import {isPortFree} from '../kit/ports.js'
 import {isAlive} from '../kit/process.js'
+import {isPortFree} from '../kit/ports.js'
 import {migrate} from '../runtime/db/migrations.js'
-import {startNode, stopNode, waitNodeReady} from './launcher.js'
+import {stopNode, waitNodeReady} from './launcher.js'
 import {parseListen} from './listen.js'
-import {writeNodeConf} from './node-conf.js'
+import {dbDown, launch, startedNodes, targets, type Phase, type UpContext} from './phase-context.js'
+import {certificatesPhase, startDataPlanes, waitInSyncPhase} from './phases-hybrid.js'
 import {createDatabase, initCluster, startServer, stopServer} from './postgres.js'
-import type {ClusterSpec} from './spec.js'
-import {writeState, type ClusterState, type NodeState} from './state.js'
+import type {Mode} from './spec.js'
+import {writeState, type NodeState} from './state.js'
 import {specIndex} from './topology.js'
 
-export interface UpContext {
-  spec: ClusterSpec
-  specPath: string
-  stateDir: string
-  state: ClusterState
-  /** Nodes to bring up; the (embedded) database is always brought up first. */
-  nodes: string[]
-  report: Reporter
-  /** What this run started, so a failure can undo it. */
-  started: {database?: number; nodes: number[]}
-}
-
-export interface Phase {
-  title: string
-  run(ctx: UpContext): Promise<void>
-  plan(ctx: UpContext): string[]
-}
-
-const targets = (ctx: UpContext): NodeState[] => ctx.nodes.map((n) => ctx.state.nodes[n]).filter((n) => n && !isAlive(n.pid))
-const dbDown = (ctx: UpContext): boolean => Boolean(ctx.state.embedded && !isAlive(ctx.state.embedded.pid))
+export type {Phase, UpContext} from './phase-context.js'
 
 const preflight: Phase = {
   title: 'Preflight: ports and runtime',
@@ -123,31 +107,32 @@ const migrations: Phase = {
   },
 }
 
+const withDatabase = (n: NodeState): boolean => n.role !== 'data_plane'
+
 const startNodes: Phase = {
   title: 'Start nodes',
-  plan: (ctx) => targets(ctx).map((n) => `start ${n.name} (${n.role})`),
+  plan: (ctx) => targets(ctx).filter(withDatabase).map((n) => `start ${n.name} (${n.role})`),
   async run(ctx) {
-    for (const node of targets(ctx)) {
-      await writeNodeConf({cluster: ctx.state.name, node, connection: ctx.state.connection})
-      node.pid = await startNode(node)
-      node.intent = 'running'
-      ctx.started.nodes.push(node.pid)
-      ctx.report.info(`${node.name} started (pid ${node.pid}), log ${join('nodes', node.name, 'logs', 'node.log')}`)
-      await writeState(ctx.stateDir, ctx.state)
-    }
+    for (const node of targets(ctx).filter(withDatabase)) await launch(ctx, node)
   },
 }
 
 const waitReady: Phase = {
   title: 'Wait until ready',
-  plan: (ctx) => targets(ctx).map((n) => `wait for ${n.name}: GET ${n.listen.status}/status/ready = 200`),
+  plan: (ctx) => targets(ctx).filter(withDatabase).map((n) => `wait for ${n.name}: GET ${n.listen.status}/status/ready = 200`),
   async run(ctx) {
-    const mine = Object.values(ctx.state.nodes).filter((n) => n.pid && ctx.started.nodes.includes(n.pid))
-    await Promise.all(mine.map((n) => waitNodeReady(n, n.pid!)))
+    await Promise.all(startedNodes(ctx).filter(withDatabase).map((n) => waitNodeReady(n, n.pid!)))
   },
 }
 
-export const UP_PHASES: readonly Phase[] = [preflight, database, migrations, startNodes, waitReady]
+/** The phases that bring up a cluster of this mode. */
+export function upPhases(mode: Mode): readonly Phase[] {
+  if (mode !== 'hybrid') return [preflight, database, migrations, startNodes, waitReady]
+  return [preflight, certificatesPhase, database, migrations, {...startNodes, title: 'Start control planes'}, waitReady, startDataPlanes, waitInSyncPhase]
+}
+
+/** Just the database (`kctl start postgres`): it needs neither migrations nor nodes. */
+export const DATABASE_PHASES: readonly Phase[] = [preflight, database]
 
 /** Runs the phases in order; on failure stops what this run started, records it, and rethrows. */
 export async function runPhases(phases: readonly Phase[], ctx: UpContext): Promise<void> {

@@ -6,6 +6,7 @@ import {readFile} from 'node:fs/promises'
 import {parse} from 'yaml'
 import {UserError} from '../kit/errors.js'
 import {parseListen} from './listen.js'
+import {checkCertificates, checkModeRoles, checkPortClashes, MTLS_MODES} from './spec-rules.js'
 
 export const MODES = ['embedded', 'distributed', 'hybrid'] as const
 export type Mode = (typeof MODES)[number]
@@ -30,18 +31,39 @@ export interface NodeSpec {
 
 export type DatabaseSpec = {embedded: true; port?: number} | {url: string}
 
+export {MTLS_MODES}
+export type MtlsMode = (typeof MTLS_MODES)[number]
+
+/** Hybrid mode's cluster certificates. */
+export interface CertificatesSpec {
+  mtls?: MtlsMode
+  /** Validity of generated certificates (default 1095). */
+  days?: number
+  /** Shared mode: use this certificate and key (paths relative to the spec) instead of generating. */
+  cert?: string
+  key?: string
+}
+
 export interface ClusterSpec {
   apiVersion: 'kctl/v1'
   kind: 'Cluster'
   metadata: {name: string}
-  spec: {mode: Mode; database: DatabaseSpec; certificates?: Record<string, unknown>; nodes: NodeSpec[]}
+  spec: {mode: Mode; database: DatabaseSpec; certificates?: CertificatesSpec; nodes: NodeSpec[]}
 }
 
-/** Kong's defaults for a traditional node's listeners. */
-export const DEFAULT_LISTEN: Record<Exclude<ListenKey, 'cluster_listen'>, string> = {
+/** Kong's default listeners (the CP's cluster listener included). */
+export const DEFAULT_LISTEN: Record<ListenKey, string> = {
   proxy_listen: '0.0.0.0:8000, 0.0.0.0:8443 ssl',
   admin_listen: '127.0.0.1:8001',
   status_listen: '127.0.0.1:8007',
+  cluster_listen: '0.0.0.0:8005',
+}
+
+/** Which listeners each role has: a CP has no proxy, a DP no Admin API, only a CP a cluster listener. */
+export const ROLE_LISTENERS: Record<Role, readonly ListenKey[]> = {
+  traditional: ['proxy_listen', 'admin_listen', 'status_listen'],
+  control_plane: ['admin_listen', 'cluster_listen', 'status_listen'],
+  data_plane: ['proxy_listen', 'status_listen'],
 }
 
 const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
@@ -76,7 +98,12 @@ export function validateSpec(doc: unknown, file = 'kctl.yaml'): ClusterSpec {
   if (!MODES.includes(spec.mode as Mode)) at('spec.mode', `must be one of ${MODES.join(', ')}`)
   checkDatabase(obj(spec.database), at)
   if (!Array.isArray(spec.nodes) || spec.nodes.length === 0) at('spec.nodes', 'at least one node is required')
-  else checkNodes(spec.nodes, at)
+  else {
+    checkNodes(spec.nodes, at)
+    if (MODES.includes(spec.mode as Mode)) checkModeRoles(spec.mode as Mode, spec.nodes.map(obj), at)
+    checkPortClashes(spec.nodes.map(obj), at)
+  }
+  checkCertificates(spec.mode, spec.certificates, at)
   if (problems.length > 0) {
     throw new UserError('SPEC_INVALID', `${file} is invalid:\n  ${problems.join('\n  ')}`, {hint: `Fix ${file} and run the command again.`})
   }
@@ -100,9 +127,14 @@ function checkNodes(nodes: unknown[], at: (k: string, m: string) => void): void 
     else if (n.name === DATABASE_NODE) at(`${key}.name`, `"${DATABASE_NODE}" is reserved for the embedded database`)
     else if (seen.has(n.name)) at(`${key}.name`, `duplicate node name "${n.name}"`)
     else seen.add(n.name)
-    if (!ROLES.includes(n.role as Role)) at(`${key}.role`, `must be one of ${ROLES.join(', ')}`)
+    const role = ROLES.includes(n.role as Role) ? (n.role as Role) : undefined
+    if (!role) at(`${key}.role`, `must be one of ${ROLES.join(', ')}`)
     for (const k of LISTEN_KEYS) {
       if (n[k] === undefined) continue
+      if (role && !ROLE_LISTENERS[role].includes(k)) {
+        at(`${key}.${k}`, `a ${role} node has no ${k.replace('_listen', '')} listener; remove the key`)
+        continue
+      }
       const parsed = typeof n[k] === 'string' ? parseListen(n[k] as string) : 'must be a string'
       if (typeof parsed === 'string') at(`${key}.${k}`, parsed)
     }
@@ -110,11 +142,12 @@ function checkNodes(nodes: unknown[], at: (k: string, m: string) => void): void 
   })
 }
 
-function obj(v: unknown): Record<string, unknown> {
+export function obj(v: unknown): Record<string, unknown> {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {}
 }
 
-/** A node's listen value: the spec's, else Kong's default. */
+/** A node's listen value: the spec's, else Kong's default; undefined when its role has no such listener. */
 export function nodeListen(node: NodeSpec, key: ListenKey): string | undefined {
-  return node[key] ?? (key === 'cluster_listen' ? undefined : DEFAULT_LISTEN[key])
+  if (!ROLE_LISTENERS[node.role].includes(key)) return undefined
+  return node[key] ?? DEFAULT_LISTEN[key]
 }

@@ -5,7 +5,7 @@
  */
 import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import type {Mode, Role} from './spec.js'
+import type {Mode, MtlsMode, Role} from './spec.js'
 import type {PgConnection, PostgresInstance} from './postgres.js'
 
 /** Last intent for a process: `running` with a dead pid means it failed. */
@@ -31,6 +31,20 @@ export interface EmbeddedDatabaseState {
   intent: Intent
 }
 
+/** Hybrid mode's certificates: where every node finds its files. */
+export interface CertificatesState {
+  mtls: MtlsMode
+  days: number
+  /**
+   * shared: the pair every node presents. pki: the CA's pair, next to `<node>.crt`/`<node>.key`.
+   * Generated files live under the state dir (destroy removes them); given ones are the user's.
+   */
+  cert: string
+  key: string
+  /** False when the spec names the files: kctl then never writes or deletes them. */
+  generated: boolean
+}
+
 export interface ClusterState {
   version: 1
   name: string
@@ -42,6 +56,8 @@ export interface ClusterState {
   connection: PgConnection
   /** Present when kctl runs the database. */
   embedded?: EmbeddedDatabaseState
+  /** Hybrid mode only. */
+  certificates?: CertificatesState
   nodes: Record<string, NodeState>
 }
 

@@ -1,5 +1,6 @@
 /** From spec to state: the node records the launcher needs, derived from the spec each time. */
 import {join} from 'node:path'
+import {certificatesState} from './certificates.js'
 import {nodeListen, type ClusterSpec, type NodeSpec} from './spec.js'
 import type {ClusterState, NodeState} from './state.js'
 
@@ -25,9 +26,11 @@ export function nodeState(stateDir: string, node: NodeSpec, previous?: NodeState
 
 /**
  * Node records follow the spec (listen changes apply on the next start); nodes removed from
- * the spec are kept while they still have a pid, so `stop` can still reach them.
+ * the spec are kept while they still have a pid, so `stop` can still reach them. The
+ * certificate paths follow the spec too.
  */
 export function syncNodes(state: ClusterState, spec: ClusterSpec, stateDir: string): void {
+  state.certificates = certificatesState(spec, state.specPath, stateDir)
   const next: Record<string, NodeState> = {}
   for (const n of spec.spec.nodes) next[n.name] = nodeState(stateDir, n, state.nodes[n.name])
   for (const [name, old] of Object.entries(state.nodes)) if (!next[name] && old.pid) next[name] = old

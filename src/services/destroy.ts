@@ -37,7 +37,8 @@ export async function destroy(options: DestroyOptions): Promise<DestroyResult> {
     if (!(await options.confirm(`Destroy cluster ${name}: stop every process and delete its data?`))) throw new UserError('ABORTED', 'Destroy cancelled; nothing changed.')
   }
   const stopped: string[] = []
-  for (const node of Object.values(state.nodes)) {
+  // Last in the spec first: data planes go before their control plane.
+  for (const node of Object.values(state.nodes).reverse()) {
     options.report.step(`Stopping ${node.name}`)
     if (node.pid && (await stopNode(node.pid)) !== 'gone') stopped.push(node.name)
   }

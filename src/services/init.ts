@@ -13,10 +13,10 @@ import {clusterDir} from '../kit/paths.js'
 import {findFreePort} from '../kit/ports.js'
 import {isAlive} from '../kit/process.js'
 import {listenUrl} from '../cluster/listen.js'
-import {UP_PHASES, planPhases, runPhases, type UpContext} from '../cluster/phases.js'
+import {planPhases, runPhases, upPhases, type UpContext} from '../cluster/phases.js'
 import {preparePostgres, removeData, type PgConnection} from '../cluster/postgres.js'
 import {renderSpec} from '../cluster/spec-template.js'
-import {loadSpec, type ClusterSpec, type Mode} from '../cluster/spec.js'
+import {loadSpec, type ClusterSpec, type Mode, type MtlsMode} from '../cluster/spec.js'
 import {readState, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
 import {specPathOf, type ClusterRef} from './cluster.js'
@@ -28,6 +28,14 @@ export interface InitOptions extends ClusterRef {
   name?: string
   /** Existing Postgres server; absent: embedded. */
   databaseUrl?: string
+  /** hybrid: number of data planes for a new spec (default 2). */
+  dataPlanes?: number
+  /** distributed: number of nodes for a new spec (default 2). */
+  nodeCount?: number
+  /** hybrid: certificate mode for a new spec (default shared). */
+  mtls?: MtlsMode
+  /** hybrid, shared: existing certificate and key (instead of generated ones). */
+  cert?: {cert: string; key: string}
   /** Asks for answers the flags did not give; absent when prompting is not possible. */
   ask?: {mode(initial: Mode): Promise<Mode>; name(initial: string): Promise<string>}
   /** Only plan: write nothing, start nothing. */
@@ -42,7 +50,10 @@ export interface InitResult {
   /** True when the cluster was already running and nothing changed. */
   alreadyRunning: boolean
   specCreated: boolean
+  /** The first proxy, Admin API and status listener of the cluster. */
   endpoints: {proxy?: string; admin?: string; status?: string}
+  /** Every node's proxy URL, in spec order (data planes in hybrid mode). */
+  proxies: {node: string; url: string}[]
   database: string
   plan?: {title: string; actions: string[]}[]
 }
@@ -53,7 +64,6 @@ export async function init(options: InitOptions): Promise<InitResult> {
   const specPath = specPathOf(options)
   const {spec, text} = await specFor(options, specPath)
   const created = text !== undefined
-  if (spec.spec.mode !== 'embedded') throw modeUnavailable(spec.spec.mode)
   const stateDir = clusterDir(options.stateRoot, spec.metadata.name)
   const existing = await readState(stateDir)
   if (existing && existing.specPath !== specPath && existsSync(existing.specPath)) {
@@ -64,12 +74,13 @@ export async function init(options: InitOptions): Promise<InitResult> {
   const result = (alreadyRunning: boolean, plan?: InitResult['plan']): InitResult => ({...summary(state, specPath, created), alreadyRunning, plan})
   if (existing && allRunning(state)) return result(true)
   const ctx: UpContext = {spec, specPath, stateDir, state, nodes: Object.keys(state.nodes), report: options.report, started: {nodes: []}}
-  if (options.dryRun) return result(false, planPhases(UP_PHASES, ctx))
+  const phases = upPhases(spec.spec.mode)
+  if (options.dryRun) return result(false, planPhases(phases, ctx))
   if (text !== undefined) await writeFile(specPath, text)
   await mkdir(join(stateDir, 'postgres'), {recursive: true, mode: 0o711})
   await writeState(stateDir, state)
   try {
-    await runPhases(UP_PHASES, ctx)
+    await runPhases(phases, ctx)
   } catch (err) {
     // A cluster that never came up leaves nothing behind but its spec (fix it and re-run).
     if (!existing) await discard(state, stateDir)
@@ -87,13 +98,21 @@ async function specFor(options: InitOptions, specPath: string): Promise<{spec: C
     return {spec}
   }
   const mode = options.mode ?? (options.ask ? await options.ask.mode('embedded') : 'embedded')
-  if (mode !== 'embedded') throw modeUnavailable(mode)
+  checkModeFlags(options, mode)
   const name = options.name ?? (options.ask ? await options.ask.name(DEFAULT_NAME) : DEFAULT_NAME)
-  return renderSpec({mode, name, databaseUrl: options.databaseUrl})
+  return renderSpec({mode, name, databaseUrl: options.databaseUrl, dataPlanes: options.dataPlanes, nodes: options.nodeCount, mtls: options.mtls, cert: options.cert})
 }
 
-function modeUnavailable(mode: Mode): UserError {
-  return new UserError('MODE_UNAVAILABLE', `Mode "${mode}" is not yet available; only "embedded" is, for now.`, {hint: 'Run `kctl init --mode embedded`.'})
+/** Flags that only one mode uses are refused for the others, naming the flag. @throws UserError USAGE */
+function checkModeFlags(o: InitOptions, mode: Mode): void {
+  const only = (flag: string, given: unknown, wanted: Mode) => {
+    if (given !== undefined && mode !== wanted) throw new UserError('USAGE', `${flag} applies to --mode ${wanted} only (this cluster is ${mode}).`, {hint: `Drop ${flag}, or pass --mode ${wanted}.`})
+  }
+  only('--data-planes', o.dataPlanes, 'hybrid')
+  only('--mtls', o.mtls, 'hybrid')
+  only('--cert/--key', o.cert, 'hybrid')
+  only('--nodes', o.nodeCount, 'distributed')
+  if (o.cert && o.mtls === 'pki') throw new UserError('USAGE', '--cert/--key give the one shared certificate; with --mtls pki kctl issues a CA and a certificate per node.', {hint: 'Drop --cert/--key, or use --mtls shared.'})
 }
 
 async function newState(spec: ClusterSpec, specPath: string, stateDir: string, dryRun: boolean): Promise<ClusterState> {
@@ -126,14 +145,16 @@ async function discard(state: ClusterState, stateDir: string): Promise<void> {
 }
 
 function summary(state: ClusterState, specPath: string, specCreated: boolean): Omit<InitResult, 'alreadyRunning' | 'plan'> {
-  const first = Object.values(state.nodes)[0]
+  const nodes = Object.values(state.nodes)
+  const first = (k: 'proxy' | 'admin' | 'status') => listenUrl(nodes.find((n) => n.listen[k])?.listen[k])
   const c = state.connection
   return {
     cluster: state.name,
     mode: state.mode,
     spec: specPath,
     specCreated,
-    endpoints: {proxy: listenUrl(first?.listen.proxy), admin: listenUrl(first?.listen.admin), status: listenUrl(first?.listen.status)},
+    endpoints: {proxy: first('proxy'), admin: first('admin'), status: first('status')},
+    proxies: nodes.flatMap((n) => (n.listen.proxy ? [{node: n.name, url: listenUrl(n.listen.proxy)!}] : [])),
     database: `${state.embedded ? 'embedded ' : ''}postgres://${c.user}@${c.host}:${c.port}/${c.database}`,
   }
 }

@@ -1,7 +1,7 @@
 /** `kctl start|stop|restart [NODE]`: bring nodes (and the embedded database) up or down. */
 import type {Reporter} from '../kit/output.js'
 import {stopNode} from '../cluster/launcher.js'
-import {UP_PHASES, runPhases} from '../cluster/phases.js'
+import {DATABASE_PHASES, runPhases, upPhases} from '../cluster/phases.js'
 import {stopServer} from '../cluster/postgres.js'
 import {DATABASE_NODE} from '../cluster/spec.js'
 import {writeState} from '../cluster/state.js'
@@ -19,23 +19,28 @@ export interface LifecycleResult {
   nodes: string[]
 }
 
-/** Starts the node (the database first, always) or the whole cluster, and waits until ready. */
+/**
+ * Starts the node (the database first, always) or the whole cluster, and waits until ready;
+ * a data plane started while its control plane is down is not waited for (phases-hybrid.ts).
+ */
 export async function start(options: LifecycleOptions): Promise<LifecycleResult> {
   const c = await loadCluster(options)
   checkNodeName(c, options.node)
   const names = options.node === DATABASE_NODE ? [] : options.node ? [options.node] : Object.keys(c.state.nodes)
-  // Starting the database alone needs neither migrations nor nodes.
-  const phases = options.node === DATABASE_NODE ? UP_PHASES.slice(0, 2) : UP_PHASES
+  const phases = options.node === DATABASE_NODE ? DATABASE_PHASES : upPhases(c.state.mode)
   await runPhases(phases, {...c, nodes: names, report: options.report, started: {nodes: []}})
   return {cluster: c.state.name, nodes: [...(c.state.embedded ? [DATABASE_NODE] : []), ...names]}
 }
 
-/** Stops the node, or every node then the database. Nodes drain on SIGTERM. */
+/**
+ * Stops the node, or every node (last in the spec first, so data planes go before their
+ * control plane and never log a lost connection) then the database. Nodes drain on SIGTERM.
+ */
 export async function stop(options: LifecycleOptions): Promise<LifecycleResult> {
   const c = await loadCluster(options)
   checkNodeName(c, options.node)
   const done: string[] = []
-  const names = options.node ? (options.node === DATABASE_NODE ? [] : [options.node]) : Object.keys(c.state.nodes)
+  const names = options.node ? (options.node === DATABASE_NODE ? [] : [options.node]) : Object.keys(c.state.nodes).reverse()
   for (const name of names) {
     await stopOne(c, name, options.report)
     done.push(name)

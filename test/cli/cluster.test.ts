@@ -158,10 +158,10 @@ describe('kctl init failures', () => {
     }
   })
 
-  it('--mode hybrid is not yet available (exit 1) and writes nothing', async () => {
-    const r = await sb.kctl('init', '--mode', 'hybrid', '--spec', 'other.yaml')
-    assert.equal(r.code, 1)
-    assert.match(r.stderr, /not yet available/)
+  it('a flag of another mode is refused, naming it, and writes nothing', async () => {
+    const r = await sb.kctl('init', '--mode', 'hybrid', '--nodes', '3', '--spec', 'other.yaml')
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /--nodes applies to --mode distributed only/)
     assert.equal(existsSync(join(sb.cwd, 'other.yaml')), false)
   })
 

@@ -1,0 +1,103 @@
+/**
+ * Hybrid mode's certificates phase and the cluster keys of each node's kong.conf.
+ *
+ *   shared  <state>/certs/cluster.crt|key   one self-signed pair (kong hybrid gen_cert), or the
+ *                                           spec's own files, presented by every node
+ *   pki     <state>/certs/ca.crt|key        a CA, and <node>.crt|key per node: CPs serverAuth,
+ *                                           DPs clientAuth; SANs: name, localhost, 127.0.0.1, ::1
+ *
+ * Missing files are generated on every run, so a node added to the spec gets its certificate.
+ */
+import {existsSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
+import {dirname, join, resolve} from 'node:path'
+import {UserError} from '../kit/errors.js'
+import {generateCa, generateClusterCertificate, issueCertificate, writeKeyPair} from '../pki/index.js'
+import {connectHost, parseListen} from './listen.js'
+import type {ClusterSpec} from './spec.js'
+import type {CertificatesState, ClusterState, NodeState} from './state.js'
+
+/** The certificates record for a hybrid spec; undefined for other modes. */
+export function certificatesState(spec: ClusterSpec, specPath: string, stateDir: string): CertificatesState | undefined {
+  if (spec.spec.mode !== 'hybrid') return undefined
+  const c = spec.spec.certificates ?? {}
+  const mtls = c.mtls ?? 'shared'
+  const days = c.days ?? 1095
+  if (c.cert && c.key) return {mtls, days, cert: resolve(dirname(specPath), c.cert), key: resolve(dirname(specPath), c.key), generated: false}
+  const dir = join(stateDir, 'certs')
+  const base = mtls === 'pki' ? 'ca' : 'cluster'
+  return {mtls, days, cert: join(dir, `${base}.crt`), key: join(dir, `${base}.key`), generated: true}
+}
+
+/** A node's own pair: the shared one, or `<node>.crt|key` next to the CA. */
+export function nodeCertPaths(certs: CertificatesState, node: string): {cert: string; key: string} {
+  if (certs.mtls === 'shared') return {cert: certs.cert, key: certs.key}
+  const dir = dirname(certs.cert)
+  return {cert: join(dir, `${node}.crt`), key: join(dir, `${node}.key`)}
+}
+
+/** What the phase would write, for the dry-run form. */
+export function planCertificates(certs: CertificatesState | undefined, nodes: NodeState[]): string[] {
+  if (!certs) return []
+  if (!certs.generated) return [`use ${certs.cert} and ${certs.key} (mtls shared)`]
+  const want = certs.mtls === 'shared' ? [certs.cert] : [certs.cert, ...nodes.map((n) => nodeCertPaths(certs, n.name).cert)]
+  const missing = want.filter((f) => !existsSync(f))
+  return missing.length ? missing.map((f) => `generate ${f} (mtls ${certs.mtls})`) : ['certificates already present']
+}
+
+/**
+ * Generates what is missing, or checks the given files are readable.
+ * @returns the files written. @throws UserError SPEC_INVALID when a given file can't be read.
+ */
+export async function ensureCertificates(certs: CertificatesState, nodes: NodeState[]): Promise<string[]> {
+  if (!certs.generated) {
+    for (const [k, file] of [['cert', certs.cert], ['key', certs.key]] as const) {
+      await readFile(file).catch((err: Error) => {
+        throw new UserError('SPEC_INVALID', `Can't read spec.certificates.${k} (${file}): ${err.message}`, {hint: 'Fix the path in kctl.yaml, or remove cert and key to let kctl generate them.'})
+      })
+    }
+    return []
+  }
+  const written: string[] = []
+  const write = async (pair: {cert: string; key: string}, paths: {cert: string; key: string}) => {
+    // Written only when the certificate is missing, so a leftover key from a failed run is replaced.
+    await writeKeyPair({...pair, certPath: paths.cert, keyPath: paths.key, force: true})
+    written.push(paths.cert)
+  }
+  if (!existsSync(certs.cert)) await write(certs.mtls === 'pki' ? await generateCa({days: certs.days}) : await generateClusterCertificate({days: certs.days}), certs)
+  if (certs.mtls === 'shared') return written
+  const ca = {cert: await readFile(certs.cert, 'utf8'), key: await readFile(certs.key, 'utf8')}
+  for (const node of nodes) {
+    const paths = nodeCertPaths(certs, node.name)
+    if (existsSync(paths.cert)) continue
+    const usage = node.role === 'control_plane' ? 'server' : 'client'
+    await write(await issueCertificate(ca, {commonName: node.name, sans: [node.name, 'localhost', '127.0.0.1', '::1'], usage, days: certs.days}), paths)
+  }
+  return written
+}
+
+/** The first control plane: data planes connect to its cluster listener. */
+export function firstControlPlane(state: ClusterState): NodeState | undefined {
+  return Object.values(state.nodes).find((n) => n.role === 'control_plane')
+}
+
+/** The kong.conf keys of the hybrid roles (empty for traditional nodes). */
+export function clusterConfValues(state: ClusterState, node: NodeState): Record<string, string> {
+  const certs = state.certificates
+  if (node.role === 'traditional' || !certs) return {}
+  const own = nodeCertPaths(certs, node.name)
+  const values: Record<string, string> = {cluster_mtls: certs.mtls, cluster_cert: own.cert, cluster_cert_key: own.key}
+  if (certs.mtls === 'pki') values.cluster_ca_cert = certs.cert
+  if (node.role === 'control_plane') values.cluster_listen = node.listen.cluster ?? 'off'
+  else values.cluster_control_plane = controlPlaneAddress(state)
+  return values
+}
+
+function controlPlaneAddress(state: ClusterState): string {
+  const cp = firstControlPlane(state)
+  const parsed = cp?.listen.cluster ? parseListen(cp.listen.cluster) : []
+  const a = typeof parsed === 'string' ? undefined : parsed[0]
+  if (!a) return '127.0.0.1:8005'
+  const host = connectHost(a.host)
+  return `${host.includes(':') ? `[${host}]` : host}:${a.port}`
+}

@@ -1,0 +1,45 @@
+/** What the up phases share: the context of one run, the shape of a phase, launching a node. */
+import {join} from 'node:path'
+import type {Reporter} from '../kit/output.js'
+import {isAlive} from '../kit/process.js'
+import {clusterConfValues} from './certificates.js'
+import {startNode} from './launcher.js'
+import {writeNodeConf} from './node-conf.js'
+import type {ClusterSpec} from './spec.js'
+import {writeState, type ClusterState, type NodeState} from './state.js'
+
+export interface UpContext {
+  spec: ClusterSpec
+  specPath: string
+  stateDir: string
+  state: ClusterState
+  /** Nodes to bring up; the (embedded) database is always brought up first. */
+  nodes: string[]
+  report: Reporter
+  /** What this run started, so a failure can undo it. */
+  started: {database?: number; nodes: number[]}
+}
+
+export interface Phase {
+  title: string
+  run(ctx: UpContext): Promise<void>
+  plan(ctx: UpContext): string[]
+}
+
+/** The nodes this run should start: asked for and not running. */
+export const targets = (ctx: UpContext): NodeState[] => ctx.nodes.map((n) => ctx.state.nodes[n]).filter((n) => n && !isAlive(n.pid))
+
+export const dbDown = (ctx: UpContext): boolean => Boolean(ctx.state.embedded && !isAlive(ctx.state.embedded.pid))
+
+/** Nodes this run started, in spec order. */
+export const startedNodes = (ctx: UpContext): NodeState[] => Object.values(ctx.state.nodes).filter((n) => n.pid && ctx.started.nodes.includes(n.pid))
+
+/** Writes the node's kong.conf, spawns it detached and records it (for undo and for state). */
+export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
+  await writeNodeConf({cluster: ctx.state.name, node, connection: ctx.state.connection, clustering: clusterConfValues(ctx.state, node)})
+  node.pid = await startNode(node)
+  node.intent = 'running'
+  ctx.started.nodes.push(node.pid)
+  ctx.report.info(`${node.name} started (pid ${node.pid}), log ${join('nodes', node.name, 'logs', 'node.log')}`)
+  await writeState(ctx.stateDir, ctx.state)
+}

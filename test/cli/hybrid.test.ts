@@ -1,0 +1,135 @@
+/**
+ * End to end, hybrid mode: `kctl init --mode hybrid` brings up Postgres, a control plane and
+ * two data planes with generated certificates; a write on the CP is proxied by both DPs;
+ * per-node stop/start, a DP started while the CP is down, and destroy.
+ */
+import assert from 'node:assert/strict'
+import {existsSync} from 'node:fs'
+import {writeFile} from 'node:fs/promises'
+import type {Server} from 'node:http'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {isAlive} from '../../src/kit/process.js'
+import {create, eventually, served, startUpstream} from '../helpers/http.js'
+import {createSandbox, processesMentioning, type Sandbox} from '../helpers/kctl.js'
+import {hybridPorts, hybridSpec, type HybridPorts} from '../helpers/specs.js'
+
+interface NodeRow {
+  name: string
+  role: string
+  pid: number | null
+  state: string
+  listen: Record<string, string>
+}
+
+async function nodesJson(sb: Sandbox): Promise<NodeRow[]> {
+  const r = await sb.kctl('nodes', '--json')
+  assert.equal(r.code, 0, r.stderr)
+  return JSON.parse(r.stdout).nodes
+}
+
+/** Every DP row on the CP carries the CP's configuration hash. */
+async function allInSync(p: HybridPorts): Promise<boolean> {
+  const hash = (await (await fetch(`http://127.0.0.1:${p.cp.status}/status`)).json()).configuration_hash
+  const rows = (await (await fetch(`http://127.0.0.1:${p.cp.admin}/clustering/data-planes`)).json()).data as {config_hash: string}[]
+  return rows.length === p.dps.length && rows.every((r) => r.config_hash === hash)
+}
+
+describe('kctl init --mode hybrid (shared certificate)', () => {
+  let sb: Sandbox
+  let p: HybridPorts
+  let upstream: {server: Server; port: number}
+  const proxy = (i: number, path: string) => `http://127.0.0.1:${p.dps[i].proxy}${path}`
+
+  before(async () => {
+    sb = await createSandbox()
+    p = await hybridPorts(2)
+    upstream = await startUpstream()
+    await writeFile(join(sb.cwd, 'kctl.yaml'), hybridSpec('hy', p))
+  })
+  after(async () => {
+    await sb?.cleanup()
+    upstream?.server.close()
+  })
+
+  it('brings up the CP and both DPs, in sync', async () => {
+    const r = await sb.kctl('init')
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
+    assert.match(r.stderr, /Certificates/)
+    assert.match(r.stderr, /dp-1, dp-2 in sync with cp-1/)
+    assert.match(r.stdout, new RegExp(`Proxy: +http://127.0.0.1:${p.dps[1].proxy} \\(dp-2\\)`))
+    assert.match(r.stdout, new RegExp(`Admin API: +http://127.0.0.1:${p.cp.admin}`))
+    assert.ok(await allInSync(p))
+  })
+
+  it('a write on the CP Admin API is proxied by both DPs', async () => {
+    const admin = `http://127.0.0.1:${p.cp.admin}`
+    await create(`${admin}/services`, {name: 's', url: `http://127.0.0.1:${upstream.port}`})
+    await create(`${admin}/services/s/routes`, {'paths[]': '/s'})
+    for (const i of [0, 1]) assert.equal(JSON.parse(await served(proxy(i, '/s/x'))).path, '/x')
+    await eventually(() => allInSync(p), 'both DPs report the new hash')
+  })
+
+  it('nodes --json lists postgres, the CP and the DPs with their listeners', async () => {
+    const rows = await nodesJson(sb)
+    assert.deepEqual(rows.map((n) => [n.name, n.role, n.state]), [['postgres', 'database', 'running'], ['cp-1', 'control_plane', 'running'], ['dp-1', 'data_plane', 'running'], ['dp-2', 'data_plane', 'running']])
+    assert.deepEqual(rows[1].listen, {admin: `127.0.0.1:${p.cp.admin}`, status: `127.0.0.1:${p.cp.status}`, cluster: `127.0.0.1:${p.cp.cluster}`})
+    assert.deepEqual(rows[2].listen, {proxy: `127.0.0.1:${p.dps[0].proxy}`, status: `127.0.0.1:${p.dps[0].status}`})
+    for (const n of rows) assert.ok(Number.isInteger(n.pid) && isAlive(n.pid!), n.name)
+  })
+
+  it('stop dp-1 / start dp-1: dp-2 keeps serving, dp-1 comes back in sync', async () => {
+    const stop = await sb.kctl('stop', 'dp-1')
+    assert.equal(stop.code, 0, stop.stderr)
+    assert.deepEqual((await nodesJson(sb)).map((n) => n.state), ['running', 'running', 'stopped', 'running'])
+    assert.equal((await fetch(proxy(1, '/s/y'))).status, 200)
+    const start = await sb.kctl('start', 'dp-1')
+    assert.equal(start.code, 0, start.stderr)
+    assert.match(start.stderr, /dp-1 in sync with cp-1/)
+    assert.equal((await fetch(proxy(0, '/s/z'))).status, 200)
+  })
+
+  it('a DP started while the CP is down comes up serving its cached configuration', async () => {
+    assert.equal((await sb.kctl('stop', 'cp-1')).code, 0)
+    assert.equal((await sb.kctl('stop', 'dp-2')).code, 0)
+    const start = await sb.kctl('start', 'dp-2')
+    assert.equal(start.code, 0, start.stderr)
+    assert.match(start.stderr, /no control plane is running/)
+    assert.equal((await fetch(proxy(1, '/s/cached'))).status, 200)
+    const cp = await sb.kctl('start', 'cp-1')
+    assert.equal(cp.code, 0, cp.stderr)
+    await eventually(() => allInSync(p), 'DPs reconnect to the restarted CP')
+  })
+
+  it('destroy --yes leaves no process, no state and no generated certificate', async () => {
+    const pids = (await nodesJson(sb)).map((n) => n.pid!)
+    const r = await sb.kctl('destroy', '--yes')
+    assert.equal(r.code, 0, r.stderr)
+    for (const pid of pids) assert.equal(isAlive(pid), false, `pid ${pid} still alive`)
+    assert.deepEqual(await processesMentioning(sb.dir), [])
+    assert.equal(existsSync(join(sb.dataDir, 'clusters', 'hy')), false)
+  })
+})
+
+describe('kctl init --mode hybrid --mtls pki', () => {
+  let sb: Sandbox
+  let p: HybridPorts
+
+  before(async () => {
+    sb = await createSandbox()
+    p = await hybridPorts(2)
+    await writeFile(join(sb.cwd, 'kctl.yaml'), hybridSpec('pki', p, 'pki'))
+  })
+  after(async () => {
+    await sb?.cleanup()
+  })
+
+  it('issues a CA and one certificate per node, and both DPs come up in sync', async () => {
+    const r = await sb.kctl('init')
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
+    assert.match(r.stderr, /generated 4 certificate\(s\), mtls pki/)
+    assert.ok(await allInSync(p))
+    for (const f of ['ca', 'cp-1', 'dp-1', 'dp-2']) assert.ok(existsSync(join(sb.dataDir, 'clusters', 'pki', 'certs', `${f}.crt`)), f)
+    await sb.kctl('nodes', '--json') // records the pids for cleanup
+  })
+})

@@ -1,0 +1,43 @@
+/** Small HTTP helpers for end-to-end tests: a local upstream, form posts, bounded polling. */
+import assert from 'node:assert/strict'
+import {createServer, type Server} from 'node:http'
+
+export function startUpstream(): Promise<{server: Server; port: number}> {
+  const server = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({path: req.url, host: req.headers.host}))
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({server, port: (server.address() as {port: number}).port})))
+}
+
+/** POSTs a form and asserts 201. */
+export async function create(url: string, body: Record<string, string>): Promise<unknown> {
+  const res = await fetch(url, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: new URLSearchParams(body).toString()})
+  const text = await res.text()
+  assert.equal(res.status, 201, text)
+  return JSON.parse(text)
+}
+
+/** Polls `fn` every 50 ms until it returns a truthy value; fails after `timeoutMs` (a bound, not a timing assertion). */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn()
+      if (v) return v
+    } catch (err) {
+      last = err
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`timed out: ${what}${last ? ` (${(last as Error).message})` : ''}`)
+}
+
+/** Resolves once GET url answers 200; returns the body. */
+export const served = (url: string): Promise<string> =>
+  eventually(async () => {
+    const res = await fetch(url)
+    const text = await res.text()
+    return res.status === 200 && text
+  }, `${url} answers 200`)
