@@ -21,7 +21,7 @@ after(async () => {
 describe('plugins: Admin API', () => {
   test('enabled list and plugin schemas', async () => {
     const enabled = await api.call('GET', '/plugins/enabled')
-    for (const n of ['key-auth', 'basic-auth', 'acl', 'rate-limiting', 'request-termination', 'correlation-id']) assert.ok(enabled.body.enabled_plugins.includes(n), n)
+    for (const n of ['key-auth', 'basic-auth', 'acl', 'rate-limiting', 'request-termination', 'correlation-id', 'cors', 'ip-restriction', 'request-transformer', 'response-transformer']) assert.ok(enabled.body.enabled_plugins.includes(n), n)
     const s = await api.call('GET', '/schemas/plugins/rate-limiting')
     assert.equal(s.status, 200)
     const config = s.body.fields.find((f: any) => f.config).config
@@ -135,6 +135,33 @@ describe('plugins: Admin API', () => {
     await api.call('DELETE', `/plugins/${form.body.id}`)
     const validate = await api.call('POST', '/schemas/plugins/validate', {name: 'correlation-id', config: {echo_downstream: 'true'}})
     assert.equal(validate.status, 400)
+  })
+
+  test('cors, ip-restriction, request- and response-transformer: defaults filled, invalid configs refused', async () => {
+    const post = (name: string, config: unknown) => api.call('POST', '/schemas/plugins/validate', {name, config})
+    const created = async (name: string, config: unknown) => {
+      const r = await api.call('POST', '/plugins', {name, config})
+      assert.equal(r.status, 201, JSON.stringify(r.body))
+      await api.call('DELETE', `/plugins/${r.body.id}`)
+      return r.body.config
+    }
+    assert.deepEqual(await created('cors', {}), {
+      origins: null, headers: null, exposed_headers: null, max_age: null, credentials: false, private_network: false, preflight_continue: false, allow_origin_absent: true,
+      methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'],
+    })
+    assert.deepEqual(await created('ip-restriction', {allow: ['10.0.0.0/8']}), {allow: ['10.0.0.0/8'], deny: null, status: null, message: null})
+    const empty = {body: [], headers: [], querystring: []}
+    assert.deepEqual(await created('request-transformer', {}), {http_method: null, remove: empty, rename: empty, replace: {...empty, uri: null}, add: empty, append: empty})
+    const values = {json: [], json_types: [], headers: []}
+    assert.deepEqual(await created('response-transformer', {}), {remove: {json: [], headers: []}, rename: {headers: [], json: []}, replace: values, add: values, append: values})
+
+    assert.match((await post('cors', {origins: ['(']})).body.message, /config\.origins\.1: '\(' is not a valid regex/)
+    assert.match((await post('cors', {methods: ['FETCH']})).body.message, /config\.methods\.1: expected one of/)
+    assert.match((await post('ip-restriction', {})).body.message, /at least one of these fields must be non-empty: 'config.allow', 'config.deny'/)
+    assert.match((await post('ip-restriction', {deny: ['10.0.0.0/33']})).body.message, /config\.deny\.1: invalid ip or cidr range: '10.0.0.0\/33'/)
+    assert.match((await post('request-transformer', {add: {headers: ['novalue']}})).body.message, /config\.add\.headers\.1: key 'novalue' has no value/)
+    assert.match((await post('request-transformer', {http_method: 'get'})).body.message, /config\.http_method: invalid value: get/)
+    assert.match((await post('response-transformer', {add: {json_types: ['date']}})).body.message, /config\.add\.json_types\.1: expected one of/)
   })
 
   test('conformance files: every plugin config there is valid, with defaults filled', async () => {

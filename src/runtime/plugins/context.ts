@@ -93,15 +93,45 @@ export class PluginContext {
   }
 
   /** Sets (or with null removes) a header of the upstream request. */
-  setUpstreamHeader(name: string, value: string | null): void {
+  setUpstreamHeader(name: string, value: string | string[] | null): void {
     ;(this.ctx.upstreamHeaders ??= {})[name.toLowerCase()] = value
+  }
+
+  /** A header as it will go upstream: changed by plugins so far, else the client's. */
+  upstreamHeader(name: string): string | string[] | undefined {
+    const lower = name.toLowerCase()
+    const changed = this.ctx.upstreamHeaders
+    if (changed && lower in changed) return changed[lower] ?? undefined
+    return this.ctx.req.headers[lower]
+  }
+
+  /** Replaces the method sent upstream. */
+  setUpstreamMethod(method: string): void {
+    if (this.ctx.upstream) this.ctx.upstream.method = method
+  }
+
+  /** Replaces the upstream path, keeping the query string. */
+  setUpstreamPath(path: string): void {
+    const up = this.ctx.upstream
+    if (!up) return
+    const q = up.path.indexOf('?')
+    up.path = path + (q < 0 ? '' : up.path.slice(q))
+  }
+
+  /** Response phase: rewrite the whole upstream body (buffered); content-length follows. */
+  transformResponseBody(fn: (body: Buffer, headers: Record<string, string | string[]>) => Buffer): void {
+    ;(this.ctx.responseBodyTransforms ??= []).push(fn)
   }
 
   /** Replaces the query string sent upstream. */
   setUpstreamQuery(q: URLSearchParams): void {
     const s = q.toString()
     this.queryCache = q
-    if (this.ctx.upstream) this.ctx.upstream.path = this.ctx.match!.upstreamPath + (s ? `?${s}` : '')
+    const up = this.ctx.upstream
+    if (!up) return
+    // Keep the path a plugin may have rewritten (request-transformer's replace.uri).
+    const at = up.path.indexOf('?')
+    up.path = (at < 0 ? up.path : up.path.slice(0, at)) + (s ? `?${s}` : '')
   }
 
   /** Adds a header to the response, whether proxied or produced by a plugin. */

@@ -9,6 +9,14 @@ import {handler as acl} from './acl/handler.js'
 import {schema as aclSchema} from './acl/schema.js'
 import {handler as basicAuth} from './basic-auth/handler.js'
 import {schema as basicAuthSchema} from './basic-auth/schema.js'
+import {handler as cors} from './cors/handler.js'
+import {schema as corsSchema} from './cors/schema.js'
+import {handler as ipRestriction} from './ip-restriction/handler.js'
+import {schema as ipRestrictionSchema} from './ip-restriction/schema.js'
+import {handler as requestTransformer} from './request-transformer/handler.js'
+import {schema as requestTransformerSchema} from './request-transformer/schema.js'
+import {handler as responseTransformer} from './response-transformer/handler.js'
+import {schema as responseTransformerSchema} from './response-transformer/schema.js'
 import {handler as correlationId} from './correlation-id/handler.js'
 import {schema as correlationIdSchema} from './correlation-id/schema.js'
 import {handler as keyAuth} from './key-auth/handler.js'
@@ -44,6 +52,10 @@ export function bundledPlugins(): readonly PluginDefinition[] {
     definePlugin(acl, aclSchema),
     definePlugin(rateLimiting, rateLimitingSchema),
     definePlugin(requestTermination, requestTerminationSchema),
+    definePlugin(cors, corsSchema),
+    definePlugin(ipRestriction, ipRestrictionSchema),
+    definePlugin(requestTransformer, requestTransformerSchema),
+    definePlugin(responseTransformer, responseTransformerSchema),
   ])
 }
 

@@ -35,6 +35,8 @@ export interface UpstreamRequest {
   path: string
   /** Host header to send; null means the peer's `host[:port]`. */
   hostHeader: string | null
+  /** Method sent upstream when a plugin changed it (request-transformer). */
+  method?: string
   balancer: Balancer | null
 }
 
@@ -68,9 +70,11 @@ export interface ProxyContext {
   plugins: Array<{p: PlannedPlugin; inst: PluginInstance}> | null
   pluginContext: PluginContext | null
   /** Upstream request header changes by plugins (null value: remove). */
-  upstreamHeaders: Record<string, string | null> | null
+  upstreamHeaders: Record<string, string | string[] | null> | null
   /** Headers plugins add to the response, proxied or not. */
   responseHeaders: Record<string, string> | null
+  /** Set by plugins that rewrite the response body; the body is then buffered. */
+  responseBodyTransforms?: Array<(body: Buffer, headers: Record<string, string | string[]>) => Buffer>
   /** The request body when a plugin buffered or replaced it. */
   body: Buffer | null
   upstream: UpstreamRequest | null

@@ -1,0 +1,16 @@
+/** request-transformer's config, as Kong 3.9's. */
+import type {PluginConfigSchema} from '../types.js'
+import {headerNames, headerPairs, pairs, record, strings} from '../transform.js'
+
+const pairRecord = () => record([['body', pairs()], ['headers', headerPairs()], ['querystring', pairs()]])
+
+export const schema: PluginConfigSchema = {
+  fields: [
+    ['http_method', {type: 'string', match: '^[A-Z]+$', description: 'Method sent upstream instead of the client one.'}],
+    ['remove', record([['body', strings()], ['headers', headerNames()], ['querystring', strings()]])],
+    ['rename', pairRecord()],
+    ['replace', record([['body', pairs()], ['headers', headerPairs()], ['querystring', pairs()], ['uri', {type: 'string', description: 'Upstream path instead of the routed one.'}]])],
+    ['add', pairRecord()],
+    ['append', pairRecord()],
+  ],
+}

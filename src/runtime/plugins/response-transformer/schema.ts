@@ -1,0 +1,17 @@
+/** response-transformer's config, as Kong 3.9's. */
+import type {Field} from '../../schema/field.js'
+import type {PluginConfigSchema} from '../types.js'
+import {headerNames, headerPairs, pairs, record, strings} from '../transform.js'
+
+const jsonTypes = (): Field => ({type: 'array', required: true, default: [], elements: {type: 'string', one_of: ['boolean', 'number', 'string']}})
+const valueRecord = () => record([['json', pairs()], ['json_types', jsonTypes()], ['headers', headerPairs()]])
+
+export const schema: PluginConfigSchema = {
+  fields: [
+    ['remove', record([['json', strings()], ['headers', headerNames()]])],
+    ['rename', record([['headers', headerPairs()], ['json', pairs()]])],
+    ['replace', valueRecord()],
+    ['add', valueRecord()],
+    ['append', valueRecord()],
+  ],
+}
