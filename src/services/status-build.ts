@@ -1,0 +1,116 @@
+/**
+ * Pure: local facts + what the nodes answered → the `kctl status` result. Both the
+ * one-shot command and the watch build their result here, so they never disagree.
+ */
+import type {DataPlaneRowJson, NodeProbe} from './status-probe.js'
+import type {LocalCluster, LocalNode} from './status-local.js'
+import type {DataPlaneStatus, NodeStatus, StatusResult, SyncState} from './status-types.js'
+
+/** The CP source of a hybrid cluster: its last good answer is kept while it is away. */
+export interface CpObservation {
+  node: string
+  /** The last `/clustering/data-planes` rows that arrived (null: none yet). */
+  rows: DataPlaneRowJson[] | null
+  /** The CP's `configuration_hash` and DP count from its last `/status`. */
+  hash: string | null
+  connected: number | null
+  error: string | null
+  unreachableSince: number | null
+  /** When `rows` arrived (epoch seconds): sync states are judged as of then, so a CP that
+   * went away does not make every DP look stale. */
+  rowsAt: number | null
+}
+
+export interface Observations {
+  /** By node name; a node not probed yet is absent. */
+  nodes: Record<string, NodeProbe>
+  cp: CpObservation | null
+}
+
+const FINE_SYNC_STATUSES = new Set(['normal', 'unknown', ''])
+
+/** Kong's rule: a peer silent for more than 1.5 ping intervals is gone. `last_seen` has whole seconds. */
+export function syncOf(row: DataPlaneRowJson, cpHash: string | null, pingInterval: number, now: number): SyncState {
+  if (Math.floor(now) - row.last_seen > 1.5 * pingInterval) return 'stale'
+  if (!FINE_SYNC_STATUSES.has(row.sync_status ?? '')) return 'incompatible'
+  return cpHash !== null && row.config_hash === cpHash ? 'in_sync' : 'behind'
+}
+
+function nodeStatus(n: LocalNode, probe: NodeProbe | undefined): NodeStatus {
+  const body = probe?.ok ? probe.body : null
+  const version = body?.configuration_version
+  return {
+    name: n.name,
+    role: n.role,
+    host: 'localhost',
+    pid: n.pid,
+    state: n.state,
+    started_at: n.started_at,
+    listen: n.listen,
+    reachable: Boolean(probe?.ok),
+    ready: probe?.ok ? probe.ready : null,
+    error: n.state === 'running' ? (probe?.error ?? null) : null,
+    config_version: version === undefined || version === null ? null : String(version),
+    config_hash: typeof body?.configuration_hash === 'string' ? body.configuration_hash : null,
+    database_reachable: typeof body?.database?.reachable === 'boolean' ? body.database.reachable : null,
+  }
+}
+
+function dataPlanes(local: LocalCluster, cp: CpObservation | null, now: number): DataPlaneStatus[] {
+  const byId = new Map(local.nodes.filter((n) => n.dpId).map((n) => [n.dpId!, n.name]))
+  return (cp?.rows ?? []).map((r) => ({
+    id: r.id,
+    node: byId.get(r.id) ?? null,
+    hostname: r.hostname,
+    ip: r.ip,
+    version: r.version,
+    config_hash: r.config_hash,
+    sync: syncOf(r, cp!.hash, local.pingInterval, cp!.error === null ? now : (cp!.rowsAt ?? now)),
+    sync_status: r.sync_status,
+    last_seen: r.last_seen,
+    cert_expiry: r.cert_details?.expiry_timestamp ?? null,
+    labels: r.labels ?? {},
+  }))
+}
+
+/** Why the cluster is not healthy, one line each (empty: healthy). */
+export function problemsOf(s: Omit<StatusResult, 'healthy' | 'problems'>): string[] {
+  const out: string[] = []
+  if (s.database.state && s.database.state !== 'running') out.push(`the database is ${s.database.state}`)
+  for (const n of s.nodes) {
+    if (n.state !== 'running') out.push(`${n.name} is ${n.state}`)
+    else if (!n.reachable) out.push(`${n.name} does not answer${n.error ? ` (${n.error})` : ''}`)
+    else if (n.ready === false) out.push(`${n.name} is not ready${n.error ? ` (${n.error})` : ''}`)
+    if (n.database_reachable === false) out.push(`${n.name} cannot reach the database`)
+  }
+  const cp = s.control_plane
+  if (cp && !cp.reachable) out.push(`control plane ${cp.node} is unreachable${cp.error ? ` (${cp.error})` : ''}`)
+  for (const d of s.data_planes) if (d.sync !== 'in_sync') out.push(`${d.node ?? d.hostname} is ${d.sync}${d.sync === 'incompatible' ? ` (${d.sync_status})` : ''}`)
+  if (cp?.reachable) {
+    const known = new Set(s.data_planes.map((d) => d.node))
+    for (const n of s.nodes) if (n.role === 'data_plane' && n.state === 'running' && !known.has(n.name)) out.push(`${n.name} is not known to the control plane`)
+  }
+  return out
+}
+
+export function buildStatus(local: LocalCluster, obs: Observations, now: number): StatusResult {
+  const nodes = local.nodes.map((n) => nodeStatus(n, obs.nodes[n.name]))
+  const c = local.connection
+  const reachable: Record<string, boolean | null> = {}
+  for (const n of nodes) if (n.role !== 'data_plane') reachable[n.name] = n.database_reachable
+  const cp = obs.cp
+  const base = {
+    cluster: local.name,
+    mode: local.mode,
+    spec: local.specPath,
+    checked_at: Math.floor(now),
+    database: {kind: local.embedded ? ('embedded' as const) : ('external' as const), address: `${c.host}:${c.port}/${c.database}`, state: local.embedded?.state ?? null, reachable},
+    nodes,
+    control_plane: cp
+      ? {node: cp.node, reachable: cp.error === null, error: cp.error, unreachable_since: cp.unreachableSince, config_hash: cp.hash, connected_data_planes: cp.connected, ping_interval: local.pingInterval}
+      : null,
+    data_planes: dataPlanes(local, cp, now),
+  }
+  const problems = problemsOf(base)
+  return {...base, healthy: problems.length === 0, problems}
+}

@@ -1,0 +1,120 @@
+/**
+ * What kctl knows about a cluster without asking any node: the spec and state, each
+ * process's state and start time, each local DP's node id (`<prefix>/kong.id`, to match
+ * the CP's `/clustering/data-planes` rows), the ping interval from the nodes' conf.
+ */
+import {open, readFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {listenUrl} from '../cluster/listen.js'
+import type {Mode} from '../cluster/spec.js'
+import type {PgConnection} from '../cluster/postgres.js'
+import {parseConfText} from '../runtime/conf/load.js'
+import {loadCluster, processState, type ClusterRef, type ProcessState} from './cluster.js'
+
+export interface LocalNode {
+  name: string
+  role: string
+  pid: number | null
+  state: ProcessState
+  started_at: number | null
+  listen: {proxy?: string; admin?: string; cluster?: string; status?: string}
+  statusUrl?: string
+  adminUrl?: string
+  logFile: string
+  /** Data planes: the id the node registers with (null until its first start). */
+  dpId: string | null
+}
+
+export interface LocalCluster {
+  name: string
+  mode: Mode
+  specPath: string
+  connection: PgConnection
+  embedded: {state: ProcessState} | null
+  nodes: LocalNode[]
+  /** Seconds (`cluster_ping_interval` of the first CP's conf; Kong's default 30). */
+  pingInterval: number
+}
+
+const DEFAULT_PING_INTERVAL = 30
+
+/** @throws UserError as loadCluster does. */
+export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
+  const {state, specPath} = await loadCluster(ref)
+  const nodes: LocalNode[] = []
+  for (const n of Object.values(state.nodes)) {
+    const s = processState(n.pid, n.intent)
+    const listen = Object.fromEntries(Object.entries(n.listen).filter(([, v]) => v !== undefined && v !== 'off')) as LocalNode['listen']
+    nodes.push({
+      name: n.name,
+      role: n.role,
+      pid: s === 'running' ? n.pid! : null,
+      state: s,
+      started_at: s === 'running' ? await processStartTime(n.pid!) : null,
+      listen,
+      statusUrl: listenUrl(listen.status),
+      adminUrl: listenUrl(listen.admin),
+      logFile: n.logFile,
+      dpId: n.role === 'data_plane' ? await readText(join(n.prefix, 'kong.id')) : null,
+    })
+  }
+  const cp = Object.values(state.nodes).find((n) => n.role === 'control_plane')
+  const conf = cp ? parseConfText((await readText(cp.confPath)) ?? '') : {}
+  const ping = Number(conf.cluster_ping_interval)
+  return {
+    name: state.name,
+    mode: state.mode,
+    specPath,
+    connection: state.connection,
+    embedded: state.embedded ? {state: processState(state.embedded.pid, state.embedded.intent)} : null,
+    nodes,
+    pingInterval: Number.isFinite(ping) && ping > 0 ? ping : DEFAULT_PING_INTERVAL,
+  }
+}
+
+async function readText(file: string): Promise<string | null> {
+  try {
+    return (await readFile(file, 'utf8')).trim() || null
+  } catch {
+    return null
+  }
+}
+
+let bootTime: number | null | undefined
+
+/** Epoch seconds the process started, from /proc (null where there is none). */
+export async function processStartTime(pid: number): Promise<number | null> {
+  try {
+    if (bootTime === undefined) {
+      const m = /^btime (\d+)$/m.exec(await readFile('/proc/stat', 'utf8'))
+      bootTime = m ? Number(m[1]) : null
+    }
+    if (bootTime === null) return null
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    // Field 22 (starttime, clock ticks after boot) counted after the ")" closing the command name.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Math.floor(bootTime + Number(fields[19]) / 100)
+  } catch {
+    return null
+  }
+}
+
+/** The last `lines` lines of a node's log (empty when there is none yet). */
+export async function readLogTail(file: string, lines = 10): Promise<string[]> {
+  let text = ''
+  try {
+    const fh = await open(file, 'r')
+    try {
+      const {size} = await fh.stat()
+      const start = Math.max(0, size - 64 * 1024)
+      const buf = Buffer.alloc(size - start)
+      await fh.read(buf, 0, buf.length, start)
+      text = buf.toString('utf8')
+    } finally {
+      await fh.close()
+    }
+  } catch {
+    return []
+  }
+  return text.replace(/\s+$/, '').split('\n').filter(Boolean).slice(-lines)
+}

@@ -1,0 +1,37 @@
+/**
+ * Plain text for a status result: aligned columns, no escape codes. `kctl status` without
+ * a TTY, and `kctl status --watch` without one (or with CI set), print this.
+ */
+import {table} from '../kit/output.js'
+import type {StatusResult} from '../services/status-types.js'
+import {clock, shortHash} from './format.js'
+import {DP_COLUMNS, NODE_COLUMNS, dataPlaneRows, nodeRows, totals} from './rows.js'
+
+function databaseLine(s: StatusResult): string {
+  const db = s.database
+  const reach = Object.entries(db.reachable)
+  const by = reach.map(([n, ok]) => `${n} ${ok === null ? 'unknown' : ok ? 'reaches it' : 'CANNOT reach it'}`).join(', ')
+  return `database ${db.kind}${db.state ? ` (${db.state})` : ''} ${db.address}${by ? ` · ${by}` : ''}`
+}
+
+function controlPlaneLine(s: StatusResult): string | null {
+  const cp = s.control_plane
+  if (!cp) return null
+  if (!cp.reachable) return `control plane ${cp.node} UNREACHABLE since ${cp.unreachable_since === null ? '?' : clock(cp.unreachable_since)}: ${cp.error} (last known state below)`
+  return `control plane ${cp.node} · config ${shortHash(cp.config_hash)} · ${cp.connected_data_planes ?? '?'} DPs connected · ping interval ${cp.ping_interval}s`
+}
+
+/** The whole block, lines joined with "\n" (no trailing newline). */
+export function plainStatus(s: StatusResult, now: number = s.checked_at): string {
+  const lines = [`cluster ${s.cluster} (${s.mode}) · spec ${s.spec}`, totals(s), databaseLine(s)]
+  const cp = controlPlaneLine(s)
+  if (cp) lines.push(cp)
+  lines.push('', table(NODE_COLUMNS, nodeRows(s, now).map((r) => r.cells.map((c) => c.text))))
+  if (s.mode === 'hybrid') {
+    lines.push('', 'DATA PLANES')
+    const rows = dataPlaneRows(s, now)
+    lines.push(rows.length ? table(DP_COLUMNS, rows.map((r) => r.cells.map((c) => c.text))) : '(the control plane knows no data plane yet)')
+  }
+  lines.push('', s.healthy ? 'healthy' : `unhealthy: ${s.problems.join('; ')}`)
+  return lines.join('\n')
+}

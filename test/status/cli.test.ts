@@ -1,0 +1,99 @@
+/**
+ * `kctl status` against a real hybrid cluster (real Postgres, CP and DPs as processes):
+ * the --json shape is pinned, plain output has no escape codes, exit 0 healthy / 1 not.
+ */
+import assert from 'node:assert/strict'
+import {after, before, describe, test} from 'node:test'
+import {startHybridCluster, type HybridCluster} from './hybrid-cluster.js'
+
+let c: HybridCluster
+
+before(async () => {
+  c = await startHybridCluster({dataPlanes: 2, pingInterval: 1})
+})
+after(async () => {
+  await c?.cleanup()
+})
+
+const NODE_KEYS = ['config_hash', 'config_version', 'database_reachable', 'error', 'host', 'listen', 'name', 'pid', 'reachable', 'ready', 'role', 'started_at', 'state']
+const DP_KEYS = ['cert_expiry', 'config_hash', 'hostname', 'id', 'ip', 'labels', 'last_seen', 'node', 'sync', 'sync_status', 'version']
+
+async function healthyStatus(): Promise<any> {
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const r = await c.kctl('status', '--json')
+    const body = JSON.parse(r.stdout)
+    if (r.code === 0 && body.healthy) return body
+    if (Date.now() > deadline) throw new Error(`cluster never healthy: ${r.stdout}\n${r.stderr}`)
+    await new Promise((res) => setTimeout(res, 200))
+  }
+}
+
+describe('kctl status', () => {
+  test('--json: the documented shape, every DP in sync with the CP hash, exit 0', async () => {
+    const s = await healthyStatus()
+    assert.deepEqual(Object.keys(s).sort(), ['checked_at', 'cluster', 'control_plane', 'data_planes', 'database', 'healthy', 'mode', 'nodes', 'problems', 'spec'])
+    assert.equal(s.cluster, c.name)
+    assert.equal(s.mode, 'hybrid')
+    assert.match(s.spec, /kctl\.yaml$/)
+    assert.deepEqual(s.problems, [])
+    assert.deepEqual(Object.keys(s.database).sort(), ['address', 'kind', 'reachable', 'state'])
+    assert.equal(s.database.kind, 'external')
+    assert.deepEqual(s.database.reachable, {'cp-1': true})
+    assert.deepEqual(s.nodes.map((n: any) => n.name), ['cp-1', 'dp-1', 'dp-2'])
+    for (const n of s.nodes) {
+      assert.deepEqual(Object.keys(n).sort(), NODE_KEYS)
+      assert.equal(n.state, 'running')
+      assert.equal(n.pid, c.pid(n.name))
+      assert.equal(n.ready, true)
+      assert.equal(typeof n.started_at, 'number')
+    }
+    const cp = s.control_plane
+    assert.deepEqual(Object.keys(cp).sort(), ['config_hash', 'connected_data_planes', 'error', 'node', 'ping_interval', 'reachable', 'unreachable_since'])
+    assert.equal(cp.node, 'cp-1')
+    assert.equal(cp.reachable, true)
+    assert.equal(cp.ping_interval, 1)
+    assert.match(cp.config_hash, /^[0-9a-f]{32}$/)
+    assert.equal(s.data_planes.length, 2)
+    for (const d of s.data_planes) {
+      assert.deepEqual(Object.keys(d).sort(), DP_KEYS)
+      assert.equal(d.sync, 'in_sync')
+      assert.equal(d.config_hash, cp.config_hash)
+      assert.equal(d.ip, '127.0.0.1')
+      assert.equal(typeof d.cert_expiry, 'number')
+    }
+    assert.deepEqual(s.data_planes.map((d: any) => d.node).sort(), ['dp-1', 'dp-2'])
+  })
+
+  test('plain output: aligned text without escape codes', async () => {
+    await healthyStatus()
+    const r = await c.kctl('status')
+    assert.equal(r.code, 0, r.stderr)
+    assert.doesNotMatch(r.stdout, /\u001B/)
+    assert.match(r.stdout, /^cluster st \(hybrid\)/)
+    assert.match(r.stdout, /2\/2 DPs in sync/)
+    assert.match(r.stdout, /^NAME +HOSTNAME +IP +VERSION +HASH +SYNC +LAST SEEN +CERT +LABELS/m)
+    assert.match(r.stdout, /^dp-1 .* in sync .* in 109[45] days/m)
+    assert.match(r.stdout, /\nhealthy\n$/)
+  })
+
+  test('a failed DP: exit 1, the node failed, its CP row stale', async () => {
+    await c.kill('dp-2', 'SIGKILL')
+    const deadline = Date.now() + 10_000
+    let last: any
+    for (;;) {
+      const r = await c.kctl('status', '--json')
+      last = JSON.parse(r.stdout)
+      assert.equal(r.code, 1)
+      if (last.data_planes.find((d: any) => d.node === 'dp-2')?.sync === 'stale') break
+      assert.ok(Date.now() < deadline, `dp-2 never stale: ${r.stdout}`)
+      await new Promise((res) => setTimeout(res, 200))
+    }
+    assert.equal(last.healthy, false)
+    assert.equal(last.nodes.find((n: any) => n.name === 'dp-2').state, 'failed')
+    assert.ok(last.problems.includes('dp-2 is failed'), last.problems.join('; '))
+    assert.ok(last.problems.includes('dp-2 is stale'), last.problems.join('; '))
+    await c.start('dp-2')
+    await healthyStatus()
+  })
+})
