@@ -38,7 +38,8 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 export function buildAdminApi(deps: AdminDeps): RequestHandler {
   const daos = new Map(ENTITIES.map((s) => [s.name, new Dao(deps.pool, s)]))
-  const writeOptions = (form: boolean): WriteOptions => ({coerce: form, checkJson: form ? checkPluginForm : checkPluginJson})
+  const checkPlugin = (form: boolean) => pluginConfigCheck(form, deps.controlPlane === true)
+  const writeOptions = (form: boolean): WriteOptions => ({coerce: form, checkJson: checkPlugin(form)})
   const resourceDeps = {dao: (n: string) => daos.get(n)!, writeOptions, onChange: deps.onChange}
 
   async function route(req: IncomingMessage, url: URL): Promise<Reply> {
@@ -50,7 +51,7 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
       return method === 'GET' ? json(200, await deps.status()) : METHOD_NOT_ALLOWED
     }
     if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, deps.controlPlane ? deps.pool : null)
-    if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), body)
+    if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), body, checkPlugin)
     if (segments[0] === 'kctl' && segments[1] === 'sync' && segments.length === 2) return handleSync(method, body, deps)
     if (segments[0] === 'plugins' && segments[1] === 'enabled' && segments.length === 2) {
       return method === 'GET' ? json(200, {enabled_plugins: bundledPlugins().map((p) => p.name)}) : METHOD_NOT_ALLOWED
@@ -77,16 +78,21 @@ function errorReply(err: unknown, log: Logger): Reply {
 }
 
 /** Plugin config checks; form values are strings, so only they are coerced (as Kong). */
-const pluginConfigCheck = (coerce: boolean) => (path: string, value: unknown, entity: Record<string, any>): {value: unknown; errors?: any} => {
+const pluginConfigCheck = (coerce: boolean, controlPlane: boolean) => (path: string, value: unknown, entity: Record<string, any>): {value: unknown; errors?: any} => {
   if (path !== 'config') return {value}
   const plugin = findPlugin(entity.name)
   if (!plugin) return {value, errors: undefined}
-  return plugin.validateConfig(value, {coerce})
+  return plugin.validateConfig(value, {coerce, controlPlane})
 }
-const checkPluginJson = pluginConfigCheck(false)
-const checkPluginForm = pluginConfigCheck(true)
 
-export async function schemasEndpoint(method: string, rest: string[], body: () => Promise<{body: Record<string, any>; form: boolean}>): Promise<Reply> {
+type PluginCheck = ReturnType<typeof pluginConfigCheck>
+
+export async function schemasEndpoint(
+  method: string,
+  rest: string[],
+  body: () => Promise<{body: Record<string, any>; form: boolean}>,
+  checkPlugin: (form: boolean) => PluginCheck = (form) => pluginConfigCheck(form, false),
+): Promise<Reply> {
   if (rest[0] === 'plugins' && rest.length === 2 && rest[1] !== 'validate') {
     const p = findPlugin(rest[1])
     if (method !== 'GET') return METHOD_NOT_ALLOWED
@@ -99,7 +105,7 @@ export async function schemasEndpoint(method: string, rest: string[], body: () =
     if (method !== 'POST') return METHOD_NOT_ALLOWED
     const {body: input, form} = await body()
     try {
-      validateEntity(schema, input, {defaults: true, coerce: form, checkJson: form ? checkPluginForm : checkPluginJson})
+      validateEntity(schema, input, {defaults: true, coerce: form, checkJson: checkPlugin(form)})
     } catch (err) {
       if (err instanceof SchemaViolation) throw schemaViolation(err.fields)
       throw err

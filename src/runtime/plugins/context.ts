@@ -8,6 +8,7 @@ import type {Logger} from '../log.js'
 import type {ProxyContext} from '../proxy/context.js'
 import {readBody, splitUrl} from '../proxy/phases.js'
 import type {LocalCounters} from './counters.js'
+import type {RedisCounters} from './rate-limiting/redis-policy.js'
 
 export interface PluginExit {
   status: number
@@ -20,6 +21,8 @@ export interface PluginExit {
 /** State one proxy keeps across requests for its plugins. */
 export interface PluginState {
   counters: LocalCounters
+  /** Made on the first request that uses the redis policy; closed with the proxy. */
+  redis?: RedisCounters
 }
 
 export class PluginContext {

@@ -23,7 +23,9 @@ export function definePlugin(handler: PluginHandler, schema: PluginConfigSchema)
       try {
         // Only form bodies are coerced (`config.minute=5`); JSON `"true"` for a boolean is
         // refused, as Kong refuses it.
-        return {value: validateEntity(configSchema, config as Record<string, unknown>, {defaults: true, coerce: opts.coerce === true})}
+        const value = validateEntity(configSchema, config as Record<string, unknown>, {defaults: true, coerce: opts.coerce === true})
+        const refused = opts.controlPlane ? schema.control_plane_check?.(value) : null
+        return refused ? {value, errors: {'@entity': [refused]}} : {value}
       } catch (err) {
         if (err instanceof SchemaViolation) return {value: config, errors: err.fields as FieldErrors}
         throw err

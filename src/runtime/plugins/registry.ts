@@ -34,9 +34,10 @@ export interface PluginDefinition {
   schema: PluginConfigSchema
   /**
    * Validates and fills defaults of `config`; returns the config or the errors.
-   * `coerce`: values came from a form body (strings for numbers, booleans, arrays).
+   * `coerce`: values came from a form body (strings for numbers, booleans, arrays);
+   * `controlPlane`: the node is a hybrid control plane (its schema's extra refusals apply).
    */
-  validateConfig(config: unknown, opts?: {coerce?: boolean}): {value: unknown; errors?: FieldErrors | string}
+  validateConfig(config: unknown, opts?: {coerce?: boolean; controlPlane?: boolean}): {value: unknown; errors?: FieldErrors | string}
   /** Kong-style `/schemas/plugins/{name}` body. */
   describe(): Record<string, unknown>
 }

@@ -12,6 +12,11 @@ export interface PluginConfigSchema {
   fields: FieldList
   /** Whole-config checks, as entity checks: `{field: message}` or `{'@entity': message}`. */
   entity_checks?: EntitySchema['entity_checks']
+  /**
+   * Refusals that only apply on a control plane (what DPs cannot do without a database):
+   * a message for the whole config, or null.
+   */
+  control_plane_check?: (config: Record<string, any>) => string | null
   /** Kong's `typedefs.no_consumer`: the plugin cannot be scoped to a consumer. */
   no_consumer?: boolean
 }

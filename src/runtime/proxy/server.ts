@@ -137,7 +137,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
         })
       }
       for (const s of sockets) s.destroy()
-      await pools.close()
+      await Promise.all([pools.close(), pluginState.redis?.close()])
     })())
 
   return {

@@ -1,56 +1,104 @@
 /**
- * rate-limiting, `local` policy: fixed calendar windows per period, counted per proxy.
- * Kong's order: read usage, refuse when a limit is reached (429 + headers), otherwise
- * count this request and send the remaining budget in X-RateLimit-* / RateLimit-*.
+ * rate-limiting: fixed calendar windows per period, counted per proxy (`local`) or in
+ * Redis (`redis`, shared by every node). Kong's order: read usage, refuse when a limit
+ * is reached (429 + headers), otherwise count this request and send the remaining
+ * budget in X-RateLimit-* / RateLimit-*. When the counter store fails, `fault_tolerant`
+ * proxies unlimited (and logs); otherwise the client gets a 500.
+ *
+ * `local` stays synchronous; only `redis` awaits.
  */
 import {GATEWAY_VERSION} from '../../version.js'
 import type {PluginContext} from '../context.js'
-import {PERIODS, windowOf} from '../counters.js'
+import {PERIODS, windowOf, type Period} from '../counters.js'
 import type {PluginHandler} from '../types.js'
+import {redisKey, RedisCounters} from './redis-policy.js'
 
 const HEADER_LIMIT = Object.fromEntries(PERIODS.map((p) => [p, `x-ratelimit-limit-${p}`]))
 const HEADER_REMAINING = Object.fromEntries(PERIODS.map((p) => [p, `x-ratelimit-remaining-${p}`]))
+
+interface Window {
+  period: Period
+  limit: number
+  start: number
+  end: number
+  key: string
+}
+
+function windows(k: PluginContext, conf: any, now: number, redis: boolean): Window[] {
+  const id = identifier(k, conf)
+  const route = k.route?.id ?? ''
+  const service = k.service?.id ?? ''
+  const out: Window[] = []
+  for (const period of PERIODS) {
+    const limit: number | null = conf[period]
+    if (limit == null) continue
+    const [start, end] = windowOf(period, now)
+    out.push({period, limit, start, end, key: redis ? redisKey(route, service, id, start, period) : `${route}:${service}:${id}:${period}`})
+  }
+  return out
+}
+
+/** Answers 429 or sets the headers; returns whether the request may be counted and proxied. */
+function decide(k: PluginContext, conf: any, ws: Window[], used: number[], now: number): boolean {
+  let best: {limit: number; remaining: number; end: number} | null = null
+  let exceeded = false
+  const headers: Record<string, string> = {}
+  ws.forEach((w, i) => {
+    if (w.limit - used[i] <= 0) exceeded = true
+    const remaining = Math.max(0, w.limit - used[i] - (exceeded ? 0 : 1))
+    if (!best || remaining < best.remaining || (remaining === best.remaining && w.end > best.end)) best = {limit: w.limit, remaining, end: w.end}
+    headers[HEADER_LIMIT[w.period]] = String(w.limit)
+    headers[HEADER_REMAINING[w.period]] = String(remaining)
+  })
+  if (best) {
+    const b = best as {limit: number; remaining: number; end: number}
+    const reset = Math.max(1, Math.ceil((b.end - now) / 1000))
+    headers['ratelimit-limit'] = String(b.limit)
+    headers['ratelimit-remaining'] = String(b.remaining)
+    headers['ratelimit-reset'] = String(reset)
+    if (exceeded) headers['retry-after'] = String(reset)
+  }
+  if (exceeded) {
+    k.error(conf.error_code, conf.error_message, conf.hide_client_headers ? {} : headers)
+    return false
+  }
+  if (!conf.hide_client_headers) for (const [h, v] of Object.entries(headers)) k.setResponseHeader(h, v)
+  return true
+}
+
+function storeFailed(k: PluginContext, conf: any, err: unknown): void {
+  const why = (err as Error)?.message ?? String(err)
+  if (!conf.fault_tolerant) throw new Error(`rate-limiting: failed to get usage from ${conf.policy}: ${why}`)
+  k.log.error(`rate-limiting: failed to get usage from ${conf.policy}: ${why}; request not limited (fault_tolerant)`, {plugin: 'rate-limiting'})
+}
+
+async function redisAccess(k: PluginContext, conf: any): Promise<void> {
+  const store = (k.state.redis ??= new RedisCounters())
+  const now = Date.now()
+  const ws = windows(k, conf, now, true)
+  let used: number[]
+  try {
+    used = await store.usage(conf, ws.map((w) => w.key))
+  } catch (err) {
+    return storeFailed(k, conf, err)
+  }
+  if (!decide(k, conf, ws, used, now)) return
+  // As Kong, counting does not hold the request; a failure is only logged.
+  store.increment(conf, ws.map((w) => [w.key, w.period])).catch((err) => k.log.error(`rate-limiting: failed to increment redis counters: ${(err as Error).message}`))
+}
 
 export const handler: PluginHandler = {
   name: 'rate-limiting',
   version: GATEWAY_VERSION,
   priority: 910,
   access(k, conf) {
-    if (conf.policy !== 'local') {
-      // Only local counters exist here; fault_tolerant decides whether to proxy anyway.
-      if (conf.fault_tolerant) return void k.log.warn(`rate-limiting: policy ${conf.policy} is not supported; request not limited`)
-      throw new Error(`rate-limiting policy ${conf.policy} is not supported`)
-    }
+    if (conf.policy === 'redis') return redisAccess(k, conf)
+    // `cluster` needs counters in the node's database, which this runtime does not keep.
+    if (conf.policy !== 'local') return storeFailed(k, conf, new Error(`policy ${conf.policy} is not supported`))
     const now = Date.now()
-    const id = identifier(k, conf)
-    const base = `${k.route?.id ?? ''}:${k.service?.id ?? ''}:${id}:`
-    let best: {limit: number; remaining: number; end: number} | null = null
-    let exceeded = false
-    const headers: Record<string, string> = {}
-    const windows: Array<[string, number]> = []
-    for (const p of PERIODS) {
-      const limit: number | null = conf[p]
-      if (limit == null) continue
-      const [start, end] = windowOf(p, now)
-      const key = base + p
-      windows.push([key, start])
-      const used = k.state.counters.get(key, start)
-      if (limit - used <= 0) exceeded = true
-      const remaining = Math.max(0, limit - used - (exceeded ? 0 : 1))
-      if (!best || remaining < best.remaining || (remaining === best.remaining && end > best.end)) best = {limit, remaining, end}
-      headers[HEADER_LIMIT[p]] = String(limit)
-      headers[HEADER_REMAINING[p]] = String(remaining)
-    }
-    if (best) {
-      const reset = Math.max(1, Math.ceil((best.end - now) / 1000))
-      headers['ratelimit-limit'] = String(best.limit)
-      headers['ratelimit-remaining'] = String(best.remaining)
-      headers['ratelimit-reset'] = String(reset)
-      if (exceeded) headers['retry-after'] = String(reset)
-    }
-    if (exceeded) return k.error(conf.error_code, conf.error_message, conf.hide_client_headers ? {} : headers)
-    for (const [key, start] of windows) k.state.counters.increment(key, start)
-    if (!conf.hide_client_headers) for (const [h, v] of Object.entries(headers)) k.setResponseHeader(h, v)
+    const ws = windows(k, conf, now, false)
+    const used = ws.map((w) => k.state.counters.get(w.key, w.start))
+    if (decide(k, conf, ws, used, now)) for (const w of ws) k.state.counters.increment(w.key, w.start)
   },
 }
 

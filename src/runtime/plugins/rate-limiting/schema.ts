@@ -8,7 +8,7 @@ const limit = (period: string): readonly [string, Field] => [period, {type: 'num
 
 const redis: Field = {
   type: 'record',
-  description: 'Redis connection, for the redis policy (not supported yet).',
+  description: 'Redis connection, for the redis policy.',
   fields: [
     ['host', {type: 'string'}],
     ['port', {type: 'integer', default: 6379, between: [0, 65535]}],
@@ -22,13 +22,18 @@ const redis: Field = {
   ],
 }
 
+/** Kong's refusal, worded as for its other rate-limiting plugins. */
+export const CLUSTER_IN_HYBRID =
+  "[rate-limiting] strategy 'cluster' is not supported with Hybrid deployments. If you did not specify the strategy, please use 'redis' strategy or 'local' strategy."
+
 export const schema: PluginConfigSchema = {
+  control_plane_check: (c) => (c.policy === 'cluster' ? CLUSTER_IN_HYBRID : null),
   fields: [
     ...PERIODS.map(limit),
     ['limit_by', {type: 'string', default: 'consumer', one_of: ['consumer', 'credential', 'ip', 'service', 'header', 'path', 'consumer-group'], description: 'What the counters are per.'}],
     ['header_name', {...headerName(), description: 'Header to limit by (limit_by header).'}],
     ['path', {type: 'string', starts_with: '/', description: 'Path to limit by (limit_by path).'}],
-    ['policy', {type: 'string', default: 'local', len_min: 0, one_of: ['local', 'cluster', 'redis'], description: 'Where counters live; only local is supported.'}],
+    ['policy', {type: 'string', default: 'local', len_min: 0, one_of: ['local', 'cluster', 'redis'], description: 'Where counters live: local (per node) or redis (shared); cluster is not supported.'}],
     ['fault_tolerant', {type: 'boolean', required: true, default: true, description: 'Proxy when the counter store fails.'}],
     ['redis', redis],
     ['hide_client_headers', {type: 'boolean', required: true, default: false, description: 'Do not send the rate limit headers.'}],

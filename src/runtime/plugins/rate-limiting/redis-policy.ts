@@ -1,0 +1,71 @@
+/**
+ * rate-limiting's `redis` policy: counters shared by every node in a Redis server, with
+ * Kong's keys (`ratelimit:<route>:<service>:<identifier>:<window start ms>:<period>`)
+ * and expiries. One client per connection settings, made on first use and dropped when
+ * it fails, so the next request reconnects. Every command is bounded by `redis.timeout`.
+ */
+import {createClient} from 'redis'
+import type {Period} from '../counters.js'
+
+type Client = ReturnType<typeof createClient>
+
+const EXPIRY: Record<Period, number> = {second: 1, minute: 60, hour: 3600, day: 86400, month: 2592000, year: 31536000}
+
+export const redisKey = (route: string, service: string, id: string, start: number, period: Period) => `ratelimit:${route}:${service}:${id}:${start}:${period}`
+
+export class RedisCounters {
+  private readonly clients = new Map<string, Promise<Client>>()
+
+  /** Current counts of `keys` (0 when absent). Rejects when Redis fails or times out. */
+  async usage(conf: any, keys: string[]): Promise<number[]> {
+    const client = await this.client(conf.redis)
+    const values = await bounded(client.mGet(keys), conf.redis.timeout)
+    return values.map((v) => (v == null ? 0 : Number(v)))
+  }
+
+  /** Counts one request in each window; resolves when Redis has it. */
+  async increment(conf: any, entries: Array<[key: string, period: Period]>): Promise<void> {
+    const client = await this.client(conf.redis)
+    const multi = client.multi()
+    for (const [key, period] of entries) multi.incrBy(key, 1).expire(key, EXPIRY[period], 'NX')
+    await bounded(multi.exec(), conf.redis.timeout)
+  }
+
+  async close(): Promise<void> {
+    const pending = [...this.clients.values()]
+    this.clients.clear()
+    await Promise.all(pending.map((p) => p.then((c) => c.destroy()).catch(() => {})))
+  }
+
+  private client(r: any): Promise<Client> {
+    const key = `${r.host}|${r.port}|${r.database}|${r.username ?? ''}|${r.ssl}|${r.server_name ?? ''}`
+    let p = this.clients.get(key)
+    if (p) return p
+    const c = createClient({
+      socket: {host: r.host, port: r.port, connectTimeout: r.timeout, reconnectStrategy: false, ...(r.ssl ? {tls: true, rejectUnauthorized: r.ssl_verify, servername: r.server_name ?? undefined} : {})},
+      username: r.username ?? undefined,
+      password: r.password ?? undefined,
+      database: r.database,
+      disableOfflineQueue: true,
+    })
+    const drop = () => {
+      if (this.clients.get(key) === p) this.clients.delete(key)
+      c.destroy()
+    }
+    // Without a listener an 'error' event would take the process down.
+    c.on('error', drop)
+    c.on('end', drop)
+    p = c.connect().catch((err) => {
+      drop()
+      throw err
+    }) as Promise<Client>
+    this.clients.set(key, p)
+    return p
+  }
+}
+
+function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`redis timed out after ${ms} ms`)), ms)))
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,88 @@
+/** rate-limiting's redis policy against a real redis-server; cluster refused on CPs. */
+import assert from 'node:assert/strict'
+import {after, before, describe, test} from 'node:test'
+import {createClient} from 'redis'
+import {findPlugin} from '../../src/runtime/plugins/registry.js'
+import {CLUSTER_IN_HYBRID} from '../../src/runtime/plugins/rate-limiting/schema.js'
+import {route, service} from '../router/fixtures.js'
+import {deadPort, get, startProxy, startUpstream} from '../proxy/helpers.js'
+import {startTestRedis, type TestRedis} from '../helpers/redis.js'
+import {plugin} from './fixtures.js'
+
+let redis: TestRedis
+
+before(async () => {
+  redis = await startTestRedis()
+})
+after(async () => {
+  await redis?.stop()
+})
+
+async function nodes(t: any, conf: Record<string, unknown>, count: number) {
+  const up = await startUpstream(t, 'a')
+  const s = service({url: `http://127.0.0.1:${up.port}`})
+  const r = route({paths: ['/'], service: {id: s.id}})
+  const p = plugin('rate-limiting', conf)
+  const ports: number[] = []
+  for (let i = 0; i < count; i++) ports.push((await startProxy(t, {services: [s], routes: [r], plugins: [p]} as any)).port)
+  return {ports, up, route: r, service: s}
+}
+
+describe('plugins: rate-limiting (redis)', () => {
+  test('two nodes share counters in Redis under Kong keys', async (t) => {
+    const {ports, up, route: r, service: s} = await nodes(t, {minute: 3, policy: 'redis', limit_by: 'ip', redis: {host: '127.0.0.1', port: redis.port}}, 2)
+    const statuses: number[] = []
+    for (let i = 0; i < 4; i++) {
+      const res = await get(ports[i % 2], '/')
+      statuses.push(res.status)
+      if (res.status === 200) assert.equal(res.headers['x-ratelimit-remaining-minute'], String(2 - i))
+      // Counting does not hold the request (as Kong); let it land before the next read.
+      await waitForCount(redis.port, r.id, s.id, i + 1 > 3 ? 3 : i + 1)
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 429])
+    assert.equal(up.hits(), 3)
+  })
+
+  test('fault_tolerant proxies when Redis is down; without it the client gets a 500', async (t) => {
+    const down = await deadPort()
+    const tolerant = await nodes(t, {minute: 1, policy: 'redis', redis: {host: '127.0.0.1', port: down, timeout: 500}}, 1)
+    for (let i = 0; i < 2; i++) {
+      const res = await get(tolerant.ports[0], '/')
+      assert.equal(res.status, 200)
+      assert.equal(res.headers['x-ratelimit-limit-minute'], undefined)
+    }
+    const strict = await nodes(t, {minute: 1, policy: 'redis', fault_tolerant: false, redis: {host: '127.0.0.1', port: down, timeout: 500}}, 1)
+    const res = await get(strict.ports[0], '/')
+    assert.equal(res.status, 500)
+    assert.equal(res.json().message, 'An unexpected error occurred')
+    assert.equal(strict.up.hits(), 0)
+  })
+
+  test('redis policy requires redis.host; a control plane refuses the cluster policy', () => {
+    const rl = findPlugin('rate-limiting')!
+    assert.deepEqual((rl.validateConfig({minute: 1, policy: 'redis'}).errors as any).redis, {host: 'required field missing'})
+    assert.equal(rl.validateConfig({minute: 1, policy: 'cluster'}).errors, undefined)
+    assert.deepEqual(rl.validateConfig({minute: 1, policy: 'cluster'}, {controlPlane: true}).errors, {'@entity': [CLUSTER_IN_HYBRID]})
+    assert.equal(rl.validateConfig({minute: 1, policy: 'redis', redis: {host: 'r'}}, {controlPlane: true}).errors, undefined)
+  })
+})
+
+async function waitForCount(port: number, routeId: string, serviceId: string, expected: number): Promise<void> {
+  const c = createClient({socket: {host: '127.0.0.1', port}})
+  await c.connect()
+  try {
+    for (let i = 0; i < 100; i++) {
+      const keys = await c.keys(`ratelimit:${routeId}:${serviceId}:*:minute`)
+      const n = keys.length ? Number(await c.get(keys[0])) : 0
+      if (n >= expected) {
+        assert.match(keys[0], /^ratelimit:[0-9a-f-]+:[0-9a-f-]+:(::ffff:)?127\.0\.0\.1:\d+:minute$/)
+        assert.ok((await c.ttl(keys[0])) > 0)
+        return
+      }
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    throw new Error(`redis counter did not reach ${expected}`)
+  } finally {
+    c.destroy()
+  }
+}
