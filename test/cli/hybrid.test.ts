@@ -111,6 +111,25 @@ describe('kctl init --mode hybrid (shared certificate)', () => {
   })
 })
 
+describe('kctl init --mode hybrid --dry-run', () => {
+  let sb: Sandbox
+  before(async () => {
+    sb = await createSandbox()
+  })
+  after(async () => {
+    await sb?.cleanup()
+  })
+
+  it('plans certificates, the control plane, then every data plane, and writes nothing', async () => {
+    const r = await sb.kctl('init', '--mode', 'hybrid', '--data-planes', '3', '--mtls', 'pki', '--dry-run')
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /Certificates\n  - generate .*ca\.crt \(mtls pki\)/)
+    assert.match(r.stdout, /check port 8200 \(proxy_listen of dp-3\)/)
+    assert.match(r.stdout, /Start control planes\n  - start cp-1[^]*Start data planes\n  - start dp-1[^]*dp-3[^]*Wait until data planes are in sync/)
+    assert.equal(existsSync(join(sb.cwd, 'kctl.yaml')), false)
+  })
+})
+
 describe('kctl init --mode hybrid --mtls pki', () => {
   let sb: Sandbox
   let p: HybridPorts
