@@ -73,12 +73,13 @@ export async function fetchState(base: string, tags: readonly string[] = []): Pr
 }
 
 export interface SyncRequest {
-  events: Array<Pick<Event, 'op' | 'kind' | 'entity'>>
+  events: Array<Pick<Event, 'op' | 'kind' | 'entity' | 'old'>>
 }
 
 /** Applies events in one transaction on the node; throws AdminApiError with Kong's envelope on failure. */
 export async function postSync(base: string, events: readonly Event[]): Promise<Summary> {
-  const body: SyncRequest = {events: events.map((e) => ({op: e.op, kind: e.kind, entity: e.op === 'delete' ? {id: e.entity.id} : e.entity}))}
+  // `old` lets the node refuse the apply when someone changed the gateway since the diff.
+  const body: SyncRequest = {events: events.map((e) => ({op: e.op, kind: e.kind, entity: e.op === 'delete' ? {id: e.entity.id} : e.entity, ...(e.old ? {old: e.old} : {})}))}
   const res = await call(base, 'POST', SYNC_PATH, body)
   return {created: res.created, updated: res.updated, deleted: res.deleted}
 }

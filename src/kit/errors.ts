@@ -29,6 +29,7 @@ export const EXIT_STATUS = {
   CONFIG_INVALID: 1,
   GATEWAY_UNREACHABLE: 1,
   GATEWAY_REJECTED: 1,
+  CONFIG_CONFLICT: 1,
   BUG: 1,
 } as const
 

@@ -18,6 +18,8 @@ export const ErrorCode = {
   OPERATION_UNSUPPORTED: 12,
   FOREIGN_KEYS_UNRESOLVED: 13,
   DECLARATIVE_CONFIG: 14,
+  /** kctl's: a declarative apply found the gateway changed since its diff. */
+  SYNC_CONFLICT: 15,
 } as const
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode]
 
@@ -35,10 +37,11 @@ const NAMES: Record<number, string> = {
   12: 'operation unsupported',
   13: 'foreign keys unresolved',
   14: 'invalid declarative configuration',
+  15: 'configuration conflict',
 }
 
 /** code → HTTP status, the one place the Admin API looks this up. */
-export const HTTP_STATUS: Record<number, number> = {1: 400, 2: 400, 3: 400, 4: 400, 5: 409, 6: 404, 7: 400, 8: 500, 9: 400, 11: 400, 12: 405, 13: 400, 14: 400}
+export const HTTP_STATUS: Record<number, number> = {1: 400, 2: 400, 3: 400, 4: 400, 5: 409, 6: 404, 7: 400, 8: 500, 9: 400, 11: 400, 12: 405, 13: 400, 14: 400, 15: 409}
 
 export class GatewayError extends Error {
   constructor(

@@ -2,6 +2,7 @@
 import {postSync} from '../config/admin-client.js'
 import {resolveAdminUrl} from '../config/admin-url.js'
 import {asUserErrors} from '../config/cli-errors.js'
+import {appliedBefore, recordApplied} from '../config/applied.js'
 import {planSync, type Plan} from '../config/plan.js'
 import {confirmDestructive} from './declarative.js'
 import {resultOf, type DiffOptions, type SyncResult} from './diff.js'
@@ -9,7 +10,7 @@ import {resultOf, type DiffOptions, type SyncResult} from './diff.js'
 export interface ApplyOptions extends DiffOptions {
   /** Stop after the diff (same as `kctl diff`). */
   dryRun?: boolean
-  /** Skip the confirmation for deletes. */
+  /** Skip the confirmation for deletes on the first apply to a gateway. */
   yes?: boolean
 }
 
@@ -18,8 +19,12 @@ export async function apply(o: ApplyOptions): Promise<{result: SyncResult; plan:
     const url = await resolveAdminUrl(o)
     const plan = await planSync(url, o.files, o.selectTags)
     if (o.dryRun || plan.events.length === 0) return {plan, result: resultOf(plan, false)}
-    if (plan.summary.deleted > 0) await confirmDestructive(`Delete ${plan.summary.deleted} entit${plan.summary.deleted === 1 ? 'y' : 'ies'} not in the files?`, Boolean(o.yes))
+    // Only the first apply to a gateway may delete what someone made by hand: ask then.
+    if (plan.summary.deleted > 0 && !(await appliedBefore(o.stateRoot, url))) {
+      await confirmDestructive(`First apply to ${url}: delete ${plan.summary.deleted} entit${plan.summary.deleted === 1 ? 'y' : 'ies'} not in the files?`, Boolean(o.yes))
+    }
     plan.summary = await postSync(url, plan.events)
+    await recordApplied(o.stateRoot, url)
     return {plan, result: resultOf(plan, true)}
   })
 }

@@ -18,8 +18,13 @@ let admin: TestAdmin
 let dir: string
 
 function kctl(...args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
+  return kctlIn(join(dir, 'data'), ...args)
+}
+
+/** kctl with its own state directory: another user, who never applied to this gateway. */
+function kctlIn(dataDir: string, ...args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
   return new Promise((resolve) => {
-    const env = {...process.env, CI: 'true', NO_COLOR: '1', KCTL_DATA_DIR: join(dir, 'data'), DECK_SVC_HOST: 'secret-host.example'}
+    const env = {...process.env, CI: 'true', NO_COLOR: '1', KCTL_DATA_DIR: dataDir, DECK_SVC_HOST: 'secret-host.example'}
     const p = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], {cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
@@ -84,13 +89,14 @@ describe('kctl validate / diff / apply / dump / reset', () => {
     assert.match(text.stdout, /updating service svc1\n {2}- retries: 5\n {2}\+ retries: 3\nupdating route r1\n {2}- paths: \["\/r1"\]\n {2}\+ paths: \["\/r1","\/r2"\]/)
   })
 
-  it('deletes need --yes without a TTY; with it, children are deleted first', async () => {
+  it('a first apply that deletes needs --yes without a TTY; later ones do not; children are deleted first', async () => {
     const f = await file('fewer.yaml', '_format_version: "3.0"\nconsumers:\n- username: alice\n')
-    const refused = await kctl('apply', f, '--admin-url', admin.url)
+    const refused = await kctlIn(join(dir, 'data-other-user'), 'apply', f, '--admin-url', admin.url)
     assert.equal(refused.code, 1)
     assert.match(refused.stderr, /--yes/)
     assert.equal((await admin.call('GET', '/routes')).body.data.length, 1, 'refused apply changed the gateway')
-    const ok = await kctl('apply', f, '--admin-url', admin.url, '--yes')
+    // This user applied to this gateway before (first test): no question this time.
+    const ok = await kctl('apply', f, '--admin-url', admin.url)
     assert.equal(ok.code, 0, ok.stderr)
     assert.match(ok.stdout, /deleting route r1\ndeleting service svc1\nSummary:\n {2}Created: 0 {2}Updated: 0 {2}Deleted: 2/)
   })

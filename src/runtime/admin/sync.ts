@@ -2,7 +2,8 @@
  * `POST /kctl/sync`: kctl's transactional apply. Body `{events: [{op, kind, entity}]}`;
  * every entity is validated first (all errors reported at once, Kong's code 14 envelope),
  * then everything runs in one transaction with one config notification. Answers
- * `{created, updated, deleted}`.
+ * `{created, updated, deleted}`. Updates and deletes may carry `old`, the entity as the
+ * client saw it: a row that differs now fails the whole apply with a 409 (code 15).
  */
 import type pg from 'pg'
 import {applyEvents, type SyncEvent} from '../db/sync.js'
@@ -61,12 +62,13 @@ function validateEvents(raw: unknown): SyncEvent[] {
       fail(String(ev?.kind ?? 'unknown'), i, ev?.entity, 'expected {op: create|update|delete, kind: <entity>, entity: {id: <uuid>, …}}')
       return ev
     }
-    if (ev.op === 'delete') return {op: 'delete', kind: schema.name, entity: {id: ev.entity.id}}
+    const old = ev.op !== 'create' && ev.old && typeof ev.old === 'object' ? {old: ev.old} : {}
+    if (ev.op === 'delete') return {op: 'delete', kind: schema.name, entity: {id: ev.entity.id}, ...old}
     const input = {...ev.entity}
     delete input.created_at
     delete input.updated_at
     try {
-      return {op: ev.op, kind: schema.name, entity: validateEntity(schema, input, {defaults: true, checkJson})}
+      return {op: ev.op, kind: schema.name, entity: validateEntity(schema, input, {defaults: true, checkJson}), ...old}
     } catch (err) {
       if (!(err instanceof SchemaViolation)) throw err
       fail(schema.name, i, ev.entity, err.fields)

@@ -8,7 +8,9 @@ import type pg from 'pg'
 import type {EntitySchema} from '../schema/field.js'
 import {getSchema, topologicalOrder} from '../schema/registry.js'
 import {nowSeconds} from '../schema/validate.js'
-import {CONFIG_CHANNEL, mapPgError} from './dao.js'
+import {sameEntity} from '../declarative/compare.js'
+import {ErrorCode, GatewayError} from '../errors.js'
+import {CONFIG_CHANNEL, Dao, mapPgError} from './dao.js'
 import {quotedColumn} from './ddl.js'
 import {inTransaction} from './pool.js'
 
@@ -17,7 +19,16 @@ export interface SyncEvent {
   kind: string
   /** Validated entity with its id (deletes: only the id). */
   entity: Record<string, any>
+  /**
+   * Updates and deletes: the entity as the client saw it when it computed the change.
+   * When the row differs now (someone edited it meanwhile), nothing is applied.
+   */
+  old?: Record<string, any>
 }
+
+/** The gateway changed between the client's diff and this apply; nothing was written. */
+export const syncConflict = (kind: string, id: string) =>
+  new GatewayError(ErrorCode.SYNC_CONFLICT, `the ${kind} entity '${id}' changed since the diff was computed; nothing was applied: compute the diff again`, {[kind]: id})
 
 export interface SyncSummary {
   created: number
@@ -38,6 +49,7 @@ export async function applyEvents(pool: pg.Pool, events: readonly SyncEvent[]): 
   let schema: EntitySchema | undefined
   try {
     await inTransaction(pool, async (c) => {
+      await checkExpected(pool, c, events)
       const now = nowSeconds()
       for (const ev of orderEvents(events)) {
         schema = getSchema(ev.kind)!
@@ -55,6 +67,7 @@ export async function applyEvents(pool: pg.Pool, events: readonly SyncEvent[]): 
       if (events.length) await c.query('SELECT pg_notify($1, $2)', [CONFIG_CHANNEL, 'sync'])
     })
   } catch (err) {
+    if (err instanceof GatewayError) throw err
     throw schema ? mapPgError(err, schema) : err
   }
   return summary
@@ -68,6 +81,21 @@ async function transformed(c: pg.PoolClient, schema: EntitySchema, entity: Recor
   const old = update ? ((await c.query(`SELECT * FROM ${schema.name} WHERE id = $1`, [e.id])).rows[0] ?? null) : null
   schema.onWrite(e, old)
   return e
+}
+
+/** Locks the rows the events expect, then compares them with what the client saw. */
+async function checkExpected(pool: pg.Pool, c: pg.PoolClient, events: readonly SyncEvent[]): Promise<void> {
+  const expected = events.filter((e) => e.op !== 'create' && e.old)
+  const kinds = new Set(expected.map((e) => e.kind))
+  for (const kind of kinds) {
+    const ids = expected.filter((e) => e.kind === kind).map((e) => e.entity.id)
+    await c.query(`SELECT id FROM ${kind} WHERE id = ANY($1::uuid[]) FOR UPDATE`, [ids])
+  }
+  for (const ev of expected) {
+    const schema = getSchema(ev.kind)!
+    const row = await new Dao(pool, schema).select(ev.entity.id, c)
+    if (!row || !sameEntity(schema, row, ev.old!)) throw syncConflict(ev.kind, ev.entity.id)
+  }
 }
 
 function values(schema: EntitySchema, e: Record<string, any>, fields: EntitySchema['fields']): unknown[] {

@@ -6,7 +6,7 @@
  * without the consumers schema knowing the plugins.
  */
 import type {EntitySchema} from '../schema/field.js'
-import {foreignKeys, referencing} from '../schema/registry.js'
+import {referencing} from '../schema/registry.js'
 
 export interface Nesting {
   /** Key in the parent (`routes`). */
@@ -29,15 +29,4 @@ export function nestedOf(schema: EntitySchema): readonly Nesting[] {
   }
   cache.set(schema.name, list)
   return list
-}
-
-/** The parent a child nests under in a dump: the first nesting that names it. */
-export function nestingParent(child: EntitySchema, all: readonly EntitySchema[]): {parent: EntitySchema; nesting: Nesting} | undefined {
-  for (const [field] of foreignKeys(child)) {
-    for (const parent of all) {
-      const nesting = nestedOf(parent).find((n) => n.entity === child.name && n.via === field)
-      if (nesting) return {parent, nesting}
-    }
-  }
-  return undefined
 }

@@ -62,6 +62,8 @@ function prepare(schema: EntitySchema, entry: Entry, ctx: Ctx): Record<string, a
   delete input.created_at
   delete input.updated_at
   for (const [field, f] of foreignKeys(schema)) resolveReference(input, field, f, entry, ctx)
+  // A plugin written without `config` still gets its config defaults, as in Kong.
+  if (schema.name === 'plugins' && (input.config === undefined || input.config === null)) input.config = {}
   const tags = ctx.o.selectTags
   if (tags.length) input.tags = [...new Set([...(Array.isArray(input.tags) ? input.tags : []), ...tags])]
   let entity: Record<string, any>

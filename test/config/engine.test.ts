@@ -1,0 +1,131 @@
+/**
+ * The declarative engine's remaining behaviours on a real Admin API over real Postgres:
+ * --select-tag, credentials nested in consumers, a bad plugin config, config defaults of
+ * a plugin written without `config`, nested dumps, and the conflict check that refuses an
+ * apply when the gateway changed after the diff.
+ */
+import {after, before, describe, it} from 'node:test'
+import assert from 'node:assert/strict'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {parse} from 'yaml'
+import {fetchState, postSync} from '../../src/config/admin-client.js'
+import {planSync} from '../../src/config/plan.js'
+import {apply} from '../../src/services/apply.js'
+import {dump} from '../../src/services/dump.js'
+import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
+import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+
+let pg: TestPostgres
+let admin: TestAdmin
+let dir: string
+before(async () => {
+  pg = await startTestPostgres()
+  admin = await startTestAdmin(pg)
+  dir = await mkdtemp(join(tmpdir(), 'kctl-engine-'))
+})
+after(async () => {
+  await admin?.close()
+  await pg?.stop()
+  await rm(dir, {recursive: true, force: true})
+})
+
+async function file(name: string, text: string): Promise<string> {
+  const p = join(dir, name)
+  await writeFile(p, text)
+  return p
+}
+const run = async (f: string, selectTags: string[] = []) => (await apply({files: [f], adminUrl: admin.url, stateRoot: dir, yes: true, selectTags})).result.summary
+const names = async (kind: string) => (await admin.call('GET', `/${kind}`)).body.data.map((e: any) => e.name ?? e.username).sort()
+
+const nested = `_format_version: "3.0"
+services:
+- name: svc
+  url: http://127.0.0.1:9
+  routes:
+  - name: r
+    paths: [/r]
+    plugins:
+    - name: key-auth
+  plugins:
+  - name: correlation-id
+consumers:
+- username: alice
+  keyauth_credentials:
+  - key: alice-key
+  basicauth_credentials:
+  - username: alice
+    password: pw
+  acls:
+  - group: admins
+`
+
+describe('declarative engine', () => {
+  it('credentials nest in consumers; a plugin without config gets its defaults; the dump nests like decK and applies back as a no-op', async () => {
+    assert.deepEqual(await run(await file('nested.yaml', nested)), {created: 8, updated: 0, deleted: 0})
+    assert.equal((await admin.call('GET', '/consumers/alice/key-auth')).body.data[0].key, 'alice-key')
+    assert.equal((await admin.call('GET', '/consumers/alice/acls')).body.data[0].group, 'admins')
+    const cid = (await admin.call('GET', '/plugins')).body.data.find((p: any) => p.name === 'correlation-id')
+    assert.equal(cid.config.header_name, 'Kong-Request-ID', 'config defaults not filled')
+    const out = join(dir, 'dump.yaml')
+    await dump({adminUrl: admin.url, stateRoot: dir, format: 'yaml', output: out})
+    const d = parse(await readFile(out, 'utf8'))
+    assert.equal(d.routes, undefined, 'routes should nest under their service')
+    assert.equal(d.services[0].routes[0].name, 'r')
+    assert.equal(d.services[0].routes[0].service, undefined)
+    assert.equal(d.services[0].routes[0].plugins[0].name, 'key-auth')
+    assert.equal(d.services[0].plugins[0].name, 'correlation-id')
+    assert.equal(d.plugins, undefined)
+    assert.equal(d.consumers[0].keyauth_credentials[0].key, 'alice-key')
+    assert.equal(d.consumers[0].acls[0].group, 'admins')
+    assert.equal(d.keyauth_credentials, undefined)
+    assert.deepEqual(await run(out), {created: 0, updated: 0, deleted: 0})
+  })
+
+  it('a bad plugin config is an invalid file: exit with the field located, nothing changes', async () => {
+    const before = await fetchState(admin.url)
+    const bad = await file('bad-plugin.yaml', nested.replace('  - name: correlation-id\n', '  - name: rate-limiting\n    config: {minute: lots, nope: 1}\n'))
+    await assert.rejects(run(bad), (err: Error) => {
+      assert.match(err.message, /bad-plugin\.yaml:\d+: services\[0\]\.plugins\[0\]: config\.minute: expected a number/)
+      assert.match(err.message, /config\.nope: unknown field/)
+      return true
+    })
+    assert.deepEqual(await fetchState(admin.url), before)
+  })
+
+  it('--select-tag manages only tagged entities, tags what it creates, and leaves the rest alone', async () => {
+    const tagged = await file('team-a.yaml', '_format_version: "3.0"\nservices:\n- name: a1\n  host: a1.example\n- name: a2\n  host: a2.example\n')
+    assert.deepEqual(await run(tagged, ['team-a']), {created: 2, updated: 0, deleted: 0})
+    assert.deepEqual((await admin.call('GET', '/services/a1')).body.tags, ['team-a'])
+    const fewer = await file('team-a-fewer.yaml', '_format_version: "3.0"\n_info:\n  select_tags: [team-a]\nservices:\n- name: a1\n  host: a1.example\n')
+    assert.deepEqual(await run(fewer), {created: 0, updated: 0, deleted: 1})
+    assert.deepEqual(await names('services'), ['a1', 'svc'], 'an untagged service was touched')
+    const plan = await planSync(admin.url, [fewer])
+    assert.equal(plan.events.length, 0)
+    const d = join(dir, 'dump-a.yaml')
+    await dump({adminUrl: admin.url, stateRoot: dir, format: 'yaml', output: d, selectTags: ['team-a']})
+    const dumped = parse(await readFile(d, 'utf8'))
+    assert.deepEqual(dumped._info, {select_tags: ['team-a']})
+    assert.deepEqual(dumped.services.map((s: any) => s.name), ['a1'])
+  })
+
+  it('an entity changed between diff and apply fails the whole apply with a conflict, nothing applied', async () => {
+    const f = await file('conflict.yaml', nested.replace('name: svc\n', 'name: svc\n  retries: 2\n').replace('- name: r\n', '- name: r\n    strip_path: false\n'))
+    const plan = await planSync(admin.url, [f])
+    assert.ok(plan.events.some((e) => e.kind === 'routes' && e.op === 'update'), JSON.stringify(plan.summary))
+    // Someone edits the route after the diff was computed.
+    assert.equal((await admin.call('PATCH', '/routes/r', {paths: ['/edited']})).status, 200)
+    await assert.rejects(postSync(admin.url, plan.events), (err: any) => {
+      assert.equal(err.status, 409)
+      assert.equal(err.body.code, 15)
+      assert.match(err.body.message, /routes entity '.*' changed since the diff was computed; nothing was applied/)
+      return true
+    })
+    assert.equal((await admin.call('GET', '/services/svc')).body.retries, 5, 'part of a conflicting apply was written')
+    assert.deepEqual((await admin.call('GET', '/routes/r')).body.paths, ['/edited'])
+    // A fresh diff sees the edit and applies.
+    assert.ok((await run(f)).updated >= 2)
+    assert.equal((await admin.call('GET', '/services/svc')).body.retries, 2)
+  })
+})
