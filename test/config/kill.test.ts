@@ -1,0 +1,140 @@
+/**
+ * A killed apply leaves the old state or the new one, never a mix: a large apply
+ * (3,000 services with a route each, replacing 10 old ones) against a real node on real
+ * Postgres, with (1) the `kctl apply` process SIGKILLed while the node's transaction runs
+ * and (2) the node itself SIGKILLed mid-transaction, then restarted.
+ */
+import {after, before, describe, it} from 'node:test'
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import pg from 'pg'
+import {createDatabase} from '../../src/cluster/postgres.js'
+import {findFreePort} from '../../src/kit/ports.js'
+import {migrate} from '../../src/runtime/db/migrations.js'
+import {ROOT} from '../helpers/kctl.js'
+import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
+import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+
+const BIG = 3000
+let pgs: TestPostgres
+let dir: string
+
+before(async () => {
+  pgs = await startTestPostgres()
+  dir = await mkdtemp(join(tmpdir(), 'kctl-kill-'))
+})
+after(async () => {
+  killAll()
+  await pgs?.stop()
+  await rm(dir, {recursive: true, force: true})
+})
+
+const services = (prefix: string, n: number) =>
+  `_format_version: "3.0"\nservices:\n` + Array.from({length: n}, (_, i) => `- name: ${prefix}-${i}\n  host: h${i}.example\n  routes:\n  - name: ${prefix}-r${i}\n    paths: [/${prefix}/${i}]\n`).join('')
+
+async function startNode(database: string, prefix?: string): Promise<{node: NodeProcess; admin: string}> {
+  const [a, p, s] = [await findFreePort(), await findFreePort(), await findFreePort()]
+  const conf = {pg_host: pgs.host, pg_port: pgs.port, pg_user: pgs.user, pg_password: pgs.password, pg_database: database}
+  const node = spawnNode(dir, {...conf, admin_listen: `127.0.0.1:${a}`, proxy_listen: `127.0.0.1:${p}`, status_listen: `127.0.0.1:${s}`}, {status: `http://127.0.0.1:${s}`, prefix})
+  await node.waitReady()
+  return {node, admin: `http://127.0.0.1:${a}`}
+}
+
+function kctlApply(file: string, adminUrl: string) {
+  const env = {...process.env, CI: 'true', NO_COLOR: '1', KCTL_DATA_DIR: join(dir, 'data')}
+  return spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'apply', file, '--admin-url', adminUrl, '--yes'], {env, stdio: 'ignore'})
+}
+
+/** Resolves once the node's sync transaction is writing rows (seen from Postgres itself). */
+async function waitWriting(client: pg.Client, database: string, done: () => boolean): Promise<boolean> {
+  while (!done()) {
+    const r = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND xact_start IS NOT NULL AND query ILIKE 'INSERT INTO%'`, [database])
+    if (r.rows[0].n > 0) return true
+    await new Promise((res) => setTimeout(res, 2))
+  }
+  return false
+}
+
+/** Waits until no transaction is open on the database, then reads what is committed. */
+async function settledNames(client: pg.Client, database: string): Promise<{services: string[]; routes: number}> {
+  for (let i = 0; i < 600; i++) {
+    const open = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND xact_start IS NOT NULL AND pid <> pg_backend_pid() AND state <> 'idle'`, [database])
+    if (open.rows[0].n === 0) break
+    await new Promise((res) => setTimeout(res, 50))
+  }
+  const s = await client.query('SELECT name FROM services ORDER BY name')
+  const r = await client.query('SELECT count(*)::int AS n FROM routes')
+  return {services: s.rows.map((x) => x.name), routes: r.rows[0].n}
+}
+
+function assertOldOrNew(state: {services: string[]; routes: number}): string {
+  const isOld = state.services.length === 10 && state.services.every((n) => n.startsWith('old-')) && state.routes === 10
+  const isNew = state.services.length === BIG && state.services.every((n) => n.startsWith('new-')) && state.routes === BIG
+  assert.ok(isOld || isNew, `a mix: ${state.services.length} services (${state.services.filter((n) => n.startsWith('old-')).length} old), ${state.routes} routes`)
+  return isOld ? 'old' : 'new'
+}
+
+async function prepare(database: string) {
+  const conn = {host: pgs.host, port: pgs.port, user: pgs.user, password: pgs.password}
+  await createDatabase(conn, database)
+  await migrate({...conn, database})
+  const client = new pg.Client({...conn, database})
+  await client.connect()
+  const oldFile = join(dir, `${database}-old.yaml`)
+  const newFile = join(dir, `${database}-new.yaml`)
+  await writeFile(oldFile, services('old', 10))
+  await writeFile(newFile, services('new', BIG))
+  return {client, oldFile, newFile}
+}
+
+async function applyOld(file: string, admin: string): Promise<void> {
+  const p = kctlApply(file, admin)
+  assert.equal(await new Promise((r) => p.on('exit', r)), 0)
+}
+
+describe('a killed apply', () => {
+  it('SIGKILL of kctl apply mid-request: old state or new state, never a mix', async () => {
+    const {client, oldFile, newFile} = await prepare('kill_cli')
+    const {node, admin} = await startNode('kill_cli')
+    try {
+      await applyOld(oldFile, admin)
+      const p = kctlApply(newFile, admin)
+      const exited = new Promise((r) => p.on('exit', r))
+      await waitWriting(client, 'kill_cli', () => p.exitCode !== null)
+      p.kill('SIGKILL')
+      await exited
+      assertOldOrNew(await settledNames(client, 'kill_cli'))
+      // The node is still healthy and serves what is committed.
+      assert.equal((await fetch(`${admin}/status`)).status, 200)
+    } finally {
+      await client.end()
+      await node.stop()
+    }
+  })
+
+  it('SIGKILL of the node mid-transaction, then restart: the old state, never a mix', async () => {
+    const {client, oldFile, newFile} = await prepare('kill_node')
+    let {node, admin} = await startNode('kill_node')
+    try {
+      await applyOld(oldFile, admin)
+      const p = kctlApply(newFile, admin)
+      const cliExit = new Promise((r) => p.on('exit', r))
+      const caught = await waitWriting(client, 'kill_node', () => p.exitCode !== null)
+      node.proc.kill('SIGKILL')
+      await node.exited
+      const code = await cliExit
+      if (caught) assert.notEqual(code, 0, 'kctl reported success for an apply whose node died mid-transaction')
+      const state = assertOldOrNew(await settledNames(client, 'kill_node'))
+      if (caught) assert.equal(state, 'old', 'a transaction cut by the node dying was committed')
+      ;({node, admin} = await startNode('kill_node', node.prefix))
+      const res = await fetch(`${admin}/services?size=1000`).then((r) => r.json())
+      assert.ok(res.data.length > 0)
+    } finally {
+      await client.end()
+      await node.stop()
+    }
+  })
+})
