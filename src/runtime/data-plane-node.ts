@@ -25,6 +25,7 @@ import {buildSnapshot, type EntitySet} from './proxy/snapshot.js'
 import {getSchema} from './schema/registry.js'
 import {validateEntity} from './schema/validate.js'
 import {createStatusApi} from './status.js'
+import {renderMetrics} from './plugins/prometheus/exporter.js'
 
 /** Every entity must pass its schema before anything is swapped in. */
 function validateAll(entities: Record<string, Record<string, any>[]>): void {
@@ -83,7 +84,8 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     memory: {rss_bytes: process.memoryUsage().rss},
   })
   try {
-    const statusApi = createStatusApi({status, ready: async () => (loaded ? null : 'no configuration available (empty configuration present)')})
+    const metrics = () => renderMetrics(proxy.pluginState, proxy.current(), {controlPlaneConnected: link.connected(), clusterCertExpiry: tls.expiresAt})
+    const statusApi = createStatusApi({status, metrics, ready: async () => (loaded ? null : 'no configuration available (empty configuration present)')})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) {
       const server = createServer(statusApi)
       await listen(server, l.host, l.port, 'status_listen')

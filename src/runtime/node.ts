@@ -27,6 +27,7 @@ import {createControlPlane} from './clustering/control-plane.js'
 import {loadClusterTls} from './clustering/tls.js'
 import {buildSnapshot, type EntitySet} from './proxy/snapshot.js'
 import {createStatusApi} from './status.js'
+import {renderMetrics} from './plugins/prometheus/exporter.js'
 
 export interface RunningNode {
   nodeId: string
@@ -104,7 +105,8 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
       await listen(server, l.host, l.port, 'admin_listen')
       servers.push(server)
     }
-    const statusApi = createStatusApi({status, ready: async () => ((await status()).database.reachable ? null : 'failed to connect to database')})
+    const metrics = proxy ? () => renderMetrics(proxy.pluginState, proxy.current()) : undefined
+    const statusApi = createStatusApi({status, metrics, ready: async () => ((await status()).database.reachable ? null : 'failed to connect to database')})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) {
       const server = createServer(statusApi)
       await listen(server, l.host, l.port, 'status_listen')

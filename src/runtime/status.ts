@@ -1,6 +1,7 @@
 /**
- * The status listener (`status_listen`): `/status`, `/status/ready`. It never exposes
- * configuration, so it can listen where the Admin API must not.
+ * The status listener (`status_listen`): `/status`, `/status/ready`, and `/metrics`
+ * (Prometheus text) on nodes that proxy. It never exposes configuration, so it can
+ * listen where the Admin API must not.
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
@@ -8,6 +9,8 @@ export interface StatusDeps {
   status(): Promise<Record<string, unknown>>
   /** null when ready, else the reason for a 503. */
   ready(): Promise<string | null>
+  /** Prometheus text for `/metrics`; absent on nodes without a proxy. */
+  metrics?(): string
 }
 
 export function createStatusApi(deps: StatusDeps) {
@@ -24,6 +27,11 @@ export function createStatusApi(deps: StatusDeps) {
       if (path === '/status/ready') {
         const reason = await deps.ready()
         return reason ? reply(503, {message: reason}) : reply(200, {message: 'ready'})
+      }
+      if (path === '/metrics' && deps.metrics) {
+        const text = deps.metrics()
+        res.writeHead(200, {'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(text)})
+        return void res.end(text)
       }
       reply(404, {message: 'Not found'})
     }

@@ -9,6 +9,7 @@ import type {ProxyContext} from '../proxy/context.js'
 import {readBody, splitUrl} from '../proxy/phases.js'
 import type {LocalCounters} from './counters.js'
 import type {RedisCounters} from './rate-limiting/redis-policy.js'
+import type {Metrics} from './prometheus/metrics.js'
 
 export interface PluginExit {
   status: number
@@ -23,6 +24,8 @@ export interface PluginState {
   counters: LocalCounters
   /** Made on the first request that uses the redis policy; closed with the proxy. */
   redis?: RedisCounters
+  /** What the prometheus plugin recorded; made on first use. */
+  metrics?: Metrics
 }
 
 export class PluginContext {
@@ -83,6 +86,22 @@ export class PluginContext {
   }
   get log(): Logger {
     return this.ctx.log
+  }
+  /** Log phase: whether an upstream answered (else Kong or a plugin did). */
+  get proxied(): boolean {
+    return this.ctx.tries.some((t) => t.status !== undefined)
+  }
+  /** Milliseconds: proxy (Kong's own), upstream, total. */
+  get latencies(): {proxy?: number; upstream?: number; total?: number} {
+    return this.ctx.latencies
+  }
+  /** Log phase: request body bytes the client declared. */
+  get bytesIn(): number {
+    return Number(this.ctx.req.headers['content-length'] ?? 0)
+  }
+  /** Log phase: body bytes sent to the client when a length was declared. */
+  get bytesOut(): number {
+    return Number(this.ctx.res.getHeader('content-length') ?? 0)
   }
   /** Status code sent to the client (log phase). */
   get status(): number {

@@ -17,6 +17,8 @@ import {handler as requestTransformer} from './request-transformer/handler.js'
 import {schema as requestTransformerSchema} from './request-transformer/schema.js'
 import {handler as responseTransformer} from './response-transformer/handler.js'
 import {schema as responseTransformerSchema} from './response-transformer/schema.js'
+import {handler as prometheus} from './prometheus/handler.js'
+import {schema as prometheusSchema} from './prometheus/schema.js'
 import {handler as correlationId} from './correlation-id/handler.js'
 import {schema as correlationIdSchema} from './correlation-id/schema.js'
 import {handler as keyAuth} from './key-auth/handler.js'
@@ -57,6 +59,7 @@ export function bundledPlugins(): readonly PluginDefinition[] {
     definePlugin(ipRestriction, ipRestrictionSchema),
     definePlugin(requestTransformer, requestTransformerSchema),
     definePlugin(responseTransformer, responseTransformerSchema),
+    definePlugin(prometheus, prometheusSchema),
   ])
 }
 

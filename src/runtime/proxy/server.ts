@@ -40,6 +40,9 @@ export interface Proxy {
   /** Stops accepting, drains in-flight requests (up to `drainMs`), closes connections. */
   close(): Promise<void>
   stats(): ProxyStats
+  /** The snapshot serving now, and the plugins' per-proxy state (for /metrics). */
+  current(): ProxySnapshot
+  readonly pluginState: PluginState
 }
 
 export interface ProxyOptions {
@@ -157,6 +160,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
       }
     },
     close,
+    current: () => snapshot,
+    pluginState,
     stats: () => ({
       connections_active: sockets.size,
       connections_accepted: counters.accepted,

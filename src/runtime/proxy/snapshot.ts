@@ -29,6 +29,8 @@ export interface ProxySnapshot {
   readonly router: Router
   /** Balancers by upstream name (lower-case), which is what a service `host` names. */
   readonly balancers: ReadonlyMap<string, Balancer>
+  /** Targets by upstream name, for metrics (prometheus' target health). */
+  readonly targetsByUpstream: ReadonlyMap<string, readonly any[]>
   readonly certificates: CertificateTable
   /** Enabled plugin instances, as configured. */
   readonly plugins: readonly any[]
@@ -56,6 +58,7 @@ export function buildSnapshot(config: EntitySet): ProxySnapshot {
   return Object.freeze({
     router,
     balancers,
+    targetsByUpstream: new Map((config.upstreams ?? []).map((u) => [String(u.name), targetsByUpstream.get(u.id) ?? []])),
     certificates: buildCertificateTable(config.certificates ?? [], config.snis ?? []),
     plugins: Object.freeze((config.plugins ?? []).filter((p) => p.enabled !== false)),
     pluginPlan: buildPluginPlan(config, findPlugin),

@@ -1,0 +1,47 @@
+/**
+ * `/metrics`: what the prometheus plugin recorded, plus gauges about the node itself —
+ * upstream target health from the current snapshot, and on data planes the control
+ * plane link and the cluster certificate expiry. Kong's metric names throughout.
+ */
+import type {PluginState} from '../context.js'
+import type {ProxySnapshot} from '../../proxy/snapshot.js'
+import {labelText} from './metrics.js'
+
+export interface NodeGauges {
+  /** Data planes: whether the control plane link is up. */
+  controlPlaneConnected?: boolean
+  /** Data planes: cluster certificate expiry (Unix seconds). */
+  clusterCertExpiry?: number
+}
+
+const HELP: Record<string, string> = {
+  kong_http_requests_total: 'HTTP status codes per consumer/service/route in Kong',
+  kong_request_latency_ms: 'Total latency incurred during requests for each service/route in Kong',
+  kong_upstream_latency_ms: 'Latency added by upstream response for each service/route in Kong',
+  kong_kong_latency_ms: 'Latency added by Kong and enabled plugins for each service/route in Kong',
+  kong_bandwidth_bytes: 'Total bandwidth (ingress/egress) throughput in bytes',
+}
+const STATES = ['healthchecks_off', 'healthy', 'unhealthy', 'dns_error']
+
+export function renderMetrics(state: PluginState, snapshot: ProxySnapshot, node: NodeGauges = {}): string {
+  const out = state.metrics?.render(HELP) ?? []
+  if (snapshot.plugins.some((p) => p.name === 'prometheus' && p.config?.upstream_health_metrics)) {
+    out.push('# HELP kong_upstream_target_health Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.')
+    out.push('# TYPE kong_upstream_target_health gauge')
+    for (const [upstream, targets] of snapshot.targetsByUpstream) {
+      for (const t of targets) {
+        // No active health checks yet: every target reports healthchecks_off, as Kong does then.
+        for (const s of STATES) out.push(`kong_upstream_target_health{${labelText({upstream, target: t.target, address: t.target, state: s, subsystem: 'http'})}} ${s === 'healthchecks_off' ? 1 : 0}`)
+      }
+    }
+  }
+  if (node.controlPlaneConnected !== undefined) {
+    out.push('# HELP kong_control_plane_connected Kong connected to control plane, 0 is unconnected', '# TYPE kong_control_plane_connected gauge')
+    out.push(`kong_control_plane_connected ${node.controlPlaneConnected ? 1 : 0}`)
+  }
+  if (node.clusterCertExpiry !== undefined) {
+    out.push('# HELP kong_data_plane_cluster_cert_expiry_timestamp Unix timestamp of Data Plane\'s cluster_cert expiry time', '# TYPE kong_data_plane_cluster_cert_expiry_timestamp gauge')
+    out.push(`kong_data_plane_cluster_cert_expiry_timestamp ${node.clusterCertExpiry}`)
+  }
+  return out.join('\n') + '\n'
+}

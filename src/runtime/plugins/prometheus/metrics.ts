@@ -1,0 +1,58 @@
+/**
+ * The metrics the prometheus plugin records, kept per proxy (in its PluginState), and
+ * their rendering in the Prometheus text format with Kong's names, labels and buckets.
+ */
+export const LATENCY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 2000, 5000, 10000, 30000, 60000]
+
+type Labels = Record<string, string>
+
+const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+export const labelText = (l: Labels) => Object.entries(l).map(([k, v]) => `${k}="${escape(v)}"`).join(',')
+
+class Histogram {
+  readonly counts = new Array<number>(LATENCY_BUCKETS.length).fill(0)
+  sum = 0
+  total = 0
+  observe(v: number): void {
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (v <= LATENCY_BUCKETS[i]) this.counts[i]++
+    this.sum += v
+    this.total++
+  }
+}
+
+export class Metrics {
+  private readonly counters = new Map<string, Map<string, number>>()
+  private readonly histograms = new Map<string, Map<string, Histogram>>()
+
+  inc(name: string, labels: Labels, by = 1): void {
+    const family = this.counters.get(name) ?? new Map<string, number>()
+    this.counters.set(name, family)
+    const key = labelText(labels)
+    family.set(key, (family.get(key) ?? 0) + by)
+  }
+
+  observe(name: string, labels: Labels, value: number): void {
+    const family = this.histograms.get(name) ?? new Map<string, Histogram>()
+    this.histograms.set(name, family)
+    const key = labelText(labels)
+    let h = family.get(key)
+    if (!h) family.set(key, (h = new Histogram()))
+    h.observe(value)
+  }
+
+  render(help: Record<string, string>): string[] {
+    const out: string[] = []
+    for (const [name, family] of this.counters) {
+      out.push(`# HELP ${name} ${help[name] ?? name}`, `# TYPE ${name} counter`)
+      for (const [labels, v] of family) out.push(`${name}{${labels}} ${v}`)
+    }
+    for (const [name, family] of this.histograms) {
+      out.push(`# HELP ${name} ${help[name] ?? name}`, `# TYPE ${name} histogram`)
+      for (const [labels, h] of family) {
+        LATENCY_BUCKETS.forEach((b, i) => out.push(`${name}_bucket{${labels},le="${String(b).padStart(5, '0')}"} ${h.counts[i]}`))
+        out.push(`${name}_bucket{${labels},le="+Inf"} ${h.total}`, `${name}_count{${labels}} ${h.total}`, `${name}_sum{${labels}} ${h.sum}`)
+      }
+    }
+    return out
+  }
+}

@@ -1,0 +1,50 @@
+/** prometheus: Kong's metric names through a real proxy, and /metrics on the status API. */
+import assert from 'node:assert/strict'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {describe, test} from 'node:test'
+import {renderMetrics} from '../../src/runtime/plugins/prometheus/exporter.js'
+import {createStatusApi} from '../../src/runtime/status.js'
+import {route, service, target, upstream} from '../router/fixtures.js'
+import {get, startProxy, startUpstream} from '../proxy/helpers.js'
+import {plugin} from './fixtures.js'
+
+describe('plugins: prometheus', () => {
+  test('requests, latencies, bandwidth and target health with Kong names; served at /metrics', async (t) => {
+    const up = await startUpstream(t, 'a')
+    const u = upstream({name: 'backend'})
+    const tg = target({upstream: {id: u.id}, target: `127.0.0.1:${up.port}`})
+    const s: any = {...service({host: 'backend', port: up.port}), name: 'svc'}
+    const r = {...route({paths: ['/'], service: {id: s.id}}), name: 'rt'}
+    const all = {status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true}
+    const {proxy, port} = await startProxy(t, {services: [s], routes: [r], upstreams: [u], targets: [tg], plugins: [plugin('prometheus', all)]} as any)
+    for (let i = 0; i < 2; i++) assert.equal((await get(port, '/')).status, 200)
+    const text = renderMetrics(proxy.pluginState, proxy.current())
+    assert.match(text, /^kong_http_requests_total\{service="svc",route="rt",code="200",source="service",workspace="default"\} 2$/m)
+    assert.match(text, /^# TYPE kong_request_latency_ms histogram$/m)
+    assert.match(text, /^kong_request_latency_ms_count\{service="svc",route="rt",workspace="default"\} 2$/m)
+    assert.match(text, /^kong_upstream_latency_ms_bucket\{service="svc",route="rt",workspace="default",le="\+Inf"\} 2$/m)
+    assert.match(text, /^kong_kong_latency_ms_sum\{service="svc",route="rt",workspace="default"\} \d+$/m)
+    assert.match(text, /^kong_bandwidth_bytes\{service="svc",route="rt",workspace="default",direction="egress"\} \d+$/m)
+    assert.match(text, new RegExp(`^kong_upstream_target_health\\{upstream="backend",target="127.0.0.1:${up.port}",address="127.0.0.1:${up.port}",state="healthchecks_off",subsystem="http"\\} 1$`, 'm'))
+
+    const server = createServer(createStatusApi({status: async () => ({}), ready: async () => null, metrics: () => renderMetrics(proxy.pluginState, proxy.current(), {controlPlaneConnected: true, clusterCertExpiry: 1700000000})}))
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res))
+    t.after(() => new Promise((res) => server.close(res)))
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)
+    assert.equal(res.status, 200)
+    assert.match(res.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/)
+    const body = await res.text()
+    assert.match(body, /^kong_control_plane_connected 1$/m)
+    assert.match(body, /^kong_data_plane_cluster_cert_expiry_timestamp 1700000000$/m)
+  })
+
+  test('families are opt-in, as Kong 3.x', async (t) => {
+    const up = await startUpstream(t, 'a')
+    const s = service({url: `http://127.0.0.1:${up.port}`})
+    const r = route({paths: ['/'], service: {id: s.id}})
+    const {proxy, port} = await startProxy(t, {services: [s], routes: [r], plugins: [plugin('prometheus')]} as any)
+    await get(port, '/')
+    assert.doesNotMatch(renderMetrics(proxy.pluginState, proxy.current()), /kong_http_requests_total|kong_request_latency_ms/)
+  })
+})
