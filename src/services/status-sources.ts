@@ -51,6 +51,11 @@ export async function observeControlPlane(prober: Prober, local: LocalCluster, o
   }
 }
 
+/** Every source once, in parallel. */
+export async function observeAll(prober: Prober, local: LocalCluster, obs: Observations): Promise<void> {
+  await Promise.all([...local.nodes.map((n) => observeNode(prober, n, obs)), local.mode === 'hybrid' ? observeControlPlane(prober, local, obs) : null])
+}
+
 /** Runs `fn` every `intervalMs` (measured from start to start; never overlapping) until aborted. */
 export async function pollLoop(intervalMs: number, signal: AbortSignal, fn: () => Promise<void>): Promise<void> {
   while (!signal.aborted) {

@@ -6,7 +6,7 @@ import {buildStatus, type Observations} from './status-build.js'
 import type {ClusterRef} from './cluster.js'
 import {readLocalCluster, readLogTail} from './status-local.js'
 import {createProber, type Prober} from './status-probe.js'
-import {observeControlPlane, observeNode, pollLoop} from './status-sources.js'
+import {observeAll, observeControlPlane, observeNode, pollLoop} from './status-sources.js'
 import type {StatusResult} from './status-types.js'
 
 export type {StatusResult} from './status-types.js'
@@ -22,7 +22,7 @@ export async function status(options: StatusOptions): Promise<StatusResult> {
   const prober = createProber({timeoutMs: options.timeoutMs})
   const obs: Observations = {nodes: {}, cp: null}
   try {
-    await Promise.all([...local.nodes.map((n) => observeNode(prober, n, obs)), local.mode === 'hybrid' ? observeControlPlane(prober, local, obs) : null])
+    await observeAll(prober, local, obs)
   } finally {
     await prober.close()
   }
@@ -75,6 +75,8 @@ export async function watchStatus(options: WatchOptions): Promise<StatusWatch> {
     if (node && options.onLog) options.onLog(node.name, await readLogTail(node.logFile, options.logLines ?? 10))
     emit()
   }
+  // One full round first, so the first result (and the dashboard's baseline) is complete.
+  await observeAll(prober, local, obs)
   emit()
   loops.set('#local', pollLoop(options.intervalMs, abort.signal, readLocal))
   if (local.mode === 'hybrid') {

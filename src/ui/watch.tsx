@@ -1,0 +1,74 @@
+/**
+ * Runs `kctl status --watch`: the watch service feeds the store; on a terminal the Ink
+ * Dashboard shows it, otherwise (no TTY, or CI set) one plain block is printed per change.
+ * Resolves when the user quits (q, Ctrl-C, SIGTERM) after every loop has stopped.
+ */
+import {render} from 'ink'
+import type {ClusterRef} from '../services/cluster.js'
+import {watchStatus} from '../services/status.js'
+import {Dashboard} from './Dashboard.js'
+import {plainStatus} from './plain.js'
+import {createStatusStore, type StatusStore} from './status-store.js'
+
+export interface WatchUiOptions extends ClusterRef {
+  intervalMs: number
+  /** Ink dashboard (true) or plain blocks (false). */
+  interactive: boolean
+  color: boolean
+}
+
+export async function runWatch(options: WatchUiOptions): Promise<void> {
+  const store = createStatusStore()
+  const watch = await watchStatus({
+    ...options,
+    onStatus: (s) => store.setStatus(s),
+    logFocus: () => store.get().logFocus,
+    onLog: (node, lines) => store.setLog(node, lines),
+  })
+  try {
+    await (options.interactive ? runInk(store, options.color) : runPlain(store))
+  } finally {
+    await watch.stop()
+  }
+}
+
+async function runInk(store: StatusStore, color: boolean): Promise<void> {
+  const app = render(<Dashboard store={store} color={color} />, {exitOnCtrlC: false})
+  const onTerm = () => app.unmount()
+  process.once('SIGTERM', onTerm)
+  try {
+    await app.waitUntilExit()
+  } finally {
+    process.off('SIGTERM', onTerm)
+  }
+}
+
+/** One block per change of the status; events between blocks as plain lines. */
+function runPlain(store: StatusStore): Promise<void> {
+  return new Promise((resolve) => {
+    let last = store.get().status
+    let printedEvents = store.get().events.length ? store.get().events[store.get().events.length - 1].id : 0
+    const print = () => {
+      const {status, events} = store.get()
+      if (!status) return
+      for (const e of events) if (e.id > printedEvents) process.stdout.write(`event: ${e.text}\n`)
+      printedEvents = events.length ? events[events.length - 1].id : printedEvents
+      process.stdout.write(`${plainStatus(status, Date.now() / 1000)}\n---\n`)
+    }
+    if (last) print()
+    const unsubscribe = store.subscribe(() => {
+      const {status} = store.get()
+      if (status === last) return
+      last = status
+      print()
+    })
+    const done = () => {
+      unsubscribe()
+      process.off('SIGINT', done)
+      process.off('SIGTERM', done)
+      resolve()
+    }
+    process.once('SIGINT', done)
+    process.once('SIGTERM', done)
+  })
+}

@@ -1,0 +1,53 @@
+/**
+ * Drives a command in a detached tmux session on its own socket: type keys, read the
+ * screen. tmux is installed with apt-get when missing (CI images often lack it).
+ */
+import {execFileSync, spawnSync} from 'node:child_process'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+export function ensureTmux(): void {
+  if (spawnSync('which', ['tmux']).status === 0) return
+  const r = spawnSync('apt-get', ['install', '-y', 'tmux'], {stdio: 'ignore'})
+  if (r.status !== 0) throw new Error('tmux is missing and `apt-get install -y tmux` failed')
+}
+
+export interface TmuxSession {
+  /** The visible screen, as text (no escape codes). */
+  screen(): string
+  keys(...keys: string[]): void
+  /** Polls the screen until `test` passes; returns that screen. @throws with the last screen. */
+  waitFor(test: (screen: string) => boolean, what: string, timeoutMs?: number): Promise<string>
+  /** The pane's exit status once the command ended (null while it runs). */
+  exitStatus(): number | null
+  kill(): void
+}
+
+export function startTmux(name: string, command: string, opts: {cwd: string; env: Record<string, string>; width?: number; height?: number}): TmuxSession {
+  const socket = `kctl-test-${name}-${process.pid}`
+  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], {encoding: 'utf8'})
+  const env = Object.entries(opts.env).map(([k, v]) => `${k}='${v}'`).join(' ')
+  // After the command: its exit status and whether the terminal is back in canonical mode.
+  tmux('-f', '/dev/null', 'new-session', '-d', '-s', name, '-x', String(opts.width ?? 220), '-y', String(opts.height ?? 50), '-c', opts.cwd, `env -u CI ${env} ${command}; echo "EXIT:$?"; echo "TTY: $(stty -a | grep -o -- '-\\?icanon')"; sleep 30`)
+  const session: TmuxSession = {
+    screen: () => tmux('capture-pane', '-p', '-t', name),
+    keys: (...keys) => void tmux('send-keys', '-t', name, ...keys),
+    async waitFor(test, what, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs
+      let last = ''
+      while (Date.now() < deadline) {
+        last = session.screen()
+        if (test(last)) return last
+        await sleep(50)
+      }
+      throw new Error(`timed out waiting for ${what}; screen:\n${last}`)
+    },
+    exitStatus() {
+      const m = /EXIT:(\d+)/.exec(session.screen())
+      return m ? Number(m[1]) : null
+    },
+    kill: () => {
+      spawnSync('tmux', ['-L', socket, 'kill-server'], {stdio: 'ignore'})
+    },
+  }
+  return session
+}

@@ -1,0 +1,67 @@
+/**
+ * `kctl status --watch` end to end: the real CLI in tmux (a real terminal) against a real
+ * hybrid cluster with `cluster_ping_interval = 1`.
+ */
+import assert from 'node:assert/strict'
+import {join} from 'node:path'
+import {after, before, test} from 'node:test'
+import {ROOT} from '../helpers/kctl.js'
+import {startHybridCluster, type HybridCluster} from './hybrid-cluster.js'
+import {ensureTmux, startTmux, type TmuxSession} from './tmux.js'
+
+const REFRESH_S = 0.2
+let c: HybridCluster
+let tmux: TmuxSession | undefined
+
+before(async () => {
+  ensureTmux()
+  c = await startHybridCluster({dataPlanes: 2, pingInterval: 1})
+})
+after(async () => {
+  tmux?.kill()
+  await c?.cleanup()
+})
+
+/** The DATA PLANES row of a node (node rows say `data_plane`; DP rows have the IP). */
+const dpRow = (screen: string, node: string): string | undefined => screen.split('\n').find((l) => new RegExp(`^(› |  )${node} +\\S+ +127\\.0\\.0\\.1 `).test(l))
+const cpHash = async (): Promise<string> => ((await (await fetch(`${c.admin}/status`)).json()) as {configuration_hash: string}).configuration_hash
+
+test('the dashboard follows the cluster: sync, a config change, a dead DP, the CP away and back, q', async () => {
+  tmux = startTmux('watch', `${process.execPath} ${join(ROOT, 'bin', 'run.js')} status --watch --interval ${REFRESH_S}`, {cwd: c.cwd, env: {KCTL_DATA_DIR: c.dataDir}})
+  const t = tmux
+  const inSync = (s: string, hash: string) => ['dp-1', 'dp-2'].every((n) => / in sync /.test(dpRow(s, n) ?? '') && (dpRow(s, n) ?? '').includes(hash.slice(0, 8)))
+
+  const first = await t.waitFor((s) => s.includes('2/2 DPs in sync') && inSync(s, ''), 'both DPs in sync')
+  assert.match(first, /NODES/)
+  assert.match(first, /■ running \/ in sync/, 'the colour legend')
+
+  // A change on the CP: the new hash on every DP row.
+  const before = await cpHash()
+  const r = await fetch(`${c.admin}/services`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({name: 'watched', url: 'http://127.0.0.1:9'})})
+  assert.equal(r.status, 201)
+  const after = await cpHash()
+  assert.notEqual(after, before)
+  await t.waitFor((s) => inSync(s, after) && s.includes(`CP config ${after.slice(0, 8)}`), `new hash ${after.slice(0, 8)} on every DP row`)
+  await t.waitFor((s) => s.includes(`config changed to ${after.slice(0, 8)}`), 'the config change event')
+
+  // SIGKILL a DP: stale within 2 ping intervals (plus one refresh: the dashboard only sees what it polls).
+  await c.kill('dp-2', 'SIGKILL')
+  const killedAt = Date.now()
+  await t.waitFor((s) => / stale /.test(dpRow(s, 'dp-2') ?? ''), 'dp-2 stale', (2 * c.pingInterval + REFRESH_S) * 1000 + 500)
+  assert.ok(Date.now() - killedAt <= (2 * c.pingInterval + REFRESH_S) * 1000 + 500)
+  await t.waitFor((s) => s.includes('dp-2 went stale'), 'the stale event')
+
+  // The CP away: a banner, the last state kept; back: the banner goes.
+  await c.kill('cp-1', 'SIGTERM')
+  const away = await t.waitFor((s) => s.includes('CONTROL PLANE cp-1 UNREACHABLE since'), 'the banner')
+  assert.match(away, /connection refused/)
+  assert.ok(dpRow(away, 'dp-1'), 'the DP rows stay on screen')
+  await c.start('cp-1')
+  await t.waitFor((s) => !s.includes('UNREACHABLE') && / in sync /.test(dpRow(s, 'dp-1') ?? ''), 'the banner cleared, dp-1 in sync again')
+
+  // q: exit 0, the terminal back in canonical mode with the cursor shown.
+  t.keys('q')
+  const done = await t.waitFor((s) => /EXIT:\d+/.test(s) && /TTY:/.test(s), 'exit')
+  assert.equal(t.exitStatus(), 0, done)
+  assert.match(done, /TTY: icanon/, 'raw mode restored')
+})

@@ -1,0 +1,137 @@
+/** Pure formatters and models: relative times, expiry tones, sync states, rows, events, keys, store. */
+import assert from 'node:assert/strict'
+import {describe, test} from 'node:test'
+import {syncOf} from '../../src/services/status-build.js'
+import {diffEvents} from '../../src/ui/events.js'
+import {certExpiry, duration, relativeTime, shortHash} from '../../src/ui/format.js'
+import {plainStatus} from '../../src/ui/plain.js'
+import {dataPlaneRows, filterRows, nodeRows, sortRows, totals} from '../../src/ui/rows.js'
+import {createStatusStore} from '../../src/ui/status-store.js'
+import {initialView, reduceKey} from '../../src/ui/view-state.js'
+import {dpFixture, HASH_A, HASH_B, NOW, statusFixture, withDp} from './fixtures.js'
+
+describe('format', () => {
+  test('relative times and durations', () => {
+    assert.equal(relativeTime(NOW, NOW), 'now')
+    assert.equal(relativeTime(NOW - 3, NOW + 0.9), '3s ago')
+    assert.equal(relativeTime(NOW - 125, NOW), '2m ago')
+    assert.equal(relativeTime(NOW - 7200, NOW), '2h ago')
+    assert.equal(relativeTime(NOW - 3 * 86_400, NOW), '3d ago')
+    assert.equal(duration(42), '42s')
+    assert.equal(duration(303), '5m 3s')
+    assert.equal(duration(7500), '2h 5m')
+    assert.equal(duration(3 * 86_400 + 4 * 3600), '3d 4h')
+  })
+
+  test('certificate expiry: days left, amber under 30 days, red under 7', () => {
+    assert.deepEqual(certExpiry(NOW + 1094 * 86_400 + 5, NOW), {text: 'in 1094 days', tone: 'normal'})
+    assert.deepEqual(certExpiry(NOW + 29 * 86_400, NOW), {text: 'in 29 days', tone: 'warn'})
+    assert.deepEqual(certExpiry(NOW + 6 * 86_400, NOW), {text: 'in 6 days', tone: 'bad'})
+    assert.deepEqual(certExpiry(NOW + 1 * 86_400, NOW), {text: 'in 1 day', tone: 'bad'})
+    assert.deepEqual(certExpiry(NOW + 5 * 3600, NOW), {text: 'in 5 hours', tone: 'bad'})
+    assert.deepEqual(certExpiry(NOW - 2 * 86_400, NOW), {text: 'expired 2 days ago', tone: 'bad'})
+    assert.deepEqual(certExpiry(null, NOW), {text: '-', tone: 'muted'})
+    assert.equal(shortHash(HASH_A), '4f2a9c1e')
+    assert.equal(shortHash(null), '-')
+  })
+
+  test('sync state: stale past 1.5 ping intervals (whole seconds), incompatible, in sync, behind', () => {
+    const row = {id: 'x', hostname: 'h', ip: 'i', version: 'v', last_seen: NOW, config_hash: HASH_A, sync_status: 'normal'}
+    assert.equal(syncOf(row, HASH_A, 1, NOW + 1.99), 'in_sync')
+    assert.equal(syncOf(row, HASH_A, 1, NOW + 2), 'stale')
+    assert.equal(syncOf(row, HASH_A, 30, NOW + 45), 'in_sync')
+    assert.equal(syncOf(row, HASH_A, 30, NOW + 46), 'stale')
+    assert.equal(syncOf(row, HASH_B, 1, NOW), 'behind')
+    assert.equal(syncOf({...row, sync_status: 'kong_version_incompatible'}, HASH_A, 1, NOW), 'incompatible')
+    assert.equal(syncOf({...row, sync_status: 'unknown'}, HASH_A, 1, NOW), 'in_sync')
+  })
+})
+
+describe('rows', () => {
+  test('state → rows with tones; DPs unknown to kctl.yaml marked', () => {
+    const s = statusFixture({data_planes: [dpFixture('dp-1'), dpFixture(null, {hostname: 'far', sync: 'behind', config_hash: HASH_B})]})
+    const dps = dataPlaneRows(s, NOW)
+    assert.deepEqual(dps[0].cells.map((c) => c.text), ['dp-1', 'host-a', '127.0.0.1', '3.9.0', '4f2a9c1e', 'in sync', '3s ago', 'in 1094 days', 'region:eu'])
+    assert.equal(dps[0].cells[5].tone, 'good')
+    assert.match(dps[1].cells[0].text, /\(not in kctl\.yaml\)$/)
+    assert.deepEqual([dps[1].cells[5].text, dps[1].cells[5].tone], ['behind', 'warn'])
+    const nodes = nodeRows(s, NOW)
+    assert.deepEqual(nodes[0].cells.map((c) => c.text).slice(0, 7), ['cp-1', 'control_plane', 'localhost', '1004', 'running', '2m 5s', '4f2a9c1e'])
+    assert.deepEqual(nodeRows({...s, nodes: [{...s.nodes[0], state: 'failed', pid: null, started_at: null}]}, NOW)[0].cells[4], {text: 'failed', tone: 'bad'})
+  })
+
+  test('totals, filter and sort', () => {
+    const s = withDp(statusFixture(), 'dp-2', {sync: 'stale', last_seen: NOW - 20})
+    assert.equal(totals(s), '3/3 nodes running · 1/2 DPs in sync · CP config 4f2a9c1e')
+    const rows = dataPlaneRows(s, NOW)
+    assert.deepEqual(filterRows(rows, 'STALE').map((r) => r.name), ['dp-2'])
+    assert.deepEqual(filterRows(rows, '').length, 2)
+    assert.deepEqual(sortRows(rows, 'state').map((r) => r.name), ['dp-2', 'dp-1'])
+    assert.deepEqual(sortRows(rows, 'last seen').map((r) => r.name), ['dp-1', 'dp-2'])
+    assert.deepEqual(sortRows([...rows].reverse(), 'name').map((r) => r.name), ['dp-1', 'dp-2'])
+  })
+
+  test('plain block: aligned, no escape codes, problems listed', () => {
+    const s = {...withDp(statusFixture(), 'dp-2', {sync: 'stale'}), healthy: false, problems: ['dp-2 is stale']}
+    const text = plainStatus(s, NOW)
+    assert.doesNotMatch(text, /\u001B/)
+    assert.match(text, /^dp-2 +host-a +127\.0\.0\.1 +3\.9\.0 +4f2a9c1e +stale +3s ago/m)
+    assert.match(text, /unhealthy: dp-2 is stale$/)
+  })
+})
+
+describe('events', () => {
+  test('went stale, config changed, joined, left, CP away and back', () => {
+    const a = statusFixture()
+    assert.deepEqual(diffEvents(null, a), [])
+    const texts = (p: typeof a, n: typeof a) => diffEvents(p, n).map((e) => e.text)
+    assert.deepEqual(texts(a, withDp(a, 'dp-2', {sync: 'stale'})), ['dp-2 went stale'])
+    assert.deepEqual(texts(a, {...a, control_plane: {...a.control_plane!, config_hash: HASH_B}}), ['config changed to 9b7d3e5f…'])
+    assert.deepEqual(texts(a, {...a, data_planes: [...a.data_planes, dpFixture('dp-3')]}), ['dp-3 joined (in sync)'])
+    assert.deepEqual(texts(a, {...a, data_planes: a.data_planes.slice(0, 1)}), ['dp-2 left'])
+    const away = {...a, control_plane: {...a.control_plane!, reachable: false, error: 'connection refused', unreachable_since: NOW}}
+    assert.deepEqual(texts(a, away), ['control plane cp-1 unreachable: connection refused'])
+    assert.deepEqual(texts(away, a), ['control plane cp-1 answers again'])
+  })
+})
+
+describe('store and keys', () => {
+  test('the store emits only on a real change and records events', () => {
+    const store = createStatusStore()
+    let emits = 0
+    store.subscribe(() => emits++)
+    store.setStatus(statusFixture(), NOW)
+    store.setStatus({...statusFixture(), checked_at: NOW + 1}, NOW + 1)
+    assert.equal(emits, 1)
+    store.setStatus(withDp(statusFixture(), 'dp-1', {sync: 'behind'}), NOW + 2)
+    assert.equal(emits, 2)
+    assert.deepEqual(store.get().events.map((e) => [e.id, e.text, e.at]), [[1, 'dp-1 fell behind', NOW + 2]])
+    store.setLogFocus('dp-1')
+    store.setLog('dp-1', ['a'])
+    store.setLog('dp-1', ['a'])
+    assert.equal(emits, 4)
+  })
+
+  test('keys: move, details, filter typing, sort cycle, help, quit', () => {
+    const keys = ['node:cp-1', 'node:dp-1', 'dp:x']
+    let v = reduceKey(initialView, {input: '', downArrow: true}, keys)
+    assert.equal(v.selected, 'node:dp-1')
+    v = reduceKey(reduceKey(v, {input: '', downArrow: true}, keys), {input: '', downArrow: true}, keys)
+    assert.equal(v.selected, 'dp:x')
+    assert.equal(reduceKey(v, {input: '', return: true}, keys).panel, 'details')
+    v = reduceKey(v, {input: '/'}, keys)
+    for (const ch of 'dp-') v = reduceKey(v, {input: ch}, keys)
+    v = reduceKey(v, {input: '', backspace: true}, keys)
+    assert.equal(v.filter, 'dp')
+    v = reduceKey(v, {input: 'q'}, keys)
+    assert.equal(v.quit, false, 'q while typing a filter is text')
+    assert.equal(v.filter, 'dpq')
+    v = reduceKey(v, {input: '', return: true}, keys)
+    assert.equal(v.editingFilter, false)
+    assert.deepEqual([1, 2, 3].map(() => (v = reduceKey(v, {input: 's'}, keys)).sort), ['state', 'last seen', 'name'])
+    assert.equal(reduceKey(v, {input: '?'}, keys).panel, 'help')
+    assert.equal(reduceKey(v, {input: 'l'}, keys).panel, 'log')
+    assert.equal(reduceKey(v, {input: 'q'}, keys).quit, true)
+    assert.equal(reduceKey({...v, editingFilter: true}, {input: 'c', ctrl: true}, keys).quit, true)
+  })
+})
