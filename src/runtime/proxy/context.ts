@@ -17,7 +17,7 @@
  * order of the per-route plan built with the snapshot (plugins/plan.ts).
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import type {Logger} from '../log.js'
+import type {LogFields, Logger} from '../log.js'
 import type {RouteMatch} from '../router/types.js'
 import type {Balancer, Peer} from './balancer.js'
 import type {PluginContext} from '../plugins/context.js'
@@ -83,4 +83,26 @@ export interface ProxyContext {
   latencies: {proxy?: number; upstream?: number; total?: number}
   /** Per-request scratch space shared by plugins (Kong's `kong.ctx.shared`). */
   shared: Record<string, unknown>
+}
+
+/**
+ * The per-request logger: binds `request_id` by passing it with each call instead of
+ * creating a child logger (a bindings object and six closures) for every request, most
+ * of which never log above the configured level.
+ */
+export function requestLogger(base: Logger, requestId: string): Logger {
+  return new RequestLogger(base, requestId)
+}
+
+class RequestLogger implements Logger {
+  constructor(private readonly base: Logger, private readonly requestId: string) {}
+  private fields(f?: LogFields): LogFields {
+    return f ? {request_id: this.requestId, ...f} : {request_id: this.requestId}
+  }
+  debug(msg: string, f?: LogFields): void { this.base.debug(msg, this.fields(f)) }
+  info(msg: string, f?: LogFields): void { this.base.info(msg, this.fields(f)) }
+  notice(msg: string, f?: LogFields): void { this.base.notice(msg, this.fields(f)) }
+  warn(msg: string, f?: LogFields): void { this.base.warn(msg, this.fields(f)) }
+  error(msg: string, f?: LogFields): void { this.base.error(msg, this.fields(f)) }
+  child(bindings: LogFields): Logger { return this.base.child(this.fields(bindings)) }
 }
