@@ -10,6 +10,7 @@ import type {ProxyContext} from './context.js'
 import {MESSAGES, sendEmpty, sendError} from './responses.js'
 
 const REDIRECTS = new Set([301, 302, 307, 308])
+const NO_HEADERS: Record<string, string[]> = Object.freeze({}) as Record<string, string[]>
 
 export function splitUrl(url: string): {path: string; query: string} {
   let u = url
@@ -28,7 +29,8 @@ export function routerPhase(ctx: ProxyContext): boolean {
     method: req.method ?? 'GET',
     path: normalizePath(path),
     host: req.headers.host ?? '',
-    headers: req.headersDistinct,
+    // headersDistinct is built on first access (an array per header); only header rules need it
+    headers: ctx.snapshot.router.usesHeaders ? req.headersDistinct : NO_HEADERS,
     scheme: ctx.scheme,
     sni: ctx.scheme === 'https' ? ((req.socket as TLSSocket & {servername?: string | false}).servername || undefined) : undefined,
     port: ctx.localPort,

@@ -45,9 +45,11 @@ class IndexedRouter implements Router {
   private readonly prefix = new Map<string, PathIndex>()
   private readonly hostless = new PathIndex()
   readonly size: number
+  readonly usesHeaders: boolean
 
   constructor(matchers: Matcher[]) {
     this.size = matchers.length
+    this.usesHeaders = matchers.some((m) => m.headers !== null)
     const bucket = (map: Map<string, PathIndex>, key: string) => {
       let idx = map.get(key)
       if (!idx) map.set(key, (idx = new PathIndex()))

@@ -37,4 +37,6 @@ export interface Router {
   match(req: RouterRequest): RouteMatch | null
   /** Number of compiled matchers (a route has one per distinct path kind/length). */
   readonly size: number
+  /** Whether any route has header rules; when not, `match` never reads `headers`. */
+  readonly usesHeaders: boolean
 }
