@@ -12,7 +12,7 @@ import {clientResponseHeaders, upstreamRequestHeaders} from './headers.js'
 import {hasBody, readBody, splitUrl} from './phases.js'
 import {pluginResponsePhase} from './plugin-phases.js'
 import {MESSAGES, sendError} from './responses.js'
-import {UpstreamFailure, type FailureKind, type UpstreamPools} from './upstream.js'
+import {UpstreamFailure, type Cancellation, type FailureKind, type UpstreamPools} from './upstream.js'
 
 const VIA = `1.1 kong/${GATEWAY_VERSION}`
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
@@ -25,7 +25,7 @@ const STATUS: Record<FailureKind, [number, string]> = {
 }
 
 /** Returns the upstream response, or null when it answered the client with an error. */
-export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, signal: AbortSignal): Promise<Dispatcher.ResponseData | null> {
+export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, signal: Cancellation): Promise<Dispatcher.ResponseData | null> {
   ctx.phase = 'balancer'
   const {req, service} = ctx
   const up = ctx.upstream!

@@ -21,7 +21,7 @@ import {LocalCounters} from '../plugins/counters.js'
 import type {PluginState} from '../plugins/context.js'
 import {MESSAGES, sendError} from './responses.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
-import {UpstreamPools} from './upstream.js'
+import {Cancellation, UpstreamPools} from './upstream.js'
 
 export interface ProxyStats {
   connections_active: number
@@ -220,15 +220,15 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
 
 /** Runs the phases in order (see context.ts); each may end the request. */
 async function run(ctx: ProxyContext, pools: UpstreamPools, pluginState: PluginState): Promise<void> {
-  const abort = new AbortController()
+  const cancel = new Cancellation()
   ctx.req.on('error', (err) => ctx.log.debug(`client request error: ${err.message}`))
   ctx.res.on('close', () => {
-    if (!ctx.res.writableFinished) abort.abort()
+    if (!ctx.res.writableFinished) cancel.abort()
     logPhase(ctx)
   })
   if (!routerPhase(ctx) || !accessPhase(ctx)) return
   if (!(await pluginAccessPhase(ctx, pluginState))) return
-  const upstreamRes = await balancerPhase(ctx, pools, abort.signal)
+  const upstreamRes = await balancerPhase(ctx, pools, cancel)
   if (upstreamRes) await responsePhase(ctx, upstreamRes)
 }
 

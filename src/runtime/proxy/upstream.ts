@@ -7,6 +7,7 @@
  *   timeout   no response headers within read_timeout → retry idempotent; 504
  *   error     reset, bad response, …                  → retry idempotent; 502
  */
+import {EventEmitter} from 'node:events'
 import type {Readable} from 'node:stream'
 import {Pool, type Dispatcher} from 'undici'
 import type {Peer} from './balancer.js'
@@ -32,7 +33,24 @@ export interface TryOptions {
   tlsVerify: boolean
   /** TLS server name; Kong sends the upstream host. */
   servername?: string
-  signal?: AbortSignal
+  signal?: AbortSignal | Cancellation
+}
+
+/**
+ * Cancels a request's upstream tries when its client goes away. undici takes an
+ * EventEmitter with `aborted` (and `reason`) as a signal; an AbortController per request
+ * (an EventTarget, its listener bookkeeping, a DOMException on abort) showed in profiles.
+ */
+export class Cancellation extends EventEmitter {
+  aborted = false
+  reason: Error | undefined = undefined
+
+  abort(): void {
+    if (this.aborted) return
+    this.aborted = true
+    this.reason = new Error('the client closed the connection')
+    this.emit('abort')
+  }
 }
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_SOCKET_CLOSED'])
