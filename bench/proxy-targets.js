@@ -15,6 +15,7 @@
  */
 import {randomUUID} from 'node:crypto'
 import http from 'node:http'
+import {pathToFileURL} from 'node:url'
 
 const [kind, portArg, originArg] = process.argv.slice(2)
 const port = Number(portArg)
@@ -27,10 +28,12 @@ function listen(server) {
 }
 
 async function kctl(routeCount, withPlugins) {
-  const {createProxy} = await import('../dist/src/runtime/proxy/server.js')
-  const {buildSnapshot} = await import('../dist/src/runtime/proxy/snapshot.js')
-  const {createLogger} = await import('../dist/src/runtime/log.js')
-  const {findPlugin} = await import('../dist/src/runtime/plugins/registry.js')
+  // KCTL_DIST: another build's dist/ (e.g. an older commit), to measure before/after in one run
+  const dist = process.env.KCTL_DIST ? pathToFileURL(process.env.KCTL_DIST.replace(/\/?$/, '/')).href : new URL('../dist/', import.meta.url).href
+  const {createProxy} = await import(`${dist}src/runtime/proxy/server.js`)
+  const {buildSnapshot} = await import(`${dist}src/runtime/proxy/snapshot.js`)
+  const {createLogger} = await import(`${dist}src/runtime/log.js`)
+  const {findPlugin} = await import(`${dist}src/runtime/plugins/registry.js`)
   const now = Math.floor(Date.now() / 1000)
   const service = {id: randomUUID(), name: 'origin', protocol: 'http', host: '127.0.0.1', port: Number(originArg), path: null,
     retries: 5, connect_timeout: 60000, read_timeout: 60000, write_timeout: 60000, enabled: true}
@@ -96,6 +99,7 @@ function nodeHttp() {
 
 const KINDS = {
   'kctl-1': () => kctl(1, false),
+  'kctl-1-baseline': () => kctl(1, false),
   'kctl-1000': () => kctl(1000, false),
   'kctl-plugins': () => kctl(1, true),
   fastify,
