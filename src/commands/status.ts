@@ -12,12 +12,13 @@ const intervalFlag = Flags.custom<number>({
   default: 1,
   env: 'KCTL_INTERVAL',
   helpValue: 'SECONDS',
-  parse: async (input) => {
-    const n = Number(input)
-    if (!Number.isFinite(n) || n < 0.2) throw new Error(`--interval must be a number of seconds, at least 0.2 (got "${input}")`)
-    return n
-  },
+  parse: async (input) => Number(input),
 })
+
+/** @throws UserError USAGE (exit 2) */
+function checkInterval(seconds: number): void {
+  if (!Number.isFinite(seconds) || seconds < 0.2) throw new UserError('USAGE', `--interval must be a number of seconds, at least 0.2.`, {hint: 'For example --interval 0.5.'})
+}
 
 export class Status extends BaseCommand {
   static override summary = 'Is the cluster healthy? Nodes, database, data planes and their sync state; --watch for a live dashboard.'
@@ -35,6 +36,7 @@ export class Status extends BaseCommand {
     const {flags} = await this.parse(Status)
     const ref = {specPath: flags.spec, stateRoot: this.stateRoot}
     if (flags.watch) {
+      checkInterval(flags.interval)
       if (this.jsonEnabled()) throw new UserError('USAGE', '--watch and --json cannot be used together.', {hint: 'Use `kctl status --json` in a loop for machine-readable snapshots.'})
       const interactive = Boolean(process.stdout.isTTY) && !process.env.CI
       const color = interactive && !process.env.NO_COLOR && process.env.TERM !== 'dumb'

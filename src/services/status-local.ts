@@ -59,8 +59,7 @@ export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
     })
   }
   const cp = Object.values(state.nodes).find((n) => n.role === 'control_plane')
-  const conf = cp ? parseConfText((await readText(cp.confPath)) ?? '') : {}
-  const ping = Number(conf.cluster_ping_interval)
+  const ping = cp ? await confValue(cp.confPath, cp.pid, 'cluster_ping_interval') : undefined
   return {
     name: state.name,
     mode: state.mode,
@@ -68,8 +67,20 @@ export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
     connection: state.connection,
     embedded: state.embedded ? {state: processState(state.embedded.pid, state.embedded.intent)} : null,
     nodes,
-    pingInterval: Number.isFinite(ping) && ping > 0 ? ping : DEFAULT_PING_INTERVAL,
+    pingInterval: ping !== undefined && Number(ping) > 0 ? Number(ping) : DEFAULT_PING_INTERVAL,
   }
+}
+
+/**
+ * A node's effective conf value as the runtime sees it: `KONG_<KEY>` in the running
+ * process's environment (Linux /proc) overrides the conf file.
+ */
+export async function confValue(confPath: string, pid: number | undefined, key: string): Promise<string | undefined> {
+  const env = pid ? await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '') : ''
+  const name = `KONG_${key.toUpperCase()}=`
+  const fromEnv = env.split('\0').find((e) => e.startsWith(name))
+  if (fromEnv) return fromEnv.slice(name.length)
+  return parseConfText((await readText(confPath)) ?? '')[key]
 }
 
 async function readText(file: string): Promise<string | null> {

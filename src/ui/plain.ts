@@ -35,3 +35,11 @@ export function plainStatus(s: StatusResult, now: number = s.checked_at): string
   lines.push('', s.healthy ? 'healthy' : `unhealthy: ${s.problems.join('; ')}`)
   return lines.join('\n')
 }
+
+/**
+ * What must differ for `--watch` without a TTY to print a new block: everything but the
+ * times that move on every ping (`last_seen`, `checked_at`).
+ */
+export function plainChangeKey(s: StatusResult): string {
+  return JSON.stringify({...s, checked_at: 0, data_planes: s.data_planes.map((d) => ({...d, last_seen: 0}))})
+}

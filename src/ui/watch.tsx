@@ -7,7 +7,7 @@ import {render} from 'ink'
 import type {ClusterRef} from '../services/cluster.js'
 import {watchStatus} from '../services/status.js'
 import {Dashboard} from './Dashboard.js'
-import {plainStatus} from './plain.js'
+import {plainChangeKey, plainStatus} from './plain.js'
 import {createStatusStore, type StatusStore} from './status-store.js'
 
 export interface WatchUiOptions extends ClusterRef {
@@ -46,7 +46,7 @@ async function runInk(store: StatusStore, color: boolean): Promise<void> {
 /** One block per change of the status; events between blocks as plain lines. */
 function runPlain(store: StatusStore): Promise<void> {
   return new Promise((resolve) => {
-    let last = store.get().status
+    let last = store.get().status ? plainChangeKey(store.get().status!) : null
     let printedEvents = store.get().events.length ? store.get().events[store.get().events.length - 1].id : 0
     const print = () => {
       const {status, events} = store.get()
@@ -58,8 +58,9 @@ function runPlain(store: StatusStore): Promise<void> {
     if (last) print()
     const unsubscribe = store.subscribe(() => {
       const {status} = store.get()
-      if (status === last) return
-      last = status
+      const key = status ? plainChangeKey(status) : null
+      if (key === last) return
+      last = key
       print()
     })
     const done = () => {

@@ -3,7 +3,10 @@
  * the --json shape is pinned, plain output has no escape codes, exit 0 healthy / 1 not.
  */
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
+import {ROOT} from '../helpers/kctl.js'
 import {startHybridCluster, type HybridCluster} from './hybrid-cluster.js'
 
 let c: HybridCluster
@@ -22,7 +25,12 @@ async function healthyStatus(): Promise<any> {
   const deadline = Date.now() + 15_000
   for (;;) {
     const r = await c.kctl('status', '--json')
-    const body = JSON.parse(r.stdout)
+    let body: any = null
+    try {
+      body = JSON.parse(r.stdout)
+    } catch {
+      throw new Error(`kctl status --json printed no JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`)
+    }
     if (r.code === 0 && body.healthy) return body
     if (Date.now() > deadline) throw new Error(`cluster never healthy: ${r.stdout}\n${r.stderr}`)
     await new Promise((res) => setTimeout(res, 200))
@@ -95,5 +103,55 @@ describe('kctl status', () => {
     assert.ok(last.problems.includes('dp-2 is stale'), last.problems.join('; '))
     await c.start('dp-2')
     await healthyStatus()
+  })
+
+  test('a DP kctl.yaml does not list is shown (node null) with its labels', async () => {
+    await c.startStray()
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      const r = await c.kctl('status', '--json')
+      const s = JSON.parse(r.stdout)
+      const stray = s.data_planes.find((d: any) => d.node === null)
+      if (stray?.sync === 'in_sync') {
+        assert.deepEqual(stray.labels, {site: 'far'})
+        assert.equal(s.data_planes.length, 3)
+        assert.equal(r.code, 0, r.stdout)
+        const plain = await c.kctl('status')
+        assert.match(plain.stdout, /\(not in kctl\.yaml\) .* in sync .* site:far/)
+        return
+      }
+      assert.ok(Date.now() < deadline, `the stray DP never in sync: ${r.stdout}`)
+      await new Promise((res) => setTimeout(res, 200))
+    }
+  })
+
+  test('--watch without a TTY (CI): one plain block per change; SIGINT ends it with 0', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'status', '--watch', '--interval', '0.2'], {cwd: c.cwd, env: {...process.env, CI: 'true', KCTL_DATA_DIR: c.dataDir}, stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+    const deadline = Date.now() + 10_000
+    while (!out.includes('\n---\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    assert.match(out, /^cluster st \(hybrid\)/)
+    assert.doesNotMatch(out, /\u001B/)
+    // Nothing changes: no second block however many polls pass.
+    await new Promise((r) => setTimeout(r, 1000))
+    assert.equal(out.split('\n---\n').length - 1, 1, out)
+    await c.kill('dp-1', 'SIGKILL')
+    while (!/event: dp-1 is failed/.test(out) && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 50))
+    assert.match(out, /event: dp-1 is failed/)
+    assert.ok(out.split('\n---\n').length - 1 >= 2)
+    child.kill('SIGINT')
+    assert.equal(await exited, 0)
+    await c.start('dp-1')
+  })
+
+  test('usage: --interval below 0.2 and --watch with --json exit 2', async () => {
+    const low = await c.kctl('status', '--watch', '--interval', '0.1')
+    assert.equal(low.code, 2, low.stderr)
+    assert.match(low.stderr, /at least 0\.2/)
+    assert.doesNotMatch(low.stderr, /\u001B/)
+    const both = await c.kctl('status', '--watch', '--json')
+    assert.equal(both.code, 2, both.stdout + both.stderr)
   })
 })

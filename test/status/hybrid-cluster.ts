@@ -28,6 +28,8 @@ export interface HybridCluster {
   kill(node: string, signal: NodeJS.Signals): Promise<void>
   /** Starts the node again (same conf, prefix and ports) and waits until it is ready. */
   start(node: string): Promise<void>
+  /** A DP kctl.yaml does not list (joined from elsewhere), connected to the CP; returns its pid. */
+  startStray(): Promise<number>
   cleanup(): Promise<void>
 }
 
@@ -125,6 +127,15 @@ export async function startHybridCluster(options: {dataPlanes?: number; pingInte
         await l.gone()
       },
       start,
+      async startStray() {
+        const prefix = join(dir, 'stray')
+        const rec = nodeRecord(stateDir, 'stray', 'data_plane', {proxy: `127.0.0.1:${await findFreePort()}`, status: `127.0.0.1:${await findFreePort()}`})
+        const node = {...rec, prefix, confPath: join(prefix, 'kong.conf'), logFile: join(prefix, 'logs', 'node.log')}
+        const l = await launchNode(node, {...confs['dp-1'], proxy_listen: rec.listen.proxy!, status_listen: rec.listen.status!, cluster_dp_labels: 'site:far'})
+        launched.set('stray', l)
+        await l.ready()
+        return l.pid
+      },
       cleanup,
     }
   } catch (err) {
