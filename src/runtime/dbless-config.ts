@@ -9,6 +9,7 @@ import {ConfigInvalid} from './declarative/errors.js'
 import {resolveFiles, toEntityArrays} from './declarative/load.js'
 import type {ParsedFile} from './declarative/source.js'
 import {buildSnapshot, type EntitySet, type ProxySnapshot} from './proxy/snapshot.js'
+import {getSchema} from './schema/registry.js'
 
 export interface LoadedConfig {
   entities: EntityArrays
@@ -39,6 +40,7 @@ export function createDbLessConfig(swap: (snapshot: ProxySnapshot) => void): DbL
       const entities = toEntityArrays(resolved.state, loaded?.entities)
       let snapshot: ProxySnapshot
       try {
+        onWrite(entities, loaded?.entities)
         snapshot = buildSnapshot(entities as unknown as EntitySet)
       } catch (err) {
         throw new ConfigInvalid([{message: (err as Error).message}])
@@ -47,5 +49,19 @@ export function createDbLessConfig(swap: (snapshot: ProxySnapshot) => void): DbL
       loaded = {entities, hash: inputHash(file), warnings: resolved.warnings}
       return loaded
     },
+  }
+}
+
+/**
+ * Runs each schema's on-write transformation as the database paths do (basic-auth
+ * hashes passwords), against the loaded entity with the same id: a value equal to the
+ * loaded one (a file posted back from `GET /config`) is kept, anything else transformed.
+ */
+function onWrite(entities: EntityArrays, previous: EntityArrays | undefined): void {
+  for (const [kind, rows] of Object.entries(entities)) {
+    const transform = getSchema(kind)?.onWrite
+    if (!transform) continue
+    const before = new Map((previous?.[kind] ?? []).map((e) => [e.id, e]))
+    for (const row of rows) transform(row, before.get(row.id) ?? null)
   }
 }
