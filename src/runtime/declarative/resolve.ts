@@ -8,10 +8,10 @@
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {foreignKeys, getSchema, topologicalOrder} from '../schema/registry.js'
 import {flattenErrors, isUuid, newId, SchemaViolation, validateEntity} from '../schema/validate.js'
-import {sameEntity} from './compare.js'
 import type {ConfigProblem} from './errors.js'
 import type {Entry, RawTarget} from './flatten.js'
 import {describeKey, keyValue, naturalKeys} from './keys.js'
+import {KindIndex} from './lookup.js'
 import {checkPluginConfig} from './plugins.js'
 import type {State} from './state.js'
 
@@ -31,15 +31,19 @@ export interface Target {
 export function resolveTarget(raw: RawTarget, o: ResolveOptions, problems: ConfigProblem[]): Target {
   const state: State = {}
   const byId = new Map<string, Entry>()
-  const ctx: Ctx = {raw, o, problems, state, claimed: new Set()}
+  const ctx: Ctx = {raw, o, problems, state, target: new Map(), current: new Map()}
+  const byKind = new Map<string, Entry[]>()
+  for (const e of raw.entries) byKind.get(e.kind)?.push(e) ?? byKind.set(e.kind, [e])
   for (const schema of topologicalOrder()) {
-    const entries = raw.entries.filter((e) => e.kind === schema.name)
+    const entries = byKind.get(schema.name) ?? []
     state[schema.name] = []
+    const index = indexOf(ctx.target, schema, [])
     for (const entry of entries) {
       const entity = prepare(schema, entry, ctx)
       if (!entity) continue
       entry.entity = entity
       state[schema.name].push(entity)
+      index.add(entity)
       byId.set(entity.id, entry)
     }
     // Invalid entries too: a duplicate name is worth reporting with the other errors.
@@ -53,9 +57,23 @@ interface Ctx {
   o: ResolveOptions
   problems: ConfigProblem[]
   state: State
-  /** Current ids already matched to an entry. */
-  claimed: Set<string>
+  /** Indexes over the target built so far and over the current state, by kind. */
+  target: Map<string, KindIndex>
+  current: Map<string, KindIndex>
 }
+
+/** The index of one kind, built on first use from `rows`. */
+function indexOf(m: Map<string, KindIndex>, schema: EntitySchema, rows: ReadonlyArray<Record<string, any>>): KindIndex {
+  let index = m.get(schema.name)
+  if (!index) {
+    index = new KindIndex(schema, schema.endpoint_key ? [schema.endpoint_key] : [])
+    for (const r of rows) index.add(r)
+    m.set(schema.name, index)
+  }
+  return index
+}
+
+const currentIndex = (schema: EntitySchema, ctx: Ctx) => indexOf(ctx.current, schema, ctx.o.current?.[schema.name] ?? [])
 
 function prepare(schema: EntitySchema, entry: Entry, ctx: Ctx): Record<string, any> | undefined {
   const input: Record<string, any> = {...entry.entity}
@@ -111,29 +129,21 @@ function resolveReference(input: Record<string, any>, field: string, f: ForeignF
 }
 
 function findById(parent: EntitySchema, id: string, ctx: Ctx): string | undefined {
-  if (ctx.state[parent.name]?.some((e) => e.id === id)) return id
-  if (ctx.o.selectTags.length && ctx.o.current?.[parent.name]?.some((e) => e.id === id)) return id
+  if (ctx.target.get(parent.name)?.has(id)) return id
+  if (ctx.o.selectTags.length && currentIndex(parent, ctx).has(id)) return id
   return undefined
 }
 
 function findByKey(parent: EntitySchema, key: string, value: unknown, ctx: Ctx): string | undefined {
-  const inFile = ctx.state[parent.name]?.find((e) => e[key] === value)
-  if (inFile) return inFile.id
-  if (ctx.o.selectTags.length) return ctx.o.current?.[parent.name]?.find((e) => e[key] === value)?.id
+  const inFile = ctx.target.get(parent.name)?.byValue(key, value)
+  if (inFile) return inFile
+  if (ctx.o.selectTags.length) return currentIndex(parent, ctx).byValue(key, value)
   return undefined
 }
 
 /** An existing entity with the same natural key, else one with the same content (certificates). */
 function matchCurrent(schema: EntitySchema, entity: Record<string, any>, ctx: Ctx): string | undefined {
-  const current = (ctx.o.current?.[schema.name] ?? []).filter((c) => !ctx.claimed.has(c.id))
-  const keys = naturalKeys(schema)
-  let hit = keys.length ? undefined : current.find((c) => sameEntity(schema, {...entity, id: c.id}, c))
-  for (const key of keys) {
-    const v = keyValue(schema, key, entity)
-    hit ??= v === undefined ? undefined : current.find((c) => keyValue(schema, key, c) === v)
-  }
-  if (hit) ctx.claimed.add(hit.id)
-  return hit?.id
+  return ctx.o.current ? currentIndex(schema, ctx).claimMatch(entity) : undefined
 }
 
 function checkDuplicates(schema: EntitySchema, entries: Entry[], problems: ConfigProblem[]): void {
