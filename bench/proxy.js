@@ -3,7 +3,7 @@
  * Proxy throughput and latency: kctl's proxy next to nginx and the Node peers, in the same
  * run, interleaved over rounds, medians reported (see BENCHMARKS.md).
  *
- *   node bench/proxy.js            # 5 s × 3 rounds, every target
+ *   node bench/proxy.js            # 3 s × 5 rounds, every target (about 3 min)
  *   BENCH_SECONDS=3 BENCH_ROUNDS=2 BENCH_ONLY=kctl-1,node-http node bench/proxy.js
  *
  * Layout on the machine: every proxy pinned to CPU 0; wrk and the nginx origin to the
@@ -35,8 +35,8 @@ const LABEL = {
 }
 
 const env = (k, d) => (process.env[k] === undefined ? d : process.env[k])
-const seconds = Number(env('BENCH_SECONDS', 5))
-const rounds = Number(env('BENCH_ROUNDS', 3))
+const seconds = Number(env('BENCH_SECONDS', 3))
+const rounds = Number(env('BENCH_ROUNDS', 5))
 const connections = Number(env('BENCH_CONNECTIONS', 50))
 const only = env('BENCH_ONLY', '') ? env('BENCH_ONLY', '').split(',') : ALL
 const pin = env('BENCH_PIN', '1') !== '0' && availableParallelism() > 1
