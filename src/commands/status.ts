@@ -5,7 +5,6 @@ import {print} from '../kit/output.js'
 import {UserError} from '../kit/errors.js'
 import {status, type StatusResult} from '../services/status.js'
 import {plainStatus} from '../ui/plain.js'
-import {runWatch} from '../ui/watch.js'
 
 const intervalFlag = Flags.custom<number>({
   description: 'Seconds between refreshes with --watch (minimum 0.2).',
@@ -40,6 +39,10 @@ export class Status extends BaseCommand {
       if (this.jsonEnabled()) throw new UserError('USAGE', '--watch and --json cannot be used together.', {hint: 'Use `kctl status --json` in a loop for machine-readable snapshots.'})
       const interactive = Boolean(process.stdout.isTTY) && !process.env.CI
       const color = interactive && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
+      // Ink and React load only for --watch, so a plain `kctl status` starts fast; React's
+      // development build (the default without NODE_ENV) costs several times the CPU per frame.
+      process.env.NODE_ENV ??= 'production'
+      const {runWatch} = await import('../ui/watch.js')
       return runWatch({...ref, intervalMs: flags.interval * 1000, interactive, color})
     }
     const result = await status(ref)

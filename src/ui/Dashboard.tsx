@@ -5,14 +5,14 @@
  *
  *   <Static> events ─ Header (totals, banner) ─ NODES ─ DATA PLANES ─ panel ─ legend ─ footer
  */
-import {Box, Static, Text, useApp, useInput, useStdin} from 'ink'
+import {Box, Static, Text, useApp, useInput, useStdin, useStdout} from 'ink'
 import {useEffect, useMemo, useRef, useState} from 'react'
 import type {StatusResult} from '../services/status-types.js'
 import {clock as timeOfDay} from './format.js'
 import {Header} from './components/Header.js'
 import {Details, Footer, Legend, LogLines} from './components/Panels.js'
 import {StatusTable, toneColor} from './components/StatusTable.js'
-import {DP_COLUMNS, NODE_COLUMNS, dataPlaneRows, detailsOf, filterRows, nodeRows, sortRows, type Row} from './rows.js'
+import {DP_COLUMNS, NODE_COLUMNS, dataPlaneRows, detailsOf, filterRows, nodeRows, rowBudget, sortRows, type Row} from './rows.js'
 import type {StatusStore} from './status-store.js'
 import {useNow} from './use-now.js'
 import {useStatusStore} from './use-status-store.js'
@@ -43,6 +43,7 @@ function logNode(status: StatusResult | null, key: string | null): string | null
 export function Dashboard({store, color, tickMs = 1000, clock}: DashboardProps) {
   const {exit} = useApp()
   const {isRawModeSupported} = useStdin()
+  const {stdout} = useStdout()
   const {status, events, log} = useStatusStore(store)
   const now = useNow(tickMs, clock)
   const [view, setView] = useState<ViewState>(initialView)
@@ -61,6 +62,9 @@ export function Dashboard({store, color, tickMs = 1000, clock}: DashboardProps) 
 
   if (!status) return <Text>Reading the cluster…</Text>
   const logLines = log && log.node === focus ? log.lines : null
+  // Output taller than the terminal makes Ink clear and redraw the screen on every frame.
+  const panelLines = view.panel === 'details' ? 34 : view.panel === 'log' ? 14 : 0
+  const budget = rowBudget((stdout.rows || 40) - 17 - panelLines - (status.control_plane?.reachable === false ? 3 : 0), nodes.length, dps.length)
   return (
     <>
       <Static items={events}>
@@ -72,9 +76,9 @@ export function Dashboard({store, color, tickMs = 1000, clock}: DashboardProps) 
       </Static>
       <Box flexDirection="column">
         <Header status={status} now={now} color={color} />
-        <StatusTable title="NODES" columns={NODE_COLUMNS} rows={nodes} selected={selected} color={color} empty={view.filter ? 'no node matches the filter' : 'no nodes'} />
+        <StatusTable title="NODES" columns={NODE_COLUMNS} rows={nodes} maxRows={budget.nodes} selected={selected} color={color} empty={view.filter ? 'no node matches the filter' : 'no nodes'} />
         {status.mode === 'hybrid' ? (
-          <StatusTable title="DATA PLANES" columns={DP_COLUMNS} rows={dps} selected={selected} color={color} empty={view.filter ? 'no data plane matches the filter' : 'the control plane knows no data plane yet'} />
+          <StatusTable title="DATA PLANES" columns={DP_COLUMNS} rows={dps} maxRows={budget.dps} selected={selected} color={color} empty={view.filter ? 'no data plane matches the filter' : 'the control plane knows no data plane yet'} />
         ) : null}
         {view.panel === 'details' && selected ? (
           <Details title={`details: ${selected}`} fields={detailsOf(status, selected)} log={logLines} logNote={focus ? 'reading the log…' : 'no local log for a data plane outside kctl.yaml'} />

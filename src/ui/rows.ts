@@ -114,3 +114,19 @@ export function detailsOf(s: StatusResult, key: string): [string, string][] {
   const d = s.data_planes.find((x) => `dp:${x.id}` === key)
   return d ? flat(d) : []
 }
+
+/** At most `max` rows, scrolled so the selected one is visible; `above`/`below` count the hidden. */
+export function windowRows(rows: Row[], selected: string | null, max: number): {rows: Row[]; above: number; below: number} {
+  if (rows.length <= max) return {rows, above: 0, below: 0}
+  const at = Math.max(0, rows.findIndex((r) => r.key === selected))
+  const start = Math.min(Math.max(0, at - Math.floor(max / 2)), rows.length - max)
+  return {rows: rows.slice(start, start + max), above: start, below: rows.length - start - max}
+}
+
+/** Splits the screen lines left for table rows between the nodes and the DPs tables. */
+export function rowBudget(lines: number, nodes: number, dps: number): {nodes: number; dps: number} {
+  const total = Math.max(4, lines)
+  if (nodes + dps <= total) return {nodes, dps}
+  const n = Math.min(nodes, Math.max(2, dps ? Math.floor(total / 3) : total))
+  return {nodes: n, dps: Math.max(2, total - n)}
+}

@@ -5,7 +5,7 @@ import {syncOf} from '../../src/services/status-build.js'
 import {diffEvents} from '../../src/ui/events.js'
 import {certExpiry, duration, relativeTime, shortHash} from '../../src/ui/format.js'
 import {plainStatus} from '../../src/ui/plain.js'
-import {dataPlaneRows, filterRows, nodeRows, sortRows, totals} from '../../src/ui/rows.js'
+import {dataPlaneRows, filterRows, nodeRows, rowBudget, sortRows, totals, windowRows} from '../../src/ui/rows.js'
 import {createStatusStore} from '../../src/ui/status-store.js'
 import {initialView, reduceKey} from '../../src/ui/view-state.js'
 import {dpFixture, HASH_A, HASH_B, NOW, statusFixture, withDp} from './fixtures.js'
@@ -69,6 +69,17 @@ describe('rows', () => {
     assert.deepEqual(sortRows(rows, 'state').map((r) => r.name), ['dp-2', 'dp-1'])
     assert.deepEqual(sortRows(rows, 'last seen').map((r) => r.name), ['dp-1', 'dp-2'])
     assert.deepEqual(sortRows([...rows].reverse(), 'name').map((r) => r.name), ['dp-1', 'dp-2'])
+  })
+
+  test('rows windowed to the screen around the selection', () => {
+    const rows = Array.from({length: 100}, (_, i) => ({key: `dp:${i}`, name: `dp-${i}`, cells: [], seen: 0, rank: 0}))
+    assert.deepEqual(windowRows(rows.slice(0, 3), null, 10), {rows: rows.slice(0, 3), above: 0, below: 0})
+    const w = windowRows(rows, 'dp:50', 10)
+    assert.deepEqual([w.rows[0].key, w.rows.length, w.above, w.below], ['dp:45', 10, 45, 45])
+    assert.deepEqual(windowRows(rows, 'dp:99', 10).below, 0)
+    assert.deepEqual(windowRows(rows, null, 10).above, 0)
+    assert.deepEqual(rowBudget(30, 3, 2), {nodes: 3, dps: 2})
+    assert.deepEqual(rowBudget(30, 3, 100), {nodes: 3, dps: 27})
   })
 
   test('plain block: aligned, no escape codes, problems listed', () => {
