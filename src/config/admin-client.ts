@@ -3,6 +3,7 @@
  * any Kong-compatible Admin API) and sends a change set to `POST /kctl/sync`, which
  * applies it in one transaction on the node.
  */
+import {gzipSync} from 'node:zlib'
 import {ENTITIES} from '../runtime/schema/registry.js'
 import type {Event, State, Summary} from '../runtime/declarative/state.js'
 
@@ -31,26 +32,34 @@ export class AdminUnreachable extends Error {
 
 export const SYNC_PATH = '/kctl/sync'
 
-async function call(base: string, method: string, path: string, body?: unknown): Promise<any> {
+/** Bodies past this size go gzipped: a whole configuration compresses about 10×. */
+const GZIP_FROM = 64 * 1024
+
+async function call(base: string, method: string, path: string, body?: unknown, gzip = false, retried = false): Promise<any> {
   let res: Response
+  const text = body === undefined ? undefined : JSON.stringify(body)
+  const zipped = gzip && text !== undefined && text.length > GZIP_FROM
   try {
     res = await fetch(new URL(path, base), {
       method,
-      headers: body === undefined ? {} : {'content-type': 'application/json'},
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: text === undefined ? {} : {'content-type': 'application/json', ...(zipped ? {'content-encoding': 'gzip'} : {})},
+      body: zipped ? new Uint8Array(gzipSync(text, {level: 1})) : text,
     })
   } catch (err) {
     const cause = (err as {cause?: {code?: string; message?: string}}).cause
+    // A pooled keep-alive socket the node closed while this process was busy (the
+    // node's idle timeout is 5 s) resets on reuse; a GET is safe to send again once.
+    if (method === 'GET' && !retried && (cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET')) return call(base, method, path, body, gzip, true)
     throw new AdminUnreachable(base, cause?.code ?? cause?.message ?? (err as Error).message)
   }
-  const text = await res.text()
+  const answer = await res.text()
   let parsed: any
   try {
-    parsed = text ? JSON.parse(text) : undefined
+    parsed = answer ? JSON.parse(answer) : undefined
   } catch {
     parsed = undefined
   }
-  if (!res.ok) throw new AdminApiError(`${method} ${path}: ${res.status} ${parsed?.message ?? text.slice(0, 200)}`, res.status, parsed)
+  if (!res.ok) throw new AdminApiError(`${method} ${path}: ${res.status} ${parsed?.message ?? answer.slice(0, 200)}`, res.status, parsed)
   return parsed
 }
 
@@ -80,6 +89,6 @@ export interface SyncRequest {
 export async function postSync(base: string, events: readonly Event[]): Promise<Summary> {
   // `old` lets the node refuse the apply when someone changed the gateway since the diff.
   const body: SyncRequest = {events: events.map((e) => ({op: e.op, kind: e.kind, entity: e.op === 'delete' ? {id: e.entity.id} : e.entity, ...(e.old ? {old: e.old} : {})}))}
-  const res = await call(base, 'POST', SYNC_PATH, body)
+  const res = await call(base, 'POST', SYNC_PATH, body, true)
   return {created: res.created, updated: res.updated, deleted: res.deleted}
 }

@@ -4,7 +4,7 @@
  * can run in sequence inside one transaction.
  */
 import {topologicalOrder} from '../runtime/schema/registry.js'
-import {sameEntity} from '../runtime/declarative/compare.js'
+import {unchanged} from '../runtime/declarative/compare.js'
 import type {Event, State} from '../runtime/declarative/state.js'
 
 export function diffStates(current: State, target: State): Event[] {
@@ -18,7 +18,7 @@ export function diffStates(current: State, target: State): Event[] {
     for (const [id, entity] of wanted) {
       const old = have.get(id)
       if (!old) upserts.push({op: 'create', kind: schema.name, entity})
-      else if (!sameEntity(schema, old, entity)) upserts.push({op: 'update', kind: schema.name, entity, old})
+      else if (!unchanged(schema, old, entity)) upserts.push({op: 'update', kind: schema.name, entity, old})
     }
   }
   const rank = new Map(order.map((s, i) => [s.name, i]))

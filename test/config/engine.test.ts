@@ -13,6 +13,7 @@ import {parse} from 'yaml'
 import {fetchState, postSync} from '../../src/config/admin-client.js'
 import {planSync} from '../../src/config/plan.js'
 import {apply} from '../../src/services/apply.js'
+import {changesJson} from '../../src/services/declarative.js'
 import {dump} from '../../src/services/dump.js'
 import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
@@ -81,6 +82,21 @@ describe('declarative engine', () => {
     assert.equal(d.consumers[0].acls[0].group, 'admins')
     assert.equal(d.keyauth_credentials, undefined)
     assert.deepEqual(await run(out), {created: 0, updated: 0, deleted: 0})
+  })
+
+  it('a basic-auth password in clear re-applies as a no-op (stored hashed) and a changed one is an update that shows no clear text', async () => {
+    const f = await file('basic.yaml', '_format_version: "3.0"\nconsumers:\n- username: bob\n  basicauth_credentials:\n  - username: bob\n    password: s3cret\n')
+    assert.deepEqual(await run(f, ['basic']), {created: 2, updated: 0, deleted: 0})
+    assert.notEqual((await admin.call('GET', '/consumers/bob/basic-auth')).body.data[0].password, 's3cret')
+    assert.equal((await planSync(admin.url, [f], ['basic'])).events.length, 0)
+    const changed = await file('basic-2.yaml', '_format_version: "3.0"\nconsumers:\n- username: bob\n  basicauth_credentials:\n  - username: bob\n    password: n3w\n')
+    const plan = await planSync(admin.url, [changed], ['basic'])
+    assert.deepEqual(plan.summary, {created: 0, updated: 1, deleted: 0})
+    assert.equal(plan.events[0].kind, 'basicauth_credentials')
+    assert.doesNotMatch(JSON.stringify(changesJson(plan.events, [plan.target.state, plan.current])), /n3w/)
+    assert.deepEqual(await run(changed, ['basic']), {created: 0, updated: 1, deleted: 0})
+    assert.deepEqual(await run(changed, ['basic']), {created: 0, updated: 0, deleted: 0})
+    assert.deepEqual(await run(await file('basic-none.yaml', '_format_version: "3.0"\n'), ['basic']), {created: 0, updated: 0, deleted: 2})
   })
 
   it('a bad plugin config is an invalid file: exit with the field located, nothing changes', async () => {

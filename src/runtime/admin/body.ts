@@ -4,6 +4,7 @@
  * `config.minute=5` build arrays and nested objects.
  */
 import type {IncomingMessage} from 'node:http'
+import {gunzipSync} from 'node:zlib'
 
 export class BodyError extends Error {
   constructor(
@@ -14,17 +15,55 @@ export class BodyError extends Error {
   }
 }
 
-const MAX_BODY = 16 * 1024 * 1024
+/** Kong's admin default is 10m; 16 MiB leaves room for big plugin configs. */
+export const MAX_BODY = 16 * 1024 * 1024
+/** Whole-configuration endpoints (`/kctl/sync`, DB-less `/config`): after decompression. */
+export const MAX_CONFIG_BODY = 256 * 1024 * 1024
+/** Past this many bytes of an oversized body the connection is cut instead of drained. */
+const DRAIN_CAP = 1024 * 1024 * 1024
 
-export async function readBody(req: IncomingMessage): Promise<{body: Record<string, any>; form: boolean}> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += chunk.length
-    if (size > MAX_BODY) throw new BodyError(413, 'Request body too large')
-    chunks.push(chunk)
+/**
+ * The raw body, gunzipped when `Content-Encoding: gzip`. An oversized body is read to its
+ * end and discarded before the 413 goes out, so the connection is never cut under a
+ * client still sending (it would see a reset instead of the error) and stays reusable.
+ * @throws BodyError 413 past `limit` (compressed or not), 415 for another encoding
+ */
+export async function readRawBody(req: IncomingMessage, limit = MAX_BODY): Promise<Buffer> {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
+  const raw = await collect(req, limit)
+  if (encoding === 'identity') return raw
+  if (encoding !== 'gzip') throw new BodyError(415, `Unsupported Content-Encoding '${encoding}'`)
+  try {
+    return gunzipSync(raw, {maxOutputLength: limit})
+  } catch (err) {
+    if ((err as {code?: string}).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limit)
+    throw new BodyError(400, 'Cannot decompress gzip body')
   }
-  const raw = Buffer.concat(chunks).toString('utf8')
+}
+
+const tooLarge = (limit: number) => new BodyError(413, `Request body too large (limit ${Math.round(limit / 1024 / 1024)} MiB)`)
+
+function collect(req: IncomingMessage, limit: number): Promise<Buffer> {
+  // Already read (a second call for the same request): nothing more will arrive.
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0))
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > DRAIN_CAP) req.destroy()
+      else if (size > limit) chunks.length = 0
+      else chunks.push(chunk)
+    })
+    req.on('end', () => (size > limit ? reject(tooLarge(limit)) : resolve(Buffer.concat(chunks))))
+    req.on('error', reject)
+    req.on('close', () => reject(new BodyError(400, 'Request body not received in full')))
+  })
+}
+
+export async function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<{body: Record<string, any>; form: boolean}> {
+  const buf = await readRawBody(req, limit)
+  const raw = buf.toString('utf8')
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
   if (raw.trim() === '') return {body: {}, form: type !== 'application/json'}
   if (type === 'application/json' || (type === '' && /^\s*[{[]/.test(raw))) {

@@ -15,10 +15,9 @@ import {dumpText} from '../declarative/dump.js'
 import {ConfigInvalid} from '../declarative/errors.js'
 import {kongDeclarativeError} from '../declarative/kong-errors.js'
 import {parseText, type ParsedFile} from '../declarative/source.js'
-import {BodyError} from './body.js'
+import {BodyError, MAX_CONFIG_BODY, readRawBody} from './body.js'
 import {json, message, METHOD_NOT_ALLOWED, type Reply} from './reply.js'
 
-const MAX_BODY = 64 * 1024 * 1024
 const FILE_NAME = 'config.yml'
 
 // Kong's truthy() for flatten_errors; check_hash only accepts "1" (older code, kept as is).
@@ -62,7 +61,7 @@ function byId(entities: Record<string, Array<Record<string, any>>>): Record<stri
 
 /** The configuration text wherever the request put it; null when absent. */
 async function configText(req: IncomingMessage): Promise<string | null> {
-  const raw = await readRaw(req)
+  const raw = (await readRawBody(req, MAX_CONFIG_BODY)).toString('utf8')
   const type = (req.headers['content-type'] ?? '').toLowerCase()
   if (type.startsWith('application/x-www-form-urlencoded')) return new URLSearchParams(raw).get('config')
   if (type.startsWith('multipart/form-data')) return multipartField(raw, type, 'config')
@@ -78,17 +77,6 @@ async function configText(req: IncomingMessage): Promise<string | null> {
     if (obj && typeof obj === 'object' && typeof obj.config === 'string' && obj._format_version === undefined) return obj.config
   }
   return raw
-}
-
-async function readRaw(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += chunk.length
-    if (size > MAX_BODY) throw new BodyError(413, 'Request body too large')
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }
 
 function multipartField(raw: string, type: string, name: string): string | null {

@@ -12,7 +12,7 @@ import {bundledPlugins, findPlugin} from '../plugins/registry.js'
 import {ENTITIES, getSchema} from '../schema/registry.js'
 import {SchemaViolation, validateEntity} from '../schema/validate.js'
 import {GATEWAY_VERSION} from '../version.js'
-import {BodyError, readBody} from './body.js'
+import {BodyError, MAX_CONFIG_BODY, readBody} from './body.js'
 import {clusteringEndpoint} from './clustering.js'
 import {handleResource} from './resources.js'
 import {json, message, METHOD_NOT_ALLOWED, NOT_FOUND, send, type Reply} from './reply.js'
@@ -52,7 +52,7 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
     }
     if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, deps.controlPlane ? deps.pool : null)
     if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), body, checkPlugin)
-    if (segments[0] === 'kctl' && segments[1] === 'sync' && segments.length === 2) return handleSync(method, body, deps)
+    if (segments[0] === 'kctl' && segments[1] === 'sync' && segments.length === 2) return handleSync(method, () => readBody(req, MAX_CONFIG_BODY), deps)
     if (segments[0] === 'plugins' && segments[1] === 'enabled' && segments.length === 2) {
       return method === 'GET' ? json(200, {enabled_plugins: bundledPlugins().map((p) => p.name)}) : METHOD_NOT_ALLOWED
     }

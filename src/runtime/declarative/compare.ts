@@ -41,6 +41,26 @@ function canonValue(f: Field | undefined, v: unknown): unknown {
   return v
 }
 
+/**
+ * `next` as the gateway would store it over `old`: the schema's on-write transformation
+ * applied to a copy. A basic-auth password in clear then compares equal to its stored
+ * hash, so re-applying a file is a no-op while a changed password still shows (decK
+ * ignores basic-auth passwords on diff altogether and warns instead).
+ */
+export function asStored(schema: EntitySchema, next: Record<string, any>, old: Record<string, any> | null): Record<string, any> {
+  if (!schema.onWrite) return next
+  const copy = {...next}
+  try {
+    schema.onWrite(copy, old)
+  } catch {
+    return next // not transformable here (an unresolved reference): compare as written
+  }
+  return copy
+}
+
+/** Whether writing `next` over `old` changes nothing. */
+export const unchanged = (schema: EntitySchema, old: Record<string, any>, next: Record<string, any>): boolean => sameEntity(schema, old, asStored(schema, next, old))
+
 export function sameEntity(schema: EntitySchema, a: Record<string, any>, b: Record<string, any>): boolean {
   return JSON.stringify(canonical(schema, a)) === JSON.stringify(canonical(schema, b))
 }
@@ -54,7 +74,7 @@ export interface FieldChange {
 /** Top-level fields that differ (records and plugin config one level deeper). */
 export function changedFields(schema: EntitySchema, old: Record<string, any>, next: Record<string, any>): FieldChange[] {
   const a = canonical(schema, old)
-  const b = canonical(schema, next)
+  const b = canonical(schema, asStored(schema, next, old))
   const out: FieldChange[] = []
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     const x = a[key]
