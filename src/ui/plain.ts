@@ -5,7 +5,7 @@
 import {table} from '../kit/output.js'
 import type {StatusResult} from '../services/status-types.js'
 import {clock, shortHash} from './format.js'
-import {DP_COLUMNS, NODE_COLUMNS, dataPlaneRows, nodeRows, totals} from './rows.js'
+import {DP_COLUMNS, NODE_COLUMNS, dataPlaneRows, nodeRows, sortRows, totals} from './rows.js'
 
 function databaseLine(s: StatusResult): string {
   const db = s.database
@@ -29,7 +29,7 @@ export function plainStatus(s: StatusResult, now: number = s.checked_at): string
   lines.push('', table(NODE_COLUMNS, nodeRows(s, now).map((r) => r.cells.map((c) => c.text))))
   if (s.mode === 'hybrid') {
     lines.push('', 'DATA PLANES')
-    const rows = dataPlaneRows(s, now)
+    const rows = sortRows(dataPlaneRows(s, now), 'name')
     lines.push(rows.length ? table(DP_COLUMNS, rows.map((r) => r.cells.map((c) => c.text))) : '(the control plane knows no data plane yet)')
   }
   lines.push('', s.healthy ? 'healthy' : `unhealthy: ${s.problems.join('; ')}`)
