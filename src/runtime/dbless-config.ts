@@ -4,7 +4,7 @@
  * the previous configuration serving.
  */
 import {configHash, EMPTY_CONFIG_HASH} from './clustering/config-hash.js'
-import type {EntityArrays} from './clustering/export.js'
+import {exportConfig, type EntityArrays} from './clustering/export.js'
 import {ConfigInvalid} from './declarative/errors.js'
 import {resolveFiles, toEntityArrays} from './declarative/load.js'
 import type {ParsedFile} from './declarative/source.js'
@@ -13,7 +13,11 @@ import {getSchema} from './schema/registry.js'
 
 export interface LoadedConfig {
   entities: EntityArrays
-  /** Kong's config hash of the configuration as given (same input ⇒ same hash). */
+  /**
+   * Kong's config hash of the entities as loaded (ids generated, defaults filled), over
+   * the same table a control plane exports: the same entities give the same hash on a
+   * DB-less node and on a CP.
+   */
   hash: string
   warnings: string[]
 }
@@ -22,31 +26,43 @@ export interface DbLessConfig {
   /** null until a configuration is loaded. */
   current(): LoadedConfig | null
   hash(): string
+  /** The hash `file` would load with, loading nothing (`?check_hash=1`). @throws ConfigInvalid */
+  hashOf(file: ParsedFile): string
   /** @throws ConfigInvalid; nothing changes then. */
   apply(file: ParsedFile): LoadedConfig
 }
 
-/** The hash `?check_hash=1` compares: Kong's algorithm over the parsed input. */
-export const inputHash = (file: ParsedFile): string => configHash(file.data).config
+/** The hash of loaded entities: Kong's algorithm over the control plane's export of them. */
+export const entitiesHash = (entities: EntityArrays): string => configHash(exportConfig(entities)).config
 
 export function createDbLessConfig(swap: (snapshot: ProxySnapshot) => void): DbLessConfig {
   let loaded: LoadedConfig | null = null
+  const prepare = (file: ParsedFile): LoadedConfig => {
+    // Entries without ids keep the ids (and timestamps) they had, so re-posting a file
+    // changes no id and gives the same hash.
+    const resolved = resolveFiles([file], {current: loaded?.entities})
+    const entities = toEntityArrays(resolved.state, loaded?.entities)
+    try {
+      onWrite(entities, loaded?.entities)
+    } catch (err) {
+      throw new ConfigInvalid([{message: (err as Error).message}])
+    }
+    return {entities, hash: entitiesHash(entities), warnings: resolved.warnings}
+  }
   return {
     current: () => loaded,
     hash: () => loaded?.hash ?? EMPTY_CONFIG_HASH,
+    hashOf: (file) => prepare(file).hash,
     apply(file) {
-      // Entries without ids keep the ids they had, so re-posting a file changes no id.
-      const resolved = resolveFiles([file], {current: loaded?.entities})
-      const entities = toEntityArrays(resolved.state, loaded?.entities)
+      const next = prepare(file)
       let snapshot: ProxySnapshot
       try {
-        onWrite(entities, loaded?.entities)
-        snapshot = buildSnapshot(entities as unknown as EntitySet)
+        snapshot = buildSnapshot(next.entities as unknown as EntitySet)
       } catch (err) {
         throw new ConfigInvalid([{message: (err as Error).message}])
       }
       swap(snapshot)
-      loaded = {entities, hash: inputHash(file), warnings: resolved.warnings}
+      loaded = next
       return loaded
     },
   }

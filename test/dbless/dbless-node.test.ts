@@ -10,6 +10,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {findFreePort} from '../../src/kit/ports.js'
+import {fetchState} from '../../src/config/admin-client.js'
+import {configHash} from '../../src/runtime/clustering/config-hash.js'
+import {exportConfig} from '../../src/runtime/clustering/export.js'
 import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-dbless-'))
@@ -75,6 +78,24 @@ describe('DB-less traditional node', () => {
     const st = await call('GET', '/status')
     assert.match(st.body.configuration_hash, /^[0-9a-f]{32}$/)
     assert.notEqual(st.body.configuration_hash, '0'.repeat(32))
+  })
+
+  test('the configuration hash is Kong’s hash of the loaded entities, as a control plane computes it', async () => {
+    // The entities as the node serves them (generated ids, defaults), exported as a CP
+    // exports its database for data planes.
+    const entities = await fetchState(admin)
+    const expected = configHash(exportConfig(entities)).config
+    assert.equal((await call('GET', '/status')).body.configuration_hash, expected)
+    // check_hash compares the same hash: the same entities (a dump posted back) are a 304,
+    // one changed field is not.
+    const dumped = JSON.parse((await call('GET', '/config?format=json')).body.config)
+    assert.equal((await call('POST', '/config?check_hash=1', JSON.stringify(dumped))).status, 304)
+    dumped.services[0].retries = 4
+    assert.equal((await call('POST', '/config?check_hash=1', JSON.stringify(dumped))).status, 201)
+    assert.notEqual((await call('GET', '/status')).body.configuration_hash, expected)
+    dumped.services[0].retries = 5
+    assert.equal((await call('POST', '/config', JSON.stringify(dumped))).status, 201)
+    assert.equal((await call('GET', '/status')).body.configuration_hash, expected)
   })
 
   test('writes answer 405 with Kong’s DB-less message', async () => {

@@ -10,7 +10,6 @@
  */
 import type {IncomingMessage} from 'node:http'
 import type {DbLessConfig} from '../dbless-config.js'
-import {inputHash} from '../dbless-config.js'
 import {dumpText} from '../declarative/dump.js'
 import {ConfigInvalid} from '../declarative/errors.js'
 import {kongDeclarativeError} from '../declarative/kong-errors.js'
@@ -38,8 +37,8 @@ export async function handleConfig(req: IncomingMessage, url: URL, config: DbLes
   } catch (err) {
     return invalid(err, [], truthy(url.searchParams.get('flatten_errors')))
   }
-  if (url.searchParams.get('check_hash') === '1' && config.current() && inputHash(file) === config.hash()) return {status: 304}
   try {
+    if (url.searchParams.get('check_hash') === '1' && config.current() && config.hashOf(file) === config.hash()) return {status: 304}
     const loaded = config.apply(file)
     return json(201, byId(loaded.entities))
   } catch (err) {
