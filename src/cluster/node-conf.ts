@@ -20,23 +20,27 @@ export interface NodeConfInput {
   /** Hybrid keys (cluster_cert, cluster_listen or cluster_control_plane, …). */
   clustering?: Record<string, string>
   logLevel?: string
+  /** Extra keys from the spec's `conf` (already checked); they win over the values above. */
+  extra?: Record<string, string>
 }
 
 /** Writes `<prefix>/kong.conf` (mode 0600: it holds the database password) and creates `<prefix>/logs`. */
 export async function writeNodeConf(input: NodeConfInput): Promise<string> {
   const {node} = input
+  const {log_level: logLevel, ...extra} = input.extra ?? {}
   await mkdir(join(node.prefix, 'logs'), {recursive: true, mode: 0o700})
   const text = renderTemplate(await readFile(join(templatesDir(), 'kong.conf'), 'utf8'), {
     node: node.name,
     cluster: input.cluster,
     role: node.role,
-    prefix: node.prefix,
+    prefix: confValue(node.prefix),
     proxy_listen: node.listen.proxy ?? 'off',
     admin_listen: node.listen.admin ?? 'off',
     status_listen: node.listen.status ?? 'off',
-    log_level: input.logLevel ?? 'notice',
+    log_level: confValue(logLevel ?? input.logLevel ?? 'notice'),
     storage: confLines(storage(input)),
     clustering: confLines(input.clustering ?? {}),
+    extra: confLines(extra),
   })
   await writeFile(node.confPath, text, {mode: 0o600})
   return node.confPath
@@ -48,4 +52,10 @@ function storage({node, connection: c}: NodeConfInput): Record<string, string> {
   return {database: 'postgres', pg_host: c.host, pg_port: String(c.port), pg_user: c.user, pg_password: c.password ?? '', pg_database: c.database, pg_ssl: c.ssl ? 'on' : 'off'}
 }
 
-const confLines = (values: Record<string, string>): string => Object.entries(values).map(([k, v]) => `${k} = ${v}`).join('\n')
+/**
+ * A value as kong.conf text. `#` starts a comment in kong.conf unless written `\#` (the
+ * runtime's parseConfText, as Kong), so a password or a path with `#` must be escaped.
+ */
+export const confValue = (v: string): string => v.replace(/#/g, '\\#')
+
+export const confLines = (values: Record<string, string>): string => Object.entries(values).map(([k, v]) => `${k} = ${confValue(v)}`).join('\n')

@@ -5,6 +5,7 @@ import {isAlive} from '../kit/process.js'
 import {clusterConfValues} from './certificates.js'
 import {startNode} from './launcher.js'
 import {writeNodeConf} from './node-conf.js'
+import {nodeExtraConf} from './spec-conf.js'
 import type {ClusterSpec} from './spec.js'
 import {writeState, type ClusterState, type NodeState} from './state.js'
 
@@ -36,7 +37,7 @@ export const startedNodes = (ctx: UpContext): NodeState[] => Object.values(ctx.s
 
 /** Writes the node's kong.conf, spawns it detached and records it (for undo and for state). */
 export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
-  await writeNodeConf({cluster: ctx.state.name, node, connection: ctx.state.connection, clustering: clusterConfValues(ctx.state, node)})
+  await writeNodeConf({cluster: ctx.state.name, node, connection: ctx.state.connection, clustering: clusterConfValues(ctx.state, node), extra: nodeExtraConf(ctx.spec.spec, node.name)})
   node.pid = await startNode(node)
   node.intent = 'running'
   ctx.started.nodes.push(node.pid)

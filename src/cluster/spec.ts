@@ -6,6 +6,7 @@ import {readFile} from 'node:fs/promises'
 import {parse} from 'yaml'
 import {UserError} from '../kit/errors.js'
 import {parseListen} from './listen.js'
+import {checkConf, type ConfSpec} from './spec-conf.js'
 import {checkCertificates, checkModeRoles, checkPortClashes, MTLS_MODES} from './spec-rules.js'
 
 export const MODES = ['embedded', 'distributed', 'hybrid'] as const
@@ -27,6 +28,8 @@ export interface NodeSpec {
   admin_listen?: string
   status_listen?: string
   cluster_listen?: string
+  /** Extra Kong configuration for this node, over `spec.conf` (see spec-conf.ts). */
+  conf?: ConfSpec
 }
 
 export type DatabaseSpec = {embedded: true; port?: number} | {url: string}
@@ -48,7 +51,14 @@ export interface ClusterSpec {
   apiVersion: 'kctl/v1'
   kind: 'Cluster'
   metadata: {name: string}
-  spec: {mode: Mode; database: DatabaseSpec; certificates?: CertificatesSpec; nodes: NodeSpec[]}
+  spec: {
+    mode: Mode
+    database: DatabaseSpec
+    certificates?: CertificatesSpec
+    /** Extra Kong configuration for every node (see spec-conf.ts). */
+    conf?: ConfSpec
+    nodes: NodeSpec[]
+  }
 }
 
 /** Kong's default listeners (the CP's cluster listener included). */
@@ -104,6 +114,7 @@ export function validateSpec(doc: unknown, file = 'kctl.yaml'): ClusterSpec {
     checkPortClashes(spec.nodes.map(obj), at)
   }
   checkCertificates(spec.mode, spec.certificates, at)
+  checkConf(spec.conf, 'spec.conf', 'spec.nodes[i]', at)
   if (problems.length > 0) {
     throw new UserError('SPEC_INVALID', `${file} is invalid:\n  ${problems.join('\n  ')}`, {hint: `Fix ${file} and run the command again.`})
   }
@@ -138,6 +149,7 @@ function checkNodes(nodes: unknown[], at: (k: string, m: string) => void): void 
       const parsed = typeof n[k] === 'string' ? parseListen(n[k] as string) : 'must be a string'
       if (typeof parsed === 'string') at(`${key}.${k}`, parsed)
     }
+    checkConf(n.conf, `${key}.conf`, key, at)
     if (n.host !== undefined) at(`${key}.host`, 'remote hosts are not yet available; remove it to run the node on this machine')
   })
 }
