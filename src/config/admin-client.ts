@@ -35,7 +35,8 @@ export const SYNC_PATH = '/kctl/sync'
 /** Bodies past this size go gzipped: a whole configuration compresses about 10×. */
 const GZIP_FROM = 64 * 1024
 
-async function call(base: string, method: string, path: string, body?: unknown, gzip = false, retried = false): Promise<any> {
+/** One Admin API request; the parsed JSON answer. @throws AdminApiError, AdminUnreachable */
+export async function call(base: string, method: string, path: string, body?: unknown, gzip = false, retried = false): Promise<any> {
   let res: Response
   const text = body === undefined ? undefined : JSON.stringify(body)
   const zipped = gzip && text !== undefined && text.length > GZIP_FROM

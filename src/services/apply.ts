@@ -1,7 +1,10 @@
-/** `kctl apply`: makes the gateway equal to the files, in one transaction on the node. */
-import {postSync} from '../config/admin-client.js'
+/**
+ * `kctl apply`: makes the gateway equal to the files, in one transaction on the node
+ * (one `POST /config` swap on a DB-less node).
+ */
 import {resolveAdminUrl} from '../config/admin-url.js'
 import {asUserErrors} from '../config/cli-errors.js'
+import {commitEvents} from '../config/dbless.js'
 import {appliedBefore, recordApplied} from '../config/applied.js'
 import {planSync, type Plan} from '../config/plan.js'
 import {confirmDestructive} from './declarative.js'
@@ -23,7 +26,7 @@ export async function apply(o: ApplyOptions): Promise<{result: SyncResult; plan:
     if (plan.summary.deleted > 0 && !(await appliedBefore(o.stateRoot, url))) {
       await confirmDestructive(`First apply to ${url}: delete ${plan.summary.deleted} entit${plan.summary.deleted === 1 ? 'y' : 'ies'} not in the files?`, Boolean(o.yes))
     }
-    plan.summary = await postSync(url, plan.events)
+    plan.summary = await commitEvents(url, plan.events, {current: plan.current, selectTags: plan.selectTags, target: plan.target})
     await recordApplied(o.stateRoot, url)
     return {plan, result: resultOf(plan, true)}
   })

@@ -1,7 +1,11 @@
-/** `kctl reset`: removes every entity (or every entity with the select tags) in one transaction. */
-import {fetchState, postSync} from '../config/admin-client.js'
+/**
+ * `kctl reset`: removes every entity (or every entity with the select tags) in one
+ * transaction; on a DB-less node, one `POST /config` of what is left (empty without tags).
+ */
+import {fetchState} from '../config/admin-client.js'
 import {resolveAdminUrl, type AdminTarget} from '../config/admin-url.js'
 import {asUserErrors} from '../config/cli-errors.js'
+import {commitEvents} from '../config/dbless.js'
 import {deleteAll} from '../config/diff.js'
 import {summarize} from '../runtime/declarative/state.js'
 import {confirmDestructive} from './declarative.js'
@@ -21,7 +25,7 @@ export async function reset(o: ResetOptions): Promise<SyncResult> {
     const current = await fetchState(url, o.selectTags ?? [])
     const events = deleteAll(current)
     if (events.length) await confirmDestructive(`Delete all ${events.length} entities from the gateway at ${url}?`, Boolean(o.yes))
-    const summary = events.length ? await postSync(url, events) : summarize(events)
+    const summary = events.length ? await commitEvents(url, events, {current, selectTags: o.selectTags ?? []}) : summarize(events)
     return {changes: changesJson(events, [current]), summary, warnings: [], applied: events.length > 0}
   })
 }

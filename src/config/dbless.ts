@@ -1,0 +1,85 @@
+/**
+ * DB-less traditional nodes (`database = off`) have no `/kctl/sync`: their entity
+ * endpoints are read-only and the only write is `POST /config`, which replaces the
+ * whole configuration in one swap. So the engine diffs as usual, then posts the full
+ * state the events lead to:
+ *
+ *   GET / → configuration.database === 'off'?
+ *     no  → POST /kctl/sync {events}          (one transaction)
+ *     yes → current (all of it) + events → POST /config?flatten_errors=1   (one swap)
+ *
+ * Entities outside `--select-tag` are posted back unchanged, so they survive.
+ */
+import {exportConfig} from '../runtime/clustering/export.js'
+import {ConfigInvalid, type ConfigProblem} from '../runtime/declarative/errors.js'
+import type {Target} from '../runtime/declarative/resolve.js'
+import {summarize, type Event, type State, type Summary} from '../runtime/declarative/state.js'
+import {ENTITIES} from '../runtime/schema/registry.js'
+import {AdminApiError, call, fetchState, postSync} from './admin-client.js'
+
+export async function isDbLess(base: string): Promise<boolean> {
+  const root = await call(base, 'GET', '/')
+  return root?.configuration?.database === 'off'
+}
+
+/** `all` with the events applied; kinds keep their order, created entities go last. */
+export function stateAfter(all: State, events: readonly Event[]): State {
+  const out: State = {}
+  for (const [kind, rows] of Object.entries(all)) out[kind] = [...rows]
+  for (const ev of events) {
+    const rows = (out[ev.kind] ??= [])
+    const i = rows.findIndex((r) => r.id === ev.entity.id)
+    if (ev.op === 'delete') {
+      if (i >= 0) rows.splice(i, 1)
+    } else if (i >= 0) rows[i] = ev.entity
+    else rows.push(ev.entity)
+  }
+  return out
+}
+
+export interface CommitContext {
+  /** The state the events were computed from. */
+  current: State
+  /** When set, `current` holds only entities with these tags. */
+  selectTags: readonly string[]
+  /** The target, to name failing entities by their place in the files. */
+  target?: Target
+}
+
+/**
+ * Writes the events the node's way (sync transaction, or a whole `/config` on DB-less).
+ * @throws ConfigInvalid when a DB-less node refuses the configuration (Kong's code 14),
+ *   AdminApiError / AdminUnreachable otherwise
+ */
+export async function commitEvents(base: string, events: readonly Event[], ctx: CommitContext): Promise<Summary> {
+  if (!(await isDbLess(base))) return postSync(base, events)
+  const all = ctx.selectTags.length ? await fetchState(base) : ctx.current
+  await postConfig(base, stateAfter(all, events), ctx.target)
+  return summarize(events)
+}
+
+/** @throws ConfigInvalid with the node's flattened errors, named by file and path where known */
+export async function postConfig(base: string, state: State, target?: Target): Promise<void> {
+  try {
+    // Not gzipped: Kong's /config does not accept a compressed body.
+    await call(base, 'POST', '/config?flatten_errors=1', exportConfig(state))
+  } catch (err) {
+    if (err instanceof AdminApiError && err.body?.code === 14) throw new ConfigInvalid(nodeProblems(err.body, target))
+    throw err
+  }
+}
+
+/** Kong's code 14 envelope → problems, each at the entity's place in the files when it came from them. */
+export function nodeProblems(body: Record<string, any>, target?: Target): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  for (const item of body.flattened_errors ?? []) {
+    const entry = item.entity_id ? target?.entries.get(item.entity_id) : undefined
+    const kind = ENTITIES.find((s) => s.singular === item.entity_type)?.name ?? item.entity_type
+    const label = item.entity_name ?? item.entity_id ?? '?'
+    const origin = entry?.origin ?? {file: 'gateway', path: `${kind}[${label}]`}
+    for (const e of item.errors ?? []) problems.push({origin, ...(e.field ? {field: e.field} : {}), message: e.message})
+  }
+  // What Kong could not tie to an entity stays in `fields`.
+  if (!problems.length || (body.fields && Object.keys(body.fields).length)) problems.push({message: body.message ?? 'invalid declarative configuration'})
+  return problems
+}
