@@ -16,7 +16,7 @@ import {DP_COLUMNS, NODE_COLUMNS, dataPlaneRows, detailsOf, filterRows, nodeRows
 import type {StatusStore} from './status-store.js'
 import {useNow} from './use-now.js'
 import {useStatusStore} from './use-status-store.js'
-import {effectiveSelection, initialView, reduceKey, type ViewState} from './view-state.js'
+import {effectiveSelection, initialView, reduceInput, type ViewState} from './view-state.js'
 
 export interface DashboardProps {
   store: StatusStore
@@ -54,7 +54,7 @@ export function Dashboard({store, color, tickMs = 1000, clock}: DashboardProps) 
   const selected = effectiveSelection(view, keys)
   const focus = view.panel === 'details' || view.panel === 'log' ? logNode(status, selected) : null
 
-  useInput((input, key) => setView((v) => reduceKey(v, {input, ...key}, keysRef.current)), {isActive: isRawModeSupported === true})
+  useInput((input, key) => setView((v) => reduceInput(v, {input, ...key}, keysRef.current)), {isActive: isRawModeSupported === true})
   useEffect(() => store.setLogFocus(focus), [store, focus])
   useEffect(() => {
     if (view.quit) exit()

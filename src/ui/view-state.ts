@@ -74,3 +74,15 @@ export function reduceKey(view: ViewState, key: KeyPress, keys: string[]): ViewS
       return view
   }
 }
+
+/**
+ * Like reduceKey, for what the terminal delivered in one read. Ink passes a chunk of
+ * several characters as one `input` (a paste, or keys typed faster than it reads, as over
+ * ssh or tmux); outside the filter prompt each character is a key of its own, so `/dp-2`
+ * arriving at once opens the filter and types into it, and a carriage return is Enter.
+ */
+export function reduceInput(view: ViewState, key: KeyPress, keys: string[]): ViewState {
+  const chars = [...key.input]
+  if (chars.length <= 1 || key.ctrl) return reduceKey(view, key, keys)
+  return chars.reduce((v, c) => reduceKey(v, c === '\r' || c === '\n' ? {input: '', return: true} : {input: c}, keys), view)
+}

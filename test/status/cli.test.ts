@@ -1,5 +1,6 @@
 /**
- * `kctl status` against a real hybrid cluster (real Postgres, CP and DPs as processes):
+ * `kctl status` against a real hybrid cluster made by `kctl init` (`spec.conf` sets a 1 s
+ * `cluster_ping_interval`):
  * the --json shape is pinned, plain output has no escape codes, exit 0 healthy / 1 not.
  */
 import assert from 'node:assert/strict'
@@ -46,7 +47,7 @@ describe('kctl status', () => {
     assert.match(s.spec, /kctl\.yaml$/)
     assert.deepEqual(s.problems, [])
     assert.deepEqual(Object.keys(s.database).sort(), ['address', 'kind', 'reachable', 'state'])
-    assert.equal(s.database.kind, 'external')
+    assert.equal(s.database.kind, 'embedded')
     assert.deepEqual(s.database.reachable, {'cp-1': true})
     assert.deepEqual(s.nodes.map((n: any) => n.name), ['cp-1', 'dp-1', 'dp-2'])
     for (const n of s.nodes) {

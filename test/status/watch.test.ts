@@ -1,6 +1,6 @@
 /**
  * `kctl status --watch` end to end: the real CLI in tmux (a real terminal) against a real
- * hybrid cluster with `cluster_ping_interval = 1`.
+ * hybrid cluster made by `kctl init`, its kctl.yaml setting `conf: {cluster_ping_interval: 1}`.
  */
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
@@ -34,6 +34,22 @@ test('the dashboard follows the cluster: sync, a config change, a dead DP, the C
   const first = await t.waitFor((s) => s.includes('2/2 DPs in sync') && inSync(s, ''), 'both DPs in sync')
   assert.match(first, /NODES/)
   assert.match(first, /■ running \/ in sync/, 'the colour legend')
+
+  // `/dp-2` Enter: only dp-2's rows (its node row and its DP row) stay.
+  const nodeRow = (screen: string, node: string) => new RegExp(`^(› |  )${node} +(control|data)_plane `, 'm').test(screen)
+  t.keys('/')
+  t.keys('dp-2')
+  t.keys('Enter')
+  const filtered = await t.waitFor((s) => nodeRow(s, 'dp-2') && Boolean(dpRow(s, 'dp-2')) && !nodeRow(s, 'cp-1') && !nodeRow(s, 'dp-1') && !dpRow(s, 'dp-1'), 'only dp-2 rows')
+  assert.match(filtered, /filter: dp-2/i)
+  // l: the tail of the selected local node's log (dp-2, the first row left).
+  t.keys('l')
+  await t.waitFor((s) => s.includes('log: dp-2 (tail)') && /connected to control plane 127\.0\.0\.1:\d+/.test(s), "dp-2's log lines")
+  // l again closes the panel; / Esc clears the filter.
+  t.keys('l')
+  t.keys('/')
+  t.keys('Escape')
+  await t.waitFor((s) => !s.includes('log: dp-2') && nodeRow(s, 'cp-1') && inSync(s, ''), 'every row back, the log panel closed')
 
   // A change on the CP: the new hash on every DP row.
   const before = await cpHash()

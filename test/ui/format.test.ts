@@ -7,7 +7,7 @@ import {certExpiry, duration, relativeTime, shortHash} from '../../src/ui/format
 import {plainStatus} from '../../src/ui/plain.js'
 import {dataPlaneRows, filterRows, nodeRows, rowBudget, sortRows, totals, windowRows} from '../../src/ui/rows.js'
 import {createStatusStore} from '../../src/ui/status-store.js'
-import {initialView, reduceKey} from '../../src/ui/view-state.js'
+import {initialView, reduceInput, reduceKey} from '../../src/ui/view-state.js'
 import {dpFixture, HASH_A, HASH_B, NOW, statusFixture, withDp} from './fixtures.js'
 
 describe('format', () => {
@@ -121,6 +121,16 @@ describe('store and keys', () => {
     store.setLog('dp-1', ['a'])
     store.setLog('dp-1', ['a'])
     assert.equal(emits, 4)
+  })
+
+  test('keys arriving in one read (paste, fast typing over ssh): each character is a key; \\r is Enter', () => {
+    const keys = ['node:cp-1', 'node:dp-2']
+    const v = reduceInput(initialView, {input: '/dp-2\r'}, keys)
+    assert.equal(v.filter, 'dp-2')
+    assert.equal(v.editingFilter, false)
+    assert.equal(reduceInput(v, {input: 'lq'}, keys).panel, 'log')
+    assert.equal(reduceInput(v, {input: 'lq'}, keys).quit, true)
+    assert.equal(reduceInput(reduceInput(initialView, {input: '/'}, keys), {input: 'edge q'}, keys).filter, 'edge q', 'pasted into the filter prompt: text')
   })
 
   test('keys: move, details, filter typing, sort cycle, help, quit', () => {
