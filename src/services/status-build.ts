@@ -29,9 +29,18 @@ export interface Observations {
 
 const FINE_SYNC_STATUSES = new Set(['normal', 'unknown', ''])
 
-/** Kong's rule: a peer silent for more than 1.5 ping intervals is gone. `last_seen` has whole seconds. */
+/**
+ * Seconds added to Kong's stale limit. The CP stores `last_seen` in whole seconds, cut
+ * down: a ping at 10.99 s reads 10, so a DP pinging every second can look 1.99 s silent
+ * and flicker stale at a 1 s interval. With the slack a DP is stale only when even its
+ * latest possible ping time is over 1.5 intervals ago. The cost: detection up to one
+ * second later; still within 2 intervals of the last ping for intervals of 2 s and more.
+ */
+export const LAST_SEEN_SLACK_S = 1
+
+/** Kong's rule: a peer silent for more than 1.5 ping intervals is gone (plus the rounding slack above). */
 export function syncOf(row: DataPlaneRowJson, cpHash: string | null, pingInterval: number, now: number): SyncState {
-  if (Math.floor(now) - row.last_seen > 1.5 * pingInterval) return 'stale'
+  if (now - row.last_seen > 1.5 * pingInterval + LAST_SEEN_SLACK_S) return 'stale'
   if (!FINE_SYNC_STATUSES.has(row.sync_status ?? '')) return 'incompatible'
   return cpHash !== null && row.config_hash === cpHash ? 'in_sync' : 'behind'
 }

@@ -1,6 +1,8 @@
 /**
  * `kctl status --watch` end to end: the real CLI in tmux (a real terminal) against a real
- * hybrid cluster made by `kctl init`, its kctl.yaml setting `conf: {cluster_ping_interval: 1}`.
+ * hybrid cluster made by `kctl init`, its kctl.yaml setting `conf: {cluster_ping_interval: 2}`:
+ * the shortest interval at which the stale rule (1.5 intervals + 1 s for whole-second
+ * `last_seen`) is within the issue's 2 intervals.
  */
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
@@ -15,7 +17,7 @@ let tmux: TmuxSession | undefined
 
 before(async () => {
   ensureTmux()
-  c = await startHybridCluster({dataPlanes: 2, pingInterval: 1})
+  c = await startHybridCluster({dataPlanes: 2, pingInterval: 2})
 })
 after(async () => {
   tmux?.kill()

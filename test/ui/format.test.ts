@@ -35,12 +35,16 @@ describe('format', () => {
     assert.equal(shortHash(null), '-')
   })
 
-  test('sync state: stale past 1.5 ping intervals (whole seconds), incompatible, in sync, behind', () => {
+  test('sync state: stale past 1.5 ping intervals plus 1 s for whole-second last_seen, incompatible, in sync, behind', () => {
     const row = {id: 'x', hostname: 'h', ip: 'i', version: 'v', last_seen: NOW, config_hash: HASH_A, sync_status: 'normal'}
-    assert.equal(syncOf(row, HASH_A, 1, NOW + 1.99), 'in_sync')
-    assert.equal(syncOf(row, HASH_A, 1, NOW + 2), 'stale')
-    assert.equal(syncOf(row, HASH_A, 30, NOW + 45), 'in_sync')
-    assert.equal(syncOf(row, HASH_A, 30, NOW + 46), 'stale')
+    // A 1 s interval, pings at NOW+0.99 (read as NOW) and NOW+2.01 (late): at NOW+2.005 the DP
+    // was silent 1.015 s, not stale, though last_seen is 2 s old.
+    assert.equal(syncOf(row, HASH_A, 1, NOW + 2.005), 'in_sync')
+    assert.equal(syncOf(row, HASH_A, 1, NOW + 2.5), 'in_sync')
+    assert.equal(syncOf(row, HASH_A, 1, NOW + 2.51), 'stale')
+    assert.equal(syncOf(row, HASH_A, 30, NOW + 46), 'in_sync')
+    assert.equal(syncOf(row, HASH_A, 30, NOW + 46.01), 'stale')
+    assert.equal(syncOf(row, HASH_A, 2, NOW + 4.01), 'stale', 'within 2 intervals of the last ping from 2 s up')
     assert.equal(syncOf(row, HASH_B, 1, NOW), 'behind')
     assert.equal(syncOf({...row, sync_status: 'kong_version_incompatible'}, HASH_A, 1, NOW), 'incompatible')
     assert.equal(syncOf({...row, sync_status: 'unknown'}, HASH_A, 1, NOW), 'in_sync')
