@@ -164,6 +164,10 @@ plugins:
     assert.deepEqual(byType.route.errors.map((e: any) => [e.type, e.field]), [['field', 'protocols.1']])
     assert.equal(byType.plugin.errors[0].field, 'config.minute')
 
+    // Flattening drains the error table as Kong does: every error here belongs to an entity.
+    assert.deepEqual(flat.body.fields, {})
+    assert.equal(flat.body.message, 'declarative config is invalid: {}')
+
     const malformed = await call('POST', '/config', 'services: [\n  - name: x\n', 'application/yaml')
     assert.equal(malformed.status, 400)
     assert.equal(malformed.body.code, 14)
@@ -172,6 +176,55 @@ plugins:
     assert.equal((await call('GET', '/status')).body.configuration_hash, hash)
     assert.equal((await fetch(`${proxy}/one`)).status, 200)
     assert.equal((await call('GET', '/consumers/bob')).status, 404)
+  })
+
+  test('flattened_errors hoist nested children out, each carrying its parent’s key, as Kong does', async () => {
+    const [svc, route, consumer] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()]
+    const nested = `_format_version: "3.0"
+services:
+- name: svc
+  id: ${svc}
+  url: http://127.0.0.1:${upstream.port}
+  routes:
+  - name: bad-route
+    id: ${route}
+    paths: [/bad]
+    protocols: [http, gopher]
+    plugins:
+    - name: rate-limiting
+      config: {minute: lots}
+  - name: no-id-route
+    paths: [/n]
+    plugins:
+    - name: rate-limiting
+      config: {hour: lots}
+consumers:
+- username: carol
+  id: ${consumer}
+  keyauth_credentials:
+  - key: k1
+    color: blue
+`
+    const res = await call('POST', '/config?flatten_errors=1', nested, 'application/yaml')
+    assert.equal(res.status, 400)
+    assert.deepEqual(res.body.fields, {})
+    const summary = res.body.flattened_errors.map((e: any) => ({
+      type: e.entity_type,
+      name: e.entity_name,
+      id: e.entity_id,
+      parent: e.entity.service ?? e.entity.route ?? e.entity.consumer,
+      nested: 'plugins' in e.entity || 'routes' in e.entity,
+      errors: e.errors.map((x: any) => `${x.type}:${x.field ?? ''}`),
+    }))
+    // Sections in descending order (services before consumers), children before their
+    // parent, nested items in file order. A child of a parent without an id gets no key.
+    assert.deepEqual(summary, [
+      {type: 'plugin', name: 'rate-limiting', id: undefined, parent: {id: route}, nested: false, errors: ['field:config.minute']},
+      {type: 'route', name: 'bad-route', id: route, parent: {id: svc}, nested: false, errors: ['field:protocols.2']},
+      {type: 'plugin', name: 'rate-limiting', id: undefined, parent: undefined, nested: false, errors: ['field:config.hour', 'entity:']},
+      {type: 'keyauth_credential', name: undefined, id: undefined, parent: {id: consumer}, nested: false, errors: ['field:color']},
+    ])
+    assert.equal(res.body.flattened_errors[3].entity.key, 'k1')
   })
 
   test('without declarative_config the node starts empty and is not ready until a POST', async () => {
