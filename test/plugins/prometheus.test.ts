@@ -25,7 +25,12 @@ describe('plugins: prometheus', () => {
     assert.match(text, /^kong_request_latency_ms_count\{service="svc",route="rt",workspace="default"\} 2$/m)
     assert.match(text, /^kong_upstream_latency_ms_bucket\{service="svc",route="rt",workspace="default",le="\+Inf"\} 2$/m)
     assert.match(text, /^kong_kong_latency_ms_sum\{service="svc",route="rt",workspace="default"\} \d+$/m)
-    assert.match(text, /^kong_bandwidth_bytes\{service="svc",route="rt",workspace="default",direction="egress"\} \d+$/m)
+    // Bytes as Kong counts them (bytes_sent, request_length): headers included, so two
+    // small responses and requests are well over a couple of hundred bytes.
+    const egress = Number(/^kong_bandwidth_bytes\{service="svc",route="rt",workspace="default",direction="egress"\} (\d+)$/m.exec(text)?.[1])
+    const ingress = Number(/^kong_bandwidth_bytes\{service="svc",route="rt",workspace="default",direction="ingress"\} (\d+)$/m.exec(text)?.[1])
+    assert.ok(egress > 200, `egress ${egress}`)
+    assert.ok(ingress > 60, `ingress ${ingress}`)
     assert.match(text, new RegExp(`^kong_upstream_target_health\\{upstream="backend",target="127.0.0.1:${up.port}",address="127.0.0.1:${up.port}",state="healthchecks_off",subsystem="http"\\} 1$`, 'm'))
 
     const server = createServer(createStatusApi({status: async () => ({}), ready: async () => null, metrics: () => renderMetrics(proxy.pluginState, proxy.current(), {controlPlaneConnected: true, clusterCertExpiry: 1700000000})}))

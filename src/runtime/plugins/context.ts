@@ -95,13 +95,20 @@ export class PluginContext {
   get latencies(): {proxy?: number; upstream?: number; total?: number} {
     return this.ctx.latencies
   }
-  /** Log phase: request body bytes the client declared. */
+  /**
+   * Log phase: the request's size as Kong's `request_length` counts it: request line,
+   * headers and body (as declared, or as buffered).
+   */
   get bytesIn(): number {
-    return Number(this.ctx.req.headers['content-length'] ?? 0)
+    const req = this.ctx.req
+    let n = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12 + 2
+    const raw = req.rawHeaders
+    for (let i = 0; i < raw.length; i += 2) n += raw[i].length + raw[i + 1].length + 4
+    return n + (this.ctx.body?.length ?? Number(req.headers['content-length'] ?? 0))
   }
-  /** Log phase: body bytes sent to the client when a length was declared. */
+  /** Log phase: bytes written to the client for this response, headers included (Kong's `bytes_sent`). */
   get bytesOut(): number {
-    return Number(this.ctx.res.getHeader('content-length') ?? 0)
+    return Math.max(0, this.ctx.req.socket.bytesWritten - this.ctx.socketBytesWritten)
   }
   /** Status code sent to the client (log phase). */
   get status(): number {

@@ -51,6 +51,8 @@ export interface ProxyContext {
   readonly requestId: string
   /** `performance.now()` when the request arrived. */
   readonly startedAt: number
+  /** The client socket's byte count when this request began (keep-alive sockets carry many). */
+  readonly socketBytesWritten: number
   /** The snapshot this request started with, kept to the end even if a new one is swapped in. */
   readonly snapshot: ProxySnapshot
   readonly req: IncomingMessage

@@ -193,6 +193,7 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
   return {
     requestId,
     startedAt: performance.now(),
+    socketBytesWritten: req.socket.bytesWritten,
     snapshot,
     req,
     res,
