@@ -233,6 +233,22 @@ describe('hybrid mode', () => {
     await Promise.all([cp.node.stop(), intruder.node.stop()])
   })
 
+  test('a data plane that stops pinging is dropped after 1.5 ping intervals', async () => {
+    const cp = await startCp(await freshDatabase('hybrid_silent'))
+    const {readFileSync} = await import('node:fs')
+    // A client that says hello and then never pings: the CP must let it go.
+    const silent = new WebSocket(`wss://127.0.0.1:${cp.cluster}/v1/outlet?node_id=${randomUUID()}&node_hostname=silent&node_version=3.9.0`, {
+      cert: readFileSync(certFile),
+      key: readFileSync(keyFile),
+      rejectUnauthorized: false,
+    })
+    silent.on('open', () => silent.send(Buffer.from(JSON.stringify({type: 'basic_info', plugins: [], labels: {}}))))
+    const closed = new Promise<void>((r) => silent.on('close', () => r()))
+    await cp.node.waitOutput(/data plane silent for more than 1\.5s; closing/)
+    await closed
+    await cp.node.stop()
+  })
+
   test('a configuration over cluster_max_payload is refused with a clear error on the CP', async () => {
     const db = await freshDatabase('hybrid_payload')
     const cp = await startCp(db, {cluster_max_payload: 600})
