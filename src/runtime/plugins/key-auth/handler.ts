@@ -7,28 +7,15 @@
  */
 import {GATEWAY_VERSION} from '../../version.js'
 import type {PluginContext} from '../context.js'
-import {consumerHeaders, findConsumer} from '../fields.js'
+import {acceptAnonymous, acceptCredential, indexCredentials, type CredentialIndex} from '../auth.js'
 import type {PluginHandler} from '../types.js'
 import type {EntitySet} from '../../proxy/snapshot.js'
 
-interface KeyIndex {
-  keys: Map<string, {credential: any; consumer: any}>
-  consumers: readonly any[]
-}
-
-export const handler: PluginHandler<any, KeyIndex> = {
+export const handler: PluginHandler<any, CredentialIndex> = {
   name: 'key-auth',
   version: GATEWAY_VERSION,
   priority: 1250,
-  prepare(e: EntitySet): KeyIndex {
-    const byId = new Map((e.consumers ?? []).map((c) => [c.id, c]))
-    const keys = new Map<string, {credential: any; consumer: any}>()
-    for (const c of e.keyauth_credentials ?? []) {
-      const consumer = byId.get(c.consumer?.id)
-      if (consumer) keys.set(c.key, {credential: c, consumer})
-    }
-    return {keys, consumers: e.consumers ?? []}
-  },
+  prepare: (e: EntitySet) => indexCredentials(e.consumers, e.keyauth_credentials, 'key'),
   access(k, conf, index) {
     if (!conf.run_on_preflight && k.method === 'OPTIONS') return
     // Another auth plugin already authenticated: with anonymous set, this one is optional.
@@ -38,19 +25,11 @@ export const handler: PluginHandler<any, KeyIndex> = {
   },
 }
 
-function authenticate(k: PluginContext, conf: any, index: KeyIndex): void {
+function authenticate(k: PluginContext, conf: any, index: CredentialIndex): void {
   const key = findKey(k, conf)
-  const found = key === null ? undefined : index.keys.get(key)
-  if (found) {
-    for (const [h, v] of Object.entries(consumerHeaders(found.consumer, found.credential))) k.setUpstreamHeader(h, v)
-    return k.authenticate(found.consumer, found.credential)
-  }
-  if (conf.anonymous) {
-    const anon = findConsumer(index.consumers, conf.anonymous)
-    if (!anon) throw new Error(`anonymous consumer ${conf.anonymous} is configured but doesn't exist`)
-    for (const [h, v] of Object.entries(consumerHeaders(anon, null))) k.setUpstreamHeader(h, v)
-    return k.authenticate(anon, null)
-  }
+  const found = key === null ? undefined : index.byKey.get(key)
+  if (found) return acceptCredential(k, found.consumer, found.credential)
+  if (acceptAnonymous(k, conf.anonymous, index)) return
   const www = {'www-authenticate': conf.realm ? `Key realm="${conf.realm}"` : 'Key'}
   k.error(401, key === null ? 'No API key found in request' : 'Invalid authentication credentials', www)
 }
