@@ -15,6 +15,7 @@ import {createDatabase} from '../../src/cluster/postgres.js'
 import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate} from '../../src/pki/index.js'
 import {migrate} from '../../src/runtime/db/migrations.js'
+import {eventually} from '../helpers/http.js'
 import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 
@@ -26,20 +27,6 @@ const certFile = join(dir, 'cluster.crt')
 const keyFile = join(dir, 'cluster.key')
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn()
-      if (v) return v
-    } catch (err) {
-      last = err
-    }
-    await sleep(50)
-  }
-  throw new Error(`timed out: ${what}${last ? ` (${(last as Error).message})` : ''}`)
-}
 const getJson = async (url: string) => {
   const r = await fetch(url)
   return {status: r.status, body: await r.json(), headers: r.headers}
