@@ -18,14 +18,13 @@ import {decodeReconfigure, type Reconfigure} from './clustering/protocol.js'
 import {loadClusterTls} from './clustering/tls.js'
 import type {Logger} from './log.js'
 import {closeServer, listen} from './net.js'
-import {listenProxy, nodeIdFor, type RunningNode} from './node.js'
+import {nodeIdFor, type RunningNode} from './node.js'
 import {parseListen} from './proxy/listen.js'
-import {createProxy} from './proxy/server.js'
 import {buildSnapshot, type EntitySet} from './proxy/snapshot.js'
 import {getSchema} from './schema/registry.js'
 import {validateEntity} from './schema/validate.js'
 import {createStatusApi} from './status.js'
-import {renderMetrics} from './plugins/prometheus/exporter.js'
+import {createProxyHost} from './workers/proxy-host.js'
 
 /** Every entity must pass its schema before anything is swapped in. */
 function validateAll(entities: Record<string, Record<string, any>[]>): void {
@@ -45,7 +44,9 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   mkdirSync(conf.prefix, {recursive: true})
   const nodeId = nodeIdFor(conf.prefix)
   const tls = loadClusterTls(conf)
-  const proxy = createProxy({log: log.child({subsystem: 'proxy'})})
+  // The proxy runs here or in `node_worker_processes` workers; this process stays the one
+  // config agent (CP link, cache) and hands each config to them (workers/pool.ts).
+  const proxy = createProxyHost(conf, log)
   const clog = log.child({subsystem: 'clustering'})
   let hash = EMPTY_CONFIG_HASH
   let loaded = false
@@ -53,7 +54,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const apply = async (msg: Reconfigure) => {
     const entities = importConfig(msg.config_table)
     validateAll(entities)
-    proxy.swap(buildSnapshot(entities as unknown as EntitySet))
+    await proxy.apply(entities, buildSnapshot(entities as unknown as EntitySet))
     hash = msg.config_hash
     loaded = true
     clog.notice(`configuration ${hash} applied`)
@@ -80,18 +81,19 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const status = async () => ({
     configuration_hash: hash,
     control_plane: {connected: link.connected(), address: conf.cluster_control_plane},
-    server: proxy.stats?.() ?? {},
+    server: await proxy.stats(),
     memory: {rss_bytes: process.memoryUsage().rss},
   })
   try {
-    const metrics = () => renderMetrics(proxy.pluginState, proxy.current(), {controlPlaneConnected: link.connected(), clusterCertExpiry: tls.expiresAt})
-    const statusApi = createStatusApi({status, metrics, ready: async () => (loaded ? null : 'no configuration available (empty configuration present)')})
+    const metrics = () => proxy.metrics({controlPlaneConnected: link.connected(), clusterCertExpiry: tls.expiresAt})
+    const ready = async () => (loaded ? proxy.notReady() : 'no configuration available (empty configuration present)')
+    const statusApi = createStatusApi({status, metrics, ready})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) {
       const server = createServer(statusApi)
       await listen(server, l.host, l.port, 'status_listen')
       servers.push(server)
     }
-    await listenProxy(proxy, conf)
+    await proxy.listen()
   } catch (err) {
     await close()
     throw err

@@ -24,10 +24,14 @@ import {listenProxy, nodeIdFor, type RunningNode} from './node.js'
 import {parseListen} from './proxy/listen.js'
 import {createProxy} from './proxy/server.js'
 import {createStatusApi} from './status.js'
+import {workerCount} from './workers/count.js'
 
 export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<RunningNode> {
   mkdirSync(conf.prefix, {recursive: true})
   const nodeId = nodeIdFor(conf.prefix)
+  // POST /config swaps synchronously here; feeding workers (workers/pool.ts) would need
+  // the Admin API to wait for them, so a DB-less node proxies in one process for now.
+  if (workerCount(conf.node_worker_processes) > 1) log.warn('node_worker_processes is not supported with database = off yet; proxying in 1 process')
   const proxy = createProxy({log: log.child({subsystem: 'proxy'})})
   const config = createDbLessConfig((snapshot) => proxy.swap(snapshot))
   if (conf.declarative_config) loadAtStart(config, conf.declarative_config, log)

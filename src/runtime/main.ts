@@ -9,6 +9,7 @@ import {createLogger, isLogLevel} from './log.js'
 import {startDataPlaneNode} from './data-plane-node.js'
 import {startDbLessNode} from './dbless-node.js'
 import {startDatabaseNode, type RunningNode} from './node.js'
+import {workerCount} from './workers/count.js'
 
 function confPath(argv: string[]): string | undefined {
   const i = argv.findIndex((a) => a === '--conf' || a === '-c')
@@ -18,6 +19,7 @@ function confPath(argv: string[]): string | undefined {
 
 async function main(): Promise<void> {
   const conf = loadConf({file: confPath(process.argv.slice(2))})
+  workerCount(conf.node_worker_processes) // a bad value stops the start here, naming the key
   const log = createLogger({level: isLogLevel(conf.log_level) ? conf.log_level : 'notice'})
   process.on('uncaughtException', (err) => {
     log.error(`crashed: ${err.stack ?? err.message}`)

@@ -22,12 +22,11 @@ import {createPool, describePgError, type PgOptions} from './db/pool.js'
 import type {Logger} from './log.js'
 import {closeServer, listen} from './net.js'
 import {parseListen} from './proxy/listen.js'
-import {createProxy, type Proxy} from './proxy/server.js'
+import type {Proxy} from './proxy/server.js'
 import {createControlPlane} from './clustering/control-plane.js'
 import {loadClusterTls} from './clustering/tls.js'
-import {buildSnapshot, type EntitySet} from './proxy/snapshot.js'
 import {createStatusApi} from './status.js'
-import {renderMetrics} from './plugins/prometheus/exporter.js'
+import {createProxyHost} from './workers/proxy-host.js'
 
 export interface RunningNode {
   nodeId: string
@@ -71,13 +70,14 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
   const servers: Server[] = []
   let listener: pg.PoolClient | undefined
   let closed: Promise<void> | undefined
-  const proxy = isCp ? null : createProxy({log: log.child({subsystem: 'proxy'})})
+  // The proxy runs here or in `node_worker_processes` workers (workers/pool.ts); a CP has none.
+  const proxy = isCp ? null : createProxyHost(conf, log)
   const cp = tls ? createControlPlane(conf, pool, tls, log.child({subsystem: 'clustering'})) : null
   let configVersion = 0
 
   const rebuild = coalesce(async () => {
     const entities = await loadEntities(pool)
-    proxy?.swap(buildSnapshot(entities as unknown as EntitySet))
+    await proxy?.apply(entities)
     cp?.publish(entities)
     configVersion++
   })
@@ -93,7 +93,7 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
     await rebuild()
     const status = async () => ({
       database: {reachable: await pool.query('SELECT 1').then(() => true, () => false)},
-      server: proxy?.stats?.() ?? {},
+      server: (await proxy?.stats()) ?? {},
       memory: {rss_bytes: process.memoryUsage().rss},
       configuration_version: configVersion,
       ...(cp ? cp.status() : {}),
@@ -105,14 +105,15 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
       await listen(server, l.host, l.port, 'admin_listen')
       servers.push(server)
     }
-    const metrics = proxy ? () => renderMetrics(proxy.pluginState, proxy.current()) : undefined
-    const statusApi = createStatusApi({status, metrics, ready: async () => ((await status()).database.reachable ? null : 'failed to connect to database')})
+    const metrics = proxy ? () => proxy.metrics() : undefined
+    const ready = async () => ((await pool.query('SELECT 1').then(() => true, () => false)) ? proxy?.notReady() ?? null : 'failed to connect to database')
+    const statusApi = createStatusApi({status, metrics, ready})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) {
       const server = createServer(statusApi)
       await listen(server, l.host, l.port, 'status_listen')
       servers.push(server)
     }
-    if (proxy) await listenProxy(proxy, conf)
+    await proxy?.listen()
     await cp?.listen()
     listener = await pool.connect()
     listener.on('notification', () => void rebuild().catch((err) => log.error(`reloading configuration failed: ${err.message}`)))

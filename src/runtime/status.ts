@@ -10,7 +10,7 @@ export interface StatusDeps {
   /** null when ready, else the reason for a 503. */
   ready(): Promise<string | null>
   /** Prometheus text for `/metrics`; absent on nodes without a proxy. */
-  metrics?(): string
+  metrics?(): string | Promise<string>
 }
 
 export function createStatusApi(deps: StatusDeps) {
@@ -29,7 +29,7 @@ export function createStatusApi(deps: StatusDeps) {
         return reason ? reply(503, {message: reason}) : reply(200, {message: 'ready'})
       }
       if (path === '/metrics' && deps.metrics) {
-        const text = deps.metrics()
+        const text = await deps.metrics()
         res.writeHead(200, {'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(text)})
         return void res.end(text)
       }

@@ -6,6 +6,12 @@ export const LATENCY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 50
 
 type Labels = Record<string, string>
 
+/** Metrics as plain data, to send from a proxy worker to the primary (see workers/). */
+export interface MetricsDump {
+  counters: Array<[string, Array<[string, number]>]>
+  histograms: Array<[string, Array<[string, {counts: number[]; sum: number; total: number}]>]>
+}
+
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
 export const labelText = (l: Labels) => Object.entries(l).map(([k, v]) => `${k}="${escape(v)}"`).join(',')
 
@@ -38,6 +44,33 @@ export class Metrics {
     let h = family.get(key)
     if (!h) family.set(key, (h = new Histogram()))
     h.observe(value)
+  }
+
+  dump(): MetricsDump {
+    return {
+      counters: [...this.counters].map(([name, family]) => [name, [...family]]),
+      histograms: [...this.histograms].map(([name, family]) => [name, [...family].map(([k, h]) => [k, {counts: h.counts, sum: h.sum, total: h.total}])]),
+    }
+  }
+
+  /** Adds another process's metrics: counters, buckets, sums and counts add up. */
+  add(d: MetricsDump): void {
+    for (const [name, family] of d.counters) {
+      const mine = this.counters.get(name) ?? new Map<string, number>()
+      this.counters.set(name, mine)
+      for (const [k, v] of family) mine.set(k, (mine.get(k) ?? 0) + v)
+    }
+    for (const [name, family] of d.histograms) {
+      const mine = this.histograms.get(name) ?? new Map<string, Histogram>()
+      this.histograms.set(name, mine)
+      for (const [k, other] of family) {
+        let h = mine.get(k)
+        if (!h) mine.set(k, (h = new Histogram()))
+        other.counts.forEach((c, i) => (h!.counts[i] += c))
+        h.sum += other.sum
+        h.total += other.total
+      }
+    }
   }
 
   render(help: Record<string, string>): string[] {

@@ -1,0 +1,63 @@
+/**
+ * Where a node's proxy runs: in the node's own process (`node_worker_processes = 1`, the
+ * single-process path, no IPC), or in N worker processes that the node's primary feeds
+ * (see pool.ts). Nodes talk to this interface only, so the Admin API, the DP's CP link
+ * and the status listener stay in the primary whichever it is.
+ */
+import type {NodeConf} from '../conf/defaults.js'
+import type {EntityArrays} from '../config-loader.js'
+import type {Logger} from '../log.js'
+import {listenProxy} from '../node.js'
+import {renderMetrics, type NodeGauges} from '../plugins/prometheus/exporter.js'
+import {createProxy, type ProxyStats} from '../proxy/server.js'
+import {buildSnapshot, type EntitySet, type ProxySnapshot} from '../proxy/snapshot.js'
+import {workerCount} from './count.js'
+import {createWorkerPool} from './pool.js'
+
+export interface WorkerStats extends ProxyStats {
+  pid: number
+}
+
+export interface HostStats extends ProxyStats {
+  /** Per worker process; absent when the node proxies in its own process. */
+  workers?: WorkerStats[]
+}
+
+export interface ProxyHost {
+  /**
+   * Makes `entities` the configuration every proxy process serves; resolves once all of
+   * them serve it. `built` is the snapshot of `entities` when the caller already built it.
+   * @throws Error when the configuration does not build; nothing changes then.
+   */
+  apply(entities: EntityArrays, built?: ProxySnapshot): Promise<void>
+  /** Opens `proxy_listen`; rejects naming the key when it cannot. */
+  listen(): Promise<void>
+  /** null when every proxy process listens and serves the latest configuration. */
+  notReady(): string | null
+  stats(): Promise<HostStats>
+  /** Prometheus text, summed over the proxy processes. */
+  metrics(node?: NodeGauges): Promise<string>
+  /** Stops accepting, drains in-flight requests, stops the workers. Idempotent. */
+  close(): Promise<void>
+}
+
+/** @throws Error when `node_worker_processes` is invalid. */
+export function createProxyHost(conf: NodeConf, log: Logger): ProxyHost {
+  const count = workerCount(conf.node_worker_processes)
+  return count > 1 ? createWorkerPool({conf, log, count}) : createInProcessHost(conf, log)
+}
+
+/** The single-process path: the proxy in this process, swapped synchronously. */
+export function createInProcessHost(conf: NodeConf, log: Logger): ProxyHost {
+  const proxy = createProxy({log: log.child({subsystem: 'proxy'})})
+  return {
+    async apply(entities, built) {
+      proxy.swap(built ?? buildSnapshot(entities as unknown as EntitySet))
+    },
+    listen: () => listenProxy(proxy, conf),
+    notReady: () => null,
+    stats: async () => proxy.stats(),
+    metrics: async (node) => renderMetrics(proxy.pluginState, proxy.current(), node),
+    close: () => proxy.close(),
+  }
+}

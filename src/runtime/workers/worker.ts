@@ -1,0 +1,71 @@
+/**
+ * A proxy worker process: runs the proxy only, with the configurations its primary
+ * sends (see pool.ts for the lifecycle). It takes traffic only once its first
+ * configuration is built, so a restarted worker never serves an empty or old config.
+ */
+import type {NodeConf} from '../conf/defaults.js'
+import {createLogger, isLogLevel, type Logger} from '../log.js'
+import {listenProxy} from '../node.js'
+import {createProxy, type Proxy} from '../proxy/server.js'
+import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
+import type {FromWorker, ToWorker} from './messages.js'
+
+const send = (msg: FromWorker) => process.send?.(msg)
+
+/** Starts the worker side; call once, in a process forked by the pool. */
+export function runWorker(): void {
+  let proxy: Proxy | null = null
+  let conf: NodeConf | null = null
+  let log: Logger = createLogger()
+  let listening = false
+  let stopping: Promise<void> | null = null
+
+  const stop = (code: number) =>
+    (stopping ??= (proxy?.close() ?? Promise.resolve()).finally(() => process.exit(code)))
+
+  const configure = (version: number, entities: Record<string, any[]>) => {
+    try {
+      proxy!.swap(buildSnapshot(entities as unknown as EntitySet))
+    } catch (err) {
+      send({type: 'apply-failed', version, message: (err as Error).message})
+      return
+    }
+    send({type: 'applied', version})
+    if (listening) return
+    listening = true
+    listenProxy(proxy!, conf!).then(
+      () => send({type: 'listening'}),
+      (err: Error) => {
+        send({type: 'failed', message: err.message})
+        void stop(1)
+      },
+    )
+  }
+
+  process.on('message', (msg: ToWorker) => {
+    if (stopping) return
+    switch (msg.type) {
+      case 'init':
+        conf = msg.conf
+        log = createLogger({level: isLogLevel(conf.log_level) ? conf.log_level : 'notice', bindings: {worker: process.pid}})
+        proxy = createProxy({log: log.child({subsystem: 'proxy'})})
+        return
+      case 'config':
+        return configure(msg.version, msg.entities)
+      case 'report':
+        return void send({type: 'report', id: msg.id, stats: proxy!.stats(), metrics: proxy!.pluginState.metrics?.dump() ?? null})
+      case 'drain':
+        return void stop(0)
+    }
+  })
+  process.on('uncaughtException', (err) => {
+    log.error(`proxy worker crashed: ${err.stack ?? err.message}`)
+    process.exit(1)
+  })
+  // Ctrl-C reaches the whole process group; the primary drains us, in order.
+  process.on('SIGINT', () => {})
+  process.on('SIGTERM', () => void stop(0))
+  // The primary is gone (even SIGKILLed): nobody would feed or restart us.
+  process.on('disconnect', () => void stop(0))
+  send({type: 'hello'})
+}
