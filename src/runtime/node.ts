@@ -22,11 +22,12 @@ import {createPool, describePgError, type PgOptions} from './db/pool.js'
 import type {Logger} from './log.js'
 import {closeServer, listen} from './net.js'
 import {parseListen} from './proxy/listen.js'
-import type {Proxy} from './proxy/server.js'
 import {createControlPlane} from './clustering/control-plane.js'
 import {loadClusterTls} from './clustering/tls.js'
 import {createStatusApi} from './status.js'
 import {createProxyHost} from './workers/proxy-host.js'
+
+export {listenProxy} from './workers/listen-proxy.js'
 
 export interface RunningNode {
   nodeId: string
@@ -124,13 +125,6 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
   }
   log.notice(`node ${nodeId} started (role ${conf.role}, database postgres)`)
   return {nodeId, close}
-}
-
-/** Binds the proxy; a failure names the conf key, like the other listeners. */
-export async function listenProxy(proxy: Proxy, conf: NodeConf): Promise<void> {
-  await proxy.listen(parseListen(conf.proxy_listen)).catch((err: Error) => {
-    throw new Error(err.message.replace(/^(could not listen on \S+?): /, '$1 (proxy_listen): '))
-  })
 }
 
 async function checkDatabase(pgo: PgOptions): Promise<void> {

@@ -7,7 +7,7 @@
 import type {NodeConf} from '../conf/defaults.js'
 import type {EntityArrays} from '../config-loader.js'
 import type {Logger} from '../log.js'
-import {listenProxy} from '../node.js'
+import {listenProxy} from './listen-proxy.js'
 import {renderMetrics, type NodeGauges} from '../plugins/prometheus/exporter.js'
 import {createProxy, type ProxyStats} from '../proxy/server.js'
 import {buildSnapshot, type EntitySet, type ProxySnapshot} from '../proxy/snapshot.js'

@@ -5,7 +5,7 @@
  */
 import type {NodeConf} from '../conf/defaults.js'
 import {createLogger, isLogLevel, type Logger} from '../log.js'
-import {listenProxy} from '../node.js'
+import {listenProxy} from './listen-proxy.js'
 import {createProxy, type Proxy} from '../proxy/server.js'
 import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
 import type {FromWorker, ToWorker} from './messages.js'
