@@ -4,7 +4,7 @@
  *
  *   node bench/proxy-targets.js <kind> <port> <originPort>
  *
- * kinds: kctl-1 (1 route), kctl-1000 (1,000 routes, the request matches the last),
+ * kinds: kctl-1 (1 route), kctl-1-w2 (1 route, node_worker_processes = 2), kctl-1000 (1,000 routes, the request matches the last),
  * kctl-plugins (1 route, key-auth + rate-limiting local), fastify (@fastify/http-proxy),
  * fast-gateway, http-proxy, node-http (answers `ok` itself: the ceiling for Node).
  *
@@ -27,7 +27,7 @@ function listen(server) {
   server.listen(port, '127.0.0.1')
 }
 
-async function kctl(routeCount, withPlugins) {
+async function kctl(routeCount, withPlugins, workers = 1) {
   // KCTL_DIST: another build's dist/ (e.g. an older commit), to measure before/after in one run
   const dist = process.env.KCTL_DIST ? pathToFileURL(process.env.KCTL_DIST.replace(/\/?$/, '/')).href : new URL('../dist/', import.meta.url).href
   const {createProxy} = await import(`${dist}src/runtime/proxy/server.js`)
@@ -58,11 +58,25 @@ async function kctl(routeCount, withPlugins) {
     consumers.push(c)
     keyauth_credentials.push({id: randomUUID(), consumer: {id: c.id}, key: BENCH_KEY})
   }
-  const snapshot = buildSnapshot({services: [service], routes, upstreams: [], targets: [], certificates: [], snis: [],
-    plugins, consumers, keyauth_credentials})
+  const entities = {services: [service], routes, upstreams: [], targets: [], certificates: [], snis: [], plugins, consumers, keyauth_credentials}
+  if (workers > 1) return kctlWorkers(dist, entities, workers)
+  const snapshot = buildSnapshot(entities)
   const proxy = createProxy({log: createLogger({level: 'notice'}), initial: snapshot})
   await proxy.listen([{host: '127.0.0.1', port, ssl: false, http2: false}])
   process.once('SIGTERM', () => void proxy.close().then(() => process.exit(0)))
+}
+
+/** The same proxy in `workers` processes, fed by the runtime's own worker pool. */
+async function kctlWorkers(dist, entities, workers) {
+  const {createWorkerPool} = await import(`${dist}src/runtime/workers/pool.js`)
+  const {loadConf} = await import(`${dist}src/runtime/conf/load.js`)
+  const {createLogger} = await import(`${dist}src/runtime/log.js`)
+  const conf = loadConf({env: {}, overrides: {proxy_listen: `127.0.0.1:${port}`, node_worker_processes: String(workers), log_level: 'notice'}})
+  const pool = createWorkerPool({conf, log: createLogger({level: 'notice'}), count: workers})
+  await pool.apply(entities)
+  await pool.listen()
+  process.removeAllListeners('SIGTERM')
+  process.once('SIGTERM', () => void pool.close().then(() => process.exit(0)))
 }
 
 async function fastify() {
@@ -100,6 +114,7 @@ function nodeHttp() {
 const KINDS = {
   'kctl-1': () => kctl(1, false),
   'kctl-1-baseline': () => kctl(1, false),
+  'kctl-1-w2': () => kctl(1, false, 2),
   'kctl-1000': () => kctl(1000, false),
   'kctl-plugins': () => kctl(1, true),
   fastify,

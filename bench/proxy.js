@@ -7,7 +7,8 @@
  *   BENCH_SECONDS=3 BENCH_ROUNDS=2 BENCH_ONLY=kctl-1,node-http node bench/proxy.js
  *
  * Layout on the machine: every proxy pinned to CPU 0; wrk and the nginx origin to the
- * last CPU (BENCH_PIN=0 turns pinning off). 50 connections, 1 wrk thread.
+ * last CPU (BENCH_PIN=0 turns pinning off), except kctl with 2 workers, which needs both
+ * CPUs and so shares them with wrk. 50 connections, 1 wrk thread.
  */
 import {fileURLToPath} from 'node:url'
 import {startNginxProxy, startOrigin} from './lib/nginx.js'
@@ -21,10 +22,11 @@ const TARGETS_SCRIPT = fileURLToPath(new URL('./proxy-targets.js', import.meta.u
 const NODE_PEERS = ['fastify', 'fast-gateway', 'http-proxy']
 // BENCH_BASELINE=<dir of another build's dist/>: adds kctl-1 from that build, for before/after
 const BASELINE = process.env.BENCH_BASELINE
-const ALL = ['nginx', 'kctl-1', ...(BASELINE ? ['kctl-1-baseline'] : []), 'kctl-1000', 'kctl-plugins', ...NODE_PEERS, 'node-http']
+const ALL = ['nginx', 'kctl-1', 'kctl-1-w2', ...(BASELINE ? ['kctl-1-baseline'] : []), 'kctl-1000', 'kctl-plugins', ...NODE_PEERS, 'node-http']
 const LABEL = {
   nginx: 'nginx reverse proxy (keep-alive upstream)',
   'kctl-1': 'kctl, 1 route',
+  'kctl-1-w2': 'kctl, 1 route, node_worker_processes = 2',
   'kctl-1-baseline': 'kctl, 1 route, baseline build (BENCH_BASELINE)',
   'kctl-1000': 'kctl, 1,000 routes (matches the last)',
   'kctl-plugins': 'kctl, 1 route, key-auth + rate-limiting (local)',
@@ -62,7 +64,8 @@ async function main() {
   const originPort = await freePort()
   await startOrigin(originPort, loadCpu)
   const targets = []
-  for (const name of ALL.filter((n) => only.includes(n))) targets.push(await startTarget(name, originPort, {cpus: proxyCpu}))
+  // 2 workers need both cores, so that target is never pinned: it shares them with wrk.
+  for (const name of ALL.filter((n) => only.includes(n))) targets.push(await startTarget(name, originPort, {cpus: name === 'kctl-1-w2' ? undefined : proxyCpu}))
   process.stderr.write(`warming up ${targets.length} targets…\n`)
   for (const t of targets) await runWrk({url: t.url, headers: t.headers, seconds: 2, connections, cpus: loadCpu})
   const results = await interleave(targets, rounds, (t) => runWrk({url: t.url, headers: t.headers, seconds, connections, cpus: loadCpu}),
@@ -89,7 +92,8 @@ function report(results) {
   return [
     `Machine: ${machine()}. ${seconds} s per run × ${rounds} rounds, interleaved; wrk -t1 -c${connections} --latency; ` +
       (pin ? `proxies pinned to CPU ${proxyCpu}, wrk and the nginx origin to CPU ${loadCpu} (taskset).` : 'no CPU pinning.'),
-    `kctl runs 1 worker process (node_worker_processes is not implemented yet). Fastest Node proxy peer: ${fastest ? LABEL[fastest] : '—'}.`,
+    `kctl runs 1 process except the node_worker_processes = 2 row${pin ? ', which is not pinned (its 2 workers share both CPUs with wrk and the origin)' : ''}; ` +
+      `${m.has('kctl-1') && m.has('kctl-1-w2') ? `2 workers / 1 worker: ${fmt.ratio(m.get('kctl-1-w2').rps / m.get('kctl-1').rps)}. ` : ''}Fastest Node proxy peer: ${fastest ? LABEL[fastest] : '—'}.`,
     '',
     markdownTable(['target', 'req/s (median)', 'p50 ms', 'p99 ms', 'vs nginx', 'vs fastest Node peer', 'p99 vs that peer', 'errors'], rows),
   ].join('\n')
