@@ -38,10 +38,18 @@ export function tempDir(prefix = 'kctl-bench-') {
 export function startProcess(name, cmd, args, {cpus, env, cwd} = {}) {
   const argv = cpus !== undefined ? ['taskset', ['-c', String(cpus), cmd, ...args]] : [cmd, args]
   const child = spawn(argv[0], argv[1], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, ...env}, cwd})
+  return track(name, child)
+}
+
+/**
+ * Registers a child started elsewhere (e.g. with `fork`), so `stopAll()` and the exit
+ * hooks stop it by pid. Returns the same handle as `startProcess`.
+ */
+export function track(name, child) {
   let out = ''
   const keep = (b) => (out = (out + b.toString()).slice(-8192))
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
+  child.stdout?.on('data', keep)
+  child.stderr?.on('data', keep)
   const exited = new Promise((resolve) => child.once('exit', (code, sig) => resolve({code, sig})))
   const proc = {
     name,
@@ -77,9 +85,16 @@ export async function waitForPort(port, ms = 15_000, proc) {
   throw new Error(`nothing listening on 127.0.0.1:${port} after ${ms} ms${proc ? `: ${proc.output()}` : ''}`)
 }
 
-/** Stops every process started here (by pid) and removes temp dirs. */
+const cleanups = []
+/** Runs `fn` (async) in `stopAll()`, after the processes stopped: e.g. a Postgres server stopped by its pid. */
+export function onStop(fn) {
+  cleanups.push(fn)
+}
+
+/** Stops every process started here (by pid), runs the `onStop` hooks, removes temp dirs. */
 export async function stopAll() {
   await Promise.all([...children.values()].map((p) => p.stop()))
+  for (const fn of cleanups.splice(0).reverse()) await Promise.resolve().then(fn).catch((err) => console.error(`cleanup failed: ${err.message}`))
   for (const d of dirs) rmSync(d, {recursive: true, force: true})
   dirs.clear()
 }

@@ -18,15 +18,18 @@ export function parseWrk(out) {
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)
   const socketErrors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)
-  return {rps, p50: pct(50), p99: pct(99), non2xx, socketErrors, requests}
+  const max = ms(/^\s+Latency\s+\S+\s+\S+\s+(\S+)/m.exec(out)?.[1] ?? '')
+  return {rps, p50: pct(50), p99: pct(99), max, non2xx, socketErrors, requests}
 }
 
 /**
- * One wrk run. `cpus` pins wrk with taskset; `headers` are sent on every request.
+ * One wrk run. `cpus` pins wrk with taskset; `headers` are sent on every request;
+ * `timeout` (s) is wrk's per-request timeout (its default is 2 s).
  * Rejects when wrk fails or prints no figures.
  */
-export function runWrk({url, seconds = 5, connections = 50, threads = 1, headers = {}, cpus}) {
+export function runWrk({url, seconds = 5, connections = 50, threads = 1, headers = {}, cpus, timeout}) {
   const args = ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--latency']
+  if (timeout !== undefined) args.push('--timeout', `${timeout}s`)
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`)
   args.push(url)
   const [cmd, argv] = cpus !== undefined ? ['taskset', ['-c', String(cpus), 'wrk', ...args]] : ['wrk', args]

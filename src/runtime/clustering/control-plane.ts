@@ -20,7 +20,8 @@ import {isUuid, nowSeconds} from '../schema/validate.js'
 import {GATEWAY_VERSION} from '../version.js'
 import {checkPlugins, checkVersion, type Verdict} from './compat.js'
 import {configHash, EMPTY_CONFIG_HASH, type ConfigHashes} from './config-hash.js'
-import {purgeExpired, upsertDataPlane} from './data-planes.js'
+import {purgeExpired} from './data-planes.js'
+import {createDataPlaneRecorder} from './dp-recorder.js'
 import {exportConfig, type EntityArrays} from './export.js'
 import {decodeBasicInfo, encodeReconfigure, OUTLET_PATH, SyncStatus, type BasicInfo} from './protocol.js'
 import {certExpiry, checkPeer, type ClusterTls} from './tls.js'
@@ -63,12 +64,9 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
   let lastPushError: string | null = null
   const servers: Server[] = []
 
+  const recorder = createDataPlaneRecorder(pool, conf.cluster_data_plane_purge_delay, log)
   const record = (p: Peer) =>
-    upsertDataPlane(
-      pool,
-      {id: p.id, hostname: p.hostname, ip: p.ip, last_seen: p.lastSeen, config_hash: p.configHash, version: p.version, sync_status: p.status, labels: p.info?.labels ?? {}, cert_details: p.certExpiry ? {expiry_timestamp: p.certExpiry} : {}},
-      conf.cluster_data_plane_purge_delay,
-    ).catch((err) => log.error(`could not record data plane ${p.id}: ${err.message}`))
+    recorder.mark({id: p.id, hostname: p.hostname, ip: p.ip, last_seen: p.lastSeen, config_hash: p.configHash, version: p.version, sync_status: p.status, labels: p.info?.labels ?? {}, cert_details: p.certExpiry ? {expiry_timestamp: p.certExpiry} : {}})
 
   function eligibility(p: Peer): Verdict {
     const version = checkVersion(GATEWAY_VERSION, p.version)

@@ -32,6 +32,24 @@ export async function upsertDataPlane(pool: pg.Pool, row: DataPlaneRow, purgeDel
   )
 }
 
+/**
+ * Many rows in one statement (a CP's coalesced ping records). Each id must appear once:
+ * ON CONFLICT cannot update the same row twice in one statement.
+ */
+export async function upsertDataPlanes(pool: pg.Pool, rows: readonly DataPlaneRow[], purgeDelay: number): Promise<void> {
+  if (rows.length === 0) return
+  const now = nowSeconds()
+  const data = rows.map((r) => ({...r, created_at: now, updated_at: now, expires_at: r.last_seen + purgeDelay}))
+  await pool.query(
+    `INSERT INTO clustering_data_planes (${COLS})
+     SELECT ${COLS} FROM jsonb_populate_recordset(NULL::clustering_data_planes, $1::jsonb)
+     ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, ip = EXCLUDED.ip, last_seen = EXCLUDED.last_seen,
+       config_hash = EXCLUDED.config_hash, version = EXCLUDED.version, sync_status = EXCLUDED.sync_status,
+       labels = EXCLUDED.labels, cert_details = EXCLUDED.cert_details, updated_at = EXCLUDED.updated_at, expires_at = EXCLUDED.expires_at`,
+    [JSON.stringify(data)],
+  )
+}
+
 /** Rows whose TTL ran out are deleted, as Kong's TTL does. */
 export async function purgeExpired(pool: pg.Pool): Promise<void> {
   await pool.query('DELETE FROM clustering_data_planes WHERE expires_at < $1', [nowSeconds()])
