@@ -22,16 +22,6 @@ export interface DataPlaneRow {
 
 const COLS = 'id, hostname, ip, last_seen, config_hash, version, sync_status, labels, cert_details, created_at, updated_at, expires_at'
 
-export async function upsertDataPlane(pool: pg.Pool, row: DataPlaneRow, purgeDelay: number): Promise<void> {
-  const now = nowSeconds()
-  await pool.query(
-    `INSERT INTO clustering_data_planes (${COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10,$11)
-     ON CONFLICT (id) DO UPDATE SET hostname = $2, ip = $3, last_seen = $4, config_hash = $5, version = $6,
-       sync_status = $7, labels = $8, cert_details = $9, updated_at = $10, expires_at = $11`,
-    [row.id, row.hostname, row.ip, row.last_seen, row.config_hash, row.version, row.sync_status, JSON.stringify(row.labels), JSON.stringify(row.cert_details), now, row.last_seen + purgeDelay],
-  )
-}
-
 /**
  * Many rows in one statement (a CP's coalesced ping records). Each id must appear once:
  * ON CONFLICT cannot update the same row twice in one statement.
