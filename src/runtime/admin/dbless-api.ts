@@ -5,14 +5,12 @@
  */
 import type {DbLessConfig} from '../dbless-config.js'
 import type {Logger} from '../log.js'
-import {bundledPlugins} from '../plugins/registry.js'
-import {BodyError, readBody} from './body.js'
+import {readBody} from './body.js'
 import {clusteringEndpoint} from './clustering.js'
 import {handleConfig} from './config.js'
 import {handleMemoryResource} from './memory-resources.js'
-import {json, message, METHOD_NOT_ALLOWED, NOT_FOUND, send, type Reply} from './reply.js'
+import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply} from './reply.js'
 import {rootInfo, schemasEndpoint, type RequestHandler} from './server.js'
-import {GatewayError} from '../errors.js'
 
 export interface DbLessAdminDeps {
   nodeId: string
@@ -33,25 +31,12 @@ export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
     if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), () => readBody(req))
     if (segments[0] === 'kctl' && segments[1] === 'sync') return message(400, 'this endpoint is only available when Kong is configured to use a database; use POST /config')
     if (segments[0] === 'plugins' && segments[1] === 'enabled' && segments.length === 2) {
-      return method === 'GET' ? json(200, {enabled_plugins: bundledPlugins().map((p) => p.name)}) : METHOD_NOT_ALLOWED
+      return enabledPlugins(method)
     }
     const entities = deps.config.current()?.entities ?? {}
     return handleMemoryResource({method, segments, query: url.searchParams, path: url.pathname}, entities) ?? NOT_FOUND
   }
 
-  return (req, res) => {
-    const started = performance.now()
-    const url = new URL(req.url ?? '/', 'http://admin')
-    route(req, url)
-      .then((r) => send(res, r, started))
-      .catch((err) => send(res, errorReply(err, deps.log), started))
-  }
+  return toHandler(route, deps.log)
 }
 
-function errorReply(err: unknown, log: Logger): Reply {
-  if (err instanceof GatewayError) return json(err.status, err.toJSON())
-  if (err instanceof BodyError) return message(err.status, err.message)
-  if (err instanceof URIError) return message(400, 'Bad request: invalid URL encoding')
-  log.error(`admin API: ${(err as Error)?.stack ?? String(err)}`)
-  return message(500, 'An unexpected error occurred')
-}

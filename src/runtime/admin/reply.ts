@@ -1,6 +1,10 @@
 /** Replies of the Admin API: JSON bodies with Kong's headers. */
-import type {ServerResponse} from 'node:http'
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import {GatewayError} from '../errors.js'
+import type {Logger} from '../log.js'
+import {bundledPlugins} from '../plugins/registry.js'
 import {GATEWAY_VERSION} from '../version.js'
+import {BodyError} from './body.js'
 
 export interface Reply {
   status: number
@@ -24,3 +28,28 @@ export function send(res: ServerResponse, r: Reply, started: number): void {
   res.setHeader('Content-Length', Buffer.byteLength(payload))
   res.end(payload)
 }
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
+
+/** Turns an Admin API router into a request handler: JSON replies, errors in Kong's envelope. */
+export function toHandler(route: (req: IncomingMessage, url: URL) => Promise<Reply>, log: Logger): RequestHandler {
+  return (req, res) => {
+    const started = performance.now()
+    const url = new URL(req.url ?? '/', 'http://admin')
+    route(req, url)
+      .then((r) => send(res, r, started))
+      .catch((err) => send(res, errorReply(err, log), started))
+  }
+}
+
+function errorReply(err: unknown, log: Logger): Reply {
+  if (err instanceof GatewayError) return json(err.status, err.toJSON())
+  if (err instanceof BodyError) return message(err.status, err.message)
+  if (err instanceof URIError) return message(400, 'Bad request: invalid URL encoding')
+  log.error(`admin API: ${(err as Error)?.stack ?? String(err)}`)
+  return message(500, 'An unexpected error occurred')
+}
+
+/** `GET /plugins/enabled`, the same on every kind of node. */
+export const enabledPlugins = (method: string): Reply =>
+  method === 'GET' ? json(200, {enabled_plugins: bundledPlugins().map((p) => p.name)}) : METHOD_NOT_ALLOWED

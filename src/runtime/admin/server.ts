@@ -3,19 +3,19 @@
  * request handler that tests call in-process; `listenAdmin()` only binds it.
  */
 import {hostname} from 'node:os'
-import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {IncomingMessage} from 'node:http'
 import type pg from 'pg'
 import {Dao} from '../db/dao.js'
-import {GatewayError, schemaViolation} from '../errors.js'
+import {schemaViolation} from '../errors.js'
 import type {Logger} from '../log.js'
 import {bundledPlugins, findPlugin} from '../plugins/registry.js'
 import {ENTITIES, getSchema} from '../schema/registry.js'
 import {SchemaViolation, validateEntity} from '../schema/validate.js'
 import {GATEWAY_VERSION} from '../version.js'
-import {BodyError, MAX_CONFIG_BODY, readBody} from './body.js'
+import {MAX_CONFIG_BODY, readBody} from './body.js'
 import {clusteringEndpoint} from './clustering.js'
 import {handleResource} from './resources.js'
-import {json, message, METHOD_NOT_ALLOWED, NOT_FOUND, send, type Reply} from './reply.js'
+import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply, type RequestHandler} from './reply.js'
 import {describeSchema} from './schemas.js'
 import {handleSync} from './sync.js'
 import type {WriteOptions} from '../db/dao.js'
@@ -34,7 +34,7 @@ export interface AdminDeps {
   controlPlane?: boolean
 }
 
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
+export type {RequestHandler} from './reply.js'
 
 export function buildAdminApi(deps: AdminDeps): RequestHandler {
   const daos = new Map(ENTITIES.map((s) => [s.name, new Dao(deps.pool, s)]))
@@ -54,27 +54,13 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
     if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), body, checkPlugin)
     if (segments[0] === 'kctl' && segments[1] === 'sync' && segments.length === 2) return handleSync(method, () => readBody(req, MAX_CONFIG_BODY), deps)
     if (segments[0] === 'plugins' && segments[1] === 'enabled' && segments.length === 2) {
-      return method === 'GET' ? json(200, {enabled_plugins: bundledPlugins().map((p) => p.name)}) : METHOD_NOT_ALLOWED
+      return enabledPlugins(method)
     }
     const reply = await handleResource({method, segments, query: url.searchParams, path: url.pathname, body}, resourceDeps)
     return reply ?? NOT_FOUND
   }
 
-  return (req, res) => {
-    const started = performance.now()
-    const url = new URL(req.url ?? '/', 'http://admin')
-    route(req, url)
-      .then((r) => send(res, r, started))
-      .catch((err) => send(res, errorReply(err, deps.log), started))
-  }
-}
-
-function errorReply(err: unknown, log: Logger): Reply {
-  if (err instanceof GatewayError) return json(err.status, err.toJSON())
-  if (err instanceof BodyError) return message(err.status, err.message)
-  if (err instanceof URIError) return message(400, 'Bad request: invalid URL encoding')
-  log.error(`admin API: ${(err as Error)?.stack ?? String(err)}`)
-  return message(500, 'An unexpected error occurred')
+  return toHandler(route, deps.log)
 }
 
 /** Plugin config checks; form values are strings, so only they are coerced (as Kong). */
