@@ -3,18 +3,20 @@
  * Kong's balancer does (next peer, up to `service.retries` more tries), then stream the
  * upstream response back with Kong's headers.
  */
+import type {OutgoingHttpHeaders} from 'node:http'
 import type {Readable} from 'node:stream'
 import type {Dispatcher} from 'undici'
 import {GATEWAY_VERSION} from '../version.js'
 import type {Peer} from './balancer.js'
 import type {ProxyContext} from './context.js'
-import {clientResponseHeaders, upstreamRequestHeaders} from './headers.js'
+import {clientResponseHeaderList, clientResponseHeaders, stripPort, upstreamRequestHeaderList, upstreamRequestHeaders} from './headers.js'
 import {hasBody, readBody, splitUrl} from './phases.js'
 import {pluginResponsePhase} from './plugin-phases.js'
 import {MESSAGES, sendError} from './responses.js'
 import {UpstreamFailure, type Cancellation, type FailureKind, type UpstreamPools} from './upstream.js'
 
 const VIA = `1.1 kong/${GATEWAY_VERSION}`
+const NO_PEERS: ReadonlySet<Peer> = new Set()
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 const STATUS: Record<FailureKind, [number, string]> = {
   connect: [502, MESSAGES[502]],
@@ -32,11 +34,11 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   const method = up.method ?? req.method ?? 'GET'
   const streamed = hasBody(req) && ctx.route.request_buffering === false
   const body: Buffer | Readable | null = ctx.body ?? (!hasBody(req) ? null : streamed ? req : await readBody(req))
-  const failed = new Set<Peer>()
+  let failed: Set<Peer> | null = null
   const maxTries = 1 + (streamed ? 0 : (service.retries ?? 5))
   let last: UpstreamFailure | null = null
   for (let i = 0; i < maxTries && !signal.aborted; i++) {
-    const peer = up.balancer ? up.balancer.pick({}, failed) : {host: up.host, port: up.port, weight: 1}
+    const peer = up.balancer ? up.balancer.pick({}, failed ?? NO_PEERS) : {host: up.host, port: up.port, weight: 1}
     if (!peer) {
       sendError(ctx.res, 503, MESSAGES[503], ctx.requestId)
       return null
@@ -51,12 +53,14 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
         peer,
         method,
         path: up.path,
-        headers: withPluginChanges(ctx, upstreamRequestHeaders(req, forwardInfo(ctx, peer))),
+        headers: ctx.upstreamHeaders || ctx.body
+          ? withPluginChanges(ctx, upstreamRequestHeaders(req, forwardInfo(ctx, peer)))
+          : upstreamRequestHeaderList(req, forwardInfo(ctx, peer)),
         body,
         connectTimeout: service.connect_timeout ?? 60_000,
         readTimeout: service.read_timeout ?? 60_000,
         tlsVerify: service.tls_verify === true,
-        servername: up.hostHeader ? up.hostHeader.replace(/:\d+$/, '') : peer.host,
+        servername: up.hostHeader ? stripPort(up.hostHeader) : peer.host,
         signal,
       })
       up.balancer?.release?.(peer, false)
@@ -67,7 +71,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
       last = err instanceof UpstreamFailure ? err : new UpstreamFailure('error', (err as Error).message)
       t.error = last.message
       up.balancer?.release?.(peer, true)
-      failed.add(peer)
+      ;(failed ??= new Set()).add(peer)
       ctx.log.warn(`upstream try ${i + 1}/${maxTries} to ${peer.host}:${peer.port} failed: ${last.message}`)
       const connectPhase = last.kind === 'connect' || last.kind === 'connect-timeout' || last.kind === 'dns'
       if (!connectPhase && !IDEMPOTENT.has(method)) break
@@ -95,6 +99,13 @@ function withPluginChanges(ctx: ProxyContext, headers: Record<string, string | s
   return headers
 }
 
+/** The request path without its query string (as `splitUrl(url).path`). */
+function pathOnly(url: string): string {
+  if (!url.startsWith('/')) return splitUrl(url).path
+  const q = url.indexOf('?')
+  return q < 0 ? url : url.slice(0, q)
+}
+
 function forwardInfo(ctx: ProxyContext, peer: Peer) {
   const {req} = ctx
   const up = ctx.upstream!
@@ -103,9 +114,9 @@ function forwardInfo(ctx: ProxyContext, peer: Peer) {
   return {
     remoteAddress: ctx.remoteAddress,
     scheme: ctx.scheme,
-    host: (req.headers.host ?? '').replace(/:\d+$/, ''),
+    host: stripPort(req.headers.host ?? ''),
     localPort: ctx.localPort,
-    path: splitUrl(req.url ?? '/').path,
+    path: pathOnly(req.url ?? '/'),
     prefix: ctx.match?.prefix ?? null,
     upstreamHost: up.hostHeader ?? (peer.port === defaultPort ? peerHost : `${peerHost}:${peer.port}`),
     requestId: ctx.requestId,
@@ -115,6 +126,13 @@ function forwardInfo(ctx: ProxyContext, peer: Peer) {
 /** Streams the upstream response to the client; resolves when the client has it all. */
 export function responsePhase(ctx: ProxyContext, up: Dispatcher.ResponseData): Promise<void> {
   ctx.phase = 'response'
+  if (!ctx.responseHeaders && !(ctx.pluginContext && ctx.plugins) && !ctx.responseBodyTransforms) {
+    // no plugin sees or changes the response: write the headers from a flat array
+    ctx.res.writeHead(up.statusCode, clientResponseHeaderList(
+      up.headers, VIA, String(ctx.latencies.upstream ?? 0), String(ctx.latencies.proxy ?? 0), ctx.requestId,
+    ) as unknown as OutgoingHttpHeaders)
+    return streamBody(ctx, up.body)
+  }
   const headers = clientResponseHeaders(up.headers)
   const via = headers.via
   headers.via = via ? `${Array.isArray(via) ? via.join(', ') : via}, ${VIA}` : VIA

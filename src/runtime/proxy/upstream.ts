@@ -26,7 +26,7 @@ export interface TryOptions {
   peer: Peer
   method: string
   path: string
-  headers: Record<string, string | string[]>
+  headers: Record<string, string | string[]> | Array<string | string[]>
   body: Buffer | Readable | null
   connectTimeout: number
   readTimeout: number
@@ -61,21 +61,24 @@ const IP = /^(\d{1,3}(\.\d{1,3}){3}|.*:.*)$/
 export class UpstreamPools {
   private readonly pools = new Map<string, Pool>()
 
-  async send(o: TryOptions): Promise<Dispatcher.ResponseData> {
+  send(o: TryOptions): Promise<Dispatcher.ResponseData> {
     const pool = this.pool(o)
-    try {
-      return await pool.request({
-        path: o.path,
-        method: o.method as Dispatcher.HttpMethod,
-        headers: o.headers,
-        body: o.body,
-        headersTimeout: o.readTimeout,
-        bodyTimeout: o.readTimeout,
-        signal: o.signal,
-      })
-    } catch (err) {
-      throw classify(err)
-    }
+    // undici's callback form: one promise per try instead of undici's plus an async wrapper's
+    return new Promise((resolve, reject) => {
+      try {
+        pool.request({
+          path: o.path,
+          method: o.method as Dispatcher.HttpMethod,
+          headers: o.headers as Dispatcher.RequestOptions['headers'],
+          body: o.body,
+          headersTimeout: o.readTimeout,
+          bodyTimeout: o.readTimeout,
+          signal: o.signal,
+        }, (err, data) => (err ? reject(classify(err)) : resolve(data)))
+      } catch (err) {
+        reject(classify(err))
+      }
+    })
   }
 
   async close(): Promise<void> {
