@@ -20,6 +20,8 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void
   /** A logger that adds `bindings` to every line. */
   child(bindings: LogFields): Logger
+  /** Whether lines at `level` are written (absent: assume they are). */
+  enabled?(level: LogLevel): boolean
 }
 
 const RANK: Record<LogLevel, number> = {debug: 0, info: 1, notice: 2, warn: 3, error: 4, crit: 5, alert: 6, emerg: 7}
@@ -53,6 +55,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       warn: (m, f) => emit('warn', m, f),
       error: (m, f) => emit('error', m, f),
       child: (b) => make({...bindings, ...b}),
+      enabled: (level) => RANK[level] >= min,
     }
   }
   return make(opts.bindings ?? {})

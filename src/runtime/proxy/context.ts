@@ -17,7 +17,7 @@
  * order of the per-route plan built with the snapshot (plugins/plan.ts).
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import type {LogFields, Logger} from '../log.js'
+import type {LogFields, Logger, LogLevel} from '../log.js'
 import type {RouteMatch} from '../router/types.js'
 import type {Balancer, Peer} from './balancer.js'
 import type {PluginContext} from '../plugins/context.js'
@@ -107,4 +107,5 @@ class RequestLogger implements Logger {
   warn(msg: string, f?: LogFields): void { this.base.warn(msg, this.fields(f)) }
   error(msg: string, f?: LogFields): void { this.base.error(msg, this.fields(f)) }
   child(bindings: LogFields): Logger { return this.base.child(this.fields(bindings)) }
+  enabled(level: LogLevel): boolean { return this.base.enabled?.(level) ?? true }
 }

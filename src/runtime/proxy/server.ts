@@ -77,12 +77,16 @@ export function createProxy(opts: ProxyOptions): Proxy {
     counters.requests++
     inFlight.add(res)
     if (closing) res.shouldKeepAlive = false
+    const ctx = newContext(req, res, snapshot, log)
+    const cancel = new Cancellation()
+    // one close listener per request: cancel a pending upstream try, log, drain
     res.on('close', () => {
+      if (!res.writableFinished) cancel.abort()
+      logPhase(ctx)
       inFlight.delete(res)
       if (inFlight.size === 0) drained?.()
     })
-    const ctx = newContext(req, res, snapshot, log)
-    run(ctx, pools, pluginState).catch((err) => {
+    run(ctx, pools, pluginState, cancel).catch((err) => {
       ctx.log.error(`unexpected error while proxying: ${(err as Error).stack ?? err}`)
       sendError(res, 500, MESSAGES[500], ctx.requestId)
     })
@@ -220,15 +224,11 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
 }
 
 /** Runs the phases in order (see context.ts); each may end the request. */
-async function run(ctx: ProxyContext, pools: UpstreamPools, pluginState: PluginState): Promise<void> {
-  const cancel = new Cancellation()
+async function run(ctx: ProxyContext, pools: UpstreamPools, pluginState: PluginState, cancel: Cancellation): Promise<void> {
   ctx.req.on('error', (err) => ctx.log.debug(`client request error: ${err.message}`))
-  ctx.res.on('close', () => {
-    if (!ctx.res.writableFinished) cancel.abort()
-    logPhase(ctx)
-  })
   if (!routerPhase(ctx) || !accessPhase(ctx)) return
-  if (!(await pluginAccessPhase(ctx, pluginState))) return
+  // no await (and no promise) when the route has no plugins
+  if (ctx.snapshot.pluginPlan.forRoute(ctx.route.id).length > 0 && !(await pluginAccessPhase(ctx, pluginState))) return
   const upstreamRes = await balancerPhase(ctx, pools, cancel)
   if (upstreamRes) await responsePhase(ctx, upstreamRes)
 }
@@ -237,6 +237,8 @@ function logPhase(ctx: ProxyContext): void {
   ctx.phase = 'log'
   ctx.latencies.total = Math.round(performance.now() - ctx.startedAt)
   pluginLogPhase(ctx)
+  // the access line is built only when `info` is written (Kong's default level is notice)
+  if (ctx.log.enabled?.('info') === false) return
   ctx.log.info(`${ctx.req.method} ${ctx.req.url} ${ctx.res.statusCode}`, {
     route: ctx.route?.id,
     service: ctx.service?.id,
