@@ -14,7 +14,7 @@ import {startTestPostgres} from '../dist/test/helpers/postgres.js'
 import {apply} from '../dist/src/services/apply.js'
 import {dump} from '../dist/src/services/dump.js'
 import {machine, markdownTable} from './lib/stats.js'
-import {tempDir} from './lib/proc.js'
+import {stopOnExit, tempDir} from './lib/proc.js'
 
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 10_000)
 const CONSUMERS = Number(process.env.BENCH_CONSUMERS ?? 1_000)
@@ -37,6 +37,7 @@ async function timed(fn) {
 }
 
 async function main() {
+  stopOnExit()
   const dir = tempDir('kctl-bench-decl-')
   const file = join(dir, 'kong.yaml')
   writeFileSync(file, generate(SERVICES, CONSUMERS))

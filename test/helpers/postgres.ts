@@ -28,7 +28,9 @@ export async function startTestPostgres(database = 'kong_test'): Promise<TestPos
   // mkdtemp makes 0700 dirs; as root the server runs as another user that must traverse it.
   await chmod(dir, 0o755)
   let pid: number | undefined
+  let stopped = false
   const stop = async () => {
+    stopped = true
     await stopServer({pid}).catch(() => {})
     await rm(dir, {recursive: true, force: true})
   }
@@ -37,6 +39,17 @@ export async function startTestPostgres(database = 'kong_test'): Promise<TestPos
     const pgi = await preparePostgres({stateDir: dir, port, user: 'kong', password: 'kong-test-pw', dataDir: join(dir, 'data')})
     await initCluster(pgi, {noSync: true})
     pid = await startServer(pgi, {logFile: join(dir, 'postgres.log'), settings: {fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off'}})
+    // The server is detached: if this process ends without running `stop()` (a run cut
+    // short), take it down anyway rather than leave it behind.
+    const started = pid
+    process.once('exit', () => {
+      if (stopped) return
+      try {
+        process.kill(started, 'SIGINT')
+      } catch {
+        /* already gone */
+      }
+    })
     await createDatabase({host: '127.0.0.1', port, user: pgi.user, password: pgi.password}, database)
     const conn = {host: '127.0.0.1', port, user: pgi.user, password: pgi.password, database}
     return {...conn, url: connectionUrl(conn), stop}
