@@ -2,12 +2,13 @@
  * A real redis-server for tests: installed when the machine lacks it, started on a free
  * loopback port with its own temp dir and no persistence, stopped by pid.
  */
-import {execSync, spawn, type ChildProcess} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {connect} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {deadPort} from '../proxy/helpers.js'
+import {ensureCommand} from './system.js'
 
 export interface TestRedis {
   port: number
@@ -15,7 +16,7 @@ export interface TestRedis {
 }
 
 export async function startTestRedis(): Promise<TestRedis> {
-  execSync('which redis-server || (apt-get update && apt-get install -y redis-server)', {stdio: 'ignore', shell: '/bin/sh'})
+  ensureCommand('redis-server')
   const port = await deadPort()
   const dir = mkdtempSync(join(tmpdir(), 'kctl-redis-'))
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {stdio: 'ignore'})

@@ -1,17 +1,15 @@
 /** Helpers for the certificate tests: openssl, temp dirs, and a mutual-TLS handshake. */
-import {execFileSync, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {connect, createServer, type TLSSocket} from 'node:tls'
 import type {TestContext} from 'node:test'
 import type {CertificateAndKey} from '../../src/pki/index.js'
+import {ensureCommand} from '../helpers/system.js'
 
-/** openssl is normally present; install it only when it is not (Debian/Ubuntu images). */
-export function ensureOpenssl(): void {
-  if (spawnSync('which', ['openssl']).status === 0) return
-  execFileSync('apt-get', ['install', '-y', 'openssl'], {stdio: 'ignore'})
-}
+/** openssl is normally present; installed only when it is not. */
+export const ensureOpenssl = (): void => ensureCommand('openssl')
 
 /** Runs openssl with args; returns stdout, throws with stderr on failure. */
 export function openssl(...args: string[]): string {

@@ -4,12 +4,9 @@
  */
 import {execFileSync, spawnSync} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
+import {ensureCommand} from '../helpers/system.js'
 
-export function ensureTmux(): void {
-  if (spawnSync('which', ['tmux']).status === 0) return
-  const r = spawnSync('apt-get', ['install', '-y', 'tmux'], {stdio: 'ignore'})
-  if (r.status !== 0) throw new Error('tmux is missing and `apt-get install -y tmux` failed')
-}
+export const ensureTmux = (): void => ensureCommand('tmux')
 
 export interface TmuxSession {
   /** The visible screen, as text (no escape codes). */
