@@ -5,21 +5,22 @@ import {get, startProxy, startUpstream} from '../proxy/helpers.js'
 import {consumer, keyCred, plugin} from './fixtures.js'
 
 describe('plugins: framework', () => {
-  test('most specific instance wins: route+consumer > route > service > global', async (t) => {
+  test("most specific instance wins, in Kong's order: route+consumer > route+service > consumer > route > service > global", async (t) => {
     const up = await startUpstream(t, 'a')
     const s = service({url: `http://127.0.0.1:${up.port}`})
     const r1 = route({paths: ['/r1'], service: {id: s.id}})
     const r2 = route({paths: ['/r2'], service: {id: s.id}})
     const r3 = route({paths: ['/r3'], service: {id: s.id}})
     const alice = consumer('alice')
+    const bob = consumer('bob')
     const term = (code: number, scope: Parameters<typeof plugin>[2]) => plugin('request-termination', {status_code: code, message: `from ${code}`}, scope)
     const s2 = service({url: `http://127.0.0.1:${up.port}`})
     const r4 = route({paths: ['/r4'], service: {id: s2.id}})
     const {port} = await startProxy(t, {
       services: [s, s2],
       routes: [r1, r2, r3, r4],
-      consumers: [alice],
-      keyauth_credentials: [keyCred(alice, 'k-alice')],
+      consumers: [alice, bob],
+      keyauth_credentials: [keyCred(alice, 'k-alice'), keyCred(bob, 'k-bob')],
       plugins: [
         plugin('key-auth', {anonymous: null}, {}),
         term(418, {}),
@@ -27,6 +28,7 @@ describe('plugins: framework', () => {
         term(409, {route: r1.id}),
         term(451, {route: r1.id, consumer: alice.id}),
         term(402, {route: r2.id, service: s.id}),
+        term(406, {consumer: bob.id}),
       ],
     } as any)
     const h = {apikey: 'k-alice'}
@@ -34,6 +36,12 @@ describe('plugins: framework', () => {
     assert.equal((await get(port, '/r2', {headers: h})).status, 402)
     assert.equal((await get(port, '/r3', {headers: h})).status, 410)
     assert.equal((await get(port, '/r4', {headers: h})).status, 418)
+    // A consumer-only instance beats route, service and global ones, not route+service.
+    const b = {apikey: 'k-bob'}
+    assert.deepEqual(
+      await Promise.all(['/r1', '/r2', '/r3', '/r4'].map(async (p) => (await get(port, p, {headers: b})).status)),
+      [406, 402, 406, 406],
+    )
     const r = await get(port, '/r1', {headers: h})
     assert.deepEqual(Object.keys(r.json()), ['message', 'request_id'])
     assert.equal(r.json().message, 'from 451')

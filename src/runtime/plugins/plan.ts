@@ -7,8 +7,10 @@
  *   route+service+consumer ▸ route+consumer ▸ service+consumer ▸ route+service
  *   ▸ consumer ▸ route ▸ service ▸ global
  *
- * Consumer-scoped winners beat every unscoped one, so at run time a plugin resolves to
- * `byConsumer.get(consumer.id) ?? base` — one map lookup once a consumer is known.
+ * A route+service instance outranks a consumer-only one, so the winner per consumer is
+ * picked over the whole order (it may be an unscoped instance) and stored; at run time a
+ * plugin resolves to `byConsumer.get(consumer.id) ?? base` — one map lookup once a
+ * consumer is known.
  */
 import type {EntitySet} from '../proxy/snapshot.js'
 import type {PluginDefinition} from './registry.js'
@@ -62,11 +64,13 @@ export function buildPluginPlan(config: EntitySet, find: (name: string) => Plugi
     for (const def of defs) {
       const combos = byName.get(def.name)!
       const pick = (...keys: string[]) => keys.map((k) => combos.get(k)).find((x) => x !== undefined) ?? null
-      const base = pick(key(r, s, null), key(r, null, null), s ? key(null, s, null) : '-', key(null, null, null))
+      const rs = s ? key(r, s, null) : '-'
+      const unscoped = [key(r, null, null), s ? key(null, s, null) : '-', key(null, null, null)]
+      const base = pick(rs, ...unscoped)
       let byConsumer: Map<string, PluginInstance> | null = null
       for (const c of consumersByName.get(def.name) ?? []) {
-        const won = pick(key(r, s, c), key(r, null, c), s ? key(null, s, c) : '-', key(null, null, c))
-        if (won) (byConsumer ??= new Map()).set(c, won)
+        const won = pick(s ? key(r, s, c) : '-', key(r, null, c), s ? key(null, s, c) : '-', rs, key(null, null, c), ...unscoped)
+        if (won && won !== base) (byConsumer ??= new Map()).set(c, won)
       }
       if (base || byConsumer) list.push({def, data: data.get(def.name), base, byConsumer})
     }
