@@ -45,10 +45,11 @@ export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<Runn
     server: proxy.stats?.() ?? {},
     memory: {rss_bytes: process.memoryUsage().rss},
   })
+  const ready = async () => (config.current() ? null : 'no configuration available (empty configuration present)')
   try {
-    const admin = buildDbLessAdminApi({nodeId, configuration: publicConf(conf), log: log.child({subsystem: 'admin'}), config, status})
+    const admin = buildDbLessAdminApi({nodeId, configuration: publicConf(conf), log: log.child({subsystem: 'admin'}), config, status, ready})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) servers.push(await serve(admin, l, 'admin_listen'))
-    const statusApi = createStatusApi({status, ready: async () => (config.current() ? null : 'no configuration available (empty configuration present)')})
+    const statusApi = createStatusApi({status, ready})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) servers.push(await serve(statusApi, l, 'status_listen'))
     await listenProxy(proxy, conf)
   } catch (err) {

@@ -99,15 +99,15 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
       configuration_version: configVersion,
       ...(cp ? cp.status() : {}),
     })
+    const ready = async () => ((await pool.query('SELECT 1').then(() => true, () => false)) ? proxy?.notReady() ?? null : 'failed to connect to database')
     const adminLog = log.child({subsystem: 'admin'})
-    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), log: adminLog, onChange: rebuild, status, controlPlane: isCp})
+    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), log: adminLog, onChange: rebuild, status, ready, controlPlane: isCp})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) {
       const server = createServer({keepAliveTimeout: 60_000}, admin)
       await listen(server, l.host, l.port, 'admin_listen')
       servers.push(server)
     }
     const metrics = proxy ? () => proxy.metrics() : undefined
-    const ready = async () => ((await pool.query('SELECT 1').then(() => true, () => false)) ? proxy?.notReady() ?? null : 'failed to connect to database')
     const statusApi = createStatusApi({status, metrics, ready})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) {
       const server = createServer(statusApi)

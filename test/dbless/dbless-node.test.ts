@@ -75,6 +75,7 @@ describe('DB-less traditional node', () => {
     assert.equal(services.body.data[0].name, 'echo')
     assert.equal((await call('GET', '/services/echo/routes')).body.data[0].name, 'r1')
     assert.equal((await call('GET', '/consumers/alice/key-auth')).body.data[0].key, 'alice-key')
+    assert.deepEqual(await call('GET', '/status/ready'), {status: 200, body: {message: 'ready'}})
     const st = await call('GET', '/status')
     assert.match(st.body.configuration_hash, /^[0-9a-f]{32}$/)
     assert.notEqual(st.body.configuration_hash, '0'.repeat(32))

@@ -37,6 +37,7 @@ export async function startTestAdmin(pg: TestPostgres): Promise<TestAdmin> {
     log: createLogger({level: 'crit'}),
     onChange: async () => void state.changes++,
     status: async () => ({database: {reachable: true}}),
+    ready: async () => null,
   })
   const server: Server = createServer(handler)
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))

@@ -120,6 +120,11 @@ describe('traditional node', () => {
 
     const status = await (await fetch(`${a.status}/status`)).json()
     assert.equal(status.database.reachable, true)
+    // The Admin API answers /status and /status/ready as the status listener does.
+    assert.equal((await (await fetch(`${a.admin}/status`)).json()).database.reachable, true)
+    const ready = await fetch(`${a.admin}/status/ready`)
+    assert.deepEqual([ready.status, await ready.json()], [200, {message: 'ready'}])
+    assert.equal((await fetch(`${a.admin}/status/other`)).status, 404)
     a.proc.kill('SIGTERM')
     b.proc.kill('SIGTERM')
     assert.equal(await a.exited, 0)

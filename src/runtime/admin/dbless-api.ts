@@ -11,13 +11,13 @@ import {handleConfig} from './config.js'
 import {handleMemoryResource} from './memory-resources.js'
 import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply} from './reply.js'
 import {rootInfo, schemasEndpoint, type RequestHandler} from './server.js'
+import {statusEndpoint, type StatusSource} from './status.js'
 
-export interface DbLessAdminDeps {
+export interface DbLessAdminDeps extends StatusSource {
   nodeId: string
   configuration: Record<string, unknown>
   log: Logger
   config: DbLessConfig
-  status(): Promise<Record<string, unknown>>
 }
 
 export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
@@ -25,7 +25,8 @@ export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
     const method = req.method ?? 'GET'
     if (segments.length === 0) return method === 'GET' ? json(200, rootInfo(deps)) : METHOD_NOT_ALLOWED
-    if (segments[0] === 'status' && segments.length === 1) return method === 'GET' ? json(200, await deps.status()) : METHOD_NOT_ALLOWED
+    const status = await statusEndpoint(method, segments, deps)
+    if (status) return status
     if (segments[0] === 'config' && segments.length === 1) return handleConfig(req, url, deps.config)
     if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, null)
     if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), () => readBody(req))

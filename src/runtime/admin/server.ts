@@ -17,10 +17,11 @@ import {clusteringEndpoint} from './clustering.js'
 import {handleResource} from './resources.js'
 import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply, type RequestHandler} from './reply.js'
 import {describeSchema} from './schemas.js'
+import {statusEndpoint, type StatusSource} from './status.js'
 import {handleSync} from './sync.js'
 import type {WriteOptions} from '../db/dao.js'
 
-export interface AdminDeps {
+export interface AdminDeps extends StatusSource {
   pool: pg.Pool
   nodeId: string
   /** Public configuration (secrets masked) for `GET /`. */
@@ -28,8 +29,6 @@ export interface AdminDeps {
   log: Logger
   /** Rebuild what serves traffic; awaited before a write is answered. */
   onChange(): Promise<void>
-  /** Extra fields for `GET /status` (server counters, config hash). */
-  status(): Promise<Record<string, unknown>>
   /** Set on control planes: serves `/clustering/*` from the shared database. */
   controlPlane?: boolean
 }
@@ -47,9 +46,8 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
     const method = req.method ?? 'GET'
     const body = () => readBody(req)
     if (segments.length === 0) return method === 'GET' ? json(200, rootInfo(deps)) : METHOD_NOT_ALLOWED
-    if (segments[0] === 'status' && segments.length === 1) {
-      return method === 'GET' ? json(200, await deps.status()) : METHOD_NOT_ALLOWED
-    }
+    const status = await statusEndpoint(method, segments, deps)
+    if (status) return status
     if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, deps.controlPlane ? deps.pool : null)
     if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), body, checkPlugin)
     if (segments[0] === 'kctl' && segments[1] === 'sync' && segments.length === 2) return handleSync(method, () => readBody(req, MAX_CONFIG_BODY), deps)
