@@ -425,6 +425,11 @@ describe('plugins in hybrid mode: compatibility and refusals', () => {
     const existing = (await call(`${cp.admin}/routes/rt-rate-limiting/plugins`)).json().data.find((p: any) => p.name === 'rate-limiting')
     check(await send('PATCH', `${cp.admin}/plugins/${existing.id}`, {config: {policy: 'cluster'}}))
     assert.equal((await call(`${cp.admin}/plugins/${existing.id}`)).json().config.policy, 'local', 'nothing changed')
+    // kctl apply's transactional endpoint applies the same refusal.
+    const sync = await send('POST', `${cp.admin}/kctl/sync`, {events: [{op: 'create', kind: 'plugins', entity: {id: randomUUID(), name: 'rate-limiting', config: {minute: 5, policy: 'cluster'}}}]})
+    assert.equal(sync.status, 400, sync.text)
+    assert.equal(sync.json().code, 14)
+    assert.match(JSON.stringify(sync.json().flattened_errors), /strategy 'cluster' is not supported with Hybrid deployments/)
   })
 })
 

@@ -50,7 +50,7 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
     if (status) return status
     if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, deps.controlPlane ? deps.pool : null)
     if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), body, checkPlugin)
-    if (segments[0] === 'kctl' && segments[1] === 'sync' && segments.length === 2) return handleSync(method, () => readBody(req, MAX_CONFIG_BODY), deps)
+    if (segments[0] === 'kctl' && segments[1] === 'sync' && segments.length === 2) return handleSync(method, () => readBody(req, MAX_CONFIG_BODY), {...deps, checkJson: checkPlugin(false)})
     if (segments[0] === 'plugins' && segments[1] === 'enabled' && segments.length === 2) {
       return enabledPlugins(method)
     }

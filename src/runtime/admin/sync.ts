@@ -8,7 +8,6 @@
 import type pg from 'pg'
 import {applyEvents, type SyncEvent} from '../db/sync.js'
 import {ErrorCode, GatewayError} from '../errors.js'
-import {findPlugin} from '../plugins/registry.js'
 import {getSchema} from '../schema/registry.js'
 import {flattenErrors, isUuid, SchemaViolation, validateEntity, type FieldErrors, type ValidateOptions} from '../schema/validate.js'
 import {json, METHOD_NOT_ALLOWED, type Reply} from './reply.js'
@@ -27,27 +26,24 @@ export class DeclarativeError extends GatewayError {
   }
 }
 
-const checkJson: NonNullable<ValidateOptions['checkJson']> = (path, value, entity) => {
-  const plugin = path === 'config' ? findPlugin(entity.name) : undefined
-  return plugin ? plugin.validateConfig(value) : {value}
-}
-
 export interface SyncDeps {
   pool: pg.Pool
   onChange(): Promise<void>
+  /** Plugin config checks, the Admin API's own (a control plane refuses what its DPs cannot run). */
+  checkJson: NonNullable<ValidateOptions['checkJson']>
 }
 
 export async function handleSync(method: string, body: () => Promise<{body: Record<string, any>}>, deps: SyncDeps): Promise<Reply> {
   if (method !== 'POST') return METHOD_NOT_ALLOWED
   const {body: input} = await body()
-  const events = validateEvents(input.events)
+  const events = validateEvents(input.events, deps.checkJson)
   const summary = await applyEvents(deps.pool, events)
   if (events.length) await deps.onChange()
   return json(200, summary)
 }
 
 /** @throws DeclarativeError listing every invalid event. */
-function validateEvents(raw: unknown): SyncEvent[] {
+function validateEvents(raw: unknown, checkJson: SyncDeps['checkJson']): SyncEvent[] {
   if (!Array.isArray(raw)) throw new DeclarativeError({events: 'expected an array'}, [])
   const fields: Record<string, Record<string, FieldErrors | string>> = {}
   const flattened: Array<Record<string, unknown>> = []
