@@ -38,6 +38,7 @@ export interface RouteInput {
   regex_priority?: number
   path_handling?: 'v0' | 'v1'
   https_redirect_status_code?: number
+  request_buffering?: boolean
   service?: {id: string} | null
 }
 

@@ -14,6 +14,7 @@ import {hasBody, readBody, splitUrl} from './phases.js'
 import {pluginResponsePhase} from './plugin-phases.js'
 import {MESSAGES, sendError} from './responses.js'
 import {UpstreamFailure, type Cancellation, type FailureKind, type UpstreamPools} from './upstream.js'
+import {WATCH_FROM_BYTES, watchWrites} from './write-watch.js'
 
 const VIA = `1.1 kong/${GATEWAY_VERSION}`
 const NO_PEERS: ReadonlySet<Peer> = new Set()
@@ -56,7 +57,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
         headers: ctx.upstreamHeaders || ctx.body
           ? withPluginChanges(ctx, upstreamRequestHeaders(req, forwardInfo(ctx, peer)))
           : upstreamRequestHeaderList(req, forwardInfo(ctx, peer)),
-        body,
+        body: body && (!Buffer.isBuffer(body) || body.length >= WATCH_FROM_BYTES) ? watchWrites(body, service.write_timeout ?? 60_000) : body,
         connectTimeout: service.connect_timeout ?? 60_000,
         readTimeout: service.read_timeout ?? 60_000,
         tlsVerify: service.tls_verify === true,

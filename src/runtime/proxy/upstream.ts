@@ -4,7 +4,8 @@
  *
  *   connect   refused, unreachable, connect timeout   → retry any method; 502 / 504
  *   dns       name does not resolve                   → retry; 503 "name resolution failed"
- *   timeout   no response headers within read_timeout → retry idempotent; 504
+ *   timeout   no response headers within read_timeout,
+ *             or the body not taken within write_timeout → retry idempotent; 504
  *   error     reset, bad response, …                  → retry idempotent; 502
  */
 import {EventEmitter} from 'node:events'
@@ -106,6 +107,7 @@ export class UpstreamPools {
 }
 
 function classify(err: unknown): UpstreamFailure {
+  if (err instanceof UpstreamFailure) return err
   const e = err as {code?: string; message?: string; cause?: {code?: string}}
   const code = e.code ?? e.cause?.code ?? ''
   const msg = e.message ?? String(err)
