@@ -95,6 +95,9 @@ async function specFor(options: InitOptions, specPath: string): Promise<{spec: C
     const spec = await loadSpec(specPath)
     if (options.name && options.name !== spec.metadata.name) options.report.warn(`${specPath} names the cluster ${spec.metadata.name}; ignoring --name ${options.name}.`)
     if (options.mode && options.mode !== spec.spec.mode) options.report.warn(`${specPath} sets mode ${spec.spec.mode}; ignoring --mode ${options.mode}.`)
+    const shaping = Object.entries({'--database': options.databaseUrl, '--data-planes': options.dataPlanes, '--nodes': options.nodeCount, '--mtls': options.mtls, '--cert/--key': options.cert})
+    const ignored = shaping.filter(([, v]) => v !== undefined).map(([flag]) => flag)
+    if (ignored.length) options.report.warn(`${specPath} exists; ${ignored.join(', ')} only shape a new spec and ${ignored.length === 1 ? 'is' : 'are'} ignored. Edit ${specPath} (or remove it) to change ${ignored.length === 1 ? 'it' : 'them'}.`)
     return {spec}
   }
   const mode = options.mode ?? (options.ask ? await options.ask.mode('embedded') : 'embedded')

@@ -4,7 +4,7 @@
  * per-node stop/start, a DP started while the CP is down, and destroy.
  */
 import assert from 'node:assert/strict'
-import {existsSync} from 'node:fs'
+import {existsSync, rmSync, writeFileSync} from 'node:fs'
 import {writeFile} from 'node:fs/promises'
 import type {Server} from 'node:http'
 import {join} from 'node:path'
@@ -127,6 +127,20 @@ describe('kctl init --mode hybrid --dry-run', () => {
     assert.match(r.stdout, /check port 8200 \(proxy_listen of dp-3\)/)
     assert.match(r.stdout, /Start control planes\n  - start cp-1[^]*Start data planes\n  - start dp-1[^]*dp-3[^]*Wait until data planes are in sync/)
     assert.equal(existsSync(join(sb.cwd, 'kctl.yaml')), false)
+  })
+
+  it('with a kctl.yaml present, says which flags that only shape a new spec it ignores', async () => {
+    const spec = join(sb.cwd, 'kctl.yaml')
+    writeFileSync(spec, 'apiVersion: kctl/v1\nkind: Cluster\nmetadata: {name: kept}\nspec:\n  mode: embedded\n  database: {embedded: true}\n  nodes: [{name: node-1, role: traditional}]\n')
+    try {
+      const r = await sb.kctl('init', '--mode', 'hybrid', '--data-planes', '3', '--mtls', 'pki', '--database', 'postgres://kong@127.0.0.1:5432/kong', '--dry-run')
+      assert.equal(r.code, 0, r.stderr)
+      assert.match(r.stderr, /sets mode embedded; ignoring --mode hybrid/)
+      assert.match(r.stderr, /exists; --database, --data-planes, --mtls only shape a new spec and are ignored\. Edit .*kctl\.yaml \(or remove it\) to change them\./)
+      assert.doesNotMatch(r.stdout, /dp-1/)
+    } finally {
+      rmSync(spec)
+    }
   })
 })
 
