@@ -8,6 +8,7 @@
  * kctl's own bookkeeping (ports, pids, certificate paths) stays true.
  */
 import {CONF_KEYS, type ConfKey} from '../runtime/conf/defaults.js'
+import {nearestConfKey} from '../runtime/conf/nearest.js'
 
 export type ConfValue = string | number | boolean | string[]
 /** `conf:` as written in kctl.yaml. */
@@ -37,7 +38,7 @@ export function checkConf(raw: unknown, key: string, node: string, at: At): void
     const at2 = (m: string) => at(`${key}.${name}`, m)
     const def = (CONF_KEYS as Record<string, ConfKey>)[name]
     if (!def) {
-      const near = nearest(name)
+      const near = nearestConfKey(name)
       at2(`not a configuration key of the gateway runtime${near ? ` (did you mean ${near}?)` : ''}`)
       continue
     }
@@ -91,24 +92,4 @@ export function confText(value: ConfValue): string {
 export function nodeExtraConf(spec: {conf?: ConfSpec; nodes: {name: string; conf?: ConfSpec}[]}, node: string): Record<string, string> {
   const merged = {...spec.conf, ...spec.nodes.find((n) => n.name === node)?.conf}
   return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, confText(v)]))
-}
-
-/** The known key closest to a misspelt one (edit distance ≤ 3), for the error message. */
-function nearest(name: string): string | undefined {
-  let best: {key: string; d: number} | undefined
-  for (const key of Object.keys(CONF_KEYS)) {
-    const d = distance(name, key)
-    if (d <= 3 && (!best || d < best.d)) best = {key, d}
-  }
-  return best?.key
-}
-
-function distance(a: string, b: string): number {
-  let prev = Array.from({length: b.length + 1}, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i]
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-    prev = row
-  }
-  return prev[b.length]
 }

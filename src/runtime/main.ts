@@ -18,9 +18,12 @@ function confPath(argv: string[]): string | undefined {
 }
 
 async function main(): Promise<void> {
-  const conf = loadConf({file: confPath(process.argv.slice(2))})
+  const file = confPath(process.argv.slice(2))
+  const unknown: string[] = []
+  const conf = loadConf({file, onUnknownKey: (key, near) => unknown.push(`${file}: unknown configuration key ${key} ignored${near ? ` (did you mean ${near}?)` : ''}`)})
   workerCount(conf.node_worker_processes) // a bad value stops the start here, naming the key
   const log = createLogger({level: isLogLevel(conf.log_level) ? conf.log_level : 'notice'})
+  for (const line of unknown) log.warn(line)
   process.on('uncaughtException', (err) => {
     log.error(`crashed: ${err.stack ?? err.message}`)
     process.exit(1)

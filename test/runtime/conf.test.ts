@@ -42,6 +42,13 @@ describe('kong.conf', () => {
     assert.equal(c.pg_ssl, true)
   })
 
+  test('unknown keys in the file are ignored and reported, with the nearest known key', () => {
+    const seen: Array<[string, string | undefined]> = []
+    const conf = loadConf({file: confFile('log_levle = debug\nnot_a_kong_key_at_all = 1\n'), env: {}, onUnknownKey: (k, near) => seen.push([k, near])})
+    assert.equal(conf.log_level, 'notice')
+    assert.deepEqual(seen, [['log_levle', 'log_level'], ['not_a_kong_key_at_all', undefined]])
+  })
+
   test('bad values and Kong’s refused combinations', () => {
     const cases: Array<[Record<string, string>, string]> = [
       [{KONG_ROLE: 'control_plane'}, 'cluster certificate and key must be provided to use Hybrid mode'],

@@ -5,6 +5,7 @@
  */
 import {readFileSync} from 'node:fs'
 import {CONF_KEYS, type ConfKey, type ConfName, type NodeConf} from './defaults.js'
+import {nearestConfKey} from './nearest.js'
 
 export class ConfError extends Error {
   constructor(readonly errors: string[]) {
@@ -52,12 +53,15 @@ export interface LoadOptions {
   /** Extra values (highest precedence after env), e.g. from tests. */
   overrides?: Partial<Record<ConfName, string | number | boolean>>
   env?: NodeJS.ProcessEnv
+  /** Receives each key of the conf file this runtime does not know (it is ignored). */
+  onUnknownKey?(key: string, suggestion: string | undefined): void
 }
 
 export function loadConf(opts: LoadOptions = {}): NodeConf {
   const env = opts.env ?? process.env
   const errors: string[] = []
   const fromFile = opts.file ? parseConfText(readFileSync(opts.file, 'utf8')) : {}
+  if (opts.onUnknownKey) for (const key of Object.keys(fromFile)) if (!(key in CONF_KEYS)) opts.onUnknownKey(key, nearestConfKey(key))
   const conf: Record<string, unknown> = {}
   for (const [name, def] of Object.entries(CONF_KEYS) as Array<[ConfName, ConfKey]>) {
     const envVal = env[`KONG_${name.toUpperCase()}`]
