@@ -1,10 +1,12 @@
 /**
  * The sources a status is built from, each polled on its own loop so that a slow node
- * never delays the others and never has two requests in flight:
+ * never delays the others and never has two requests in flight to one endpoint:
  *
- *   local   kctl.yaml + state (pids, started_at, DP ids)   ─┐
- *   node:X  X's /status + /status/ready                      ├─► Observations ─► buildStatus
- *   cp      the CP's /status + /clustering/data-planes      ─┘
+ *   local   kctl.yaml + state (pids, started_at, DP ids)            ─┐
+ *   node:X  X's /status + /status/ready                               ├─► Observations ─► buildStatus
+ *   cp      the CP's /status + /status/ready + /clustering/data-planes ─┘
+ *
+ * The CP kctl asks is read by the cp source alone (its node row comes from that probe).
  */
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {CpObservation, Observations} from './status-build.js'
@@ -42,7 +44,13 @@ export async function observeControlPlane(prober: Prober, local: LocalCluster, o
     return
   }
   try {
-    const [probe, rows] = await Promise.all([prober.node(cp.statusUrl), prober.dataPlanes(cp.adminUrl)])
+    const [probe, rows] = await Promise.all([
+      prober.node(cp.statusUrl).then((p) => {
+        if (cp.state === 'running') obs.nodes[cp.name] = p
+        return p
+      }),
+      prober.dataPlanes(cp.adminUrl),
+    ])
     if (!probe.ok) throw new Error(probe.error ?? 'no answer')
     const body = probe.body!
     obs.cp = {node: cp.name, rows, hash: body.configuration_hash ?? null, connected: body.connected_data_planes ?? null, error: null, unreachableSince: null, rowsAt: nowSeconds()}
@@ -51,9 +59,17 @@ export async function observeControlPlane(prober: Prober, local: LocalCluster, o
   }
 }
 
+/** Whether `node` is read by the cp source (the CP kctl asks, while it runs). */
+export function readByControlPlaneSource(local: LocalCluster, node: LocalNode): boolean {
+  return local.mode === 'hybrid' && node.state === 'running' && pickControlPlane(local)?.name === node.name
+}
+
 /** Every source once, in parallel. */
 export async function observeAll(prober: Prober, local: LocalCluster, obs: Observations): Promise<void> {
-  await Promise.all([...local.nodes.map((n) => observeNode(prober, n, obs)), local.mode === 'hybrid' ? observeControlPlane(prober, local, obs) : null])
+  await Promise.all([
+    ...local.nodes.filter((n) => !readByControlPlaneSource(local, n)).map((n) => observeNode(prober, n, obs)),
+    local.mode === 'hybrid' ? observeControlPlane(prober, local, obs) : null,
+  ])
 }
 
 /** Runs `fn` every `intervalMs` (measured from start to start; never overlapping) until aborted. */

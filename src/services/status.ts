@@ -6,7 +6,7 @@ import {buildStatus, type Observations} from './status-build.js'
 import type {ClusterRef} from './cluster.js'
 import {readLocalCluster, readLogTail} from './status-local.js'
 import {createProber, type Prober} from './status-probe.js'
-import {observeAll, observeControlPlane, observeNode, pollLoop} from './status-sources.js'
+import {observeAll, observeControlPlane, observeNode, pollLoop, readByControlPlaneSource} from './status-sources.js'
 import type {StatusResult} from './status-types.js'
 
 export type {StatusResult} from './status-types.js'
@@ -62,7 +62,7 @@ export async function watchStatus(options: WatchOptions): Promise<StatusWatch> {
       if (loops.has(n.name)) continue
       loops.set(n.name, pollLoop(options.intervalMs, abort.signal, async () => {
         const current = local.nodes.find((x) => x.name === n.name)
-        if (current) await observeNode(prober, current, obs)
+        if (current && !readByControlPlaneSource(local, current)) await observeNode(prober, current, obs)
         emit()
       }))
     }

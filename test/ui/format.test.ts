@@ -1,14 +1,14 @@
 /** Pure formatters and models: relative times, expiry tones, sync states, rows, events, keys, store. */
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {syncOf} from '../../src/services/status-build.js'
+import {problemsOf, syncOf} from '../../src/services/status-build.js'
 import {diffEvents} from '../../src/ui/events.js'
 import {certExpiry, duration, relativeTime, shortHash} from '../../src/ui/format.js'
 import {plainStatus} from '../../src/ui/plain.js'
 import {dataPlaneRows, filterRows, nodeRows, rowBudget, sortRows, totals, windowRows} from '../../src/ui/rows.js'
 import {createStatusStore} from '../../src/ui/status-store.js'
 import {initialView, reduceInput, reduceKey} from '../../src/ui/view-state.js'
-import {dpFixture, HASH_A, HASH_B, NOW, statusFixture, withDp} from './fixtures.js'
+import {dpFixture, HASH_A, HASH_B, nodeFixture, NOW, statusFixture, withDp} from './fixtures.js'
 
 describe('format', () => {
   test('relative times and durations', () => {
@@ -48,6 +48,29 @@ describe('format', () => {
     assert.equal(syncOf(row, HASH_B, 1, NOW), 'behind')
     assert.equal(syncOf({...row, sync_status: 'kong_version_incompatible'}, HASH_A, 1, NOW), 'incompatible')
     assert.equal(syncOf({...row, sync_status: 'unknown'}, HASH_A, 1, NOW), 'in_sync')
+  })
+})
+
+describe('health', () => {
+  test('every unhealthy state is a problem (kctl status exits 1 on any), a healthy cluster has none', () => {
+    const base = statusFixture()
+    assert.deepEqual(problemsOf(base), [])
+    const cases: Array<[string, ReturnType<typeof statusFixture>, RegExp]> = [
+      ['behind', withDp(base, 'dp-1', {sync: 'behind', config_hash: HASH_B}), /^dp-1 is behind$/],
+      ['incompatible', withDp(base, 'dp-2', {sync: 'incompatible', sync_status: 'kong_version_incompatible'}), /^dp-2 is incompatible \(kong_version_incompatible\)$/],
+      ['stale', withDp(base, 'dp-2', {sync: 'stale'}), /^dp-2 is stale$/],
+      ['node stopped', {...base, nodes: [base.nodes[0], nodeFixture('dp-1', {state: 'stopped'}), base.nodes[2]]}, /^dp-1 is stopped$/],
+      ['node failed', {...base, nodes: [base.nodes[0], base.nodes[1], nodeFixture('dp-2', {state: 'failed'})]}, /^dp-2 is failed$/],
+      ['not ready', {...base, nodes: [base.nodes[0], nodeFixture('dp-1', {ready: false, error: 'no configuration'}), base.nodes[2]]}, /^dp-1 is not ready \(no configuration\)$/],
+      ['database down', {...base, database: {...base.database, state: 'stopped'}}, /^the database is stopped$/],
+      ['CP unreachable', {...base, control_plane: {...base.control_plane!, reachable: false, error: 'connection refused'}}, /^control plane cp-1 is unreachable \(connection refused\)$/],
+      ['DP unknown to the CP', {...base, data_planes: [dpFixture('dp-1')]}, /^dp-2 is not known to the control plane$/],
+    ]
+    for (const [what, s, expected] of cases) {
+      const problems = problemsOf(s)
+      assert.equal(problems.length, 1, `${what}: ${JSON.stringify(problems)}`)
+      assert.match(problems[0], expected, what)
+    }
   })
 })
 
