@@ -5,6 +5,7 @@ import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 import {migrate, MIGRATIONS} from '../../src/runtime/db/migrations.js'
 import {createDatabase} from '../../src/cluster/postgres.js'
 import {makeCa, makeCert} from '../helpers/certs.js'
+import {randomUUID} from 'node:crypto'
 
 let pg: TestPostgres
 let api: TestAdmin
@@ -349,5 +350,254 @@ describe('info and schemas', () => {
     const bad = await api.call('POST', '/schemas/routes/validate', {paths: ['x']})
     assert.equal(bad.status, 400)
     assert.equal(bad.body.code, 2)
+  })
+})
+
+/**
+ * PATCH, PUT and DELETE for every core entity, one table row per entity. Each row makes
+ * a fresh entity (and its parents) from a unique suffix, so rows share no state.
+ */
+interface CrudCase {
+  entity: string
+  /** Creates what the entity needs (a parent) and returns the collection path it lives in. */
+  setup(n: string): Promise<string>
+  create(n: string): Promise<Record<string, any>>
+  /** A PATCH body and the fields it must change. */
+  patch(n: string): Record<string, any>
+  /** A PUT body for the entity `created` (endpoint key omitted). */
+  put(n: string, created: Record<string, any>): Promise<Record<string, any>>
+  /** PUT replaces the entity, so this field it omits goes back to its default: [field, default]. */
+  resets?: [string, unknown]
+  /**
+   * Targets under `/upstreams/{u}/targets/{t}` follow Kong 3's own endpoint: PUT updates an
+   * existing target like PATCH (omitted fields kept) and answers 404 for an absent one.
+   */
+  putUpdatesOnly?: boolean
+  /** The natural key the entity is also addressed by (`name`, `username`). */
+  key?: string
+}
+
+let targetHost = 0
+const CASES: CrudCase[] = [
+  {
+    entity: 'routes',
+    setup: async () => '/routes',
+    create: async (n) => ({name: `route-${n}`, paths: [`/${n}`], strip_path: false}),
+    patch: (n) => ({paths: [`/${n}-patched`], hosts: ['patched.test']}),
+    put: async (n) => ({paths: [`/${n}-put`]}),
+    resets: ['strip_path', true],
+    key: 'name',
+  },
+  {
+    entity: 'consumers',
+    setup: async () => '/consumers',
+    create: async (n) => ({username: `user-${n}`, custom_id: `cid-${n}`}),
+    patch: (n) => ({custom_id: `cid-${n}-patched`}),
+    put: async () => ({tags: ['put']}),
+    resets: ['custom_id', null],
+    key: 'username',
+  },
+  {
+    entity: 'upstreams',
+    setup: async () => '/upstreams',
+    create: async (n) => ({name: `pool-${n}.internal`, algorithm: 'least-connections'}),
+    patch: () => ({slots: 20000}),
+    put: async () => ({hash_on: 'ip', algorithm: 'consistent-hashing'}),
+    resets: ['slots', 10000],
+    key: 'name',
+  },
+  {
+    entity: 'targets',
+    setup: async (n) => {
+      const u = await api.call('POST', '/upstreams', {name: `targets-${n}.internal`})
+      assert.equal(u.status, 201, JSON.stringify(u.body))
+      return `/upstreams/${u.body.id}/targets`
+    },
+    create: async () => ({target: `10.1.0.${++targetHost}:8080`, weight: 50}),
+    patch: () => ({weight: 5}),
+    put: async (_n, created) => ({target: created.target, tags: ['put']}),
+    putUpdatesOnly: true,
+  },
+  {
+    entity: 'certificates',
+    setup: async () => '/certificates',
+    create: async (n) => ({...(await makeCert(`${n}.example.test`)), tags: ['first']}),
+    patch: () => ({tags: ['patched']}),
+    put: async (n) => makeCert(`${n}-put.example.test`),
+    resets: ['tags', null],
+  },
+  {
+    entity: 'snis',
+    setup: async (n) => {
+      const c = await api.call('POST', '/certificates', await makeCert(`${n}.sni.test`))
+      assert.equal(c.status, 201, JSON.stringify(c.body))
+      return `/certificates/${c.body.id}/snis`
+    },
+    create: async (n) => ({name: `${n}.sni.test`, tags: ['first']}),
+    patch: () => ({tags: ['patched']}),
+    put: async () => ({}),
+    resets: ['tags', null],
+    key: 'name',
+  },
+  {
+    entity: 'ca_certificates',
+    setup: async () => '/ca_certificates',
+    create: async () => ({cert: (await makeCa()).cert, tags: ['first']}),
+    patch: () => ({tags: ['patched']}),
+    put: async () => ({cert: (await makeCa()).cert}),
+    resets: ['tags', null],
+  },
+]
+
+/** The entity minus what a write may legitimately change. */
+const stable = (e: Record<string, any>, ...changed: string[]) => {
+  const out = {...e}
+  for (const k of ['updated_at', ...changed]) delete out[k]
+  return out
+}
+
+/**
+ * Where this Admin API is known to answer unlike Kong. Those tests still run and assert
+ * Kong's behaviour, but report as TODO rather than fail until the runtime is fixed.
+ */
+const DIFFERS_FROM_KONG = {
+  putByKey:
+    'PUT /{entities}/{key} on an existing entity drops the key: resources.ts hands dao.upsert the stored id, and upsert fills the endpoint key only for a non-uuid key',
+  targetPut: "PUT on a target replaces it and creates absent ones; Kong 3's /upstreams/{u}/targets/{t} PUT updates like PATCH and answers 404 when absent",
+  targetKey: 'PUT /upstreams/{u}/targets/{host:port} answers 404: checkKeyMatchesBody knows no endpoint key for targets (Kong: endpoint_key = "target")',
+  tagsMixed: 'a tags filter mixing , and / is accepted; Kong answers 400 code 11 (invalid filter syntax)',
+}
+
+describe('PATCH, PUT and DELETE for every entity', () => {
+  let seq = 0
+  for (const c of CASES) {
+    describe(c.entity, () => {
+      const n = `${c.entity.replace(/_/g, '-')}-${++seq}`
+      const newId = randomUUID()
+      let base: string
+      let created: Record<string, any>
+      let patched: Record<string, any>
+
+      test('PATCH by id changes the given fields and nothing else', async () => {
+        base = await c.setup(n)
+        const r = await api.call('POST', base, await c.create(n))
+        assert.equal(r.status, 201, JSON.stringify(r.body))
+        created = r.body
+        const patch = c.patch(n)
+        const p = await api.call('PATCH', `${base}/${created.id}`, patch)
+        assert.equal(p.status, 200, JSON.stringify(p.body))
+        patched = p.body
+        for (const [k, v] of Object.entries(patch)) assert.deepEqual(patched[k], v, `PATCH ${k}`)
+        assert.deepEqual(stable(patched, ...Object.keys(patch)), stable(created, ...Object.keys(patch)))
+        assert.deepEqual((await api.call('GET', `${base}/${created.id}`)).body, patched, 'PATCH is stored')
+        const missing = await api.call('PATCH', `${base}/${randomUUID()}`, patch)
+        assert.equal(missing.status, 404)
+        assert.deepEqual(missing.body, {message: 'Not found'})
+      })
+
+      test('PUT by id on an existing entity', {todo: c.putUpdatesOnly ? DIFFERS_FROM_KONG.targetPut : undefined}, async () => {
+        const body = await c.put(n, patched)
+        if (c.key) body[c.key] = created[c.key]
+        const r = await api.call('PUT', `${base}/${created.id}`, body)
+        assert.equal(r.status, 200, JSON.stringify(r.body))
+        assert.equal(r.body.id, created.id)
+        assert.equal(r.body.created_at, created.created_at)
+        for (const [k, v] of Object.entries(body)) if (k !== 'target') assert.deepEqual(r.body[k], v, `PUT ${k}`)
+        // Kong's PUT replaces: what the body omits goes back to its default (targets: kept).
+        if (c.resets) assert.deepEqual(r.body[c.resets[0]], c.resets[1], `PUT resets ${c.resets[0]}`)
+        if (c.putUpdatesOnly) assert.equal(r.body.weight, patched.weight, 'PUT keeps weight')
+        assert.deepEqual((await api.call('GET', `${base}/${created.id}`)).body, r.body, 'PUT is stored')
+      })
+
+      test(c.putUpdatesOnly ? 'PUT by an unknown id is 404' : 'PUT by an unknown id creates it with that id', {todo: c.putUpdatesOnly ? DIFFERS_FROM_KONG.targetPut : undefined}, async () => {
+        const r = await api.call('PUT', `${base}/${newId}`, await c.create(`${n}-new`))
+        if (c.putUpdatesOnly) {
+          assert.equal(r.status, 404, JSON.stringify(r.body))
+          assert.equal((await api.call('GET', `${base}/${newId}`)).status, 404)
+          return
+        }
+        assert.equal(r.status, 200, JSON.stringify(r.body))
+        assert.equal(r.body.id, newId)
+        assert.equal(typeof r.body.created_at, 'number')
+        assert.equal((await api.call('GET', `${base}/${newId}`)).body.id, newId)
+      })
+
+      if (c.key) {
+        test(`PUT by ${c.key} creates, then updates the same row`, async () => {
+          const keyValue = `${n}-by-key${c.entity === 'snis' ? '.sni.test' : ''}`
+          const body = await c.put(`${n}-key`, patched)
+          const made = await api.call('PUT', `${base}/${keyValue}`, body)
+          assert.equal(made.status, 200, JSON.stringify(made.body))
+          assert.equal(made.body[c.key!], keyValue)
+          assert.equal((await api.call('GET', `${base}/${keyValue}`)).body.id, made.body.id)
+          assert.equal((await api.call('DELETE', `${base}/${keyValue}`)).status, 204)
+          assert.equal((await api.call('GET', `${base}/${made.body.id}`)).status, 404, 'DELETE by key')
+        })
+
+        test(`PUT by ${c.key} on an existing entity keeps its ${c.key}`, {todo: DIFFERS_FROM_KONG.putByKey}, async () => {
+          const keyValue = `${n}-again${c.entity === 'snis' ? '.sni.test' : ''}`
+          const body = await c.put(`${n}-again`, patched)
+          const made = await api.call('PUT', `${base}/${keyValue}`, body)
+          assert.equal(made.status, 200, JSON.stringify(made.body))
+          const again = await api.call('PUT', `${base}/${keyValue}`, body)
+          assert.equal(again.status, 200, JSON.stringify(again.body))
+          assert.equal(again.body.id, made.body.id)
+          assert.equal(again.body[c.key!], keyValue)
+          assert.equal(again.body.created_at, made.body.created_at)
+          assert.equal((await api.call('GET', `${base}/${keyValue}`)).status, 200)
+        })
+      }
+
+      test('DELETE answers 204, then GET is 404; deleting again is 204', async () => {
+        assert.equal((await api.call('DELETE', `${base}/${created.id}`)).status, 204)
+        const gone = await api.call('GET', `${base}/${created.id}`)
+        assert.equal(gone.status, 404)
+        assert.deepEqual(gone.body, {message: 'Not found'})
+        assert.equal((await api.call('DELETE', `${base}/${created.id}`)).status, 204)
+        if (!c.putUpdatesOnly) assert.equal((await api.call('GET', `${base}/${newId}`)).status, 200, 'DELETE removes only its entity')
+      })
+    })
+  }
+})
+
+describe('targets addressed by host:port under their upstream (Kong 3)', () => {
+  test('PATCH, PUT and DELETE by host:port; PUT of an absent target is 404', {todo: DIFFERS_FROM_KONG.targetKey}, async () => {
+    const u = (await api.call('POST', '/upstreams', {name: 'by-target.internal'})).body
+    const t = (await api.call('POST', `/upstreams/${u.id}/targets`, {target: '10.2.0.1:81'})).body
+    const patched = await api.call('PATCH', `/upstreams/${u.id}/targets/10.2.0.1:81`, {weight: 7})
+    assert.equal(patched.status, 200, JSON.stringify(patched.body))
+    assert.equal(patched.body.id, t.id)
+    assert.equal(patched.body.weight, 7)
+    const put = await api.call('PUT', `/upstreams/${u.id}/targets/10.2.0.1:81`, {weight: 9})
+    assert.equal(put.status, 200, JSON.stringify(put.body))
+    assert.equal(put.body.id, t.id)
+    assert.equal(put.body.weight, 9)
+    assert.equal((await api.call('PUT', `/upstreams/${u.id}/targets/10.2.0.9:81`, {weight: 9})).status, 404)
+    assert.equal((await api.call('DELETE', `/upstreams/${u.id}/targets/10.2.0.1:81`)).status, 204)
+    assert.equal((await api.call('GET', `/upstreams/${u.id}/targets/${t.id}`)).status, 404)
+  })
+})
+
+describe('tags on another entity', () => {
+  test('routes: a,b means both; a/b means either', async () => {
+    const mk = (name: string, tags: string[]) => api.call('POST', '/routes', {name, paths: [`/${name}`], tags})
+    for (const [name, tags] of [['tag-r1', ['blue', 'edge']], ['tag-r2', ['blue']], ['tag-r3', ['edge', 'green']], ['tag-r4', ['green']]] as const) {
+      assert.equal((await mk(name, [...tags])).status, 201)
+    }
+    const names = async (q: string) => {
+      const r = await api.call('GET', `/routes?tags=${q}`)
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+      return r.body.data.map((x: any) => x.name).sort()
+    }
+    assert.deepEqual(await names('blue,edge'), ['tag-r1'])
+    assert.deepEqual(await names('blue/green'), ['tag-r1', 'tag-r2', 'tag-r3', 'tag-r4'])
+    assert.deepEqual(await names('edge'), ['tag-r1', 'tag-r3'])
+    assert.deepEqual(await names('blue,green'), [])
+  })
+
+  test('a filter mixing , and / is refused', {todo: DIFFERS_FROM_KONG.tagsMixed}, async () => {
+    const mixed = await api.call('GET', '/routes?tags=blue,edge/green')
+    assert.equal(mixed.status, 400)
+    assert.equal(mixed.body.code, 11)
   })
 })
