@@ -9,20 +9,13 @@ import {createServer, type Server} from 'node:http'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
+import {startUpstream} from '../helpers/http.js'
 import {createSandbox, processesMentioning, type Sandbox} from '../helpers/kctl.js'
 
 interface NodesJson {
   cluster: string
   mode: string
   nodes: {name: string; role: string; host: string; pid: number | null; state: string; listen: Record<string, string>}[]
-}
-
-function startUpstream(): Promise<{server: Server; port: number}> {
-  const server = createServer((req, res) => {
-    res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({path: req.url, host: req.headers.host}))
-  })
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({server, port: (server.address() as {port: number}).port})))
 }
 
 const form = (body: Record<string, string>) => ({method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: new URLSearchParams(body).toString()})
@@ -108,10 +101,39 @@ describe('kctl end to end (embedded)', () => {
     assert.equal((await res.json()).path, '/again')
   })
 
-  it('logs shows the node log', async () => {
-    const r = await sb.kctl('logs', 'node-1', '-n', '5')
+  it('restart NODE restarts only that node, with a new pid and the same configuration', async () => {
+    const before = await nodesJson()
+    const spec = await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8')
+    const r = await sb.kctl('restart', 'node-1')
     assert.equal(r.code, 0, r.stderr)
-    assert.ok(r.stdout.trim().split('\n').length <= 5)
+    assert.match(r.stdout, /Restarted: .*node-1/)
+    const now = await nodesJson()
+    const [oldDb, oldNode] = before.nodes
+    const [db, node] = now.nodes
+    assert.equal(node.state, 'running')
+    assert.notEqual(node.pid, oldNode.pid, 'a new process')
+    assert.equal(isAlive(oldNode.pid!), false, `old pid ${oldNode.pid} still alive`)
+    assert.deepEqual(node.listen, oldNode.listen)
+    assert.deepEqual([db.pid, db.state], [oldDb.pid, 'running'], 'the database is left alone')
+    assert.equal(await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8'), spec)
+    const res = await fetch(`${proxy()}/echo/after-restart`)
+    assert.equal(res.status, 200)
+    assert.equal((await res.json()).path, '/after-restart')
+    const route = await fetch(`${admin()}/routes/r1`)
+    assert.deepEqual((await route.json()).paths, ['/echo'])
+  })
+
+  it('logs shows what the node logged, -n the last lines of it', async () => {
+    const nodeId = (await (await fetch(`${admin()}/`)).json()).node_id
+    const all = await sb.kctl('logs', 'node-1', '-n', '0')
+    assert.equal(all.code, 0, all.stderr)
+    const lines = all.stdout.trimEnd().split('\n')
+    // Started by init, start and restart; stopped by stop and restart.
+    assert.equal(lines.filter((l) => l.includes(`node ${nodeId} started (role traditional, database postgres)`)).length, 3, all.stdout)
+    assert.equal(lines.filter((l) => l.includes('received SIGTERM, draining and stopping')).length, 2, all.stdout)
+    const tail = await sb.kctl('logs', 'node-1', '-n', '2')
+    assert.equal(tail.code, 0, tail.stderr)
+    assert.deepEqual(tail.stdout.trimEnd().split('\n'), lines.slice(-2))
   })
 
   it('destroy without --yes and without a TTY refuses, naming the flag', async () => {
@@ -170,3 +192,4 @@ describe('kctl init failures', () => {
     assert.equal(r.code, 2)
   })
 })
+
