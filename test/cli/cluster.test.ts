@@ -8,9 +8,12 @@ import {readFile} from 'node:fs/promises'
 import {createServer, type Server} from 'node:http'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
+import pg from 'pg'
+import {parse} from 'yaml'
 import {isAlive} from '../../src/kit/process.js'
 import {startUpstream} from '../helpers/http.js'
-import {createSandbox, processesMentioning, type Sandbox} from '../helpers/kctl.js'
+import {createSandbox, moveToSandboxPorts, processesMentioning, ROOT, withPortTaken, type Sandbox} from '../helpers/kctl.js'
+import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 
 interface NodesJson {
   cluster: string
@@ -193,3 +196,107 @@ describe('kctl init failures', () => {
   })
 })
 
+describe('kctl init with no spec, no flags and no TTY', () => {
+  let sb: Sandbox
+  before(async () => {
+    sb = await createSandbox()
+  })
+  after(async () => {
+    await sb?.cleanup()
+  })
+
+  it('--dry-run plans an embedded cluster named demo and writes nothing', async () => {
+    const r = await sb.kctl('init', '--dry-run', '--json')
+    assert.equal(r.code, 0, r.stderr)
+    const plan = JSON.parse(r.stdout)
+    assert.equal(plan.cluster, 'demo')
+    assert.equal(plan.mode, 'embedded')
+    assert.equal(plan.specCreated, true)
+    assert.match(plan.database, /^embedded postgres:\/\/kong@127\.0\.0\.1:\d+\/kong$/)
+    assert.deepEqual(plan.endpoints, {proxy: 'http://127.0.0.1:8000', admin: 'http://127.0.0.1:8001', status: 'http://127.0.0.1:8007'})
+    assert.deepEqual(plan.plan.map((p: {title: string}) => p.title)[0], 'Preflight: ports and runtime')
+    assert.ok(plan.plan.some((p: {actions: string[]}) => p.actions.some((a) => /start the embedded Postgres/.test(a))), r.stdout)
+    assert.equal(existsSync(join(sb.cwd, 'kctl.yaml')), false, 'a dry run writes no spec')
+    assert.equal(existsSync(join(sb.dataDir, 'clusters')), false, 'nor any state')
+  })
+
+  // The template's ports are Kong's defaults, which this machine's other tests may hold, so
+  // the run is made to stop at preflight on port 8000: it has rendered kctl.yaml by then.
+  it('renders kctl.yaml from the embedded template with the name demo, without asking', async () => {
+    const r = await withPortTaken(8000, () => sb.kctl('init'))
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`)
+    assert.match(r.stderr, /Port 8000 is already in use: 0\.0\.0\.0:8000 is proxy_listen of node node-1 \(spec\.nodes\[0\]\.proxy_listen in kctl\.yaml\)/)
+    const text = await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8')
+    const template = await readFile(join(ROOT, 'templates', 'embedded.yaml'), 'utf8')
+    assert.equal(text, template.replace('{{name}}', 'demo').replace('{{database}}', '{embedded: true}'))
+    const spec = parse(text)
+    assert.equal(spec.metadata.name, 'demo')
+    assert.equal(spec.spec.mode, 'embedded')
+    assert.deepEqual(spec.spec.database, {embedded: true})
+    assert.deepEqual(await processesMentioning(sb.dir), [], 'nothing left running')
+    assert.equal(existsSync(join(sb.dataDir, 'clusters', 'demo')), false, 'no state left behind')
+  })
+})
+
+describe('kctl init --database postgres://… (an existing server)', () => {
+  let sb: Sandbox
+  let db: TestPostgres
+  let upstream: {server: Server; port: number}
+  before(async () => {
+    db = await startTestPostgres('kctl_external')
+    sb = await createSandbox()
+    upstream = await startUpstream()
+  })
+  after(async () => {
+    await sb?.cleanup()
+    upstream?.server.close()
+    await db?.stop()
+  })
+  const rows = async (sql: string) => {
+    const client = new pg.Client({connectionString: db.url})
+    await client.connect()
+    try {
+      return (await client.query(sql)).rows
+    } finally {
+      await client.end()
+    }
+  }
+
+  it('writes the URL into the spec, then brings the node up on that server with no embedded Postgres', async () => {
+    const first = await withPortTaken(8000, () => sb.kctl('init', '--database', db.url))
+    assert.equal(first.code, 1, `${first.stdout}\n${first.stderr}`)
+    assert.deepEqual(parse(await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8')).spec.database, {url: db.url})
+    await moveToSandboxPorts(sb)
+
+    const r = await sb.kctl('init')
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
+    assert.match(r.stdout, new RegExp(`Database: +postgres://kong@127\\.0\\.0\\.1:${db.port}/kctl_external`))
+    assert.match(r.stdout, /Cluster demo is up \(embedded\)/, 'the mode is still embedded: one traditional node')
+    const nodes = await sb.kctl('nodes', '--json')
+    assert.equal(nodes.code, 0, nodes.stderr)
+    const j = JSON.parse(nodes.stdout)
+    assert.equal(j.cluster, 'demo')
+    assert.deepEqual(j.nodes.map((n: any) => [n.name, n.role, n.state]), [['node-1', 'traditional', 'running']], 'no database row')
+    assert.deepEqual(await processesMentioning(sb.dir), [j.nodes[0].pid], 'the node is the only process of the sandbox')
+    assert.equal(existsSync(join(sb.dataDir, 'clusters', 'demo', 'postgres', 'data')), false, 'no embedded data directory')
+  })
+
+  it('keeps its configuration in that server', async () => {
+    const admin = `http://127.0.0.1:${sb.ports.admin}`
+    const s = await fetch(`${admin}/services`, form({name: 'echo', url: `http://127.0.0.1:${upstream.port}`}))
+    assert.equal(s.status, 201, await s.clone().text())
+    const rt = await fetch(`${admin}/services/echo/routes`, form({name: 'r1', 'paths[]': '/echo'}))
+    assert.equal(rt.status, 201, await rt.clone().text())
+    const res = await fetch(`http://127.0.0.1:${sb.ports.proxy}/echo/ext`)
+    assert.equal(res.status, 200)
+    assert.equal((await res.json()).path, '/ext')
+    assert.deepEqual(await rows('SELECT name, port::int AS port FROM services'), [{name: 'echo', port: upstream.port}])
+  })
+
+  it('destroy stops the node and leaves the server and its data alone', async () => {
+    const r = await sb.kctl('destroy', '--yes')
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(await processesMentioning(sb.dir), [])
+    assert.deepEqual(await rows('SELECT name FROM routes'), [{name: 'r1'}])
+  })
+})

@@ -9,6 +9,7 @@ import {join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {findFreePort} from '../../src/kit/ports.js'
 import {isAlive} from '../../src/kit/process.js'
+import {createServer} from 'node:net'
 
 // Compiled to dist/test/helpers/kctl.js; the package root is three levels up.
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..')
@@ -105,4 +106,39 @@ export async function processesMentioning(text: string): Promise<number[]> {
     if (cmd.includes(text) && isAlive(Number(entry))) found.push(Number(entry))
   }
   return found
+}
+
+/**
+ * The spec `kctl init` renders from templates/ without flags listens on Kong's default
+ * ports (8000, 8443, 8001, 8007), which other tests on this machine may hold. Rewrites
+ * those listen addresses to the sandbox's free ports, as the spec's own comment tells a
+ * user to; nothing else changes.
+ */
+export async function moveToSandboxPorts(sb: Sandbox): Promise<string> {
+  const file = join(sb.cwd, 'kctl.yaml')
+  const p = sb.ports
+  const text = (await readFile(file, 'utf8'))
+    .replace('proxy_listen: 0.0.0.0:8000, 0.0.0.0:8443 ssl', `proxy_listen: 127.0.0.1:${p.proxy}, 127.0.0.1:${p.proxySsl} ssl`)
+    .replace('admin_listen: 127.0.0.1:8001', `admin_listen: 127.0.0.1:${p.admin}`)
+    .replace('status_listen: 127.0.0.1:8007', `status_listen: 127.0.0.1:${p.status}`)
+  await writeFile(file, text)
+  return text
+}
+
+/**
+ * Runs `fn` while port `port` is taken on all addresses: by us when it is free, else by
+ * whoever already holds it. Either way a `kctl init` with the default spec stops at
+ * preflight naming that port, after writing kctl.yaml and before starting anything.
+ */
+export async function withPortTaken<T>(port: number, fn: () => Promise<T>): Promise<T> {
+  const blocker = createServer()
+  const held = await new Promise<boolean>((resolve) => {
+    blocker.once('error', () => resolve(false))
+    blocker.listen({host: '0.0.0.0', port, exclusive: true}, () => resolve(true))
+  })
+  try {
+    return await fn()
+  } finally {
+    if (held) await new Promise((r) => blocker.close(r))
+  }
 }
