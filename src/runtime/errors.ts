@@ -84,4 +84,6 @@ export const notFound = (pk: Record<string, unknown>) =>
 export const invalidOffset = (offset: string) =>
   new GatewayError(ErrorCode.INVALID_OFFSET, `'${offset}' is not a valid offset: bad base64 encoding`)
 export const invalidSize = (msg: string) => new GatewayError(ErrorCode.INVALID_SIZE, msg)
+export const invalidOptions = (fields: Record<string, string>) =>
+  new GatewayError(ErrorCode.INVALID_OPTIONS, `invalid option (${Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join(', ')})`, fields)
 export const databaseError = (msg: string) => new GatewayError(ErrorCode.DATABASE_ERROR, msg)

@@ -456,18 +456,6 @@ const stable = (e: Record<string, any>, ...changed: string[]) => {
   return out
 }
 
-/**
- * Where this Admin API is known to answer unlike Kong. Those tests still run and assert
- * Kong's behaviour, but report as TODO rather than fail until the runtime is fixed.
- */
-const DIFFERS_FROM_KONG = {
-  putByKey:
-    'PUT /{entities}/{key} on an existing entity drops the key: resources.ts hands dao.upsert the stored id, and upsert fills the endpoint key only for a non-uuid key',
-  targetPut: "PUT on a target replaces it and creates absent ones; Kong 3's /upstreams/{u}/targets/{t} PUT updates like PATCH and answers 404 when absent",
-  targetKey: 'PUT /upstreams/{u}/targets/{host:port} answers 404: checkKeyMatchesBody knows no endpoint key for targets (Kong: endpoint_key = "target")',
-  tagsMixed: 'a tags filter mixing , and / is accepted; Kong answers 400 code 11 (invalid filter syntax)',
-}
-
 describe('PATCH, PUT and DELETE for every entity', () => {
   let seq = 0
   for (const c of CASES) {
@@ -495,7 +483,7 @@ describe('PATCH, PUT and DELETE for every entity', () => {
         assert.deepEqual(missing.body, {message: 'Not found'})
       })
 
-      test('PUT by id on an existing entity', {todo: c.putUpdatesOnly ? DIFFERS_FROM_KONG.targetPut : undefined}, async () => {
+      test('PUT by id on an existing entity', async () => {
         const body = await c.put(n, patched)
         if (c.key) body[c.key] = created[c.key]
         const r = await api.call('PUT', `${base}/${created.id}`, body)
@@ -509,7 +497,7 @@ describe('PATCH, PUT and DELETE for every entity', () => {
         assert.deepEqual((await api.call('GET', `${base}/${created.id}`)).body, r.body, 'PUT is stored')
       })
 
-      test(c.putUpdatesOnly ? 'PUT by an unknown id is 404' : 'PUT by an unknown id creates it with that id', {todo: c.putUpdatesOnly ? DIFFERS_FROM_KONG.targetPut : undefined}, async () => {
+      test(c.putUpdatesOnly ? 'PUT by an unknown id is 404' : 'PUT by an unknown id creates it with that id', async () => {
         const r = await api.call('PUT', `${base}/${newId}`, await c.create(`${n}-new`))
         if (c.putUpdatesOnly) {
           assert.equal(r.status, 404, JSON.stringify(r.body))
@@ -534,7 +522,7 @@ describe('PATCH, PUT and DELETE for every entity', () => {
           assert.equal((await api.call('GET', `${base}/${made.body.id}`)).status, 404, 'DELETE by key')
         })
 
-        test(`PUT by ${c.key} on an existing entity keeps its ${c.key}`, {todo: DIFFERS_FROM_KONG.putByKey}, async () => {
+        test(`PUT by ${c.key} on an existing entity keeps its ${c.key}`, async () => {
           const keyValue = `${n}-again${c.entity === 'snis' ? '.sni.test' : ''}`
           const body = await c.put(`${n}-again`, patched)
           const made = await api.call('PUT', `${base}/${keyValue}`, body)
@@ -561,7 +549,7 @@ describe('PATCH, PUT and DELETE for every entity', () => {
 })
 
 describe('targets addressed by host:port under their upstream (Kong 3)', () => {
-  test('PATCH, PUT and DELETE by host:port; PUT of an absent target is 404', {todo: DIFFERS_FROM_KONG.targetKey}, async () => {
+  test('PATCH, PUT and DELETE by host:port; PUT of an absent target is 404', async () => {
     const u = (await api.call('POST', '/upstreams', {name: 'by-target.internal'})).body
     const t = (await api.call('POST', `/upstreams/${u.id}/targets`, {target: '10.2.0.1:81'})).body
     const patched = await api.call('PATCH', `/upstreams/${u.id}/targets/10.2.0.1:81`, {weight: 7})
@@ -595,7 +583,7 @@ describe('tags on another entity', () => {
     assert.deepEqual(await names('blue,green'), [])
   })
 
-  test('a filter mixing , and / is refused', {todo: DIFFERS_FROM_KONG.tagsMixed}, async () => {
+  test('a filter mixing , and / is refused', async () => {
     const mixed = await api.call('GET', '/routes?tags=blue,edge/green')
     assert.equal(mixed.status, 400)
     assert.equal(mixed.body.code, 11)

@@ -7,7 +7,7 @@
  *   /{parents}/{p}/{children}/{c}  GET · PATCH · PUT · DELETE, only when c belongs to p
  *   /{children}/{c}/{parent}       GET the parent (`/routes/{r}/service`)
  */
-import {GatewayError, notFound, schemaViolation} from '../errors.js'
+import {GatewayError, invalidOptions, notFound, schemaViolation} from '../errors.js'
 import type {Dao} from '../db/dao.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {foreignKeys, getSchema} from '../schema/registry.js'
@@ -69,6 +69,8 @@ async function collection(r: ResourceRequest, deps: ResourceDeps, schema: Entity
   if (r.method === 'GET') {
     const size = r.query.has('size') ? Number(r.query.get('size')) : undefined
     const tagsArg = r.query.get('tags')
+    // a,b: every tag; a/b: any tag; Kong cannot tell which a mix means and refuses it.
+    if (tagsArg?.includes('/') && tagsArg.includes(',')) throw invalidOptions({tags: 'invalid filter syntax'})
     const tagsAll = !tagsArg?.includes('/')
     const tags = tagsArg ? tagsArg.split(tagsAll ? ',' : '/') : undefined
     const page = await dao.page({size, offset: r.query.get('offset') ?? undefined, tags, tagsAll, where: scope ? {[scope.field]: scope.id} : undefined})
@@ -109,7 +111,16 @@ async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySche
       if (current && !inScope(current)) return NOT_FOUND
       const {body, form} = await r.body()
       if (scope) body[scope.field] = {id: scope.id}
+      // Kong 3: a target is updated in place by PUT (as PATCH); an absent one is not created.
+      if (schema.name === 'targets') {
+        if (!current) return NOT_FOUND
+        const updated = await dao.update(current.id, body, deps.writeOptions(form))
+        await deps.onChange()
+        return json(200, updated)
+      }
       checkKeyMatchesBody(schema, key, body)
+      // PUT /consumers/alice replaces the entity, and its endpoint key stays alice.
+      if (!isUuid(key) && schema.endpoint_key) body[schema.endpoint_key] = key
       const saved = await dao.upsert(current?.id ?? key, body, deps.writeOptions(form))
       await deps.onChange()
       return json(200, saved)
