@@ -18,7 +18,7 @@ import type {NodeConf} from './conf/defaults.js'
 import {coalesce, loadEntities} from './config-loader.js'
 import {CONFIG_CHANNEL} from './db/dao.js'
 import {pendingMigrations} from './db/migrations.js'
-import {createPool, describePgError, type PgOptions} from './db/pool.js'
+import {createPool, describePgError, pgOptions, type PgOptions} from './db/pool.js'
 import type {Logger} from './log.js'
 import {closeServer, listen} from './net.js'
 import {parseListen} from './proxy/listen.js'
@@ -28,23 +28,13 @@ import {createStatusApi} from './status.js'
 import {createProxyHost} from './workers/proxy-host.js'
 
 export {listenProxy} from './workers/listen-proxy.js'
+export {pgOptions} from './db/pool.js'
 
 export interface RunningNode {
   nodeId: string
   /** Stops accepting, drains, closes. Idempotent. */
   close(): Promise<void>
 }
-
-export const pgOptions = (c: NodeConf): PgOptions => ({
-  host: c.pg_host,
-  port: c.pg_port,
-  user: c.pg_user,
-  password: c.pg_password,
-  database: c.pg_database,
-  ssl: c.pg_ssl,
-  timeout: c.pg_timeout,
-  poolSize: c.pg_pool_size,
-})
 
 /** The node id persists in `<prefix>/kong.id`, as Kong's does. */
 export function nodeIdFor(prefix: string): string {
@@ -72,7 +62,7 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
   let listener: pg.PoolClient | undefined
   let closed: Promise<void> | undefined
   // The proxy runs here or in `node_worker_processes` workers (workers/pool.ts); a CP has none.
-  const proxy = isCp ? null : createProxyHost(conf, log)
+  const proxy = isCp ? null : createProxyHost(conf, log, pool)
   const cp = tls ? createControlPlane(conf, pool, tls, log.child({subsystem: 'clustering'})) : null
   let configVersion = 0
 

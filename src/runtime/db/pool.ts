@@ -3,6 +3,7 @@
  * numbers; jsonb as parsed JSON (pg's default).
  */
 import pg from 'pg'
+import type {NodeConf} from '../conf/defaults.js'
 
 export interface PgOptions {
   host: string
@@ -15,6 +16,18 @@ export interface PgOptions {
   timeout?: number
   poolSize?: number
 }
+
+/** The `pg_*` keys of a node's conf. */
+export const pgOptions = (c: NodeConf): PgOptions => ({
+  host: c.pg_host,
+  port: c.pg_port,
+  user: c.pg_user,
+  password: c.pg_password,
+  database: c.pg_database,
+  ssl: c.pg_ssl,
+  timeout: c.pg_timeout,
+  poolSize: c.pg_pool_size,
+})
 
 const INT8 = 20
 const types = {
