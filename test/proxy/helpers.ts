@@ -10,7 +10,7 @@ import {createServer, request, type IncomingMessage, type Server, type ServerRes
 import type {AddressInfo} from 'node:net'
 import type {TestContext} from 'node:test'
 import {silentLogger} from '../../src/runtime/log.js'
-import {createProxy, type Proxy} from '../../src/runtime/proxy/server.js'
+import {createProxy, type Proxy, type ProxyOptions} from '../../src/runtime/proxy/server.js'
 import {buildSnapshot, type EntitySet} from '../../src/runtime/proxy/snapshot.js'
 
 export interface Echo {
@@ -95,8 +95,8 @@ export function entities(e: Partial<EntitySet>): EntitySet {
 }
 
 /** A proxy on 127.0.0.1:<free port> serving `config`. */
-export async function startProxy(t: Cleanup, config: Partial<EntitySet>, opts: {drainMs?: number} = {}): Promise<{proxy: Proxy; port: number}> {
-  const proxy = createProxy({log: silentLogger, initial: buildSnapshot(entities(config)), drainMs: opts.drainMs})
+export async function startProxy(t: Cleanup, config: Partial<EntitySet>, opts: Partial<Pick<ProxyOptions, 'drainMs' | 'log' | 'database'>> = {}): Promise<{proxy: Proxy; port: number}> {
+  const proxy = createProxy({log: opts.log ?? silentLogger, initial: buildSnapshot(entities(config)), drainMs: opts.drainMs, database: opts.database})
   const port = await deadPort()
   await proxy.listen([{host: '127.0.0.1', port, ssl: false, http2: false, reuseport: false, flags: []}])
   t.after(() => proxy.close())

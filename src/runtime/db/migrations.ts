@@ -49,6 +49,24 @@ export const MIGRATIONS: readonly Migration[] = [
     name: '002_plugin_credentials',
     up: () => CREDENTIALS.flatMap(createTableSql),
   },
+  {
+    // rate-limiting's `cluster` policy keeps its counters here, as Kong does (its
+    // 000_base_rate_limiting + the ttl column and index of 004_200_to_210).
+    name: '003_ratelimiting_metrics',
+    up: () => [
+      `CREATE TABLE IF NOT EXISTS ratelimiting_metrics (
+        identifier text NOT NULL,
+        period text NOT NULL,
+        period_date timestamp with time zone NOT NULL,
+        service_id uuid NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000'::uuid,
+        route_id uuid NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000'::uuid,
+        value integer,
+        ttl timestamp with time zone,
+        PRIMARY KEY (identifier, period, period_date, service_id, route_id)
+      )`,
+      'CREATE INDEX IF NOT EXISTS ratelimiting_metrics_ttl_idx ON ratelimiting_metrics (ttl)',
+    ],
+  },
 ]
 
 const LOCK_KEY = 0x6b63746c // "kctl"

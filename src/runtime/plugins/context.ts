@@ -4,10 +4,12 @@
  * plugin that runs.
  */
 import type {IncomingHttpHeaders} from 'node:http'
+import type pg from 'pg'
 import type {Logger} from '../log.js'
 import type {ProxyContext} from '../proxy/context.js'
 import {readBody, splitUrl} from '../proxy/phases.js'
 import type {LocalCounters} from './counters.js'
+import type {ClusterCounters} from './rate-limiting/cluster-policy.js'
 import type {RedisCounters} from './rate-limiting/redis-policy.js'
 import type {Metrics} from './prometheus/metrics.js'
 
@@ -24,6 +26,13 @@ export interface PluginState {
   counters: LocalCounters
   /** Made on the first request that uses the redis policy; closed with the proxy. */
   redis?: RedisCounters
+  /**
+   * The node's Postgres, for plugins that keep data in it; absent on nodes without a
+   * database (DB-less, data planes). Owned by whoever made the proxy: never ended here.
+   */
+  database?: pg.Pool
+  /** rate-limiting's cluster policy over `database`; made on first use. */
+  cluster?: ClusterCounters
   /** What the prometheus plugin recorded; made on first use. */
   metrics?: Metrics
 }

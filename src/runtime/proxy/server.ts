@@ -10,6 +10,7 @@ import {randomFillSync} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createTlsServer} from 'node:https'
 import type {Socket} from 'node:net'
+import type pg from 'pg'
 import type {Logger} from '../log.js'
 import {requestLogger, type ProxyContext} from './context.js'
 import {generateSelfSigned, type PemPair} from '../../pki/self-signed-rsa.js'
@@ -52,6 +53,8 @@ export interface ProxyOptions {
   drainMs?: number
   /** Certificate served when no SNI matches; generated once (self-signed) by default. */
   defaultCertificate?: PemPair
+  /** The node's Postgres, for plugins that keep data there; the caller ends it after close(). */
+  database?: pg.Pool
 }
 
 const LISTEN_ERRORS: Record<string, string> = {
@@ -66,7 +69,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
   let defaultCert = opts.defaultCertificate
   let closing: Promise<void> | null = null
   const pools = new UpstreamPools()
-  const pluginState: PluginState = {counters: new LocalCounters()}
+  const pluginState: PluginState = {counters: new LocalCounters(), database: opts.database}
   const servers: Server[] = []
   const sockets = new Set<Socket>()
   const inFlight = new Set<ServerResponse>()

@@ -9,8 +9,11 @@ import type {MetricsDump} from '../plugins/prometheus/metrics.js'
 import type {ProxyStats} from '../proxy/server.js'
 
 export type ToWorker =
-  /** First message, answering the worker's `hello`. */
-  | {type: 'init'; conf: NodeConf}
+  /**
+   * First message, answering the worker's `hello`. `database`: open a pool to the node's
+   * Postgres (`conf.pg_*`) for the plugins that keep data there.
+   */
+  | {type: 'init'; conf: NodeConf; database: boolean}
   /** A configuration to build and swap in; the first one also opens `proxy_listen`. */
   | {type: 'config'; version: number; entities: EntityArrays}
   | {type: 'report'; id: number}

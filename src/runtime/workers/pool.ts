@@ -36,6 +36,8 @@ export interface PoolOptions {
   log: Logger
   /** Number of proxy workers, ≥ 2. */
   count: number
+  /** Workers open their own pool to the node's Postgres (the node has a database). */
+  database?: boolean
   /** How long workers may drain on close before they are killed; 10 s by default. */
   drainMs?: number
 }
@@ -183,7 +185,7 @@ class WorkerPool implements ProxyHost {
     switch (msg.type) {
       case 'hello':
         slot.fed = true
-        this.post(slot, {type: 'init', conf: this.opts.conf})
+        this.post(slot, {type: 'init', conf: this.opts.conf, database: this.opts.database === true})
         this.post(slot, {type: 'config', version: this.current.version, entities: this.current.entities})
         return
       case 'applied':

@@ -4,6 +4,7 @@
  * (see pool.ts). Nodes talk to this interface only, so the Admin API, the DP's CP link
  * and the status listener stay in the primary whichever it is.
  */
+import type pg from 'pg'
 import type {NodeConf} from '../conf/defaults.js'
 import type {EntityArrays} from '../config-loader.js'
 import type {Logger} from '../log.js'
@@ -41,15 +42,20 @@ export interface ProxyHost {
   close(): Promise<void>
 }
 
-/** @throws Error when `node_worker_processes` is invalid. */
-export function createProxyHost(conf: NodeConf, log: Logger): ProxyHost {
+/**
+ * `database`: the node's pool, for plugins that keep data in Postgres (rate-limiting's
+ * cluster policy). The in-process proxy uses it; each worker opens its own pool to the
+ * same database instead. Absent on nodes without a database.
+ * @throws Error when `node_worker_processes` is invalid.
+ */
+export function createProxyHost(conf: NodeConf, log: Logger, database?: pg.Pool): ProxyHost {
   const count = workerCount(conf.node_worker_processes)
-  return count > 1 ? createWorkerPool({conf, log, count}) : createInProcessHost(conf, log)
+  return count > 1 ? createWorkerPool({conf, log, count, database: database !== undefined}) : createInProcessHost(conf, log, database)
 }
 
 /** The single-process path: the proxy in this process, swapped synchronously. */
-export function createInProcessHost(conf: NodeConf, log: Logger): ProxyHost {
-  const proxy = createProxy({log: log.child({subsystem: 'proxy'})})
+export function createInProcessHost(conf: NodeConf, log: Logger, database?: pg.Pool): ProxyHost {
+  const proxy = createProxy({log: log.child({subsystem: 'proxy'}), database})
   return {
     async apply(entities, built) {
       proxy.swap(built ?? buildSnapshot(entities as unknown as EntitySet))

@@ -3,7 +3,9 @@
  * sends (see pool.ts for the lifecycle). It takes traffic only once its first
  * configuration is built, so a restarted worker never serves an empty or old config.
  */
+import type pg from 'pg'
 import type {NodeConf} from '../conf/defaults.js'
+import {createPool, pgOptions} from '../db/pool.js'
 import {createLogger, isLogLevel, type Logger} from '../log.js'
 import {listenProxy} from './listen-proxy.js'
 import {createProxy, type Proxy} from '../proxy/server.js'
@@ -15,13 +17,17 @@ const send = (msg: FromWorker) => process.send?.(msg)
 /** Starts the worker side; call once, in a process forked by the pool. */
 export function runWorker(): void {
   let proxy: Proxy | null = null
+  let database: pg.Pool | undefined
   let conf: NodeConf | null = null
   let log: Logger = createLogger()
   let listening = false
   let stopping: Promise<void> | null = null
 
   const stop = (code: number) =>
-    (stopping ??= (proxy?.close() ?? Promise.resolve()).finally(() => process.exit(code)))
+    (stopping ??= (proxy?.close() ?? Promise.resolve())
+      .then(() => database?.end())
+      .catch(() => {})
+      .finally(() => process.exit(code)))
 
   const configure = (version: number, entities: Record<string, any[]>) => {
     try {
@@ -48,7 +54,9 @@ export function runWorker(): void {
       case 'init':
         conf = msg.conf
         log = createLogger({level: isLogLevel(conf.log_level) ? conf.log_level : 'notice', bindings: {worker: process.pid}})
-        proxy = createProxy({log: log.child({subsystem: 'proxy'})})
+        // pg connects on the first query: a worker whose plugins never use it costs nothing.
+        if (msg.database) database = createPool(pgOptions(conf))
+        proxy = createProxy({log: log.child({subsystem: 'proxy'}), database})
         return
       case 'config':
         return configure(msg.version, msg.entities)

@@ -1,16 +1,19 @@
 /**
- * rate-limiting: fixed calendar windows per period, counted per proxy (`local`) or in
+ * rate-limiting: fixed calendar windows per period, counted per proxy (`local`), in the
+ * node's Postgres (`cluster`, shared by every node and worker on the database) or in
  * Redis (`redis`, shared by every node). Kong's order: read usage, refuse when a limit
  * is reached (429 + headers), otherwise count this request and send the remaining
  * budget in X-RateLimit-* / RateLimit-*. When the counter store fails, `fault_tolerant`
  * proxies unlimited (and logs); otherwise the client gets a 500.
  *
- * `local` stays synchronous; only `redis` awaits.
+ * `local` stays synchronous; `cluster` and `redis` await the read. A node without a
+ * database (DB-less, data plane) has no store for `cluster`: it fails as a store would.
  */
 import {GATEWAY_VERSION} from '../../version.js'
 import type {PluginContext} from '../context.js'
 import {PERIODS, windowOf, type Period} from '../counters.js'
 import type {PluginHandler} from '../types.js'
+import {ClusterCounters} from './cluster-policy.js'
 import {redisKey, RedisCounters} from './redis-policy.js'
 
 const HEADER_LIMIT = Object.fromEntries(PERIODS.map((p) => [p, `x-ratelimit-limit-${p}`]))
@@ -87,14 +90,31 @@ async function redisAccess(k: PluginContext, conf: any): Promise<void> {
   store.increment(conf, ws.map((w) => [w.key, w.period])).catch((err) => k.log.error(`rate-limiting: failed to increment redis counters: ${(err as Error).message}`))
 }
 
+async function clusterAccess(k: PluginContext, conf: any): Promise<void> {
+  const database = k.state.database
+  if (!database) return storeFailed(k, conf, new Error('policy cluster is not supported without a database'))
+  const store = (k.state.cluster ??= new ClusterCounters(database))
+  const now = Date.now()
+  const ws = windows(k, conf, now, false)
+  const key = {identifier: identifier(k, conf), service: k.service?.id ?? null, route: k.route?.id ?? null, windows: ws}
+  let used: number[]
+  try {
+    used = await store.usage(key)
+  } catch (err) {
+    return storeFailed(k, conf, err)
+  }
+  if (!decide(k, conf, ws, used, now)) return
+  // As Kong (a timer), counting does not hold the request; a failure is only logged.
+  store.increment(key).catch((err) => k.log.error(`rate-limiting: failed to increment cluster counters: ${(err as Error).message}`))
+}
+
 export const handler: PluginHandler = {
   name: 'rate-limiting',
   version: GATEWAY_VERSION,
   priority: 910,
   access(k, conf) {
     if (conf.policy === 'redis') return redisAccess(k, conf)
-    // `cluster` needs counters in the node's database, which this runtime does not keep.
-    if (conf.policy !== 'local') return storeFailed(k, conf, new Error(`policy ${conf.policy} is not supported`))
+    if (conf.policy === 'cluster') return clusterAccess(k, conf)
     const now = Date.now()
     const ws = windows(k, conf, now, false)
     const used = ws.map((w) => k.state.counters.get(w.key, w.start))

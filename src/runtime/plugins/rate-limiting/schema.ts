@@ -33,7 +33,7 @@ export const schema: PluginConfigSchema = {
     ['limit_by', {type: 'string', default: 'consumer', one_of: ['consumer', 'credential', 'ip', 'service', 'header', 'path', 'consumer-group'], description: 'What the counters are per.'}],
     ['header_name', {...headerName(), description: 'Header to limit by (limit_by header).'}],
     ['path', {type: 'string', starts_with: '/', description: 'Path to limit by (limit_by path).'}],
-    ['policy', {type: 'string', default: 'local', len_min: 0, one_of: ['local', 'cluster', 'redis'], description: 'Where counters live: local (per node) or redis (shared); cluster is not supported.'}],
+    ['policy', {type: 'string', default: 'local', len_min: 0, one_of: ['local', 'cluster', 'redis'], description: 'Where counters live: local (per proxy process), cluster (in the node database, shared by its nodes) or redis (shared).'}],
     ['fault_tolerant', {type: 'boolean', required: true, default: true, description: 'Proxy when the counter store fails.'}],
     ['redis', redis],
     ['hide_client_headers', {type: 'boolean', required: true, default: false, description: 'Do not send the rate limit headers.'}],
