@@ -24,6 +24,8 @@ export function definePlugin(handler: PluginHandler, schema: PluginConfigSchema)
         // Only form bodies are coerced (`config.minute=5`); JSON `"true"` for a boolean is
         // refused, as Kong refuses it.
         const value = validateEntity(configSchema, config as Record<string, unknown>, {defaults: true, coerce: opts.coerce === true})
+        const invalid = schema.custom_validator?.(value)
+        if (invalid) return {value, errors: invalid}
         const refused = opts.controlPlane ? schema.control_plane_check?.(value) : null
         return refused ? {value, errors: {'@entity': [refused]}} : {value}
       } catch (err) {

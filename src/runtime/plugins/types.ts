@@ -13,6 +13,11 @@ export interface PluginConfigSchema {
   /** Whole-config checks, as entity checks: `{field: message}` or `{'@entity': message}`. */
   entity_checks?: EntitySchema['entity_checks']
   /**
+   * Kong's `custom_validator` on the config record: runs once every field is valid; a
+   * message is the error of `config` itself (`config: <message>`), or null.
+   */
+  custom_validator?: (config: Record<string, any>) => string | null
+  /**
    * Refusals that only apply on a control plane (what DPs cannot do without a database):
    * a message for the whole config, or null.
    */

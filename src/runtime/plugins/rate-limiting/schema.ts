@@ -28,6 +28,7 @@ export const CLUSTER_IN_HYBRID =
 
 export const schema: PluginConfigSchema = {
   control_plane_check: (c) => (c.policy === 'cluster' ? CLUSTER_IN_HYBRID : null),
+  custom_validator: periodsOrdered,
   fields: [
     ...PERIODS.map(limit),
     ['limit_by', {type: 'string', default: 'consumer', one_of: ['consumer', 'credential', 'ip', 'service', 'header', 'path', 'consumer-group'], description: 'What the counters are per.'}],
@@ -43,7 +44,6 @@ export const schema: PluginConfigSchema = {
   ],
   entity_checks: [
     (c) => (PERIODS.some((p) => c[p] != null) ? null : {'@entity': `at least one of these fields must be non-empty: ${PERIODS.map((p) => `'config.${p}'`).join(', ')}`}),
-    (c) => periodsOrdered(c),
     (c) => (c.limit_by === 'header' && c.header_name == null ? {header_name: 'required field missing'} : null),
     (c) => (c.limit_by === 'path' && c.path == null ? {path: 'required field missing'} : null),
     (c) => (c.policy === 'redis' && c.redis?.host == null ? {redis: {host: 'required field missing'}} as any : null),
@@ -51,14 +51,14 @@ export const schema: PluginConfigSchema = {
 }
 
 /** Kong refuses a longer period with a lower limit than a shorter one. */
-function periodsOrdered(c: Record<string, any>): Record<string, string> | null {
+function periodsOrdered(c: Record<string, any>): string | null {
   for (let i = 0; i < PERIODS.length; i++) {
     const v1 = c[PERIODS[i]]
     if (typeof v1 !== 'number') continue
     for (let j = i + 1; j < PERIODS.length; j++) {
       const v2 = c[PERIODS[j]]
       if (typeof v2 === 'number' && v2 < v1) {
-        return {'@entity': `The limit for ${PERIODS[j]}(${v2.toFixed(1)}) cannot be lower than the limit for ${PERIODS[i]}(${v1.toFixed(1)})`}
+        return `The limit for ${PERIODS[j]}(${v2.toFixed(1)}) cannot be lower than the limit for ${PERIODS[i]}(${v1.toFixed(1)})`
       }
     }
   }

@@ -12,9 +12,10 @@ export const schema: PluginConfigSchema = {
     ['echo', {type: 'boolean', required: true, default: false, description: 'Reflect the request back in the response body (debugging).'}],
     ['trigger', {...headerName(), description: 'Only terminate when this header or query argument is present.'}],
   ],
-  entity_checks: [
-    (c) => (present(c.message) && (present(c.content_type) || present(c.body)) ? {'@entity': 'message cannot be used with content_type or body'} : null),
-    (c) => (present(c.content_type) && !present(c.body) ? {'@entity': 'content_type requires a body'} : null),
-    (c) => (c.echo && (present(c.content_type) || present(c.body)) ? {'@entity': 'echo cannot be used with content_type and body'} : null),
-  ],
+  custom_validator: (c) => {
+    if (present(c.message) && (present(c.content_type) || present(c.body))) return 'message cannot be used with content_type or body'
+    if (present(c.content_type) && !present(c.body)) return 'content_type requires a body'
+    if (c.echo && (present(c.content_type) || present(c.body))) return 'echo cannot be used with content_type and body'
+    return null
+  },
 }
