@@ -21,7 +21,8 @@ after(async () => {
 describe('plugins: Admin API', () => {
   test('enabled list and plugin schemas', async () => {
     const enabled = await api.call('GET', '/plugins/enabled')
-    for (const n of ['key-auth', 'basic-auth', 'acl', 'rate-limiting', 'request-termination', 'correlation-id', 'cors', 'ip-restriction', 'request-transformer', 'response-transformer']) assert.ok(enabled.body.enabled_plugins.includes(n), n)
+    const bundled = ['key-auth', 'basic-auth', 'acl', 'rate-limiting', 'request-termination', 'correlation-id', 'cors', 'ip-restriction', 'request-transformer', 'response-transformer', 'prometheus']
+    assert.deepEqual([...enabled.body.enabled_plugins].sort(), [...bundled].sort())
     const s = await api.call('GET', '/schemas/plugins/rate-limiting')
     assert.equal(s.status, 200)
     const config = s.body.fields.find((f: any) => f.config).config
@@ -163,6 +164,59 @@ describe('plugins: Admin API', () => {
     assert.match((await post('request-transformer', {http_method: 'get'})).body.message, /config\.http_method: invalid value: get/)
     assert.match((await post('response-transformer', {add: {json_types: ['date']}})).body.message, /config\.add\.json_types\.1: expected one of/)
   })
+
+  // [plugin, config sent, config stored]: Kong 3.9's defaults fill what was not sent.
+  const DEFAULTS: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
+    ['basic-auth', {}, {anonymous: null, hide_credentials: false, realm: 'service'}],
+    ['basic-auth', {hide_credentials: true, realm: 'api'}, {anonymous: null, hide_credentials: true, realm: 'api'}],
+    ['request-termination', {}, {status_code: 503, message: null, content_type: null, body: null, echo: false, trigger: null}],
+    ['request-termination', {status_code: 403, content_type: 'text/plain', body: 'go away', trigger: 'x-stop'}, {status_code: 403, message: null, content_type: 'text/plain', body: 'go away', echo: false, trigger: 'x-stop'}],
+    ['prometheus', {}, {per_consumer: false, status_code_metrics: false, ai_metrics: false, latency_metrics: false, bandwidth_metrics: false, upstream_health_metrics: false}],
+    ['prometheus', {per_consumer: true, latency_metrics: true}, {per_consumer: true, status_code_metrics: false, ai_metrics: false, latency_metrics: true, bandwidth_metrics: false, upstream_health_metrics: false}],
+    ['acl', {allow: ['admins']}, {allow: ['admins'], deny: null, hide_groups_header: false, always_use_authenticated_groups: false, include_consumer_groups: false}],
+    ['acl', {deny: ['banned'], hide_groups_header: true}, {allow: null, deny: ['banned'], hide_groups_header: true, always_use_authenticated_groups: false, include_consumer_groups: false}],
+    ['correlation-id', {}, {header_name: 'Kong-Request-ID', generator: 'uuid#counter', echo_downstream: false}],
+    ['correlation-id', {header_name: 'X-Trace', generator: 'tracker'}, {header_name: 'X-Trace', generator: 'tracker', echo_downstream: false}],
+  ]
+  for (const [name, sent, stored] of DEFAULTS) {
+    test(`${name} ${JSON.stringify(sent)}: created with Kong's defaults filled`, async () => {
+      const r = await api.call('POST', '/plugins', {name, config: sent})
+      assert.equal(r.status, 201, JSON.stringify(r.body))
+      assert.deepEqual(r.body.config, stored)
+      assert.deepEqual((await api.call('GET', `/plugins/${r.body.id}`)).body.config, stored, 'stored as answered')
+      assert.equal((await api.call('DELETE', `/plugins/${r.body.id}`)).status, 204)
+    })
+  }
+
+  // [plugin, config, the field under fields.config ('' for config itself), its message]
+  const INVALID: Array<[string, Record<string, unknown>, string, string]> = [
+    ['basic-auth', {hide_credentials: 'yes'}, 'hide_credentials', 'expected a boolean'],
+    ['basic-auth', {realm: 5}, 'realm', 'expected a string'],
+    ['basic-auth', {nope: 1}, 'nope', 'unknown field'],
+    ['request-termination', {status_code: 99}, 'status_code', 'value should be between 100 and 599'],
+    ['request-termination', {status_code: 'teapot'}, 'status_code', 'expected an integer'],
+    ['request-termination', {trigger: 'bad name'}, 'trigger', "bad header name 'bad name', allowed characters are A-Z, a-z, 0-9, '_', and '-'"],
+    // Kong's custom_validator on the config record: the error is config's own.
+    ['request-termination', {message: 'm', body: 'b'}, '', 'message cannot be used with content_type or body'],
+    ['request-termination', {content_type: 'text/plain'}, '', 'content_type requires a body'],
+    ['request-termination', {echo: true, body: 'b'}, '', 'echo cannot be used with content_type and body'],
+    ['rate-limiting', {minute: 10, hour: 5}, '', 'The limit for hour(5.0) cannot be lower than the limit for minute(10.0)'],
+    ['prometheus', {per_consumer: 'true'}, 'per_consumer', 'expected a boolean'],
+    ['prometheus', {status_code_metrics: 1}, 'status_code_metrics', 'expected a boolean'],
+    ['prometheus', {nope: true}, 'nope', 'unknown field'],
+  ]
+  for (const [name, config, field, message] of INVALID) {
+    test(`${name} ${JSON.stringify(config)}: 400 schema violation at config${field ? `.${field}` : ''}`, async () => {
+      for (const path of ['/plugins', '/schemas/plugins/validate']) {
+        const r = await api.call('POST', path, {name, config})
+        assert.equal(r.status, 400, `${path}: ${JSON.stringify(r.body)}`)
+        assert.equal(r.body.code, 2)
+        assert.equal(r.body.name, 'schema violation')
+        assert.equal(field ? r.body.fields.config[field] : r.body.fields.config, message)
+        assert.equal(r.body.message, `schema violation (config${field ? `.${field}` : ''}: ${message})`)
+      }
+    })
+  }
 
   test('conformance files: every plugin config there is valid, with defaults filled', async () => {
     const dir = new URL('../../../../shared/conformance/declarative/', import.meta.url)
