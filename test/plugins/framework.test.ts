@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
+import {createLogger} from '../../src/runtime/log.js'
 import {route, service} from '../router/fixtures.js'
 import {get, startProxy, startUpstream} from '../proxy/helpers.js'
 import {consumer, keyCred, plugin} from './fixtures.js'
@@ -72,21 +73,27 @@ describe('plugins: framework', () => {
     assert.equal((await get(port, '/')).status, 200)
   })
 
-  test('a plugin that throws answers 500 with the generic body; the proxy keeps serving', async (t) => {
+  test('a plugin that throws answers 500 with the generic body and a log line naming it; the proxy keeps serving', async (t) => {
     const up = await startUpstream(t, 'a')
     const s = service({url: `http://127.0.0.1:${up.port}`})
     const broken = route({paths: ['/broken'], service: {id: s.id}})
     const ok = route({paths: ['/ok'], service: {id: s.id}})
     // key-auth with an anonymous consumer that does not exist fails at run time.
+    const lines: string[] = []
     const {port} = await startProxy(t, {
       services: [s],
       routes: [broken, ok],
       plugins: [plugin('key-auth', {anonymous: 'ghost'}, {route: broken.id})],
-    })
+    }, {log: createLogger({level: 'notice', write: (l) => lines.push(l)})})
     const r = await get(port, '/broken')
     assert.equal(r.status, 500)
     assert.equal(r.json().message, 'An unexpected error occurred')
     assert.match(r.json().request_id, /^[0-9a-f]{32}$/)
+    const failed = lines.filter((l) => l.includes('[error] plugin key-auth failed in access: '))
+    assert.equal(failed.length, 1, lines.join('\n'))
+    assert.ok(failed[0].includes("anonymous consumer ghost is configured but doesn't exist"), failed[0])
+    assert.ok(failed[0].includes(`plugin=key-auth`), failed[0])
+    assert.ok(failed[0].includes(`request_id=${r.json().request_id}`), failed[0])
     assert.equal((await get(port, '/ok')).status, 200)
     assert.equal((await get(port, '/broken')).status, 500)
   })
