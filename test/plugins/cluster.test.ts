@@ -18,6 +18,7 @@ import {migrate} from '../../src/runtime/db/migrations.js'
 import {createPool} from '../../src/runtime/db/pool.js'
 import {createLogger} from '../../src/runtime/log.js'
 import {windowOf} from '../../src/runtime/plugins/counters.js'
+import {EMPTY_UUID} from '../../src/runtime/plugins/rate-limiting/cluster-policy.js'
 import {route, service} from '../router/fixtures.js'
 import {deadPort, get, startProxy, startUpstream} from '../proxy/helpers.js'
 import {killAll, spawnNode} from '../helpers/node-process.js'
@@ -26,8 +27,14 @@ import {plugin} from './fixtures.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-rl-cluster-'))
 let pg: TestPostgres
-let pool: Pool
 let databases = 0
+
+/** A pool on a freshly migrated database of its own, ended after the test. */
+async function freshPool(t: any): Promise<Pool> {
+  const db = createPool({host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: await freshDatabase()})
+  t.after(() => db.end())
+  return db
+}
 
 /** A freshly migrated database of its own; returns its name. */
 async function freshDatabase(): Promise<string> {
@@ -40,39 +47,39 @@ async function freshDatabase(): Promise<string> {
 
 before(async () => {
   pg = await startTestPostgres()
-  pool = createPool({host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: await freshDatabase()})
 })
 after(async () => {
   killAll()
-  await pool?.end()
   await pg?.stop()
   rmSync(dir, {recursive: true, force: true})
 })
 
-const rows = async (db: Pool, routeId: string) =>
-  (await db.query(`SELECT identifier, period, extract(epoch FROM period_date) * 1000 AS start, service_id, value, ttl > now() AS live FROM ratelimiting_metrics WHERE route_id = $1 ORDER BY period`, [routeId])).rows
+const rows = async (db: Pool) =>
+  (await db.query(`SELECT identifier, period, extract(epoch FROM period_date) * 1000 AS start, service_id, route_id, value, ttl > now() AS live FROM ratelimiting_metrics ORDER BY period, period_date`)).rows
 
 /** Counting does not hold the request (as Kong): wait until the hour counters sum to `n`. */
-async function waitForCount(db: Pool, routeId: string, n: number): Promise<void> {
+async function waitForCount(db: Pool, n: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const r = await db.query(`SELECT coalesce(sum(value), 0)::int AS n FROM ratelimiting_metrics WHERE route_id = $1 AND period = 'hour'`, [routeId])
+    const r = await db.query(`SELECT coalesce(sum(value), 0)::int AS n FROM ratelimiting_metrics WHERE period = 'hour'`)
     if (r.rows[0].n === n) return
     await new Promise((res) => setTimeout(res, 20))
   }
   throw new Error(`the hour counters did not sum to ${n}`)
 }
 
-async function oneNode(t: any, conf: Record<string, unknown>, database?: Pool, log = createLogger({level: 'crit'})) {
+async function oneNode(t: any, conf: Record<string, unknown>, database?: Pool, log = createLogger({level: 'crit'}), scope: 'global' | 'service' = 'global') {
   const up = await startUpstream(t, 'a')
   const s = service({url: `http://127.0.0.1:${up.port}`})
   const r = route({paths: ['/'], service: {id: s.id}})
-  const {port} = await startProxy(t, {services: [s], routes: [r], plugins: [plugin('rate-limiting', conf)]} as any, {database, log})
+  const p = plugin('rate-limiting', conf, scope === 'service' ? {service: s.id} : {})
+  const {port} = await startProxy(t, {services: [s], routes: [r], plugins: [p]} as any, {database, log})
   return {port, up, route: r, service: s}
 }
 
 describe('plugins: rate-limiting (cluster)', () => {
   test("enforced on one node with Kong's headers; counters in ratelimiting_metrics", async (t) => {
-    const {port, up, route: r, service: s} = await oneNode(t, {hour: 3, day: 10, policy: 'cluster', limit_by: 'ip'}, pool)
+    const pool = await freshPool(t)
+    const {port, up, service: s} = await oneNode(t, {hour: 3, day: 10, policy: 'cluster', limit_by: 'ip'}, pool, undefined, 'service')
     for (let i = 0; i < 3; i++) {
       const res = await get(port, '/')
       assert.equal(res.status, 200)
@@ -83,7 +90,7 @@ describe('plugins: rate-limiting (cluster)', () => {
       assert.equal(res.headers['ratelimit-limit'], '3')
       assert.equal(res.headers['ratelimit-remaining'], String(2 - i))
       assert.match(String(res.headers['ratelimit-reset']), /^\d+$/)
-      await waitForCount(pool, r.id, i + 1)
+      await waitForCount(pool, i + 1)
     }
     const over = await get(port, '/')
     assert.equal(over.status, 429)
@@ -93,30 +100,30 @@ describe('plugins: rate-limiting (cluster)', () => {
     assert.equal(up.hits(), 3)
 
     const now = Date.now()
-    const stored = await rows(pool, r.id)
-    assert.deepEqual(stored.map((x) => [x.period, Number(x.start), x.service_id, x.value, x.live]), [
-      ['day', windowOf('day', now)[0], s.id, 3, true],
-      ['hour', windowOf('hour', now)[0], s.id, 3, true],
+    const stored = await rows(pool)
+    // Kong's row: the instance's scope (a service here; no route: the empty uuid).
+    assert.deepEqual(stored.map((x) => [x.period, Number(x.start), x.service_id, x.route_id, x.value, x.live]), [
+      ['day', windowOf('day', now)[0], s.id, EMPTY_UUID, 3, true],
+      ['hour', windowOf('hour', now)[0], s.id, EMPTY_UUID, 3, true],
     ])
     assert.match(stored[0].identifier, /^(::ffff:)?127\.0\.0\.1$/)
   })
 
   test('a window that has passed is not counted; expired rows are deleted', async (t) => {
-    const db = createPool({host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: await freshDatabase()})
-    t.after(() => db.end())
-    const {port, route: r, service: s} = await oneNode(t, {hour: 2, policy: 'cluster', limit_by: 'header', header_name: 'x-tenant'}, db)
+    const db = await freshPool(t)
+    const {port} = await oneNode(t, {hour: 2, policy: 'cluster', limit_by: 'header', header_name: 'x-tenant'}, db)
     const [thisHour] = windowOf('hour', Date.now())
     const insert = `INSERT INTO ratelimiting_metrics (identifier, period, period_date, service_id, route_id, value, ttl) VALUES ($1, 'hour', to_timestamp($2), $3, $4, $5, now() + make_interval(secs => $6))`
     // The previous hour is full (still alive, as a row is for a while after its window)...
-    await db.query(insert, ['t1', (thisHour - 3_600_000) / 1000, s.id, r.id, 1000, 3600])
+    await db.query(insert, ['t1', (thisHour - 3_600_000) / 1000, EMPTY_UUID, EMPTY_UUID, 1000, 3600])
     // ...and an old row's ttl has passed.
-    await db.query(insert, ['old', (thisHour - 7_200_000) / 1000, s.id, r.id, 5, -10])
+    await db.query(insert, ['old', (thisHour - 7_200_000) / 1000, EMPTY_UUID, EMPTY_UUID, 5, -10])
     const res = await get(port, '/', {headers: {'x-tenant': 't1'}})
     assert.equal(res.status, 200)
     assert.equal(res.headers['x-ratelimit-remaining-hour'], '1')
     // 1000 + this request, the expired row gone.
-    await waitForCount(db, r.id, 1001)
-    const left = (await rows(db, r.id)).map((x) => [x.identifier, Number(x.start), x.value])
+    await waitForCount(db, 1001)
+    const left = (await rows(db)).map((x) => [x.identifier, Number(x.start), x.value])
     assert.deepEqual(left, [
       ['t1', thisHour - 3_600_000, 1000],
       ['t1', thisHour, 1],
@@ -193,10 +200,12 @@ describe('plugins: rate-limiting (cluster)', () => {
         const res = await fresh(`${n.proxy}/rl`)
         seen.push([res.status, res.headers['x-ratelimit-remaining-hour'] as string | undefined])
         if (res.status === 429) assert.equal(JSON.parse(res.body).message, 'API rate limit exceeded')
-        if (i < 4) await waitForCount(db, r.body.id, i + 1)
+        if (i < 4) await waitForCount(db, i + 1)
       }
       assert.deepEqual(seen, [[200, '3'], [200, '2'], [200, '1'], [200, '0'], [429, '0'], [429, '0']])
       assert.equal(hits, 4)
+      const stored = await rows(db)
+      assert.deepEqual(stored.map((x) => [x.period, x.route_id, x.service_id, x.value]), [['hour', r.body.id, EMPTY_UUID, 4]])
       const workers: Array<{total_requests: number}> = (await (await fetch(`${a.status}/status`)).json()).server.workers
       assert.equal(workers.length, 2)
       for (const w of workers) assert.ok(w.total_requests >= 1, 'both workers of node a served requests')

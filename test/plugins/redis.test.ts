@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {createClient} from 'redis'
 import {findPlugin} from '../../src/runtime/plugins/registry.js'
+import {EMPTY_UUID} from '../../src/runtime/plugins/rate-limiting/cluster-policy.js'
 import {CLUSTER_IN_HYBRID} from '../../src/runtime/plugins/rate-limiting/schema.js'
 import {route, service} from '../router/fixtures.js'
 import {deadPort, get, startProxy, startUpstream} from '../proxy/helpers.js'
@@ -30,14 +31,15 @@ async function nodes(t: any, conf: Record<string, unknown>, count: number) {
 
 describe('plugins: rate-limiting (redis)', () => {
   test('two nodes share counters in Redis under Kong keys', async (t) => {
-    const {ports, up, route: r, service: s} = await nodes(t, {minute: 3, policy: 'redis', limit_by: 'ip', redis: {host: '127.0.0.1', port: redis.port}}, 2)
+    const {ports, up} = await nodes(t, {minute: 3, policy: 'redis', limit_by: 'ip', redis: {host: '127.0.0.1', port: redis.port}}, 2)
     const statuses: number[] = []
     for (let i = 0; i < 4; i++) {
       const res = await get(ports[i % 2], '/')
       statuses.push(res.status)
       if (res.status === 200) assert.equal(res.headers['x-ratelimit-remaining-minute'], String(2 - i))
       // Counting does not hold the request (as Kong); let it land before the next read.
-      await waitForCount(redis.port, r.id, s.id, i + 1 > 3 ? 3 : i + 1)
+      // Kong's key: the instance's route and service, the empty uuid for a global one.
+      await waitForCount(redis.port, EMPTY_UUID, EMPTY_UUID, i + 1 > 3 ? 3 : i + 1)
     }
     assert.deepEqual(statuses, [200, 200, 200, 429])
     assert.equal(up.hits(), 3)

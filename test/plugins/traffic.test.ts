@@ -55,6 +55,19 @@ describe('plugins: rate-limiting (local)', () => {
     assert.equal((await get(port, '/', {headers: {'x-tenant': 'a'}})).status, 429)
     assert.equal((await get(port, '/', {headers: {'x-tenant': 'b'}})).status, 200)
   })
+
+  test("a global instance is one budget across routes; route instances keep their own (Kong's keys)", async (t) => {
+    const up = await startUpstream(t, 'a')
+    const s = service({url: `http://127.0.0.1:${up.port}`})
+    const [a, b, c] = ['/a', '/b', '/c'].map((p) => route({paths: [p], service: {id: s.id}}))
+    const {port} = await startProxy(t, {
+      services: [s],
+      routes: [a, b, c],
+      plugins: [plugin('rate-limiting', {minute: 2, limit_by: 'ip'}), plugin('rate-limiting', {minute: 1, limit_by: 'ip'}, {route: c.id})],
+    } as any)
+    const status = async (path: string) => (await get(port, path)).status
+    assert.deepEqual([await status('/a'), await status('/b'), await status('/a'), await status('/c'), await status('/c')], [200, 200, 429, 200, 429])
+  })
 })
 
 describe('plugins: request-termination', () => {

@@ -12,8 +12,9 @@
 import {GATEWAY_VERSION} from '../../version.js'
 import type {PluginContext} from '../context.js'
 import {PERIODS, windowOf, type Period} from '../counters.js'
+import type {EntitySet} from '../../proxy/snapshot.js'
 import type {PluginHandler} from '../types.js'
-import {ClusterCounters} from './cluster-policy.js'
+import {ClusterCounters, EMPTY_UUID} from './cluster-policy.js'
 import {redisKey, RedisCounters} from './redis-policy.js'
 
 const HEADER_LIMIT = Object.fromEntries(PERIODS.map((p) => [p, `x-ratelimit-limit-${p}`]))
@@ -27,10 +28,38 @@ interface Window {
   key: string
 }
 
-function windows(k: PluginContext, conf: any, now: number, redis: boolean): Window[] {
+/**
+ * Whose counters these are: Kong keys them by the plugin instance's own route and service
+ * (its `conf.route_id`/`conf.service_id`, null when unscoped), not by the route a request
+ * matched, so a global or service-wide limit is one budget across all its routes.
+ */
+interface Scope {
+  route: string | null
+  service: string | null
+}
+
+/**
+ * Instance scopes by config object: the plan hands each instance's `config` to `access`
+ * as the same object the snapshot holds. Should it ever not, a request falls back to the
+ * route and service it matched (a budget per route).
+ */
+type Scopes = WeakMap<object, Scope>
+
+function prepare(entities: EntitySet): Scopes {
+  const scopes: Scopes = new WeakMap()
+  for (const p of entities.plugins ?? []) {
+    if (p.name === 'rate-limiting' && p.config) scopes.set(p.config, {route: p.route?.id ?? null, service: p.service?.id ?? null})
+  }
+  return scopes
+}
+
+const scopeOf = (k: PluginContext, conf: any, scopes: Scopes | undefined): Scope =>
+  scopes?.get(conf) ?? {route: k.route?.id ?? null, service: k.service?.id ?? null}
+
+function windows(k: PluginContext, conf: any, scope: Scope, now: number, redis: boolean): Window[] {
   const id = identifier(k, conf)
-  const route = k.route?.id ?? ''
-  const service = k.service?.id ?? ''
+  const route = scope.route ?? EMPTY_UUID
+  const service = scope.service ?? EMPTY_UUID
   const out: Window[] = []
   for (const period of PERIODS) {
     const limit: number | null = conf[period]
@@ -75,10 +104,10 @@ function storeFailed(k: PluginContext, conf: any, err: unknown): void {
   k.log.error(`rate-limiting: failed to get usage from ${conf.policy}: ${why}; request not limited (fault_tolerant)`, {plugin: 'rate-limiting'})
 }
 
-async function redisAccess(k: PluginContext, conf: any): Promise<void> {
+async function redisAccess(k: PluginContext, conf: any, scope: Scope): Promise<void> {
   const store = (k.state.redis ??= new RedisCounters())
   const now = Date.now()
-  const ws = windows(k, conf, now, true)
+  const ws = windows(k, conf, scope, now, true)
   let used: number[]
   try {
     used = await store.usage(conf, ws.map((w) => w.key))
@@ -90,13 +119,13 @@ async function redisAccess(k: PluginContext, conf: any): Promise<void> {
   store.increment(conf, ws.map((w) => [w.key, w.period])).catch((err) => k.log.error(`rate-limiting: failed to increment redis counters: ${(err as Error).message}`))
 }
 
-async function clusterAccess(k: PluginContext, conf: any): Promise<void> {
+async function clusterAccess(k: PluginContext, conf: any, scope: Scope): Promise<void> {
   const database = k.state.database
   if (!database) return storeFailed(k, conf, new Error('policy cluster is not supported without a database'))
   const store = (k.state.cluster ??= new ClusterCounters(database))
   const now = Date.now()
-  const ws = windows(k, conf, now, false)
-  const key = {identifier: identifier(k, conf), service: k.service?.id ?? null, route: k.route?.id ?? null, windows: ws}
+  const ws = windows(k, conf, scope, now, false)
+  const key = {identifier: identifier(k, conf), service: scope.service, route: scope.route, windows: ws}
   let used: number[]
   try {
     used = await store.usage(key)
@@ -112,11 +141,13 @@ export const handler: PluginHandler = {
   name: 'rate-limiting',
   version: GATEWAY_VERSION,
   priority: 910,
-  access(k, conf) {
-    if (conf.policy === 'redis') return redisAccess(k, conf)
-    if (conf.policy === 'cluster') return clusterAccess(k, conf)
+  prepare,
+  access(k, conf, scopes: Scopes | undefined) {
+    const scope = scopeOf(k, conf, scopes)
+    if (conf.policy === 'redis') return redisAccess(k, conf, scope)
+    if (conf.policy === 'cluster') return clusterAccess(k, conf, scope)
     const now = Date.now()
-    const ws = windows(k, conf, now, false)
+    const ws = windows(k, conf, scope, now, false)
     const used = ws.map((w) => k.state.counters.get(w.key, w.start))
     if (decide(k, conf, ws, used, now)) for (const w of ws) k.state.counters.increment(w.key, w.start)
   },
