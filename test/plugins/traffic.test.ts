@@ -56,6 +56,45 @@ describe('plugins: rate-limiting (local)', () => {
     assert.equal((await get(port, '/', {headers: {'x-tenant': 'b'}})).status, 200)
   })
 
+  test('limit_by credential: a budget per credential, even of one consumer; the client IP without one', async (t) => {
+    const a = consumer('a')
+    const auth = await setup(t, [() => plugin('key-auth'), () => plugin('rate-limiting', {minute: 1, limit_by: 'credential'})], {
+      consumers: [a],
+      keyauth_credentials: [keyCred(a, 'ka1'), keyCred(a, 'ka2')],
+    })
+    const as = (key: string) => get(auth.port, '/', {headers: {apikey: key}}).then((r) => r.status)
+    assert.deepEqual([await as('ka1'), await as('ka1'), await as('ka2'), await as('ka2')], [200, 429, 200, 429])
+    assert.equal(auth.up.hits(), 2)
+    const open = await setup(t, [() => plugin('rate-limiting', {minute: 1, limit_by: 'credential'})])
+    assert.deepEqual([(await get(open.port, '/')).status, (await get(open.port, '/')).status], [200, 429])
+  })
+
+  // [path, status]: one budget per service, across its routes (a global instance keys
+  // its counters by no route, as Kong's).
+  test('limit_by service: the routes of a service share its budget; another service has its own', async (t) => {
+    const up = await startUpstream(t, 'a')
+    const s1 = service({url: `http://127.0.0.1:${up.port}`})
+    const s2 = service({url: `http://127.0.0.1:${up.port}`})
+    const routes = [route({paths: ['/a'], service: {id: s1.id}}), route({paths: ['/b'], service: {id: s1.id}}), route({paths: ['/c'], service: {id: s2.id}})]
+    const {port} = await startProxy(t, {services: [s1, s2], routes, plugins: [plugin('rate-limiting', {minute: 2, limit_by: 'service'})]} as any)
+    const seen: Array<[string, number, string | undefined]> = []
+    for (const path of ['/a', '/b', '/a', '/b', '/c', '/c', '/c']) {
+      const r = await get(port, path)
+      seen.push([path, r.status, r.headers['x-ratelimit-remaining-minute'] as string | undefined])
+    }
+    assert.deepEqual(seen, [['/a', 200, '1'], ['/b', 200, '0'], ['/a', 429, '0'], ['/b', 429, '0'], ['/c', 200, '1'], ['/c', 200, '0'], ['/c', 429, '0']])
+  })
+
+  test('limit_by path: the configured path has its own budget; other paths count per client IP', async (t) => {
+    const up = await startUpstream(t, 'a')
+    const s = service({url: `http://127.0.0.1:${up.port}`})
+    const r = route({paths: ['/'], service: {id: s.id}})
+    const {port} = await startProxy(t, {services: [s], routes: [r], plugins: [plugin('rate-limiting', {minute: 1, limit_by: 'path', path: '/metered'})]} as any)
+    const status = async (path: string) => (await get(port, path)).status
+    assert.deepEqual([await status('/metered'), await status('/metered?page=2'), await status('/other'), await status('/another')], [200, 429, 200, 429])
+    assert.equal(up.hits(), 2)
+  })
+
   test("a global instance is one budget across routes; route instances keep their own (Kong's keys)", async (t) => {
     const up = await startUpstream(t, 'a')
     const s = service({url: `http://127.0.0.1:${up.port}`})
