@@ -10,7 +10,7 @@
 import {GatewayError, invalidOptions, notFound, schemaViolation} from '../errors.js'
 import type {Dao} from '../db/dao.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
-import {foreignKeys, getSchema} from '../schema/registry.js'
+import {ENTITIES, foreignKeys, getSchema} from '../schema/registry.js'
 import {isUuid} from '../schema/validate.js'
 import {json, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'
 import type {WriteOptions} from '../db/dao.js'
@@ -30,13 +30,10 @@ export interface ResourceDeps {
   onChange(): Promise<void>
 }
 
-/** Kong's URL names for plugin credentials (`/consumers/{c}/key-auth`, `/key-auths`). */
-export const ALIASES: Record<string, string> = {
-  'key-auth': 'keyauth_credentials',
-  'key-auths': 'keyauth_credentials',
-  'basic-auth': 'basicauth_credentials',
-  'basic-auths': 'basicauth_credentials',
-}
+/** Kong's URL names of entities, from their schemas (`/key-auths`, `/consumers/{c}/key-auth`). */
+export const ALIASES: Record<string, string> = Object.fromEntries(
+  ENTITIES.flatMap((s) => [s.admin_api_name, s.admin_api_nested_name].filter((a): a is string => a !== undefined).map((a) => [a, s.name])),
+)
 export const alias = (s: string | undefined) => (s !== undefined ? (ALIASES[s] ?? s) : s)
 
 export async function handleResource(r: ResourceRequest, deps: ResourceDeps): Promise<Reply | null> {

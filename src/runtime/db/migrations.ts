@@ -4,10 +4,8 @@
  * Running them again is a no-op.
  */
 import pg from 'pg'
-import {acls} from '../plugins/acl/credentials.js'
-import {basicauthCredentials} from '../plugins/basic-auth/credentials.js'
-import {keyauthCredentials} from '../plugins/key-auth/credentials.js'
-import {ENTITIES, topologicalOrder} from '../schema/registry.js'
+import {bundledPlugins} from '../plugins/registry.js'
+import {CORE_ENTITIES, topologicalOrder} from '../schema/registry.js'
 import {createTableSql} from './ddl.js'
 import {connectionConfig, type PgOptions} from './pool.js'
 
@@ -16,13 +14,10 @@ export interface Migration {
   up: () => string[]
 }
 
-/** Tables added with the bundled plugins, after the base migration. */
-const CREDENTIALS = [keyauthCredentials, basicauthCredentials, acls]
-
-export const MIGRATIONS: readonly Migration[] = [
+const CORE: readonly Migration[] = [
   {
     name: '000_base',
-    up: () => topologicalOrder(ENTITIES.filter((s) => !CREDENTIALS.includes(s))).flatMap(createTableSql),
+    up: () => topologicalOrder(CORE_ENTITIES).flatMap(createTableSql),
   },
   {
     // Every CP records the DPs it serves here, so that every CP sees every DP.
@@ -45,28 +40,18 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX IF NOT EXISTS clustering_data_planes_expires_at_idx ON clustering_data_planes (expires_at)',
     ],
   },
-  {
-    name: '002_plugin_credentials',
-    up: () => CREDENTIALS.flatMap(createTableSql),
-  },
-  {
-    // rate-limiting's `cluster` policy keeps its counters here, as Kong does (its
-    // 000_base_rate_limiting + the ttl column and index of 004_200_to_210).
-    name: '003_ratelimiting_metrics',
-    up: () => [
-      `CREATE TABLE IF NOT EXISTS ratelimiting_metrics (
-        identifier text NOT NULL,
-        period text NOT NULL,
-        period_date timestamp with time zone NOT NULL,
-        service_id uuid NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000'::uuid,
-        route_id uuid NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000'::uuid,
-        value integer,
-        ttl timestamp with time zone,
-        PRIMARY KEY (identifier, period, period_date, service_id, route_id)
-      )`,
-      'CREATE INDEX IF NOT EXISTS ratelimiting_metrics_ttl_idx ON ratelimiting_metrics (ttl)',
-    ],
-  },
+]
+
+/**
+ * The core migrations, then each bundled plugin's (registry order): `<plugin>/000_base`
+ * creates its entities' tables, then the plugin's own.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  ...CORE,
+  ...bundledPlugins().flatMap(({name, storage}): Migration[] => [
+    ...(storage.entities?.length ? [{name: `${name}/000_base`, up: () => topologicalOrder(storage.entities).flatMap(createTableSql)}] : []),
+    ...(storage.migrations ?? []),
+  ]),
 ]
 
 const LOCK_KEY = 0x6b63746c // "kctl"

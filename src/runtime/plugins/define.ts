@@ -7,9 +7,9 @@ import {describeFields} from '../admin/schemas.js'
 import type {EntitySchema} from '../schema/field.js'
 import {SchemaViolation, validateEntity, type FieldErrors} from '../schema/validate.js'
 import type {PluginDefinition} from './registry.js'
-import type {PluginConfigSchema, PluginHandler} from './types.js'
+import type {PluginConfigSchema, PluginHandler, PluginStorage} from './types.js'
 
-export function definePlugin(handler: PluginHandler, schema: PluginConfigSchema): PluginDefinition {
+export function definePlugin(handler: PluginHandler, schema: PluginConfigSchema, storage: PluginStorage = {}): PluginDefinition {
   const configSchema: EntitySchema = {name: handler.name, singular: 'config', fields: schema.fields, entity_checks: schema.entity_checks}
   return {
     name: handler.name,
@@ -17,6 +17,7 @@ export function definePlugin(handler: PluginHandler, schema: PluginConfigSchema)
     priority: handler.priority,
     handler,
     schema,
+    storage,
     validateConfig(config, opts = {}) {
       if (config === null || config === undefined) config = {}
       if (typeof config !== 'object' || Array.isArray(config)) return {value: config, errors: 'expected a record'}

@@ -4,11 +4,13 @@
  */
 import type {FieldErrors} from '../schema/validate.js'
 import {definePlugin} from './define.js'
-import type {PluginConfigSchema, PluginHandler} from './types.js'
+import type {PluginConfigSchema, PluginHandler, PluginStorage} from './types.js'
 import {handler as acl} from './acl/handler.js'
 import {schema as aclSchema} from './acl/schema.js'
+import {storage as aclStorage} from './acl/credentials.js'
 import {handler as basicAuth} from './basic-auth/handler.js'
 import {schema as basicAuthSchema} from './basic-auth/schema.js'
+import {storage as basicAuthStorage} from './basic-auth/credentials.js'
 import {handler as cors} from './cors/handler.js'
 import {schema as corsSchema} from './cors/schema.js'
 import {handler as ipRestriction} from './ip-restriction/handler.js'
@@ -23,8 +25,10 @@ import {handler as correlationId} from './correlation-id/handler.js'
 import {schema as correlationIdSchema} from './correlation-id/schema.js'
 import {handler as keyAuth} from './key-auth/handler.js'
 import {schema as keyAuthSchema} from './key-auth/schema.js'
+import {storage as keyAuthStorage} from './key-auth/credentials.js'
 import {handler as rateLimiting} from './rate-limiting/handler.js'
 import {schema as rateLimitingSchema} from './rate-limiting/schema.js'
+import {storage as rateLimitingStorage} from './rate-limiting/storage.js'
 import {handler as requestTermination} from './request-termination/handler.js'
 import {schema as requestTerminationSchema} from './request-termination/schema.js'
 
@@ -34,6 +38,8 @@ export interface PluginDefinition {
   priority: number
   handler: PluginHandler
   schema: PluginConfigSchema
+  /** Entities and tables of its own (empty for most plugins). */
+  storage: PluginStorage
   /**
    * Validates and fills defaults of `config`; returns the config or the errors.
    * `coerce`: values came from a form body (strings for numbers, booleans, arrays);
@@ -50,10 +56,10 @@ let bundled: PluginDefinition[] | undefined
 export function bundledPlugins(): readonly PluginDefinition[] {
   return (bundled ??= [
     definePlugin(correlationId, correlationIdSchema),
-    definePlugin(keyAuth, keyAuthSchema),
-    definePlugin(basicAuth, basicAuthSchema),
-    definePlugin(acl, aclSchema),
-    definePlugin(rateLimiting, rateLimitingSchema),
+    definePlugin(keyAuth, keyAuthSchema, keyAuthStorage),
+    definePlugin(basicAuth, basicAuthSchema, basicAuthStorage),
+    definePlugin(acl, aclSchema, aclStorage),
+    definePlugin(rateLimiting, rateLimitingSchema, rateLimitingStorage),
     definePlugin(requestTermination, requestTerminationSchema),
     definePlugin(cors, corsSchema),
     definePlugin(ipRestriction, ipRestrictionSchema),

@@ -46,5 +46,15 @@ export interface PluginHandler<C = any, D = any> {
   log?(k: PluginContext, conf: C, data: D): void
 }
 
-/** Credential entities a plugin adds (key-auth's keyauth_credentials…). */
-export type CredentialSchemas = readonly EntitySchema[]
+/**
+ * What a plugin stores besides instances of its config, from its own folder: entities
+ * (Kong's daos.lua: key-auth's keyauth_credentials), which the Admin API, declarative
+ * files, exports and the proxy snapshot pick up from the registry, and tables of its own
+ * (rate-limiting's counters). Migrations run after the core ones, in registry order;
+ * each entity's table is created by `<plugin>/000_base`.
+ */
+export interface PluginStorage {
+  entities?: readonly EntitySchema[]
+  /** Named `<plugin>/NNN_what`; each runs once, recorded like the core migrations. */
+  migrations?: ReadonlyArray<{name: string; up: () => string[]}>
+}

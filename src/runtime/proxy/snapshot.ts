@@ -20,9 +20,8 @@ export interface EntitySet {
   plugins: any[]
   /** Read by plugins' `prepare` (credentials, ACL groups); absent means none. */
   consumers?: any[]
-  keyauth_credentials?: any[]
-  basicauth_credentials?: any[]
-  acls?: any[]
+  /** The entities bundled plugins store, by kind (`keyauth_credentials`, `acls`…). */
+  [pluginEntity: string]: any[] | undefined
 }
 
 export interface ProxySnapshot {

@@ -76,6 +76,10 @@ export interface EntitySchema {
   singular: string
   /** Secondary key usable in URLs instead of the id (`name`, `username`). */
   endpoint_key?: string
+  /** Kong's URL name of the collection when it is not `name` (`/key-auths`). */
+  admin_api_name?: string
+  /** Kong's URL name under a parent (`/consumers/{c}/key-auth`). */
+  admin_api_nested_name?: string
   /** Sets of fields unique together (besides single-field `unique`). */
   unique_together?: ReadonlyArray<readonly string[]>
   fields: FieldList

@@ -12,11 +12,10 @@ import {routes} from './entities/routes.js'
 import {services} from './entities/services.js'
 import {targets} from './entities/targets.js'
 import {upstreams} from './entities/upstreams.js'
-import {acls} from '../plugins/acl/credentials.js'
-import {basicauthCredentials} from '../plugins/basic-auth/credentials.js'
-import {keyauthCredentials} from '../plugins/key-auth/credentials.js'
+import {bundledPlugins} from '../plugins/registry.js'
 
-export const ENTITIES: readonly EntitySchema[] = [
+/** The gateway's own entities. */
+export const CORE_ENTITIES: readonly EntitySchema[] = [
   certificates,
   snis,
   caCertificates,
@@ -26,11 +25,10 @@ export const ENTITIES: readonly EntitySchema[] = [
   upstreams,
   targets,
   plugins,
-  // Plugins' credential entities (the plugin folders own them).
-  keyauthCredentials,
-  basicauthCredentials,
-  acls,
 ]
+
+/** Every entity: the core ones, then those the bundled plugins store (their folders own them). */
+export const ENTITIES: readonly EntitySchema[] = [...CORE_ENTITIES, ...bundledPlugins().flatMap((p) => p.storage.entities ?? [])]
 
 const byName = new Map(ENTITIES.map((s) => [s.name, s]))
 

@@ -1,5 +1,6 @@
 /** acl's entity: a consumer's membership of a group (`/consumers/{c}/acls`). */
 import {createdAt, idField, tagsField, type EntitySchema} from '../../schema/field.js'
+import type {PluginStorage} from '../types.js'
 
 export const acls: EntitySchema = {
   name: 'acls',
@@ -13,3 +14,5 @@ export const acls: EntitySchema = {
     tagsField(),
   ],
 }
+
+export const storage: PluginStorage = {entities: [acls]}

@@ -8,12 +8,15 @@
  */
 import {createHash} from 'node:crypto'
 import {createdAt, idField, tagsField, type EntitySchema} from '../../schema/field.js'
+import type {PluginStorage} from '../types.js'
 
 export const hashPassword = (password: string, consumerId: string): string =>
   createHash('sha1').update(password + consumerId).digest('hex')
 
 export const basicauthCredentials: EntitySchema = {
   name: 'basicauth_credentials',
+  admin_api_name: 'basic-auths',
+  admin_api_nested_name: 'basic-auth',
   singular: 'basicauth_credential',
   endpoint_key: 'username',
   fields: [
@@ -30,3 +33,5 @@ export const basicauthCredentials: EntitySchema = {
     e.password = hashPassword(e.password, e.consumer.id)
   },
 }
+
+export const storage: PluginStorage = {entities: [basicauthCredentials]}

@@ -1,11 +1,14 @@
 /** key-auth's credential entity: a key bound to a consumer (`/consumers/{c}/key-auth`). */
 import {randomBytes} from 'node:crypto'
 import {createdAt, idField, tagsField, type EntitySchema} from '../../schema/field.js'
+import type {PluginStorage} from '../types.js'
 
 export const keyauthCredentials: EntitySchema = {
   name: 'keyauth_credentials',
   singular: 'keyauth_credential',
   endpoint_key: 'key',
+  admin_api_name: 'key-auths',
+  admin_api_nested_name: 'key-auth',
   fields: [
     idField(),
     createdAt(),
@@ -19,3 +22,5 @@ export const keyauthCredentials: EntitySchema = {
     e.key ??= randomBytes(16).toString('hex')
   },
 }
+
+export const storage: PluginStorage = {entities: [keyauthCredentials]}
