@@ -25,7 +25,7 @@ import {stopNode, waitNodeReady} from './launcher.js'
 import {parseListen} from './listen.js'
 import {dbDown, launch, startedNodes, targets, type Phase, type UpContext} from './phase-context.js'
 import {certificatesPhase, startDataPlanes, waitInSyncPhase} from './phases-hybrid.js'
-import {createDatabase, initCluster, startServer, stopServer} from './postgres.js'
+import {createDatabase, initCluster, startServer, stopServer, type PostgresInstance} from './postgres.js'
 import type {Mode} from './spec.js'
 import {writeState, type NodeState} from './state.js'
 import {specIndex} from './topology.js'
@@ -76,13 +76,19 @@ const database: Phase = {
     if (!isAlive(emb.pid)) {
       await initCluster(emb.instance)
       ctx.report.info(`starting Postgres on 127.0.0.1:${conn.port}`)
-      emb.pid = await startServer(emb.instance, {logFile: emb.logFile})
+      emb.pid = await startServer(emb.instance, {logFile: emb.logFile, hint: portHint(emb.instance, basename(ctx.specPath))})
       ctx.started.database = emb.pid
     }
     emb.intent = 'running'
     await writeState(ctx.stateDir, ctx.state)
     if (await createDatabase(conn, conn.database)) ctx.report.info(`created database ${conn.database}`)
   },
+}
+
+/** Names the spec key that sets the port Postgres failed on, and the unprivileged user's limit. */
+function portHint(pgi: PostgresInstance, spec: string): string {
+  const range = pgi.runAs ? ` (from 1024 up: Postgres runs as the unprivileged user ${pgi.runAs.user})` : ''
+  return `Check the Postgres log above. If it cannot use port ${pgi.port}, set spec.database.port in ${spec} to a free port${range} and run the command again.`
 }
 
 async function checkExternal(ctx: UpContext): Promise<void> {

@@ -113,6 +113,8 @@ export interface StartOptions {
   settings?: Record<string, string>
   /** How long to wait for connections (default 30 s). */
   timeoutMs?: number
+  /** What to try next when the server does not start (default: read the log, pick another port if taken). */
+  hint?: string
 }
 
 /**
@@ -134,7 +136,7 @@ export async function startServer(pgi: PostgresInstance, options: StartOptions):
     const log = await readFile(options.logFile, 'utf8').catch(() => '')
     const reason = err instanceof Error ? err.message : String(err)
     throw new ExternalError('POSTGRES_START_FAILED', `Postgres did not start on 127.0.0.1:${pgi.port}: ${reason}\n--- ${options.logFile} (tail) ---\n${tail(log, 15)}`, tail(log, 15), {
-      hint: 'Check the log above; if the port is taken, pick another one.',
+      hint: options.hint ?? 'Check the log above; if the port is taken, pick another one.',
     })
   }
   return pid
