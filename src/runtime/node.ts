@@ -11,11 +11,11 @@ import {randomUUID} from 'node:crypto'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:http'
 import {join} from 'node:path'
-import type pg from 'pg'
 import {buildAdminApi} from './admin/server.js'
 import {publicConf} from './conf/load.js'
 import type {NodeConf} from './conf/defaults.js'
 import {coalesce, loadEntities} from './config-loader.js'
+import {listenForChanges, type ChangeListener} from './db/change-listener.js'
 import {CONFIG_CHANNEL} from './db/dao.js'
 import {pendingMigrations} from './db/migrations.js'
 import {createPool, describePgError, pgOptions, type PgOptions} from './db/pool.js'
@@ -59,7 +59,7 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
   await checkDatabase(pgo)
   const pool = createPool(pgo)
   const servers: Server[] = []
-  let listener: pg.PoolClient | undefined
+  let listener: ChangeListener | undefined
   let closed: Promise<void> | undefined
   // The proxy runs here or in `node_worker_processes` workers (workers/pool.ts); a CP has none.
   const proxy = isCp ? null : createProxyHost(conf, log, pool)
@@ -76,7 +76,7 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
   const close = () =>
     (closed ??= (async () => {
       await Promise.all([proxy?.close(), cp?.close(), ...servers.map((s) => closeServer(s))])
-      listener?.release(true)
+      listener?.close()
       await pool.end().catch(() => {})
     })())
 
@@ -106,9 +106,7 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
     }
     await proxy?.listen()
     await cp?.listen()
-    listener = await pool.connect()
-    listener.on('notification', () => void rebuild().catch((err) => log.error(`reloading configuration failed: ${err.message}`)))
-    await listener.query(`LISTEN ${CONFIG_CHANNEL}`)
+    listener = await listenForChanges(pool, CONFIG_CHANNEL, () => void rebuild().catch((err) => log.error(`reloading configuration failed: ${err.message}`)), log)
   } catch (err) {
     await close()
     throw err
