@@ -28,6 +28,16 @@ describe('plugins: key-auth', () => {
     assert.equal(up.hits(), 0)
   })
 
+  test("a key past its ttl no longer authenticates; one within it does", async (t) => {
+    const now = Math.floor(Date.now() / 1000)
+    const expiring = {consumers: [alice], keyauth_credentials: [{...keyCred(alice, 'old-key'), created_at: now - 120, ttl: 60}, {...keyCred(alice, 'fresh-key'), created_at: now - 10, ttl: 3600}]}
+    const {port, up} = await setup(t, [() => plugin('key-auth')], expiring)
+    const old = await get(port, '/', {headers: {apikey: 'old-key'}})
+    assert.deepEqual([old.status, old.json().message], [401, 'Invalid authentication credentials'])
+    assert.equal((await get(port, '/', {headers: {apikey: 'fresh-key'}})).status, 200)
+    assert.equal(up.hits(), 1)
+  })
+
   test('key in header or query; consumer headers upstream; hide_credentials strips it', async (t) => {
     const {port} = await setup(t, [() => plugin('key-auth', {hide_credentials: true})], creds)
     const h: Echo = (await get(port, '/x', {headers: {apikey: 'secret-1'}})).json()

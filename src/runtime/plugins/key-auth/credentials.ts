@@ -14,7 +14,7 @@ export const keyauthCredentials: EntitySchema = {
     createdAt(),
     ['consumer', {type: 'foreign', reference: 'consumers', required: true, on_delete: 'cascade', description: 'The consumer this key authenticates.'}],
     ['key', {type: 'string', unique: true, auto: true, encrypted: true, description: 'The key; generated when not given.'}],
-    ['ttl', {type: 'integer', description: 'Seconds the key lives (not enforced yet).'}],
+    ['ttl', {type: 'integer', description: 'Seconds the key authenticates for, from its creation; an expired key is refused as an invalid one (it stays listed).'}],
     tagsField(),
   ],
   // Kong generates a random key when none is given.

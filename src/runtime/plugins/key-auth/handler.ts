@@ -28,11 +28,14 @@ export const handler: PluginHandler<any, CredentialIndex> = {
 function authenticate(k: PluginContext, conf: any, index: CredentialIndex): void {
   const key = findKey(k, conf)
   const found = key === null ? undefined : index.byKey.get(key)
-  if (found) return acceptCredential(k, found.consumer, found.credential)
+  if (found && !expired(found.credential)) return acceptCredential(k, found.consumer, found.credential)
   if (acceptAnonymous(k, conf.anonymous, index)) return
   const www = {'www-authenticate': conf.realm ? `Key realm="${conf.realm}"` : 'Key'}
   k.error(401, key === null ? 'No API key found in request' : 'Invalid authentication credentials', www)
 }
+
+/** Kong drops a key once its `ttl` has run out; it no longer authenticates. */
+const expired = (c: {ttl?: number | null; created_at?: number}): boolean => Boolean(c.ttl) && (c.created_at ?? 0) + c.ttl! <= Date.now() / 1000
 
 function findKey(k: PluginContext, conf: any): string | null {
   for (const name of conf.key_names as string[]) {
