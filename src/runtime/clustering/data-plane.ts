@@ -70,8 +70,18 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
     }
     const socket = new WebSocket(url, options)
     ws = socket
-    let lastPong = Date.now()
     let pinger: NodeJS.Timeout | undefined
+    // Kong's PING_WAIT: a CP that sends no pong for 1.5 intervals is dropped. A deadline
+    // re-armed on every pong, rather than a check on each ping tick (which only fires
+    // after 2 intervals).
+    let pongDeadline: NodeJS.Timeout | undefined
+    const awaitPong = () => {
+      clearTimeout(pongDeadline)
+      pongDeadline = setTimeout(() => {
+        log.warn(`no pong from control plane for ${(intervalMs * 1.5) / 1000}s; reconnecting`)
+        socket.terminate()
+      }, intervalMs * 1.5)
+    }
     const ping = () => socket.readyState === WebSocket.OPEN && socket.ping(Buffer.from(d.currentHash()))
     socket.on('upgrade', (res) => {
       const peer = (res.socket as import('node:tls').TLSSocket).getPeerCertificate()
@@ -85,15 +95,10 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
       log.notice(`connected to control plane ${conf.cluster_control_plane}`)
       socket.send(encodeBasicInfo({plugins: bundledPlugins().map((p) => ({name: p.name, version: p.version})), labels: parseLabels(conf.cluster_dp_labels)}), {binary: true})
       ping()
-      pinger = setInterval(() => {
-        if (Date.now() - lastPong > intervalMs * 1.5) {
-          log.warn(`no pong from control plane for ${(intervalMs * 1.5) / 1000}s; reconnecting`)
-          return socket.terminate()
-        }
-        ping()
-      }, intervalMs)
+      awaitPong()
+      pinger = setInterval(ping, intervalMs)
     })
-    socket.on('pong', () => (lastPong = Date.now()))
+    socket.on('pong', awaitPong)
     socket.on('message', (data: Buffer, isBinary) => {
       if (!isBinary) return
       let msg: Reconfigure
@@ -120,6 +125,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
     })
     socket.on('close', (code) => {
       clearInterval(pinger)
+      clearTimeout(pongDeadline)
       if (isOpen) log.warn(`disconnected from control plane (code ${code}); reconnecting`)
       isOpen = false
       scheduleRetry()
