@@ -1,17 +1,20 @@
 /**
  * End to end, hybrid mode: `kctl init --mode hybrid` brings up Postgres, a control plane and
  * two data planes with generated certificates; a write on the CP is proxied by both DPs;
- * per-node stop/start, a DP started while the CP is down, and destroy.
+ * per-node stop/start, a DP started while the CP is down, and destroy. Also with the
+ * user's own certificate (`gen-cert`, then `init --cert --key`).
  */
 import assert from 'node:assert/strict'
 import {existsSync, rmSync, writeFileSync} from 'node:fs'
-import {writeFile} from 'node:fs/promises'
+import {readFile, writeFile} from 'node:fs/promises'
 import type {Server} from 'node:http'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
+import {connect} from 'node:tls'
+import {parse, stringify} from 'yaml'
 import {isAlive} from '../../src/kit/process.js'
 import {create, eventually, served, startUpstream} from '../helpers/http.js'
-import {createSandbox, processesMentioning, type Sandbox} from '../helpers/kctl.js'
+import {createSandbox, processesMentioning, withPortTaken, type Sandbox} from '../helpers/kctl.js'
 import {hybridPorts, hybridSpec, type HybridPorts} from '../helpers/specs.js'
 
 interface NodeRow {
@@ -164,5 +167,70 @@ describe('kctl init --mode hybrid --mtls pki', () => {
     assert.ok(await allInSync(p))
     for (const f of ['ca', 'cp-1', 'dp-1', 'dp-2']) assert.ok(existsSync(join(sb.dataDir, 'clusters', 'pki', 'certs', `${f}.crt`)), f)
     await sb.kctl('nodes', '--json') // records the pids for cleanup
+  })
+})
+
+describe('kctl init --mode hybrid --cert FILE --key FILE (the user\'s certificate from gen-cert)', () => {
+  let sb: Sandbox
+  let p: HybridPorts
+  let crt: string
+  let key: string
+  let fingerprint: string
+
+  before(async () => {
+    sb = await createSandbox()
+    p = await hybridPorts(2)
+    crt = join(sb.dir, 'mine', 'cluster.crt')
+    key = join(sb.dir, 'mine', 'cluster.key')
+    const r = await sb.kctl('gen-cert', '--cert', crt, '--key', key, '--json')
+    assert.equal(r.code, 0, r.stderr)
+    fingerprint = JSON.parse(r.stdout).fingerprint_sha256
+  })
+  after(async () => {
+    await sb?.cleanup()
+  })
+
+  /** The SHA-256 of the certificate the CP presents on its cluster listener (hex, lower case, no colons). */
+  const presented = () =>
+    new Promise<string>((resolve, reject) => {
+      const s = connect({host: '127.0.0.1', port: p.cp.cluster, servername: 'kong_clustering', rejectUnauthorized: false}, () => {
+        resolve(s.getPeerCertificate().fingerprint256.replace(/:/g, '').toLowerCase())
+        s.destroy()
+      })
+      s.on('error', reject)
+    })
+
+  // With no kctl.yaml, init renders one on Kong's default ports, which other tests may hold:
+  // the first run is made to stop at preflight on 8001 (the spec is written by then), the
+  // spec's listen addresses are moved to free ports, and a second init brings it up.
+  it('writes the files into the spec, and brings the cluster up presenting that certificate', async () => {
+    const first = await withPortTaken(8001, () => sb.kctl('init', '--mode', 'hybrid', '--cert', crt, '--key', key))
+    assert.equal(first.code, 1, `${first.stdout}\n${first.stderr}`)
+    assert.match(first.stderr, /Port 8001 is already in use/)
+    const spec = parse(await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8'))
+    assert.deepEqual(spec.spec.certificates, {mtls: 'shared', days: 1095, cert: crt, key})
+    const [cp, ...dps] = spec.spec.nodes
+    Object.assign(cp, {admin_listen: `127.0.0.1:${p.cp.admin}`, cluster_listen: `127.0.0.1:${p.cp.cluster}`, status_listen: `127.0.0.1:${p.cp.status}`})
+    dps.forEach((dp: Record<string, string>, i: number) => Object.assign(dp, {proxy_listen: `127.0.0.1:${p.dps[i].proxy}`, status_listen: `127.0.0.1:${p.dps[i].status}`}))
+    await writeFile(join(sb.cwd, 'kctl.yaml'), stringify(spec))
+
+    const r = await sb.kctl('init')
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
+    assert.match(r.stderr, /using the existing certificates \(mtls shared\)/)
+    assert.match(r.stderr, /dp-1, dp-2 in sync with cp-1/)
+    assert.ok(await allInSync(p))
+    assert.equal(await presented(), fingerprint)
+    assert.equal(existsSync(join(sb.dataDir, 'clusters', 'demo', 'certs')), false, 'nothing generated')
+    await sb.kctl('nodes', '--json') // records the pids for cleanup
+  })
+
+  it('destroy --yes removes the cluster and leaves the certificate and key in place', async () => {
+    const before = {crt: await readFile(crt), key: await readFile(key)}
+    const r = await sb.kctl('destroy', '--yes')
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(await processesMentioning(sb.dir), [])
+    assert.equal(existsSync(join(sb.dataDir, 'clusters', 'demo')), false)
+    assert.deepEqual(await readFile(crt), before.crt)
+    assert.deepEqual(await readFile(key), before.key)
   })
 })
