@@ -104,7 +104,11 @@ describe('/clustering endpoints', () => {
       assert.deepEqual(await stored(), [raws[2].id])
     } finally {
       for (const r of raws) r.close()
+      // end() resolves before the connection is closed and 'remove' comes once it is: waiting
+      // for it keeps the server's shutdown in `after` from reaching a half-closed client.
+      const closed = db.totalCount ? new Promise((r) => db.once('remove', r)) : Promise.resolve()
       await db.end()
+      await closed
       await cp.node.stop()
     }
   })
