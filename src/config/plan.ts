@@ -8,6 +8,7 @@
  */
 import {fetchState} from './admin-client.js'
 import {diffStates} from './diff.js'
+import {mask} from './render.js'
 import {ConfigInvalid, type ConfigProblem} from '../runtime/declarative/errors.js'
 import {flattenFiles, type RawTarget} from '../runtime/declarative/flatten.js'
 import {resolveTarget, type Target} from '../runtime/declarative/resolve.js'
@@ -28,11 +29,14 @@ export async function loadFiles(files: readonly string[], selectTags: readonly s
   return {raw, selectTags: [...new Set([...selectTags, ...raw.selectTags])]}
 }
 
-/** Resolves ids and references and validates every entity. @throws ConfigInvalid with every problem */
+/**
+ * Resolves ids and references and validates every entity.
+ * @throws ConfigInvalid with every problem, values from the environment masked in them
+ */
 export function buildTarget(loaded: Loaded, current?: State): Target {
   const problems: ConfigProblem[] = []
   const target = resolveTarget(loaded.raw, {current, selectTags: loaded.selectTags}, problems)
-  if (problems.length) throw new ConfigInvalid(problems)
+  if (problems.length) throw new ConfigInvalid(problems.map((p) => ({...p, message: mask(p.message, loaded.raw.secrets)})))
   return target
 }
 

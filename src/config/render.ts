@@ -33,17 +33,35 @@ export function entityLabel(kind: string, e: Record<string, any>, states: readon
   return (key && e[key]) || e.id
 }
 
+/** decK's mask for a value that came from a `DECK_` environment variable. */
+export const MASK = '[masked]'
+
+/**
+ * Every secret in `text` replaced by `[masked]`, longest first so that a secret holding
+ * a shorter one is masked whole. Plain substrings, not words: a value substituted in the
+ * middle of a word is still hidden.
+ */
 export function mask(text: string, secrets: readonly string[]): string {
   let out = text
-  for (const s of secrets) if (s) out = out.split(s).join('[masked]')
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) if (s) out = out.split(s).join(MASK)
   return out
+}
+
+/** `mask` through a JSON value: strings masked, a number equal to a secret replaced whole. */
+export function maskValue(v: unknown, secrets: readonly string[]): unknown {
+  if (!secrets.length || v === null || v === undefined) return v
+  if (typeof v === 'string') return mask(v, secrets)
+  if (typeof v === 'number' || typeof v === 'boolean') return secrets.includes(String(v)) ? MASK : v
+  if (Array.isArray(v)) return v.map((x) => maskValue(x, secrets))
+  if (typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskValue(x, secrets)]))
+  return v
 }
 
 export function renderEvents(events: readonly Event[], states: readonly State[], secrets: readonly string[], paint: Paint = noPaint): string[] {
   const lines: string[] = []
   for (const ev of events) {
     const singular = getSchema(ev.kind)?.singular ?? ev.kind
-    const head = `${VERB[ev.op]} ${singular} ${entityLabel(ev.kind, ev.entity, states)}`
+    const head = mask(`${VERB[ev.op]} ${singular} ${entityLabel(ev.kind, ev.entity, states)}`, secrets)
     lines.push(ev.op === 'create' ? paint.green(head) : ev.op === 'delete' ? paint.red(head) : paint.yellow(head))
     if (ev.op !== 'update' || !ev.old) continue
     for (const c of changedFields(getSchema(ev.kind)!, ev.old, ev.entity)) {

@@ -4,7 +4,7 @@
  */
 import {UserError} from '../kit/errors.js'
 import {canPrompt, confirm, promptUnavailable} from '../kit/prompt.js'
-import {entityLabel} from '../config/render.js'
+import {entityLabel, mask, maskValue} from '../config/render.js'
 import {changedFields} from '../runtime/declarative/compare.js'
 import {getSchema} from '../runtime/schema/registry.js'
 import type {Event, State} from '../runtime/declarative/state.js'
@@ -18,13 +18,16 @@ export interface ChangeJson {
   fields?: Array<{field: string; old: unknown; new: unknown}>
 }
 
-export function changesJson(events: readonly Event[], states: readonly State[]): ChangeJson[] {
+/** The changes as data; values from the environment (`secrets`) are masked as in the text. */
+export function changesJson(events: readonly Event[], states: readonly State[], secrets: readonly string[] = []): ChangeJson[] {
   return events.map((e) => ({
     op: e.op,
     kind: e.kind,
     id: e.entity.id,
-    name: entityLabel(e.kind, e.entity, states),
-    ...(e.op === 'update' && e.old ? {fields: changedFields(getSchema(e.kind)!, e.old, e.entity)} : {}),
+    name: mask(entityLabel(e.kind, e.entity, states), secrets),
+    ...(e.op === 'update' && e.old
+      ? {fields: changedFields(getSchema(e.kind)!, e.old, e.entity).map((c) => ({field: c.field, old: maskValue(c.old, secrets), new: maskValue(c.new, secrets)}))}
+      : {}),
   }))
 }
 

@@ -29,7 +29,7 @@ export async function diff(o: DiffOptions): Promise<{result: SyncResult; plan: P
 }
 
 export const resultOf = (plan: Plan, applied: boolean): SyncResult => ({
-  changes: changesJson(plan.events, [plan.target.state, plan.current]),
+  changes: changesJson(plan.events, [plan.target.state, plan.current], plan.secrets),
   summary: plan.summary,
   warnings: plan.warnings,
   applied,

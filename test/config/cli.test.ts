@@ -23,14 +23,23 @@ function kctl(...args: string[]): Promise<{code: number; stdout: string; stderr:
 
 /** kctl with its own state directory: another user, who never applied to this gateway. */
 function kctlIn(dataDir: string, ...args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
+  return run(args, {dataDir})
+}
+
+const ENV = {DECK_SVC_HOST: 'secret-host.example', DECK_USER: 'carol-from-env', DECK_RETRIES: '9'}
+
+/** The CLI with `stdin` piped in (else none) and extra environment variables. */
+function run(args: string[], o: {dataDir?: string; stdin?: string; env?: Record<string, string>} = {}): Promise<{code: number; stdout: string; stderr: string}> {
   return new Promise((resolve) => {
-    const env = {...process.env, CI: 'true', NO_COLOR: '1', KCTL_DATA_DIR: dataDir, DECK_SVC_HOST: 'secret-host.example'}
-    const p = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], {cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe']})
+    const env: Record<string, string | undefined> = {...process.env, CI: 'true', NO_COLOR: '1', KCTL_DATA_DIR: o.dataDir ?? join(dir, 'data'), ...ENV, ...o.env}
+    delete env.KCTL_ADMIN_URL
+    const p = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], {cwd: dir, env, stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
-    p.stdout.on('data', (d) => (stdout += d))
-    p.stderr.on('data', (d) => (stderr += d))
+    p.stdout!.on('data', (d) => (stdout += d))
+    p.stderr!.on('data', (d) => (stderr += d))
     p.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
+    if (o.stdin !== undefined) p.stdin!.end(o.stdin)
   })
 }
 
@@ -148,5 +157,45 @@ routes:
     const res = await kctl('dump', '--admin-url', 'http://127.0.0.1:9')
     assert.equal(res.code, 1)
     assert.match(res.stderr, /Can't reach the Admin API at http:\/\/127\.0\.0\.1:9/)
+  })
+})
+
+describe('values from DECK_ environment variables', () => {
+  it('are masked as [masked] in headings, field lines, --json and error messages', async () => {
+    const envFile = (host: string, retries: string) => `_format_version: "3.0"
+services:
+- name: svc-env
+  host: ${host}
+  retries: ${retries}
+consumers:
+- username: \${{ env "DECK_USER" }}
+`
+    const first = await file('env-1.yaml', envFile('plain.example', '5'))
+    const text = await kctl('diff', first, '--admin-url', admin.url)
+    assert.equal(text.code, 0, text.stderr)
+    assert.match(text.stdout, /^creating consumer \[masked\]$/m)
+    const json = await kctl('diff', first, '--admin-url', admin.url, '--json')
+    assert.deepEqual(JSON.parse(json.stdout).changes.map((c: any) => c.name), ['svc-env', '[masked]'])
+    assert.equal((await kctl('apply', first, '--admin-url', admin.url)).code, 0)
+    assert.equal((await admin.call('GET', '/consumers/carol-from-env')).status, 200)
+
+    const second = await file('env-2.yaml', envFile('\${{ env "DECK_SVC_HOST" }}', '\${{ env "DECK_RETRIES" }}'))
+    const upd = await kctl('diff', second, '--admin-url', admin.url)
+    assert.match(upd.stdout, /updating service svc-env\n {2}- retries: 5\n {2}\+ retries: \[masked\]\n {2}- host: "plain\.example"\n {2}\+ host: "\[masked\]"/)
+    const updJson = JSON.parse((await kctl('apply', second, '--admin-url', admin.url, '--json')).stdout)
+    assert.equal(updJson.applied, true)
+    assert.deepEqual(updJson.changes[0].fields, [
+      {field: 'retries', old: 5, new: '[masked]'},
+      {field: 'host', old: 'plain.example', new: '[masked]'},
+    ])
+    assert.equal((await admin.call('GET', '/services/svc-env')).body.host, 'secret-host.example')
+
+    const bad = await file('env-bad.yaml', '_format_version: "3.0"\nroutes:\n- name: r-env\n  paths: [/e]\n  service: \${{ env "DECK_USER" }}\n')
+    const err = await kctl('apply', bad, '--admin-url', admin.url)
+    assert.equal(err.code, 1)
+    assert.match(err.stderr, /references a service with name '\[masked\]'/)
+
+    for (const out of [text, json, upd, err]) for (const v of [ENV.DECK_SVC_HOST, ENV.DECK_USER]) assert.ok(!(out.stdout + out.stderr).includes(v), `${v} shown in:\n${out.stdout}${out.stderr}`)
+    assert.equal((await kctl('reset', '--yes', '--admin-url', admin.url)).code, 0)
   })
 })
