@@ -31,8 +31,7 @@ const ENV = {DECK_SVC_HOST: 'secret-host.example', DECK_USER: 'carol-from-env', 
 /** The CLI with `stdin` piped in (else none) and extra environment variables. */
 function run(args: string[], o: {dataDir?: string; stdin?: string; env?: Record<string, string>} = {}): Promise<{code: number; stdout: string; stderr: string}> {
   return new Promise((resolve) => {
-    const env: Record<string, string | undefined> = {...process.env, CI: 'true', NO_COLOR: '1', KCTL_DATA_DIR: o.dataDir ?? join(dir, 'data'), ...ENV, ...o.env}
-    delete env.KCTL_ADMIN_URL
+    const env: Record<string, string | undefined> = {...process.env, KCTL_ADMIN_URL: undefined, CI: 'true', NO_COLOR: '1', KCTL_DATA_DIR: o.dataDir ?? join(dir, 'data'), ...ENV, ...o.env}
     const p = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], {cwd: dir, env, stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
@@ -198,4 +197,124 @@ consumers:
     for (const out of [text, json, upd, err]) for (const v of [ENV.DECK_SVC_HOST, ENV.DECK_USER]) assert.ok(!(out.stdout + out.stderr).includes(v), `${v} shown in:\n${out.stdout}${out.stderr}`)
     assert.equal((await kctl('reset', '--yes', '--admin-url', admin.url)).code, 0)
   })
+})
+
+/** One run of the CLI: files written first, `$ADMIN` replaced by the Admin API's URL. */
+interface Case {
+  name: string
+  files?: Record<string, string>
+  args: string[]
+  stdin?: string
+  env?: Record<string, string>
+  code: number
+  stdout?: RegExp
+  stderr?: RegExp
+  /** Checks on the gateway afterwards. */
+  then?: () => Promise<void>
+}
+
+const svcYaml = (name: string, version = '3.0') => `_format_version: "${version}"\nservices:\n- name: ${name}\n  host: ${name}.example\n`
+
+const formatCases = (): Case[] => [
+  {
+    name: 'an unset DECK_ variable is an error',
+    files: {'unset.yaml': '_format_version: "3.0"\nservices:\n- name: u\n  host: ${{ env "DECK_NOT_SET" }}\n'},
+    args: ['validate', 'unset.yaml'],
+    code: 1,
+    stderr: /unset\.yaml: \$: environment variable 'DECK_NOT_SET' is not set/,
+  },
+  {
+    name: 'a variable without the DECK_ prefix is an error, even when set',
+    files: {'home.yaml': '_format_version: "3.0"\nservices:\n- name: h\n  host: ${{ env "HOME" }}\n'},
+    args: ['validate', 'home.yaml'],
+    code: 1,
+    stderr: /environment variable 'HOME' cannot be used: only names starting with DECK_ are read/,
+  },
+  {
+    name: '- reads the file from stdin',
+    args: ['apply', '-', '--admin-url', '$ADMIN', '--yes'],
+    stdin: svcYaml('from-stdin'),
+    code: 0,
+    stdout: /creating service from-stdin\n/,
+    then: async () => assert.equal((await admin.call('GET', '/services/from-stdin')).status, 200),
+  },
+  {
+    name: 'several files are merged, references crossing them',
+    files: {'m-svc.yaml': svcYaml('merged'), 'm-route.yaml': '_format_version: "3.0"\nroutes:\n- name: merged-r\n  paths: [/m]\n  service: merged\n'},
+    args: ['diff', 'm-svc.yaml', 'm-route.yaml', '-', '--admin-url', '$ADMIN'],
+    stdin: svcYaml('from-stdin'),
+    code: 0,
+    stdout: /^creating service merged\ncreating route merged-r\nSummary:\n {2}Created: 2 {2}Updated: 0 {2}Deleted: 0\n$/,
+  },
+  {
+    name: 'a JSON file',
+    files: {'j.json': JSON.stringify({_format_version: '3.0', services: [{name: 'j', host: 'j.example', routes: [{name: 'jr', paths: ['/j']}]}]})},
+    args: ['validate', 'j.json'],
+    code: 0,
+    stdout: /configuration is valid \(1 services, 1 routes\)/,
+  },
+  {
+    name: '_format_version "2.1" is migrated (regex paths get ~) with a warning',
+    files: {'legacy.yaml': svcYaml('legacy', '2.1') + "  routes:\n  - name: legacy-r\n    paths: [/plain, '/v\\d+/x']\n"},
+    args: ['apply', 'legacy.yaml', '--admin-url', '$ADMIN', '--select-tag', 'legacy'],
+    code: 0,
+    stderr: /legacy\.yaml: _format_version 2\.1 is deprecated; read as 3\.0 \(regex paths get a '~' prefix\)/,
+    then: async () => assert.deepEqual((await admin.call('GET', '/routes/legacy-r')).body.paths, ['/plain', '~/v\\d+/x']),
+  },
+  {
+    name: '_comment and _ignore are accepted at the top and on entities, and not stored',
+    files: {
+      'comments.yaml':
+        '_format_version: "3.0"\n_comment: whole file\n_ignore: [{anything: 1}]\nservices:\n- name: commented\n  host: c.example\n  _comment: a service\n  _ignore: [x]\n  routes:\n  - name: commented-r\n    paths: [/c]\n    _comment: a route\n',
+    },
+    args: ['apply', 'comments.yaml', '--admin-url', '$ADMIN', '--select-tag', 'comments'],
+    code: 0,
+    stdout: /Created: 2 {2}Updated: 0 {2}Deleted: 0/,
+    then: async () => {
+      const svc = (await admin.call('GET', '/services/commented')).body
+      assert.equal(svc._comment, undefined)
+      assert.equal(svc._ignore, undefined)
+    },
+  },
+  {
+    name: 'a _comment that is not a string is an error',
+    files: {'bad-comment.yaml': '_format_version: "3.0"\nservices:\n- name: b\n  host: b.example\n  _comment: [1]\n'},
+    args: ['validate', 'bad-comment.yaml'],
+    code: 1,
+    stderr: /bad-comment\.yaml:3: services\[0\]: _comment: expected a string/,
+  },
+  {
+    name: 'KCTL_ADMIN_URL instead of --admin-url',
+    files: {'env-url.yaml': svcYaml('env-url')},
+    args: ['diff', 'env-url.yaml'],
+    env: {KCTL_ADMIN_URL: '$ADMIN'},
+    code: 0,
+    // It read the gateway: what the file lacks would be deleted.
+    stdout: /^deleting service from-stdin$[\s\S]*^creating service env-url$/m,
+  },
+  {
+    name: 'apply of a malformed YAML file exits 1 and changes nothing',
+    files: {'malformed.yaml': '_format_version: "3.0"\nservices: []\nconsumers:\n- username: x\n  tags: [unclosed\n'},
+    args: ['apply', 'malformed.yaml', '--admin-url', '$ADMIN', '--yes'],
+    code: 1,
+    stderr: /malformed\.yaml:\d+: \$: malformed file/,
+    then: async () => assert.equal((await admin.call('GET', '/services/from-stdin')).status, 200),
+  },
+]
+
+describe('file format and targets', () => {
+  for (const c of formatCases()) {
+    it(c.name, async () => {
+      for (const [name, text] of Object.entries(c.files ?? {})) await file(name, text)
+      const sub = (v: string) => v.replace('$ADMIN', admin.url)
+      const before = c.code === 0 ? undefined : (await kctl('dump', '--admin-url', admin.url)).stdout
+      const res = await run(c.args.map(sub), {stdin: c.stdin, env: Object.fromEntries(Object.entries(c.env ?? {}).map(([k, v]) => [k, sub(v)]))})
+      assert.equal(res.code, c.code, res.stdout + res.stderr)
+      if (c.stdout) assert.match(res.stdout, c.stdout)
+      if (c.stderr) assert.match(res.stderr, c.stderr)
+      // A failed run changes nothing on the gateway.
+      if (before !== undefined) assert.equal((await kctl('dump', '--admin-url', admin.url)).stdout, before)
+      await c.then?.()
+    })
+  }
 })

@@ -62,6 +62,7 @@ function collect(
     return
   }
   const entity: Record<string, any> = {...(item as Record<string, unknown>)}
+  stripEntityMeta(entity, origin, problems)
   if (legacy && schema.name === 'routes') migrateRoute(entity)
   const entry: Entry = {kind: schema.name, entity, origin, keys, file, links}
   // A child nested twice (plugin in route in service) belongs to its direct parent only, as in Kong.
@@ -79,3 +80,10 @@ function collect(
   }
 }
 
+/** Kong accepts `_comment` (a string) and `_ignore` (an array) on every entity; neither is stored. */
+function stripEntityMeta(entity: Record<string, any>, origin: Origin, problems: ConfigProblem[]): void {
+  if (entity._comment !== undefined && entity._comment !== null && typeof entity._comment !== 'string') problems.push({origin, field: '_comment', message: 'expected a string'})
+  if (entity._ignore !== undefined && entity._ignore !== null && !Array.isArray(entity._ignore)) problems.push({origin, field: '_ignore', message: 'expected an array'})
+  delete entity._comment
+  delete entity._ignore
+}

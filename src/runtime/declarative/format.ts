@@ -30,6 +30,8 @@ export function readMeta(file: ParsedFile, problems: ConfigProblem[], warnings: 
     problems.push({origin: at('_format_version'), message: `unsupported _format_version '${version}': expected "${FORMAT_VERSION}" (or "1.1"/"2.1", migrated on the fly)`})
   }
   if (d._transform !== undefined && typeof d._transform !== 'boolean') problems.push({origin: at('_transform'), message: 'expected a boolean'})
+  if (d._comment !== undefined && typeof d._comment !== 'string') problems.push({origin: at('_comment'), message: 'expected a string'})
+  if (d._ignore !== undefined && !Array.isArray(d._ignore)) problems.push({origin: at('_ignore'), message: 'expected an array'})
   const selectTags = readSelectTags(d._info, problems, at('_info'))
   for (const key of Object.keys(d)) {
     if (!META.has(key) && !getSchema(key)) problems.push({origin: at(key), message: `unknown field '${key}'`})
