@@ -7,6 +7,8 @@ import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
@@ -317,4 +319,50 @@ describe('file format and targets', () => {
       await c.then?.()
     })
   }
+})
+
+/**
+ * An Admin API as Kong serves it: kctl's node behind a proxy that answers 404 at the
+ * credential tables' names (`/keyauth_credentials`), where Kong has no route. Records
+ * the paths asked for.
+ */
+async function kongLike(target: string): Promise<{url: string; paths: string[]; close(): Promise<void>}> {
+  const paths: string[] = []
+  const server = createServer(async (req, res) => {
+    paths.push(req.url!)
+    if (/^\/(keyauth|basicauth)_credentials/.test(req.url!)) {
+      res.writeHead(404, {'content-type': 'application/json'}).end('{"message":"Not found"}')
+      return
+    }
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    const body = chunks.length ? Buffer.concat(chunks) : undefined
+    const up = await fetch(target + req.url, {method: req.method, headers: {'content-type': req.headers['content-type'] ?? 'application/json'}, body})
+    res.writeHead(up.status, {'content-type': up.headers.get('content-type') ?? 'application/json'}).end(Buffer.from(await up.arrayBuffer()))
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return {url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths, close: () => new Promise<void>((r) => server.close(() => r()))}
+}
+
+describe('a gateway read through Kong\'s URL names', () => {
+  it('dump and diff read credentials at /key-auths, /basic-auths and /acls, as Kong serves them', async () => {
+    assert.equal((await kctl('reset', '--yes', '--admin-url', admin.url)).code, 0)
+    const f = await file('creds.yaml', '_format_version: "3.0"\nconsumers:\n- username: dave\n  keyauth_credentials:\n  - key: dave-key\n  basicauth_credentials:\n  - username: dave\n    password: pw\n  acls:\n  - group: g1\n')
+    assert.equal((await kctl('apply', f, '--admin-url', admin.url)).code, 0)
+    const kong = await kongLike(admin.url)
+    try {
+      const dump = await kctl('dump', '--admin-url', kong.url)
+      assert.equal(dump.code, 0, dump.stderr)
+      assert.match(dump.stdout, /keyauth_credentials:\n\s+- id: \S+\n\s+key: dave-key/)
+      assert.match(dump.stdout, /basicauth_credentials:\n\s+- id: \S+\n\s+username: dave/)
+      assert.match(dump.stdout, /acls:\n\s+- id: \S+\n\s+group: g1/)
+      const diff = await kctl('diff', f, '--admin-url', kong.url, '--non-zero-exit-code')
+      assert.equal(diff.code, 0, diff.stdout + diff.stderr)
+      const read = new Set(kong.paths.map((p) => p.split('?')[0]))
+      for (const p of ['/key-auths', '/basic-auths', '/acls']) assert.ok(read.has(p), `${p} not read: ${[...read]}`)
+      assert.ok(![...read].some((p) => p.includes('_credentials')), [...read].join(' '))
+    } finally {
+      await kong.close()
+    }
+  })
 })
