@@ -96,13 +96,16 @@ export async function fetchState(base: string, tags: readonly string[] = []): Pr
 }
 
 export interface SyncRequest {
-  events: Array<Pick<Event, 'op' | 'kind' | 'entity' | 'old'>>
+  /** `transform: false`: store the entity's secrets as they are (from a `_transform: false` file). */
+  events: Array<Pick<Event, 'op' | 'kind' | 'entity' | 'old' | 'transform'>>
 }
 
 /** Applies events in one transaction on the node; throws AdminApiError with Kong's envelope on failure. */
 export async function postSync(base: string, events: readonly Event[]): Promise<Summary> {
   // `old` lets the node refuse the apply when someone changed the gateway since the diff.
-  const body: SyncRequest = {events: events.map((e) => ({op: e.op, kind: e.kind, entity: e.op === 'delete' ? {id: e.entity.id} : e.entity, ...(e.old ? {old: e.old} : {})}))}
+  const body: SyncRequest = {
+    events: events.map((e) => ({op: e.op, kind: e.kind, entity: e.op === 'delete' ? {id: e.entity.id} : e.entity, ...(e.old ? {old: e.old} : {}), ...(e.transform === false ? {transform: false as const} : {})})),
+  }
   const res = await call(base, 'POST', SYNC_PATH, body, true)
   return {created: res.created, updated: res.updated, deleted: res.deleted}
 }

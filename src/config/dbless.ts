@@ -9,12 +9,16 @@
  *     yes → current (all of it) + events → POST /config?flatten_errors=1   (one swap)
  *
  * Entities outside `--select-tag` are posted back unchanged, so they survive.
+ * The body is an export (`_transform: false`, as Kong exports): the node stores every
+ * secret as sent. So the engine applies the on-write transformation itself (basic-auth
+ * hashes), except to entities from `_transform: false` files, already transformed.
  */
 import {exportConfig} from '../runtime/clustering/export.js'
+import {asStored} from '../runtime/declarative/compare.js'
 import {ConfigInvalid, type ConfigProblem} from '../runtime/declarative/errors.js'
 import type {Target} from '../runtime/declarative/resolve.js'
 import {summarize, type Event, type State, type Summary} from '../runtime/declarative/state.js'
-import {ENTITIES} from '../runtime/schema/registry.js'
+import {ENTITIES, getSchema} from '../runtime/schema/registry.js'
 import {AdminApiError, call, fetchState, postSync} from './admin-client.js'
 
 export async function isDbLess(base: string): Promise<boolean> {
@@ -54,15 +58,28 @@ export interface CommitContext {
 export async function commitEvents(base: string, events: readonly Event[], ctx: CommitContext): Promise<Summary> {
   if (!(await isDbLess(base))) return postSync(base, events)
   const all = ctx.selectTags.length ? await fetchState(base) : ctx.current
-  await postConfig(base, stateAfter(all, events), ctx.target)
+  await postConfig(base, configBody(stateAfter(all, events), events, all), ctx.target)
   return summarize(events)
 }
 
+/** The `/config` body for `state`, reached from `before` by `events` (see the top of this file). */
+export function configBody(state: State, events: readonly Event[], before: State): Record<string, unknown> {
+  const asWritten = new Set(events.filter((e) => e.transform === false).map((e) => e.entity.id))
+  const out: State = {}
+  for (const [kind, rows] of Object.entries(state)) {
+    const schema = getSchema(kind)
+    const old = new Map((before[kind] ?? []).map((r) => [r.id, r]))
+    // A value equal to the stored one (an entity the events leave alone) is kept by the transformation itself.
+    out[kind] = schema?.onWrite ? rows.map((r) => (asWritten.has(r.id) ? r : asStored(schema, r, old.get(r.id) ?? null))) : rows
+  }
+  return {...exportConfig(out), _transform: false}
+}
+
 /** @throws ConfigInvalid with the node's flattened errors, named by file and path where known */
-export async function postConfig(base: string, state: State, target?: Target): Promise<void> {
+export async function postConfig(base: string, body: Record<string, unknown>, target?: Target): Promise<void> {
   try {
     // Not gzipped: Kong's /config does not accept a compressed body.
-    await call(base, 'POST', '/config?flatten_errors=1', exportConfig(state))
+    await call(base, 'POST', '/config?flatten_errors=1', body)
   } catch (err) {
     if (err instanceof AdminApiError && err.body?.code === 14) throw new ConfigInvalid(nodeProblems(err.body, target))
     throw err

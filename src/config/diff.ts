@@ -7,7 +7,8 @@ import {topologicalOrder} from '../runtime/schema/registry.js'
 import {unchanged} from '../runtime/declarative/compare.js'
 import type {Event, State} from '../runtime/declarative/state.js'
 
-export function diffStates(current: State, target: State): Event[] {
+/** `untransformed`: ids of target entities stored as written (`_transform: false`); their events say so. */
+export function diffStates(current: State, target: State, untransformed: ReadonlySet<string> = new Set()): Event[] {
   const order = topologicalOrder()
   const deletes: Event[] = []
   const upserts: Event[] = []
@@ -17,8 +18,10 @@ export function diffStates(current: State, target: State): Event[] {
     for (const [id, old] of have) if (!wanted.has(id)) deletes.push({op: 'delete', kind: schema.name, entity: old, old})
     for (const [id, entity] of wanted) {
       const old = have.get(id)
-      if (!old) upserts.push({op: 'create', kind: schema.name, entity})
-      else if (!unchanged(schema, old, entity)) upserts.push({op: 'update', kind: schema.name, entity, old})
+      const transform = !untransformed.has(id)
+      const raw = transform ? {} : {transform: false as const}
+      if (!old) upserts.push({op: 'create', kind: schema.name, entity, ...raw})
+      else if (!unchanged(schema, old, entity, transform)) upserts.push({op: 'update', kind: schema.name, entity, old, ...raw})
     }
   }
   const rank = new Map(order.map((s, i) => [s.name, i]))

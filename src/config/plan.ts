@@ -55,6 +55,6 @@ export async function planSync(adminUrl: string, files: readonly string[], selec
   const loaded = await loadFiles(files, selectTags)
   const current = await fetchState(adminUrl, loaded.selectTags)
   const target = buildTarget(loaded, current)
-  const events = diffStates(current, target.state)
+  const events = diffStates(current, target.state, target.untransformed)
   return {current, target, events, summary: summarize(events), warnings: loaded.raw.warnings, secrets: loaded.raw.secrets, selectTags: loaded.selectTags}
 }

@@ -64,7 +64,7 @@ export function renderEvents(events: readonly Event[], states: readonly State[],
     const head = mask(`${VERB[ev.op]} ${singular} ${entityLabel(ev.kind, ev.entity, states)}`, secrets)
     lines.push(ev.op === 'create' ? paint.green(head) : ev.op === 'delete' ? paint.red(head) : paint.yellow(head))
     if (ev.op !== 'update' || !ev.old) continue
-    for (const c of changedFields(getSchema(ev.kind)!, ev.old, ev.entity)) {
+    for (const c of changedFields(getSchema(ev.kind)!, ev.old, ev.entity, ev.transform !== false)) {
       if (c.old !== null) lines.push(paint.red(mask(`  - ${c.field}: ${JSON.stringify(c.old)}`, secrets)))
       if (c.new !== null) lines.push(paint.green(mask(`  + ${c.field}: ${JSON.stringify(c.new)}`, secrets)))
     }

@@ -43,7 +43,7 @@ export function createDbLessConfig(swap: (snapshot: ProxySnapshot) => void): DbL
     const resolved = resolveFiles([file], {current: loaded?.entities})
     const entities = toEntityArrays(resolved.state, loaded?.entities)
     try {
-      onWrite(entities, loaded?.entities)
+      onWrite(entities, loaded?.entities, resolved.untransformed)
     } catch (err) {
       throw new ConfigInvalid([{message: (err as Error).message}])
     }
@@ -72,12 +72,13 @@ export function createDbLessConfig(swap: (snapshot: ProxySnapshot) => void): DbL
  * Runs each schema's on-write transformation as the database paths do (basic-auth
  * hashes passwords), against the loaded entity with the same id: a value equal to the
  * loaded one (a file posted back from `GET /config`) is kept, anything else transformed.
+ * Entities of a `_transform: false` file (`asWritten`) are kept as they are, as in Kong.
  */
-function onWrite(entities: EntityArrays, previous: EntityArrays | undefined): void {
+function onWrite(entities: EntityArrays, previous: EntityArrays | undefined, asWritten: ReadonlySet<string>): void {
   for (const [kind, rows] of Object.entries(entities)) {
     const transform = getSchema(kind)?.onWrite
     if (!transform) continue
     const before = new Map((previous?.[kind] ?? []).map((e) => [e.id, e]))
-    for (const row of rows) transform(row, before.get(row.id) ?? null)
+    for (const row of rows) if (!asWritten.has(row.id)) transform(row, before.get(row.id) ?? null)
   }
 }

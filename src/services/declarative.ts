@@ -26,7 +26,7 @@ export function changesJson(events: readonly Event[], states: readonly State[], 
     id: e.entity.id,
     name: mask(entityLabel(e.kind, e.entity, states), secrets),
     ...(e.op === 'update' && e.old
-      ? {fields: changedFields(getSchema(e.kind)!, e.old, e.entity).map((c) => ({field: c.field, old: maskValue(c.old, secrets), new: maskValue(c.new, secrets)}))}
+      ? {fields: changedFields(getSchema(e.kind)!, e.old, e.entity, e.transform !== false).map((c) => ({field: c.field, old: maskValue(c.old, secrets), new: maskValue(c.new, secrets)}))}
       : {}),
   }))
 }

@@ -4,7 +4,10 @@
  * /config` (one swap). Errors the node finds come back located like local ones.
  */
 import assert from 'node:assert/strict'
+import {createHash} from 'node:crypto'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -16,6 +19,8 @@ const dir = mkdtempSync(join(tmpdir(), 'kctl-dbless-cli-'))
 let node: NodeProcess
 let admin: string
 let status: string
+let proxy: string
+let upstream: Server
 
 const start = `_format_version: "3.0"
 services:
@@ -55,12 +60,16 @@ before(async () => {
   const [a, p, s] = [await findFreePort(), await findFreePort(), await findFreePort()]
   admin = `http://127.0.0.1:${a}`
   status = `http://127.0.0.1:${s}`
+  proxy = `http://127.0.0.1:${p}`
+  upstream = createServer((_req, res) => res.end('upstream'))
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
   node = spawnNode(dir, {database: 'off', declarative_config: file('start.yaml', start), admin_listen: `127.0.0.1:${a}`, proxy_listen: `127.0.0.1:${p}`, status_listen: `127.0.0.1:${s}`}, {status})
   await node.waitReady()
 })
 after(async () => {
   await node?.stop()
   killAll()
+  upstream?.close()
   rmSync(dir, {recursive: true, force: true})
 })
 
@@ -126,5 +135,37 @@ describe('declarative commands against a DB-less node', () => {
     assert.equal(JSON.parse(r.stdout).summary.deleted > 0, true)
     for (const kind of ['services', 'routes', 'consumers', 'keyauth_credentials']) assert.deepEqual((await get(`/${kind}`)).data, [], kind)
     assert.equal((await fetch(`${status}/status/ready`)).status, 200)
+  })
+  test('_transform: false stores an already-hashed basic-auth password as written; other files are still hashed', async () => {
+    const aliceId = '4f1c1a54-0a4e-4bb6-9d3c-2b8f0d6a7e11'
+    const hashed = createHash('sha1').update('alice-clear' + aliceId).digest('hex')
+    const port = (upstream.address() as AddressInfo).port
+    const raw = file('raw.yaml', `_format_version: "3.0"
+_transform: false
+services:
+- name: guarded
+  url: http://127.0.0.1:${port}
+  routes:
+  - name: guarded-r
+    paths: [/guarded]
+    plugins:
+    - name: basic-auth
+consumers:
+- id: ${aliceId}
+  username: alice
+  basicauth_credentials:
+  - username: alice
+    password: ${hashed}
+`)
+    const clear = file('clear.yaml', '_format_version: "3.0"\nconsumers:\n- username: bob\n  basicauth_credentials:\n  - username: bob\n    password: bob-clear\n')
+    const r = await kctl('apply', raw, clear, '--yes')
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal((await get('/consumers/alice/basic-auth')).data[0].password, hashed)
+    const basic = (user: string, pass: string) => fetch(`${proxy}/guarded`, {headers: {authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`}})
+    assert.equal((await basic('alice', 'alice-clear')).status, 200)
+    assert.equal((await basic('alice', hashed)).status, 401)
+    assert.equal((await basic('bob', 'bob-clear')).status, 200)
+    const again = await kctl('diff', raw, clear, '--non-zero-exit-code')
+    assert.equal(again.code, 0, again.stdout + again.stderr)
   })
 })

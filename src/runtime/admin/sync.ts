@@ -4,6 +4,8 @@
  * then everything runs in one transaction with one config notification. Answers
  * `{created, updated, deleted}`. Updates and deletes may carry `old`, the entity as the
  * client saw it: a row that differs now fails the whole apply with a 409 (code 15).
+ * Creates and updates may carry `transform: false` (from a `_transform: false` file):
+ * the entity's secrets are already transformed and are stored as sent.
  */
 import type pg from 'pg'
 import {applyEvents, type SyncEvent} from '../db/sync.js'
@@ -64,7 +66,8 @@ function validateEvents(raw: unknown, checkJson: SyncDeps['checkJson']): SyncEve
     delete input.created_at
     delete input.updated_at
     try {
-      return {op: ev.op, kind: schema.name, entity: validateEntity(schema, input, {defaults: true, checkJson}), ...old}
+      const raw = ev.transform === false ? {transform: false as const} : {}
+      return {op: ev.op, kind: schema.name, entity: validateEntity(schema, input, {defaults: true, checkJson}), ...old, ...raw}
     } catch (err) {
       if (!(err instanceof SchemaViolation)) throw err
       fail(schema.name, i, ev.entity, err.fields)

@@ -26,6 +26,8 @@ export interface SyncEvent {
    * When the row differs now (someone edited it meanwhile), nothing is applied.
    */
   old?: Record<string, any>
+  /** false: the entity's secrets are already transformed (`_transform: false`); no on-write transformation. */
+  transform?: false
 }
 
 /** The gateway changed between the client's diff and this apply; nothing was written. */
@@ -46,6 +48,7 @@ export async function applyEvents(pool: pg.Pool, events: readonly SyncEvent[]): 
     await inTransaction(pool, async (c) => {
       await checkExpected(c, events)
       const now = nowSeconds()
+      const asWritten = new Set(events.filter((e) => e.transform === false).map((e) => e.entity.id as string))
       const order = topologicalOrder()
       const of = (op: SyncEvent['op'], kind: string) => events.filter((e) => e.op === op && e.kind === kind).map((e) => e.entity)
       // Deletes children first, then parents first: updates before creates, so that a
@@ -58,9 +61,9 @@ export async function applyEvents(pool: pg.Pool, events: readonly SyncEvent[]): 
       }
       for (const s of order) {
         schema = s
-        const updates = await transformed(c, s, of('update', s.name), now, true)
+        const updates = await transformed(c, s, of('update', s.name), now, true, asWritten)
         const missing = new Set(updates.length ? await updateRows(c, s, updates) : [])
-        const creates = [...(await transformed(c, s, of('create', s.name), now, false)), ...updates.filter((e) => missing.has(e.id)).map((e) => ({...e, created_at: now}))]
+        const creates = [...(await transformed(c, s, of('create', s.name), now, false, asWritten)), ...updates.filter((e) => missing.has(e.id)).map((e) => ({...e, created_at: now}))]
         if (creates.length) await insertRows(c, s, creates)
         summary.created += creates.length - missing.size
         summary.updated += updates.length
@@ -74,12 +77,19 @@ export async function applyEvents(pool: pg.Pool, events: readonly SyncEvent[]): 
   return summary
 }
 
-/** Timestamps and the schema's on-write transformation (against the stored rows for updates). */
-async function transformed(c: pg.PoolClient, schema: EntitySchema, entities: Array<Record<string, any>>, now: number, update: boolean): Promise<Array<Record<string, any>>> {
+/** Timestamps and the schema's on-write transformation (against the stored rows for updates), except for ids in `asWritten`. */
+async function transformed(
+  c: pg.PoolClient,
+  schema: EntitySchema,
+  entities: Array<Record<string, any>>,
+  now: number,
+  update: boolean,
+  asWritten: ReadonlySet<string>,
+): Promise<Array<Record<string, any>>> {
   const out = entities.map((e): Record<string, any> => (update ? {...e, updated_at: now} : {...e, created_at: now, updated_at: now}))
   if (!schema.onWrite || !out.length) return out
   const old = update ? new Map((await lockRows(c, schema, out.map((e) => e.id))).map((r) => [r.id, r])) : new Map()
-  for (const e of out) schema.onWrite(e, old.get(e.id) ?? null)
+  for (const e of out) if (!asWritten.has(e.id)) schema.onWrite(e, old.get(e.id) ?? null)
   return out
 }
 

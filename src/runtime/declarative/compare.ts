@@ -58,8 +58,12 @@ export function asStored(schema: EntitySchema, next: Record<string, any>, old: R
   return copy
 }
 
-/** Whether writing `next` over `old` changes nothing. */
-export const unchanged = (schema: EntitySchema, old: Record<string, any>, next: Record<string, any>): boolean => sameEntity(schema, old, asStored(schema, next, old))
+/**
+ * Whether writing `next` over `old` changes nothing. `transform` false: `next` is stored
+ * as written (a `_transform: false` file), so it compares as it is.
+ */
+export const unchanged = (schema: EntitySchema, old: Record<string, any>, next: Record<string, any>, transform = true): boolean =>
+  sameEntity(schema, old, transform ? asStored(schema, next, old) : next)
 
 export function sameEntity(schema: EntitySchema, a: Record<string, any>, b: Record<string, any>): boolean {
   return JSON.stringify(canonical(schema, a)) === JSON.stringify(canonical(schema, b))
@@ -71,10 +75,10 @@ export interface FieldChange {
   new: unknown
 }
 
-/** Top-level fields that differ (records and plugin config one level deeper). */
-export function changedFields(schema: EntitySchema, old: Record<string, any>, next: Record<string, any>): FieldChange[] {
+/** Top-level fields that differ (records and plugin config one level deeper); `transform` as in `unchanged`. */
+export function changedFields(schema: EntitySchema, old: Record<string, any>, next: Record<string, any>, transform = true): FieldChange[] {
   const a = canonical(schema, old)
-  const b = canonical(schema, asStored(schema, next, old))
+  const b = canonical(schema, transform ? asStored(schema, next, old) : next)
   const out: FieldChange[] = []
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     const x = a[key]

@@ -51,6 +51,12 @@ function readSelectTags(info: unknown, problems: ConfigProblem[], origin: Config
   return tags as string[]
 }
 
+/**
+ * `_transform: false` (Kong's, default true): the file's secrets are already transformed
+ * (basic-auth passwords already hashed, as a dump holds them) and are stored as written.
+ */
+export const transformsSecrets = (file: ParsedFile): boolean => file.data._transform !== false
+
 // decK's file convert: a path with characters outside this set is a regex in 1.x/2.x.
 const PLAIN_PATH = /^[A-Za-z0-9._~/%-]*$/
 

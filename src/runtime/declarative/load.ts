@@ -14,6 +14,8 @@ export interface Resolved {
   state: State
   warnings: string[]
   selectTags: string[]
+  /** Ids of entities from a `_transform: false` file: their secrets are stored as written. */
+  untransformed: Set<string>
 }
 
 /**
@@ -28,7 +30,7 @@ export function resolveFiles(files: readonly ParsedFile[], o: {current?: State; 
   const selectTags = [...new Set([...(o.selectTags ?? []), ...raw.selectTags])]
   const target = resolveTarget(raw, {current: o.current, selectTags}, problems)
   if (problems.length) throw new ConfigInvalid(problems)
-  return {state: target.state, warnings: raw.warnings, selectTags}
+  return {state: target.state, warnings: raw.warnings, selectTags, untransformed: target.untransformed}
 }
 
 /**

@@ -13,6 +13,7 @@ import type {Entry, RawTarget} from './flatten.js'
 import {describeKey, keyValue, naturalKeys} from './keys.js'
 import {KindIndex} from './lookup.js'
 import {checkPluginConfig} from './plugins.js'
+import {transformsSecrets} from './format.js'
 import type {State} from './state.js'
 
 export interface ResolveOptions {
@@ -26,11 +27,14 @@ export interface Target {
   state: State
   /** Entries by id, for messages. */
   entries: Map<string, Entry>
+  /** Ids of entities from `_transform: false` files: written without the on-write transformation. */
+  untransformed: Set<string>
 }
 
 export function resolveTarget(raw: RawTarget, o: ResolveOptions, problems: ConfigProblem[]): Target {
   const state: State = {}
   const byId = new Map<string, Entry>()
+  const untransformed = new Set<string>()
   const ctx: Ctx = {raw, o, problems, state, target: new Map(), current: new Map()}
   const byKind = new Map<string, Entry[]>()
   for (const e of raw.entries) byKind.get(e.kind)?.push(e) ?? byKind.set(e.kind, [e])
@@ -45,11 +49,12 @@ export function resolveTarget(raw: RawTarget, o: ResolveOptions, problems: Confi
       state[schema.name].push(entity)
       index.add(entity)
       byId.set(entity.id, entry)
+      if (schema.onWrite && !transformsSecrets(entry.file)) untransformed.add(entity.id)
     }
     // Invalid entries too: a duplicate name is worth reporting with the other errors.
     checkDuplicates(schema, entries, problems)
   }
-  return {state, entries: byId}
+  return {state, entries: byId, untransformed}
 }
 
 interface Ctx {

@@ -9,6 +9,8 @@ export interface Event {
   kind: string
   entity: Record<string, any>
   old?: Record<string, any>
+  /** false: the entity came from a `_transform: false` file; its secrets are written as they are. */
+  transform?: false
 }
 
 export interface Summary {
