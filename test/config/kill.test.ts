@@ -2,7 +2,9 @@
  * A killed apply leaves the old state or the new one, never a mix: a large apply
  * (3,000 services with a route each, replacing 10 old ones) against a real node on real
  * Postgres, with (1) the `kctl apply` process SIGKILLed while the node's transaction runs
- * and (2) the node itself SIGKILLed mid-transaction, then restarted.
+ * and (2) the node itself SIGKILLed mid-transaction, then restarted. Each test checks
+ * that its kill landed while the transaction was writing; when the apply finished first
+ * (a fast machine), it tries again with a larger file.
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
@@ -18,7 +20,8 @@ import {ROOT} from '../helpers/kctl.js'
 import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 
-const BIG = 3000
+/** Sizes of the new configuration, tried in turn until a kill lands mid-transaction. */
+const SIZES = [3000, 6000, 12000]
 let pgs: TestPostgres
 let dir: string
 
@@ -70,9 +73,9 @@ async function settledNames(client: pg.Client, database: string): Promise<{servi
   return {services: s.rows.map((x) => x.name), routes: r.rows[0].n}
 }
 
-function assertOldOrNew(state: {services: string[]; routes: number}): string {
+function assertOldOrNew(state: {services: string[]; routes: number}, big: number): string {
   const isOld = state.services.length === 10 && state.services.every((n) => n.startsWith('old-')) && state.routes === 10
-  const isNew = state.services.length === BIG && state.services.every((n) => n.startsWith('new-')) && state.routes === BIG
+  const isNew = state.services.length === big && state.services.every((n) => n.startsWith('new-')) && state.routes === big
   assert.ok(isOld || isNew, `a mix: ${state.services.length} services (${state.services.filter((n) => n.startsWith('old-')).length} old), ${state.routes} routes`)
   return isOld ? 'old' : 'new'
 }
@@ -84,10 +87,20 @@ async function prepare(database: string) {
   const client = new pg.Client({...conn, database})
   await client.connect()
   const oldFile = join(dir, `${database}-old.yaml`)
-  const newFile = join(dir, `${database}-new.yaml`)
   await writeFile(oldFile, services('old', 10))
-  await writeFile(newFile, services('new', BIG))
+  const newFile = async (n: number) => {
+    const f = join(dir, `${database}-new-${n}.yaml`)
+    await writeFile(f, services('new', n))
+    return f
+  }
   return {client, oldFile, newFile}
+}
+
+/** Starts `kctl apply` of `file`; `exit` resolves with its exit code and the signal that ended it. */
+function startApply(file: string, admin: string) {
+  const p = kctlApply(file, admin)
+  const exit = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((r) => p.on('exit', (code, signal) => r({code, signal})))
+  return {p, exit}
 }
 
 async function applyOld(file: string, admin: string): Promise<void> {
@@ -100,13 +113,20 @@ describe('a killed apply', () => {
     const {client, oldFile, newFile} = await prepare('kill_cli')
     const {node, admin} = await startNode('kill_cli')
     try {
-      await applyOld(oldFile, admin)
-      const p = kctlApply(newFile, admin)
-      const exited = new Promise((r) => p.on('exit', r))
-      await waitWriting(client, 'kill_cli', () => p.exitCode !== null)
-      p.kill('SIGKILL')
-      await exited
-      assertOldOrNew(await settledNames(client, 'kill_cli'))
+      let killed = false
+      for (const n of SIZES) {
+        // Also puts the old state back after an attempt that finished before the kill.
+        await applyOld(oldFile, admin)
+        const {p, exit} = startApply(await newFile(n), admin)
+        const caught = await waitWriting(client, 'kill_cli', () => p.exitCode !== null)
+        if (caught) p.kill('SIGKILL')
+        // Killed only if it was still running: otherwise the apply won the race.
+        if ((await exit).signal !== 'SIGKILL') continue
+        killed = true
+        assertOldOrNew(await settledNames(client, 'kill_cli'), n)
+        break
+      }
+      assert.ok(killed, `kctl apply finished before the kill at every size (${SIZES.join(', ')} services)`)
       // The node is still healthy and serves what is committed.
       assert.equal((await fetch(`${admin}/status`)).status, 200)
     } finally {
@@ -119,19 +139,25 @@ describe('a killed apply', () => {
     const {client, oldFile, newFile} = await prepare('kill_node')
     let {node, admin} = await startNode('kill_node')
     try {
-      await applyOld(oldFile, admin)
-      const p = kctlApply(newFile, admin)
-      const cliExit = new Promise((r) => p.on('exit', r))
-      const caught = await waitWriting(client, 'kill_node', () => p.exitCode !== null)
-      node.proc.kill('SIGKILL')
-      await node.exited
-      const code = await cliExit
-      if (caught) assert.notEqual(code, 0, 'kctl reported success for an apply whose node died mid-transaction')
-      const state = assertOldOrNew(await settledNames(client, 'kill_node'))
-      if (caught) assert.equal(state, 'old', 'a transaction cut by the node dying was committed')
+      let killed = false
+      for (const n of SIZES) {
+        await applyOld(oldFile, admin)
+        const {p, exit} = startApply(await newFile(n), admin)
+        if (!(await waitWriting(client, 'kill_node', () => p.exitCode !== null))) {
+          await exit
+          continue
+        }
+        node.proc.kill('SIGKILL')
+        await node.exited
+        killed = true
+        assert.notEqual((await exit).code, 0, 'kctl reported success for an apply whose node died mid-transaction')
+        assert.equal(assertOldOrNew(await settledNames(client, 'kill_node'), n), 'old', 'a transaction cut by the node dying was committed')
+        break
+      }
+      assert.ok(killed, `the apply finished before the node was killed at every size (${SIZES.join(', ')} services)`)
       ;({node, admin} = await startNode('kill_node', node.prefix))
       const res = await fetch(`${admin}/services?size=1000`).then((r) => r.json())
-      assert.ok(res.data.length > 0)
+      assert.deepEqual(res.data.map((s: any) => s.name).sort(), Array.from({length: 10}, (_, i) => `old-${i}`).sort())
     } finally {
       await client.end()
       await node.stop()
