@@ -2,6 +2,29 @@
 import {UserError} from '../kit/errors.js'
 import {AdminApiError, AdminUnreachable} from './admin-client.js'
 import {ConfigInvalid} from '../runtime/declarative/errors.js'
+import {mask, maskValue} from './render.js'
+
+/**
+ * Runs `fn` (a write to the gateway), masking values from the environment in what the
+ * gateway answers when it refuses: its messages may quote the values it was sent.
+ */
+export async function maskingErrors<T>(secrets: readonly string[], fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (!secrets.length) throw err
+    if (err instanceof ConfigInvalid) {
+      // The node names entities it cannot place in the files by name: `routes[<name>]`.
+      throw new ConfigInvalid(err.problems.map((p) => ({...p, message: mask(p.message, secrets), ...(p.origin ? {origin: {...p.origin, path: mask(p.origin.path, secrets)}} : {})})))
+    }
+    if (err instanceof AdminApiError) {
+      // Strings only: the envelope's numeric code stays what it is.
+      const body = err.body ? {...(maskValue(err.body, secrets) as Record<string, any>), code: err.body.code} : undefined
+      throw new AdminApiError(mask(err.message, secrets), err.status, body)
+    }
+    throw err
+  }
+}
 
 /** Runs `fn`, turning known engine failures into UserErrors; anything else passes through. */
 export async function asUserErrors<T>(fn: () => Promise<T>): Promise<T> {

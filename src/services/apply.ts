@@ -3,7 +3,7 @@
  * (one `POST /config` swap on a DB-less node).
  */
 import {resolveAdminUrl} from '../config/admin-url.js'
-import {asUserErrors} from '../config/cli-errors.js'
+import {asUserErrors, maskingErrors} from '../config/cli-errors.js'
 import {commitEvents} from '../config/dbless.js'
 import {appliedBefore, recordApplied} from '../config/applied.js'
 import {planSync, type Plan} from '../config/plan.js'
@@ -26,7 +26,7 @@ export async function apply(o: ApplyOptions): Promise<{result: SyncResult; plan:
     if (plan.summary.deleted > 0 && !(await appliedBefore(o.stateRoot, url))) {
       await confirmDestructive(`First apply to ${url}: delete ${plan.summary.deleted} entit${plan.summary.deleted === 1 ? 'y' : 'ies'} not in the files?`, Boolean(o.yes))
     }
-    plan.summary = await commitEvents(url, plan.events, {current: plan.current, selectTags: plan.selectTags, target: plan.target})
+    plan.summary = await maskingErrors(plan.secrets, () => commitEvents(url, plan.events, {current: plan.current, selectTags: plan.selectTags, target: plan.target}))
     await recordApplied(o.stateRoot, url)
     return {plan, result: resultOf(plan, true)}
   })

@@ -129,6 +129,18 @@ describe('declarative commands against a DB-less node', () => {
     assert.equal(await hash(), before)
   })
 
+  test('what the node refuses is reported with values from the environment masked', async () => {
+    const both = file('both-env.yaml', '_format_version: "3.0"\nservices:\n- name: svc4\n  host: svc4.example\n  tags: [team-c]\nroutes:\n- name: ${{ env "DECK_ROUTE" }}\n  paths: [/o4]\n  service: svc4\n')
+    const env = {KCTL_DATA_DIR: join(dir, 'data'), NO_COLOR: '1', DECK_ROUTE: 'route-from-env'}
+    const withEnv = (...args: string[]) => runKctl([...args, '--admin-url', admin], {cwd: dir, env})
+    assert.equal((await withEnv('apply', both, '--yes')).code, 0)
+    // The file that deleted svc4 names the route too (an env value), so the masking applies to it.
+    const r = await withEnv('apply', file('empty-c.yaml', '_format_version: "3.0"\n_comment: ${{ env "DECK_ROUTE" }}\n'), '--select-tag', 'team-c', '--yes')
+    assert.equal(r.code, 1, r.stdout)
+    assert.match(r.stderr, /gateway: routes\[\[masked\]\]: service: /)
+    assert.doesNotMatch(r.stderr, /route-from-env/)
+  })
+
   test('reset --yes posts an empty configuration', async () => {
     const r = await kctl('reset', '--yes', '--json')
     assert.equal(r.code, 0, r.stderr)
