@@ -4,7 +4,6 @@
  * applies it in one transaction on the node.
  */
 import {gzipSync} from 'node:zlib'
-import {ALIASES} from '../runtime/admin/resources.js'
 import {ENTITIES} from '../runtime/schema/registry.js'
 import type {Event, State, Summary} from '../runtime/declarative/state.js'
 
@@ -65,18 +64,6 @@ export async function call(base: string, method: string, path: string, body?: un
   return parsed
 }
 
-/**
- * The Admin API collection of a kind as Kong serves it: a plugin's credentials live at
- * their schema's `admin_api_name` (`/key-auths`, `/basic-auths`), not at the table name
- * (`/keyauth_credentials`), which Kong answers 404. kctl's node serves both; the names
- * come from its URL aliases, where the collection is the longer of the two (`key-auths`,
- * not the nested `key-auth`).
- */
-export function collectionPath(kind: string): string {
-  const names = Object.keys(ALIASES).filter((a) => ALIASES[a] === kind)
-  return names.length ? names.reduce((a, b) => (b.length > a.length ? b : a)) : kind
-}
-
 /** Every entity of every kind; with tags, only entities carrying all of them. */
 export async function fetchState(base: string, tags: readonly string[] = []): Promise<State> {
   const state: State = {}
@@ -85,7 +72,8 @@ export async function fetchState(base: string, tags: readonly string[] = []): Pr
     const q = new URLSearchParams({size: '1000'})
     if (tags.length) q.set('tags', tags.join(','))
     for (;;) {
-      const page = await call(base, 'GET', `/${collectionPath(schema.name)}?${q}`)
+      // Kong serves plugin credentials at their admin_api_name (/key-auths), not the table name.
+      const page = await call(base, 'GET', `/${schema.admin_api_name ?? schema.name}?${q}`)
       rows.push(...(page?.data ?? []))
       if (!page?.offset) break
       q.set('offset', page.offset)

@@ -11,10 +11,8 @@ import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {randomUUID} from 'node:crypto'
 import WebSocket from 'ws'
-import {createDatabase} from '../../src/cluster/postgres.js'
 import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate} from '../../src/pki/index.js'
-import {migrate} from '../../src/runtime/db/migrations.js'
 import {eventually} from '../helpers/http.js'
 import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
@@ -90,10 +88,7 @@ async function spawnDp(cluster: number, extra: Record<string, string | number> =
 }
 
 async function freshDatabase(name: string): Promise<string> {
-  const conn = {host: pg.host, port: pg.port, user: pg.user, password: pg.password}
-  await createDatabase(conn, name)
-  await migrate({...conn, database: name})
-  return name
+  return (await pg.migratedDatabase(name)).database
 }
 
 // Reconnecting after an outage may wait for a backoff of up to 10 s (plus jitter).

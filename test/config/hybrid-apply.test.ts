@@ -8,10 +8,8 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
-import {createDatabase} from '../../src/cluster/postgres.js'
 import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate} from '../../src/pki/index.js'
-import {migrate} from '../../src/runtime/db/migrations.js'
 import {apply} from '../../src/services/apply.js'
 import {killAll, spawnNode} from '../helpers/node-process.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
@@ -34,9 +32,7 @@ after(async () => {
 })
 
 async function startPair(database: string) {
-  const conn = {host: pg.host, port: pg.port, user: pg.user, password: pg.password}
-  await createDatabase(conn, database)
-  await migrate({...conn, database})
+  await pg.migratedDatabase(database)
   const [admin, cpStatus, cluster, proxy, dpStatus] = await Promise.all([1, 2, 3, 4, 5].map(() => findFreePort()))
   const certs = {cluster_cert: join(dir, 'cluster.crt'), cluster_cert_key: join(dir, 'cluster.key'), cluster_ping_interval: 1}
   const cp = spawnNode(

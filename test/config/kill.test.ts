@@ -13,9 +13,7 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import pg from 'pg'
-import {createDatabase} from '../../src/cluster/postgres.js'
 import {findFreePort} from '../../src/kit/ports.js'
-import {migrate} from '../../src/runtime/db/migrations.js'
 import {ROOT} from '../helpers/kctl.js'
 import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
@@ -81,10 +79,8 @@ function assertOldOrNew(state: {services: string[]; routes: number}, big: number
 }
 
 async function prepare(database: string) {
-  const conn = {host: pgs.host, port: pgs.port, user: pgs.user, password: pgs.password}
-  await createDatabase(conn, database)
-  await migrate({...conn, database})
-  const client = new pg.Client({...conn, database})
+  const conn = await pgs.migratedDatabase(database)
+  const client = new pg.Client(conn)
   await client.connect()
   const oldFile = join(dir, `${database}-old.yaml`)
   await writeFile(oldFile, services('old', 10))

@@ -4,9 +4,7 @@
  */
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {createDatabase} from '../../src/cluster/postgres.js'
 import {buildAdminApi} from '../../src/runtime/admin/server.js'
-import {migrate} from '../../src/runtime/db/migrations.js'
 import {createPool} from '../../src/runtime/db/pool.js'
 import {createLogger} from '../../src/runtime/log.js'
 import type {TestPostgres} from './postgres.js'
@@ -25,10 +23,8 @@ export interface TestAdmin {
 
 export async function startTestAdmin(pg: TestPostgres): Promise<TestAdmin> {
   const database = `admin_${process.pid}_${++counter}`
-  const conn = {host: pg.host, port: pg.port, user: pg.user, password: pg.password}
-  await createDatabase(conn, database)
-  await migrate({...conn, database})
-  const pool = createPool({...conn, database})
+  const conn = await pg.migratedDatabase(database)
+  const pool = createPool(conn)
   const state = {changes: 0}
   const handler = buildAdminApi({
     pool,

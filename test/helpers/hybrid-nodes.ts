@@ -7,11 +7,9 @@
  */
 import {randomUUID} from 'node:crypto'
 import WebSocket from 'ws'
-import {createDatabase} from '../../src/cluster/postgres.js'
 import {findFreePort} from '../../src/kit/ports.js'
 import {EMPTY_CONFIG_HASH} from '../../src/runtime/clustering/config-hash.js'
 import {decodeReconfigure, encodeBasicInfo, OUTLET_PATH, type Reconfigure} from '../../src/runtime/clustering/protocol.js'
-import {migrate} from '../../src/runtime/db/migrations.js'
 import {GATEWAY_VERSION} from '../../src/runtime/version.js'
 import {spawnNode, type NodeProcess} from './node-process.js'
 import type {TestPostgres} from './postgres.js'
@@ -36,10 +34,7 @@ export interface DataPlaneNode extends HybridNode {
 
 /** A new database on the test server, migrated; returns its name. */
 export async function freshDatabase(pg: TestPostgres, name: string): Promise<string> {
-  const conn = {host: pg.host, port: pg.port, user: pg.user, password: pg.password}
-  await createDatabase(conn, name)
-  await migrate({...conn, database: name})
-  return name
+  return (await pg.migratedDatabase(name)).database
 }
 
 /** The `pg_*` keys of a node using `database` on the test server. */

@@ -10,6 +10,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {findFreePort} from '../../src/kit/ports.js'
 import {connectionUrl, createDatabase, initCluster, preparePostgres, startServer, stopServer} from '../../src/cluster/postgres.js'
+import {migrate} from '../../src/runtime/db/migrations.js'
 
 export interface TestPostgres {
   /** postgres://user:password@127.0.0.1:port/database */
@@ -19,6 +20,8 @@ export interface TestPostgres {
   user: string
   password: string
   database: string
+  /** Creates `name` on this server and runs the migrations; returns its connection. */
+  migratedDatabase(name: string): Promise<{host: string; port: number; user: string; password: string; database: string}>
   /** Stops the server and removes every file it used. Safe to call twice. */
   stop(): Promise<void>
 }
@@ -52,7 +55,13 @@ export async function startTestPostgres(database = 'kong_test'): Promise<TestPos
     })
     await createDatabase({host: '127.0.0.1', port, user: pgi.user, password: pgi.password}, database)
     const conn = {host: '127.0.0.1', port, user: pgi.user, password: pgi.password, database}
-    return {...conn, url: connectionUrl(conn), stop}
+    const migratedDatabase = async (name: string) => {
+      const c = {...conn, database: name}
+      await createDatabase(c, name)
+      await migrate(c)
+      return c
+    }
+    return {...conn, url: connectionUrl(conn), migratedDatabase, stop}
   } catch (err) {
     await stop()
     throw err

@@ -12,9 +12,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import type {Pool} from 'pg'
-import {createDatabase} from '../../src/cluster/postgres.js'
 import {findFreePort} from '../../src/kit/ports.js'
-import {migrate} from '../../src/runtime/db/migrations.js'
 import {createPool} from '../../src/runtime/db/pool.js'
 import {createLogger} from '../../src/runtime/log.js'
 import {windowOf} from '../../src/runtime/plugins/counters.js'
@@ -38,11 +36,7 @@ async function freshPool(t: any): Promise<Pool> {
 
 /** A freshly migrated database of its own; returns its name. */
 async function freshDatabase(): Promise<string> {
-  const name = `rl_cluster_${process.pid}_${++databases}`
-  const conn = {host: pg.host, port: pg.port, user: pg.user, password: pg.password}
-  await createDatabase(conn, name)
-  await migrate({...conn, database: name})
-  return name
+  return (await pg.migratedDatabase(`rl_cluster_${process.pid}_${++databases}`)).database
 }
 
 before(async () => {

@@ -13,7 +13,6 @@ import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {createDatabase} from '../../src/cluster/postgres.js'
 import {findFreePort} from '../../src/kit/ports.js'
-import {migrate} from '../../src/runtime/db/migrations.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 
 const MAIN = new URL('../../src/runtime/main.js', import.meta.url).pathname
@@ -72,10 +71,7 @@ const post = (url: string, body: unknown) =>
   fetch(url, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(body)}).then(async (r) => ({status: r.status, body: await r.json()}))
 
 async function freshDatabase(name: string): Promise<string> {
-  const conn = {host: pg.host, port: pg.port, user: pg.user, password: pg.password}
-  await createDatabase(conn, name)
-  await migrate({...conn, database: name})
-  return name
+  return (await pg.migratedDatabase(name)).database
 }
 
 before(async () => {

@@ -11,10 +11,8 @@ import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
-import {createDatabase} from '../../src/cluster/postgres.js'
 import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate} from '../../src/pki/index.js'
-import {migrate} from '../../src/runtime/db/migrations.js'
 import {killAll, spawnNode} from '../helpers/node-process.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 
@@ -60,10 +58,7 @@ const alive = (pid: number) => {
 }
 
 async function freshDatabase(name: string): Promise<string> {
-  const conn = {host: pg.host, port: pg.port, user: pg.user, password: pg.password}
-  await createDatabase(conn, name)
-  await migrate({...conn, database: name})
-  return name
+  return (await pg.migratedDatabase(name)).database
 }
 
 async function ports(n: number): Promise<number[]> {
