@@ -12,6 +12,7 @@ import type {LocalCounters} from './counters.js'
 import type {ClusterCounters} from './rate-limiting/cluster-policy.js'
 import type {RedisCounters} from './rate-limiting/redis-policy.js'
 import type {Metrics} from './prometheus/metrics.js'
+import type {PluginInstance} from './plan.js'
 
 export interface PluginExit {
   status: number
@@ -42,6 +43,8 @@ export class PluginContext {
   exited: PluginExit | null = null
   /** During the response phase: the status and headers about to be sent. */
   response: {status: number; headers: Record<string, string | string[]>} | null = null
+  /** The instance whose phase runs now. */
+  instance: PluginInstance | null = null
   private queryCache: URLSearchParams | null = null
 
   constructor(

@@ -20,6 +20,9 @@ export interface PluginInstance {
   name: string
   config: any
   protocols: readonly string[]
+  /** Where the instance is configured (null: not scoped to one); rate-limiting keys its counters by it, as Kong does. */
+  route: string | null
+  service: string | null
 }
 
 export interface PlannedPlugin {
@@ -46,7 +49,7 @@ export function buildPluginPlan(config: EntitySet, find: (name: string) => Plugi
     if (p.enabled === false || !find(p.name)) continue
     const combos = byName.get(p.name) ?? new Map<string, PluginInstance>()
     byName.set(p.name, combos)
-    const inst: PluginInstance = {id: p.id, name: p.name, config: p.config ?? {}, protocols: p.protocols ?? ['http', 'https']}
+    const inst: PluginInstance = {id: p.id, name: p.name, config: p.config ?? {}, protocols: p.protocols ?? ['http', 'https'], route: p.route?.id ?? null, service: p.service?.id ?? null}
     combos.set(key(p.route?.id ?? null, p.service?.id ?? null, p.consumer?.id ?? null), inst)
     if (p.consumer?.id) {
       const set = consumersByName.get(p.name) ?? new Set<string>()

@@ -23,6 +23,7 @@ export async function pluginAccessPhase(ctx: ProxyContext, state: PluginState): 
     ran.push({p, inst})
     const access = p.def.handler.access
     if (!access) continue
+    k.instance = inst
     try {
       const pending = access(k, inst.config, p.data)
       if (pending) await pending
@@ -50,6 +51,7 @@ export function pluginResponsePhase(ctx: ProxyContext, status: number, headers: 
   for (const {p, inst} of ctx.plugins) {
     const response = p.def.handler.response
     if (!response) continue
+    k.instance = inst
     try {
       response(k, inst.config, p.data)
     } catch (err) {
@@ -67,6 +69,7 @@ export function pluginLogPhase(ctx: ProxyContext): void {
   for (const {p, inst} of ctx.plugins) {
     const log = p.def.handler.log
     if (!log) continue
+    k.instance = inst
     try {
       log(k, inst.config, p.data)
     } catch (err) {

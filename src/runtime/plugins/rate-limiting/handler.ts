@@ -12,7 +12,6 @@
 import {GATEWAY_VERSION} from '../../version.js'
 import type {PluginContext} from '../context.js'
 import {PERIODS, windowOf, type Period} from '../counters.js'
-import type {EntitySet} from '../../proxy/snapshot.js'
 import type {PluginHandler} from '../types.js'
 import {ClusterCounters, EMPTY_UUID} from './cluster-policy.js'
 import {redisKey, RedisCounters} from './redis-policy.js'
@@ -38,23 +37,7 @@ interface Scope {
   service: string | null
 }
 
-/**
- * Instance scopes by config object: the plan hands each instance's `config` to `access`
- * as the same object the snapshot holds. Should it ever not, a request falls back to the
- * route and service it matched (a budget per route).
- */
-type Scopes = WeakMap<object, Scope>
-
-function prepare(entities: EntitySet): Scopes {
-  const scopes: Scopes = new WeakMap()
-  for (const p of entities.plugins ?? []) {
-    if (p.name === 'rate-limiting' && p.config) scopes.set(p.config, {route: p.route?.id ?? null, service: p.service?.id ?? null})
-  }
-  return scopes
-}
-
-const scopeOf = (k: PluginContext, conf: any, scopes: Scopes | undefined): Scope =>
-  scopes?.get(conf) ?? {route: k.route?.id ?? null, service: k.service?.id ?? null}
+const scopeOf = (k: PluginContext): Scope => ({route: k.instance?.route ?? null, service: k.instance?.service ?? null})
 
 function windows(k: PluginContext, conf: any, scope: Scope, now: number, redis: boolean): Window[] {
   const id = identifier(k, conf)
@@ -141,9 +124,8 @@ export const handler: PluginHandler = {
   name: 'rate-limiting',
   version: GATEWAY_VERSION,
   priority: 910,
-  prepare,
-  access(k, conf, scopes: Scopes | undefined) {
-    const scope = scopeOf(k, conf, scopes)
+  access(k, conf) {
+    const scope = scopeOf(k)
     if (conf.policy === 'redis') return redisAccess(k, conf, scope)
     if (conf.policy === 'cluster') return clusterAccess(k, conf, scope)
     const now = Date.now()
