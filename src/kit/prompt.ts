@@ -18,17 +18,29 @@ export function promptUnavailable(question: string, flag: string): UserError {
 // Prompts write to stderr so stdout stays clean for results.
 const io = {stdout: process.stderr} as Record<string, unknown>
 
+/**
+ * One question. enquirer rejects with an empty string (not an Error) when the user presses
+ * Ctrl-C or Esc; that becomes ABORTED, asked before anything changed.
+ * @throws UserError ABORTED when the question is cancelled.
+ */
+async function ask<T>(question: Record<string, unknown>): Promise<T> {
+  try {
+    return ((await enquirer.prompt({name: 'v', ...question, ...io} as never)) as {v: T}).v
+  } catch (err) {
+    if (err instanceof Error) throw err
+    throw new UserError('ABORTED', `Cancelled at "${question.message}"; nothing was changed.`)
+  }
+}
+
 export async function select(message: string, choices: string[], initial: string): Promise<string> {
-  const answer = (await enquirer.prompt({type: 'select', name: 'v', message, choices, initial: choices.indexOf(initial), ...io} as never)) as {v: string}
-  return answer.v
+  return ask<string>({type: 'select', message, choices, initial: choices.indexOf(initial)})
 }
 
 export async function input(message: string, initial: string): Promise<string> {
-  const answer = (await enquirer.prompt({type: 'input', name: 'v', message, initial, ...io} as never)) as {v: string}
-  return answer.v.trim() || initial
+  return (await ask<string>({type: 'input', message, initial})).trim() || initial
 }
 
+/** Defaults to no: Enter alone declines. */
 export async function confirm(message: string): Promise<boolean> {
-  const answer = (await enquirer.prompt({type: 'confirm', name: 'v', message, initial: false, ...io} as never)) as {v: boolean}
-  return answer.v
+  return ask<boolean>({type: 'confirm', message, initial: false})
 }
