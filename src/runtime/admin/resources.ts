@@ -11,6 +11,7 @@ import {GatewayError, invalidOptions, notFound, schemaViolation} from '../errors
 import type {Dao} from '../db/dao.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {ENTITIES, foreignKeys, getSchema} from '../schema/registry.js'
+import {DEFAULT_TARGET_PORT} from '../schema/entities/targets.js'
 import {isUuid} from '../schema/validate.js'
 import {json, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'
 import type {WriteOptions} from '../db/dao.js'
@@ -91,7 +92,7 @@ async function collection(r: ResourceRequest, deps: ResourceDeps, schema: Entity
 
 async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySchema, key: string, scope?: Scope): Promise<Reply> {
   const dao = deps.dao(schema.name)
-  const current = await findByKey(dao, schema, key)
+  const current = await findByKey(dao, schema, key, scope)
   const inScope = (e: Record<string, any> | null) => !scope || !e || e[scope.field]?.id === scope.id
   switch (r.method) {
     case 'GET':
@@ -133,11 +134,11 @@ async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySche
   }
 }
 
-/** Targets are also addressed by their `host:port`; others by id or endpoint key. */
-async function findByKey(dao: Dao, schema: EntitySchema, key: string): Promise<Record<string, any> | null> {
+/** Targets are also addressed by their `host:port` (unique within their upstream); others by id or endpoint key. */
+async function findByKey(dao: Dao, schema: EntitySchema, key: string, scope?: Scope): Promise<Record<string, any> | null> {
   if (schema.name === 'targets' && !isUuid(key)) {
-    const all = await dao.all()
-    return all.find((t) => t.target === key || t.target === `${key}:8000`) ?? null
+    const where = scope ? {[scope.field]: scope.id} : {}
+    return (await dao.findBy('target', key, where)) ?? (await dao.findBy('target', `${key}:${DEFAULT_TARGET_PORT}`, where))
   }
   return dao.select(key)
 }

@@ -95,6 +95,18 @@ export class Dao {
     return res.rows.map((r) => this.rowToEntity(r))
   }
 
+  /** The row whose `field` is `value`, under the parent `where` (`{upstream: '<uuid>'}`) when given. */
+  async findBy(field: string, value: unknown, where: Record<string, string> = {}): Promise<Record<string, any> | null> {
+    const params: unknown[] = [value]
+    const conds = [`${ident(field)} = $1`]
+    for (const [parent, id] of Object.entries(where)) {
+      params.push(id)
+      conds.push(`${ident(`${parent}_id`)} = $${params.length}`)
+    }
+    const res = await this.pool.query(`SELECT ${this.cols} FROM ${this.schema.name} WHERE ${conds.join(' AND ')} ORDER BY id LIMIT 1`, params)
+    return res.rows[0] ? this.rowToEntity(res.rows[0]) : null
+  }
+
   /** Finds by id, or by the endpoint key (`name`, `username`) when `key` is not a uuid. */
   async select(key: string, client: pg.Pool | pg.PoolClient = this.pool): Promise<Record<string, any> | null> {
     const by = isUuid(key) || !this.schema.endpoint_key ? 'id' : this.schema.endpoint_key

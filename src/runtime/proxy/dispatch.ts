@@ -48,6 +48,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
     if (i === 0) ctx.latencies.proxy = Math.round(startedAt - ctx.startedAt)
     const t = {peer, startedAt} as ProxyContext['tries'][number]
     ctx.tries.push(t)
+    const sent = body && (!Buffer.isBuffer(body) || body.length >= WATCH_FROM_BYTES) ? watchWrites(body, service.write_timeout ?? 60_000) : body
     try {
       const res = await pools.send({
         scheme: up.scheme,
@@ -57,7 +58,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
         headers: ctx.upstreamHeaders || ctx.body
           ? withPluginChanges(ctx, upstreamRequestHeaders(req, forwardInfo(ctx, peer)))
           : upstreamRequestHeaderList(req, forwardInfo(ctx, peer)),
-        body: body && (!Buffer.isBuffer(body) || body.length >= WATCH_FROM_BYTES) ? watchWrites(body, service.write_timeout ?? 60_000) : body,
+        body: sent,
         connectTimeout: service.connect_timeout ?? 60_000,
         readTimeout: service.read_timeout ?? 60_000,
         tlsVerify: service.tls_verify === true,
@@ -69,6 +70,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
       ctx.latencies.upstream = Math.round(performance.now() - startedAt)
       return res
     } catch (err) {
+      if (sent !== body) (sent as Readable).destroy() // a try that failed before reading it all
       last = err instanceof UpstreamFailure ? err : new UpstreamFailure('error', (err as Error).message)
       t.error = last.message
       up.balancer?.release?.(peer, true)

@@ -12,6 +12,9 @@ import {createProxy, type Proxy} from '../proxy/server.js'
 import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
 import type {FromWorker, ToWorker} from './messages.js'
 
+/** Connections at most per worker (the plugins' counters); the primary keeps pg_pool_size. */
+const WORKER_POOL_SIZE = 4
+
 const send = (msg: FromWorker) => process.send?.(msg)
 
 /** Starts the worker side; call once, in a process forked by the pool. */
@@ -55,7 +58,8 @@ export function runWorker(): void {
         conf = msg.conf
         log = createLogger({level: isLogLevel(conf.log_level) ? conf.log_level : 'notice', bindings: {worker: process.pid}})
         // pg connects on the first query: a worker whose plugins never use it costs nothing.
-        if (msg.database) database = createPool(pgOptions(conf))
+        // Its pool is small (counters only), so N workers stay well inside max_connections.
+        if (msg.database) database = createPool({...pgOptions(conf), poolSize: Math.min(conf.pg_pool_size, WORKER_POOL_SIZE)})
         proxy = createProxy({log: log.child({subsystem: 'proxy'}), database})
         return
       case 'config':
