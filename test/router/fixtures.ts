@@ -61,7 +61,22 @@ export interface ServiceInput {
 
 export const service = (input: ServiceInput) => make(services, input as Record<string, unknown>)
 
-export const upstream = (input: {id?: string; name: string; algorithm?: string}) => make(upstreams, input)
+export type UpstreamInput = {
+  id?: string
+  name: string
+  algorithm?: string
+  hash_on?: string
+  hash_fallback?: string
+  hash_on_header?: string
+  hash_fallback_header?: string
+  hash_on_cookie?: string
+  hash_on_cookie_path?: string
+  hash_on_query_arg?: string
+  hash_on_uri_capture?: string
+  slots?: number
+}
+
+export const upstream = (input: UpstreamInput) => make(upstreams, input as Record<string, unknown>)
 
 export const target = (input: {upstream: {id: string}; target: string; weight?: number}) => make(targets, input)
 

@@ -5,6 +5,7 @@
  * The interface is small so that other algorithms slot in beside round-robin:
  * consistent-hashing needs `ctx.hashKey`, least-connections needs `release`.
  */
+import {leastConnections} from './least-connections.js'
 import {weightedRoundRobin} from './round-robin.js'
 
 export interface Peer {
@@ -28,7 +29,10 @@ export interface Balancer {
    * the proxy answers 503 "failure to get a peer from the ring-balancer".
    */
   pick(ctx: BalanceContext, exclude?: ReadonlySet<Peer>): Peer | null
-  /** Outcome of a try; for passive health checks and least-connections. */
+  /**
+   * A try is over: called once per picked peer, when the try failed or when its response
+   * body has ended or been dropped. For least-connections (and passive health checks).
+   */
   release?(peer: Peer, failed: boolean): void
 }
 
@@ -36,10 +40,11 @@ export interface Balancer {
 export function createBalancer(upstream: any, targets: any[]): Balancer {
   const peers = targets.map((t) => ({...parseTarget(t.target), weight: t.weight ?? 100, target: t}))
   switch (upstream.algorithm ?? 'round-robin') {
+    case 'least-connections':
+      return leastConnections(upstream, peers)
     case 'round-robin':
     // Until they land, the other algorithms balance by weight too: traffic still flows.
     case 'consistent-hashing':
-    case 'least-connections':
     case 'latency':
       return weightedRoundRobin(upstream, peers)
     default:

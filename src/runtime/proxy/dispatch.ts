@@ -7,7 +7,7 @@ import type {OutgoingHttpHeaders} from 'node:http'
 import type {Readable} from 'node:stream'
 import type {Dispatcher} from 'undici'
 import {GATEWAY_VERSION} from '../version.js'
-import type {Peer} from './balancer.js'
+import type {BalanceContext, Balancer, Peer} from './balancer.js'
 import type {ProxyContext} from './context.js'
 import {clientResponseHeaderList, clientResponseHeaders, stripPort, upstreamRequestHeaderList, upstreamRequestHeaders} from './headers.js'
 import {hasBody, readBody, splitUrl} from './phases.js'
@@ -18,6 +18,7 @@ import {WATCH_FROM_BYTES, watchWrites} from './write-watch.js'
 
 const VIA = `1.1 kong/${GATEWAY_VERSION}`
 const NO_PEERS: ReadonlySet<Peer> = new Set()
+const NO_HASH: BalanceContext = Object.freeze({})
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 const STATUS: Record<FailureKind, [number, string]> = {
   connect: [502, MESSAGES[502]],
@@ -39,7 +40,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   const maxTries = 1 + (streamed ? 0 : (service.retries ?? 5))
   let last: UpstreamFailure | null = null
   for (let i = 0; i < maxTries && !signal.aborted; i++) {
-    const peer = up.balancer ? up.balancer.pick({}, failed ?? NO_PEERS) : {host: up.host, port: up.port, weight: 1}
+    const peer = up.balancer ? up.balancer.pick(NO_HASH, failed ?? NO_PEERS) : {host: up.host, port: up.port, weight: 1}
     if (!peer) {
       sendError(ctx.res, 503, MESSAGES[503], ctx.requestId)
       return null
@@ -65,7 +66,8 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
         servername: up.hostHeader ? stripPort(up.hostHeader) : peer.host,
         signal,
       })
-      up.balancer?.release?.(peer, false)
+      // the try stays in flight (least-connections) until its body ends or is dropped
+      if (up.balancer?.release) releaseWhenDone(up.balancer, peer, res.body)
       t.status = res.statusCode
       ctx.latencies.upstream = Math.round(performance.now() - startedAt)
       return res
@@ -85,6 +87,11 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   ctx.log.error(`proxying failed after ${ctx.tries.length} tr${ctx.tries.length > 1 ? 'ies' : 'y'}: ${last?.message}`, {status})
   sendError(ctx.res, status, message, ctx.requestId)
   return null
+}
+
+/** `close` follows `end`, and also comes when the body is destroyed (client gone, error). */
+function releaseWhenDone(balancer: Balancer, peer: Peer, body: Readable): void {
+  body.once('close', () => balancer.release!(peer, false))
 }
 
 /** Applies plugins' header changes and a body they buffered or replaced. */
