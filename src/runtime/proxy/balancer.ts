@@ -2,9 +2,10 @@
  * Balancers pick the peer for one try. One balancer per upstream, built with the snapshot;
  * its state (round-robin position, connection counts) lives as long as the snapshot.
  *
- * The interface is small so that other algorithms slot in beside round-robin:
+ * The interface is small so that the algorithms slot in beside each other:
  * consistent-hashing needs `ctx.hashKey`, least-connections needs `release`.
  */
+import {consistentHashing} from './consistent-hashing.js'
 import {leastConnections} from './least-connections.js'
 import {weightedRoundRobin} from './round-robin.js'
 
@@ -23,6 +24,8 @@ export interface BalanceContext {
 
 export interface Balancer {
   readonly upstream: any
+  /** Reads `ctx.hashKey`: the dispatcher computes it (per request) only when set. */
+  readonly hashed?: boolean
   /**
    * Next peer for a try, avoiding `exclude` (peers that already failed for this request)
    * while others remain. Null when no peer can take traffic (no targets, all weight 0):
@@ -42,9 +45,12 @@ export function createBalancer(upstream: any, targets: any[]): Balancer {
   switch (upstream.algorithm ?? 'round-robin') {
     case 'least-connections':
       return leastConnections(upstream, peers)
-    case 'round-robin':
-    // Until they land, the other algorithms balance by weight too: traffic still flows.
     case 'consistent-hashing':
+      // hash_on none: nothing to hash, weighted round-robin (as Kong)
+      if ((upstream.hash_on ?? 'none') === 'none') return weightedRoundRobin(upstream, peers)
+      return consistentHashing(upstream, peers)
+    case 'round-robin':
+    // Kong's `latency` (EWMA of response times) is not implemented: weighted round-robin.
     case 'latency':
       return weightedRoundRobin(upstream, peers)
     default:

@@ -77,6 +77,8 @@ export interface ProxyContext {
   responseHeaders: Record<string, string> | null
   /** Set by plugins that rewrite the response body; the body is then buffered. */
   responseBodyTransforms?: Array<(body: Buffer, headers: Record<string, string | string[]>) => Buffer>
+  /** Set-Cookie for a consistent-hashing cookie generated for this request (hash_on = cookie). */
+  hashCookie?: string
   /** The request body when a plugin buffered or replaced it. */
   body: Buffer | null
   upstream: UpstreamRequest | null

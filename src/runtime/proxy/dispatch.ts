@@ -10,6 +10,7 @@ import {GATEWAY_VERSION} from '../version.js'
 import type {BalanceContext, Balancer, Peer} from './balancer.js'
 import type {ProxyContext} from './context.js'
 import {clientResponseHeaderList, clientResponseHeaders, stripPort, upstreamRequestHeaderList, upstreamRequestHeaders} from './headers.js'
+import {hashInput} from './hash-input.js'
 import {hasBody, readBody, splitUrl} from './phases.js'
 import {pluginResponsePhase} from './plugin-phases.js'
 import {MESSAGES, sendError} from './responses.js'
@@ -39,8 +40,9 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   let failed: Set<Peer> | null = null
   const maxTries = 1 + (streamed ? 0 : (service.retries ?? 5))
   let last: UpstreamFailure | null = null
+  const balance = up.balancer?.hashed ? {hashKey: hashInput(ctx, up.balancer.upstream)} : NO_HASH
   for (let i = 0; i < maxTries && !signal.aborted; i++) {
-    const peer = up.balancer ? up.balancer.pick(NO_HASH, failed ?? NO_PEERS) : {host: up.host, port: up.port, weight: 1}
+    const peer = up.balancer ? up.balancer.pick(balance, failed ?? NO_PEERS) : {host: up.host, port: up.port, weight: 1}
     if (!peer) {
       sendError(ctx.res, 503, MESSAGES[503], ctx.requestId)
       return null
@@ -136,7 +138,7 @@ function forwardInfo(ctx: ProxyContext, peer: Peer) {
 /** Streams the upstream response to the client; resolves when the client has it all. */
 export function responsePhase(ctx: ProxyContext, up: Dispatcher.ResponseData): Promise<void> {
   ctx.phase = 'response'
-  if (!ctx.responseHeaders && !(ctx.pluginContext && ctx.plugins) && !ctx.responseBodyTransforms) {
+  if (!ctx.responseHeaders && !(ctx.pluginContext && ctx.plugins) && !ctx.responseBodyTransforms && !ctx.hashCookie) {
     // no plugin sees or changes the response: write the headers from a flat array
     ctx.res.writeHead(up.statusCode, clientResponseHeaderList(
       up.headers, VIA, String(ctx.latencies.upstream ?? 0), String(ctx.latencies.proxy ?? 0), ctx.requestId,
@@ -149,6 +151,7 @@ export function responsePhase(ctx: ProxyContext, up: Dispatcher.ResponseData): P
   headers['x-kong-upstream-latency'] = String(ctx.latencies.upstream ?? 0)
   headers['x-kong-proxy-latency'] = String(ctx.latencies.proxy ?? 0)
   headers['x-kong-request-id'] = ctx.requestId
+  if (ctx.hashCookie) setHashCookie(headers, ctx.hashCookie)
   const {status, ok} = pluginResponsePhase(ctx, up.statusCode, headers)
   if (!ok) {
     up.body.resume()
@@ -157,6 +160,14 @@ export function responsePhase(ctx: ProxyContext, up: Dispatcher.ResponseData): P
   if (ctx.responseBodyTransforms) return sendTransformed(ctx, up, status, headers)
   ctx.res.writeHead(status, headers)
   return streamBody(ctx, up.body)
+}
+
+/** Adds the generated hash cookie, replacing one of the same name the upstream set (as Kong). */
+function setHashCookie(headers: Record<string, string | string[]>, cookie: string): void {
+  const prefix = cookie.slice(0, cookie.indexOf('=') + 1)
+  const set = headers['set-cookie']
+  const list = set === undefined ? [] : Array.isArray(set) ? set : [set]
+  headers['set-cookie'] = [...list.filter((c) => !c.startsWith(prefix)), cookie]
 }
 
 /**
