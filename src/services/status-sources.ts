@@ -46,7 +46,9 @@ export async function observeControlPlane(prober: Prober, local: LocalCluster, o
   try {
     const [probe, rows] = await Promise.all([
       prober.node(cp.statusUrl).then((p) => {
-        if (cp.state === 'running') obs.nodes[cp.name] = p
+        // Only while this source still reads it: a CP stopped meanwhile is the node loop's again.
+        const now = local.nodes.find((n) => n.name === cp.name)
+        if (now && readByControlPlaneSource(local, now)) obs.nodes[cp.name] = p
         return p
       }),
       prober.dataPlanes(cp.adminUrl),
@@ -61,7 +63,7 @@ export async function observeControlPlane(prober: Prober, local: LocalCluster, o
 
 /** Whether `node` is read by the cp source (the CP kctl asks, while it runs). */
 export function readByControlPlaneSource(local: LocalCluster, node: LocalNode): boolean {
-  return local.mode === 'hybrid' && node.state === 'running' && pickControlPlane(local)?.name === node.name
+  return local.mode === 'hybrid' && node.state === 'running' && Boolean(node.adminUrl && node.statusUrl) && pickControlPlane(local)?.name === node.name
 }
 
 /** Every source once, in parallel. */

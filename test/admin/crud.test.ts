@@ -25,6 +25,8 @@ describe('migrations', () => {
     await createDatabase(conn, 'migrations_twice')
     const first = await migrate({...conn, database: 'migrations_twice'})
     assert.deepEqual(first, MIGRATIONS.map((m) => m.name))
+    // A name runs once: two migrations sharing one would leave the second never run.
+    assert.equal(new Set(first).size, first.length, 'migration names are unique')
     assert.deepEqual(await migrate({...conn, database: 'migrations_twice'}), [])
   })
 })

@@ -148,7 +148,7 @@ describe('plugins: rate-limiting (cluster)', () => {
     const {port, up} = await oneNode(t, {minute: 1, policy: 'cluster', fault_tolerant: false}, undefined, createLogger({level: 'error', write: (l) => lines.push(l)}))
     assert.equal((await get(port, '/')).status, 500)
     assert.equal(up.hits(), 0)
-    assert.ok(lines.some((l) => l.includes('policy cluster is not supported without a database')), lines.join('\n'))
+    assert.ok(lines.some((l) => l.includes("this node has no database (DB-less or data plane) to keep 'cluster' counters in; use policy 'local' or 'redis'")), lines.join('\n'))
   })
 
   test('two traditional nodes on one Postgres (one with two workers) share the counters', async () => {

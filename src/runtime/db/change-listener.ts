@@ -19,6 +19,7 @@ export interface ChangeListener {
 export async function listenForChanges(pool: pg.Pool, channel: string, onChange: () => void, log: Logger): Promise<ChangeListener> {
   let client: pg.PoolClient | undefined
   let stopped = false
+  const abort = new AbortController()
 
   const open = async (): Promise<pg.PoolClient> => {
     const c = await pool.connect()
@@ -45,7 +46,7 @@ export async function listenForChanges(pool: pg.Pool, channel: string, onChange:
 
   const reconnect = async () => {
     for (let delay = 250; !stopped; delay = Math.min(delay * 2, 5000)) {
-      await sleep(delay)
+      await sleep(delay, undefined, {signal: abort.signal}).catch(() => {})
       if (stopped) return
       try {
         await open()
@@ -53,7 +54,7 @@ export async function listenForChanges(pool: pg.Pool, channel: string, onChange:
         log.notice('listening for configuration changes again; reloading the configuration')
         return onChange()
       } catch (err) {
-        log.warn(`cannot listen for configuration changes yet (${(err as Error).message}); retrying`)
+        if (!stopped) log.warn(`cannot listen for configuration changes yet (${(err as Error).message}); retrying`)
       }
     }
   }
@@ -62,6 +63,7 @@ export async function listenForChanges(pool: pg.Pool, channel: string, onChange:
   return {
     close() {
       stopped = true
+      abort.abort()
       const c = client
       client = undefined
       c?.release(true)

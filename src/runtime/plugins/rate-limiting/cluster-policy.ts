@@ -55,10 +55,13 @@ export class ClusterCounters {
   async increment(key: ClusterKey, value = 1): Promise<void> {
     const periods = key.windows.map((w) => w.period)
     await this.pool.query(ADD, [...this.ids(key), periods, key.windows.map((w) => w.start / 1000), value, periods.map((p) => EXPIRATION[p])])
-    if (Date.now() - this.lastSweep >= SWEEP_EVERY_MS) {
-      this.lastSweep = Date.now()
-      await this.pool.query('DELETE FROM ratelimiting_metrics WHERE ttl < now()')
-    }
+  }
+
+  /** Deletes expired rows, at most once a minute; `onError` hears a failure (the counting went through). */
+  sweep(onError: (err: Error) => void): void {
+    if (Date.now() - this.lastSweep < SWEEP_EVERY_MS) return
+    this.lastSweep = Date.now()
+    this.pool.query('DELETE FROM ratelimiting_metrics WHERE ttl < now()').catch(onError)
   }
 
   private ids(key: ClusterKey): [string, string, string] {

@@ -104,7 +104,7 @@ async function redisAccess(k: PluginContext, conf: any, scope: Scope): Promise<v
 
 async function clusterAccess(k: PluginContext, conf: any, scope: Scope): Promise<void> {
   const database = k.state.database
-  if (!database) return storeFailed(k, conf, new Error('policy cluster is not supported without a database'))
+  if (!database) return storeFailed(k, conf, new Error("this node has no database (DB-less or data plane) to keep 'cluster' counters in; use policy 'local' or 'redis'"))
   const store = (k.state.cluster ??= new ClusterCounters(database))
   const now = Date.now()
   const ws = windows(k, conf, scope, now, false)
@@ -118,6 +118,7 @@ async function clusterAccess(k: PluginContext, conf: any, scope: Scope): Promise
   if (!decide(k, conf, ws, used, now)) return
   // As Kong (a timer), counting does not hold the request; a failure is only logged.
   store.increment(key).catch((err) => k.log.error(`rate-limiting: failed to increment cluster counters: ${(err as Error).message}`))
+  store.sweep((err) => k.log.error(`rate-limiting: failed to delete expired cluster counters: ${err.message}`))
 }
 
 export const handler: PluginHandler = {
