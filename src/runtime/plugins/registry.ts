@@ -2,6 +2,7 @@
  * The plugins this runtime bundles, in one explicit list. A plugin is a folder with a
  * handler and a config schema; adding one touches that folder and this list.
  */
+import type {EntitySchema} from '../schema/field.js'
 import type {FieldErrors} from '../schema/validate.js'
 import {definePlugin} from './define.js'
 import type {PluginConfigSchema, PluginHandler, PluginStorage} from './types.js'
@@ -50,23 +51,31 @@ export interface PluginDefinition {
   describe(): Record<string, unknown>
 }
 
+/** handler, config schema, and what it stores: one line per bundled plugin. */
+const BUNDLED: ReadonlyArray<readonly [PluginHandler, PluginConfigSchema, PluginStorage?]> = [
+  [correlationId, correlationIdSchema],
+  [keyAuth, keyAuthSchema, keyAuthStorage],
+  [basicAuth, basicAuthSchema, basicAuthStorage],
+  [acl, aclSchema, aclStorage],
+  [rateLimiting, rateLimitingSchema, rateLimitingStorage],
+  [requestTermination, requestTerminationSchema],
+  [cors, corsSchema],
+  [ipRestriction, ipRestrictionSchema],
+  [requestTransformer, requestTransformerSchema],
+  [responseTransformer, responseTransformerSchema],
+  [prometheus, prometheusSchema],
+]
+
 let bundled: PluginDefinition[] | undefined
 
 /** Built on first use, so that importing the registry does no work. */
 export function bundledPlugins(): readonly PluginDefinition[] {
-  return (bundled ??= [
-    definePlugin(correlationId, correlationIdSchema),
-    definePlugin(keyAuth, keyAuthSchema, keyAuthStorage),
-    definePlugin(basicAuth, basicAuthSchema, basicAuthStorage),
-    definePlugin(acl, aclSchema, aclStorage),
-    definePlugin(rateLimiting, rateLimitingSchema, rateLimitingStorage),
-    definePlugin(requestTermination, requestTerminationSchema),
-    definePlugin(cors, corsSchema),
-    definePlugin(ipRestriction, ipRestrictionSchema),
-    definePlugin(requestTransformer, requestTransformerSchema),
-    definePlugin(responseTransformer, responseTransformerSchema),
-    definePlugin(prometheus, prometheusSchema),
-  ])
+  return (bundled ??= BUNDLED.map(([handler, schema, storage]) => definePlugin(handler, schema, storage)))
+}
+
+/** The entities the bundled plugins store, in registry order (read without building the plugins). */
+export function pluginEntities(): EntitySchema[] {
+  return BUNDLED.flatMap(([, , storage]) => storage?.entities ?? [])
 }
 
 export function findPlugin(name: string): PluginDefinition | undefined {

@@ -12,7 +12,7 @@ import {routes} from './entities/routes.js'
 import {services} from './entities/services.js'
 import {targets} from './entities/targets.js'
 import {upstreams} from './entities/upstreams.js'
-import {bundledPlugins} from '../plugins/registry.js'
+import {pluginEntities} from '../plugins/registry.js'
 
 /** The gateway's own entities. */
 export const CORE_ENTITIES: readonly EntitySchema[] = [
@@ -28,7 +28,7 @@ export const CORE_ENTITIES: readonly EntitySchema[] = [
 ]
 
 /** Every entity: the core ones, then those the bundled plugins store (their folders own them). */
-export const ENTITIES: readonly EntitySchema[] = [...CORE_ENTITIES, ...bundledPlugins().flatMap((p) => p.storage.entities ?? [])]
+export const ENTITIES: readonly EntitySchema[] = [...CORE_ENTITIES, ...pluginEntities()]
 
 const byName = new Map(ENTITIES.map((s) => [s.name, s]))
 
