@@ -4,26 +4,18 @@
  * did not sign, and a burst of Admin API writes reaching a data plane as a few pushes.
  */
 import assert from 'node:assert/strict'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
-import {tmpdir} from 'node:os'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
-import {generateClusterCertificate, issueCertificate} from '../../src/pki/index.js'
+import {issueCertificate} from '../../src/pki/index.js'
 import {makeCa} from '../helpers/certs.js'
 import {eventually} from '../helpers/http.js'
 import {freshDatabase, rawDataPlane, spawnDataPlane, startControlPlane, type DataPlaneNode} from '../helpers/hybrid-nodes.js'
-import {killAll} from '../helpers/node-process.js'
-import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {clusterBed} from '../helpers/cluster-bed.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'kctl-hybrid-liveness-'))
-const certFile = join(dir, 'cluster.crt')
-const keyFile = join(dir, 'cluster.key')
+const bed = clusterBed('kctl-hybrid-liveness-')
+const {dir, certFile, keyFile} = bed
 const shared = {cluster_cert: certFile, cluster_cert_key: keyFile}
-let pg: TestPostgres
-let upstream: Server
-let upstreamUrl: string
 /** A control plane this file stopped with SIGSTOP and has not resumed yet. */
 let stoppedPid: number | undefined
 
@@ -37,27 +29,14 @@ const count = (text: string, re: RegExp) => text.match(new RegExp(re.source, 'g'
 
 function resume(): void {
   if (stoppedPid === undefined) return
-  process.kill(stoppedPid, 'SIGCONT')
+  try {
+    process.kill(stoppedPid, 'SIGCONT')
+  } catch {
+    /* already ended */
+  }
   stoppedPid = undefined
 }
-
-before(async () => {
-  pg = await startTestPostgres()
-  const c = await generateClusterCertificate()
-  writeFileSync(certFile, c.cert)
-  writeFileSync(keyFile, c.key, {mode: 0o600})
-  upstream = createServer((req, res) => res.end(`upstream ${req.url}`))
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
-  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
-})
-
-after(async () => {
-  resume()
-  killAll()
-  upstream?.close()
-  await pg?.stop()
-  rmSync(dir, {recursive: true, force: true})
-})
+after(resume)
 
 describe('hybrid liveness and refusals', () => {
   // Interval 2 s: Kong's PING_WAIT is 1.5 intervals (3 s) after the last pong, which came
@@ -65,10 +44,10 @@ describe('hybrid liveness and refusals', () => {
   // drops the CP 3–5 s after its last pong.
   test('a control plane that stops answering is dropped after 1.5 ping intervals; the DP keeps serving, then reconnects', async () => {
     const interval = {cluster_ping_interval: 2}
-    const cp = await startControlPlane(dir, pg, await freshDatabase(pg, 'liveness_silent_cp'), {...shared, ...interval})
+    const cp = await startControlPlane(dir, bed.pg, await freshDatabase(bed.pg, 'liveness_silent_cp'), {...shared, ...interval})
     const dp = await spawnDataPlane(dir, cp.cluster, {...shared, ...interval})
     await dp.node.waitReady()
-    await post(`${cp.admin}/services`, {name: 's', url: upstreamUrl})
+    await post(`${cp.admin}/services`, {name: 's', url: bed.upstreamUrl})
     await post(`${cp.admin}/services/s/routes`, {paths: ['/s']})
     await served(dp, '/s')
 
@@ -109,8 +88,8 @@ describe('hybrid liveness and refusals', () => {
       writeFileSync(join(dir, `pki-${name}.key`), pair.key, {mode: 0o600})
     }
     const pki = (name: string) => ({cluster_mtls: 'pki', cluster_ca_cert: join(dir, 'pki-ca.crt'), cluster_cert: join(dir, `pki-${name}.crt`), cluster_cert_key: join(dir, `pki-${name}.key`)})
-    const cp = await startControlPlane(dir, pg, await freshDatabase(pg, 'liveness_pki'), pki('cp'))
-    await post(`${cp.admin}/services`, {name: 's', url: upstreamUrl})
+    const cp = await startControlPlane(dir, bed.pg, await freshDatabase(bed.pg, 'liveness_pki'), pki('cp'))
+    await post(`${cp.admin}/services`, {name: 's', url: bed.upstreamUrl})
 
     // The same setup with a CA-signed certificate is served: the refusal below is the certificate's.
     const good = await spawnDataPlane(dir, cp.cluster, pki('dp'))
@@ -130,7 +109,7 @@ describe('hybrid liveness and refusals', () => {
   })
 
   test('20 concurrent Admin API writes reach a DP as a few pushes, ending on the final hash', async () => {
-    const cp = await startControlPlane(dir, pg, await freshDatabase(pg, 'liveness_burst'), shared)
+    const cp = await startControlPlane(dir, bed.pg, await freshDatabase(bed.pg, 'liveness_burst'), shared)
     const dp = await spawnDataPlane(dir, cp.cluster, shared)
     await dp.node.waitReady()
     const recorder = rawDataPlane(cp.cluster, {cert: readFileSync(certFile), key: readFileSync(keyFile)})
@@ -138,7 +117,7 @@ describe('hybrid liveness and refusals', () => {
       await eventually(async () => recorder.frames.length === 1, 'the recorder receives the current configuration')
       const appliedBefore = count(dp.node.output(), /configuration [0-9a-f]{32} applied/)
 
-      await Promise.all(Array.from({length: 20}, (_, i) => post(`${cp.admin}/services`, {name: `burst-${i}`, url: upstreamUrl})))
+      await Promise.all(Array.from({length: 20}, (_, i) => post(`${cp.admin}/services`, {name: `burst-${i}`, url: bed.upstreamUrl})))
       const final = (await statusOf(cp.status)).configuration_hash
       await eventually(async () => recorder.frames.at(-1)?.config_hash === final, 'the recorder receives the final configuration')
       await eventually(async () => (await statusOf(dp.status)).configuration_hash === final, 'the DP serves the final configuration')

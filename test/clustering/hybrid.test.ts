@@ -3,26 +3,19 @@
  * planes, the v1 protocol end to end, failures and rejections.
  */
 import assert from 'node:assert/strict'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
-import {tmpdir} from 'node:os'
+import {mkdtempSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, before, describe, test} from 'node:test'
+import {after, describe, test} from 'node:test'
 import {randomUUID} from 'node:crypto'
 import WebSocket from 'ws'
 import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate} from '../../src/pki/index.js'
 import {eventually} from '../helpers/http.js'
-import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
-import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {spawnNode, type NodeProcess} from '../helpers/node-process.js'
+import {clusterBed} from '../helpers/cluster-bed.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'kctl-hybrid-'))
-let pg: TestPostgres
-let upstream: Server
-let upstreamUrl: string
-const certFile = join(dir, 'cluster.crt')
-const keyFile = join(dir, 'cluster.key')
+const bed = clusterBed('kctl-hybrid-')
+const {dir, certFile, keyFile} = bed
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const getJson = async (url: string) => {
@@ -44,10 +37,10 @@ async function startCp(database: string, extra: Record<string, string | number> 
   const p = ports ?? {admin: await findFreePort(), status: await findFreePort(), cluster: await findFreePort()}
   const values = {
     role: 'control_plane',
-    pg_host: pg.host,
-    pg_port: pg.port,
-    pg_user: pg.user,
-    pg_password: pg.password,
+    pg_host: bed.pg.host,
+    pg_port: bed.pg.port,
+    pg_user: bed.pg.user,
+    pg_password: bed.pg.password,
     pg_database: database,
     admin_listen: `127.0.0.1:${p.admin}`,
     status_listen: `127.0.0.1:${p.status}`,
@@ -88,35 +81,18 @@ async function spawnDp(cluster: number, extra: Record<string, string | number> =
 }
 
 async function freshDatabase(name: string): Promise<string> {
-  return (await pg.migratedDatabase(name)).database
+  return (await bed.pg.migratedDatabase(name)).database
 }
 
 // Reconnecting after an outage may wait for a backoff of up to 10 s (plus jitter).
 const served = (dp: Dp, path: string) => eventually(async () => (await fetch(dp.proxy + path)).status === 200, `${dp.proxy}${path} proxied`, 30_000)
-
-before(async () => {
-  pg = await startTestPostgres()
-  const c = await generateClusterCertificate()
-  writeFileSync(certFile, c.cert)
-  writeFileSync(keyFile, c.key, {mode: 0o600})
-  upstream = createServer((req, res) => res.end(`upstream ${req.url}`))
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
-  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
-})
-
-after(async () => {
-  killAll()
-  upstream?.close()
-  await pg?.stop()
-  rmSync(dir, {recursive: true, force: true})
-})
 
 describe('hybrid mode', () => {
   test('a write on the CP is served by every DP; the CP lists every DP with its hash', async () => {
     const cp = await startCp(await freshDatabase('hybrid_propagation'))
     const dps = [await spawnDp(cp.cluster, {cluster_dp_labels: 'region:eu,tier:gold'}), await spawnDp(cp.cluster)]
     await Promise.all(dps.map((d) => d.node.waitReady()))
-    assert.equal((await postJson(`${cp.admin}/services`, {name: 's', url: upstreamUrl})).status, 201)
+    assert.equal((await postJson(`${cp.admin}/services`, {name: 's', url: bed.upstreamUrl})).status, 201)
     assert.equal((await postJson(`${cp.admin}/services/s/routes`, {paths: ['/s']})).status, 201)
     for (const dp of dps) await served(dp, '/s/x')
     assert.equal(await (await fetch(`${dps[0].proxy}/s/x`)).text(), 'upstream /x')
@@ -148,7 +124,7 @@ describe('hybrid mode', () => {
     let cp = await startCp(db)
     const dp1 = await spawnDp(cp.cluster)
     const dp2 = await spawnDp(cp.cluster)
-    await postJson(`${cp.admin}/services`, {name: 's', url: upstreamUrl})
+    await postJson(`${cp.admin}/services`, {name: 's', url: bed.upstreamUrl})
     await postJson(`${cp.admin}/services/s/routes`, {paths: ['/s']})
     await served(dp1, '/s')
     await served(dp2, '/s')
@@ -236,7 +212,7 @@ describe('hybrid mode', () => {
     const cp = await startCp(db, {cluster_max_payload: 600})
     const dp = await spawnDp(cp.cluster)
     await dp.node.waitReady()
-    for (let i = 0; i < 12; i++) await postJson(`${cp.admin}/services`, {name: `svc-${i}-${randomUUID()}`, url: `${upstreamUrl}/${randomUUID()}`})
+    for (let i = 0; i < 12; i++) await postJson(`${cp.admin}/services`, {name: `svc-${i}-${randomUUID()}`, url: `${bed.upstreamUrl}/${randomUUID()}`})
     await cp.node.waitOutput(/unable to push configuration to data planes: configuration [0-9a-f]{32} is \d+ bytes compressed, more than cluster_max_payload \(600 bytes\)/)
     const status = (await getJson(`${cp.status}/status`)).body
     assert.match(status.last_push_error, /more than cluster_max_payload/)

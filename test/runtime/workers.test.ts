@@ -5,23 +5,14 @@
  * every worker when it returns, a killed worker is replaced, SIGTERM drains and exits 0.
  */
 import assert from 'node:assert/strict'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer, request, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
-import {after, before, describe, test} from 'node:test'
+import {request} from 'node:http'
+import {before, describe, test} from 'node:test'
 import {findFreePort} from '../../src/kit/ports.js'
-import {generateClusterCertificate} from '../../src/pki/index.js'
-import {killAll, spawnNode} from '../helpers/node-process.js'
-import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {spawnNode} from '../helpers/node-process.js'
+import {clusterBed} from '../helpers/cluster-bed.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'kctl-workers-'))
-const certFile = join(dir, 'cluster.crt')
-const keyFile = join(dir, 'cluster.key')
-let pg: TestPostgres
-let upstream: Server
-let upstreamUrl: string
+const bed = clusterBed('kctl-workers-')
+const {dir, certFile, keyFile} = bed
 
 /** GET on a connection of its own, so the primary hands each one to the next worker. */
 const fresh = (url: string) =>
@@ -58,7 +49,7 @@ const alive = (pid: number) => {
 }
 
 async function freshDatabase(name: string): Promise<string> {
-  return (await pg.migratedDatabase(name)).database
+  return (await bed.pg.migratedDatabase(name)).database
 }
 
 async function ports(n: number): Promise<number[]> {
@@ -67,30 +58,13 @@ async function ports(n: number): Promise<number[]> {
   return out
 }
 
-before(async () => {
-  pg = await startTestPostgres()
-  const c = await generateClusterCertificate()
-  writeFileSync(certFile, c.cert)
-  writeFileSync(keyFile, c.key, {mode: 0o600})
-  upstream = createServer((req, res) => res.end(`upstream ${req.url}`))
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
-  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
-})
-
-after(async () => {
-  killAll()
-  upstream?.close()
-  await pg?.stop()
-  rmSync(dir, {recursive: true, force: true})
-})
-
 describe('node_worker_processes = 2', () => {
   test('traditional node: both workers serve, writes are live on each, a killed worker is replaced, SIGTERM exits 0', async () => {
     const db = await freshDatabase('workers_traditional')
     const [proxyPort, adminPort, statusPort] = await ports(3)
     const [proxy, admin, status] = [proxyPort, adminPort, statusPort].map((p) => `http://127.0.0.1:${p}`)
     const node = spawnNode(dir, {
-      pg_host: pg.host, pg_port: pg.port, pg_user: pg.user, pg_password: pg.password, pg_database: db,
+      pg_host: bed.pg.host, pg_port: bed.pg.port, pg_user: bed.pg.user, pg_password: bed.pg.password, pg_database: db,
       proxy_listen: `127.0.0.1:${proxyPort}`, admin_listen: `127.0.0.1:${adminPort}`, status_listen: `127.0.0.1:${statusPort}`,
       node_worker_processes: 2, log_level: 'info',
     }, {status})
@@ -101,7 +75,7 @@ describe('node_worker_processes = 2', () => {
     assert.ok(!pids.includes(node.proc.pid!), 'the workers are processes of their own')
 
     assert.equal((await send('POST', `${admin}/plugins`, {name: 'prometheus', config: {status_code_metrics: true}})).status, 201)
-    assert.equal((await send('POST', `${admin}/services`, {name: 'echo', url: upstreamUrl})).status, 201)
+    assert.equal((await send('POST', `${admin}/services`, {name: 'echo', url: bed.upstreamUrl})).status, 201)
     assert.equal((await send('POST', `${admin}/services/echo/routes`, {name: 'r1', paths: ['/one']})).status, 201)
     assert.deepEqual(await statuses(`${proxy}/one`, 10), Array(10).fill(200), 'the new route is live on both workers')
     assert.equal((await send('PATCH', `${admin}/routes/r1`, {paths: ['/two']})).status, 200)
@@ -139,7 +113,7 @@ describe('node_worker_processes = 2', () => {
     const [adminPort, cpStatus, clusterPort, proxyPort, dpStatus] = await ports(5)
     const tls = {cluster_cert: certFile, cluster_cert_key: keyFile, cluster_ping_interval: 1}
     const cp = spawnNode(dir, {
-      role: 'control_plane', pg_host: pg.host, pg_port: pg.port, pg_user: pg.user, pg_password: pg.password, pg_database: db,
+      role: 'control_plane', pg_host: bed.pg.host, pg_port: bed.pg.port, pg_user: bed.pg.user, pg_password: bed.pg.password, pg_database: db,
       admin_listen: `127.0.0.1:${adminPort}`, status_listen: `127.0.0.1:${cpStatus}`, cluster_listen: `127.0.0.1:${clusterPort}`, ...tls,
     }, {status: `http://127.0.0.1:${cpStatus}`})
     await cp.waitReady()
@@ -149,7 +123,7 @@ describe('node_worker_processes = 2', () => {
     }, {status: `http://127.0.0.1:${dpStatus}`})
     await dp.waitReady()
     const admin = `http://127.0.0.1:${adminPort}`
-    assert.equal((await send('POST', `${admin}/services`, {name: 'echo', url: upstreamUrl})).status, 201)
+    assert.equal((await send('POST', `${admin}/services`, {name: 'echo', url: bed.upstreamUrl})).status, 201)
     assert.equal((await send('POST', `${admin}/services/echo/routes`, {name: 'r1', paths: ['/dp']})).status, 201)
     // The DP takes a hash as its own only once both workers serve that config: once one
     // worker serves the route and the DP's hash is the CP's, both serve it.
