@@ -9,7 +9,7 @@ import {randomUUID} from 'node:crypto'
 import WebSocket from 'ws'
 import {findFreePort} from '../../src/kit/ports.js'
 import {EMPTY_CONFIG_HASH} from '../../src/runtime/clustering/config-hash.js'
-import {decodeReconfigure, encodeBasicInfo, OUTLET_PATH, type Reconfigure} from '../../src/runtime/clustering/protocol.js'
+import {decodeReconfigure, encodeBasicInfo, OUTLET_PATH, type PluginInfo, type Reconfigure} from '../../src/runtime/clustering/protocol.js'
 import {GATEWAY_VERSION} from '../../src/runtime/version.js'
 import {spawnNode, type NodeProcess} from './node-process.js'
 import type {TestPostgres} from './postgres.js'
@@ -81,11 +81,11 @@ export interface RawDataPlane {
 }
 
 /**
- * A data plane in the test process: basic_info with no plugins, then a ping carrying its
- * hash on connect, after every frame and every 300 ms (well inside a 1 s interval's
- * liveness window). `tls` is the client certificate and key (PEM).
+ * A data plane in the test process: basic_info advertising `plugins` (none by default),
+ * then a ping carrying its hash on connect, after every frame and every 300 ms (well inside
+ * a 1 s interval's liveness window). `tls` is the client certificate and key (PEM).
  */
-export function rawDataPlane(cluster: number, tls: {cert: string | Buffer; key: string | Buffer}): RawDataPlane {
+export function rawDataPlane(cluster: number, tls: {cert: string | Buffer; key: string | Buffer}, plugins: PluginInfo[] = []): RawDataPlane {
   const id = randomUUID()
   const url = `wss://127.0.0.1:${cluster}${OUTLET_PATH}?node_id=${id}&node_hostname=raw-${id.slice(0, 8)}&node_version=${GATEWAY_VERSION}`
   const ws = new WebSocket(url, {cert: tls.cert, key: tls.key, rejectUnauthorized: false})
@@ -93,7 +93,7 @@ export function rawDataPlane(cluster: number, tls: {cert: string | Buffer; key: 
   let hash = EMPTY_CONFIG_HASH
   let pinger: NodeJS.Timeout | undefined
   ws.on('open', () => {
-    ws.send(encodeBasicInfo({plugins: [], labels: {}}), {binary: true})
+    ws.send(encodeBasicInfo({plugins, labels: {}}), {binary: true})
     ws.ping(hash)
     pinger = setInterval(() => ws.ping(hash), 300)
   })

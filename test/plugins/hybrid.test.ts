@@ -16,18 +16,18 @@ import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
-import WebSocket from 'ws'
 import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate} from '../../src/pki/index.js'
 import {migrate} from '../../src/runtime/db/migrations.js'
 import {EMPTY_CONFIG_HASH} from '../../src/runtime/clustering/config-hash.js'
-import {decodeReconfigure, encodeBasicInfo, OUTLET_PATH, type PluginInfo, type Reconfigure} from '../../src/runtime/clustering/protocol.js'
+import type {PluginInfo} from '../../src/runtime/clustering/protocol.js'
 import {hashPassword} from '../../src/runtime/plugins/basic-auth/credentials.js'
 import {bundledPlugins} from '../../src/runtime/plugins/registry.js'
 import {GATEWAY_VERSION} from '../../src/runtime/version.js'
 import {eventually} from '../helpers/http.js'
 import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {rawDataPlane} from '../helpers/hybrid-nodes.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-plugins-hybrid-'))
 const certFile = join(dir, 'cluster.crt')
@@ -278,42 +278,8 @@ const CASES: Record<string, PluginCase> = {
 
 // ---------------------------------------------------------------- raw protocol clients
 
-interface RawDp {
-  id: string
-  frames: Reconfigure[]
-  close(): void
-}
-
 /** A data plane speaking the v1 protocol by hand, advertising `plugins`, pinging like a DP. */
-function rawDp(plugins: PluginInfo[]): RawDp {
-  const id = randomUUID()
-  const url = `wss://127.0.0.1:${cp.cluster}${OUTLET_PATH}?node_id=${id}&node_hostname=raw-${id.slice(0, 8)}&node_version=${GATEWAY_VERSION}`
-  const ws = new WebSocket(url, {cert: readFileSync(certFile), key: readFileSync(keyFile), rejectUnauthorized: false})
-  const frames: Reconfigure[] = []
-  let hash = EMPTY_CONFIG_HASH
-  let pinger: NodeJS.Timeout | undefined
-  ws.on('open', () => {
-    ws.send(encodeBasicInfo({plugins, labels: {}}), {binary: true})
-    ws.ping(hash)
-    // Well inside the CP's 1.5 × cluster_ping_interval liveness window.
-    pinger = setInterval(() => ws.ping(hash), 300)
-  })
-  ws.on('message', (data) => {
-    const msg = decodeReconfigure(data as Buffer)
-    frames.push(msg)
-    hash = msg.config_hash
-    ws.ping(hash)
-  })
-  ws.on('error', () => {})
-  return {
-    id,
-    frames,
-    close() {
-      clearInterval(pinger)
-      ws.terminate()
-    },
-  }
-}
+const rawDp = (plugins: PluginInfo[]) => rawDataPlane(cp.cluster, {cert: readFileSync(certFile), key: readFileSync(keyFile)}, plugins)
 
 // ---------------------------------------------------------------- setup
 

@@ -45,6 +45,22 @@ async function digestUpstream(t: TestContext) {
   })
 }
 
+/** A TCP server that accepts and never reads: the proxy's writes fill the socket buffers and stall. */
+async function stuckUpstream(t: TestContext): Promise<number> {
+  const sockets = new Set<Socket>()
+  const stuck = createTcpServer((socket) => {
+    sockets.add(socket)
+    socket.pause()
+  })
+  stuck.listen(0, '127.0.0.1')
+  await once(stuck, 'listening')
+  t.after(() => {
+    for (const s of sockets) s.destroy()
+    stuck.close()
+  })
+  return (stuck.address() as AddressInfo).port
+}
+
 describe('proxy: request bodies and write_timeout', () => {
   test('large bodies reach the upstream intact, buffered or streamed, with a length or chunked', async (t) => {
     const up = await digestUpstream(t)
@@ -65,18 +81,7 @@ describe('proxy: request bodies and write_timeout', () => {
   })
 
   test('an upstream that stops reading the body answers 504 after write_timeout, not read_timeout', async (t) => {
-    const sockets = new Set<Socket>()
-    const stuck = createTcpServer((socket) => {
-      sockets.add(socket)
-      socket.pause() // never reads: the proxy's writes fill the socket buffers and stall
-    })
-    stuck.listen(0, '127.0.0.1')
-    await once(stuck, 'listening')
-    t.after(() => {
-      for (const s of sockets) s.destroy()
-      stuck.close()
-    })
-    const s = service({host: '127.0.0.1', port: (stuck.address() as AddressInfo).port, write_timeout: 300, read_timeout: 30_000, retries: 0})
+    const s = service({host: '127.0.0.1', port: await stuckUpstream(t), write_timeout: 300, read_timeout: 30_000, retries: 0})
     const {port} = await startProxy(t, {services: [s], routes: [route({paths: ['/'], service: {id: s.id}})]})
     const started = performance.now()
     const r = await post(port, '/', [Buffer.alloc(48 * 1024 * 1024, 1)])
@@ -87,18 +92,7 @@ describe('proxy: request bodies and write_timeout', () => {
   })
 
   test('a streamed body the upstream stops reading: the client still gets the 504 on its connection', async (t) => {
-    const sockets = new Set<Socket>()
-    const stuck = createTcpServer((socket) => {
-      sockets.add(socket)
-      socket.pause()
-    })
-    stuck.listen(0, '127.0.0.1')
-    await once(stuck, 'listening')
-    t.after(() => {
-      for (const s of sockets) s.destroy()
-      stuck.close()
-    })
-    const s = service({host: '127.0.0.1', port: (stuck.address() as AddressInfo).port, write_timeout: 300, read_timeout: 30_000, retries: 0})
+    const s = service({host: '127.0.0.1', port: await stuckUpstream(t), write_timeout: 300, read_timeout: 30_000, retries: 0})
     const {port} = await startProxy(t, {services: [s], routes: [route({paths: ['/'], request_buffering: false, service: {id: s.id}})]})
     const r = await post(port, '/', Array.from({length: 48}, () => Buffer.alloc(1024 * 1024, 2)))
     assert.equal(r.status, 504, r.body)
