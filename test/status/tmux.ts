@@ -16,6 +16,8 @@ export interface TmuxSession {
   waitFor(test: (screen: string) => boolean, what: string, timeoutMs?: number): Promise<string>
   /** The pane's exit status once the command ended (null while it runs). */
   exitStatus(): number | null
+  /** Whether the terminal shows its cursor (a dashboard hides it while it runs). */
+  cursorVisible(): boolean
   kill(): void
 }
 
@@ -42,6 +44,7 @@ export function startTmux(name: string, command: string, opts: {cwd: string; env
       const m = /EXIT:(\d+)/.exec(session.screen())
       return m ? Number(m[1]) : null
     },
+    cursorVisible: () => tmux('display-message', '-p', '-t', name, '#{cursor_flag}').trim() === '1',
     kill: () => {
       spawnSync('tmux', ['-L', socket, 'kill-server'], {stdio: 'ignore'})
     },

@@ -36,6 +36,7 @@ test('the dashboard follows the cluster: sync, a config change, a dead DP, the C
   const first = await t.waitFor((s) => s.includes('2/2 DPs in sync') && inSync(s, ''), 'both DPs in sync')
   assert.match(first, /NODES/)
   assert.match(first, /■ running \/ in sync/, 'the colour legend')
+  assert.equal(t.cursorVisible(), false, 'the cursor is hidden while the dashboard runs')
 
   // `/dp-2` Enter: only dp-2's rows (its node row and its DP row) stay.
   const nodeRow = (screen: string, node: string) => new RegExp(`^(› |  )${node} +(control|data)_plane `, 'm').test(screen)
@@ -83,4 +84,5 @@ test('the dashboard follows the cluster: sync, a config change, a dead DP, the C
   const done = await t.waitFor((s) => /EXIT:\d+/.test(s) && /TTY:/.test(s), 'exit')
   assert.equal(t.exitStatus(), 0, done)
   assert.match(done, /TTY: icanon/, 'raw mode restored')
+  assert.equal(t.cursorVisible(), true, 'the cursor is shown again')
 })
