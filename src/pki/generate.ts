@@ -4,9 +4,10 @@
  *
  * Keys are EC P-384 and signatures ECDSA with SHA-384 throughout.
  */
-import {createPrivateKey, createPublicKey, randomBytes, X509Certificate as NodeX509} from 'node:crypto'
+import {createPrivateKey, createPublicKey, X509Certificate as NodeX509} from 'node:crypto'
 import {isIP} from 'node:net'
 import {PkiError} from './errors.js'
+import {randomSerial} from './serial.js'
 import {ecdsa, generateEcKeyPair, importSigningKey, loadX509, nodeCrypto, privateKeyPem, type X509Lib} from './x509-lib.js'
 
 /** A certificate and its private key, both PEM. */
@@ -154,11 +155,4 @@ function validity(days: number, now = new Date()): {notBefore: Date; notAfter: D
   if (!Number.isInteger(days) || days < 1) throw new PkiError('INVALID_OPTION', `Validity must be a whole number of days, at least 1 (got ${days}).`)
   const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000)
   return {notBefore, notAfter: new Date(notBefore.getTime() + days * 86_400_000)}
-}
-
-/** 128 random bits, first bit cleared so the DER integer is positive without padding. */
-function randomSerial(): string {
-  const bytes = randomBytes(16)
-  bytes[0] = (bytes[0] & 0x7f) | 0x01
-  return bytes.toString('hex')
 }

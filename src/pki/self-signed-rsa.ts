@@ -3,8 +3,9 @@
  * (self-signed, CN=localhost). RSA 2048: the key comes from node's crypto (fast, native),
  * node-forge builds and signs the X.509 certificate.
  */
-import {generateKeyPairSync, randomBytes} from 'node:crypto'
+import {generateKeyPairSync} from 'node:crypto'
 import forge from 'node-forge'
+import {randomSerial} from './serial.js'
 
 export interface PemPair {
   cert: string
@@ -19,8 +20,7 @@ export function generateSelfSigned(commonName = 'localhost', days = 3650): PemPa
   })
   const cert = forge.pki.createCertificate()
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey)
-  // A positive serial: clear the top bit of the first byte.
-  cert.serialNumber = '0' + randomBytes(15).toString('hex')
+  cert.serialNumber = randomSerial()
   cert.validity.notBefore = new Date(Date.now() - 60_000)
   cert.validity.notAfter = new Date(Date.now() + days * 86_400_000)
   const subject = [

@@ -3,6 +3,9 @@ import {X509Certificate, createPrivateKey} from 'node:crypto'
 import {before, describe, test} from 'node:test'
 import {daysUntilExpiry, fingerprintSha256, generateCa, generateClusterCertificate, inspectCertificate, isIssuedBy, issueCertificate, PkiError} from '../../src/pki/index.js'
 import {ensureOpenssl, openssl, pemFile, tempDir, x509Text} from './helpers.js'
+import {randomSerial} from '../../src/pki/serial.js'
+import {generateSelfSigned} from '../../src/pki/self-signed-rsa.js'
+import {createSecureContext} from 'node:tls'
 
 before(ensureOpenssl)
 
@@ -127,5 +130,27 @@ describe('pki: inspection', () => {
 
   test('rejects text that is not a certificate', () => {
     assert.throws(() => inspectCertificate('not a cert'), (e: unknown) => e instanceof PkiError && e.code === 'NOT_A_CERTIFICATE')
+  })
+})
+
+describe('pki: certificate serials', () => {
+  test('are 16 bytes whose first is 0x01–0x7f: positive and never a padded DER integer', () => {
+    const firsts = new Set<number>()
+    for (let i = 0; i < 5000; i++) {
+      const hex = randomSerial()
+      assert.match(hex, /^[0-9a-f]{32}$/)
+      const first = parseInt(hex.slice(0, 2), 16)
+      assert.ok(first >= 0x01 && first <= 0x7f, `first byte ${hex.slice(0, 2)}`)
+      firsts.add(first)
+    }
+    assert.ok(firsts.size > 32, 'the first byte is still random')
+  })
+
+  test("the proxy's default certificate loads in OpenSSL (its serial is DER as written)", () => {
+    const pair = generateSelfSigned('default.test')
+    const x = new X509Certificate(pair.cert)
+    assert.equal(x.serialNumber.length, 32)
+    assert.ok(BigInt(`0x${x.serialNumber}`) > 0n)
+    assert.doesNotThrow(() => createSecureContext(pair))
   })
 })
