@@ -5,16 +5,15 @@
  */
 import type {OutgoingHttpHeaders} from 'node:http'
 import type {Readable} from 'node:stream'
-import type {Dispatcher} from 'undici'
 import {GATEWAY_VERSION} from '../version.js'
-import type {BalanceContext, Balancer, Peer} from './balancer.js'
+import type {BalanceContext, Peer} from './balancer.js'
 import type {ProxyContext} from './context.js'
 import {clientResponseHeaderList, clientResponseHeaders, stripPort, upstreamRequestHeaderList, upstreamRequestHeaders} from './headers.js'
 import {hashInput} from './hash-input.js'
 import {hasBody, readBody, splitUrl} from './phases.js'
 import {pluginResponsePhase} from './plugin-phases.js'
 import {MESSAGES, sendError} from './responses.js'
-import {UpstreamFailure, type Cancellation, type FailureKind, type UpstreamPools} from './upstream.js'
+import {UpstreamFailure, type Cancellation, type FailureKind, type UpstreamPools, type UpstreamResponse} from './upstream.js'
 import {WATCH_FROM_BYTES, watchWrites} from './write-watch.js'
 
 const VIA = `1.1 kong/${GATEWAY_VERSION}`
@@ -30,7 +29,7 @@ const STATUS: Record<FailureKind, [number, string]> = {
 }
 
 /** Returns the upstream response, or null when it answered the client with an error. */
-export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, signal: Cancellation): Promise<Dispatcher.ResponseData | null> {
+export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, signal: Cancellation): Promise<UpstreamResponse | null> {
   ctx.phase = 'balancer'
   const {req, service} = ctx
   const up = ctx.upstream!
@@ -62,6 +61,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
           ? withPluginChanges(ctx, upstreamRequestHeaders(req, forwardInfo(ctx, peer)))
           : upstreamRequestHeaderList(req, forwardInfo(ctx, peer)),
         body: sent,
+        bodyLength: Buffer.isBuffer(body) ? body.length : undefined,
         connectTimeout: service.connect_timeout ?? 60_000,
         readTimeout: service.read_timeout ?? 60_000,
         tlsVerify: service.tls_verify === true,
@@ -69,7 +69,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
         signal,
       })
       // the try stays in flight (least-connections) until its body ends or is dropped
-      if (up.balancer?.release) releaseWhenDone(up.balancer, peer, res.body)
+      if (up.balancer?.release) res.onClose(() => up.balancer!.release!(peer, false))
       t.status = res.statusCode
       ctx.latencies.upstream = Math.round(performance.now() - startedAt)
       return res
@@ -89,11 +89,6 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   ctx.log.error(`proxying failed after ${ctx.tries.length} tr${ctx.tries.length > 1 ? 'ies' : 'y'}: ${last?.message}`, {status})
   sendError(ctx.res, status, message, ctx.requestId)
   return null
-}
-
-/** `close` follows `end`, and also comes when the body is destroyed (client gone, error). */
-function releaseWhenDone(balancer: Balancer, peer: Peer, body: Readable): void {
-  body.once('close', () => balancer.release!(peer, false))
 }
 
 /** Applies plugins' header changes and a body they buffered or replaced. */
@@ -136,14 +131,14 @@ function forwardInfo(ctx: ProxyContext, peer: Peer) {
 }
 
 /** Streams the upstream response to the client; resolves when the client has it all. */
-export function responsePhase(ctx: ProxyContext, up: Dispatcher.ResponseData): Promise<void> {
+export function responsePhase(ctx: ProxyContext, up: UpstreamResponse): Promise<void> {
   ctx.phase = 'response'
   if (!ctx.responseHeaders && !(ctx.pluginContext && ctx.plugins) && !ctx.responseBodyTransforms && !ctx.hashCookie) {
     // no plugin sees or changes the response: write the headers from a flat array
     ctx.res.writeHead(up.statusCode, clientResponseHeaderList(
-      up.headers, VIA, String(ctx.latencies.upstream ?? 0), String(ctx.latencies.proxy ?? 0), ctx.requestId,
+      up.rawHeaders, VIA, String(ctx.latencies.upstream ?? 0), String(ctx.latencies.proxy ?? 0), ctx.requestId,
     ) as unknown as OutgoingHttpHeaders)
-    return streamBody(ctx, up.body)
+    return streamBody(ctx, up)
   }
   const headers = clientResponseHeaders(up.headers)
   const via = headers.via
@@ -154,12 +149,12 @@ export function responsePhase(ctx: ProxyContext, up: Dispatcher.ResponseData): P
   if (ctx.hashCookie) setHashCookie(headers, ctx.hashCookie)
   const {status, ok} = pluginResponsePhase(ctx, up.statusCode, headers)
   if (!ok) {
-    up.body.resume()
+    up.drop()
     return Promise.resolve()
   }
   if (ctx.responseBodyTransforms) return sendTransformed(ctx, up, status, headers)
   ctx.res.writeHead(status, headers)
-  return streamBody(ctx, up.body)
+  return streamBody(ctx, up)
 }
 
 /** Adds the generated hash cookie, replacing one of the same name the upstream set (as Kong). */
@@ -170,30 +165,14 @@ function setHashCookie(headers: Record<string, string | string[]>, cookie: strin
   headers['set-cookie'] = [...list.filter((c) => !c.startsWith(prefix)), cookie]
 }
 
-/**
- * `body.pipe(res)` plus the error handling `pipeline()` would add: an upstream error
- * destroys the client response, a client that goes away destroys the upstream body
- * (undici then drops that connection). Not `pipeline()`: it creates and aborts an
- * AbortController per call, and the DOMException that abort builds showed in profiles.
- */
-function streamBody(ctx: ProxyContext, body: Readable): Promise<void> {
-  const {res} = ctx
-  return new Promise((resolve) => {
-    body.once('error', (err) => {
-      ctx.log.warn(`streaming the response failed: ${err.message}`)
-      res.destroy()
-    })
-    res.once('close', () => {
-      if (!body.readableEnded) body.destroy()
-      resolve()
-    })
-    body.pipe(res)
-  })
+/** Writes the upstream body to the client as it comes; resolves when the client has it all or left. */
+function streamBody(ctx: ProxyContext, up: UpstreamResponse): Promise<void> {
+  return up.pipeTo(ctx.res, (err) => ctx.log.warn(`streaming the response failed: ${err.message}`))
 }
 
 /** A plugin rewrites the body: buffer it, apply the rewrites in order, send with a length. */
-async function sendTransformed(ctx: ProxyContext, up: Dispatcher.ResponseData, status: number, headers: Record<string, string | string[]>): Promise<void> {
-  let body: Buffer = Buffer.from(await up.body.arrayBuffer())
+async function sendTransformed(ctx: ProxyContext, up: UpstreamResponse, status: number, headers: Record<string, string | string[]>): Promise<void> {
+  let body: Buffer = await up.readAll()
   for (const fn of ctx.responseBodyTransforms!) body = fn(body, headers)
   delete headers['transfer-encoding']
   headers['content-length'] = String(body.length)

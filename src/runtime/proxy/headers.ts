@@ -126,33 +126,67 @@ const R_VIA = 1, R_UP = 2, R_PROXY = 4, R_ID = 8
 
 /**
  * The client response headers when no plugin touches them, as a flat array for
- * `writeHead`: `clientResponseHeaders` plus Via and the X-Kong-* headers, same names,
- * values and order as setting them on that object.
+ * `writeHead`, from the upstream's headers as received (`[name, value, …]`, names in the
+ * upstream's case, which is kept): hop-by-hop ones dropped, Via appended to (the
+ * upstream's Via lines joined into one), X-Kong-* set, in the upstream's order with the
+ * ones it did not send at the end.
  */
 export function clientResponseHeaderList(
-  headers: Record<string, string | string[] | undefined>,
+  raw: string[],
   via: string,
   upstreamLatency: string,
   proxyLatency: string,
   requestId: string,
-): Array<string | string[]> {
-  const out: Array<string | string[]> = []
-  const extraHop = headers.connection === undefined ? null : connectionTokens(headers)
+): string[] {
+  const out: string[] = []
+  let extraHop: Set<string> | null = null
   let seen = 0
-  for (const k in headers) {
-    const v = headers[k]
-    if (v === undefined || HOP_BY_HOP.has(k) || extraHop?.has(k)) continue
-    switch (k) {
-      case 'via': seen |= R_VIA; out.push(k, v ? `${Array.isArray(v) ? v.join(', ') : v}, ${via}` : via); continue
-      case 'x-kong-upstream-latency': seen |= R_UP; out.push(k, upstreamLatency); continue
-      case 'x-kong-proxy-latency': seen |= R_PROXY; out.push(k, proxyLatency); continue
-      case 'x-kong-request-id': seen |= R_ID; out.push(k, requestId); continue
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      const tokens = connectionTokens({connection: raw[i + 1]})
+      if (tokens) for (const t of tokens) (extraHop ??= new Set()).add(t)
     }
-    out.push(k, v)
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]
+    const k = name.toLowerCase()
+    if (HOP_BY_HOP.has(k) || extraHop?.has(k)) continue
+    switch (k) {
+      case 'via':
+        if (!(seen & R_VIA)) {
+          const theirs = joined(raw, 'via')
+          out.push(name, theirs ? `${theirs}, ${via}` : via)
+        }
+        seen |= R_VIA
+        continue
+      case 'x-kong-upstream-latency':
+        if (!(seen & R_UP)) out.push(name, upstreamLatency)
+        seen |= R_UP
+        continue
+      case 'x-kong-proxy-latency':
+        if (!(seen & R_PROXY)) out.push(name, proxyLatency)
+        seen |= R_PROXY
+        continue
+      case 'x-kong-request-id':
+        if (!(seen & R_ID)) out.push(name, requestId)
+        seen |= R_ID
+        continue
+    }
+    out.push(name, raw[i + 1])
   }
   if (!(seen & R_VIA)) out.push('via', via)
   if (!(seen & R_UP)) out.push('x-kong-upstream-latency', upstreamLatency)
   if (!(seen & R_PROXY)) out.push('x-kong-proxy-latency', proxyLatency)
   if (!(seen & R_ID)) out.push('x-kong-request-id', requestId)
   return out
+}
+
+/** Every value of header `lower` in a raw list, joined with ", " (as repeated headers combine). */
+function joined(raw: string[], lower: string): string {
+  let v = ''
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === lower.length && raw[i].toLowerCase() === lower) v = v ? `${v}, ${raw[i + 1]}` : raw[i + 1]
+  }
+  return v
 }

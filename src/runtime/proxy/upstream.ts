@@ -1,6 +1,6 @@
 /**
- * Sends one try to one peer over a keep-alive connection pool (undici), and says what
- * went wrong in the terms the retry logic and Kong's status codes need:
+ * Sends one try to one peer over a keep-alive connection (upstream-client.ts), and says
+ * what went wrong in the terms the retry logic and Kong's status codes need:
  *
  *   connect   refused, unreachable, connect timeout   → retry any method; 502 / 504
  *   dns       name does not resolve                   → retry; 503 "name resolution failed"
@@ -10,17 +10,10 @@
  */
 import {EventEmitter} from 'node:events'
 import type {Readable} from 'node:stream'
-import {Pool, type Dispatcher} from 'undici'
 import type {Peer} from './balancer.js'
+import {OriginPool, UpstreamFailure, type UpstreamResponse} from './upstream-client.js'
 
-export type FailureKind = 'connect' | 'connect-timeout' | 'dns' | 'timeout' | 'error'
-
-export class UpstreamFailure extends Error {
-  constructor(readonly kind: FailureKind, message: string) {
-    super(message)
-    this.name = 'UpstreamFailure'
-  }
-}
+export {UpstreamFailure, type FailureKind, type UpstreamResponse} from './upstream-client.js'
 
 export interface TryOptions {
   scheme: 'http' | 'https'
@@ -29,18 +22,20 @@ export interface TryOptions {
   path: string
   headers: Record<string, string | string[]> | Array<string | string[]>
   body: Buffer | Readable | null
+  /** The body's length when known and `body` is a Readable over a buffer. */
+  bodyLength?: number
   connectTimeout: number
   readTimeout: number
   tlsVerify: boolean
   /** TLS server name; Kong sends the upstream host. */
   servername?: string
-  signal?: AbortSignal | Cancellation
+  signal?: Cancellation
 }
 
 /**
- * Cancels a request's upstream tries when its client goes away. undici takes an
- * EventEmitter with `aborted` (and `reason`) as a signal; an AbortController per request
- * (an EventTarget, its listener bookkeeping, a DOMException on abort) showed in profiles.
+ * Cancels a request's upstream tries when its client goes away: a small EventEmitter
+ * with `aborted` (an AbortController per request, an EventTarget with a DOMException on
+ * abort, showed in profiles).
  */
 export class Cancellation extends EventEmitter {
   aborted = false
@@ -54,66 +49,39 @@ export class Cancellation extends EventEmitter {
   }
 }
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_SOCKET_CLOSED'])
-const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL'])
 const IP = /^(\d{1,3}(\.\d{1,3}){3}|.*:.*)$/
 
 /** Keep-alive pools, one per origin and connection settings; shared across snapshots. */
 export class UpstreamPools {
-  private readonly pools = new Map<string, Pool>()
+  private readonly pools = new Map<string, OriginPool>()
 
-  send(o: TryOptions): Promise<Dispatcher.ResponseData> {
-    const pool = this.pool(o)
-    // undici's callback form: one promise per try instead of undici's plus an async wrapper's
-    return new Promise((resolve, reject) => {
-      try {
-        pool.request({
-          path: o.path,
-          method: o.method as Dispatcher.HttpMethod,
-          headers: o.headers as Dispatcher.RequestOptions['headers'],
-          body: o.body,
-          headersTimeout: o.readTimeout,
-          bodyTimeout: o.readTimeout,
-          signal: o.signal,
-        }, (err, data) => (err ? reject(classify(err)) : resolve(data)))
-      } catch (err) {
-        reject(classify(err))
-      }
+  send(o: TryOptions): Promise<UpstreamResponse> {
+    if (o.signal?.aborted) return Promise.reject(new UpstreamFailure('error', 'the client closed the connection'))
+    return this.pool(o).send({
+      method: o.method,
+      path: o.path,
+      headers: o.headers,
+      body: o.body,
+      bodyLength: o.bodyLength,
+      readTimeout: o.readTimeout,
+      signal: o.signal,
     })
   }
 
   async close(): Promise<void> {
-    const pools = [...this.pools.values()]
+    for (const p of this.pools.values()) p.close()
     this.pools.clear()
-    await Promise.all(pools.map((p) => p.destroy().catch(() => {})))
   }
 
-  private pool(o: TryOptions): Pool {
-    const host = o.peer.host.includes(':') ? `[${o.peer.host}]` : o.peer.host
-    const origin = `${o.scheme}://${host}:${o.peer.port}`
-    const servername = o.scheme === 'https' && o.servername && !IP.test(o.servername) ? o.servername : undefined
-    const key = `${origin}|${o.connectTimeout}|${o.tlsVerify}|${servername ?? ''}`
+  private pool(o: TryOptions): OriginPool {
+    const tls = o.scheme === 'https'
+    const servername = tls && o.servername && !IP.test(o.servername) ? o.servername : undefined
+    const key = `${o.scheme}|${o.peer.host}|${o.peer.port}|${o.connectTimeout}|${o.tlsVerify}|${servername ?? ''}`
     let pool = this.pools.get(key)
     if (!pool) {
-      pool = new Pool(origin, {
-        connect: {timeout: o.connectTimeout, rejectUnauthorized: o.tlsVerify, ...(servername ? {servername} : {})},
-        keepAliveTimeout: 60_000,
-        keepAliveMaxTimeout: 60_000,
-      })
+      pool = new OriginPool({tls, host: o.peer.host, port: o.peer.port, connectTimeout: o.connectTimeout, tlsVerify: o.tlsVerify, servername})
       this.pools.set(key, pool)
     }
     return pool
   }
-}
-
-function classify(err: unknown): UpstreamFailure {
-  if (err instanceof UpstreamFailure) return err
-  const e = err as {code?: string; message?: string; cause?: {code?: string}}
-  const code = e.code ?? e.cause?.code ?? ''
-  const msg = e.message ?? String(err)
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamFailure('connect-timeout', `connect timed out: ${msg}`)
-  if (CONNECT_CODES.has(code)) return new UpstreamFailure('connect', `${code}: ${msg}`)
-  if (DNS_CODES.has(code)) return new UpstreamFailure('dns', `name resolution failed: ${msg}`)
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') return new UpstreamFailure('timeout', 'upstream timed out reading response headers')
-  return new UpstreamFailure('error', code ? `${code}: ${msg}` : msg)
 }

@@ -1,0 +1,264 @@
+/**
+ * The upstream HTTP/1.1 client against raw TCP servers that write exactly the bytes a
+ * test needs: keep-alive reuse, every way a response body ends, informational answers,
+ * a connection the upstream closed idle, timeouts, request framing and header checks;
+ * then through the proxy, a large body to a slow client and the response headers as sent.
+ */
+import assert from 'node:assert/strict'
+import {once} from 'node:events'
+import {createServer as createHttpServer, request} from 'node:http'
+import {createServer, type AddressInfo, type Socket} from 'node:net'
+import {Readable} from 'node:stream'
+import {describe, test} from 'node:test'
+import {Cancellation} from '../../src/runtime/proxy/upstream.js'
+import {OriginPool, UpstreamFailure, type ClientRequest} from '../../src/runtime/proxy/upstream-client.js'
+import {route, service} from '../router/fixtures.js'
+import {deadPort, startProxy} from './helpers.js'
+
+type Cleanup = {after(fn: () => unknown): void}
+
+interface Raw {
+  port: number
+  connections: () => number
+  /** Everything each connection received, in order. */
+  received: string[]
+}
+
+/**
+ * A TCP server; `onRequest(socket, text, n)` is called for each request head (and body
+ * bytes) that arrives, `n` counting requests on that connection from 1.
+ */
+async function rawServer(t: Cleanup, onRequest: (s: Socket, text: string, n: number) => void): Promise<Raw> {
+  const sockets = new Set<Socket>()
+  const received: string[] = []
+  let connections = 0
+  const server = createServer((s) => {
+    connections++
+    sockets.add(s)
+    const index = received.push('') - 1
+    let n = 0
+    let pending = ''
+    s.on('data', (d) => {
+      received[index] += d.toString('latin1')
+      pending += d.toString('latin1')
+      // one callback per complete head (bodies in these tests are small and sent with it)
+      while (pending.includes('\r\n\r\n')) {
+        const end = pending.indexOf('\r\n\r\n') + 4
+        const head = pending.slice(0, end)
+        const len = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0)
+        const chunked = /transfer-encoding: chunked/i.test(head)
+        const bodyEnd = chunked ? pending.indexOf('0\r\n\r\n', end) : end + len
+        if (chunked && bodyEnd < 0) return
+        if (!chunked && pending.length < bodyEnd) return
+        const total = chunked ? bodyEnd + 5 : bodyEnd
+        onRequest(s, pending.slice(0, total), ++n)
+        pending = pending.slice(total)
+      }
+    })
+    s.on('error', () => {})
+    s.on('close', () => sockets.delete(s))
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => {
+    for (const s of sockets) s.destroy()
+    server.close()
+  })
+  return {port: (server.address() as AddressInfo).port, connections: () => connections, received}
+}
+
+function pool(t: Cleanup, port: number): OriginPool {
+  const p = new OriginPool({tls: false, host: '127.0.0.1', port, connectTimeout: 2000})
+  t.after(() => p.close())
+  return p
+}
+
+function req(o: Partial<ClientRequest> = {}): ClientRequest {
+  return {method: 'GET', path: '/', headers: ['host', 'upstream.test'], body: null, readTimeout: 2000, ...o}
+}
+
+const OK = (body = 'ok', extra = '') => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`
+
+async function failure(p: Promise<unknown>): Promise<UpstreamFailure> {
+  const err = await p.then(() => assert.fail('expected the try to fail'), (e) => e)
+  assert.ok(err instanceof UpstreamFailure, `an UpstreamFailure, got ${err}`)
+  return err
+}
+
+describe('upstream client: connections and bodies', () => {
+  test('keep-alive: sequential requests share one connection; headers keep the upstream\'s case and repeats', async (t) => {
+    const up = await rawServer(t, (s, _text, n) => s.write(OK(`hello ${n}`, 'X-Mixed-Case: yes\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n')))
+    const p = pool(t, up.port)
+    for (const n of [1, 2, 3]) {
+      const res = await p.send(req())
+      assert.equal(res.statusCode, 200)
+      assert.equal((await res.readAll()).toString(), `hello ${n}`)
+      assert.deepEqual(res.rawHeaders, ['Content-Length', '7', 'X-Mixed-Case', 'yes', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'])
+      assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2'])
+    }
+    assert.equal(up.connections(), 1)
+    assert.match(up.received[0], /^GET \/ HTTP\/1\.1\r\nhost: upstream\.test\r\n\r\n/)
+  })
+
+  test('chunked and connection-delimited bodies arrive whole; a closing connection is not reused', async (t) => {
+    const up = await rawServer(t, (s, text) => {
+      if (text.startsWith('GET /chunked')) s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n')
+      else s.end('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end') // no length: the body ends with the connection
+    })
+    const p = pool(t, up.port)
+    assert.equal((await (await p.send(req({path: '/chunked'}))).readAll()).toString(), 'hello world')
+    assert.equal((await (await p.send(req({path: '/eof'}))).readAll()).toString(), 'until the end')
+    assert.equal((await (await p.send(req({path: '/chunked'}))).readAll()).toString(), 'hello world')
+    assert.equal(up.connections(), 2)
+  })
+
+  test('HEAD, 204 and 304 have no body whatever their Content-Length; 100 Continue is skipped', async (t) => {
+    const up = await rawServer(t, (s, text) => {
+      if (text.startsWith('HEAD')) s.write('HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n')
+      else if (text.startsWith('GET /204')) s.write('HTTP/1.1 204 No Content\r\n\r\n')
+      else if (text.startsWith('GET /304')) s.write('HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n')
+      else s.write(`HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n${OK('after continue')}`)
+    })
+    const p = pool(t, up.port)
+    const head = await p.send(req({method: 'HEAD'}))
+    assert.equal(head.headers['content-length'], '1234')
+    assert.equal((await head.readAll()).length, 0)
+    assert.equal((await p.send(req({path: '/204'}))).statusCode, 204)
+    const notModified = await p.send(req({path: '/304'}))
+    assert.equal((await notModified.readAll()).length, 0)
+    const cont = await p.send(req({method: 'POST', path: '/continue', body: Buffer.from('x')}))
+    assert.equal(cont.statusCode, 200)
+    assert.equal((await cont.readAll()).toString(), 'after continue')
+    assert.equal(up.connections(), 1, 'every answer left the connection reusable')
+  })
+
+  test('a reused connection closed by the upstream as the request went out: once more on a new one, unless the body cannot be sent again', async (t) => {
+    // every connection answers its first request, then drops at the second without a byte
+    const up = await rawServer(t, (s, _text, n) => (n === 1 ? s.write(OK('first')) : s.destroy()))
+    const p = pool(t, up.port)
+    await (await p.send(req())).readAll()
+    const again = await p.send(req({method: 'POST', body: Buffer.from('buffered body')}))
+    assert.equal((await again.readAll()).toString(), 'first')
+    assert.equal(up.connections(), 2)
+    assert.match(up.received[1], /buffered body$/)
+    const streamed = await failure(p.send(req({method: 'POST', body: Readable.from([Buffer.from('streamed')])})))
+    assert.equal(streamed.kind, 'error')
+    assert.equal(up.connections(), 2, 'a streamed body is not sent twice')
+  })
+
+  test('an invalid response, a missing response head and a stalled body fail with what happened', async (t) => {
+    const up = await rawServer(t, (s, text) => {
+      if (text.startsWith('GET /garbage')) s.write('SMTP ready\r\n\r\n')
+      else if (text.startsWith('GET /stall')) s.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc')
+      // /silent: never answers
+    })
+    const p = pool(t, up.port)
+    const garbage = await failure(p.send(req({path: '/garbage'})))
+    assert.equal(garbage.kind, 'error')
+    assert.match(garbage.message, /invalid response from the upstream/)
+    const silent = await failure(p.send(req({path: '/silent', readTimeout: 200})))
+    assert.equal(silent.kind, 'timeout')
+    assert.match(silent.message, /reading response headers/)
+    const stall = await p.send(req({path: '/stall', readTimeout: 200}))
+    const err = await stall.readAll().then(() => assert.fail('the body should fail'), (e) => e)
+    assert.equal(err.kind, 'timeout')
+    assert.match(err.message, /sending the response body/)
+  })
+
+  test('connection refused is a connect failure', async (t) => {
+    const err = await failure(pool(t, await deadPort()).send(req()))
+    assert.equal(err.kind, 'connect')
+    assert.match(err.message, /ECONNREFUSED/)
+  })
+
+  test('request framing: a buffer gets its length, a stream of unknown length is chunked, a known one is not', async (t) => {
+    const up = await rawServer(t, (s) => s.write(OK()))
+    const p = pool(t, up.port)
+    await (await p.send(req({method: 'POST', body: Buffer.from('twelve bytes')}))).readAll()
+    await (await p.send(req({method: 'POST', body: Readable.from([Buffer.from('ab'), Buffer.from(''), Buffer.from('cde')])}))).readAll()
+    await (await p.send(req({method: 'PUT', body: Readable.from([Buffer.from('xyz')]), bodyLength: 3}))).readAll()
+    const all = up.received[0]
+    assert.match(all, /^POST \/ HTTP\/1\.1\r\nhost: upstream\.test\r\ncontent-length: 12\r\n\r\ntwelve bytes/)
+    assert.match(all, /POST \/ HTTP\/1\.1\r\nhost: upstream\.test\r\ntransfer-encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n/)
+    assert.match(all, /PUT \/ HTTP\/1\.1\r\nhost: upstream\.test\r\ncontent-length: 3\r\n\r\nxyz$/)
+  })
+
+  test('a header a plugin set with a line break is refused before anything is sent', async (t) => {
+    const up = await rawServer(t, (s) => s.write(OK()))
+    const p = pool(t, up.port)
+    const err = await failure(p.send(req({headers: {host: 'upstream.test', 'x-injected': 'a\r\nx-evil: 1'}})))
+    assert.match(err.message, /invalid request header "x-injected"/)
+    await (await p.send(req({headers: {host: 'upstream.test', 'x-fine': 'a b\tc'}}))).readAll()
+    assert.doesNotMatch(up.received.join(''), /x-evil/)
+  })
+
+  test('a cancelled try fails at once and closes its connection', async (t) => {
+    let closed = false
+    const up = await rawServer(t, (s) => s.once('close', () => (closed = true)))
+    const signal = new Cancellation()
+    const pending = pool(t, up.port).send(req({signal}))
+    while (up.received[0] === undefined || !up.received[0].includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 10))
+    signal.abort()
+    assert.match((await failure(pending)).message, /client closed/)
+    for (let i = 0; i < 100 && !closed; i++) await new Promise((r) => setTimeout(r, 10))
+    assert.ok(closed, 'the upstream saw the connection close')
+  })
+})
+
+describe('upstream client: through the proxy', () => {
+  test('a 4 MiB body reaches a client that stops reading for longer than read_timeout, intact', async (t) => {
+    const body = Buffer.alloc(4 * 1024 * 1024)
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff
+    const origin = createHttpServer((_req, res) => {
+      res.writeHead(200, {'content-length': body.length})
+      res.end(body)
+    })
+    origin.listen(0, '127.0.0.1')
+    await once(origin, 'listening')
+    t.after(() => {
+      origin.closeAllConnections()
+      origin.close()
+    })
+    const s = service({host: '127.0.0.1', port: (origin.address() as AddressInfo).port, read_timeout: 300})
+    const {port} = await startProxy(t, {services: [s], routes: [route({paths: ['/big'], service: {id: s.id}})]})
+    const got = await new Promise<Buffer>((resolve, reject) => {
+      request({host: '127.0.0.1', port, path: '/big', agent: false}, (res) => {
+        const chunks: Buffer[] = []
+        let paused = false
+        res.on('data', (c: Buffer) => {
+          chunks.push(c)
+          if (!paused) {
+            paused = true
+            res.pause()
+            setTimeout(() => res.resume(), 900) // three read_timeouts
+          }
+        })
+        res.on('end', () => resolve(Buffer.concat(chunks)))
+        res.on('error', reject)
+      }).on('error', reject).end()
+    })
+    assert.equal(got.length, body.length)
+    assert.ok(got.equals(body))
+  })
+
+  test("response headers: the upstream's case and repeats kept, hop-by-hop and Connection-listed ones dropped, Via appended", async (t) => {
+    const up = await rawServer(t, (s) => s.write(
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Upstream-Case: Kept\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n' +
+      'Connection: keep-alive, X-Private\r\nX-Private: secret\r\nKeep-Alive: timeout=30\r\nVia: 1.1 cache\r\n\r\nok',
+    ))
+    const s = service({host: '127.0.0.1', port: up.port})
+    const {port} = await startProxy(t, {services: [s], routes: [route({paths: ['/h'], service: {id: s.id}})]})
+    const raw = await new Promise<string[]>((resolve, reject) => {
+      request({host: '127.0.0.1', port, path: '/h', agent: false}, (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.rawHeaders))
+      }).on('error', reject).end()
+    })
+    const names = raw.filter((_, i) => i % 2 === 0)
+    assert.ok(names.includes('X-Upstream-Case'))
+    assert.equal(names.filter((n) => n === 'Set-Cookie').length, 2)
+    assert.ok(!names.map((n) => n.toLowerCase()).includes('x-private'))
+    assert.ok(!names.includes('Keep-Alive'))
+    assert.match(raw[raw.indexOf('Via') + 1], /^1\.1 cache, 1\.1 kong\//)
+  })
+})
