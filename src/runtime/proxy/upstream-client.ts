@@ -47,8 +47,8 @@ export interface ClientRequest {
   bodyLength?: number
   /** Longest wait for the response head and between two reads of the body. */
   readTimeout: number
-  /** Cancels the try: `aborted` set, `abort` emitted. */
-  signal?: {aborted: boolean; once(e: 'abort', fn: () => void): unknown; off(e: 'abort', fn: () => void): unknown}
+  /** Cancels the try: calls the function set with `onAbort`. */
+  signal?: {aborted: boolean; onAbort(fn: (() => void) | null): void}
 }
 
 interface Parser {
@@ -203,7 +203,7 @@ class Connection {
       this.socket.setTimeout(req.readTimeout)
     }
     this.reused = true
-    req.signal?.once('abort', this.onAbort)
+    req.signal?.onAbort(this.onAbort)
     this.write(req)
   }
 
@@ -351,7 +351,7 @@ class Connection {
     const res = (this.response = new UpstreamResponse(status, raw, this))
     const resolve = this.resolve!
     this.resolve = this.reject = this.retry = null
-    this.req!.signal?.off('abort', this.onAbort)
+    this.req!.signal?.onAbort(null)
     resolve(res)
     return this.req!.method === 'HEAD' || status === 204 || status === 304 ? 1 : 0
   }
@@ -404,7 +404,7 @@ class Connection {
   private fail(err: UpstreamFailure | null): void {
     const {req, reject, retry, response} = this
     if (!req) return
-    req.signal?.off('abort', this.onAbort)
+    req.signal?.onAbort(null)
     this.req = this.response = null
     this.resolve = this.reject = this.retry = null
     this.stopUpload()

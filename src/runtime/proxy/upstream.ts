@@ -8,7 +8,6 @@
  *             or the body not taken within write_timeout → retry idempotent; 504
  *   error     reset, bad response, …                  → retry idempotent; 502
  */
-import {EventEmitter} from 'node:events'
 import type {Readable} from 'node:stream'
 import type {Peer} from './balancer.js'
 import {OriginPool, UpstreamFailure, type UpstreamResponse} from './upstream-client.js'
@@ -33,19 +32,25 @@ export interface TryOptions {
 }
 
 /**
- * Cancels a request's upstream tries when its client goes away: a small EventEmitter
- * with `aborted` (an AbortController per request, an EventTarget with a DOMException on
- * abort, showed in profiles).
+ * Cancels a request's upstream try when its client goes away: a flag and one listener
+ * slot (the try in flight). An AbortController per request (an EventTarget, a DOMException
+ * on abort) and then an EventEmitter showed in profiles.
  */
-export class Cancellation extends EventEmitter {
+export class Cancellation {
   aborted = false
-  reason: Error | undefined = undefined
+  private listener: (() => void) | null = null
 
   abort(): void {
     if (this.aborted) return
     this.aborted = true
-    this.reason = new Error('the client closed the connection')
-    this.emit('abort')
+    const fn = this.listener
+    this.listener = null
+    fn?.()
+  }
+
+  /** Sets (or with null clears) what `abort()` calls. */
+  onAbort(fn: (() => void) | null): void {
+    this.listener = fn
   }
 }
 
