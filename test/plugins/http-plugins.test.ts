@@ -126,3 +126,22 @@ describe('plugins: response-transformer', () => {
     assert.equal((await get(text.port, '/')).body, '{"upstream":1}')
   })
 })
+
+describe('plugins: what a plugin sets upstream is checked', () => {
+  test('a header set with a line break is refused with 500 and never reaches the upstream; names are replaced case-insensitively, in place', async (t) => {
+    const bad = await setup(t, [plugin('request-transformer', {add: {headers: ['x-injected:a\r\nx-evil: 1']}})])
+    assert.equal((await get(bad.port, '/x')).status, 500)
+    assert.equal(bad.up.hits(), 0)
+    const good = await setup(t, [plugin('request-transformer', {replace: {headers: ['X-Rep:new']}, add: {headers: ['X-Added:1']}})])
+    const r = await get(good.port, '/x', {headers: {'x-rep': 'old', 'x-after': 'a'}})
+    const names = Object.keys(r.json().headers)
+    assert.equal(r.json().headers['x-rep'], 'new')
+    assert.equal(r.json().headers['x-added'], '1')
+    assert.ok(names.indexOf('x-rep') < names.indexOf('x-after'), 'the replaced header keeps its place')
+  })
+
+  test('a rewritten path with spaces or non-ASCII characters goes out percent-encoded', async (t) => {
+    const {port} = await setup(t, [plugin('request-transformer', {replace: {uri: '/a b/é'}})])
+    assert.equal((await get(port, '/x?q=1')).json().url, '/a%20b/%C3%A9?q=1')
+  })
+})

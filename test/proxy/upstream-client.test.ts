@@ -10,6 +10,7 @@ import {createServer as createHttpServer, request} from 'node:http'
 import {createServer, type AddressInfo, type Socket} from 'node:net'
 import {Readable} from 'node:stream'
 import {describe, test} from 'node:test'
+import {setListHeader} from '../../src/runtime/proxy/headers.js'
 import {Cancellation} from '../../src/runtime/proxy/upstream.js'
 import {OriginPool, UpstreamFailure, type ClientRequest} from '../../src/runtime/proxy/upstream-client.js'
 import {route, service} from '../router/fixtures.js'
@@ -183,15 +184,6 @@ describe('upstream client: connections and bodies', () => {
     assert.match(all, /PUT \/ HTTP\/1\.1\r\nhost: upstream\.test\r\ncontent-length: 3\r\n\r\nxyz$/)
   })
 
-  test('a header a plugin set with a line break is refused before anything is sent', async (t) => {
-    const up = await rawServer(t, (s) => s.write(OK()))
-    const p = pool(t, up.port)
-    const err = await failure(p.send(req({headers: {host: 'upstream.test', 'x-injected': 'a\r\nx-evil: 1'}})))
-    assert.match(err.message, /invalid request header "x-injected"/)
-    await (await p.send(req({headers: {host: 'upstream.test', 'x-fine': 'a b\tc'}}))).readAll()
-    assert.doesNotMatch(up.received.join(''), /x-evil/)
-  })
-
   test('a cancelled try fails at once and closes its connection', async (t) => {
     let closed = false
     const up = await rawServer(t, (s) => s.once('close', () => (closed = true)))
@@ -260,5 +252,25 @@ describe('upstream client: through the proxy', () => {
     assert.ok(!names.map((n) => n.toLowerCase()).includes('x-private'))
     assert.ok(!names.includes('Keep-Alive'))
     assert.match(raw[raw.indexOf('Via') + 1], /^1\.1 cache, 1\.1 kong\//)
+  })
+})
+
+describe('upstream request headers set by plugins', () => {
+  test('setListHeader replaces the first entry in place, drops repeats, appends new ones, removes with null', () => {
+    const list: Array<string | string[]> = ['accept', '*/*', 'x-a', '1', 'x-b', '2', 'x-a', '3', 'host', 'up']
+    setListHeader(list, 'x-a', 'new')
+    assert.deepEqual(list, ['accept', '*/*', 'x-a', 'new', 'x-b', '2', 'host', 'up'])
+    setListHeader(list, 'x-c', ['c1', 'c2'])
+    setListHeader(list, 'x-b', null)
+    assert.deepEqual(list, ['accept', '*/*', 'x-a', 'new', 'host', 'up', 'x-c', ['c1', 'c2']])
+  })
+
+  test('refuses names that are not tokens and values with CR, LF or NUL, naming the header', () => {
+    assert.throws(() => setListHeader([], 'x-bad', 'a\r\nx-evil: 1'), /invalid value for upstream request header "x-bad"/)
+    assert.throws(() => setListHeader([], 'x-nul', ['ok', 'a\u0000']), /"x-nul"/)
+    assert.throws(() => setListHeader([], 'bad name', 'v'), /invalid upstream request header name "bad name"/)
+    const list: Array<string | string[]> = []
+    setListHeader(list, 'x-fine', 'a b\tc é')
+    assert.deepEqual(list, ['x-fine', 'a b\tc é'])
   })
 })

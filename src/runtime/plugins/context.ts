@@ -151,12 +151,15 @@ export class PluginContext {
     if (this.ctx.upstream) this.ctx.upstream.method = method
   }
 
-  /** Replaces the upstream path, keeping the query string. */
+  /**
+   * Replaces the upstream path, keeping the query string. Characters a request line cannot
+   * carry (spaces, controls, non-ASCII: e.g. from decoded URI captures) are percent-encoded.
+   */
   setUpstreamPath(path: string): void {
     const up = this.ctx.upstream
     if (!up) return
     const q = up.path.indexOf('?')
-    up.path = path + (q < 0 ? '' : up.path.slice(q))
+    up.path = path.replace(NOT_IN_REQUEST_LINE, percentEncode) + (q < 0 ? '' : up.path.slice(q))
   }
 
   /** Response phase: rewrite the whole upstream body (buffered); content-length follows. */
@@ -204,4 +207,11 @@ export class PluginContext {
   exit(status: number, body?: string, headers: Record<string, string> = {}): void {
     this.exited = {status, body, headers}
   }
+}
+
+// eslint-disable-next-line no-control-regex
+const NOT_IN_REQUEST_LINE = /[\x00-\x20\x7f-\uffff]+/g
+
+function percentEncode(s: string): string {
+  return Buffer.from(s).toString('hex').replace(/../g, '%$&').toUpperCase()
 }

@@ -8,7 +8,7 @@ import type {Readable} from 'node:stream'
 import {GATEWAY_VERSION} from '../version.js'
 import type {BalanceContext, Peer} from './balancer.js'
 import type {ProxyContext} from './context.js'
-import {clientResponseHeaderList, clientResponseHeaders, stripPort, upstreamRequestHeaderList, upstreamRequestHeaders} from './headers.js'
+import {clientResponseHeaderList, clientResponseHeaders, setListHeader, stripPort, upstreamRequestHeaderList} from './headers.js'
 import {hashInput} from './hash-input.js'
 import {hasBody, readBody, splitUrl} from './phases.js'
 import {pluginResponsePhase} from './plugin-phases.js'
@@ -58,7 +58,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
         method,
         path: up.path,
         headers: ctx.upstreamHeaders || ctx.body
-          ? withPluginChanges(ctx, upstreamRequestHeaders(req, forwardInfo(ctx, peer)))
+          ? withPluginChanges(ctx, upstreamRequestHeaderList(req, forwardInfo(ctx, peer)))
           : upstreamRequestHeaderList(req, forwardInfo(ctx, peer)),
         body: sent,
         bodyLength: Buffer.isBuffer(body) ? body.length : undefined,
@@ -75,7 +75,9 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
       return res
     } catch (err) {
       if (sent !== body) (sent as Readable).destroy() // a try that failed before reading it all
-      last = err instanceof UpstreamFailure ? err : new UpstreamFailure('error', (err as Error).message)
+      // not the upstream's doing (a plugin's invalid header, a bug): no retry, the request fails with 500
+      if (!(err instanceof UpstreamFailure)) throw err
+      last = err
       t.error = last.message
       up.balancer?.release?.(peer, true)
       ;(failed ??= new Set()).add(peer)
@@ -92,17 +94,10 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
 }
 
 /** Applies plugins' header changes and a body they buffered or replaced. */
-function withPluginChanges(ctx: ProxyContext, headers: Record<string, string | string[]>): Record<string, string | string[]> {
-  if (ctx.upstreamHeaders) {
-    for (const [k, v] of Object.entries(ctx.upstreamHeaders)) {
-      if (v === null) delete headers[k]
-      else headers[k] = v
-    }
-  }
-  if (ctx.body) {
-    delete headers['transfer-encoding']
-    headers['content-length'] = String(ctx.body.length)
-  }
+function withPluginChanges(ctx: ProxyContext, headers: Array<string | string[]>): Array<string | string[]> {
+  const changes = ctx.upstreamHeaders
+  if (changes) for (const k in changes) setListHeader(headers, k, changes[k])
+  if (ctx.body) setListHeader(headers, 'content-length', String(ctx.body.length))
   return headers
 }
 

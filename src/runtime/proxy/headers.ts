@@ -23,25 +23,37 @@ export interface ForwardInfo {
   requestId: string
 }
 
-export function upstreamRequestHeaders(req: IncomingMessage, f: ForwardInfo): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {}
-  const extraHop = connectionTokens(req.headers)
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || extraHop?.has(k) || k === 'host') continue
-    out[k] = v
+// RFC 9110 field names (tokens) and values (no CR, LF or NUL)
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+
+/**
+ * Sets header `name` (lower case) in a `[name, value, …]` list as a plugin asked: the first
+ * entry of that name takes the value in place, later ones go, a new one is appended; null
+ * removes it. Names and values come from plugin configuration, so they are checked here
+ * (the list's other entries come from Node's parser or kctl itself).
+ */
+export function setListHeader(list: Array<string | string[]>, name: string, value: string | string[] | null): void {
+  if (!FIELD_NAME.test(name)) throw new Error(`invalid upstream request header name ${JSON.stringify(name)}`)
+  if (value !== null) {
+    for (const v of typeof value === 'string' ? [value] : value) {
+      if (!FIELD_VALUE.test(v)) throw new Error(`invalid value for upstream request header ${JSON.stringify(name)}: it contains CR, LF or another control character`)
+    }
   }
-  const xff = req.headers['x-forwarded-for']
-  out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${f.remoteAddress}` : f.remoteAddress
-  out['x-forwarded-proto'] = f.scheme
-  out['x-forwarded-host'] = f.host
-  out['x-forwarded-port'] = String(f.localPort)
-  out['x-forwarded-path'] = f.path
-  if (f.prefix) out['x-forwarded-prefix'] = f.prefix
-  else delete out['x-forwarded-prefix']
-  out['x-real-ip'] = f.remoteAddress
-  out['x-kong-request-id'] = f.requestId
-  out.host = f.upstreamHost
-  return out
+  let w = 0
+  let placed = value === null
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] !== name) {
+      list[w++] = list[i]
+      list[w++] = list[i + 1]
+    } else if (!placed) {
+      list[w++] = name
+      list[w++] = value!
+      placed = true
+    }
+  }
+  list.length = w
+  if (!placed) list.push(name, value!)
 }
 
 /** Upstream response headers minus hop-by-hop ones; `Server` passes through. */
@@ -77,12 +89,13 @@ export function stripPort(host: string): string {
 
 
 // Bits for the headers this node sets upstream, in the order they are appended when the
-// client did not send them (the order `upstreamRequestHeaders` produces).
+// client did not send them.
 const U_XFF = 1, U_PROTO = 2, U_HOST = 4, U_PORT = 8, U_PATH = 16, U_PREFIX = 32, U_REAL = 64, U_ID = 128
 
 /**
- * `upstreamRequestHeaders` as a flat `[name, value, …]` array (undici takes one as is):
- * the same names, values and order, without the intermediate object and `Object.entries`.
+ * The upstream request headers as a flat `[name, value, …]` list: the client's minus
+ * hop-by-hop ones and Host, X-Forwarded-* / X-Real-IP / X-Kong-Request-Id set to what this
+ * node saw (replacing the client's in place, else appended in that order), Host last.
  */
 export function upstreamRequestHeaderList(req: IncomingMessage, f: ForwardInfo): Array<string | string[]> {
   const h = req.headers

@@ -19,7 +19,7 @@ export interface TryOptions {
   peer: Peer
   method: string
   path: string
-  headers: Record<string, string | string[]> | Array<string | string[]>
+  headers: Array<string | string[]>
   body: Buffer | Readable | null
   /** The body's length when known and `body` is a Readable over a buffer. */
   bodyLength?: number
