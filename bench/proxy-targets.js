@@ -114,6 +114,7 @@ function nodeHttp() {
 const KINDS = {
   'kctl-1': () => kctl(1, false),
   'kctl-1-baseline': () => kctl(1, false),
+  'kctl-plugins-baseline': () => kctl(1, true),
   'kctl-1-w2': () => kctl(1, false, 2),
   'kctl-1000': () => kctl(1000, false),
   'kctl-plugins': () => kctl(1, true),

@@ -22,12 +22,13 @@ const TARGETS_SCRIPT = fileURLToPath(new URL('./proxy-targets.js', import.meta.u
 const NODE_PEERS = ['fastify', 'fast-gateway', 'http-proxy']
 // BENCH_BASELINE=<dir of another build's dist/>: adds kctl-1 from that build, for before/after
 const BASELINE = process.env.BENCH_BASELINE
-const ALL = ['nginx', 'kctl-1', 'kctl-1-w2', ...(BASELINE ? ['kctl-1-baseline'] : []), 'kctl-1000', 'kctl-plugins', ...NODE_PEERS, 'node-http']
+const ALL = ['nginx', 'kctl-1', 'kctl-1-w2', ...(BASELINE ? ['kctl-1-baseline'] : []), 'kctl-1000', 'kctl-plugins', ...(BASELINE ? ['kctl-plugins-baseline'] : []), ...NODE_PEERS, 'node-http']
 const LABEL = {
   nginx: 'nginx reverse proxy (keep-alive upstream)',
   'kctl-1': 'kctl, 1 route',
   'kctl-1-w2': 'kctl, 1 route, node_worker_processes = 2',
   'kctl-1-baseline': 'kctl, 1 route, baseline build (BENCH_BASELINE)',
+  'kctl-plugins-baseline': 'kctl, 1 route, key-auth + rate-limiting (local), baseline build (BENCH_BASELINE)',
   'kctl-1000': 'kctl, 1,000 routes (matches the last)',
   'kctl-plugins': 'kctl, 1 route, key-auth + rate-limiting (local)',
   fastify: 'fastify + @fastify/http-proxy',
@@ -51,10 +52,10 @@ export async function startTarget(name, originPort, {cpus, nodeArgs = []} = {}) 
   const proc = name === 'nginx'
     ? await startNginxProxy(port, originPort, cpus)
     : startProcess(name, process.execPath, [...nodeArgs, TARGETS_SCRIPT, name, String(port), String(originPort)],
-      {cpus, env: name === 'kctl-1-baseline' ? {KCTL_DIST: BASELINE} : {}})
+      {cpus, env: name.endsWith('-baseline') ? {KCTL_DIST: BASELINE} : {}})
   await waitForPort(port, 20_000, proc)
   const url = `http://127.0.0.1:${port}/bench/hello`
-  const headers = name === 'kctl-plugins' ? {apikey: 'bench-key'} : {}
+  const headers = name.startsWith('kctl-plugins') ? {apikey: 'bench-key'} : {}
   return {name, port, proc, url, headers}
 }
 
