@@ -49,6 +49,15 @@ interface Entry extends UpstreamHealth {
   checkerKey: string
 }
 
+export interface BalancerStatus {
+  on: boolean
+  /** See UpstreamHealth.available. */
+  available: boolean
+  total: number
+  unavailable: number
+  targets: Array<{key: string; weight: number; available: boolean}>
+}
+
 export interface UpstreamConfig {
   upstream: any
   targets: readonly any[]
@@ -117,12 +126,13 @@ export class HealthRegistry {
     return h.healthy ? 'HEALTHY' : 'UNHEALTHY'
   }
 
-  /** Weights of the upstream's targets, for Kong's balancer status. */
-  weights(upstreamId: string): {total: number; unavailable: number; threshold: number; on: boolean; available: boolean} | undefined {
+  /** The upstream's balancer as Kong's status shows it; undefined when the proxy does not know it. */
+  balancer(upstreamId: string): BalancerStatus | undefined {
     const e = this.entries.get(upstreamId)
     if (!e) return undefined
     const {total, unavailable} = weigh(e)
-    return {total, unavailable, threshold: threshold(e.upstream), on: e.on, available: e.available}
+    const targets = [...e.targets].map(([key, h]) => ({key, weight: h.weight, available: !e.down.has(key)}))
+    return {on: e.on, available: e.available, total, unavailable, targets}
   }
 
   /** Stops every active checker; the registry then ignores further syncs. */
