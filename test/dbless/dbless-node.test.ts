@@ -228,6 +228,33 @@ consumers:
     assert.equal(res.body.flattened_errors[3].entity.key, 'k1')
   })
 
+  test('target health: read and set by hand from memory, and the proxy follows it', async () => {
+    const yaml = `_format_version: "3.0"
+upstreams:
+- name: pool.health
+  healthchecks: {passive: {healthy: {successes: 1}, unhealthy: {tcp_failures: 1, http_failures: 1}}}
+  targets:
+  - target: 127.0.0.1:${upstream.port}
+services:
+- name: balanced
+  host: pool.health
+  routes:
+  - name: rb
+    paths: [/balanced]
+`
+    assert.equal((await call('POST', '/config', yaml, 'text/yaml')).status, 201)
+    const target = `127.0.0.1:${upstream.port}`
+    assert.equal((await call('GET', '/upstreams/pool.health/health')).body.data[0].health, 'HEALTHY')
+    assert.equal((await fetch(`${proxy}/balanced`)).status, 200)
+    assert.equal((await call('PUT', `/upstreams/pool.health/targets/${target}/unhealthy`)).status, 204)
+    assert.equal((await call('GET', '/upstreams/pool.health/health')).body.data[0].health, 'UNHEALTHY')
+    const r = await fetch(`${proxy}/balanced`)
+    assert.equal(r.status, 503)
+    assert.equal((await r.json()).message, 'failure to get a peer from the ring-balancer')
+    assert.equal((await call('PUT', `/upstreams/pool.health/targets/${target}/healthy`)).status, 204)
+    assert.equal((await fetch(`${proxy}/balanced`)).status, 200)
+  })
+
   test('without declarative_config the node starts empty and is not ready until a POST', async () => {
     const [a, p, s] = [await findFreePort(), await findFreePort(), await findFreePort()]
     const empty = spawnNode(dir, {database: 'off', admin_listen: `127.0.0.1:${a}`, proxy_listen: `127.0.0.1:${p}`, status_listen: `127.0.0.1:${s}`})

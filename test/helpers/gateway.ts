@@ -5,8 +5,12 @@
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {buildAdminApi} from '../../src/runtime/admin/server.js'
+import {loadEntities} from '../../src/runtime/config-loader.js'
 import {createPool} from '../../src/runtime/db/pool.js'
 import {createLogger} from '../../src/runtime/log.js'
+import {createProxy, type Proxy} from '../../src/runtime/proxy/server.js'
+import {buildSnapshot, type EntitySet} from '../../src/runtime/proxy/snapshot.js'
+import type {HealthView} from '../../src/runtime/workers/proxy-host.js'
 import type {TestPostgres} from './postgres.js'
 
 let counter = 0
@@ -18,20 +22,28 @@ export interface TestAdmin {
   /** POST a form-urlencoded body. */
   form(method: string, path: string, form: string): Promise<{status: number; body: any}>
   changes: number
+  /** With `{proxy: true}`: the proxy every write rebuilds, as on a traditional node (not listening). */
+  proxy?: Proxy
   close(): Promise<void>
 }
 
-export async function startTestAdmin(pg: TestPostgres): Promise<TestAdmin> {
+export async function startTestAdmin(pg: TestPostgres, opts: {proxy?: boolean; health?: HealthView} = {}): Promise<TestAdmin> {
   const database = `admin_${process.pid}_${++counter}`
   const conn = await pg.migratedDatabase(database)
   const pool = createPool(conn)
   const state = {changes: 0}
+  const log = createLogger({level: 'crit'})
+  const proxy = opts.proxy ? createProxy({log}) : undefined
   const handler = buildAdminApi({
     pool,
     nodeId: '00000000-0000-4000-8000-000000000001',
     configuration: {pg_password: '******', role: 'traditional'},
-    log: createLogger({level: 'crit'}),
-    onChange: async () => void state.changes++,
+    log,
+    onChange: async () => {
+      state.changes++
+      if (proxy) proxy.swap(buildSnapshot((await loadEntities(pool)) as unknown as EntitySet))
+    },
+    health: proxy ? {registry: proxy.health} : opts.health,
     status: async () => ({database: {reachable: true}}),
     ready: async () => null,
   })
@@ -59,7 +71,9 @@ export async function startTestAdmin(pg: TestPostgres): Promise<TestAdmin> {
       const res = await fetch(url + path, {method, headers: {'content-type': 'application/x-www-form-urlencoded'}, body: form})
       return {status: res.status, body: await parse(res)}
     },
+    proxy,
     async close() {
+      await proxy?.close()
       await new Promise<void>((r) => server.close(() => r()))
       await pool.end()
     },

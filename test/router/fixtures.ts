@@ -74,11 +74,13 @@ export type UpstreamInput = {
   hash_on_query_arg?: string
   hash_on_uri_capture?: string
   slots?: number
+  /** Partial: the schema fills Kong's defaults. */
+  healthchecks?: Record<string, unknown>
 }
 
 export const upstream = (input: UpstreamInput) => make(upstreams, input as Record<string, unknown>)
 
-export const target = (input: {upstream: {id: string}; target: string; weight?: number}) => make(targets, input)
+export const target = (input: {id?: string; upstream: {id: string}; target: string; weight?: number}) => make(targets, input)
 
 export const certificate = (input: {id?: string; cert: string; key: string}) => make(certificates, input)
 

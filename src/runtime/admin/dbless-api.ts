@@ -8,16 +8,20 @@ import type {Logger} from '../log.js'
 import {readBody} from './body.js'
 import {clusteringEndpoint} from './clustering.js'
 import {handleConfig} from './config.js'
+import {healthEndpoint} from './health.js'
 import {handleMemoryResource} from './memory-resources.js'
 import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply} from './reply.js'
 import {rootInfo, schemasEndpoint, type RequestHandler} from './server.js'
 import {statusEndpoint, type StatusSource} from './status.js'
+import type {HealthView} from '../workers/proxy-host.js'
 
 export interface DbLessAdminDeps extends StatusSource {
   nodeId: string
   configuration: Record<string, unknown>
   log: Logger
   config: DbLessConfig
+  /** The proxy's target health. */
+  health: HealthView
 }
 
 export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
@@ -35,6 +39,9 @@ export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
       return enabledPlugins(method)
     }
     const entities = deps.config.current()?.entities ?? {}
+    const read = async (segs: string[], query: URLSearchParams, path: string) => handleMemoryResource({method: 'GET', segments: segs, query, path}, entities)
+    const health = await healthEndpoint(method, segments, url.searchParams, url.pathname, {nodeId: deps.nodeId, health: deps.health, read})
+    if (health) return health
     return handleMemoryResource({method, segments, query: url.searchParams, path: url.pathname}, entities) ?? NOT_FOUND
   }
 

@@ -8,7 +8,7 @@ import type {EntityArrays} from '../clustering/export.js'
 import type {EntitySchema} from '../schema/field.js'
 import {foreignKeys, getSchema} from '../schema/registry.js'
 import {isUuid} from '../schema/validate.js'
-import {alias} from './resources.js'
+import {alias, targetAddresses} from './resources.js'
 import {json, NOT_FOUND, type Reply} from './reply.js'
 
 const VERB: Record<string, string> = {POST: 'create', PATCH: 'update', PUT: 'create or update', DELETE: 'remove'}
@@ -43,7 +43,7 @@ export function handleMemoryResource(r: MemoryRequest, entities: EntityArrays): 
   if (child && via) {
     const mine = rows(child.name).filter((e) => e[via]?.id === parent.id)
     if (subKey === undefined) return page(r, mine)
-    const hit = mine.find((e) => e.id === subKey || (child.endpoint_key && e[child.endpoint_key] === subKey))
+    const hit = mine.find((e) => e.id === subKey || (child.endpoint_key && e[child.endpoint_key] === subKey)) ?? (child.name === 'targets' ? findTarget(mine, subKey) : undefined)
     return hit ? json(200, hit) : NOT_FOUND
   }
   const fk = foreignKeys(schema).find(([name]) => name === rawSub)
@@ -53,6 +53,15 @@ export function handleMemoryResource(r: MemoryRequest, entities: EntityArrays): 
     return found ? json(200, found) : NOT_FOUND
   }
   return null
+}
+
+/** Targets are also addressed by `host:port` or a bare host (port 8000), as with a database. */
+function findTarget(rows: Array<Record<string, any>>, key: string): Record<string, any> | undefined {
+  for (const address of targetAddresses(key)) {
+    const hit = rows.find((e) => e.target === address)
+    if (hit) return hit
+  }
+  return undefined
 }
 
 /** `?size=` (default 100, max 1000), `?offset=` (opaque), `?tags=a,b` (and) or `a/b` (or). */

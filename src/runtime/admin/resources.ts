@@ -138,10 +138,17 @@ async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySche
 async function findByKey(dao: Dao, schema: EntitySchema, key: string, scope?: Scope): Promise<Record<string, any> | null> {
   if (schema.name === 'targets' && !isUuid(key)) {
     const where = scope ? {[scope.field]: scope.id} : {}
-    return (await dao.findBy('target', key, where)) ?? (await dao.findBy('target', `${key}:${DEFAULT_TARGET_PORT}`, where))
+    for (const address of targetAddresses(key)) {
+      const found = await dao.findBy('target', address, where)
+      if (found) return found
+    }
+    return null
   }
   return dao.select(key)
 }
+
+/** What a target key in a URL may be stored as: itself, or a bare host with Kong's default port. */
+export const targetAddresses = (key: string): string[] => [key, `${key}:${DEFAULT_TARGET_PORT}`]
 
 /** `PUT /services/foo` with `{"name": "bar"}` is a contradiction Kong refuses. */
 function checkKeyMatchesBody(schema: EntitySchema, key: string, body: Record<string, any>): void {

@@ -14,12 +14,14 @@ import {SchemaViolation, validateEntity} from '../schema/validate.js'
 import {GATEWAY_VERSION} from '../version.js'
 import {MAX_CONFIG_BODY, readBody} from './body.js'
 import {clusteringEndpoint} from './clustering.js'
+import {healthEndpoint} from './health.js'
 import {handleResource} from './resources.js'
 import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply, type RequestHandler} from './reply.js'
 import {describeSchema} from './schemas.js'
 import {statusEndpoint, type StatusSource} from './status.js'
 import {handleSync} from './sync.js'
 import type {WriteOptions} from '../db/dao.js'
+import type {HealthView} from '../workers/proxy-host.js'
 
 export interface AdminDeps extends StatusSource {
   pool: pg.Pool
@@ -31,6 +33,8 @@ export interface AdminDeps extends StatusSource {
   onChange(): Promise<void>
   /** Set on control planes: serves `/clustering/*` from the shared database. */
   controlPlane?: boolean
+  /** The proxy's target health (`/upstreams/{u}/health`…); absent on control planes. */
+  health?: HealthView
 }
 
 export type {RequestHandler} from './reply.js'
@@ -40,6 +44,12 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
   const checkPlugin = (form: boolean) => pluginConfigCheck(form, deps.controlPlane === true)
   const writeOptions = (form: boolean): WriteOptions => ({coerce: form, checkJson: checkPlugin(form)})
   const resourceDeps = {dao: (n: string) => daos.get(n)!, writeOptions, onChange: deps.onChange}
+  const healthDeps = {
+    nodeId: deps.nodeId,
+    health: deps.health,
+    read: (segments: string[], query: URLSearchParams, path: string) =>
+      handleResource({method: 'GET', segments, query, path, body: async () => ({body: {}, form: false})}, resourceDeps),
+  }
 
   async function route(req: IncomingMessage, url: URL): Promise<Reply> {
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
@@ -54,6 +64,8 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
     if (segments[0] === 'plugins' && segments[1] === 'enabled' && segments.length === 2) {
       return enabledPlugins(method)
     }
+    const health = await healthEndpoint(method, segments, url.searchParams, url.pathname, healthDeps)
+    if (health) return health
     const reply = await handleResource({method, segments, query: url.searchParams, path: url.pathname, body}, resourceDeps)
     return reply ?? NOT_FOUND
   }

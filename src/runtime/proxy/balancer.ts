@@ -13,6 +13,8 @@ export interface Peer {
   host: string
   port: number
   weight: number
+  /** The target's address as configured (`host:port`): how health checks know it. */
+  key?: string
   /** The target entity, when the peer comes from an upstream. */
   target?: any
 }
@@ -28,10 +30,11 @@ export interface Balancer {
   readonly hashed?: boolean
   /**
    * Next peer for a try, avoiding `exclude` (peers that already failed for this request)
-   * while others remain. Null when no peer can take traffic (no targets, all weight 0):
-   * the proxy answers 503 "failure to get a peer from the ring-balancer".
+   * while others remain, and never a peer whose key is in `down` (unhealthy targets).
+   * Null when no peer can take traffic (no targets, all weight 0, all down): the proxy
+   * answers 503 "failure to get a peer from the ring-balancer".
    */
-  pick(ctx: BalanceContext, exclude?: ReadonlySet<Peer>): Peer | null
+  pick(ctx: BalanceContext, exclude?: ReadonlySet<Peer>, down?: ReadonlySet<string>): Peer | null
   /**
    * A try is over: called once per picked peer, when the try failed or when its response
    * body has ended or been dropped. For least-connections (and passive health checks).
@@ -41,7 +44,7 @@ export interface Balancer {
 
 /** Throws on an algorithm we do not implement yet, so the caller keeps its old config. */
 export function createBalancer(upstream: any, targets: any[]): Balancer {
-  const peers = targets.map((t) => ({...parseTarget(t.target), weight: t.weight ?? 100, target: t}))
+  const peers = targets.map((t) => ({...parseTarget(t.target), weight: t.weight ?? 100, key: t.target, target: t}))
   switch (upstream.algorithm ?? 'round-robin') {
     case 'least-connections':
       return leastConnections(upstream, peers)
@@ -57,6 +60,10 @@ export function createBalancer(upstream: any, targets: any[]): Balancer {
       throw new Error(`upstream ${upstream.name}: unknown algorithm '${upstream.algorithm}'`)
   }
 }
+
+/** Whether a peer is unhealthy; `down` is empty for upstreams without health checks. */
+export const isDown = (peer: Peer, down: ReadonlySet<string> | undefined): boolean =>
+  down !== undefined && down.size > 0 && down.has(peer.key!)
 
 /** `host:port`, `[v6]:port`, or a bare host (port 8000, Kong's default). */
 export function parseTarget(target: string): {host: string; port: number} {

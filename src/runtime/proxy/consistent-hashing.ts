@@ -10,9 +10,10 @@
  * earlier claim (Kong instead moves the colliding point on). So removing a target frees
  * only its own positions: its keys move, everyone else's stay put; adding one takes
  * about 1/N of the keys. A retry walks on down the ring past peers that already failed
- * for the request. Weight 0 peers claim nothing.
+ * for the request, and past unhealthy (`down`) peers, so only their keys move while they
+ * are down. Weight 0 peers claim nothing.
  */
-import type {Balancer, Peer} from './balancer.js'
+import {isDown, type Balancer, type Peer} from './balancer.js'
 
 const POINTS_PER_PEER = 160
 const MIN_SLOTS = 1000
@@ -44,16 +45,23 @@ export function consistentHashing(upstream: any, all: Peer[]): Balancer {
   return {
     upstream,
     hashed: true,
-    pick(ctx, exclude) {
+    pick(ctx, exclude, down) {
       if (peers.length === 0) return null
       const start = hash32(ctx.hashKey ?? '') % size
       const first = peers[owner[start]]
-      if (!exclude || exclude.size === 0 || !exclude.has(first)) return first
+      const healthy = !isDown(first, down)
+      if (healthy && (!exclude || exclude.size === 0 || !exclude.has(first))) return first
       for (let k = 1; k < size; k++) {
         const c = claims[(start - k + size) % size]
-        if (c >= 0 && !exclude.has(peers[c])) return peers[c]
+        if (c >= 0 && !isDown(peers[c], down) && !exclude?.has(peers[c])) return peers[c]
       }
-      return first // every peer failed for this request: back to its own
+      if (healthy) return first // every peer failed for this request: back to its own
+      // every healthy peer failed for this request: the next healthy one down the ring
+      for (let k = 1; k < size; k++) {
+        const c = claims[(start - k + size) % size]
+        if (c >= 0 && !isDown(peers[c], down)) return peers[c]
+      }
+      return null
     },
   }
 }

@@ -1,12 +1,14 @@
 /**
  * The balancer phase and the response phase: pick a peer, send, retry on failure as
  * Kong's balancer does (next peer, up to `service.retries` more tries), then stream the
- * upstream response back with Kong's headers.
+ * upstream response back with Kong's headers. Unhealthy targets are never picked, and
+ * every try's outcome goes to the passive health checks (health/registry.ts).
  */
 import type {OutgoingHttpHeaders} from 'node:http'
 import type {Readable} from 'node:stream'
 import {GATEWAY_VERSION} from '../version.js'
 import type {BalanceContext, Peer} from './balancer.js'
+import type {HealthRegistry} from './health/registry.js'
 import type {ProxyContext} from './context.js'
 import {clientResponseHeaderList, clientResponseHeaders, setListHeader, stripPort, upstreamRequestHeaderList} from './headers.js'
 import {hashInput} from './hash-input.js'
@@ -29,7 +31,7 @@ const STATUS: Record<FailureKind, [number, string]> = {
 }
 
 /** Returns the upstream response, or null when it answered the client with an error. */
-export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, signal: Cancellation): Promise<UpstreamResponse | null> {
+export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, signal: Cancellation, registry: HealthRegistry): Promise<UpstreamResponse | null> {
   ctx.phase = 'balancer'
   const {req, service} = ctx
   const up = ctx.upstream!
@@ -40,8 +42,11 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   const maxTries = 1 + (streamed ? 0 : (service.retries ?? 5))
   let last: UpstreamFailure | null = null
   const balance = up.balancer?.hashed ? {hashKey: hashInput(ctx, up.balancer.upstream)} : NO_HASH
+  const upstreamId: string | undefined = up.balancer?.upstream.id
+  const health = upstreamId !== undefined ? registry.of(upstreamId) : undefined
   for (let i = 0; i < maxTries && !signal.aborted; i++) {
-    const peer = up.balancer ? up.balancer.pick(balance, failed ?? NO_PEERS) : {host: up.host, port: up.port, weight: 1}
+    // Kong: a balancer whose healthy weight is not above the threshold gives no peer
+    const peer = up.balancer ? (health?.available === false ? null : up.balancer.pick(balance, failed ?? NO_PEERS, health?.down)) : {host: up.host, port: up.port, weight: 1}
     if (!peer) {
       sendError(ctx.res, 503, MESSAGES[503], ctx.requestId)
       return null
@@ -71,6 +76,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
       // the try stays in flight (least-connections) until its body ends or is dropped
       if (up.balancer?.release) res.onClose(() => up.balancer!.release!(peer, false))
       t.status = res.statusCode
+      if (health?.on) registry.passive(upstreamId!, peer.key!, {status: res.statusCode})
       ctx.latencies.upstream = Math.round(performance.now() - startedAt)
       return res
     } catch (err) {
@@ -80,6 +86,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
       last = err
       t.error = last.message
       up.balancer?.release?.(peer, true)
+      if (health?.on && !signal.aborted) registry.passive(upstreamId!, peer.key!, passiveOutcome(last.kind))
       ;(failed ??= new Set()).add(peer)
       ctx.log.warn(`upstream try ${i + 1}/${maxTries} to ${peer.host}:${peer.port} failed: ${last.message}`)
       const connectPhase = last.kind === 'connect' || last.kind === 'connect-timeout' || last.kind === 'dns'
@@ -91,6 +98,12 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   ctx.log.error(`proxying failed after ${ctx.tries.length} tr${ctx.tries.length > 1 ? 'ies' : 'y'}: ${last?.message}`, {status})
   sendError(ctx.res, status, message, ctx.requestId)
   return null
+}
+
+/** Kong counts a try that timed out as a timeout, one that failed otherwise as a TCP failure. */
+function passiveOutcome(kind: FailureKind): {failure: 'tcp' | 'timeout'} | {dns: true} {
+  if (kind === 'dns') return {dns: true}
+  return {failure: kind === 'timeout' || kind === 'connect-timeout' ? 'timeout' : 'tcp'}
 }
 
 /** Applies plugins' header changes and a body they buffered or replaced. */

@@ -3,11 +3,12 @@
  * (in-flight tries + 1) / weight. The `+ 1` makes an idle balancer start on the heaviest
  * peer instead of whichever comes first; ties go to the earlier target. A try is in
  * flight from `pick` to `release`, which the dispatcher calls when the try fails or when
- * the response body has ended (or was abandoned). Weight 0 peers are never chosen.
+ * the response body has ended (or was abandoned). Weight 0 peers and unhealthy (`down`)
+ * peers are never chosen.
  *
  * A linear scan, not Kong's binary heap: upstreams have a handful of targets.
  */
-import type {Balancer, Peer} from './balancer.js'
+import {isDown, type Balancer, type Peer} from './balancer.js'
 
 export function leastConnections(upstream: any, all: Peer[]): Balancer {
   const peers = all.filter((p) => p.weight > 0)
@@ -15,12 +16,13 @@ export function leastConnections(upstream: any, all: Peer[]): Balancer {
   const index = new Map<Peer, number>(peers.map((p, i) => [p, i]))
   return {
     upstream,
-    pick(_ctx, exclude) {
+    pick(_ctx, exclude, down) {
       let best = -1
       let bestScore = Infinity
       let fallback = -1
       let fallbackScore = Infinity
       for (let i = 0; i < peers.length; i++) {
+        if (isDown(peers[i], down)) continue
         const score = (inFlight[i] + 1) / peers[i].weight
         if (score < fallbackScore) {
           fallback = i

@@ -21,6 +21,7 @@ import {pluginAccessPhase, pluginLogPhase} from './plugin-phases.js'
 import {LocalCounters} from '../plugins/counters.js'
 import type {PluginState} from '../plugins/context.js'
 import {MESSAGES, sendError} from './responses.js'
+import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
 import {Cancellation, UpstreamPools} from './upstream.js'
 
@@ -44,6 +45,8 @@ export interface Proxy {
   /** The snapshot serving now, and the plugins' per-proxy state (for /metrics). */
   current(): ProxySnapshot
   readonly pluginState: PluginState
+  /** Target health (active and passive checks) of this proxy process. */
+  readonly health: HealthRegistry
 }
 
 export interface ProxyOptions {
@@ -69,6 +72,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
   let defaultCert = opts.defaultCertificate
   let closing: Promise<void> | null = null
   const pools = new UpstreamPools()
+  const health = new HealthRegistry()
+  health.sync(snapshot.upstreams)
   const pluginState: PluginState = {counters: new LocalCounters(), database: opts.database}
   const servers: Server[] = []
   const sockets = new Set<Socket>()
@@ -89,7 +94,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
       inFlight.delete(res)
       if (inFlight.size === 0) drained?.()
     })
-    run(ctx, pools, pluginState, cancel).catch((err) => {
+    run(ctx, pools, pluginState, cancel, health).catch((err) => {
       ctx.log.error(`unexpected error while proxying: ${(err as Error).stack ?? err}`)
       sendError(res, 500, MESSAGES[500], ctx.requestId)
     })
@@ -135,6 +140,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
 
   const close = () =>
     (closing ??= (async () => {
+      health.close()
       for (const s of servers) s.close()
       for (const s of servers) s.closeIdleConnections()
       if (inFlight.size > 0) {
@@ -154,6 +160,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     handler,
     swap(next) {
       snapshot = next
+      health.sync(next.upstreams)
     },
     async listen(listens) {
       for (const l of listens) {
@@ -169,6 +176,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     close,
     current: () => snapshot,
     pluginState,
+    health,
     stats: () => ({
       connections_active: sockets.size,
       connections_accepted: counters.accepted,
@@ -227,12 +235,12 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
 }
 
 /** Runs the phases in order (see context.ts); each may end the request. */
-async function run(ctx: ProxyContext, pools: UpstreamPools, pluginState: PluginState, cancel: Cancellation): Promise<void> {
+async function run(ctx: ProxyContext, pools: UpstreamPools, pluginState: PluginState, cancel: Cancellation, health: HealthRegistry): Promise<void> {
   ctx.req.on('error', (err) => ctx.log.debug(`client request error: ${err.message}`))
   if (!routerPhase(ctx) || !accessPhase(ctx)) return
   // no await (and no promise) when the route has no plugins
   if (ctx.snapshot.pluginPlan.forRoute(ctx.route.id).length > 0 && !(await pluginAccessPhase(ctx, pluginState))) return
-  const upstreamRes = await balancerPhase(ctx, pools, cancel)
+  const upstreamRes = await balancerPhase(ctx, pools, cancel, health)
   if (upstreamRes) await responsePhase(ctx, upstreamRes)
 }
 

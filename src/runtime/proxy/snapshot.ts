@@ -6,6 +6,7 @@
 import {buildRouter} from '../router/router.js'
 import type {Router} from '../router/types.js'
 import {createBalancer, type Balancer} from './balancer.js'
+import type {UpstreamConfig} from './health/registry.js'
 import {buildCertificateTable, type CertificateTable} from './certificates.js'
 import {buildPluginPlan, type PluginPlan} from '../plugins/plan.js'
 import {findPlugin} from '../plugins/registry.js'
@@ -28,8 +29,8 @@ export interface ProxySnapshot {
   readonly router: Router
   /** Balancers by upstream name (lower-case), which is what a service `host` names. */
   readonly balancers: ReadonlyMap<string, Balancer>
-  /** Targets by upstream name, for metrics (prometheus' target health). */
-  readonly targetsByUpstream: ReadonlyMap<string, readonly any[]>
+  /** Every upstream with its targets: what health checks follow (see health/registry.ts) and metrics show. */
+  readonly upstreams: readonly UpstreamConfig[]
   readonly certificates: CertificateTable
   /** Enabled plugin instances, as configured. */
   readonly plugins: readonly any[]
@@ -57,7 +58,7 @@ export function buildSnapshot(config: EntitySet): ProxySnapshot {
   return Object.freeze({
     router,
     balancers,
-    targetsByUpstream: new Map((config.upstreams ?? []).map((u) => [String(u.name), targetsByUpstream.get(u.id) ?? []])),
+    upstreams: Object.freeze((config.upstreams ?? []).map((u) => ({upstream: u, targets: targetsByUpstream.get(u.id) ?? []}))),
     certificates: buildCertificateTable(config.certificates ?? [], config.snis ?? []),
     plugins: Object.freeze((config.plugins ?? []).filter((p) => p.enabled !== false)),
     pluginPlan: buildPluginPlan(config, findPlugin),

@@ -562,7 +562,7 @@ function idleFromHint(value: string): number {
   return Math.max(0, Math.min(IDLE_MS, Number(m[1]) * 1000 - 1000))
 }
 
-function classifyConnect(err: Error & {code?: string}): UpstreamFailure {
+export function classifyConnect(err: Error & {code?: string}): UpstreamFailure {
   const code = err.code ?? ''
   if (CONNECT_CODES.has(code)) return new UpstreamFailure('connect', `${code}: ${err.message}`)
   if (DNS_CODES.has(code)) return new UpstreamFailure('dns', `name resolution failed: ${err.message}`)

@@ -29,7 +29,8 @@ import {Metrics, type MetricsDump} from '../plugins/prometheus/metrics.js'
 import type {ProxyStats} from '../proxy/server.js'
 import {buildSnapshot, emptySnapshot, type EntitySet, type ProxySnapshot} from '../proxy/snapshot.js'
 import type {FromWorker, ToWorker} from './messages.js'
-import type {HostStats, ProxyHost, WorkerStats} from './proxy-host.js'
+import {checksOn} from '../proxy/health/settings.js'
+import type {HealthView, HostStats, ProxyHost, WorkerStats} from './proxy-host.js'
 
 export interface PoolOptions {
   conf: NodeConf
@@ -125,10 +126,21 @@ class WorkerPool implements ProxyHost {
     }
   }
 
+  /**
+   * Each worker runs its own health checks (probes and passive counters) and balances by
+   * its own view: there is no one answer for the node, so the Admin API says so.
+   */
+  health(): HealthView {
+    const n = this.opts.count
+    return {unavailable: `target health is kept by each of the ${n} proxy worker processes (node_worker_processes = ${n}), each with its own view; set node_worker_processes = 1 to read or set it through the Admin API`}
+  }
+
   async metrics(node?: NodeGauges): Promise<string> {
     const merged = new Metrics()
     for (const r of await this.collect()) if (r.metrics) merged.add(r.metrics)
-    return renderMetrics({counters: new LocalCounters(), metrics: merged}, this.snapshot, node)
+    // Targets of upstreams with checks on are left out: each worker has its own view (see health()).
+    const off = new Set(this.snapshot.upstreams.filter((u) => !checksOn(u.upstream)).map((u) => u.upstream.id))
+    return renderMetrics({counters: new LocalCounters(), metrics: merged}, this.snapshot, (u) => (off.has(u) ? 'HEALTHCHECKS_OFF' : undefined), node)
   }
 
   close(): Promise<void> {

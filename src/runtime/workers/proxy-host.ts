@@ -10,6 +10,7 @@ import type {EntityArrays} from '../config-loader.js'
 import type {Logger} from '../log.js'
 import {listenProxy} from './listen-proxy.js'
 import {renderMetrics, type NodeGauges} from '../plugins/prometheus/exporter.js'
+import type {HealthRegistry} from '../proxy/health/registry.js'
 import {createProxy, type ProxyStats} from '../proxy/server.js'
 import {buildSnapshot, type EntitySet, type ProxySnapshot} from '../proxy/snapshot.js'
 import {workerCount} from './count.js'
@@ -24,6 +25,12 @@ export interface HostStats extends ProxyStats {
   workers?: WorkerStats[]
 }
 
+/**
+ * Target health as the node can tell it: the registry of its one proxy process, or why
+ * it cannot (several worker processes each keep their own, see pool.ts).
+ */
+export type HealthView = {registry: HealthRegistry} | {unavailable: string}
+
 export interface ProxyHost {
   /**
    * Makes `entities` the configuration every proxy process serves; resolves once all of
@@ -36,6 +43,7 @@ export interface ProxyHost {
   /** null when every proxy process listens and serves the latest configuration. */
   notReady(): string | null
   stats(): Promise<HostStats>
+  health(): HealthView
   /** Prometheus text, summed over the proxy processes. */
   metrics(node?: NodeGauges): Promise<string>
   /** Stops accepting, drains in-flight requests, stops the workers. Idempotent. */
@@ -63,7 +71,8 @@ export function createInProcessHost(conf: NodeConf, log: Logger, database?: pg.P
     listen: () => listenProxy(proxy, conf),
     notReady: () => null,
     stats: async () => proxy.stats(),
-    metrics: async (node) => renderMetrics(proxy.pluginState, proxy.current(), node),
+    health: () => ({registry: proxy.health}),
+    metrics: async (node) => renderMetrics(proxy.pluginState, proxy.current(), (u, t) => proxy.health.health(u, t), node),
     close: () => proxy.close(),
   }
 }

@@ -1,9 +1,11 @@
 /**
  * `/metrics`: what the prometheus plugin recorded, plus gauges about the node itself —
- * upstream target health from the current snapshot, and on data planes the control
- * plane link and the cluster certificate expiry. Kong's metric names throughout.
+ * upstream target health (the targets of the current snapshot, their state from the
+ * health checks), and on data planes the control plane link and the cluster certificate
+ * expiry. Kong's metric names throughout.
  */
 import type {PluginState} from '../context.js'
+import type {Health} from '../../proxy/health/registry.js'
 import type {ProxySnapshot} from '../../proxy/snapshot.js'
 import {labelText} from './metrics.js'
 
@@ -23,15 +25,19 @@ const HELP: Record<string, string> = {
 }
 const STATES = ['healthchecks_off', 'healthy', 'unhealthy', 'dns_error']
 
-export function renderMetrics(state: PluginState, snapshot: ProxySnapshot, node: NodeGauges = {}): string {
+/** A target's health; undefined leaves its series out (nobody can say, see proxy-host.ts). */
+export type HealthOf = (upstreamId: string, target: string) => Health | undefined
+
+export function renderMetrics(state: PluginState, snapshot: ProxySnapshot, health: HealthOf, node: NodeGauges = {}): string {
   const out = state.metrics?.render(HELP) ?? []
   if (snapshot.plugins.some((p) => p.name === 'prometheus' && p.config?.upstream_health_metrics)) {
     out.push('# HELP kong_upstream_target_health Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.')
     out.push('# TYPE kong_upstream_target_health gauge')
-    for (const [upstream, targets] of snapshot.targetsByUpstream) {
+    for (const {upstream, targets} of snapshot.upstreams) {
       for (const t of targets) {
-        // No active health checks yet: every target reports healthchecks_off, as Kong does then.
-        for (const s of STATES) out.push(`kong_upstream_target_health{${labelText({upstream, target: t.target, address: t.target, state: s, subsystem: 'http'})}} ${s === 'healthchecks_off' ? 1 : 0}`)
+        const now = health(upstream.id, t.target)?.toLowerCase()
+        if (now === undefined) continue
+        for (const s of STATES) out.push(`kong_upstream_target_health{${labelText({upstream: upstream.name, target: t.target, address: t.target, state: s, subsystem: 'http'})}} ${s === now ? 1 : 0}`)
       }
     }
   }

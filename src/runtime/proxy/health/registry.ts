@@ -1,0 +1,206 @@
+/**
+ * The health of every target this proxy balances over, and the active checkers.
+ *
+ * Keyed by upstream id and target address (`host:port`), not by snapshot objects:
+ * snapshots are rebuilt on every config change and the health of a target must not
+ * reset with them. `sync()` (on every swap) adds what is new, forgets what is gone,
+ * starts over for a target whose entity was deleted and added again (another id), and
+ * restarts an upstream's active checker only when its settings changed.
+ *
+ *   swap(snapshot) ─► sync ─► per upstream: targets' TargetHealth, down set, checker
+ *   request ─► of(upstream id) ─► balancer skips `down`; 503 when not `available`
+ *   try over ─► passive(outcome)          probe over ─► active(outcome)
+ *                         └──► TargetHealth.report ─► down set, availability
+ *
+ * One registry per proxy process: with several worker processes each has its own.
+ */
+import {parseTarget} from '../balancer.js'
+import {ActiveChecker, type ActiveTarget} from './active.js'
+import type {ProbeResult} from './probe.js'
+import {checksOn, thresholds, type Thresholds} from './settings.js'
+import {TargetHealth, type Outcome} from './target-health.js'
+
+/** What the proxy reads per request; one object per upstream, updated in place. */
+export interface UpstreamHealth {
+  /** Health checks are on (Kong: otherwise every target reports HEALTHCHECKS_OFF). */
+  readonly on: boolean
+  /** Addresses (`host:port`) of the targets that take no traffic now. */
+  readonly down: ReadonlySet<string>
+  /**
+   * Kong's balancer health: the healthy share of the weight is above
+   * `healthchecks.threshold` percent (and there is weight at all). When false the proxy
+   * answers 503 without trying.
+   */
+  readonly available: boolean
+}
+
+export type Health = 'HEALTHY' | 'UNHEALTHY' | 'HEALTHCHECKS_OFF' | 'DNS_ERROR'
+
+interface Entry extends UpstreamHealth {
+  upstream: any
+  on: boolean
+  down: Set<string>
+  available: boolean
+  targets: Map<string, TargetHealth>
+  passive: Thresholds
+  active: Thresholds
+  checker: ActiveChecker | null
+  /** The settings the checker runs with; a change restarts it. */
+  checkerKey: string
+}
+
+export interface BalancerStatus {
+  on: boolean
+  /** See UpstreamHealth.available. */
+  available: boolean
+  total: number
+  unavailable: number
+  targets: Array<{key: string; weight: number; available: boolean}>
+}
+
+export interface UpstreamConfig {
+  upstream: any
+  targets: readonly any[]
+}
+
+export class HealthRegistry {
+  private readonly entries = new Map<string, Entry>()
+  private closed = false
+
+  /** Makes the registry follow a new configuration (see the file comment). */
+  sync(upstreams: Iterable<UpstreamConfig>): void {
+    if (this.closed) return
+    const seen = new Set<string>()
+    for (const {upstream, targets} of upstreams) {
+      seen.add(upstream.id)
+      const e = this.entry(upstream)
+      const keep = new Set<string>()
+      for (const t of targets) {
+        keep.add(t.target)
+        const h = e.targets.get(t.target)
+        if (h && h.targetId === t.id) h.weight = t.weight ?? 100
+        else e.targets.set(t.target, new TargetHealth(t.id, t.weight ?? 100))
+      }
+      for (const key of e.targets.keys()) if (!keep.has(key)) e.targets.delete(key)
+      this.refresh(e)
+      this.restartChecker(e)
+    }
+    for (const [id, e] of this.entries) {
+      if (seen.has(id)) continue
+      e.checker?.stop()
+      this.entries.delete(id)
+    }
+  }
+
+  /** The upstream's health for the proxy; undefined when it is not configured. */
+  of(upstreamId: string): UpstreamHealth | undefined {
+    return this.entries.get(upstreamId)
+  }
+
+  /** A proxied try ended (Kong's passive checks, the circuit breaker). No-op with checks off. */
+  passive(upstreamId: string, key: string, outcome: Outcome | {dns: true}): void {
+    const e = this.entries.get(upstreamId)
+    if (e?.on) this.apply(e, key, outcome, 'passive')
+  }
+
+  /**
+   * Sets a target healthy or unhealthy by hand, clearing its counters (the Admin API).
+   * @returns an error message (Kong's) when checks are off for the upstream, else null.
+   */
+  set(upstreamId: string, key: string, healthy: boolean): string | null {
+    const e = this.entries.get(upstreamId)
+    if (!e) return null
+    if (!e.on) return `no healthchecker found for ${e.upstream.name}`
+    const h = e.targets.get(key)
+    if (h?.set(healthy)) this.refresh(e)
+    return null
+  }
+
+  /** A target's health as the Admin API shows it; undefined when the proxy does not know it. */
+  health(upstreamId: string, key: string): Health | undefined {
+    const e = this.entries.get(upstreamId)
+    const h = e?.targets.get(key)
+    if (!e || !h) return undefined
+    if (h.dnsError) return 'DNS_ERROR'
+    if (!e.on) return 'HEALTHCHECKS_OFF'
+    return h.healthy ? 'HEALTHY' : 'UNHEALTHY'
+  }
+
+  /** The upstream's balancer as Kong's status shows it; undefined when the proxy does not know it. */
+  balancer(upstreamId: string): BalancerStatus | undefined {
+    const e = this.entries.get(upstreamId)
+    if (!e) return undefined
+    const {total, unavailable} = weigh(e)
+    const targets = [...e.targets].map(([key, h]) => ({key, weight: h.weight, available: !e.down.has(key)}))
+    return {on: e.on, available: e.available, total, unavailable, targets}
+  }
+
+  /** Stops every active checker; the registry then ignores further syncs. */
+  close(): void {
+    this.closed = true
+    for (const e of this.entries.values()) e.checker?.stop()
+    this.entries.clear()
+  }
+
+  private entry(upstream: any): Entry {
+    let e = this.entries.get(upstream.id)
+    const on = checksOn(upstream)
+    if (!e) {
+      e = {upstream, on, down: new Set(), available: false, targets: new Map(), passive: thresholds(upstream, 'passive'), active: thresholds(upstream, 'active'), checker: null, checkerKey: ''}
+      this.entries.set(upstream.id, e)
+      return e
+    }
+    // checks turned off: what was counted no longer means anything
+    if (e.on && !on) for (const h of e.targets.values()) h.set(true)
+    Object.assign(e, {upstream, on, passive: thresholds(upstream, 'passive'), active: thresholds(upstream, 'active')})
+    return e
+  }
+
+  private apply(e: Entry, key: string, outcome: Outcome | {dns: true}, kind: 'active' | 'passive'): void {
+    const h = e.targets.get(key)
+    if (!h) return
+    if ('dns' in outcome) h.dnsError = true
+    else if (h.report(outcome, kind === 'active' ? e.active : e.passive, kind)) this.refresh(e)
+  }
+
+  /** Recomputes the down set and the balancer's availability after a change. */
+  private refresh(e: Entry): void {
+    e.down.clear()
+    if (e.on) for (const [key, h] of e.targets) if (!h.healthy) e.down.add(key)
+    const {total, unavailable} = weigh(e)
+    e.available = total > 0 && ((total - unavailable) / total) * 100 > threshold(e.upstream)
+  }
+
+  private restartChecker(e: Entry): void {
+    const active = e.upstream.healthchecks?.active
+    const runs = e.on && active && ((active.healthy?.interval ?? 0) > 0 || (active.unhealthy?.interval ?? 0) > 0)
+    const key = runs ? JSON.stringify([active, e.upstream.host_header ?? null]) : ''
+    if (key === e.checkerKey) return
+    e.checker?.stop()
+    e.checkerKey = key
+    e.checker = runs
+      ? new ActiveChecker(e.upstream, {
+          targets: () => activeTargets(e),
+          report: (k, result: ProbeResult) => {
+            if (this.entries.get(e.upstream.id) === e) this.apply(e, k, result, 'active')
+          },
+        })
+      : null
+  }
+}
+
+function* activeTargets(e: Entry): Iterable<ActiveTarget> {
+  for (const [key, h] of e.targets) yield {key, ...parseTarget(key), healthy: h.healthy, weight: h.weight}
+}
+
+function weigh(e: Entry): {total: number; unavailable: number} {
+  let total = 0
+  let unavailable = 0
+  for (const [key, h] of e.targets) {
+    total += h.weight
+    if (e.down.has(key)) unavailable += h.weight
+  }
+  return {total, unavailable}
+}
+
+const threshold = (upstream: any): number => upstream.healthchecks?.threshold ?? 0
