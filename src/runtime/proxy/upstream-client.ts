@@ -284,10 +284,16 @@ class Connection {
     body.resume()
   }
 
-  /** Detaches from the body; the caller decides what becomes of it. */
-  private stopUpload(): void {
-    this.upload?.stop()
+  /**
+   * Detaches from the body. One cut short (an answer or a failure before its end) is
+   * destroyed: half sent, it is of no use to anyone, and left paused it would still hold
+   * its source and timers.
+   */
+  private stopUpload(cutShort = false): void {
+    const upload = this.upload
     this.upload = null
+    upload?.stop()
+    if (cutShort) upload?.body.destroy()
   }
 
   private readonly onDrain = () => {
@@ -355,7 +361,7 @@ class Connection {
     if (!res) return
     // an answer before the whole request body went out (413, …): the connection cannot be reused
     const reusable = this.keepAlive && this.upload === null
-    this.stopUpload()
+    this.stopUpload(true)
     this.req = this.response = null
     res.end()
     if (this.socket.isPaused()) this.socket.resume() // paused for that body; the next exchange reads
@@ -397,7 +403,7 @@ class Connection {
     req.signal?.onAbort(null)
     this.req = this.response = null
     this.resolve = this.reject = this.retry = null
-    this.stopUpload()
+    this.stopUpload(true)
     if (!this.closed) this.socket.destroy()
     if (response) response.fail(err ?? new UpstreamFailure('error', 'the upstream closed the connection'))
     else if (err === null && retry) retry()
