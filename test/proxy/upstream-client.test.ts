@@ -167,6 +167,21 @@ describe('upstream client: connections and bodies', () => {
     assert.equal(up.connections(), 2, 'a streamed body is not sent twice')
   })
 
+  test('bytes after a response (more than its Content-Length, an answer nobody asked for): the connection is not reused', async (t) => {
+    const up = await rawServer(t, (s, text, n) => {
+      if (text.startsWith('GET /extra') && n === 1) s.write(`${OK('first')}HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n`) // in one write
+      else if (text.startsWith('HEAD')) s.write(`HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody`)
+      else s.write(OK(`answer ${n}`))
+    })
+    const p = pool(t, up.port)
+    assert.equal((await (await p.send(req({path: '/extra'}))).readAll()).toString(), 'first')
+    assert.equal((await (await p.send(req({path: '/next'}))).readAll()).toString(), 'answer 1', 'its own answer, on a new connection')
+    assert.equal(up.connections(), 2)
+    assert.equal((await (await p.send(req({method: 'HEAD'}))).readAll()).length, 0)
+    assert.equal((await (await p.send(req({path: '/next'}))).readAll()).toString(), 'answer 1')
+    assert.equal(up.connections(), 3, 'a body sent with the answer to HEAD is not taken for the next answer')
+  })
+
   test('an invalid response, a missing response head and a stalled body fail with what happened', async (t) => {
     const up = await rawServer(t, (s, text) => {
       if (text.startsWith('GET /garbage')) s.write('SMTP ready\r\n\r\n')

@@ -64,6 +64,7 @@ interface Parser {
 interface ParserClass {
   new (): Parser
   RESPONSE: number
+  kOnMessageBegin: number
   kOnHeaders: number
   kOnHeadersComplete: number
   kOnBody: number
@@ -72,6 +73,7 @@ interface ParserClass {
 }
 
 const {HTTPParser} = createRequire(import.meta.url)('_http_common') as {HTTPParser: ParserClass}
+const K_BEGIN = HTTPParser.kOnMessageBegin
 const K_HEADERS = HTTPParser.kOnHeaders
 const K_HEADERS_COMPLETE = HTTPParser.kOnHeadersComplete
 const K_BODY = HTTPParser.kOnBody
@@ -182,6 +184,11 @@ class Connection {
     })
     const p = (this.parser = new HTTPParser())
     p.initialize(HTTPParser.RESPONSE, {}, 0, HTTPParser.kLenientNone)
+    // bytes after the response, in the read that ended it: the upstream sent more than it
+    // said (or answers nobody asked for); they would pass for the next request's answer
+    p[K_BEGIN] = () => {
+      if (!this.req) this.socket.destroy()
+    }
     p[K_HEADERS] = (headers: string[]) => (this.headerParts ??= []).push(...headers)
     p[K_HEADERS_COMPLETE] = this.onHead
     p[K_BODY] = (chunk: Buffer) => this.response?.push(chunk)
