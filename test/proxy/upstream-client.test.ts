@@ -153,6 +153,14 @@ describe('upstream client: connections and bodies', () => {
     assert.equal(up.connections(), 1, 'every answer left the connection reusable')
   })
 
+  test('Keep-Alive: timeout=1 leaves no time to reuse the connection: the next request opens a new one', async (t) => {
+    const up = await rawServer(t, (s) => s.write(OK('ok', 'Keep-Alive: timeout=1\r\n')))
+    const p = pool(t, up.port)
+    await (await p.send(req())).readAll()
+    await (await p.send(req())).readAll()
+    assert.equal(up.connections(), 2)
+  })
+
   test('a reused connection closed by the upstream as the request went out: once more on a new one, unless the body cannot be sent again', async (t) => {
     // every connection answers its first request, then drops at the second without a byte
     const up = await rawServer(t, (s, _text, n) => (n === 1 ? s.write(OK('first')) : s.destroy()))

@@ -116,7 +116,8 @@ export class OriginPool {
 
   /** @internal a connection that finished its exchange and may be reused */
   release(conn: Connection, idleMs: number): void {
-    if (this.closed) return conn.destroy()
+    // no time left before the upstream closes it (`Keep-Alive: timeout=1`); 0 would mean no idle timeout
+    if (this.closed || idleMs <= 0) return conn.destroy()
     conn.socket.setTimeout(idleMs)
     conn.socket.unref()
     this.idle.push(conn)
