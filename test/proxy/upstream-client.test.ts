@@ -190,6 +190,17 @@ describe('upstream client: connections and bodies', () => {
     assert.equal(up.connections(), 3, 'a body sent with the answer to HEAD is not taken for the next answer')
   })
 
+  test('close() with a request in flight on a reused connection fails it; the request is not sent again', async (t) => {
+    const up = await rawServer(t, (s, _text, n) => n === 1 && s.write(OK('first'))) // then never answers
+    const p = pool(t, up.port)
+    await (await p.send(req())).readAll()
+    const pending = p.send(req({method: 'POST', body: Buffer.from('only once')}))
+    while (!up.received[0].includes('only once')) await new Promise((r) => setTimeout(r, 10))
+    p.close()
+    assert.match((await failure(pending)).message, /shutting down/)
+    assert.equal(up.connections(), 1)
+  })
+
   test('an invalid response, a missing response head and a stalled body fail with what happened', async (t) => {
     const up = await rawServer(t, (s, text) => {
       if (text.startsWith('GET /garbage')) s.write('SMTP ready\r\n\r\n')

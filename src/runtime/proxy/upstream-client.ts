@@ -85,6 +85,7 @@ const IDLE_MS = 60_000
 const QUEUE_BYTES = 64 * 1024
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'])
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL'])
+const SHUTTING_DOWN = () => new UpstreamFailure('error', 'the proxy is shutting down')
 
 /** Connections to one origin; idle ones are reused last-in first-out. */
 export class OriginPool {
@@ -97,13 +98,15 @@ export class OriginPool {
 
   send(req: ClientRequest): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
-      if (this.closed) return reject(new UpstreamFailure('error', 'the proxy is shutting down'))
+      if (this.closed) return reject(SHUTTING_DOWN())
       const replayable = req.body === null || Buffer.isBuffer(req.body)
       let conn = this.idle.pop()
       while (conn?.socket.destroyed) conn = this.idle.pop()
       if (!conn) return this.connect().start(req, resolve, reject, null)
-      // A reused connection the upstream closed idle: once more on a fresh one.
-      conn.start(req, resolve, reject, replayable ? () => this.connect().start(req, resolve, reject, null) : null)
+      // A reused connection the upstream closed idle: once more on a fresh one (not when
+      // it was `close()` that closed it).
+      const again = () => (this.closed ? reject(SHUTTING_DOWN()) : this.connect().start(req, resolve, reject, null))
+      conn.start(req, resolve, reject, replayable ? again : null)
     })
   }
 
