@@ -51,6 +51,17 @@ describe('proxy: routing and forwarding', () => {
     assert.equal((await get(port, '/b/items')).status, 404) // GET: method not allowed by the route
   })
 
+  test('Expect: 100-continue is answered by the proxy, not sent upstream (as nginx)', async (t) => {
+    const up = await startUpstream(t, 'e')
+    const s = service({url: `http://127.0.0.1:${up.port}`})
+    const {port} = await startProxy(t, {services: [s], routes: [route({paths: ['/e'], service: {id: s.id}})]})
+    const r = await get(port, '/e', {method: 'POST', headers: {expect: '100-continue'}, body: 'payload'})
+    assert.equal(r.status, 200)
+    const e: Echo = r.json()
+    assert.equal(e.body, 'payload')
+    assert.equal(e.headers.expect, undefined)
+  })
+
   test('preserve_host forwards the client Host header', async (t) => {
     const a = await startUpstream(t, 'a')
     const s = service({url: `http://127.0.0.1:${a.port}`})

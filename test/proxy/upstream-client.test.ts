@@ -68,6 +68,26 @@ async function rawServer(t: Cleanup, onRequest: (s: Socket, text: string, n: num
   return {port: (server.address() as AddressInfo).port, connections: () => connections, received}
 }
 
+/** A TCP server that answers `response` on each connection's first bytes and reads no more. */
+async function answerAtOnce(t: Cleanup, response: string): Promise<number> {
+  const sockets = new Set<Socket>()
+  const server = createServer((s) => {
+    sockets.add(s)
+    s.on('error', () => {})
+    s.once('data', () => {
+      s.write(response)
+      s.pause()
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => {
+    for (const s of sockets) s.destroy()
+    server.close()
+  })
+  return (server.address() as AddressInfo).port
+}
+
 function pool(t: Cleanup, port: number): OriginPool {
   const p = new OriginPool({tls: false, host: '127.0.0.1', port, connectTimeout: 2000})
   t.after(() => p.close())
@@ -133,6 +153,14 @@ describe('upstream client: connections and bodies', () => {
     assert.equal(up.connections(), 1, 'every answer left the connection reusable')
   })
 
+  test('Keep-Alive: timeout=1 leaves no time to reuse the connection: the next request opens a new one', async (t) => {
+    const up = await rawServer(t, (s) => s.write(OK('ok', 'Keep-Alive: timeout=1\r\n')))
+    const p = pool(t, up.port)
+    await (await p.send(req())).readAll()
+    await (await p.send(req())).readAll()
+    assert.equal(up.connections(), 2)
+  })
+
   test('a reused connection closed by the upstream as the request went out: once more on a new one, unless the body cannot be sent again', async (t) => {
     // every connection answers its first request, then drops at the second without a byte
     const up = await rawServer(t, (s, _text, n) => (n === 1 ? s.write(OK('first')) : s.destroy()))
@@ -145,6 +173,32 @@ describe('upstream client: connections and bodies', () => {
     const streamed = await failure(p.send(req({method: 'POST', body: Readable.from([Buffer.from('streamed')])})))
     assert.equal(streamed.kind, 'error')
     assert.equal(up.connections(), 2, 'a streamed body is not sent twice')
+  })
+
+  test('bytes after a response (more than its Content-Length, an answer nobody asked for): the connection is not reused', async (t) => {
+    const up = await rawServer(t, (s, text, n) => {
+      if (text.startsWith('GET /extra') && n === 1) s.write(`${OK('first')}HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n`) // in one write
+      else if (text.startsWith('HEAD')) s.write(`HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody`)
+      else s.write(OK(`answer ${n}`))
+    })
+    const p = pool(t, up.port)
+    assert.equal((await (await p.send(req({path: '/extra'}))).readAll()).toString(), 'first')
+    assert.equal((await (await p.send(req({path: '/next'}))).readAll()).toString(), 'answer 1', 'its own answer, on a new connection')
+    assert.equal(up.connections(), 2)
+    assert.equal((await (await p.send(req({method: 'HEAD'}))).readAll()).length, 0)
+    assert.equal((await (await p.send(req({path: '/next'}))).readAll()).toString(), 'answer 1')
+    assert.equal(up.connections(), 3, 'a body sent with the answer to HEAD is not taken for the next answer')
+  })
+
+  test('close() with a request in flight on a reused connection fails it; the request is not sent again', async (t) => {
+    const up = await rawServer(t, (s, _text, n) => n === 1 && s.write(OK('first'))) // then never answers
+    const p = pool(t, up.port)
+    await (await p.send(req())).readAll()
+    const pending = p.send(req({method: 'POST', body: Buffer.from('only once')}))
+    while (!up.received[0].includes('only once')) await new Promise((r) => setTimeout(r, 10))
+    p.close()
+    assert.match((await failure(pending)).message, /shutting down/)
+    assert.equal(up.connections(), 1)
   })
 
   test('an invalid response, a missing response head and a stalled body fail with what happened', async (t) => {
@@ -182,6 +236,16 @@ describe('upstream client: connections and bodies', () => {
     assert.match(all, /^POST \/ HTTP\/1\.1\r\nhost: upstream\.test\r\ncontent-length: 12\r\n\r\ntwelve bytes/)
     assert.match(all, /POST \/ HTTP\/1\.1\r\nhost: upstream\.test\r\ntransfer-encoding: chunked\r\n\r\n2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n/)
     assert.match(all, /PUT \/ HTTP\/1\.1\r\nhost: upstream\.test\r\ncontent-length: 3\r\n\r\nxyz$/)
+  })
+
+  test('an answer before the request body went out: the rest of a streamed body is let go', async (t) => {
+    const port = await answerAtOnce(t, 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n')
+    const body = new Readable({read() {}}) // a client still uploading
+    body.push(Buffer.alloc(1024, 1))
+    const res = await pool(t, port).send(req({method: 'POST', body}))
+    assert.equal(res.statusCode, 413)
+    await res.readAll()
+    assert.ok(body.destroyed, 'the body cut short is destroyed, not left paused with its listeners gone')
   })
 
   test('a cancelled try fails at once and closes its connection', async (t) => {
@@ -231,6 +295,36 @@ describe('upstream client: through the proxy', () => {
     })
     assert.equal(got.length, body.length)
     assert.ok(got.equals(body))
+  })
+
+  test('an upstream answering 413 before reading a large request body: the client gets the 413 and the proxy keeps running', async (t) => {
+    const upPort = await answerAtOnce(t, 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n')
+    const ok = await rawServer(t, (s) => s.write(OK('still here')))
+    const big = service({host: '127.0.0.1', port: upPort, write_timeout: 100, retries: 0})
+    const fine = service({host: '127.0.0.1', port: ok.port})
+    const {port} = await startProxy(t, {
+      services: [big, fine],
+      routes: [route({paths: ['/upload'], service: {id: big.id}}), route({paths: ['/ok'], service: {id: fine.id}})],
+    })
+    const status = await new Promise<number>((resolve, reject) => {
+      const r = request({host: '127.0.0.1', port, path: '/upload', method: 'POST', agent: false}, (res) => {
+        res.resume()
+        resolve(res.statusCode!)
+      })
+      r.on('error', reject)
+      r.end(Buffer.alloc(16 * 1024 * 1024, 1)) // far more than the socket buffers take
+    })
+    assert.equal(status, 413)
+    // the body's write_timeout has long passed: nothing of that try may fire now (it crashed the process)
+    await new Promise((r) => setTimeout(r, 500))
+    const after = await new Promise<string>((resolve, reject) => {
+      request({host: '127.0.0.1', port, path: '/ok', agent: false}, (res) => {
+        let text = ''
+        res.on('data', (c) => (text += c))
+        res.on('end', () => resolve(text))
+      }).on('error', reject).end()
+    })
+    assert.equal(after, 'still here')
   })
 
   test("response headers: the upstream's case and repeats kept, hop-by-hop and Connection-listed ones dropped, Via appended", async (t) => {

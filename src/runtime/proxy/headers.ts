@@ -94,7 +94,7 @@ const U_XFF = 1, U_PROTO = 2, U_HOST = 4, U_PORT = 8, U_PATH = 16, U_PREFIX = 32
 
 /**
  * The upstream request headers as a flat `[name, value, …]` list: the client's minus
- * hop-by-hop ones and Host, X-Forwarded-* / X-Real-IP / X-Kong-Request-Id set to what this
+ * hop-by-hop ones, Host and Expect, X-Forwarded-* / X-Real-IP / X-Kong-Request-Id set to what this
  * node saw (replacing the client's in place, else appended in that order), Host last.
  */
 export function upstreamRequestHeaderList(req: IncomingMessage, f: ForwardInfo): Array<string | string[]> {
@@ -108,7 +108,8 @@ export function upstreamRequestHeaderList(req: IncomingMessage, f: ForwardInfo):
     const v = h[k]
     if (v === undefined || HOP_BY_HOP.has(k) || extraHop?.has(k)) continue
     switch (k) {
-      case 'host': continue
+      // the body goes upstream at once (and the client had its 100 Continue from us): nginx clears it too
+      case 'host': case 'expect': continue
       case 'x-forwarded-for': seen |= U_XFF; out.push(k, xffValue); continue
       case 'x-forwarded-proto': seen |= U_PROTO; out.push(k, f.scheme); continue
       case 'x-forwarded-host': seen |= U_HOST; out.push(k, f.host); continue

@@ -64,6 +64,7 @@ interface Parser {
 interface ParserClass {
   new (): Parser
   RESPONSE: number
+  kOnMessageBegin: number
   kOnHeaders: number
   kOnHeadersComplete: number
   kOnBody: number
@@ -72,6 +73,7 @@ interface ParserClass {
 }
 
 const {HTTPParser} = createRequire(import.meta.url)('_http_common') as {HTTPParser: ParserClass}
+const K_BEGIN = HTTPParser.kOnMessageBegin
 const K_HEADERS = HTTPParser.kOnHeaders
 const K_HEADERS_COMPLETE = HTTPParser.kOnHeadersComplete
 const K_BODY = HTTPParser.kOnBody
@@ -83,6 +85,7 @@ const IDLE_MS = 60_000
 const QUEUE_BYTES = 64 * 1024
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'])
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL'])
+const SHUTTING_DOWN = () => new UpstreamFailure('error', 'the proxy is shutting down')
 
 /** Connections to one origin; idle ones are reused last-in first-out. */
 export class OriginPool {
@@ -95,13 +98,15 @@ export class OriginPool {
 
   send(req: ClientRequest): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
-      if (this.closed) return reject(new UpstreamFailure('error', 'the proxy is shutting down'))
+      if (this.closed) return reject(SHUTTING_DOWN())
       const replayable = req.body === null || Buffer.isBuffer(req.body)
       let conn = this.idle.pop()
       while (conn?.socket.destroyed) conn = this.idle.pop()
       if (!conn) return this.connect().start(req, resolve, reject, null)
-      // A reused connection the upstream closed idle: once more on a fresh one.
-      conn.start(req, resolve, reject, replayable ? () => this.connect().start(req, resolve, reject, null) : null)
+      // A reused connection the upstream closed idle: once more on a fresh one (not when
+      // it was `close()` that closed it).
+      const again = () => (this.closed ? reject(SHUTTING_DOWN()) : this.connect().start(req, resolve, reject, null))
+      conn.start(req, resolve, reject, replayable ? again : null)
     })
   }
 
@@ -114,7 +119,8 @@ export class OriginPool {
 
   /** @internal a connection that finished its exchange and may be reused */
   release(conn: Connection, idleMs: number): void {
-    if (this.closed) return conn.destroy()
+    // no time left before the upstream closes it (`Keep-Alive: timeout=1`); 0 would mean no idle timeout
+    if (this.closed || idleMs <= 0) return conn.destroy()
     conn.socket.setTimeout(idleMs)
     conn.socket.unref()
     this.idle.push(conn)
@@ -182,6 +188,11 @@ class Connection {
     })
     const p = (this.parser = new HTTPParser())
     p.initialize(HTTPParser.RESPONSE, {}, 0, HTTPParser.kLenientNone)
+    // bytes after the response, in the read that ended it: the upstream sent more than it
+    // said (or answers nobody asked for); they would pass for the next request's answer
+    p[K_BEGIN] = () => {
+      if (!this.req) this.socket.destroy()
+    }
     p[K_HEADERS] = (headers: string[]) => (this.headerParts ??= []).push(...headers)
     p[K_HEADERS_COMPLETE] = this.onHead
     p[K_BODY] = (chunk: Buffer) => this.response?.push(chunk)
@@ -284,10 +295,16 @@ class Connection {
     body.resume()
   }
 
-  /** Detaches from the body; the caller decides what becomes of it. */
-  private stopUpload(): void {
-    this.upload?.stop()
+  /**
+   * Detaches from the body. One cut short (an answer or a failure before its end) is
+   * destroyed: half sent, it is of no use to anyone, and left paused it would still hold
+   * its source and timers.
+   */
+  private stopUpload(cutShort = false): void {
+    const upload = this.upload
     this.upload = null
+    upload?.stop()
+    if (cutShort) upload?.body.destroy()
   }
 
   private readonly onDrain = () => {
@@ -355,7 +372,7 @@ class Connection {
     if (!res) return
     // an answer before the whole request body went out (413, …): the connection cannot be reused
     const reusable = this.keepAlive && this.upload === null
-    this.stopUpload()
+    this.stopUpload(true)
     this.req = this.response = null
     res.end()
     if (this.socket.isPaused()) this.socket.resume() // paused for that body; the next exchange reads
@@ -397,7 +414,7 @@ class Connection {
     req.signal?.onAbort(null)
     this.req = this.response = null
     this.resolve = this.reject = this.retry = null
-    this.stopUpload()
+    this.stopUpload(true)
     if (!this.closed) this.socket.destroy()
     if (response) response.fail(err ?? new UpstreamFailure('error', 'the upstream closed the connection'))
     else if (err === null && retry) retry()
