@@ -241,7 +241,13 @@ async function run(ctx: ProxyContext, pools: UpstreamPools, pluginState: PluginS
   // no await (and no promise) when the route has no plugins
   if (ctx.snapshot.pluginPlan.forRoute(ctx.route.id).length > 0 && !(await pluginAccessPhase(ctx, pluginState))) return
   const upstreamRes = await balancerPhase(ctx, pools, cancel, health)
-  if (upstreamRes) await responsePhase(ctx, upstreamRes)
+  if (!upstreamRes) return
+  try {
+    await responsePhase(ctx, upstreamRes)
+  } catch (err) {
+    upstreamRes.drop() // nobody will read the body: let its connection (and peer slot) go
+    throw err
+  }
 }
 
 function logPhase(ctx: ProxyContext): void {
