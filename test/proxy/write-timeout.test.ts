@@ -99,6 +99,17 @@ describe('proxy: request bodies and write_timeout', () => {
     assert.equal(JSON.parse(r.body).message, 'The upstream server is timed out')
   })
 
+  test('nor a read timeout: read_timeout counts from the end of the body, as nginx\'s proxy_read_timeout', async (t) => {
+    const up = await digestUpstream(t)
+    const s = service({url: `http://127.0.0.1:${up.port}`, read_timeout: 200, retries: 0})
+    const {port} = await startProxy(t, {services: [s], routes: [route({paths: ['/'], request_buffering: false, service: {id: s.id}})]})
+    const parts = [randomBytes(1024), randomBytes(10)]
+    const r = await post(port, '/', parts, {chunked: true, pauseMs: 600})
+    assert.equal(r.status, 200, r.body)
+    const all = Buffer.concat(parts)
+    assert.deepEqual(JSON.parse(r.body), {length: all.length, sha: sha(all)})
+  })
+
   test('a client slow to send a streamed body is not a write timeout', async (t) => {
     const up = await digestUpstream(t)
     const s = service({url: `http://127.0.0.1:${up.port}`, write_timeout: 200})

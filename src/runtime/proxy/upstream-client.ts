@@ -184,7 +184,8 @@ class Connection {
     socket.setTimeout(connectTimeout)
     socket.once(connectEvent, () => {
       this.connected = true
-      if (this.req) socket.setTimeout(this.req.readTimeout)
+      // while a streamed body goes out, its write_timeout watch is the only clock (see sendBody)
+      if (this.req) socket.setTimeout(this.upload ? 0 : this.req.readTimeout)
     })
     const p = (this.parser = new HTTPParser())
     p.initialize(HTTPParser.RESPONSE, {}, 0, HTTPParser.kLenientNone)
@@ -283,12 +284,16 @@ class Connection {
     const onEnd = () => {
       this.stopUpload()
       if (chunked && !this.closed) s.write('0\r\n\r\n', 'latin1')
+      if (this.connected && this.req) s.setTimeout(this.req.readTimeout)
     }
     const onError = (err: Error) => {
       this.stopUpload()
       this.fail(err instanceof UpstreamFailure ? err : new UpstreamFailure('error', `reading the request body failed: ${err.message}`))
     }
     this.upload = {body, stop: () => body.off('data', onData).off('end', onEnd).off('error', onError)}
+    // read_timeout starts once the request is sent (nginx's proxy_read_timeout): a client slow
+    // to send is not the upstream's delay; an upstream that stops reading meets write_timeout
+    if (this.connected) s.setTimeout(0)
     body.on('data', onData)
     body.once('end', onEnd)
     body.once('error', onError)
