@@ -12,7 +12,7 @@ import {Readable} from 'node:stream'
 import {describe, test} from 'node:test'
 import {setListHeader} from '../../src/runtime/proxy/headers.js'
 import {Cancellation} from '../../src/runtime/proxy/upstream.js'
-import {OriginPool, UpstreamFailure, type ClientRequest} from '../../src/runtime/proxy/upstream-client.js'
+import {KONG_KEEPALIVE, OriginPool, UpstreamFailure, type ClientRequest, type Keepalive} from '../../src/runtime/proxy/upstream-client.js'
 import {route, service} from '../router/fixtures.js'
 import {deadPort, startProxy} from './helpers.js'
 
@@ -21,6 +21,8 @@ type Cleanup = {after(fn: () => unknown): void}
 interface Raw {
   port: number
   connections: () => number
+  /** Connections closed so far (by either side). */
+  closed: () => number
   /** Everything each connection received, in order. */
   received: string[]
 }
@@ -33,6 +35,7 @@ async function rawServer(t: Cleanup, onRequest: (s: Socket, text: string, n: num
   const sockets = new Set<Socket>()
   const received: string[] = []
   let connections = 0
+  let closed = 0
   const server = createServer((s) => {
     connections++
     sockets.add(s)
@@ -57,7 +60,10 @@ async function rawServer(t: Cleanup, onRequest: (s: Socket, text: string, n: num
       }
     })
     s.on('error', () => {})
-    s.on('close', () => sockets.delete(s))
+    s.on('close', () => {
+      closed++
+      sockets.delete(s)
+    })
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -65,7 +71,7 @@ async function rawServer(t: Cleanup, onRequest: (s: Socket, text: string, n: num
     for (const s of sockets) s.destroy()
     server.close()
   })
-  return {port: (server.address() as AddressInfo).port, connections: () => connections, received}
+  return {port: (server.address() as AddressInfo).port, connections: () => connections, closed: () => closed, received}
 }
 
 /** A TCP server that answers `response` on each connection's first bytes and reads no more. */
@@ -88,8 +94,8 @@ async function answerAtOnce(t: Cleanup, response: string): Promise<number> {
   return (server.address() as AddressInfo).port
 }
 
-function pool(t: Cleanup, port: number): OriginPool {
-  const p = new OriginPool({tls: false, host: '127.0.0.1', port, connectTimeout: 2000})
+function pool(t: Cleanup, port: number, keepalive?: Keepalive): OriginPool {
+  const p = new OriginPool({tls: false, host: '127.0.0.1', port, connectTimeout: 2000}, keepalive)
   t.after(() => p.close())
   return p
 }
@@ -366,5 +372,65 @@ describe('upstream request headers set by plugins', () => {
     const list: Array<string | string[]> = []
     setListHeader(list, 'x-fine', 'a b\tc é')
     assert.deepEqual(list, ['x-fine', 'a b\tc é'])
+  })
+})
+
+async function until(what: string, ok: () => boolean, ms = 3000): Promise<void> {
+  for (const end = Date.now() + ms; !ok(); ) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+describe("upstream client: kong.conf's upstream_keepalive_* settings", () => {
+  test('pool size: idle connections beyond it are closed, the longest idle first; 0 keeps none', async (t) => {
+    const up = await rawServer(t, (s) => setTimeout(() => s.write(OK()), 50)) // 3 tries in flight at once
+    const p = pool(t, up.port, {...KONG_KEEPALIVE, poolSize: 1})
+    await Promise.all([1, 2, 3].map(async () => (await p.send(req())).readAll()))
+    assert.equal(up.connections(), 3)
+    await until('two idle connections closed', () => up.closed() === 2)
+    await (await p.send(req())).readAll()
+    assert.equal(up.connections(), 3, 'the one kept is reused')
+
+    const none = await rawServer(t, (s) => s.write(OK()))
+    const p0 = pool(t, none.port, {...KONG_KEEPALIVE, poolSize: 0})
+    for (let i = 0; i < 3; i++) await (await p0.send(req())).readAll()
+    assert.equal(none.connections(), 3)
+  })
+
+  test('max requests: a connection is closed after that many; 0 is no limit', async (t) => {
+    const up = await rawServer(t, (s) => s.write(OK()))
+    const p = pool(t, up.port, {...KONG_KEEPALIVE, maxRequests: 2})
+    for (let i = 0; i < 5; i++) await (await p.send(req())).readAll()
+    assert.equal(up.connections(), 3)
+    const unlimited = await rawServer(t, (s) => s.write(OK()))
+    const pu = pool(t, unlimited.port, {...KONG_KEEPALIVE, maxRequests: 0})
+    for (let i = 0; i < 5; i++) await (await pu.send(req())).readAll()
+    assert.equal(unlimited.connections(), 1)
+  })
+
+  test('idle timeout: an idle connection is closed after it; 0 keeps it open', async (t) => {
+    const up = await rawServer(t, (s) => s.write(OK()))
+    const p = pool(t, up.port, {...KONG_KEEPALIVE, idleTimeoutMs: 150})
+    await (await p.send(req())).readAll()
+    await until('the idle connection closed', () => up.closed() === 1)
+    const forever = await rawServer(t, (s) => s.write(OK()))
+    const pf = pool(t, forever.port, {...KONG_KEEPALIVE, idleTimeoutMs: 0})
+    await (await pf.send(req())).readAll()
+    await new Promise((r) => setTimeout(r, 400))
+    assert.equal(forever.closed(), 0)
+    await (await pf.send(req())).readAll()
+    assert.equal(forever.connections(), 1)
+  })
+
+  test("an upstream's Keep-Alive timeout shortens the idle time of the response that carries it only", async (t) => {
+    let n = 0
+    const up = await rawServer(t, (s) => s.write(++n === 1 ? OK('ok', 'Keep-Alive: timeout=2\r\n') : OK()))
+    const p = pool(t, up.port, {...KONG_KEEPALIVE, idleTimeoutMs: 0})
+    await (await p.send(req())).readAll() // idle for at most 1 s after this one
+    await (await p.send(req())).readAll() // no hint: no idle limit (idleTimeoutMs 0)
+    await new Promise((r) => setTimeout(r, 1300))
+    assert.equal(up.connections(), 1)
+    assert.equal(up.closed(), 0, 'the first response\'s hint did not stick to the connection')
   })
 })

@@ -56,10 +56,20 @@ describe('kong.conf', () => {
       [{KONG_ROLE: 'data_plane', KONG_CLUSTER_CERT: 'c', KONG_CLUSTER_CERT_KEY: 'k'}, 'only in-memory storage can be used when role = "data_plane"'],
       [{KONG_PG_PORT: 'abc'}, "pg_port is not a number: 'abc'"],
       [{KONG_ROLE: 'leader'}, "role has an invalid value: 'leader' (traditional, control_plane, data_plane)"],
+      [{KONG_UPSTREAM_KEEPALIVE_POOL_SIZE: '-1'}, 'upstream_keepalive_pool_size must be 0 or greater'],
+      [{KONG_UPSTREAM_KEEPALIVE_MAX_REQUESTS: '-1'}, 'upstream_keepalive_max_requests must be 0 or greater'],
+      [{KONG_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT: '-1'}, 'upstream_keepalive_idle_timeout must be 0 or greater'],
     ]
     for (const [env, message] of cases) {
       assert.throws(() => loadConf({env}), (err: unknown) => err instanceof ConfError && err.errors.includes(message), message)
     }
+  })
+
+  test("upstream keepalive settings: Kong's defaults (512, 10000, 60), 0 accepted", () => {
+    const d = loadConf({env: {}})
+    assert.deepEqual([d.upstream_keepalive_pool_size, d.upstream_keepalive_max_requests, d.upstream_keepalive_idle_timeout], [512, 10000, 60])
+    const z = loadConf({env: {KONG_UPSTREAM_KEEPALIVE_POOL_SIZE: '0', KONG_UPSTREAM_KEEPALIVE_MAX_REQUESTS: '0', KONG_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT: '0'}})
+    assert.deepEqual([z.upstream_keepalive_pool_size, z.upstream_keepalive_max_requests, z.upstream_keepalive_idle_timeout], [0, 0, 0])
   })
 
   test('the public view masks secrets', () => {

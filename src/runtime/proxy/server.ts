@@ -24,6 +24,7 @@ import {MESSAGES, sendError} from './responses.js'
 import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
 import {Cancellation, UpstreamPools} from './upstream.js'
+import type {Keepalive} from './upstream-client.js'
 
 export interface ProxyStats {
   connections_active: number
@@ -58,6 +59,8 @@ export interface ProxyOptions {
   defaultCertificate?: PemPair
   /** The node's Postgres, for plugins that keep data there; the caller ends it after close(). */
   database?: pg.Pool
+  /** Upstream keep-alive pool settings (kong.conf `upstream_keepalive_*`); Kong's defaults if absent. */
+  keepalive?: Keepalive
 }
 
 const LISTEN_ERRORS: Record<string, string> = {
@@ -71,7 +74,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
   let snapshot = opts.initial ?? emptySnapshot()
   let defaultCert = opts.defaultCertificate
   let closing: Promise<void> | null = null
-  const pools = new UpstreamPools()
+  const pools = new UpstreamPools(opts.keepalive)
   const health = new HealthRegistry()
   health.sync(snapshot.upstreams)
   const pluginState: PluginState = {counters: new LocalCounters(), database: opts.database}

@@ -79,8 +79,19 @@ const K_HEADERS_COMPLETE = HTTPParser.kOnHeadersComplete
 const K_BODY = HTTPParser.kOnBody
 const K_COMPLETE = HTTPParser.kOnMessageComplete
 
-/** Idle connections are closed after this, or 1 s before the upstream's `Keep-Alive: timeout`. */
-const IDLE_MS = 60_000
+/**
+ * Kong's upstream keepalive settings (`upstream_keepalive_*` in kong.conf), per proxy
+ * process and origin: idle connections kept (0: none, every request on a new connection),
+ * requests per connection (0: no limit), idle time in ms (0: no limit; an upstream's
+ * `Keep-Alive: timeout=N` shortens it to 1 s before the upstream would close).
+ */
+export interface Keepalive {
+  poolSize: number
+  maxRequests: number
+  idleTimeoutMs: number
+}
+
+export const KONG_KEEPALIVE: Keepalive = {poolSize: 512, maxRequests: 10_000, idleTimeoutMs: 60_000}
 /** Body bytes held for a response nobody reads yet before the socket is paused. */
 const QUEUE_BYTES = 64 * 1024
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'])
@@ -94,7 +105,7 @@ export class OriginPool {
   private session: Buffer | undefined
   private closed = false
 
-  constructor(readonly origin: Origin) {}
+  constructor(readonly origin: Origin, readonly keepalive: Keepalive = KONG_KEEPALIVE) {}
 
   send(req: ClientRequest): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
@@ -117,12 +128,19 @@ export class OriginPool {
     this.idle.length = 0
   }
 
-  /** @internal a connection that finished its exchange and may be reused */
-  release(conn: Connection, idleMs: number): void {
-    // no time left before the upstream closes it (`Keep-Alive: timeout=1`); 0 would mean no idle timeout
-    if (this.closed || idleMs <= 0) return conn.destroy()
+  /**
+   * @internal a connection that finished its exchange and may be reused; `hintMs` is what
+   * the upstream's Keep-Alive header leaves (null without one). A full pool lets its
+   * longest-idle connection go, as nginx's keepalive cache does.
+   */
+  release(conn: Connection, hintMs: number | null): void {
+    const {poolSize, idleTimeoutMs} = this.keepalive
+    // no time left before the upstream closes it (`Keep-Alive: timeout=1`)
+    if (this.closed || poolSize === 0 || (hintMs !== null && hintMs <= 0)) return conn.destroy()
+    const idleMs = hintMs === null ? idleTimeoutMs : idleTimeoutMs === 0 ? hintMs : Math.min(idleTimeoutMs, hintMs)
     conn.socket.setTimeout(idleMs)
     conn.socket.unref()
+    if (this.idle.length >= poolSize) this.idle.shift()!.destroy()
     this.idle.push(conn)
   }
 
@@ -175,7 +193,10 @@ class Connection {
   private received = false
   private upload: {body: Readable; stop: () => void} | null = null
   private keepAlive = true
-  private idleMs = IDLE_MS
+  /** What the last response's `Keep-Alive: timeout=N` leaves, in ms; null without one. */
+  private hintMs: number | null = null
+  /** Exchanges started on this connection (upstream_keepalive_max_requests). */
+  private requests = 0
   private headerParts: string[] | null = null
   private informational = false
 
@@ -207,6 +228,7 @@ class Connection {
   }
 
   start(req: ClientRequest, resolve: Resolve, reject: Reject, retry: (() => void) | null): void {
+    this.requests++
     this.req = req
     this.resolve = resolve
     this.reject = reject
@@ -357,8 +379,9 @@ class Connection {
       this.headerParts = null
     }
     this.keepAlive = keepAlive
+    this.hintMs = null // a hint holds for the response that carries it
     for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i].length === 10 && raw[i].toLowerCase() === 'keep-alive') this.idleMs = idleFromHint(raw[i + 1])
+      if (raw[i].length === 10 && raw[i].toLowerCase() === 'keep-alive') this.hintMs = idleFromHint(raw[i + 1])
     }
     const res = (this.response = new UpstreamResponse(status, raw, this))
     const resolve = this.resolve!
@@ -376,12 +399,13 @@ class Connection {
     const res = this.response
     if (!res) return
     // an answer before the whole request body went out (413, …): the connection cannot be reused
-    const reusable = this.keepAlive && this.upload === null
+    const {maxRequests} = this.pool.keepalive
+    const reusable = this.keepAlive && this.upload === null && (maxRequests === 0 || this.requests < maxRequests)
     this.stopUpload(true)
     this.req = this.response = null
     res.end()
     if (this.socket.isPaused()) this.socket.resume() // paused for that body; the next exchange reads
-    if (reusable) this.pool.release(this, this.idleMs)
+    if (reusable) this.pool.release(this, this.hintMs)
     else this.socket.destroy()
   }
 
@@ -577,11 +601,10 @@ export class UpstreamResponse {
   }
 }
 
-/** `Keep-Alive: timeout=5` → close 1 s before the upstream would (5 → 4 s); capped at 60 s. */
-function idleFromHint(value: string): number {
+/** `Keep-Alive: timeout=5` → close 1 s before the upstream would (5 → 4 s); null without a timeout. */
+function idleFromHint(value: string): number | null {
   const m = /timeout=(\d+)/i.exec(value)
-  if (!m) return IDLE_MS
-  return Math.max(0, Math.min(IDLE_MS, Number(m[1]) * 1000 - 1000))
+  return m ? Math.max(0, Number(m[1]) * 1000 - 1000) : null
 }
 
 export function classifyConnect(err: Error & {code?: string}): UpstreamFailure {

@@ -10,7 +10,8 @@
  */
 import type {Readable} from 'node:stream'
 import type {Peer} from './balancer.js'
-import {OriginPool, UpstreamFailure, type UpstreamResponse} from './upstream-client.js'
+import type {NodeConf} from '../conf/defaults.js'
+import {KONG_KEEPALIVE, OriginPool, UpstreamFailure, type Keepalive, type UpstreamResponse} from './upstream-client.js'
 
 export {UpstreamFailure, type FailureKind, type UpstreamResponse} from './upstream-client.js'
 
@@ -60,6 +61,8 @@ const IP = /^(\d{1,3}(\.\d{1,3}){3}|.*:.*)$/
 export class UpstreamPools {
   private readonly pools = new Map<string, OriginPool>()
 
+  constructor(private readonly keepalive: Keepalive = KONG_KEEPALIVE) {}
+
   send(o: TryOptions): Promise<UpstreamResponse> {
     if (o.signal?.aborted) return Promise.reject(new UpstreamFailure('error', 'the client closed the connection'))
     return this.pool(o).send({
@@ -84,9 +87,18 @@ export class UpstreamPools {
     const key = `${o.scheme}|${o.peer.host}|${o.peer.port}|${o.connectTimeout}|${o.tlsVerify}|${servername ?? ''}`
     let pool = this.pools.get(key)
     if (!pool) {
-      pool = new OriginPool({tls, host: o.peer.host, port: o.peer.port, connectTimeout: o.connectTimeout, tlsVerify: o.tlsVerify, servername})
+      pool = new OriginPool({tls, host: o.peer.host, port: o.peer.port, connectTimeout: o.connectTimeout, tlsVerify: o.tlsVerify, servername}, this.keepalive)
       this.pools.set(key, pool)
     }
     return pool
+  }
+}
+
+/** The `upstream_keepalive_*` settings of a node's conf. */
+export function keepaliveOf(conf: Pick<NodeConf, 'upstream_keepalive_pool_size' | 'upstream_keepalive_max_requests' | 'upstream_keepalive_idle_timeout'>): Keepalive {
+  return {
+    poolSize: conf.upstream_keepalive_pool_size,
+    maxRequests: conf.upstream_keepalive_max_requests,
+    idleTimeoutMs: conf.upstream_keepalive_idle_timeout * 1000,
   }
 }
