@@ -11,7 +11,7 @@ import {createServer, type AddressInfo, type Socket} from 'node:net'
 import {Readable} from 'node:stream'
 import {describe, test} from 'node:test'
 import {setListHeader} from '../../src/runtime/proxy/headers.js'
-import {Cancellation} from '../../src/runtime/proxy/upstream.js'
+import {Cancellation, UpstreamPools} from '../../src/runtime/proxy/upstream.js'
 import {KONG_KEEPALIVE, OriginPool, UpstreamFailure, type ClientRequest, type Keepalive} from '../../src/runtime/proxy/upstream-client.js'
 import {route, service} from '../router/fixtures.js'
 import {deadPort, startProxy} from './helpers.js'
@@ -434,3 +434,21 @@ describe("upstream client: kong.conf's upstream_keepalive_* settings", () => {
     assert.equal(up.closed(), 0, 'the first response\'s hint did not stick to the connection')
   })
 })
+
+describe('upstream client: pools per origin', () => {
+  test('pools whose connections are all gone are dropped once there are many origins (targets come and go)', async (t) => {
+    const up = await rawServer(t, (s) => s.end('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok'))
+    const pools = new UpstreamPools()
+    t.after(() => pools.close())
+    // one origin per connect_timeout value, as edits to a service would make them
+    for (let i = 0; i < 300; i++) {
+      const res = await pools.send({scheme: 'http', peer: {host: '127.0.0.1', port: up.port, weight: 1}, method: 'GET', path: '/', headers: ['host', 'x'],
+        body: null, connectTimeout: 1000 + i, readTimeout: 2000, tlsVerify: false})
+      await res.readAll()
+      await until('the connection closed', () => up.closed() === i + 1)
+    }
+    assert.ok(pools.origins <= 257, `${pools.origins} pools kept`)
+    assert.ok(pools.origins >= 1)
+  })
+})
+

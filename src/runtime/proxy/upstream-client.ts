@@ -121,6 +121,11 @@ export class OriginPool {
     })
   }
 
+  /** Connections open (idle or busy); 0 once the idle ones timed out. */
+  get connections(): number {
+    return this.all.size
+  }
+
   close(): void {
     this.closed = true
     for (const c of this.all) c.destroy()

@@ -76,6 +76,11 @@ export class UpstreamPools {
     })
   }
 
+  /** Origins with a pool now. */
+  get origins(): number {
+    return this.pools.size
+  }
+
   async close(): Promise<void> {
     for (const p of this.pools.values()) p.close()
     this.pools.clear()
@@ -87,12 +92,21 @@ export class UpstreamPools {
     const key = `${o.scheme}|${o.peer.host}|${o.peer.port}|${o.connectTimeout}|${o.tlsVerify}|${servername ?? ''}`
     let pool = this.pools.get(key)
     if (!pool) {
+      if (this.pools.size >= SWEEP_FROM) this.sweep()
       pool = new OriginPool({tls, host: o.peer.host, port: o.peer.port, connectTimeout: o.connectTimeout, tlsVerify: o.tlsVerify, servername}, this.keepalive)
       this.pools.set(key, pool)
     }
     return pool
   }
+
+  /** Drops pools with no connection (all idle ones timed out): targets come and go. */
+  private sweep(): void {
+    for (const [key, pool] of this.pools) if (pool.connections === 0) this.pools.delete(key)
+  }
 }
+
+/** Origins at which unused pools are looked for, before one more is added. */
+const SWEEP_FROM = 256
 
 /** The `upstream_keepalive_*` settings of a node's conf. */
 export function keepaliveOf(conf: Pick<NodeConf, 'upstream_keepalive_pool_size' | 'upstream_keepalive_max_requests' | 'upstream_keepalive_idle_timeout'>): Keepalive {
