@@ -14,7 +14,7 @@ import {setListHeader} from '../../src/runtime/proxy/headers.js'
 import {Cancellation, UpstreamPools} from '../../src/runtime/proxy/upstream.js'
 import {KONG_KEEPALIVE, OriginPool, UpstreamFailure, type ClientRequest, type Keepalive} from '../../src/runtime/proxy/upstream-client.js'
 import {route, service} from '../router/fixtures.js'
-import {deadPort, startProxy} from './helpers.js'
+import {deadPort, get, startProxy} from './helpers.js'
 
 type Cleanup = {after(fn: () => unknown): void}
 
@@ -331,6 +331,24 @@ describe('upstream client: through the proxy', () => {
       }).on('error', reject).end()
     })
     assert.equal(after, 'still here')
+  })
+
+  test('a large buffered body on a connection the upstream closed idle goes once more on a new one, whole', async (t) => {
+    const bodies: number[] = []
+    const up = await rawServer(t, (s, text, n) => {
+      if (n > 1) return s.destroy() // every connection answers once, then drops the next request unanswered
+      bodies.push(text.length - text.indexOf('\r\n\r\n') - 4)
+      s.write(OK('done'))
+    })
+    const s = service({host: '127.0.0.1', port: up.port, retries: 0})
+    const {port} = await startProxy(t, {services: [s], routes: [route({paths: ['/'], service: {id: s.id}})]})
+    assert.equal((await get(port, '/warm')).status, 200)
+    const big = 'x'.repeat(300 * 1024) // above the size watched for write_timeout
+    const r = await get(port, '/upload', {method: 'POST', body: big, headers: {'content-type': 'text/plain'}})
+    assert.equal(r.status, 200, r.body)
+    assert.equal(r.body, 'done')
+    assert.equal(up.connections(), 2)
+    assert.deepEqual(bodies, [0, big.length])
   })
 
   test("response headers: the upstream's case and repeats kept, hop-by-hop and Connection-listed ones dropped, Via appended", async (t) => {

@@ -55,7 +55,8 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
     if (i === 0) ctx.latencies.proxy = Math.round(startedAt - ctx.startedAt)
     const t = {peer, startedAt} as ProxyContext['tries'][number]
     ctx.tries.push(t)
-    const sent = body && (!Buffer.isBuffer(body) || body.length >= WATCH_FROM_BYTES) ? watchWrites(body, service.write_timeout ?? 60_000) : body
+    const writeTimeout = service.write_timeout ?? 60_000
+    let sent = body && (!Buffer.isBuffer(body) || body.length >= WATCH_FROM_BYTES) ? watchWrites(body, writeTimeout) : body
     try {
       const res = await pools.send({
         scheme: up.scheme,
@@ -67,6 +68,8 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
           : upstreamRequestHeaderList(req, forwardInfo(ctx, peer)),
         body: sent,
         bodyLength: Buffer.isBuffer(body) ? body.length : undefined,
+        // a buffered body watched for write_timeout can go again, watched afresh
+        replay: sent !== body && Buffer.isBuffer(body) ? () => (sent = watchWrites(body, writeTimeout)) : undefined,
         connectTimeout: service.connect_timeout ?? 60_000,
         readTimeout: service.read_timeout ?? 60_000,
         tlsVerify: service.tls_verify === true,

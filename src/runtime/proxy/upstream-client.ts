@@ -48,6 +48,8 @@ export interface ClientRequest {
   body: Buffer | Readable | null
   /** The body's length when known (a Readable over a buffer); else the headers' or chunked. */
   bodyLength?: number
+  /** A fresh copy of a Readable body (over a buffer), for sending it once more. */
+  replay?: () => Readable
   /** Longest wait for the response head and between two reads of the body. */
   readTimeout: number
   /** Cancels the try: calls the function set with `onAbort`. */
@@ -110,13 +112,16 @@ export class OriginPool {
   send(req: ClientRequest): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(SHUTTING_DOWN())
-      const replayable = req.body === null || Buffer.isBuffer(req.body)
+      const replayable = req.body === null || Buffer.isBuffer(req.body) || req.replay !== undefined
       let conn = this.idle.pop()
       while (conn?.socket.destroyed) conn = this.idle.pop()
       if (!conn) return this.connect().start(req, resolve, reject, null)
       // A reused connection the upstream closed idle: once more on a fresh one (not when
       // it was `close()` that closed it).
-      const again = () => (this.closed ? reject(SHUTTING_DOWN()) : this.connect().start(req, resolve, reject, null))
+      const again = () => {
+        if (this.closed) return reject(SHUTTING_DOWN())
+        this.connect().start(req.replay ? {...req, body: req.replay()} : req, resolve, reject, null)
+      }
       conn.start(req, resolve, reject, replayable ? again : null)
     })
   }

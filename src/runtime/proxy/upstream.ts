@@ -24,6 +24,8 @@ export interface TryOptions {
   body: Buffer | Readable | null
   /** The body's length when known and `body` is a Readable over a buffer. */
   bodyLength?: number
+  /** A fresh copy of such a Readable, should the try go once more on a new connection. */
+  replay?: () => Readable
   connectTimeout: number
   readTimeout: number
   tlsVerify: boolean
@@ -71,6 +73,7 @@ export class UpstreamPools {
       headers: o.headers,
       body: o.body,
       bodyLength: o.bodyLength,
+      replay: o.replay,
       readTimeout: o.readTimeout,
       signal: o.signal,
     })
