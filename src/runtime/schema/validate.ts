@@ -31,14 +31,32 @@ export interface ValidateOptions {
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID_RE.test(s)
 
+// Per schema, built once: a data plane validates every entity of each configuration it gets.
+const FIELD_NAMES = new WeakMap<FieldList, Set<string>>()
+const PATTERNS = new WeakMap<Field, RegExp>()
+
+function fieldNames(fields: FieldList): Set<string> {
+  let names = FIELD_NAMES.get(fields)
+  if (!names) FIELD_NAMES.set(fields, (names = new Set(fields.map(([n]) => n))))
+  return names
+}
+
+function pattern(f: Field & {match: string}): RegExp {
+  let re = PATTERNS.get(f)
+  if (!re) PATTERNS.set(f, (re = new RegExp(f.match, 'u')))
+  return re
+}
+
 /** Validates an entity as it will be stored. Throws SchemaViolation with every error found. */
 export function validateEntity(schema: EntitySchema, input: Record<string, unknown>, opts: ValidateOptions = {}): Record<string, any> {
   const errors: FieldErrors = {}
   const entity: Record<string, any> = {}
-  const known = new Set(schema.fields.map(([n]) => n))
-  for (const [k, v] of Object.entries(input)) {
-    const shorthand = schema.shorthands?.[k]
+  const known = fieldNames(schema.fields)
+  const shorthands = schema.shorthands
+  for (const k in input) {
+    const shorthand = shorthands?.[k]
     if (shorthand) {
+      const v = input[k]
       if (v === null || v === undefined) continue
       const err = shorthand(v, entity)
       if (err) errors[k] = err
@@ -46,7 +64,10 @@ export function validateEntity(schema: EntitySchema, input: Record<string, unkno
       errors[k] = 'unknown field'
     }
   }
-  for (const [k, v] of Object.entries(input)) if (known.has(k) && v !== undefined && !(k in entity)) entity[k] = v
+  for (const k in input) {
+    const v = input[k]
+    if (v !== undefined && known.has(k) && !(k in entity)) entity[k] = v
+  }
   if (opts.defaults) fillDefaults(schema.fields, entity)
   checkFields(schema.fields, entity, errors, opts, '')
   if (Object.keys(errors).length === 0) {
@@ -86,8 +107,10 @@ function hasDefaults(fields: FieldList): boolean {
 }
 
 function checkFields(fields: FieldList, obj: Record<string, any>, errors: FieldErrors, opts: ValidateOptions, prefix: string): void {
-  const known = new Set(fields.map(([n]) => n))
-  if (prefix) for (const k of Object.keys(obj)) if (!known.has(k)) errors[k] = 'unknown field'
+  if (prefix) {
+    const known = fieldNames(fields)
+    for (const k of Object.keys(obj)) if (!known.has(k)) errors[k] = 'unknown field'
+  }
   for (const [name, f] of fields) {
     if (f.auto && (obj[name] === undefined || obj[name] === null)) continue
     let v = obj[name]
@@ -160,7 +183,7 @@ function checkValue(f: Field, v: any, opts: ValidateOptions, path: string, paren
       if (f.len_min === undefined && v.length === 0) return 'length must be at least 1'
       if (f.len_max !== undefined && v.length > f.len_max) return `length must be at most ${f.len_max}`
       if (f.starts_with !== undefined && !v.startsWith(f.starts_with)) return `should start with: ${f.starts_with}`
-      if (f.match !== undefined && !new RegExp(f.match, 'u').test(v)) return `invalid value: ${v}`
+      if (f.match !== undefined && !pattern(f as Field & {match: string}).test(v)) return `invalid value: ${v}`
       break
     case 'integer':
       if (typeof v !== 'number' || !Number.isInteger(v)) return TYPE_MSG.integer
