@@ -22,8 +22,7 @@ import type {Logger} from './log.js'
 import {closeServer, listen} from './net.js'
 import {listenProxy, nodeIdFor, type RunningNode} from './node.js'
 import {parseListen} from './proxy/listen.js'
-import {createProxy} from './proxy/server.js'
-import {keepaliveOf} from './proxy/upstream.js'
+import {createProxy, proxyOptionsOf} from './proxy/server.js'
 import {createStatusApi} from './status.js'
 import {workerCount} from './workers/count.js'
 
@@ -33,7 +32,7 @@ export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<Runn
   // POST /config swaps synchronously here; feeding workers (workers/pool.ts) would need
   // the Admin API to wait for them, so a DB-less node proxies in one process for now.
   if (workerCount(conf.node_worker_processes) > 1) log.warn('node_worker_processes is not supported with database = off yet; proxying in 1 process')
-  const proxy = createProxy({log: log.child({subsystem: 'proxy'}), keepalive: keepaliveOf(conf)})
+  const proxy = createProxy({log: log.child({subsystem: 'proxy'}), ...proxyOptionsOf(conf)})
   const config = createDbLessConfig((snapshot) => proxy.swap(snapshot))
   if (conf.declarative_config) loadAtStart(config, conf.declarative_config, log)
 

@@ -5,6 +5,7 @@ import {describe, test} from 'node:test'
 import {generateSelfSigned} from '../../src/pki/self-signed-rsa.js'
 import {GATEWAY_VERSION} from '../../src/runtime/version.js'
 import {route, service} from '../router/fixtures.js'
+import {headerPolicy} from '../../src/runtime/proxy/kong-headers.js'
 import {deadPort, get, startProxy, startUpstream, type Echo} from './helpers.js'
 
 describe('proxy: routing and forwarding', () => {
@@ -149,3 +150,61 @@ describe('proxy: https upstream', () => {
     assert.equal(r.body, 'tls /x sni=false')
   })
 })
+
+describe("proxy: kong.conf's headers and headers_upstream", () => {
+  async function setup(t: any, headers?: ReturnType<typeof headerPolicy>) {
+    const up = await startUpstream(t, 'a', (_req, res) => {
+      if (_req.url === '/echo') return false
+      res.writeHead(201, {server: 'upstream-server', via: '1.0 cache', 'x-kong-proxy-latency': 'theirs'})
+      res.end('ok')
+      return true
+    })
+    const s = service({host: '127.0.0.1', port: up.port})
+    return startProxy(t, {services: [s], routes: [route({paths: ['/p'], service: {id: s.id}})]}, {headers})
+  }
+
+  test("Kong's defaults: Via and latencies on proxied responses, Server and X-Kong-Response-Latency on the gateway's own, the request id on both and upstream", async (t) => {
+    const {port} = await setup(t)
+    const proxied = await get(port, '/p/x')
+    assert.equal(proxied.status, 201)
+    assert.equal(proxied.headers.server, 'upstream-server')
+    assert.equal(proxied.headers.via, `1.0 cache, 1.1 kong/${GATEWAY_VERSION}`)
+    assert.match(String(proxied.headers['x-kong-proxy-latency']), /^\d+$/)
+    assert.match(String(proxied.headers['x-kong-upstream-latency']), /^\d+$/)
+    assert.match(String(proxied.headers['x-kong-request-id']), /^[0-9a-f]{32}$/)
+    assert.equal(proxied.headers['x-kong-response-latency'], undefined)
+    assert.equal(proxied.headers['x-kong-upstream-status'], undefined)
+    const own = await get(port, '/nothing-here')
+    assert.equal(own.status, 404)
+    assert.equal(own.headers.server, `kong/${GATEWAY_VERSION}`)
+    assert.match(String(own.headers['x-kong-response-latency']), /^\d+$/)
+    assert.equal(own.headers.via, undefined)
+    assert.equal(own.headers['x-kong-proxy-latency'], undefined)
+    assert.match(String(own.headers['x-kong-request-id']), /^[0-9a-f]{32}$/)
+    assert.match(String((await get(port, '/p/echo')).json().headers['x-kong-request-id']), /^[0-9a-f]{32}$/)
+  })
+
+  test('headers = off, headers_upstream = off: nothing of the gateway\'s, and the upstream\'s own headers of those names pass through', async (t) => {
+    const {port} = await setup(t, headerPolicy(['off'], ['off']))
+    const proxied = await get(port, '/p/x')
+    assert.equal(proxied.headers.via, '1.0 cache')
+    assert.equal(proxied.headers['x-kong-proxy-latency'], 'theirs')
+    for (const h of ['x-kong-upstream-latency', 'x-kong-request-id', 'x-kong-response-latency']) assert.equal(proxied.headers[h], undefined, h)
+    const own = await get(port, '/nothing-here')
+    for (const h of ['server', 'via', 'x-kong-request-id', 'x-kong-response-latency']) assert.equal(own.headers[h], undefined, h)
+    const echo = (await get(port, '/p/echo', {headers: {'x-kong-request-id': 'from-the-client'}})).json()
+    assert.equal(echo.headers['x-kong-request-id'], 'from-the-client')
+  })
+
+  test('single headers by name, case-insensitive: Server only, X-Kong-Upstream-Status', async (t) => {
+    const {port} = await setup(t, headerPolicy(['server', 'X-Kong-Upstream-Status'], ['X-Kong-Request-Id']))
+    const proxied = await get(port, '/p/x')
+    assert.equal(proxied.headers.via, '1.0 cache')
+    assert.equal(proxied.headers['x-kong-upstream-status'], '201')
+    assert.equal(proxied.headers['x-kong-request-id'], undefined)
+    const own = await get(port, '/nothing-here')
+    assert.equal(own.headers.server, `kong/${GATEWAY_VERSION}`)
+    assert.equal(own.headers['x-kong-response-latency'], undefined)
+  })
+})
+

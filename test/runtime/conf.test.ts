@@ -57,6 +57,8 @@ describe('kong.conf', () => {
       [{KONG_PG_PORT: 'abc'}, "pg_port is not a number: 'abc'"],
       [{KONG_ROLE: 'leader'}, "role has an invalid value: 'leader' (traditional, control_plane, data_plane)"],
       [{KONG_UPSTREAM_KEEPALIVE_POOL_SIZE: '-1'}, 'upstream_keepalive_pool_size must be 0 or greater'],
+      [{KONG_HEADERS: 'server_tokens,Foo-Bar'}, "headers: invalid entry 'Foo-Bar'"],
+      [{KONG_HEADERS_UPSTREAM: 'Via'}, "headers_upstream: invalid entry 'Via'"],
       [{KONG_UPSTREAM_KEEPALIVE_MAX_REQUESTS: '-1'}, 'upstream_keepalive_max_requests must be 0 or greater'],
       [{KONG_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT: '-1'}, 'upstream_keepalive_idle_timeout must be 0 or greater'],
     ]

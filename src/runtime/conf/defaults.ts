@@ -40,6 +40,8 @@ export const CONF_KEYS = {
   cluster_ping_interval: {type: 'number', default: 30},
   cluster_dp_labels: {type: 'list', default: []},
   node_worker_processes: {type: 'string', default: '1'},
+  headers: {type: 'list', default: ['server_tokens', 'latency_tokens', 'X-Kong-Request-Id']},
+  headers_upstream: {type: 'list', default: ['X-Kong-Request-Id']},
   upstream_keepalive_pool_size: {type: 'number', default: 512},
   upstream_keepalive_max_requests: {type: 'number', default: 10000},
   upstream_keepalive_idle_timeout: {type: 'number', default: 60},

@@ -23,6 +23,7 @@ import type {Balancer, Peer} from './balancer.js'
 import type {PluginContext} from '../plugins/context.js'
 import type {PlannedPlugin, PluginInstance} from '../plugins/plan.js'
 import type {ProxySnapshot} from './snapshot.js'
+import type {HeaderPolicy} from './kong-headers.js'
 
 export type PhaseName = 'router' | 'access' | 'balancer' | 'response' | 'log'
 
@@ -51,6 +52,8 @@ export interface ProxyContext {
   readonly requestId: string
   /** `performance.now()` when the request arrived. */
   readonly startedAt: number
+  /** Which gateway headers to add (kong.conf `headers`, `headers_upstream`). */
+  readonly headerPolicy: HeaderPolicy
   /** The client socket's byte count when this request began (keep-alive sockets carry many). */
   readonly socketBytesWritten: number
   /** The snapshot this request started with, kept to the end even if a new one is swapped in. */

@@ -48,7 +48,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
     // Kong: a balancer whose healthy weight is not above the threshold gives no peer
     const peer = up.balancer ? (health?.available === false ? null : up.balancer.pick(balance, failed ?? NO_PEERS, health?.down)) : {host: up.host, port: up.port, weight: 1}
     if (!peer) {
-      sendError(ctx.res, 503, MESSAGES[503], ctx.requestId)
+      sendError(ctx, 503, MESSAGES[503])
       return null
     }
     const startedAt = performance.now()
@@ -99,7 +99,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   if (signal.aborted) return null
   const [status, message] = STATUS[last?.kind ?? 'error']
   ctx.log.error(`proxying failed after ${ctx.tries.length} tr${ctx.tries.length > 1 ? 'ies' : 'y'}: ${last?.message}`, {status})
-  sendError(ctx.res, status, message, ctx.requestId)
+  sendError(ctx, status, message)
   return null
 }
 
@@ -137,8 +137,19 @@ function forwardInfo(ctx: ProxyContext, peer: Peer) {
     path: pathOnly(req.url ?? '/'),
     prefix: ctx.match?.prefix ?? null,
     upstreamHost: up.hostHeader ?? (peer.port === defaultPort ? peerHost : `${peerHost}:${peer.port}`),
-    requestId: ctx.requestId,
+    requestId: ctx.headerPolicy.upstreamRequestId ? ctx.requestId : null,
   }
+}
+
+/** The gateway's headers on a proxied response, as the `headers` setting allows them. */
+function ownResponseHeaders(ctx: ProxyContext, upstreamStatus: number): string[] {
+  const p = ctx.headerPolicy
+  const own: string[] = []
+  if (p.upstreamLatency) own.push('x-kong-upstream-latency', String(ctx.latencies.upstream ?? 0))
+  if (p.proxyLatency) own.push('x-kong-proxy-latency', String(ctx.latencies.proxy ?? 0))
+  if (p.upstreamStatus) own.push('x-kong-upstream-status', String(upstreamStatus))
+  if (p.requestId) own.push('x-kong-request-id', ctx.requestId)
+  return own
 }
 
 /** Streams the upstream response to the client; resolves when the client has it all. */
@@ -146,17 +157,17 @@ export function responsePhase(ctx: ProxyContext, up: UpstreamResponse): Promise<
   ctx.phase = 'response'
   if (!ctx.responseHeaders && !(ctx.pluginContext && ctx.plugins) && !ctx.responseBodyTransforms && !ctx.hashCookie) {
     // no plugin sees or changes the response: write the headers from a flat array
-    ctx.res.writeHead(up.statusCode, clientResponseHeaderList(
-      up.rawHeaders, VIA, String(ctx.latencies.upstream ?? 0), String(ctx.latencies.proxy ?? 0), ctx.requestId,
-    ) as unknown as OutgoingHttpHeaders)
+    const list = clientResponseHeaderList(up.rawHeaders, ctx.headerPolicy.via ? VIA : null, ownResponseHeaders(ctx, up.statusCode))
+    ctx.res.writeHead(up.statusCode, list as unknown as OutgoingHttpHeaders)
     return streamBody(ctx, up)
   }
   const headers = clientResponseHeaders(up.headers)
-  const via = headers.via
-  headers.via = via ? `${Array.isArray(via) ? via.join(', ') : via}, ${VIA}` : VIA
-  headers['x-kong-upstream-latency'] = String(ctx.latencies.upstream ?? 0)
-  headers['x-kong-proxy-latency'] = String(ctx.latencies.proxy ?? 0)
-  headers['x-kong-request-id'] = ctx.requestId
+  if (ctx.headerPolicy.via) {
+    const via = headers.via
+    headers.via = via ? `${Array.isArray(via) ? via.join(', ') : via}, ${VIA}` : VIA
+  }
+  const own = ownResponseHeaders(ctx, up.statusCode)
+  for (let j = 0; j < own.length; j += 2) headers[own[j]] = own[j + 1]
   if (ctx.hashCookie) setHashCookie(headers, ctx.hashCookie)
   const {status, ok} = pluginResponsePhase(ctx, up.statusCode, headers)
   if (!ok) {

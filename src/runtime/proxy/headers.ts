@@ -20,7 +20,8 @@ export interface ForwardInfo {
   prefix: string | null
   /** Host header for the upstream request. */
   upstreamHost: string
-  requestId: string
+  /** X-Kong-Request-Id to send; null when `headers_upstream` leaves it out. */
+  requestId: string | null
 }
 
 // RFC 9110 field names (tokens) and values (no CR, LF or NUL)
@@ -120,7 +121,11 @@ export function upstreamRequestHeaderList(req: IncomingMessage, f: ForwardInfo):
         if (f.prefix) out.push(k, f.prefix)
         continue
       case 'x-real-ip': seen |= U_REAL; out.push(k, f.remoteAddress); continue
-      case 'x-kong-request-id': seen |= U_ID; out.push(k, f.requestId); continue
+      case 'x-kong-request-id':
+        // not ours to set (`headers_upstream = off`): the client's passes through
+        seen |= U_ID
+        out.push(k, f.requestId ?? v)
+        continue
     }
     out.push(k, v)
   }
@@ -131,30 +136,22 @@ export function upstreamRequestHeaderList(req: IncomingMessage, f: ForwardInfo):
   if (!(seen & U_PATH)) out.push('x-forwarded-path', f.path)
   if (!(seen & U_PREFIX) && f.prefix) out.push('x-forwarded-prefix', f.prefix)
   if (!(seen & U_REAL)) out.push('x-real-ip', f.remoteAddress)
-  if (!(seen & U_ID)) out.push('x-kong-request-id', f.requestId)
+  if (!(seen & U_ID) && f.requestId !== null) out.push('x-kong-request-id', f.requestId)
   out.push('host', f.upstreamHost)
   return out
 }
 
-const R_VIA = 1, R_UP = 2, R_PROXY = 4, R_ID = 8
-
 /**
  * The client response headers when no plugin touches them, as a flat array for
  * `writeHead`, from the upstream's headers as received (`[name, value, …]`, names in the
- * upstream's case, which is kept): hop-by-hop ones dropped, Via appended to (the
- * upstream's Via lines joined into one), X-Kong-* set, in the upstream's order with the
- * ones it did not send at the end.
+ * upstream's case, which is kept): hop-by-hop ones dropped; `via` (when not null) appended
+ * to the upstream's Via (its lines joined into one); the gateway's `own` headers
+ * (`[lower-case name, value, …]`) replacing the upstream's of that name in place, the
+ * others appended in order.
  */
-export function clientResponseHeaderList(
-  raw: string[],
-  via: string,
-  upstreamLatency: string,
-  proxyLatency: string,
-  requestId: string,
-): string[] {
+export function clientResponseHeaderList(raw: string[], via: string | null, own: string[]): string[] {
   const out: string[] = []
   let extraHop: Set<string> | null = null
-  let seen = 0
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]
     if (name.length === 10 && name.toLowerCase() === 'connection') {
@@ -162,38 +159,36 @@ export function clientResponseHeaderList(
       if (tokens) for (const t of tokens) (extraHop ??= new Set()).add(t)
     }
   }
+  let viaDone = via === null
+  let placed = 0 // bit i: own header i is out
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]
     const k = name.toLowerCase()
     if (HOP_BY_HOP.has(k) || extraHop?.has(k)) continue
-    switch (k) {
-      case 'via':
-        if (!(seen & R_VIA)) {
-          const theirs = joined(raw, 'via')
-          out.push(name, theirs ? `${theirs}, ${via}` : via)
-        }
-        seen |= R_VIA
-        continue
-      case 'x-kong-upstream-latency':
-        if (!(seen & R_UP)) out.push(name, upstreamLatency)
-        seen |= R_UP
-        continue
-      case 'x-kong-proxy-latency':
-        if (!(seen & R_PROXY)) out.push(name, proxyLatency)
-        seen |= R_PROXY
-        continue
-      case 'x-kong-request-id':
-        if (!(seen & R_ID)) out.push(name, requestId)
-        seen |= R_ID
-        continue
+    if (k === 'via' && via !== null) {
+      if (!viaDone) {
+        const theirs = joined(raw, 'via')
+        out.push(name, theirs ? `${theirs}, ${via}` : via)
+        viaDone = true
+      }
+      continue
+    }
+    const j = ownIndex(own, k)
+    if (j >= 0) {
+      if (!(placed & (1 << j))) out.push(name, own[2 * j + 1])
+      placed |= 1 << j
+      continue
     }
     out.push(name, raw[i + 1])
   }
-  if (!(seen & R_VIA)) out.push('via', via)
-  if (!(seen & R_UP)) out.push('x-kong-upstream-latency', upstreamLatency)
-  if (!(seen & R_PROXY)) out.push('x-kong-proxy-latency', proxyLatency)
-  if (!(seen & R_ID)) out.push('x-kong-request-id', requestId)
+  if (!viaDone) out.push('via', via!)
+  for (let j = 0; j < own.length / 2; j++) if (!(placed & (1 << j))) out.push(own[2 * j], own[2 * j + 1])
   return out
+}
+
+function ownIndex(own: string[], lower: string): number {
+  for (let j = 0; j < own.length; j += 2) if (own[j] === lower) return j / 2
+  return -1
 }
 
 /** Every value of header `lower` in a raw list, joined with ", " (as repeated headers combine). */

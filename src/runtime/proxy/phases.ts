@@ -36,7 +36,7 @@ export function routerPhase(ctx: ProxyContext): boolean {
     port: ctx.localPort,
   })
   if (!ctx.match) {
-    sendError(ctx.res, 404, MESSAGES[404], ctx.requestId)
+    sendError(ctx, 404, MESSAGES[404])
     return false
   }
   ctx.route = ctx.match.route
@@ -53,15 +53,15 @@ export function accessPhase(ctx: ProxyContext): boolean {
     const code = route.https_redirect_status_code ?? 426
     if (REDIRECTS.has(code)) {
       const host = hostWithoutPort(req.headers.host ?? '')
-      sendEmpty(ctx.res, code, ctx.requestId, {location: `https://${host}${req.url ?? '/'}`})
+      sendEmpty(ctx, code, {location: `https://${host}${req.url ?? '/'}`})
     } else {
-      sendError(ctx.res, 426, MESSAGES[426], ctx.requestId, {connection: 'Upgrade', upgrade: 'TLS/1.2, HTTP/1.1'})
+      sendError(ctx, 426, MESSAGES[426], {connection: 'Upgrade', upgrade: 'TLS/1.2, HTTP/1.1'})
     }
     return false
   }
   const service = ctx.service
   if (!service) {
-    sendError(ctx.res, 503, MESSAGES.noService, ctx.requestId)
+    sendError(ctx, 503, MESSAGES.noService)
     return false
   }
   const balancer = ctx.snapshot.balancers.get(String(service.host).toLowerCase()) ?? null

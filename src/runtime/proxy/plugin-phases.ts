@@ -9,7 +9,7 @@
  */
 import {PluginContext, type PluginState} from '../plugins/context.js'
 import type {ProxyContext} from './context.js'
-import {MESSAGES, SERVER_HEADER, sendError} from './responses.js'
+import {generatedHeaders, MESSAGES, sendError} from './responses.js'
 
 /** Returns false when a plugin answered the client (exit, error or failure). */
 export async function pluginAccessPhase(ctx: ProxyContext, state: PluginState): Promise<boolean> {
@@ -80,20 +80,15 @@ export function pluginLogPhase(ctx: ProxyContext): void {
 
 function pluginFailed(ctx: ProxyContext, name: string, err: unknown): void {
   ctx.log.error(`plugin ${name} failed in ${ctx.phase}: ${(err as Error)?.stack ?? String(err)}`, {plugin: name})
-  sendError(ctx.res, 500, MESSAGES[500], ctx.requestId)
+  sendError(ctx, 500, MESSAGES[500])
 }
 
 function sendExit(ctx: ProxyContext, k: PluginContext): void {
   const exit = k.exited!
   const headers = {...ctx.responseHeaders, ...exit.headers}
-  if (exit.message !== undefined) return sendError(ctx.res, exit.status, exit.message, ctx.requestId, headers)
+  if (exit.message !== undefined) return sendError(ctx, exit.status, exit.message, headers)
   if (ctx.res.headersSent) return void ctx.res.destroy()
   const body = exit.body ?? ''
-  ctx.res.writeHead(exit.status, {
-    ...headers,
-    'content-length': Buffer.byteLength(body),
-    server: SERVER_HEADER,
-    'x-kong-request-id': ctx.requestId,
-  })
+  ctx.res.writeHead(exit.status, generatedHeaders(ctx, {...headers, 'content-length': Buffer.byteLength(body)}))
   ctx.res.end(body)
 }

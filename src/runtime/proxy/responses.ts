@@ -3,7 +3,7 @@
  * (kong/tools/http.lua): JSON, `Content-Type: application/json; charset=utf-8`,
  * `Server: kong/<version>`, and since Kong 3.6 the request id in the body.
  */
-import type {ServerResponse} from 'node:http'
+import type {ProxyContext} from './context.js'
 import {GATEWAY_VERSION} from '../version.js'
 
 export const MESSAGES = {
@@ -18,32 +18,40 @@ export const MESSAGES = {
 
 export const SERVER_HEADER = `kong/${GATEWAY_VERSION}`
 
+/** What a response the gateway produces needs to know about its request. */
+export type Responder = Pick<ProxyContext, 'res' | 'requestId' | 'startedAt' | 'headerPolicy'>
+
+/**
+ * The gateway's own headers on a response it produces (Server, X-Kong-Response-Latency,
+ * X-Kong-Request-Id, as the `headers` setting allows), added to `headers`.
+ */
+export function generatedHeaders(r: Responder, headers: Record<string, string | number | string[]>): Record<string, string | number | string[]> {
+  const p = r.headerPolicy
+  if (p.server) headers.server = SERVER_HEADER
+  if (p.responseLatency) headers['x-kong-response-latency'] = Math.round(performance.now() - r.startedAt)
+  if (p.requestId) headers['x-kong-request-id'] = r.requestId
+  return headers
+}
+
 /** Writes a Kong-style JSON error; does nothing if headers already went out. */
-export function sendError(
-  res: ServerResponse,
-  status: number,
-  message: string,
-  requestId: string,
-  headers: Record<string, string | number> = {},
-): void {
+export function sendError(r: Responder, status: number, message: string, headers: Record<string, string | number | string[]> = {}): void {
+  const {res} = r
   if (res.headersSent) {
     res.destroy()
     return
   }
-  const body = `{\n  "message":${JSON.stringify(message)},\n  "request_id":"${requestId}"\n}`
-  res.writeHead(status, {
+  const body = `{\n  "message":${JSON.stringify(message)},\n  "request_id":"${r.requestId}"\n}`
+  res.writeHead(status, generatedHeaders(r, {
     ...headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
-    server: SERVER_HEADER,
-    'x-kong-request-id': requestId,
-  })
+  }))
   res.end(body)
 }
 
-/** A response without a body (redirects), with Kong's usual headers. */
-export function sendEmpty(res: ServerResponse, status: number, requestId: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return void res.destroy()
-  res.writeHead(status, {...headers, 'content-length': 0, server: SERVER_HEADER, 'x-kong-request-id': requestId})
-  res.end()
+/** A response without a body (redirects), with the gateway's usual headers. */
+export function sendEmpty(r: Responder, status: number, headers: Record<string, string> = {}): void {
+  if (r.res.headersSent) return void r.res.destroy()
+  r.res.writeHead(status, generatedHeaders(r, {...headers, 'content-length': 0}))
+  r.res.end()
 }

@@ -23,7 +23,9 @@ import type {PluginState} from '../plugins/context.js'
 import {MESSAGES, sendError} from './responses.js'
 import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
-import {Cancellation, UpstreamPools} from './upstream.js'
+import {Cancellation, keepaliveOf, UpstreamPools} from './upstream.js'
+import {headerPolicy, KONG_HEADERS, type HeaderPolicy} from './kong-headers.js'
+import type {NodeConf} from '../conf/defaults.js'
 import type {Keepalive} from './upstream-client.js'
 
 export interface ProxyStats {
@@ -61,6 +63,13 @@ export interface ProxyOptions {
   database?: pg.Pool
   /** Upstream keep-alive pool settings (kong.conf `upstream_keepalive_*`); Kong's defaults if absent. */
   keepalive?: Keepalive
+  /** Which gateway headers to add (kong.conf `headers`, `headers_upstream`); Kong's defaults if absent. */
+  headers?: HeaderPolicy
+}
+
+/** The proxy settings a node's conf carries. */
+export function proxyOptionsOf(conf: NodeConf): Pick<ProxyOptions, 'keepalive' | 'headers'> {
+  return {keepalive: keepaliveOf(conf), headers: headerPolicy(conf.headers, conf.headers_upstream)}
 }
 
 const LISTEN_ERRORS: Record<string, string> = {
@@ -75,6 +84,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
   let defaultCert = opts.defaultCertificate
   let closing: Promise<void> | null = null
   const pools = new UpstreamPools(opts.keepalive)
+  const headerPolicySetting = opts.headers ?? KONG_HEADERS
   const health = new HealthRegistry()
   health.sync(snapshot.upstreams)
   const pluginState: PluginState = {counters: new LocalCounters(), database: opts.database}
@@ -88,7 +98,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     counters.requests++
     inFlight.add(res)
     if (closing) res.shouldKeepAlive = false
-    const ctx = newContext(req, res, snapshot, log)
+    const ctx = newContext(req, res, snapshot, log, headerPolicySetting)
     const cancel = new Cancellation()
     // one close listener per request: cancel a pending upstream try, log, drain
     res.on('close', () => {
@@ -99,7 +109,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     })
     run(ctx, pools, pluginState, cancel, health).catch((err) => {
       ctx.log.error(`unexpected error while proxying: ${(err as Error).stack ?? err}`)
-      sendError(res, 500, MESSAGES[500], ctx.requestId)
+      sendError(ctx, 500, MESSAGES[500])
     })
   }
 
@@ -205,12 +215,13 @@ function nextRequestId(): string {
   return ID_POOL.toString('hex', idOffset - 16, idOffset)
 }
 
-function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySnapshot, log: Logger): ProxyContext {
+function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySnapshot, log: Logger, headerPolicy: HeaderPolicy): ProxyContext {
   const requestId = nextRequestId()
   const encrypted = (req.socket as {encrypted?: boolean}).encrypted === true
   return {
     requestId,
     startedAt: performance.now(),
+    headerPolicy,
     socketBytesWritten: req.socket.bytesWritten,
     snapshot,
     req,

@@ -11,8 +11,7 @@ import type {Logger} from '../log.js'
 import {listenProxy} from './listen-proxy.js'
 import {renderMetrics, type NodeGauges} from '../plugins/prometheus/exporter.js'
 import type {HealthRegistry} from '../proxy/health/registry.js'
-import {createProxy, type ProxyStats} from '../proxy/server.js'
-import {keepaliveOf} from '../proxy/upstream.js'
+import {createProxy, proxyOptionsOf, type ProxyStats} from '../proxy/server.js'
 import {buildSnapshot, type EntitySet, type ProxySnapshot} from '../proxy/snapshot.js'
 import {workerCount} from './count.js'
 import {createWorkerPool} from './pool.js'
@@ -64,7 +63,7 @@ export function createProxyHost(conf: NodeConf, log: Logger, database?: pg.Pool)
 
 /** The single-process path: the proxy in this process, swapped synchronously. */
 export function createInProcessHost(conf: NodeConf, log: Logger, database?: pg.Pool): ProxyHost {
-  const proxy = createProxy({log: log.child({subsystem: 'proxy'}), database, keepalive: keepaliveOf(conf)})
+  const proxy = createProxy({log: log.child({subsystem: 'proxy'}), database, ...proxyOptionsOf(conf)})
   return {
     async apply(entities, built) {
       proxy.swap(built ?? buildSnapshot(entities as unknown as EntitySet))

@@ -8,8 +8,7 @@ import type {NodeConf} from '../conf/defaults.js'
 import {createPool, pgOptions} from '../db/pool.js'
 import {createLogger, isLogLevel, type Logger} from '../log.js'
 import {listenProxy} from './listen-proxy.js'
-import {createProxy, type Proxy} from '../proxy/server.js'
-import {keepaliveOf} from '../proxy/upstream.js'
+import {createProxy, proxyOptionsOf, type Proxy} from '../proxy/server.js'
 import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
 import type {FromWorker, ToWorker} from './messages.js'
 
@@ -61,7 +60,7 @@ export function runWorker(): void {
         // pg connects on the first query: a worker whose plugins never use it costs nothing.
         // Its pool is small (counters only), so N workers stay well inside max_connections.
         if (msg.database) database = createPool({...pgOptions(conf), poolSize: Math.min(conf.pg_pool_size, WORKER_POOL_SIZE)})
-        proxy = createProxy({log: log.child({subsystem: 'proxy'}), database, keepalive: keepaliveOf(conf)})
+        proxy = createProxy({log: log.child({subsystem: 'proxy'}), database, ...proxyOptionsOf(conf)})
         return
       case 'config':
         return configure(msg.version, msg.entities)
