@@ -254,6 +254,48 @@ describe('upstream client: connections and bodies', () => {
     assert.ok(body.destroyed, 'the body cut short is destroyed, not left paused with its listeners gone')
   })
 
+  test('a response head while a streamed body still goes out: read_timeout applies to the response body', async (t) => {
+    const port = await answerAtOnce(t, 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc') // then stalls
+    const body = new Readable({read() {}}) // a client that keeps its upload open
+    body.push(Buffer.alloc(1024, 1))
+    t.after(() => body.destroy())
+    const res = await pool(t, port).send(req({method: 'POST', body, readTimeout: 200}))
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise((r) => (timer = setTimeout(r, 5000, 'still waiting')))
+    const outcome = await Promise.race([res.readAll().then(() => 'read', (e) => e), deadline])
+    clearTimeout(timer)
+    assert.ok(outcome instanceof UpstreamFailure, `the stalled body fails, got ${outcome}`)
+    assert.equal(outcome.kind, 'timeout')
+  })
+
+  test('a streamed body that ends while the response waits for a slow reader does not time out the response', async (t) => {
+    const size = 400 * 1024
+    const sockets = new Set<Socket>()
+    const server = createServer((s) => {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.once('data', () => {
+        s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${size + 1}\r\n\r\n`)
+        s.write(Buffer.alloc(size, 0x61)) // the last byte comes when the test says
+      })
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    t.after(() => {
+      for (const s of sockets) s.destroy()
+      server.close()
+    })
+    const body = new Readable({read() {}})
+    body.push(Buffer.alloc(1024, 1))
+    const res = await pool(t, (server.address() as AddressInfo).port).send(req({method: 'POST', body, readTimeout: 200}))
+    await new Promise((r) => setTimeout(r, 100)) // the unread body fills its queue: the connection pauses
+    body.push(null) // the upload ends while nobody reads the response
+    await new Promise((r) => setTimeout(r, 400)) // longer than read_timeout: the reader's slowness, not the upstream's
+    for (const s of sockets) s.write('b')
+    const all = await res.readAll()
+    assert.equal(all.length, size + 1)
+  })
+
   test('a cancelled try fails at once and closes its connection', async (t) => {
     let closed = false
     const up = await rawServer(t, (s) => s.once('close', () => (closed = true)))

@@ -316,7 +316,8 @@ class Connection {
     const onEnd = () => {
       this.stopUpload()
       if (chunked && !this.closed) s.write('0\r\n\r\n', 'latin1')
-      if (this.connected && this.req) s.setTimeout(this.req.readTimeout)
+      // not on a response paused for a slow client: its resume() starts the clock again
+      if (this.connected && this.req && !s.isPaused()) s.setTimeout(this.req.readTimeout)
     }
     const onError = (err: Error) => {
       this.stopUpload()
@@ -394,6 +395,8 @@ class Connection {
       if (raw[i].length === 10 && raw[i].toLowerCase() === 'keep-alive') this.hintMs = idleFromHint(raw[i + 1])
     }
     const res = (this.response = new UpstreamResponse(status, raw, this))
+    // answered while a streamed body still goes out: its body is read within read_timeout
+    if (this.upload) this.socket.setTimeout(this.req!.readTimeout)
     const resolve = this.resolve!
     this.resolve = this.reject = this.retry = null
     this.req!.signal?.onAbort(null)
