@@ -140,6 +140,31 @@ describe('request formats', () => {
     assert.deepEqual(indexed.body.methods, ['GET'])
   })
 
+  test('form and JSON keys naming prototype properties are fields like any other: refused as unknown, nothing polluted', async () => {
+    const cases: Array<[string, string]> = [
+      ['name=p1&host=example.test&__proto__.polluted=yes', '__proto__'],
+      ['name=p2&host=example.test&constructor.prototype.polluted=yes', 'constructor'],
+      ['name=p3&host=example.test&__proto__[polluted]=yes', '__proto__'],
+    ]
+    for (const [body, field] of cases) {
+      const r = await api.form('POST', '/services', body)
+      assert.equal(r.status, 400, body)
+      assert.equal(r.body.name, 'schema violation')
+      assert.deepEqual(r.body.fields, {[field]: 'unknown field'})
+      assert.match(r.body.message, new RegExp(`${field}: unknown field`))
+      assert.equal(({} as any).polluted, undefined, `Object.prototype untouched by ${body}`)
+    }
+    const json = await api.call('POST', '/services', JSON.parse('{"name": "p5", "host": "example.test", "__proto__": {"polluted": "yes"}}'))
+    assert.equal(json.status, 400)
+    assert.deepEqual(json.body.fields, JSON.parse('{"__proto__": "unknown field"}'))
+    const ctor = await api.call('POST', '/services', {name: 'p4', host: 'example.test', constructor: 'x', toString: 'y'})
+    assert.equal(ctor.status, 400)
+    assert.deepEqual(ctor.body.fields, {constructor: 'unknown field', toString: 'unknown field'})
+    const huge = await api.form('POST', '/routes', 'paths[99999999]=/x')
+    assert.equal(huge.status, 400)
+    assert.match(huge.body.message, /invalid form field 'paths\[99999999\]': an index must be between 1 and 10000/)
+  })
+
   test('bad bodies and methods', async () => {
     const badJson = await fetch(api.url + '/services', {method: 'POST', headers: {'content-type': 'application/json'}, body: '{nope'})
     assert.equal(badJson.status, 400)

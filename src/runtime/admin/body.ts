@@ -85,7 +85,9 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<
 
 /** `a.b[]=1&a.b[]=2&c[2]=x` → `{a: {b: ['1','2']}, c: [ , 'x']}`. */
 export function decodeForm(params: URLSearchParams): Record<string, any> {
-  const out: Record<string, any> = {}
+  // Objects without a prototype: a key such as `__proto__.x` or `constructor.prototype.x`
+  // becomes a field of that name (refused later as unknown), never a change to Object.prototype.
+  const out: Record<string, any> = Object.create(null)
   for (const [key, value] of params) {
     const parts = key.split(/\.|(?=\[)/).map((p) => p.replace(/^\[|\]$/g, ''))
     let node: any = out
@@ -96,18 +98,22 @@ export function decodeForm(params: URLSearchParams): Record<string, any> {
       const isIndex = (s: string | undefined) => s === '' || (s !== undefined && /^\d+$/.test(s))
       if (Array.isArray(node)) {
         const idx = part === '' ? node.length : Number(part) - 1
+        if (!(idx >= 0 && idx < MAX_FORM_INDEX)) throw new BodyError(400, `invalid form field '${key}': an index must be between 1 and ${MAX_FORM_INDEX}`)
         if (last) node[idx] = value
-        else node = node[idx] ??= isIndex(next) ? [] : {}
+        else node = node[idx] ??= isIndex(next) ? [] : Object.create(null)
       } else if (last) {
         // a repeated plain key (`hosts=a&hosts=b`) becomes an array
         node[part] = part in node ? [].concat(node[part], value as any) : value
       } else {
-        node = node[part] ??= isIndex(next) ? [] : {}
+        node = node[part] ??= isIndex(next) ? [] : Object.create(null)
       }
     }
   }
   return compact(out)
 }
+
+/** Highest 1-based index a form key may use (`paths[3]=…`); a larger one would only make a sparse array. */
+const MAX_FORM_INDEX = 10_000
 
 /** Removes holes left by 1-based indexes (`paths[1]=`). */
 function compact(v: any): any {

@@ -31,6 +31,14 @@ export interface ValidateOptions {
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID_RE.test(s)
 
+/**
+ * `obj[k] = v` as an own property whatever `k` is: an input key named `__proto__` is a
+ * field like any other (assigning it would set the object's prototype instead).
+ */
+function setOwn(obj: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(obj, k, {value: v, enumerable: true, writable: true, configurable: true})
+}
+
 // Per schema, built once: a data plane validates every entity of each configuration it gets.
 const FIELD_NAMES = new WeakMap<FieldList, Set<string>>()
 const PATTERNS = new WeakMap<Field, RegExp>()
@@ -54,14 +62,14 @@ export function validateEntity(schema: EntitySchema, input: Record<string, unkno
   const known = fieldNames(schema.fields)
   const shorthands = schema.shorthands
   for (const k in input) {
-    const shorthand = shorthands?.[k]
+    const shorthand = shorthands !== undefined && Object.hasOwn(shorthands, k) ? shorthands[k] : undefined
     if (shorthand) {
       const v = input[k]
       if (v === null || v === undefined) continue
       const err = shorthand(v, entity)
       if (err) errors[k] = err
     } else if (!known.has(k)) {
-      errors[k] = 'unknown field'
+      setOwn(errors, k, 'unknown field')
     }
   }
   for (const k in input) {
@@ -109,7 +117,7 @@ function hasDefaults(fields: FieldList): boolean {
 function checkFields(fields: FieldList, obj: Record<string, any>, errors: FieldErrors, opts: ValidateOptions, prefix: string): void {
   if (prefix) {
     const known = fieldNames(fields)
-    for (const k of Object.keys(obj)) if (!known.has(k)) errors[k] = 'unknown field'
+    for (const k of Object.keys(obj)) if (!known.has(k)) setOwn(errors, k, 'unknown field')
   }
   for (const [name, f] of fields) {
     if (f.auto && (obj[name] === undefined || obj[name] === null)) continue
@@ -277,7 +285,7 @@ export function violationMessage(fields: FieldErrors): string {
   // Kong lists entity-level errors first, then fields in sorted order.
   const sorted: FieldErrors = {}
   if (fields['@entity']) sorted['@entity'] = fields['@entity']
-  for (const k of Object.keys(fields).sort()) if (k !== '@entity') sorted[k] = fields[k]
+  for (const k of Object.keys(fields).sort()) if (k !== '@entity') setOwn(sorted, k, fields[k])
   const flat = flattenErrors(sorted)
   const parts = flat.map(([p, m]) => (p ? `${p}: ${m}` : m)).join('; ')
   return flat.length === 1 ? `schema violation (${parts})` : `${flat.length} schema violations (${parts})`
