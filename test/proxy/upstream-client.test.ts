@@ -11,7 +11,7 @@ import {createServer, type AddressInfo, type Socket} from 'node:net'
 import {Readable} from 'node:stream'
 import {describe, test} from 'node:test'
 import {setListHeader} from '../../src/runtime/proxy/headers.js'
-import {Cancellation, UpstreamPools} from '../../src/runtime/proxy/upstream.js'
+import {Cancellation, keepaliveOf, UpstreamPools} from '../../src/runtime/proxy/upstream.js'
 import {KONG_KEEPALIVE, OriginPool, UpstreamFailure, type ClientRequest, type Keepalive} from '../../src/runtime/proxy/upstream-client.js'
 import {route, service} from '../router/fixtures.js'
 import {deadPort, get, startProxy} from './helpers.js'
@@ -467,6 +467,12 @@ describe("upstream client: kong.conf's upstream_keepalive_* settings", () => {
     const pu = pool(t, unlimited.port, {...KONG_KEEPALIVE, maxRequests: 0})
     for (let i = 0; i < 5; i++) await (await pu.send(req())).readAll()
     assert.equal(unlimited.connections(), 1)
+  })
+
+  test('from kong.conf: seconds to ms, capped where Node timers end (a longer timeout would fire at once)', () => {
+    const conf = {upstream_keepalive_pool_size: 7, upstream_keepalive_max_requests: 0, upstream_keepalive_idle_timeout: 60}
+    assert.deepEqual(keepaliveOf(conf), {poolSize: 7, maxRequests: 0, idleTimeoutMs: 60_000})
+    assert.equal(keepaliveOf({...conf, upstream_keepalive_idle_timeout: 10_000_000}).idleTimeoutMs, 2 ** 31 - 1)
   })
 
   test('idle timeout: an idle connection is closed after it; 0 keeps it open', async (t) => {

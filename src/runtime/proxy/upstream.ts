@@ -116,6 +116,7 @@ export function keepaliveOf(conf: Pick<NodeConf, 'upstream_keepalive_pool_size' 
   return {
     poolSize: conf.upstream_keepalive_pool_size,
     maxRequests: conf.upstream_keepalive_max_requests,
-    idleTimeoutMs: conf.upstream_keepalive_idle_timeout * 1000,
+    // Node's timers stop at 2^31 - 1 ms (about 24.8 days); a longer one would fire at once
+    idleTimeoutMs: Math.min(conf.upstream_keepalive_idle_timeout * 1000, 2 ** 31 - 1),
   }
 }
