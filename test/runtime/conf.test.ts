@@ -59,6 +59,7 @@ describe('kong.conf', () => {
       [{KONG_UPSTREAM_KEEPALIVE_POOL_SIZE: '-1'}, 'upstream_keepalive_pool_size must be 0 or greater'],
       [{KONG_HEADERS: 'server_tokens,Foo-Bar'}, "headers: invalid entry 'Foo-Bar'"],
       [{KONG_HEADERS_UPSTREAM: 'Via'}, "headers_upstream: invalid entry 'Via'"],
+      [{KONG_TRUSTED_IPS: '10.0.0.0/8,lb.internal'}, "trusted_ips must be a comma separated list in the form of IPv4 or IPv6 address or CIDR block or 'unix:', got 'lb.internal'"],
       [{KONG_UPSTREAM_KEEPALIVE_MAX_REQUESTS: '-1'}, 'upstream_keepalive_max_requests must be 0 or greater'],
       [{KONG_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT: '-1'}, 'upstream_keepalive_idle_timeout must be 0 or greater'],
     ]

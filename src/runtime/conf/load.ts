@@ -7,6 +7,7 @@ import {readFileSync} from 'node:fs'
 import {CONF_KEYS, type ConfKey, type ConfName, type NodeConf} from './defaults.js'
 import {nearestConfKey} from './nearest.js'
 import {headerSettingErrors} from '../proxy/kong-headers.js'
+import {trustedIpErrors} from '../proxy/real-ip.js'
 
 export class ConfError extends Error {
   constructor(readonly errors: string[]) {
@@ -85,7 +86,7 @@ export function checkCombinations(c: NodeConf): string[] {
   if (c.role === 'control_plane' && c.database === 'off') errors.push('in-memory storage can not be used when role = "control_plane"')
   if (c.role === 'data_plane' && c.database !== 'off') errors.push('only in-memory storage can be used when role = "data_plane"')
   if (c.pg_port < 1 || c.pg_port > 65535) errors.push(`pg_port must be between 1 and 65535`)
-  errors.push(...headerSettingErrors(c.headers, c.headers_upstream))
+  errors.push(...headerSettingErrors(c.headers, c.headers_upstream), ...trustedIpErrors(c.trusted_ips))
   for (const k of ['upstream_keepalive_pool_size', 'upstream_keepalive_max_requests', 'upstream_keepalive_idle_timeout'] as const) {
     if (c[k] < 0) errors.push(`${k} must be 0 or greater`)
   }

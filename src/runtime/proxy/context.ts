@@ -54,6 +54,8 @@ export interface ProxyContext {
   readonly startedAt: number
   /** Which gateway headers to add (kong.conf `headers`, `headers_upstream`). */
   readonly headerPolicy: HeaderPolicy
+  /** The connection comes from a `trusted_ips` address: its X-Forwarded-* headers are kept. */
+  readonly trustedClient: boolean
   /** The client socket's byte count when this request began (keep-alive sockets carry many). */
   readonly socketBytesWritten: number
   /** The snapshot this request started with, kept to the end even if a new one is swapped in. */

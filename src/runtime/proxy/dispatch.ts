@@ -138,6 +138,7 @@ function forwardInfo(ctx: ProxyContext, peer: Peer) {
     prefix: ctx.match?.prefix ?? null,
     upstreamHost: up.hostHeader ?? (peer.port === defaultPort ? peerHost : `${peerHost}:${peer.port}`),
     requestId: ctx.headerPolicy.upstreamRequestId ? ctx.requestId : null,
+    trusted: ctx.trustedClient,
   }
 }
 

@@ -1,7 +1,7 @@
 /**
- * Header rewriting between client and upstream, as Kong's runloop does with no
- * `trusted_ips` configured: client-sent X-Forwarded-Proto/Host/Port/Path/Prefix are
- * replaced by what this node saw; X-Forwarded-For is appended to.
+ * Header rewriting between client and upstream, as Kong's runloop does: client-sent
+ * X-Forwarded-Proto/Host/Port/Path/Prefix are replaced by what this node saw unless the
+ * connection comes from a `trusted_ips` address (real-ip.ts); X-Forwarded-For is appended to.
  */
 import type {IncomingHttpHeaders, IncomingMessage} from 'node:http'
 
@@ -22,6 +22,8 @@ export interface ForwardInfo {
   upstreamHost: string
   /** X-Kong-Request-Id to send; null when `headers_upstream` leaves it out. */
   requestId: string | null
+  /** The connection is from a `trusted_ips` address: its X-Forwarded-Proto/Host/Port/Path/Prefix go as sent. */
+  trusted?: boolean
 }
 
 // RFC 9110 field names (tokens) and values (no CR, LF or NUL)
@@ -112,13 +114,14 @@ export function upstreamRequestHeaderList(req: IncomingMessage, f: ForwardInfo):
       // the body goes upstream at once (and the client had its 100 Continue from us): nginx clears it too
       case 'host': case 'expect': continue
       case 'x-forwarded-for': seen |= U_XFF; out.push(k, xffValue); continue
-      case 'x-forwarded-proto': seen |= U_PROTO; out.push(k, f.scheme); continue
-      case 'x-forwarded-host': seen |= U_HOST; out.push(k, f.host); continue
-      case 'x-forwarded-port': seen |= U_PORT; out.push(k, String(f.localPort)); continue
-      case 'x-forwarded-path': seen |= U_PATH; out.push(k, f.path); continue
+      case 'x-forwarded-proto': seen |= U_PROTO; out.push(k, f.trusted ? v : f.scheme); continue
+      case 'x-forwarded-host': seen |= U_HOST; out.push(k, f.trusted ? v : f.host); continue
+      case 'x-forwarded-port': seen |= U_PORT; out.push(k, f.trusted ? v : String(f.localPort)); continue
+      case 'x-forwarded-path': seen |= U_PATH; out.push(k, f.trusted ? v : f.path); continue
       case 'x-forwarded-prefix':
         seen |= U_PREFIX
-        if (f.prefix) out.push(k, f.prefix)
+        if (f.trusted) out.push(k, v)
+        else if (f.prefix) out.push(k, f.prefix)
         continue
       case 'x-real-ip': seen |= U_REAL; out.push(k, f.remoteAddress); continue
       case 'x-kong-request-id':

@@ -25,6 +25,7 @@ import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
 import {Cancellation, keepaliveOf, UpstreamPools} from './upstream.js'
 import {headerPolicy, KONG_HEADERS, type HeaderPolicy} from './kong-headers.js'
+import {clientAddress, NO_TRUSTED_IPS, realIpSettings, type RealIpSettings} from './real-ip.js'
 import type {NodeConf} from '../conf/defaults.js'
 import type {Keepalive} from './upstream-client.js'
 
@@ -65,11 +66,17 @@ export interface ProxyOptions {
   keepalive?: Keepalive
   /** Which gateway headers to add (kong.conf `headers`, `headers_upstream`); Kong's defaults if absent. */
   headers?: HeaderPolicy
+  /** kong.conf `trusted_ips`, `real_ip_header`, `real_ip_recursive`; nothing trusted if absent. */
+  realIp?: RealIpSettings
 }
 
 /** The proxy settings a node's conf carries. */
-export function proxyOptionsOf(conf: NodeConf): Pick<ProxyOptions, 'keepalive' | 'headers'> {
-  return {keepalive: keepaliveOf(conf), headers: headerPolicy(conf.headers, conf.headers_upstream)}
+export function proxyOptionsOf(conf: NodeConf): Pick<ProxyOptions, 'keepalive' | 'headers' | 'realIp'> {
+  return {
+    keepalive: keepaliveOf(conf),
+    headers: headerPolicy(conf.headers, conf.headers_upstream),
+    realIp: realIpSettings(conf.trusted_ips, conf.real_ip_header, conf.real_ip_recursive),
+  }
 }
 
 const LISTEN_ERRORS: Record<string, string> = {
@@ -85,6 +92,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
   let closing: Promise<void> | null = null
   const pools = new UpstreamPools(opts.keepalive)
   const headerPolicySetting = opts.headers ?? KONG_HEADERS
+  const realIp = opts.realIp ?? NO_TRUSTED_IPS
+  if (realIp.header === 'proxy_protocol' && realIp.trusted) log.warn('real_ip_header = proxy_protocol is not supported (no PROXY protocol listeners); client addresses are the connections\' own')
   const health = new HealthRegistry()
   health.sync(snapshot.upstreams)
   const pluginState: PluginState = {counters: new LocalCounters(), database: opts.database}
@@ -98,7 +107,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     counters.requests++
     inFlight.add(res)
     if (closing) res.shouldKeepAlive = false
-    const ctx = newContext(req, res, snapshot, log, headerPolicySetting)
+    const ctx = newContext(req, res, snapshot, log, headerPolicySetting, realIp)
     const cancel = new Cancellation()
     // one close listener per request: cancel a pending upstream try, log, drain
     res.on('close', () => {
@@ -215,9 +224,11 @@ function nextRequestId(): string {
   return ID_POOL.toString('hex', idOffset - 16, idOffset)
 }
 
-function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySnapshot, log: Logger, headerPolicy: HeaderPolicy): ProxyContext {
+function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySnapshot, log: Logger, headerPolicy: HeaderPolicy, realIp: RealIpSettings): ProxyContext {
   const requestId = nextRequestId()
   const encrypted = (req.socket as {encrypted?: boolean}).encrypted === true
+  // no trusted_ips (the default): the connection's own address, nothing else looked at
+  const client = realIp.trusted === null && !realIp.unix ? {address: req.socket.remoteAddress ?? '', trusted: false} : clientAddress(req.socket.remoteAddress ?? '', req.headers, realIp)
   return {
     requestId,
     startedAt: performance.now(),
@@ -228,7 +239,8 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
     res,
     scheme: encrypted ? 'https' : 'http',
     localPort: req.socket.localPort ?? 0,
-    remoteAddress: req.socket.remoteAddress ?? '',
+    remoteAddress: client.address,
+    trustedClient: client.trusted,
     log: requestLogger(log, requestId),
     phase: 'router',
     match: null,
