@@ -126,8 +126,9 @@ describe('proxy: Kong error responses', () => {
       services: [refused, timeout],
       routes: [route({paths: ['/refused'], service: {id: refused.id}}), route({paths: ['/slow'], service: {id: timeout.id}})],
     })
-    kongJson(await get(port, '/refused'), 502, 'An invalid response was received from the upstream server')
-    kongJson(await get(port, '/slow'), 504, 'The upstream server is timed out')
+    const json = {headers: {accept: 'application/json'}}
+    kongJson(await get(port, '/refused', json), 502, 'An invalid response was received from the upstream server')
+    kongJson(await get(port, '/slow', json), 504, 'The upstream server is timed out')
   })
 })
 
@@ -205,6 +206,47 @@ describe("proxy: kong.conf's headers and headers_upstream", () => {
     const own = await get(port, '/nothing-here')
     assert.equal(own.headers.server, `kong/${GATEWAY_VERSION}`)
     assert.equal(own.headers['x-kong-response-latency'], undefined)
+  })
+})
+
+describe('proxy: error formats, negotiated as Kong does', () => {
+  async function setup(t: any, errorDefaultType?: string) {
+    const refused = service({host: '127.0.0.1', port: await deadPort(), retries: 0})
+    const {port} = await startProxy(t, {services: [refused], routes: [route({paths: ['/refused'], service: {id: refused.id}})]}, {errorDefaultType})
+    return port
+  }
+
+  test('a proxy failure with no Accept: error_default_type (text/plain by default), or the request\'s Content-Type', async (t) => {
+    const port = await setup(t)
+    const plain = await get(port, '/refused')
+    assert.equal(plain.status, 502)
+    assert.equal(plain.headers['content-type'], 'text/plain; charset=utf-8')
+    assert.equal(plain.body, `An invalid response was received from the upstream server\nrequest_id: ${plain.headers['x-kong-request-id']}\n`)
+    const byType = await get(port, '/refused', {method: 'POST', body: '{}', headers: {'content-type': 'application/json'}})
+    assert.equal(byType.json().message, 'An invalid response was received from the upstream server')
+    const html = await get(await setup(t, 'text/html'), '/refused')
+    assert.equal(html.headers['content-type'], 'text/html; charset=utf-8')
+    assert.equal(html.body, `<!doctype html>\n<html>\n  <head>\n    <meta charset="utf-8">\n    <title>Error</title>\n  </head>\n  <body>\n    <h1>Error</h1>\n    <p>An invalid response was received from the upstream server.</p>\n    <p>request_id: ${html.headers['x-kong-request-id']}</p>\n  </body>\n</html>\n`)
+  })
+
+  test('Accept picks the format, highest q first; */* and unknown types are JSON; the router\'s errors are JSON without Accept', async (t) => {
+    const port = await setup(t)
+    const xml = await get(port, '/nothing', {headers: {accept: 'application/xml'}})
+    assert.equal(xml.status, 404)
+    assert.equal(xml.headers['content-type'], 'application/xml; charset=utf-8')
+    assert.equal(xml.body, `<?xml version="1.0" encoding="UTF-8"?>\n<error>\n  <message>no Route matched with those values</message>\n  <requestid>${xml.headers['x-kong-request-id']}</requestid>\n</error>\n`)
+    const cases: Array<[string | undefined, string]> = [
+      [undefined, 'application/json'],
+      ['*/*', 'application/json'],
+      ['text/*', 'text/plain'],
+      ['image/png', 'application/json'],
+      ['application/json;q=0.9,text/html,text/plain;q=0.9', 'text/html'],
+      ['text/plain;q=0.7,application/json;q=0.8,text/html;q=0.5', 'application/json'],
+    ]
+    for (const [accept, type] of cases) {
+      const r = await get(port, '/nothing', accept === undefined ? {} : {headers: {accept}})
+      assert.equal(r.headers['content-type'], `${type}; charset=utf-8`, `Accept: ${accept}`)
+    }
   })
 })
 

@@ -129,7 +129,7 @@ describe('proxy: connect timeout', () => {
     })
     for (const [path, tries] of [['/once', 1], ['/twice', 2]] as const) {
       const started = Date.now()
-      const r = await get(port, path)
+      const r = await get(port, path, {headers: {accept: 'application/json'}})
       const took = Date.now() - started
       assert.equal(r.status, 504, r.body)
       assert.equal(r.json().message, 'The upstream server is timed out')

@@ -14,7 +14,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 function post(port: number, path: string, chunks: Buffer[], opts: {chunked?: boolean; pauseMs?: number} = {}): Promise<{status: number; body: string}> {
   const total = chunks.reduce((n, c) => n + c.length, 0)
   return new Promise((resolve, reject) => {
-    const req = request({host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: opts.chunked ? {} : {'content-length': String(total)}}, (res) => {
+    const req = request({host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: {accept: 'application/json', ...(opts.chunked ? {} : {'content-length': String(total)})}}, (res) => {
       const parts: Buffer[] = []
       res.on('data', (c) => parts.push(c))
       res.on('end', () => resolve({status: res.statusCode!, body: Buffer.concat(parts).toString()}))

@@ -41,6 +41,7 @@ export const CONF_KEYS = {
   cluster_dp_labels: {type: 'list', default: []},
   node_worker_processes: {type: 'string', default: '1'},
   headers: {type: 'list', default: ['server_tokens', 'latency_tokens', 'X-Kong-Request-Id']},
+  error_default_type: {type: 'string', default: 'text/plain', one_of: ['text/plain', 'text/html', 'application/json', 'application/xml']},
   trusted_ips: {type: 'list', default: []},
   real_ip_header: {type: 'string', default: 'X-Real-IP'},
   real_ip_recursive: {type: 'boolean', default: false},

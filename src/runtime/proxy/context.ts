@@ -54,6 +54,8 @@ export interface ProxyContext {
   readonly startedAt: number
   /** Which gateway headers to add (kong.conf `headers`, `headers_upstream`). */
   readonly headerPolicy: HeaderPolicy
+  /** kong.conf `error_default_type`: the format of proxy failures for clients that send no Accept. */
+  readonly errorDefaultType: string
   /** The connection comes from a `trusted_ips` address: its X-Forwarded-* headers are kept. */
   readonly trustedClient: boolean
   /** The client socket's byte count when this request began (keep-alive sockets carry many). */

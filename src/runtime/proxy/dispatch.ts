@@ -99,7 +99,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   if (signal.aborted) return null
   const [status, message] = STATUS[last?.kind ?? 'error']
   ctx.log.error(`proxying failed after ${ctx.tries.length} tr${ctx.tries.length > 1 ? 'ies' : 'y'}: ${last?.message}`, {status})
-  sendError(ctx, status, message)
+  sendError(ctx, status, message, {}, status !== 503)
   return null
 }
 

@@ -1,9 +1,10 @@
 /**
- * Responses the gateway produces itself, byte-compatible with Kong's error template
- * (kong/tools/http.lua): JSON, `Content-Type: application/json; charset=utf-8`,
+ * Responses the gateway produces itself, byte-compatible with Kong's error templates
+ * (kong/tools/http.lua): JSON, HTML, XML or plain text as negotiated (error-format.ts),
  * `Server: kong/<version>`, and since Kong 3.6 the request id in the body.
  */
 import type {ProxyContext} from './context.js'
+import {CONTENT_TYPES, errorBody, negotiateError, type ErrorFormat} from './error-format.js'
 import {GATEWAY_VERSION} from '../version.js'
 
 export const MESSAGES = {
@@ -19,7 +20,7 @@ export const MESSAGES = {
 export const SERVER_HEADER = `kong/${GATEWAY_VERSION}`
 
 /** What a response the gateway produces needs to know about its request. */
-export type Responder = Pick<ProxyContext, 'res' | 'requestId' | 'startedAt' | 'headerPolicy'>
+export type Responder = Pick<ProxyContext, 'req' | 'res' | 'requestId' | 'startedAt' | 'headerPolicy' | 'errorDefaultType'>
 
 /**
  * The gateway's own headers on a response it produces (Server, X-Kong-Response-Latency,
@@ -33,20 +34,34 @@ export function generatedHeaders(r: Responder, headers: Record<string, string | 
   return headers
 }
 
-/** Writes a Kong-style JSON error; does nothing if headers already went out. */
-export function sendError(r: Responder, status: number, message: string, headers: Record<string, string | number | string[]> = {}): void {
+/**
+ * Writes a Kong-style error in the format the client accepts; destroys the response if
+ * headers already went out. `proxyFailure`: the upstream could not be reached or timed out
+ * (Kong answers those from nginx's error pages, defaulting to `error_default_type`).
+ */
+export function sendError(r: Responder, status: number, message: string, headers: Record<string, string | number | string[]> = {}, proxyFailure = false): void {
   const {res} = r
   if (res.headersSent) {
     res.destroy()
     return
   }
-  const body = `{\n  "message":${JSON.stringify(message)},\n  "request_id":"${r.requestId}"\n}`
+  // a Content-Type the caller set picks the template (Kong's kong.response.error), else the request's
+  const given = Object.keys(headers).find((k) => k.toLowerCase() === 'content-type')
+  const format = given !== undefined ? negotiateError(String(headers[given])) : errorFormat(r, proxyFailure)
+  const rest = given === undefined ? headers : Object.fromEntries(Object.entries(headers).filter(([k]) => k !== given))
+  const body = errorBody(format, message, r.requestId)
   res.writeHead(status, generatedHeaders(r, {
-    ...headers,
-    'content-type': 'application/json; charset=utf-8',
+    ...rest,
+    'content-type': CONTENT_TYPES[format],
     'content-length': Buffer.byteLength(body),
   }))
   res.end(body)
+}
+
+function errorFormat(r: Responder, proxyFailure: boolean): ErrorFormat {
+  const h = r.req.headers
+  if (h.accept !== undefined || !proxyFailure) return negotiateError(h.accept)
+  return negotiateError(h['content-type'] ?? r.errorDefaultType)
 }
 
 /** A response without a body (redirects), with the gateway's usual headers. */

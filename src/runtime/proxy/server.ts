@@ -68,11 +68,14 @@ export interface ProxyOptions {
   headers?: HeaderPolicy
   /** kong.conf `trusted_ips`, `real_ip_header`, `real_ip_recursive`; nothing trusted if absent. */
   realIp?: RealIpSettings
+  /** kong.conf `error_default_type`; text/plain if absent. */
+  errorDefaultType?: string
 }
 
 /** The proxy settings a node's conf carries. */
-export function proxyOptionsOf(conf: NodeConf): Pick<ProxyOptions, 'keepalive' | 'headers' | 'realIp'> {
+export function proxyOptionsOf(conf: NodeConf): Pick<ProxyOptions, 'keepalive' | 'headers' | 'realIp' | 'errorDefaultType'> {
   return {
+    errorDefaultType: conf.error_default_type,
     keepalive: keepaliveOf(conf),
     headers: headerPolicy(conf.headers, conf.headers_upstream),
     realIp: realIpSettings(conf.trusted_ips, conf.real_ip_header, conf.real_ip_recursive),
@@ -93,6 +96,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
   const pools = new UpstreamPools(opts.keepalive)
   const headerPolicySetting = opts.headers ?? KONG_HEADERS
   const realIp = opts.realIp ?? NO_TRUSTED_IPS
+  const errorDefaultType = opts.errorDefaultType ?? 'text/plain'
   if (realIp.header === 'proxy_protocol' && realIp.trusted) log.warn('real_ip_header = proxy_protocol is not supported (no PROXY protocol listeners); client addresses are the connections\' own')
   const health = new HealthRegistry()
   health.sync(snapshot.upstreams)
@@ -107,7 +111,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     counters.requests++
     inFlight.add(res)
     if (closing) res.shouldKeepAlive = false
-    const ctx = newContext(req, res, snapshot, log, headerPolicySetting, realIp)
+    const ctx = newContext(req, res, snapshot, log, {headerPolicy: headerPolicySetting, realIp, errorDefaultType})
     const cancel = new Cancellation()
     // one close listener per request: cancel a pending upstream try, log, drain
     res.on('close', () => {
@@ -224,7 +228,10 @@ function nextRequestId(): string {
   return ID_POOL.toString('hex', idOffset - 16, idOffset)
 }
 
-function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySnapshot, log: Logger, headerPolicy: HeaderPolicy, realIp: RealIpSettings): ProxyContext {
+function newContext(
+  req: IncomingMessage, res: ServerResponse, snapshot: ProxySnapshot, log: Logger,
+  {headerPolicy, realIp, errorDefaultType}: {headerPolicy: HeaderPolicy; realIp: RealIpSettings; errorDefaultType: string},
+): ProxyContext {
   const requestId = nextRequestId()
   const encrypted = (req.socket as {encrypted?: boolean}).encrypted === true
   // no trusted_ips (the default): the connection's own address, nothing else looked at
@@ -233,6 +240,7 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
     requestId,
     startedAt: performance.now(),
     headerPolicy,
+    errorDefaultType,
     socketBytesWritten: req.socket.bytesWritten,
     snapshot,
     req,
