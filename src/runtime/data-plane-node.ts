@@ -13,32 +13,16 @@ import type {NodeConf} from './conf/defaults.js'
 import {cachePath, readCache} from './clustering/cache.js'
 import {EMPTY_CONFIG_HASH} from './clustering/config-hash.js'
 import {connectDataPlane} from './clustering/data-plane.js'
-import {importConfig} from './clustering/export.js'
-import {decodeReconfigure, type Reconfigure} from './clustering/protocol.js'
+import {decodeFrame, FrameError, type DecodedFrame} from './clustering/frame.js'
+import {createFrameDecoder} from './clustering/frame-decoder.js'
 import {loadClusterTls} from './clustering/tls.js'
 import type {Logger} from './log.js'
 import {closeServer, listen} from './net.js'
 import {nodeIdFor, type RunningNode} from './node.js'
 import {parseListen} from './proxy/listen.js'
-import {buildSnapshot, type EntitySet} from './proxy/snapshot.js'
-import {getSchema} from './schema/registry.js'
-import {validateEntity} from './schema/validate.js'
+import {buildSnapshot, type EntitySet, type ProxySnapshot} from './proxy/snapshot.js'
 import {createStatusApi} from './status.js'
 import {createProxyHost} from './workers/proxy-host.js'
-
-/** Every entity must pass its schema before anything is swapped in. */
-function validateAll(entities: Record<string, Record<string, any>[]>): void {
-  for (const [name, rows] of Object.entries(entities)) {
-    const schema = getSchema(name)!
-    for (const row of rows) {
-      try {
-        validateEntity(schema, row)
-      } catch (err) {
-        throw new Error(`${schema.singular} ${row.id}: ${(err as Error).message}`)
-      }
-    }
-  }
-}
 
 export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<RunningNode> {
   mkdirSync(conf.prefix, {recursive: true})
@@ -51,19 +35,32 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   let hash = EMPTY_CONFIG_HASH
   let loaded = false
 
-  const apply = async (msg: Reconfigure) => {
-    const entities = importConfig(msg.config_table)
-    validateAll(entities)
-    await proxy.apply(entities, buildSnapshot(entities as unknown as EntitySet))
+  // frames from the CP are decoded and validated on another thread; the cache, read before
+  // anything is served, here
+  const decoder = createFrameDecoder()
+  const swapIn = async ({msg, entities}: DecodedFrame) => {
+    let snapshot: ProxySnapshot
+    try {
+      snapshot = buildSnapshot(entities as unknown as EntitySet)
+    } catch (err) {
+      throw new FrameError('validate', (err as Error).message, msg.config_hash)
+    }
+    await proxy.apply(entities, snapshot)
     hash = msg.config_hash
     loaded = true
     clog.notice(`configuration ${hash} applied`)
+  }
+  const apply = async (frame: Buffer): Promise<'applied' | 'unchanged'> => {
+    const decoded = await decoder.decode(frame)
+    if (decoded.msg.config_hash === hash) return 'unchanged'
+    await swapIn(decoded)
+    return 'applied'
   }
 
   const cached = readCache(conf.prefix)
   if (cached) {
     try {
-      await apply(decodeReconfigure(cached))
+      await swapIn(decodeFrame(cached))
       clog.notice(`serving configuration ${hash} from ${cachePath(conf.prefix)} until the control plane answers`)
     } catch (err) {
       clog.error(`ignoring the config cache ${cachePath(conf.prefix)}: ${(err as Error).message}; waiting for the control plane`)
@@ -76,7 +73,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const close = () =>
     (closed ??= (async () => {
       link.close()
-      await Promise.all([proxy.close(), ...servers.map((s) => closeServer(s))])
+      await Promise.all([proxy.close(), decoder.close(), ...servers.map((s) => closeServer(s))])
     })())
   const status = async () => ({
     configuration_hash: hash,

@@ -13,7 +13,8 @@ import type {Logger} from '../log.js'
 import {bundledPlugins} from '../plugins/registry.js'
 import {GATEWAY_VERSION} from '../version.js'
 import {writeCache} from './cache.js'
-import {decodeReconfigure, encodeBasicInfo, OUTLET_PATH, SHARED_SERVER_NAME, type Reconfigure} from './protocol.js'
+import {FrameError} from './frame.js'
+import {encodeBasicInfo, OUTLET_PATH, SHARED_SERVER_NAME} from './protocol.js'
 import type {ClusterTls} from './tls.js'
 
 export interface DataPlaneLink {
@@ -30,8 +31,11 @@ export interface DataPlaneDeps {
   log: Logger
   /** The hash currently served (sent in pings). */
   currentHash(): string
-  /** Validates and swaps in a configuration; throws when it is invalid. */
-  apply(msg: Reconfigure): Promise<void>
+  /**
+   * Decodes, validates and swaps in a reconfigure frame; `unchanged` when it carries the
+   * hash already served. Rejects with a FrameError saying which step refused it.
+   */
+  apply(frame: Buffer): Promise<'applied' | 'unchanged'>
 }
 
 export function parseLabels(list: readonly string[]): Record<string, string> {
@@ -101,26 +105,23 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
     socket.on('pong', awaitPong)
     socket.on('message', (data: Buffer, isBinary) => {
       if (!isBinary) return
-      let msg: Reconfigure
-      try {
-        msg = decodeReconfigure(data)
-      } catch (err) {
-        log.error(`ignoring an unreadable message from the control plane: ${(err as Error).message}`)
-        return
-      }
-      // A CP that sends configuration is healthy: the next outage starts a fresh backoff.
-      attempt = 0
-      if (msg.config_hash === d.currentHash()) return void ping()
-      d.apply(msg).then(
-        () => {
-          try {
-            writeCache(conf.prefix, data)
-          } catch (err) {
-            log.warn(`could not write the config cache: ${(err as Error).message}`)
+      d.apply(data).then(
+        (result) => {
+          // A CP that sends configuration is healthy: the next outage starts a fresh backoff.
+          attempt = 0
+          if (result === 'applied') {
+            try {
+              writeCache(conf.prefix, data)
+            } catch (err) {
+              log.warn(`could not write the config cache: ${(err as Error).message}`)
+            }
           }
           ping()
         },
-        (err) => log.error(`rejected configuration ${msg.config_hash} from the control plane, still serving ${d.currentHash()}: ${err.message}`),
+        (err: Error) => {
+          if (err instanceof FrameError && err.stage === 'decode') log.error(`ignoring an unreadable message from the control plane: ${err.message}`)
+          else log.error(`rejected configuration ${(err as FrameError).hash ?? '(unknown hash)'} from the control plane, still serving ${d.currentHash()}: ${err.message}`)
+        },
       )
     })
     socket.on('close', (code) => {
