@@ -3,6 +3,8 @@
  * targets, and passive and active checks through a real proxy against real upstreams.
  */
 import assert from 'node:assert/strict'
+import {once} from 'node:events'
+import net, {type AddressInfo} from 'node:net'
 import {describe, test} from 'node:test'
 import {createBalancer, type Peer} from '../../src/runtime/proxy/balancer.js'
 import {thresholds} from '../../src/runtime/proxy/health/settings.js'
@@ -41,7 +43,7 @@ describe('health: counters (Kong semantics)', () => {
     assert.equal(h.healthy, false)
   })
 
-  test('an unhealthy target needs `successes` in a row; statuses in neither list count only for active probes', () => {
+  test('an unhealthy target needs `successes` in a row; statuses in neither list are ignored, active or passive', () => {
     const h = new TargetHealth('id', 100)
     h.report({failure: 'tcp'}, passive, 'passive')
     assert.equal(h.healthy, false)
@@ -52,7 +54,9 @@ describe('health: counters (Kong semantics)', () => {
     assert.equal(h.report({status: 201}, passive, 'passive'), true)
     assert.equal(h.healthy, true)
     assert.equal(h.report({status: 418}, passive, 'passive'), false, 'passive: in neither list, ignored')
-    assert.equal(h.report({status: 418}, active, 'active'), true, 'active: in neither list, an http failure')
+    assert.equal(h.report({status: 418}, active, 'active'), false, 'active: in neither list, ignored (as Kong)')
+    assert.equal(h.healthy, true)
+    assert.equal(h.report({status: 0}, active, 'active'), true, 'no status (a bad status line): an http failure')
     assert.equal(h.healthy, false)
     assert.equal(h.set(true), true)
     assert.equal(h.healthy, true)
@@ -145,6 +149,37 @@ describe('health: through the proxy', () => {
     const after = probes.length
     await new Promise((r) => setTimeout(r, 300))
     assert.equal(probes.length, after, 'no probe after close')
+  })
+
+  test('active: a status in neither list is ignored; a bad status line is an http failure (as Kong)', async (t) => {
+    const odd = await startUpstream(t, 'odd', (_req, res) => {
+      res.writeHead(401).end()
+      return true
+    })
+    let garbageProbes = 0
+    const conns = new Set<net.Socket>()
+    const garbage = net.createServer((c) => {
+      garbageProbes++
+      conns.add(c)
+      c.on('close', () => conns.delete(c))
+      c.on('error', () => {})
+      c.end('garbage\r\n')
+    })
+    garbage.listen(0, '127.0.0.1')
+    await once(garbage, 'listening')
+    t.after(() => new Promise<void>((r) => {
+      for (const c of conns) c.destroy()
+      garbage.close(() => r())
+    }))
+    const garbagePort = (garbage.address() as AddressInfo).port
+    const u = upstream({name: 'odd.pool', healthchecks: {active: {healthy: {interval: 0.05}, unhealthy: {interval: 0.05, http_failures: 1}}}})
+    const s = service({host: 'odd.pool'})
+    const tg = (p: number) => target({upstream: {id: u.id}, target: `127.0.0.1:${p}`})
+    const {proxy} = await startProxy(t, {services: [s], upstreams: [u], targets: [tg(odd.port), tg(garbagePort)], routes: [route({paths: ['/'], service: {id: s.id}})]})
+    // a round starts after the previous one reported: a second connection means the first probe counted
+    await until(() => odd.hits() >= 3 && garbageProbes >= 2, 5000, 'probes')
+    assert.equal(proxy.health.health(u.id, `127.0.0.1:${garbagePort}`), 'UNHEALTHY', 'tcp_failures is 0: only an http failure can count')
+    assert.equal(proxy.health.health(u.id, `127.0.0.1:${odd.port}`), 'HEALTHY', '401 is in neither list')
   })
 
   test('active: tcp probes mark a target nobody listens on unhealthy', async (t) => {

@@ -61,7 +61,8 @@ export function probe(spec: ProbeSpec, track: (s: Socket) => () => void): Promis
       const eol = head.indexOf('\r\n')
       if (eol < 0 && head.length < MAX_LINE) return
       const m = STATUS_LINE.exec(head)
-      finish(m ? {status: Number(m[1])} : {failure: 'tcp'})
+      // no valid status line: Kong reports status 0, an HTTP failure
+      finish({status: m ? Number(m[1]) : 0})
     })
   })
 }

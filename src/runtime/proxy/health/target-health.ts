@@ -10,8 +10,9 @@
  *   - setting the state by hand (Admin API) clears the counters.
  *
  * An HTTP status counts as a success when it is in `healthy.http_statuses`, as an HTTP
- * failure when it is in `unhealthy.http_statuses` or, for active probes, when it is in
- * neither list (a passive status in neither list is ignored).
+ * failure when it is in `unhealthy.http_statuses`; a status in neither list is ignored,
+ * active or passive. Status 0 (an active probe got no valid status line) is an HTTP
+ * failure, whatever the lists say.
  */
 import type {CheckKind, Thresholds} from './settings.js'
 
@@ -42,12 +43,13 @@ export class TargetHealth {
   }
 
   /** Counts one outcome; true when the public state (healthy or not) changed. */
-  report(outcome: Outcome, t: Thresholds, kind: CheckKind): boolean {
+  report(outcome: Outcome, t: Thresholds, _kind: CheckKind): boolean {
     this.dnsError = false
     if ('success' in outcome) return this.count('healthy', 'success', t.successes)
     if ('failure' in outcome) return this.count('unhealthy', outcome.failure, outcome.failure === 'tcp' ? t.tcpFailures : t.timeouts)
     if (t.healthyStatuses.has(outcome.status)) return this.count('healthy', 'success', t.successes)
-    if (t.unhealthyStatuses.has(outcome.status) || kind === 'active') return this.count('unhealthy', 'http', t.httpFailures)
+    // Kong (lua-resty-healthcheck's report_http_status) ignores statuses in neither list
+    if (t.unhealthyStatuses.has(outcome.status) || outcome.status === 0) return this.count('unhealthy', 'http', t.httpFailures)
     return false
   }
 
