@@ -2,6 +2,8 @@
  * Node configuration keys, their types and Kong's defaults. Unknown keys in a conf
  * file are ignored with a warning (Kong has hundreds; we support these).
  */
+import {ERROR_DEFAULT_TYPES} from '../proxy/error-format.js'
+
 export type ConfType = 'string' | 'number' | 'boolean' | 'list'
 
 export interface ConfKey {
@@ -41,7 +43,7 @@ export const CONF_KEYS = {
   cluster_dp_labels: {type: 'list', default: []},
   node_worker_processes: {type: 'string', default: '1'},
   headers: {type: 'list', default: ['server_tokens', 'latency_tokens', 'X-Kong-Request-Id']},
-  error_default_type: {type: 'string', default: 'text/plain', one_of: ['text/plain', 'text/html', 'application/json', 'application/xml']},
+  error_default_type: {type: 'string', default: 'text/plain', one_of: ERROR_DEFAULT_TYPES},
   trusted_ips: {type: 'list', default: []},
   real_ip_header: {type: 'string', default: 'X-Real-IP'},
   real_ip_recursive: {type: 'boolean', default: false},

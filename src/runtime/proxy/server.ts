@@ -94,9 +94,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
   let defaultCert = opts.defaultCertificate
   let closing: Promise<void> | null = null
   const pools = new UpstreamPools(opts.keepalive)
-  const headerPolicySetting = opts.headers ?? KONG_HEADERS
-  const realIp = opts.realIp ?? NO_TRUSTED_IPS
-  const errorDefaultType = opts.errorDefaultType ?? 'text/plain'
+  const settings: RequestSettings = {headerPolicy: opts.headers ?? KONG_HEADERS, realIp: opts.realIp ?? NO_TRUSTED_IPS, errorDefaultType: opts.errorDefaultType ?? 'text/plain'}
+  const {realIp} = settings
   if (realIp.header === 'proxy_protocol' && realIp.trusted) log.warn('real_ip_header = proxy_protocol is not supported (no PROXY protocol listeners); client addresses are the connections\' own')
   const health = new HealthRegistry()
   health.sync(snapshot.upstreams)
@@ -111,7 +110,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     counters.requests++
     inFlight.add(res)
     if (closing) res.shouldKeepAlive = false
-    const ctx = newContext(req, res, snapshot, log, {headerPolicy: headerPolicySetting, realIp, errorDefaultType})
+    const ctx = newContext(req, res, snapshot, log, settings)
     const cancel = new Cancellation()
     // one close listener per request: cancel a pending upstream try, log, drain
     res.on('close', () => {
@@ -228,14 +227,20 @@ function nextRequestId(): string {
   return ID_POOL.toString('hex', idOffset - 16, idOffset)
 }
 
-function newContext(
-  req: IncomingMessage, res: ServerResponse, snapshot: ProxySnapshot, log: Logger,
-  {headerPolicy, realIp, errorDefaultType}: {headerPolicy: HeaderPolicy; realIp: RealIpSettings; errorDefaultType: string},
-): ProxyContext {
+/** The proxy's settings every request context carries. */
+interface RequestSettings {
+  headerPolicy: HeaderPolicy
+  realIp: RealIpSettings
+  errorDefaultType: string
+}
+
+function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySnapshot, log: Logger, settings: RequestSettings): ProxyContext {
+  const {headerPolicy, realIp, errorDefaultType} = settings
   const requestId = nextRequestId()
   const encrypted = (req.socket as {encrypted?: boolean}).encrypted === true
+  const socketAddress = req.socket.remoteAddress ?? ''
   // no trusted_ips (the default): the connection's own address, nothing else looked at
-  const client = realIp.trusted === null && !realIp.unix ? {address: req.socket.remoteAddress ?? '', trusted: false} : clientAddress(req.socket.remoteAddress ?? '', req.headers, realIp)
+  const client = realIp.trusted === null && !realIp.unix ? null : clientAddress(socketAddress, req.headers, realIp)
   return {
     requestId,
     startedAt: performance.now(),
@@ -247,8 +252,8 @@ function newContext(
     res,
     scheme: encrypted ? 'https' : 'http',
     localPort: req.socket.localPort ?? 0,
-    remoteAddress: client.address,
-    trustedClient: client.trusted,
+    remoteAddress: client?.address ?? socketAddress,
+    trustedClient: client?.trusted ?? false,
     log: requestLogger(log, requestId),
     phase: 'router',
     match: null,

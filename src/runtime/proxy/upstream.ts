@@ -8,26 +8,17 @@
  *             or the body not taken within write_timeout → retry idempotent; 504
  *   error     reset, bad response, …                  → retry idempotent; 502
  */
-import type {Readable} from 'node:stream'
 import type {Peer} from './balancer.js'
 import type {NodeConf} from '../conf/defaults.js'
-import {KONG_KEEPALIVE, OriginPool, UpstreamFailure, type Keepalive, type UpstreamResponse} from './upstream-client.js'
+import {KONG_KEEPALIVE, OriginPool, UpstreamFailure, type ClientRequest, type Keepalive, type UpstreamResponse} from './upstream-client.js'
 
 export {UpstreamFailure, type FailureKind, type UpstreamResponse} from './upstream-client.js'
 
-export interface TryOptions {
+/** One try: the request as the client sends it, and where and how to connect for it. */
+export interface TryOptions extends ClientRequest {
   scheme: 'http' | 'https'
   peer: Peer
-  method: string
-  path: string
-  headers: Array<string | string[]>
-  body: Buffer | Readable | null
-  /** The body's length when known and `body` is a Readable over a buffer. */
-  bodyLength?: number
-  /** A fresh copy of such a Readable, should the try go once more on a new connection. */
-  replay?: () => Readable
   connectTimeout: number
-  readTimeout: number
   tlsVerify: boolean
   /** TLS server name; Kong sends the upstream host. */
   servername?: string
@@ -67,16 +58,7 @@ export class UpstreamPools {
 
   send(o: TryOptions): Promise<UpstreamResponse> {
     if (o.signal?.aborted) return Promise.reject(new UpstreamFailure('error', 'the client closed the connection'))
-    return this.pool(o).send({
-      method: o.method,
-      path: o.path,
-      headers: o.headers,
-      body: o.body,
-      bodyLength: o.bodyLength,
-      replay: o.replay,
-      readTimeout: o.readTimeout,
-      signal: o.signal,
-    })
+    return this.pool(o).send(o)
   }
 
   /** Origins with a pool now. */
