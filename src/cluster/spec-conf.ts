@@ -8,6 +8,7 @@
  * kctl's own bookkeeping (ports, pids, certificate paths) stays true.
  */
 import {CONF_KEYS, type ConfKey} from '../runtime/conf/defaults.js'
+import {valueErrors} from '../runtime/conf/load.js'
 import {nearestConfKey} from '../runtime/conf/nearest.js'
 
 export type ConfValue = string | number | boolean | string[]
@@ -49,6 +50,8 @@ export function checkConf(raw: unknown, key: string, node: string, at: At): void
     }
     const problem = valueProblem(def, value)
     if (problem) at2(problem)
+    // the runtime's own checks of the value (Kong's start-up messages), before any node is touched
+    else for (const message of valueErrors(name, def.type === 'list' ? listItems(value as ConfValue) : value)) at2(message)
   }
 }
 
@@ -71,6 +74,11 @@ function valueProblem(def: ConfKey, value: unknown): string | undefined {
       return textProblem(String(value))
     }
   }
+}
+
+/** A list value as the runtime reads it: `a, b` or `[a, b]` → items. */
+function listItems(value: ConfValue): string[] {
+  return (Array.isArray(value) ? value : String(value).split(',')).map((s) => s.trim()).filter(Boolean)
 }
 
 /** kong.conf is line based and trims values: a line break or edge whitespace cannot round-trip. */

@@ -45,6 +45,12 @@ describe('spec conf', () => {
     assert.match(problems(doc({log_level: null})), /spec\.conf\.log_level: needs a value/)
     assert.match(problems(doc(['log_level'])), /spec\.conf: must be a mapping/)
     assert.match(problems(doc(undefined, {cluster_server_name: 'a\nrole = traditional'})), /spec\.nodes\[1\]\.conf\.cluster_server_name: must be one line/)
+    // the runtime's own value checks, with Kong's messages, before any node is touched
+    const values = problems(doc({trusted_ips: '10.0.0.0/8, lb.internal', upstream_keepalive_pool_size: -1}, {headers: ['server_tokens', 'Foo-Bar']}))
+    assert.match(values, /spec\.conf\.trusted_ips: trusted_ips must be a comma separated list in the form of IPv4 or IPv6 address or CIDR block or 'unix:', got 'lb\.internal'/)
+    assert.match(values, /spec\.conf\.upstream_keepalive_pool_size: upstream_keepalive_pool_size must be 0 or greater/)
+    assert.match(values, /spec\.nodes\[1\]\.conf\.headers: headers: invalid entry 'Foo-Bar'/)
+    assert.equal(problems(doc({trusted_ips: ['0.0.0.0/0', '::/0'], headers: 'off', upstream_keepalive_idle_timeout: 0})), '')
   })
 
   it('refuses the keys kctl sets, naming where they are set', () => {

@@ -86,11 +86,31 @@ export function checkCombinations(c: NodeConf): string[] {
   if (c.role === 'control_plane' && c.database === 'off') errors.push('in-memory storage can not be used when role = "control_plane"')
   if (c.role === 'data_plane' && c.database !== 'off') errors.push('only in-memory storage can be used when role = "data_plane"')
   if (c.pg_port < 1 || c.pg_port > 65535) errors.push(`pg_port must be between 1 and 65535`)
-  errors.push(...headerSettingErrors(c.headers, c.headers_upstream), ...trustedIpErrors(c.trusted_ips))
-  for (const k of ['upstream_keepalive_pool_size', 'upstream_keepalive_max_requests', 'upstream_keepalive_idle_timeout'] as const) {
-    if (c[k] < 0) errors.push(`${k} must be 0 or greater`)
-  }
+  for (const name of CHECKED_VALUES) errors.push(...valueErrors(name, c[name]))
   return errors
+}
+
+const CHECKED_VALUES = ['headers', 'headers_upstream', 'trusted_ips', 'upstream_keepalive_pool_size', 'upstream_keepalive_max_requests', 'upstream_keepalive_idle_timeout'] as const
+
+/**
+ * Kong's start-up errors for one key's value, already of the key's type (a number, a list);
+ * none for keys without such checks. kctl.yaml's `conf:` is checked with it too, so a bad
+ * value is refused before any node is touched.
+ */
+export function valueErrors(name: string, value: unknown): string[] {
+  switch (name) {
+    case 'headers':
+      return headerSettingErrors(value as string[], [])
+    case 'headers_upstream':
+      return headerSettingErrors([], value as string[])
+    case 'trusted_ips':
+      return trustedIpErrors(value as string[])
+    case 'upstream_keepalive_pool_size':
+    case 'upstream_keepalive_max_requests':
+    case 'upstream_keepalive_idle_timeout':
+      return (value as number) < 0 ? [`${name} must be 0 or greater`] : []
+  }
+  return []
 }
 
 /** The configuration as `GET /` shows it: secrets removed. */
