@@ -29,6 +29,7 @@ export class Apply extends BaseCommand {
       stateRoot: this.stateRoot,
       dryRun: flags['dry-run'],
       yes: flags.yes,
+      reporter: stderrReporter,
     })
     if (!this.jsonEnabled()) {
       for (const w of result.warnings) stderrReporter.warn(w)

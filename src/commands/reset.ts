@@ -1,6 +1,6 @@
 import {BaseCommand} from '../kit/base-command.js'
 import {yesFlag} from '../kit/flags.js'
-import {print} from '../kit/output.js'
+import {print, stderrReporter} from '../kit/output.js'
 import {adminFlags, selectTagFlag} from '../config/cli-flags.js'
 import {reset} from '../services/reset.js'
 import {getSchema} from '../runtime/schema/registry.js'
@@ -13,7 +13,7 @@ export class Reset extends BaseCommand {
 
   async run(): Promise<SyncResult> {
     const {flags} = await this.parse(Reset)
-    const result = await reset({adminUrl: flags['admin-url'], specPath: flags.spec, stateRoot: this.stateRoot, selectTags: flags['select-tag'], yes: flags.yes})
+    const result = await reset({adminUrl: flags['admin-url'], specPath: flags.spec, stateRoot: this.stateRoot, selectTags: flags['select-tag'], yes: flags.yes, reporter: stderrReporter})
     if (!this.jsonEnabled()) {
       for (const c of result.changes) print(`deleting ${getSchema(c.kind)?.singular ?? c.kind} ${c.name}`)
       print('Summary:')

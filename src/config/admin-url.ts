@@ -4,6 +4,7 @@
  */
 import {UserError} from '../kit/errors.js'
 import {loadCluster} from '../services/cluster.js'
+import {openGateway, type Gateway} from './admin-client.js'
 
 export interface AdminTarget {
   /** Explicit URL (flag or KCTL_ADMIN_URL). */
@@ -20,6 +21,11 @@ export async function resolveAdminUrl(t: AdminTarget): Promise<string> {
     throw new UserError('CLUSTER_NOT_FOUND', `Cluster ${state.name} has no node with an Admin API.`, {hint: 'Pass --admin-url http://HOST:8001.'})
   }
   return listenToUrl(node.listen.admin)
+}
+
+/** The Admin API to talk to, checked to be one. @throws NotAGateway, AdminUnreachable */
+export async function resolveGateway(t: AdminTarget): Promise<Gateway> {
+  return openGateway(await resolveAdminUrl(t))
 }
 
 /** `0.0.0.0:8001 ssl` → `https://127.0.0.1:8001`. */

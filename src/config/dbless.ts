@@ -1,12 +1,10 @@
 /**
- * DB-less traditional nodes (`database = off`) have no `/kctl/sync`: their entity
- * endpoints are read-only and the only write is `POST /config`, which replaces the
- * whole configuration in one swap. So the engine diffs as usual, then posts the full
- * state the events lead to:
+ * DB-less nodes (`database = off`) have no `/kctl/sync`: their entity endpoints are
+ * read-only and the only write is `POST /config`, which replaces the whole
+ * configuration in one swap. So the engine diffs as usual, then posts the full state
+ * the events lead to (commit.ts chooses this from `GET /`):
  *
- *   GET / → configuration.database === 'off'?
- *     no  → POST /kctl/sync {events}          (one transaction)
- *     yes → current (all of it) + events → POST /config?flatten_errors=1   (one swap)
+ *   current (all of it) + events → POST /config?flatten_errors=1   (one swap)
  *
  * Entities outside `--select-tag` are posted back unchanged, so they survive.
  * The body is an export (`_transform: false`, as Kong exports): the node stores every
@@ -17,14 +15,9 @@ import {exportConfig} from '../runtime/clustering/export.js'
 import {asStored} from '../runtime/declarative/compare.js'
 import {ConfigInvalid, type ConfigProblem} from '../runtime/declarative/errors.js'
 import type {Target} from '../runtime/declarative/resolve.js'
-import {summarize, type Event, type State, type Summary} from '../runtime/declarative/state.js'
+import type {Event, State} from '../runtime/declarative/state.js'
 import {ENTITIES, getSchema} from '../runtime/schema/registry.js'
-import {AdminApiError, call, fetchState, postSync} from './admin-client.js'
-
-export async function isDbLess(base: string): Promise<boolean> {
-  const root = await call(base, 'GET', '/')
-  return root?.configuration?.database === 'off'
-}
+import {AdminApiError, call} from './admin-client.js'
 
 /** `all` with the events applied; kinds keep their order, created entities go last. */
 export function stateAfter(all: State, events: readonly Event[]): State {
@@ -39,27 +32,6 @@ export function stateAfter(all: State, events: readonly Event[]): State {
     else rows.push(ev.entity)
   }
   return out
-}
-
-export interface CommitContext {
-  /** The state the events were computed from. */
-  current: State
-  /** When set, `current` holds only entities with these tags. */
-  selectTags: readonly string[]
-  /** The target, to name failing entities by their place in the files. */
-  target?: Target
-}
-
-/**
- * Writes the events the node's way (sync transaction, or a whole `/config` on DB-less).
- * @throws ConfigInvalid when a DB-less node refuses the configuration (Kong's code 14),
- *   AdminApiError / AdminUnreachable otherwise
- */
-export async function commitEvents(base: string, events: readonly Event[], ctx: CommitContext): Promise<Summary> {
-  if (!(await isDbLess(base))) return postSync(base, events)
-  const all = ctx.selectTags.length ? await fetchState(base) : ctx.current
-  await postConfig(base, configBody(stateAfter(all, events), events, all), ctx.target)
-  return summarize(events)
 }
 
 /** The `/config` body for `state`, reached from `before` by `events` (see the top of this file). */

@@ -6,7 +6,7 @@
  *
  * `--dry-run` and `diff` stop at the events; `apply` sends them to the node.
  */
-import {fetchState} from './admin-client.js'
+import {fetchState, type Gateway} from './admin-client.js'
 import {diffStates} from './diff.js'
 import {mask} from './render.js'
 import {ConfigInvalid, type ConfigProblem} from '../runtime/declarative/errors.js'
@@ -51,9 +51,9 @@ export interface Plan {
   selectTags: string[]
 }
 
-export async function planSync(adminUrl: string, files: readonly string[], selectTags: readonly string[] = []): Promise<Plan> {
+export async function planSync(gateway: Gateway | string, files: readonly string[], selectTags: readonly string[] = []): Promise<Plan> {
   const loaded = await loadFiles(files, selectTags)
-  const current = await fetchState(adminUrl, loaded.selectTags)
+  const current = await fetchState(gateway, loaded.selectTags)
   const target = buildTarget(loaded, current)
   const events = diffStates(current, target.state, target.untransformed)
   return {current, target, events, summary: summarize(events), warnings: loaded.raw.warnings, secrets: loaded.raw.secrets, selectTags: loaded.selectTags}

@@ -25,7 +25,7 @@ export abstract class BaseCommand extends Command {
     const status = exitStatusOf(err)
     if (this.jsonEnabled()) {
       const code = err instanceof KctlError ? err.code : 'BUG'
-      this.logJson({error: {code, message: err.message, ...(err instanceof KctlError && err.hint ? {hint: err.hint} : {})}})
+      this.logJson({error: {code, message: err.message, ...(err instanceof KctlError && err.hint ? {hint: err.hint} : {}), ...(err instanceof KctlError && err.details ? {details: err.details} : {})}})
     } else {
       process.stderr.write(this.render(err))
     }

@@ -28,8 +28,13 @@ export const EXIT_STATUS = {
   CERT_FILE_EXISTS: 1,
   CONFIG_INVALID: 1,
   GATEWAY_UNREACHABLE: 1,
+  NOT_A_GATEWAY: 1,
+  GATEWAY_ANSWER_INVALID: 1,
   GATEWAY_REJECTED: 1,
   CONFIG_CONFLICT: 1,
+  APPLY_INCOMPLETE: 1,
+  /** The change was sent and the answer lost: applied or not, nobody knows. */
+  APPLY_OUTCOME_UNKNOWN: 3,
   BUG: 1,
 } as const
 
@@ -39,17 +44,21 @@ export interface KctlErrorOptions {
   /** What to try next, shown under the message. */
   hint?: string
   cause?: unknown
+  /** Data for `--json` (`error.details`): what was and was not applied. */
+  details?: Record<string, unknown>
 }
 
 export class KctlError extends Error {
   readonly code: ErrorCode
   readonly hint?: string
+  readonly details?: Record<string, unknown>
 
   constructor(code: ErrorCode, message: string, options: KctlErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
     this.name = new.target.name
     this.code = code
     this.hint = options.hint
+    this.details = options.details
   }
 
   get exitStatus(): number {

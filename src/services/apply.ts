@@ -1,33 +1,45 @@
 /**
- * `kctl apply`: makes the gateway equal to the files, in one transaction on the node
- * (one `POST /config` swap on a DB-less node).
+ * `kctl apply`: makes the gateway equal to the files: in one transaction on a kctl node,
+ * one `POST /config` swap on a DB-less node, entity by entity on any other Kong.
  */
-import {resolveAdminUrl} from '../config/admin-url.js'
-import {asUserErrors, maskingErrors} from '../config/cli-errors.js'
-import {commitEvents} from '../config/dbless.js'
+import {resolveGateway} from '../config/admin-url.js'
+import {asUserErrors, eventName, incompleteApply, maskingErrors} from '../config/cli-errors.js'
+import {commitEvents} from '../config/commit.js'
+import {PartialApply} from '../config/entity-apply.js'
 import {appliedBefore, recordApplied} from '../config/applied.js'
 import {planSync, type Plan} from '../config/plan.js'
+import {silentReporter, type Reporter} from '../kit/output.js'
 import {confirmDestructive} from './declarative.js'
-import {resultOf, type DiffOptions, type SyncResult} from './diff.js'
+import {notOneTransaction, resultOf, type DiffOptions, type SyncResult} from './diff.js'
 
 export interface ApplyOptions extends DiffOptions {
   /** Stop after the diff (same as `kctl diff`). */
   dryRun?: boolean
   /** Skip the confirmation for deletes on the first apply to a gateway. */
   yes?: boolean
+  /** Where to say that the apply is not one transaction (stderr). */
+  reporter?: Reporter
 }
 
 export async function apply(o: ApplyOptions): Promise<{result: SyncResult; plan: Plan}> {
   return asUserErrors(async () => {
-    const url = await resolveAdminUrl(o)
-    const plan = await planSync(url, o.files, o.selectTags)
-    if (o.dryRun || plan.events.length === 0) return {plan, result: resultOf(plan, false)}
+    const gw = await resolveGateway(o)
+    const url = gw.url
+    const plan = await planSync(gw, o.files, o.selectTags)
+    if (o.dryRun || plan.events.length === 0) return {plan, result: resultOf(plan, false, gw)}
     // Only the first apply to a gateway may delete what someone made by hand: ask then.
     if (plan.summary.deleted > 0 && !(await appliedBefore(o.stateRoot, url))) {
       await confirmDestructive(`First apply to ${url}: delete ${plan.summary.deleted} entit${plan.summary.deleted === 1 ? 'y' : 'ies'} not in the files?`, Boolean(o.yes))
     }
-    plan.summary = await maskingErrors(plan.secrets, () => commitEvents(url, plan.events, {current: plan.current, selectTags: plan.selectTags, target: plan.target}))
+    if (gw.writes === 'entities') (o.reporter ?? silentReporter).warn(notOneTransaction(gw))
+    try {
+      plan.summary = await maskingErrors(plan.secrets, () => commitEvents(gw, plan.events, {current: plan.current, selectTags: plan.selectTags, target: plan.target}))
+    } catch (err) {
+      if (!(err instanceof PartialApply)) throw err
+      if (err.applied.length) await recordApplied(o.stateRoot, url)
+      throw incompleteApply(err, (e) => eventName(e, [plan.target.state, plan.current], plan.secrets))
+    }
     await recordApplied(o.stateRoot, url)
-    return {plan, result: resultOf(plan, true)}
+    return {plan, result: resultOf(plan, true, gw)}
   })
 }

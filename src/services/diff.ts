@@ -1,5 +1,6 @@
 /** `kctl diff`: what `apply` would change, nothing written. */
-import {resolveAdminUrl, type AdminTarget} from '../config/admin-url.js'
+import {resolveGateway, type AdminTarget} from '../config/admin-url.js'
+import type {Gateway} from '../config/admin-client.js'
 import {asUserErrors} from '../config/cli-errors.js'
 import {planSync, type Plan} from '../config/plan.js'
 import type {Summary} from '../runtime/declarative/state.js'
@@ -19,18 +20,30 @@ export interface SyncResult {
   warnings: string[]
   /** True when the changes were written (apply without --dry-run). */
   applied: boolean
+  /**
+   * Whether the gateway takes the changes in one transaction (a kctl node, or one
+   * `/config` swap on a DB-less node); false: entity by entity (Kong), so a failure in
+   * the middle leaves the changes before it applied.
+   */
+  transactional: boolean
 }
 
 export async function diff(o: DiffOptions): Promise<{result: SyncResult; plan: Plan}> {
   return asUserErrors(async () => {
-    const plan = await planSync(await resolveAdminUrl(o), o.files, o.selectTags)
-    return {plan, result: resultOf(plan, false)}
+    const gw = await resolveGateway(o)
+    const plan = await planSync(gw, o.files, o.selectTags)
+    return {plan, result: resultOf(plan, false, gw)}
   })
 }
 
-export const resultOf = (plan: Plan, applied: boolean): SyncResult => ({
+export const resultOf = (plan: Plan, applied: boolean, gw: Gateway): SyncResult => ({
   changes: changesJson(plan.events, [plan.target.state, plan.current], plan.secrets),
   summary: plan.summary,
   warnings: plan.warnings,
   applied,
+  transactional: gw.writes !== 'entities',
 })
+
+/** Said on stderr before writing to a gateway that takes changes entity by entity. */
+export const notOneTransaction = (gw: Gateway): string =>
+  `The gateway at ${gw.url} has no transactional apply (it is not a kctl node): the changes go entity by entity through its Admin API, in dependency order. This is not one transaction: if one fails, those before it stay applied.`

@@ -1,7 +1,7 @@
 /** `kctl dump`: the gateway as a declarative file; applying it back is a no-op. */
 import {writeFile} from 'node:fs/promises'
 import {fetchState} from '../config/admin-client.js'
-import {resolveAdminUrl, type AdminTarget} from '../config/admin-url.js'
+import {resolveGateway, type AdminTarget} from '../config/admin-url.js'
 import {asUserErrors} from '../config/cli-errors.js'
 import {dumpText} from '../runtime/declarative/dump.js'
 
@@ -22,7 +22,7 @@ export interface DumpResult {
 
 export async function dump(o: DumpOptions): Promise<DumpResult> {
   return asUserErrors(async () => {
-    const state = await fetchState(await resolveAdminUrl(o), o.selectTags ?? [])
+    const state = await fetchState(await resolveGateway(o), o.selectTags ?? [])
     const text = dumpText(state, o.format, o.selectTags ?? [])
     const toFile = o.output && o.output !== '-' ? o.output : null
     if (toFile) await writeFile(toFile, text)

@@ -1,15 +1,18 @@
 /**
  * `kctl reset`: removes every entity (or every entity with the select tags) in one
- * transaction; on a DB-less node, one `POST /config` of what is left (empty without tags).
+ * transaction; on a DB-less node, one `POST /config` of what is left (empty without
+ * tags); on any other Kong, entity by entity, children first.
  */
 import {fetchState} from '../config/admin-client.js'
-import {resolveAdminUrl, type AdminTarget} from '../config/admin-url.js'
-import {asUserErrors} from '../config/cli-errors.js'
-import {commitEvents} from '../config/dbless.js'
+import {resolveGateway, type AdminTarget} from '../config/admin-url.js'
+import {asUserErrors, eventName, incompleteApply} from '../config/cli-errors.js'
+import {commitEvents} from '../config/commit.js'
 import {deleteAll} from '../config/diff.js'
+import {PartialApply} from '../config/entity-apply.js'
+import {silentReporter, type Reporter} from '../kit/output.js'
 import {summarize} from '../runtime/declarative/state.js'
 import {confirmDestructive} from './declarative.js'
-import type {SyncResult} from './diff.js'
+import {notOneTransaction, type SyncResult} from './diff.js'
 import {changesJson} from './declarative.js'
 
 export interface ResetOptions extends AdminTarget {
@@ -17,15 +20,23 @@ export interface ResetOptions extends AdminTarget {
   selectTags?: string[]
   /** Skip the confirmation. */
   yes?: boolean
+  /** Where to say that the reset is not one transaction (stderr). */
+  reporter?: Reporter
 }
 
 export async function reset(o: ResetOptions): Promise<SyncResult> {
   return asUserErrors(async () => {
-    const url = await resolveAdminUrl(o)
-    const current = await fetchState(url, o.selectTags ?? [])
+    const gw = await resolveGateway(o)
+    const current = await fetchState(gw, o.selectTags ?? [])
     const events = deleteAll(current)
-    if (events.length) await confirmDestructive(`Delete all ${events.length} entities from the gateway at ${url}?`, Boolean(o.yes))
-    const summary = events.length ? await commitEvents(url, events, {current, selectTags: o.selectTags ?? []}) : summarize(events)
-    return {changes: changesJson(events, [current]), summary, warnings: [], applied: events.length > 0}
+    if (events.length) await confirmDestructive(`Delete all ${events.length} entities from the gateway at ${gw.url}?`, Boolean(o.yes))
+    if (events.length && gw.writes === 'entities') (o.reporter ?? silentReporter).warn(notOneTransaction(gw))
+    let summary = summarize(events)
+    try {
+      if (events.length) summary = await commitEvents(gw, events, {current, selectTags: o.selectTags ?? []})
+    } catch (err) {
+      throw err instanceof PartialApply ? incompleteApply(err, (e) => eventName(e, [current], [])) : err
+    }
+    return {changes: changesJson(events, [current]), summary, warnings: [], applied: events.length > 0, transactional: gw.writes !== 'entities'}
   })
 }

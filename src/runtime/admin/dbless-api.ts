@@ -28,7 +28,7 @@ export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
   async function route(req: Parameters<RequestHandler>[0], url: URL): Promise<Reply> {
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
     const method = req.method ?? 'GET'
-    if (segments.length === 0) return method === 'GET' ? json(200, rootInfo(deps)) : METHOD_NOT_ALLOWED
+    if (segments.length === 0) return method === 'GET' ? json(200, rootInfo(deps, false)) : METHOD_NOT_ALLOWED
     const status = await statusEndpoint(method, segments, deps)
     if (status) return status
     if (segments[0] === 'config' && segments.length === 1) return handleConfig(req, url, deps.config)

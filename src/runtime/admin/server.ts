@@ -55,7 +55,7 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
     const method = req.method ?? 'GET'
     const body = () => readBody(req)
-    if (segments.length === 0) return method === 'GET' ? json(200, rootInfo(deps)) : METHOD_NOT_ALLOWED
+    if (segments.length === 0) return method === 'GET' ? json(200, rootInfo(deps, true)) : METHOD_NOT_ALLOWED
     const status = await statusEndpoint(method, segments, deps)
     if (status) return status
     if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, deps.controlPlane ? deps.pool : null)
@@ -111,7 +111,11 @@ export async function schemasEndpoint(
   return NOT_FOUND
 }
 
-export function rootInfo(deps: Pick<AdminDeps, 'nodeId' | 'configuration'>): Record<string, unknown> {
+/**
+ * Kong's `GET /`, plus a `kctl` key Kong does not use: clients that know it (kctl's
+ * apply) see a kctl node, and whether it takes `POST /kctl/sync`; others ignore it.
+ */
+export function rootInfo(deps: Pick<AdminDeps, 'nodeId' | 'configuration'>, sync: boolean): Record<string, unknown> {
   return {
     tagline: 'Welcome to kong',
     version: GATEWAY_VERSION,
@@ -120,5 +124,6 @@ export function rootInfo(deps: Pick<AdminDeps, 'nodeId' | 'configuration'>): Rec
     hostname: hostname(),
     plugins: {available_on_server: Object.fromEntries(bundledPlugins().map((p) => [p.name, {version: p.version, priority: p.priority}])), enabled_in_cluster: []},
     configuration: deps.configuration,
+    kctl: sync ? {sync: '/kctl/sync'} : {},
   }
 }
