@@ -8,7 +8,7 @@ import {apply} from '../services/apply.js'
 import type {SyncResult} from '../services/diff.js'
 
 export class Apply extends BaseCommand {
-  static override summary = 'Make the gateway equal to the declarative files, in one transaction.'
+  static override summary = 'Make the gateway equal to the declarative files (in one transaction on a kctl node).'
   static override examples = ['<%= config.bin %> apply kong.yaml', '<%= config.bin %> apply kong.yaml --dry-run', '<%= config.bin %> apply a.yaml b.yaml --yes']
   static override strict = false
   static override args = filesArg

@@ -7,7 +7,7 @@ import {getSchema} from '../runtime/schema/registry.js'
 import type {SyncResult} from '../services/diff.js'
 
 export class Reset extends BaseCommand {
-  static override summary = 'Delete every entity from the gateway (or those with --select-tag), in one transaction.'
+  static override summary = 'Delete every entity from the gateway (or those with --select-tag), in one transaction on a kctl node.'
   static override examples = ['<%= config.bin %> reset --yes']
   static override flags = {...adminFlags, ...selectTagFlag, yes: yesFlag}
 
