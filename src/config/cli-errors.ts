@@ -47,7 +47,7 @@ export async function asUserErrors<T>(fn: () => Promise<T>): Promise<T> {
       })
     }
     if (err instanceof OutcomeUnknown) {
-      throw new UserError('APPLY_OUTCOME_UNKNOWN', `${capitalize(err.reason.message)} Whether the gateway applied the change is unknown.`, {
+      throw new UserError('APPLY_OUTCOME_UNKNOWN', `${capitalize(err.reason.message.replace(/\.$/, ''))}. Whether the gateway applied the change is unknown.`, {
         hint: 'Check with `kctl diff` and the same files (or `kctl dump`): no changes left means it was applied; otherwise run the command again.',
       })
     }
