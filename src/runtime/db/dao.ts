@@ -234,9 +234,18 @@ export class Dao {
   }
 }
 
-/** PATCH merge: top-level replace, records merged deeply (as Kong does). */
+/**
+ * PATCH merge: top-level replace, records merged deeply (as Kong does). A shorthand in
+ * the patch (`url`) replaces the stored fields it expands to, unless the patch gives them
+ * too (then validation refuses the clash).
+ */
 function mergeRecords(schema: EntitySchema, old: Record<string, any>, patch: Record<string, any>): Record<string, any> {
   const out = {...old}
+  for (const [name, expand] of Object.entries(schema.shorthands ?? {})) {
+    if (patch[name] === undefined || patch[name] === null) continue
+    const expanded: Record<string, unknown> = {}
+    if (expand(patch[name], expanded, {}) === null) for (const f of Object.keys(expanded)) if (!(f in patch)) delete out[f]
+  }
   for (const [k, v] of Object.entries(patch)) {
     const f = schema.fields.find(([n]) => n === k)?.[1]
     out[k] = (f?.type === 'record' || (f?.type === 'json' && k === 'config')) && isPlain(v) && isPlain(old[k]) ? deepMerge(old[k], v) : v

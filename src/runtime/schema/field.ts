@@ -83,8 +83,11 @@ export interface EntitySchema {
   /** Sets of fields unique together (besides single-field `unique`). */
   unique_together?: ReadonlyArray<readonly string[]>
   fields: FieldList
-  /** Accepted on input, expanded into real fields (`url` on services). */
-  shorthands?: Record<string, (value: unknown, entity: Record<string, unknown>) => string | null>
+  /**
+   * Accepted on input, expanded into real fields of `entity` (`url` on services); an
+   * error message when `value` is invalid or clashes with the fields given in `input`.
+   */
+  shorthands?: Record<string, (value: unknown, entity: Record<string, unknown>, input: Readonly<Record<string, unknown>>) => string | null>
   /** Whole-entity checks after field validation: `{fieldOr@entity: message}`. */
   entity_checks?: ReadonlyArray<(entity: Record<string, any>) => Record<string, string> | null>
   /** Normalises values after defaults (targets: `host` → `host:8000`). */

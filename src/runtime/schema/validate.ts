@@ -66,7 +66,7 @@ export function validateEntity(schema: EntitySchema, input: Record<string, unkno
     if (shorthand) {
       const v = input[k]
       if (v === null || v === undefined) continue
-      const err = shorthand(v, entity)
+      const err = shorthand(v, entity, input)
       if (err) errors[k] = err
     } else if (!known.has(k)) {
       setOwn(errors, k, 'unknown field')

@@ -3,8 +3,14 @@ import * as t from '../typedefs.js'
 
 const DEFAULT_PORTS: Record<string, number> = {http: 80, https: 443, ws: 80, wss: 443, grpc: 80, grpcs: 443}
 
-/** `url` shorthand: protocol, host, port and path in one string. */
-function expandUrl(value: unknown, entity: Record<string, unknown>): string | null {
+const URL_FIELDS = ['protocol', 'host', 'port', 'path'] as const
+
+/**
+ * `url` shorthand: protocol, host, port and path in one string. Given with any of them,
+ * one would silently replace the other (Kong keeps the url's, decK the field's), so
+ * the entity is refused instead, in the words of Kong's own clash messages.
+ */
+function expandUrl(value: unknown, entity: Record<string, unknown>, input: Readonly<Record<string, unknown>>): string | null {
   if (typeof value !== 'string') return 'expected a string'
   let u: URL
   try {
@@ -17,7 +23,12 @@ function expandUrl(value: unknown, entity: Record<string, unknown>): string | nu
   entity.host = u.hostname.startsWith('[') ? u.hostname : u.hostname
   entity.port = u.port ? Number(u.port) : (DEFAULT_PORTS[protocol] ?? 80)
   entity.path = u.pathname && (u.pathname !== '/' || value.replace(/^[a-z]+:\/\/[^/]+/i, '') === '/') ? decodeURI(u.pathname) : null
-  return null
+  // Checked once expanded, so the clash is the only error reported.
+  const given = URL_FIELDS.filter((f) => input[f] !== undefined && input[f] !== null)
+  if (!given.length) return null
+  const list = given.map((f) => `'${f}'`)
+  const names = list.length > 1 ? `${list.slice(0, -1).join(', ')} or ${list.at(-1)}` : list[0]
+  return `cannot set 'url' with ${names} simultaneously: the url sets protocol, host, port and path; give them in the url, or without 'url'`
 }
 
 export const services: EntitySchema = {
