@@ -57,16 +57,15 @@ export async function send(base: string, method: string, path: string, body?: {d
   } catch (err) {
     // A pooled keep-alive socket the gateway closed while this process was busy resets
     // on reuse; a read is safe to send again once.
-    if (read && err instanceof Reused) return once(base, method, path, body, read)
-    if (err instanceof Reused) throw err.cause
+    if (err instanceof Reused) return once(base, method, path, body, read, true)
     throw err
   }
 }
 
-/** The failure happened on a reused keep-alive socket (`cause` is what to report). */
+/** A read failed on a reused keep-alive socket: sent again once on a new one. */
 class Reused extends Error {}
 
-function once(base: string, method: string, path: string, body: {data: Uint8Array | string; headers: Record<string, string>} | undefined, read: boolean): Promise<Answer> {
+function once(base: string, method: string, path: string, body: {data: Uint8Array | string; headers: Record<string, string>} | undefined, read: boolean, retried = false): Promise<Answer> {
   const url = new URL(path, base)
   const tls = url.protocol === 'https:'
   return new Promise((resolve, reject) => {
@@ -77,7 +76,7 @@ function once(base: string, method: string, path: string, body: {data: Uint8Arra
       settled = true
       const reason = err.code ?? err.message
       const lost = !read && flushed ? new AnswerLost(base, method, path, reason) : new AdminUnreachable(base, reason)
-      reject(req.reusedSocket && err.code === 'ECONNRESET' && !flushed ? Object.assign(new Reused(), {cause: lost}) : lost)
+      reject(read && !retried && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') ? new Reused() : lost)
     }
     const options = {
       method,

@@ -17,7 +17,7 @@ import {ConfigInvalid, type ConfigProblem} from '../runtime/declarative/errors.j
 import type {Target} from '../runtime/declarative/resolve.js'
 import type {Event, State} from '../runtime/declarative/state.js'
 import {ENTITIES, getSchema} from '../runtime/schema/registry.js'
-import {AdminApiError, call} from './admin-client.js'
+import {AdminApiError, call, UnexpectedAnswer} from './admin-client.js'
 
 /** `all` with the events applied; kinds keep their order, created entities go last. */
 export function stateAfter(all: State, events: readonly Event[]): State {
@@ -47,11 +47,15 @@ export function configBody(state: State, events: readonly Event[], before: State
   return {...exportConfig(out), _transform: false}
 }
 
-/** @throws ConfigInvalid with the node's flattened errors, named by file and path where known */
+/** @throws ConfigInvalid with the node's flattened errors, named by file and path where known; UnexpectedAnswer */
 export async function postConfig(base: string, body: Record<string, unknown>, target?: Target): Promise<void> {
   try {
     // Not gzipped: Kong's /config does not accept a compressed body.
-    await call(base, 'POST', '/config?flatten_errors=1', body)
+    const loaded = await call(base, 'POST', '/config?flatten_errors=1', body)
+    // Kong answers the loaded entities by kind.
+    if (typeof loaded !== 'object' || loaded === null || Array.isArray(loaded)) {
+      throw new UnexpectedAnswer(base, 'POST', '/config?flatten_errors=1', 'the loaded entities by kind', JSON.stringify(loaded)?.slice(0, 80) ?? 'nothing')
+    }
   } catch (err) {
     if (err instanceof AdminApiError && err.body?.code === 14) throw new ConfigInvalid(nodeProblems(err.body, target))
     throw err
