@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict'
 import {mkdtempSync, rmSync} from 'node:fs'
-import {connect} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -14,36 +13,12 @@ import {findFreePort} from '../../src/kit/ports.js'
 import {freshDatabase, pgValues} from '../helpers/hybrid-nodes.js'
 import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {raw} from '../helpers/raw-http.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-hostile-'))
 let pg: TestPostgres
 let node: NodeProcess
 const ports = {proxy: 0, admin: 0, status: 0}
-
-export interface RawReply {
-  status: number
-  headers: string
-  body: string
-}
-
-/** One request on its own connection, written byte for byte (fetch would normalize the target). */
-export function raw(port: number, head: string, body = ''): Promise<RawReply> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
-    let data = ''
-    socket.setEncoding('latin1')
-    socket.on('data', (d) => (data += d))
-    socket.on('error', reject)
-    socket.on('close', () => {
-      const sep = data.indexOf('\r\n\r\n')
-      const m = /^HTTP\/1\.1 (\d{3})/.exec(data)
-      if (!m) return reject(new Error(`no HTTP answer: ${JSON.stringify(data.slice(0, 200))}`))
-      resolve({status: Number(m[1]), headers: data.slice(0, sep), body: data.slice(sep + 4)})
-    })
-    // Not end(): a half-closed connection may be dropped before a slow answer.
-    socket.write(`${head}\r\nHost: x\r\nConnection: close\r\n${body ? `Content-Length: ${Buffer.byteLength(body)}\r\n` : ''}\r\n${body}`)
-  })
-}
 
 const get = (port: number, target: string) => raw(port, `GET ${target} HTTP/1.1`)
 const json = (port: number, method: string, target: string, body: string) =>
