@@ -84,7 +84,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   try {
     const metrics = () => proxy.metrics({controlPlaneConnected: link.connected(), clusterCertExpiry: tls.expiresAt})
     const ready = async () => (loaded ? proxy.notReady() : 'no configuration available (empty configuration present)')
-    const statusApi = createStatusApi({status, metrics, ready})
+    const statusApi = createStatusApi({status, metrics, ready, log})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) {
       const server = createServer(statusApi)
       await listen(server, l.host, l.port, 'status_listen')

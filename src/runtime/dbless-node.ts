@@ -49,7 +49,7 @@ export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<Runn
   try {
     const admin = buildDbLessAdminApi({nodeId, configuration: publicConf(conf), log: log.child({subsystem: 'admin'}), config, status, ready, health: {registry: proxy.health}})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) servers.push(await serve(admin, l, 'admin_listen'))
-    const statusApi = createStatusApi({status, ready})
+    const statusApi = createStatusApi({status, ready, log})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) servers.push(await serve(statusApi, l, 'status_listen'))
     await listenProxy(proxy, conf)
   } catch (err) {

@@ -98,7 +98,7 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
       servers.push(server)
     }
     const metrics = proxy ? () => proxy.metrics() : undefined
-    const statusApi = createStatusApi({status, metrics, ready})
+    const statusApi = createStatusApi({status, metrics, ready, log})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) {
       const server = createServer(statusApi)
       await listen(server, l.host, l.port, 'status_listen')

@@ -4,6 +4,8 @@
  * listen where the Admin API must not.
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {Logger} from './log.js'
+import {parseTarget} from './request-target.js'
 
 export interface StatusDeps {
   status(): Promise<Record<string, unknown>>
@@ -11,17 +13,20 @@ export interface StatusDeps {
   ready(): Promise<string | null>
   /** Prometheus text for `/metrics`; absent on nodes without a proxy. */
   metrics?(): string | Promise<string>
+  /** Where unexpected errors are logged. */
+  log?: Pick<Logger, 'error'>
 }
 
 export function createStatusApi(deps: StatusDeps) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?')[0]
+    const path = parseTarget(req.url)?.pathname
     const reply = (status: number, body: unknown) => {
       const payload = JSON.stringify(body)
       res.writeHead(status, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(payload)})
       res.end(payload)
     }
     const run = async () => {
+      if (path === undefined) return reply(400, {message: 'Bad request'})
       if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, {message: 'Method not allowed'})
       if (path === '/status') return reply(200, await deps.status())
       if (path === '/status/ready') {
@@ -35,6 +40,13 @@ export function createStatusApi(deps: StatusDeps) {
       }
       reply(404, {message: 'Not found'})
     }
-    run().catch((err) => reply(500, {message: `An unexpected error occurred: ${(err as Error).message}`}))
+    // A throw anywhere in run() is a 500, never the end of the node.
+    Promise.resolve()
+      .then(run)
+      .catch((err) => {
+        deps.log?.error(`status API: ${(err as Error)?.stack ?? String(err)}`)
+        if (res.headersSent) res.destroy()
+        else reply(500, {message: 'An unexpected error occurred'})
+      })
   }
 }

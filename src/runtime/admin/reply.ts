@@ -5,6 +5,7 @@ import type {Logger} from '../log.js'
 import {bundledPlugins} from '../plugins/registry.js'
 import {GATEWAY_VERSION} from '../version.js'
 import {BodyError} from './body.js'
+import {parseTarget} from '../request-target.js'
 
 export interface Reply {
   status: number
@@ -16,8 +17,12 @@ export const json = (status: number, body?: unknown, headers?: Record<string, st
 export const message = (status: number, text: string): Reply => ({status, body: {message: text}})
 export const NOT_FOUND = message(404, 'Not found')
 export const METHOD_NOT_ALLOWED = message(405, 'Method not allowed')
+export const BAD_REQUEST = message(400, 'Bad request')
+/** No entity's id or name holds a NUL byte (they are refused on write): such a path names nothing. */
+const NUL_IN_PATH = /%00/
 
 export function send(res: ServerResponse, r: Reply, started: number): void {
+  if (res.headersSent) return void res.end()
   const payload = r.body === undefined ? '' : JSON.stringify(r.body)
   res.statusCode = r.status
   res.setHeader('Server', `kong/${GATEWAY_VERSION}`)
@@ -35,10 +40,19 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 export function toHandler(route: (req: IncomingMessage, url: URL) => Promise<Reply>, log: Logger): RequestHandler {
   return (req, res) => {
     const started = performance.now()
-    const url = new URL(req.url ?? '/', 'http://admin')
-    route(req, url)
-      .then((r) => send(res, r, started))
-      .catch((err) => send(res, errorReply(err, log), started))
+    const url = parseTarget(req.url)
+    // A throw anywhere below, even before the router's first await, becomes a reply: no
+    // request may end the node.
+    Promise.resolve()
+      .then(() => (!url ? BAD_REQUEST : NUL_IN_PATH.test(url.pathname) ? NOT_FOUND : route(req, url)))
+      .then(
+        (r) => send(res, r, started),
+        (err) => send(res, errorReply(err, log), started),
+      )
+      .catch((err) => {
+        log.error(`admin API: could not answer ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`)
+        res.destroy()
+      })
   }
 }
 

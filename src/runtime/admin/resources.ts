@@ -12,6 +12,7 @@ import type {Dao} from '../db/dao.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {ENTITIES, foreignKeys, getSchema} from '../schema/registry.js'
 import {DEFAULT_TARGET_PORT} from '../schema/entities/targets.js'
+import {TAG_FILTER} from '../schema/field.js'
 import {isUuid} from '../schema/validate.js'
 import {json, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'
 import type {WriteOptions} from '../db/dao.js'
@@ -67,8 +68,9 @@ async function collection(r: ResourceRequest, deps: ResourceDeps, schema: Entity
   if (r.method === 'GET') {
     const size = r.query.has('size') ? Number(r.query.get('size')) : undefined
     const tagsArg = r.query.get('tags')
-    // a,b: every tag; a/b: any tag; Kong cannot tell which a mix means and refuses it.
-    if (tagsArg?.includes('/') && tagsArg.includes(',')) throw invalidOptions({tags: 'invalid filter syntax'})
+    // a,b: every tag; a/b: any tag; Kong cannot tell which a mix means and refuses it, and
+    // refuses characters no tag can have (a NUL byte among them).
+    if (tagsArg !== null && !TAG_FILTER.all.test(tagsArg) && !TAG_FILTER.any.test(tagsArg)) throw invalidOptions({tags: 'invalid filter syntax'})
     const tagsAll = !tagsArg?.includes('/')
     const tags = tagsArg ? tagsArg.split(tagsAll ? ',' : '/') : undefined
     const page = await dao.page({size, offset: r.query.get('offset') ?? undefined, tags, tagsAll, where: scope ? {[scope.field]: scope.id} : undefined})

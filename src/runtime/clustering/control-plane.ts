@@ -7,6 +7,7 @@
  *           ─► plugins ok? ─► send current payload ─► pings refresh last_seen/hash
  */
 import {createServer, type Server} from 'node:https'
+import {parseTarget} from '../request-target.js'
 import type {IncomingMessage} from 'node:http'
 import type {Duplex} from 'node:stream'
 import type {TLSSocket} from 'node:tls'
@@ -151,13 +152,23 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
     ws.on('error', (err) => plog.warn(`connection error: ${err.message}`))
   }
 
+  /** No upgrade request, however malformed, may end the control plane. */
   function onUpgrade(req: IncomingMessage, duplex: Duplex, head: Buffer): void {
-    const socket = duplex as TLSSocket
-    const url = new URL(req.url ?? '/', 'https://cp')
+    try {
+      upgrade(req, duplex as TLSSocket, head)
+    } catch (err) {
+      log.error(`data plane connection from ${(duplex as TLSSocket).remoteAddress ?? '?'}: ${(err as Error)?.stack ?? String(err)}`)
+      duplex.destroy()
+    }
+  }
+
+  function upgrade(req: IncomingMessage, socket: TLSSocket, head: Buffer): void {
     const reject = (status: number, reason: string) => {
       log.warn(`data plane connection from ${socket.remoteAddress ?? '?'} refused: ${reason}`)
       socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
     }
+    const url = parseTarget(req.url)
+    if (!url) return reject(400, 'malformed request target')
     if (url.pathname !== OUTLET_PATH) return reject(404, `unknown path ${url.pathname}`)
     const peerProblem = checkPeer(socket, tls)
     if (peerProblem) {

@@ -106,7 +106,22 @@ export function createProxy(opts: ProxyOptions): Proxy {
   const counters = {accepted: 0, requests: 0}
   let drained: (() => void) | null = null
 
+  /** No request may end the node: whatever throws is logged and answered 500 when it still can be. */
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      serve(req, res)
+    } catch (err) {
+      log.error(`unexpected error while proxying: ${(err as Error)?.stack ?? err}`)
+      if (res.headersSent) res.destroy()
+      else {
+        res.statusCode = 500
+        res.setHeader('Content-Type', 'application/json; charset=utf-8')
+        res.end(JSON.stringify({message: MESSAGES[500]}))
+      }
+    }
+  }
+
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     counters.requests++
     inFlight.add(res)
     if (closing) res.shouldKeepAlive = false
@@ -121,7 +136,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
     })
     run(ctx, pools, pluginState, cancel, health).catch((err) => {
       ctx.log.error(`unexpected error while proxying: ${(err as Error).stack ?? err}`)
-      sendError(ctx, 500, MESSAGES[500])
+      if (res.headersSent) res.destroy()
+      else sendError(ctx, 500, MESSAGES[500])
     })
   }
 

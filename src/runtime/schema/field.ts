@@ -110,5 +110,14 @@ export const createdAt = (): readonly [string, Field] => ['created_at', {type: '
 export const updatedAt = (): readonly [string, Field] => ['updated_at', {type: 'integer', timestamp: true, auto: true, description: 'Unix epoch seconds when the entity was last updated.'}]
 export const tagsField = (): readonly [string, Field] => [
   'tags',
-  {type: 'set', elements: {type: 'string', match: '^[\\x21-\\x2B\\x2D-\\x2E\\x30-\\x7E\\x80-\\uFFFF]+$'}, description: 'Strings for grouping and filtering.'},
+  {type: 'set', elements: {type: 'string', custom: tagError}, description: 'Strings for grouping and filtering.'},
 ]
+
+// Kong's typedefs.tag: printable ASCII but `,` and `/` (the filter separators), or UTF-8.
+const TAG_RE = /^[\x20-\x2B\x2D\x2E\x30-\x7E\u0080-\uFFFF]+$/
+function tagError(tag: string): string | null {
+  return TAG_RE.test(tag) ? null : `invalid tag '${tag}': expected printable ascii (except \`,\` and \`/\`) or valid utf-8 sequences`
+}
+
+/** Kong's tag filter (`?tags=a,b` every tag, `?tags=a/b` any): tags' characters between one kind of separator. */
+export const TAG_FILTER = {all: /^[\x20-\x2B\x2D\x2E\x30-\x7E\u0080-\uFFFF]+(?:,[\x20-\x2B\x2D\x2E\x30-\x7E\u0080-\uFFFF]+)*$/, any: /^[\x20-\x2B\x2D\x2E\x30-\x7E\u0080-\uFFFF]+(?:\/[\x20-\x2B\x2D\x2E\x30-\x7E\u0080-\uFFFF]+)*$/}

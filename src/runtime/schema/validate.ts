@@ -180,12 +180,29 @@ const TYPE_MSG: Record<string, string> = {
   foreign: 'expected a record',
 }
 
+const NUL_MSG = 'invalid value: must not contain a null byte (\\u0000)'
+
+/** Where a NUL byte sits in a JSON value (a dotted path; '' for the value itself), or null. */
+function nulPath(v: unknown, at = ''): string | null {
+  if (typeof v === 'string') return v.includes('\0') ? at : null
+  if (v === null || typeof v !== 'object') return null
+  for (const [k, x] of Object.entries(v)) {
+    const here = at ? `${at}.${k}` : k
+    if (k.includes('\0')) return here
+    const found = nulPath(x, here)
+    if (found !== null) return found
+  }
+  return null
+}
+
 type ValueError = string | FieldErrors | Array<string | FieldErrors | null>
 
 function checkValue(f: Field, v: any, opts: ValidateOptions, path: string, parent: Record<string, any>): ValueError | null {
   switch (f.type) {
     case 'string':
       if (typeof v !== 'string') return TYPE_MSG.string
+      // Postgres stores no NUL in text or jsonb: refused here, not as a 500 from the database.
+      if (v.includes('\0')) return NUL_MSG
       if (f.uuid && !isUuid(v)) return 'expected a valid UUID'
       if (f.len_min !== undefined && v.length < f.len_min) return `length must be at least ${f.len_min}`
       if (f.len_min === undefined && v.length === 0) return 'length must be at least 1'
@@ -246,13 +263,16 @@ function checkValue(f: Field, v: any, opts: ValidateOptions, path: string, paren
       if ('id' in v && !isUuid(v.id)) return {id: 'expected a valid UUID'}
       break
     }
-    case 'json':
+    case 'json': {
+      const nul = nulPath(v)
+      if (nul !== null) return nul ? `${NUL_MSG} (at ${nul})` : NUL_MSG
       if (opts.checkJson) {
         const res = opts.checkJson(path, v, parent)
         if (res.errors) return res.errors
         parent[path.split('.').pop()!] = res.value
       }
       return null
+    }
   }
   if (f.one_of && !f.one_of.includes(v)) return `expected one of: ${f.one_of.join(', ')}`
   if (f.between && (v < f.between[0] || v > f.between[1])) return `value should be between ${f.between[0]} and ${f.between[1]}`
