@@ -17,9 +17,9 @@ import {planPhases, runPhases, upPhases, type UpContext} from '../cluster/phases
 import {preparePostgres, removeData, type PgConnection} from '../cluster/postgres.js'
 import {renderSpec} from '../cluster/spec-template.js'
 import {loadSpec, type ClusterSpec, type Mode, type MtlsMode} from '../cluster/spec.js'
-import {readState, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
+import {removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
-import {specPathOf, type ClusterRef} from './cluster.js'
+import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
 
 export interface InitOptions extends ClusterRef {
   /** Deployment mode for a new spec (default embedded). */
@@ -38,6 +38,8 @@ export interface InitOptions extends ClusterRef {
   cert?: {cert: string; key: string}
   /** Asks for answers the flags did not give; absent when prompting is not possible. */
   ask?: {mode(initial: Mode): Promise<Mode>; name(initial: string): Promise<string>}
+  /** Bind the existing cluster of this name to this spec (it replaces the spec the cluster was made from). */
+  adopt?: boolean
   /** Only plan: write nothing, start nothing. */
   dryRun?: boolean
   report: Reporter
@@ -65,9 +67,11 @@ export async function init(options: InitOptions): Promise<InitResult> {
   const {spec, text} = await specFor(options, specPath)
   const created = text !== undefined
   const stateDir = clusterDir(options.stateRoot, spec.metadata.name)
-  const existing = await readState(stateDir)
-  if (existing && existing.specPath !== specPath && existsSync(existing.specPath)) {
-    throw new UserError('SPEC_INVALID', `A cluster named ${spec.metadata.name} already exists for ${existing.specPath}.`, {hint: 'Use another metadata.name (or --name), or run kctl there.'})
+  const existing = await readOwnState(stateDir, spec, specPath, {adopt: options.adopt})
+  if (existing && existing.specPath !== specPath) {
+    options.report.warn(`Cluster ${existing.name} now belongs to ${specPath} (it was created from ${existing.specPath}).`)
+    existing.specPath = specPath
+    if (!options.dryRun) await writeState(stateDir, existing)
   }
   const state = existing ?? (await newState(spec, specPath, stateDir, Boolean(options.dryRun)))
   syncNodes(state, spec, stateDir)

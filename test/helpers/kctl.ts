@@ -43,7 +43,7 @@ export async function createSandbox(): Promise<Sandbox> {
   const dataDir = join(dir, 'data')
   const cwd = join(dir, 'work')
   await mkdir(cwd, {recursive: true})
-  const ports = {proxy: await findFreePort(), proxySsl: await findFreePort(), admin: await findFreePort(), status: await findFreePort()}
+  const ports = await freePorts()
   const pids = new Set<number>()
   const kctl = (...args: string[]) => runKctl(args, {cwd, env: {KCTL_DATA_DIR: dataDir}})
   const sandbox: Sandbox = {
@@ -67,7 +67,13 @@ export async function createSandbox(): Promise<Sandbox> {
   return sandbox
 }
 
-function specYaml(name: string, p: Sandbox['ports']): string {
+/** Four free ports for a spec's listeners. */
+export async function freePorts(): Promise<Sandbox['ports']> {
+  return {proxy: await findFreePort(), proxySsl: await findFreePort(), admin: await findFreePort(), status: await findFreePort()}
+}
+
+/** An embedded spec named `name` listening on `p` (what `writeSpec` writes). */
+export function specYaml(name: string, p: Sandbox['ports']): string {
   return `apiVersion: kctl/v1
 kind: Cluster
 metadata: {name: ${name}}
