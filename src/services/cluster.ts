@@ -3,9 +3,8 @@ import {existsSync, realpathSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import {UserError} from '../kit/errors.js'
 import {clusterDir} from '../kit/paths.js'
-import {isAlive} from '../kit/process.js'
 import {DATABASE_NODE, loadSpec, type ClusterSpec} from '../cluster/spec.js'
-import {readState, type ClusterState, type Intent} from '../cluster/state.js'
+import {adoptBarePids, isRunning, readState, type ClusterState, type Intent, type Launched} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
 
 export interface ClusterRef {
@@ -47,18 +46,16 @@ function realPath(path: string): string {
  * refused, unless `adopt` (`kctl init --adopt`: this spec replaces the recorded one; the caller
  * rebinds the state it gets).
  * A state written with a path that is not the real one (older versions) is bound to the spec
- * that path resolves to.
+ * that path resolves to, and its bare pids are checked (adoptBarePids).
  * @throws UserError CLUSTER_SPEC_MISMATCH
  */
 export async function readOwnState(stateDir: string, spec: ClusterSpec, specPath: string, options: {adopt?: boolean} = {}): Promise<ClusterState | undefined> {
   const state = await readState(stateDir)
-  if (!state || state.specPath === specPath) return state
-  if (realPath(state.specPath) === specPath) {
-    state.specPath = specPath
-    return state
-  }
-  if (options.adopt) return state
-  throw await specMismatch(spec.metadata.name, state.specPath, specPath)
+  if (!state) return undefined
+  if (state.specPath !== specPath && realPath(state.specPath) === specPath) state.specPath = specPath
+  if (state.specPath !== specPath && !options.adopt) throw await specMismatch(spec.metadata.name, state.specPath, specPath)
+  adoptBarePids(state)
+  return state
 }
 
 async function specMismatch(name: string, owner: string, specPath: string): Promise<UserError> {
@@ -90,10 +87,13 @@ export async function loadCluster(ref: ClusterRef): Promise<LoadedCluster> {
 
 export type ProcessState = 'running' | 'stopped' | 'failed'
 
-/** running: alive; failed: meant to run but gone; stopped: not meant to run. */
-export function processState(pid: number | undefined, intent: Intent): ProcessState {
-  if (isAlive(pid)) return 'running'
-  return intent === 'running' ? 'failed' : 'stopped'
+/**
+ * running: the recorded process still runs; failed: meant to run but gone (or its pid now
+ * belongs to another process); stopped: not meant to run.
+ */
+export function processState(p: Launched & {intent: Intent}): ProcessState {
+  if (isRunning(p)) return 'running'
+  return p.intent === 'running' ? 'failed' : 'stopped'
 }
 
 /** Checks a NODE argument against the spec (and the database name). @throws UserError NODE_NOT_FOUND */

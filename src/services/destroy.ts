@@ -7,7 +7,7 @@ import {clusterDir} from '../kit/paths.js'
 import {stopNode} from '../cluster/launcher.js'
 import {removeData, stopServer} from '../cluster/postgres.js'
 import {loadSpec} from '../cluster/spec.js'
-import {removeStateDir} from '../cluster/state.js'
+import {launchedProcess, removeStateDir} from '../cluster/state.js'
 import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
 
 export interface DestroyOptions extends ClusterRef {
@@ -44,11 +44,12 @@ export async function destroy(options: DestroyOptions): Promise<DestroyResult> {
   // Last in the spec first: data planes go before their control plane.
   for (const node of Object.values(state.nodes).reverse()) {
     options.report.step(`Stopping ${node.name}`)
-    if (node.pid && (await stopNode(node.pid)) !== 'gone') stopped.push(node.name)
+    const proc = launchedProcess(node)
+    if (proc && (await stopNode(proc)) !== 'gone') stopped.push(node.name)
   }
   if (state.embedded) {
     options.report.step('Stopping postgres and removing its data')
-    await stopServer({pid: state.embedded.pid, dataDir: state.embedded.instance.dataDir})
+    await stopServer({process: launchedProcess(state.embedded), dataDir: state.embedded.instance.dataDir})
     stopped.push('postgres')
     await removeData(state.embedded.instance)
   }

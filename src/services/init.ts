@@ -11,13 +11,12 @@ import {UserError} from '../kit/errors.js'
 import type {Reporter} from '../kit/output.js'
 import {clusterDir} from '../kit/paths.js'
 import {findFreePort} from '../kit/ports.js'
-import {isAlive} from '../kit/process.js'
 import {listenUrl} from '../cluster/listen.js'
 import {planPhases, runPhases, upPhases, type UpContext} from '../cluster/phases.js'
 import {preparePostgres, removeData, type PgConnection} from '../cluster/postgres.js'
 import {renderSpec} from '../cluster/spec-template.js'
 import {loadSpec, type ClusterSpec, type Mode, type MtlsMode} from '../cluster/spec.js'
-import {removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
+import {isRunning, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
 import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
 
@@ -142,7 +141,7 @@ function parseUrl(url: string): PgConnection {
 }
 
 function allRunning(state: ClusterState): boolean {
-  return (!state.embedded || isAlive(state.embedded.pid)) && Object.values(state.nodes).every((n) => isAlive(n.pid))
+  return (!state.embedded || isRunning(state.embedded)) && Object.values(state.nodes).every(isRunning)
 }
 
 async function discard(state: ClusterState, stateDir: string): Promise<void> {
