@@ -32,9 +32,8 @@ export const targets = (ctx: UpContext): NodeState[] => ctx.nodes.map((n) => ctx
 
 export const dbDown = (ctx: UpContext): boolean => Boolean(ctx.state.embedded && !isRunning(ctx.state.embedded))
 
-/** Whether this run started the recorded process `p`. */
-export const startedHere = (ctx: UpContext, p: ProcessIdentity | undefined): boolean =>
-  Boolean(p && [...ctx.started.nodes, ...(ctx.started.database ? [ctx.started.database] : [])].some((s) => s.pid === p.pid && s.start === p.start))
+/** Whether this run started the node process `p`. */
+export const startedHere = (ctx: UpContext, p: ProcessIdentity | undefined): boolean => Boolean(p && ctx.started.nodes.some((s) => s.pid === p.pid && s.start === p.start))
 
 /** Nodes this run started, in spec order. */
 export const startedNodes = (ctx: UpContext): NodeState[] => Object.values(ctx.state.nodes).filter((n) => startedHere(ctx, launchedProcess(n)))
