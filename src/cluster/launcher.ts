@@ -12,15 +12,18 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {ExternalError, tail} from '../kit/errors.js'
 import {spawnDetached} from '../kit/exec.js'
 import {runtimeEntry} from '../kit/paths.js'
-import {isAlive, terminate} from '../kit/process.js'
+import {isSameProcess, launchedIdentity, terminate, type ProcessIdentity} from '../kit/process.js'
 import {listenUrl} from './listen.js'
 import type {NodeState} from './state.js'
 
-/** Spawns the node and writes `<prefix>/node.pid`. Returns the pid without waiting. */
-export async function startNode(node: NodeState): Promise<number> {
+/**
+ * Spawns the node and writes `<prefix>/node.pid`. Returns the process's identity without
+ * waiting; one that exited at once gets an identity no process matches.
+ */
+export async function startNode(node: NodeState): Promise<ProcessIdentity> {
   const pid = spawnDetached(process.execPath, [runtimeEntry(), '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix})
   await writeFile(join(node.prefix, 'node.pid'), `${pid}\n`)
-  return pid
+  return launchedIdentity(pid)
 }
 
 export interface ReadyOptions {
@@ -37,16 +40,16 @@ export interface ReadyOptions {
  * @throws ExternalError NODE_START_FAILED when the process exits first or the wait times out
  *   (the node is then stopped); the message carries the node's `Error:` line and log tail.
  */
-export async function waitNodeReady(node: NodeState, pid: number, options: ReadyOptions = {}): Promise<void> {
+export async function waitNodeReady(node: NodeState, proc: ProcessIdentity, options: ReadyOptions = {}): Promise<void> {
   const base = listenUrl(node.listen.status)
   const timeoutMs = options.timeoutMs ?? 60_000
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (!isAlive(pid)) throw await startFailure(node, 'exited during start')
+    if (!isSameProcess(proc)) throw await startFailure(node, 'exited during start')
     // Without a status listener, still being alive after a moment is all we can check.
     if (!base ? Date.now() > deadline - timeoutMs + 1000 : (await readyAnswer(`${base}${options.path ?? '/status/ready'}`)) === 200) return
     if (Date.now() > deadline) {
-      await stopNode(pid)
+      await stopNode(proc)
       throw await startFailure(node, `was not ready within ${Math.round(timeoutMs / 1000)} s`)
     }
     await sleep(100)
@@ -77,7 +80,10 @@ function hintFor(reason: string): string {
   return `See the log above; \`kctl logs <node>\` shows the whole log.`
 }
 
-/** SIGTERM (the node drains and exits 0), SIGKILL after 15 s. */
-export async function stopNode(pid: number): Promise<'gone' | 'signalled' | 'killed'> {
-  return terminate(pid, 'SIGTERM', 15_000)
+/**
+ * SIGTERM (the node drains and exits 0), SIGKILL after 15 s; nothing when the recorded
+ * process is no longer the one running ('gone').
+ */
+export async function stopNode(proc: ProcessIdentity): Promise<'gone' | 'signalled' | 'killed'> {
+  return terminate(proc, 'SIGTERM', 15_000)
 }

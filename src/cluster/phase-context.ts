@@ -1,13 +1,13 @@
 /** What the up phases share: the context of one run, the shape of a phase, launching a node. */
 import {join} from 'node:path'
 import type {Reporter} from '../kit/output.js'
-import {isAlive} from '../kit/process.js'
+import type {ProcessIdentity} from '../kit/process.js'
 import {clusterConfValues} from './certificates.js'
 import {startNode} from './launcher.js'
 import {writeNodeConf} from './node-conf.js'
 import {nodeExtraConf} from './spec-conf.js'
 import type {ClusterSpec} from './spec.js'
-import {writeState, type ClusterState, type NodeState} from './state.js'
+import {isRunning, launchedProcess, recordProcess, writeState, type ClusterState, type NodeState} from './state.js'
 
 export interface UpContext {
   spec: ClusterSpec
@@ -18,7 +18,7 @@ export interface UpContext {
   nodes: string[]
   report: Reporter
   /** What this run started, so a failure can undo it. */
-  started: {database?: number; nodes: number[]}
+  started: {database?: ProcessIdentity; nodes: ProcessIdentity[]}
 }
 
 export interface Phase {
@@ -28,19 +28,23 @@ export interface Phase {
 }
 
 /** The nodes this run should start: asked for and not running. */
-export const targets = (ctx: UpContext): NodeState[] => ctx.nodes.map((n) => ctx.state.nodes[n]).filter((n) => n && !isAlive(n.pid))
+export const targets = (ctx: UpContext): NodeState[] => ctx.nodes.map((n) => ctx.state.nodes[n]).filter((n) => n && !isRunning(n))
 
-export const dbDown = (ctx: UpContext): boolean => Boolean(ctx.state.embedded && !isAlive(ctx.state.embedded.pid))
+export const dbDown = (ctx: UpContext): boolean => Boolean(ctx.state.embedded && !isRunning(ctx.state.embedded))
+
+/** Whether this run started the node process `p`. */
+export const startedHere = (ctx: UpContext, p: ProcessIdentity | undefined): boolean => Boolean(p && ctx.started.nodes.some((s) => s.pid === p.pid && s.start === p.start))
 
 /** Nodes this run started, in spec order. */
-export const startedNodes = (ctx: UpContext): NodeState[] => Object.values(ctx.state.nodes).filter((n) => n.pid && ctx.started.nodes.includes(n.pid))
+export const startedNodes = (ctx: UpContext): NodeState[] => Object.values(ctx.state.nodes).filter((n) => startedHere(ctx, launchedProcess(n)))
 
 /** Writes the node's kong.conf, spawns it detached and records it (for undo and for state). */
 export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
   await writeNodeConf({cluster: ctx.state.name, node, connection: ctx.state.connection, clustering: clusterConfValues(ctx.state, node), extra: nodeExtraConf(ctx.spec.spec, node.name)})
-  node.pid = await startNode(node)
+  const proc = await startNode(node)
+  recordProcess(node, proc)
   node.intent = 'running'
-  ctx.started.nodes.push(node.pid)
+  ctx.started.nodes.push(proc)
   ctx.report.info(`${node.name} started (pid ${node.pid}), log ${join('nodes', node.name, 'logs', 'node.log')}`)
   await writeState(ctx.stateDir, ctx.state)
 }

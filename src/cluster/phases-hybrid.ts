@@ -7,11 +7,10 @@
  */
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {isAlive} from '../kit/process.js'
 import {ensureCertificates, planCertificates} from './certificates.js'
 import {waitNodeReady} from './launcher.js'
 import {launch, startedNodes, targets, type Phase, type UpContext} from './phase-context.js'
-import type {NodeState} from './state.js'
+import {isRunning, launchedProcess, type NodeState} from './state.js'
 import {waitInSync} from './sync.js'
 
 const isDp = (n: NodeState): boolean => n.role === 'data_plane'
@@ -35,11 +34,11 @@ export const startDataPlanes: Phase = {
   async run(ctx) {
     const dps = targets(ctx).filter(isDp)
     for (const node of dps) await launch(ctx, node)
-    await Promise.all(dps.map((n) => waitNodeReady(n, n.pid!, {path: '/status'})))
+    await Promise.all(dps.map((n) => waitNodeReady(n, launchedProcess(n)!, {path: '/status'})))
   },
 }
 
-const runningControlPlane = (ctx: UpContext): NodeState | undefined => Object.values(ctx.state.nodes).find((n) => n.role === 'control_plane' && isAlive(n.pid))
+const runningControlPlane = (ctx: UpContext): NodeState | undefined => Object.values(ctx.state.nodes).find((n) => n.role === 'control_plane' && isRunning(n))
 
 export const waitInSyncPhase: Phase = {
   title: 'Wait until data planes are in sync',
@@ -59,7 +58,7 @@ async function serveFromCache(ctx: UpContext, dps: NodeState[]): Promise<void> {
   const cached = dps.filter((n) => existsSync(join(n.prefix, 'config.cache.json.gz')))
   const empty = dps.filter((n) => !cached.includes(n))
   ctx.report.warn(`no control plane is running; ${names(dps)} will connect when one starts`)
-  await Promise.all(cached.map((n) => waitNodeReady(n, n.pid!, {timeoutMs: 15_000})))
+  await Promise.all(cached.map((n) => waitNodeReady(n, launchedProcess(n)!, {timeoutMs: 15_000})))
   if (cached.length) ctx.report.info(`${names(cached)} serving the cached configuration`)
   if (empty.length) ctx.report.warn(`${names(empty)} have no cached configuration yet and answer 503 until a control plane pushes one`)
 }

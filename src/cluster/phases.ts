@@ -18,16 +18,15 @@ import {basename} from 'node:path'
 import pg from 'pg'
 import {ExternalError, UserError} from '../kit/errors.js'
 import {runtimeEntry} from '../kit/paths.js'
-import {isAlive} from '../kit/process.js'
 import {isPortFree} from '../kit/ports.js'
 import {migrate} from '../runtime/db/migrations.js'
 import {stopNode, waitNodeReady} from './launcher.js'
 import {parseListen} from './listen.js'
-import {dbDown, launch, startedNodes, targets, type Phase, type UpContext} from './phase-context.js'
+import {dbDown, launch, startedHere, startedNodes, targets, type Phase, type UpContext} from './phase-context.js'
 import {certificatesPhase, startDataPlanes, waitInSyncPhase} from './phases-hybrid.js'
 import {createDatabase, initCluster, startServer, stopServer, type PostgresInstance} from './postgres.js'
 import type {Mode} from './spec.js'
-import {writeState, type NodeState} from './state.js'
+import {isRunning, launchedProcess, recordProcess, writeState, type NodeState} from './state.js'
 import {specIndex} from './topology.js'
 
 export type {Phase, UpContext} from './phase-context.js'
@@ -73,11 +72,12 @@ const database: Phase = {
     const emb = ctx.state.embedded
     const conn = ctx.state.connection
     if (!emb) return checkExternal(ctx)
-    if (!isAlive(emb.pid)) {
+    if (!isRunning(emb)) {
       await initCluster(emb.instance)
       ctx.report.info(`starting Postgres on 127.0.0.1:${conn.port}`)
-      emb.pid = await startServer(emb.instance, {logFile: emb.logFile, hint: portHint(emb.instance, basename(ctx.specPath))})
-      ctx.started.database = emb.pid
+      const server = await startServer(emb.instance, {logFile: emb.logFile, hint: portHint(emb.instance, basename(ctx.specPath))})
+      recordProcess(emb, server.process)
+      if (server.started) ctx.started.database = server.process
     }
     emb.intent = 'running'
     await writeState(ctx.stateDir, ctx.state)
@@ -127,7 +127,7 @@ const waitReady: Phase = {
   title: 'Wait until ready',
   plan: (ctx) => targets(ctx).filter(withDatabase).map((n) => `wait for ${n.name}: GET ${n.listen.status}/status/ready = 200`),
   async run(ctx) {
-    await Promise.all(startedNodes(ctx).filter(withDatabase).map((n) => waitNodeReady(n, n.pid!)))
+    await Promise.all(startedNodes(ctx).filter(withDatabase).map((n) => waitNodeReady(n, launchedProcess(n)!)))
   },
 }
 
@@ -155,14 +155,15 @@ export async function runPhases(phases: readonly Phase[], ctx: UpContext): Promi
 
 async function undo(ctx: UpContext): Promise<void> {
   for (const node of Object.values(ctx.state.nodes)) {
-    if (!node.pid || !ctx.started.nodes.includes(node.pid)) continue
-    await stopNode(node.pid)
-    node.pid = undefined
+    const proc = launchedProcess(node)
+    if (!proc || !startedHere(ctx, proc)) continue
+    await stopNode(proc)
+    recordProcess(node, undefined)
     node.intent = 'stopped'
   }
   if (ctx.started.database && ctx.state.embedded) {
-    await stopServer({pid: ctx.started.database})
-    ctx.state.embedded.pid = undefined
+    await stopServer({process: ctx.started.database})
+    recordProcess(ctx.state.embedded, undefined)
     ctx.state.embedded.intent = 'stopped'
   }
   if (existsSync(ctx.stateDir)) await writeState(ctx.stateDir, ctx.state)

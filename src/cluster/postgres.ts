@@ -16,7 +16,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import pg from 'pg'
 import {ExternalError, tail} from '../kit/errors.js'
 import {run, spawnDetached} from '../kit/exec.js'
-import {isAlive, signal, waitForExit} from '../kit/process.js'
+import {isSameProcess, launchedIdentity, processIdentity, signalProcess, waitForExit, type ProcessIdentity} from '../kit/process.js'
 import {binPath, resolveBinaries, type PostgresBinaries} from './postgres-binaries.js'
 import {binariesFor, ensureRunAsUser, placeDataDir, type RunAs} from './postgres-user.js'
 
@@ -117,36 +117,43 @@ export interface StartOptions {
   hint?: string
 }
 
+/** The server process: `started` false when it was already running on this data dir. */
+export interface ServerProcess {
+  process: ProcessIdentity
+  started: boolean
+}
+
 /**
  * Starts the server detached (own process group, survives the CLI) listening on
  * 127.0.0.1:<port> only, with the unix socket disabled, and waits until it accepts a
- * connection. If it is already running (live postmaster.pid) returns that pid.
+ * connection. If it is already running on this data dir (postmasterOf) returns that process.
  * On failure the server is stopped and the error carries the tail of its log.
  */
-export async function startServer(pgi: PostgresInstance, options: StartOptions): Promise<number> {
-  const existing = await readPostmasterPid(pgi.dataDir)
-  if (existing && isAlive(existing)) return existing
+export async function startServer(pgi: PostgresInstance, options: StartOptions): Promise<ServerProcess> {
+  const existing = await postmasterOf(pgi.dataDir)
+  if (existing) return {process: existing, started: false}
   const settings = {listen_addresses: '127.0.0.1', unix_socket_directories: '', ...options.settings}
   const args = ['-D', pgi.dataDir, '-p', String(pgi.port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])]
   const pid = spawnDetached(binPath(pgi.binaries, 'postgres'), args, {logFile: options.logFile, cwd: '/', uid: pgi.runAs?.uid, gid: pgi.runAs?.gid})
+  const proc = launchedIdentity(pid)
   try {
-    await waitForConnections(pgi, pid, options.timeoutMs ?? 30_000)
+    await waitForConnections(pgi, proc, options.timeoutMs ?? 30_000)
   } catch (err) {
-    await stopServer({pid})
+    await stopServer({process: proc})
     const log = await readFile(options.logFile, 'utf8').catch(() => '')
     const reason = err instanceof Error ? err.message : String(err)
     throw new ExternalError('POSTGRES_START_FAILED', `Postgres did not start on 127.0.0.1:${pgi.port}: ${reason}\n--- ${options.logFile} (tail) ---\n${tail(log, 15)}`, tail(log, 15), {
       hint: options.hint ?? 'Check the log above; if the port is taken, pick another one.',
     })
   }
-  return pid
+  return {process: proc, started: true}
 }
 
-async function waitForConnections(pgi: PostgresInstance, pid: number, timeoutMs: number): Promise<void> {
+async function waitForConnections(pgi: PostgresInstance, proc: ProcessIdentity, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let last = 'no answer yet'
   for (;;) {
-    if (!isAlive(pid)) throw new Error('the server process exited')
+    if (!isSameProcess(proc)) throw new Error('the server process exited')
     const client = new pg.Client({host: '127.0.0.1', port: pgi.port, user: pgi.user, password: pgi.password, database: 'postgres', connectionTimeoutMillis: 2000})
     try {
       await client.connect()
@@ -174,16 +181,28 @@ export async function readPostmasterPid(dataDir: string): Promise<number | undef
 }
 
 /**
- * Stops the server: SIGINT (fast shutdown: disconnects clients, checkpoints), then SIGQUIT
- * (immediate), then SIGKILL. Give `pid`, or `dataDir` to read postmaster.pid.
- * Resolves once the process is gone; a server that was not running is fine.
+ * The server running on this data dir: the pid in `<dataDir>/postmaster.pid`, taken only
+ * while that process's command line names the data dir (`-D <dataDir>`), so a stale file
+ * whose pid went to another process never points at it.
  */
-export async function stopServer(target: {pid?: number; dataDir?: string}): Promise<void> {
-  const pid = target.pid ?? (target.dataDir ? await readPostmasterPid(target.dataDir) : undefined)
-  if (!pid || !isAlive(pid)) return
+export async function postmasterOf(dataDir: string): Promise<ProcessIdentity | undefined> {
+  const id = processIdentity(await readPostmasterPid(dataDir))
+  return id && `${id.command} `.includes(`-D ${dataDir} `) ? id : undefined
+}
+
+/**
+ * Stops the server: SIGINT (fast shutdown: disconnects clients, checkpoints), then SIGQUIT
+ * (immediate), then SIGKILL. Give the recorded `process`, and/or `dataDir` to find the
+ * server running there (postmasterOf). Only a process that is still the recorded one, or
+ * the server of that data dir, is signalled. Resolves once it is gone; a server that was
+ * not running is fine.
+ */
+export async function stopServer(target: {process?: ProcessIdentity; dataDir?: string}): Promise<void> {
+  const proc = isSameProcess(target.process) ? target.process : target.dataDir ? await postmasterOf(target.dataDir) : undefined
+  if (!proc) return
   for (const [sig, wait] of [['SIGINT', 20_000], ['SIGQUIT', 5_000], ['SIGKILL', 5_000]] as const) {
-    signal(pid, sig)
-    if (await waitForExit(pid, wait)) return
+    if (!signalProcess(proc, sig)) return
+    if (await waitForExit(proc, wait)) return
   }
 }
 

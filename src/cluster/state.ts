@@ -5,29 +5,38 @@
  */
 import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
+import {isSameProcess, processIdentity, type ProcessIdentity, type ProcessStamp} from '../kit/process.js'
 import type {Mode, MtlsMode, Role} from './spec.js'
 import type {PgConnection, PostgresInstance} from './postgres.js'
 
 /** Last intent for a process: `running` with a dead pid means it failed. */
 export type Intent = 'running' | 'stopped'
 
-export interface NodeState {
+/**
+ * A process kctl launched: its pid and, recorded at launch, what tells it from a later
+ * process with the same pid. A pid without `process` (state from older versions, not
+ * adopted) never counts as running.
+ */
+export interface Launched {
+  pid?: number
+  process?: ProcessStamp
+}
+
+export interface NodeState extends Launched {
   name: string
   role: Role
   /** Kong's prefix: conf, logs/, pid file. */
   prefix: string
   confPath: string
   logFile: string
-  pid?: number
   intent: Intent
   /** Listen values the node was started with. */
   listen: {proxy?: string; admin?: string; status?: string; cluster?: string}
 }
 
-export interface EmbeddedDatabaseState {
+export interface EmbeddedDatabaseState extends Launched {
   instance: PostgresInstance
   logFile: string
-  pid?: number
   intent: Intent
 }
 
@@ -59,6 +68,33 @@ export interface ClusterState {
   /** Hybrid mode only. */
   certificates?: CertificatesState
   nodes: Record<string, NodeState>
+}
+
+/** The recorded process, when there is one. */
+export const launchedProcess = (p: Launched): ProcessIdentity | undefined => (p.pid && p.process ? {pid: p.pid, ...p.process} : undefined)
+
+/** Whether the recorded process still runs (the one check for a pid from state). */
+export const isRunning = (p: Launched): boolean => isSameProcess(launchedProcess(p))
+
+/** Records a launched process (pid and identity), or clears the record. */
+export function recordProcess(p: Launched, id: ProcessIdentity | undefined): void {
+  p.pid = id?.pid
+  p.process = id ? {start: id.start, command: id.command} : undefined
+}
+
+/**
+ * State written before identities were recorded has bare pids. Such a pid is taken as ours
+ * only while its process's command line names this node's conf (`--conf <confPath>`) or this
+ * database's data dir (`-D <dataDir>`); its identity is then recorded. Any other pid is dropped.
+ */
+export function adoptBarePids(state: ClusterState): void {
+  const adopt = (p: Launched, mark: string) => {
+    if (!p.pid || p.process) return
+    const id = processIdentity(p.pid)
+    recordProcess(p, id?.command.includes(mark) ? id : undefined)
+  }
+  for (const n of Object.values(state.nodes)) adopt(n, `--conf ${n.confPath}`)
+  if (state.embedded) adopt(state.embedded, `-D ${state.embedded.instance.dataDir}`)
 }
 
 export const stateFile = (dir: string): string => join(dir, 'state.json')

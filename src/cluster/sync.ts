@@ -8,9 +8,8 @@ import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ExternalError, tail} from '../kit/errors.js'
-import {isAlive} from '../kit/process.js'
 import {listenUrl} from './listen.js'
-import type {NodeState} from './state.js'
+import {isRunning, type NodeState} from './state.js'
 
 interface DataPlaneRow {
   id: string
@@ -52,7 +51,7 @@ export async function waitInSync(cp: NodeState, dps: NodeState[], timeoutMs = 60
   for (;;) {
     view = await syncView(cp, dps)
     if (view && dps.every((d) => inSync(view!, d.name))) return view
-    const dead = dps.find((d) => !isAlive(d.pid))
+    const dead = dps.find((d) => !isRunning(d))
     if (dead) throw await syncFailure(dead, view, 'exited before it received the configuration')
     if (Date.now() > deadline) {
       const late = dps.find((d) => !view || !inSync(view, d.name))!

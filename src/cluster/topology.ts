@@ -4,7 +4,7 @@ import {certificatesState} from './certificates.js'
 import {nodeListen, type ClusterSpec, type NodeSpec} from './spec.js'
 import type {ClusterState, NodeState} from './state.js'
 
-/** A node's record for this spec, keeping its pid and intent from `previous`. */
+/** A node's record for this spec, keeping its process and intent from `previous`. */
 export function nodeState(stateDir: string, node: NodeSpec, previous?: NodeState): NodeState {
   const prefix = join(stateDir, 'nodes', node.name)
   return {
@@ -14,6 +14,7 @@ export function nodeState(stateDir: string, node: NodeSpec, previous?: NodeState
     confPath: join(prefix, 'kong.conf'),
     logFile: join(prefix, 'logs', 'node.log'),
     pid: previous?.pid,
+    process: previous?.process,
     intent: previous?.intent ?? 'stopped',
     listen: {
       proxy: nodeListen(node, 'proxy_listen'),

@@ -1,10 +1,10 @@
 /** Finding the cluster a command acts on: the spec (./kctl.yaml or --spec), then its state. */
-import {resolve} from 'node:path'
+import {existsSync, realpathSync} from 'node:fs'
+import {basename, dirname, join, resolve} from 'node:path'
 import {UserError} from '../kit/errors.js'
 import {clusterDir} from '../kit/paths.js'
-import {isAlive} from '../kit/process.js'
 import {DATABASE_NODE, loadSpec, type ClusterSpec} from '../cluster/spec.js'
-import {readState, type ClusterState, type Intent} from '../cluster/state.js'
+import {adoptBarePids, isRunning, readState, type ClusterState, type Intent, type Launched} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
 
 export interface ClusterRef {
@@ -21,14 +21,63 @@ export interface LoadedCluster {
   state: ClusterState
 }
 
-export const specPathOf = (ref: ClusterRef): string => resolve(ref.specPath ?? 'kctl.yaml')
+/** The spec's absolute, real path (symlinks resolved): what binds a cluster to its spec. */
+export const specPathOf = (ref: ClusterRef): string => realPath(resolve(ref.specPath ?? 'kctl.yaml'))
 
-/** @throws UserError SPEC_NOT_FOUND, SPEC_INVALID, CLUSTER_NOT_FOUND */
+/** `path` with symlinks resolved; a file not there yet gets its folder's real path. */
+function realPath(path: string): string {
+  try {
+    return realpathSync.native(path)
+  } catch {
+    try {
+      return join(realpathSync.native(dirname(path)), basename(path))
+    } catch {
+      return path
+    }
+  }
+}
+
+/**
+ * The state of the cluster `spec` names, when it belongs to the spec at `specPath`.
+ *
+ * Clusters are kept by `metadata.name`, so a second spec with the same name (a copied
+ * folder, a second project) would otherwise drive, stop and destroy the first one's cluster.
+ * The state records the real path of the spec it was created from; any other spec is
+ * refused, unless `adopt` (`kctl init --adopt`: this spec replaces the recorded one; the caller
+ * rebinds the state it gets).
+ * A state written with a path that is not the real one (older versions) is bound to the spec
+ * that path resolves to, and its bare pids are checked (adoptBarePids).
+ * @throws UserError CLUSTER_SPEC_MISMATCH
+ */
+export async function readOwnState(stateDir: string, spec: ClusterSpec, specPath: string, options: {adopt?: boolean} = {}): Promise<ClusterState | undefined> {
+  const state = await readState(stateDir)
+  if (!state) return undefined
+  if (state.specPath !== specPath && realPath(state.specPath) === specPath) state.specPath = specPath
+  if (state.specPath !== specPath && !options.adopt) throw await specMismatch(spec.metadata.name, state.specPath, specPath)
+  adoptBarePids(state)
+  return state
+}
+
+async function specMismatch(name: string, owner: string, specPath: string): Promise<UserError> {
+  const adopt = `\`kctl init --adopt --spec ${specPath}\``
+  const ownerName = await loadSpec(owner).then((s) => s.metadata.name, () => undefined)
+  if (ownerName === name) {
+    return new UserError('CLUSTER_SPEC_MISMATCH', `The cluster named ${name} on this machine belongs to ${owner}, not to ${specPath}. Nothing was changed.`, {
+      hint: `Both specs say metadata.name: ${name}. Give ${specPath} another metadata.name to make it a cluster of its own, or act on that cluster through its own spec (e.g. \`kctl destroy --spec ${owner}\`). If ${specPath} replaces ${owner}, run ${adopt}.`,
+    })
+  }
+  const gone = ownerName === undefined && !existsSync(owner) ? 'is no longer there' : ownerName === undefined ? 'cannot be read' : `now names cluster ${ownerName}`
+  return new UserError('CLUSTER_SPEC_MISMATCH', `The cluster named ${name} on this machine was created from ${owner}, not from ${specPath}; ${owner} ${gone}. Nothing was changed.`, {
+    hint: `If ${specPath} replaces that spec (moved or renamed), run ${adopt} to bind the cluster to it; otherwise give ${specPath} another metadata.name.`,
+  })
+}
+
+/** @throws UserError SPEC_NOT_FOUND, SPEC_INVALID, CLUSTER_NOT_FOUND, CLUSTER_SPEC_MISMATCH */
 export async function loadCluster(ref: ClusterRef): Promise<LoadedCluster> {
   const specPath = specPathOf(ref)
   const spec = await loadSpec(specPath)
   const stateDir = clusterDir(ref.stateRoot, spec.metadata.name)
-  const state = await readState(stateDir)
+  const state = await readOwnState(stateDir, spec, specPath)
   if (!state) {
     throw new UserError('CLUSTER_NOT_FOUND', `Cluster ${spec.metadata.name} (from ${specPath}) is not set up on this machine.`, {hint: 'Run `kctl init` to create it.'})
   }
@@ -38,10 +87,13 @@ export async function loadCluster(ref: ClusterRef): Promise<LoadedCluster> {
 
 export type ProcessState = 'running' | 'stopped' | 'failed'
 
-/** running: alive; failed: meant to run but gone; stopped: not meant to run. */
-export function processState(pid: number | undefined, intent: Intent): ProcessState {
-  if (isAlive(pid)) return 'running'
-  return intent === 'running' ? 'failed' : 'stopped'
+/**
+ * running: the recorded process still runs; failed: meant to run but gone (or its pid now
+ * belongs to another process); stopped: not meant to run.
+ */
+export function processState(p: Launched & {intent: Intent}): ProcessState {
+  if (isRunning(p)) return 'running'
+  return p.intent === 'running' ? 'failed' : 'stopped'
 }
 
 /** Checks a NODE argument against the spec (and the database name). @throws UserError NODE_NOT_FOUND */

@@ -7,8 +7,8 @@ import {clusterDir} from '../kit/paths.js'
 import {stopNode} from '../cluster/launcher.js'
 import {removeData, stopServer} from '../cluster/postgres.js'
 import {loadSpec} from '../cluster/spec.js'
-import {readState, removeStateDir} from '../cluster/state.js'
-import {specPathOf, type ClusterRef} from './cluster.js'
+import {launchedProcess, removeStateDir} from '../cluster/state.js'
+import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
 
 export interface DestroyOptions extends ClusterRef {
   /** Asks for confirmation; absent when it cannot be asked (then `yes` is required). */
@@ -25,12 +25,16 @@ export interface DestroyResult {
   stopped: string[]
 }
 
-/** @throws UserError CONFIRMATION_REQUIRED without --yes and no way to ask; ABORTED when declined. */
+/**
+ * @throws UserError CONFIRMATION_REQUIRED without --yes and no way to ask; ABORTED when declined;
+ *   CLUSTER_SPEC_MISMATCH when the cluster of that name belongs to another spec.
+ */
 export async function destroy(options: DestroyOptions): Promise<DestroyResult> {
-  const spec = await loadSpec(specPathOf(options))
+  const specPath = specPathOf(options)
+  const spec = await loadSpec(specPath)
   const name = spec.metadata.name
   const stateDir = clusterDir(options.stateRoot, name)
-  const state = await readState(stateDir)
+  const state = await readOwnState(stateDir, spec, specPath)
   if (!state) return {cluster: name, destroyed: false, stopped: []}
   if (!options.yes) {
     if (!options.confirm) throw new UserError('CONFIRMATION_REQUIRED', `Refusing to destroy cluster ${name} without confirmation (no interactive terminal).`, {hint: 'Pass --yes to confirm.'})
@@ -40,11 +44,12 @@ export async function destroy(options: DestroyOptions): Promise<DestroyResult> {
   // Last in the spec first: data planes go before their control plane.
   for (const node of Object.values(state.nodes).reverse()) {
     options.report.step(`Stopping ${node.name}`)
-    if (node.pid && (await stopNode(node.pid)) !== 'gone') stopped.push(node.name)
+    const proc = launchedProcess(node)
+    if (proc && (await stopNode(proc)) !== 'gone') stopped.push(node.name)
   }
   if (state.embedded) {
     options.report.step('Stopping postgres and removing its data')
-    await stopServer({pid: state.embedded.pid, dataDir: state.embedded.instance.dataDir})
+    await stopServer({process: launchedProcess(state.embedded), dataDir: state.embedded.instance.dataDir})
     stopped.push('postgres')
     await removeData(state.embedded.instance)
   }

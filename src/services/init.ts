@@ -11,15 +11,14 @@ import {UserError} from '../kit/errors.js'
 import type {Reporter} from '../kit/output.js'
 import {clusterDir} from '../kit/paths.js'
 import {findFreePort} from '../kit/ports.js'
-import {isAlive} from '../kit/process.js'
 import {listenUrl} from '../cluster/listen.js'
 import {planPhases, runPhases, upPhases, type UpContext} from '../cluster/phases.js'
 import {preparePostgres, removeData, type PgConnection} from '../cluster/postgres.js'
 import {renderSpec} from '../cluster/spec-template.js'
 import {loadSpec, type ClusterSpec, type Mode, type MtlsMode} from '../cluster/spec.js'
-import {readState, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
+import {isRunning, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
-import {specPathOf, type ClusterRef} from './cluster.js'
+import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
 
 export interface InitOptions extends ClusterRef {
   /** Deployment mode for a new spec (default embedded). */
@@ -38,6 +37,8 @@ export interface InitOptions extends ClusterRef {
   cert?: {cert: string; key: string}
   /** Asks for answers the flags did not give; absent when prompting is not possible. */
   ask?: {mode(initial: Mode): Promise<Mode>; name(initial: string): Promise<string>}
+  /** Bind the existing cluster of this name to this spec (it replaces the spec the cluster was made from). */
+  adopt?: boolean
   /** Only plan: write nothing, start nothing. */
   dryRun?: boolean
   report: Reporter
@@ -65,9 +66,11 @@ export async function init(options: InitOptions): Promise<InitResult> {
   const {spec, text} = await specFor(options, specPath)
   const created = text !== undefined
   const stateDir = clusterDir(options.stateRoot, spec.metadata.name)
-  const existing = await readState(stateDir)
-  if (existing && existing.specPath !== specPath && existsSync(existing.specPath)) {
-    throw new UserError('SPEC_INVALID', `A cluster named ${spec.metadata.name} already exists for ${existing.specPath}.`, {hint: 'Use another metadata.name (or --name), or run kctl there.'})
+  const existing = await readOwnState(stateDir, spec, specPath, {adopt: options.adopt})
+  if (existing && existing.specPath !== specPath) {
+    options.report.warn(`Cluster ${existing.name} now belongs to ${specPath} (it was created from ${existing.specPath}).`)
+    existing.specPath = specPath
+    if (!options.dryRun) await writeState(stateDir, existing)
   }
   const state = existing ?? (await newState(spec, specPath, stateDir, Boolean(options.dryRun)))
   syncNodes(state, spec, stateDir)
@@ -138,7 +141,7 @@ function parseUrl(url: string): PgConnection {
 }
 
 function allRunning(state: ClusterState): boolean {
-  return (!state.embedded || isAlive(state.embedded.pid)) && Object.values(state.nodes).every((n) => isAlive(n.pid))
+  return (!state.embedded || isRunning(state.embedded)) && Object.values(state.nodes).every(isRunning)
 }
 
 async function discard(state: ClusterState, stateDir: string): Promise<void> {

@@ -4,7 +4,7 @@ import {stopNode} from '../cluster/launcher.js'
 import {DATABASE_PHASES, runPhases, upPhases} from '../cluster/phases.js'
 import {stopServer} from '../cluster/postgres.js'
 import {DATABASE_NODE} from '../cluster/spec.js'
-import {writeState} from '../cluster/state.js'
+import {launchedProcess, recordProcess, writeState} from '../cluster/state.js'
 import {checkNodeName, loadCluster, type ClusterRef, type LoadedCluster} from './cluster.js'
 
 export interface LifecycleOptions extends ClusterRef {
@@ -50,8 +50,8 @@ export async function stop(options: LifecycleOptions): Promise<LifecycleResult> 
     const running = Object.values(c.state.nodes).filter((n) => n.intent === 'running').map((n) => n.name)
     if (running.length) options.report.warn(`nodes ${running.join(', ')} lose their database until \`kctl start ${DATABASE_NODE}\``)
     options.report.step(`Stopping ${DATABASE_NODE}`)
-    await stopServer({pid: emb.pid, dataDir: emb.instance.dataDir})
-    emb.pid = undefined
+    await stopServer({process: launchedProcess(emb), dataDir: emb.instance.dataDir})
+    recordProcess(emb, undefined)
     emb.intent = 'stopped'
     await writeState(c.stateDir, c.state)
     done.push(DATABASE_NODE)
@@ -62,11 +62,12 @@ export async function stop(options: LifecycleOptions): Promise<LifecycleResult> 
 async function stopOne(c: LoadedCluster, name: string, report: Reporter): Promise<void> {
   const node = c.state.nodes[name]
   report.step(`Stopping ${name}`)
-  if (node.pid) {
-    const how = await stopNode(node.pid)
+  const proc = launchedProcess(node)
+  if (proc) {
+    const how = await stopNode(proc)
     if (how === 'killed') report.warn(`${name} did not stop within 15 s and was killed`)
   }
-  node.pid = undefined
+  recordProcess(node, undefined)
   node.intent = 'stopped'
   await writeState(c.stateDir, c.state)
 }

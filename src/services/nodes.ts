@@ -25,11 +25,11 @@ export async function nodes(options: NodesOptions): Promise<NodesResult> {
   const rows: NodeRow[] = []
   const emb = state.embedded
   if (emb) {
-    const s = processState(emb.pid, emb.intent)
+    const s = processState(emb)
     rows.push({name: DATABASE_NODE, role: 'database', host: 'localhost', pid: s === 'running' ? emb.pid! : null, state: s, listen: {}})
   }
   for (const n of Object.values(state.nodes)) {
-    const s = processState(n.pid, n.intent)
+    const s = processState(n)
     const listen = Object.fromEntries(Object.entries(n.listen).filter(([, v]) => v !== undefined)) as NodeRow['listen']
     rows.push({name: n.name, role: n.role, host: 'localhost', pid: s === 'running' ? n.pid! : null, state: s, listen})
   }

@@ -8,6 +8,7 @@ import {join} from 'node:path'
 import {listenUrl} from '../cluster/listen.js'
 import type {Mode} from '../cluster/spec.js'
 import type {PgConnection} from '../cluster/postgres.js'
+import {isRunning} from '../cluster/state.js'
 import {parseConfText} from '../runtime/conf/load.js'
 import {loadCluster, processState, type ClusterRef, type ProcessState} from './cluster.js'
 
@@ -43,7 +44,7 @@ export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
   const {state, specPath} = await loadCluster(ref)
   const nodes: LocalNode[] = []
   for (const n of Object.values(state.nodes)) {
-    const s = processState(n.pid, n.intent)
+    const s = processState(n)
     const listen = Object.fromEntries(Object.entries(n.listen).filter(([, v]) => v !== undefined && v !== 'off')) as LocalNode['listen']
     nodes.push({
       name: n.name,
@@ -59,13 +60,13 @@ export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
     })
   }
   const cp = Object.values(state.nodes).find((n) => n.role === 'control_plane')
-  const ping = cp ? await confValue(cp.confPath, cp.pid, 'cluster_ping_interval') : undefined
+  const ping = cp ? await confValue(cp.confPath, isRunning(cp) ? cp.pid : undefined, 'cluster_ping_interval') : undefined
   return {
     name: state.name,
     mode: state.mode,
     specPath,
     connection: state.connection,
-    embedded: state.embedded ? {state: processState(state.embedded.pid, state.embedded.intent)} : null,
+    embedded: state.embedded ? {state: processState(state.embedded)} : null,
     nodes,
     pingInterval: ping !== undefined && Number(ping) > 0 ? Number(ping) : DEFAULT_PING_INTERVAL,
   }

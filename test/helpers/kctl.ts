@@ -8,7 +8,7 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {findFreePort} from '../../src/kit/ports.js'
-import {isAlive} from '../../src/kit/process.js'
+import {isAlive, isSameProcess, processIdentity, signalProcess, type ProcessIdentity} from '../../src/kit/process.js'
 import {createServer} from 'node:net'
 
 // Compiled to dist/test/helpers/kctl.js; the package root is three levels up.
@@ -29,9 +29,9 @@ export interface Sandbox {
   kctl(...args: string[]): Promise<KctlRun>
   /** Writes ./kctl.yaml with this sandbox's free ports. */
   writeSpec(name?: string): Promise<void>
-  /** Every pid seen in `nodes --json` output, for cleanup. */
-  pids: Set<number>
-  /** destroy --yes, then SIGKILL any pid this sandbox saw still alive, then remove the dirs. */
+  /** Every pid seen in `nodes --json` output (or added), with its identity then, for cleanup. */
+  pids: ProcessSet
+  /** destroy --yes, then SIGKILL any process this sandbox saw that still runs, then remove the dirs. */
   cleanup(): Promise<void>
 }
 
@@ -43,8 +43,8 @@ export async function createSandbox(): Promise<Sandbox> {
   const dataDir = join(dir, 'data')
   const cwd = join(dir, 'work')
   await mkdir(cwd, {recursive: true})
-  const ports = {proxy: await findFreePort(), proxySsl: await findFreePort(), admin: await findFreePort(), status: await findFreePort()}
-  const pids = new Set<number>()
+  const ports = await freePorts()
+  const pids = new ProcessSet()
   const kctl = (...args: string[]) => runKctl(args, {cwd, env: {KCTL_DATA_DIR: dataDir}})
   const sandbox: Sandbox = {
     dir,
@@ -60,14 +60,34 @@ export async function createSandbox(): Promise<Sandbox> {
     writeSpec: (name = 'e2e') => writeFile(join(cwd, 'kctl.yaml'), specYaml(name, ports)),
     async cleanup() {
       await kctl('destroy', '--yes').catch(() => {})
-      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+      for (const id of pids.identities.values()) signalProcess(id, 'SIGKILL')
       await rm(dir, {recursive: true, force: true})
     },
   }
   return sandbox
 }
 
-function specYaml(name: string, p: Sandbox['ports']): string {
+/**
+ * Pids, each with the identity its process had when added: cleanup kills only a process
+ * that is still that one, never one that got the pid later.
+ */
+export class ProcessSet extends Set<number> {
+  readonly identities = new Map<number, ProcessIdentity>()
+
+  override add(pid: number): this {
+    const id = processIdentity(pid)
+    if (id && !isSameProcess(this.identities.get(pid))) this.identities.set(pid, id)
+    return super.add(pid)
+  }
+}
+
+/** Four free ports for a spec's listeners. */
+export async function freePorts(): Promise<Sandbox['ports']> {
+  return {proxy: await findFreePort(), proxySsl: await findFreePort(), admin: await findFreePort(), status: await findFreePort()}
+}
+
+/** An embedded spec named `name` listening on `p` (what `writeSpec` writes). */
+export function specYaml(name: string, p: Sandbox['ports']): string {
   return `apiVersion: kctl/v1
 kind: Cluster
 metadata: {name: ${name}}
