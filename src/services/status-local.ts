@@ -9,6 +9,7 @@ import {listenUrl} from '../cluster/listen.js'
 import type {Mode} from '../cluster/spec.js'
 import type {PgConnection} from '../cluster/postgres.js'
 import {parseConfText} from '../runtime/conf/load.js'
+import {readRecord, type SupervisionRecord} from '../runtime/supervisor/record.js'
 import {loadCluster, processState, type ClusterRef, type ProcessState} from './cluster.js'
 
 export interface LocalNode {
@@ -23,6 +24,8 @@ export interface LocalNode {
   logFile: string
   /** Data planes: the id the node registers with (null until its first start). */
   dpId: string | null
+  /** What the node's supervisor recorded (`<prefix>/supervisor.json`) for this pid; null if nothing. */
+  supervision: SupervisionRecord | null
 }
 
 export interface LocalCluster {
@@ -56,6 +59,7 @@ export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
       adminUrl: listenUrl(listen.admin),
       logFile: n.logFile,
       dpId: n.role === 'data_plane' ? await readText(join(n.prefix, 'kong.id')) : null,
+      supervision: supervisionOf(n.prefix, n.pid),
     })
   }
   const cp = Object.values(state.nodes).find((n) => n.role === 'control_plane')
@@ -81,6 +85,12 @@ export async function confValue(confPath: string, pid: number | undefined, key: 
   const fromEnv = env.split('\0').find((e) => e.startsWith(name))
   if (fromEnv) return fromEnv.slice(name.length)
   return parseConfText((await readText(confPath)) ?? '')[key]
+}
+
+/** The supervisor's record when it is about the pid kctl launched (not an older run's). */
+function supervisionOf(prefix: string, pid: number | undefined): SupervisionRecord | null {
+  const r = readRecord(prefix)
+  return r && pid !== undefined && r.pid === pid ? r : null
 }
 
 async function readText(file: string): Promise<string | null> {
