@@ -67,8 +67,12 @@ async function serveNode(file: string | undefined): Promise<void> {
   }
   process.once('SIGTERM', () => stop('received SIGTERM'))
   process.once('SIGINT', () => stop('received SIGINT'))
-  // The supervisor is gone (even SIGKILLed): nobody would restart or stop us.
-  process.once('disconnect', () => stop('the supervisor is gone'))
+  // The supervisor was killed (SIGKILL: the node's pid): the node goes with it, at once, as
+  // the single process did; nobody would restart or stop this one.
+  process.once('disconnect', () => {
+    log.error('the supervisor is gone; exiting')
+    process.exit(1)
+  })
   await tell({type: 'started'})
 }
 

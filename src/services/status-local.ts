@@ -46,7 +46,9 @@ export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
   const {state, specPath} = await loadCluster(ref)
   const nodes: LocalNode[] = []
   for (const n of Object.values(state.nodes)) {
-    const s = processState(n.pid, n.intent)
+    const supervision = await supervisionOf(n.prefix, n.pid)
+    // a start kctl undid (its intent is stopped again) whose supervisor gave up: failed
+    const s = supervision?.state === 'failed' && !isAliveRecord(supervision) ? 'failed' : processState(n.pid, n.intent)
     const listen = Object.fromEntries(Object.entries(n.listen).filter(([, v]) => v !== undefined && v !== 'off')) as LocalNode['listen']
     nodes.push({
       name: n.name,
@@ -59,7 +61,7 @@ export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
       adminUrl: listenUrl(listen.admin),
       logFile: n.logFile,
       dpId: n.role === 'data_plane' ? await readText(join(n.prefix, 'kong.id')) : null,
-      supervision: supervisionOf(n.prefix, n.pid),
+      supervision,
     })
   }
   const cp = Object.values(state.nodes).find((n) => n.role === 'control_plane')
@@ -87,11 +89,17 @@ export async function confValue(confPath: string, pid: number | undefined, key: 
   return parseConfText((await readText(confPath)) ?? '')[key]
 }
 
-/** The supervisor's record when it is about the pid kctl launched (not an older run's). */
-function supervisionOf(prefix: string, pid: number | undefined): SupervisionRecord | null {
+/**
+ * The supervisor's record when it is about the node's last launch (not an older run's): the
+ * pid in state.json, else the one `<prefix>/node.pid` keeps after a start kctl undid.
+ */
+async function supervisionOf(prefix: string, pid: number | undefined): Promise<SupervisionRecord | null> {
   const r = readRecord(prefix)
-  return r && pid !== undefined && r.pid === pid ? r : null
+  const launched = pid ?? Number(await readText(join(prefix, 'node.pid')))
+  return r && r.pid === launched ? r : null
 }
+
+const isAliveRecord = (r: SupervisionRecord) => processState(r.pid, 'running') === 'running'
 
 async function readText(file: string): Promise<string | null> {
   try {
