@@ -11,9 +11,7 @@
 import {fileURLToPath} from 'node:url'
 import {loadConf, ConfError} from './conf/load.js'
 import {createLogger, isLogLevel} from './log.js'
-import {startDataPlaneNode} from './data-plane-node.js'
-import {startDbLessNode} from './dbless-node.js'
-import {startDatabaseNode, type RunningNode} from './node.js'
+import type {RunningNode} from './node.js'
 import {supervise} from './supervisor/supervisor.js'
 import {enterSupervised, tell} from './supervisor/serving.js'
 import {installTestHooks} from './supervisor/test-hooks.js'
@@ -51,10 +49,11 @@ async function serveNode(file: string | undefined): Promise<void> {
   })
   process.on('unhandledRejection', (err) => log.error(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`))
   installTestHooks()
+  // loaded here, not at the top: the supervisor, which runs this file too, needs none of it
   let node: RunningNode
-  if (conf.role === 'data_plane') node = await startDataPlaneNode(conf, log)
-  else if (conf.database === 'postgres') node = await startDatabaseNode(conf, log)
-  else node = await startDbLessNode(conf, log)
+  if (conf.role === 'data_plane') node = await (await import('./data-plane-node.js')).startDataPlaneNode(conf, log)
+  else if (conf.database === 'postgres') node = await (await import('./node.js')).startDatabaseNode(conf, log)
+  else node = await (await import('./dbless-node.js')).startDbLessNode(conf, log)
   const stop = (why: string) => {
     log.notice(`${why}, draining and stopping`)
     node.close().then(
