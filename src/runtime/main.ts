@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 /**
  * Entry point of a gateway node: `node main.js --conf kong.conf`. `KONG_*` environment
- * variables override the file. Exits 1 with one `Error: …` line when the node cannot
- * start; drains and exits 0 on SIGTERM or SIGINT.
+ * variables override the file.
+ *
+ * Run by kctl (or by hand), this process is the node's supervisor (supervisor/): it checks
+ * the conf, then runs this same file again as the serving process and restarts it when it
+ * crashes. Either way the node exits 1 with its `Error: …` line(s) when it cannot start,
+ * and drains and exits 0 on SIGTERM or SIGINT.
  */
+import {fileURLToPath} from 'node:url'
 import {loadConf, ConfError} from './conf/load.js'
 import {createLogger, isLogLevel} from './log.js'
-import {startDataPlaneNode} from './data-plane-node.js'
-import {startDbLessNode} from './dbless-node.js'
-import {startDatabaseNode, type RunningNode} from './node.js'
+import type {RunningNode} from './node.js'
+import {supervise} from './supervisor/supervisor.js'
+import {enterSupervised, tell} from './supervisor/serving.js'
+import {installTestHooks} from './supervisor/test-hooks.js'
 import {workerCount} from './workers/count.js'
 
 function confPath(argv: string[]): string | undefined {
@@ -17,8 +23,20 @@ function confPath(argv: string[]): string | undefined {
   return argv.find((a) => a.startsWith('--conf='))?.slice('--conf='.length)
 }
 
-async function main(): Promise<void> {
-  const file = confPath(process.argv.slice(2))
+/** The supervisor: the same checks as the serving process makes first, then supervise. */
+async function superviseNode(file: string | undefined): Promise<void> {
+  const conf = loadConf({file, onUnknownKey: () => {}})
+  workerCount(conf.node_worker_processes) // a bad value stops the start here, naming the key
+  const log = createLogger({level: isLogLevel(conf.log_level) ? conf.log_level : 'notice', bindings: {supervisor: process.pid}})
+  process.on('uncaughtException', (err) => {
+    log.error(`supervisor crashed: ${err.stack ?? err.message}`)
+    process.exit(1)
+  })
+  const code = await supervise({main: fileURLToPath(import.meta.url), args: process.argv.slice(2), prefix: conf.prefix, log})
+  process.exit(code)
+}
+
+async function serveNode(file: string | undefined): Promise<void> {
   const unknown: string[] = []
   const conf = loadConf({file, onUnknownKey: (key, near) => unknown.push(`${file}: unknown configuration key ${key} ignored${near ? ` (did you mean ${near}?)` : ''}`)})
   workerCount(conf.node_worker_processes) // a bad value stops the start here, naming the key
@@ -26,15 +44,18 @@ async function main(): Promise<void> {
   for (const line of unknown) log.warn(line)
   process.on('uncaughtException', (err) => {
     log.error(`crashed: ${err.stack ?? err.message}`)
-    process.exit(1)
+    const first = String(err?.stack ?? err).split('\n')[0]
+    void tell({type: 'crashed', cause: first}).finally(() => process.exit(1))
   })
   process.on('unhandledRejection', (err) => log.error(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`))
+  installTestHooks()
+  // loaded here, not at the top: the supervisor, which runs this file too, needs none of it
   let node: RunningNode
-  if (conf.role === 'data_plane') node = await startDataPlaneNode(conf, log)
-  else if (conf.database === 'postgres') node = await startDatabaseNode(conf, log)
-  else node = await startDbLessNode(conf, log)
-  const stop = (signal: string) => {
-    log.notice(`received ${signal}, draining and stopping`)
+  if (conf.role === 'data_plane') node = await (await import('./data-plane-node.js')).startDataPlaneNode(conf, log)
+  else if (conf.database === 'postgres') node = await (await import('./node.js')).startDatabaseNode(conf, log)
+  else node = await (await import('./dbless-node.js')).startDbLessNode(conf, log)
+  const stop = (why: string) => {
+    log.notice(`${why}, draining and stopping`)
     node.close().then(
       () => process.exit(0),
       (err) => {
@@ -43,12 +64,22 @@ async function main(): Promise<void> {
       },
     )
   }
-  process.once('SIGTERM', () => stop('SIGTERM'))
-  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop('received SIGTERM'))
+  process.once('SIGINT', () => stop('received SIGINT'))
+  // The supervisor was killed (SIGKILL: the node's pid): the node goes with it, at once, as
+  // the single process did; nobody would restart or stop this one.
+  process.once('disconnect', () => {
+    log.error('the supervisor is gone; exiting')
+    process.exit(1)
+  })
+  await tell({type: 'started'})
 }
 
-main().catch((err) => {
+const file = confPath(process.argv.slice(2))
+const supervised = enterSupervised()
+;(supervised ? serveNode(file) : superviseNode(file)).catch(async (err) => {
   const lines = err instanceof ConfError ? err.errors : [err?.message ?? String(err)]
   for (const l of lines) process.stderr.write(`Error: ${l}\n`)
+  await tell({type: 'start-failed', message: lines.join('; ')})
   process.exit(1)
 })

@@ -1,11 +1,14 @@
 /**
  * The status listener (`status_listen`): `/status`, `/status/ready`, and `/metrics`
  * (Prometheus text) on nodes that proxy. It never exposes configuration, so it can
- * listen where the Admin API must not.
+ * listen where the Admin API must not. A supervised node's `/status` also says how many
+ * times its serving process was restarted after a crash (`restarts`) and the last crash
+ * (`last_crash: {at, cause}`, null when none).
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {Logger} from './log.js'
 import {parseTarget} from './request-target.js'
+import {supervisionStatus} from './supervisor/serving.js'
 
 export interface StatusDeps {
   status(): Promise<Record<string, unknown>>
@@ -28,7 +31,8 @@ export function createStatusApi(deps: StatusDeps) {
     const run = async () => {
       if (path === undefined) return reply(400, {message: 'Bad request'})
       if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, {message: 'Method not allowed'})
-      if (path === '/status') return reply(200, await deps.status())
+      // restarts and last_crash: the supervisor's count of this node's crashes (supervisor/)
+      if (path === '/status') return reply(200, {...(await deps.status()), ...supervisionStatus()})
       if (path === '/status/ready') {
         const reason = await deps.ready()
         return reason ? reply(503, {message: reason}) : reply(200, {message: 'ready'})

@@ -45,9 +45,21 @@ export function syncOf(row: DataPlaneRowJson, cpHash: string | null, pingInterva
   return cpHash !== null && row.config_hash === cpHash ? 'in_sync' : 'behind'
 }
 
+/** Restarts and last crash: the supervisor's record, else what `/status` says. */
+function crashesOf(n: LocalNode, body: Record<string, any> | null): Pick<NodeStatus, 'restarts' | 'last_crash'> {
+  if (n.supervision) return {restarts: n.supervision.restarts, last_crash: n.supervision.last_crash}
+  const c = body?.last_crash
+  return {
+    restarts: typeof body?.restarts === 'number' ? body.restarts : null,
+    last_crash: c && typeof c.at === 'number' && typeof c.cause === 'string' ? {at: c.at, cause: c.cause} : null,
+  }
+}
+
 function nodeStatus(n: LocalNode, probe: NodeProbe | undefined): NodeStatus {
   const body = probe?.ok ? probe.body : null
   const version = body?.configuration_version
+  // a node whose supervisor gave up: why
+  const failure = n.state === 'failed' && n.supervision?.state === 'failed' ? n.supervision.failure : null
   return {
     name: n.name,
     role: n.role,
@@ -58,10 +70,11 @@ function nodeStatus(n: LocalNode, probe: NodeProbe | undefined): NodeStatus {
     listen: n.listen,
     reachable: Boolean(probe?.ok),
     ready: probe?.ok ? probe.ready : null,
-    error: n.state === 'running' ? (probe?.error ?? null) : null,
+    error: n.state === 'running' ? (probe?.error ?? null) : failure,
     config_version: version === undefined || version === null ? null : String(version),
     config_hash: typeof body?.configuration_hash === 'string' ? body.configuration_hash : null,
     database_reachable: typeof body?.database?.reachable === 'boolean' ? body.database.reachable : null,
+    ...crashesOf(n, body),
   }
 }
 
@@ -87,7 +100,7 @@ export function problemsOf(s: Omit<StatusResult, 'healthy' | 'problems'>): strin
   const out: string[] = []
   if (s.database.state && s.database.state !== 'running') out.push(`the database is ${s.database.state}`)
   for (const n of s.nodes) {
-    if (n.state !== 'running') out.push(`${n.name} is ${n.state}`)
+    if (n.state !== 'running') out.push(`${n.name} is ${n.state}${n.error ? ` (${n.error})` : ''}`)
     else if (!n.reachable) out.push(`${n.name} does not answer${n.error ? ` (${n.error})` : ''}`)
     else if (n.ready === false) out.push(`${n.name} is not ready${n.error ? ` (${n.error})` : ''}`)
     if (n.database_reachable === false) out.push(`${n.name} cannot reach the database`)

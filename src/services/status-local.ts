@@ -9,7 +9,9 @@ import {listenUrl} from '../cluster/listen.js'
 import type {Mode} from '../cluster/spec.js'
 import type {PgConnection} from '../cluster/postgres.js'
 import {isRunning} from '../cluster/state.js'
+import {isAlive} from '../kit/process.js'
 import {parseConfText} from '../runtime/conf/load.js'
+import {readRecord, type SupervisionRecord} from '../runtime/supervisor/record.js'
 import {loadCluster, processState, type ClusterRef, type ProcessState} from './cluster.js'
 
 export interface LocalNode {
@@ -24,6 +26,8 @@ export interface LocalNode {
   logFile: string
   /** Data planes: the id the node registers with (null until its first start). */
   dpId: string | null
+  /** What the node's supervisor recorded (`<prefix>/supervisor.json`) for this pid; null if nothing. */
+  supervision: SupervisionRecord | null
 }
 
 export interface LocalCluster {
@@ -44,7 +48,9 @@ export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
   const {state, specPath} = await loadCluster(ref)
   const nodes: LocalNode[] = []
   for (const n of Object.values(state.nodes)) {
-    const s = processState(n)
+    const supervision = await supervisionOf(n.prefix, n.pid)
+    // a start kctl undid (its intent is stopped again) whose supervisor gave up: failed
+    const s = supervision?.state === 'failed' && !isAlive(supervision.pid) ? 'failed' : processState(n)
     const listen = Object.fromEntries(Object.entries(n.listen).filter(([, v]) => v !== undefined && v !== 'off')) as LocalNode['listen']
     nodes.push({
       name: n.name,
@@ -57,6 +63,7 @@ export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
       adminUrl: listenUrl(listen.admin),
       logFile: n.logFile,
       dpId: n.role === 'data_plane' ? await readText(join(n.prefix, 'kong.id')) : null,
+      supervision,
     })
   }
   const cp = Object.values(state.nodes).find((n) => n.role === 'control_plane')
@@ -82,6 +89,16 @@ export async function confValue(confPath: string, pid: number | undefined, key: 
   const fromEnv = env.split('\0').find((e) => e.startsWith(name))
   if (fromEnv) return fromEnv.slice(name.length)
   return parseConfText((await readText(confPath)) ?? '')[key]
+}
+
+/**
+ * The supervisor's record when it is about the node's last launch (not an older run's): the
+ * pid in state.json, else the one `<prefix>/node.pid` keeps after a start kctl undid.
+ */
+async function supervisionOf(prefix: string, pid: number | undefined): Promise<SupervisionRecord | null> {
+  const r = readRecord(prefix)
+  const launched = pid ?? Number(await readText(join(prefix, 'node.pid')))
+  return r && r.pid === launched ? r : null
 }
 
 async function readText(file: string): Promise<string | null> {

@@ -5,7 +5,8 @@
  *   {cluster, mode, spec, checked_at, healthy, problems[],
  *    database: {kind, address, state, reachable: {node: bool|null}},
  *    nodes: [{name, role, host, pid, state, started_at, listen, reachable, ready,
- *             error, config_version, config_hash, database_reachable}],
+ *             error, config_version, config_hash, database_reachable,
+ *             restarts, last_crash: null | {at, cause}}],
  *    control_plane: null | {node, reachable, error, unreachable_since, config_hash,
  *                           connected_data_planes, ping_interval},
  *    data_planes: [{id, node, hostname, ip, version, config_hash, sync, sync_status,
@@ -66,6 +67,15 @@ export interface NodeStatus {
   /** CP and DP nodes: the configuration hash the node holds. */
   config_hash: string | null
   database_reachable: boolean | null
+  /** Serving processes the node's supervisor started after a crash (null: unknown). */
+  restarts: number | null
+  /** The serving process's last crash: when (epoch seconds) and why (exit code or signal, its `crashed:` line). */
+  last_crash: LastCrash | null
+}
+
+export interface LastCrash {
+  at: number
+  cause: string
 }
 
 export interface ControlPlaneStatus {

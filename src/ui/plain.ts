@@ -5,7 +5,7 @@
 import {table} from '../kit/output.js'
 import type {StatusResult} from '../services/status-types.js'
 import {clock, shortHash} from './format.js'
-import {DP_COLUMNS, NODE_COLUMNS, dataPlaneRows, nodeRows, sortRows, totals} from './rows.js'
+import {DP_COLUMNS, NODE_COLUMNS, dataPlaneRows, lastCrashText, nodeRows, sortRows, totals} from './rows.js'
 
 function databaseLine(s: StatusResult): string {
   const db = s.database
@@ -27,6 +27,7 @@ export function plainStatus(s: StatusResult, now: number = s.checked_at): string
   const cp = controlPlaneLine(s)
   if (cp) lines.push(cp)
   lines.push('', table(NODE_COLUMNS, nodeRows(s, now).map((r) => r.cells.map((c) => c.text))))
+  for (const n of s.nodes) if (n.last_crash) lines.push(`${n.name} last crash ${lastCrashText(n.last_crash)}`)
   if (s.mode === 'hybrid') {
     lines.push('', 'DATA PLANES')
     const rows = sortRows(dataPlaneRows(s, now), 'name')

@@ -3,7 +3,7 @@
  * sorting. The dashboard and the plain output both render these rows.
  */
 import type {DataPlaneStatus, NodeStatus, StatusResult} from '../services/status-types.js'
-import {certExpiry, duration, labelsText, nodeState, relativeTime, shortHash, SYNC_LABEL, SYNC_TONE, TONE_RANK, type Cell} from './format.js'
+import {certExpiry, clock, duration, labelsText, nodeState, relativeTime, shortHash, SYNC_LABEL, SYNC_TONE, TONE_RANK, type Cell} from './format.js'
 
 export interface Row {
   /** Stable across refreshes: `node:<name>` or `dp:<id>`. */
@@ -17,7 +17,7 @@ export interface Row {
   rank: number
 }
 
-export const NODE_COLUMNS = ['NAME', 'ROLE', 'HOST', 'PID', 'STATE', 'UPTIME', 'CONFIG', 'LISTEN']
+export const NODE_COLUMNS = ['NAME', 'ROLE', 'HOST', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'CONFIG', 'LISTEN']
 export const DP_COLUMNS = ['NAME', 'HOSTNAME', 'IP', 'VERSION', 'HASH', 'SYNC', 'LAST SEEN', 'CERT', 'LABELS']
 
 function listenText(listen: NodeStatus['listen']): string {
@@ -45,6 +45,7 @@ export function nodeRow(n: NodeStatus, now: number): Row {
       {text: n.pid === null ? '-' : String(n.pid)},
       state,
       {text: n.started_at === null ? '-' : duration(now - n.started_at)},
+      n.restarts === null ? {text: '-', tone: 'muted'} : {text: String(n.restarts), tone: n.restarts > 0 ? 'warn' : undefined},
       configCell(n),
       {text: listenText(n.listen)},
     ],
@@ -103,13 +104,17 @@ export function totals(s: StatusResult): string {
 }
 
 /** Label/value pairs of everything known about a row, for the details view. */
+/** `12:03:04 killed by SIGKILL` */
+export const lastCrashText = (c: {at: number; cause: string}): string => `${clock(c.at)} ${c.cause}`
+
 export function detailsOf(s: StatusResult, key: string): [string, string][] {
   const flat = (o: object): [string, string][] =>
     Object.entries(o).map(([k, v]) => [k, v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v)])
   if (key.startsWith('node:')) {
     const n = s.nodes.find((x) => `node:${x.name}` === key)
     const dp = n ? s.data_planes.find((d) => d.node === n.name) : undefined
-    return n ? [...flat(n), ...(dp ? flat({dp_id: dp.id, sync: dp.sync, sync_status: dp.sync_status, last_seen: dp.last_seen}) : [])] : []
+    const crash: [string, string][] = n?.last_crash ? [['last_crash', lastCrashText(n.last_crash)]] : []
+    return n ? [...flat(n).filter(([k]) => k !== 'last_crash'), ...crash, ...(dp ? flat({dp_id: dp.id, sync: dp.sync, sync_status: dp.sync_status, last_seen: dp.last_seen}) : [])] : []
   }
   const d = s.data_planes.find((x) => `dp:${x.id}` === key)
   return d ? flat(d) : []

@@ -51,7 +51,7 @@ describe('hybrid liveness and refusals', () => {
     await post(`${cp.admin}/services/s/routes`, {paths: ['/s']})
     await served(dp, '/s')
 
-    const pid = cp.node.proc.pid!
+    const pid = await cp.node.servingPid() // the process that answers (its supervisor answers nothing)
     process.kill(pid, 'SIGSTOP')
     stoppedPid = pid
     const stoppedAt = Date.now()

@@ -4,7 +4,7 @@
  * killed by `killAll()` (call it in `after`).
  */
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 const MAIN = new URL('../../src/runtime/main.js', import.meta.url).pathname
@@ -19,6 +19,8 @@ export interface NodeProcess {
   waitReady(timeoutMs?: number): Promise<void>
   waitOutput(re: RegExp, timeoutMs?: number): Promise<void>
   stop(signal?: NodeJS.Signals): Promise<number | null>
+  /** The pid of the node's serving process (`proc` is its supervisor), once it runs. */
+  servingPid(timeoutMs?: number): Promise<number>
 }
 
 export function spawnNode(dir: string, values: Record<string, string | number>, opts: {prefix?: string; status?: string} = {}): NodeProcess {
@@ -48,6 +50,19 @@ export function spawnNode(dir: string, values: Record<string, string | number>, 
     waitReady: (timeoutMs = 15_000) =>
       until(async () => (await fetch(`${opts.status}/status/ready`).catch(() => null))?.status === 200, 'ready', timeoutMs),
     waitOutput: (re, timeoutMs = 15_000) => until(() => re.test(out), String(re), timeoutMs),
+    async servingPid(timeoutMs = 15_000) {
+      let pid = 0
+      await until(() => {
+        try {
+          const r = JSON.parse(readFileSync(join(prefix, 'supervisor.json'), 'utf8'))
+          pid = r.state === 'running' && r.serving_pid ? r.serving_pid : 0
+        } catch {
+          pid = 0
+        }
+        return pid > 0
+      }, 'the serving process', timeoutMs)
+      return pid
+    },
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
       return exited

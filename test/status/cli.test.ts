@@ -19,7 +19,7 @@ after(async () => {
   await c?.cleanup()
 })
 
-const NODE_KEYS = ['config_hash', 'config_version', 'database_reachable', 'error', 'host', 'listen', 'name', 'pid', 'reachable', 'ready', 'role', 'started_at', 'state']
+const NODE_KEYS = ['config_hash', 'config_version', 'database_reachable', 'error', 'host', 'last_crash', 'listen', 'name', 'pid', 'reachable', 'ready', 'restarts', 'role', 'started_at', 'state']
 const DP_KEYS = ['cert_expiry', 'config_hash', 'hostname', 'id', 'ip', 'labels', 'last_seen', 'node', 'sync', 'sync_status', 'version']
 
 async function healthyStatus(): Promise<any> {
@@ -55,6 +55,8 @@ describe('kctl status', () => {
       assert.equal(n.state, 'running')
       assert.equal(n.pid, c.pid(n.name))
       assert.equal(n.ready, true)
+      assert.equal(n.restarts, 0)
+      assert.equal(n.last_crash, null)
       assert.equal(typeof n.started_at, 'number')
     }
     const cp = s.control_plane

@@ -32,7 +32,7 @@ test('embedded: the node with its config version and readiness, the database rea
   assert.equal(n.ready, true)
   assert.match(n.config_version, /^\S+$/)
   const plain = await sb.kctl('status')
-  assert.match(plain.stdout, /^node-1 +traditional +localhost +\d+ +running +\S+ +v\S+ /m)
+  assert.match(plain.stdout, /^node-1 +traditional +localhost +\d+ +running +\S+ +0 +v\S+ /m)
   assert.doesNotMatch(plain.stdout, /DATA PLANES/)
 
   assert.equal((await sb.kctl('stop', 'node-1')).code, 0)

@@ -37,7 +37,7 @@ test('a slow control plane: one request in flight per endpoint, no pile-up', asy
     server.close()
   })
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const cp: LocalNode = {name: 'cp-1', role: 'control_plane', pid: process.pid, state: 'running', started_at: null, listen: {}, statusUrl: url, adminUrl: url, logFile: '/dev/null', dpId: null}
+  const cp: LocalNode = {name: 'cp-1', role: 'control_plane', pid: process.pid, state: 'running', started_at: null, listen: {}, statusUrl: url, adminUrl: url, logFile: '/dev/null', dpId: null, supervision: null}
   const local = {name: 'c', mode: 'hybrid', specPath: 'kctl.yaml', embedded: null, nodes: [cp], pingInterval: 30} as unknown as LocalCluster
   const prober = createProber({timeoutMs: 5000})
   t.after(() => prober.close())

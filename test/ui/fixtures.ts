@@ -21,6 +21,8 @@ export function nodeFixture(name: string, over: Partial<NodeStatus> = {}): NodeS
     config_version: null,
     config_hash: HASH_A,
     database_reachable: dp ? null : true,
+    restarts: 0,
+    last_crash: null,
     ...over,
   }
 }

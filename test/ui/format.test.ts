@@ -5,7 +5,7 @@ import {problemsOf, syncOf} from '../../src/services/status-build.js'
 import {diffEvents} from '../../src/ui/events.js'
 import {certExpiry, duration, relativeTime, shortHash} from '../../src/ui/format.js'
 import {plainStatus} from '../../src/ui/plain.js'
-import {dataPlaneRows, filterRows, nodeRows, rowBudget, sortRows, totals, windowRows} from '../../src/ui/rows.js'
+import {dataPlaneRows, detailsOf, filterRows, nodeRows, rowBudget, sortRows, totals, windowRows} from '../../src/ui/rows.js'
 import {createStatusStore} from '../../src/ui/status-store.js'
 import {initialView, reduceInput, reduceKey} from '../../src/ui/view-state.js'
 import {dpFixture, HASH_A, HASH_B, nodeFixture, NOW, statusFixture, withDp} from './fixtures.js'
@@ -83,8 +83,23 @@ describe('rows', () => {
     assert.match(dps[1].cells[0].text, /\(not in kctl\.yaml\)$/)
     assert.deepEqual([dps[1].cells[5].text, dps[1].cells[5].tone], ['behind', 'warn'])
     const nodes = nodeRows(s, NOW)
-    assert.deepEqual(nodes[0].cells.map((c) => c.text).slice(0, 7), ['cp-1', 'control_plane', 'localhost', '1004', 'running', '2m 5s', '4f2a9c1e'])
+    assert.deepEqual(nodes[0].cells.map((c) => c.text).slice(0, 8), ['cp-1', 'control_plane', 'localhost', '1004', 'running', '2m 5s', '0', '4f2a9c1e'])
     assert.deepEqual(nodeRows({...s, nodes: [{...s.nodes[0], state: 'failed', pid: null, started_at: null}]}, NOW)[0].cells[4], {text: 'failed', tone: 'bad'})
+  })
+
+  test('restarts and the last crash: a column, a line under the plain table, a details field', () => {
+    const crash = {at: NOW - 60, cause: 'exit code 1 (crashed: Error: boom)'}
+    const s = statusFixture({nodes: [nodeFixture('cp-1', {restarts: 2, last_crash: crash}), nodeFixture('dp-1')]})
+    const [cp, dp] = nodeRows(s, NOW)
+    assert.deepEqual(cp.cells[6], {text: '2', tone: 'warn'})
+    assert.deepEqual(dp.cells[6], {text: '0', tone: undefined})
+    const text = plainStatus(s, NOW)
+    assert.match(text, /RESTARTS/)
+    assert.match(text, /^cp-1 last crash \d\d:\d\d:\d\d exit code 1 \(crashed: Error: boom\)$/m)
+    assert.doesNotMatch(text, /dp-1 last crash/)
+    const details = Object.fromEntries(detailsOf(s, 'node:cp-1'))
+    assert.equal(details.restarts, '2')
+    assert.match(details.last_crash, /^\d\d:\d\d:\d\d exit code 1 \(crashed: Error: boom\)$/)
   })
 
   test('totals, filter and sort', () => {

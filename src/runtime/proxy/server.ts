@@ -16,6 +16,7 @@ import {requestLogger, type ProxyContext} from './context.js'
 import {generateSelfSigned, type PemPair} from '../../pki/self-signed-rsa.js'
 import {balancerPhase, responsePhase} from './dispatch.js'
 import {formatAddress, type ListenSpec} from './listen.js'
+import {listenHandle} from '../supervisor/serving.js'
 import {accessPhase, routerPhase} from './phases.js'
 import {pluginAccessPhase, pluginLogPhase} from './plugin-phases.js'
 import {LocalCounters} from '../plugins/counters.js'
@@ -167,12 +168,15 @@ export function createProxy(opts: ProxyOptions): Proxy {
     }
     server.keepAliveTimeout = 60_000
     track(server)
+    const refuse = (err: NodeJS.ErrnoException) => new Error(`could not listen on ${formatAddress(l.host, l.port)}: ${LISTEN_ERRORS[err.code ?? ''] ?? err.message}`)
+    // supervised: the supervisor's socket (kept across restarts of this process)
+    const handle = await listenHandle('proxy_listen', l.host, l.port).catch((err: NodeJS.ErrnoException) => {
+      throw refuse(err)
+    })
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        const why = LISTEN_ERRORS[err.code ?? ''] ?? err.message
-        reject(new Error(`could not listen on ${formatAddress(l.host, l.port)}: ${why}`))
-      })
-      server.listen({host: l.host, port: l.port}, () => resolve())
+      server.once('error', (err: NodeJS.ErrnoException) => reject(refuse(err)))
+      if (handle) server.listen(handle, () => resolve())
+      else server.listen({host: l.host, port: l.port}, () => resolve())
     })
     server.on('error', (err) => log.error(`proxy listener ${formatAddress(l.host, l.port)}: ${err.message}`))
     if (l.http2) log.notice(`http2 is not supported yet on ${formatAddress(l.host, l.port)}; serving HTTP/1.1`)

@@ -1,0 +1,41 @@
+/**
+ * What a node's supervisor and its serving process say over their IPC channel (JSON,
+ * plus a listening handle on `listen-result`). Shared by supervisor.ts and serving.ts.
+ *
+ *   supervisor                                   serving process
+ *   ──────────                                   ───────────────
+ *   fork (env: restarts, last crash) ──────────► start the node
+ *                               ◄─────────────── listen {key, host, port}   (one per listener)
+ *   bind once, keep it ─► listen-result + handle ► server.listen(handle)
+ *                               ◄─────────────── started                    (serving)
+ *                               ◄─────────────── start-failed {message}     (then exit 1)
+ *                               ◄─────────────── crashed {cause}            (then exit 1)
+ *   SIGTERM ───────────────────────────────────► drain, exit 0
+ */
+
+export type ToSupervisor =
+  | {type: 'listen'; id: number; key: string; host: string; port: number}
+  | {type: 'started'}
+  /** The node refused to start (its `Error:` lines are on stderr); exits 1 next. */
+  | {type: 'start-failed'; message: string}
+  /** An uncaught exception: its first line; exits 1 next. */
+  | {type: 'crashed'; cause: string}
+
+export type ToServing =
+  /** With the listening handle, or `code` (EADDRINUSE, …) when binding failed. */
+  {type: 'listen-result'; id: number; code?: string; message?: string}
+
+export interface LastCrash {
+  /** Epoch seconds. */
+  at: number
+  /** `exit code 1: crashed: Error: …`, `killed by SIGKILL`. */
+  cause: string
+}
+
+/** What the supervisor tells a serving process it forks (env `KCTL_SUPERVISION`, JSON). */
+export interface SupervisionInfo {
+  restarts: number
+  last_crash: LastCrash | null
+}
+
+export const SUPERVISION_ENV = 'KCTL_SUPERVISION'

@@ -1,0 +1,50 @@
+/**
+ * `<prefix>/supervisor.json`: what the supervisor tells whoever reads the node's prefix
+ * (kctl status, kctl nodes), including after it gave up and exited. Written whole to a
+ * temp file and renamed, so a reader never sees half of it.
+ *
+ *   {pid, serving_pid, state: running|failed|stopped, restarts, last_crash: {at, cause}|null,
+ *    failure: null|string, updated_at}
+ */
+import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import type {LastCrash} from './protocol.js'
+
+export interface SupervisionRecord {
+  /** The supervisor's pid: the node's pid. */
+  pid: number
+  /** The serving process now (null between two, and once stopped or failed). */
+  serving_pid: number | null
+  state: 'running' | 'failed' | 'stopped'
+  /** Serving processes started after a crash, since the supervisor started. */
+  restarts: number
+  last_crash: LastCrash | null
+  /** Why the supervisor gave up (state failed). */
+  failure: string | null
+  /** Epoch seconds. */
+  updated_at: number
+}
+
+export const RECORD_FILE = 'supervisor.json'
+
+export function recordPath(prefix: string): string {
+  return join(prefix, RECORD_FILE)
+}
+
+export function writeRecord(prefix: string, record: SupervisionRecord): void {
+  mkdirSync(prefix, {recursive: true})
+  const file = recordPath(prefix)
+  const tmp = `${file}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify(record) + '\n', {mode: 0o644})
+  renameSync(tmp, file)
+}
+
+/** The record, or null when there is none or it does not parse. */
+export function readRecord(prefix: string): SupervisionRecord | null {
+  try {
+    const r = JSON.parse(readFileSync(recordPath(prefix), 'utf8'))
+    return r && typeof r === 'object' && typeof r.pid === 'number' ? (r as SupervisionRecord) : null
+  } catch {
+    return null
+  }
+}

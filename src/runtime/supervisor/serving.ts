@@ -1,0 +1,68 @@
+/**
+ * The serving process's side of supervision (see protocol.ts): where its listeners get
+ * their sockets, and how it tells the supervisor that it started, failed or crashed.
+ * Outside a supervised serving process (a proxy worker, a test calling startDbLessNode)
+ * every function here is inert and listeners bind their own sockets.
+ */
+import {SUPERVISION_ENV, type SupervisionInfo, type ToServing, type ToSupervisor} from './protocol.js'
+
+let info: SupervisionInfo | null = null
+let nextId = 0
+const waiting = new Map<number, {resolve(h: object): void; reject(err: Error): void}>()
+
+/**
+ * Call once at the start of a serving process. Returns false when this process was not
+ * forked by a supervisor. The variable is removed so processes this one forks (proxy
+ * workers) do not take themselves for supervised.
+ */
+export function enterSupervised(): boolean {
+  const raw = process.env[SUPERVISION_ENV]
+  delete process.env[SUPERVISION_ENV]
+  if (!raw || !process.send) return false
+  try {
+    const parsed = JSON.parse(raw) as SupervisionInfo
+    info = {restarts: Number(parsed.restarts) || 0, last_crash: parsed.last_crash ?? null}
+  } catch {
+    info = {restarts: 0, last_crash: null}
+  }
+  process.on('message', (msg: ToServing, handle?: object) => {
+    if (msg?.type !== 'listen-result') return
+    const w = waiting.get(msg.id)
+    if (!w) return
+    waiting.delete(msg.id)
+    if (handle) w.resolve(handle)
+    else w.reject(Object.assign(new Error(msg.message ?? msg.code ?? 'bind failed'), {code: msg.code}))
+  })
+  return true
+}
+
+/** Restarts and the last crash, for `/status`; null when not supervised. */
+export function supervisionStatus(): SupervisionInfo | null {
+  return info
+}
+
+/**
+ * The supervisor's listening handle for host:port, to pass to `server.listen(handle)`;
+ * null when not supervised (bind as usual).
+ * @throws Error with `code` (EADDRINUSE, EACCES, …) when the supervisor cannot bind it.
+ */
+export function listenHandle(key: string, host: string, port: number): Promise<object | null> {
+  if (!info) return Promise.resolve(null)
+  return new Promise((resolve, reject) => {
+    const id = ++nextId
+    waiting.set(id, {resolve, reject})
+    tell({type: 'listen', id, key, host, port})
+  })
+}
+
+/** Sends to the supervisor; resolves once sent (or at once when not supervised). */
+export function tell(msg: ToSupervisor): Promise<void> {
+  if (!info || !process.send || !process.connected) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1000)
+    process.send!(msg, undefined, {}, () => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+}
