@@ -2,6 +2,7 @@
 import {UserError} from '../kit/errors.js'
 import {AdminApiError, AdminUnreachable} from './admin-client.js'
 import {ConfigInvalid} from '../runtime/declarative/errors.js'
+import {InputTooLarge} from '../runtime/declarative/limits.js'
 import {mask, maskValue} from './render.js'
 
 /**
@@ -32,6 +33,7 @@ export async function asUserErrors<T>(fn: () => Promise<T>): Promise<T> {
     return await fn()
   } catch (err) {
     if (err instanceof ConfigInvalid) throw new UserError('CONFIG_INVALID', err.message, {hint: 'Fix the entries listed above; nothing was changed.'})
+    if (err instanceof InputTooLarge) throw inputTooLarge(err)
     if (err instanceof AdminUnreachable) {
       throw new UserError('GATEWAY_UNREACHABLE', `Can't reach the Admin API at ${err.url} (${err.reason}).`, {hint: 'Is the node running? Try `kctl nodes`, or pass --admin-url.'})
     }
@@ -47,4 +49,12 @@ export async function asUserErrors<T>(fn: () => Promise<T>): Promise<T> {
     }
     throw err
   }
+}
+
+/** Names the limit and how to raise it; nothing was read past it. */
+function inputTooLarge(err: InputTooLarge): UserError {
+  const [flag, env, value] = err.limit === 'maxFileSize' ? ['--max-file-size', 'KCTL_MAX_FILE_SIZE', 'SIZE (e.g. 128MiB)'] : ['--max-entities', 'KCTL_MAX_ENTITIES', 'N']
+  return new UserError('INPUT_TOO_LARGE', `${err.message} (${flag}).`, {
+    hint: `Nothing was changed. Raise the limit with ${flag} ${value} or ${env}, or split the configuration into files applied with --select-tag.`,
+  })
 }

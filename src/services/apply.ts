@@ -20,7 +20,7 @@ export interface ApplyOptions extends DiffOptions {
 export async function apply(o: ApplyOptions): Promise<{result: SyncResult; plan: Plan}> {
   return asUserErrors(async () => {
     const url = await resolveAdminUrl(o)
-    const plan = await planSync(url, o.files, o.selectTags)
+    const plan = await planSync(url, o.files, o.selectTags, o.limits)
     if (o.dryRun || plan.events.length === 0) return {plan, result: resultOf(plan, false)}
     // Only the first apply to a gateway may delete what someone made by hand: ask then.
     if (plan.summary.deleted > 0 && !(await appliedBefore(o.stateRoot, url))) {

@@ -2,6 +2,7 @@
 import {resolveAdminUrl, type AdminTarget} from '../config/admin-url.js'
 import {asUserErrors} from '../config/cli-errors.js'
 import {planSync, type Plan} from '../config/plan.js'
+import type {InputLimits} from '../runtime/declarative/limits.js'
 import type {Summary} from '../runtime/declarative/state.js'
 import {changesJson, type ChangeJson} from './declarative.js'
 
@@ -10,6 +11,8 @@ export interface DiffOptions extends AdminTarget {
   files: string[]
   /** Manage only entities with these tags. */
   selectTags?: string[]
+  /** Bounds on the files (defaults: DEFAULT_INPUT_LIMITS). */
+  limits?: InputLimits
 }
 
 /** The JSON contract of `diff --json` and `apply --json`. */
@@ -23,7 +26,7 @@ export interface SyncResult {
 
 export async function diff(o: DiffOptions): Promise<{result: SyncResult; plan: Plan}> {
   return asUserErrors(async () => {
-    const plan = await planSync(await resolveAdminUrl(o), o.files, o.selectTags)
+    const plan = await planSync(await resolveAdminUrl(o), o.files, o.selectTags, o.limits)
     return {plan, result: resultOf(plan, false)}
   })
 }
