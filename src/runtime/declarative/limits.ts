@@ -33,15 +33,15 @@ export class InputTooLarge extends Error {
     readonly limit: keyof InputLimits,
     /** The file (`<stdin>`), or how the input is named by its reader. */
     readonly source: string,
-    /** Bytes or entities found; for stdin, at least this many. */
+    /** Bytes or entities found; for stdin, the bytes read when reading stopped. */
     readonly actual: number,
     readonly max: number,
     readonly atLeast = false,
   ) {
     super(
       limit === 'maxFileSize'
-        ? `${source} is ${atLeast ? 'more than ' : ''}${formatBytes(actual)}, over the file size limit of ${formatBytes(max)}`
-        : `${source} has ${actual.toLocaleString('en-US')} entities, over the limit of ${max.toLocaleString('en-US')} entities`,
+        ? `${source} is ${atLeast ? `more than ${formatBytes(max)}` : formatBytes(actual)}, over the file size limit of ${formatBytes(max)}`
+        : `${source} ${/^the \d+ files$/.test(source) ? 'have' : 'has'} ${actual.toLocaleString('en-US')} entities, over the limit of ${max.toLocaleString('en-US')} entities`,
     )
     this.name = 'InputTooLarge'
   }
