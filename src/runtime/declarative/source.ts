@@ -43,7 +43,7 @@ export function substituteEnv(text: string, env: NodeJS.ProcessEnv, problems: Co
 /**
  * Parses one file's text. Malformed YAML/JSON becomes problems with the line.
  *
- * Two parsers: js-yaml (YAML 1.2 core schema, as `yaml` reads it) turns the text into
+ * Two parsers: js-yaml (YAML 1.2 core schema, as `yaml` reads it; JSON.parse for JSON) turns the text into
  * data about ten times faster and in a sixth of the memory; `yaml`'s Document, which
  * knows where every node is, is built only when a line is asked for (a problem to
  * report) or when js-yaml refuses the text (its messages and lines are the ones shown).
@@ -62,8 +62,7 @@ export function parseText(name: string, raw: string, env: NodeJS.ProcessEnv = pr
   }
   let data: unknown
   try {
-    if (ANCHOR_RE.test(text)) throw new Error('anchors: read with yaml')
-    data = load(text, {schema: CORE_SCHEMA, filename: name})
+    data = fastParse(text, name)
   } catch {
     const {doc, lines} = locate()
     for (const e of doc.errors) {
@@ -82,6 +81,23 @@ export function parseText(name: string, raw: string, env: NodeJS.ProcessEnv = pr
     return node?.range ? lines.linePos(node.range[0]).line : undefined
   }
   return {name, data: data as Record<string, unknown>, lineOf, secrets}
+}
+
+/**
+ * JSON (a text that is a JSON object) with JSON.parse, several times faster again than
+ * js-yaml; a repeated key keeps the last value, as Kong's JSON parser does. Anything else
+ * with js-yaml. @throws when the text is not read that way (the caller falls back to `yaml`)
+ */
+function fastParse(text: string, name: string): unknown {
+  if (/^\s*\{/.test(text)) {
+    try {
+      return JSON.parse(text)
+    } catch {
+      // YAML flow mappings (`{a: 1}`) start the same way.
+    }
+  }
+  if (ANCHOR_RE.test(text)) throw new Error('anchors: read with yaml')
+  return load(text, {schema: CORE_SCHEMA, filename: name})
 }
 
 /**
