@@ -11,7 +11,7 @@ import {ensureCertificates, planCertificates} from './certificates.js'
 import {waitNodeReady} from './launcher.js'
 import {launch, startedNodes, targets, type Phase, type UpContext} from './phase-context.js'
 import {isRunning, launchedProcess, type NodeState} from './state.js'
-import {waitInSync} from './sync.js'
+import {waitCaughtUp, waitInSync} from './sync.js'
 
 const isDp = (n: NodeState): boolean => n.role === 'data_plane'
 const names = (nodes: NodeState[]): string => nodes.map((n) => n.name).join(', ')
@@ -40,17 +40,41 @@ export const startDataPlanes: Phase = {
 
 const runningControlPlane = (ctx: UpContext): NodeState | undefined => Object.values(ctx.state.nodes).find((n) => n.role === 'control_plane' && isRunning(n))
 
+/** Data planes already running, not started by this run: a restarted CP's DPs reconnect on their own. */
+const runningDataPlanes = (ctx: UpContext): NodeState[] => Object.values(ctx.state.nodes).filter((n) => isDp(n) && isRunning(n) && !startedNodes(ctx).includes(n))
+const startsControlPlane = (ctx: UpContext): boolean => targets(ctx).some((n) => n.role === 'control_plane')
+/** How long `kctl start` of a CP waits for the DPs that were already running. */
+const CATCH_UP_MS = 10_000
+
 export const waitInSyncPhase: Phase = {
   title: 'Wait until data planes are in sync',
-  plan: (ctx) => targets(ctx).filter(isDp).map((n) => `wait until ${n.name} reports the control plane's configuration hash`),
+  plan: (ctx) => [
+    ...targets(ctx).filter(isDp).map((n) => `wait until ${n.name} reports the control plane's configuration hash`),
+    ...(startsControlPlane(ctx) ? runningDataPlanes(ctx).map((n) => `wait (at most ${CATCH_UP_MS / 1000} s) until the running ${n.name} reconnects and reports the control plane's configuration hash`) : []),
+  ],
   async run(ctx) {
-    const dps = startedNodes(ctx).filter(isDp)
-    if (dps.length === 0) return
+    const started = startedNodes(ctx)
+    const dps = started.filter(isDp)
     const cp = runningControlPlane(ctx)
-    if (!cp) return serveFromCache(ctx, dps)
-    const view = await waitInSync(cp, dps)
-    ctx.report.info(`${names(dps)} in sync with ${cp.name} (configuration hash ${view.cpHash})`)
+    if (dps.length) {
+      if (!cp) return serveFromCache(ctx, dps)
+      const view = await waitInSync(cp, dps)
+      ctx.report.info(`${names(dps)} in sync with ${cp.name} (configuration hash ${view.cpHash})`)
+    }
+    if (cp && started.some((n) => n.role === 'control_plane')) await catchUp(ctx, cp)
   },
+}
+
+/** After a CP started: the DPs that kept running come back to it; those that do not are named, not fatal. */
+async function catchUp(ctx: UpContext, cp: NodeState): Promise<void> {
+  const dps = runningDataPlanes(ctx)
+  if (dps.length === 0) return
+  const {view, late} = await waitCaughtUp(cp, dps, CATCH_UP_MS)
+  const back = dps.filter((d) => !late.includes(d))
+  if (back.length && view) ctx.report.info(`${names(back)} back in sync with ${cp.name} (configuration hash ${view.cpHash})`)
+  if (late.length) {
+    ctx.report.warn(`${names(late)} not in sync with ${cp.name} after ${CATCH_UP_MS / 1000} s; they keep serving their last configuration and keep reconnecting. See \`kctl status\` and \`kctl logs ${late[0].name}\`.`)
+  }
 }
 
 /** No control plane: a DP with a cache must come up serving it; one without waits for a CP. */

@@ -61,6 +61,21 @@ export async function waitInSync(cp: NodeState, dps: NodeState[], timeoutMs = 60
   }
 }
 
+/**
+ * Bounded wait for data planes that were already running when their control plane
+ * started again: they reconnect on their own (within about a second of the CP listening).
+ * @returns the last view (undefined if the CP never answered) and the DPs not in sync by then
+ */
+export async function waitCaughtUp(cp: NodeState, dps: NodeState[], timeoutMs = 10_000): Promise<{view?: SyncView; late: NodeState[]}> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const view = await syncView(cp, dps)
+    const late = dps.filter((d) => isRunning(d) && (!view || !inSync(view, d.name)))
+    if (late.length === 0 || Date.now() > deadline) return {view, late}
+    await sleep(100)
+  }
+}
+
 async function syncFailure(dp: NodeState, view: SyncView | undefined, what: string): Promise<ExternalError> {
   const log = await readFile(dp.logFile, 'utf8').catch(() => '')
   const seen = view?.dps[dp.name]

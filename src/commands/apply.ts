@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../kit/base-command.js'
 import {yesFlag} from '../kit/flags.js'
 import {print, stderrReporter} from '../kit/output.js'
-import {adminFlags, filesArg, selectTagFlag} from '../config/cli-flags.js'
+import {adminFlags, filesArg, inputLimitFlags, inputLimits, selectTagFlag} from '../config/cli-flags.js'
 import {syncReport} from '../config/render.js'
 import {apply} from '../services/apply.js'
 import type {SyncResult} from '../services/diff.js'
@@ -15,6 +15,7 @@ export class Apply extends BaseCommand {
   static override flags = {
     ...adminFlags,
     ...selectTagFlag,
+    ...inputLimitFlags,
     'dry-run': Flags.boolean({description: 'Show the changes without writing them (same as `kctl diff`).', env: 'KCTL_DRY_RUN'}),
     yes: yesFlag,
   }
@@ -24,6 +25,7 @@ export class Apply extends BaseCommand {
     const {result, plan} = await apply({
       files: argv as string[],
       selectTags: flags['select-tag'],
+      limits: inputLimits(flags),
       adminUrl: flags['admin-url'],
       specPath: flags.spec,
       stateRoot: this.stateRoot,

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../kit/base-command.js'
 import {print, stderrReporter} from '../kit/output.js'
-import {adminFlags, filesArg, selectTagFlag} from '../config/cli-flags.js'
+import {adminFlags, filesArg, inputLimitFlags, inputLimits, selectTagFlag} from '../config/cli-flags.js'
 import {syncReport} from '../config/render.js'
 import {diff, type SyncResult} from '../services/diff.js'
 
@@ -13,12 +13,13 @@ export class Diff extends BaseCommand {
   static override flags = {
     ...adminFlags,
     ...selectTagFlag,
+    ...inputLimitFlags,
     'non-zero-exit-code': Flags.boolean({description: 'Exit 2 when there are changes.', env: 'KCTL_NON_ZERO_EXIT_CODE'}),
   }
 
   async run(): Promise<SyncResult> {
     const {argv, flags} = await this.parse(Diff)
-    const {result, plan} = await diff({files: argv as string[], selectTags: flags['select-tag'], adminUrl: flags['admin-url'], specPath: flags.spec, stateRoot: this.stateRoot})
+    const {result, plan} = await diff({files: argv as string[], selectTags: flags['select-tag'], limits: inputLimits(flags), adminUrl: flags['admin-url'], specPath: flags.spec, stateRoot: this.stateRoot})
     if (!this.jsonEnabled()) {
       for (const w of result.warnings) stderrReporter.warn(w)
       for (const line of syncReport(plan.events, [plan.target.state, plan.current], plan.secrets, result.summary)) print(line)

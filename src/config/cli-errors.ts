@@ -4,6 +4,7 @@ import {AdminApiError, AdminUnreachable, AnswerLost, NotAGateway, UnexpectedAnsw
 import {OutcomeUnknown} from './commit.js'
 import {PartialApply} from './entity-apply.js'
 import {ConfigInvalid} from '../runtime/declarative/errors.js'
+import {InputTooLarge} from '../runtime/declarative/limits.js'
 import type {Event, State} from '../runtime/declarative/state.js'
 import {getSchema} from '../runtime/schema/registry.js'
 import {entityLabel, mask, maskValue} from './render.js'
@@ -40,6 +41,7 @@ export async function asUserErrors<T>(fn: () => Promise<T>): Promise<T> {
     return await fn()
   } catch (err) {
     if (err instanceof ConfigInvalid) throw new UserError('CONFIG_INVALID', err.message, {hint: 'Fix the entries listed above; nothing was changed.'})
+    if (err instanceof InputTooLarge) throw inputTooLarge(err)
     if (err instanceof PartialApply) throw incompleteApply(err, (e) => `${VERB[e.op]} ${getSchema(e.kind)?.singular ?? e.kind} ${e.entity.id}`)
     if (err instanceof NotAGateway) {
       throw new UserError('NOT_A_GATEWAY', err.message, {
@@ -105,5 +107,13 @@ export function incompleteApply(err: PartialApply, name: (e: Event) => string): 
   return new UserError(err.unknown ? 'APPLY_OUTCOME_UNKNOWN' : 'APPLY_INCOMPLETE', lines.join('\n'), {
     hint: `The gateway takes changes entity by entity (not one transaction), so ${err.applied.length ? 'those applied stay' : 'nothing was applied'}. ${err.unknown ? 'Check with `kctl diff` and the same files what is left, then' : 'Fix the cause, then'} run the command again: it applies only what is missing.`,
     details: {transactional: false, applied: err.applied.map(item), failed: {...item(err.failed), outcome: err.unknown ? 'unknown' : 'failed'}, not_applied: err.notApplied.map(item)},
+  })
+}
+
+/** Names the limit and how to raise it; nothing was read past it. */
+function inputTooLarge(err: InputTooLarge): UserError {
+  const [flag, env, value] = err.limit === 'maxFileSize' ? ['--max-file-size', 'KCTL_MAX_FILE_SIZE', 'SIZE (e.g. 128MiB)'] : ['--max-entities', 'KCTL_MAX_ENTITIES', 'N']
+  return new UserError('INPUT_TOO_LARGE', `${err.message} (${flag}).`, {
+    hint: `Nothing was changed. Raise the limit with ${flag} ${value} or ${env}, or split the configuration into files applied with --select-tag.`,
   })
 }

@@ -11,6 +11,7 @@ import {diffStates} from './diff.js'
 import {mask} from './render.js'
 import {ConfigInvalid, type ConfigProblem} from '../runtime/declarative/errors.js'
 import {flattenFiles, type RawTarget} from '../runtime/declarative/flatten.js'
+import {checkEntityCount, DEFAULT_INPUT_LIMITS, type InputLimits} from '../runtime/declarative/limits.js'
 import {resolveTarget, type Target} from '../runtime/declarative/resolve.js'
 import {readFiles} from '../runtime/declarative/source.js'
 import {summarize, type Event, type State, type Summary} from '../runtime/declarative/state.js'
@@ -20,9 +21,13 @@ export interface Loaded {
   selectTags: string[]
 }
 
-/** Reads and flattens the files. @throws ConfigInvalid */
-export async function loadFiles(files: readonly string[], selectTags: readonly string[] = []): Promise<Loaded> {
-  const parsed = await readFiles(files)
+/**
+ * Reads and flattens the files; past a limit it stops before the costly steps.
+ * @throws ConfigInvalid, InputTooLarge
+ */
+export async function loadFiles(files: readonly string[], selectTags: readonly string[] = [], limits: InputLimits = DEFAULT_INPUT_LIMITS): Promise<Loaded> {
+  const parsed = await readFiles(files, undefined, limits)
+  checkEntityCount(parsed, limits.maxEntities)
   const problems: ConfigProblem[] = []
   const raw = flattenFiles(parsed, problems)
   if (problems.length) throw new ConfigInvalid(problems)
@@ -51,8 +56,8 @@ export interface Plan {
   selectTags: string[]
 }
 
-export async function planSync(gateway: Gateway | string, files: readonly string[], selectTags: readonly string[] = []): Promise<Plan> {
-  const loaded = await loadFiles(files, selectTags)
+export async function planSync(gateway: Gateway | string, files: readonly string[], selectTags: readonly string[] = [], limits?: InputLimits): Promise<Plan> {
+  const loaded = await loadFiles(files, selectTags, limits)
   const current = await fetchState(gateway, loaded.selectTags)
   const target = buildTarget(loaded, current)
   const events = diffStates(current, target.state, target.untransformed)

@@ -47,7 +47,7 @@ export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<Runn
   })
   const ready = async () => (config.current() ? null : 'no configuration available (empty configuration present)')
   try {
-    const admin = buildDbLessAdminApi({nodeId, configuration: publicConf(conf), log: log.child({subsystem: 'admin'}), config, status, ready, health: {registry: proxy.health}})
+    const admin = buildDbLessAdminApi({nodeId, configuration: publicConf(conf), log: log.child({subsystem: 'admin'}), config, status, ready, health: {registry: proxy.health}, maxConfigEntities: conf.kctl_max_config_entities})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) servers.push(await serve(admin, l, 'admin_listen'))
     const statusApi = createStatusApi({status, ready, log})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) servers.push(await serve(statusApi, l, 'status_listen'))

@@ -91,7 +91,7 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
     })
     const ready = async () => ((await pool.query('SELECT 1').then(() => true, () => false)) ? proxy?.notReady() ?? null : 'failed to connect to database')
     const adminLog = log.child({subsystem: 'admin'})
-    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), log: adminLog, onChange: rebuild, status, ready, controlPlane: isCp, health: proxy?.health()})
+    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), log: adminLog, onChange: rebuild, status, ready, controlPlane: isCp, health: proxy?.health(), maxConfigEntities: conf.kctl_max_config_entities})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) {
       const server = createServer({keepAliveTimeout: 60_000}, admin)
       await listen(server, l.host, l.port, 'admin_listen')

@@ -25,7 +25,7 @@ export async function apply(o: ApplyOptions): Promise<{result: SyncResult; plan:
   return asUserErrors(async () => {
     const gw = await resolveGateway(o)
     const url = gw.url
-    const plan = await planSync(gw, o.files, o.selectTags)
+    const plan = await planSync(gw, o.files, o.selectTags, o.limits)
     if (o.dryRun || plan.events.length === 0) return {plan, result: resultOf(plan, false, gw)}
     // Only the first apply to a gateway may delete what someone made by hand: ask then.
     if (plan.summary.deleted > 0 && !(await appliedBefore(o.stateRoot, url))) {

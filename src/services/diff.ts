@@ -3,6 +3,7 @@ import {resolveGateway, type AdminTarget} from '../config/admin-url.js'
 import type {Gateway} from '../config/admin-client.js'
 import {asUserErrors} from '../config/cli-errors.js'
 import {planSync, type Plan} from '../config/plan.js'
+import type {InputLimits} from '../runtime/declarative/limits.js'
 import type {Summary} from '../runtime/declarative/state.js'
 import {changesJson, type ChangeJson} from './declarative.js'
 
@@ -11,6 +12,8 @@ export interface DiffOptions extends AdminTarget {
   files: string[]
   /** Manage only entities with these tags. */
   selectTags?: string[]
+  /** Bounds on the files (defaults: DEFAULT_INPUT_LIMITS). */
+  limits?: InputLimits
 }
 
 /** The JSON contract of `diff --json` and `apply --json`. */
@@ -31,7 +34,7 @@ export interface SyncResult {
 export async function diff(o: DiffOptions): Promise<{result: SyncResult; plan: Plan}> {
   return asUserErrors(async () => {
     const gw = await resolveGateway(o)
-    const plan = await planSync(gw, o.files, o.selectTags)
+    const plan = await planSync(gw, o.files, o.selectTags, o.limits)
     return {plan, result: resultOf(plan, false, gw)}
   })
 }

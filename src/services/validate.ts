@@ -1,12 +1,15 @@
 /** `kctl validate`: files checked offline against the schemas the gateway uses. */
 import {buildTarget, loadFiles} from '../config/plan.js'
 import {asUserErrors} from '../config/cli-errors.js'
+import type {InputLimits} from '../runtime/declarative/limits.js'
 
 export interface ValidateOptions {
   /** Files to read (`-` = stdin), merged. */
   files: string[]
   /** Tags added to every entity, as apply would. */
   selectTags?: string[]
+  /** Bounds on the files (defaults: DEFAULT_INPUT_LIMITS). */
+  limits?: InputLimits
 }
 
 export interface ValidateResult {
@@ -16,10 +19,10 @@ export interface ValidateResult {
   warnings: string[]
 }
 
-/** @throws UserError CONFIG_INVALID listing every problem with its file, path and line */
+/** @throws UserError CONFIG_INVALID listing every problem with its file, path and line; INPUT_TOO_LARGE past a limit */
 export async function validate(o: ValidateOptions): Promise<ValidateResult> {
   return asUserErrors(async () => {
-    const loaded = await loadFiles(o.files, o.selectTags)
+    const loaded = await loadFiles(o.files, o.selectTags, o.limits)
     const target = buildTarget(loaded)
     const entities = Object.fromEntries(Object.entries(target.state).filter(([, l]) => l.length).map(([k, l]) => [k, l.length]))
     return {valid: true as const, entities, warnings: loaded.raw.warnings}

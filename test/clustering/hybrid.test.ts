@@ -163,9 +163,18 @@ describe('hybrid mode', () => {
     const other = await generateClusterCertificate()
     writeFileSync(join(dir, 'other.crt'), other.cert)
     writeFileSync(join(dir, 'other.key'), other.key)
+    // A DP holding another certificate sees a CP without its certificate and says nothing to it.
     const intruder = await spawnDp(cp.cluster, {cluster_cert: join(dir, 'other.crt'), cluster_cert_key: join(dir, 'other.key')})
-    await cp.node.waitOutput(/rejected: the certificate presented \(SHA-256 [0-9A-F:]+\) is not the cluster certificate/)
+    await intruder.node.waitOutput(/refusing control plane 127\.0\.0\.1:\d+: the control plane's certificate \(SHA-256 [0-9A-F:]+\) is not the cluster certificate/)
     assert.equal((await fetch(`${intruder.status}/status/ready`)).status, 503)
+    // A client that speaks anyway, with that certificate, is refused by the CP.
+    const foreign = new WebSocket(`wss://127.0.0.1:${cp.cluster}/v1/outlet?node_id=${randomUUID()}&node_version=3.9.0`, {
+      cert: other.cert,
+      key: other.key,
+      rejectUnauthorized: false,
+    })
+    assert.notEqual(await new Promise<string>((r) => foreign.on('open', () => r('open')).on('error', () => r('error')).on('close', () => r('closed'))), 'open')
+    await cp.node.waitOutput(/rejected: the certificate presented \(SHA-256 [0-9A-F:]+\) is not the cluster certificate/)
 
     const anonymous = new WebSocket(`wss://127.0.0.1:${cp.cluster}/v1/outlet?node_id=${randomUUID()}&node_version=3.9.0`, {rejectUnauthorized: false})
     const outcome = await new Promise<string>((r) => {

@@ -5,6 +5,7 @@
  */
 import type {IncomingMessage} from 'node:http'
 import {gunzipSync} from 'node:zlib'
+import {CONF_KEYS} from '../conf/defaults.js'
 
 export class BodyError extends Error {
   constructor(
@@ -19,6 +20,20 @@ export class BodyError extends Error {
 export const MAX_BODY = 16 * 1024 * 1024
 /** Whole-configuration endpoints (`/kctl/sync`, DB-less `/config`): after decompression. */
 export const MAX_CONFIG_BODY = 256 * 1024 * 1024
+/** Entities one whole-configuration request may carry: `kctl_max_config_entities`'s default. */
+export const MAX_CONFIG_ENTITIES: number = CONF_KEYS.kctl_max_config_entities.default
+
+/**
+ * Refuses a configuration with more than `limit` entities, counted right after parsing,
+ * before anything is validated: past it validation takes seconds and memory grows with it.
+ * @throws BodyError 413 naming the limit and the conf key that raises it
+ */
+export function checkEntityLimit(count: number, limit = MAX_CONFIG_ENTITIES): void {
+  if (count > limit) {
+    throw new BodyError(413, `declarative configuration has ${count} entities, over the limit of ${limit} (set kctl_max_config_entities in kong.conf to raise it)`)
+  }
+}
+
 /** Past this many bytes of an oversized body the connection is cut instead of drained. */
 const DRAIN_CAP = 1024 * 1024 * 1024
 

@@ -14,7 +14,8 @@ import {dumpText} from '../declarative/dump.js'
 import {ConfigInvalid} from '../declarative/errors.js'
 import {kongDeclarativeError} from '../declarative/kong-errors.js'
 import {parseText, type ParsedFile} from '../declarative/source.js'
-import {BodyError, MAX_CONFIG_BODY, readRawBody} from './body.js'
+import {BodyError, checkEntityLimit, MAX_CONFIG_BODY, readRawBody} from './body.js'
+import {countEntities} from '../declarative/limits.js'
 import {json, message, METHOD_NOT_ALLOWED, type Reply} from './reply.js'
 
 const FILE_NAME = 'config.yml'
@@ -22,7 +23,8 @@ const FILE_NAME = 'config.yml'
 // Kong's truthy() for flatten_errors; check_hash only accepts "1" (older code, kept as is).
 const truthy = (v: string | null) => v !== null && ['true', '1', 'on', 'yes'].includes(v.toLowerCase())
 
-export async function handleConfig(req: IncomingMessage, url: URL, config: DbLessConfig): Promise<Reply> {
+/** `maxEntities`: `kctl_max_config_entities`; a bigger file gets a 413 before it is validated. */
+export async function handleConfig(req: IncomingMessage, url: URL, config: DbLessConfig, maxEntities?: number): Promise<Reply> {
   if (req.method === 'GET') {
     const format = url.searchParams.get('format') === 'json' ? 'json' : 'yaml'
     return json(200, {config: dumpText(config.current()?.entities ?? {}, format)})
@@ -37,6 +39,7 @@ export async function handleConfig(req: IncomingMessage, url: URL, config: DbLes
   } catch (err) {
     return invalid(err, [], truthy(url.searchParams.get('flatten_errors')))
   }
+  checkEntityLimit(countEntities(file.data), maxEntities)
   try {
     if (url.searchParams.get('check_hash') === '1' && config.current() && config.hashOf(file) === config.hash()) return {status: 304}
     const loaded = config.apply(file)

@@ -22,6 +22,8 @@ export interface DbLessAdminDeps extends StatusSource {
   config: DbLessConfig
   /** The proxy's target health. */
   health: HealthView
+  /** `kctl_max_config_entities`: entities one `POST /config` may carry. */
+  maxConfigEntities?: number
 }
 
 export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
@@ -31,7 +33,7 @@ export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
     if (segments.length === 0) return method === 'GET' ? json(200, rootInfo(deps, false)) : METHOD_NOT_ALLOWED
     const status = await statusEndpoint(method, segments, deps)
     if (status) return status
-    if (segments[0] === 'config' && segments.length === 1) return handleConfig(req, url, deps.config)
+    if (segments[0] === 'config' && segments.length === 1) return handleConfig(req, url, deps.config, deps.maxConfigEntities)
     if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, null)
     if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), () => readBody(req))
     if (segments[0] === 'kctl' && segments[1] === 'sync') return message(400, 'this endpoint is only available when Kong is configured to use a database; use POST /config')

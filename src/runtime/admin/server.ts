@@ -35,6 +35,8 @@ export interface AdminDeps extends StatusSource {
   controlPlane?: boolean
   /** The proxy's target health (`/upstreams/{u}/health`…); absent on control planes. */
   health?: HealthView
+  /** `kctl_max_config_entities`: events one `POST /kctl/sync` may carry. */
+  maxConfigEntities?: number
 }
 
 export type {RequestHandler} from './reply.js'
@@ -60,7 +62,7 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
     if (status) return status
     if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, deps.controlPlane ? deps.pool : null)
     if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), body, checkPlugin)
-    if (segments[0] === 'kctl' && segments[1] === 'sync' && segments.length === 2) return handleSync(method, () => readBody(req, MAX_CONFIG_BODY), {...deps, checkJson: checkPlugin(false)})
+    if (segments[0] === 'kctl' && segments[1] === 'sync' && segments.length === 2) return handleSync(method, () => readBody(req, MAX_CONFIG_BODY), {...deps, checkJson: checkPlugin(false), maxEvents: deps.maxConfigEntities})
     if (segments[0] === 'plugins' && segments[1] === 'enabled' && segments.length === 2) {
       return enabledPlugins(method)
     }

@@ -12,6 +12,7 @@ import {applyEvents, type SyncEvent} from '../db/sync.js'
 import {ErrorCode, GatewayError} from '../errors.js'
 import {getSchema} from '../schema/registry.js'
 import {flattenErrors, isUuid, SchemaViolation, validateEntity, type FieldErrors, type ValidateOptions} from '../schema/validate.js'
+import {checkEntityLimit} from './body.js'
 import {json, METHOD_NOT_ALLOWED, type Reply} from './reply.js'
 
 /** Kong's declarative error: code 14 with `fields` per kind and `flattened_errors`. */
@@ -33,11 +34,14 @@ export interface SyncDeps {
   onChange(): Promise<void>
   /** Plugin config checks, the Admin API's own (a control plane refuses what its DPs cannot run). */
   checkJson: NonNullable<ValidateOptions['checkJson']>
+  /** `kctl_max_config_entities`: more events get a 413 before any is validated. */
+  maxEvents?: number
 }
 
 export async function handleSync(method: string, body: () => Promise<{body: Record<string, any>}>, deps: SyncDeps): Promise<Reply> {
   if (method !== 'POST') return METHOD_NOT_ALLOWED
   const {body: input} = await body()
+  if (Array.isArray(input.events)) checkEntityLimit(input.events.length, deps.maxEvents)
   const events = validateEvents(input.events, deps.checkJson)
   const summary = await applyEvents(deps.pool, events)
   if (events.length) await deps.onChange()

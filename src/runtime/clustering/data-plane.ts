@@ -1,6 +1,11 @@
 /**
- * The data plane's side of the cluster: one WebSocket to the control plane, kept up
- * with jittered exponential backoff (first retry within ~1 s, capped at 10 s).
+ * The data plane's side of the cluster: one WebSocket to the control plane, opened on a
+ * connection whose certificate was checked first (dial.ts), and kept up:
+ *   - a refused connect (the CP's port is closed: it is restarting) is retried every
+ *     ~1 s, so the DP is back within about a second of the CP listening again;
+ *   - anything else (no answer, TLS or certificate refused, upgrade refused) backs off
+ *     exponentially with jitter, from ~0.5 s up to 10 s;
+ *   - a TCP connect that succeeds resets the backoff.
  *
  *   connect (mTLS) ─► basic_info ─► ping(hash) ─► reconfigure frames ─► apply ─► cache ─► ping(new hash)
  *        ▲                                                                   │
@@ -13,8 +18,9 @@ import type {Logger} from '../log.js'
 import {bundledPlugins} from '../plugins/registry.js'
 import {GATEWAY_VERSION} from '../version.js'
 import {writeCache} from './cache.js'
+import {DialError, dialControlPlane} from './dial.js'
 import {FrameError} from './frame.js'
-import {encodeBasicInfo, OUTLET_PATH, SHARED_SERVER_NAME} from './protocol.js'
+import {encodeBasicInfo, OUTLET_PATH} from './protocol.js'
 import type {ClusterTls} from './tls.js'
 
 export interface DataPlaneLink {
@@ -38,6 +44,12 @@ export interface DataPlaneDeps {
   apply(frame: Buffer): Promise<'applied' | 'unchanged'>
 }
 
+/** Between connects refused by a closed port (jittered: 0.5–1 s). */
+const REFUSED_RETRY_MS = 1000
+/** Cap of the backoff for every other failure. */
+const MAX_BACKOFF_MS = 10_000
+const HANDSHAKE_TIMEOUT_MS = 5000
+
 export function parseLabels(list: readonly string[]): Record<string, string> {
   return Object.fromEntries(list.map((kv) => kv.split(':')).map(([k, ...v]) => [k.trim(), v.join(':').trim()]))
 }
@@ -52,25 +64,50 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
   let isOpen = false
   const url = `wss://${conf.cluster_control_plane}${OUTLET_PATH}?${new URLSearchParams({node_id: d.nodeId, node_hostname: hostname(), node_version: GATEWAY_VERSION})}`
 
-  const scheduleRetry = () => {
+  // One log line per kind of failure in a row, not one per retry.
+  let lastFailure = ''
+  const failed = (level: 'warn' | 'error', text: string) => {
+    if (text !== lastFailure) log[level](text)
+    lastFailure = text
+  }
+
+  /**
+   * refused:  the CP's port is closed (it is restarting): trying again costs nothing.
+   * rejected: the CP (or an impostor) answered and refused, or was refused: TLS, its
+   *           certificate, the upgrade. Backs off on its own count, reset only by a
+   *           connection that opens.
+   * failed:   no answer, or a connection dropped: backs off, reset by a TCP connect.
+   */
+  let rejections = 0
+  const scheduleRetry = (kind: 'refused' | 'rejected' | 'failed') => {
     if (closed) return
-    const base = Math.min(10_000, 500 * 2 ** attempt++)
+    const base = kind === 'refused' ? REFUSED_RETRY_MS : Math.min(MAX_BACKOFF_MS, kind === 'rejected' ? 1000 * 2 ** rejections++ : 500 * 2 ** attempt++)
     const delay = base / 2 + Math.random() * (base / 2)
     retryTimer = setTimeout(connect, delay)
   }
 
   function connect(): void {
-    const pki = tls.mode === 'pki'
-    // ws hands these to tls.connect; `servername` is the SNI (Kong's `kong_clustering` in shared mode).
-    const options: WebSocket.ClientOptions & {servername?: string} = {
-      cert: tls.cert,
-      key: tls.key,
-      ca: pki ? tls.ca : undefined,
-      rejectUnauthorized: pki,
-      servername: conf.cluster_server_name ?? (pki ? undefined : SHARED_SERVER_NAME),
+    const address = conf.cluster_control_plane
+    dialControlPlane({address, tls, serverName: conf.cluster_server_name, timeoutMs: HANDSHAKE_TIMEOUT_MS, onTcpConnect: () => (attempt = 0)}).then(
+      (tlsSocket) => {
+        if (closed) tlsSocket.destroy()
+        else openWebSocket(tlsSocket)
+      },
+      (err: DialError) => {
+        if (err.stage === 'identity') failed('error', `refusing control plane ${address}: ${err.message}`)
+        else failed('warn', `could not connect to control plane ${address}: ${err.message}${err.stage === 'refused' ? ' (retrying every ~1s)' : ''}`)
+        scheduleRetry(err.stage === 'refused' ? 'refused' : err.stage === 'tcp' ? 'failed' : 'rejected')
+      },
+    )
+  }
+
+  /** The WebSocket over a connection already verified: the upgrade request is its first write. */
+  function openWebSocket(tlsSocket: import('node:tls').TLSSocket): void {
+    const options: WebSocket.ClientOptions = {
+      createConnection: () => tlsSocket,
       maxPayload: conf.cluster_max_payload,
       perMessageDeflate: false,
-      handshakeTimeout: 5000,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     }
     const socket = new WebSocket(url, options)
     ws = socket
@@ -87,15 +124,10 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
       }, intervalMs * 1.5)
     }
     const ping = () => socket.readyState === WebSocket.OPEN && socket.ping(Buffer.from(d.currentHash()))
-    socket.on('upgrade', (res) => {
-      const peer = (res.socket as import('node:tls').TLSSocket).getPeerCertificate()
-      if (!pki && peer?.fingerprint256 !== tls.fingerprint256) {
-        log.error(`control plane at ${conf.cluster_control_plane} presented a certificate that is not the cluster certificate; disconnecting`)
-        socket.terminate()
-      }
-    })
     socket.on('open', () => {
       isOpen = true
+      lastFailure = ''
+      rejections = 0
       log.notice(`connected to control plane ${conf.cluster_control_plane}`)
       socket.send(encodeBasicInfo({plugins: bundledPlugins().map((p) => ({name: p.name, version: p.version})), labels: parseLabels(conf.cluster_dp_labels)}), {binary: true})
       ping()
@@ -127,12 +159,13 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
     socket.on('close', (code) => {
       clearInterval(pinger)
       clearTimeout(pongDeadline)
-      if (isOpen) log.warn(`disconnected from control plane (code ${code}); reconnecting`)
+      const wasOpen = isOpen
+      if (wasOpen) log.warn(`disconnected from control plane (code ${code}); reconnecting`)
       isOpen = false
-      scheduleRetry()
+      scheduleRetry(wasOpen ? 'failed' : 'rejected')
     })
     socket.on('error', (err) => {
-      if (!isOpen) log.warn(`could not connect to control plane ${conf.cluster_control_plane}: ${err.message}`)
+      if (!isOpen) failed('warn', `could not connect to control plane ${conf.cluster_control_plane}: ${err.message}`)
     })
   }
 

@@ -41,6 +41,8 @@ export const CONF_KEYS = {
   cluster_data_plane_purge_delay: {type: 'number', default: 1209600},
   cluster_ping_interval: {type: 'number', default: 30},
   cluster_dp_labels: {type: 'list', default: []},
+  /** kctl's: entities one `POST /config` or `POST /kctl/sync` may carry (413 past it). */
+  kctl_max_config_entities: {type: 'number', default: 200000},
   node_worker_processes: {type: 'string', default: '1'},
   headers: {type: 'list', default: ['server_tokens', 'latency_tokens', 'X-Kong-Request-Id']},
   error_default_type: {type: 'string', default: 'text/plain', one_of: ERROR_DEFAULT_TYPES},

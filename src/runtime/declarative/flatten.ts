@@ -56,7 +56,16 @@ function collect(
   entries: Entry[],
   problems: ConfigProblem[],
 ): void {
-  const origin: Origin = {file: file.name, path: pathText(keys), line: file.lineOf(keys), keys}
+  // The line is looked up when a problem shows it: finding it means building the file's
+  // YAML document, which costs more than everything else on a valid file.
+  const origin: Origin = {
+    file: file.name,
+    path: pathText(keys),
+    get line() {
+      return file.lineOf(keys)
+    },
+    keys,
+  }
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
     problems.push({origin, message: `expected a ${schema.singular} (a map)`})
     return

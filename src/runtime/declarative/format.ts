@@ -20,7 +20,14 @@ export interface FileMeta {
 /** Reads the top-level keys of one file; problems are appended, warnings returned. */
 export function readMeta(file: ParsedFile, problems: ConfigProblem[], warnings: string[]): FileMeta {
   const d = file.data
-  const at = (key: string) => ({file: file.name, path: key, line: file.lineOf([key])})
+  // The line only when a problem shows it: finding it builds the file's YAML document.
+  const at = (key: string) => ({
+    file: file.name,
+    path: key,
+    get line() {
+      return file.lineOf([key])
+    },
+  })
   const version = d._format_version === undefined ? FORMAT_VERSION : String(d._format_version)
   let legacy = false
   if (LEGACY.has(version)) {
