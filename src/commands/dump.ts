@@ -4,6 +4,8 @@ import {stderrReporter} from '../kit/output.js'
 import {adminFlags, selectTagFlag} from '../config/cli-flags.js'
 import {dump, type DumpResult} from '../services/dump.js'
 
+type DumpJson = Record<string, unknown> | Pick<DumpResult, 'file' | 'format' | 'entities'>
+
 export class Dump extends BaseCommand {
   static override summary = 'Write the gateway configuration as a declarative file.'
   static override examples = ['<%= config.bin %> dump', '<%= config.bin %> dump -o current.yaml']
@@ -14,7 +16,8 @@ export class Dump extends BaseCommand {
     format: Flags.string({description: 'File format.', options: ['yaml', 'json'], default: 'yaml', env: 'KCTL_DUMP_FORMAT'}),
   }
 
-  async run(): Promise<DumpResult> {
+  /** --json: the configuration itself on stdout (`kctl dump --json > kong.json`); with -o, what was written. */
+  async run(): Promise<DumpJson> {
     const {flags} = await this.parse(Dump)
     const result = await dump({
       adminUrl: flags['admin-url'],
@@ -28,6 +31,6 @@ export class Dump extends BaseCommand {
       if (result.file) stderrReporter.info(`wrote ${result.file}`)
       else process.stdout.write(result.text)
     }
-    return result
+    return result.file ? {file: result.file, format: result.format, entities: result.entities} : result.config
   }
 }

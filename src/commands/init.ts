@@ -50,7 +50,7 @@ export class Init extends BaseCommand {
 
 function render(r: InitResult): void {
   if (r.plan) return print(r.plan.map((p) => `${p.title}\n${p.actions.map((a) => `  - ${a}`).join('\n') || '  (nothing to do)'}`).join('\n'))
-  print(r.alreadyRunning ? `Cluster ${r.cluster} is already running; nothing changed.` : `Cluster ${r.cluster} is up (${r.mode}).`)
+  print(r.already_running ? `Cluster ${r.cluster} is already running; nothing changed.` : `Cluster ${r.cluster} is up (${r.mode}).`)
   for (const p of r.proxies.length ? r.proxies : [{node: '', url: '-'}]) print(`  Proxy:     ${p.url}${r.proxies.length > 1 ? ` (${p.node})` : ''}`)
   print(`  Admin API: ${r.endpoints.admin ?? '-'}`)
   print(`  Database:  ${r.database}`)
