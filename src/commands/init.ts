@@ -4,7 +4,8 @@ import {BaseCommand} from '../kit/base-command.js'
 import {print} from '../kit/output.js'
 import {canPrompt, input, select} from '../kit/prompt.js'
 import {reporterFor, specFlag, yesFlag} from '../kit/flags.js'
-import {MODES, MTLS_MODES, type Mode, type MtlsMode} from '../cluster/spec.js'
+import {MODES, MTLS_MODES, NAME_RE, type Mode, type MtlsMode} from '../cluster/spec.js'
+import {UserError} from '../kit/errors.js'
 import {init, type InitResult} from '../services/init.js'
 
 export class Init extends BaseCommand {
@@ -14,7 +15,7 @@ export class Init extends BaseCommand {
 
   static override flags = {
     mode: Flags.option({options: MODES, description: 'Deployment mode (default embedded).', env: 'KCTL_MODE'})(),
-    name: Flags.string({description: 'Cluster name (default: demo).', env: 'KCTL_NAME'}),
+    name: Flags.custom<string>({description: 'Cluster name: lowercase letters, digits and dashes (default: demo).', env: 'KCTL_NAME', parse: async (input) => checkedName(input)})(),
     database: Flags.string({description: 'Use this Postgres server instead of the embedded one.', env: 'KCTL_DATABASE', helpValue: 'postgres://…'}),
     'data-planes': Flags.integer({description: 'hybrid: number of data planes (default 2).', min: 1, max: 50, env: 'KCTL_DATA_PLANES'}),
     nodes: Flags.integer({description: 'distributed: number of traditional nodes (default 2).', min: 1, max: 50, env: 'KCTL_NODES'}),
@@ -56,4 +57,10 @@ function render(r: InitResult): void {
   print(`  Database:  ${r.database}`)
   print(`  Spec:      ${r.spec}`)
   print('Next: kctl nodes | kctl logs <node> -f | kctl stop | kctl destroy')
+}
+
+/** @throws UserError USAGE (exit 2) */
+function checkedName(input: string): string {
+  if (!NAME_RE.test(input)) throw new UserError('USAGE', `must be lowercase letters, digits and dashes, at most 63 characters (got '${input}').`, {hint: 'For example --name demo-2.'})
+  return input
 }
