@@ -1,7 +1,7 @@
 import {BaseCommand} from '../kit/base-command.js'
-import {print} from '../kit/output.js'
+import {namesSummary, print} from '../kit/output.js'
 import {nodeArg, reporterFor, specFlag} from '../kit/flags.js'
-import {restart, type LifecycleResult} from '../services/lifecycle.js'
+import {restart, type RestartResult} from '../services/lifecycle.js'
 
 export class Restart extends BaseCommand {
   static override summary = 'Restart the cluster, or one node (`postgres` is the embedded database).'
@@ -9,10 +9,10 @@ export class Restart extends BaseCommand {
   static override args = {node: nodeArg}
   static override flags = {spec: specFlag}
 
-  async run(): Promise<LifecycleResult> {
+  async run(): Promise<RestartResult> {
     const {args, flags} = await this.parse(Restart)
     const result = await restart({specPath: flags.spec, stateRoot: this.stateRoot, node: args.node, report: reporterFor(this.jsonEnabled())})
-    if (!this.jsonEnabled()) print(`Restarted: ${result.nodes.join(', ') || 'nothing'}`)
+    if (!this.jsonEnabled()) for (const line of namesSummary([['Restarted', result.restarted], ['Started', result.started], ['Left running', result.already_running]], 'Nothing to restart.')) print(line)
     return result
   }
 }

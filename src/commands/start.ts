@@ -1,7 +1,7 @@
 import {BaseCommand} from '../kit/base-command.js'
-import {print} from '../kit/output.js'
+import {namesSummary, print} from '../kit/output.js'
 import {nodeArg, reporterFor, specFlag} from '../kit/flags.js'
-import {start, type LifecycleResult} from '../services/lifecycle.js'
+import {start, type StartResult} from '../services/lifecycle.js'
 
 export class Start extends BaseCommand {
   static override summary = 'Start the cluster, or one node (`postgres` is the embedded database).'
@@ -9,10 +9,10 @@ export class Start extends BaseCommand {
   static override args = {node: nodeArg}
   static override flags = {spec: specFlag}
 
-  async run(): Promise<LifecycleResult> {
+  async run(): Promise<StartResult> {
     const {args, flags} = await this.parse(Start)
     const result = await start({specPath: flags.spec, stateRoot: this.stateRoot, node: args.node, report: reporterFor(this.jsonEnabled())})
-    if (!this.jsonEnabled()) print(`Started: ${result.nodes.join(', ') || 'nothing'}`)
+    if (!this.jsonEnabled()) for (const line of namesSummary([['Started', result.started], ['Already running', result.already_running]], 'Nothing to start.')) print(line)
     return result
   }
 }

@@ -46,3 +46,9 @@ export function table(headers: string[], rows: string[][]): string {
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ')
   return [line(headers), ...rows.map(line)].join('\n')
 }
+
+/** `Started: a, b` lines for the groups that have names; `nothing` when none has any. */
+export function namesSummary(groups: [label: string, names: readonly string[]][], nothing: string): string[] {
+  const lines = groups.filter(([, names]) => names.length).map(([label, names]) => `${label}: ${names.join(', ')}`)
+  return lines.length ? lines : [nothing]
+}

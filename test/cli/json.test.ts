@@ -77,10 +77,22 @@ describe('--json output of every command', () => {
     await json(0, 'gen-cert', '--mtls', 'pki', '--out', join(sb.dir, 'pki'))
   })
 
-  it('stop, start, restart, destroy', async () => {
-    await json(0, 'stop')
-    await json(0, 'start')
-    await json(0, 'restart', 'node-1')
+  it('stop, start, restart say what they did, and what was already so', async () => {
+    assert.deepEqual(await json(0, 'stop'), {cluster: 'e2e', stopped: ['node-1', 'postgres'], already_stopped: []})
+    const again = await sb.kctl('stop')
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(again.stdout, 'Already stopped: node-1, postgres\n')
+    const one = await sb.kctl('start', 'node-1')
+    assert.equal(one.code, 0, one.stderr)
+    assert.equal(one.stdout, 'Started: postgres, node-1\n', 'the database it needs is started first')
+    assert.deepEqual(await json(0, 'start'), {cluster: 'e2e', started: [], already_running: ['postgres', 'node-1']})
+    const running = await sb.kctl('start')
+    assert.equal(running.stdout, 'Already running: postgres, node-1\n')
+    assert.deepEqual(await json(0, 'restart', 'node-1'), {cluster: 'e2e', restarted: ['node-1'], started: [], already_running: ['postgres']})
+    const text = await sb.kctl('restart', 'node-1')
+    assert.equal(text.code, 0, text.stderr)
+    assert.equal(text.stdout, 'Restarted: node-1\nLeft running: postgres\n', 'the database was not restarted')
+    assert.deepEqual(await json(0, 'restart'), {cluster: 'e2e', restarted: ['postgres', 'node-1'], started: [], already_running: []})
     await json(0, 'destroy', '--yes')
   })
 
