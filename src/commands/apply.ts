@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../kit/base-command.js'
-import {yesFlag} from '../kit/flags.js'
+import {reporterFor, yesFlag} from '../kit/flags.js'
 import {print, stderrReporter} from '../kit/output.js'
 import {adminFlags, filesArg, selectTagFlag} from '../config/cli-flags.js'
 import {syncReport} from '../config/render.js'
@@ -29,6 +29,7 @@ export class Apply extends BaseCommand {
       stateRoot: this.stateRoot,
       dryRun: flags['dry-run'],
       yes: flags.yes,
+      report: reporterFor(this.jsonEnabled()),
     })
     if (!this.jsonEnabled()) {
       for (const w of result.warnings) stderrReporter.warn(w)

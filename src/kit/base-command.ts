@@ -7,6 +7,7 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {KctlError} from './errors.js'
 import {failWith, jsonFromEnv, usageErrorOf} from './error-output.js'
 import {stateRoot} from './paths.js'
+import {endProgress} from './progress.js'
 
 export const verboseFlag = Flags.boolean({description: 'Show stack traces and more detail on errors.', env: 'KCTL_VERBOSE'})
 
@@ -31,6 +32,7 @@ export abstract class BaseCommand extends Command {
   protected override async catch(err: Interfaces.CommandError): Promise<unknown> {
     // this.exit(n): the command chose its status and printed what it had to.
     if (err instanceof Errors.ExitError) throw err
+    endProgress(false)
     const usage = usageErrorOf(err, this.id?.replaceAll(':', ' '))
     // oclif's own parse errors without JSON: its rendering (the message and the command's
     // usage), always with exit 2.
@@ -40,5 +42,10 @@ export abstract class BaseCommand extends Command {
     }
     const verbose = this.argv.includes('--verbose') || Boolean(process.env.KCTL_DEBUG) || Boolean(process.env.KCTL_VERBOSE)
     return failWith(usage ?? err, {json: this.jsonEnabled(), verbose})
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    endProgress(!err)
+    return super.finally(err)
   }
 }

@@ -2,6 +2,7 @@
  * Output helpers. Results go to stdout (so `kctl … --json | jq` works); progress, warnings
  * and errors go to stderr. Colour only on a TTY and never with NO_COLOR.
  */
+import {endProgress} from './progress.js'
 
 const useColor = (stream: NodeJS.WriteStream): boolean => Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
 
@@ -35,8 +36,9 @@ export const stderrReporter: Reporter = {
 /** Swallows progress (JSON mode and tests). */
 export const silentReporter: Reporter = {step: () => {}, info: () => {}, warn: () => {}}
 
-/** A result line on stdout. */
+/** A result line on stdout; it ends the progress display first (progress.ts). */
 export function print(line = ''): void {
+  endProgress()
   process.stdout.write(`${line}\n`)
 }
 

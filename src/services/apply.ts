@@ -7,6 +7,7 @@ import {asUserErrors, maskingErrors} from '../config/cli-errors.js'
 import {commitEvents} from '../config/dbless.js'
 import {appliedBefore, recordApplied} from '../config/applied.js'
 import {planSync, type Plan} from '../config/plan.js'
+import type {Reporter} from '../kit/output.js'
 import {confirmDestructive} from './declarative.js'
 import {resultOf, type DiffOptions, type SyncResult} from './diff.js'
 
@@ -15,17 +16,20 @@ export interface ApplyOptions extends DiffOptions {
   dryRun?: boolean
   /** Skip the confirmation for deletes on the first apply to a gateway. */
   yes?: boolean
+  report?: Reporter
 }
 
 export async function apply(o: ApplyOptions): Promise<{result: SyncResult; plan: Plan}> {
   return asUserErrors(async () => {
     const url = await resolveAdminUrl(o)
+    o.report?.step(`Reading the files and the configuration of ${url}`)
     const plan = await planSync(url, o.files, o.selectTags)
     if (o.dryRun || plan.events.length === 0) return {plan, result: resultOf(plan, false)}
     // Only the first apply to a gateway may delete what someone made by hand: ask then.
     if (plan.summary.deleted > 0 && !(await appliedBefore(o.stateRoot, url))) {
       await confirmDestructive(`First apply to ${url}: delete ${plan.summary.deleted} entit${plan.summary.deleted === 1 ? 'y' : 'ies'} not in the files?`, Boolean(o.yes))
     }
+    o.report?.step(`Applying ${plan.events.length} change${plan.events.length === 1 ? '' : 's'} to ${url} in one transaction`)
     plan.summary = await maskingErrors(plan.secrets, () => commitEvents(url, plan.events, {current: plan.current, selectTags: plan.selectTags, target: plan.target}))
     await recordApplied(o.stateRoot, url)
     return {plan, result: resultOf(plan, true)}
