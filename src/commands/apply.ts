@@ -9,7 +9,16 @@ import type {SyncResult} from '../services/diff.js'
 
 export class Apply extends BaseCommand {
   static override summary = 'Make the gateway equal to the declarative files, in one transaction.'
-  static override examples = ['<%= config.bin %> apply kong.yaml', '<%= config.bin %> apply kong.yaml --dry-run', '<%= config.bin %> apply a.yaml b.yaml --yes']
+  static override description = `Makes the gateway equal to the files: creates, updates and deletes in one Postgres transaction on the node (POST /kctl/sync: all or nothing, one change notification, so data planes receive one new configuration); against a DB-less node, one POST /config. Files are Kong's kong.yaml format, as for \`kctl validate\`.
+An edit made on the gateway between the diff and the write is detected and nothing is applied. The first apply to a gateway that deletes asks on a terminal (--yes skips it; without a terminal and without --yes it refuses). --select-tag manages only entities with that tag and adds it to those it creates.
+Prints the changes decK-style and a Summary; --json: {"changes": [{"op", "kind", "id", "name", "fields"?}], "summary": {"created", "updated", "deleted"}, "warnings", "applied"}.`
+
+  static override examples = [
+    {description: 'Make the gateway of ./kctl.yaml equal to kong.yaml', command: '<%= config.bin %> apply kong.yaml'},
+    {description: 'Show what would change without writing', command: '<%= config.bin %> apply kong.yaml --dry-run'},
+    {description: 'Merge several files; do not ask before deleting', command: '<%= config.bin %> apply a.yaml b.yaml --yes'},
+    {description: 'Manage only the entities tagged team-a, on any Kong-compatible Admin API', command: '<%= config.bin %> apply team-a.yaml --select-tag team-a --admin-url http://127.0.0.1:8001'},
+  ]
   static override strict = false
   static override args = filesArg
   static override flags = {

@@ -8,7 +8,14 @@ type DumpJson = Record<string, unknown> | Pick<DumpResult, 'file' | 'format' | '
 
 export class Dump extends BaseCommand {
   static override summary = 'Write the gateway configuration as a declarative file.'
-  static override examples = ['<%= config.bin %> dump', '<%= config.bin %> dump -o current.yaml']
+  static override description = `The gateway as a declarative file, nested like decK's (routes in services, targets in upstreams, snis in certificates, credentials in consumers); applying it back is a no-op.
+--json prints the configuration itself as JSON; with -o FILE it writes the file and prints {"file", "format", "entities"}.`
+
+  static override examples = [
+    {description: 'Print the configuration as YAML', command: '<%= config.bin %> dump'},
+    {description: 'Write it to a file', command: '<%= config.bin %> dump -o current.yaml'},
+    {description: 'As JSON, only what is tagged team-a', command: '<%= config.bin %> dump --format json --select-tag team-a'},
+  ]
   static override flags = {
     ...adminFlags,
     ...selectTagFlag,

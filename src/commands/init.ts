@@ -10,8 +10,17 @@ import {init, type InitResult} from '../services/init.js'
 
 export class Init extends BaseCommand {
   static override summary = 'Create a cluster (spec, certificates, database, migrations, nodes) and start it.'
-  static override description = 'Writes ./kctl.yaml from a template unless it exists, then brings the cluster up. Running it again on a running cluster changes nothing.'
-  static override examples = ['<%= config.bin %> init', '<%= config.bin %> init --mode hybrid --data-planes 3 --mtls pki', '<%= config.bin %> init --mode distributed --nodes 3', '<%= config.bin %> init --database postgres://kong:secret@db:5432/kong', '<%= config.bin %> init --dry-run']
+  static override description = `Writes ./kctl.yaml from a template unless it exists, then runs the phases: preflight (ports free), certificates (hybrid: generated into the cluster's state directory, or --cert/--key used as the shared certificate), database, migrations, start nodes (control planes first), wait for /status/ready; hybrid: start the data planes and wait until each reports the control plane's configuration hash. Prints the endpoints.
+On a terminal it asks for the mode and name; without one (or with CI set) it uses the defaults (embedded, demo). Running it again on a running cluster says so and changes nothing; on a partly stopped one it starts what is missing. --database postgres://… uses your server instead of the embedded one. --dry-run lists the phases and what they would do.
+--data-planes, --nodes and --mtls apply to one mode each. --json: {"cluster", "mode", "spec", "already_running", "spec_created", "endpoints", "proxies", "database", "plan"?}.`
+
+  static override examples = [
+    {description: 'Embedded: Postgres and one node', command: '<%= config.bin %> init'},
+    {description: 'Hybrid: a control plane and 3 data planes, a CA and a certificate per node', command: '<%= config.bin %> init --mode hybrid --data-planes 3 --mtls pki'},
+    {description: 'Distributed: 3 nodes sharing one Postgres', command: '<%= config.bin %> init --mode distributed --nodes 3'},
+    {description: 'On your own Postgres server', command: '<%= config.bin %> init --database postgres://kong:secret@db:5432/kong'},
+    {description: 'Show the phases without doing anything', command: '<%= config.bin %> init --dry-run'},
+  ]
 
   static override flags = {
     mode: Flags.option({options: MODES, description: 'Deployment mode (default embedded).', env: 'KCTL_MODE'})(),

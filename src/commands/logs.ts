@@ -5,6 +5,8 @@ import {logs} from '../services/logs.js'
 
 export class Logs extends BaseCommand {
   static override summary = "Show a node's log (`postgres` for the embedded database)."
+  static override description = `Prints the last --lines lines of the node's log (\`postgres\` for the embedded database's), then with -f every new line until interrupted (Ctrl-C).`
+
   static override enableJsonFlag = false
   // It streams the log as it is: no --json.
   static override baseFlags = {verbose: verboseFlag}

@@ -5,6 +5,9 @@ import {restart, type RestartResult} from '../services/lifecycle.js'
 
 export class Restart extends BaseCommand {
   static override summary = 'Restart the cluster, or one node (`postgres` is the embedded database).'
+  static override description = `Stops then starts the cluster, or one node; picks up listen and conf changes from kctl.yaml. Restarting one node leaves the database running and says so: it prints what was restarted, what it had to start, and what was left running.
+--json: {"cluster", "restarted", "started", "already_running"}.`
+
   static override examples = ['<%= config.bin %> restart', '<%= config.bin %> restart node-1']
   static override args = {node: nodeArg}
   static override flags = {spec: specFlag}

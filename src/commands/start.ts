@@ -5,6 +5,9 @@ import {start, type StartResult} from '../services/lifecycle.js'
 
 export class Start extends BaseCommand {
   static override summary = 'Start the cluster, or one node (`postgres` is the embedded database).'
+  static override description = `Starts the database, then the node(s), and waits until ready (a data plane: until it has the control plane's configuration hash). \`postgres\` names the embedded database. A data plane started while no control plane runs is not waited for: it serves its cached configuration and connects when a control plane is back.
+Prints what it started and, apart, what was already running; --json: {"cluster", "started", "already_running"}.`
+
   static override examples = ['<%= config.bin %> start', '<%= config.bin %> start node-1']
   static override args = {node: nodeArg}
   static override flags = {spec: specFlag}

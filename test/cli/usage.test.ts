@@ -4,10 +4,11 @@
  * KCTL_JSON=1) and the update notice (only on a terminal, never waiting on the network).
  */
 import assert from 'node:assert/strict'
-import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {createServer, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
 import {after, before, describe, it} from 'node:test'
 import {processesMentioning, ROOT, runKctl, type KctlRun} from '../helpers/kctl.js'
 import {ensureTmux, startTmux} from '../status/tmux.js'
@@ -61,6 +62,49 @@ describe('help, version, completion', () => {
       const r = await kctl(['autocomplete', 'script', shell])
       assert.equal(r.code, 0, r.stderr)
       assert.match(r.stdout, new RegExp(`KCTL_AC_${shell.toUpperCase()}_SETUP_PATH=.*# kctl autocomplete setup`))
+    }
+  })
+})
+
+interface CommandClass {
+  summary?: string
+  description?: string
+  examples?: (string | {description: string; command: string})[]
+  flags?: Record<string, {env?: string}>
+  baseFlags?: Record<string, {env?: string}>
+}
+
+/** Every command of the CLI, as oclif finds them: the compiled files of src/commands. */
+async function commands(): Promise<[string, CommandClass][]> {
+  const dir = join(ROOT, 'dist', 'src', 'commands')
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.js'))
+  return Promise.all(files.map(async (f): Promise<[string, CommandClass]> => [f.slice(0, -3), Object.values(await import(pathToFileURL(join(dir, f)).href))[0] as CommandClass]))
+}
+
+describe('kctl help <command>', () => {
+  it('every command has a description, examples that its help shows, and a KCTL_* variable for every flag', async () => {
+    const all = await commands()
+    assert.ok(all.length >= 14, all.map(([id]) => id).join(', '))
+    for (const [id, cmd] of all) {
+      assert.ok(cmd.summary && cmd.description, `${id}: summary and description`)
+      assert.ok(cmd.examples?.length, `${id}: examples`)
+      const r = await kctl(['help', id])
+      assert.equal(r.code, 0, `${id}: ${r.stderr}`)
+      // Help wraps long example lines with a trailing backslash.
+      const text = r.stdout.replace(/ \\\n\s*/g, ' ').replace(/\s+/g, ' ')
+      assert.ok(text.includes(cmd.description!.split('\n')[0].split(' ').slice(0, 8).join(' ')), `help ${id} shows the description:\n${r.stdout}`)
+      assert.match(r.stdout, /^EXAMPLES$/m, id)
+      for (const ex of cmd.examples!) {
+        const {command, description} = typeof ex === 'string' ? {command: ex, description: ''} : ex
+        const shown = command.replaceAll('<%= config.bin %>', 'kctl')
+        // A command line that starts with kctl gets a `$ ` prompt.
+        assert.ok(text.includes(shown.startsWith('kctl ') ? `$ ${shown}` : shown), `help ${id} shows the example ${command}:\n${r.stdout}`)
+        assert.ok(text.includes(description), `help ${id} shows the example's description ${description}`)
+      }
+      for (const [name, flag] of Object.entries({...cmd.baseFlags, ...cmd.flags})) {
+        assert.match(flag.env ?? '', /^KCTL_[A-Z_]+$/, `${id} --${name} has a KCTL_* variable`)
+        assert.ok(text.includes(`env: ${flag.env}`), `help ${id} names ${flag.env}`)
+      }
     }
   })
 })
