@@ -76,7 +76,8 @@ export const ROLE_LISTENERS: Record<Role, readonly ListenKey[]> = {
   data_plane: ['proxy_listen', 'status_listen'],
 }
 
-const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
+/** Cluster and node names: lowercase letters, digits and dashes, as a DNS label. */
+export const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 
 /** Reads and validates a spec file. @throws UserError SPEC_NOT_FOUND / SPEC_INVALID */
 export async function loadSpec(file: string): Promise<ClusterSpec> {

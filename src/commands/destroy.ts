@@ -6,7 +6,13 @@ import {destroy, type DestroyResult} from '../services/destroy.js'
 
 export class Destroy extends BaseCommand {
   static override summary = 'Stop every process of the cluster and delete its state and data (kctl.yaml stays).'
-  static override examples = ['<%= config.bin %> destroy', '<%= config.bin %> destroy --yes']
+  static override description = `Stops everything (data planes before control planes, then the database) and deletes the cluster's state and data, certificates kctl generated included; files given with --cert/--key are yours and stay, and so does kctl.yaml (\`kctl init\` recreates the cluster).
+Asks on a terminal; without one it refuses unless --yes.`
+
+  static override examples = [
+    {description: 'Asks first', command: '<%= config.bin %> destroy'},
+    {description: 'Without asking (scripts, CI)', command: '<%= config.bin %> destroy --yes'},
+  ]
   static override flags = {yes: yesFlag, spec: specFlag}
 
   async run(): Promise<DestroyResult> {

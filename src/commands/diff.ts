@@ -7,7 +7,14 @@ import {diff, type SyncResult} from '../services/diff.js'
 
 export class Diff extends BaseCommand {
   static override summary = 'Show what `kctl apply` would change on the gateway.'
-  static override examples = ['<%= config.bin %> diff kong.yaml', '<%= config.bin %> diff kong.yaml --non-zero-exit-code']
+  static override description = `What \`kctl apply\` would change, decK-style: \`creating service svc1\`, \`updating route r1\` with a field-level diff, \`deleting plugin rate-limiting (global)\`, then Summary: Created: N  Updated: N  Deleted: N. Defaults, set order and absent-vs-null never show as changes. Values substituted from DECK_* variables are masked.
+--non-zero-exit-code exits 2 when something would change.`
+
+  static override examples = [
+    {description: 'Compare kong.yaml with the gateway of ./kctl.yaml', command: '<%= config.bin %> diff kong.yaml'},
+    {description: 'Fail a CI step when the gateway drifted from the files', command: '<%= config.bin %> diff kong.yaml --non-zero-exit-code'},
+    {description: 'Against any Kong-compatible Admin API', command: '<%= config.bin %> diff kong.yaml --admin-url http://127.0.0.1:8001'},
+  ]
   static override strict = false
   static override args = filesArg
   static override flags = {

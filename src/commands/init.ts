@@ -4,17 +4,27 @@ import {BaseCommand} from '../kit/base-command.js'
 import {print} from '../kit/output.js'
 import {canPrompt, input, select} from '../kit/prompt.js'
 import {reporterFor, specFlag, yesFlag} from '../kit/flags.js'
-import {MODES, MTLS_MODES, type Mode, type MtlsMode} from '../cluster/spec.js'
+import {MODES, MTLS_MODES, NAME_RE, type Mode, type MtlsMode} from '../cluster/spec.js'
+import {UserError} from '../kit/errors.js'
 import {init, type InitResult} from '../services/init.js'
 
 export class Init extends BaseCommand {
   static override summary = 'Create a cluster (spec, certificates, database, migrations, nodes) and start it.'
-  static override description = 'Writes ./kctl.yaml from a template unless it exists, then brings the cluster up. Running it again on a running cluster changes nothing.'
-  static override examples = ['<%= config.bin %> init', '<%= config.bin %> init --mode hybrid --data-planes 3 --mtls pki', '<%= config.bin %> init --mode distributed --nodes 3', '<%= config.bin %> init --database postgres://kong:secret@db:5432/kong', '<%= config.bin %> init --dry-run']
+  static override description = `Writes ./kctl.yaml from a template unless it exists, then runs the phases: preflight (ports free), certificates (hybrid: generated into the cluster's state directory, or --cert/--key used as the shared certificate), database, migrations, start nodes (control planes first), wait for /status/ready; hybrid: start the data planes and wait until each reports the control plane's configuration hash. Prints the endpoints.
+On a terminal it asks for the mode and name; without one (or with CI set) it uses the defaults (embedded, demo). Running it again on a running cluster says so and changes nothing; on a partly stopped one it starts what is missing. --database postgres://… uses your server instead of the embedded one. --dry-run lists the phases and what they would do.
+--data-planes, --nodes and --mtls apply to one mode each. --json: {"cluster", "mode", "spec", "already_running", "spec_created", "endpoints", "proxies", "database", "plan"?}.`
+
+  static override examples = [
+    {description: 'Embedded: Postgres and one node', command: '<%= config.bin %> init'},
+    {description: 'Hybrid: a control plane and 3 data planes, a CA and a certificate per node', command: '<%= config.bin %> init --mode hybrid --data-planes 3 --mtls pki'},
+    {description: 'Distributed: 3 nodes sharing one Postgres', command: '<%= config.bin %> init --mode distributed --nodes 3'},
+    {description: 'On your own Postgres server', command: '<%= config.bin %> init --database postgres://kong:secret@db:5432/kong'},
+    {description: 'Show the phases without doing anything', command: '<%= config.bin %> init --dry-run'},
+  ]
 
   static override flags = {
     mode: Flags.option({options: MODES, description: 'Deployment mode (default embedded).', env: 'KCTL_MODE'})(),
-    name: Flags.string({description: 'Cluster name (default: demo).', env: 'KCTL_NAME'}),
+    name: Flags.custom<string>({description: 'Cluster name: lowercase letters, digits and dashes (default: demo).', env: 'KCTL_NAME', parse: async (input) => checkedName(input)})(),
     database: Flags.string({description: 'Use this Postgres server instead of the embedded one.', env: 'KCTL_DATABASE', helpValue: 'postgres://…'}),
     'data-planes': Flags.integer({description: 'hybrid: number of data planes (default 2).', min: 1, max: 50, env: 'KCTL_DATA_PLANES'}),
     nodes: Flags.integer({description: 'distributed: number of traditional nodes (default 2).', min: 1, max: 50, env: 'KCTL_NODES'}),
@@ -52,10 +62,16 @@ export class Init extends BaseCommand {
 
 function render(r: InitResult): void {
   if (r.plan) return print(r.plan.map((p) => `${p.title}\n${p.actions.map((a) => `  - ${a}`).join('\n') || '  (nothing to do)'}`).join('\n'))
-  print(r.alreadyRunning ? `Cluster ${r.cluster} is already running; nothing changed.` : `Cluster ${r.cluster} is up (${r.mode}).`)
+  print(r.already_running ? `Cluster ${r.cluster} is already running; nothing changed.` : `Cluster ${r.cluster} is up (${r.mode}).`)
   for (const p of r.proxies.length ? r.proxies : [{node: '', url: '-'}]) print(`  Proxy:     ${p.url}${r.proxies.length > 1 ? ` (${p.node})` : ''}`)
   print(`  Admin API: ${r.endpoints.admin ?? '-'}`)
   print(`  Database:  ${r.database}`)
   print(`  Spec:      ${r.spec}`)
   print('Next: kctl nodes | kctl logs <node> -f | kctl stop | kctl destroy')
+}
+
+/** @throws UserError USAGE (exit 2) */
+function checkedName(input: string): string {
+  if (!NAME_RE.test(input)) throw new UserError('USAGE', `must be lowercase letters, digits and dashes, at most 63 characters (got '${input}').`, {hint: 'For example --name demo-2.'})
+  return input
 }

@@ -1,11 +1,15 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../kit/base-command.js'
+import {BaseCommand, verboseFlag} from '../kit/base-command.js'
 import {requiredNodeArg, specFlag} from '../kit/flags.js'
 import {logs} from '../services/logs.js'
 
 export class Logs extends BaseCommand {
   static override summary = "Show a node's log (`postgres` for the embedded database)."
+  static override description = `Prints the last --lines lines of the node's log (\`postgres\` for the embedded database's), then with -f every new line until interrupted (Ctrl-C).`
+
   static override enableJsonFlag = false
+  // It streams the log as it is: no --json.
+  static override baseFlags = {verbose: verboseFlag}
   static override examples = ['<%= config.bin %> logs node-1', '<%= config.bin %> logs node-1 -f', '<%= config.bin %> logs postgres -n 200']
   static override args = {node: requiredNodeArg}
   static override flags = {

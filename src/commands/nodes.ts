@@ -5,6 +5,9 @@ import {nodes, type NodesResult} from '../services/nodes.js'
 
 export class Nodes extends BaseCommand {
   static override summary = 'List the processes of the cluster (database included): role, pid, state, listeners.'
+  static override description = `One row per process, database included: name, role, host, pid, state (running, stopped, failed) and listeners.
+--json: {"cluster", "mode", "nodes": [{"name", "role", "host", "pid", "state", "listen": {"proxy"?, "admin"?, "cluster"?, "status"?}}]}.`
+
   static override examples = ['<%= config.bin %> nodes', '<%= config.bin %> nodes --json']
   static override flags = {spec: specFlag}
 

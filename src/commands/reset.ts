@@ -8,7 +8,12 @@ import type {SyncResult} from '../services/diff.js'
 
 export class Reset extends BaseCommand {
   static override summary = 'Delete every entity from the gateway (or those with --select-tag), in one transaction on a kctl node.'
-  static override examples = ['<%= config.bin %> reset --yes']
+  static override description = `Deletes every entity from the gateway, or only those with --select-tag, in one transaction on a kctl node (entity by entity on another Kong). Asks on a terminal; without one it refuses unless --yes.`
+
+  static override examples = [
+    {description: 'Delete everything, without asking', command: '<%= config.bin %> reset --yes'},
+    {description: 'Delete only what is tagged team-a', command: '<%= config.bin %> reset --select-tag team-a --yes'},
+  ]
   static override flags = {...adminFlags, ...selectTagFlag, yes: yesFlag}
 
   async run(): Promise<SyncResult> {

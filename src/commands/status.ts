@@ -6,18 +6,18 @@ import {UserError} from '../kit/errors.js'
 import {status, type StatusResult} from '../services/status.js'
 import {plainStatus} from '../ui/plain.js'
 
+/** Seconds, at least 0.2, whether or not --watch is given. @throws UserError USAGE (exit 2) */
 const intervalFlag = Flags.custom<number>({
   description: 'Seconds between refreshes with --watch (minimum 0.2).',
   default: 1,
   env: 'KCTL_INTERVAL',
   helpValue: 'SECONDS',
-  parse: async (input) => Number(input),
+  async parse(input) {
+    const seconds = Number(input)
+    if (input.trim() === '' || !Number.isFinite(seconds) || seconds < 0.2) throw new UserError('USAGE', `must be a number of seconds, at least 0.2 (got '${input}').`, {hint: 'For example --interval 0.5.'})
+    return seconds
+  },
 })
-
-/** @throws UserError USAGE (exit 2) */
-function checkInterval(seconds: number): void {
-  if (!Number.isFinite(seconds) || seconds < 0.2) throw new UserError('USAGE', `--interval must be a number of seconds, at least 0.2.`, {hint: 'For example --interval 0.5.'})
-}
 
 export class Status extends BaseCommand {
   static override summary = 'Is the cluster healthy? Nodes, database, data planes and their sync state; --watch for a live dashboard.'
@@ -35,7 +35,6 @@ export class Status extends BaseCommand {
     const {flags} = await this.parse(Status)
     const ref = {specPath: flags.spec, stateRoot: this.stateRoot}
     if (flags.watch) {
-      checkInterval(flags.interval)
       if (this.jsonEnabled()) throw new UserError('USAGE', '--watch and --json cannot be used together.', {hint: 'Use `kctl status --json` in a loop for machine-readable snapshots.'})
       const interactive = Boolean(process.stdout.isTTY) && !process.env.CI
       const color = interactive && !process.env.NO_COLOR && process.env.TERM !== 'dumb'

@@ -5,7 +5,14 @@ import {validate, type ValidateResult} from '../services/validate.js'
 
 export class Validate extends BaseCommand {
   static override summary = 'Check declarative files offline against the gateway schemas.'
-  static override examples = ['<%= config.bin %> validate kong.yaml', 'cat kong.yaml | <%= config.bin %> validate -']
+  static override description = `Checks declarative files offline against the same schemas the gateway uses: Kong's kong.yaml format (_format_version 3.0; 1.1 and 2.1 migrated on the fly with a warning), nested or flat, several files merged, \`-\` reads stdin, \`\${{ env "DECK_X" }}\` substituted.
+Every error is listed with its place in the file: \`kong.yaml:12: services[0].routes[1]: paths.1: should start with: /\`. Exit 1 when there is any.`
+
+  static override examples = [
+    {description: 'Check one file', command: '<%= config.bin %> validate kong.yaml'},
+    {description: 'Check several files as one configuration', command: '<%= config.bin %> validate services.yaml plugins.yaml'},
+    {description: 'From stdin', command: 'cat kong.yaml | <%= config.bin %> validate -'},
+  ]
   static override strict = false
   static override args = filesArg
   static override flags = {...selectTagFlag, ...inputLimitFlags}

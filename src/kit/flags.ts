@@ -1,6 +1,7 @@
 /** Flags shared by several commands; each can also come from a KCTL_* environment variable. */
 import {Args, Flags} from '@oclif/core'
 import {stderrReporter, silentReporter, type Reporter} from './output.js'
+import {spinnerReporter, spinnerWanted} from './progress.js'
 
 export const specFlag = Flags.string({description: 'Cluster spec file.', default: 'kctl.yaml', env: 'KCTL_SPEC', helpValue: 'FILE'})
 
@@ -10,5 +11,8 @@ const nodeDescription = 'A node name from the spec, or `postgres` for the embedd
 export const nodeArg = Args.string({name: 'NODE', description: nodeDescription})
 export const requiredNodeArg = Args.string({name: 'NODE', required: true, description: nodeDescription})
 
-/** Progress goes to stderr, except in JSON mode where only the result is written. */
-export const reporterFor = (json: boolean): Reporter => (json ? silentReporter : stderrReporter)
+/**
+ * Progress goes to stderr (a spinner per step on a terminal, plain lines elsewhere), except
+ * in JSON mode where only the result is written.
+ */
+export const reporterFor = (json: boolean): Reporter => (json ? silentReporter : spinnerWanted() ? spinnerReporter : stderrReporter)

@@ -2,6 +2,7 @@
  * Output helpers. Results go to stdout (so `kctl … --json | jq` works); progress, warnings
  * and errors go to stderr. Colour only on a TTY and never with NO_COLOR.
  */
+import {endProgress} from './progress.js'
 
 const useColor = (stream: NodeJS.WriteStream): boolean => Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
 
@@ -35,8 +36,9 @@ export const stderrReporter: Reporter = {
 /** Swallows progress (JSON mode and tests). */
 export const silentReporter: Reporter = {step: () => {}, info: () => {}, warn: () => {}}
 
-/** A result line on stdout. */
+/** A result line on stdout; it ends the progress display first (progress.ts). */
 export function print(line = ''): void {
+  endProgress()
   process.stdout.write(`${line}\n`)
 }
 
@@ -45,4 +47,10 @@ export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ')
   return [line(headers), ...rows.map(line)].join('\n')
+}
+
+/** `Started: a, b` lines for the groups that have names; `nothing` when none has any. */
+export function namesSummary(groups: [label: string, names: readonly string[]][], nothing: string): string[] {
+  const lines = groups.filter(([, names]) => names.length).map(([label, names]) => `${label}: ${names.join(', ')}`)
+  return lines.length ? lines : [nothing]
 }

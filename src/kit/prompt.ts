@@ -5,6 +5,7 @@
  */
 import enquirer from 'enquirer'
 import {UserError} from './errors.js'
+import {endProgress} from './progress.js'
 
 export function canPrompt(): boolean {
   return Boolean(process.stdin.isTTY) && !process.env.CI
@@ -24,6 +25,7 @@ const io = {stdout: process.stderr} as Record<string, unknown>
  * @throws UserError ABORTED when the question is cancelled.
  */
 async function ask<T>(question: Record<string, unknown>): Promise<T> {
+  endProgress() // a spinner would draw over the question
   try {
     return ((await enquirer.prompt({name: 'v', ...question, ...io} as never)) as {v: T}).v
   } catch (err) {

@@ -17,21 +17,23 @@ export interface ApplyOptions extends DiffOptions {
   dryRun?: boolean
   /** Skip the confirmation for deletes on the first apply to a gateway. */
   yes?: boolean
-  /** Where to say that the apply is not one transaction (stderr). */
-  reporter?: Reporter
+  /** Progress (steps) and the warning that an apply is not one transaction. */
+  report?: Reporter
 }
 
 export async function apply(o: ApplyOptions): Promise<{result: SyncResult; plan: Plan}> {
   return asUserErrors(async () => {
     const gw = await resolveGateway(o)
     const url = gw.url
+    o.report?.step(`Reading the files and the configuration of ${url}`)
     const plan = await planSync(gw, o.files, o.selectTags, o.limits)
     if (o.dryRun || plan.events.length === 0) return {plan, result: resultOf(plan, false, gw)}
     // Only the first apply to a gateway may delete what someone made by hand: ask then.
     if (plan.summary.deleted > 0 && !(await appliedBefore(o.stateRoot, url))) {
       await confirmDestructive(`First apply to ${url}: delete ${plan.summary.deleted} entit${plan.summary.deleted === 1 ? 'y' : 'ies'} not in the files?`, Boolean(o.yes))
     }
-    if (gw.writes === 'entities') (o.reporter ?? silentReporter).warn(notOneTransaction(gw))
+    if (gw.writes === 'entities') (o.report ?? silentReporter).warn(notOneTransaction(gw))
+    o.report?.step(`Applying ${plan.events.length} change${plan.events.length === 1 ? '' : 's'} to ${url}${gw.writes === 'entities' ? ', entity by entity' : ' in one transaction'}`)
     try {
       plan.summary = await maskingErrors(plan.secrets, () => commitEvents(gw, plan.events, {current: plan.current, selectTags: plan.selectTags, target: plan.target}))
     } catch (err) {

@@ -3,7 +3,7 @@ import {writeFile} from 'node:fs/promises'
 import {fetchState} from '../config/admin-client.js'
 import {resolveGateway, type AdminTarget} from '../config/admin-url.js'
 import {asUserErrors} from '../config/cli-errors.js'
-import {dumpText} from '../runtime/declarative/dump.js'
+import {dumpState, dumpText} from '../runtime/declarative/dump.js'
 
 export interface DumpOptions extends AdminTarget {
   /** Write here instead of returning the text (`-` = stdout). */
@@ -16,17 +16,22 @@ export interface DumpOptions extends AdminTarget {
 export interface DumpResult {
   /** The file written, or null when the text goes to stdout. */
   file: string | null
+  format: 'yaml' | 'json'
+  /** The file's text, in `format`. */
   text: string
+  /** The declarative configuration itself (what `text` serializes). */
+  config: Record<string, unknown>
   entities: Record<string, number>
 }
 
 export async function dump(o: DumpOptions): Promise<DumpResult> {
   return asUserErrors(async () => {
     const state = await fetchState(await resolveGateway(o), o.selectTags ?? [])
+    const config = dumpState(state, o.selectTags ?? [])
     const text = dumpText(state, o.format, o.selectTags ?? [])
     const toFile = o.output && o.output !== '-' ? o.output : null
     if (toFile) await writeFile(toFile, text)
     const entities = Object.fromEntries(Object.entries(state).filter(([, l]) => l.length).map(([k, l]) => [k, l.length]))
-    return {file: toFile, text, entities}
+    return {file: toFile, format: o.format, text, config, entities}
   })
 }

@@ -49,8 +49,9 @@ export interface InitResult {
   mode: Mode
   spec: string
   /** True when the cluster was already running and nothing changed. */
-  alreadyRunning: boolean
-  specCreated: boolean
+  already_running: boolean
+  /** True when this run wrote kctl.yaml from a template. */
+  spec_created: boolean
   /** The first proxy, Admin API and status listener of the cluster. */
   endpoints: {proxy?: string; admin?: string; status?: string}
   /** Every node's proxy URL, in spec order (data planes in hybrid mode). */
@@ -74,7 +75,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
   }
   const state = existing ?? (await newState(spec, specPath, stateDir, Boolean(options.dryRun)))
   syncNodes(state, spec, stateDir)
-  const result = (alreadyRunning: boolean, plan?: InitResult['plan']): InitResult => ({...summary(state, specPath, created), alreadyRunning, plan})
+  const result = (alreadyRunning: boolean, plan?: InitResult['plan']): InitResult => ({...summary(state, specPath, created), already_running: alreadyRunning, plan})
   if (existing && allRunning(state)) return result(true)
   const ctx: UpContext = {spec, specPath, stateDir, state, nodes: Object.keys(state.nodes), report: options.report, started: {nodes: []}}
   const phases = upPhases(spec.spec.mode)
@@ -150,7 +151,7 @@ async function discard(state: ClusterState, stateDir: string): Promise<void> {
   await rmdir(dirname(stateDir)).catch(() => {}) // clusters/, when this was the only one
 }
 
-function summary(state: ClusterState, specPath: string, specCreated: boolean): Omit<InitResult, 'alreadyRunning' | 'plan'> {
+function summary(state: ClusterState, specPath: string, specCreated: boolean): Omit<InitResult, 'already_running' | 'plan'> {
   const nodes = Object.values(state.nodes)
   const first = (k: 'proxy' | 'admin' | 'status') => listenUrl(nodes.find((n) => n.listen[k])?.listen[k])
   const c = state.connection
@@ -158,7 +159,7 @@ function summary(state: ClusterState, specPath: string, specCreated: boolean): O
     cluster: state.name,
     mode: state.mode,
     spec: specPath,
-    specCreated,
+    spec_created: specCreated,
     endpoints: {proxy: first('proxy'), admin: first('admin'), status: first('status')},
     proxies: nodes.flatMap((n) => (n.listen.proxy ? [{node: n.name, url: listenUrl(n.listen.proxy)!}] : [])),
     database: `${state.embedded ? 'embedded ' : ''}postgres://${c.user}@${c.host}:${c.port}/${c.database}`,

@@ -1,7 +1,8 @@
 /** `kctl start|stop|restart [NODE]`: bring nodes (and the embedded database) up or down. */
 import type {Reporter} from '../kit/output.js'
 import {stopNode} from '../cluster/launcher.js'
-import {DATABASE_PHASES, runPhases, upPhases} from '../cluster/phases.js'
+import {DATABASE_PHASES, runPhases, upPhases, type UpContext} from '../cluster/phases.js'
+import {isAlive} from '../kit/process.js'
 import {stopServer} from '../cluster/postgres.js'
 import {DATABASE_NODE} from '../cluster/spec.js'
 import {launchedProcess, recordProcess, writeState} from '../cluster/state.js'
@@ -13,54 +14,80 @@ export interface LifecycleOptions extends ClusterRef {
   report: Reporter
 }
 
-export interface LifecycleResult {
+export interface StartResult {
   cluster: string
-  /** Names acted on, in order. */
-  nodes: string[]
+  /** What this run started, database first, in spec order. */
+  started: string[]
+  /** What was asked for and already ran (untouched). */
+  already_running: string[]
+}
+
+export interface StopResult {
+  cluster: string
+  /** What this run stopped, in the order it stopped them. */
+  stopped: string[]
+  /** What was asked for and was not running. */
+  already_stopped: string[]
+}
+
+export interface RestartResult {
+  cluster: string
+  /** Stopped, then started again. */
+  restarted: string[]
+  /** Not running before, started by this run (a database that was down, a stopped node). */
+  started: string[]
+  /** Left running: the database when one node is restarted. */
+  already_running: string[]
 }
 
 /**
  * Starts the node (the database first, always) or the whole cluster, and waits until ready;
  * a data plane started while its control plane is down is not waited for (phases-hybrid.ts).
  */
-export async function start(options: LifecycleOptions): Promise<LifecycleResult> {
+export async function start(options: LifecycleOptions): Promise<StartResult> {
   const c = await loadCluster(options)
   checkNodeName(c, options.node)
   const names = options.node === DATABASE_NODE ? [] : options.node ? [options.node] : Object.keys(c.state.nodes)
   const phases = options.node === DATABASE_NODE ? DATABASE_PHASES : upPhases(c.state.mode)
-  await runPhases(phases, {...c, nodes: names, report: options.report, started: {nodes: []}})
-  return {cluster: c.state.name, nodes: [...(c.state.embedded ? [DATABASE_NODE] : []), ...names]}
+  const started: UpContext['started'] = {nodes: []}
+  await runPhases(phases, {...c, nodes: names, report: options.report, started})
+  const asked = [...(c.state.embedded ? [DATABASE_NODE] : []), ...names]
+  const startedNames = new Set([...(started.database ? [DATABASE_NODE] : []), ...names.filter((n) => started.nodes.some((p) => p.pid === c.state.nodes[n].pid))])
+  return {cluster: c.state.name, started: asked.filter((n) => startedNames.has(n)), already_running: asked.filter((n) => !startedNames.has(n))}
 }
 
 /**
  * Stops the node, or every node (last in the spec first, so data planes go before their
  * control plane and never log a lost connection) then the database. Nodes drain on SIGTERM.
  */
-export async function stop(options: LifecycleOptions): Promise<LifecycleResult> {
+export async function stop(options: LifecycleOptions): Promise<StopResult> {
   const c = await loadCluster(options)
   checkNodeName(c, options.node)
-  const done: string[] = []
+  const result: StopResult = {cluster: c.state.name, stopped: [], already_stopped: []}
   const names = options.node ? (options.node === DATABASE_NODE ? [] : [options.node]) : Object.keys(c.state.nodes).reverse()
   for (const name of names) {
-    await stopOne(c, name, options.report)
-    done.push(name)
+    const was = await stopOne(c, name, options.report)
+    result[was ? 'stopped' : 'already_stopped'].push(name)
   }
   const emb = c.state.embedded
   if (emb && (!options.node || options.node === DATABASE_NODE)) {
     const running = Object.values(c.state.nodes).filter((n) => n.intent === 'running').map((n) => n.name)
     if (running.length) options.report.warn(`nodes ${running.join(', ')} lose their database until \`kctl start ${DATABASE_NODE}\``)
+    const was = isAlive(emb.pid)
     options.report.step(`Stopping ${DATABASE_NODE}`)
     await stopServer({process: launchedProcess(emb), dataDir: emb.instance.dataDir})
     recordProcess(emb, undefined)
     emb.intent = 'stopped'
     await writeState(c.stateDir, c.state)
-    done.push(DATABASE_NODE)
+    result[was ? 'stopped' : 'already_stopped'].push(DATABASE_NODE)
   }
-  return {cluster: c.state.name, nodes: done}
+  return result
 }
 
-async function stopOne(c: LoadedCluster, name: string, report: Reporter): Promise<void> {
+/** Stops one node; true when it was running. */
+async function stopOne(c: LoadedCluster, name: string, report: Reporter): Promise<boolean> {
   const node = c.state.nodes[name]
+  const was = isAlive(node.pid)
   report.step(`Stopping ${name}`)
   const proc = launchedProcess(node)
   if (proc) {
@@ -70,9 +97,17 @@ async function stopOne(c: LoadedCluster, name: string, report: Reporter): Promis
   recordProcess(node, undefined)
   node.intent = 'stopped'
   await writeState(c.stateDir, c.state)
+  return was
 }
 
-export async function restart(options: LifecycleOptions): Promise<LifecycleResult> {
-  await stop(options)
-  return start(options)
+/** Stop then start; the result tells what really went down and came back. */
+export async function restart(options: LifecycleOptions): Promise<RestartResult> {
+  const {stopped} = await stop(options)
+  const up = await start(options)
+  return {
+    cluster: up.cluster,
+    restarted: up.started.filter((n) => stopped.includes(n)),
+    started: up.started.filter((n) => !stopped.includes(n)),
+    already_running: up.already_running,
+  }
 }

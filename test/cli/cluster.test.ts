@@ -211,7 +211,7 @@ describe('kctl init with no spec, no flags and no TTY', () => {
     const plan = JSON.parse(r.stdout)
     assert.equal(plan.cluster, 'demo')
     assert.equal(plan.mode, 'embedded')
-    assert.equal(plan.specCreated, true)
+    assert.equal(plan.spec_created, true)
     assert.match(plan.database, /^embedded postgres:\/\/kong@127\.0\.0\.1:\d+\/kong$/)
     assert.deepEqual(plan.endpoints, {proxy: 'http://127.0.0.1:8000', admin: 'http://127.0.0.1:8001', status: 'http://127.0.0.1:8007'})
     assert.deepEqual(plan.plan.map((p: {title: string}) => p.title)[0], 'Preflight: ports and runtime')
