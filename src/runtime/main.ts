@@ -13,7 +13,7 @@ import {loadConf, ConfError} from './conf/load.js'
 import {createLogger, isLogLevel} from './log.js'
 import type {RunningNode} from './node.js'
 import {supervise} from './supervisor/supervisor.js'
-import {enterSupervised, tell} from './supervisor/serving.js'
+import {enterSupervised, markStarted, tell} from './supervisor/serving.js'
 import {installTestHooks} from './supervisor/test-hooks.js'
 import {workerCount} from './workers/count.js'
 
@@ -72,6 +72,7 @@ async function serveNode(file: string | undefined): Promise<void> {
     log.error('the supervisor is gone; exiting')
     process.exit(1)
   })
+  markStarted()
   await tell({type: 'started'})
 }
 

@@ -8,7 +8,7 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {Logger} from './log.js'
 import {parseTarget} from './request-target.js'
-import {supervisionStatus} from './supervisor/serving.js'
+import {stillStarting, supervisionStatus} from './supervisor/serving.js'
 
 export interface StatusDeps {
   status(): Promise<Record<string, unknown>>
@@ -34,7 +34,7 @@ export function createStatusApi(deps: StatusDeps) {
       // restarts and last_crash: the supervisor's count of this node's crashes (supervisor/)
       if (path === '/status') return reply(200, {...(await deps.status()), ...supervisionStatus()})
       if (path === '/status/ready') {
-        const reason = await deps.ready()
+        const reason = stillStarting() ? 'starting' : await deps.ready()
         return reason ? reply(503, {message: reason}) : reply(200, {message: 'ready'})
       }
       if (path === '/metrics' && deps.metrics) {

@@ -277,7 +277,9 @@ describe('kctl init --database postgres://… (an existing server)', () => {
     const j = JSON.parse(nodes.stdout)
     assert.equal(j.cluster, 'demo')
     assert.deepEqual(j.nodes.map((n: any) => [n.name, n.role, n.state]), [['node-1', 'traditional', 'running']], 'no database row')
-    assert.deepEqual(await processesMentioning(sb.dir), [j.nodes[0].pid], 'the node is the only process of the sandbox')
+    // the node: its supervisor (the pid kctl records) and the serving process it runs
+    const serving = JSON.parse(await readFile(join(sb.dataDir, 'clusters', 'demo', 'nodes', 'node-1', 'supervisor.json'), 'utf8')).serving_pid
+    assert.deepEqual((await processesMentioning(sb.dir)).sort(), [j.nodes[0].pid, serving].sort(), 'the node is the only process of the sandbox')
     assert.equal(existsSync(join(sb.dataDir, 'clusters', 'demo', 'postgres', 'data')), false, 'no embedded data directory')
   })
 

@@ -36,6 +36,21 @@ export function enterSupervised(): boolean {
   return true
 }
 
+let started = false
+
+/** The node opened every listener: `/status/ready` may say 200 from now on. */
+export function markStarted(): void {
+  started = true
+}
+
+/**
+ * True in a supervised serving process until markStarted(): each listener waits for its
+ * socket from the supervisor, so the status listener may open before the proxy does.
+ */
+export function stillStarting(): boolean {
+  return info !== null && !started
+}
+
 /** Restarts and the last crash, for `/status`; null when not supervised. */
 export function supervisionStatus(): SupervisionInfo | null {
   return info
