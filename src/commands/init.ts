@@ -7,6 +7,8 @@ import {reporterFor, specFlag, yesFlag} from '../kit/flags.js'
 import {MODES, MTLS_MODES, type Mode, type MtlsMode} from '../cluster/spec.js'
 import {init, type InitResult} from '../services/init.js'
 
+const portFlag = (what: string, env: string) => Flags.integer({description: `New spec: the ${what}`, min: 1, max: 65535, env, helpValue: 'PORT'})
+
 export class Init extends BaseCommand {
   static override summary = 'Create a cluster (spec, certificates, database, migrations, nodes) and start it.'
   static override description = 'Writes ./kctl.yaml from a template unless it exists, then brings the cluster up. Running it again on a running cluster changes nothing.'
@@ -21,6 +23,10 @@ export class Init extends BaseCommand {
     mtls: Flags.option({options: MTLS_MODES, description: 'hybrid: shared (one certificate, default) or pki (a CA and one per node).', env: 'KCTL_MTLS'})(),
     cert: Flags.string({description: 'hybrid, shared: use this cluster certificate (with --key) instead of generating one.', dependsOn: ['key'], env: 'KCTL_CERT', helpValue: 'FILE'}),
     key: Flags.string({description: 'hybrid, shared: the key of --cert.', dependsOn: ['cert'], env: 'KCTL_KEY', helpValue: 'FILE'}),
+    'proxy-port': portFlag('proxy (HTTP) port of the first node; later nodes add 100 (default 8000).', 'KCTL_PROXY_PORT'),
+    'proxy-ssl-port': portFlag('proxy (HTTPS) port of the first node; later nodes add 100 (default 8443).', 'KCTL_PROXY_SSL_PORT'),
+    'admin-port': portFlag('Admin API port of the first node with one; later ones add 100 (default 8001).', 'KCTL_ADMIN_PORT'),
+    'status-port': portFlag('status port of the first node; later nodes add 100 (default 8007).', 'KCTL_STATUS_PORT'),
     'dry-run': Flags.boolean({description: 'Show the phases and what they would do; change nothing.', env: 'KCTL_DRY_RUN'}),
     yes: yesFlag,
     spec: specFlag,
@@ -38,6 +44,7 @@ export class Init extends BaseCommand {
       dataPlanes: flags['data-planes'],
       nodeCount: flags.nodes,
       mtls: flags.mtls as MtlsMode | undefined,
+      ports: {proxy: flags['proxy-port'], proxySsl: flags['proxy-ssl-port'], admin: flags['admin-port'], status: flags['status-port']},
       cert: flags.cert && flags.key ? {cert: resolve(flags.cert), key: resolve(flags.key)} : undefined,
       dryRun: flags['dry-run'],
       ask: ask ? {mode: (i) => select('Deployment mode', [...MODES], i) as Promise<Mode>, name: (i) => input('Cluster name', i)} : undefined,
