@@ -50,9 +50,10 @@ export async function stop(options: LifecycleOptions): Promise<LifecycleResult> 
     const running = Object.values(c.state.nodes).filter((n) => n.intent === 'running').map((n) => n.name)
     if (running.length) options.report.warn(`nodes ${running.join(', ')} lose their database until \`kctl start ${DATABASE_NODE}\``)
     options.report.step(`Stopping ${DATABASE_NODE}`)
+    emb.intent = 'stopped' // before the signal, as for nodes
+    await writeState(c.stateDir, c.state)
     await stopServer({pid: emb.pid, dataDir: emb.instance.dataDir})
     emb.pid = undefined
-    emb.intent = 'stopped'
     await writeState(c.stateDir, c.state)
     done.push(DATABASE_NODE)
   }
@@ -62,12 +63,15 @@ export async function stop(options: LifecycleOptions): Promise<LifecycleResult> 
 async function stopOne(c: LoadedCluster, name: string, report: Reporter): Promise<void> {
   const node = c.state.nodes[name]
   report.step(`Stopping ${name}`)
+  // The intent is written before the signal: whoever reads the state while the process
+  // exits (kctl status --watch) sees an orderly stop, never a dead pid meant to run.
+  node.intent = 'stopped'
+  await writeState(c.stateDir, c.state)
   if (node.pid) {
     const how = await stopNode(node.pid)
     if (how === 'killed') report.warn(`${name} did not stop within 15 s and was killed`)
   }
   node.pid = undefined
-  node.intent = 'stopped'
   await writeState(c.stateDir, c.state)
 }
 
