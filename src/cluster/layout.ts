@@ -16,16 +16,26 @@ export interface LayoutInput {
   dataPlanes?: number
   /** distributed: number of traditional nodes (default 2). */
   nodes?: number
+  /** The first node's ports instead of Kong's defaults (`kctl init --proxy-port` …); later nodes shift by 100 as usual. */
+  ports?: BasePorts
+}
+
+/** Ports of the first node with each listener. */
+export interface BasePorts {
+  proxy?: number
+  proxySsl?: number
+  admin?: number
+  status?: number
 }
 
 export const DEFAULT_DATA_PLANES = 2
 export const DEFAULT_DISTRIBUTED_NODES = 2
 
-const BASE: Record<ListenKey, (port: (p: number) => number) => string> = {
-  proxy_listen: (p) => `0.0.0.0:${p(8000)}, 0.0.0.0:${p(8443)} ssl`,
-  admin_listen: (p) => `127.0.0.1:${p(8001)}`,
+const BASE: Record<ListenKey, (port: (p: number) => number, base: BasePorts) => string> = {
+  proxy_listen: (p, b) => `0.0.0.0:${p(b.proxy ?? 8000)}, 0.0.0.0:${p(b.proxySsl ?? 8443)} ssl`,
+  admin_listen: (p, b) => `127.0.0.1:${p(b.admin ?? 8001)}`,
   cluster_listen: (p) => `0.0.0.0:${p(8005)}`,
-  status_listen: (p) => `127.0.0.1:${p(8007)}`,
+  status_listen: (p, b) => `127.0.0.1:${p(b.status ?? 8007)}`,
 }
 
 /** Names and roles per mode, then listeners by the port rule. */
@@ -40,7 +50,7 @@ export function layoutNodes(input: LayoutInput): NodeSpec[] {
     for (const key of ROLE_LISTENERS[role]) {
       const offset = 100 * (seen[key] ?? 0)
       seen[key] = (seen[key] ?? 0) + 1
-      node[key] = BASE[key]((p) => p + offset)
+      node[key] = BASE[key]((p) => p + offset, input.ports ?? {})
     }
     return node
   })

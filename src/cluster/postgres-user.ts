@@ -32,7 +32,7 @@ export async function ensureRunAsUser(): Promise<RunAs | undefined> {
   return {user: RUN_AS_USER, ...ids}
 }
 
-async function lookupUser(name: string): Promise<{uid: number; gid: number} | undefined> {
+export async function lookupUser(name: string): Promise<{uid: number; gid: number} | undefined> {
   try {
     const {stdout} = await run('id', ['-u', name])
     const {stdout: g} = await run('id', ['-g', name])

@@ -3,7 +3,7 @@ import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {parse} from 'yaml'
 import {templatesDir} from '../kit/paths.js'
-import {layoutNodes, nodesYaml} from './layout.js'
+import {layoutNodes, nodesYaml, type BasePorts} from './layout.js'
 import {renderTemplate} from './node-conf.js'
 import {validateSpec, type ClusterSpec, type Mode, type MtlsMode} from './spec.js'
 
@@ -20,6 +20,8 @@ export interface SpecInput {
   mtls?: MtlsMode
   /** hybrid, shared mode: existing certificate and key instead of generated ones. */
   cert?: {cert: string; key: string}
+  /** The first node's proxy, admin and status ports instead of Kong's defaults. */
+  ports?: BasePorts
 }
 
 /** The spec text (comments kept) and its validated form. @throws UserError SPEC_INVALID for bad input */

@@ -8,6 +8,8 @@ import {MODES, MTLS_MODES, NAME_RE, type Mode, type MtlsMode} from '../cluster/s
 import {UserError} from '../kit/errors.js'
 import {init, type InitResult} from '../services/init.js'
 
+const portFlag = (what: string, env: string) => Flags.integer({description: `New spec: the ${what}`, min: 1, max: 65535, env, helpValue: 'PORT'})
+
 export class Init extends BaseCommand {
   static override summary = 'Create a cluster (spec, certificates, database, migrations, nodes) and start it.'
   static override description = `Writes ./kctl.yaml from a template unless it exists, then runs the phases: preflight (ports free), certificates (hybrid: generated into the cluster's state directory, or --cert/--key used as the shared certificate), database, migrations, start nodes (control planes first), wait for /status/ready; hybrid: start the data planes and wait until each reports the control plane's configuration hash. Prints the endpoints.
@@ -32,6 +34,10 @@ On a terminal it asks for the mode and name; without one (or with CI set) it use
     cert: Flags.string({description: 'hybrid, shared: use this cluster certificate (with --key) instead of generating one.', dependsOn: ['key'], env: 'KCTL_CERT', helpValue: 'FILE'}),
     key: Flags.string({description: 'hybrid, shared: the key of --cert.', dependsOn: ['cert'], env: 'KCTL_KEY', helpValue: 'FILE'}),
     adopt: Flags.boolean({description: 'Bind the existing cluster of this name to this spec (after moving or renaming the spec it was created from).', env: 'KCTL_ADOPT'}),
+    'proxy-port': portFlag('proxy (HTTP) port of the first node; later nodes add 100 (default 8000).', 'KCTL_PROXY_PORT'),
+    'proxy-ssl-port': portFlag('proxy (HTTPS) port of the first node; later nodes add 100 (default 8443).', 'KCTL_PROXY_SSL_PORT'),
+    'admin-port': portFlag('Admin API port of the first node with one; later ones add 100 (default 8001).', 'KCTL_ADMIN_PORT'),
+    'status-port': portFlag('status port of the first node; later nodes add 100 (default 8007).', 'KCTL_STATUS_PORT'),
     'dry-run': Flags.boolean({description: 'Show the phases and what they would do; change nothing.', env: 'KCTL_DRY_RUN'}),
     yes: yesFlag,
     spec: specFlag,
@@ -49,6 +55,7 @@ On a terminal it asks for the mode and name; without one (or with CI set) it use
       dataPlanes: flags['data-planes'],
       nodeCount: flags.nodes,
       mtls: flags.mtls as MtlsMode | undefined,
+      ports: {proxy: flags['proxy-port'], proxySsl: flags['proxy-ssl-port'], admin: flags['admin-port'], status: flags['status-port']},
       cert: flags.cert && flags.key ? {cert: resolve(flags.cert), key: resolve(flags.key)} : undefined,
       adopt: flags.adopt,
       dryRun: flags['dry-run'],

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../kit/base-command.js'
 import {specFlag} from '../kit/flags.js'
 import {print} from '../kit/output.js'
+import {inCi} from '../kit/ci.js'
 import {UserError} from '../kit/errors.js'
 import {status, type StatusResult} from '../services/status.js'
 import {plainStatus} from '../ui/plain.js'
@@ -36,7 +37,7 @@ export class Status extends BaseCommand {
     const ref = {specPath: flags.spec, stateRoot: this.stateRoot}
     if (flags.watch) {
       if (this.jsonEnabled()) throw new UserError('USAGE', '--watch and --json cannot be used together.', {hint: 'Use `kctl status --json` in a loop for machine-readable snapshots.'})
-      const interactive = Boolean(process.stdout.isTTY) && !process.env.CI
+      const interactive = Boolean(process.stdout.isTTY) && !inCi()
       const color = interactive && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
       // Ink and React load only for --watch, so a plain `kctl status` starts fast; React's
       // development build (the default without NODE_ENV) costs several times the CPU per frame.

@@ -4,11 +4,12 @@
  * fallback applies (a default, or an error naming the flag to pass).
  */
 import enquirer from 'enquirer'
+import {inCi} from './ci.js'
 import {UserError} from './errors.js'
 import {endProgress} from './progress.js'
 
 export function canPrompt(): boolean {
-  return Boolean(process.stdin.isTTY) && !process.env.CI
+  return Boolean(process.stdin.isTTY) && !inCi()
 }
 
 /** Fails because a question cannot be asked: names the flag that answers it. */

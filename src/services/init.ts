@@ -11,12 +11,13 @@ import {UserError} from '../kit/errors.js'
 import type {Reporter} from '../kit/output.js'
 import {clusterDir} from '../kit/paths.js'
 import {findFreePort} from '../kit/ports.js'
-import {listenUrl} from '../cluster/listen.js'
+import {listenUrl, parseListen} from '../cluster/listen.js'
 import {planPhases, runPhases, upPhases, type UpContext} from '../cluster/phases.js'
 import {preparePostgres, removeData, type PgConnection} from '../cluster/postgres.js'
+import type {BasePorts} from '../cluster/layout.js'
 import {renderSpec} from '../cluster/spec-template.js'
-import {loadSpec, type ClusterSpec, type Mode, type MtlsMode} from '../cluster/spec.js'
-import {isRunning, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
+import {LISTEN_KEYS, loadSpec, nodeListen, type ClusterSpec, type Mode, type MtlsMode} from '../cluster/spec.js'
+import {isRunning, readState, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
 import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
 
@@ -35,6 +36,8 @@ export interface InitOptions extends ClusterRef {
   mtls?: MtlsMode
   /** hybrid, shared: existing certificate and key (instead of generated ones). */
   cert?: {cert: string; key: string}
+  /** The first node's proxy/admin/status ports for a new spec (default Kong's 8000, 8001, 8007). */
+  ports?: BasePorts
   /** Asks for answers the flags did not give; absent when prompting is not possible. */
   ask?: {mode(initial: Mode): Promise<Mode>; name(initial: string): Promise<string>}
   /** Bind the existing cluster of this name to this spec (it replaces the spec the cluster was made from). */
@@ -99,7 +102,8 @@ async function specFor(options: InitOptions, specPath: string): Promise<{spec: C
     const spec = await loadSpec(specPath)
     if (options.name && options.name !== spec.metadata.name) options.report.warn(`${specPath} names the cluster ${spec.metadata.name}; ignoring --name ${options.name}.`)
     if (options.mode && options.mode !== spec.spec.mode) options.report.warn(`${specPath} sets mode ${spec.spec.mode}; ignoring --mode ${options.mode}.`)
-    const shaping = Object.entries({'--database': options.databaseUrl, '--data-planes': options.dataPlanes, '--nodes': options.nodeCount, '--mtls': options.mtls, '--cert/--key': options.cert})
+    const p = options.ports ?? {}
+    const shaping = Object.entries({'--database': options.databaseUrl, '--data-planes': options.dataPlanes, '--nodes': options.nodeCount, '--mtls': options.mtls, '--cert/--key': options.cert, '--proxy-port': p.proxy, '--proxy-ssl-port': p.proxySsl, '--admin-port': p.admin, '--status-port': p.status})
     const ignored = shaping.filter(([, v]) => v !== undefined).map(([flag]) => flag)
     if (ignored.length) options.report.warn(`${specPath} exists; ${ignored.join(', ')} only shape a new spec and ${ignored.length === 1 ? 'is' : 'are'} ignored. Edit ${specPath} (or remove it) to change ${ignored.length === 1 ? 'it' : 'them'}.`)
     return {spec}
@@ -107,7 +111,42 @@ async function specFor(options: InitOptions, specPath: string): Promise<{spec: C
   const mode = options.mode ?? (options.ask ? await options.ask.mode('embedded') : 'embedded')
   checkModeFlags(options, mode)
   const name = options.name ?? (options.ask ? await options.ask.name(DEFAULT_NAME) : DEFAULT_NAME)
-  return renderSpec({mode, name, databaseUrl: options.databaseUrl, dataPlanes: options.dataPlanes, nodes: options.nodeCount, mtls: options.mtls, cert: options.cert})
+  const given = Object.values(options.ports ?? {}).some((v) => v !== undefined)
+  let rendered
+  try {
+    rendered = await renderSpec({mode, name, databaseUrl: options.databaseUrl, dataPlanes: options.dataPlanes, nodes: options.nodeCount, mtls: options.mtls, cert: options.cert, ports: options.ports})
+  } catch (err) {
+    // With the default ports the template is valid, so a problem here comes from the port flags.
+    if (!given || !(err instanceof UserError) || err.code !== 'SPEC_INVALID') throw err
+    throw portsError(err.message.replace(/^[^\n]*:\s*/, ''))
+  }
+  if (given) {
+    const clash = firstClash(rendered.spec)
+    if (clash) throw portsError(clash)
+  }
+  return rendered
+}
+
+const portsError = (problem: string) =>
+  new UserError('USAGE', `These ports do not fit together: ${problem}`, {
+    hint: 'Pick --proxy-port, --proxy-ssl-port, --admin-port and --status-port apart from each other (and from 8005, the cluster port); each further node adds 100 to them, up to 65535.',
+  })
+
+/** Two listeners of the generated spec on one port (spec validation compares across nodes only). */
+function firstClash(spec: ClusterSpec): string | undefined {
+  const owner = new Map<number, string>()
+  for (const [i, node] of spec.spec.nodes.entries()) {
+    for (const key of LISTEN_KEYS) {
+      const parsed = parseListen(nodeListen(node, key) ?? 'off')
+      for (const a of typeof parsed === 'string' ? [] : parsed) {
+        const here = `spec.nodes[${i}].${key}`
+        const first = owner.get(a.port)
+        if (first) return first === here ? `port ${a.port} would be twice in ${here}` : `port ${a.port} would be both ${first} and ${here}`
+        owner.set(a.port, here)
+      }
+    }
+  }
+  return undefined
 }
 
 /** Flags that only one mode uses are refused for the others, naming the flag. @throws UserError USAGE */

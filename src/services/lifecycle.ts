@@ -2,10 +2,9 @@
 import type {Reporter} from '../kit/output.js'
 import {stopNode} from '../cluster/launcher.js'
 import {DATABASE_PHASES, runPhases, upPhases, type UpContext} from '../cluster/phases.js'
-import {isAlive} from '../kit/process.js'
 import {stopServer} from '../cluster/postgres.js'
 import {DATABASE_NODE} from '../cluster/spec.js'
-import {launchedProcess, recordProcess, writeState} from '../cluster/state.js'
+import {isRunning, launchedProcess, recordProcess, writeState} from '../cluster/state.js'
 import {checkNodeName, loadCluster, type ClusterRef, type LoadedCluster} from './cluster.js'
 
 export interface LifecycleOptions extends ClusterRef {
@@ -73,11 +72,12 @@ export async function stop(options: LifecycleOptions): Promise<StopResult> {
   if (emb && (!options.node || options.node === DATABASE_NODE)) {
     const running = Object.values(c.state.nodes).filter((n) => n.intent === 'running').map((n) => n.name)
     if (running.length) options.report.warn(`nodes ${running.join(', ')} lose their database until \`kctl start ${DATABASE_NODE}\``)
-    const was = isAlive(emb.pid)
+    const was = isRunning(emb)
     options.report.step(`Stopping ${DATABASE_NODE}`)
+    emb.intent = 'stopped' // before the signal, as for nodes
+    await writeState(c.stateDir, c.state)
     await stopServer({process: launchedProcess(emb), dataDir: emb.instance.dataDir})
     recordProcess(emb, undefined)
-    emb.intent = 'stopped'
     await writeState(c.stateDir, c.state)
     result[was ? 'stopped' : 'already_stopped'].push(DATABASE_NODE)
   }
@@ -87,15 +87,18 @@ export async function stop(options: LifecycleOptions): Promise<StopResult> {
 /** Stops one node; true when it was running. */
 async function stopOne(c: LoadedCluster, name: string, report: Reporter): Promise<boolean> {
   const node = c.state.nodes[name]
-  const was = isAlive(node.pid)
+  const was = isRunning(node)
   report.step(`Stopping ${name}`)
+  // The intent is written before the signal: whoever reads the state while the process
+  // exits (kctl status --watch) sees an orderly stop, never a dead pid meant to run.
+  node.intent = 'stopped'
+  await writeState(c.stateDir, c.state)
   const proc = launchedProcess(node)
   if (proc) {
     const how = await stopNode(proc)
     if (how === 'killed') report.warn(`${name} did not stop within 15 s and was killed`)
   }
   recordProcess(node, undefined)
-  node.intent = 'stopped'
   await writeState(c.stateDir, c.state)
   return was
 }

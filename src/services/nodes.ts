@@ -14,9 +14,14 @@ export interface NodeRow {
   role: string
   host: string
   pid: number | null
-  state: ProcessState
-  listen: {proxy?: string; admin?: string; cluster?: string; status?: string}
+  /** `external`: a database given by URL, which kctl neither starts nor watches. */
+  state: ProcessState | 'external'
+  /** `postgres`: where the database listens (host:port; never the password). */
+  listen: {proxy?: string; admin?: string; cluster?: string; status?: string; postgres?: string}
 }
+
+/** The row naming a database given by URL (the embedded one is `postgres`). */
+export const EXTERNAL_DATABASE_ROW = 'database'
 
 export type NodesOptions = ClusterRef
 
@@ -24,9 +29,13 @@ export async function nodes(options: NodesOptions): Promise<NodesResult> {
   const {state} = await loadCluster(options)
   const rows: NodeRow[] = []
   const emb = state.embedded
+  const {host, port} = state.connection
+  const postgres = `${host.includes(':') ? `[${host}]` : host}:${port}`
   if (emb) {
     const s = processState(emb)
-    rows.push({name: DATABASE_NODE, role: 'database', host: 'localhost', pid: s === 'running' ? emb.pid! : null, state: s, listen: {}})
+    rows.push({name: DATABASE_NODE, role: 'database', host: 'localhost', pid: s === 'running' ? emb.pid! : null, state: s, listen: {postgres}})
+  } else {
+    rows.push({name: EXTERNAL_DATABASE_ROW, role: 'database', host, pid: null, state: 'external', listen: {postgres}})
   }
   for (const n of Object.values(state.nodes)) {
     const s = processState(n)

@@ -95,6 +95,15 @@ function dataPlanes(local: LocalCluster, cp: CpObservation | null, now: number):
   }))
 }
 
+/** `control_plane.error` of a CP stopped by kctl (not asked, not an alarm). */
+export const CP_STOPPED = 'stopped'
+
+/** The CP kctl asks was stopped on purpose (`kctl stop`): no alarm, its node row says stopped. */
+export function controlPlaneStopped(s: Pick<StatusResult, 'control_plane' | 'nodes'>): boolean {
+  const cp = s.control_plane
+  return Boolean(cp) && s.nodes.find((n) => n.name === cp!.node)?.state === 'stopped'
+}
+
 /** Why the cluster is not healthy, one line each (empty: healthy). */
 export function problemsOf(s: Omit<StatusResult, 'healthy' | 'problems'>): string[] {
   const out: string[] = []
@@ -106,7 +115,7 @@ export function problemsOf(s: Omit<StatusResult, 'healthy' | 'problems'>): strin
     if (n.database_reachable === false) out.push(`${n.name} cannot reach the database`)
   }
   const cp = s.control_plane
-  if (cp && !cp.reachable) out.push(`control plane ${cp.node} is unreachable${cp.error ? ` (${cp.error})` : ''}`)
+  if (cp && !cp.reachable && !controlPlaneStopped(s)) out.push(`control plane ${cp.node} is unreachable${cp.error ? ` (${cp.error})` : ''}`)
   for (const d of s.data_planes) if (d.sync !== 'in_sync') out.push(`${d.node ?? d.hostname} is ${d.sync}${d.sync === 'incompatible' ? ` (${d.sync_status})` : ''}`)
   if (cp?.reachable) {
     const known = new Set(s.data_planes.map((d) => d.node))
@@ -115,8 +124,18 @@ export function problemsOf(s: Omit<StatusResult, 'healthy' | 'problems'>): strin
   return out
 }
 
+/**
+ * A data plane the CP lists shows the hash from that same CP read on its node row too: its
+ * own /status is polled on another loop, so the two would disagree for a frame after each
+ * change. The CP's row holds what the DP itself reported in its last ping.
+ */
+function withCpHash(n: NodeStatus, dpId: string | null, cp: CpObservation | null): NodeStatus {
+  const row = dpId ? cp?.rows?.find((r) => r.id === dpId) : undefined
+  return row && n.state === 'running' ? {...n, config_hash: row.config_hash} : n
+}
+
 export function buildStatus(local: LocalCluster, obs: Observations, now: number): StatusResult {
-  const nodes = local.nodes.map((n) => nodeStatus(n, obs.nodes[n.name]))
+  const nodes = local.nodes.map((n) => withCpHash(nodeStatus(n, obs.nodes[n.name]), n.dpId, obs.cp))
   const c = local.connection
   const reachable: Record<string, boolean | null> = {}
   for (const n of nodes) if (n.role !== 'data_plane') reachable[n.name] = n.database_reachable

@@ -8,11 +8,11 @@ import {join} from 'node:path'
 import {listenUrl} from '../cluster/listen.js'
 import type {Mode} from '../cluster/spec.js'
 import type {PgConnection} from '../cluster/postgres.js'
-import {isRunning} from '../cluster/state.js'
 import {isAlive} from '../kit/process.js'
 import {parseConfText} from '../runtime/conf/load.js'
 import {readRecord, type SupervisionRecord} from '../runtime/supervisor/record.js'
-import {loadCluster, processState, type ClusterRef, type ProcessState} from './cluster.js'
+import {isRunning, readState, type Intent, type Launched} from '../cluster/state.js'
+import {loadCluster, type ClusterRef, type ProcessState} from './cluster.js'
 
 export interface LocalNode {
   name: string
@@ -45,19 +45,31 @@ const DEFAULT_PING_INTERVAL = 30
 
 /** @throws UserError as loadCluster does. */
 export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
-  const {state, specPath} = await loadCluster(ref)
+  const {state, specPath, stateDir} = await loadCluster(ref)
+  // A pid found dead is "failed" only if kctl still means it to run. The intent read above
+  // may predate a `kctl stop` that wrote `stopped` and signalled since; `kctl stop` writes
+  // the intent before it signals, so liveness first, then the intent read again, never
+  // takes an orderly stop for a failure.
+  const processes: Array<Launched & {intent: Intent}> = [...(state.embedded ? [state.embedded] : []), ...Object.values(state.nodes)]
+  const alive = new Map<unknown, boolean>(processes.map((p) => [p, isRunning(p)]))
+  if (processes.some((p) => !alive.get(p) && p.intent === 'running')) {
+    const fresh = await readState(stateDir).catch(() => undefined)
+    if (fresh?.embedded && state.embedded) state.embedded.intent = fresh.embedded.intent
+    for (const n of Object.values(state.nodes)) n.intent = fresh?.nodes[n.name]?.intent ?? n.intent
+  }
+  const shownState = (p: {intent: Intent}): ProcessState => (p.intent === 'stopped' ? 'stopped' : alive.get(p) ? 'running' : 'failed')
   const nodes: LocalNode[] = []
   for (const n of Object.values(state.nodes)) {
     const supervision = await supervisionOf(n.prefix, n.pid)
     // a start kctl undid (its intent is stopped again) whose supervisor gave up: failed
-    const s = supervision?.state === 'failed' && !isAlive(supervision.pid) ? 'failed' : processState(n)
+    const s = supervision?.state === 'failed' && !isAlive(supervision.pid) ? 'failed' : shownState(n)
     const listen = Object.fromEntries(Object.entries(n.listen).filter(([, v]) => v !== undefined && v !== 'off')) as LocalNode['listen']
     nodes.push({
       name: n.name,
       role: n.role,
-      pid: s === 'running' ? n.pid! : null,
+      pid: alive.get(n) ? n.pid! : null,
       state: s,
-      started_at: s === 'running' ? await processStartTime(n.pid!) : null,
+      started_at: alive.get(n) ? await processStartTime(n.pid!) : null,
       listen,
       statusUrl: listenUrl(listen.status),
       adminUrl: listenUrl(listen.admin),
@@ -73,7 +85,7 @@ export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
     mode: state.mode,
     specPath,
     connection: state.connection,
-    embedded: state.embedded ? {state: processState(state.embedded)} : null,
+    embedded: state.embedded ? {state: shownState(state.embedded)} : null,
     nodes,
     pingInterval: ping !== undefined && Number(ping) > 0 ? Number(ping) : DEFAULT_PING_INTERVAL,
   }

@@ -9,7 +9,7 @@
  * The CP kctl asks is read by the cp source alone (its node row comes from that probe).
  */
 import {setTimeout as sleep} from 'node:timers/promises'
-import type {CpObservation, Observations} from './status-build.js'
+import {CP_STOPPED, type CpObservation, type Observations} from './status-build.js'
 import type {LocalCluster, LocalNode} from './status-local.js'
 import type {Prober} from './status-probe.js'
 
@@ -39,6 +39,11 @@ export async function observeControlPlane(prober: Prober, local: LocalCluster, o
   }
   const prev: CpObservation = obs.cp?.node === cp.name ? obs.cp : {node: cp.name, rows: null, hash: null, connected: null, error: null, unreachableSince: null, rowsAt: null}
   const fail = (error: string): CpObservation => ({...prev, error, unreachableSince: prev.unreachableSince ?? Math.floor(nowSeconds())})
+  if (cp.state === 'stopped') {
+    // Stopped by kctl: not asked, and not "unreachable"; the last rows stay as they were.
+    obs.cp = {...prev, error: CP_STOPPED, unreachableSince: null}
+    return
+  }
   if (!cp.adminUrl || !cp.statusUrl) {
     obs.cp = fail(`${cp.name} has no ${cp.adminUrl ? 'status_listen' : 'admin_listen'}`)
     return

@@ -2,7 +2,7 @@
  * `kctl status`: the cluster at a glance (one read), and `kctl status --watch`'s feed
  * (sources polled on their own loops; every answer rebuilds the result).
  */
-import {buildStatus, type Observations} from './status-build.js'
+import {buildStatus, CP_STOPPED, type Observations} from './status-build.js'
 import type {ClusterRef} from './cluster.js'
 import {readLocalCluster, readLogTail} from './status-local.js'
 import {createProber, type Prober} from './status-probe.js'
@@ -62,13 +62,27 @@ export async function watchStatus(options: WatchOptions): Promise<StatusWatch> {
       if (loops.has(n.name)) continue
       loops.set(n.name, pollLoop(options.intervalMs, abort.signal, async () => {
         const current = local.nodes.find((x) => x.name === n.name)
-        if (current && !readByControlPlaneSource(local, current)) await observeNode(prober, current, obs)
+        if (current && !readByControlPlaneSource(local, current)) {
+          const draft: Observations = {nodes: {}, cp: null}
+          await observeNode(prober, current, draft)
+          // A node that stops answering may just have been stopped by kctl: read the state
+          // before showing it (other loops emit meanwhile), so an orderly stop never
+          // flashes as unreachable.
+          if (draft.nodes[n.name]?.ok === false) await refreshLocal()
+          const probe = draft.nodes[n.name]
+          if (probe && local.nodes.find((x) => x.name === n.name)?.state === 'running') obs.nodes[n.name] = probe
+          else delete obs.nodes[n.name]
+        }
         emit()
       }))
     }
   }
-  const readLocal = async () => {
+  const refreshLocal = async () => {
     local = await readLocalCluster(options).catch(() => local)
+    for (const n of local.nodes) if (n.state !== 'running') delete obs.nodes[n.name]
+  }
+  const readLocal = async () => {
+    await refreshLocal()
     ensureLoops()
     const focus = options.logFocus?.()
     const node = focus ? local.nodes.find((n) => n.name === focus) : undefined
@@ -81,7 +95,19 @@ export async function watchStatus(options: WatchOptions): Promise<StatusWatch> {
   loops.set('#local', pollLoop(options.intervalMs, abort.signal, readLocal))
   if (local.mode === 'hybrid') {
     loops.set('#cp', pollLoop(options.intervalMs, abort.signal, async () => {
-      await observeControlPlane(prober, local, obs)
+      // Read into a draft; other loops emit meanwhile and must not show a half-checked failure.
+      let draft: Observations = {nodes: {}, cp: obs.cp}
+      await observeControlPlane(prober, local, draft)
+      if (draft.cp?.error && draft.cp.error !== CP_STOPPED) {
+        // As for nodes: a CP kctl is stopping is not an unreachable one.
+        await refreshLocal()
+        if (local.nodes.find((n) => n.name === draft.cp!.node)?.state === 'stopped') {
+          draft = {nodes: {}, cp: obs.cp}
+          await observeControlPlane(prober, local, draft)
+        }
+      }
+      obs.cp = draft.cp
+      for (const [name, probe] of Object.entries(draft.nodes)) obs.nodes[name] = probe
       emit()
     }))
   }

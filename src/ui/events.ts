@@ -1,4 +1,5 @@
 /** Pure: what changed between two status results, as event lines ("dp-2 went stale"). */
+import {controlPlaneStopped} from '../services/status-build.js'
 import type {StatusResult} from '../services/status-types.js'
 import {nodeState, shortHash, SYNC_LABEL, SYNC_TONE, type Tone} from './format.js'
 
@@ -28,7 +29,7 @@ export function diffEvents(prev: StatusResult | null, next: StatusResult): Event
   const pcp = prev.control_plane
   const ncp = next.control_plane
   if (pcp && ncp) {
-    if (pcp.reachable && !ncp.reachable) out.push({text: `control plane ${ncp.node} unreachable: ${ncp.error}`, tone: 'bad'})
+    if (pcp.reachable && !ncp.reachable && !controlPlaneStopped(next)) out.push({text: `control plane ${ncp.node} unreachable: ${ncp.error}`, tone: 'bad'})
     if (!pcp.reachable && ncp.reachable) out.push({text: `control plane ${ncp.node} answers again`, tone: 'good'})
     if (pcp.config_hash && ncp.config_hash && pcp.config_hash !== ncp.config_hash) out.push({text: `config changed to ${shortHash(ncp.config_hash)}…`, tone: 'normal'})
   }

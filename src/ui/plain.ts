@@ -3,6 +3,7 @@
  * a TTY, and `kctl status --watch` without one (or with CI set), print this.
  */
 import {table} from '../kit/output.js'
+import {controlPlaneStopped} from '../services/status-build.js'
 import type {StatusResult} from '../services/status-types.js'
 import {clock, shortHash} from './format.js'
 import {DP_COLUMNS, NODE_COLUMNS, dataPlaneRows, lastCrashText, nodeRows, sortRows, totals} from './rows.js'
@@ -17,6 +18,7 @@ function databaseLine(s: StatusResult): string {
 function controlPlaneLine(s: StatusResult): string | null {
   const cp = s.control_plane
   if (!cp) return null
+  if (controlPlaneStopped(s)) return `control plane ${cp.node} is stopped (\`kctl start ${cp.node}\`; last known state below)`
   if (!cp.reachable) return `control plane ${cp.node} UNREACHABLE since ${cp.unreachable_since === null ? '?' : clock(cp.unreachable_since)}: ${cp.error} (last known state below)`
   return `control plane ${cp.node} · config ${shortHash(cp.config_hash)} · ${cp.connected_data_planes ?? '?'} DPs connected · ping interval ${cp.ping_interval}s`
 }

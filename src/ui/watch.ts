@@ -3,6 +3,7 @@
  * Dashboard shows it, otherwise (no TTY, or CI set) one plain block is printed per change.
  * Resolves when the user quits (q, Ctrl-C, SIGTERM) after every loop has stopped.
  */
+import {clearEmptyCiVars} from '../kit/ci.js'
 import type {ClusterRef} from '../services/cluster.js'
 import {watchStatus} from '../services/status.js'
 import {plainChangeKey, plainStatus} from './plain.js'
@@ -19,6 +20,7 @@ export async function runWatch(options: WatchUiOptions): Promise<void> {
   const store = createStatusStore()
   // Loading Ink, React and the Dashboard takes ≈0.3 s; the first poll (I/O) runs meanwhile
   // instead of after it, so the first frame comes with data sooner. Plain output never loads them.
+  if (options.interactive) clearEmptyCiVars() // else Ink, seeing CI='', holds every frame until exit
   const ink = options.interactive ? import('./watch-ink.js') : null
   ink?.catch(() => {}) // awaited below; a rejection before then must not count as unhandled
   const watch = await watchStatus({

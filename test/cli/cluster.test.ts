@@ -71,8 +71,12 @@ describe('kctl end to end (embedded)', () => {
     for (const n of j.nodes) {
       assert.deepEqual(Object.keys(n).sort(), ['host', 'listen', 'name', 'pid', 'role', 'state'])
       assert.ok(Number.isInteger(n.pid) && isAlive(n.pid!), `${n.name} pid`)
-      for (const k of Object.keys(n.listen)) assert.ok(['proxy', 'admin', 'cluster', 'status'].includes(k), k)
+      for (const k of Object.keys(n.listen)) assert.ok(['proxy', 'admin', 'cluster', 'status', 'postgres'].includes(k), k)
     }
+    const state = JSON.parse(await readFile(join(sb.dataDir, 'clusters', 'e2e', 'state.json'), 'utf8'))
+    assert.deepEqual(j.nodes[0].listen, {postgres: `127.0.0.1:${state.connection.port}`}, 'where the embedded database listens')
+    const text = await sb.kctl('nodes')
+    assert.match(text.stdout, new RegExp(`^postgres +database +localhost +\\d+ +running +postgres 127\\.0\\.0\\.1:${state.connection.port}$`, 'm'))
     assert.deepEqual(j.nodes[1].listen, {
       proxy: `127.0.0.1:${sb.ports.proxy}, 127.0.0.1:${sb.ports.proxySsl} ssl`,
       admin: `127.0.0.1:${sb.ports.admin}`,
@@ -228,7 +232,8 @@ describe('kctl init with no spec, no flags and no TTY', () => {
     assert.match(r.stderr, /Port 8000 is already in use: 0\.0\.0\.0:8000 is proxy_listen of node node-1 \(spec\.nodes\[0\]\.proxy_listen in kctl\.yaml\)/)
     const text = await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8')
     const template = await readFile(join(ROOT, 'templates', 'embedded.yaml'), 'utf8')
-    assert.equal(text, template.replace('{{name}}', 'demo').replace('{{database}}', '{embedded: true}'))
+    const node = ['    - name: node-1', '      role: traditional', '      proxy_listen: 0.0.0.0:8000, 0.0.0.0:8443 ssl', '      admin_listen: 127.0.0.1:8001', '      status_listen: 127.0.0.1:8007'].join('\n')
+    assert.equal(text, template.replace('{{name}}', 'demo').replace('{{database}}', '{embedded: true}').replace('{{nodes}}', node))
     const spec = parse(text)
     assert.equal(spec.metadata.name, 'demo')
     assert.equal(spec.spec.mode, 'embedded')
@@ -276,10 +281,15 @@ describe('kctl init --database postgres://… (an existing server)', () => {
     assert.equal(nodes.code, 0, nodes.stderr)
     const j = JSON.parse(nodes.stdout)
     assert.equal(j.cluster, 'demo')
-    assert.deepEqual(j.nodes.map((n: any) => [n.name, n.role, n.state]), [['node-1', 'traditional', 'running']], 'no database row')
+    assert.deepEqual(j.nodes.map((n: any) => [n.name, n.role, n.state]), [['database', 'database', 'external'], ['node-1', 'traditional', 'running']])
+    assert.deepEqual(j.nodes[0], {name: 'database', role: 'database', host: '127.0.0.1', pid: null, state: 'external', listen: {postgres: `127.0.0.1:${db.port}`}}, 'where the database listens, from the URL')
+    const password = new URL(db.url).password
+    const text = await sb.kctl('nodes')
+    assert.match(text.stdout, new RegExp(`^database +database +127\\.0\\.0\\.1 +- +external +postgres 127\\.0\\.0\\.1:${db.port}$`, 'm'))
+    if (password) assert.ok(!nodes.stdout.includes(password) && !text.stdout.includes(password), 'the password is never shown')
     // the node: its supervisor (the pid kctl records) and the serving process it runs
     const serving = JSON.parse(await readFile(join(sb.dataDir, 'clusters', 'demo', 'nodes', 'node-1', 'supervisor.json'), 'utf8')).serving_pid
-    assert.deepEqual((await processesMentioning(sb.dir)).sort(), [j.nodes[0].pid, serving].sort(), 'the node is the only process of the sandbox')
+    assert.deepEqual((await processesMentioning(sb.dir)).sort(), [j.nodes[1].pid, serving].sort(), 'the node is the only process of the sandbox')
     assert.equal(existsSync(join(sb.dataDir, 'clusters', 'demo', 'postgres', 'data')), false, 'no embedded data directory')
   })
 

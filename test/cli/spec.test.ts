@@ -63,6 +63,18 @@ describe('generated layouts', () => {
     ])
   })
 
+  it('ports given for the first node replace the defaults; later nodes still add 100', () => {
+    const base = {proxy: 9000, proxySsl: 9443, admin: 9001, status: 9007}
+    assert.deepEqual(ports(layoutNodes({mode: 'distributed', nodes: 2, ports: base})), [
+      ['node-1', '0.0.0.0:9000, 0.0.0.0:9443 ssl', '127.0.0.1:9001', undefined, '127.0.0.1:9007'],
+      ['node-2', '0.0.0.0:9100, 0.0.0.0:9543 ssl', '127.0.0.1:9101', undefined, '127.0.0.1:9107'],
+    ])
+    assert.deepEqual(ports(layoutNodes({mode: 'hybrid', dataPlanes: 1, ports: {admin: 7001}})), [
+      ['cp-1', undefined, '127.0.0.1:7001', '0.0.0.0:8005', '127.0.0.1:8007'],
+      ['dp-1', '0.0.0.0:8000, 0.0.0.0:8443 ssl', undefined, undefined, '127.0.0.1:8107'],
+    ])
+  })
+
   it('distributed: node-k takes the defaults plus 100·(k−1); the YAML is a valid spec', () => {
     const nodes = layoutNodes({mode: 'distributed', nodes: 3})
     assert.deepEqual(ports(nodes)[2], ['node-3', '0.0.0.0:8200, 0.0.0.0:8643 ssl', '127.0.0.1:8201', undefined, '127.0.0.1:8207'])

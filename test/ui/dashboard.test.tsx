@@ -4,7 +4,7 @@ import {afterEach, describe, test} from 'node:test'
 import {render} from 'ink-testing-library'
 import {Dashboard} from '../../src/ui/Dashboard.js'
 import {createStatusStore, type StatusStore} from '../../src/ui/status-store.js'
-import {HASH_B, NOW, statusFixture, withDp} from './fixtures.js'
+import {HASH_B, NOW, nodeFixture, statusFixture, withDp} from './fixtures.js'
 
 const clock = () => NOW
 const tick = () => new Promise((r) => setTimeout(r, 30))
@@ -70,6 +70,18 @@ describe('Dashboard', () => {
     store.setStatus(s, NOW)
     await tick()
     assert.doesNotMatch(lastFrame()!, /UNREACHABLE/)
+  })
+
+  test('a control plane stopped by kctl shows as stopped, without the unreachable banner', async () => {
+    const store = createStatusStore()
+    const {lastFrame, frames} = mount(store)
+    const s = statusFixture()
+    store.setStatus(s, NOW)
+    await until(() => /healthy/.test(lastFrame()!), 'first frame')
+    store.setStatus({...s, healthy: false, nodes: [nodeFixture('cp-1', {state: 'stopped', pid: null}), s.nodes[1], s.nodes[2]], control_plane: {...s.control_plane!, reachable: false, error: 'stopped', unreachable_since: null}}, NOW)
+    await until(() => /control plane cp-1 is stopped/.test(lastFrame()!), 'the stopped line')
+    assert.match(lastFrame()!, /^(› |  )cp-1 +control_plane +\S+ +- +stopped /m)
+    assert.ok(frames.every((f) => !/UNREACHABLE/.test(f)), 'never the banner')
   })
 
   test('keys: select, details, filter, sort, help; q exits', async () => {

@@ -1,7 +1,8 @@
 /** Pure formatters and models: relative times, expiry tones, sync states, rows, events, keys, store. */
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {problemsOf, syncOf} from '../../src/services/status-build.js'
+import {buildStatus, problemsOf, syncOf, type Observations} from '../../src/services/status-build.js'
+import type {LocalCluster, LocalNode} from '../../src/services/status-local.js'
 import {diffEvents} from '../../src/ui/events.js'
 import {certExpiry, duration, relativeTime, shortHash} from '../../src/ui/format.js'
 import {plainStatus} from '../../src/ui/plain.js'
@@ -146,6 +147,15 @@ describe('events', () => {
     assert.deepEqual(texts(a, away), ['control plane cp-1 unreachable: connection refused'])
     assert.deepEqual(texts(away, a), ['control plane cp-1 answers again'])
   })
+
+  test('a control plane stopped by kctl: the node stopped, no unreachable alarm', () => {
+    const a = statusFixture()
+    const stopped = {...a, nodes: [nodeFixture('cp-1', {state: 'stopped', pid: null}), a.nodes[1], a.nodes[2]], control_plane: {...a.control_plane!, reachable: false, error: 'stopped', unreachable_since: null}}
+    assert.deepEqual(diffEvents(a, stopped).map((e) => e.text), ['cp-1 is stopped'])
+    assert.deepEqual(problemsOf(stopped), ['cp-1 is stopped'])
+    assert.match(plainStatus(stopped, NOW), /^control plane cp-1 is stopped \(`kctl start cp-1`; last known state below\)$/m)
+    assert.doesNotMatch(plainStatus(stopped, NOW), /UNREACHABLE/)
+  })
 })
 
 describe('store and keys', () => {
@@ -196,5 +206,29 @@ describe('store and keys', () => {
     assert.equal(reduceKey(v, {input: 'l'}, keys).panel, 'log')
     assert.equal(reduceKey(v, {input: 'q'}, keys).quit, true)
     assert.equal(reduceKey({...v, editingFilter: true}, {input: 'c', ctrl: true}, keys).quit, true)
+  })
+})
+
+describe('buildStatus', () => {
+  test('a DP node row and its DATA PLANES row show the same hash: the CP read of that round', () => {
+    const dp = (name: string, id: string): LocalNode => ({name, role: 'data_plane', pid: 2000, state: 'running', started_at: NOW - 60, listen: {status: '127.0.0.1:8100'}, statusUrl: 'http://127.0.0.1:8100', logFile: '/dev/null', dpId: id, supervision: null})
+    const cp: LocalNode = {name: 'cp-1', role: 'control_plane', pid: 1000, state: 'running', started_at: NOW - 60, listen: {admin: '127.0.0.1:8001'}, adminUrl: 'http://127.0.0.1:8001', statusUrl: 'http://127.0.0.1:8007', logFile: '/dev/null', dpId: null, supervision: null}
+    const local: LocalCluster = {name: 'demo', mode: 'hybrid', specPath: '/x/kctl.yaml', connection: {host: '127.0.0.1', port: 5432, user: 'kong', database: 'kong'}, embedded: {state: 'running'}, nodes: [cp, dp('dp-1', 'id-1'), dp('dp-2', 'id-2')], pingInterval: 1}
+    const probe = (hash: string) => ({ok: true, ready: true, body: {configuration_hash: hash}, error: null})
+    const row = (id: string, hash: string) => ({id, hostname: 'h', ip: '127.0.0.1', last_seen: NOW, config_hash: hash, version: '3.9.0', sync_status: 'normal'})
+    // dp-1's own /status already has B (its loop ran after the change); the CP's round still lists A.
+    const obs: Observations = {
+      nodes: {'cp-1': probe(HASH_A), 'dp-1': probe(HASH_B), 'dp-2': probe(HASH_A)},
+      cp: {node: 'cp-1', rows: [row('id-1', HASH_A), row('id-2', HASH_A)], hash: HASH_A, connected: 2, error: null, unreachableSince: null, rowsAt: NOW},
+    }
+    const s = buildStatus(local, obs, NOW)
+    for (const name of ['dp-1', 'dp-2']) {
+      const node = s.nodes.find((n) => n.name === name)!
+      const row = s.data_planes.find((d) => d.node === name)!
+      assert.equal(node.config_hash, row.config_hash, name)
+    }
+    // A DP the CP does not list keeps what it said itself.
+    const alone = buildStatus(local, {...obs, cp: {...obs.cp!, rows: [row('id-2', HASH_A)]}}, NOW)
+    assert.equal(alone.nodes.find((n) => n.name === 'dp-1')!.config_hash, HASH_B)
   })
 })

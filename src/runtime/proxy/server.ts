@@ -94,7 +94,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
   let snapshot = opts.initial ?? emptySnapshot()
   let defaultCert = opts.defaultCertificate
   let closing: Promise<void> | null = null
-  const pools = new UpstreamPools(opts.keepalive)
+  const pools = new UpstreamPools(opts.keepalive, (message) => log.notice(message))
   const settings: RequestSettings = {headerPolicy: opts.headers ?? KONG_HEADERS, realIp: opts.realIp ?? NO_TRUSTED_IPS, errorDefaultType: opts.errorDefaultType ?? 'text/plain'}
   const {realIp} = settings
   if (realIp.header === 'proxy_protocol' && realIp.trusted) log.warn('real_ip_header = proxy_protocol is not supported (no PROXY protocol listeners); client addresses are the connections\' own')

@@ -74,12 +74,50 @@ interface ParserClass {
   kLenientNone: number
 }
 
-const {HTTPParser} = createRequire(import.meta.url)('_http_common') as {HTTPParser: ParserClass}
+/** Node's internal parser class; null when this Node has none (see `fastClientProblem`). */
+const PARSER: ParserClass | null = (() => {
+  try {
+    return (createRequire(import.meta.url)('_http_common') as {HTTPParser?: ParserClass}).HTTPParser ?? null
+  } catch {
+    return null
+  }
+})()
+const HTTPParser = PARSER ?? ({} as ParserClass)
 const K_BEGIN = HTTPParser.kOnMessageBegin
 const K_HEADERS = HTTPParser.kOnHeaders
 const K_HEADERS_COMPLETE = HTTPParser.kOnHeadersComplete
 const K_BODY = HTTPParser.kOnBody
 const K_COMPLETE = HTTPParser.kOnMessageComplete
+
+/**
+ * Checks, once per process, that Node's internal llhttp binding is there and parses a small
+ * known response as this client expects (status, headers, body, completion). Returns why
+ * not, or null when it works: an internal API may change with any Node release, and the
+ * proxy then falls back to the public client (upstream-client-node.ts).
+ */
+export function fastClientProblem(): string | null {
+  if (!PARSER) return "Node's internal HTTP parser (_http_common.HTTPParser) is not available"
+  try {
+    const seen = {status: 0, headers: [] as string[], body: '', complete: false}
+    const p = new PARSER()
+    p.initialize(PARSER.RESPONSE, {}, 0, PARSER.kLenientNone)
+    p[PARSER.kOnHeaders] = (h: string[]) => seen.headers.push(...h)
+    p[PARSER.kOnHeadersComplete] = (_a: number, _b: number, h: string[] | undefined, _m: unknown, _u: unknown, status: number) => {
+      seen.status = status
+      seen.headers.push(...(h ?? []))
+      return 0
+    }
+    p[PARSER.kOnBody] = (chunk: Buffer) => (seen.body += chunk.toString('latin1'))
+    p[PARSER.kOnMessageComplete] = () => (seen.complete = true)
+    const r = p.execute(Buffer.from('HTTP/1.1 201 Created\r\nX-Check: yes\r\nContent-Length: 2\r\n\r\nok', 'latin1'))
+    p.close()
+    if (r instanceof Error) return `Node's internal HTTP parser failed on a known response: ${r.message}`
+    const ok = seen.status === 201 && seen.headers.join('|') === 'X-Check|yes|Content-Length|2' && seen.body === 'ok' && seen.complete
+    return ok ? null : `Node's internal HTTP parser does not behave as expected (status ${seen.status}, headers ${seen.headers.join(',')}, body ${JSON.stringify(seen.body)})`
+  } catch (err) {
+    return `Node's internal HTTP parser failed its check: ${(err as Error).message}`
+  }
+}
 
 /**
  * Kong's upstream keepalive settings (`upstream_keepalive_*` in kong.conf), per proxy
@@ -464,6 +502,13 @@ class Connection {
   }
 }
 
+/** Where a response body comes from: a connection of this client, or the public client's response. */
+export interface BodySource {
+  pause(): void
+  resume(): void
+  destroy(): void
+}
+
 /**
  * An upstream response: status, headers as received (`[name, value, …]`, names in the
  * upstream's case) and a body read once: piped into a client response, read whole, or
@@ -478,7 +523,7 @@ export class UpstreamResponse {
   private closeHooks: Array<() => void> | null = null
   private byName: Record<string, string | string[]> | null = null
 
-  constructor(readonly statusCode: number, readonly rawHeaders: string[], private conn: Connection | null) {}
+  constructor(readonly statusCode: number, readonly rawHeaders: string[], private conn: BodySource | null) {}
 
   /** Lower-case names; repeated headers as lists (set-cookie, …). */
   get headers(): Record<string, string | string[]> {

@@ -10,7 +10,8 @@
  */
 import type {Peer} from './balancer.js'
 import type {NodeConf} from '../conf/defaults.js'
-import {KONG_KEEPALIVE, OriginPool, UpstreamFailure, type ClientRequest, type Keepalive, type UpstreamResponse} from './upstream-client.js'
+import {fastClientProblem, KONG_KEEPALIVE, OriginPool, UpstreamFailure, type ClientRequest, type Keepalive, type UpstreamResponse} from './upstream-client.js'
+import {NodeOriginPool} from './upstream-client-node.js'
 
 export {UpstreamFailure, type FailureKind, type UpstreamResponse} from './upstream-client.js'
 
@@ -48,13 +49,36 @@ export class Cancellation {
   }
 }
 
+export type UpstreamClientKind = 'fast' | 'node'
+
+let checked: {kind: UpstreamClientKind; problem: string | null} | undefined
+
+/**
+ * The fast client (Node's internal llhttp binding) when it passes its check, else the
+ * public `node:http` client, with a notice saying why (once per pool set). The environment
+ * variable `KCTL_UPSTREAM_CLIENT=node` picks the public client (tests run both).
+ */
+export function upstreamClientKind(notice: (message: string) => void = () => {}): UpstreamClientKind {
+  if (process.env.KCTL_UPSTREAM_CLIENT === 'node') return 'node'
+  checked ??= (() => {
+    const problem = fastClientProblem()
+    return {kind: problem ? ('node' as const) : ('fast' as const), problem}
+  })()
+  if (checked.problem) notice(`${checked.problem}; upstream requests use node:http instead (slower, same behaviour)`)
+  return checked.kind
+}
+
 const IP = /^(\d{1,3}(\.\d{1,3}){3}|.*:.*)$/
 
 /** Keep-alive pools, one per origin and connection settings; shared across snapshots. */
 export class UpstreamPools {
-  private readonly pools = new Map<string, OriginPool>()
+  private readonly pools = new Map<string, OriginPool | NodeOriginPool>()
+  /** Which client this process uses (see `upstreamClientKind`). */
+  readonly kind: UpstreamClientKind
 
-  constructor(private readonly keepalive: Keepalive = KONG_KEEPALIVE) {}
+  constructor(private readonly keepalive: Keepalive = KONG_KEEPALIVE, notice: (message: string) => void = () => {}) {
+    this.kind = upstreamClientKind(notice)
+  }
 
   send(o: TryOptions): Promise<UpstreamResponse> {
     if (o.signal?.aborted) return Promise.reject(new UpstreamFailure('error', 'the client closed the connection'))
@@ -71,14 +95,15 @@ export class UpstreamPools {
     this.pools.clear()
   }
 
-  private pool(o: TryOptions): OriginPool {
+  private pool(o: TryOptions): OriginPool | NodeOriginPool {
     const tls = o.scheme === 'https'
     const servername = tls && o.servername && !IP.test(o.servername) ? o.servername : undefined
     const key = `${o.scheme}|${o.peer.host}|${o.peer.port}|${o.connectTimeout}|${o.tlsVerify}|${servername ?? ''}`
     let pool = this.pools.get(key)
     if (!pool) {
       if (this.pools.size >= SWEEP_FROM) this.sweep()
-      pool = new OriginPool({tls, host: o.peer.host, port: o.peer.port, connectTimeout: o.connectTimeout, tlsVerify: o.tlsVerify, servername}, this.keepalive)
+      const origin = {tls, host: o.peer.host, port: o.peer.port, connectTimeout: o.connectTimeout, tlsVerify: o.tlsVerify, servername}
+      pool = this.kind === 'fast' ? new OriginPool(origin, this.keepalive) : new NodeOriginPool(origin, this.keepalive)
       this.pools.set(key, pool)
     }
     return pool

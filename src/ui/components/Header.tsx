@@ -1,5 +1,6 @@
 /** Cluster name, mode, spec, totals ("2/2 DPs in sync"), database and CP lines, and the unreachable banner. */
 import {Box, Text} from 'ink'
+import {controlPlaneStopped} from '../../services/status-build.js'
 import type {StatusResult} from '../../services/status-types.js'
 import {clock, duration, shortHash} from '../format.js'
 import {totals} from '../rows.js'
@@ -28,7 +29,8 @@ export function Header({status, now, color}: HeaderProps) {
         {reach ? ` · reached by: ${reach}` : ''}
         {cp?.reachable ? ` · ${cp.connected_data_planes ?? '?'} DPs connected to ${cp.node}, config ${shortHash(cp.config_hash)}, ping ${cp.ping_interval}s` : ''}
       </Text>
-      {cp && !cp.reachable ? <Banner node={cp.node} since={cp.unreachable_since} error={cp.error} now={now} color={color} /> : null}
+      {cp && !cp.reachable && controlPlaneStopped(status) ? <Text wrap="truncate">control plane {cp.node} is stopped (`kctl start {cp.node}`) — showing the last known state</Text> : null}
+      {cp && !cp.reachable && !controlPlaneStopped(status) ? <Banner node={cp.node} since={cp.unreachable_since} error={cp.error} now={now} color={color} /> : null}
     </Box>
   )
 }
