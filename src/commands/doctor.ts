@@ -6,7 +6,10 @@ import {doctor, type DoctorResult} from '../services/doctor.js'
 export class Doctor extends BaseCommand {
   static override summary = 'Check this machine (and the cluster of kctl.yaml, when it runs) and say what to fix.'
   static override description = `Checks what kctl init needs (Node version, Postgres binaries, the Postgres system user when run as root, disk space, the spec's ports free) and, when the cluster runs, its database, processes and endpoints. Without a kctl.yaml, only this machine. Exits 0 when every check passes, 1 otherwise.`
-  static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --json | jq \'.checks[] | select(.ok | not)\'']
+  static override examples = [
+    {description: 'Check this machine and the cluster of ./kctl.yaml', command: '<%= config.bin %> doctor'},
+    {description: 'Only the failing checks, as JSON: {"checks": [{"name", "ok", "detail", "fix"}], "ok"}', command: '<%= config.bin %> doctor --json | jq \'.checks[] | select(.ok | not)\''},
+  ]
   static override flags = {spec: specFlag}
 
   async run(): Promise<DoctorResult> {
