@@ -7,7 +7,9 @@ import {readdirSync, statSync} from 'node:fs'
 import {join, relative} from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
-const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], {cwd: root, stdio: 'inherit'})
+// The whole build (tsc, then the oclif manifest the CLI loads its commands from): a stale
+// manifest would hide a new command or flag from the tests.
+const build = spawnSync('npm', ['run', '--silent', 'build'], {cwd: root, stdio: 'inherit'})
 if (build.status !== 0) process.exit(build.status ?? 1)
 
 function walk(dir) {
