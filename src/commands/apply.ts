@@ -2,10 +2,10 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../kit/base-command.js'
 import {yesFlag} from '../kit/flags.js'
 import {print, stderrReporter} from '../kit/output.js'
-import {adminFlags, filesArg, selectTagFlag} from '../config/cli-flags.js'
+import {adminFlags, allowEmptyFlag, filesArg, selectTagFlag} from '../config/cli-flags.js'
 import {syncReport} from '../config/render.js'
 import {apply} from '../services/apply.js'
-import type {SyncResult} from '../services/diff.js'
+import {massDeleteNotice, type SyncResult} from '../services/diff.js'
 
 export class Apply extends BaseCommand {
   static override summary = 'Make the gateway equal to the declarative files, in one transaction.'
@@ -15,6 +15,7 @@ export class Apply extends BaseCommand {
   static override flags = {
     ...adminFlags,
     ...selectTagFlag,
+    ...allowEmptyFlag,
     'dry-run': Flags.boolean({description: 'Show the changes without writing them (same as `kctl diff`).', env: 'KCTL_DRY_RUN'}),
     yes: yesFlag,
   }
@@ -24,6 +25,7 @@ export class Apply extends BaseCommand {
     const {result, plan} = await apply({
       files: argv as string[],
       selectTags: flags['select-tag'],
+      allowEmpty: flags['allow-empty'],
       adminUrl: flags['admin-url'],
       specPath: flags.spec,
       stateRoot: this.stateRoot,
@@ -32,7 +34,7 @@ export class Apply extends BaseCommand {
     })
     if (!this.jsonEnabled()) {
       for (const w of result.warnings) stderrReporter.warn(w)
-      for (const line of syncReport(plan.events, [plan.target.state, plan.current], plan.secrets, result.summary)) print(line)
+      for (const line of syncReport(plan.events, [plan.target.state, plan.current], plan.secrets, result.summary, massDeleteNotice(result, plan.selectTags))) print(line)
     }
     return result
   }

@@ -12,3 +12,7 @@ export const adminFlags = {
 export const selectTagFlag = {
   'select-tag': Flags.string({description: 'Manage only entities with this tag (repeatable); created entities get it.', multiple: true, env: 'KCTL_SELECT_TAG'}),
 }
+
+export const allowEmptyFlag = {
+  'allow-empty': Flags.boolean({description: 'Accept files with no entities: the gateway (or what --select-tag manages) is emptied. `kctl reset` does that too.', env: 'KCTL_ALLOW_EMPTY'}),
+}

@@ -6,7 +6,8 @@ import {resolveAdminUrl} from '../config/admin-url.js'
 import {asUserErrors, maskingErrors} from '../config/cli-errors.js'
 import {commitEvents} from '../config/dbless.js'
 import {appliedBefore, recordApplied} from '../config/applied.js'
-import {planSync, type Plan} from '../config/plan.js'
+import {massDelete, planSync, type Plan} from '../config/plan.js'
+import {massDeleteLine} from '../config/render.js'
 import {confirmDestructive} from './declarative.js'
 import {resultOf, type DiffOptions, type SyncResult} from './diff.js'
 
@@ -20,11 +21,13 @@ export interface ApplyOptions extends DiffOptions {
 export async function apply(o: ApplyOptions): Promise<{result: SyncResult; plan: Plan}> {
   return asUserErrors(async () => {
     const url = await resolveAdminUrl(o)
-    const plan = await planSync(url, o.files, o.selectTags)
+    const plan = await planSync(url, o.files, o.selectTags, o.allowEmpty)
     if (o.dryRun || plan.events.length === 0) return {plan, result: resultOf(plan, false)}
     // Only the first apply to a gateway may delete what someone made by hand: ask then.
     if (plan.summary.deleted > 0 && !(await appliedBefore(o.stateRoot, url))) {
-      await confirmDestructive(`First apply to ${url}: delete ${plan.summary.deleted} entit${plan.summary.deleted === 1 ? 'y' : 'ies'} not in the files?`, Boolean(o.yes))
+      const most = massDelete(plan)
+      const del = `elete ${plan.summary.deleted} entit${plan.summary.deleted === 1 ? 'y' : 'ies'} not in the files?`
+      await confirmDestructive(`First apply to ${url}: ${most ? `${massDeleteLine(most, false, plan.selectTags)} D${del}` : `d${del}`}`, Boolean(o.yes))
     }
     plan.summary = await maskingErrors(plan.secrets, () => commitEvents(url, plan.events, {current: plan.current, selectTags: plan.selectTags, target: plan.target}))
     await recordApplied(o.stateRoot, url)

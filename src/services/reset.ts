@@ -7,6 +7,7 @@ import {resolveAdminUrl, type AdminTarget} from '../config/admin-url.js'
 import {asUserErrors} from '../config/cli-errors.js'
 import {commitEvents} from '../config/dbless.js'
 import {deleteAll} from '../config/diff.js'
+import {massDelete} from '../config/plan.js'
 import {summarize} from '../runtime/declarative/state.js'
 import {confirmDestructive} from './declarative.js'
 import type {SyncResult} from './diff.js'
@@ -26,6 +27,6 @@ export async function reset(o: ResetOptions): Promise<SyncResult> {
     const events = deleteAll(current)
     if (events.length) await confirmDestructive(`Delete all ${events.length} entities from the gateway at ${url}?`, Boolean(o.yes))
     const summary = events.length ? await commitEvents(url, events, {current, selectTags: o.selectTags ?? []}) : summarize(events)
-    return {changes: changesJson(events, [current]), summary, warnings: [], applied: events.length > 0}
+    return {changes: changesJson(events, [current]), summary, warnings: [], applied: events.length > 0, mass_delete: massDelete({current, summary})}
   })
 }

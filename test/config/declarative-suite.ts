@@ -2,13 +2,14 @@
  * The checks every declarative file of a folder gets (the conformance corpus and the
  * project's fixtures alike), as the corpus README states them: validate, apply on an
  * empty gateway, idempotent re-apply, dump with defaults (and the dump applied back is a
- * no-op), pairs a→b keeping ids. Files using plugins the runtime does not bundle yet
+ * no-op), pairs a→b keeping ids. A file without `_format_version` must be refused (its
+ * entities are checked with "3.0" added). Files using plugins the runtime does not bundle yet
  * must fail with exactly Kong's "not enabled" message for those plugins.
  */
 import {after, before, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
-import {mkdtemp, rm} from 'node:fs/promises'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parse} from 'yaml'
@@ -74,10 +75,11 @@ export function fileChecks(bed: Bed, files: readonly CorpusFile[]): void {
     for (const f of files) assert.match(f.expected, /apply/, `${f.name}: no expectation in README`)
   })
 
-  for (const f of files) {
-    it(`${f.name}: validate, apply, re-apply no-op, dump with defaults`, async () => {
-      const absent = missing(f)
+  for (const file of files) {
+    it(`${file.name}: validate, apply, re-apply no-op, dump with defaults`, async () => {
+      const absent = missing(file)
       await withAdmin(bed, async (admin) => {
+        const f = await withFormatVersion(bed, admin, file)
         if (absent.length) {
           await assert.rejects(validate({files: [f.path]}), (e) => assertOnlyPluginErrors(e, absent))
           await assert.rejects(apply(applyOpts(bed, admin, f.path)), (e) => assertOnlyPluginErrors(e, absent))
@@ -119,6 +121,25 @@ export function fileChecks(bed: Bed, files: readonly CorpusFile[]): void {
       })
     })
   }
+}
+
+/**
+ * A file without `_format_version` is refused, as decK refuses it for Kong 3.x, and
+ * changes nothing; its entities are then checked from a copy with "3.0" added.
+ */
+async function withFormatVersion(bed: Bed, admin: TestAdmin, f: CorpusFile): Promise<CorpusFile> {
+  const text = readFileSync(f.path, 'utf8')
+  if ((parse(text) ?? {})._format_version !== undefined) return f
+  const refused = (e: unknown) => {
+    assert.match((e as Error).message, /_format_version: required field missing: add _format_version: "3\.0"/)
+    return true
+  }
+  await assert.rejects(validate({files: [f.path]}), refused)
+  await assert.rejects(apply(applyOpts(bed, admin, f.path)), refused)
+  assert.equal(Object.values(await fetchState(admin.url)).flat().length, 0, 'a file without _format_version changed the gateway')
+  const copy = join(bed.dir, `with-version-${f.name}`)
+  await writeFile(copy, `_format_version: "3.0"\n${text}`)
+  return {...f, path: copy}
 }
 
 /** Applies `file` to a fresh gateway and reads it back, without ids and references (ids may be random). */
