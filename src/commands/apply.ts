@@ -2,10 +2,10 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../kit/base-command.js'
 import {reporterFor, yesFlag} from '../kit/flags.js'
 import {print, stderrReporter} from '../kit/output.js'
-import {adminFlags, filesArg, inputLimitFlags, inputLimits, selectTagFlag} from '../config/cli-flags.js'
+import {adminFlags, allowEmptyFlag, filesArg, inputLimitFlags, inputLimits, selectTagFlag} from '../config/cli-flags.js'
 import {syncReport} from '../config/render.js'
 import {apply} from '../services/apply.js'
-import type {SyncResult} from '../services/diff.js'
+import {massDeleteNotice, type SyncResult} from '../services/diff.js'
 
 export class Apply extends BaseCommand {
   static override summary = 'Make the gateway equal to the declarative files (in one transaction on a kctl node).'
@@ -25,6 +25,7 @@ Prints the changes decK-style and a Summary; --json: {"changes": [{"op", "kind",
     ...adminFlags,
     ...selectTagFlag,
     ...inputLimitFlags,
+    ...allowEmptyFlag,
     'dry-run': Flags.boolean({description: 'Show the changes without writing them (same as `kctl diff`).', env: 'KCTL_DRY_RUN'}),
     yes: yesFlag,
   }
@@ -35,6 +36,7 @@ Prints the changes decK-style and a Summary; --json: {"changes": [{"op", "kind",
       files: argv as string[],
       selectTags: flags['select-tag'],
       limits: inputLimits(flags),
+      allowEmpty: flags['allow-empty'],
       adminUrl: flags['admin-url'],
       specPath: flags.spec,
       stateRoot: this.stateRoot,
@@ -44,7 +46,7 @@ Prints the changes decK-style and a Summary; --json: {"changes": [{"op", "kind",
     })
     if (!this.jsonEnabled()) {
       for (const w of result.warnings) stderrReporter.warn(w)
-      for (const line of syncReport(plan.events, [plan.target.state, plan.current], plan.secrets, result.summary)) print(line)
+      for (const line of syncReport(plan.events, [plan.target.state, plan.current], plan.secrets, result.summary, massDeleteNotice(result, plan.selectTags))) print(line)
     }
     return result
   }

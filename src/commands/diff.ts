@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../kit/base-command.js'
 import {print, stderrReporter} from '../kit/output.js'
-import {adminFlags, filesArg, inputLimitFlags, inputLimits, selectTagFlag} from '../config/cli-flags.js'
+import {adminFlags, allowEmptyFlag, filesArg, inputLimitFlags, inputLimits, selectTagFlag} from '../config/cli-flags.js'
 import {syncReport} from '../config/render.js'
-import {diff, type SyncResult} from '../services/diff.js'
+import {diff, massDeleteNotice, type SyncResult} from '../services/diff.js'
 
 export class Diff extends BaseCommand {
   static override summary = 'Show what `kctl apply` would change on the gateway.'
@@ -21,15 +21,16 @@ export class Diff extends BaseCommand {
     ...adminFlags,
     ...selectTagFlag,
     ...inputLimitFlags,
+    ...allowEmptyFlag,
     'non-zero-exit-code': Flags.boolean({description: 'Exit 2 when there are changes.', env: 'KCTL_NON_ZERO_EXIT_CODE'}),
   }
 
   async run(): Promise<SyncResult> {
     const {argv, flags} = await this.parse(Diff)
-    const {result, plan} = await diff({files: argv as string[], selectTags: flags['select-tag'], limits: inputLimits(flags), adminUrl: flags['admin-url'], specPath: flags.spec, stateRoot: this.stateRoot})
+    const {result, plan} = await diff({files: argv as string[], selectTags: flags['select-tag'], limits: inputLimits(flags), allowEmpty: flags['allow-empty'], adminUrl: flags['admin-url'], specPath: flags.spec, stateRoot: this.stateRoot})
     if (!this.jsonEnabled()) {
       for (const w of result.warnings) stderrReporter.warn(w)
-      for (const line of syncReport(plan.events, [plan.target.state, plan.current], plan.secrets, result.summary)) print(line)
+      for (const line of syncReport(plan.events, [plan.target.state, plan.current], plan.secrets, result.summary, massDeleteNotice(result, plan.selectTags))) print(line)
     }
     if (flags['non-zero-exit-code'] && plan.events.length) {
       // exit() throws before oclif prints the result, so JSON mode prints it here.

@@ -51,3 +51,7 @@ function checkedAdminUrl(input: string): string {
   }
   return input
 }
+
+export const allowEmptyFlag = {
+  'allow-empty': Flags.boolean({description: 'Accept files with no entities: the gateway (or what --select-tag manages) is emptied. `kctl reset` does that too.', env: 'KCTL_ALLOW_EMPTY'}),
+}

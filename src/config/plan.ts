@@ -6,6 +6,7 @@
  *
  * `--dry-run` and `diff` stop at the events; `apply` sends them to the node.
  */
+import {UserError} from '../kit/errors.js'
 import {fetchState, type Gateway} from './admin-client.js'
 import {diffStates} from './diff.js'
 import {mask} from './render.js'
@@ -56,10 +57,43 @@ export interface Plan {
   selectTags: string[]
 }
 
-export async function planSync(gateway: Gateway | string, files: readonly string[], selectTags: readonly string[] = [], limits?: InputLimits): Promise<Plan> {
+/**
+ * @param allowEmpty files with no entities are a plan to delete everything; refused
+ * unless this is set (a cut-short file must not empty a gateway)
+ * @throws UserError CONFIG_EMPTY, ConfigInvalid, AdminUnreachable
+ */
+export async function planSync(gateway: Gateway | string, files: readonly string[], selectTags: readonly string[] = [], limits?: InputLimits, allowEmpty = false): Promise<Plan> {
   const loaded = await loadFiles(files, selectTags, limits)
+  if (!allowEmpty) refuseEmpty(files, loaded)
   const current = await fetchState(gateway, loaded.selectTags)
   const target = buildTarget(loaded, current)
   const events = diffStates(current, target.state, target.untransformed)
   return {current, target, events, summary: summarize(events), warnings: loaded.raw.warnings, secrets: loaded.raw.secrets, selectTags: loaded.selectTags}
+}
+
+/** Files with no entity at all: refused, saying what was found and how to empty a gateway on purpose. */
+function refuseEmpty(files: readonly string[], loaded: Loaded): void {
+  if (loaded.raw.entries.length) return
+  const names = files.map((f) => (f === '-' ? '<stdin>' : f)).join(', ')
+  const tags = loaded.selectTags.length ? ` tagged ${loaded.selectTags.join(', ')}` : ''
+  const reset = `kctl reset${loaded.selectTags.map((t) => ` --select-tag ${t}`).join('')}`
+  throw new UserError('CONFIG_EMPTY', `${names} ${files.length === 1 ? 'holds' : 'hold'} no entities (no services, routes, consumers, plugins, …): applying ${files.length === 1 ? 'it' : 'them'} would delete every entity${tags} on the gateway.`, {
+    hint: `Nothing was changed. If the file should not be empty, it may have been cut short: check it. To empty the gateway on purpose, run \`${reset}\`, or pass --allow-empty.`,
+  })
+}
+
+/** An apply that deletes more than half of the entities it manages. */
+export interface MassDelete {
+  deleted: number
+  /** Entities on the gateway before (those with the select tags, when given). */
+  total: number
+  /** deleted / total, rounded. */
+  percent: number
+}
+
+export function massDelete(plan: Pick<Plan, 'current' | 'summary'>): MassDelete | null {
+  const total = Object.values(plan.current).reduce((n, rows) => n + rows.length, 0)
+  const deleted = plan.summary.deleted
+  if (!total || deleted * 2 <= total) return null
+  return {deleted, total, percent: Math.round((deleted / total) * 100)}
 }

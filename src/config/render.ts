@@ -79,7 +79,14 @@ export function stdoutPaint(): Paint {
   return {green: c(32), red: c(31), yellow: c(33)}
 }
 
-/** The whole report: event lines, then `Summary:` and the counts. */
-export function syncReport(events: readonly Event[], states: readonly State[], secrets: readonly string[], summary: {created: number; updated: number; deleted: number}): string[] {
-  return [...renderEvents(events, states, secrets, stdoutPaint()), 'Summary:', `  Created: ${summary.created}  Updated: ${summary.updated}  Deleted: ${summary.deleted}`]
+/** `This deletes 40 of 52 entities (77%) on the gateway.` (`deleted` once applied). */
+export function massDeleteLine(m: {deleted: number; total: number; percent: number}, applied: boolean, selectTags: readonly string[] = []): string {
+  const tags = selectTags.length ? ` tagged ${selectTags.join(', ')}` : ''
+  return `This ${applied ? 'deleted' : 'deletes'} ${m.deleted} of ${m.total} entities${tags} (${m.percent}%) on the gateway.`
+}
+
+/** The whole report: event lines, then `Summary:` and the counts, then `notice` (a mass delete) when given. */
+export function syncReport(events: readonly Event[], states: readonly State[], secrets: readonly string[], summary: {created: number; updated: number; deleted: number}, notice?: string): string[] {
+  const paint = stdoutPaint()
+  return [...renderEvents(events, states, secrets, paint), 'Summary:', `  Created: ${summary.created}  Updated: ${summary.updated}  Deleted: ${summary.deleted}`, ...(notice ? [paint.red(notice)] : [])]
 }

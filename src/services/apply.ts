@@ -7,7 +7,8 @@ import {asUserErrors, eventName, incompleteApply, maskingErrors} from '../config
 import {commitEvents} from '../config/commit.js'
 import {PartialApply} from '../config/entity-apply.js'
 import {appliedBefore, recordApplied} from '../config/applied.js'
-import {planSync, type Plan} from '../config/plan.js'
+import {massDelete, planSync, type Plan} from '../config/plan.js'
+import {massDeleteLine} from '../config/render.js'
 import {silentReporter, type Reporter} from '../kit/output.js'
 import {confirmDestructive} from './declarative.js'
 import {notOneTransaction, resultOf, type DiffOptions, type SyncResult} from './diff.js'
@@ -26,11 +27,13 @@ export async function apply(o: ApplyOptions): Promise<{result: SyncResult; plan:
     const gw = await resolveGateway(o)
     const url = gw.url
     o.report?.step(`Reading the files and the configuration of ${url}`)
-    const plan = await planSync(gw, o.files, o.selectTags, o.limits)
+    const plan = await planSync(gw, o.files, o.selectTags, o.limits, o.allowEmpty)
     if (o.dryRun || plan.events.length === 0) return {plan, result: resultOf(plan, false, gw)}
     // Only the first apply to a gateway may delete what someone made by hand: ask then.
     if (plan.summary.deleted > 0 && !(await appliedBefore(o.stateRoot, url))) {
-      await confirmDestructive(`First apply to ${url}: delete ${plan.summary.deleted} entit${plan.summary.deleted === 1 ? 'y' : 'ies'} not in the files?`, Boolean(o.yes))
+      const most = massDelete(plan)
+      const del = `elete ${plan.summary.deleted} entit${plan.summary.deleted === 1 ? 'y' : 'ies'} not in the files?`
+      await confirmDestructive(`First apply to ${url}: ${most ? `${massDeleteLine(most, false, plan.selectTags)} D${del}` : `d${del}`}`, Boolean(o.yes))
     }
     if (gw.writes === 'entities') (o.report ?? silentReporter).warn(notOneTransaction(gw))
     o.report?.step(`Applying ${plan.events.length} change${plan.events.length === 1 ? '' : 's'} to ${url}${gw.writes === 'entities' ? ', entity by entity' : ' in one transaction'}`)

@@ -2,7 +2,8 @@
 import {resolveGateway, type AdminTarget} from '../config/admin-url.js'
 import type {Gateway} from '../config/admin-client.js'
 import {asUserErrors} from '../config/cli-errors.js'
-import {planSync, type Plan} from '../config/plan.js'
+import {massDelete, planSync, type MassDelete, type Plan} from '../config/plan.js'
+import {massDeleteLine} from '../config/render.js'
 import type {InputLimits} from '../runtime/declarative/limits.js'
 import type {Summary} from '../runtime/declarative/state.js'
 import {changesJson, type ChangeJson} from './declarative.js'
@@ -14,6 +15,8 @@ export interface DiffOptions extends AdminTarget {
   selectTags?: string[]
   /** Bounds on the files (defaults: DEFAULT_INPUT_LIMITS). */
   limits?: InputLimits
+  /** Accept files with no entities (a plan to delete everything they manage). */
+  allowEmpty?: boolean
 }
 
 /** The JSON contract of `diff --json` and `apply --json`. */
@@ -29,12 +32,14 @@ export interface SyncResult {
    * the middle leaves the changes before it applied.
    */
   transactional: boolean
+  /** Set when more than half of the entities on the gateway (with the select tags) go. */
+  mass_delete: MassDelete | null
 }
 
 export async function diff(o: DiffOptions): Promise<{result: SyncResult; plan: Plan}> {
   return asUserErrors(async () => {
     const gw = await resolveGateway(o)
-    const plan = await planSync(gw, o.files, o.selectTags, o.limits)
+    const plan = await planSync(gw, o.files, o.selectTags, o.limits, o.allowEmpty)
     return {plan, result: resultOf(plan, false, gw)}
   })
 }
@@ -45,8 +50,13 @@ export const resultOf = (plan: Plan, applied: boolean, gw: Gateway): SyncResult 
   warnings: plan.warnings,
   applied,
   transactional: gw.writes !== 'entities',
+  mass_delete: massDelete(plan),
 })
 
 /** Said on stderr before writing to a gateway that takes changes entity by entity. */
 export const notOneTransaction = (gw: Gateway): string =>
   `The gateway at ${gw.url} has no transactional apply (it is not a kctl node): the changes go entity by entity through its Admin API, in dependency order. This is not one transaction: if one fails, those before it stay applied.`
+
+/** The report's closing line for a mass delete, if any. */
+export const massDeleteNotice = (result: SyncResult, selectTags: readonly string[]): string | undefined =>
+  result.mass_delete ? massDeleteLine(result.mass_delete, result.applied, selectTags) : undefined

@@ -9,6 +9,7 @@ import {asUserErrors, eventName, incompleteApply} from '../config/cli-errors.js'
 import {commitEvents} from '../config/commit.js'
 import {deleteAll} from '../config/diff.js'
 import {PartialApply} from '../config/entity-apply.js'
+import {massDelete} from '../config/plan.js'
 import {silentReporter, type Reporter} from '../kit/output.js'
 import {summarize} from '../runtime/declarative/state.js'
 import {confirmDestructive} from './declarative.js'
@@ -37,6 +38,6 @@ export async function reset(o: ResetOptions): Promise<SyncResult> {
     } catch (err) {
       throw err instanceof PartialApply ? incompleteApply(err, (e) => eventName(e, [current], [])) : err
     }
-    return {changes: changesJson(events, [current]), summary, warnings: [], applied: events.length > 0, transactional: gw.writes !== 'entities'}
+    return {changes: changesJson(events, [current]), summary, warnings: [], applied: events.length > 0, transactional: gw.writes !== 'entities', mass_delete: massDelete({current, summary})}
   })
 }

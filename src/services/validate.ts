@@ -25,6 +25,8 @@ export async function validate(o: ValidateOptions): Promise<ValidateResult> {
     const loaded = await loadFiles(o.files, o.selectTags, o.limits)
     const target = buildTarget(loaded)
     const entities = Object.fromEntries(Object.entries(target.state).filter(([, l]) => l.length).map(([k, l]) => [k, l.length]))
-    return {valid: true as const, entities, warnings: loaded.raw.warnings}
+    const warnings = [...loaded.raw.warnings]
+    if (!loaded.raw.entries.length) warnings.push(`no entities in ${o.files.map((f) => (f === '-' ? '<stdin>' : f)).join(', ')}: \`kctl apply\` refuses such files unless --allow-empty, as applying them would delete every entity on the gateway`)
+    return {valid: true as const, entities, warnings}
   })
 }

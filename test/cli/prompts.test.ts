@@ -179,11 +179,11 @@ describe('confirmations on a terminal, against an embedded cluster', () => {
     assert.deepEqual(await serviceNames(), [])
   })
 
-  it('the first apply that deletes asks; once applied, the next ones do not', async () => {
+  it('the first apply that deletes asks, saying when it deletes more than half of the gateway; once applied, the next ones do not', async () => {
     await createService('handmade')
     const file = join(sb.cwd, 'kong.yaml')
     await writeFile(file, '_format_version: "3.0"\nservices:\n- name: from-file\n  host: from-file.example\n')
-    const question = `? First apply to ${admin()}: delete 1 entity not in the files?`
+    const question = `? First apply to ${admin()}: This deletes 1 of 1 entities (100%) on the gateway. Delete 1 entity not in the files?`
     await onTerminal(sb, ['apply', file], async (t) => {
       const end = await answer(t, question, 'n')
       assert.equal(t.exitStatus(), 1)

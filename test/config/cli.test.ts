@@ -366,3 +366,84 @@ describe('a gateway read through Kong\'s URL names', () => {
     }
   })
 })
+
+describe('files that would empty a gateway', () => {
+  /** A gateway of its own with four services, applied once by this user. */
+  async function gatewayWithFourServices(): Promise<TestAdmin> {
+    const own = await startTestAdmin(pg)
+    const four = await file('four.yaml', '_format_version: "3.0"\nservices:\n' + ['a', 'b', 'c', 'd'].map((n) => `- name: ${n}\n  host: ${n}.example\n`).join(''))
+    const res = await kctl('apply', four, '--admin-url', own.url)
+    assert.equal(res.code, 0, res.stderr)
+    return own
+  }
+  const serviceCount = async (a: TestAdmin) => (await a.call('GET', '/services')).body.data.length
+
+  it('an empty file, or one without _format_version, is refused by validate, diff and apply, naming the file', async (t) => {
+    const own = await gatewayWithFourServices()
+    t.after(() => own.close())
+    const empty = await file('empty.yaml', '')
+    const unversioned = await file('unversioned.yaml', 'services:\n- name: a\n  host: a.example\n')
+    for (const [f, name] of [[empty, 'empty\\.yaml'], [unversioned, 'unversioned\\.yaml']]) {
+      for (const args of [['validate', f], ['diff', f, '--admin-url', own.url], ['apply', f, '--admin-url', own.url, '--yes'], ['apply', f, '--admin-url', own.url, '--yes', '--allow-empty']]) {
+        const res = await kctl(...args)
+        assert.equal(res.code, 1, `${args.join(' ')}: ${res.stdout}`)
+        assert.match(res.stderr, new RegExp(`${name}: _format_version: required field missing: add _format_version: "3\\.0" at the top of \\S*${name}`), args.join(' '))
+      }
+    }
+    assert.equal(await serviceCount(own), 4)
+  })
+
+  it('files with no entities: diff and apply refuse without --allow-empty (or KCTL_ALLOW_EMPTY), saying how to proceed', async (t) => {
+    const own = await gatewayWithFourServices()
+    t.after(() => own.close())
+    const bare = await file('bare.yaml', '_format_version: "3.0"\nservices: []\n')
+    const valid = await kctl('validate', bare)
+    assert.equal(valid.code, 0, valid.stderr)
+    assert.match(valid.stderr, /no entities in \S*bare\.yaml: `kctl apply` refuses such files unless --allow-empty/)
+    for (const args of [['diff', bare], ['apply', bare, '--yes'], ['apply', bare, '--yes', '--dry-run']]) {
+      const res = await kctl(...args, '--admin-url', own.url)
+      assert.equal(res.code, 1, `${args.join(' ')}: ${res.stdout}`)
+      assert.match(res.stderr, /bare\.yaml holds no entities \(no services, routes, consumers, plugins, …\): applying it would delete every entity on the gateway\./)
+      assert.match(res.stderr, /To empty the gateway on purpose, run `kctl reset`, or pass --allow-empty\./)
+    }
+    const tagged = await kctl('apply', bare, '--select-tag', 'team-x', '--admin-url', own.url, '--yes')
+    assert.match(tagged.stderr, /would delete every entity tagged team-x on the gateway[\s\S]*`kctl reset --select-tag team-x`/)
+    assert.equal(await serviceCount(own), 4, 'a refused file changed the gateway')
+
+    const planned = await kctl('diff', bare, '--admin-url', own.url, '--allow-empty')
+    assert.equal(planned.code, 0, planned.stderr)
+    assert.match(planned.stdout, /Deleted: 4\nThis deletes 4 of 4 entities \(100%\) on the gateway\.\n$/)
+    const emptied = await run(['apply', bare, '--admin-url', own.url, '--yes'], {env: {KCTL_ALLOW_EMPTY: '1'}})
+    assert.equal(emptied.code, 0, emptied.stderr)
+    assert.match(emptied.stdout, /Deleted: 4\nThis deleted 4 of 4 entities \(100%\) on the gateway\.\n$/)
+    assert.equal(await serviceCount(own), 0)
+  })
+
+  it('deleting more than half of the gateway is stated in diff, --dry-run, --json and the first apply\'s question', async (t) => {
+    const own = await gatewayWithFourServices()
+    t.after(() => own.close())
+    const one = await file('one.yaml', '_format_version: "3.0"\nservices:\n- name: a\n  host: a.example\n')
+    const line = /^This deletes 3 of 4 entities \(75%\) on the gateway\.$/m
+    for (const args of [['diff', one], ['apply', one, '--dry-run']]) {
+      const res = await kctl(...args, '--admin-url', own.url)
+      assert.equal(res.code, 0, res.stderr)
+      assert.match(res.stdout, /Deleted: 3\n/)
+      assert.match(res.stdout, line, args.join(' '))
+    }
+    const json = JSON.parse((await kctl('diff', one, '--admin-url', own.url, '--json')).stdout)
+    assert.deepEqual(json.mass_delete, {deleted: 3, total: 4, percent: 75})
+    // Another user's first apply to this gateway asks; without a terminal the refusal quotes the question.
+    const asked = await kctlIn(join(dir, 'data-mass-delete'), 'apply', one, '--admin-url', own.url)
+    assert.equal(asked.code, 1)
+    assert.match(asked.stderr, /First apply to http:\/\/127\.0\.0\.1:\d+: This deletes 3 of 4 entities \(75%\) on the gateway\. Delete 3 entities not in the files\?/)
+    assert.match(asked.stderr, /--yes/)
+    assert.equal(await serviceCount(own), 4)
+
+    // Half or less: no such line, and null in JSON.
+    const three = await file('three.yaml', '_format_version: "3.0"\nservices:\n' + ['a', 'b', 'c'].map((n) => `- name: ${n}\n  host: ${n}.example\n`).join(''))
+    const some = await kctl('diff', three, '--admin-url', own.url)
+    assert.match(some.stdout, /Deleted: 1\n$/)
+    assert.doesNotMatch(some.stdout, /This deletes/)
+    assert.equal(JSON.parse((await kctl('diff', three, '--admin-url', own.url, '--json')).stdout).mass_delete, null)
+  })
+})

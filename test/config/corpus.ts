@@ -1,15 +1,12 @@
 /**
- * The declarative conformance corpus (`../shared/conformance/declarative` from the
- * project root) and what its README table expects of each file. New files are picked up
- * from the folder; each must have a row in the table.
+ * A folder of declarative files and what its README table expects of each file: the
+ * conformance corpus (see test/helpers/conformance.ts) or the project's own fixtures
+ * (test/fixtures/declarative), which share the layout. New files are picked up from the
+ * folder; each must have a row in the table.
  */
 import {readdirSync, readFileSync} from 'node:fs'
-import {fileURLToPath} from 'node:url'
 import {join} from 'node:path'
 import {parse} from 'yaml'
-
-// Compiled to dist/test/config/: four levels up is the folder that holds the project.
-export const CORPUS = fileURLToPath(new URL('../../../../shared/conformance/declarative', import.meta.url))
 
 export interface CorpusFile {
   name: string
@@ -18,16 +15,16 @@ export interface CorpusFile {
   expected: string
 }
 
-export function corpusFiles(): CorpusFile[] {
-  const readme = readFileSync(join(CORPUS, 'README.md'), 'utf8')
+export function corpusFiles(dir: string): CorpusFile[] {
+  const readme = readFileSync(join(dir, 'README.md'), 'utf8')
   const rows = readme.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| file') && !l.startsWith('|---'))
-  return readdirSync(CORPUS)
+  return readdirSync(dir)
     .filter((n) => /\.(ya?ml|json)$/.test(n))
     .sort()
     .map((name) => {
       const num = name.slice(0, 2)
       const cells = rows.map((r) => r.split('|').map((c) => c.trim())).find((c) => c[1] === name || (c[1].startsWith(num) && /^\d\d[a-z]\//.test(c[1])))
-      return {name, path: join(CORPUS, name), expected: cells?.[4] ?? ''}
+      return {name, path: join(dir, name), expected: cells?.[4] ?? ''}
     })
 }
 

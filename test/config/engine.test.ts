@@ -37,7 +37,7 @@ async function file(name: string, text: string): Promise<string> {
   await writeFile(p, text)
   return p
 }
-const run = async (f: string, selectTags: string[] = []) => (await apply({files: [f], adminUrl: admin.url, stateRoot: dir, yes: true, selectTags})).result.summary
+const run = async (f: string, selectTags: string[] = [], allowEmpty = false) => (await apply({files: [f], adminUrl: admin.url, stateRoot: dir, yes: true, selectTags, allowEmpty})).result.summary
 const names = async (kind: string) => (await admin.call('GET', `/${kind}`)).body.data.map((e: any) => e.name ?? e.username).sort()
 
 const nested = `_format_version: "3.0"
@@ -96,7 +96,7 @@ describe('declarative engine', () => {
     assert.doesNotMatch(JSON.stringify(changesJson(plan.events, [plan.target.state, plan.current])), /n3w/)
     assert.deepEqual(await run(changed, ['basic']), {created: 0, updated: 1, deleted: 0})
     assert.deepEqual(await run(changed, ['basic']), {created: 0, updated: 0, deleted: 0})
-    assert.deepEqual(await run(await file('basic-none.yaml', '_format_version: "3.0"\n'), ['basic']), {created: 0, updated: 0, deleted: 2})
+    assert.deepEqual(await run(await file('basic-none.yaml', '_format_version: "3.0"\n'), ['basic'], true), {created: 0, updated: 0, deleted: 2})
   })
 
   it('a bad plugin config is an invalid file: exit with the field located, nothing changes', async () => {

@@ -121,7 +121,7 @@ describe('declarative commands against a DB-less node', () => {
     const both = file('both.yaml', '_format_version: "3.0"\nservices:\n- name: svc3\n  host: svc3.example\n  tags: [team-b]\nroutes:\n- name: orphan\n  paths: [/o]\n  service: svc3\n')
     assert.equal((await kctl('apply', both, '--yes')).code, 0)
     const before = await hash()
-    const r = await kctl('apply', file('empty-b.yaml', '_format_version: "3.0"\n'), '--select-tag', 'team-b', '--yes')
+    const r = await kctl('apply', file('empty-b.yaml', '_format_version: "3.0"\n'), '--select-tag', 'team-b', '--allow-empty', '--yes')
     assert.equal(r.code, 1, r.stdout)
     assert.match(r.stderr, /gateway: routes\[orphan\]: service: /)
     assert.doesNotMatch(r.stderr, /declarative config is invalid/)
@@ -135,7 +135,7 @@ describe('declarative commands against a DB-less node', () => {
     const withEnv = (...args: string[]) => runKctl([...args, '--admin-url', admin], {cwd: dir, env})
     assert.equal((await withEnv('apply', both, '--yes')).code, 0)
     // The file that deleted svc4 names the route too (an env value), so the masking applies to it.
-    const r = await withEnv('apply', file('empty-c.yaml', '_format_version: "3.0"\n_comment: ${{ env "DECK_ROUTE" }}\n'), '--select-tag', 'team-c', '--yes')
+    const r = await withEnv('apply', file('empty-c.yaml', '_format_version: "3.0"\n_comment: ${{ env "DECK_ROUTE" }}\n'), '--select-tag', 'team-c', '--allow-empty', '--yes')
     assert.equal(r.code, 1, r.stdout)
     assert.match(r.stderr, /gateway: routes\[\[masked\]\]: service: /)
     assert.doesNotMatch(r.stderr, /route-from-env/)

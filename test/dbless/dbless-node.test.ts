@@ -173,6 +173,12 @@ plugins:
     assert.equal(malformed.status, 400)
     assert.equal(malformed.body.code, 14)
     assert.equal((await call('POST', '/config', '', 'application/yaml')).body.message, 'expected a declarative configuration')
+    // As Kong's declarative schema: _format_version is required.
+    const unversioned = await call('POST', '/config', 'consumers:\n- username: bob\n', 'application/yaml')
+    assert.equal(unversioned.status, 400)
+    assert.equal(unversioned.body.code, 14)
+    assert.deepEqual(unversioned.body.fields, {_format_version: 'required field missing'})
+    assert.equal(unversioned.body.message, 'declarative config is invalid: {_format_version="required field missing"}')
 
     assert.equal((await call('GET', '/status')).body.configuration_hash, hash)
     assert.equal((await fetch(`${proxy}/one`)).status, 200)

@@ -18,6 +18,8 @@ export interface ConfigProblem {
   /** Field inside the entity (`config.minute`), empty for the whole entity. */
   field?: string
   message: string
+  /** What to do about it, for people reading the CLI's output (Kong's error table leaves it out). */
+  hint?: string
 }
 
 export const describeOrigin = (o?: Origin): string => (o ? `${o.file}${o.line ? `:${o.line}` : ''}: ${o.path}` : '')
@@ -25,7 +27,8 @@ export const describeOrigin = (o?: Origin): string => (o ? `${o.file}${o.line ? 
 export function formatProblem(p: ConfigProblem): string {
   const where = describeOrigin(p.origin)
   const field = p.field ? `${p.field}: ` : ''
-  return where ? `${where}: ${field}${p.message}` : `${field}${p.message}`
+  const text = `${field}${p.message}${p.hint ? `: ${p.hint}` : ''}`
+  return where ? `${where}: ${text}` : text
 }
 
 /** Thrown with every problem found, never just the first. */

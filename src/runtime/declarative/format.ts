@@ -1,6 +1,6 @@
 /**
- * The declarative format around the entities: `_format_version` ("3.0"; "1.1" and "2.1"
- * are migrated on the fly like `deck file convert`), `_transform`, `_comment`, `_ignore`,
+ * The declarative format around the entities: `_format_version` (required: "3.0"; "1.1"
+ * and "2.1" are migrated on the fly like `deck file convert`), `_transform`, `_comment`, `_ignore`,
  * `_info.select_tags`. Anything else at the top level must be an entity collection.
  */
 import {getSchema} from '../schema/registry.js'
@@ -28,13 +28,19 @@ export function readMeta(file: ParsedFile, problems: ConfigProblem[], warnings: 
       return file.lineOf([key])
     },
   })
-  const version = d._format_version === undefined ? FORMAT_VERSION : String(d._format_version)
   let legacy = false
-  if (LEGACY.has(version)) {
-    legacy = true
-    warnings.push(`${file.name}: _format_version ${version} is deprecated; read as ${FORMAT_VERSION} (regex paths get a '~' prefix). Convert the file with _format_version "${FORMAT_VERSION}".`)
-  } else if (version !== FORMAT_VERSION) {
-    problems.push({origin: at('_format_version'), message: `unsupported _format_version '${version}': expected "${FORMAT_VERSION}" (or "1.1"/"2.1", migrated on the fly)`})
+  // Required, as in Kong's declarative schema: an empty or cut-short file has none, and
+  // must not read as "no entities" (which would delete everything).
+  if (d._format_version === undefined || d._format_version === null) {
+    problems.push({origin: {file: file.name, path: '_format_version'}, message: 'required field missing', hint: `add _format_version: "${FORMAT_VERSION}" at the top of ${file.name} (a file without it may be empty or cut short)`})
+  } else {
+    const version = String(d._format_version)
+    if (LEGACY.has(version)) {
+      legacy = true
+      warnings.push(`${file.name}: _format_version ${version} is deprecated; read as ${FORMAT_VERSION} (regex paths get a '~' prefix). Convert the file with _format_version "${FORMAT_VERSION}".`)
+    } else if (version !== FORMAT_VERSION) {
+      problems.push({origin: at('_format_version'), message: `unsupported _format_version '${version}': expected "${FORMAT_VERSION}" (or "1.1"/"2.1", migrated on the fly)`})
+    }
   }
   if (d._transform !== undefined && typeof d._transform !== 'boolean') problems.push({origin: at('_transform'), message: 'expected a boolean'})
   if (d._comment !== undefined && typeof d._comment !== 'string') problems.push({origin: at('_comment'), message: 'expected a string'})
