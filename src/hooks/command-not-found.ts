@@ -11,6 +11,7 @@ import {Errors, toConfiguredId, type Hook} from '@oclif/core'
 import askDidYouMean from '@oclif/plugin-not-found'
 import {UserError} from '../kit/errors.js'
 import {failWith, wantsJson} from '../kit/error-output.js'
+import {editDistance} from '../runtime/conf/nearest.js'
 
 const hook: Hook.CommandNotFound = async function (opts) {
   const argv = opts.argv ?? []
@@ -47,14 +48,4 @@ export function closest(typed: string, ids: readonly string[]): string | undefin
     if (!best || d < best.d) best = {id, d}
   }
   return best && best.d <= Math.max(2, Math.floor(typed.length / 2)) ? best.id : undefined
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({length: b.length + 1}, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i]
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-    prev = row
-  }
-  return prev[b.length]
 }

@@ -5,13 +5,14 @@ import {CONF_KEYS} from './defaults.js'
 export function nearestConfKey(name: string): string | undefined {
   let best: {key: string; d: number} | undefined
   for (const key of Object.keys(CONF_KEYS)) {
-    const d = distance(name, key)
+    const d = editDistance(name, key)
     if (d <= 3 && (!best || d < best.d)) best = {key, d}
   }
   return best?.key
 }
 
-function distance(a: string, b: string): number {
+/** Levenshtein distance: the fewest single-character edits that turn `a` into `b`. */
+export function editDistance(a: string, b: string): number {
   let prev = Array.from({length: b.length + 1}, (_, j) => j)
   for (let i = 1; i <= a.length; i++) {
     const row = [i]
