@@ -7,7 +7,7 @@
  * `--dry-run` and `diff` stop at the events; `apply` sends them to the node.
  */
 import {UserError} from '../kit/errors.js'
-import {fetchState, type Gateway} from './admin-client.js'
+import {fetchState, openGateway, type Gateway} from './admin-client.js'
 import {diffStates} from './diff.js'
 import {mask} from './render.js'
 import {ConfigInvalid, type ConfigProblem} from '../runtime/declarative/errors.js'
@@ -55,9 +55,14 @@ export interface Plan {
   /** Values from the environment, masked in output. */
   secrets: string[]
   selectTags: string[]
+  /** The gateway the plan was made against, checked to be a Kong Admin API. */
+  gateway: Gateway
 }
 
 /**
+ * The files are read and checked first, the gateway asked second: a file that is too big,
+ * empty or invalid is refused whatever the gateway's state.
+ * @param gateway a URL is checked (`GET /`) to be a Kong Admin API once the files are read
  * @param allowEmpty files with no entities are a plan to delete everything; refused
  * unless this is set (a cut-short file must not empty a gateway)
  * @throws UserError CONFIG_EMPTY, ConfigInvalid, AdminUnreachable
@@ -65,10 +70,11 @@ export interface Plan {
 export async function planSync(gateway: Gateway | string, files: readonly string[], selectTags: readonly string[] = [], limits?: InputLimits, allowEmpty = false): Promise<Plan> {
   const loaded = await loadFiles(files, selectTags, limits)
   if (!allowEmpty) refuseEmpty(files, loaded)
-  const current = await fetchState(gateway, loaded.selectTags)
+  const gw = typeof gateway === 'string' ? await openGateway(gateway) : gateway
+  const current = await fetchState(gw, loaded.selectTags)
   const target = buildTarget(loaded, current)
   const events = diffStates(current, target.state, target.untransformed)
-  return {current, target, events, summary: summarize(events), warnings: loaded.raw.warnings, secrets: loaded.raw.secrets, selectTags: loaded.selectTags}
+  return {current, target, events, summary: summarize(events), warnings: loaded.raw.warnings, secrets: loaded.raw.secrets, selectTags: loaded.selectTags, gateway: gw}
 }
 
 /** Files with no entity at all: refused, saying what was found and how to empty a gateway on purpose. */

@@ -12,7 +12,9 @@ export const nodeArg = Args.string({name: 'NODE', description: nodeDescription})
 export const requiredNodeArg = Args.string({name: 'NODE', required: true, description: nodeDescription})
 
 /**
- * Progress goes to stderr (a spinner per step on a terminal, plain lines elsewhere), except
- * in JSON mode where only the result is written.
+ * Progress goes to stderr (a spinner per step on a terminal, plain lines elsewhere). In JSON
+ * mode only warnings do: stdout carries the result alone either way.
  */
-export const reporterFor = (json: boolean): Reporter => (json ? silentReporter : spinnerWanted() ? spinnerReporter : stderrReporter)
+export const reporterFor = (json: boolean): Reporter => (json ? jsonReporter : spinnerWanted() ? spinnerReporter : stderrReporter)
+
+const jsonReporter: Reporter = {...silentReporter, warn: (message) => stderrReporter.warn(message)}

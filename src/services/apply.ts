@@ -2,7 +2,7 @@
  * `kctl apply`: makes the gateway equal to the files: in one transaction on a kctl node,
  * one `POST /config` swap on a DB-less node, entity by entity on any other Kong.
  */
-import {resolveGateway} from '../config/admin-url.js'
+import {resolveAdminUrl} from '../config/admin-url.js'
 import {asUserErrors, eventName, incompleteApply, maskingErrors} from '../config/cli-errors.js'
 import {commitEvents} from '../config/commit.js'
 import {PartialApply} from '../config/entity-apply.js'
@@ -24,10 +24,10 @@ export interface ApplyOptions extends DiffOptions {
 
 export async function apply(o: ApplyOptions): Promise<{result: SyncResult; plan: Plan}> {
   return asUserErrors(async () => {
-    const gw = await resolveGateway(o)
-    const url = gw.url
+    const url = await resolveAdminUrl(o)
     o.report?.step(`Reading the files and the configuration of ${url}`)
-    const plan = await planSync(gw, o.files, o.selectTags, o.limits, o.allowEmpty)
+    const plan = await planSync(url, o.files, o.selectTags, o.limits, o.allowEmpty)
+    const gw = plan.gateway
     if (o.dryRun || plan.events.length === 0) return {plan, result: resultOf(plan, false, gw)}
     // Only the first apply to a gateway may delete what someone made by hand: ask then.
     if (plan.summary.deleted > 0 && !(await appliedBefore(o.stateRoot, url))) {

@@ -1,5 +1,5 @@
 /** `kctl diff`: what `apply` would change, nothing written. */
-import {resolveGateway, type AdminTarget} from '../config/admin-url.js'
+import {resolveAdminUrl, type AdminTarget} from '../config/admin-url.js'
 import type {Gateway} from '../config/admin-client.js'
 import {asUserErrors} from '../config/cli-errors.js'
 import {massDelete, planSync, type MassDelete, type Plan} from '../config/plan.js'
@@ -38,9 +38,8 @@ export interface SyncResult {
 
 export async function diff(o: DiffOptions): Promise<{result: SyncResult; plan: Plan}> {
   return asUserErrors(async () => {
-    const gw = await resolveGateway(o)
-    const plan = await planSync(gw, o.files, o.selectTags, o.limits, o.allowEmpty)
-    return {plan, result: resultOf(plan, false, gw)}
+    const plan = await planSync(await resolveAdminUrl(o), o.files, o.selectTags, o.limits, o.allowEmpty)
+    return {plan, result: resultOf(plan, false, plan.gateway)}
   })
 }
 
