@@ -3,22 +3,14 @@
  * cluster: `kctl help`, `-h`, every command's description, examples and KCTL_* variables.
  */
 import assert from 'node:assert/strict'
-import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {readdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {after, before, describe, it} from 'node:test'
-import {ROOT, runKctl, type KctlRun} from '../helpers/kctl.js'
+import {ROOT, scratchCli, type KctlRun} from '../helpers/kctl.js'
 
-let dir: string
-const kctl = (args: string[], env: Record<string, string> = {}): Promise<KctlRun> => runKctl(args, {cwd: dir, env: {KCTL_DATA_DIR: join(dir, 'data'), KCTL_CACHE_DIR: join(dir, 'cache'), ...env}})
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kctl-usage-'))
-})
-after(async () => {
-  await rm(dir, {recursive: true, force: true})
-})
+const scratch = scratchCli('kctl-usage-')
+const kctl = scratch.kctl
 
 describe('help, version, completion', () => {
   it('kctl help lists the commands; help status, status -h and status --help show its usage', async () => {

@@ -3,28 +3,20 @@
  * earlier run cached; silent under CI; never waiting on the registry.
  */
 import assert from 'node:assert/strict'
-import {mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, stat, writeFile} from 'node:fs/promises'
 import {createServer, type Socket} from 'node:net'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {processesMentioning, ROOT, runKctl, type KctlRun} from '../helpers/kctl.js'
+import {processesMentioning, ROOT, scratchCli, type KctlRun} from '../helpers/kctl.js'
 import {ensureTmux, startTmux} from '../status/tmux.js'
 
-let dir: string
-const kctl = (args: string[], env: Record<string, string> = {}): Promise<KctlRun> => runKctl(args, {cwd: dir, env: {KCTL_DATA_DIR: join(dir, 'data'), KCTL_CACHE_DIR: join(dir, 'cache'), ...env}})
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kctl-usage-'))
-})
-after(async () => {
-  await rm(dir, {recursive: true, force: true})
-})
+const scratch = scratchCli('kctl-usage-')
+const kctl = scratch.kctl
 
 describe('update notice', () => {
   /** A cache in which an earlier run recorded that the registry has kctl 99.0.0. */
   async function cacheWithNewerVersion(name: string): Promise<string> {
-    const cache = join(dir, name)
+    const cache = join(scratch.dir, name)
     await mkdir(cache, {recursive: true})
     await writeFile(join(cache, 'version'), JSON.stringify({latest: '99.0.0', current: '0.0.1'}))
     return cache
@@ -43,7 +35,7 @@ describe('update notice', () => {
   it('on a terminal: shown from the cache; with an empty cache kctl does not wait for a registry that never answers', async (t) => {
     ensureTmux()
     const cache = await cacheWithNewerVersion('cache-tty')
-    const shown = startTmux('notice', `${process.execPath} ${join(ROOT, 'bin', 'run.js')} --version`, {cwd: dir, env: {KCTL_CACHE_DIR: cache, NO_COLOR: '1'}})
+    const shown = startTmux('notice', `${process.execPath} ${join(ROOT, 'bin', 'run.js')} --version`, {cwd: scratch.dir, env: {KCTL_CACHE_DIR: cache, NO_COLOR: '1'}})
     t.after(() => shown.kill())
     const screen = await shown.waitFor((s) => /EXIT:\d/.test(s), 'kctl --version to end')
     assert.match(screen, /kctl 99\.0\.0 is available \(this is \d+\.\d+\.\d+\)/)
@@ -54,14 +46,14 @@ describe('update notice', () => {
     const sockets: Socket[] = []
     const registry = createServer((s) => sockets.push(s))
     await new Promise<void>((r) => registry.listen(0, '127.0.0.1', r))
-    const emptyCache = join(dir, 'cache-offline')
+    const emptyCache = join(scratch.dir, 'cache-offline')
     t.after(async () => {
       for (const pid of await processesMentioning(emptyCache)) process.kill(pid, 'SIGKILL')
       for (const s of sockets) s.destroy()
       registry.close()
     })
     const port = (registry.address() as {port: number}).port
-    const offline = startTmux('offline', `${process.execPath} ${join(ROOT, 'bin', 'run.js')} --version`, {cwd: dir, env: {KCTL_CACHE_DIR: emptyCache, KCTL_NPM_REGISTRY: `http://127.0.0.1:${port}`, NO_COLOR: '1'}})
+    const offline = startTmux('offline', `${process.execPath} ${join(ROOT, 'bin', 'run.js')} --version`, {cwd: scratch.dir, env: {KCTL_CACHE_DIR: emptyCache, KCTL_NPM_REGISTRY: `http://127.0.0.1:${port}`, NO_COLOR: '1'}})
     t.after(() => offline.kill())
     const done = await offline.waitFor((s) => /EXIT:\d/.test(s), 'kctl --version to end')
     assert.equal(offline.exitStatus(), 0, done)

@@ -4,21 +4,13 @@
  * --json or KCTL_JSON=1.
  */
 import assert from 'node:assert/strict'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {runKctl, type KctlRun} from '../helpers/kctl.js'
+import {scratchCli, type KctlRun} from '../helpers/kctl.js'
 
-let dir: string
-const kctl = (args: string[], env: Record<string, string> = {}): Promise<KctlRun> => runKctl(args, {cwd: dir, env: {KCTL_DATA_DIR: join(dir, 'data'), KCTL_CACHE_DIR: join(dir, 'cache'), ...env}})
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kctl-usage-'))
-})
-after(async () => {
-  await rm(dir, {recursive: true, force: true})
-})
+const scratch = scratchCli('kctl-usage-')
+const kctl = scratch.kctl
 
 /** stdout is exactly one JSON object `{"error": {code, message, hint}}`; returns it. */
 function jsonError(r: KctlRun): {code: string; message: string; hint: string} {
@@ -74,7 +66,7 @@ describe('usage errors exit 2', () => {
   }
 
   it('KCTL_JSON=1 works as --json: results and errors as JSON', async () => {
-    const file = join(dir, 'kong.yaml')
+    const file = join(scratch.dir, 'kong.yaml')
     await writeFile(file, '_format_version: "3.0"\nservices:\n- name: s1\n  url: http://127.0.0.1:9\n')
     const ok = await kctl(['validate', file], {KCTL_JSON: '1'})
     assert.equal(ok.code, 0, ok.stderr)

@@ -10,6 +10,7 @@ import {fileURLToPath} from 'node:url'
 import {findFreePort} from '../../src/kit/ports.js'
 import {isAlive, isSameProcess, processIdentity, signalProcess, type ProcessIdentity} from '../../src/kit/process.js'
 import {createServer} from 'node:net'
+import {after, before} from 'node:test'
 
 // Compiled to dist/test/helpers/kctl.js; the package root is three levels up.
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..')
@@ -115,6 +116,26 @@ export function runKctl(args: string[], options: {cwd: string; env?: Record<stri
     child.on('error', reject)
     child.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
   })
+}
+
+/**
+ * A temp folder for CLI runs that need no cluster (help, usage errors, version): its own
+ * data and cache dirs, made before the file's tests and removed after them.
+ */
+export function scratchCli(prefix: string): {readonly dir: string; kctl(args: string[], env?: Record<string, string>): Promise<KctlRun>} {
+  let dir = ''
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix))
+  })
+  after(async () => {
+    if (dir) await rm(dir, {recursive: true, force: true})
+  })
+  return {
+    get dir() {
+      return dir
+    },
+    kctl: (args, env = {}) => runKctl(args, {cwd: dir, env: {KCTL_DATA_DIR: join(dir, 'data'), KCTL_CACHE_DIR: join(dir, 'cache'), ...env}}),
+  }
 }
 
 /** Pids of live processes whose command line mentions `text` (e.g. a sandbox path). */
