@@ -8,7 +8,7 @@
  *             or the body not taken within write_timeout → retry idempotent; 504
  *   error     reset, bad response, …                  → retry idempotent; 502
  */
-import type {Peer} from './balancer.js'
+import type {Peer} from './balancer/index.js'
 import type {NodeConf} from '../conf/defaults.js'
 import {fastClientProblem, KONG_KEEPALIVE, OriginPool, UpstreamFailure, type ClientRequest, type Keepalive, type UpstreamResponse} from './upstream-client.js'
 import {NodeOriginPool} from './upstream-client-node.js'
