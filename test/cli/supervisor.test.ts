@@ -5,48 +5,13 @@
  */
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
-import {Agent, createServer, request, type Server} from 'node:http'
+import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
+import {load} from '../helpers/load.js'
 import {createSandbox, processesMentioning, runKctl, type Sandbox} from '../helpers/kctl.js'
-
-interface Shot {
-  start: number
-  end: number
-  ok: boolean
-  code?: string
-}
-
-/**
- * `concurrency` client loops, one request at a time each, for `durationMs`: even loops
- * reuse one keep-alive connection, odd loops open a new connection per request. Every
- * failure is counted, none retried. A loop has at most one request in flight, and at
- * most one connection, so a crash can fail at most one request per loop.
- */
-async function load(url: string, concurrency: number, durationMs: number): Promise<Shot[]> {
-  const shots: Shot[] = []
-  const until = Date.now() + durationMs
-  const get = (agent: Agent | false) =>
-    new Promise<Shot>((resolve) => {
-      const start = Date.now()
-      const req = request(url, {agent}, (res) => {
-        res.resume()
-        res.on('end', () => resolve({start, end: Date.now(), ok: res.statusCode === 200, code: res.statusCode === 200 ? undefined : `status ${res.statusCode}`}))
-        res.on('error', (err: NodeJS.ErrnoException) => resolve({start, end: Date.now(), ok: false, code: err.code ?? err.message}))
-      })
-      req.on('error', (err: NodeJS.ErrnoException) => resolve({start, end: Date.now(), ok: false, code: err.code ?? err.message}))
-      req.end()
-    })
-  const loop = async (i: number) => {
-    const agent = i % 2 === 0 ? new Agent({keepAlive: true, maxSockets: 1}) : false
-    while (Date.now() < until) shots.push(await get(agent))
-    if (agent) agent.destroy()
-  }
-  await Promise.all(Array.from({length: concurrency}, (_, i) => loop(i)))
-  return shots
-}
 
 async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs

@@ -11,6 +11,12 @@
  *                               ◄─────────────── start-failed {message}     (then exit 1)
  *                               ◄─────────────── crashed {cause}            (then exit 1)
  *   SIGTERM ───────────────────────────────────► drain, exit 0
+ *
+ * A reload (SIGHUP to the supervisor) forks a second serving process beside the first:
+ *
+ *   fork the new one ─► it asks for the same sockets, both accept ─► started
+ *   retire ────────────────────────────────────► (the old one) stop accepting, answer
+ *                                                 with `Connection: close`, drain, exit 0
  */
 
 export type ToSupervisor =
@@ -23,13 +29,23 @@ export type ToSupervisor =
 
 export type ToServing =
   /** With the listening handle, or `code` (EADDRINUSE, …) when binding failed. */
-  {type: 'listen-result'; id: number; code?: string; message?: string}
+  | {type: 'listen-result'; id: number; code?: string; message?: string}
+  /** A newer serving process took over: drain gently and exit 0. */
+  | {type: 'retire'}
 
 export interface LastCrash {
   /** Epoch seconds. */
   at: number
   /** `exit code 1: crashed: Error: …`, `killed by SIGKILL`. */
   cause: string
+}
+
+export interface LastReload {
+  /** Epoch milliseconds of the SIGHUP it answers. */
+  at: number
+  ok: boolean
+  /** Why the new serving process was not taken (ok false). */
+  error: string | null
 }
 
 /** What the supervisor tells a serving process it forks (env `KCTL_SUPERVISION`, JSON). */
