@@ -12,6 +12,7 @@ import {fileURLToPath} from 'node:url'
 import {loadConf, ConfError} from './conf/load.js'
 import {createLogger, isLogLevel} from './log.js'
 import type {RunningNode} from './node.js'
+import {HANDOVER_ENV} from './supervisor/protocol.js'
 import {supervise} from './supervisor/supervisor.js'
 import {enterSupervised, markStarted, onRetire, tell} from './supervisor/serving.js'
 import {installTestHooks} from './supervisor/test-hooks.js'
@@ -32,7 +33,11 @@ async function superviseNode(file: string | undefined): Promise<void> {
     log.error(`supervisor crashed: ${err.stack ?? err.message}`)
     process.exit(1)
   })
-  const code = await supervise({main: fileURLToPath(import.meta.url), args: process.argv.slice(2), prefix: conf.prefix, log})
+  // a handover: started by the supervisor this one takes over from (supervisor/protocol.ts)
+  const handover = Number(process.env[HANDOVER_ENV])
+  delete process.env[HANDOVER_ENV]
+  const successorOf = handover > 0 && process.send ? {at: handover} : undefined
+  const code = await supervise({main: fileURLToPath(import.meta.url), args: process.argv.slice(2), prefix: conf.prefix, log, successorOf})
   process.exit(code)
 }
 

@@ -39,9 +39,11 @@ async function until<T>(what: string, fn: () => T | undefined | Promise<T | unde
 }
 
 interface Record {
+  pid: number
   serving_pid: number | null
   reloads: number
   last_reload: {at: number; ok: boolean; error: string | null} | null
+  last_handover: {at: number; ok: boolean; pid: number | null; error: string | null} | null
 }
 const record = (node: NodeProcess): Record => JSON.parse(readFileSync(join(node.prefix, 'supervisor.json'), 'utf8'))
 
@@ -52,6 +54,16 @@ async function reload(node: NodeProcess): Promise<Record> {
   return until('the reload to finish', () => {
     const r = record(node)
     return r.last_reload && r.last_reload.at >= asked ? r : undefined
+  })
+}
+
+/** SIGUSR2 to the supervisor `pid`, then the handover's outcome once recorded. */
+async function handOver(node: NodeProcess, pid: number): Promise<Record> {
+  const asked = Date.now()
+  process.kill(pid, 'SIGUSR2')
+  return until('the handover to finish', () => {
+    const r = record(node)
+    return r.last_handover && r.last_handover.at >= asked ? r : undefined
   })
 }
 
@@ -75,8 +87,12 @@ describe('reload', () => {
     await node.waitReady()
   })
 
+  const successors: number[] = []
   after(async () => {
     await node?.stop()
+    // supervisors that took over are not our children: stop them by their recorded pid
+    for (const pid of successors) if (isAlive(pid)) process.kill(pid, 'SIGTERM')
+    await until('the supervisors that took over to exit', () => (successors.some(isAlive) ? undefined : true)).catch(() => {})
     killAll()
     upstream?.close()
     rmSync(dir, {recursive: true, force: true})
@@ -96,9 +112,10 @@ describe('reload', () => {
     assert.ok(r.serving_pid && r.serving_pid !== before, `serving process ${r.serving_pid} replaced ${before}`)
     assert.ok(shots.length > 50, `${shots.length} requests made`)
     assert.deepEqual(failures(shots), {}, `${shots.length} requests`)
-    assert.equal((await fetch(`${proxy}/two`)).status, 200, 'the route added to the file is served')
+    // the old process answers what arrives on its open connections until it exits
     await until('the old serving process to exit', () => (isAlive(before) ? undefined : true))
-    assert.match(node.output(), new RegExp(`previous serving process ${before} exited \\(exit code 0\\) after handing over`))
+    assert.equal((await fetch(`${proxy}/two`)).status, 200, 'the route added to the file is served')
+    await node.waitOutput(new RegExp(`previous serving process ${before} exited \\(exit code 0\\) after handing over`))
   })
 
   test('a new process that cannot start is stopped; the old one keeps serving and the reason is recorded', async () => {
@@ -114,5 +131,34 @@ describe('reload', () => {
     assert.deepEqual(failures(shots), {}, `${shots.length} requests`)
     assert.equal((await fetch(`${proxy}/one`)).status, 200)
     assert.match(node.output(), /reload failed: the new serving process \d+ /)
+  })
+
+  test('a handover (SIGUSR2) under load: a new supervisor takes the sockets, the old one and its serving process exit, 0 failed requests', async () => {
+    writeFileSync(configFile, declarative('/one', '/two'))
+    const first = node.proc.pid!
+    const servingBefore = await node.servingPid()
+    const load = startLoad(`${proxy}/one`, 8)
+    await new Promise((r) => setTimeout(r, 300))
+    const r = await handOver(node, first)
+    assert.equal(r.last_handover?.ok, true, r.last_handover?.error ?? '')
+    assert.notEqual(r.pid, first, 'the record is the new supervisor\'s')
+    successors.push(r.pid)
+    assert.equal(r.last_handover?.pid, r.pid)
+    assert.equal(await node.exited, 0, 'the old supervisor exits 0 once its serving process drained')
+    assert.ok(!isAlive(servingBefore), 'the old serving process is gone')
+    await new Promise((r) => setTimeout(r, 300))
+    const shots = await load.stop()
+    assert.ok(shots.length > 50, `${shots.length} requests`)
+    assert.deepEqual(failures(shots), {}, `${shots.length} requests`)
+    assert.ok(isAlive(r.pid) && r.serving_pid && isAlive(r.serving_pid))
+    assert.equal((await fetch(`${proxy}/two`)).status, 200)
+
+    // a handover whose new supervisor cannot start: the current one keeps the node
+    writeFileSync(configFile, '_format_version: "3.0"\nservices:\n  - name: up\n    url: not a url\n')
+    const failed = await handOver(node, r.pid)
+    assert.equal(failed.last_handover?.ok, false)
+    assert.equal(failed.pid, r.pid, 'the same supervisor keeps the node')
+    assert.match(failed.last_handover?.error ?? '', /the new supervisor did not start/)
+    assert.equal((await fetch(`${proxy}/one`)).status, 200)
   })
 })

@@ -55,6 +55,22 @@ export class Handles {
     return h
   }
 
+  /** Every bound handle with its address, for a successor supervisor (a handover). */
+  async entries(): Promise<{host: string; port: number; handle: ListenHandle}[]> {
+    const out: {host: string; port: number; handle: ListenHandle}[] = []
+    for (const [key, h] of this.bound) {
+      const handle = await h.catch(() => null)
+      const i = key.lastIndexOf('|')
+      if (handle) out.push({host: key.slice(0, i), port: Number(key.slice(i + 1)), handle})
+    }
+    return out
+  }
+
+  /** A handle bound by the supervisor this one takes over from. */
+  adopt(host: string, port: number, handle: ListenHandle): void {
+    this.bound.set(`${host}|${port}`, Promise.resolve(handle))
+  }
+
   /** The serving process `owner` is gone. */
   release(owner: number): void {
     this.given.delete(owner)

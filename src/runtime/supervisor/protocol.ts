@@ -55,3 +55,31 @@ export interface SupervisionInfo {
 }
 
 export const SUPERVISION_ENV = 'KCTL_SUPERVISION'
+
+/**
+ * A handover (SIGUSR2 to the supervisor, as nginx's binary upgrade): the supervisor starts
+ * a new supervisor (the runtime's code read afresh) and gives it every listening socket.
+ *
+ *   old supervisor                               new supervisor (env KCTL_HANDOVER)
+ *   ──────────────                               ──────────────
+ *                               ◄─────────────── handles?
+ *   handle {host, port} + socket, … ───────────► adopt each
+ *   handles-done ──────────────────────────────► fork its serving process
+ *                               ◄─────────────── took-over   (its serving process started)
+ *   retire its serving process, exit 0           owns supervisor.json from now on
+ *                               ◄─────────────── failed {message}  (did not start; exits)
+ */
+export type FromSuccessor = {type: 'handles?'} | {type: 'took-over'} | {type: 'failed'; message: string}
+
+export type ToSuccessor = {type: 'handle'; host: string; port: number} | {type: 'handles-done'}
+
+export const HANDOVER_ENV = 'KCTL_HANDOVER'
+
+export interface LastHandover {
+  /** Epoch milliseconds of the SIGUSR2 it answers. */
+  at: number
+  ok: boolean
+  /** The new supervisor's pid. */
+  pid: number | null
+  error: string | null
+}

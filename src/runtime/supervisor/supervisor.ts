@@ -19,11 +19,12 @@
  * (env at fork, protocol.ts) and through `<prefix>/supervisor.json` (record.ts), which
  * also says why a node that gave up is down.
  */
-import {fork, type ChildProcess} from 'node:child_process'
+import {fork, spawn, type ChildProcess} from 'node:child_process'
 import type {Logger} from '../log.js'
 import {decide, DEFAULT_POLICY, type BackoffPolicy} from './backoff.js'
 import {BindError, Handles} from './handles.js'
-import {SUPERVISION_ENV, type LastCrash, type LastReload, type SupervisionInfo, type ToServing, type ToSupervisor} from './protocol.js'
+import {HANDOVER_ENV, SUPERVISION_ENV, type FromSuccessor, type LastCrash, type LastHandover, type LastReload, type SupervisionInfo, type ToServing, type ToSuccessor, type ToSupervisor} from './protocol.js'
+import type {ListenHandle} from './handles.js'
 import {writeRecord, type SupervisionRecord} from './record.js'
 
 export interface SupervisorOptions {
@@ -35,8 +36,14 @@ export interface SupervisorOptions {
   policy?: BackoffPolicy
   /** How long a stopping serving process may drain before it is killed; 30 s by default. */
   stopTimeoutMs?: number
-  /** How long a reload's new serving process may take to start; 60 s by default. */
+  /** How long a reload's new serving process (or a handover's new supervisor) may take to start; 60 s by default. */
   reloadTimeoutMs?: number
+  /**
+   * Set when this supervisor takes over from another (a handover, protocol.ts): when the
+   * SIGUSR2 was received (ms). Its sockets come from the other one over IPC, and it writes
+   * no record until its serving process started.
+   */
+  successorOf?: {at: number}
 }
 
 /**
@@ -72,12 +79,20 @@ class Supervisor {
   private reloads = 0
   private lastReload: LastReload | null = null
   private timer: NodeJS.Timeout | null = null
+  private lastHandover: LastHandover | null = null
+  /** A handover in progress: the new supervisor. */
+  private successor: {child: ChildProcess; at: number; timer: NodeJS.Timeout} | null = null
+  /** Handed over: this supervisor only waits for its serving process to drain, and writes nothing. */
+  private handedOver = false
+  /** False for a successor until its serving process started (the other one owns the record). */
+  private owner: boolean
   private stopping = false
   private stopCode = 0
   private done!: (code: number) => void
 
   constructor(private readonly opts: SupervisorOptions) {
     this.policy = opts.policy ?? DEFAULT_POLICY
+    this.owner = !opts.successorOf
   }
 
   run(): Promise<number> {
@@ -86,8 +101,31 @@ class Supervisor {
     process.once('SIGTERM', () => this.stop('SIGTERM'))
     process.once('SIGINT', () => this.stop('SIGINT'))
     process.on('SIGHUP', () => this.reload())
-    this.fork()
+    process.on('SIGUSR2', () => this.handOver())
+    if (this.opts.successorOf) void this.adoptHandles().then(() => this.fork())
+    else this.fork()
     return finished.finally(() => this.handles.closeAll())
+  }
+
+  /** A successor: every socket of the supervisor it takes over from, before its serving process starts. */
+  private adoptHandles(): Promise<void> {
+    return new Promise((resolve) => {
+      const onMessage = (msg: ToSuccessor, handle?: ListenHandle) => {
+        if (msg?.type === 'handle' && handle) this.handles.adopt(msg.host, msg.port, handle)
+        if (msg?.type !== 'handles-done') return
+        process.off('message', onMessage)
+        resolve()
+      }
+      process.on('message', onMessage)
+      // the other one gone already: bind afresh
+      process.once('disconnect', resolve)
+      this.tellPredecessor({type: 'handles?'})
+    })
+  }
+
+  private tellPredecessor(msg: FromSuccessor): Promise<void> {
+    if (!process.send || !process.connected) return Promise.resolve()
+    return new Promise((resolve) => process.send!(msg, undefined, {}, () => resolve()))
   }
 
   private spawn(role: Serving['role']): Serving {
@@ -122,6 +160,7 @@ class Supervisor {
         if (s.role === 'candidate') return this.promote()
         this.everStarted = true
         this.startCrashes = 0
+        if (!this.owner) this.takeOwnership()
         return
       case 'start-failed':
         s.said = msg.message
@@ -155,6 +194,11 @@ class Supervisor {
     if (this.stopping) {
       this.stopCode = code === 0 || signal === 'SIGTERM' ? 0 : 1
       return this.checkStopped()
+    }
+    if (!this.owner) {
+      // a successor whose serving process did not start: the other supervisor keeps serving
+      void this.tellPredecessor({type: 'failed', message: s.said ?? `its serving process exited (${how}) before it started`}).finally(() => this.done(1))
+      return
     }
     if (s.startFailed && !this.everStarted) {
       // refused at its first start: its `Error:` lines say why; retrying would say it again
@@ -268,6 +312,83 @@ class Supervisor {
     this.reload()
   }
 
+  /** A successor's serving process started: this supervisor is the node's from now on. */
+  private takeOwnership(): void {
+    this.owner = true
+    const at = this.opts.successorOf?.at ?? Date.now()
+    this.lastHandover = {at, ok: true, pid: process.pid, error: null}
+    this.record('running', null)
+    this.opts.log.notice(`took over the node's sockets; serving process ${this.current?.proc.pid} serves`)
+    void this.tellPredecessor({type: 'took-over'}).finally(() => {
+      if (process.connected) process.disconnect()
+    })
+  }
+
+  /**
+   * SIGUSR2: a new supervisor (the runtime's code read afresh, as for an upgrade) takes
+   * every socket; once its serving process started, this one retires its own and exits.
+   */
+  private handOver(): void {
+    const {log} = this.opts
+    if (this.stopping || this.handedOver || !this.owner) return
+    const at = Date.now()
+    if (this.successor || this.candidate) {
+      log.notice('received SIGUSR2 during a reload or handover; ignored')
+      this.lastHandover = {at, ok: false, pid: null, error: 'a reload or handover was in progress'}
+      return this.record('running', null)
+    }
+    const env: NodeJS.ProcessEnv = {...process.env, [HANDOVER_ENV]: String(at)}
+    const child = spawn(process.execPath, [...process.execArgv, this.opts.main, ...this.opts.args], {detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env})
+    child.on('error', (err) => this.handOverFailed(`could not start: ${err.message}`))
+    const timeoutMs = this.opts.reloadTimeoutMs ?? 60_000
+    const timer = setTimeout(() => this.handOverFailed(`was not serving within ${Math.round(timeoutMs / 1000)} s`), timeoutMs)
+    this.successor = {child, at, timer}
+    log.notice(`received SIGUSR2; supervisor ${child.pid} starts to take over the node's sockets`)
+    child.on('message', (msg: FromSuccessor) => {
+      if (msg?.type === 'handles?') void this.sendHandles(child)
+      else if (msg?.type === 'took-over') this.tookOver()
+      else if (msg?.type === 'failed') this.handOverFailed(`did not start: ${msg.message}`)
+    })
+    child.on('exit', (code, signal) => {
+      if (this.successor?.child === child) this.handOverFailed(`exited (${signal ? `killed by ${signal}` : `exit code ${code}`}) before serving`)
+    })
+  }
+
+  private async sendHandles(child: ChildProcess): Promise<void> {
+    for (const e of await this.handles.entries()) {
+      if (!child.connected) return
+      child.send({type: 'handle', host: e.host, port: e.port} satisfies ToSuccessor, e.handle as never)
+    }
+    if (child.connected) child.send({type: 'handles-done'} satisfies ToSuccessor)
+  }
+
+  private handOverFailed(why: string): void {
+    const s = this.successor
+    if (!s) return
+    clearTimeout(s.timer)
+    this.successor = null
+    if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL')
+    this.lastHandover = {at: s.at, ok: false, pid: s.child.pid ?? null, error: `the new supervisor ${why}`}
+    this.opts.log.error(`handover failed: the new supervisor ${s.child.pid} ${why}; this one keeps the node`)
+    this.record('running', null)
+  }
+
+  /** The successor serves: retire our serving process, exit once it drained. */
+  private tookOver(): void {
+    const s = this.successor!
+    clearTimeout(s.timer)
+    this.successor = null
+    this.handedOver = true
+    this.stopping = true
+    if (this.timer) clearTimeout(this.timer)
+    if (s.child.connected) s.child.disconnect()
+    s.child.unref()
+    this.handles.closeAll()
+    this.opts.log.notice(`supervisor ${s.child.pid} took over${this.current ? `; serving process ${this.current.proc.pid} drains and exits` : ''}`)
+    for (const x of this.live) this.retire(x)
+    this.checkStopped()
+  }
+
   private stop(signal: string): void {
     if (this.stopping) return
     this.stopping = true
@@ -292,6 +413,8 @@ class Supervisor {
   }
 
   private record(state: SupervisionRecord['state'], failure: string | null): void {
+    // the record is the node's: a successor writes it once it serves, a predecessor no more
+    if (!this.owner || this.handedOver) return
     try {
       writeRecord(this.opts.prefix, {
         pid: process.pid,
@@ -302,6 +425,7 @@ class Supervisor {
         failure,
         reloads: this.reloads,
         last_reload: this.lastReload,
+        last_handover: this.lastHandover,
         updated_at: Math.floor(Date.now() / 1000),
       })
     } catch (err) {
