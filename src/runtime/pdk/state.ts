@@ -12,7 +12,8 @@ export class PluginStates {
 
   /** The state of `slot` in this proxy, made now if it is the first use. */
   of<S>(slot: PluginStateSlot<S>): S {
-    if (this.slots.has(slot)) return this.slots.get(slot) as S
+    const made = this.slots.get(slot)
+    if (made !== undefined || this.slots.has(slot)) return made as S
     const state = slot.create(this.env)
     this.slots.set(slot, state)
     return state

@@ -147,8 +147,9 @@ export const handler: PluginHandler<any, unknown, State> = {
     if (conf.policy === 'cluster') return clusterAccess(k, conf, scope)
     const now = Date.now()
     const ws = windows(k, conf, scope, now, false)
-    const used = ws.map((w) => k.state.local.get(w.key, w.start))
-    if (decide(k, conf, ws, used, now)) for (const w of ws) k.state.local.increment(w.key, w.start)
+    const {local} = k.state
+    const used = ws.map((w) => local.get(w.key, w.start))
+    if (decide(k, conf, ws, used, now)) for (const w of ws) local.increment(w.key, w.start)
   },
 }
 
