@@ -43,9 +43,9 @@ const LAYER_RULES = [
     'the plugin registry is below the proxy and the Admin API',
   ],
   [
-    (f) => f.startsWith('runtime/proxy/'),
+    (f) => !f.startsWith('runtime/plugins/'),
     (to) => /^runtime\/plugins\/[^/]+\//.test(to),
-    'the proxy reaches plugins through the registry (plugins/registry.ts), never one by name',
+    'the proxy and the rest of the runtime reach plugins through the registry (plugins/registry.ts), never one by name',
   ],
 ]
 

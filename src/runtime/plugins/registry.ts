@@ -69,3 +69,13 @@ export function findPlugin(name: string): PluginDefinition | undefined {
 }
 
 export const notEnabledMessage = (name: string) => `plugin '${name}' not enabled; add it to the 'plugins' configuration property`
+
+/**
+ * The node's `/metrics` on the status listener is the prometheus plugin's (as Kong's
+ * status API serves that plugin's endpoint): what it recorded in a proxy, merged across
+ * worker processes, rendered with the node's own gauges. Named here, with the other
+ * plugins, so the rest of the runtime names none.
+ */
+export {renderMetrics, type NodeGauges} from './prometheus/exporter.js'
+export {recordedMetrics} from './prometheus/handler.js'
+export {Metrics, type MetricsDump} from './prometheus/metrics.js'

@@ -3,7 +3,7 @@
  * pool of worker processes, pool.ts); apart so that both implementations share it.
  */
 import type {EntityArrays} from '../config-loader.js'
-import type {NodeGauges} from '../plugins/prometheus/exporter.js'
+import type {NodeGauges} from '../plugins/registry.js'
 import type {HealthRegistry} from '../proxy/health/registry.js'
 import type {ProxyStats} from '../proxy/server.js'
 import type {ProxySnapshot} from '../proxy/snapshot.js'

@@ -9,7 +9,7 @@ import {createPool, pgOptions} from '../db/pool.js'
 import {createLogger, isLogLevel, type Logger} from '../log.js'
 import {listenProxy} from './listen-proxy.js'
 import {createProxy, proxyOptionsOf, type Proxy} from '../proxy/server.js'
-import {recordedMetrics} from '../plugins/prometheus/handler.js'
+import {recordedMetrics} from '../plugins/registry.js'
 import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
 import type {FromWorker, ToWorker} from './messages.js'
 
