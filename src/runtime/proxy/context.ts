@@ -20,7 +20,7 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {LogFields, Logger, LogLevel} from '../log.js'
 import type {RouteMatch} from '../router/types.js'
-import type {Balancer, Peer} from './balancer.js'
+import type {Balancer, Peer} from './balancer/index.js'
 import type {PluginContext} from '../pdk/context.js'
 import type {RequestView} from '../pdk/request.js'
 import type {PlannedPlugin, PluginInstance} from './plugins-plan.js'
