@@ -64,6 +64,12 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
       assert.deepEqual({code: failed.exitCode, err: failed.stderr}, {code: 7, err: 'oops'})
       await assert.rejects(h1().run('sh', ['-c', 'exit 3']), (err: unknown) => err instanceof ExternalError && err.code === 'COMMAND_FAILED' && /host h1/.test(err.message) && /exit code 3/.test(err.message))
     })
+
+    it('runs many commands at once over the one connection, none falling back to another', async () => {
+      const results = await Promise.all(Array.from({length: 24}, (_, i) => h1().run('sh', ['-c', `sleep 0.2; echo ${i}`])))
+      assert.deepEqual(results.map((r) => r.stdout), results.map((_, i) => String(i)))
+      assert.deepEqual(results.filter((r) => r.stderr !== ''), [])
+    })
   })
 
   describe('files', () => {
@@ -256,7 +262,7 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
     it('reports a refused key as an authentication error', async () => {
       const key = join(scratch, 'stranger_ed25519')
       spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key])
-      await assert.rejects(host(1, {identityFile: key}).run('true', []), (err: unknown) => err instanceof ExternalError && err.code === 'HOST_AUTH_FAILED' && /host h1/.test(err.message) && /publickey/.test(err.message))
+      await assert.rejects(host(1, {identityFile: key}).run('true', []), (err: unknown) => err instanceof ExternalError && err.code === 'HOST_AUTH_FAILED' && /host h1/.test(err.message) && /publickey/.test(err.message) && (err.hint ?? '').includes(`-i ${key}`))
     })
 
     it('reports an unreachable address quickly and clearly', async () => {

@@ -17,6 +17,8 @@ export interface SshFailureContext {
   destination: string
   /** The known_hosts file in use, when the spec names one. */
   knownHostsFile?: string
+  /** The plain ssh command that reproduces the connection, for hints (`ssh -F … -i … host true`). */
+  tryCommand?: string
 }
 
 /** `SHA256:…` from ssh's output (the changed-key banner or `-v`'s "Server host key:" line). */
@@ -44,6 +46,7 @@ export function quietSshOutput(stderr: string): string {
  */
 export function sshFailure(stderr: string, ctx: SshFailureContext, fingerprint?: string): ExternalError | undefined {
   const where = `host ${ctx.name} (${ctx.destination})`
+  const tryIt = ctx.tryCommand ?? `ssh ${ctx.destination} true`
   const detail = quietSshOutput(stderr)
   const knownHosts = ctx.knownHostsFile ?? '~/.ssh/known_hosts'
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/.test(stderr)) {
@@ -62,7 +65,7 @@ export function sshFailure(stderr: string, ctx: SshFailureContext, fingerprint?:
   if (/Permission denied \(|Too many authentication failures|no mutual signature algorithm|Authentication failed/.test(stderr)) {
     const methods = /Permission denied \(([^)]*)\)/.exec(stderr)?.[1]
     return new ExternalError('HOST_AUTH_FAILED', `SSH authentication to ${where} was refused${methods ? ` (the host accepts: ${methods})` : ''}.`, detail, {
-      hint: `Check the user and key for ${ctx.name} (spec.hosts[].ssh.user / identityFile, or your ssh config and agent); \`ssh ${ctx.destination} true\` must work without a password prompt.`,
+      hint: `Check the user and key for ${ctx.name} (spec.hosts[].ssh.user / identityFile, or your ssh config and agent); \`${tryIt}\` must work without a password prompt.`,
     })
   }
   const connect = /connect to host (\S+) port (\d+): (.+)/.exec(stderr)
@@ -71,7 +74,7 @@ export function sshFailure(stderr: string, ctx: SshFailureContext, fingerprint?:
   const reason = connect ? connect[3].trim() : resolve ? `cannot resolve ${resolve[1]}: ${resolve[2].trim()}` : closed?.[1].trim()
   if (reason) {
     return new ExternalError('HOST_UNREACHABLE', `Can't reach ${where} over SSH (${reason.replace(/\.$/, '')}).`, detail, {
-      hint: `Is the host up, its sshd running, and its address and port (spec.hosts[].ssh) right? Try \`ssh ${ctx.destination} true\`.`,
+      hint: `Is the host up, its sshd running, and its address and port (spec.hosts[].ssh) right? Try \`${tryIt}\`.`,
     })
   }
   return undefined

@@ -49,6 +49,8 @@ export class SshHost implements Host {
   private resolved?: string
   private readonly forwards = new Map<string, {host: string; port: number}>()
   private readonly tails = new Set<HostTail>()
+  /** sshd opens at most MaxSessions (10 by default) sessions per connection; beyond, ssh falls back to new connections. */
+  private readonly sessions = new Slots(8)
 
   /**
    * @param name the spec's name for the host
@@ -101,13 +103,16 @@ export class SshHost implements Host {
     throw (
       sshFailure(stderr, this.failureContext()) ??
       new ExternalError('HOST_UNREACHABLE', `Can't open an SSH connection to host ${this.name} (${this.destination}): ${r.timedOut ? 'timed out' : `ssh exited with ${r.exitCode}`}.`, quietSshOutput(stderr), {
-        hint: `Try \`ssh ${this.destination} true\`; it must work without a prompt.`,
+        hint: `Try \`${this.failureContext().tryCommand}\`; it must work without a prompt.`,
       })
     )
   }
 
   private failureContext() {
-    return {name: this.name, destination: this.destination, knownHostsFile: this.target.knownHostsFile && expandHome(this.target.knownHostsFile)}
+    const t = this.target
+    const parts = ['ssh', ...(t.configFile ? ['-F', expandHome(t.configFile)] : []), ...(t.identityFile ? ['-i', expandHome(t.identityFile)] : []), ...(t.port ? ['-p', String(t.port)] : [])]
+    parts.push(...(t.knownHostsFile ? ['-o', `UserKnownHostsFile=${expandHome(t.knownHostsFile)}`] : []), `${t.user ? `${t.user}@` : ''}${destinationOf(t)}`, 'true')
+    return {name: this.name, destination: this.destination, knownHostsFile: t.knownHostsFile && expandHome(t.knownHostsFile), tryCommand: parts.map(shellQuote).join(' ')}
   }
 
   /** Runs a POSIX sh script on the host over the master connection. ssh's own failures throw; the script's exit code is returned. */
@@ -115,16 +120,18 @@ export class SshHost implements Host {
   private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; buffer: true}): Promise<ShResult<Buffer>>
   private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; buffer?: boolean}): Promise<ShResult<string | Buffer>> {
     await this.connect()
-    const r = await execa('ssh', [...this.baseArgs(), '-T', destinationOf(this.target), script], {
-      reject: false,
-      input: opts.input,
-      stdin: opts.input === undefined ? 'ignore' : undefined,
-      timeout: opts.timeoutMs,
-      cancelSignal: opts.signal,
-      forceKillAfterDelay: 2000,
-      encoding: opts.buffer ? 'buffer' : 'utf8',
-      stripFinalNewline: !opts.buffer,
-    })
+    const r = await this.sessions.use(() =>
+      execa('ssh', [...this.baseArgs(), '-T', destinationOf(this.target), script], {
+        reject: false,
+        input: opts.input,
+        stdin: opts.input === undefined ? 'ignore' : undefined,
+        timeout: opts.timeoutMs,
+        cancelSignal: opts.signal,
+        forceKillAfterDelay: 2000,
+        encoding: opts.buffer ? 'buffer' : 'utf8',
+        stripFinalNewline: !opts.buffer,
+      }),
+    )
     const stderr = String(r.stderr)
     if (r.exitCode === 255) {
       const failure = sshFailure(stderr, this.failureContext())
@@ -305,9 +312,11 @@ export class SshHost implements Host {
     await this.connect()
     const list = Buffer.from(paths.map((p) => `${p}\0`).join(''))
     // Links and files as they are (modes kept), folders without their contents: only the listed entries.
-    const pack = execa('tar', ['-C', localDir, '--no-recursion', '--null', '-T', '-', '-cf', '-'], {input: list, reject: false})
-    const unpack = pack.pipe('ssh', [...this.baseArgs(), '-T', destinationOf(this.target), `mkdir -p -- ${d} && exec tar -C ${d} --no-same-owner -xf -`], {reject: false})
-    const [p, u] = await Promise.all([pack, unpack])
+    const [p, u] = await this.sessions.use(() => {
+      const pack = execa('tar', ['-C', localDir, '--no-recursion', '--null', '-T', '-', '-cf', '-'], {input: list, reject: false})
+      const unpack = pack.pipe('ssh', [...this.baseArgs(), '-T', destinationOf(this.target), `mkdir -p -- ${d} && exec tar -C ${d} --no-same-owner -xf -`], {reject: false})
+      return Promise.all([pack, unpack])
+    })
     if (p.exitCode !== 0) throw new ExternalError('COMMAND_FAILED', `Packing ${localDir} for host ${this.name} failed (exit code ${p.exitCode}).`, String(p.stderr))
     if (u.exitCode !== 0) throw sshFailure(String(u.stderr), this.failureContext()) ?? this.failed(`unpacking into ${dest}`, {exitCode: u.exitCode ?? -1, stderr: String(u.stderr)})
     return {bytesSent: bytes}
@@ -352,6 +361,25 @@ export class SshHost implements Host {
     this.controlDir = undefined
     this.connecting = undefined
     this.forwards.clear()
+  }
+}
+
+/** At most `size` tasks at once; the others wait their turn in order. */
+class Slots {
+  private busy = 0
+  private readonly waiting: (() => void)[] = []
+  constructor(private readonly size: number) {}
+
+  async use<T>(task: () => Promise<T>): Promise<T> {
+    if (this.busy >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    else this.busy++
+    try {
+      return await task()
+    } finally {
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.busy--
+    }
   }
 }
 
