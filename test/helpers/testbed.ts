@@ -10,10 +10,10 @@
  *   await bed.exec('h1', 'cat /etc/hostname')    // inside the host, without ssh
  *
  * Every run claims its own slot (state folder, interface prefix, /24 subnet), so test runs in
- * parallel never collide; a slot whose owner died is cleaned and reused.
+ * parallel never collide; the bed of a run that died without `down` is torn down by the next.
  */
 import {spawnSync} from 'node:child_process'
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
@@ -94,10 +94,29 @@ interface Slot {
   state: string
 }
 
+/** Tears down the beds of runs that died without `down` (killed test processes). */
+function reapDeadBeds(base: string): void {
+  for (const name of readdirSync(base)) {
+    const n = Number(name)
+    if (!Number.isInteger(n) || n < 1 || n > 250) continue
+    const state = join(base, name)
+    let owner = 0
+    try {
+      owner = Number(readFileSync(join(state, 'owner'), 'utf8'))
+    } catch {
+      continue // being claimed right now
+    }
+    if (!owner || alive(owner)) continue
+    script(['down'], envOf(n, state))
+    rmSync(state, {recursive: true, force: true})
+  }
+}
+
 /** Claims a free slot: its state folder is the lock (mkdir is atomic), its owner our pid. */
 function claimSlot(): Slot {
   const base = join(tmpdir(), 'kctl-testbeds')
   mkdirSync(base, {recursive: true, mode: 0o700})
+  reapDeadBeds(base)
   const used = spawnSync('ip', ['-o', '-4', 'addr', 'show'], {encoding: 'utf8'}).stdout ?? ''
   const start = 1 + Math.floor(Math.random() * 250)
   for (let i = 0; i < 250; i++) {
@@ -107,20 +126,7 @@ function claimSlot(): Slot {
     try {
       mkdirSync(state, {mode: 0o700})
     } catch {
-      let owner = 0
-      try {
-        owner = Number(readFileSync(join(state, 'owner'), 'utf8'))
-      } catch {
-        continue // being claimed right now
-      }
-      if (!owner || alive(owner)) continue
-      script(['down'], envOf(n, state)) // a dead run's leftovers
-      rmSync(state, {recursive: true, force: true})
-      try {
-        mkdirSync(state, {mode: 0o700})
-      } catch {
-        continue
-      }
+      continue // another run's
     }
     writeFileSync(join(state, 'owner'), String(process.pid))
     return {n, state}

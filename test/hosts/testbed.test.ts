@@ -59,4 +59,22 @@ describe('SSH test bed', {skip: testbedUnavailable()}, () => {
     assert.deepEqual(leftovers(bed.prefix), [])
     for (const pid of launchers) assert.ok(!running(pid), `host launcher ${pid} survived down`)
   })
+
+  it('tears down the bed of a run that was killed without down', async () => {
+    const helper = new URL('../helpers/testbed.js', import.meta.url).href
+    const orphan = execa(process.execPath, ['--input-type=module', '-e', `const b = await (await import(${JSON.stringify(helper)})).up(1); console.log(b.prefix); setInterval(() => {}, 1000)`], {stdin: 'ignore', reject: false})
+    const prefix = await new Promise<string>((resolve, reject) => {
+      orphan.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()))
+      orphan.once('exit', () => reject(new Error('the run exited before its bed was up')))
+    })
+    orphan.kill('SIGKILL')
+    await orphan
+    assert.notDeepEqual(leftovers(prefix), [])
+    const next = await up(1)
+    try {
+      assert.deepEqual(leftovers(prefix), [])
+    } finally {
+      await next.down()
+    }
+  })
 })
