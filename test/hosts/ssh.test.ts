@@ -65,6 +65,11 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
       await assert.rejects(h1().run('sh', ['-c', 'exit 3']), (err: unknown) => err instanceof ExternalError && err.code === 'COMMAND_FAILED' && /host h1/.test(err.message) && /exit code 3/.test(err.message))
     })
 
+    it('stops a command at its timeout, on the host too', async () => {
+      await assert.rejects(h1().run('sleep', ['77'], {timeoutMs: 1000}), (err: unknown) => err instanceof ExternalError && /host h1/.test(err.message) && /timed out after 1000 ms/.test(err.message))
+      assert.ok(!(await bed.exec('h1', 'ps -eo args')).stdout.includes('sleep 77'), 'the remote command outlived its timeout')
+    })
+
     it('runs many commands at once over the one connection, none falling back to another', async () => {
       const results = await Promise.all(Array.from({length: 24}, (_, i) => h1().run('sh', ['-c', `sleep 0.2; echo ${i}`])))
       assert.deepEqual(results.map((r) => r.stdout), results.map((_, i) => String(i)))

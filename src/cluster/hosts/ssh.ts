@@ -116,9 +116,9 @@ export class SshHost implements Host {
   }
 
   /** Runs a POSIX sh script on the host over the master connection. ssh's own failures throw; the script's exit code is returned. */
-  private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal}): Promise<ShResult<string>>
-  private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; buffer: true}): Promise<ShResult<Buffer>>
-  private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; buffer?: boolean}): Promise<ShResult<string | Buffer>> {
+  private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; what?: string}): Promise<ShResult<string>>
+  private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; what?: string; buffer: true}): Promise<ShResult<Buffer>>
+  private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; what?: string; buffer?: boolean}): Promise<ShResult<string | Buffer>> {
     await this.connect()
     const r = await this.sessions.use(() =>
       execa('ssh', [...this.baseArgs(), '-T', destinationOf(this.target), script], {
@@ -133,13 +133,13 @@ export class SshHost implements Host {
       }),
     )
     const stderr = String(r.stderr)
-    if (r.exitCode === 255) {
+    if (r.exitCode === 255 && !r.timedOut && !r.isCanceled) {
       const failure = sshFailure(stderr, this.failureContext())
       if (failure) throw failure
     }
-    if (r.exitCode === undefined) {
+    if (r.exitCode === undefined || r.timedOut || r.isCanceled) {
       const why = r.timedOut ? `timed out after ${opts.timeoutMs} ms` : r.isCanceled ? 'cancelled' : (r.signal ?? r.shortMessage)
-      throw new ExternalError('COMMAND_FAILED', `On host ${this.name}: a command ${why}.`, lastLines(stderr))
+      throw new ExternalError('COMMAND_FAILED', `On host ${this.name}: ${opts.what ?? 'a command'} ${why}.`, lastLines(stderr))
     }
     return {exitCode: r.exitCode, stdout: opts.buffer ? Buffer.from(r.stdout as unknown as Uint8Array) : String(r.stdout), stderr}
   }
@@ -164,9 +164,17 @@ export class SshHost implements Host {
 
   async run(file: string, args: string[], options: HostRunOptions = {}): Promise<HostCommandResult> {
     const cd = options.cwd ? `cd -- ${shellQuote(options.cwd)} || exit 127\n` : ''
-    const script = `${cd}${exportLines(options.env)}exec ${commandLine(file, args)}`
-    const r = await this.sh(script, {input: options.input, timeoutMs: options.timeoutMs, signal: options.signal})
-    if (r.exitCode !== 0 && options.reject !== false) throw this.failed(commandLine(file, args), r)
+    const what = commandLine(file, args)
+    // A timeout is kept on the host (coreutils `timeout`): ending the local ssh leaves a remote
+    // program that writes nothing running. The local timeout, a little later, is the backstop.
+    const t = options.timeoutMs === undefined ? undefined : Math.max(1, Math.ceil(options.timeoutMs / 1000))
+    const limit = t === undefined ? '' : `timeout -k 2 ${t} `
+    const script = `${cd}${exportLines(options.env)}exec ${limit}${what}`
+    const r = await this.sh(script, {input: options.input, timeoutMs: t === undefined ? undefined : (t + 10) * 1000, signal: options.signal, what})
+    if (t !== undefined && (r.exitCode === 124 || r.exitCode === 137)) {
+      throw new ExternalError('COMMAND_FAILED', `On host ${this.name}: ${what} timed out after ${options.timeoutMs} ms.`, lastLines(r.stderr))
+    }
+    if (r.exitCode !== 0 && options.reject !== false) throw this.failed(what, r)
     return r
   }
 
