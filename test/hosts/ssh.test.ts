@@ -70,6 +70,16 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
       assert.ok(!(await bed.exec('h1', 'ps -eo args')).stdout.includes('sleep 77'), 'the remote command outlived its timeout')
     })
 
+    it('closes its master connection on close', async () => {
+      const sessions = async (): Promise<number> => (await bed.exec('h2', 'ps -eo args')).stdout.split('\n').filter((l) => l.startsWith('sshd: root')).length
+      const before = await sessions()
+      const h = host(2)
+      await h.facts()
+      assert.equal(await sessions(), before + 1)
+      await h.close()
+      await eventually(async () => (await sessions()) === before, 'the connection to h2 to close')
+    })
+
     it('runs many commands at once over the one connection, none falling back to another', async () => {
       const results = await Promise.all(Array.from({length: 24}, (_, i) => h1().run('sh', ['-c', `sleep 0.2; echo ${i}`])))
       assert.deepEqual(results.map((r) => r.stdout), results.map((_, i) => String(i)))
