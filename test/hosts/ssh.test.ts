@@ -120,6 +120,9 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
       const got: string[] = []
       for await (const line of last) got.push(line)
       assert.deepEqual(got, ['two', 'three'])
+      const whole: string[] = []
+      for await (const line of await h1().tail(log, {lines: 0, follow: false})) whole.push(line)
+      assert.deepEqual(whole, ['one', 'two', 'three'])
 
       const follow = await h1().tail(log, {lines: 1, follow: true})
       const it = follow[Symbol.asyncIterator]()

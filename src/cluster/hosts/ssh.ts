@@ -286,7 +286,8 @@ export class SshHost implements Host {
   async tail(path: string, options: {lines: number; follow: boolean}): Promise<HostTail> {
     await this.connect()
     const p = shellQuote(absolute(path))
-    const n = Math.max(0, Math.floor(options.lines))
+    // lines ≤ 0: the whole file, as on this machine.
+    const n = options.lines > 0 ? String(Math.floor(options.lines)) : '+1'
     // Following: the session ends when kctl closes its stdin (or dies), and tail with it.
     const script = options.follow
       ? `tail -n ${n} -F -- ${p} 2>/dev/null & t=$!\ncat >/dev/null\nkill $t 2>/dev/null; exit 0`
