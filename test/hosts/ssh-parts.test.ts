@@ -7,6 +7,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import {listenersIn, portTaken} from '../../src/cluster/hosts/proc-net.js'
+import {identScript, parseIdent, parseSpawned, signalScript, spawnScript} from '../../src/cluster/hosts/remote-process.js'
+import {isSameProcess, processIdentity} from '../../src/kit/process.js'
+import {eventually} from '../helpers/http.js'
 import {sshFailure} from '../../src/cluster/hosts/ssh-errors.js'
 import {commandLine, exportLines, sshOptions} from '../../src/cluster/hosts/ssh-options.js'
 import {localTree, parseRemoteList, remoteListScript, treeDiff} from '../../src/cluster/hosts/tree-diff.js'
@@ -95,5 +98,29 @@ describe('tree comparison', () => {
     assert.deepEqual(treeDiff(local, new Map()), {paths: ['./a', './a/b', './a/b/two words', './a/one', './link'], bytes: 3})
     writeFileSync(join(src, 'a', 'one'), '9')
     assert.deepEqual(treeDiff(await localTree(src), parseRemoteList(listing)), {paths: ['./a/one'], bytes: 1})
+  })
+})
+
+describe('process scripts, run by this machine’s sh', {skip: process.platform !== 'linux' && 'they read Linux’s /proc'}, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kctl-proc-'))
+  after(() => rmSync(dir, {recursive: true, force: true}))
+  const sh = (script: string) => spawnSync('sh', ['-c', script], {encoding: 'utf8', timeout: 20_000})
+
+  it('identify a process exactly as src/kit/process.ts does', () => {
+    assert.deepEqual(parseIdent(process.pid, sh(identScript(process.pid)).stdout), processIdentity(process.pid))
+    assert.equal(sh(identScript(999_999_999)).stdout, '')
+  })
+
+  it('start a detached process whose identity is the program’s, and signal only that one', async () => {
+    const r = sh(spawnScript('sleep', ['303'], {logFile: join(dir, 'logs', 'sleep.log'), env: {A: 'b'}}))
+    assert.equal(r.status, 0, r.stderr)
+    const id = parseSpawned(r.stdout)
+    assert.deepEqual(id, processIdentity(id.pid))
+    assert.equal(id.command, 'sleep 303')
+    assert.equal(sh(signalScript({...id, start: `${id.start}0`}, 'SIGTERM')).status, 3)
+    assert.equal(isSameProcess(id), true)
+    assert.equal(sh(signalScript(id, 'SIGTERM')).status, 0)
+    await eventually(async () => !isSameProcess(id), 'the process to end')
+    assert.equal(sh(signalScript(id, 'SIGTERM')).status, 3)
   })
 })

@@ -21,9 +21,10 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {execa} from 'execa'
 import {ExternalError, tail as lastLines} from '../../kit/errors.js'
 import {findFreePort} from '../../kit/ports.js'
-import {identityFromProc, type ProcessIdentity} from '../../kit/process.js'
+import type {ProcessIdentity} from '../../kit/process.js'
 import type {Host, HostCommandResult, HostFacts, HostRunOptions, HostSpawnOptions, HostTail, HostWriteOptions} from './host.js'
 import {listenersIn, portTaken} from './proc-net.js'
+import {identScript, parseIdent, parseSpawned, signalScript, spawnScript} from './remote-process.js'
 import {quietSshOutput, sshFailure} from './ssh-errors.js'
 import {commandLine, destinationOf, expandHome, exportLines, shellQuote, sshOptions, type SshConnectOptions, type SshTarget} from './ssh-options.js'
 import {localTree, parseRemoteList, remoteListScript, treeDiff} from './tree-diff.js'
@@ -35,9 +36,6 @@ interface ShResult<T extends string | Buffer> {
   stdout: T
   stderr: string
 }
-
-/** Prints `<boot id>|<base64 stat>|<base64 cmdline>` for pid $1, nothing when it is gone. */
-const IDENT_FN = `ident() { s=$(base64 -w0 /proc/$1/stat 2>/dev/null) || return 0; c=$(base64 -w0 /proc/$1/cmdline 2>/dev/null); printf '%s|%s|%s\\n' "$(cat /proc/sys/kernel/random/boot_id)" "$s" "$c"; }`
 
 /** Node's names for what `uname -s` / `uname -m` print, so facts compare with process.platform/arch. */
 const ARCH: Record<string, string> = {x86_64: 'x64', amd64: 'x64', aarch64: 'arm64', arm64: 'arm64', armv7l: 'arm', armv6l: 'arm', i686: 'ia32', i386: 'ia32', ppc64le: 'ppc64', s390x: 's390x', riscv64: 'riscv64'}
@@ -179,29 +177,12 @@ export class SshHost implements Host {
   }
 
   async spawnDetached(file: string, args: string[], options: HostSpawnOptions): Promise<ProcessIdentity> {
-    const log = shellQuote(options.logFile)
-    // A background job of a non-interactive shell is no group leader, so setsid needs no fork:
-    // `$!` is the program's pid once setsid has exec'd it (waited for below). stdin from
-    // /dev/null and output to the log leave the SSH session nothing to wait for.
-    const script = [
-      IDENT_FN,
-      options.cwd ? `cd -- ${shellQuote(options.cwd)} || exit 127` : '',
-      `mkdir -p -- "$(dirname -- ${log})" || exit 126`,
-      exportLines(options.env),
-      `setsid ${commandLine(file, args)} </dev/null >>${log} 2>&1 &`,
-      'p=$!; i=0',
-      `while [ $i -lt 100 ]; do case "$(tr '\\0' ' ' </proc/$p/cmdline 2>/dev/null)" in "setsid "*) sleep 0.05; i=$((i+1));; *) break;; esac; done`,
-      'echo "$p"; ident "$p"',
-    ].join('\n')
-    const out = await this.must(script, `starting ${commandLine(file, args)}`)
-    const [pidLine, ident] = out.split('\n')
-    const pid = Number(pidLine)
-    return parseIdent(pid, ident) ?? {pid, start: 'exited', command: ''}
+    return parseSpawned(await this.must(spawnScript(file, args, options), `starting ${commandLine(file, args)}`))
   }
 
   async processIdentity(pid: number): Promise<ProcessIdentity | undefined> {
     if (!Number.isInteger(pid) || pid <= 0) return undefined
-    return parseIdent(pid, await this.must(`${IDENT_FN}\nident ${pid}`, 'reading a process'))
+    return parseIdent(pid, await this.must(identScript(pid), 'reading a process'))
   }
 
   async isSameProcess(recorded: ProcessIdentity | undefined): Promise<boolean> {
@@ -212,14 +193,8 @@ export class SshHost implements Host {
 
   async signal(recorded: ProcessIdentity, sig: NodeJS.Signals): Promise<boolean> {
     if (!(await this.isSameProcess(recorded))) return false
-    // Checked again on the host, in the same script as the kill: the start (boot id + start
-    // time) still the recorded one, so a pid handed to another process meanwhile is spared.
-    const script = [
-      `s=$(cat /proc/${recorded.pid}/stat 2>/dev/null) || exit 3`,
-      'b=$(cat /proc/sys/kernel/random/boot_id); s=${s##*) }; set -- $s',
-      `[ "$1" != Z ] && [ "$b:\${20}" = ${shellQuote(recorded.start)} ] || exit 3`,
-      `kill -s ${sig.replace(/^SIG/, '')} ${recorded.pid} 2>/dev/null || exit 3`,
-    ].join('\n')
+    // The start is checked again on the host, in the same script as the kill.
+    const script = signalScript(recorded, sig)
     const r = await this.sh(script, {})
     if (r.exitCode === 3) return false
     if (r.exitCode !== 0) throw this.failed(`sending ${sig} to process ${recorded.pid}`, r)
@@ -390,12 +365,6 @@ class Slots {
       else this.busy--
     }
   }
-}
-
-function parseIdent(pid: number, line: string | undefined): ProcessIdentity | undefined {
-  const [boot, stat, cmdline] = (line ?? '').trim().split('|')
-  if (!boot || !stat) return undefined
-  return identityFromProc(pid, boot, Buffer.from(stat, 'base64').toString(), Buffer.from(cmdline ?? '', 'base64').toString())
 }
 
 /** Paths on a host are absolute: a relative one would land wherever the login shell starts. */
