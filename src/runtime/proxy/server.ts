@@ -17,6 +17,7 @@ import {generateSelfSigned, type PemPair} from '../../pki/self-signed-rsa.js'
 import {balancerPhase, responsePhase} from './dispatch.js'
 import {formatAddress, type ListenSpec} from './listen.js'
 import {listenHandle} from '../supervisor/serving.js'
+import {stopAccepting} from '../net.js'
 import {accessPhase, routerPhase} from './phases.js'
 import {pluginAccessPhase, pluginLogPhase} from './plugin-phases.js'
 import {LocalCounters} from '../plugins/counters.js'
@@ -185,7 +186,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
   const close = () =>
     (closing ??= (async () => {
       health.close()
-      for (const s of servers) s.close()
+      await Promise.all(servers.map((s) => stopAccepting(s)))
       for (const s of servers) s.closeIdleConnections()
       if (inFlight.size > 0) {
         await new Promise<void>((resolve) => {
