@@ -76,11 +76,6 @@ export async function ensureCertificates(certs: CertificatesState, nodes: NodeSt
   return written
 }
 
-/** The first control plane: data planes connect to its cluster listener. */
-export function firstControlPlane(state: ClusterState): NodeState | undefined {
-  return Object.values(state.nodes).find((n) => n.role === 'control_plane')
-}
-
 /** The kong.conf keys of the hybrid roles (empty for traditional nodes). */
 export function clusterConfValues(state: ClusterState, node: NodeState): Record<string, string> {
   const certs = state.certificates
@@ -89,15 +84,28 @@ export function clusterConfValues(state: ClusterState, node: NodeState): Record<
   const values: Record<string, string> = {cluster_mtls: certs.mtls, cluster_cert: own.cert, cluster_cert_key: own.key}
   if (certs.mtls === 'pki') values.cluster_ca_cert = certs.cert
   if (node.role === 'control_plane') values.cluster_listen = node.listen.cluster ?? 'off'
-  else values.cluster_control_plane = controlPlaneAddress(state)
+  else values.cluster_control_plane = controlPlaneAddress(state, node)
   return values
 }
 
-function controlPlaneAddress(state: ClusterState): string {
-  const cp = firstControlPlane(state)
-  const parsed = cp?.listen.cluster ? parseListen(cp.listen.cluster) : []
-  const a = typeof parsed === 'string' ? undefined : parsed[0]
-  if (!a) return '127.0.0.1:8005'
-  const host = connectHost(a.host)
-  return `${host.includes(':') ? `[${host}]` : host}:${a.port}`
+/**
+ * Every control plane's cluster address (`host:port, host:port`), starting with a
+ * different one for each data plane so they spread over the control planes; a data plane
+ * whose control plane fails moves to the next in its list.
+ */
+function controlPlaneAddress(state: ClusterState, node: NodeState): string {
+  const addresses = Object.values(state.nodes)
+    .filter((n) => n.role === 'control_plane')
+    .map((cp) => {
+      const parsed = cp.listen.cluster ? parseListen(cp.listen.cluster) : []
+      const a = typeof parsed === 'string' ? undefined : parsed[0]
+      if (!a) return undefined
+      const host = connectHost(a.host)
+      return `${host.includes(':') ? `[${host}]` : host}:${a.port}`
+    })
+    .filter((a): a is string => a !== undefined)
+  if (addresses.length === 0) return '127.0.0.1:8005'
+  const dps = Object.values(state.nodes).filter((n) => n.role === 'data_plane')
+  const first = Math.max(0, dps.findIndex((d) => d.name === node.name)) % addresses.length
+  return [...addresses.slice(first), ...addresses.slice(0, first)].join(', ')
 }

@@ -23,7 +23,7 @@ function managedBy(key: string, node: string): string | undefined {
   // pg_timeout and pg_pool_size are tuning, not the connection: those stay settable.
   if (key === 'database' || /^pg_(host|port|user|password|database|ssl)$/.test(key)) return 'spec.database'
   if (['cluster_cert', 'cluster_cert_key', 'cluster_ca_cert', 'cluster_mtls'].includes(key)) return 'spec.certificates'
-  if (key === 'cluster_control_plane') return "the first control plane's cluster_listen (data planes connect there)"
+  if (key === 'cluster_control_plane') return "the control planes' cluster_listen (data planes connect there, moving to the next one when theirs fails)"
   if (key === 'prefix') return "kctl's state directory (KCTL_DATA_DIR)"
   return undefined
 }

@@ -77,7 +77,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     })())
   const status = async () => ({
     configuration_hash: hash,
-    control_plane: {connected: link.connected(), address: conf.cluster_control_plane},
+    control_plane: {connected: link.connected(), address: link.address()},
     server: await proxy.stats(),
     memory: {rss_bytes: process.memoryUsage().rss},
   })

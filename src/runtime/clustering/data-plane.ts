@@ -27,6 +27,8 @@ export interface DataPlaneLink {
   /** Starts connecting; resolves at once (the link retries forever until closed). */
   start(): void
   connected(): boolean
+  /** The control plane it is connected to, or will try next. */
+  address(): string
   close(): void
 }
 
@@ -54,6 +56,12 @@ export function parseLabels(list: readonly string[]): Record<string, string> {
   return Object.fromEntries(list.map((kv) => kv.split(':')).map(([k, ...v]) => [k.trim(), v.join(':').trim()]))
 }
 
+/** The `host:port` entries of `cluster_control_plane`, in order. */
+export function controlPlanes(value: string): string[] {
+  const list = value.split(',').map((a) => a.trim()).filter(Boolean)
+  return list.length ? list : [value]
+}
+
 export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
   const {conf, tls, log} = d
   const intervalMs = conf.cluster_ping_interval * 1000
@@ -62,7 +70,13 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
   let closed = false
   let retryTimer: NodeJS.Timeout | undefined
   let isOpen = false
-  const url = `wss://${conf.cluster_control_plane}${OUTLET_PATH}?${new URLSearchParams({node_id: d.nodeId, node_hostname: hostname(), node_version: GATEWAY_VERSION})}`
+  // `cluster_control_plane` may list several control planes (kctl's extension: Kong needs
+  // a load balancer in front of them). The link stays on one until it fails, then tries
+  // the next at once; once every one failed in a row, the usual backoff applies.
+  const addresses = controlPlanes(conf.cluster_control_plane)
+  let current = 0
+  let failedInRow = 0
+  const query = new URLSearchParams({node_id: d.nodeId, node_hostname: hostname(), node_version: GATEWAY_VERSION})
 
   // One log line per kind of failure in a row, not one per retry.
   let lastFailure = ''
@@ -81,17 +95,26 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
   let rejections = 0
   const scheduleRetry = (kind: 'refused' | 'rejected' | 'failed') => {
     if (closed) return
+    if (addresses.length > 1) {
+      current = (current + 1) % addresses.length
+      if (++failedInRow < addresses.length) {
+        // another control plane may be up: no reason to wait
+        retryTimer = setTimeout(connect, 20 + Math.random() * 80)
+        return
+      }
+      failedInRow = 0
+    }
     const base = kind === 'refused' ? REFUSED_RETRY_MS : Math.min(MAX_BACKOFF_MS, kind === 'rejected' ? 1000 * 2 ** rejections++ : 500 * 2 ** attempt++)
     const delay = base / 2 + Math.random() * (base / 2)
     retryTimer = setTimeout(connect, delay)
   }
 
   function connect(): void {
-    const address = conf.cluster_control_plane
+    const address = addresses[current]
     dialControlPlane({address, tls, serverName: conf.cluster_server_name, timeoutMs: HANDSHAKE_TIMEOUT_MS, onTcpConnect: () => (attempt = 0)}).then(
       (tlsSocket) => {
         if (closed) tlsSocket.destroy()
-        else openWebSocket(tlsSocket)
+        else openWebSocket(tlsSocket, address)
       },
       (err: DialError) => {
         if (err.stage === 'identity') failed('error', `refusing control plane ${address}: ${err.message}`)
@@ -102,7 +125,8 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
   }
 
   /** The WebSocket over a connection already verified: the upgrade request is its first write. */
-  function openWebSocket(tlsSocket: import('node:tls').TLSSocket): void {
+  function openWebSocket(tlsSocket: import('node:tls').TLSSocket, address: string): void {
+    const url = `wss://${address}${OUTLET_PATH}?${query}`
     const options: WebSocket.ClientOptions = {
       createConnection: () => tlsSocket,
       maxPayload: conf.cluster_max_payload,
@@ -128,7 +152,8 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
       isOpen = true
       lastFailure = ''
       rejections = 0
-      log.notice(`connected to control plane ${conf.cluster_control_plane}`)
+      failedInRow = 0
+      log.notice(`connected to control plane ${address}`)
       socket.send(encodeBasicInfo({plugins: bundledPlugins().map((p) => ({name: p.name, version: p.version})), labels: parseLabels(conf.cluster_dp_labels)}), {binary: true})
       ping()
       awaitPong()
@@ -165,13 +190,14 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
       scheduleRetry(wasOpen ? 'failed' : 'rejected')
     })
     socket.on('error', (err) => {
-      if (!isOpen) failed('warn', `could not connect to control plane ${conf.cluster_control_plane}: ${err.message}`)
+      if (!isOpen) failed('warn', `could not connect to control plane ${address}: ${err.message}`)
     })
   }
 
   return {
     start: connect,
     connected: () => isOpen,
+    address: () => addresses[current],
     close() {
       closed = true
       clearTimeout(retryTimer)
