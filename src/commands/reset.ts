@@ -1,7 +1,7 @@
 import {BaseCommand} from '../kit/base-command.js'
 import {yesFlag} from '../kit/flags.js'
 import {print, stderrReporter} from '../kit/output.js'
-import {adminFlags, selectTagFlag} from '../config/cli-flags.js'
+import {adminFlags, selectTagFlag} from '../declarative/cli-flags.js'
 import {reset} from '../services/reset.js'
 import {getSchema} from '../runtime/schema/registry.js'
 import type {SyncResult} from '../services/diff.js'

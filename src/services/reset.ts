@@ -3,13 +3,13 @@
  * transaction; on a DB-less node, one `POST /config` of what is left (empty without
  * tags); on any other Kong, entity by entity, children first.
  */
-import {fetchState} from '../config/admin-client.js'
-import {resolveGateway, type AdminTarget} from '../config/admin-url.js'
-import {asUserErrors, eventName, incompleteApply} from '../config/cli-errors.js'
-import {commitEvents} from '../config/commit.js'
-import {deleteAll} from '../config/diff.js'
-import {PartialApply} from '../config/entity-apply.js'
-import {massDelete} from '../config/plan.js'
+import {fetchState} from '../declarative/admin-client.js'
+import {resolveGateway, type AdminTarget} from '../declarative/admin-url.js'
+import {asUserErrors, eventName, incompleteApply} from '../declarative/cli-errors.js'
+import {commitEvents} from '../declarative/commit.js'
+import {deleteAll} from '../declarative/diff.js'
+import {PartialApply} from '../declarative/entity-apply.js'
+import {massDelete} from '../declarative/plan.js'
 import {silentReporter, type Reporter} from '../kit/output.js'
 import {summarize} from '../runtime/declarative/state.js'
 import {confirmDestructive} from './declarative.js'
