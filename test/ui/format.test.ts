@@ -1,8 +1,8 @@
 /** Pure formatters and models: relative times, expiry tones, sync states, rows, events, keys, store. */
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {buildStatus, problemsOf, syncOf, type Observations} from '../../src/services/status-build.js'
-import type {LocalCluster, LocalNode} from '../../src/services/status-local.js'
+import {buildStatus, problemsOf, syncOf, type Observations} from '../../src/services/status/build.js'
+import type {LocalCluster, LocalNode} from '../../src/services/status/local.js'
 import {diffEvents} from '../../src/ui/events.js'
 import {certExpiry, duration, relativeTime, shortHash} from '../../src/ui/format.js'
 import {plainStatus} from '../../src/ui/plain.js'

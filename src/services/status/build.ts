@@ -2,9 +2,9 @@
  * Pure: local facts + what the nodes answered → the `kctl status` result. Both the
  * one-shot command and the watch build their result here, so they never disagree.
  */
-import type {DataPlaneRowJson, NodeProbe} from './status-probe.js'
-import type {LocalCluster, LocalNode} from './status-local.js'
-import type {DataPlaneStatus, NodeStatus, StatusResult, SyncState} from './status-types.js'
+import type {DataPlaneRowJson, NodeProbe} from './probe.js'
+import type {LocalCluster, LocalNode} from './local.js'
+import type {DataPlaneStatus, NodeStatus, StatusResult, SyncState} from './types.js'
 
 /** The CP source of a hybrid cluster: its last good answer is kept while it is away. */
 export interface CpObservation {

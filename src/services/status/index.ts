@@ -2,14 +2,14 @@
  * `kctl status`: the cluster at a glance (one read), and `kctl status --watch`'s feed
  * (sources polled on their own loops; every answer rebuilds the result).
  */
-import {buildStatus, CP_STOPPED, type Observations} from './status-build.js'
-import type {ClusterRef} from './cluster.js'
-import {readLocalCluster, readLogTail} from './status-local.js'
-import {createProber, type Prober} from './status-probe.js'
-import {observeAll, observeControlPlane, observeNode, pollLoop, readByControlPlaneSource} from './status-sources.js'
-import type {StatusResult} from './status-types.js'
+import {buildStatus, CP_STOPPED, type Observations} from './build.js'
+import type {ClusterRef} from '../cluster.js'
+import {readLocalCluster, readLogTail} from './local.js'
+import {createProber, type Prober} from './probe.js'
+import {observeAll, observeControlPlane, observeNode, pollLoop, readByControlPlaneSource} from './poll.js'
+import type {StatusResult} from './types.js'
 
-export type {StatusResult} from './status-types.js'
+export type {StatusResult} from './types.js'
 
 export interface StatusOptions extends ClusterRef {
   /** Per-request timeout (default 2000 ms). */

@@ -9,9 +9,9 @@
  * The CP kctl asks is read by the cp source alone (its node row comes from that probe).
  */
 import {setTimeout as sleep} from 'node:timers/promises'
-import {CP_STOPPED, type CpObservation, type Observations} from './status-build.js'
-import type {LocalCluster, LocalNode} from './status-local.js'
-import type {Prober} from './status-probe.js'
+import {CP_STOPPED, type CpObservation, type Observations} from './build.js'
+import type {LocalCluster, LocalNode} from './local.js'
+import type {Prober} from './probe.js'
 
 const nowSeconds = () => Date.now() / 1000
 

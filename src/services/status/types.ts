@@ -12,8 +12,8 @@
  *    data_planes: [{id, node, hostname, ip, version, config_hash, sync, sync_status,
  *                   last_seen, cert_expiry, labels}]}
  */
-import type {Mode} from '../cluster/spec.js'
-import type {ProcessState} from './cluster.js'
+import type {Mode} from '../../cluster/spec.js'
+import type {ProcessState} from '../cluster.js'
 
 /** in_sync: the CP's hash; behind: another hash; stale: silent > 1.5 ping intervals; incompatible: refused by the CP. */
 export type SyncState = 'in_sync' | 'behind' | 'stale' | 'incompatible'

@@ -5,14 +5,14 @@
  */
 import {open, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {listenUrl} from '../cluster/listen.js'
-import type {Mode} from '../cluster/spec.js'
-import type {PgConnection} from '../cluster/postgres.js'
-import {isAlive} from '../kit/process.js'
-import {parseConfText} from '../runtime/conf/load.js'
-import {readRecord, type SupervisionRecord} from '../runtime/supervisor/record.js'
-import {isRunning, readState, type Intent, type Launched} from '../cluster/state.js'
-import {loadCluster, type ClusterRef, type ProcessState} from './cluster.js'
+import {listenUrl} from '../../cluster/listen.js'
+import type {Mode} from '../../cluster/spec.js'
+import type {PgConnection} from '../../cluster/postgres.js'
+import {isAlive} from '../../kit/process.js'
+import {parseConfText} from '../../runtime/conf/load.js'
+import {readRecord, type SupervisionRecord} from '../../runtime/supervisor/record.js'
+import {isRunning, readState, type Intent, type Launched} from '../../cluster/state.js'
+import {loadCluster, type ClusterRef, type ProcessState} from '../cluster.js'
 
 export interface LocalNode {
   name: string
