@@ -2,7 +2,8 @@
  * Pure: local facts + what the nodes answered → the `kctl status` result. Both the
  * one-shot command and the watch build their result here, so they never disagree.
  */
-import type {DataPlaneRowJson, NodeProbe} from './probe.js'
+import type {ListedDataPlane} from '../../runtime/clustering/data-planes.js'
+import type {NodeProbe} from './probe.js'
 import type {LocalCluster, LocalNode} from './local.js'
 import type {DataPlaneStatus, NodeStatus, StatusResult, SyncState} from './types.js'
 
@@ -10,7 +11,7 @@ import type {DataPlaneStatus, NodeStatus, StatusResult, SyncState} from './types
 export interface CpObservation {
   node: string
   /** The last `/clustering/data-planes` rows that arrived (null: none yet). */
-  rows: DataPlaneRowJson[] | null
+  rows: ListedDataPlane[] | null
   /** The CP's `configuration_hash` and DP count from its last `/status`. */
   hash: string | null
   connected: number | null
@@ -39,7 +40,7 @@ const FINE_SYNC_STATUSES = new Set(['normal', 'unknown', ''])
 export const LAST_SEEN_SLACK_S = 1
 
 /** Kong's rule: a peer silent for more than 1.5 ping intervals is gone (plus the rounding slack above). */
-export function syncOf(row: DataPlaneRowJson, cpHash: string | null, pingInterval: number, now: number): SyncState {
+export function syncOf(row: Pick<ListedDataPlane, 'last_seen' | 'sync_status' | 'config_hash'>, cpHash: string | null, pingInterval: number, now: number): SyncState {
   if (now - row.last_seen > 1.5 * pingInterval + LAST_SEEN_SLACK_S) return 'stale'
   if (!FINE_SYNC_STATUSES.has(row.sync_status ?? '')) return 'incompatible'
   return cpHash !== null && row.config_hash === cpHash ? 'in_sync' : 'behind'

@@ -4,6 +4,7 @@
  * request, so a watch reuses its connections instead of opening one per poll.
  */
 import {Agent, request} from 'undici'
+import type {ListedDataPlane} from '../../runtime/clustering/data-planes.js'
 
 /** What one node's status listener said. */
 export interface NodeProbe {
@@ -15,22 +16,10 @@ export interface NodeProbe {
   error: string | null
 }
 
-export interface DataPlaneRowJson {
-  id: string
-  hostname: string
-  ip: string
-  last_seen: number
-  config_hash: string
-  version: string
-  sync_status: string
-  labels?: Record<string, string>
-  cert_details?: {expiry_timestamp?: number}
-}
-
 export interface Prober {
   node(statusUrl: string): Promise<NodeProbe>
   /** @throws Error with a short reason when the Admin API does not answer or answers an error. */
-  dataPlanes(adminUrl: string): Promise<DataPlaneRowJson[]>
+  dataPlanes(adminUrl: string): Promise<ListedDataPlane[]>
   close(): Promise<void>
 }
 
@@ -70,7 +59,7 @@ export function createProber(options: {timeoutMs?: number} = {}): Prober {
       }
     },
     async dataPlanes(adminUrl) {
-      const rows: DataPlaneRowJson[] = []
+      const rows: ListedDataPlane[] = []
       let next: string | null = '/clustering/data-planes?size=1000'
       for (let pages = 0; next && pages < 100; pages++) {
         let res
@@ -80,7 +69,7 @@ export function createProber(options: {timeoutMs?: number} = {}): Prober {
           throw new Error(describeError(err))
         }
         if (res.status !== 200) throw new Error(`/clustering/data-planes answered ${res.status}${res.body?.message ? `: ${res.body.message}` : ''}`)
-        rows.push(...(res.body.data as DataPlaneRowJson[]))
+        rows.push(...(res.body.data as ListedDataPlane[]))
         next = res.body.next
       }
       return rows
