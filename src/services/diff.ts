@@ -1,7 +1,7 @@
 /** `kctl diff`: what `apply` would change, nothing written. */
-import {resolveAdminUrl, type AdminTarget} from '../declarative/admin-url.js'
+import {resolveAdminUrl, type AdminTarget} from './admin-target.js'
 import type {Gateway} from '../declarative/admin-client.js'
-import {asUserErrors} from '../declarative/cli-errors.js'
+import {asUserErrors} from '../declarative/user-errors.js'
 import {massDelete, planSync, type MassDelete, type Plan} from '../declarative/plan.js'
 import {massDeleteLine} from '../declarative/render.js'
 import type {InputLimits} from '../runtime/declarative/limits.js'

@@ -4,8 +4,8 @@
  * tags); on any other Kong, entity by entity, children first.
  */
 import {fetchState} from '../declarative/admin-client.js'
-import {resolveGateway, type AdminTarget} from '../declarative/admin-url.js'
-import {asUserErrors, eventName, incompleteApply} from '../declarative/cli-errors.js'
+import {resolveGateway, type AdminTarget} from './admin-target.js'
+import {asUserErrors, eventName, incompleteApply} from '../declarative/user-errors.js'
 import {commitEvents} from '../declarative/commit.js'
 import {deleteAll} from '../declarative/diff.js'
 import {PartialApply} from '../declarative/entity-apply.js'

@@ -3,8 +3,8 @@
  * the cluster in ./kctl.yaml (or --spec): its traditional or control-plane node.
  */
 import {UserError} from '../kit/errors.js'
-import {loadCluster} from '../services/cluster.js'
-import {openGateway, type Gateway} from './admin-client.js'
+import {loadCluster} from './cluster.js'
+import {openGateway, type Gateway} from '../declarative/admin-client.js'
 
 export interface AdminTarget {
   /** Explicit URL (flag or KCTL_ADMIN_URL). */
