@@ -1,13 +1,8 @@
-/** What the up phases share: the context of one run, the shape of a phase, launching a node. */
-import {join} from 'node:path'
+/** What the up phases share: the shape of a phase and the context of one run, with the questions phases ask of it. Launching a node is launch.ts. */
 import type {Reporter} from '../kit/output.js'
 import type {ProcessIdentity} from '../kit/process.js'
-import {clusterConfValues} from './certificates.js'
-import {startNode} from './launcher.js'
-import {writeNodeConf} from './node-conf.js'
-import {nodeExtraConf} from './spec-conf.js'
 import type {ClusterSpec} from './spec.js'
-import {isRunning, launchedProcess, recordProcess, writeState, type ClusterState, type NodeState} from './state.js'
+import {isRunning, launchedProcess, type ClusterState, type NodeState} from './state.js'
 
 export interface UpContext {
   spec: ClusterSpec
@@ -37,14 +32,3 @@ export const startedHere = (ctx: UpContext, p: ProcessIdentity | undefined): boo
 
 /** Nodes this run started, in spec order. */
 export const startedNodes = (ctx: UpContext): NodeState[] => Object.values(ctx.state.nodes).filter((n) => startedHere(ctx, launchedProcess(n)))
-
-/** Writes the node's kong.conf, spawns it detached and records it (for undo and for state). */
-export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
-  await writeNodeConf({cluster: ctx.state.name, node, connection: ctx.state.connection, clustering: clusterConfValues(ctx.state, node), extra: nodeExtraConf(ctx.spec.spec, node.name)})
-  const proc = await startNode(node)
-  recordProcess(node, proc)
-  node.intent = 'running'
-  ctx.started.nodes.push(proc)
-  ctx.report.info(`${node.name} started (pid ${node.pid}), log ${join('nodes', node.name, 'logs', 'node.log')}`)
-  await writeState(ctx.stateDir, ctx.state)
-}
