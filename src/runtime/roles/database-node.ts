@@ -1,54 +1,31 @@
 /**
  * A gateway node with a database: `traditional` (Admin API + proxy) or `control_plane`
- * (Admin API + cluster listener, no proxy). Data planes start in data-plane-node.ts.
+ * (Admin API + cluster listener, no proxy). DB-less nodes start in dbless-node.ts, data
+ * planes in data-plane-node.ts.
  *
  *   start:  conf ─► node id ─► Postgres reachable? ─► migrations current? ─► load config
  *           ─► build proxy snapshot ─► listen (proxy, admin, status) ─► LISTEN for changes
  *   change: Admin API write (or NOTIFY from another node) ─► reload ─► build ─► swap
  *   stop:   SIGTERM ─► stop accepting ─► drain in-flight requests ─► close pool
  */
-import {randomUUID} from 'node:crypto'
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
 import {createServer, type Server} from 'node:http'
-import {join} from 'node:path'
-import {buildAdminApi} from './admin/server.js'
-import {publicConf} from './conf/load.js'
-import type {NodeConf} from './conf/defaults.js'
-import {coalesce, loadEntities} from './config-loader.js'
-import {listenForChanges, type ChangeListener} from './db/change-listener.js'
-import {CONFIG_CHANNEL} from './db/dao.js'
-import {pendingMigrations} from './db/migrations.js'
-import {createPool, describePgError, pgOptions, type PgOptions} from './db/pool.js'
-import type {Logger} from './log.js'
-import {closeServer, listen} from './net.js'
-import {parseListen} from './proxy/listen.js'
-import {createControlPlane} from './clustering/control-plane.js'
-import {loadClusterTls} from './clustering/tls.js'
-import {createStatusApi} from './status.js'
-import {createProxyHost} from './workers/proxy-host.js'
-
-export {listenProxy} from './workers/listen-proxy.js'
-export {pgOptions} from './db/pool.js'
-
-export interface RunningNode {
-  nodeId: string
-  /** Stops accepting, drains, closes. Idempotent. */
-  close(): Promise<void>
-}
-
-/** The node id persists in `<prefix>/kong.id`, as Kong's does. */
-export function nodeIdFor(prefix: string): string {
-  const file = join(prefix, 'kong.id')
-  try {
-    const id = readFileSync(file, 'utf8').trim()
-    if (id) return id
-  } catch {
-    /* first start */
-  }
-  const id = randomUUID()
-  writeFileSync(file, id + '\n', {mode: 0o600})
-  return id
-}
+import {buildAdminApi} from '../admin/server.js'
+import {publicConf} from '../conf/load.js'
+import type {NodeConf} from '../conf/defaults.js'
+import {coalesce, loadEntities} from '../config-loader.js'
+import {listenForChanges, type ChangeListener} from '../db/change-listener.js'
+import {CONFIG_CHANNEL} from '../db/dao.js'
+import {pendingMigrations} from '../db/migrations.js'
+import {createPool, describePgError, pgOptions, type PgOptions} from '../db/pool.js'
+import type {Logger} from '../log.js'
+import {closeServer, listen} from '../net.js'
+import {parseListen} from '../proxy/listen.js'
+import {createControlPlane} from '../clustering/control-plane.js'
+import {loadClusterTls} from '../clustering/tls.js'
+import {nodeIdFor, type RunningNode} from './node.js'
+import {createStatusApi} from '../status.js'
+import {createProxyHost} from '../workers/proxy-host.js'
 
 export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<RunningNode> {
   mkdirSync(conf.prefix, {recursive: true})
