@@ -5,7 +5,7 @@ import type {Logger} from '../log.js'
 import {bundledPlugins} from '../plugins/registry.js'
 import {GATEWAY_VERSION} from '../version.js'
 import {BodyError} from './body.js'
-import {parseTarget} from '../request-target.js'
+import {parseTarget} from '../listeners/request-target.js'
 
 export interface Reply {
   status: number

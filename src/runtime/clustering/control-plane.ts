@@ -7,7 +7,7 @@
  *           ─► plugins ok? ─► send current payload ─► pings refresh last_seen/hash
  */
 import {createServer, type Server} from 'node:https'
-import {parseTarget} from '../request-target.js'
+import {parseTarget} from '../listeners/request-target.js'
 import type {IncomingMessage} from 'node:http'
 import type {Duplex} from 'node:stream'
 import type {TLSSocket} from 'node:tls'
@@ -15,7 +15,7 @@ import type pg from 'pg'
 import {WebSocketServer, type WebSocket} from 'ws'
 import type {NodeConf} from '../conf/defaults.js'
 import type {Logger} from '../log.js'
-import {closeServer, listen} from '../net.js'
+import {closeServer, listen} from '../listeners/bind.js'
 import {bundledPlugins} from '../plugins/registry.js'
 import {isUuid, nowSeconds} from '../schema/validate.js'
 import {GATEWAY_VERSION} from '../version.js'

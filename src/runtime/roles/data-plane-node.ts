@@ -17,11 +17,11 @@ import {decodeFrame, FrameError, type DecodedFrame} from '../clustering/frame.js
 import {createFrameDecoder} from '../clustering/frame-decoder.js'
 import {loadClusterTls} from '../clustering/tls.js'
 import type {Logger} from '../log.js'
-import {closeServer, listen} from '../net.js'
+import {closeServer, listen} from '../listeners/bind.js'
 import {nodeIdFor, type RunningNode} from './node.js'
 import {parseListen} from '../proxy/listen.js'
 import {buildSnapshot, type EntitySet, type ProxySnapshot} from '../proxy/snapshot.js'
-import {createStatusApi} from '../status.js'
+import {createStatusApi} from '../listeners/status-api.js'
 import {createProxyHost} from '../workers/proxy-host.js'
 
 export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<RunningNode> {

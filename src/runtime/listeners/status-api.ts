@@ -6,9 +6,9 @@
  * (`last_crash: {at, cause}`, null when none).
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import type {Logger} from './log.js'
+import type {Logger} from '../log.js'
 import {parseTarget} from './request-target.js'
-import {stillStarting, supervisionStatus} from './supervisor/serving.js'
+import {stillStarting, supervisionStatus} from '../supervisor/serving.js'
 
 export interface StatusDeps {
   status(): Promise<Record<string, unknown>>

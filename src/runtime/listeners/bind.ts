@@ -4,7 +4,7 @@
  * stays open while the serving process restarts.
  */
 import type {Server} from 'node:net'
-import {listenHandle} from './supervisor/serving.js'
+import {listenHandle} from '../supervisor/serving.js'
 
 const REASONS: Record<string, string> = {
   EADDRINUSE: 'address already in use',
