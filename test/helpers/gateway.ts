@@ -5,7 +5,7 @@
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {buildAdminApi} from '../../src/runtime/admin/server.js'
-import {loadEntities} from '../../src/runtime/config-loader.js'
+import {loadEntities} from '../../src/runtime/db/load-entities.js'
 import {createPool} from '../../src/runtime/db/pool.js'
 import {createLogger} from '../../src/runtime/log.js'
 import {createProxy, type Proxy} from '../../src/runtime/proxy/server.js'

@@ -1,6 +1,6 @@
 /** Replies of the Admin API: JSON bodies with Kong's headers. */
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {GatewayError} from '../errors.js'
+import {GatewayError} from '../db/errors.js'
 import type {Logger} from '../log.js'
 import {bundledPlugins} from '../plugins/registry.js'
 import {GATEWAY_VERSION} from '../version.js'

@@ -5,7 +5,7 @@
  * database sees every DP.
  */
 import type pg from 'pg'
-import {invalidOffset, invalidSize} from '../errors.js'
+import {invalidOffset, invalidSize} from '../db/errors.js'
 import {isUuid, nowSeconds} from '../schema/validate.js'
 
 /** What a control plane records about one data plane (written on every ping). */

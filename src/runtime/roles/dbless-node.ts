@@ -15,7 +15,7 @@ import {createServer, type Server} from 'node:http'
 import {buildDbLessAdminApi} from '../admin/dbless-api.js'
 import {publicConf} from '../conf/load.js'
 import type {NodeConf} from '../conf/defaults.js'
-import {createDbLessConfig, type DbLessConfig} from '../dbless-config.js'
+import {createDbLessConfig, type DbLessConfig} from '../declarative/dbless-config.js'
 import {ConfigInvalid} from '../declarative/errors.js'
 import {parseText} from '../declarative/source.js'
 import type {Logger} from '../log.js'
@@ -24,6 +24,7 @@ import {nodeIdFor, type RunningNode} from './node.js'
 import {listenProxy} from '../workers/listen-proxy.js'
 import {parseListen} from '../proxy/listen.js'
 import {createProxy, proxyOptionsOf} from '../proxy/server.js'
+import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
 import {createStatusApi} from '../listeners/status-api.js'
 import {workerCount} from '../workers/count.js'
 
@@ -34,7 +35,7 @@ export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<Runn
   // the Admin API to wait for them, so a DB-less node proxies in one process for now.
   if (workerCount(conf.node_worker_processes) > 1) log.warn('node_worker_processes is not supported with database = off yet; proxying in 1 process')
   const proxy = createProxy({log: log.child({subsystem: 'proxy'}), ...proxyOptionsOf(conf)})
-  const config = createDbLessConfig((snapshot) => proxy.swap(snapshot))
+  const config = createDbLessConfig((entities) => buildSnapshot(entities as unknown as EntitySet), (snapshot) => proxy.swap(snapshot))
   if (conf.declarative_config) loadAtStart(config, conf.declarative_config, log)
 
   const servers: Server[] = []

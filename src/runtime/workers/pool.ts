@@ -21,7 +21,7 @@
 import cluster, {type Worker} from 'node:cluster'
 import {fileURLToPath} from 'node:url'
 import type {NodeConf} from '../conf/defaults.js'
-import type {EntityArrays} from '../config-loader.js'
+import type {EntityArrays} from '../db/load-entities.js'
 import type {Logger} from '../log.js'
 import {LocalCounters} from '../plugins/counters.js'
 import {renderMetrics, type NodeGauges} from '../plugins/prometheus/exporter.js'

@@ -3,8 +3,8 @@
  * (a REPEATABLE READ transaction), as the entity arrays the proxy is built from.
  */
 import type pg from 'pg'
-import {Dao} from './db/dao.js'
-import {ENTITIES} from './schema/registry.js'
+import {Dao} from './dao.js'
+import {ENTITIES} from '../schema/registry.js'
 
 export type EntityArrays = Record<string, Record<string, any>[]>
 

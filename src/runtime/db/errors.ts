@@ -2,7 +2,7 @@
  * Kong's error envelope (`kong/db/errors.lua`): the same codes, names and message shapes,
  * and one table that maps a code to its HTTP status for the Admin API.
  */
-import {violationMessage, type FieldErrors} from './schema/validate.js'
+import {violationMessage, type FieldErrors} from '../schema/validate.js'
 
 export const ErrorCode = {
   INVALID_PRIMARY_KEY: 1,

@@ -1,15 +1,15 @@
 /**
  * The configuration of a DB-less node, held in memory. Applying one is all or nothing:
- * parse → validate every entity → build the proxy snapshot → swap; any failure leaves
- * the previous configuration serving.
+ * parse → validate every entity → build (the node's proxy snapshot) → swap; any failure
+ * leaves the previous configuration serving. What is built and swapped is the node's
+ * (roles/dbless-node.ts): this store knows nothing of the proxy.
  */
-import {configHash, EMPTY_CONFIG_HASH} from './clustering/config-hash.js'
-import {exportConfig, type EntityArrays} from './clustering/export.js'
-import {ConfigInvalid} from './declarative/errors.js'
-import {resolveFiles, toEntityArrays} from './declarative/load.js'
-import type {ParsedFile} from './declarative/source.js'
-import {buildSnapshot, type EntitySet, type ProxySnapshot} from './proxy/snapshot.js'
-import {getSchema} from './schema/registry.js'
+import {configHash, EMPTY_CONFIG_HASH} from '../clustering/config-hash.js'
+import {exportConfig, type EntityArrays} from '../clustering/export.js'
+import {ConfigInvalid} from './errors.js'
+import {resolveFiles, toEntityArrays} from './load.js'
+import type {ParsedFile} from './source.js'
+import {getSchema} from '../schema/registry.js'
 
 export interface LoadedConfig {
   entities: EntityArrays
@@ -35,7 +35,11 @@ export interface DbLessConfig {
 /** The hash of loaded entities: Kong's algorithm over the control plane's export of them. */
 export const entitiesHash = (entities: EntityArrays): string => configHash(exportConfig(entities)).config
 
-export function createDbLessConfig(swap: (snapshot: ProxySnapshot) => void): DbLessConfig {
+/**
+ * `build` turns loaded entities into what the node serves from; a throw there is the
+ * configuration's fault (ConfigInvalid, nothing swapped). `swap` then puts it in place.
+ */
+export function createDbLessConfig<T>(build: (entities: EntityArrays) => T, swap: (built: T) => void): DbLessConfig {
   let loaded: LoadedConfig | null = null
   const prepare = (file: ParsedFile): LoadedConfig => {
     // Entries without ids keep the ids (and timestamps) they had, so re-posting a file
@@ -55,13 +59,13 @@ export function createDbLessConfig(swap: (snapshot: ProxySnapshot) => void): DbL
     hashOf: (file) => prepare(file).hash,
     apply(file) {
       const next = prepare(file)
-      let snapshot: ProxySnapshot
+      let built: T
       try {
-        snapshot = buildSnapshot(next.entities as unknown as EntitySet)
+        built = build(next.entities)
       } catch (err) {
         throw new ConfigInvalid([{message: (err as Error).message}])
       }
-      swap(snapshot)
+      swap(built)
       loaded = next
       return loaded
     },
