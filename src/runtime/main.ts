@@ -10,7 +10,7 @@
  */
 import {fileURLToPath} from 'node:url'
 import {loadConf, ConfError} from './conf/load.js'
-import {createLogger, isLogLevel} from './log.js'
+import {createLogger, isLogLevel} from './kit/log.js'
 import type {RunningNode} from './roles/node.js'
 import {supervise} from './supervisor/supervisor.js'
 import {enterSupervised, markStarted, tell} from './supervisor/serving.js'

@@ -4,7 +4,7 @@
  * handler; the node only binds it.
  */
 import type {DbLessConfig} from '../declarative/dbless-config.js'
-import type {Logger} from '../log.js'
+import type {Logger} from '../kit/log.js'
 import {readBody} from './body.js'
 import {clusteringEndpoint} from './clustering.js'
 import {handleConfig} from './config.js'

@@ -6,7 +6,7 @@
  * (`last_crash: {at, cause}`, null when none).
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import type {Logger} from '../log.js'
+import type {Logger} from '../kit/log.js'
 import {parseTarget} from './request-target.js'
 import {stillStarting, supervisionStatus} from '../supervisor/serving.js'
 

@@ -5,7 +5,7 @@
  */
 import type {IncomingHttpHeaders} from 'node:http'
 import type pg from 'pg'
-import type {Logger} from '../log.js'
+import type {Logger} from '../kit/log.js'
 import type {ProxyContext} from '../proxy/context.js'
 import {readBody, splitUrl} from '../proxy/phases.js'
 import type {LocalCounters} from './counters.js'

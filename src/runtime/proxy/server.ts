@@ -11,7 +11,7 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import {createServer as createTlsServer} from 'node:https'
 import type {Socket} from 'node:net'
 import type pg from 'pg'
-import type {Logger} from '../log.js'
+import type {Logger} from '../kit/log.js'
 import {requestLogger, type ProxyContext} from './context.js'
 import {generateSelfSigned, type PemPair} from '../../pki/self-signed-rsa.js'
 import {balancerPhase, responsePhase} from './dispatch.js'

@@ -15,7 +15,7 @@
  * also says why a node that gave up is down.
  */
 import {fork, type ChildProcess} from 'node:child_process'
-import type {Logger} from '../log.js'
+import type {Logger} from '../kit/log.js'
 import {decide, DEFAULT_POLICY, type BackoffPolicy} from './backoff.js'
 import {BindError, Handles} from './handles.js'
 import {SUPERVISION_ENV, type LastCrash, type SupervisionInfo, type ToServing, type ToSupervisor} from './protocol.js'

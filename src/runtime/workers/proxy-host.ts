@@ -7,7 +7,7 @@
 import type pg from 'pg'
 import type {NodeConf} from '../conf/defaults.js'
 import type {EntityArrays} from '../db/load-entities.js'
-import type {Logger} from '../log.js'
+import type {Logger} from '../kit/log.js'
 import {listenProxy} from './listen-proxy.js'
 import {renderMetrics, type NodeGauges} from '../plugins/prometheus/exporter.js'
 import type {HealthRegistry} from '../proxy/health/registry.js'

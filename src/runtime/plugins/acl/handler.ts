@@ -1,5 +1,5 @@
 /** acl: lets a request through by the authenticated consumer's groups (allow or deny). */
-import {GATEWAY_VERSION} from '../../version.js'
+import {GATEWAY_VERSION} from '../../kit/version.js'
 import type {EntitySet} from '../../proxy/snapshot.js'
 import type {PluginHandler} from '../types.js'
 

@@ -2,7 +2,7 @@
  * basic-auth: `Authorization: Basic base64(user:pass)` checked against the consumer's
  * hashed credentials, or the `anonymous` consumer as a fallback.
  */
-import {GATEWAY_VERSION} from '../../version.js'
+import {GATEWAY_VERSION} from '../../kit/version.js'
 import type {EntitySet} from '../../proxy/snapshot.js'
 import {acceptAnonymous, acceptCredential, indexCredentials, type CredentialIndex} from '../auth.js'
 import type {PluginHandler} from '../types.js'

@@ -1,6 +1,6 @@
 /** correlation-id: makes sure the upstream request carries an id, keeping a client's. */
 import {randomUUID} from 'node:crypto'
-import {GATEWAY_VERSION} from '../../version.js'
+import {GATEWAY_VERSION} from '../../kit/version.js'
 import type {PluginContext} from '../context.js'
 import type {PluginHandler} from '../types.js'
 

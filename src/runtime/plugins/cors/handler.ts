@@ -3,7 +3,7 @@
  * Access-Control-* headers to other responses, as Kong's handler does. Origins are
  * compiled once per config (exact ones normalised, regexes anchored at the end).
  */
-import {GATEWAY_VERSION} from '../../version.js'
+import {GATEWAY_VERSION} from '../../kit/version.js'
 import type {PluginContext} from '../context.js'
 import type {PluginHandler} from '../types.js'
 

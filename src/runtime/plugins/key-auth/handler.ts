@@ -5,7 +5,7 @@
  * The hot path is synchronous: only `key_in_body` needs the body, and then only the
  * first time it is read (one await); header and query lookups cost no promise.
  */
-import {GATEWAY_VERSION} from '../../version.js'
+import {GATEWAY_VERSION} from '../../kit/version.js'
 import type {PluginContext} from '../context.js'
 import {acceptAnonymous, acceptCredential, indexCredentials, type CredentialIndex} from '../auth.js'
 import type {PluginHandler} from '../types.js'

@@ -3,7 +3,7 @@
  * config enables, as Kong 3.x); `/metrics` on the status listener renders them with
  * the node's own gauges (see exporter.ts).
  */
-import {GATEWAY_VERSION} from '../../version.js'
+import {GATEWAY_VERSION} from '../../kit/version.js'
 import type {PluginHandler} from '../types.js'
 import {Metrics} from './metrics.js'
 

@@ -9,7 +9,7 @@
  * `local` stays synchronous; `cluster` and `redis` await the read. A node without a
  * database (DB-less, data plane) has no store for `cluster`: it fails as a store would.
  */
-import {GATEWAY_VERSION} from '../../version.js'
+import {GATEWAY_VERSION} from '../../kit/version.js'
 import type {PluginContext} from '../context.js'
 import {PERIODS, windowOf, type Period} from '../counters.js'
 import type {PluginHandler} from '../types.js'

@@ -3,7 +3,7 @@
  * string, form or JSON body) with Kong's operations in Kong's order. The body is only
  * buffered when body operations are configured and the request has one.
  */
-import {GATEWAY_VERSION} from '../../version.js'
+import {GATEWAY_VERSION} from '../../kit/version.js'
 import type {PluginContext} from '../context.js'
 import type {PluginHandler} from '../types.js'
 import {appendString, applyOps, hasOps, opsFor, type Store} from '../transform.js'
