@@ -3,7 +3,7 @@
  * in some workspaces) and checks every file as its README says: validate, apply on an
  * empty gateway, idempotent re-apply, dump with defaults, pairs a→b keeping ids, 18a vs
  * 18b, 19 with and without defaults. Skipped, with the folder it looked for, when the
- * corpus is absent; test/config/fixtures.test.ts runs the same checks over the project's
+ * corpus is absent; test/declarative/fixtures.test.ts runs the same checks over the project's
  * own fixtures.
  */
 import {describe, it} from 'node:test'
