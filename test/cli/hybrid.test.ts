@@ -14,6 +14,7 @@ import {connect} from 'node:tls'
 import {parse, stringify} from 'yaml'
 import {isAlive} from '../../src/kit/process.js'
 import {create, eventually, served, startUpstream} from '../helpers/http.js'
+import {failures as failuresOf, startLoad} from '../helpers/load.js'
 import {createSandbox, processesMentioning, withPortTaken, type Sandbox} from '../helpers/kctl.js'
 import {hybridPorts, hybridSpec, type HybridPorts} from '../helpers/specs.js'
 
@@ -104,6 +105,31 @@ describe('kctl init --mode hybrid (shared certificate)', () => {
     // Starting the CP waits until the DPs that kept running are back: in sync when it returns.
     assert.match(cp.stderr, /dp-1, dp-2 back in sync with cp-1 \(configuration hash [0-9a-f]{32}\)/)
     assert.ok(await allInSync(p), 'every DP reports the CP hash when `kctl start cp-1` returns')
+  })
+
+  it('restart (rolling) and reload under a load spread over both DPs: 0 failed requests, every node has a new process, the DPs in sync', async () => {
+    const before = await nodesJson(sb)
+    const loads = [0, 1].map((i) => startLoad(proxy(i, '/s/load'), 4))
+    const r = await sb.kctl('restart', '--json')
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(JSON.parse(r.stdout), {cluster: 'hy', restarted: ['cp-1', 'dp-1', 'dp-2'], started: [], already_running: ['postgres']})
+    const reload = await sb.kctl('reload', '--json')
+    assert.equal(reload.code, 0, reload.stderr)
+    assert.deepEqual(JSON.parse(reload.stdout), {cluster: 'hy', reloaded: ['cp-1', 'dp-1', 'dp-2'], not_running: []})
+    const shots = (await Promise.all(loads.map((l) => l.stop()))).flat()
+    assert.ok(shots.length > 100, `${shots.length} requests`)
+    assert.deepEqual(failuresOf(shots), {}, `${shots.length} requests over both DPs, none may fail`)
+    const after = await nodesJson(sb)
+    assert.deepEqual(after.map((n) => n.state), ['running', 'running', 'running', 'running'])
+    for (const i of [1, 2, 3]) {
+      assert.notEqual(after[i].pid, before[i].pid, `${after[i].name} runs a new supervisor`)
+      assert.ok(!isAlive(before[i].pid!), `${after[i].name}'s old supervisor is gone`)
+    }
+    assert.equal(after[0].pid, before[0].pid, 'the database kept running')
+    await eventually(() => allInSync(p), 'both DPs in sync after the restart')
+    // a change after the restart reaches both DPs through the new processes
+    await create(`http://127.0.0.1:${p.cp.admin}/services/s/routes`, {'paths[]': '/after-restart'})
+    for (const i of [0, 1]) await eventually(async () => (await fetch(proxy(i, '/after-restart'))).status === 200, `dp-${i + 1} serves the new route`)
   })
 
   it('destroy --yes leaves no process, no state and no generated certificate', async () => {
