@@ -132,6 +132,36 @@ describe('kctl init --mode hybrid (shared certificate)', () => {
     for (const i of [0, 1]) await eventually(async () => (await fetch(proxy(i, '/after-restart'))).status === 200, `dp-${i + 1} serves the new route`)
   })
 
+  it('scale --data-planes 3 then 1: dp-3 joins in sync and serves; dp-2 and dp-3 drain and leave, dp-1 serves throughout, the CP lists only dp-1', async () => {
+    const specBefore = await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8')
+    const up = await sb.kctl('scale', '--data-planes', '3', '--json')
+    assert.equal(up.code, 0, up.stderr)
+    assert.deepEqual(JSON.parse(up.stdout), {cluster: 'hy', added: ['dp-3'], removed: [], nodes: ['dp-1', 'dp-2', 'dp-3']})
+    const spec = await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8')
+    assert.ok(spec.startsWith(specBefore.trimEnd().split('\n')[0]), 'the spec keeps its first lines')
+    const dp3 = (await nodesJson(sb)).find((n) => n.name === 'dp-3')!
+    assert.equal(dp3.state, 'running')
+    const dp3Proxy = `http://${dp3.listen.proxy.split(',')[0].trim()}`
+    assert.equal(JSON.parse(await served(`${dp3Proxy}/s/x`)).path, '/x', 'the new DP serves the configuration')
+    assert.ok(!p.dps.some((d) => dp3.listen.proxy.includes(`:${d.proxy}`)), 'on ports of its own')
+    await eventually(async () => ((await (await fetch(`http://127.0.0.1:${p.cp.admin}/clustering/data-planes`)).json()).data.length === 3), 'the CP lists 3 DPs')
+
+    const load = startLoad(proxy(0, '/s/during-scale'), 4)
+    const down = await sb.kctl('scale', '--data-planes', '1', '--json')
+    const shots = await load.stop()
+    assert.equal(down.code, 0, down.stderr)
+    assert.deepEqual(JSON.parse(down.stdout), {cluster: 'hy', added: [], removed: ['dp-2', 'dp-3'], nodes: ['dp-1']})
+    assert.deepEqual(failuresOf(shots), {}, `${shots.length} requests to dp-1 while the others left`)
+    assert.deepEqual((await nodesJson(sb)).map((n) => n.name), ['postgres', 'cp-1', 'dp-1'])
+    const id = (await readFile(join(sb.dataDir, 'clusters', 'hy', 'nodes', 'dp-1', 'kong.id'), 'utf8')).trim()
+    const rows = (await (await fetch(`http://127.0.0.1:${p.cp.admin}/clustering/data-planes`)).json()).data as {id: string}[]
+    assert.deepEqual(rows.map((r) => r.id), [id], 'the CP lists exactly the remaining DP')
+    assert.ok(!existsSync(join(sb.dataDir, 'clusters', 'hy', 'nodes', 'dp-2')), 'the removed node\'s files are gone')
+    assert.doesNotMatch(await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8'), /dp-2|dp-3/)
+    const again = await sb.kctl('scale', '--data-planes', '1')
+    assert.equal(again.stdout, 'Nothing to change: dp-1.\n')
+  })
+
   it('destroy --yes leaves no process, no state and no generated certificate', async () => {
     const pids = (await nodesJson(sb)).map((n) => n.pid!)
     const r = await sb.kctl('destroy', '--yes')
