@@ -52,7 +52,7 @@ export function scaleSpec(text: string, specPath: string, role: Role, count: num
     const victim = mine[i - 1]
     const at = nodes.items.findIndex((item) => isMap(item) && item.get('name') === victim.name)
     nodes.delete(at)
-    removed.push(victim.name)
+    removed.unshift(victim.name)
   }
   const out = doc.toString()
   return {text: out, spec: validateSpec(parseDocument(out).toJS(), specPath), added, removed}

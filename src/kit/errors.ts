@@ -38,6 +38,10 @@ export const EXIT_STATUS = {
   GATEWAY_REJECTED: 1,
   CONFIG_CONFLICT: 1,
   APPLY_INCOMPLETE: 1,
+  HOST_UNREACHABLE: 1,
+  HOST_AUTH_FAILED: 1,
+  HOST_KEY_UNKNOWN: 1,
+  HOST_KEY_CHANGED: 1,
   /** The change was sent and the answer lost: applied or not, nobody knows. */
   APPLY_OUTCOME_UNKNOWN: 3,
   BUG: 1,

@@ -45,7 +45,7 @@ describe('scaleSpec', () => {
   test('removes the last ones; the count it has is no change', () => {
     const three = scaleSpec(SPEC, 'kctl.yaml', 'data_plane', 3, 'dp-').text
     const one = scaleSpec(three, 'kctl.yaml', 'data_plane', 1, 'dp-')
-    assert.deepEqual(one.removed, ['dp-3', 'dp-2'])
+    assert.deepEqual(one.removed, ['dp-2', 'dp-3'], 'in spec order')
     assert.deepEqual(parse(one.text).spec.nodes.map((n: {name: string}) => n.name), ['cp-1', 'dp-1'])
     const same = scaleSpec(SPEC, 'kctl.yaml', 'data_plane', 1, 'dp-')
     assert.deepEqual([same.added, same.removed], [[], []])

@@ -5,7 +5,7 @@
  */
 import type {NodeConf} from '../conf/defaults.js'
 import type {EntityArrays} from '../db/load-entities.js'
-import type {MetricsDump} from '../plugins/prometheus/metrics.js'
+import type {MetricsDump} from '../plugins/registry.js'
 import type {ProxyStats} from '../proxy/server.js'
 
 export type ToWorker =
