@@ -32,7 +32,7 @@ async function kctl(routeCount, withPlugins, workers = 1) {
   const dist = process.env.KCTL_DIST ? pathToFileURL(process.env.KCTL_DIST.replace(/\/?$/, '/')).href : new URL('../dist/', import.meta.url).href
   const {createProxy} = await import(`${dist}src/runtime/proxy/server.js`)
   const {buildSnapshot} = await import(`${dist}src/runtime/proxy/snapshot.js`)
-  const {createLogger} = await import(`${dist}src/runtime/log.js`)
+  const {createLogger} = await import(`${dist}src/runtime/kit/log.js`)
   const {findPlugin} = await import(`${dist}src/runtime/plugins/registry.js`)
   const now = Math.floor(Date.now() / 1000)
   const service = {id: randomUUID(), name: 'origin', protocol: 'http', host: '127.0.0.1', port: Number(originArg), path: null,
@@ -70,7 +70,7 @@ async function kctl(routeCount, withPlugins, workers = 1) {
 async function kctlWorkers(dist, entities, workers) {
   const {createWorkerPool} = await import(`${dist}src/runtime/workers/pool.js`)
   const {loadConf} = await import(`${dist}src/runtime/conf/load.js`)
-  const {createLogger} = await import(`${dist}src/runtime/log.js`)
+  const {createLogger} = await import(`${dist}src/runtime/kit/log.js`)
   const conf = loadConf({env: {}, overrides: {proxy_listen: `127.0.0.1:${port}`, node_worker_processes: String(workers), log_level: 'notice'}})
   const pool = createWorkerPool({conf, log: createLogger({level: 'notice'}), count: workers})
   await pool.apply(entities)

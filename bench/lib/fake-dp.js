@@ -24,7 +24,7 @@ import {randomUUID} from 'node:crypto'
 import {gunzipSync} from 'node:zlib'
 import WebSocket from 'ws'
 import {bundledPlugins} from '../../dist/src/runtime/plugins/registry.js'
-import {GATEWAY_VERSION} from '../../dist/src/runtime/version.js'
+import {GATEWAY_VERSION} from '../../dist/src/runtime/kit/version.js'
 
 const EMPTY_HASH = '0'.repeat(32)
 export const nowEpoch = () => performance.timeOrigin + performance.now()

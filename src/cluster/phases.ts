@@ -22,14 +22,15 @@ import {isPortFree} from '../kit/ports.js'
 import {migrate} from '../runtime/db/migrations.js'
 import {stopNode, waitNodeReady} from './launcher.js'
 import {parseListen} from './listen.js'
-import {dbDown, launch, startedHere, startedNodes, targets, type Phase, type UpContext} from './phase-context.js'
+import {launch} from './launch.js'
+import {dbDown, startedHere, startedNodes, targets, type Phase, type UpContext} from './phase.js'
 import {certificatesPhase, startDataPlanes, waitInSyncPhase} from './phases-hybrid.js'
 import {createDatabase, initCluster, startServer, stopServer, type PostgresInstance} from './postgres.js'
 import type {Mode} from './spec.js'
 import {isRunning, launchedProcess, recordProcess, writeState, type NodeState} from './state.js'
 import {specIndex} from './topology.js'
 
-export type {Phase, UpContext} from './phase-context.js'
+export type {Phase, UpContext} from './phase.js'
 
 const preflight: Phase = {
   title: 'Preflight: ports and runtime',

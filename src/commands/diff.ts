@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../kit/base-command.js'
 import {print, stderrReporter} from '../kit/output.js'
-import {adminFlags, allowEmptyFlag, filesArg, inputLimitFlags, inputLimits, selectTagFlag} from '../config/cli-flags.js'
-import {syncReport} from '../config/render.js'
+import {adminFlags, allowEmptyFlag, filesArg, inputLimitFlags, inputLimits, selectTagFlag} from '../declarative/cli-flags.js'
+import {syncReport} from '../declarative/render.js'
 import {diff, massDeleteNotice, type SyncResult} from '../services/diff.js'
 
 export class Diff extends BaseCommand {

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../kit/base-command.js'
 import {stderrReporter} from '../kit/output.js'
-import {adminFlags, selectTagFlag} from '../config/cli-flags.js'
+import {adminFlags, selectTagFlag} from '../declarative/cli-flags.js'
 import {dump, type DumpResult} from '../services/dump.js'
 
 type DumpJson = Record<string, unknown> | Pick<DumpResult, 'file' | 'format' | 'entities'>

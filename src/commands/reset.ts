@@ -1,9 +1,9 @@
 import {BaseCommand} from '../kit/base-command.js'
 import {yesFlag} from '../kit/flags.js'
 import {print, stderrReporter} from '../kit/output.js'
-import {adminFlags, selectTagFlag} from '../config/cli-flags.js'
+import {adminFlags, selectTagFlag} from '../declarative/cli-flags.js'
+import {syncReport} from '../declarative/render.js'
 import {reset} from '../services/reset.js'
-import {getSchema} from '../runtime/schema/registry.js'
 import type {SyncResult} from '../services/diff.js'
 
 export class Reset extends BaseCommand {
@@ -18,11 +18,9 @@ export class Reset extends BaseCommand {
 
   async run(): Promise<SyncResult> {
     const {flags} = await this.parse(Reset)
-    const result = await reset({adminUrl: flags['admin-url'], specPath: flags.spec, stateRoot: this.stateRoot, selectTags: flags['select-tag'], yes: flags.yes, reporter: stderrReporter})
+    const {result, events, current} = await reset({adminUrl: flags['admin-url'], specPath: flags.spec, stateRoot: this.stateRoot, selectTags: flags['select-tag'], yes: flags.yes, reporter: stderrReporter})
     if (!this.jsonEnabled()) {
-      for (const c of result.changes) print(`deleting ${getSchema(c.kind)?.singular ?? c.kind} ${c.name}`)
-      print('Summary:')
-      print(`  Created: ${result.summary.created}  Updated: ${result.summary.updated}  Deleted: ${result.summary.deleted}`)
+      for (const line of syncReport(events, [current], [], result.summary)) print(line)
     }
     return result
   }

@@ -4,7 +4,7 @@ import {specFlag} from '../kit/flags.js'
 import {print} from '../kit/output.js'
 import {inCi} from '../kit/ci.js'
 import {UserError} from '../kit/errors.js'
-import {status, type StatusResult} from '../services/status.js'
+import {status, type StatusResult} from '../services/status/index.js'
 import {plainStatus} from '../ui/plain.js'
 
 /** Seconds, at least 0.2, whether or not --watch is given. @throws UserError USAGE (exit 2) */

@@ -1,6 +1,6 @@
 import {BaseCommand} from '../kit/base-command.js'
 import {print, stderrReporter} from '../kit/output.js'
-import {filesArg, inputLimitFlags, inputLimits, selectTagFlag} from '../config/cli-flags.js'
+import {filesArg, inputLimitFlags, inputLimits, selectTagFlag} from '../declarative/cli-flags.js'
 import {validate, type ValidateResult} from '../services/validate.js'
 
 export class Validate extends BaseCommand {

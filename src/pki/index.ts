@@ -1,7 +1,8 @@
 /**
  * The certificate module: every certificate the project makes or checks goes through here
  * (`kctl gen-cert`, `kctl init --mode hybrid`, the CP/DP mTLS checks). No side effects at
- * import; the signing library loads on first use.
+ * import; the signing library loads on first use. Both halves use it, the CLI and the
+ * runtime, so it imports nothing else from `src/`.
  */
 export {PkiError, type PkiErrorCode} from './errors.js'
 export {

@@ -10,8 +10,8 @@
  */
 import {fileURLToPath} from 'node:url'
 import {loadConf, ConfError} from './conf/load.js'
-import {createLogger, isLogLevel} from './log.js'
-import type {RunningNode} from './node.js'
+import {createLogger, isLogLevel} from './kit/log.js'
+import type {RunningNode} from './roles/node.js'
 import {HANDOVER_ENV} from './supervisor/protocol.js'
 import {supervise} from './supervisor/supervisor.js'
 import {enterSupervised, markStarted, onRetire, tell} from './supervisor/serving.js'
@@ -56,9 +56,9 @@ async function serveNode(file: string | undefined): Promise<void> {
   installTestHooks()
   // loaded here, not at the top: the supervisor, which runs this file too, needs none of it
   let node: RunningNode
-  if (conf.role === 'data_plane') node = await (await import('./data-plane-node.js')).startDataPlaneNode(conf, log)
-  else if (conf.database === 'postgres') node = await (await import('./node.js')).startDatabaseNode(conf, log)
-  else node = await (await import('./dbless-node.js')).startDbLessNode(conf, log)
+  if (conf.role === 'data_plane') node = await (await import('./roles/data-plane-node.js')).startDataPlaneNode(conf, log)
+  else if (conf.database === 'postgres') node = await (await import('./roles/database-node.js')).startDatabaseNode(conf, log)
+  else node = await (await import('./roles/dbless-node.js')).startDbLessNode(conf, log)
   let stopping = false
   const stop = (why: string) => {
     if (stopping) return

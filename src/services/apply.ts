@@ -2,13 +2,13 @@
  * `kctl apply`: makes the gateway equal to the files: in one transaction on a kctl node,
  * one `POST /config` swap on a DB-less node, entity by entity on any other Kong.
  */
-import {resolveAdminUrl} from '../config/admin-url.js'
-import {asUserErrors, eventName, incompleteApply, maskingErrors} from '../config/cli-errors.js'
-import {commitEvents} from '../config/commit.js'
-import {PartialApply} from '../config/entity-apply.js'
-import {appliedBefore, recordApplied} from '../config/applied.js'
-import {massDelete, planSync, type Plan} from '../config/plan.js'
-import {massDeleteLine} from '../config/render.js'
+import {resolveAdminUrl} from './admin-target.js'
+import {asUserErrors, eventName, incompleteApply, maskingErrors} from '../declarative/user-errors.js'
+import {commitEvents} from '../declarative/commit.js'
+import {PartialApply} from '../declarative/entity-apply.js'
+import {appliedBefore, recordApplied} from '../declarative/applied-gateways.js'
+import {massDelete, planSync, type Plan} from '../declarative/plan.js'
+import {massDeleteLine} from '../declarative/render.js'
 import {silentReporter, type Reporter} from '../kit/output.js'
 import {confirmDestructive} from './declarative.js'
 import {notOneTransaction, resultOf, type DiffOptions, type SyncResult} from './diff.js'

@@ -4,7 +4,7 @@
  */
 import {UserError} from '../kit/errors.js'
 import {canPrompt, confirm, promptUnavailable} from '../kit/prompt.js'
-import {entityLabel, mask, maskValue} from '../config/render.js'
+import {entityLabel, mask, maskValue} from '../declarative/render.js'
 import {changedFields} from '../runtime/declarative/compare.js'
 import {getSchema} from '../runtime/schema/registry.js'
 import type {Event, State} from '../runtime/declarative/state.js'

@@ -12,7 +12,7 @@ import {DATABASE_NODE, LISTEN_KEYS, nodeListen, type ClusterSpec} from '../clust
 import type {ClusterState} from '../cluster/state.js'
 import {processState} from './cluster.js'
 import {fail, pass, type Check} from './doctor-machine.js'
-import {createProber} from './status-probe.js'
+import {createProber} from './status/probe.js'
 
 /** Who of this cluster holds `port` right now (a live process started with it), if anyone. */
 function ownHolder(state: ClusterState | undefined, port: number): string | undefined {

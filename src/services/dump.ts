@@ -1,8 +1,8 @@
 /** `kctl dump`: the gateway as a declarative file; applying it back is a no-op. */
 import {writeFile} from 'node:fs/promises'
-import {fetchState} from '../config/admin-client.js'
-import {resolveGateway, type AdminTarget} from '../config/admin-url.js'
-import {asUserErrors} from '../config/cli-errors.js'
+import {fetchState} from '../declarative/admin-client.js'
+import {resolveGateway, type AdminTarget} from './admin-target.js'
+import {asUserErrors} from '../declarative/user-errors.js'
 import {dumpState, dumpText} from '../runtime/declarative/dump.js'
 
 export interface DumpOptions extends AdminTarget {

@@ -3,15 +3,15 @@
  * transaction; on a DB-less node, one `POST /config` of what is left (empty without
  * tags); on any other Kong, entity by entity, children first.
  */
-import {fetchState} from '../config/admin-client.js'
-import {resolveGateway, type AdminTarget} from '../config/admin-url.js'
-import {asUserErrors, eventName, incompleteApply} from '../config/cli-errors.js'
-import {commitEvents} from '../config/commit.js'
-import {deleteAll} from '../config/diff.js'
-import {PartialApply} from '../config/entity-apply.js'
-import {massDelete} from '../config/plan.js'
+import {fetchState} from '../declarative/admin-client.js'
+import {resolveGateway, type AdminTarget} from './admin-target.js'
+import {asUserErrors, eventName, incompleteApply} from '../declarative/user-errors.js'
+import {commitEvents} from '../declarative/commit.js'
+import {deleteAll} from '../declarative/diff.js'
+import {PartialApply} from '../declarative/entity-apply.js'
+import {massDelete} from '../declarative/plan.js'
 import {silentReporter, type Reporter} from '../kit/output.js'
-import {summarize} from '../runtime/declarative/state.js'
+import {summarize, type Event, type State} from '../runtime/declarative/state.js'
 import {confirmDestructive} from './declarative.js'
 import {notOneTransaction, type SyncResult} from './diff.js'
 import {changesJson} from './declarative.js'
@@ -25,7 +25,14 @@ export interface ResetOptions extends AdminTarget {
   reporter?: Reporter
 }
 
-export async function reset(o: ResetOptions): Promise<SyncResult> {
+export interface ResetOutcome {
+  result: SyncResult
+  /** The deletions, in the order they were sent, and the state they were planned on (for the report). */
+  events: Event[]
+  current: State
+}
+
+export async function reset(o: ResetOptions): Promise<ResetOutcome> {
   return asUserErrors(async () => {
     const gw = await resolveGateway(o)
     const current = await fetchState(gw, o.selectTags ?? [])
@@ -38,6 +45,7 @@ export async function reset(o: ResetOptions): Promise<SyncResult> {
     } catch (err) {
       throw err instanceof PartialApply ? incompleteApply(err, (e) => eventName(e, [current], [])) : err
     }
-    return {changes: changesJson(events, [current]), summary, warnings: [], applied: events.length > 0, transactional: gw.writes !== 'entities', mass_delete: massDelete({current, summary})}
+    const result = {changes: changesJson(events, [current]), summary, warnings: [], applied: events.length > 0, transactional: gw.writes !== 'entities', mass_delete: massDelete({current, summary})}
+    return {result, events, current}
   })
 }

@@ -1,6 +1,6 @@
 /** `kctl validate`: files checked offline against the schemas the gateway uses. */
-import {buildTarget, loadFiles} from '../config/plan.js'
-import {asUserErrors} from '../config/cli-errors.js'
+import {buildTarget, loadFiles} from '../declarative/plan.js'
+import {asUserErrors} from '../declarative/user-errors.js'
 import type {InputLimits} from '../runtime/declarative/limits.js'
 
 export interface ValidateOptions {

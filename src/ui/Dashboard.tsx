@@ -7,7 +7,7 @@
  */
 import {Box, Static, Text, useApp, useInput, useStdin, useStdout} from 'ink'
 import {useEffect, useMemo, useRef, useState} from 'react'
-import type {StatusResult} from '../services/status-types.js'
+import type {StatusResult} from '../services/status/types.js'
 import {clock as timeOfDay} from './format.js'
 import {Header} from './components/Header.js'
 import {Details, Footer, Legend, LogLines} from './components/Panels.js'

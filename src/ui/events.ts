@@ -1,6 +1,6 @@
 /** Pure: what changed between two status results, as event lines ("dp-2 went stale"). */
-import {controlPlaneStopped} from '../services/status-build.js'
-import type {StatusResult} from '../services/status-types.js'
+import {controlPlaneStopped} from '../services/status/build.js'
+import type {StatusResult} from '../services/status/types.js'
 import {nodeState, shortHash, SYNC_LABEL, SYNC_TONE, type Tone} from './format.js'
 
 export interface StatusEvent {

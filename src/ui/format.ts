@@ -1,5 +1,5 @@
 /** Pure text and tone for status values: relative times, durations, hashes, expiry, states. */
-import type {SyncState} from '../services/status-types.js'
+import type {SyncState} from '../services/status/types.js'
 
 /** How a value should look; components map tones to colours, plain output ignores them. */
 export type Tone = 'good' | 'warn' | 'bad' | 'muted' | 'normal'

@@ -3,8 +3,8 @@
  * a TTY, and `kctl status --watch` without one (or with CI set), print this.
  */
 import {table} from '../kit/output.js'
-import {controlPlaneStopped} from '../services/status-build.js'
-import type {StatusResult} from '../services/status-types.js'
+import {controlPlaneStopped} from '../services/status/build.js'
+import type {StatusResult} from '../services/status/types.js'
 import {clock, shortHash} from './format.js'
 import {DP_COLUMNS, NODE_COLUMNS, dataPlaneRows, lastCrashText, nodeRows, sortRows, totals} from './rows.js'
 

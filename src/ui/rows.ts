@@ -2,7 +2,7 @@
  * Pure: a status result → table rows (cells with tones), header totals, filtering and
  * sorting. The dashboard and the plain output both render these rows.
  */
-import type {DataPlaneStatus, NodeStatus, StatusResult} from '../services/status-types.js'
+import type {DataPlaneStatus, NodeStatus, StatusResult} from '../services/status/types.js'
 import {certExpiry, clock, duration, labelsText, nodeState, relativeTime, shortHash, SYNC_LABEL, SYNC_TONE, TONE_RANK, type Cell} from './format.js'
 
 export interface Row {

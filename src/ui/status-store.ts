@@ -3,7 +3,7 @@
  * it with `useStatusStore`. It emits only on a real change: a result equal to the last one
  * apart from `checked_at` is dropped, so nothing re-renders (or reprints) for nothing.
  */
-import type {StatusResult} from '../services/status-types.js'
+import type {StatusResult} from '../services/status/types.js'
 import {diffEvents, type StatusEvent} from './events.js'
 
 export interface StatusState {

@@ -5,7 +5,7 @@
  */
 import {clearEmptyCiVars} from '../kit/ci.js'
 import type {ClusterRef} from '../services/cluster.js'
-import {watchStatus} from '../services/status.js'
+import {watchStatus} from '../services/status/index.js'
 import {plainChangeKey, plainStatus} from './plain.js'
 import {createStatusStore, type StatusStore} from './status-store.js'
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
-import {silentLogger} from '../../src/runtime/log.js'
+import {silentLogger} from '../../src/runtime/kit/log.js'
 import {createWorkerPool} from '../../src/runtime/workers/pool.js'
 import type {NodeConf} from '../../src/runtime/conf/defaults.js'
 import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'

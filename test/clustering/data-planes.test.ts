@@ -12,7 +12,8 @@ import {after, before, describe, test} from 'node:test'
 import pg from 'pg'
 import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate} from '../../src/pki/index.js'
-import {purgeExpired} from '../../src/runtime/clustering/data-planes.js'
+import {purgeExpired, type ListedDataPlane} from '../../src/runtime/clustering/data-planes.js'
+import {createProber} from '../../src/services/status/probe.js'
 import {eventually} from '../helpers/http.js'
 import {freshDatabase, pgValues, rawDataPlane, startControlPlane, type RawDataPlane} from '../helpers/hybrid-nodes.js'
 import {killAll, spawnNode} from '../helpers/node-process.js'
@@ -22,6 +23,11 @@ const dir = mkdtempSync(join(tmpdir(), 'kctl-data-planes-'))
 const certFile = join(dir, 'cluster.crt')
 const keyFile = join(dir, 'cluster.key')
 let server: TestPostgres
+
+/** Every field of a listed row: the compiler keeps this in step with the one wire type. */
+const LISTED: Record<keyof ListedDataPlane, true> = {
+  id: true, hostname: true, ip: true, last_seen: true, updated_at: true, config_hash: true, version: true, sync_status: true, ttl: true, labels: true, cert_details: true,
+}
 
 const getJson = async (url: string) => {
   const r = await fetch(url)
@@ -86,6 +92,21 @@ describe('/clustering endpoints', () => {
       const ids = pages.map((p) => p.data[0].id)
       assert.deepEqual(ids, raws.map((r) => r.id).sort(), 'every DP once, in id order')
       for (const p of pages) assert.ok(p.data[0].ttl >= 0 && p.data[0].ttl <= 3, `ttl ${p.data[0].ttl}`)
+
+      // kctl status reads the same rows through its prober, typed as the runtime's ListedDataPlane.
+      const prober = createProber()
+      try {
+        const listed = await prober.dataPlanes(cp.admin)
+        assert.equal(listed.length, 3)
+        for (const r of listed) {
+          assert.deepEqual(Object.keys(r).sort(), Object.keys(LISTED).sort(), 'the fields the type names, no more')
+          for (const k of ['last_seen', 'updated_at', 'ttl'] as const) assert.equal(typeof r[k], 'number', k)
+          assert.ok(r.labels !== null && typeof r.labels === 'object', 'labels is an object')
+          assert.ok(r.cert_details !== null && typeof r.cert_details.expiry_timestamp === 'number', 'cert_details has the DP certificate expiry')
+        }
+      } finally {
+        await prober.close()
+      }
 
       // Two DPs go away; the third keeps pinging and so keeps its row alive.
       raws[0].close()

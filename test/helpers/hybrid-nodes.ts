@@ -10,7 +10,7 @@ import WebSocket from 'ws'
 import {findFreePort} from '../../src/kit/ports.js'
 import {EMPTY_CONFIG_HASH} from '../../src/runtime/clustering/config-hash.js'
 import {decodeReconfigure, encodeBasicInfo, OUTLET_PATH, type PluginInfo, type Reconfigure} from '../../src/runtime/clustering/protocol.js'
-import {GATEWAY_VERSION} from '../../src/runtime/version.js'
+import {GATEWAY_VERSION} from '../../src/runtime/kit/version.js'
 import {spawnNode, type NodeProcess} from './node-process.js'
 import type {TestPostgres} from './postgres.js'
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {createLogger} from '../../src/runtime/log.js'
+import {createLogger} from '../../src/runtime/kit/log.js'
 import {route, service} from '../router/fixtures.js'
 import {get, startProxy, startUpstream} from '../proxy/helpers.js'
 import {consumer, keyCred, plugin} from './fixtures.js'

@@ -9,7 +9,7 @@ import {connect, type Socket} from 'node:net'
 import {createServer, request, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import type {TestContext} from 'node:test'
-import {silentLogger} from '../../src/runtime/log.js'
+import {silentLogger} from '../../src/runtime/kit/log.js'
 import {createProxy, type Proxy, type ProxyOptions} from '../../src/runtime/proxy/server.js'
 import {buildSnapshot, type EntitySet} from '../../src/runtime/proxy/snapshot.js'
 

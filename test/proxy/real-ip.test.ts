@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {clientAddress, realIpSettings, trustedIpErrors} from '../../src/runtime/proxy/real-ip.js'
+import {trustedIpErrors} from '../../src/runtime/conf/proxy-settings.js'
+import {clientAddress, realIpSettings} from '../../src/runtime/proxy/real-ip.js'
 import {route, service} from '../router/fixtures.js'
 import {plugin} from '../plugins/fixtures.js'
 import {get, startProxy, startUpstream, type Echo} from './helpers.js'

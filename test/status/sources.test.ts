@@ -9,10 +9,10 @@ import {once} from 'node:events'
 import {createServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {test} from 'node:test'
-import type {Observations} from '../../src/services/status-build.js'
-import type {LocalCluster, LocalNode} from '../../src/services/status-local.js'
-import {createProber} from '../../src/services/status-probe.js'
-import {observeAll, observeControlPlane, pollLoop} from '../../src/services/status-sources.js'
+import type {Observations} from '../../src/services/status/build.js'
+import type {LocalCluster, LocalNode} from '../../src/services/status/local.js'
+import {createProber} from '../../src/services/status/probe.js'
+import {observeAll, observeControlPlane, pollLoop} from '../../src/services/status/poll.js'
 
 test('a slow control plane: one request in flight per endpoint, no pile-up', async (t) => {
   const inFlight = new Map<string, number>()

@@ -1,5 +1,5 @@
 /** Typed status fixtures: a healthy hybrid cluster (cp-1, dp-1, dp-2) and helpers to change it. */
-import type {DataPlaneStatus, NodeStatus, StatusResult} from '../../src/services/status-types.js'
+import type {DataPlaneStatus, NodeStatus, StatusResult} from '../../src/services/status/types.js'
 
 export const NOW = 1_800_000_000
 export const HASH_A = '4f2a9c1e00000000000000000000000a'

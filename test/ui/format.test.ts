@@ -1,8 +1,8 @@
 /** Pure formatters and models: relative times, expiry tones, sync states, rows, events, keys, store. */
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {buildStatus, problemsOf, syncOf, type Observations} from '../../src/services/status-build.js'
-import type {LocalCluster, LocalNode} from '../../src/services/status-local.js'
+import {buildStatus, problemsOf, syncOf, type Observations} from '../../src/services/status/build.js'
+import type {LocalCluster, LocalNode} from '../../src/services/status/local.js'
 import {diffEvents} from '../../src/ui/events.js'
 import {certExpiry, duration, relativeTime, shortHash} from '../../src/ui/format.js'
 import {plainStatus} from '../../src/ui/plain.js'
@@ -215,7 +215,7 @@ describe('buildStatus', () => {
     const cp: LocalNode = {name: 'cp-1', role: 'control_plane', pid: 1000, state: 'running', started_at: NOW - 60, listen: {admin: '127.0.0.1:8001'}, adminUrl: 'http://127.0.0.1:8001', statusUrl: 'http://127.0.0.1:8007', logFile: '/dev/null', dpId: null, supervision: null}
     const local: LocalCluster = {name: 'demo', mode: 'hybrid', specPath: '/x/kctl.yaml', connection: {host: '127.0.0.1', port: 5432, user: 'kong', database: 'kong'}, embedded: {state: 'running'}, nodes: [cp, dp('dp-1', 'id-1'), dp('dp-2', 'id-2')], pingInterval: 1}
     const probe = (hash: string) => ({ok: true, ready: true, body: {configuration_hash: hash}, error: null})
-    const row = (id: string, hash: string) => ({id, hostname: 'h', ip: '127.0.0.1', last_seen: NOW, config_hash: hash, version: '3.9.0', sync_status: 'normal'})
+    const row = (id: string, hash: string) => ({id, hostname: 'h', ip: '127.0.0.1', last_seen: NOW, updated_at: NOW, ttl: 1209600, config_hash: hash, version: '3.9.0', sync_status: 'normal', labels: {}, cert_details: {}})
     // dp-1's own /status already has B (its loop ran after the change); the CP's round still lists A.
     const obs: Observations = {
       nodes: {'cp-1': probe(HASH_A), 'dp-1': probe(HASH_B), 'dp-2': probe(HASH_A)},

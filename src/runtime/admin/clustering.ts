@@ -38,7 +38,7 @@ export async function clusteringEndpoint(method: string, rest: string[], query: 
   let offset: string | undefined
   do {
     const page = await pageDataPlanes(pool, 1000, offset)
-    for (const dp of page.data) out[dp.id as string] = {config_hash: dp.config_hash, hostname: dp.hostname, ip: dp.ip, last_seen: dp.last_seen}
+    for (const dp of page.data) out[dp.id] = {config_hash: dp.config_hash, hostname: dp.hostname, ip: dp.ip, last_seen: dp.last_seen}
     offset = page.offset ?? undefined
   } while (offset)
   return json(200, out, {Deprecation: 'true'})

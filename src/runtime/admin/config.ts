@@ -9,7 +9,7 @@
  *   → 201 with the entities by kind and id; 400 code 14 when invalid, and nothing changes.
  */
 import type {IncomingMessage} from 'node:http'
-import type {DbLessConfig} from '../dbless-config.js'
+import type {DbLessConfig} from '../declarative/dbless-config.js'
 import {dumpText} from '../declarative/dump.js'
 import {ConfigInvalid} from '../declarative/errors.js'
 import {kongDeclarativeError} from '../declarative/kong-errors.js'

@@ -3,8 +3,8 @@
  * and the entity endpoints read-only from memory. Like `buildAdminApi`, it returns a
  * handler; the node only binds it.
  */
-import type {DbLessConfig} from '../dbless-config.js'
-import type {Logger} from '../log.js'
+import type {DbLessConfig} from '../declarative/dbless-config.js'
+import type {Logger} from '../kit/log.js'
 import {readBody} from './body.js'
 import {clusteringEndpoint} from './clustering.js'
 import {handleConfig} from './config.js'

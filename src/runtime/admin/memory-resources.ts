@@ -3,7 +3,7 @@
  * URLs and pages as with a database, read-only. Writes answer 405 with Kong's
  * `operation unsupported` message (`kong/db/strategies/off`).
  */
-import {ErrorCode, GatewayError, invalidOffset, invalidSize} from '../errors.js'
+import {ErrorCode, GatewayError, invalidOffset, invalidSize} from '../db/errors.js'
 import type {EntityArrays} from '../clustering/export.js'
 import type {EntitySchema} from '../schema/field.js'
 import {foreignKeys, getSchema} from '../schema/registry.js'

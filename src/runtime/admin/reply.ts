@@ -1,11 +1,11 @@
 /** Replies of the Admin API: JSON bodies with Kong's headers. */
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {GatewayError} from '../errors.js'
-import type {Logger} from '../log.js'
+import {GatewayError} from '../db/errors.js'
+import type {Logger} from '../kit/log.js'
 import {bundledPlugins} from '../plugins/registry.js'
-import {GATEWAY_VERSION} from '../version.js'
+import {GATEWAY_VERSION} from '../kit/version.js'
 import {BodyError} from './body.js'
-import {parseTarget} from '../request-target.js'
+import {parseTarget} from '../listeners/request-target.js'
 
 export interface Reply {
   status: number

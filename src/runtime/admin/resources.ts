@@ -7,7 +7,7 @@
  *   /{parents}/{p}/{children}/{c}  GET · PATCH · PUT · DELETE, only when c belongs to p
  *   /{children}/{c}/{parent}       GET the parent (`/routes/{r}/service`)
  */
-import {GatewayError, invalidOptions, notFound, schemaViolation} from '../errors.js'
+import {GatewayError, invalidOptions, notFound, schemaViolation} from '../db/errors.js'
 import type {Dao} from '../db/dao.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {ENTITIES, foreignKeys, getSchema} from '../schema/registry.js'

@@ -1,6 +1,6 @@
 /**
  * `GET /status` and `GET /status/ready` on the Admin API, the same answers as the status
- * listener gives (`../status.ts`), for every kind of node that has an Admin API.
+ * listener gives (`../listeners/status-api.ts`), for every kind of node that has an Admin API.
  */
 import {json, METHOD_NOT_ALLOWED, type Reply} from './reply.js'
 

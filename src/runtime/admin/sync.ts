@@ -9,7 +9,7 @@
  */
 import type pg from 'pg'
 import {applyEvents, type SyncEvent} from '../db/sync.js'
-import {ErrorCode, GatewayError} from '../errors.js'
+import {ErrorCode, GatewayError} from '../db/errors.js'
 import {getSchema} from '../schema/registry.js'
 import {flattenErrors, isUuid, SchemaViolation, validateEntity, type FieldErrors, type ValidateOptions} from '../schema/validate.js'
 import {checkEntityLimit} from './body.js'

@@ -5,9 +5,10 @@
  * database sees every DP.
  */
 import type pg from 'pg'
-import {invalidOffset, invalidSize} from '../errors.js'
+import {invalidOffset, invalidSize} from '../db/errors.js'
 import {isUuid, nowSeconds} from '../schema/validate.js'
 
+/** What a control plane records about one data plane (written on every ping). */
 export interface DataPlaneRow {
   id: string
   hostname: string
@@ -18,6 +19,16 @@ export interface DataPlaneRow {
   sync_status: string
   labels: Record<string, string>
   cert_details: {expiry_timestamp?: number}
+}
+
+/**
+ * One row of `GET /clustering/data-planes` on the wire, as Kong lists it: the recorded
+ * fields plus `updated_at` and `ttl` (seconds until it is purged); times in epoch seconds,
+ * `labels` and `cert_details` always objects. The CLI's `kctl status` reads this type.
+ */
+export interface ListedDataPlane extends DataPlaneRow {
+  updated_at: number
+  ttl: number
 }
 
 const COLS = 'id, hostname, ip, last_seen, config_hash, version, sync_status, labels, cert_details, created_at, updated_at, expires_at'
@@ -50,7 +61,7 @@ export async function purgeExpired(pool: pg.Pool): Promise<void> {
   await pool.query('DELETE FROM clustering_data_planes WHERE expires_at < $1', [nowSeconds()])
 }
 
-export async function pageDataPlanes(pool: pg.Pool, size = 100, offset?: string): Promise<{data: Record<string, unknown>[]; offset: string | null}> {
+export async function pageDataPlanes(pool: pg.Pool, size = 100, offset?: string): Promise<{data: ListedDataPlane[]; offset: string | null}> {
   if (!Number.isInteger(size) || size < 1 || size > 1000) throw invalidSize('size must be an integer between 1 and 1000')
   const params: unknown[] = [nowSeconds()]
   let where = 'expires_at >= $1'
@@ -63,7 +74,7 @@ export async function pageDataPlanes(pool: pg.Pool, size = 100, offset?: string)
   params.push(size + 1)
   const res = await pool.query(`SELECT ${COLS} FROM clustering_data_planes WHERE ${where} ORDER BY id LIMIT $${params.length}`, params)
   const now = nowSeconds()
-  const data = res.rows.slice(0, size).map((r) => ({
+  const data = res.rows.slice(0, size).map((r): ListedDataPlane => ({
     id: r.id,
     hostname: r.hostname,
     ip: r.ip,

@@ -14,7 +14,7 @@
  * few statements instead of 1,000.
  */
 import type pg from 'pg'
-import type {Logger} from '../log.js'
+import type {Logger} from '../kit/log.js'
 import {upsertDataPlanes, type DataPlaneRow} from './data-planes.js'
 
 export interface DataPlaneRecorder {

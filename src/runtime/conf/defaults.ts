@@ -2,7 +2,7 @@
  * Node configuration keys, their types and Kong's defaults. Unknown keys in a conf
  * file are ignored with a warning (Kong has hundreds; we support these).
  */
-import {ERROR_DEFAULT_TYPES} from '../proxy/error-format.js'
+import {ERROR_DEFAULT_TYPES} from './proxy-settings.js'
 
 export type ConfType = 'string' | 'number' | 'boolean' | 'list'
 

@@ -6,8 +6,7 @@
 import {readFileSync} from 'node:fs'
 import {CONF_KEYS, type ConfKey, type ConfName, type NodeConf} from './defaults.js'
 import {nearestConfKey} from './nearest.js'
-import {headerSettingErrors} from '../proxy/kong-headers.js'
-import {trustedIpErrors} from '../proxy/real-ip.js'
+import {headerSettingErrors, trustedIpErrors} from './proxy-settings.js'
 
 export class ConfError extends Error {
   constructor(readonly errors: string[]) {

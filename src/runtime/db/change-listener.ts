@@ -9,7 +9,7 @@
  */
 import {setTimeout as sleep} from 'node:timers/promises'
 import type pg from 'pg'
-import type {Logger} from '../log.js'
+import type {Logger} from '../kit/log.js'
 
 export interface ChangeListener {
   close(): void

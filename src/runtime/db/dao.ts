@@ -15,7 +15,7 @@ import {
   notFound,
   schemaViolation,
   uniqueViolation,
-} from '../errors.js'
+} from './errors.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {ENTITIES, foreignKeys, getSchema} from '../schema/registry.js'
 import {isUuid, newId, nowSeconds, SchemaViolation, validateEntity, type ValidateOptions} from '../schema/validate.js'

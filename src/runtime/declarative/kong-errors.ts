@@ -10,7 +10,7 @@
  *                     field|entity, field, message}] (see flatten-errors.ts); `fields`
  *                     then keeps only what no entity owns
  */
-import {ErrorCode, luaPretty} from '../errors.js'
+import {ErrorCode, luaPretty} from '../db/errors.js'
 import type {ConfigProblem} from './errors.js'
 import {flattenErrors, type Flattened} from './flatten-errors.js'
 import type {ParsedFile} from './source.js'

@@ -6,7 +6,7 @@
  * plugin's own per-proxy state (types.ts `PluginStateSlot`).
  */
 import type {IncomingHttpHeaders} from 'node:http'
-import type {Logger} from '../log.js'
+import type {Logger} from '../kit/log.js'
 import {readBody, splitUrl, type RequestView} from './request.js'
 import type {PluginStates} from './state.js'
 import type {PluginExit, PluginInstance, PluginStateSlot} from './types.js'

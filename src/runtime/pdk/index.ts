@@ -23,5 +23,5 @@ export type {PluginConfigSchema, PluginEntities, PluginEnvironment, PluginExit, 
 export {PluginStates} from './state.js'
 export {acceptAnonymous, acceptCredential, consumerHeaders, findConsumer, indexCredentials, type CredentialIndex} from './auth.js'
 export {headerName} from './typedefs.js'
-export {GATEWAY_VERSION} from '../version.js'
+export {GATEWAY_VERSION} from '../kit/version.js'
 export {createdAt, idField, tagsField, type EntitySchema, type Field, type FieldList} from '../schema/field.js'

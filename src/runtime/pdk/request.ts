@@ -5,7 +5,7 @@
  * view, only the PluginContext over it.
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import type {Logger} from '../log.js'
+import type {Logger} from '../kit/log.js'
 
 /** The upstream request as plugins may change it. */
 export interface UpstreamView {

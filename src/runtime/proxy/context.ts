@@ -18,7 +18,7 @@
  * in the order of the per-route plan built with the snapshot (plugins-plan.ts).
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import type {LogFields, Logger, LogLevel} from '../log.js'
+import type {LogFields, Logger, LogLevel} from '../kit/log.js'
 import type {RouteMatch} from '../router/types.js'
 import type {Balancer, Peer} from './balancer/index.js'
 import type {PluginContext} from '../pdk/context.js'

@@ -6,7 +6,7 @@
  */
 import type {OutgoingHttpHeaders} from 'node:http'
 import type {Readable} from 'node:stream'
-import {GATEWAY_VERSION} from '../version.js'
+import {GATEWAY_VERSION} from '../kit/version.js'
 import type {BalanceContext, Peer} from './balancer/index.js'
 import type {HealthRegistry} from './health/registry.js'
 import type {ProxyContext} from './context.js'

@@ -8,8 +8,6 @@
  */
 export type ErrorFormat = 'json' | 'html' | 'xml' | 'plain'
 
-export const ERROR_DEFAULT_TYPES = ['text/plain', 'text/html', 'application/json', 'application/xml'] as const
-
 export const CONTENT_TYPES: Record<ErrorFormat, string> = {
   json: 'application/json; charset=utf-8',
   html: 'text/html; charset=utf-8',

@@ -8,6 +8,7 @@
  * rate-limiting by ip), X-Real-IP and X-Forwarded-For upstream, and logs use.
  */
 import {BlockList, isIP} from 'node:net'
+import {parseCidr} from '../kit/cidr.js'
 
 export interface RealIpSettings {
   /** Trusted addresses; null when none is (Kong's default). */
@@ -21,16 +22,10 @@ export interface RealIpSettings {
 
 export const NO_TRUSTED_IPS: RealIpSettings = {trusted: null, unix: false, header: 'x-real-ip', recursive: false}
 
-/** Kong's start-up error for an entry that is neither an address, a CIDR block nor `unix:`. */
-export function trustedIpErrors(list: readonly string[]): string[] {
-  return list.filter((a) => a !== 'unix:' && !cidr(a)).map((a) =>
-    `trusted_ips must be a comma separated list in the form of IPv4 or IPv6 address or CIDR block or 'unix:', got '${a}'`)
-}
-
 export function realIpSettings(trustedIps: readonly string[], header: string, recursive: boolean): RealIpSettings {
   let trusted: BlockList | null = null
   for (const entry of trustedIps) {
-    const c = cidr(entry)
+    const c = parseCidr(entry)
     if (!c) continue
     trusted ??= new BlockList()
     trusted.addSubnet(c.address, c.prefix, c.family)
@@ -72,14 +67,4 @@ function isTrusted(address: string, s: RealIpSettings): boolean {
 /** `::ffff:1.2.3.4` (an IPv4 client on a dual-stack socket) → `1.2.3.4`. */
 function unmapped(address: string): string {
   return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address
-}
-
-function cidr(entry: string): {address: string; prefix: number; family: 'ipv4' | 'ipv6'} | null {
-  const [address, bits, ...rest] = entry.split('/')
-  const family = isIP(address)
-  if (family === 0 || rest.length > 0) return null
-  const max = family === 4 ? 32 : 128
-  const prefix = bits === undefined ? max : /^\d+$/.test(bits) ? Number(bits) : NaN
-  if (!(prefix >= 0 && prefix <= max)) return null
-  return {address, prefix, family: family === 4 ? 'ipv4' : 'ipv6'}
 }

@@ -5,7 +5,7 @@
  */
 import type {ProxyContext} from './context.js'
 import {CONTENT_TYPES, errorBody, negotiateError, type ErrorFormat} from './error-format.js'
-import {GATEWAY_VERSION} from '../version.js'
+import {GATEWAY_VERSION} from '../kit/version.js'
 
 export const MESSAGES = {
   404: 'no Route matched with those values',

@@ -20,7 +20,7 @@
  * also says why a node that gave up is down.
  */
 import {fork, spawn, type ChildProcess} from 'node:child_process'
-import type {Logger} from '../log.js'
+import type {Logger} from '../kit/log.js'
 import {decide, DEFAULT_POLICY, type BackoffPolicy} from './backoff.js'
 import {BindError, Handles} from './handles.js'
 import {HANDOVER_ENV, SUPERVISION_ENV, type FromSuccessor, type LastCrash, type LastHandover, type LastReload, type SupervisionInfo, type ToServing, type ToSuccessor, type ToSupervisor} from './protocol.js'

@@ -4,7 +4,7 @@
  * in order (the channel keeps order), so "version ≥ v" means "serves v or newer".
  */
 import type {NodeConf} from '../conf/defaults.js'
-import type {EntityArrays} from '../config-loader.js'
+import type {EntityArrays} from '../db/load-entities.js'
 import type {MetricsDump} from '../plugins/registry.js'
 import type {ProxyStats} from '../proxy/server.js'
 

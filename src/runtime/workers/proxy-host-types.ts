@@ -2,7 +2,7 @@
  * What a node sees of where its proxy runs (proxy-host.ts makes one: in process, or a
  * pool of worker processes, pool.ts); apart so that both implementations share it.
  */
-import type {EntityArrays} from '../config-loader.js'
+import type {EntityArrays} from '../db/load-entities.js'
 import type {NodeGauges} from '../plugins/registry.js'
 import type {HealthRegistry} from '../proxy/health/registry.js'
 import type {ProxyStats} from '../proxy/server.js'

@@ -6,7 +6,7 @@
  */
 import type pg from 'pg'
 import type {NodeConf} from '../conf/defaults.js'
-import type {Logger} from '../log.js'
+import type {Logger} from '../kit/log.js'
 import {listenProxy} from './listen-proxy.js'
 import {recordedMetrics, renderMetrics} from '../plugins/registry.js'
 import {createProxy, proxyOptionsOf} from '../proxy/server.js'

@@ -6,7 +6,7 @@
 import type pg from 'pg'
 import type {NodeConf} from '../conf/defaults.js'
 import {createPool, pgOptions} from '../db/pool.js'
-import {createLogger, isLogLevel, type Logger} from '../log.js'
+import {createLogger, isLogLevel, type Logger} from '../kit/log.js'
 import {listenProxy} from './listen-proxy.js'
 import {createProxy, proxyOptionsOf, type Proxy} from '../proxy/server.js'
 import {recordedMetrics} from '../plugins/registry.js'

@@ -1,7 +1,7 @@
 /** Cluster name, mode, spec, totals ("2/2 DPs in sync"), database and CP lines, and the unreachable banner. */
 import {Box, Text} from 'ink'
-import {controlPlaneStopped} from '../../services/status-build.js'
-import type {StatusResult} from '../../services/status-types.js'
+import {controlPlaneStopped} from '../../services/status/build.js'
+import type {StatusResult} from '../../services/status/types.js'
 import {clock, duration, shortHash} from '../format.js'
 import {totals} from '../rows.js'
 

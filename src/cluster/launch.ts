@@ -1,0 +1,25 @@
+/** Launching one node within an up run: its kong.conf, the detached process, the record kept for undo and state. */
+import {join} from 'node:path'
+import {clusterConfValues} from './certificates.js'
+import {startNode} from './launcher.js'
+import {writeNodeConf} from './node-conf.js'
+import type {UpContext} from './phase.js'
+import {nodeExtraConf} from './spec-conf.js'
+import type {ClusterSpec} from './spec.js'
+import {recordProcess, writeState, type ClusterState, type NodeState} from './state.js'
+
+/** Writes the node's kong.conf, spawns it detached and records it (for undo and for state). */
+export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
+  await writeConfOf(ctx.spec, ctx.state, node)
+  const proc = await startNode(node)
+  recordProcess(node, proc)
+  node.intent = 'running'
+  ctx.started.nodes.push(proc)
+  ctx.report.info(`${node.name} started (pid ${node.pid}), log ${join('nodes', node.name, 'logs', 'node.log')}`)
+  await writeState(ctx.stateDir, ctx.state)
+}
+
+/** Writes the node's kong.conf from the cluster's state and the spec's `conf` (launch, reload). */
+export async function writeConfOf(spec: ClusterSpec, state: ClusterState, node: NodeState): Promise<string> {
+  return writeNodeConf({cluster: state.name, node, connection: state.connection, clustering: clusterConfValues(state, node), extra: nodeExtraConf(spec.spec, node.name)})
+}

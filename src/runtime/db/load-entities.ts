@@ -1,0 +1,45 @@
+/**
+ * Reads the whole gateway configuration from Postgres in one consistent snapshot
+ * (a REPEATABLE READ transaction), as the entity arrays the proxy is built from.
+ */
+import type pg from 'pg'
+import {Dao} from './dao.js'
+import {ENTITIES} from '../schema/registry.js'
+
+export type EntityArrays = Record<string, Record<string, any>[]>
+
+export async function loadEntities(pool: pg.Pool): Promise<EntityArrays> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    const out: EntityArrays = {}
+    for (const s of ENTITIES) out[s.name] = await new Dao(pool, s).all(client)
+    await client.query('COMMIT')
+    return out
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
+}
+
+/**
+ * Serialises rebuilds and coalesces bursts: callers that arrive while a rebuild is
+ * queued share it; one that arrives while a rebuild runs gets the next one, which
+ * starts after it and so sees every write committed before the call.
+ */
+export function coalesce(fn: () => Promise<void>): () => Promise<void> {
+  let tail: Promise<void> = Promise.resolve()
+  let queued: Promise<void> | null = null
+  return () => {
+    if (queued) return queued
+    const run = tail.catch(() => {}).then(() => {
+      queued = null
+      return fn()
+    })
+    queued = run
+    tail = run
+    return run
+  }
+}

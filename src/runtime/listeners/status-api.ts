@@ -1,0 +1,56 @@
+/**
+ * The status listener (`status_listen`): `/status`, `/status/ready`, and `/metrics`
+ * (Prometheus text) on nodes that proxy. It never exposes configuration, so it can
+ * listen where the Admin API must not. A supervised node's `/status` also says how many
+ * times its serving process was restarted after a crash (`restarts`) and the last crash
+ * (`last_crash: {at, cause}`, null when none).
+ */
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {Logger} from '../kit/log.js'
+import {parseTarget} from './request-target.js'
+import {stillStarting, supervisionStatus} from '../supervisor/serving.js'
+
+export interface StatusDeps {
+  status(): Promise<Record<string, unknown>>
+  /** null when ready, else the reason for a 503. */
+  ready(): Promise<string | null>
+  /** Prometheus text for `/metrics`; absent on nodes without a proxy. */
+  metrics?(): string | Promise<string>
+  /** Where unexpected errors are logged. */
+  log?: Pick<Logger, 'error'>
+}
+
+export function createStatusApi(deps: StatusDeps) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const path = parseTarget(req.url)?.pathname
+    const reply = (status: number, body: unknown) => {
+      const payload = JSON.stringify(body)
+      res.writeHead(status, {'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(payload)})
+      res.end(payload)
+    }
+    const run = async () => {
+      if (path === undefined) return reply(400, {message: 'Bad request'})
+      if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, {message: 'Method not allowed'})
+      // restarts and last_crash: the supervisor's count of this node's crashes (supervisor/)
+      if (path === '/status') return reply(200, {...(await deps.status()), ...supervisionStatus()})
+      if (path === '/status/ready') {
+        const reason = stillStarting() ? 'starting' : await deps.ready()
+        return reason ? reply(503, {message: reason}) : reply(200, {message: 'ready'})
+      }
+      if (path === '/metrics' && deps.metrics) {
+        const text = await deps.metrics()
+        res.writeHead(200, {'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(text)})
+        return void res.end(text)
+      }
+      reply(404, {message: 'Not found'})
+    }
+    // A throw anywhere in run() is a 500, never the end of the node.
+    Promise.resolve()
+      .then(run)
+      .catch((err) => {
+        deps.log?.error(`status API: ${(err as Error)?.stack ?? String(err)}`)
+        if (res.headersSent) res.destroy()
+        else reply(500, {message: 'An unexpected error occurred'})
+      })
+  }
+}

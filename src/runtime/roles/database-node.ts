@@ -1,0 +1,105 @@
+/**
+ * A gateway node with a database: `traditional` (Admin API + proxy) or `control_plane`
+ * (Admin API + cluster listener, no proxy). DB-less nodes start in dbless-node.ts, data
+ * planes in data-plane-node.ts.
+ *
+ *   start:  conf ─► node id ─► Postgres reachable? ─► migrations current? ─► load config
+ *           ─► build proxy snapshot ─► listen (proxy, admin, status) ─► LISTEN for changes
+ *   change: Admin API write (or NOTIFY from another node) ─► reload ─► build ─► swap
+ *   stop:   SIGTERM ─► stop accepting ─► drain in-flight requests ─► close pool
+ */
+import {mkdirSync} from 'node:fs'
+import {createServer, type Server} from 'node:http'
+import {buildAdminApi} from '../admin/server.js'
+import {publicConf} from '../conf/load.js'
+import type {NodeConf} from '../conf/defaults.js'
+import {coalesce, loadEntities} from '../db/load-entities.js'
+import {listenForChanges, type ChangeListener} from '../db/change-listener.js'
+import {CONFIG_CHANNEL} from '../db/dao.js'
+import {pendingMigrations} from '../db/migrations.js'
+import {createPool, describePgError, pgOptions, type PgOptions} from '../db/pool.js'
+import type {Logger} from '../kit/log.js'
+import {closeServer, listen} from '../listeners/bind.js'
+import {parseListen} from '../proxy/listen.js'
+import {createControlPlane} from '../clustering/control-plane.js'
+import {loadClusterTls} from '../clustering/tls.js'
+import {nodeIdFor, type RunningNode} from './node.js'
+import {createStatusApi} from '../listeners/status-api.js'
+import {createProxyHost} from '../workers/proxy-host.js'
+
+export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<RunningNode> {
+  mkdirSync(conf.prefix, {recursive: true})
+  const nodeId = nodeIdFor(conf.prefix)
+  const isCp = conf.role === 'control_plane'
+  const tls = isCp ? loadClusterTls(conf) : null
+  const pgo = pgOptions(conf)
+  await checkDatabase(pgo)
+  const pool = createPool(pgo)
+  const servers: Server[] = []
+  let listener: ChangeListener | undefined
+  let closed: Promise<void> | undefined
+  // The proxy runs here or in `node_worker_processes` workers (workers/pool.ts); a CP has none.
+  const proxy = isCp ? null : createProxyHost(conf, log, pool)
+  const cp = tls ? createControlPlane(conf, pool, tls, log.child({subsystem: 'clustering'})) : null
+  let configVersion = 0
+
+  const rebuild = coalesce(async () => {
+    const entities = await loadEntities(pool)
+    await proxy?.apply(entities)
+    cp?.publish(entities)
+    configVersion++
+  })
+
+  const close = () =>
+    (closed ??= (async () => {
+      await Promise.all([proxy?.close(), cp?.close(), ...servers.map((s) => closeServer(s))])
+      listener?.close()
+      await pool.end().catch(() => {})
+    })())
+
+  try {
+    await rebuild()
+    const status = async () => ({
+      database: {reachable: await pool.query('SELECT 1').then(() => true, () => false)},
+      server: (await proxy?.stats()) ?? {},
+      memory: {rss_bytes: process.memoryUsage().rss},
+      configuration_version: configVersion,
+      ...(cp ? cp.status() : {}),
+    })
+    const ready = async () => ((await pool.query('SELECT 1').then(() => true, () => false)) ? proxy?.notReady() ?? null : 'failed to connect to database')
+    const adminLog = log.child({subsystem: 'admin'})
+    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), log: adminLog, onChange: rebuild, status, ready, controlPlane: isCp, health: proxy?.health(), maxConfigEntities: conf.kctl_max_config_entities})
+    for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) {
+      const server = createServer({keepAliveTimeout: 60_000}, admin)
+      await listen(server, l.host, l.port, 'admin_listen')
+      servers.push(server)
+    }
+    const metrics = proxy ? () => proxy.metrics() : undefined
+    const statusApi = createStatusApi({status, metrics, ready, log})
+    for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) {
+      const server = createServer(statusApi)
+      await listen(server, l.host, l.port, 'status_listen')
+      servers.push(server)
+    }
+    await proxy?.listen()
+    await cp?.listen()
+    listener = await listenForChanges(pool, CONFIG_CHANNEL, () => void rebuild().catch((err) => log.error(`reloading configuration failed: ${err.message}`)), log)
+  } catch (err) {
+    await close()
+    throw err
+  }
+  log.notice(`node ${nodeId} started (role ${conf.role}, database postgres)`)
+  return {nodeId, close}
+}
+
+async function checkDatabase(pgo: PgOptions): Promise<void> {
+  let pending: string[]
+  try {
+    pending = await pendingMigrations(pgo)
+  } catch (err) {
+    throw new Error(describePgError(err, pgo))
+  }
+  if (pending.length) {
+    throw new Error(`Database needs bootstrapping or is out of date (${pending.length} pending migration${pending.length > 1 ? 's' : ''}: ${pending.join(', ')}); run 'kctl init' or 'kctl start', which run the migrations`)
+  }
+}
