@@ -13,7 +13,8 @@ import {after, before, describe, it} from 'node:test'
 import {connect} from 'node:tls'
 import {parse, stringify} from 'yaml'
 import {isAlive} from '../../src/kit/process.js'
-import {create, eventually, served, startUpstream} from '../helpers/http.js'
+import {create, served, startUpstream} from '../helpers/http.js'
+import {until} from '../helpers/until.js'
 import {createSandbox, processesMentioning, withPortTaken, type Sandbox} from '../helpers/kctl.js'
 import {hybridPorts, hybridSpec, type HybridPorts} from '../helpers/specs.js'
 
@@ -70,7 +71,7 @@ describe('kctl init --mode hybrid (shared certificate)', () => {
     await create(`${admin}/services`, {name: 's', url: `http://127.0.0.1:${upstream.port}`})
     await create(`${admin}/services/s/routes`, {'paths[]': '/s'})
     for (const i of [0, 1]) assert.equal(JSON.parse(await served(proxy(i, '/s/x'))).path, '/x')
-    await eventually(() => allInSync(p), 'both DPs report the new hash')
+    await until('both DPs report the new hash', () => allInSync(p))
   })
 
   it('nodes --json lists postgres, the CP and the DPs with their listeners', async () => {

@@ -11,6 +11,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
 import {createSandbox, processesMentioning, runKctl, type Sandbox} from '../helpers/kctl.js'
+import {until} from '../helpers/until.js'
 
 interface Shot {
   start: number
@@ -20,14 +21,13 @@ interface Shot {
 }
 
 /**
- * `concurrency` client loops, one request at a time each, for `durationMs`: even loops
+ * `concurrency` client loops, one request at a time each, until `stop()` says so: even loops
  * reuse one keep-alive connection, odd loops open a new connection per request. Every
  * failure is counted, none retried. A loop has at most one request in flight, and at
  * most one connection, so a crash can fail at most one request per loop.
  */
-async function load(url: string, concurrency: number, durationMs: number): Promise<Shot[]> {
+function load(url: string, concurrency: number, stop: () => boolean): {shots: Shot[]; done: Promise<Shot[]>} {
   const shots: Shot[] = []
-  const until = Date.now() + durationMs
   const get = (agent: Agent | false) =>
     new Promise<Shot>((resolve) => {
       const start = Date.now()
@@ -41,21 +41,10 @@ async function load(url: string, concurrency: number, durationMs: number): Promi
     })
   const loop = async (i: number) => {
     const agent = i % 2 === 0 ? new Agent({keepAlive: true, maxSockets: 1}) : false
-    while (Date.now() < until) shots.push(await get(agent))
+    while (!stop()) shots.push(await get(agent))
     if (agent) agent.destroy()
   }
-  await Promise.all(Array.from({length: concurrency}, (_, i) => loop(i)))
-  return shots
-}
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn().catch(() => undefined)
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
+  return {shots, done: Promise.all(Array.from({length: concurrency}, (_, i) => loop(i))).then(() => shots)}
 }
 
 describe('a node under its supervisor', () => {
@@ -70,12 +59,12 @@ describe('a node under its supervisor', () => {
   }
   const nodeStatus = async () => (await status()).body.nodes.find((n: {name: string}) => n.name === 'node-1')
   const servingPid = () =>
-    eventually('a serving process', async () => {
+    until('a serving process', async () => {
       const r = record()
       return r.state === 'running' && r.serving_pid ? (r.serving_pid as number) : undefined
     })
   const proxyAnswers = (path: string) =>
-    eventually(`the proxy answers ${path}`, async () => ((await fetch(`http://127.0.0.1:${sb.ports.proxy}${path}`)).status === 200 ? true : undefined))
+    until(`the proxy to answer ${path}`, async () => (await fetch(`http://127.0.0.1:${sb.ports.proxy}${path}`)).status, {ok: (s) => s === 200})
 
   before(async () => {
     sb = await createSandbox()
@@ -101,11 +90,15 @@ describe('a node under its supervisor', () => {
     const supervisor = record().pid
     const victim = await servingPid()
     const concurrency = 8
-    const running = load(`http://127.0.0.1:${sb.ports.proxy}/slow`, concurrency, 5000)
-    await new Promise((r) => setTimeout(r, 1500))
+    let stop = false
+    const running = load(`http://127.0.0.1:${sb.ports.proxy}/slow`, concurrency, () => stop)
+    // Every loop has been served before the kill, and is served again after it.
+    await until('every client loop served a few times', () => running.shots.filter((s) => s.ok).length, {ok: (n) => n >= concurrency * 3})
     const killedAt = Date.now()
     process.kill(victim, 'SIGKILL')
-    const shots = await running
+    await until('requests served again after the kill', () => running.shots.filter((s) => s.start > killedAt && s.ok).length, {ok: (n) => n >= concurrency * 3})
+    stop = true
+    const shots = await running.done
 
     const failures = shots.filter((s) => !s.ok)
     const inFlight = shots.filter((s) => s.start <= killedAt && s.end >= killedAt).length
@@ -148,7 +141,7 @@ describe('a node under its supervisor', () => {
     const victim = await servingPid()
     assert.equal((await nodeStatus()).restarts, 0, 'a new supervisor counts from 0')
     process.kill(victim, 'SIGUSR2')
-    const n = await eventually('the restart in kctl status', async () => {
+    const n = await until('the restart in kctl status', async () => {
       const s = await nodeStatus()
       return s.restarts === 1 && s.reachable ? s : undefined
     })

@@ -6,6 +6,7 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {until} from './until.js'
 
 const MAIN = new URL('../../src/runtime/main.js', import.meta.url).pathname
 const started: ChildProcess[] = []
@@ -33,26 +34,23 @@ export function spawnNode(dir: string, values: Record<string, string | number>, 
   proc.stdout!.on('data', (d) => (out += d))
   proc.stderr!.on('data', (d) => (out += d))
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)))
-  const until = async (ok: () => Promise<boolean> | boolean, what: string, timeoutMs: number) => {
-    const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline) {
-      if (await ok()) return
-      if (proc.exitCode !== null) throw new Error(`node exited (${proc.exitCode}) while waiting for ${what}:\n${out}`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    throw new Error(`timed out waiting for ${what}:\n${out}`)
-  }
+  const wait = (what: string, ok: () => Promise<boolean> | boolean, timeoutMs: number) =>
+    until(what, ok, {
+      timeoutMs,
+      abort: () => (proc.exitCode !== null ? `the node exited (${proc.exitCode})` : undefined),
+      context: () => `node output:\n${out}`,
+    }).then(() => undefined)
   return {
     proc,
     prefix,
     output: () => out,
     exited,
-    waitReady: (timeoutMs = 15_000) =>
-      until(async () => (await fetch(`${opts.status}/status/ready`).catch(() => null))?.status === 200, 'ready', timeoutMs),
-    waitOutput: (re, timeoutMs = 15_000) => until(() => re.test(out), String(re), timeoutMs),
-    async servingPid(timeoutMs = 15_000) {
+    waitReady: (timeoutMs = 30_000) =>
+      wait(`${opts.status}/status/ready to answer 200`, async () => (await fetch(`${opts.status}/status/ready`).catch(() => null))?.status === 200, timeoutMs),
+    waitOutput: (re, timeoutMs = 30_000) => wait(`the node to print ${re}`, () => re.test(out), timeoutMs),
+    async servingPid(timeoutMs = 30_000) {
       let pid = 0
-      await until(() => {
+      await wait('the serving process', () => {
         try {
           const r = JSON.parse(readFileSync(join(prefix, 'supervisor.json'), 'utf8'))
           pid = r.state === 'running' && r.serving_pid ? r.serving_pid : 0
@@ -60,7 +58,7 @@ export function spawnNode(dir: string, values: Record<string, string | number>, 
           pid = 0
         }
         return pid > 0
-      }, 'the serving process', timeoutMs)
+      }, timeoutMs)
       return pid
     },
     async stop(signal = 'SIGTERM') {

@@ -15,6 +15,7 @@ import {Cancellation, keepaliveOf, UpstreamPools} from '../../src/runtime/proxy/
 import {KONG_KEEPALIVE, OriginPool, UpstreamFailure, type ClientRequest, type Keepalive} from '../../src/runtime/proxy/upstream-client.js'
 import {route, service} from '../router/fixtures.js'
 import {deadPort, get, startProxy} from './helpers.js'
+import {until} from '../helpers/until.js'
 
 type Cleanup = {after(fn: () => unknown): void}
 
@@ -201,7 +202,7 @@ describe('upstream client: connections and bodies', () => {
     const p = pool(t, up.port)
     await (await p.send(req())).readAll()
     const pending = p.send(req({method: 'POST', body: Buffer.from('only once')}))
-    while (!up.received[0].includes('only once')) await new Promise((r) => setTimeout(r, 10))
+    await until('the upstream to receive the POST body', () => up.received[0], {ok: (r) => r.includes('only once'), intervalMs: 10})
     p.close()
     assert.match((await failure(pending)).message, /shutting down/)
     assert.equal(up.connections(), 1)
@@ -301,11 +302,10 @@ describe('upstream client: connections and bodies', () => {
     const up = await rawServer(t, (s) => s.once('close', () => (closed = true)))
     const signal = new Cancellation()
     const pending = pool(t, up.port).send(req({signal}))
-    while (up.received[0] === undefined || !up.received[0].includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 10))
+    await until('the upstream to receive the request head', () => up.received[0], {ok: (r) => r !== undefined && r.includes('\r\n\r\n'), intervalMs: 10})
     signal.abort()
     assert.match((await failure(pending)).message, /client closed/)
-    for (let i = 0; i < 100 && !closed; i++) await new Promise((r) => setTimeout(r, 10))
-    assert.ok(closed, 'the upstream saw the connection close')
+    await until('the upstream to see the connection close', () => closed, {intervalMs: 10})
   })
 })
 
@@ -435,20 +435,13 @@ describe('upstream request headers set by plugins', () => {
   })
 })
 
-async function until(what: string, ok: () => boolean, ms = 3000): Promise<void> {
-  for (const end = Date.now() + ms; !ok(); ) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
 describe("upstream client: kong.conf's upstream_keepalive_* settings", () => {
   test('pool size: idle connections beyond it are closed, the longest idle first; 0 keeps none', async (t) => {
     const up = await rawServer(t, (s) => setTimeout(() => s.write(OK()), 50)) // 3 tries in flight at once
     const p = pool(t, up.port, {...KONG_KEEPALIVE, poolSize: 1})
     await Promise.all([1, 2, 3].map(async () => (await p.send(req())).readAll()))
     assert.equal(up.connections(), 3)
-    await until('two idle connections closed', () => up.closed() === 2)
+    await until('two idle connections closed', () => up.closed(), {ok: (n) => n === 2, intervalMs: 10})
     await (await p.send(req())).readAll()
     assert.equal(up.connections(), 3, 'the one kept is reused')
 
@@ -479,7 +472,7 @@ describe("upstream client: kong.conf's upstream_keepalive_* settings", () => {
     const up = await rawServer(t, (s) => s.write(OK()))
     const p = pool(t, up.port, {...KONG_KEEPALIVE, idleTimeoutMs: 150})
     await (await p.send(req())).readAll()
-    await until('the idle connection closed', () => up.closed() === 1)
+    await until('the idle connection closed', () => up.closed(), {ok: (n) => n === 1, intervalMs: 10})
     const forever = await rawServer(t, (s) => s.write(OK()))
     const pf = pool(t, forever.port, {...KONG_KEEPALIVE, idleTimeoutMs: 0})
     await (await pf.send(req())).readAll()

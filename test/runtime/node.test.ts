@@ -14,6 +14,7 @@ import {after, before, describe, test} from 'node:test'
 import {createDatabase} from '../../src/cluster/postgres.js'
 import {findFreePort} from '../../src/kit/ports.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {until} from '../helpers/until.js'
 
 const MAIN = new URL('../../src/runtime/main.js', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'kctl-node-'))
@@ -107,12 +108,7 @@ describe('traditional node', () => {
     assert.equal(res.status, 200)
     assert.deepEqual(await res.json(), {path: '/hello?x=1', host: `127.0.0.1:${upstreamPort}`})
 
-    let seen = 0
-    for (let i = 0; i < 100 && seen !== 200; i++) {
-      seen = (await fetch(`${b.proxy}/echo/hello`)).status
-      if (seen !== 200) await new Promise((r) => setTimeout(r, 20))
-    }
-    assert.equal(seen, 200, 'the change made on node A reached node B')
+    await until('the change made on node A to reach node B', async () => (await fetch(`${b.proxy}/echo/hello`)).status, {ok: (s) => s === 200})
 
     const status = await (await fetch(`${a.status}/status`)).json()
     assert.equal(status.database.reachable, true)

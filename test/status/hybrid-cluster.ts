@@ -7,12 +7,12 @@
 import {readFileSync} from 'node:fs'
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 import type {ClusterState, NodeState} from '../../src/cluster/state.js'
 import {findFreePort} from '../../src/kit/ports.js'
 import {isAlive} from '../../src/kit/process.js'
 import {createSandbox, type KctlRun, type Sandbox} from '../helpers/kctl.js'
 import {hybridPorts, type HybridPorts} from '../helpers/specs.js'
+import {until} from '../helpers/until.js'
 import {launchNode} from './launch.js'
 
 export interface HybridCluster {
@@ -73,7 +73,7 @@ export async function startHybridCluster(options: {dataPlanes?: number; pingInte
         const pid = state().nodes[node]?.pid
         if (!pid || !isAlive(pid)) return
         process.kill(pid, signal)
-        while (isAlive(pid)) await sleep(20)
+        await until(`${node} (pid ${pid}) to be gone`, () => !isAlive(pid))
       },
       start: (node) => must('start', node),
       startStray: () => startStray(sb, state(), ports, pingInterval),

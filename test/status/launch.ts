@@ -4,19 +4,19 @@
  */
 import {mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {listenUrl} from '../../src/cluster/listen.js'
 import type {NodeState} from '../../src/cluster/state.js'
 import {spawnDetached} from '../../src/kit/exec.js'
 import {runtimeEntry} from '../../src/kit/paths.js'
 import {isAlive} from '../../src/kit/process.js'
+import {until} from '../helpers/until.js'
 
 export interface Launched {
   pid: number
   kill(signal: NodeJS.Signals): void
   /** Resolves once the process is gone. */
   gone(): Promise<void>
-  /** Resolves once `/status/ready` answers 200. @throws when the node exits or 20 s pass. */
+  /** Resolves once `/status/ready` answers 200. @throws when the node exits or the wait times out. */
   ready(): Promise<void>
 }
 
@@ -31,19 +31,16 @@ export async function launchNode(node: NodeState, values: Record<string, string 
     kill: (signal) => {
       if (isAlive(pid)) process.kill(pid, signal)
     },
-    async gone() {
-      while (isAlive(pid)) await sleep(20)
-    },
-    async ready() {
-      const deadline = Date.now() + 20_000
-      while (Date.now() < deadline) {
-        if (!isAlive(pid)) throw new Error(`${node.name} exited during start (see ${node.logFile})`)
-        const r = await fetch(`${status}/status/ready`).catch(() => null)
-        await r?.arrayBuffer()
-        if (r?.status === 200) return
-        await sleep(50)
-      }
-      throw new Error(`${node.name} not ready within 20 s`)
-    },
+    gone: () => until(`${node.name} (pid ${pid}) to be gone`, () => !isAlive(pid)).then(() => undefined),
+    ready: () =>
+      until(
+        `${status}/status/ready of ${node.name} to answer 200`,
+        async () => {
+          const r = await fetch(`${status}/status/ready`)
+          await r.arrayBuffer()
+          return r.status
+        },
+        {ok: (s) => s === 200, abort: () => (isAlive(pid) ? undefined : `${node.name} exited during start (see ${node.logFile})`)},
+      ).then(() => undefined),
   }
 }
