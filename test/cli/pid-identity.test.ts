@@ -10,7 +10,8 @@ import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {isAlive, isSameProcess, processIdentity} from '../../src/kit/process.js'
-import {createSandbox, processesMentioning, type Sandbox} from '../helpers/kctl.js'
+import {processesMentioning, type Sandbox} from '../helpers/kctl.js'
+import {startCluster} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
 
 interface Row {
@@ -36,10 +37,7 @@ describe('kctl checks a pid is still its process', () => {
   }
 
   before(async () => {
-    sb = await createSandbox()
-    await sb.writeSpec()
-    const r = await sb.kctl('init')
-    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
+    sb = (await startCluster()).sandbox
     // An unrelated process of this test: the pid a dead node's pid may go to.
     stranger = spawn('sleep', ['300'], {stdio: 'ignore'})
   })

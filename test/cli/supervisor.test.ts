@@ -10,7 +10,8 @@ import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
-import {createSandbox, processesMentioning, runKctl, type Sandbox} from '../helpers/kctl.js'
+import {processesMentioning, runKctl, type Sandbox} from '../helpers/kctl.js'
+import {startCluster} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
 
 interface Shot {
@@ -67,14 +68,10 @@ describe('a node under its supervisor', () => {
     until(`the proxy to answer ${path}`, async () => (await fetch(`http://127.0.0.1:${sb.ports.proxy}${path}`)).status, {ok: (s) => s === 200})
 
   before(async () => {
-    sb = await createSandbox()
-    await sb.writeSpec()
+    sb = (await startCluster()).sandbox
     upstream = createServer((req, res) => setTimeout(() => res.end('ok'), 20))
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
     prefix = join(sb.dataDir, 'clusters', 'e2e', 'nodes', 'node-1')
-    const init = await sb.kctl('init')
-    assert.equal(init.code, 0, `${init.stdout}\n${init.stderr}`)
-    await sb.kctl('nodes', '--json') // remembers the pids for cleanup
     const admin = `http://127.0.0.1:${sb.ports.admin}`
     const post = (path: string, body: unknown) => fetch(`${admin}${path}`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(body)})
     assert.equal((await post('/services', {name: 'slow', url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`})).status, 201)

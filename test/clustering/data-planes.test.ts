@@ -14,8 +14,7 @@ import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate} from '../../src/pki/index.js'
 import {purgeExpired} from '../../src/runtime/clustering/data-planes.js'
 import {until} from '../helpers/until.js'
-import {freshDatabase, pgValues, rawDataPlane, startControlPlane, type RawDataPlane} from '../helpers/hybrid-nodes.js'
-import {killAll, spawnNode} from '../helpers/node-process.js'
+import {freshDatabase, killAll, pgValues, rawDataPlane, type RawDataPlane, spawnNode, startControlPlane} from '../helpers/nodes.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-data-planes-'))

@@ -10,8 +10,7 @@ import {after, before, describe, test} from 'node:test'
 import {issueCertificate} from '../../src/pki/index.js'
 import {makeCa} from '../helpers/certs.js'
 import {until} from '../helpers/until.js'
-import {freshDatabase, rawDataPlane, spawnDataPlane, startControlPlane, type DataPlaneNode} from '../helpers/hybrid-nodes.js'
-import {clusterBed} from '../helpers/cluster-bed.js'
+import {clusterBed, type DataPlaneNode, freshDatabase, rawDataPlane, spawnDataPlane, startControlPlane} from '../helpers/nodes.js'
 
 const bed = clusterBed('kctl-hybrid-liveness-')
 const {dir, certFile, keyFile} = bed

@@ -11,8 +11,7 @@ import WebSocket from 'ws'
 import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate} from '../../src/pki/index.js'
 import {until} from '../helpers/until.js'
-import {spawnNode, type NodeProcess} from '../helpers/node-process.js'
-import {clusterBed} from '../helpers/cluster-bed.js'
+import {clusterBed, type NodeProcess, spawnNode} from '../helpers/nodes.js'
 
 const bed = clusterBed('kctl-hybrid-')
 const {dir, certFile, keyFile} = bed

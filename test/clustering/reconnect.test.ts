@@ -7,9 +7,7 @@
 import assert from 'node:assert/strict'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {describe, test} from 'node:test'
-import {clusterBed} from '../helpers/cluster-bed.js'
-import {freshDatabase, spawnDataPlane, startControlPlane} from '../helpers/hybrid-nodes.js'
-import {spawnNode} from '../helpers/node-process.js'
+import {clusterBed, freshDatabase, spawnDataPlane, spawnNode, startControlPlane} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
 
 const bed = clusterBed('kctl-reconnect-')

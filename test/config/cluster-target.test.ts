@@ -11,7 +11,8 @@ import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {createSandbox, type Sandbox} from '../helpers/kctl.js'
+import {type Sandbox} from '../helpers/kctl.js'
+import {startCluster} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
 
 let sb: Sandbox
@@ -21,11 +22,7 @@ let admin: string
 before(async () => {
   upstream = createServer((_req, res) => res.end('upstream'))
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
-  sb = await createSandbox()
-  await sb.writeSpec('decl')
-  const init = await sb.kctl('init', '--yes')
-  assert.equal(init.code, 0, init.stderr)
-  await sb.kctl('nodes', '--json')
+  sb = (await startCluster({name: 'decl'})).sandbox
   admin = `http://127.0.0.1:${sb.ports.admin}`
 })
 after(async () => {

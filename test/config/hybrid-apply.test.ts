@@ -11,7 +11,7 @@ import {after, before, describe, test} from 'node:test'
 import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate} from '../../src/pki/index.js'
 import {apply} from '../../src/services/apply.js'
-import {killAll, spawnNode} from '../helpers/node-process.js'
+import {killAll, spawnNode} from '../helpers/nodes.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 import {until} from '../helpers/until.js'
 

@@ -16,7 +16,7 @@ import {findFreePort} from '../../src/kit/ports.js'
 import {until} from '../helpers/until.js'
 import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
 import {ROOT} from '../helpers/kctl.js'
-import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
+import {killAll, type NodeProcess, spawnNode} from '../helpers/nodes.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-limits-'))

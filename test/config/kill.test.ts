@@ -15,7 +15,7 @@ import {join} from 'node:path'
 import pg from 'pg'
 import {findFreePort} from '../../src/kit/ports.js'
 import {ROOT} from '../helpers/kctl.js'
-import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
+import {killAll, type NodeProcess, spawnNode} from '../helpers/nodes.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 import {until} from '../helpers/until.js'
 

@@ -25,8 +25,7 @@ import {hashPassword} from '../../src/runtime/plugins/basic-auth/credentials.js'
 import {bundledPlugins} from '../../src/runtime/plugins/registry.js'
 import {GATEWAY_VERSION} from '../../src/runtime/version.js'
 import {until} from '../helpers/until.js'
-import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
-import {rawDataPlane} from '../helpers/hybrid-nodes.js'
+import {killAll, type NodeProcess, rawDataPlane, spawnNode} from '../helpers/nodes.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-plugins-hybrid-'))

@@ -8,8 +8,7 @@ import assert from 'node:assert/strict'
 import {request} from 'node:http'
 import {before, describe, test} from 'node:test'
 import {findFreePort} from '../../src/kit/ports.js'
-import {spawnNode} from '../helpers/node-process.js'
-import {clusterBed} from '../helpers/cluster-bed.js'
+import {clusterBed, spawnNode} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
 
 const bed = clusterBed('kctl-workers-')

@@ -9,12 +9,12 @@ import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {ROOT} from '../helpers/kctl.js'
 import {until} from '../helpers/until.js'
-import {startHybridCluster, type HybridCluster} from './hybrid-cluster.js'
+import {type Cluster, startCluster} from '../helpers/nodes.js'
 
-let c: HybridCluster
+let c: Cluster
 
 before(async () => {
-  c = await startHybridCluster({dataPlanes: 2, pingInterval: 1})
+  c = await startCluster({mode: 'hybrid', name: 'st', dataPlanes: 2, pingInterval: 1})
 })
 after(async () => {
   await c?.cleanup()
