@@ -24,11 +24,10 @@ import type {PluginState} from '../plugins/context.js'
 import {MESSAGES, sendError} from './responses.js'
 import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
-import {Cancellation, keepaliveOf, UpstreamPools} from './upstream.js'
+import {Cancellation, keepaliveOf, UpstreamPools, type Keepalive} from './upstream/index.js'
 import {headerPolicy, KONG_HEADERS, type HeaderPolicy} from './kong-headers.js'
 import {clientAddress, NO_TRUSTED_IPS, realIpSettings, type RealIpSettings} from './real-ip.js'
 import type {NodeConf} from '../conf/defaults.js'
-import type {Keepalive} from './upstream-client.js'
 
 export interface ProxyStats {
   connections_active: number
