@@ -1,6 +1,5 @@
 /** acl's entity: a consumer's membership of a group (`/consumers/{c}/acls`). */
-import {createdAt, idField, tagsField, type EntitySchema} from '../../schema/field.js'
-import type {PluginStorage} from '../types.js'
+import {createdAt, idField, tagsField, type EntitySchema, type PluginStorage} from '../../pdk/index.js'
 
 export const acls: EntitySchema = {
   name: 'acls',
