@@ -4,7 +4,7 @@
 // Usage: node scripts/test.js [--unit | --e2e] [filter…]   (filters match parts of the file path)
 //
 //   --unit  only the tests that run inside the test process: no child process, no
-//           Postgres, no Redis, no kctl run (seconds; `npm run test:unit`)
+//           Postgres, no Redis, no kctl run (the fast part; `npm run test:unit`)
 //   --e2e   only the others (`npm run test:e2e`); neither flag: both (`npm test`, CI)
 //
 // A test file is e2e when it, or a file under test/ it imports, imports one of E2E_MARKS:
