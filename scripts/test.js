@@ -1,10 +1,18 @@
 #!/usr/bin/env node
 // Runs every compiled test file with Node's built-in runner. Node 20 does not expand
 // globs, so the files are listed here and passed explicitly.
-// Usage: node scripts/test.js [filter…]   (filters match parts of the file path)
+// Usage: node scripts/test.js [--unit | --e2e] [filter…]   (filters match parts of the file path)
+//
+//   --unit  only the tests that run inside the test process: no child process, no
+//           Postgres, no Redis, no kctl run (the fast part; `npm run test:unit`)
+//   --e2e   only the others (`npm run test:e2e`); neither flag: both (`npm test`, CI)
+//
+// A test file is e2e when it, or a file under test/ it imports, imports one of E2E_MARKS:
+// the helpers that start something outside the test process, or child_process itself.
+// The split follows what a test does, so a new test lands on the right side by itself.
 import {spawnSync} from 'node:child_process'
-import {readdirSync, statSync} from 'node:fs'
-import {join, relative} from 'node:path'
+import {readFileSync, readdirSync, statSync} from 'node:fs'
+import {dirname, join, relative, resolve} from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
 // The whole build (tsc, then the oclif manifest the CLI loads its commands from): a stale
@@ -22,12 +30,42 @@ function walk(dir) {
   })
 }
 
-const filters = process.argv.slice(2)
-const files = walk(join(root, 'dist', 'test'))
+const E2E_MARKS = [
+  /from '[./]*\/helpers\/(postgres|nodes|kctl|redis|gateway|system)\.js'/,
+  /from '[./]*\/status\/tmux\.js'/,
+  /from 'node:child_process'/,
+  /from 'pg'/,
+]
+const testRoot = join(root, 'dist', 'test')
+const e2eCache = new Map()
+/** Whether `file` (compiled JS) or a test file it imports starts something outside the process. */
+function isE2e(file) {
+  if (e2eCache.has(file)) return e2eCache.get(file)
+  e2eCache.set(file, false) // import cycles end here
+  const text = readFileSync(file, 'utf8')
+  let e2e = E2E_MARKS.some((re) => re.test(text))
+  for (const m of text.matchAll(/from '(\.{1,2}\/[^']+\.js)'/g)) {
+    if (e2e) break
+    const dep = resolve(dirname(file), m[1])
+    if (dep.startsWith(testRoot) && statSync(dep, {throwIfNoEntry: false})) e2e = isE2e(dep)
+  }
+  e2eCache.set(file, e2e)
+  return e2e
+}
+
+const args = process.argv.slice(2)
+const kind = args.includes('--unit') ? 'unit' : args.includes('--e2e') ? 'e2e' : 'all'
+if (args.includes('--unit') && args.includes('--e2e')) {
+  console.error('--unit and --e2e exclude each other; give neither to run both.')
+  process.exit(2)
+}
+const filters = args.filter((a) => a !== '--unit' && a !== '--e2e')
+const files = walk(testRoot)
   .filter((f) => filters.length === 0 || filters.some((x) => relative(root, f).includes(x)))
+  .filter((f) => kind === 'all' || isE2e(f) === (kind === 'e2e'))
   .sort()
 if (files.length === 0) {
-  console.error('no test files found')
+  console.error(`no ${kind === 'all' ? '' : kind + ' '}test files found${filters.length ? ` matching ${filters.join(', ')}` : ''}`)
   process.exit(1)
 }
 // One file at a time (they start real servers on a 2-core machine); no single test may

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import {createServer} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 import {createSandbox, type Sandbox} from '../helpers/kctl.js'
+import {until} from '../helpers/until.js'
 
 interface DoctorJson {
   checks: {name: string; ok: boolean; detail: string; fix: string | null}[]
@@ -90,17 +91,8 @@ describe('kctl doctor', () => {
     const r = await sb.kctl('nodes', '--json')
     const pid = (JSON.parse(r.stdout).nodes as {name: string; pid: number}[]).find((n) => n.name === 'node-1')!.pid
     process.kill(pid, 'SIGKILL')
-    const {code, json} = await waitFor(() => doctor(), (d) => !check(d.json, 'node-1').ok)
+    const {code, json} = await until('kctl doctor to fail node-1', () => doctor(), {ok: (d) => !check(d.json, 'node-1').ok})
     assert.equal(code, 1)
     assert.match(check(json, 'node-1').fix!, /kctl logs node-1.*kctl start node-1/)
   })
 })
-
-async function waitFor<T>(fn: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (done(v) || Date.now() > deadline) return v
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}

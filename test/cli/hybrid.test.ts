@@ -13,7 +13,8 @@ import {after, before, describe, it} from 'node:test'
 import {connect} from 'node:tls'
 import {parse, stringify} from 'yaml'
 import {isAlive} from '../../src/kit/process.js'
-import {create, eventually, served, startUpstream} from '../helpers/http.js'
+import {create, served, startUpstream} from '../helpers/http.js'
+import {until} from '../helpers/until.js'
 import {failures as failuresOf, startLoad} from '../helpers/load.js'
 import {createSandbox, processesMentioning, withPortTaken, type Sandbox} from '../helpers/kctl.js'
 import {hybridPorts, hybridSpec, type HybridPorts} from '../helpers/specs.js'
@@ -71,7 +72,7 @@ describe('kctl init --mode hybrid (shared certificate)', () => {
     await create(`${admin}/services`, {name: 's', url: `http://127.0.0.1:${upstream.port}`})
     await create(`${admin}/services/s/routes`, {'paths[]': '/s'})
     for (const i of [0, 1]) assert.equal(JSON.parse(await served(proxy(i, '/s/x'))).path, '/x')
-    await eventually(() => allInSync(p), 'both DPs report the new hash')
+    await until('both DPs report the new hash', () => allInSync(p))
   })
 
   it('nodes --json lists postgres, the CP and the DPs with their listeners', async () => {
@@ -126,10 +127,10 @@ describe('kctl init --mode hybrid (shared certificate)', () => {
       assert.ok(!isAlive(before[i].pid!), `${after[i].name}'s old supervisor is gone`)
     }
     assert.equal(after[0].pid, before[0].pid, 'the database kept running')
-    await eventually(() => allInSync(p), 'both DPs in sync after the restart')
+    await until('both DPs in sync after the restart', () => allInSync(p))
     // a change after the restart reaches both DPs through the new processes
     await create(`http://127.0.0.1:${p.cp.admin}/services/s/routes`, {'paths[]': '/after-restart'})
-    for (const i of [0, 1]) await eventually(async () => (await fetch(proxy(i, '/after-restart'))).status === 200, `dp-${i + 1} serves the new route`)
+    for (const i of [0, 1]) await until(`dp-${i + 1} serves the new route`, async () => (await fetch(proxy(i, '/after-restart'))).status === 200)
   })
 
   it('scale --data-planes 3 then 1: dp-3 joins in sync and serves; dp-2 and dp-3 drain and leave, dp-1 serves throughout, the CP lists only dp-1', async () => {
@@ -144,7 +145,7 @@ describe('kctl init --mode hybrid (shared certificate)', () => {
     const dp3Proxy = `http://${dp3.listen.proxy.split(',')[0].trim()}`
     assert.equal(JSON.parse(await served(`${dp3Proxy}/s/x`)).path, '/x', 'the new DP serves the configuration')
     assert.ok(!p.dps.some((d) => dp3.listen.proxy.includes(`:${d.proxy}`)), 'on ports of its own')
-    await eventually(async () => ((await (await fetch(`http://127.0.0.1:${p.cp.admin}/clustering/data-planes`)).json()).data.length === 3), 'the CP lists 3 DPs')
+    await until('the CP lists 3 DPs', async () => ((await (await fetch(`http://127.0.0.1:${p.cp.admin}/clustering/data-planes`)).json()).data.length === 3))
 
     const load = startLoad(proxy(0, '/s/during-scale'), 4)
     const down = await sb.kctl('scale', '--data-planes', '1', '--json')

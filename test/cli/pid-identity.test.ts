@@ -8,10 +8,11 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {after, before, describe, it} from 'node:test'
 import {isAlive, isSameProcess, processIdentity} from '../../src/kit/process.js'
-import {createSandbox, processesMentioning, type Sandbox} from '../helpers/kctl.js'
+import {processesMentioning, type Sandbox} from '../helpers/kctl.js'
+import {startCluster} from '../helpers/nodes.js'
+import {until} from '../helpers/until.js'
 
 interface Row {
   name: string
@@ -19,13 +20,6 @@ interface Row {
   state: string
 }
 
-async function waitUntil(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await sleep(50)
-  }
-}
 
 describe('kctl checks a pid is still its process', () => {
   let sb: Sandbox
@@ -43,10 +37,7 @@ describe('kctl checks a pid is still its process', () => {
   }
 
   before(async () => {
-    sb = await createSandbox()
-    await sb.writeSpec()
-    const r = await sb.kctl('init')
-    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
+    sb = (await startCluster()).sandbox
     // An unrelated process of this test: the pid a dead node's pid may go to.
     stranger = spawn('sleep', ['300'], {stdio: 'ignore'})
   })
@@ -67,7 +58,7 @@ describe('kctl checks a pid is still its process', () => {
   it('a node that died is failed, and start brings it back', async () => {
     const [, node] = await rows()
     process.kill(node.pid!, 'SIGKILL')
-    await waitUntil('the node is gone', () => !isAlive(node.pid!))
+    await until('the node to be gone', () => !isAlive(node.pid!))
     assert.deepEqual((await rows()).map((n) => [n.name, n.state, n.pid === null]), [['postgres', 'running', false], ['node-1', 'failed', true]])
     const status = await statusNodes()
     assert.equal(status.code, 1)
@@ -133,7 +124,7 @@ describe('kctl checks a pid is still its process', () => {
     // The node's record pointed elsewhere, so destroy could not reach it: end it here.
     assert.equal(isSameProcess(nodeId), true)
     process.kill(node.pid!, 'SIGTERM')
-    await waitUntil('the node is gone', () => !isSameProcess(nodeId))
+    await until('the node to be gone', () => !isSameProcess(nodeId))
     assert.deepEqual(await processesMentioning(sb.dir), [])
   })
 })

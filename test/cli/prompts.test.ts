@@ -13,11 +13,11 @@ import {existsSync} from 'node:fs'
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {parse} from 'yaml'
 import {isAlive} from '../../src/kit/process.js'
 import {createSandbox, processesMentioning, ROOT, withPortTaken, type Sandbox} from '../helpers/kctl.js'
 import {ensureTmux, startTmux, type TmuxSession} from '../status/tmux.js'
+import {until} from '../helpers/until.js'
 
 const BIN = join(ROOT, 'bin', 'run.js')
 const ended = (s: string) => /EXIT:\d+/.test(s)
@@ -40,18 +40,9 @@ async function finished(t: TmuxSession, timeoutMs = 30_000): Promise<string> {
   return screen
 }
 
-/**
- * Polls until no process mentions the sandbox (a killed tmux session's shell may take a
- * moment to go); asserts there is none after `timeoutMs`.
- */
-async function nothingLeftRunning(sb: Sandbox, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let left = await processesMentioning(sb.dir)
-  while (left.length && Date.now() < deadline) {
-    await sleep(100)
-    left = await processesMentioning(sb.dir)
-  }
-  assert.deepEqual(left, [], 'nothing of the sandbox left running')
+/** Waits until no process mentions the sandbox (a killed tmux session's shell may take a moment to go). */
+async function nothingLeftRunning(sb: Sandbox): Promise<void> {
+  await until('nothing of the sandbox left running', () => processesMentioning(sb.dir), {ok: (left) => left.length === 0})
 }
 
 before(() => ensureTmux())

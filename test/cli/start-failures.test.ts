@@ -14,6 +14,7 @@ import {after, afterEach, before, beforeEach, describe, it} from 'node:test'
 import {isPortFree} from '../../src/kit/ports.js'
 import {isAlive} from '../../src/kit/process.js'
 import {createSandbox, processesMentioning, type Sandbox} from '../helpers/kctl.js'
+import {until} from '../helpers/until.js'
 
 /** Rewrites the sandbox's kctl.yaml (see Sandbox.writeSpec) with `edit`. */
 async function editSpec(sb: Sandbox, edit: (text: string) => string): Promise<void> {
@@ -119,8 +120,7 @@ describe('a running node while its database restarts', () => {
     const restart = await sb.kctl('restart', 'postgres')
     assert.equal(restart.code, 0, restart.stderr)
     const log = () => readFileSync(join(sb.dataDir, 'clusters', 'e2e', 'nodes', 'node-1', 'logs', 'node.log'), 'utf8')
-    const deadline = Date.now() + 20_000
-    while (!/listening for configuration changes again/.test(log()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    await until('the node to listen for configuration changes again', () => log(), {ok: (l) => /listening for configuration changes again/.test(l)})
     assert.match(log(), /lost the database connection that listens for configuration changes/)
     assert.match(log(), /listening for configuration changes again; reloading the configuration/)
     assert.doesNotMatch(log(), /crashed/)
@@ -138,9 +138,7 @@ describe('a running node while its database restarts', () => {
     } finally {
       await client.end()
     }
-    const until = Date.now() + 10_000
-    while ((await version()) === before && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
-    assert.ok((await version()) > before, 'the notification reloaded the configuration')
+    await until('the notification to reload the configuration', version, {ok: (v) => v > before})
     // And the node's own writes work against the restarted database.
     const created = await fetch(`http://127.0.0.1:${sb.ports.admin}/services`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({name: 'after-restart', url: 'http://127.0.0.1:9'})})
     assert.equal(created.status, 201)

@@ -12,19 +12,11 @@ import {after, before, describe, it} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
 import {load} from '../helpers/load.js'
 import {failures as failuresOf, startLoad} from '../helpers/load.js'
+import {until} from '../helpers/until.js'
 import {createSandbox, processesMentioning, runKctl, specYaml, withPortTaken, type Sandbox} from '../helpers/kctl.js'
 import {findFreePort} from '../../src/kit/ports.js'
 import {writeFile} from 'node:fs/promises'
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn().catch(() => undefined)
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 describe('a node under its supervisor', () => {
   let sb: Sandbox
@@ -38,12 +30,12 @@ describe('a node under its supervisor', () => {
   }
   const nodeStatus = async () => (await status()).body.nodes.find((n: {name: string}) => n.name === 'node-1')
   const servingPid = () =>
-    eventually('a serving process', async () => {
+    until('a serving process', async () => {
       const r = record()
       return r.state === 'running' && r.serving_pid ? (r.serving_pid as number) : undefined
     })
   const proxyAnswers = (path: string) =>
-    eventually(`the proxy answers ${path}`, async () => ((await fetch(`http://127.0.0.1:${sb.ports.proxy}${path}`)).status === 200 ? true : undefined))
+    until(`the proxy answers ${path}`, async () => ((await fetch(`http://127.0.0.1:${sb.ports.proxy}${path}`)).status === 200 ? true : undefined))
 
   before(async () => {
     sb = await createSandbox()
@@ -125,7 +117,7 @@ describe('a node under its supervisor', () => {
     assert.equal(record().pid, supervisor, 'the node pid kctl knows stays')
     assert.notEqual(record().serving_pid, before)
     // the old process answers what arrives on its open connections until it exits
-    await eventually('the old serving process to exit', async () => (isAlive(before) ? undefined : true))
+    await until('the old serving process to exit', async () => (isAlive(before) ? undefined : true))
     assert.equal(await via(), null, 'headers = off is live')
     assert.equal(record().reloads, 1)
   })
@@ -159,7 +151,7 @@ describe('a node under its supervisor', () => {
     const victim = await servingPid()
     assert.equal((await nodeStatus()).restarts, 0, 'a new supervisor counts from 0')
     process.kill(victim, 'SIGUSR2')
-    const n = await eventually('the restart in kctl status', async () => {
+    const n = await until('the restart in kctl status', async () => {
       const s = await nodeStatus()
       return s.restarts === 1 && s.reachable ? s : undefined
     })

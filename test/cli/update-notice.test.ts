@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {processesMentioning, ROOT, scratchCli, type KctlRun} from '../helpers/kctl.js'
 import {ensureTmux, startTmux} from '../status/tmux.js'
+import {until} from '../helpers/until.js'
 
 const scratch = scratchCli('kctl-usage-')
 const kctl = scratch.kctl
@@ -59,8 +60,7 @@ describe('update notice', () => {
     assert.equal(offline.exitStatus(), 0, done)
     assert.doesNotMatch(done, /is available/)
     // The version check went out in the background; kctl ended without its answer.
-    const deadline = Date.now() + 15_000
-    while (!sockets.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    await until('the registry to be asked', () => sockets.length)
     assert.equal(sockets.length, 1, 'the registry was asked, by a detached process')
     assert.equal(sockets[0].destroyed, false, 'and has not answered')
   })

@@ -11,10 +11,9 @@ import {createServer, type Server} from 'node:tls'
 import {after, describe, test} from 'node:test'
 import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate, issueCertificate} from '../../src/pki/index.js'
-import {clusterBed} from '../helpers/cluster-bed.js'
+import {clusterBed, freshDatabase, spawnDataPlane, startControlPlane} from '../helpers/nodes.js'
 import {makeCa} from '../helpers/certs.js'
-import {eventually} from '../helpers/http.js'
-import {freshDatabase, spawnDataPlane, startControlPlane} from '../helpers/hybrid-nodes.js'
+import {until} from '../helpers/until.js'
 
 const bed = clusterBed('kctl-cp-identity-')
 const {dir, certFile, keyFile} = bed
@@ -56,7 +55,7 @@ async function startImpostor(cert: string, key: string): Promise<Impostor> {
 
 /** Waits for two handshakes: the first connection was over (the DP retried) with nothing sent on it. */
 async function assertNothingSent(impostor: Impostor): Promise<void> {
-  await eventually(async () => impostor.handshakes >= 2, 'the data plane completed a handshake and retried', 30_000)
+  await until('the data plane completed a handshake and retried', async () => impostor.handshakes, {ok: (v) => v >= 2})
   assert.equal(impostor.received.length, 0, `the impostor received: ${JSON.stringify(impostor.received.toString('latin1').slice(0, 200))}`)
 }
 

@@ -14,9 +14,8 @@ import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate} from '../../src/pki/index.js'
 import {purgeExpired, type ListedDataPlane} from '../../src/runtime/clustering/data-planes.js'
 import {createProber} from '../../src/services/status/probe.js'
-import {eventually} from '../helpers/http.js'
-import {freshDatabase, pgValues, rawDataPlane, startControlPlane, type RawDataPlane} from '../helpers/hybrid-nodes.js'
-import {killAll, spawnNode} from '../helpers/node-process.js'
+import {until} from '../helpers/until.js'
+import {freshDatabase, killAll, pgValues, rawDataPlane, type RawDataPlane, spawnNode, startControlPlane} from '../helpers/nodes.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-data-planes-'))
@@ -76,7 +75,7 @@ describe('/clustering endpoints', () => {
     const raws: RawDataPlane[] = [rawDataPlane(cp.cluster, tls), rawDataPlane(cp.cluster, tls), rawDataPlane(cp.cluster, tls)]
     const db = new pg.Pool({host: server.host, port: server.port, user: server.user, password: server.password, database, max: 1})
     try {
-      await eventually(async () => (await getJson(`${cp.admin}/clustering/data-planes`)).body.data.length === 3, 'the CP lists the three DPs')
+      await until('the CP lists the three DPs', async () => (await getJson(`${cp.admin}/clustering/data-planes`)).body.data.length, {ok: (v) => v === 3})
 
       const pages: {data: {id: string; ttl: number}[]; next: string | null}[] = []
       let next: string | null = '/clustering/data-planes?size=1'
@@ -111,10 +110,10 @@ describe('/clustering endpoints', () => {
       // Two DPs go away; the third keeps pinging and so keeps its row alive.
       raws[0].close()
       raws[1].close()
-      await eventually(async () => {
+      await until('the rows of the DPs gone for more than 3 s are no longer listed', async () => {
         const rows = (await getJson(`${cp.admin}/clustering/data-planes`)).body.data as {id: string}[]
         return rows.length === 1 && rows[0].id === raws[2].id
-      }, 'the rows of the DPs gone for more than 3 s are no longer listed', 10_000)
+      }, {timeoutMs: 10_000})
       const status = (await getJson(`${cp.admin}/clustering/status`)).body
       assert.deepEqual(Object.keys(status), [raws[2].id])
 

@@ -17,7 +17,7 @@ import {generateClusterCertificate} from '../../src/pki/index.js'
 import {configHash} from '../../src/runtime/clustering/config-hash.js'
 import {exportConfig} from '../../src/runtime/clustering/export.js'
 import {encodeReconfigure} from '../../src/runtime/clustering/protocol.js'
-import {killAll, spawnNode} from '../helpers/node-process.js'
+import {killAll, spawnNode} from '../helpers/nodes.js'
 import {route, service} from '../router/fixtures.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-dp-apply-'))

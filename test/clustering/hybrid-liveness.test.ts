@@ -9,9 +9,8 @@ import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {issueCertificate} from '../../src/pki/index.js'
 import {makeCa} from '../helpers/certs.js'
-import {eventually} from '../helpers/http.js'
-import {freshDatabase, rawDataPlane, spawnDataPlane, startControlPlane, type DataPlaneNode} from '../helpers/hybrid-nodes.js'
-import {clusterBed} from '../helpers/cluster-bed.js'
+import {until} from '../helpers/until.js'
+import {clusterBed, type DataPlaneNode, freshDatabase, rawDataPlane, spawnDataPlane, startControlPlane} from '../helpers/nodes.js'
 
 const bed = clusterBed('kctl-hybrid-liveness-')
 const {dir, certFile, keyFile} = bed
@@ -24,7 +23,7 @@ const post = async (url: string, body: unknown) => {
   assert.equal(r.status, 201, await r.text())
 }
 const statusOf = async (base: string) => (await (await fetch(`${base}/status`)).json()) as {configuration_hash: string}
-const served = (dp: DataPlaneNode, path: string) => eventually(async () => (await fetch(dp.proxy + path)).status === 200, `${dp.proxy}${path} proxied`, 30_000)
+const served = (dp: DataPlaneNode, path: string) => until(`${dp.proxy}${path} proxied`, async () => (await fetch(dp.proxy + path)).status, {ok: (v) => v === 200})
 const count = (text: string, re: RegExp) => text.match(new RegExp(re.source, 'g'))?.length ?? 0
 
 function resume(): void {
@@ -66,7 +65,7 @@ describe('hybrid liveness and refusals', () => {
       resume()
     }
 
-    await eventually(async () => count(dp.node.output(), /\bconnected to control plane/) >= 2, 'the DP reconnects to the resumed CP', 30_000)
+    await until('the DP reconnects to the resumed CP', async () => count(dp.node.output(), /\bconnected to control plane/), {ok: (v) => v >= 2})
     await post(`${cp.admin}/services/s/routes`, {paths: ['/after']})
     await served(dp, '/after')
     assert.equal((await statusOf(dp.status)).configuration_hash, (await statusOf(cp.status)).configuration_hash)
@@ -114,13 +113,13 @@ describe('hybrid liveness and refusals', () => {
     await dp.node.waitReady()
     const recorder = rawDataPlane(cp.cluster, {cert: readFileSync(certFile), key: readFileSync(keyFile)})
     try {
-      await eventually(async () => recorder.frames.length === 1, 'the recorder receives the current configuration')
+      await until('the recorder receives the current configuration', async () => recorder.frames.length, {ok: (v) => v === 1})
       const appliedBefore = count(dp.node.output(), /configuration [0-9a-f]{32} applied/)
 
       await Promise.all(Array.from({length: 20}, (_, i) => post(`${cp.admin}/services`, {name: `burst-${i}`, url: bed.upstreamUrl})))
       const final = (await statusOf(cp.status)).configuration_hash
-      await eventually(async () => recorder.frames.at(-1)?.config_hash === final, 'the recorder receives the final configuration')
-      await eventually(async () => (await statusOf(dp.status)).configuration_hash === final, 'the DP serves the final configuration')
+      await until('the recorder receives the final configuration', async () => recorder.frames.at(-1)?.config_hash, {ok: (v) => v === final})
+      await until('the DP serves the final configuration', async () => (await statusOf(dp.status)).configuration_hash, {ok: (v) => v === final})
       assert.equal((recorder.frames.at(-1)!.config_table.services as unknown[]).length, 20)
 
       const pushes = recorder.frames.length - 1

@@ -10,14 +10,12 @@ import {randomUUID} from 'node:crypto'
 import WebSocket from 'ws'
 import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate} from '../../src/pki/index.js'
-import {eventually} from '../helpers/http.js'
-import {spawnNode, type NodeProcess} from '../helpers/node-process.js'
-import {clusterBed} from '../helpers/cluster-bed.js'
+import {until} from '../helpers/until.js'
+import {clusterBed, type NodeProcess, spawnNode} from '../helpers/nodes.js'
 
 const bed = clusterBed('kctl-hybrid-')
 const {dir, certFile, keyFile} = bed
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const getJson = async (url: string) => {
   const r = await fetch(url)
   return {status: r.status, body: await r.json(), headers: r.headers}
@@ -85,7 +83,7 @@ async function freshDatabase(name: string): Promise<string> {
 }
 
 // Reconnecting after an outage may wait for a backoff of up to 10 s (plus jitter).
-const served = (dp: Dp, path: string) => eventually(async () => (await fetch(dp.proxy + path)).status === 200, `${dp.proxy}${path} proxied`, 30_000)
+const served = (dp: Dp, path: string) => until(`${dp.proxy}${path} proxied`, async () => (await fetch(dp.proxy + path)).status, {ok: (v) => v === 200})
 
 describe('hybrid mode', () => {
   test('a write on the CP is served by every DP; the CP lists every DP with its hash', async () => {
@@ -100,10 +98,10 @@ describe('hybrid mode', () => {
     const cpHash = (await getJson(`${cp.status}/status`)).body.configuration_hash
     assert.match(cpHash, /^[0-9a-f]{32}$/)
     assert.notEqual(cpHash, '00000000000000000000000000000000')
-    const rows = await eventually(async () => {
+    const rows = await until('both DPs report the CP hash', async () => {
       const r = await getJson(`${cp.admin}/clustering/data-planes`)
       return r.body.data.length === 2 && r.body.data.every((d: any) => d.config_hash === cpHash) && r.body.data
-    }, 'both DPs report the CP hash')
+    })
     for (const row of rows) {
       assert.equal(row.sync_status, 'normal')
       assert.equal(row.ip, '127.0.0.1')
@@ -131,18 +129,23 @@ describe('hybrid mode', () => {
 
     let failures = 0
     let total = 0
+    let stop = false
     const loop = (async () => {
-      const end = Date.now() + 3000
-      while (Date.now() < end && total < 2000) {
+      while (!stop) {
         total++
         const ok = await fetch(`${dp1.proxy}/s`).then((r) => r.status === 200, () => false)
         if (!ok) failures++
       }
     })()
-    await sleep(800)
+    await until('requests under way before the kill', () => total, {ok: (n) => n > 20})
+    const logged = dp1.node.output().length
     cp.node.proc.kill('SIGKILL')
+    // Load goes on until the DP has seen the CP go and failed to reconnect, and then some more.
+    await until('dp1 to fail to reach the killed CP', () => dp1.node.output().slice(logged), {ok: (o) => /could not connect to control plane/.test(o)})
+    const noticed = total
+    await until('requests after the DP lost the CP', () => total, {ok: (n) => n > noticed + 20})
+    stop = true
     await loop
-    assert.ok(total > 20, `the loop ran (${total} requests)`)
     assert.equal(failures, 0, `${failures} of ${total} requests failed while the CP died`)
 
     await dp2.node.stop()
@@ -194,7 +197,7 @@ describe('hybrid mode', () => {
     })
     const code = await new Promise<number>((r) => future.on('close', (c) => r(c)))
     assert.equal(code, 1008)
-    const row = await eventually(async () => (await getJson(`${cp.admin}/clustering/data-planes`)).body.data.find((d: any) => d.id === id), 'row of the refused DP')
+    const row = await until('row of the refused DP', async () => (await getJson(`${cp.admin}/clustering/data-planes`)).body.data.find((d: any) => d.id === id))
     assert.equal(row.sync_status, 'kong_version_incompatible')
     assert.equal(row.version, '4.0.0')
     await Promise.all([cp.node.stop(), intruder.node.stop()])

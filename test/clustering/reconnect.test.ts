@@ -7,10 +7,8 @@
 import assert from 'node:assert/strict'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {describe, test} from 'node:test'
-import {clusterBed} from '../helpers/cluster-bed.js'
-import {eventually} from '../helpers/http.js'
-import {freshDatabase, spawnDataPlane, startControlPlane} from '../helpers/hybrid-nodes.js'
-import {spawnNode} from '../helpers/node-process.js'
+import {clusterBed, freshDatabase, spawnDataPlane, spawnNode, startControlPlane} from '../helpers/nodes.js'
+import {until} from '../helpers/until.js'
 
 const bed = clusterBed('kctl-reconnect-')
 const shared = {cluster_cert: bed.certFile, cluster_cert_key: bed.keyFile}
@@ -31,17 +29,19 @@ describe('data planes reconnect promptly to a returning control plane', () => {
     await Promise.all(dps.map((d) => d.node.waitReady()))
     await post(`${cp.admin}/services`, {name: 's', url: bed.upstreamUrl})
     await post(`${cp.admin}/services/s/routes`, {paths: ['/before']})
-    for (const dp of dps) await eventually(async () => (await fetch(`${dp.proxy}/before`)).status === 200, 'served before the outage', 30_000)
+    for (const dp of dps) await until('served before the outage', async () => (await fetch(`${dp.proxy}/before`)).status, {ok: (v) => v === 200})
 
     await cp.node.stop()
-    // The outage: long enough for an exponential backoff to have grown to several seconds.
-    await sleep(8000)
-    for (const dp of dps) assert.match(dp.node.output(), /could not connect to control plane 127\.0\.0\.1:\d+: connection refused \(retrying every ~1s\)/)
+    const stoppedAt = performance.now()
+    for (const dp of dps) await dp.node.waitOutput(/could not connect to control plane 127\.0\.0\.1:\d+: connection refused \(retrying every ~1s\)/)
+    // The outage lasts 8 s: the scenario itself (long enough for an exponential backoff to
+    // have grown to several seconds), not a wait for something to happen.
+    await sleep(Math.max(0, 8000 - (performance.now() - stoppedAt)))
 
     const again = spawnNode(bed.dir, cp.values, {status: cp.status})
     await again.waitReady()
     const readyAt = performance.now()
-    await eventually(async () => (await statusOf(cp.status)).connected_data_planes === dps.length, 'every DP connected to the returning CP', 30_000)
+    await until('every DP connected to the returning CP', async () => (await statusOf(cp.status)).connected_data_planes, {ok: (v) => v === dps.length})
     const cpHash = (await statusOf(cp.status)).configuration_hash
     for (const dp of dps) assert.equal((await statusOf(dp.status)).configuration_hash, cpHash)
     const back = performance.now() - readyAt
@@ -49,7 +49,7 @@ describe('data planes reconnect promptly to a returning control plane', () => {
 
     const changedAt = performance.now()
     await post(`${cp.admin}/services/s/routes`, {paths: ['/after']})
-    for (const dp of dps) await eventually(async () => (await fetch(`${dp.proxy}/after`)).status === 200, 'the change reaches the DP', 30_000)
+    for (const dp of dps) await until('the change reaches the DP', async () => (await fetch(`${dp.proxy}/after`)).status, {ok: (v) => v === 200})
     const reached = performance.now() - changedAt
     assert.ok(reached < BACK_WITHIN_MS, `the change reached the DPs after ${Math.round(reached)} ms`)
     await Promise.all([again.stop(), ...dps.map((d) => d.node.stop())])

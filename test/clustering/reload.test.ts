@@ -8,10 +8,8 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, test} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
-import {clusterBed} from '../helpers/cluster-bed.js'
-import {freshDatabase, spawnDataPlane, startControlPlane} from '../helpers/hybrid-nodes.js'
+import {clusterBed, freshDatabase, spawnDataPlane, startControlPlane, type NodeProcess} from '../helpers/nodes.js'
 import {failures, startLoad} from '../helpers/load.js'
-import type {NodeProcess} from '../helpers/node-process.js'
 
 const bed = clusterBed('kctl-reload-hybrid-')
 

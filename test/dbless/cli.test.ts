@@ -13,7 +13,7 @@ import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {findFreePort} from '../../src/kit/ports.js'
 import {runKctl} from '../helpers/kctl.js'
-import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
+import {killAll, type NodeProcess, spawnNode} from '../helpers/nodes.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-dbless-cli-'))
 let node: NodeProcess

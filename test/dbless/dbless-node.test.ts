@@ -13,7 +13,7 @@ import {findFreePort} from '../../src/kit/ports.js'
 import {fetchState} from '../../src/declarative/admin-client.js'
 import {configHash} from '../../src/runtime/clustering/config-hash.js'
 import {exportConfig} from '../../src/runtime/clustering/export.js'
-import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
+import {killAll, type NodeProcess, spawnNode} from '../helpers/nodes.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-dbless-'))
 let upstream: {server: Server; port: number}

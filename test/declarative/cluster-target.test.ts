@@ -11,7 +11,9 @@ import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {createSandbox, type Sandbox} from '../helpers/kctl.js'
+import {type Sandbox} from '../helpers/kctl.js'
+import {startCluster} from '../helpers/nodes.js'
+import {until} from '../helpers/until.js'
 
 let sb: Sandbox
 let upstream: Server
@@ -20,11 +22,7 @@ let admin: string
 before(async () => {
   upstream = createServer((_req, res) => res.end('upstream'))
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
-  sb = await createSandbox()
-  await sb.writeSpec('decl')
-  const init = await sb.kctl('init', '--yes')
-  assert.equal(init.code, 0, init.stderr)
-  await sb.kctl('nodes', '--json')
+  sb = (await startCluster({name: 'decl'})).sandbox
   admin = `http://127.0.0.1:${sb.ports.admin}`
 })
 after(async () => {
@@ -79,13 +77,8 @@ describe('declarative commands on an embedded cluster', () => {
     assert.equal(r.code, 0, r.stderr)
     const stored = (await (await fetch(`${admin}/consumers/alice/basic-auth`)).json()) as any
     assert.equal(stored.data[0].password, HASHED)
-    // The proxy rebuilds from the database notification: allow it a moment.
-    let status = 0
-    for (let i = 0; i < 50 && status !== 200; i++) {
-      status = (await basic('alice', 'alice-clear')).status
-      if (status !== 200) await new Promise((res) => setTimeout(res, 100))
-    }
-    assert.equal(status, 200)
+    // The proxy rebuilds from the database notification: wait for it.
+    await until('the proxy to accept alice\'s clear password', async () => (await basic('alice', 'alice-clear')).status, {ok: (s) => s === 200})
     assert.equal((await basic('alice', HASHED)).status, 401)
     assert.equal((await basic('bob', 'bob-clear')).status, 200)
     // Re-applying is a no-op: the hash compares as written, the clear password as stored.

@@ -11,12 +11,12 @@ import {after, before, describe, test} from 'node:test'
 import {findFreePort} from '../../src/kit/ports.js'
 import {generateClusterCertificate} from '../../src/pki/index.js'
 import {apply} from '../../src/services/apply.js'
-import {killAll, spawnNode} from '../helpers/node-process.js'
+import {killAll, spawnNode} from '../helpers/nodes.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {until} from '../helpers/until.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-hybrid-apply-'))
 let pg: TestPostgres
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const applied = (out: string) => [...out.matchAll(/configuration ([0-9a-f]{32}) applied/g)].map((m) => m[1])
 
 before(async () => {
@@ -54,9 +54,20 @@ describe('kctl apply in hybrid mode', () => {
   test('an apply of 200 services with routes reaches the data plane as exactly one new configuration', async () => {
     const {admin, cpStatus, dp} = await startPair('hybrid_apply_once')
     await dp.waitOutput(/configuration [0-9a-f]{32} applied/)
-    await sleep(1500) // anything still in flight from the start arrives before the count
+    // One write, then its configuration on the DP: the CP sends configurations in order on
+    // one connection, so anything still in flight from the start has arrived before it.
+    const cpHashNow = async () => (await (await fetch(`${cpStatus}/status`)).json()).configuration_hash as string
+    const marker = async (name: string) => {
+      const was = await cpHashNow()
+      const r = await fetch(`${admin}/services`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({name, url: 'http://127.0.0.1:9'})})
+      assert.equal(r.status, 201, await r.text())
+      const hash = await until(`the CP to take the write of ${name}`, cpHashNow, {ok: (h) => h !== was})
+      await dp.waitOutput(new RegExp(`configuration ${hash} applied`))
+      return hash
+    }
+    await marker('marker-before')
     const before = applied(dp.output()).length
-    const lines = ['_format_version: "3.0"', 'services:']
+    const lines = ['_format_version: "3.0"', 'services:', '- name: marker-before', '  url: http://127.0.0.1:9']
     for (let i = 0; i < 200; i++) lines.push(`- name: s${i}`, '  url: http://127.0.0.1:9', '  routes:', `  - name: r${i}`, `    paths: [/s${i}]`)
     const file = join(dir, 'kong.yaml')
     writeFileSync(file, lines.join('\n') + '\n')
@@ -64,8 +75,10 @@ describe('kctl apply in hybrid mode', () => {
     assert.deepEqual(result.summary, {created: 400, updated: 0, deleted: 0})
     const cpHash = (await (await fetch(`${cpStatus}/status`)).json()).configuration_hash
     await dp.waitOutput(new RegExp(`configuration ${cpHash} applied`))
-    await sleep(2000) // a series would keep arriving; wait for stragglers
+    // A series would keep arriving: a later write's configuration comes after every
+    // straggler of the apply, so once the DP applied it the window is closed.
+    const afterHash = await marker('marker-after')
     const after = applied(dp.output()).slice(before)
-    assert.deepEqual(after, [cpHash], `the DP applied ${after.length} configurations for one apply`)
+    assert.deepEqual(after, [cpHash, afterHash], `the DP applied ${after.length - 1} configurations for one apply`)
   })
 })

@@ -13,10 +13,10 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {randomUUID} from 'node:crypto'
 import {findFreePort} from '../../src/kit/ports.js'
-import {eventually} from '../helpers/http.js'
+import {until} from '../helpers/until.js'
 import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
 import {ROOT} from '../helpers/kctl.js'
-import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
+import {killAll, type NodeProcess, spawnNode} from '../helpers/nodes.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-limits-'))
@@ -125,7 +125,7 @@ describe('node: whole-configuration requests are bounded', () => {
     admin = `http://127.0.0.1:${a}`
     node = spawnNode(dir, {database: 'off', admin_listen: `127.0.0.1:${a}`, proxy_listen: `127.0.0.1:${p}`, status_listen: `127.0.0.1:${s}`, kctl_max_config_entities: 3}, {status: `http://127.0.0.1:${s}`})
     // Without a configuration it is not ready (503) until one is posted: wait for its Admin API.
-    await eventually(async () => (await fetch(`${admin}/status`)).status === 200, 'the Admin API answers', 30_000)
+    await until('the Admin API answers', async () => (await fetch(`${admin}/status`)).status, {ok: (v) => v === 200})
     pg = await startTestPostgres('limits')
     traditional = await startTestAdmin(pg)
   })

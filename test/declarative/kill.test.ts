@@ -15,8 +15,9 @@ import {join} from 'node:path'
 import pg from 'pg'
 import {findFreePort} from '../../src/kit/ports.js'
 import {ROOT} from '../helpers/kctl.js'
-import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
+import {killAll, type NodeProcess, spawnNode} from '../helpers/nodes.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {until} from '../helpers/until.js'
 
 /** Sizes of the new configuration, tried in turn until a kill lands mid-transaction. */
 const SIZES = [3000, 6000, 12000]
@@ -51,21 +52,25 @@ function kctlApply(file: string, adminUrl: string) {
 
 /** Resolves once the node's sync transaction is writing rows (seen from Postgres itself). */
 async function waitWriting(client: pg.Client, database: string, done: () => boolean): Promise<boolean> {
-  while (!done()) {
-    const r = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND xact_start IS NOT NULL AND query ILIKE 'INSERT INTO%'`, [database])
-    if (r.rows[0].n > 0) return true
-    await new Promise((res) => setTimeout(res, 2))
-  }
-  return false
+  const seen = await until(
+    'the sync transaction writing rows (or the apply ending)',
+    async () => {
+      if (done()) return 'ended'
+      const r = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND xact_start IS NOT NULL AND query ILIKE 'INSERT INTO%'`, [database])
+      return r.rows[0].n > 0 ? 'writing' : undefined
+    },
+    {intervalMs: 2},
+  )
+  return seen === 'writing'
 }
 
 /** Waits until no transaction is open on the database, then reads what is committed. */
 async function settledNames(client: pg.Client, database: string): Promise<{services: string[]; routes: number}> {
-  for (let i = 0; i < 600; i++) {
-    const open = await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND xact_start IS NOT NULL AND pid <> pg_backend_pid() AND state <> 'idle'`, [database])
-    if (open.rows[0].n === 0) break
-    await new Promise((res) => setTimeout(res, 50))
-  }
+  await until(
+    'no open transaction on the database',
+    async () => (await client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND xact_start IS NOT NULL AND pid <> pg_backend_pid() AND state <> 'idle'`, [database])).rows[0].n,
+    {ok: (n) => n === 0},
+  )
   const s = await client.query('SELECT name FROM services ORDER BY name')
   const r = await client.query('SELECT count(*)::int AS n FROM routes')
   return {services: s.rows.map((x) => x.name), routes: r.rows[0].n}

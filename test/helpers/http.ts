@@ -1,6 +1,7 @@
-/** Small HTTP helpers for end-to-end tests: a local upstream, form posts, bounded polling. */
+/** Small HTTP helpers for end-to-end tests: a local upstream, form posts, waiting for a URL to answer. */
 import assert from 'node:assert/strict'
 import {createServer, type Server} from 'node:http'
+import {until} from './until.js'
 
 export function startUpstream(): Promise<{server: Server; port: number}> {
   const server = createServer((req, res) => {
@@ -18,26 +19,10 @@ export async function create(url: string, body: Record<string, string>): Promise
   return JSON.parse(text)
 }
 
-/** Polls `fn` every 50 ms until it returns a truthy value; fails after `timeoutMs` (a bound, not a timing assertion). */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn()
-      if (v) return v
-    } catch (err) {
-      last = err
-    }
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`timed out: ${what}${last ? ` (${(last as Error).message})` : ''}`)
-}
-
 /** Resolves once GET url answers 200; returns the body. */
 export const served = (url: string): Promise<string> =>
-  eventually(async () => {
+  until(`${url} to answer 200`, async () => {
     const res = await fetch(url)
     const text = await res.text()
     return res.status === 200 && text
-  }, `${url} answers 200`)
+  }) as Promise<string>

@@ -1,6 +1,8 @@
 /**
  * Runs the real CLI (`bin/run.js`) as a subprocess, the way a user or CI does: no stdin,
- * CI=true, a temp KCTL_DATA_DIR and a temp working directory.
+ * CI=true, a temp KCTL_DATA_DIR and a temp working directory. A sandbox is where a test
+ * drives kctl itself (init, its failures, its prompts); a test that only needs a running
+ * cluster gets one from `startCluster` in nodes.ts.
  */
 import {spawn} from 'node:child_process'
 import {chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'

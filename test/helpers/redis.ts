@@ -9,6 +9,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {deadPort} from '../proxy/helpers.js'
 import {ensureCommand} from './system.js'
+import {until} from './until.js'
 
 export interface TestRedis {
   port: number
@@ -20,11 +21,9 @@ export async function startTestRedis(): Promise<TestRedis> {
   const port = await deadPort()
   const dir = mkdtempSync(join(tmpdir(), 'kctl-redis-'))
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {stdio: 'ignore'})
-  const deadline = Date.now() + 10_000
-  while (!(await reachable(port))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server did not start on port ${port}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
+  await until(`redis-server to accept connections on port ${port}`, () => reachable(port), {
+    abort: () => (child.exitCode !== null ? `redis-server exited (${child.exitCode})` : undefined),
+  })
   return {
     port,
     async stop() {

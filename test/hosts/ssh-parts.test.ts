@@ -9,7 +9,7 @@ import {after, describe, it} from 'node:test'
 import {listenersIn, portTaken} from '../../src/cluster/hosts/proc-net.js'
 import {identScript, parseIdent, parseSpawned, signalScript, spawnScript} from '../../src/cluster/hosts/remote-process.js'
 import {isSameProcess, processIdentity} from '../../src/kit/process.js'
-import {eventually} from '../helpers/http.js'
+import {until} from '../helpers/until.js'
 import {sshFailure} from '../../src/cluster/hosts/ssh-errors.js'
 import {commandLine, exportLines, sshOptions} from '../../src/cluster/hosts/ssh-options.js'
 import {localTree, parseRemoteList, remoteListScript, treeDiff} from '../../src/cluster/hosts/tree-diff.js'
@@ -120,7 +120,7 @@ describe('process scripts, run by this machine’s sh', {skip: process.platform 
     assert.equal(sh(signalScript({...id, start: `${id.start}0`}, 'SIGTERM')).status, 3)
     assert.equal(isSameProcess(id), true)
     assert.equal(sh(signalScript(id, 'SIGTERM')).status, 0)
-    await eventually(async () => !isSameProcess(id), 'the process to end')
+    await until('the process to end', async () => !isSameProcess(id))
     assert.equal(sh(signalScript(id, 'SIGTERM')).status, 3)
   })
 })

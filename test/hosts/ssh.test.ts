@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {ExternalError} from '../../src/kit/errors.js'
 import {SshHost, type SshConnectOptions, type SshTarget} from '../../src/cluster/hosts/ssh.js'
-import {eventually} from '../helpers/http.js'
+import {until} from '../helpers/until.js'
 import {testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
 
 const fingerprintOf = (pubFile: string): string => /(SHA256:\S+)/.exec(spawnSync('ssh-keygen', ['-lf', pubFile], {encoding: 'utf8'}).stdout)![1]
@@ -77,7 +77,7 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
       await h.facts()
       assert.equal(await sessions(), before + 1)
       await h.close()
-      await eventually(async () => (await sessions()) === before, 'the connection to h2 to close')
+      await until('the connection to h2 to close', async () => (await sessions()) === before)
     })
 
     it('runs many commands at once over the one connection, none falling back to another', async () => {
@@ -130,7 +130,7 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
       await h1().run('sh', ['-c', `echo four >> ${log}`])
       assert.equal((await it.next()).value, 'four')
       await follow.close()
-      await eventually(async () => !(await bed.exec('h1', 'ps -eo args')).stdout.includes(`tail -n 1 -F -- ${log}`), 'the remote tail to end')
+      await until('the remote tail to end', async () => !(await bed.exec('h1', 'ps -eo args')).stdout.includes(`tail -n 1 -F -- ${log}`))
     })
 
     it('copies a tree, then sends only what changed', async () => {
@@ -185,7 +185,7 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
       const log = `/var/log/kctl-test/${process.pid}/echo.log`
       await h1().writeFile(log, 'earlier\n')
       await h1().spawnDetached('sh', ['-c', 'echo "$WHO in $(pwd)"; echo oops >&2'], {logFile: log, cwd: '/usr', env: {WHO: 'node one'}})
-      await eventually(async () => (await h1().readFile(log))?.toString() === 'earlier\nnode one in /usr\noops\n', 'the log lines')
+      await until('the log lines', async () => (await h1().readFile(log))?.toString() === 'earlier\nnode one in /usr\noops\n')
     })
 
     it('gives a process that exited at once an identity nothing matches', async () => {
@@ -202,7 +202,7 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
         assert.equal(await h1().isSameProcess(id), true, `${JSON.stringify(impostor)} was signalled`)
       }
       assert.equal(await h1().signal(id, 'SIGKILL'), true)
-      await eventually(async () => !(await h1().isSameProcess(id)), 'the process to die')
+      await until('the process to die', async () => !(await h1().isSameProcess(id)))
     })
 
     it('kills with SIGKILL what ignores the first signal', async () => {
@@ -219,7 +219,7 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
       await h1().writeFile(`/srv/kctl-test-${process.pid}/hello.txt`, 'hello from h1\n')
       const server = await h1().spawnDetached('python3', ['-m', 'http.server', '--bind', '127.0.0.1', String(port)], {logFile: `/var/log/kctl-test/${process.pid}/http.log`, cwd: `/srv/kctl-test-${process.pid}`})
       try {
-        await eventually(async () => !(await h1().portFree('127.0.0.1', port)), 'the server to listen')
+        await until('the server to listen', async () => !(await h1().portFree('127.0.0.1', port)))
         assert.equal(await h1().portFree('0.0.0.0', port), false)
         assert.equal(await h1().portFree(bed.hosts[0].address, port + 1), true)
         assert.equal(await host(2).portFree('127.0.0.1', port), true)

@@ -19,9 +19,10 @@ import {windowOf} from '../../src/runtime/plugins/rate-limiting/counters.js'
 import {EMPTY_UUID} from '../../src/runtime/plugins/rate-limiting/cluster-policy.js'
 import {route, service} from '../router/fixtures.js'
 import {deadPort, get, startProxy, startUpstream} from '../proxy/helpers.js'
-import {killAll, spawnNode} from '../helpers/node-process.js'
+import {killAll, spawnNode} from '../helpers/nodes.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 import {plugin} from './fixtures.js'
+import {until} from '../helpers/until.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-rl-cluster-'))
 let pg: TestPostgres
@@ -53,12 +54,7 @@ const rows = async (db: Pool) =>
 
 /** Counting does not hold the request (as Kong): wait until the hour counters sum to `n`. */
 async function waitForCount(db: Pool, n: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const r = await db.query(`SELECT coalesce(sum(value), 0)::int AS n FROM ratelimiting_metrics WHERE period = 'hour'`)
-    if (r.rows[0].n === n) return
-    await new Promise((res) => setTimeout(res, 20))
-  }
-  throw new Error(`the hour counters did not sum to ${n}`)
+  await until(`the hour counters to sum to ${n}`, async () => (await db.query(`SELECT coalesce(sum(value), 0)::int AS n FROM ratelimiting_metrics WHERE period = 'hour'`)).rows[0].n, {ok: (v) => v === n, intervalMs: 20})
 }
 
 async function oneNode(t: any, conf: Record<string, unknown>, database?: Pool, log = createLogger({level: 'crit'}), scope: 'global' | 'service' = 'global') {
@@ -182,10 +178,7 @@ describe('plugins: rate-limiting (cluster)', () => {
       // Node a's write returns once its workers serve it; node b learns it through NOTIFY:
       // once b serves a route made after the plugin, it has the plugin too.
       assert.equal((await send('POST', `${a.admin}/services/rl/routes`, {name: 'probe', paths: ['/probe']})).status, 201)
-      for (let i = 0; (await fresh(`${b.proxy}/probe`)).status !== 200; i++) {
-        if (i > 300) throw new Error('node b did not load the configuration')
-        await new Promise((res) => setTimeout(res, 20))
-      }
+      await until('node b to load the configuration', async () => (await fresh(`${b.proxy}/probe`)).status, {ok: (s) => s === 200, intervalMs: 20})
       hits = 0
 
       const order = [a, a, b, a, b, a]

@@ -24,10 +24,9 @@ import type {PluginInfo} from '../../src/runtime/clustering/protocol.js'
 import {hashPassword} from '../../src/runtime/plugins/basic-auth/credentials.js'
 import {bundledPlugins} from '../../src/runtime/plugins/registry.js'
 import {GATEWAY_VERSION} from '../../src/runtime/kit/version.js'
-import {eventually} from '../helpers/http.js'
-import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
+import {until} from '../helpers/until.js'
+import {killAll, type NodeProcess, rawDataPlane, spawnNode} from '../helpers/nodes.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
-import {rawDataPlane} from '../helpers/hybrid-nodes.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-plugins-hybrid-'))
 const certFile = join(dir, 'cluster.crt')
@@ -81,7 +80,7 @@ function gatewayError(r: Res, status: number, message: string): void {
 async function synced(): Promise<string> {
   const want = (await call(`${cp.status}/status`)).json().configuration_hash
   assert.match(want, /^[0-9a-f]{32}$/)
-  await eventually(async () => (await call(`${dp.status}/status`)).json().configuration_hash === want, `the DP serves configuration ${want}`)
+  await until(`the DP serves configuration ${want}`, async () => (await call(`${dp.status}/status`)).json().configuration_hash, {ok: (v) => v === want})
   return want
 }
 
@@ -266,10 +265,10 @@ const CASES: Record<string, PluginCase> = {
       for (let i = 0; i < 2; i++) assert.equal((await proxy(s.path)).status, 200)
       const line = new RegExp(`^kong_http_requests_total\\{service="${s.service}",route="${s.route}",code="200",source="service",workspace="default"\\} 2$`, 'm')
       // The log phase runs after the response: poll until both requests are counted.
-      const body = await eventually(async () => {
+      const body = await until('the DP counts both requests', async () => {
         const m = await call(`${dp.status}/metrics`)
         return m.status === 200 && line.test(m.text) && m.text
-      }, 'the DP counts both requests')
+      })
       assert.match(body, /^kong_control_plane_connected 1$/m)
       assert.match(body, /^kong_data_plane_cluster_cert_expiry_timestamp \d+$/m)
     },
@@ -351,22 +350,22 @@ describe('plugins in hybrid mode: compatibility and refusals', () => {
     const full = rawDp(all)
     const lacking = rawDp(all.filter((p) => p.name !== 'key-auth'))
     try {
-      const rows = await eventually(async () => {
+      const rows = await until('both raw DPs listed with their status', async () => {
         const data: any[] = (await call(`${cp.admin}/clustering/data-planes`)).json().data
         const f = data.find((d) => d.id === full.id)
         const l = data.find((d) => d.id === lacking.id)
         return f?.sync_status === 'normal' && l?.sync_status === 'plugin_set_incompatible' && {f, l}
-      }, 'both raw DPs listed with their status')
+      })
       assert.equal(rows.l.version, GATEWAY_VERSION)
       await cp.node.waitOutput(new RegExp(`not pushing configuration [0-9a-f]{32} to data plane ${lacking.id} .*plugin 'key-auth' is configured but missing on the data plane`))
-      const first = await eventually(async () => full.frames[0], 'the full DP receives the configuration')
+      const first = await until('the full DP receives the configuration', async () => full.frames[0])
       assert.equal(first.config_hash, (await call(`${cp.status}/status`)).json().configuration_hash)
       assert.ok((first.config_table.plugins as unknown[]).length > 0)
 
       // A change is pushed to every eligible DP at once: once the full DP has the second
       // frame, the lacking one would have had both by now.
       await create('/services', {name: `after-${randomUUID()}`, url: upstreamUrl})
-      await eventually(async () => full.frames.length >= 2, 'the full DP receives the change')
+      await until('the full DP receives the change', async () => full.frames.length, {ok: (v) => v >= 2})
       await synced()
       assert.equal(lacking.frames.length, 0, 'no reconfigure frame for a DP lacking a configured plugin')
       const row = (await call(`${cp.admin}/clustering/data-planes`)).json().data.find((d: any) => d.id === lacking.id)
@@ -431,7 +430,7 @@ describe('basic-auth passwords on the declarative paths', () => {
     const [admin, proxyPort, status] = [await findFreePort(), await findFreePort(), await findFreePort()]
     const node = spawnNode(dir, {role: 'traditional', database: 'off', admin_listen: `127.0.0.1:${admin}`, proxy_listen: `127.0.0.1:${proxyPort}`, status_listen: `127.0.0.1:${status}`})
     const adminUrl = `http://127.0.0.1:${admin}`
-    await eventually(async () => (await fetch(adminUrl)).status === 200, 'the DB-less Admin API answers')
+    await until('the DB-less Admin API answers', async () => (await fetch(adminUrl)).status, {ok: (v) => v === 200})
     const consumer = randomUUID()
     const file = {
       _format_version: '3.0',

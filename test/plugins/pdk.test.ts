@@ -3,7 +3,7 @@ import {describe, test} from 'node:test'
 import {PluginStates, type PluginStateSlot} from '../../src/runtime/pdk/index.js'
 import {recordedMetrics} from '../../src/runtime/plugins/prometheus/handler.js'
 import {route, service} from '../router/fixtures.js'
-import {eventually} from '../helpers/http.js'
+import {until} from '../helpers/until.js'
 import {get, startProxy, startUpstream} from '../proxy/helpers.js'
 import {plugin} from './fixtures.js'
 
@@ -52,10 +52,10 @@ describe('plugins: the PDK state slot', () => {
     assert.equal((await get(two.port, '/')).status, 200)
     // the log phase runs once the response is sent: wait for each proxy's counts
     const counted = (states: PluginStates, total: number) =>
-      eventually(async () => {
+      until(`${total} requests counted`, async () => {
         const family = recordedMetrics(states)?.dump().counters.find(([name]) => name === 'kong_http_requests_total')?.[1]
         return family && family.reduce((n, [, v]) => n + v, 0) === total && family
-      }, `${total} requests counted`)
+      })
     // (the 429 ended the request before prometheus, which runs after rate-limiting, was reached)
     const first = await counted(one.proxy.pluginStates, 2)
     assert.deepEqual(first.map(([labels, n]) => [labels.match(/code="(\d+)"/)?.[1], n]), [['200', 2]])

@@ -9,6 +9,7 @@ import {route, service} from '../router/fixtures.js'
 import {deadPort, get, startProxy, startUpstream} from '../proxy/helpers.js'
 import {startTestRedis, type TestRedis} from '../helpers/redis.js'
 import {plugin} from './fixtures.js'
+import {until} from '../helpers/until.js'
 
 let redis: TestRedis
 
@@ -73,17 +74,16 @@ async function waitForCount(port: number, routeId: string, serviceId: string, ex
   const c = createClient({socket: {host: '127.0.0.1', port}})
   await c.connect()
   try {
-    for (let i = 0; i < 100; i++) {
-      const keys = await c.keys(`ratelimit:${routeId}:${serviceId}:*:minute`)
-      const n = keys.length ? Number(await c.get(keys[0])) : 0
-      if (n >= expected) {
-        assert.match(keys[0], /^ratelimit:[0-9a-f-]+:[0-9a-f-]+:(::ffff:)?127\.0\.0\.1:\d+:minute$/)
-        assert.ok((await c.ttl(keys[0])) > 0)
-        return
-      }
-      await new Promise((r) => setTimeout(r, 20))
-    }
-    throw new Error(`redis counter did not reach ${expected}`)
+    const {key} = await until(
+      `the redis counter to reach ${expected}`,
+      async () => {
+        const keys = await c.keys(`ratelimit:${routeId}:${serviceId}:*:minute`)
+        return {key: keys[0], n: keys.length ? Number(await c.get(keys[0])) : 0}
+      },
+      {ok: (v) => v.n >= expected, intervalMs: 20},
+    )
+    assert.match(key, /^ratelimit:[0-9a-f-]+:[0-9a-f-]+:(::ffff:)?127\.0\.0\.1:\d+:minute$/)
+    assert.ok((await c.ttl(key)) > 0)
   } finally {
     c.destroy()
   }

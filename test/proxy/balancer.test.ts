@@ -6,6 +6,7 @@ import {route, service, target, upstream} from '../router/fixtures.js'
 import {buildSnapshot} from '../../src/runtime/proxy/snapshot.js'
 import {consumer, keyCred, plugin} from '../plugins/fixtures.js'
 import {deadPort, entities, get, startProxy, startUpstream} from './helpers.js'
+import {until} from '../helpers/until.js'
 
 describe('balancer: weighted round-robin', () => {
   test('distribution follows weights exactly over a cycle; weight 0 is never picked', () => {
@@ -138,7 +139,7 @@ describe('balancer: least-connections', () => {
       routes: [route({paths: ['/'], service: {id: s.id}})],
     })
     const pending = get(port, '/slow')
-    while (holding.length === 0) await new Promise((r) => setTimeout(r, 5))
+    await until('the slow request to reach its upstream', () => holding.length, {intervalMs: 5})
     assert.equal(a.hits(), 1, 'an idle balancer starts with the earlier of equal peers')
     const seen: string[] = []
     for (let i = 0; i < 10; i++) seen.push((await get(port, '/fast')).json().upstream)

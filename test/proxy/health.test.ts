@@ -15,15 +15,7 @@ import {buildSnapshot} from '../../src/runtime/proxy/snapshot.js'
 import {route, service, target, upstream} from '../router/fixtures.js'
 import {plugin} from '../plugins/fixtures.js'
 import {deadPort, entities, get, startProxy, startUpstream} from './helpers.js'
-
-/** Polls `fn` every 20 ms until it is true; fails after `ms`. */
-async function until(fn: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms
-  while (!fn()) {
-    if (Date.now() > end) assert.fail(`${what} not reached within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+import {until} from '../helpers/until.js'
 
 const passiveOn = (unhealthy: Record<string, number>, successes = 0) => ({passive: {healthy: {successes}, unhealthy}})
 
@@ -141,16 +133,32 @@ describe('health: through the proxy', () => {
     })
     const s = service({host: 'active.pool'})
     const {proxy} = await startProxy(t, {services: [s], upstreams: [u], targets: [target({upstream: {id: u.id}, target: `127.0.0.1:${flaky.port}`})], routes: [route({paths: ['/'], service: {id: s.id}})]})
+    // A second proxy probing its own upstream on the same 100 ms interval: its probes are
+    // the clock that proves a window passed after the first proxy closed.
+    let clockProbes = 0
+    const clockUpstream = await startUpstream(t, 'clock', (_req, res) => {
+      clockProbes++
+      res.writeHead(200).end()
+      return true
+    })
+    const cu = upstream({name: 'clock.pool', healthchecks: {active: {http_path: '/status', healthy: {interval: 0.1, successes: 1}, unhealthy: {interval: 0.1, http_failures: 2}}}})
+    const cs = service({host: 'clock.pool'})
+    await startProxy(t, {services: [cs], upstreams: [cu], targets: [target({upstream: {id: cu.id}, target: `127.0.0.1:${clockUpstream.port}`})], routes: [route({paths: ['/'], service: {id: cs.id}})]})
+    const clockTicks = (n: number) => {
+      const from = clockProbes
+      return until(`${n} more probes of the clock proxy`, () => clockProbes, {ok: (c) => c >= from + n, intervalMs: 20})
+    }
     const key = `127.0.0.1:${flaky.port}`
-    await until(() => proxy.health.health(u.id, key) === 'UNHEALTHY', 5000, 'unhealthy')
+    await until('the failing target to be unhealthy', () => proxy.health.health(u.id, key), {ok: (h) => h === 'UNHEALTHY', intervalMs: 20})
     assert.equal(probes[0], 'GET /status 127.0.0.1 yes')
     failing = false
-    await until(() => proxy.health.health(u.id, key) === 'HEALTHY', 5000, 'healthy again')
+    await until('the recovered target to be healthy again', () => proxy.health.health(u.id, key), {ok: (h) => h === 'HEALTHY', intervalMs: 20})
     await proxy.close()
-    // a probe written just before close may still reach the upstream; none may start after it
-    await new Promise((r) => setTimeout(r, 100))
+    // a probe written just before close may still reach the upstream (two probe intervals
+    // let it land); none may start after it (four more intervals pass, as many probes)
+    await clockTicks(2)
     const after = probes.length
-    await new Promise((r) => setTimeout(r, 400))
+    await clockTicks(4)
     assert.equal(probes.length, after, 'no probe after close (probes run every 100 ms)')
   })
 
@@ -180,7 +188,7 @@ describe('health: through the proxy', () => {
     const tg = (p: number) => target({upstream: {id: u.id}, target: `127.0.0.1:${p}`})
     const {proxy} = await startProxy(t, {services: [s], upstreams: [u], targets: [tg(odd.port), tg(garbagePort)], routes: [route({paths: ['/'], service: {id: s.id}})]})
     // a round starts after the previous one reported: a second connection means the first probe counted
-    await until(() => odd.hits() >= 3 && garbageProbes >= 2, 5000, 'probes')
+    await until('three probes of the odd target and two of the garbage one', () => ({odd: odd.hits(), garbage: garbageProbes}), {ok: (n) => n.odd >= 3 && n.garbage >= 2, intervalMs: 20})
     assert.equal(proxy.health.health(u.id, `127.0.0.1:${garbagePort}`), 'UNHEALTHY', 'tcp_failures is 0: only an http failure can count')
     assert.equal(proxy.health.health(u.id, `127.0.0.1:${odd.port}`), 'HEALTHY', '401 is in neither list')
   })
@@ -192,7 +200,7 @@ describe('health: through the proxy', () => {
     const s = service({host: 'tcpcheck.pool'})
     const tg = (p: number) => target({upstream: {id: u.id}, target: `127.0.0.1:${p}`})
     const {proxy} = await startProxy(t, {services: [s], upstreams: [u], targets: [tg(good.port), tg(dead)], routes: [route({paths: ['/'], service: {id: s.id}})]})
-    await until(() => proxy.health.health(u.id, `127.0.0.1:${dead}`) === 'UNHEALTHY', 5000, 'dead target unhealthy')
+    await until('the dead target to be unhealthy', () => proxy.health.health(u.id, `127.0.0.1:${dead}`), {ok: (h) => h === 'UNHEALTHY', intervalMs: 20})
     assert.equal(proxy.health.health(u.id, `127.0.0.1:${good.port}`), 'HEALTHY')
     assert.equal(good.hits(), 0, 'a tcp probe sends no request')
   })

@@ -3,9 +3,7 @@
  * a tiny HTTP client, and snapshots built from typed fixtures. Everything started here
  * registers its own cleanup with the test context.
  */
-import {spawn} from 'node:child_process'
 import {once} from 'node:events'
-import {connect, type Socket} from 'node:net'
 import {createServer, request, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import type {TestContext} from 'node:test'
@@ -21,7 +19,7 @@ export interface Echo {
   upstream: string
 }
 
-type Cleanup = {after(fn: () => unknown): void}
+export type Cleanup = {after(fn: () => unknown): void}
 
 /** An upstream answering JSON describing what it received; `name` tells which one. */
 export async function startUpstream(t: Cleanup, name: string, handle?: (req: IncomingMessage, res: ServerResponse) => boolean | void): Promise<{port: number; server: Server; hits: () => number}> {
@@ -54,40 +52,6 @@ export async function deadPort(): Promise<number> {
   const port = (s.address() as AddressInfo).port
   await new Promise((r) => s.close(r))
   return port
-}
-
-// Listens with a backlog of 1, reports its port, then blocks its event loop so it never
-// accepts (and exits on its own after two minutes should nobody kill it).
-const BLACKHOLE = `const s = require('node:net').createServer()
-s.listen({port: 0, host: '127.0.0.1', backlog: 1}, () => {
-  require('node:fs').writeSync(1, s.address().port + '\\n')
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 120000)
-  process.exit(0)
-})`
-
-/**
- * A port where a TCP connect hangs until the client gives up: a real node process
- * listens there but never accepts, and connections from here fill its accept queue,
- * after which Linux drops every further SYN. A loopback connect timeout without
- * touching the firewall or routing.
- */
-export async function startBlackhole(t: Cleanup): Promise<{port: number}> {
-  const child = spawn(process.execPath, ['-e', BLACKHOLE], {stdio: ['ignore', 'pipe', 'inherit']})
-  const fillers: Socket[] = []
-  t.after(() => {
-    for (const s of fillers) s.destroy()
-    child.kill('SIGKILL')
-  })
-  const [first] = (await once(child.stdout!, 'data')) as [Buffer]
-  const port = Number(first.toString().trim())
-  for (let i = 0; i < 8; i++) {
-    const s = connect(port, '127.0.0.1')
-    s.on('error', () => {})
-    fillers.push(s)
-    const connected = await Promise.race([once(s, 'connect').then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 500))])
-    if (!connected) return {port} // this SYN was dropped: the queue is full
-  }
-  throw new Error(`the accept queue of 127.0.0.1:${port} never filled`)
 }
 
 export function entities(e: Partial<EntitySet>): EntitySet {

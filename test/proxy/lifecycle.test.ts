@@ -8,6 +8,7 @@ import {createProxy} from '../../src/runtime/proxy/server.js'
 import {buildSnapshot} from '../../src/runtime/proxy/snapshot.js'
 import {route, service} from '../router/fixtures.js'
 import {deadPort, entities, get, startProxy, startUpstream} from './helpers.js'
+import {until} from '../helpers/until.js'
 
 describe('proxy_listen parsing', () => {
   test("Kong's syntax", () => {
@@ -49,7 +50,7 @@ describe('proxy lifecycle', () => {
     const s2 = service({url: `http://127.0.0.1:${fresh.port}`})
     const {proxy, port} = await startProxy(t, {services: [s1], routes: [route({paths: ['/'], service: {id: s1.id}})]})
     const inflight = get(port, '/')
-    while (slow.hits() === 0) await new Promise((r) => setTimeout(r, 10))
+    await until('the in-flight request to reach the upstream', () => slow.hits(), {intervalMs: 10})
     proxy.swap(buildSnapshot(entities({services: [s2], routes: [route({paths: ['/'], service: {id: s2.id}})]})))
     assert.equal((await get(port, '/')).json().upstream, 'fresh')
     release()
@@ -67,7 +68,7 @@ describe('proxy lifecycle', () => {
     await proxy.listen(parseListen(`127.0.0.1:${port}`))
     t.after(() => proxy.close())
     const inflight = get(port, '/')
-    while (slow.hits() === 0) await new Promise((r) => setTimeout(r, 10))
+    await until('the in-flight request to reach the upstream', () => slow.hits(), {intervalMs: 10})
     const closed = proxy.close()
     const r = await inflight
     assert.equal(r.status, 200)

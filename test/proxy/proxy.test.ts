@@ -4,7 +4,7 @@ import {createServer as createHttpsServer} from 'node:https'
 import {describe, test} from 'node:test'
 import {generateSelfSigned} from '../../src/pki/self-signed-rsa.js'
 import {GATEWAY_VERSION} from '../../src/runtime/kit/version.js'
-import {route, service} from '../router/fixtures.js'
+import {route, service, upstream} from '../router/fixtures.js'
 import {headerPolicy} from '../../src/runtime/proxy/kong-headers.js'
 import {deadPort, get, startProxy, startUpstream, type Echo} from './helpers.js'
 
@@ -122,13 +122,18 @@ describe('proxy: Kong error responses', () => {
     })
     const refused = service({name: 'refused', host: '127.0.0.1', port: await deadPort(), retries: 1})
     const timeout = service({name: 'timeout', host: '127.0.0.1', port: slow.port, read_timeout: 200, retries: 0})
+    // An upstream without a single target: the balancer has no peer to give.
+    const empty = upstream({name: 'empty.pool'})
+    const noTarget = service({name: 'no-target', host: 'empty.pool'})
     const {port} = await startProxy(t, {
-      services: [refused, timeout],
-      routes: [route({paths: ['/refused'], service: {id: refused.id}}), route({paths: ['/slow'], service: {id: timeout.id}})],
+      services: [refused, timeout, noTarget],
+      upstreams: [empty],
+      routes: [route({paths: ['/refused'], service: {id: refused.id}}), route({paths: ['/slow'], service: {id: timeout.id}}), route({paths: ['/empty'], service: {id: noTarget.id}})],
     })
     const json = {headers: {accept: 'application/json'}}
     kongJson(await get(port, '/refused', json), 502, 'An invalid response was received from the upstream server')
     kongJson(await get(port, '/slow', json), 504, 'The upstream server is timed out')
+    kongJson(await get(port, '/empty', json), 503, 'failure to get a peer from the ring-balancer')
   })
 })
 

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {route, service, type RouteInput} from '../router/fixtures.js'
-import {get, startBlackhole, startProxy, startUpstream, type TestContext} from './helpers.js'
+import {startBlackhole} from './blackhole.js'
+import {get, startProxy, startUpstream, type TestContext} from './helpers.js'
 
 /** A proxy serving `defs` (route name → route fields); answers which route a request took. */
 async function routed(t: TestContext, defs: Record<string, RouteInput>) {

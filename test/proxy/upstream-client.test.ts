@@ -14,6 +14,7 @@ import {setListHeader} from '../../src/runtime/proxy/headers.js'
 import {Cancellation, keepaliveOf, KONG_KEEPALIVE, OriginPool, UpstreamFailure, UpstreamPools, type ClientRequest, type Keepalive} from '../../src/runtime/proxy/upstream/index.js'
 import {route, service} from '../router/fixtures.js'
 import {deadPort, get, startProxy} from './helpers.js'
+import {until} from '../helpers/until.js'
 
 type Cleanup = {after(fn: () => unknown): void}
 
@@ -200,7 +201,7 @@ describe('upstream client: connections and bodies', () => {
     const p = pool(t, up.port)
     await (await p.send(req())).readAll()
     const pending = p.send(req({method: 'POST', body: Buffer.from('only once')}))
-    while (!up.received[0].includes('only once')) await new Promise((r) => setTimeout(r, 10))
+    await until('the upstream to receive the POST body', () => up.received[0], {ok: (r) => r.includes('only once'), intervalMs: 10})
     p.close()
     assert.match((await failure(pending)).message, /shutting down/)
     assert.equal(up.connections(), 1)
@@ -287,9 +288,13 @@ describe('upstream client: connections and bodies', () => {
     const body = new Readable({read() {}})
     body.push(Buffer.alloc(1024, 1))
     const res = await pool(t, (server.address() as AddressInfo).port).send(req({method: 'POST', body, readTimeout: 200}))
-    await new Promise((r) => setTimeout(r, 100)) // the unread body fills its queue: the connection pauses
+    // the upstream has handed its 400 KiB to the connection, which nobody reads: it pauses
+    await until('the upstream to have sent the body but its last byte', () => [...sockets].some((s) => s.bytesWritten > size && s.writableLength === 0), {intervalMs: 10})
     body.push(null) // the upload ends while nobody reads the response
-    await new Promise((r) => setTimeout(r, 400)) // longer than read_timeout: the reader's slowness, not the upstream's
+    // The window: a try with the same 200 ms read_timeout on an upstream that answers
+    // nothing, sent now, times out (the reader's slowness, not the upstream's, must not).
+    const silent = await rawServer(t, () => {})
+    assert.equal((await failure(pool(t, silent.port).send(req({readTimeout: 200})))).kind, 'timeout')
     for (const s of sockets) s.write('b')
     const all = await res.readAll()
     assert.equal(all.length, size + 1)
@@ -300,11 +305,10 @@ describe('upstream client: connections and bodies', () => {
     const up = await rawServer(t, (s) => s.once('close', () => (closed = true)))
     const signal = new Cancellation()
     const pending = pool(t, up.port).send(req({signal}))
-    while (up.received[0] === undefined || !up.received[0].includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 10))
+    await until('the upstream to receive the request head', () => up.received[0], {ok: (r) => r !== undefined && r.includes('\r\n\r\n'), intervalMs: 10})
     signal.abort()
     assert.match((await failure(pending)).message, /client closed/)
-    for (let i = 0; i < 100 && !closed; i++) await new Promise((r) => setTimeout(r, 10))
-    assert.ok(closed, 'the upstream saw the connection close')
+    await until('the upstream to see the connection close', () => closed, {intervalMs: 10})
   })
 })
 
@@ -347,23 +351,39 @@ describe('upstream client: through the proxy', () => {
   test('an upstream answering 413 before reading a large request body: the client gets the 413 and the proxy keeps running', async (t) => {
     const upPort = await answerAtOnce(t, 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n')
     const ok = await rawServer(t, (s) => s.write(OK('still here')))
+    // An upstream that never reads: a try to it ends when its write_timeout fires.
+    const stuck = new Set<Socket>()
+    const stall = createServer((s) => {
+      stuck.add(s)
+      s.on('error', () => {})
+      s.pause()
+    })
+    stall.listen(0, '127.0.0.1')
+    await once(stall, 'listening')
+    t.after(() => {
+      for (const s of stuck) s.destroy()
+      stall.close()
+    })
     const big = service({host: '127.0.0.1', port: upPort, write_timeout: 100, retries: 0})
+    const slowWriter = service({host: '127.0.0.1', port: (stall.address() as AddressInfo).port, write_timeout: 100, retries: 0})
     const fine = service({host: '127.0.0.1', port: ok.port})
     const {port} = await startProxy(t, {
-      services: [big, fine],
-      routes: [route({paths: ['/upload'], service: {id: big.id}}), route({paths: ['/ok'], service: {id: fine.id}})],
+      services: [big, slowWriter, fine],
+      routes: [route({paths: ['/upload'], service: {id: big.id}}), route({paths: ['/stall'], service: {id: slowWriter.id}}), route({paths: ['/ok'], service: {id: fine.id}})],
     })
-    const status = await new Promise<number>((resolve, reject) => {
-      const r = request({host: '127.0.0.1', port, path: '/upload', method: 'POST', agent: false}, (res) => {
-        res.resume()
-        resolve(res.statusCode!)
+    const upload = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const r = request({host: '127.0.0.1', port, path, method: 'POST', agent: false}, (res) => {
+          res.resume()
+          resolve(res.statusCode!)
+        })
+        r.on('error', reject)
+        r.end(Buffer.alloc(16 * 1024 * 1024, 1)) // far more than the socket buffers take
       })
-      r.on('error', reject)
-      r.end(Buffer.alloc(16 * 1024 * 1024, 1)) // far more than the socket buffers take
-    })
-    assert.equal(status, 413)
-    // the body's write_timeout has long passed: nothing of that try may fire now (it crashed the process)
-    await new Promise((r) => setTimeout(r, 500))
+    assert.equal(await upload('/upload'), 413)
+    // The window: a later try with the same write_timeout times out (504), so the 413
+    // try's write_timeout has passed too: nothing of that try may fire now (it crashed the process)
+    assert.equal(await upload('/stall'), 504)
     const after = await new Promise<string>((resolve, reject) => {
       request({host: '127.0.0.1', port, path: '/ok', agent: false}, (res) => {
         let text = ''
@@ -434,20 +454,13 @@ describe('upstream request headers set by plugins', () => {
   })
 })
 
-async function until(what: string, ok: () => boolean, ms = 3000): Promise<void> {
-  for (const end = Date.now() + ms; !ok(); ) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
 describe("upstream client: kong.conf's upstream_keepalive_* settings", () => {
   test('pool size: idle connections beyond it are closed, the longest idle first; 0 keeps none', async (t) => {
     const up = await rawServer(t, (s) => setTimeout(() => s.write(OK()), 50)) // 3 tries in flight at once
     const p = pool(t, up.port, {...KONG_KEEPALIVE, poolSize: 1})
     await Promise.all([1, 2, 3].map(async () => (await p.send(req())).readAll()))
     assert.equal(up.connections(), 3)
-    await until('two idle connections closed', () => up.closed() === 2)
+    await until('two idle connections closed', () => up.closed(), {ok: (n) => n === 2, intervalMs: 10})
     await (await p.send(req())).readAll()
     assert.equal(up.connections(), 3, 'the one kept is reused')
 
@@ -478,11 +491,14 @@ describe("upstream client: kong.conf's upstream_keepalive_* settings", () => {
     const up = await rawServer(t, (s) => s.write(OK()))
     const p = pool(t, up.port, {...KONG_KEEPALIVE, idleTimeoutMs: 150})
     await (await p.send(req())).readAll()
-    await until('the idle connection closed', () => up.closed() === 1)
+    await until('the idle connection closed', () => up.closed(), {ok: (n) => n === 1, intervalMs: 10})
     const forever = await rawServer(t, (s) => s.write(OK()))
     const pf = pool(t, forever.port, {...KONG_KEEPALIVE, idleTimeoutMs: 0})
     await (await pf.send(req())).readAll()
-    await new Promise((r) => setTimeout(r, 400))
+    // The window: a connection idle since after this one, with a 150 ms idle timeout, closes.
+    const clock = await rawServer(t, (s) => s.write(OK()))
+    await (await pool(t, clock.port, {...KONG_KEEPALIVE, idleTimeoutMs: 150}).send(req())).readAll()
+    await until('a connection with a 150 ms idle timeout closed', () => clock.closed(), {ok: (n) => n === 1, intervalMs: 10})
     assert.equal(forever.closed(), 0)
     await (await pf.send(req())).readAll()
     assert.equal(forever.connections(), 1)
@@ -494,7 +510,11 @@ describe("upstream client: kong.conf's upstream_keepalive_* settings", () => {
     const p = pool(t, up.port, {...KONG_KEEPALIVE, idleTimeoutMs: 0})
     await (await p.send(req())).readAll() // idle for at most 1 s after this one
     await (await p.send(req())).readAll() // no hint: no idle limit (idleTimeoutMs 0)
-    await new Promise((r) => setTimeout(r, 1300))
+    // The window: a connection whose last response carries the same hint, idle from after
+    // this one, closes (the hint's 1 s has passed for the first connection too).
+    const clock = await rawServer(t, (s) => s.write(OK('ok', 'Keep-Alive: timeout=2\r\n')))
+    await (await pool(t, clock.port, {...KONG_KEEPALIVE, idleTimeoutMs: 0}).send(req())).readAll()
+    await until('a connection idle after a Keep-Alive: timeout=2 answer closed', () => clock.closed(), {ok: (n) => n === 1, intervalMs: 10})
     assert.equal(up.connections(), 1)
     assert.equal(up.closed(), 0, 'the first response\'s hint did not stick to the connection')
   })

@@ -4,8 +4,7 @@
  * NOTIFY, start failures exit 1 naming the cause, SIGTERM exits 0.
  */
 import assert from 'node:assert/strict'
-import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -13,66 +12,40 @@ import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {createDatabase} from '../../src/cluster/postgres.js'
 import {findFreePort} from '../../src/kit/ports.js'
+import {freshDatabase as freshDb, killAll, pgValues, spawnNode, type NodeProcess} from '../helpers/nodes.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {until} from '../helpers/until.js'
 
-const MAIN = new URL('../../src/runtime/main.js', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'kctl-node-'))
 let pg: TestPostgres
 let upstream: Server
 let upstreamPort: number
-const children: ChildProcess[] = []
 
 interface NodeHandle {
-  proc: ChildProcess
+  node: NodeProcess
   admin: string
   proxy: string
   status: string
-  output: () => string
-  exited: Promise<number | null>
 }
 
+/** A traditional node on `database` of the test server, on free ports (does not wait: some are meant to fail). */
 async function startNode(database: string, extra: Record<string, string> = {}): Promise<NodeHandle> {
   const [proxyPort, adminPort, statusPort] = [await findFreePort(), await findFreePort(), await findFreePort()]
-  const prefix = mkdtempSync(join(dir, 'prefix-'))
-  const conf = join(prefix, 'kong.conf')
-  const values: Record<string, string> = {
-    prefix,
-    pg_host: pg.host,
-    pg_port: String(pg.port),
-    pg_user: pg.user,
-    pg_password: pg.password,
-    pg_database: database,
+  const values = {
+    ...pgValues(pg, database),
     proxy_listen: `127.0.0.1:${proxyPort}`,
     admin_listen: `127.0.0.1:${adminPort}`,
     status_listen: `127.0.0.1:${statusPort}`,
     ...extra,
   }
-  writeFileSync(conf, Object.entries(values).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n')
-  const proc = spawn(process.execPath, [MAIN, '--conf', conf], {stdio: ['ignore', 'pipe', 'pipe']})
-  children.push(proc)
-  let out = ''
-  proc.stdout!.on('data', (d) => (out += d))
-  proc.stderr!.on('data', (d) => (out += d))
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)))
-  return {proc, admin: `http://127.0.0.1:${adminPort}`, proxy: `http://127.0.0.1:${proxyPort}`, status: `http://127.0.0.1:${statusPort}`, output: () => out, exited}
-}
-
-async function waitReady(n: NodeHandle): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const res = await fetch(`${n.status}/status/ready`).catch(() => null)
-    if (res?.status === 200) return
-    if (n.proc.exitCode !== null) throw new Error(`node exited: ${n.output()}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`node not ready: ${n.output()}`)
+  const status = `http://127.0.0.1:${statusPort}`
+  return {node: spawnNode(dir, values, {status}), admin: `http://127.0.0.1:${adminPort}`, proxy: `http://127.0.0.1:${proxyPort}`, status}
 }
 
 const post = (url: string, body: unknown) =>
   fetch(url, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(body)}).then(async (r) => ({status: r.status, body: await r.json()}))
 
-async function freshDatabase(name: string): Promise<string> {
-  return (await pg.migratedDatabase(name)).database
-}
+const freshDatabase = (name: string): Promise<string> => freshDb(pg, name)
 
 before(async () => {
   pg = await startTestPostgres()
@@ -85,7 +58,7 @@ before(async () => {
 })
 
 after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  killAll()
   upstream?.close()
   await pg?.stop()
   rmSync(dir, {recursive: true, force: true})
@@ -96,7 +69,7 @@ describe('traditional node', () => {
     const db = await freshDatabase('node_live')
     const a = await startNode(db)
     const b = await startNode(db)
-    await Promise.all([waitReady(a), waitReady(b)])
+    await Promise.all([a.node.waitReady(), b.node.waitReady()])
     const none = await fetch(`${a.proxy}/echo/hello`)
     assert.equal(none.status, 404)
     assert.equal((await none.json()).message, 'no Route matched with those values')
@@ -107,12 +80,7 @@ describe('traditional node', () => {
     assert.equal(res.status, 200)
     assert.deepEqual(await res.json(), {path: '/hello?x=1', host: `127.0.0.1:${upstreamPort}`})
 
-    let seen = 0
-    for (let i = 0; i < 100 && seen !== 200; i++) {
-      seen = (await fetch(`${b.proxy}/echo/hello`)).status
-      if (seen !== 200) await new Promise((r) => setTimeout(r, 20))
-    }
-    assert.equal(seen, 200, 'the change made on node A reached node B')
+    await until('the change made on node A to reach node B', async () => (await fetch(`${b.proxy}/echo/hello`)).status, {ok: (s) => s === 200})
 
     const status = await (await fetch(`${a.status}/status`)).json()
     assert.equal(status.database.reachable, true)
@@ -121,10 +89,8 @@ describe('traditional node', () => {
     const ready = await fetch(`${a.admin}/status/ready`)
     assert.deepEqual([ready.status, await ready.json()], [200, {message: 'ready'}])
     assert.equal((await fetch(`${a.admin}/status/other`)).status, 404)
-    a.proc.kill('SIGTERM')
-    b.proc.kill('SIGTERM')
-    assert.equal(await a.exited, 0)
-    assert.equal(await b.exited, 0)
+    assert.equal(await a.node.stop('SIGTERM'), 0)
+    assert.equal(await b.node.stop('SIGTERM'), 0)
   })
 
   test('a port in use stops the start with the address and the conf key', async () => {
@@ -134,8 +100,8 @@ describe('traditional node', () => {
     const port = (blocker.address() as AddressInfo).port
     try {
       const n = await startNode(db, {admin_listen: `127.0.0.1:${port}`})
-      assert.equal(await n.exited, 1)
-      assert.match(n.output(), new RegExp(`Error: could not listen on 127\\.0\\.0\\.1:${port} \\(admin_listen\\): address already in use`))
+      assert.equal(await n.node.exited, 1)
+      assert.match(n.node.output(), new RegExp(`Error: could not listen on 127\\.0\\.0\\.1:${port} \\(admin_listen\\): address already in use`))
     } finally {
       blocker.close()
     }
@@ -145,14 +111,14 @@ describe('traditional node', () => {
     const conn = {host: pg.host, port: pg.port, user: pg.user, password: pg.password}
     await createDatabase(conn, 'node_unmigrated')
     const n = await startNode('node_unmigrated')
-    assert.equal(await n.exited, 1)
-    assert.match(n.output(), /Error: Database needs bootstrapping/)
+    assert.equal(await n.node.exited, 1)
+    assert.match(n.node.output(), /Error: Database needs bootstrapping/)
   })
 
   test('an unreachable database is named', async () => {
     const closed = await findFreePort()
     const n = await startNode('x', {pg_port: String(closed)})
-    assert.equal(await n.exited, 1)
-    assert.match(n.output(), new RegExp(`Error: can't connect to Postgres at 127\\.0\\.0\\.1:${closed} \\(connection refused\\)`))
+    assert.equal(await n.node.exited, 1)
+    assert.match(n.node.output(), new RegExp(`Error: can't connect to Postgres at 127\\.0\\.0\\.1:${closed} \\(connection refused\\)`))
   })
 })

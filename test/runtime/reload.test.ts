@@ -14,7 +14,7 @@ import {after, before, describe, test} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
 import {findFreePort} from '../../src/kit/ports.js'
 import {failures, startLoad} from '../helpers/load.js'
-import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
+import {killAll, spawnNode, type NodeProcess} from '../helpers/nodes.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-reload-'))
 let upstream: Server

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict'
 import {request} from 'node:http'
 import {before, describe, test} from 'node:test'
 import {findFreePort} from '../../src/kit/ports.js'
-import {spawnNode} from '../helpers/node-process.js'
-import {clusterBed} from '../helpers/cluster-bed.js'
+import {clusterBed, spawnNode} from '../helpers/nodes.js'
+import {until} from '../helpers/until.js'
 
 const bed = clusterBed('kctl-workers-')
 const {dir, certFile, keyFile} = bed
@@ -32,13 +32,6 @@ const statuses = async (url: string, n: number) => {
 const send = (method: string, url: string, body?: unknown) =>
   fetch(url, {method, headers: {'content-type': 'application/json'}, body: body === undefined ? undefined : JSON.stringify(body)}).then(async (r) => ({status: r.status, body: await r.json()}))
 const getStatus = async (url: string) => (await fetch(`${url}/status`)).json()
-async function eventually(ok: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0)
@@ -130,7 +123,7 @@ describe('node_worker_processes = 2', () => {
     const synced = async () =>
       (await fresh(`http://127.0.0.1:${proxyPort}/dp`)) === 200 &&
       (await getStatus(`http://127.0.0.1:${dpStatus}`)).configuration_hash === (await getStatus(`http://127.0.0.1:${cpStatus}`)).configuration_hash
-    await eventually(synced, 'the DP serves the route and reports the CP\'s hash')
+    await until('the DP serves the route and reports the CP\'s hash', synced)
     assert.deepEqual(await statuses(`http://127.0.0.1:${proxyPort}/dp`, 10), Array(10).fill(200))
     const dpState = await getStatus(`http://127.0.0.1:${dpStatus}`)
     assert.equal(dpState.server.workers.length, 2)

@@ -8,12 +8,13 @@ import {spawn} from 'node:child_process'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {ROOT} from '../helpers/kctl.js'
-import {startHybridCluster, type HybridCluster} from './hybrid-cluster.js'
+import {until} from '../helpers/until.js'
+import {type Cluster, startCluster} from '../helpers/nodes.js'
 
-let c: HybridCluster
+let c: Cluster
 
 before(async () => {
-  c = await startHybridCluster({dataPlanes: 2, pingInterval: 1})
+  c = await startCluster({mode: 'hybrid', name: 'st', dataPlanes: 2, pingInterval: 1})
 })
 after(async () => {
   await c?.cleanup()
@@ -22,21 +23,18 @@ after(async () => {
 const NODE_KEYS = ['config_hash', 'config_version', 'database_reachable', 'error', 'host', 'last_crash', 'listen', 'name', 'pid', 'reachable', 'ready', 'restarts', 'role', 'started_at', 'state']
 const DP_KEYS = ['cert_expiry', 'config_hash', 'hostname', 'id', 'ip', 'labels', 'last_seen', 'node', 'sync', 'sync_status', 'version']
 
-async function healthyStatus(): Promise<any> {
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    const r = await c.kctl('status', '--json')
-    let body: any = null
-    try {
-      body = JSON.parse(r.stdout)
-    } catch {
-      throw new Error(`kctl status --json printed no JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`)
-    }
-    if (r.code === 0 && body.healthy) return body
-    if (Date.now() > deadline) throw new Error(`cluster never healthy: ${r.stdout}\n${r.stderr}`)
-    await new Promise((res) => setTimeout(res, 200))
+/** `kctl status --json` once, parsed. @throws when it printed no JSON. */
+async function statusJson(): Promise<{code: number; body: any; stdout: string}> {
+  const r = await c.kctl('status', '--json')
+  try {
+    return {code: r.code, body: JSON.parse(r.stdout), stdout: r.stdout}
+  } catch {
+    throw new Error(`kctl status --json printed no JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`)
   }
 }
+
+const healthyStatus = async (): Promise<any> =>
+  (await until('kctl status to report a healthy cluster (exit 0)', statusJson, {ok: (r) => r.code === 0 && r.body.healthy})).body
 
 describe('kctl status', () => {
   test('--json: the documented shape, every DP in sync with the CP hash, exit 0', async () => {
@@ -90,16 +88,14 @@ describe('kctl status', () => {
 
   test('a failed DP: exit 1, the node failed, its CP row stale', async () => {
     await c.kill('dp-2', 'SIGKILL')
-    const deadline = Date.now() + 10_000
-    let last: any
-    for (;;) {
-      const r = await c.kctl('status', '--json')
-      last = JSON.parse(r.stdout)
-      assert.equal(r.code, 1)
-      if (last.data_planes.find((d: any) => d.node === 'dp-2')?.sync === 'stale') break
-      assert.ok(Date.now() < deadline, `dp-2 never stale: ${r.stdout}`)
-      await new Promise((res) => setTimeout(res, 200))
-    }
+    const seen: {code: number; stdout: string}[] = []
+    const r = await until('kctl status to show dp-2 stale', async () => {
+      const r = await statusJson()
+      seen.push(r)
+      return r
+    }, {ok: (r) => r.body.data_planes.find((d: any) => d.node === 'dp-2')?.sync === 'stale'})
+    for (const x of seen) assert.equal(x.code, 1, `exit 1 as soon as dp-2 is down: ${x.stdout}`)
+    const last = r.body
     assert.equal(last.healthy, false)
     assert.equal(last.nodes.find((n: any) => n.name === 'dp-2').state, 'failed')
     assert.ok(last.problems.includes('dp-2 is failed'), last.problems.join('; '))
@@ -110,39 +106,37 @@ describe('kctl status', () => {
 
   test('a DP kctl.yaml does not list is shown (node null) with its labels', async () => {
     await c.startStray()
-    const deadline = Date.now() + 10_000
-    for (;;) {
-      const r = await c.kctl('status', '--json')
-      const s = JSON.parse(r.stdout)
-      const stray = s.data_planes.find((d: any) => d.node === null)
-      if (stray?.sync === 'in_sync') {
-        assert.deepEqual(stray.labels, {site: 'far'})
-        assert.equal(s.data_planes.length, 3)
-        assert.equal(r.code, 0, r.stdout)
-        const plain = await c.kctl('status')
-        assert.match(plain.stdout, /\(not in kctl\.yaml\) .* in sync .* site:far/)
-        return
-      }
-      assert.ok(Date.now() < deadline, `the stray DP never in sync: ${r.stdout}`)
-      await new Promise((res) => setTimeout(res, 200))
-    }
+    const r = await until('kctl status to show the stray DP in sync', statusJson, {ok: (r) => r.body.data_planes.find((d: any) => d.node === null)?.sync === 'in_sync'})
+    const s = r.body
+    assert.deepEqual(s.data_planes.find((d: any) => d.node === null).labels, {site: 'far'})
+    assert.equal(s.data_planes.length, 3)
+    assert.equal(r.code, 0, r.stdout)
+    const plain = await c.kctl('status')
+    assert.match(plain.stdout, /\(not in kctl\.yaml\) .* in sync .* site:far/)
   })
 
   test('--watch without a TTY (CI): one plain block per change; SIGINT ends it with 0', async () => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'status', '--watch', '--interval', '0.2'], {cwd: c.cwd, env: {...process.env, CI: 'true', KCTL_DATA_DIR: c.dataDir}, stdio: ['ignore', 'pipe', 'pipe']})
+    // NODE_DEBUG=undici logs every answer the watch receives on stderr: the test counts
+    // the control plane's polls that way.
+    const env = {...process.env, CI: 'true', KCTL_DATA_DIR: c.dataDir, NODE_DEBUG: 'undici'}
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'status', '--watch', '--interval', '0.2'], {cwd: c.cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
     let out = ''
+    let err = ''
     child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
-    const deadline = Date.now() + 10_000
-    while (!out.includes('\n---\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    const blocks = () => out.split('\n---\n').length - 1
+    const cpPolls = () => err.split('\n').filter((l) => l.includes('received response to GET') && l.includes(`${c.admin}/clustering/data-planes`)).length
+    await until('the first block', () => blocks(), {ok: (n) => n >= 1, context: () => `stdout:\n${out}\nstderr:\n${err}`})
     assert.match(out, /^cluster st \(hybrid\)/)
     assert.doesNotMatch(out, /\u001B/)
-    // Nothing changes: no second block however many polls pass.
-    await new Promise((r) => setTimeout(r, 1000))
-    assert.equal(out.split('\n---\n').length - 1, 1, out)
+    // Nothing changes: no second block however many polls pass. Two more answers of the CP
+    // prove that at least one full poll after the first block was read and rebuilt.
+    const seen = cpPolls()
+    await until('two more polls of the control plane', cpPolls, {ok: (n) => n >= seen + 2, context: () => `stderr:\n${err}`})
+    assert.equal(blocks(), 1, out)
     await c.kill('dp-1', 'SIGKILL')
-    while (!/event: dp-1 is failed/.test(out) && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 50))
-    assert.match(out, /event: dp-1 is failed/)
+    await until('the watch to report dp-1 failed', () => out, {ok: (o) => /event: dp-1 is failed/.test(o)})
     assert.ok(out.split('\n---\n').length - 1 >= 2)
     child.kill('SIGINT')
     assert.equal(await exited, 0)

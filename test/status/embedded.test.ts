@@ -1,16 +1,13 @@
 /** `kctl status` on an embedded cluster made by `kctl init`: config version, readiness, the database. */
 import assert from 'node:assert/strict'
 import {after, before, test} from 'node:test'
-import {createSandbox, type Sandbox} from '../helpers/kctl.js'
+import {type Sandbox} from '../helpers/kctl.js'
+import {startCluster} from '../helpers/nodes.js'
 
 let sb: Sandbox
 
 before(async () => {
-  sb = await createSandbox()
-  await sb.writeSpec('stemb')
-  const init = await sb.kctl('init', '--yes')
-  assert.equal(init.code, 0, init.stderr)
-  await sb.kctl('nodes', '--json')
+  sb = (await startCluster({name: 'stemb'})).sandbox
 })
 after(async () => {
   await sb?.cleanup()

@@ -3,7 +3,7 @@
  * screen. tmux is installed with apt-get when missing (CI images often lack it).
  */
 import {execFileSync, spawnSync} from 'node:child_process'
-import {setTimeout as sleep} from 'node:timers/promises'
+import {until} from '../helpers/until.js'
 import {ensureCommand} from '../helpers/system.js'
 
 export const ensureTmux = (): void => ensureCommand('tmux')
@@ -30,16 +30,7 @@ export function startTmux(name: string, command: string, opts: {cwd: string; env
   const session: TmuxSession = {
     screen: () => tmux('capture-pane', '-p', '-t', name),
     keys: (...keys) => void tmux('send-keys', '-t', name, ...keys),
-    async waitFor(test, what, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs
-      let last = ''
-      while (Date.now() < deadline) {
-        last = session.screen()
-        if (test(last)) return last
-        await sleep(50)
-      }
-      throw new Error(`timed out waiting for ${what}; screen:\n${last}`)
-    },
+    waitFor: (test, what, timeoutMs) => until(what, () => session.screen(), {ok: test, timeoutMs}),
     exitStatus() {
       const m = /EXIT:(\d+)/.exec(session.screen())
       return m ? Number(m[1]) : null

@@ -11,15 +11,15 @@ import {readFileSync} from 'node:fs'
 import type {ClusterState} from '../../src/cluster/state.js'
 import {processState} from '../../src/services/cluster.js'
 import {ROOT} from '../helpers/kctl.js'
-import {startHybridCluster, type HybridCluster} from './hybrid-cluster.js'
+import {type Cluster, startCluster} from '../helpers/nodes.js'
 import {ensureTmux, startTmux, type TmuxSession} from './tmux.js'
 
-let c: HybridCluster
+let c: Cluster
 let tmux: TmuxSession | undefined
 
 before(async () => {
   ensureTmux()
-  c = await startHybridCluster({dataPlanes: 2, pingInterval: 2})
+  c = await startCluster({mode: 'hybrid', name: 'st', dataPlanes: 2, pingInterval: 2})
 })
 after(async () => {
   tmux?.kill()

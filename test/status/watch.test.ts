@@ -8,16 +8,16 @@ import assert from 'node:assert/strict'
 import {join} from 'node:path'
 import {after, before, test} from 'node:test'
 import {ROOT} from '../helpers/kctl.js'
-import {startHybridCluster, type HybridCluster} from './hybrid-cluster.js'
+import {type Cluster, startCluster} from '../helpers/nodes.js'
 import {ensureTmux, startTmux, type TmuxSession} from './tmux.js'
 
 const REFRESH_S = 0.2
-let c: HybridCluster
+let c: Cluster
 let tmux: TmuxSession | undefined
 
 before(async () => {
   ensureTmux()
-  c = await startHybridCluster({dataPlanes: 2, pingInterval: 2})
+  c = await startCluster({mode: 'hybrid', name: 'st', dataPlanes: 2, pingInterval: 2})
 })
 after(async () => {
   tmux?.kill()
