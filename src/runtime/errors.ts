@@ -40,8 +40,8 @@ const NAMES: Record<number, string> = {
   15: 'configuration conflict',
 }
 
-/** code → HTTP status, the one place the Admin API looks this up. */
-export const HTTP_STATUS: Record<number, number> = {1: 400, 2: 400, 3: 400, 4: 400, 5: 409, 6: 404, 7: 400, 8: 500, 9: 400, 11: 400, 12: 405, 13: 400, 14: 400, 15: 409}
+/** code → HTTP status, the one place the Admin API looks this up (a primary-key conflict is a 409 as on Kong, whose database strategy reports it as a unique one). */
+export const HTTP_STATUS: Record<number, number> = {1: 400, 2: 400, 3: 409, 4: 400, 5: 409, 6: 404, 7: 400, 8: 500, 9: 400, 11: 400, 12: 405, 13: 400, 14: 400, 15: 409}
 
 export class GatewayError extends Error {
   constructor(

@@ -563,12 +563,13 @@ describe('PATCH, PUT and DELETE for every entity', () => {
         })
       }
 
-      test('DELETE answers 204, then GET is 404; deleting again is 204', async () => {
+      test('DELETE answers 204, then GET is 404; deleting again is 204 (404 under a parent, as Kong)', async () => {
         assert.equal((await api.call('DELETE', `${base}/${created.id}`)).status, 204)
         const gone = await api.call('GET', `${base}/${created.id}`)
         assert.equal(gone.status, 404)
         assert.deepEqual(gone.body, {message: 'Not found'})
-        assert.equal((await api.call('DELETE', `${base}/${created.id}`)).status, 204)
+        const nested = base.split('/').filter(Boolean).length > 1
+        assert.equal((await api.call('DELETE', `${base}/${created.id}`)).status, nested ? 404 : 204)
         if (!c.putUpdatesOnly) assert.equal((await api.call('GET', `${base}/${newId}`)).status, 200, 'DELETE removes only its entity')
       })
     })

@@ -265,6 +265,10 @@ export function mapPgError(err: any, schema: EntitySchema): unknown {
   const c = CONSTRAINTS.get(err.constraint)
   if (err.code === '23505' && c) {
     const key = parseKeyDetail(err.detail, c.fields)
+    // Kong names a foreign key as the entity holds it: `consumer={id="…"}`, or null.
+    for (const f of c.fields) {
+      if (c.schema.fields.find(([n]) => n === f)?.[1].type === 'foreign') key[f] = key[f] == null || key[f] === 'null' ? null : {id: key[f]}
+    }
     if (c.fields[0] === 'id' && c.fields.length === 1) {
       return new GatewayError(ErrorCode.PRIMARY_KEY_VIOLATION, `primary key violation on key '{id="${key.id}"}'`, key)
     }
