@@ -23,7 +23,7 @@ import {closeServer, listen} from './net.js'
 import {listenProxy, nodeIdFor, type RunningNode} from './node.js'
 import {parseListen} from './proxy/listen.js'
 import {createProxy, proxyOptionsOf} from './proxy/server.js'
-import {createStatusApi} from './status.js'
+import {createStatusApi, serverStatus} from './status.js'
 import {workerCount} from './workers/count.js'
 
 export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<RunningNode> {
@@ -40,9 +40,8 @@ export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<Runn
   let closed: Promise<void> | undefined
   const close = () => (closed ??= Promise.all([proxy.close(), ...servers.map((s) => closeServer(s))]).then(() => {}))
   const status = async () => ({
-    database: {reachable: true},
     configuration_hash: config.hash(),
-    server: proxy.stats?.() ?? {},
+    server: serverStatus(proxy.stats?.()),
     memory: {rss_bytes: process.memoryUsage().rss},
   })
   const ready = async () => (config.current() ? null : 'no configuration available (empty configuration present)')
