@@ -77,6 +77,12 @@ export const uniqueViolation = (key: Record<string, unknown>) =>
   new GatewayError(ErrorCode.UNIQUE_VIOLATION, `UNIQUE violation detected on '${luaPretty(key)}'`, key)
 export const foreignKeyInvalid = (key: Record<string, unknown>, field: string, parent: string) =>
   new GatewayError(ErrorCode.FOREIGN_KEY_VIOLATION, `the foreign key '${luaPretty(key)}' does not reference an existing '${parent}' entity.`, {[field]: key})
+/** Kong's code 13: a foreign key given by its endpoint key (`service: {name: "x"}`) that names no entity. */
+export function foreignKeysUnresolved(field: string, key: Record<string, unknown>, parent: string): GatewayError {
+  const [k] = Object.keys(key)
+  const msg = `the foreign key cannot be resolved with '${luaPretty(key)}' for an existing '${parent}' entity`
+  return new GatewayError(ErrorCode.FOREIGN_KEYS_UNRESOLVED, `foreign key unresolved (${field}.${k}: ${msg})`, {[field]: {[k]: msg}})
+}
 export const foreignKeyRestricted = (parent: string, child: string) =>
   new GatewayError(ErrorCode.FOREIGN_KEY_VIOLATION, `an existing '${child}' entity references this '${parent}' entity`, {'@referenced_by': child})
 export const notFound = (pk: Record<string, unknown>) =>

@@ -15,6 +15,7 @@ import {
   notFound,
   schemaViolation,
   uniqueViolation,
+  foreignKeysUnresolved,
 } from '../errors.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {ENTITIES, foreignKeys, getSchema} from '../schema/registry.js'
@@ -203,9 +204,10 @@ export class Dao {
     const parent = getSchema(f.reference)!
     const key = parent.endpoint_key
     const value = key ? ref[key] : undefined
-    if (value === undefined) throw schemaViolation({[name]: {id: 'required field missing'}})
+    // Kong: a reference with neither id nor endpoint key names nothing
+    if (value === undefined || value === null) throw schemaViolation({[name]: {id: 'missing primary key'}})
     const res = await c.query(`SELECT id FROM ${parent.name} WHERE ${ident(key!)} = $1`, [value])
-    if (!res.rows[0]) throw foreignKeyInvalid({[key!]: value}, name, parent.name)
+    if (!res.rows[0]) throw foreignKeysUnresolved(name, {[key!]: value}, parent.name)
     e[name] = {id: res.rows[0].id}
   }
 

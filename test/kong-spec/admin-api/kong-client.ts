@@ -163,7 +163,10 @@ export function blueprint(client: KongClient) {
   return {
     consumers: {insert: insert('/consumers', () => ({username: `consumer-username-${n()}`, custom_id: `consumer-id-${n()}`}))},
     services: {insert: insert('/services', () => ({name: `service-${n()}`, protocol: 'http', host: '127.0.0.1', port: 15555}))},
-    routes: {insert: insert('/routes', () => ({hosts: [`example-${n()}.test`]}))},
+    named_services: {insert: insert('/services', () => ({name: `service-name-${n()}`, protocol: 'http', host: `service-host-${n()}.test`, port: 15555}))},
+    // Kong's route blueprint inserts a service for each route unless one is given
+    routes: {insert: async (over: Record<string, unknown> = {}) => created(client.post('/routes', {body: {...(over.paths || over.methods ? {} : {hosts: [`example-${n()}.test`]}), service: over.service === undefined ? {id: (await created(client.post('/services', {body: {name: `service-${n()}`, host: '127.0.0.1', port: 15555}}))).id} : over.service, ...over}}))},
+    named_routes: {insert: async (over: Record<string, unknown> = {}) => created(client.post('/routes', {body: {name: `route-name-${n()}`, ...(over.paths || over.methods ? {} : {hosts: [`example-${n()}.test`]}), ...over}}))},
     upstreams: {insert: insert('/upstreams', () => ({name: `upstream-${n()}.test`, slots: 100}))},
     targets: {
       insert: (over: {upstream: {id: string}} & Record<string, unknown>) =>
