@@ -7,7 +7,7 @@
  *   /{parents}/{p}/{children}/{c}  GET · PATCH · PUT · DELETE, only when c belongs to p
  *   /{children}/{c}/{parent}       GET the parent (`/routes/{r}/service`)
  */
-import {GatewayError, invalidOptions, invalidSize, notFound, schemaViolation} from '../errors.js'
+import {GatewayError, invalidOptions, invalidSize, invalidUnique, notFound, schemaViolation} from '../errors.js'
 import {randomUUID} from 'node:crypto'
 import type {Dao} from '../db/dao.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
@@ -156,6 +156,12 @@ async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySche
         return json(200, updated)
       }
       checkKeyMatchesBody(schema, key, body)
+      // a name the entity could never have (Kong: `PUT /upstreams/1.2.3.4`) is refused with its message
+      if (!current && !isUuid(key) && schema.endpoint_key) {
+        const field = schema.fields.find(([n]) => n === schema.endpoint_key)?.[1]
+        const err = field?.custom?.(key)
+        if (typeof err === 'string') throw invalidUnique(schema.endpoint_key, err)
+      }
       // PUT /consumers/alice replaces the entity, and its endpoint key stays alice.
       if (!isUuid(key) && schema.endpoint_key) body[schema.endpoint_key] = key
       const saved = await dao.upsert(current?.id ?? key, body, deps.writeOptions(form))
