@@ -109,7 +109,7 @@ describe('services', () => {
     assert.deepEqual(many.body.fields, {
       nope: 'unknown field',
       port: 'value should be between 0 and 65535',
-      protocol: 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss',
+      protocol: 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp',
       retries: 'expected an integer',
     })
     assert.match(many.body.message, /^4 schema violations \(nope: unknown field; port: value should be between 0 and 65535; protocol: expected one of: .*; retries: expected an integer\)$/)
@@ -209,7 +209,8 @@ describe('routes', () => {
   test('paths, hosts and regexes are validated', async () => {
     const r = await api.call('POST', '/routes', {paths: ['nope', '~/ok/(?<x>\\d+)'], hosts: ['*.a.*']})
     assert.equal(r.status, 400)
-    assert.deepEqual(r.body.fields.paths, ['should start with: / (fixed path) or ~/ (regex path)', null])
+    // as Kong's JSON of a Lua table: no trailing null for the valid last element
+    assert.deepEqual(r.body.fields.paths, ['should start with: / (fixed path) or ~/ (regex path)'])
     assert.deepEqual(r.body.fields.hosts, ['only one wildcard must be specified'])
   })
 
@@ -225,7 +226,12 @@ describe('routes', () => {
     })
     const byName = await api.call('POST', '/routes', {paths: ['/x'], service: {name: 'ghost'}})
     assert.equal(byName.status, 400)
-    assert.equal(byName.body.code, 4)
+    assert.deepEqual(byName.body, {
+      code: 13,
+      name: 'foreign keys unresolved',
+      message: `foreign key unresolved (service.name: the foreign key cannot be resolved with '{name="ghost"}' for an existing 'services' entity)`,
+      fields: {service: {name: `the foreign key cannot be resolved with '{name="ghost"}' for an existing 'services' entity`}},
+    })
     await api.call('POST', '/services', {name: 'referenced', host: 'a.local'})
     const route = await api.call('POST', '/routes', {paths: ['/y'], service: {name: 'referenced'}})
     assert.equal(route.status, 201)
@@ -563,12 +569,13 @@ describe('PATCH, PUT and DELETE for every entity', () => {
         })
       }
 
-      test('DELETE answers 204, then GET is 404; deleting again is 204', async () => {
+      test('DELETE answers 204, then GET is 404; deleting again is 204 (404 under a parent, as Kong)', async () => {
         assert.equal((await api.call('DELETE', `${base}/${created.id}`)).status, 204)
         const gone = await api.call('GET', `${base}/${created.id}`)
         assert.equal(gone.status, 404)
         assert.deepEqual(gone.body, {message: 'Not found'})
-        assert.equal((await api.call('DELETE', `${base}/${created.id}`)).status, 204)
+        const nested = base.split('/').filter(Boolean).length > 1
+        assert.equal((await api.call('DELETE', `${base}/${created.id}`)).status, nested ? 404 : 204)
         if (!c.putUpdatesOnly) assert.equal((await api.call('GET', `${base}/${newId}`)).status, 200, 'DELETE removes only its entity')
       })
     })

@@ -66,7 +66,7 @@ describe('GET /upstreams/{upstream}/health', () => {
     await upstreamWithTargets(api, 'paged.health', ['127.0.0.1:8211', '127.0.0.1:8212', '127.0.0.1:8213'])
     const first = await api.call('GET', '/upstreams/paged.health/health?size=2')
     assert.equal(first.body.data.length, 2)
-    assert.match(first.body.next, /^\/upstreams\/paged\.health\/health\?size=2&offset=/)
+    assert.match(first.body.next, /^\/upstreams\/paged\.health\/health\?offset=[^&]+$/)
     const second = await api.call('GET', first.body.next)
     assert.equal(second.body.data.length, 1)
     assert.equal(second.body.next, null)

@@ -7,22 +7,12 @@
  */
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {clusterBed} from '../helpers/cluster-bed.js'
-import {freshDatabase, spawnDataPlane, startControlPlane, type DataPlaneNode} from '../helpers/hybrid-nodes.js'
 import {failures, startLoad} from '../helpers/load.js'
+import {clusterBed, freshDatabase, spawnDataPlane, startControlPlane, type DataPlaneNode} from '../helpers/nodes.js'
+import {until} from '../helpers/until.js'
 
 const bed = clusterBed('kctl-failover-')
 const PING_S = 3
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 const controlPlaneOf = async (dp: DataPlaneNode) => {
   const s = await (await fetch(`${dp.status}/status`)).json()

@@ -76,12 +76,17 @@ function collect(req: IncomingMessage, limit: number): Promise<Buffer> {
   })
 }
 
+/**
+ * A write's body as Kong's Admin API takes it (`kong/api/api_helpers.lua`): JSON, a form
+ * (urlencoded or multipart) or nothing. A body without a Content-Type, or with another
+ * type, is a 415; `application/json` with an empty or unparsable body is a 400.
+ */
 export async function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<{body: Record<string, any>; form: boolean}> {
   const buf = await readRawBody(req, limit)
   const raw = buf.toString('utf8')
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
-  if (raw.trim() === '') return {body: {}, form: type !== 'application/json'}
-  if (type === 'application/json' || (type === '' && /^\s*[{[]/.test(raw))) {
+  const header = req.headers['content-type'] ?? ''
+  const type = header.split(';')[0].trim().toLowerCase()
+  if (type === 'application/json') {
     let parsed: unknown
     try {
       parsed = JSON.parse(raw)
@@ -91,11 +96,23 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new BodyError(400, 'Cannot parse JSON body')
     return {body: parsed as Record<string, any>, form: false}
   }
-  if (type === 'application/x-www-form-urlencoded' || type === '') {
-    return {body: decodeForm(new URLSearchParams(raw)), form: true}
+  if (raw === '' && (type === '' || type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data')) return {body: {}, form: true}
+  if (type === 'application/x-www-form-urlencoded') return {body: decodeForm(new URLSearchParams(raw)), form: true}
+  if (type === 'multipart/form-data') return {body: decodeForm(await multipartParams(buf, header)), form: true}
+  throw new BodyError(415, `Unsupported Content-Type${type ? ` '${type}'` : ' (none sent)'}: send application/json, application/x-www-form-urlencoded or multipart/form-data`)
+}
+
+/** The fields of a multipart/form-data body, in order; a file part gives its content as text. */
+async function multipartParams(buf: Buffer, contentType: string): Promise<URLSearchParams> {
+  let data: FormData
+  try {
+    data = await new Response(new Uint8Array(buf), {headers: {'content-type': contentType}}).formData()
+  } catch {
+    throw new BodyError(400, 'Cannot parse multipart/form-data body')
   }
-  if (type === 'multipart/form-data') throw new BodyError(415, 'Unsupported Content-Type')
-  throw new BodyError(415, 'Unsupported Content-Type')
+  const params = new URLSearchParams()
+  for (const [k, v] of data) params.append(k, typeof v === 'string' ? v : await v.text())
+  return params
 }
 
 /** `a.b[]=1&a.b[]=2&c[2]=x` → `{a: {b: ['1','2']}, c: [ , 'x']}`. */

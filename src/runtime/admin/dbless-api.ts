@@ -11,7 +11,8 @@ import {handleConfig} from './config.js'
 import {healthEndpoint} from './health.js'
 import {handleMemoryResource} from './memory-resources.js'
 import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply} from './reply.js'
-import {rootInfo, schemasEndpoint, type RequestHandler} from './server.js'
+import {nodePids, rootInfo, schemasEndpoint, type RequestHandler} from './server.js'
+import {endpointList} from './methods.js'
 import {statusEndpoint, type StatusSource} from './status.js'
 import type {HealthView} from '../workers/proxy-host.js'
 
@@ -24,14 +25,16 @@ export interface DbLessAdminDeps extends StatusSource {
   health: HealthView
   /** `kctl_max_config_entities`: entities one `POST /config` may carry. */
   maxConfigEntities?: number
+  /** The proxy worker processes' pids, for `GET /` (default: this process). */
+  workerPids?: () => Promise<number[]>
 }
 
 export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
-  async function route(req: Parameters<RequestHandler>[0], url: URL): Promise<Reply> {
+  async function route(req: Parameters<RequestHandler>[0], url: URL, method: string): Promise<Reply> {
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
-    const method = req.method ?? 'GET'
-    if (segments.length === 0) return method === 'GET' ? json(200, rootInfo(deps, false)) : METHOD_NOT_ALLOWED
+    if (segments.length === 0) return method === 'GET' ? json(200, {...rootInfo(deps, false), pids: await nodePids(deps.workerPids)}) : METHOD_NOT_ALLOWED
     const status = await statusEndpoint(method, segments, deps)
+    if (segments[0] === 'endpoints' && segments.length === 1) return method === 'GET' ? json(200, {data: endpointList()}) : METHOD_NOT_ALLOWED
     if (status) return status
     if (segments[0] === 'config' && segments.length === 1) return handleConfig(req, url, deps.config, deps.maxConfigEntities)
     if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, null)

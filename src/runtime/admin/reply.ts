@@ -6,6 +6,7 @@ import {bundledPlugins} from '../plugins/registry.js'
 import {GATEWAY_VERSION} from '../kit/version.js'
 import {BodyError} from './body.js'
 import {parseTarget} from '../listeners/request-target.js'
+import {allowedMethods} from './methods.js'
 
 export interface Reply {
   status: number
@@ -21,13 +22,18 @@ export const BAD_REQUEST = message(400, 'Bad request')
 /** No entity's id or name holds a NUL byte (they are refused on write): such a path names nothing. */
 const NUL_IN_PATH = /%00/
 
-export function send(res: ServerResponse, r: Reply, started: number): void {
+/**
+ * Writes a reply with Kong's headers, its CORS ones among them (`cors_filter`): the
+ * request's Origin (or `*`) is allowed, with credentials.
+ */
+export function send(req: IncomingMessage, res: ServerResponse, r: Reply, started: number): void {
   if (res.headersSent) return void res.end()
   const payload = r.body === undefined ? '' : JSON.stringify(r.body)
   res.statusCode = r.status
   res.setHeader('Server', `kong/${GATEWAY_VERSION}`)
   res.setHeader('X-Kong-Admin-Latency', String(Math.round(performance.now() - started)))
-  res.setHeader('Access-Control-Allow-Origin', '*')
+  res.setHeader('Access-Control-Allow-Origin', req.headers.origin ?? '*')
+  res.setHeader('Access-Control-Allow-Credentials', 'true')
   if (payload) res.setHeader('Content-Type', 'application/json; charset=utf-8')
   for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v)
   res.setHeader('Content-Length', Buffer.byteLength(payload))
@@ -35,19 +41,36 @@ export function send(res: ServerResponse, r: Reply, started: number): void {
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
+export type Router = (req: IncomingMessage, url: URL, method: string) => Promise<Reply>
 
-/** Turns an Admin API router into a request handler: JSON replies, errors in Kong's envelope. */
-export function toHandler(route: (req: IncomingMessage, url: URL) => Promise<Reply>, log: Logger): RequestHandler {
+/**
+ * `OPTIONS` on any path the Admin API has: 204 with the methods it answers (Allow and
+ * the CORS pre-flight headers, as Kong's `options_method`).
+ */
+function options(req: IncomingMessage, url: URL): Reply {
+  const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
+  const methods = allowedMethods(segments)
+  if (!methods) return NOT_FOUND
+  const requested = req.headers['access-control-request-headers']
+  return {status: 204, headers: {Allow: methods, 'Access-Control-Allow-Methods': methods, 'Access-Control-Allow-Headers': typeof requested === 'string' && requested ? requested : 'Content-Type'}}
+}
+
+/**
+ * Turns an Admin API router into a request handler: JSON replies, errors in Kong's
+ * envelope; OPTIONS answered from the path's shape, HEAD as GET without the body.
+ */
+export function toHandler(route: Router, log: Logger): RequestHandler {
   return (req, res) => {
     const started = performance.now()
     const url = parseTarget(req.url)
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET')
     // A throw anywhere below, even before the router's first await, becomes a reply: no
     // request may end the node.
     Promise.resolve()
-      .then(() => (!url ? BAD_REQUEST : NUL_IN_PATH.test(url.pathname) ? NOT_FOUND : route(req, url)))
+      .then(() => (!url ? BAD_REQUEST : NUL_IN_PATH.test(url.pathname) ? NOT_FOUND : method === 'OPTIONS' ? options(req, url) : route(req, url, method)))
       .then(
-        (r) => send(res, r, started),
-        (err) => send(res, errorReply(err, log), started),
+        (r) => send(req, res, r, started),
+        (err) => send(req, res, errorReply(err, log), started),
       )
       .catch((err) => {
         log.error(`admin API: could not answer ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`)

@@ -7,14 +7,15 @@
  *   /{parents}/{p}/{children}/{c}  GET · PATCH · PUT · DELETE, only when c belongs to p
  *   /{children}/{c}/{parent}       GET the parent (`/routes/{r}/service`)
  */
-import {GatewayError, invalidOptions, notFound, schemaViolation} from '../db/errors.js'
+import {GatewayError, invalidOptions, invalidSize, invalidUnique, notFound, schemaViolation} from '../db/errors.js'
+import {randomUUID} from 'node:crypto'
 import type {Dao} from '../db/dao.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {ENTITIES, foreignKeys, getSchema} from '../schema/registry.js'
 import {DEFAULT_TARGET_PORT} from '../schema/entities/targets.js'
 import {TAG_FILTER} from '../schema/field.js'
 import {isUuid} from '../schema/validate.js'
-import {json, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'
+import {json, message, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'
 import type {WriteOptions} from '../db/dao.js'
 
 export interface ResourceRequest {
@@ -51,10 +52,47 @@ export async function handleResource(r: ResourceRequest, deps: ResourceDeps): Pr
   if (child && via) {
     const parent = await deps.dao(schema.name).select(key)
     if (!parent) return NOT_FOUND
-    return subKey === undefined ? collection(r, deps, child, {field: via, id: parent.id}) : entity(r, deps, child, subKey, {field: via, id: parent.id})
+    const scope = {field: via, id: parent.id}
+    // Kong's `/upstreams/{u}/targets/all`: the same list (Kong 3 keeps no target history)
+    if (child.name === 'targets' && subKey === 'all') return r.method === 'GET' ? collection(r, deps, child, scope) : METHOD_NOT_ALLOWED
+    return subKey === undefined ? collection(r, deps, child, scope) : entity(r, deps, child, subKey, scope)
   }
   const fk = foreignKeys(schema).find(([name]) => name === sub)
   if (fk && subKey === undefined) return parentOf(r, deps, schema, key, fk)
+  return null
+}
+
+/**
+ * Kong's `next`: the path, then `offset`, then (top-level collections only) `tags` and
+ * `size`, in that order (`kong/api/endpoints.lua`).
+ */
+function nextPage(r: ResourceRequest, offset: string, topLevel: boolean): string {
+  let next = `${r.path}?offset=${encodeURIComponent(offset)}`
+  if (!topLevel) return next
+  const tags = r.query.get('tags')
+  const size = r.query.get('size')
+  if (tags !== null) next += `&tags=${encodeURIComponent(tags)}`
+  if (size !== null) next += `&size=${size}`
+  return next
+}
+
+/**
+ * Lookups by a unique field that answer a page of at most one entity, `next` null:
+ * Kong's `GET /consumers?custom_id=`, and `?username=` beside it (kctl's: on Kong 3.9
+ * an unknown filter is ignored and the whole list comes back, which a script reading
+ * `data[0]` would take for a match). An empty value is refused, as Kong does.
+ */
+const FILTERS: Record<string, string[]> = {consumers: ['custom_id', 'username']}
+
+async function filterBy(r: ResourceRequest, dao: Dao, schema: EntitySchema, scope?: Scope): Promise<Reply | null> {
+  if (scope) return null
+  for (const field of FILTERS[schema.name] ?? []) {
+    if (!r.query.has(field)) continue
+    const value = r.query.get(field)!
+    if (value === '') return message(400, `${field} must be an unempty string`)
+    const found = await dao.findBy(field, value)
+    return json(200, {data: found ? [found] : [], next: null})
+  }
   return null
 }
 
@@ -66,21 +104,20 @@ interface Scope {
 async function collection(r: ResourceRequest, deps: ResourceDeps, schema: EntitySchema, scope?: Scope): Promise<Reply> {
   const dao = deps.dao(schema.name)
   if (r.method === 'GET') {
-    const size = r.query.has('size') ? Number(r.query.get('size')) : undefined
+    const filtered = await filterBy(r, dao, schema, scope)
+    if (filtered) return filtered
+    const sizeArg = r.query.get('size')
+    const size = sizeArg !== null ? Number(sizeArg) : undefined
+    if (sizeArg !== null && (sizeArg.trim() === '' || Number.isNaN(size))) throw invalidSize('size must be a number')
     const tagsArg = r.query.get('tags')
+    if (tagsArg === '') throw invalidOptions({tags: 'cannot be null'})
     // a,b: every tag; a/b: any tag; Kong cannot tell which a mix means and refuses it, and
     // refuses characters no tag can have (a NUL byte among them).
     if (tagsArg !== null && !TAG_FILTER.all.test(tagsArg) && !TAG_FILTER.any.test(tagsArg)) throw invalidOptions({tags: 'invalid filter syntax'})
     const tagsAll = !tagsArg?.includes('/')
     const tags = tagsArg ? tagsArg.split(tagsAll ? ',' : '/') : undefined
     const page = await dao.page({size, offset: r.query.get('offset') ?? undefined, tags, tagsAll, where: scope ? {[scope.field]: scope.id} : undefined})
-    let next: string | null = null
-    if (page.offset) {
-      const q = new URLSearchParams(r.query)
-      q.set('offset', page.offset)
-      next = `${r.path}?${q}`
-    }
-    return json(200, {data: page.data, next, ...(page.offset ? {offset: page.offset} : {})})
+    return json(200, {data: page.data, next: page.offset ? nextPage(r, page.offset, !scope) : null, ...(page.offset ? {offset: page.offset} : {})})
   }
   if (r.method === 'POST') {
     const {body, form} = await r.body()
@@ -119,6 +156,12 @@ async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySche
         return json(200, updated)
       }
       checkKeyMatchesBody(schema, key, body)
+      // a name the entity could never have (Kong: `PUT /upstreams/1.2.3.4`) is refused with its message
+      if (!current && !isUuid(key) && schema.endpoint_key) {
+        const field = schema.fields.find(([n]) => n === schema.endpoint_key)?.[1]
+        const err = field?.custom?.(key)
+        if (typeof err === 'string') throw invalidUnique(schema.endpoint_key, err)
+      }
       // PUT /consumers/alice replaces the entity, and its endpoint key stays alice.
       if (!isUuid(key) && schema.endpoint_key) body[schema.endpoint_key] = key
       const saved = await dao.upsert(current?.id ?? key, body, deps.writeOptions(form))
@@ -129,6 +172,9 @@ async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySche
       if (current && inScope(current)) {
         await dao.delete(current.id)
         await deps.onChange()
+      } else if (scope) {
+        // under a parent, as Kong: what is not there (or not its child) is a 404
+        return NOT_FOUND
       }
       return {status: 204}
     default:
@@ -164,14 +210,34 @@ function checkKeyMatchesBody(schema: EntitySchema, key: string, body: Record<str
   }
 }
 
+/**
+ * `/routes/{r}/service`: the entity a foreign key points to (Kong's foreign entity
+ * endpoint). GET reads it, PATCH updates it, PUT upserts it (creating and attaching one
+ * when the field is null), DELETE is refused (405) as Kong: delete it by its own URL.
+ */
 async function parentOf(r: ResourceRequest, deps: ResourceDeps, schema: EntitySchema, key: string, [name, f]: [string, ForeignField]): Promise<Reply> {
-  if (r.method !== 'GET') return METHOD_NOT_ALLOWED
-  const childRow = await deps.dao(schema.name).select(key)
+  if (!['GET', 'PATCH', 'PUT', 'DELETE'].includes(r.method)) return METHOD_NOT_ALLOWED
+  const childDao = deps.dao(schema.name)
+  const childRow = await childDao.select(key)
   if (!childRow) return NOT_FOUND
   const ref = childRow[name]
+  const dao = deps.dao(f.reference)
+  if (r.method === 'PUT') {
+    const {body, form} = await r.body()
+    const saved = await dao.upsert(ref?.id ?? randomUUID(), body, deps.writeOptions(form))
+    if (!ref) await childDao.update(childRow.id, {[name]: {id: saved.id}}, deps.writeOptions(false))
+    await deps.onChange()
+    return json(200, saved)
+  }
   if (!ref) return NOT_FOUND
-  const parent = await deps.dao(f.reference).select(ref.id)
-  return parent ? json(200, parent) : NOT_FOUND
+  const parent = await dao.select(ref.id)
+  if (!parent) return NOT_FOUND
+  if (r.method === 'GET') return json(200, parent)
+  if (r.method === 'DELETE') return METHOD_NOT_ALLOWED
+  const {body, form} = await r.body()
+  const updated = await dao.update(parent.id, body, deps.writeOptions(form))
+  await deps.onChange()
+  return json(200, updated)
 }
 
 export const isGatewayError = (e: unknown): e is GatewayError => e instanceof GatewayError

@@ -19,7 +19,9 @@ import {healthEndpoint} from './health.js'
 import {handleResource} from './resources.js'
 import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply, type RequestHandler} from './reply.js'
 import {describeSchema} from './schemas.js'
+import {endpointList} from './methods.js'
 import {statusEndpoint, type StatusSource} from './status.js'
+import {supervisionStatus} from '../supervisor/serving.js'
 import {handleSync} from './sync.js'
 import type {WriteOptions} from '../db/dao.js'
 import type {HealthView} from '../workers/proxy-host.js'
@@ -38,6 +40,8 @@ export interface AdminDeps extends StatusSource {
   health?: HealthView
   /** `kctl_max_config_entities`: events one `POST /kctl/sync` may carry. */
   maxConfigEntities?: number
+  /** The proxy worker processes' pids, for `GET /` (default: this process). */
+  workerPids?: () => Promise<number[]>
 }
 
 export type {RequestHandler} from './reply.js'
@@ -54,12 +58,12 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
       handleResource({method: 'GET', segments, query, path, body: async () => ({body: {}, form: false})}, resourceDeps),
   }
 
-  async function route(req: IncomingMessage, url: URL): Promise<Reply> {
+  async function route(req: IncomingMessage, url: URL, method: string): Promise<Reply> {
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
-    const method = req.method ?? 'GET'
     const body = () => readBody(req)
-    if (segments.length === 0) return method === 'GET' ? json(200, rootInfo(deps, true)) : METHOD_NOT_ALLOWED
+    if (segments.length === 0) return method === 'GET' ? json(200, {...rootInfo(deps, true), pids: await nodePids(deps.workerPids)}) : METHOD_NOT_ALLOWED
     const status = await statusEndpoint(method, segments, deps)
+    if (segments[0] === 'endpoints' && segments.length === 1) return method === 'GET' ? json(200, {data: endpointList()}) : METHOD_NOT_ALLOWED
     if (status) return status
     if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, deps.controlPlane ? deps.pool : null)
     if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), body, checkPlugin)
@@ -112,6 +116,16 @@ export async function schemasEndpoint(
     return message(200, 'schema validation successful')
   }
   return NOT_FOUND
+}
+
+/**
+ * Kong's `pids` in `GET /`: `master` is the node's supervisor (the process `kctl start`
+ * launched, which restarts the serving one) when there is one, else the serving process;
+ * `workers` are the processes that proxy (the serving process itself with one worker).
+ */
+export async function nodePids(workerPids?: () => Promise<number[]>): Promise<{master: number; workers: number[]}> {
+  const workers = (await workerPids?.().catch(() => [])) ?? []
+  return {master: supervisionStatus() ? process.ppid : process.pid, workers: workers.length ? workers : [process.pid]}
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   notFound,
   schemaViolation,
   uniqueViolation,
+  foreignKeysUnresolved,
 } from './errors.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {ENTITIES, foreignKeys, getSchema} from '../schema/registry.js'
@@ -203,9 +204,10 @@ export class Dao {
     const parent = getSchema(f.reference)!
     const key = parent.endpoint_key
     const value = key ? ref[key] : undefined
-    if (value === undefined) throw schemaViolation({[name]: {id: 'required field missing'}})
+    // Kong: a reference with neither id nor endpoint key names nothing
+    if (value === undefined || value === null) throw schemaViolation({[name]: {id: 'missing primary key'}})
     const res = await c.query(`SELECT id FROM ${parent.name} WHERE ${ident(key!)} = $1`, [value])
-    if (!res.rows[0]) throw foreignKeyInvalid({[key!]: value}, name, parent.name)
+    if (!res.rows[0]) throw foreignKeysUnresolved(name, {[key!]: value}, parent.name)
     e[name] = {id: res.rows[0].id}
   }
 
@@ -265,6 +267,10 @@ export function mapPgError(err: any, schema: EntitySchema): unknown {
   const c = CONSTRAINTS.get(err.constraint)
   if (err.code === '23505' && c) {
     const key = parseKeyDetail(err.detail, c.fields)
+    // Kong names a foreign key as the entity holds it: `consumer={id="…"}`, or null.
+    for (const f of c.fields) {
+      if (c.schema.fields.find(([n]) => n === f)?.[1].type === 'foreign') key[f] = key[f] == null || key[f] === 'null' ? null : {id: key[f]}
+    }
     if (c.fields[0] === 'id' && c.fields.length === 1) {
       return new GatewayError(ErrorCode.PRIMARY_KEY_VIOLATION, `primary key violation on key '{id="${key.id}"}'`, key)
     }

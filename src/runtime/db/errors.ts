@@ -14,6 +14,7 @@ export const ErrorCode = {
   INVALID_OFFSET: 7,
   DATABASE_ERROR: 8,
   INVALID_SIZE: 9,
+  INVALID_UNIQUE: 10,
   INVALID_OPTIONS: 11,
   OPERATION_UNSUPPORTED: 12,
   FOREIGN_KEYS_UNRESOLVED: 13,
@@ -33,6 +34,7 @@ const NAMES: Record<number, string> = {
   7: 'invalid offset',
   8: 'database error',
   9: 'invalid size',
+  10: 'invalid unique',
   11: 'invalid options',
   12: 'operation unsupported',
   13: 'foreign keys unresolved',
@@ -40,8 +42,8 @@ const NAMES: Record<number, string> = {
   15: 'configuration conflict',
 }
 
-/** code → HTTP status, the one place the Admin API looks this up. */
-export const HTTP_STATUS: Record<number, number> = {1: 400, 2: 400, 3: 400, 4: 400, 5: 409, 6: 404, 7: 400, 8: 500, 9: 400, 11: 400, 12: 405, 13: 400, 14: 400, 15: 409}
+/** code → HTTP status, the one place the Admin API looks this up (a primary-key conflict is a 409 as on Kong, whose database strategy reports it as a unique one). */
+export const HTTP_STATUS: Record<number, number> = {1: 400, 2: 400, 3: 409, 4: 400, 5: 409, 6: 404, 7: 400, 8: 500, 9: 400, 10: 400, 11: 400, 12: 405, 13: 400, 14: 400, 15: 409}
 
 export class GatewayError extends Error {
   constructor(
@@ -77,12 +79,24 @@ export const uniqueViolation = (key: Record<string, unknown>) =>
   new GatewayError(ErrorCode.UNIQUE_VIOLATION, `UNIQUE violation detected on '${luaPretty(key)}'`, key)
 export const foreignKeyInvalid = (key: Record<string, unknown>, field: string, parent: string) =>
   new GatewayError(ErrorCode.FOREIGN_KEY_VIOLATION, `the foreign key '${luaPretty(key)}' does not reference an existing '${parent}' entity.`, {[field]: key})
+/** Kong's code 13: a foreign key given by its endpoint key (`service: {name: "x"}`) that names no entity. */
+export function foreignKeysUnresolved(field: string, key: Record<string, unknown>, parent: string): GatewayError {
+  const [k] = Object.keys(key)
+  const msg = `the foreign key cannot be resolved with '${luaPretty(key)}' for an existing '${parent}' entity`
+  return new GatewayError(ErrorCode.FOREIGN_KEYS_UNRESOLVED, `foreign key unresolved (${field}.${k}: ${msg})`, {[field]: {[k]: msg}})
+}
 export const foreignKeyRestricted = (parent: string, child: string) =>
   new GatewayError(ErrorCode.FOREIGN_KEY_VIOLATION, `an existing '${child}' entity references this '${parent}' entity`, {'@referenced_by': child})
 export const notFound = (pk: Record<string, unknown>) =>
   new GatewayError(ErrorCode.NOT_FOUND, `could not find the entity with primary key '${luaPretty(pk)}'`, pk)
 export const invalidOffset = (offset: string) =>
   new GatewayError(ErrorCode.INVALID_OFFSET, `'${offset}' is not a valid offset: bad base64 encoding`)
+/** Kong's code 10: a unique key in a URL that no entity could have (`PUT /upstreams/1.2.3.4`). */
+export function invalidUnique(field: string, msg: string): GatewayError {
+  const e = new GatewayError(ErrorCode.INVALID_UNIQUE, msg)
+  e.name = `invalid unique ${field}`
+  return e
+}
 export const invalidSize = (msg: string) => new GatewayError(ErrorCode.INVALID_SIZE, msg)
 export const invalidOptions = (fields: Record<string, string>) =>
   new GatewayError(ErrorCode.INVALID_OPTIONS, `invalid option (${Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join(', ')})`, fields)

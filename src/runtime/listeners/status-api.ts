@@ -54,3 +54,21 @@ export function createStatusApi(deps: StatusDeps) {
       })
   }
 }
+
+/**
+ * The proxy's counters in `/status` with Kong's `server` keys (nginx's stub_status):
+ * every accepted connection is handled; connections serving a request are `writing`,
+ * idle keep-alive ones `waiting`; a request's headers are read before it reaches the
+ * counters, so `reading` is 0. kctl's own counters stay beside them.
+ */
+export function serverStatus(s: {connections_active: number; connections_accepted: number; total_requests: number; requests_in_flight: number} | undefined): Record<string, unknown> {
+  if (!s) return {}
+  const writing = Math.min(s.requests_in_flight, s.connections_active)
+  return {
+    ...s,
+    connections_handled: s.connections_accepted,
+    connections_reading: 0,
+    connections_writing: writing,
+    connections_waiting: s.connections_active - writing,
+  }
+}

@@ -24,7 +24,7 @@ import {parseListen} from '../proxy/listen.js'
 import {createControlPlane} from '../clustering/control-plane.js'
 import {loadClusterTls} from '../clustering/tls.js'
 import {nodeIdFor, type RunningNode} from './node.js'
-import {createStatusApi} from '../listeners/status-api.js'
+import {createStatusApi, serverStatus} from '../listeners/status-api.js'
 import {createProxyHost} from '../workers/proxy-host.js'
 
 export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<RunningNode> {
@@ -61,14 +61,14 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
     await rebuild()
     const status = async () => ({
       database: {reachable: await pool.query('SELECT 1').then(() => true, () => false)},
-      server: (await proxy?.stats()) ?? {},
+      server: serverStatus(await proxy?.stats()),
       memory: {rss_bytes: process.memoryUsage().rss},
       configuration_version: configVersion,
       ...(cp ? cp.status() : {}),
     })
     const ready = async () => ((await pool.query('SELECT 1').then(() => true, () => false)) ? proxy?.notReady() ?? null : 'failed to connect to database')
     const adminLog = log.child({subsystem: 'admin'})
-    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), log: adminLog, onChange: rebuild, status, ready, controlPlane: isCp, health: proxy?.health(), maxConfigEntities: conf.kctl_max_config_entities})
+    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), log: adminLog, onChange: rebuild, status, ready, controlPlane: isCp, health: proxy?.health(), maxConfigEntities: conf.kctl_max_config_entities, workerPids: async () => (await proxy?.stats())?.workers?.map((w) => w.pid) ?? []})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) {
       const server = createServer({keepAliveTimeout: 60_000}, admin)
       await listen(server, l.host, l.port, 'admin_listen')

@@ -25,7 +25,7 @@ import {listenProxy} from '../workers/listen-proxy.js'
 import {parseListen} from '../proxy/listen.js'
 import {createProxy, proxyOptionsOf} from '../proxy/server.js'
 import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
-import {createStatusApi} from '../listeners/status-api.js'
+import {createStatusApi, serverStatus} from '../listeners/status-api.js'
 import {workerCount} from '../workers/count.js'
 
 export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<RunningNode> {
@@ -42,9 +42,8 @@ export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<Runn
   let closed: Promise<void> | undefined
   const close = () => (closed ??= Promise.all([proxy.close(), ...servers.map((s) => closeServer(s))]).then(() => {}))
   const status = async () => ({
-    database: {reachable: true},
     configuration_hash: config.hash(),
-    server: proxy.stats?.() ?? {},
+    server: serverStatus(proxy.stats?.()),
     memory: {rss_bytes: process.memoryUsage().rss},
   })
   const ready = async () => (config.current() ? null : 'no configuration available (empty configuration present)')

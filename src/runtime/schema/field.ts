@@ -88,6 +88,11 @@ export interface EntitySchema {
    * error message when `value` is invalid or clashes with the fields given in `input`.
    */
   shorthands?: Record<string, (value: unknown, entity: Record<string, unknown>, input: Readonly<Record<string, unknown>>) => string | null>
+  /**
+   * Defaults that depend on other fields, filled before the fixed ones (Kong's subschema
+   * defaults: a grpc route's `strip_path` is false).
+   */
+  defaults?: (entity: Record<string, any>) => void
   /** Whole-entity checks after field validation: `{fieldOr@entity: message}`. */
   entity_checks?: ReadonlyArray<(entity: Record<string, any>) => Record<string, string> | null>
   /** Normalises values after defaults (targets: `host` → `host:8000`). */

@@ -4,6 +4,7 @@
  * `topologicalOrder()` over the foreign keys.
  */
 import type {EntitySchema, ForeignField} from './field.js'
+import {setSchemaLookup} from './validate.js'
 import {caCertificates} from './entities/ca-certificates.js'
 import {certificates, snis} from './entities/certificates.js'
 import {consumers} from './entities/consumers.js'
@@ -65,3 +66,5 @@ export function referencing(name: string): Array<{schema: EntitySchema; field: s
   }
   return out
 }
+
+setSchemaLookup(getSchema)

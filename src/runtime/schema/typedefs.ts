@@ -95,4 +95,5 @@ export const pem = (description: string, what: 'certificate' | 'key'): Field => 
   },
 })
 
-export const protocols = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp', 'ws', 'wss'] as const
+/** Kong 3.9's protocols (`kong/constants.lua`), sorted; ws and wss are Kong Enterprise's. */
+export const protocols = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp'] as const

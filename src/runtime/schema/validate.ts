@@ -28,6 +28,12 @@ export interface ValidateOptions {
   checkJson?: (field: string, value: unknown, entity: Record<string, any>) => {value: unknown; errors?: FieldErrors | string}
 }
 
+/** Schemas by name, for checking a foreign key's fields; set by the schema registry. */
+let lookupSchema: (name: string) => EntitySchema | undefined = () => undefined
+export function setSchemaLookup(fn: (name: string) => EntitySchema | undefined): void {
+  lookupSchema = fn
+}
+
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID_RE.test(s)
 
@@ -76,7 +82,10 @@ export function validateEntity(schema: EntitySchema, input: Record<string, unkno
     const v = input[k]
     if (v !== undefined && known.has(k) && !(k in entity)) entity[k] = v
   }
-  if (opts.defaults) fillDefaults(schema.fields, entity)
+  if (opts.defaults) {
+    schema.defaults?.(entity)
+    fillDefaults(schema.fields, entity)
+  }
   checkFields(schema.fields, entity, errors, opts, '')
   if (Object.keys(errors).length === 0) {
     const entityErrors: string[] = []
@@ -121,6 +130,8 @@ function checkFields(fields: FieldList, obj: Record<string, any>, errors: FieldE
   }
   for (const [name, f] of fields) {
     if (f.auto && (obj[name] === undefined || obj[name] === null)) continue
+    // a form's empty value is null, whatever the field's type (Kong's `infer_value`)
+    if (opts.coerce && obj[name] === '') obj[name] = null
     let v = obj[name]
     if (v === undefined || v === null) {
       if (f.required) errors[name] = 'required field missing'
@@ -162,7 +173,7 @@ export function coerce(f: Field, v: unknown): unknown {
       return v === 'true' ? true : v === 'false' ? false : v
     case 'array':
     case 'set':
-      return v === '' ? [] : v.split(',').map((x) => coerce(f.elements, x))
+      return v.split(',').map((x) => coerce(f.elements, x))
     default:
       return v
   }
@@ -230,7 +241,9 @@ function checkValue(f: Field, v: any, opts: ValidateOptions, path: string, paren
       }
       if (f.len_min !== undefined && v.length < f.len_min) return `length must be at least ${f.len_min}`
       const errs = v.map((x, i) => (x === null ? 'required field missing' : checkValue(f.elements, x, opts, `${path}.${i + 1}`, v as any)))
-      if (errs.some((e) => e !== null)) return errs as Array<string | FieldErrors | null>
+      // as Kong's JSON of a Lua table: no trailing nulls after the last element in error
+      while (errs.length && errs[errs.length - 1] === null) errs.pop()
+      if (errs.length) return errs as Array<string | FieldErrors | null>
       break
     }
     case 'map': {
@@ -260,7 +273,20 @@ function checkValue(f: Field, v: any, opts: ValidateOptions, path: string, paren
       if (typeof v !== 'object' || Array.isArray(v)) return TYPE_MSG.foreign
       const keys = Object.keys(v)
       if (keys.length === 0) return {id: 'required field missing'}
-      if ('id' in v && !isUuid(v.id)) return {id: 'expected a valid UUID'}
+      if (opts.coerce && v.id === '') v.id = null
+      if ('id' in v && v.id !== null && !isUuid(v.id)) return {id: 'expected a valid UUID'}
+      // the fields given are checked against the referenced entity's (Kong: `service.protocol: …`)
+      const target = lookupSchema((f as Field & {reference: string}).reference)
+      if (!target) break
+      const errs: FieldErrors = {}
+      for (const [name, sub] of target.fields) {
+        if (opts.coerce && v[name] === '') v[name] = null
+        if (name === 'id' || !(name in v) || v[name] === null || v[name] === undefined || sub.type === 'foreign') continue
+        if (opts.coerce) v[name] = coerce(sub, v[name])
+        const e = checkValue(sub, v[name], {...opts, checkJson: undefined}, `${path}.${name}`, v)
+        if (e !== null) setOwn(errs, name, e as any)
+      }
+      if (Object.keys(errs).length) return errs
       break
     }
     case 'json': {

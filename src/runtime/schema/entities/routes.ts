@@ -17,6 +17,8 @@ const routePath: Field = {
   },
 }
 
+const isGrpc = (e: Record<string, any>) => Array.isArray(e.protocols) && e.protocols.length > 0 && e.protocols.every((p: string) => p === 'grpc' || p === 'grpcs')
+
 export const routes: EntitySchema = {
   name: 'routes',
   singular: 'route',
@@ -71,11 +73,28 @@ export const routes: EntitySchema = {
       }
     },
     (e) => {
-      if (e.snis?.length && !(e.protocols ?? []).some((p: string) => ['https', 'grpcs', 'tls', 'tls_passthrough', 'wss'].includes(p))) {
-        return {snis: "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls', 'tls_passthrough' or 'wss'"}
+      if (e.snis?.length && !(e.protocols ?? []).some((p: string) => ['https', 'grpcs', 'tls', 'tls_passthrough'].includes(p))) {
+        return {snis: "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'"}
       }
       return null
     },
+    // Kong's grpc subschema (routes_subschemas.lua)
+    (e) => {
+      if (!isGrpc(e)) return null
+      const errors: Record<string, string> = {}
+      if (e.strip_path === true) errors.strip_path = "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'"
+      if (e.methods != null) errors.methods = "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'"
+      if (Object.keys(errors).length) return errors
+      const set = (k: string) => e[k] != null && (typeof e[k] !== 'object' || Object.keys(e[k]).length > 0)
+      const grpcs = e.protocols.includes('grpcs')
+      const needed = grpcs ? ['hosts', 'headers', 'paths', 'snis'] : ['hosts', 'headers', 'paths']
+      if (needed.some(set)) return null
+      return {'@entity': `must set one of ${needed.map((k) => `'${k}'`).join(', ')} when 'protocols' is '${grpcs ? 'grpcs' : 'grpc'}'`}
+    },
   ],
+  // a grpc route does not strip its path unless told (Kong's grpc subschema default)
+  defaults: (e) => {
+    if (e.strip_path === undefined && isGrpc(e)) e.strip_path = false
+  },
   nested: [{key: 'plugins', entity: 'plugins', via: 'route'}],
 }

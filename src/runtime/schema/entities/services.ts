@@ -58,7 +58,7 @@ export const services: EntitySchema = {
   shorthands: {url: expandUrl},
   entity_checks: [
     (e) =>
-      e.path != null && !['http', 'https', 'ws', 'wss'].includes(e.protocol)
+      e.path != null && !['http', 'https'].includes(e.protocol)
         ? {path: `value must be null`}
         : null,
   ],

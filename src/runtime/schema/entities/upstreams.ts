@@ -1,4 +1,5 @@
 import {createdAt, idField, tagsField, updatedAt, type EntitySchema, type Field, type FieldList} from '../field.js'
+import {isIP} from 'node:net'
 import * as t from '../typedefs.js'
 
 const statuses = (dflt: number[]): Field => ({type: 'array', default: dflt, elements: {type: 'integer', between: [100, 999]}})
@@ -72,6 +73,49 @@ const hashOn = (dflt?: string): Field => ({
   one_of: ['none', 'consumer', 'ip', 'header', 'cookie', 'path', 'query_arg', 'uri_capture'],
 })
 
+/** Kong's upstream name check (`entities/upstreams.lua`): a host name, not an address, no port. */
+function upstreamName(v: string): string | null {
+  const bare = v.replace(/^\[(.*)\]$/, '$1')
+  if (isIP(bare)) return `Invalid name ('${v}'); no ip addresses allowed`
+  const withPort = /^(.*):(\d+)$/.exec(v)
+  if (withPort && (isIP(withPort[1].replace(/^\[(.*)\]$/, '$1')) || t.validHost(withPort[1]))) {
+    return isIP(withPort[1].replace(/^\[(.*)\]$/, '$1')) ? `Invalid name ('${v}'); no ip addresses allowed` : `Invalid name ('${v}'); no port allowed`
+  }
+  return t.validHost(v) ? null : `Invalid name ('${v}'); must be a valid hostname`
+}
+
+const headerName = (description: string): Field => ({
+  type: 'string',
+  description,
+  custom: (v: string) => (/^[A-Za-z0-9_-]+$/.test(v) ? null : `bad header name '${v}', allowed characters are A-Z, a-z, 0-9, '_', and '-'`),
+})
+
+const cookieName = (description: string): Field => ({
+  type: 'string',
+  description,
+  // RFC 6265 token, Kong's message (typedefs.cookie_name)
+  custom: (v: string) =>
+    /^[^\x00-\x20\x7f()<>@,;:\\"/?={}[\]]+$/.test(v)
+      ? null
+      : 'contains one or more invalid characters. ASCII control characters (0-31;127), space, tab and the characters ()<>@,;:\\"/?={}[] are not allowed.',
+})
+
+const HASH_ON = ['none', 'consumer', 'ip', 'header', 'cookie', 'path', 'query_arg', 'uri_capture']
+/** What `hash_fallback` may be, given `hash_on` (Kong's conditional entity checks). */
+const FALLBACKS: Record<string, string[]> = {
+  none: ['none'],
+  cookie: ['none'],
+  consumer: HASH_ON.filter((h) => h !== 'consumer'),
+  ip: ['none', 'consumer', 'header', 'cookie', 'path', 'query_arg', 'uri_capture'],
+  path: ['none', 'consumer', 'header', 'cookie', 'query_arg', 'ip', 'uri_capture'],
+}
+
+const conditional = (ifField: string) => `failed conditional validation given value of field '${ifField}'`
+const required = (ifField: string, ifValue: string, thenField: string) => (e: Record<string, any>) =>
+  e[ifField] === ifValue && e[thenField] == null ? {'@entity': conditional(ifField), [thenField]: 'required field missing'} : null
+const distinct = (a: string, b: string) => (e: Record<string, any>) =>
+  e[a] != null && e[a] === e[b] ? {'@entity': `values of these fields must be distinct: '${a}', '${b}'`} : null
+
 export const upstreams: EntitySchema = {
   name: 'upstreams',
   singular: 'upstream',
@@ -80,13 +124,14 @@ export const upstreams: EntitySchema = {
     idField(),
     createdAt(),
     updatedAt(),
-    ['name', {...t.host('Hostname used as a service host to balance over this upstream.'), required: true, unique: true}],
+    ['name', {type: 'string', required: true, unique: true, custom: upstreamName, description: 'Hostname used as a service host to balance over this upstream.'}],
     ['algorithm', {type: 'string', default: 'round-robin', one_of: ['consistent-hashing', 'least-connections', 'round-robin', 'latency'], description: 'Load-balancing algorithm.'}],
     ['hash_on', {...hashOn('none'), description: 'What to hash on for consistent hashing.'}],
-    ['hash_fallback', {...hashOn('none'), description: 'What to hash on when hash_on yields nothing.'}],
-    ['hash_on_header', {type: 'string', description: 'Header name for hash_on = header.'}],
-    ['hash_fallback_header', {type: 'string', description: 'Header name for hash_fallback = header.'}],
-    ['hash_on_cookie', {type: 'string', description: 'Cookie name for hash_on = cookie.'}],
+    // its allowed values depend on hash_on: checked with it below, as Kong's conditional checks
+    ['hash_fallback', {type: 'string', default: 'none', description: 'What to hash on when hash_on yields nothing.'}],
+    ['hash_on_header', headerName('Header name for hash_on = header.')],
+    ['hash_fallback_header', headerName('Header name for hash_fallback = header.')],
+    ['hash_on_cookie', cookieName('Cookie name for hash_on = cookie.')],
     ['hash_on_cookie_path', {type: 'string', default: '/', starts_with: '/', description: 'Path of the generated hash cookie.'}],
     ['hash_on_query_arg', {type: 'string', description: 'Query argument for hash_on = query_arg.'}],
     ['hash_fallback_query_arg', {type: 'string', description: 'Query argument for hash_fallback = query_arg.'}],
@@ -98,6 +143,23 @@ export const upstreams: EntitySchema = {
     ['host_header', {...t.host('Host header to use when proxying to this upstream.')}],
     ['client_certificate', {type: 'foreign', reference: 'certificates', description: 'Certificate presented to targets for mTLS.'}],
     ['use_srv_name', {type: 'boolean', default: false, description: 'Use the SRV record name as the upstream Host.'}],
+  ],
+  entity_checks: [
+    required('hash_on', 'header', 'hash_on_header'),
+    required('hash_fallback', 'header', 'hash_fallback_header'),
+    required('hash_on', 'cookie', 'hash_on_cookie'),
+    required('hash_fallback', 'cookie', 'hash_on_cookie'),
+    (e) => {
+      const allowed = FALLBACKS[e.hash_on] ?? HASH_ON
+      return e.hash_fallback != null && !allowed.includes(e.hash_fallback) ? {'@entity': conditional('hash_on'), hash_fallback: `expected one of: ${allowed.join(', ')}`} : null
+    },
+    distinct('hash_on_header', 'hash_fallback_header'),
+    required('hash_on', 'query_arg', 'hash_on_query_arg'),
+    required('hash_fallback', 'query_arg', 'hash_fallback_query_arg'),
+    distinct('hash_on_query_arg', 'hash_fallback_query_arg'),
+    required('hash_on', 'uri_capture', 'hash_on_uri_capture'),
+    required('hash_fallback', 'uri_capture', 'hash_fallback_uri_capture'),
+    distinct('hash_on_uri_capture', 'hash_fallback_uri_capture'),
   ],
   nested: [{key: 'targets', entity: 'targets', via: 'upstream'}],
 }
