@@ -3,11 +3,13 @@ import {join} from 'node:path'
 import type {Reporter} from '../kit/output.js'
 import type {ProcessIdentity} from '../kit/process.js'
 import {clusterConfValues} from './certificates.js'
+import type {Host} from './hosts/host.js'
+import {hostFor, processRunning} from './hosts/index.js'
 import {startNode} from './launcher.js'
 import {writeNodeConf} from './node-conf.js'
 import {nodeExtraConf} from './spec-conf.js'
-import type {ClusterSpec} from './spec.js'
-import {isRunning, launchedProcess, recordProcess, writeState, type ClusterState, type NodeState} from './state.js'
+import {DATABASE_NODE, type ClusterSpec} from './spec.js'
+import {launchedProcess, recordProcess, writeState, type ClusterState, type NodeState} from './state.js'
 
 export interface UpContext {
   spec: ClusterSpec
@@ -24,13 +26,21 @@ export interface UpContext {
 export interface Phase {
   title: string
   run(ctx: UpContext): Promise<void>
-  plan(ctx: UpContext): string[]
+  /** What `run` would do (liveness is asked of each node's host, hence async). */
+  plan(ctx: UpContext): Promise<string[]>
 }
 
-/** The nodes this run should start: asked for and not running. */
-export const targets = (ctx: UpContext): NodeState[] => ctx.nodes.map((n) => ctx.state.nodes[n]).filter((n) => n && !isRunning(n))
+/** The host a node (or `postgres`) of this run's cluster runs on. */
+export const hostOf = (ctx: UpContext, name: string): Host => hostFor(ctx.state, name)
 
-export const dbDown = (ctx: UpContext): boolean => Boolean(ctx.state.embedded && !isRunning(ctx.state.embedded))
+/** The nodes this run should start: asked for and not running. */
+export async function targets(ctx: UpContext): Promise<NodeState[]> {
+  const asked = ctx.nodes.map((n) => ctx.state.nodes[n]).filter(Boolean)
+  const running = await Promise.all(asked.map((n) => processRunning(ctx.state, n.name)))
+  return asked.filter((_, i) => !running[i])
+}
+
+export const dbDown = async (ctx: UpContext): Promise<boolean> => Boolean(ctx.state.embedded) && !(await processRunning(ctx.state, DATABASE_NODE))
 
 /** Whether this run started the node process `p`. */
 export const startedHere = (ctx: UpContext, p: ProcessIdentity | undefined): boolean => Boolean(p && ctx.started.nodes.some((s) => s.pid === p.pid && s.start === p.start))
@@ -40,8 +50,9 @@ export const startedNodes = (ctx: UpContext): NodeState[] => Object.values(ctx.s
 
 /** Writes the node's kong.conf, spawns it detached and records it (for undo and for state). */
 export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
-  await writeNodeConf({cluster: ctx.state.name, node, connection: ctx.state.connection, clustering: clusterConfValues(ctx.state, node), extra: nodeExtraConf(ctx.spec.spec, node.name)})
-  const proc = await startNode(node)
+  const host = hostOf(ctx, node.name)
+  await writeNodeConf({cluster: ctx.state.name, node, connection: ctx.state.connection, clustering: clusterConfValues(ctx.state, node), extra: nodeExtraConf(ctx.spec.spec, node.name), host})
+  const proc = await startNode(node, host)
   recordProcess(node, proc)
   node.intent = 'running'
   ctx.started.nodes.push(proc)

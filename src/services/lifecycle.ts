@@ -4,7 +4,8 @@ import {stopNode} from '../cluster/launcher.js'
 import {DATABASE_PHASES, runPhases, upPhases, type UpContext} from '../cluster/phases.js'
 import {stopServer} from '../cluster/postgres.js'
 import {DATABASE_NODE} from '../cluster/spec.js'
-import {isRunning, launchedProcess, recordProcess, writeState} from '../cluster/state.js'
+import {checkHostsAvailable, hostFor, processRunning} from '../cluster/hosts/index.js'
+import {launchedProcess, recordProcess, writeState} from '../cluster/state.js'
 import {checkNodeName, loadCluster, type ClusterRef, type LoadedCluster} from './cluster.js'
 
 export interface LifecycleOptions extends ClusterRef {
@@ -46,6 +47,7 @@ export interface RestartResult {
 export async function start(options: LifecycleOptions): Promise<StartResult> {
   const c = await loadCluster(options)
   checkNodeName(c, options.node)
+  checkHostsAvailable(c.spec)
   const names = options.node === DATABASE_NODE ? [] : options.node ? [options.node] : Object.keys(c.state.nodes)
   const phases = options.node === DATABASE_NODE ? DATABASE_PHASES : upPhases(c.state.mode)
   const started: UpContext['started'] = {nodes: []}
@@ -72,11 +74,11 @@ export async function stop(options: LifecycleOptions): Promise<StopResult> {
   if (emb && (!options.node || options.node === DATABASE_NODE)) {
     const running = Object.values(c.state.nodes).filter((n) => n.intent === 'running').map((n) => n.name)
     if (running.length) options.report.warn(`nodes ${running.join(', ')} lose their database until \`kctl start ${DATABASE_NODE}\``)
-    const was = isRunning(emb)
+    const was = await processRunning(c.state, DATABASE_NODE)
     options.report.step(`Stopping ${DATABASE_NODE}`)
     emb.intent = 'stopped' // before the signal, as for nodes
     await writeState(c.stateDir, c.state)
-    await stopServer({process: launchedProcess(emb), dataDir: emb.instance.dataDir})
+    await stopServer({process: launchedProcess(emb), dataDir: emb.instance.dataDir, host: hostFor(c.state, DATABASE_NODE)})
     recordProcess(emb, undefined)
     await writeState(c.stateDir, c.state)
     result[was ? 'stopped' : 'already_stopped'].push(DATABASE_NODE)
@@ -87,7 +89,7 @@ export async function stop(options: LifecycleOptions): Promise<StopResult> {
 /** Stops one node; true when it was running. */
 async function stopOne(c: LoadedCluster, name: string, report: Reporter): Promise<boolean> {
   const node = c.state.nodes[name]
-  const was = isRunning(node)
+  const was = await processRunning(c.state, name)
   report.step(`Stopping ${name}`)
   // The intent is written before the signal: whoever reads the state while the process
   // exits (kctl status --watch) sees an orderly stop, never a dead pid meant to run.
@@ -95,7 +97,7 @@ async function stopOne(c: LoadedCluster, name: string, report: Reporter): Promis
   await writeState(c.stateDir, c.state)
   const proc = launchedProcess(node)
   if (proc) {
-    const how = await stopNode(proc)
+    const how = await stopNode(proc, hostFor(c.state, name))
     if (how === 'killed') report.warn(`${name} did not stop within 15 s and was killed`)
   }
   recordProcess(node, undefined)

@@ -37,6 +37,8 @@ export interface HostSpawnOptions {
   logFile: string
   cwd?: string
   env?: Record<string, string>
+  /** Run as this unprivileged user (kctl acting as root there), e.g. the embedded Postgres's. */
+  runAs?: {user: string; uid: number; gid: number}
 }
 
 export interface HostWriteOptions {

@@ -5,7 +5,7 @@
  */
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {chmod, copyFile, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile} from 'node:fs/promises'
+import {chmod, copyFile, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {dirname, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -36,7 +36,7 @@ export class LocalHost implements Host {
   }
 
   async spawnDetached(file: string, args: string[], options: HostSpawnOptions): Promise<ProcessIdentity> {
-    return launchedIdentity(spawnDetached(file, args, {logFile: options.logFile, cwd: options.cwd, env: options.env}))
+    return launchedIdentity(spawnDetached(file, args, {logFile: options.logFile, cwd: options.cwd, env: options.env, uid: options.runAs?.uid, gid: options.runAs?.gid}))
   }
 
   async processIdentity(pid: number): Promise<ProcessIdentity | undefined> {
@@ -44,6 +44,11 @@ export class LocalHost implements Host {
   }
 
   async isSameProcess(recorded: ProcessIdentity | undefined): Promise<boolean> {
+    return isSameProcess(recorded)
+  }
+
+  /** isSameProcess without a promise: this machine answers at once (for synchronous readers of the state). */
+  isSameProcessNow(recorded: ProcessIdentity | undefined): boolean {
     return isSameProcess(recorded)
   }
 
@@ -86,14 +91,14 @@ export class LocalHost implements Host {
   }
 
   async tail(path: string, options: {lines: number; follow: boolean}): Promise<HostTail> {
-    const text = await readFile(path, 'utf8')
+    const {text, end} = await lastLines(path, options.lines)
     const all = text.split('\n')
     const partial = all.pop() ?? ''
     // A last line without its newline yet: shown now when not following, else once complete.
     if (!options.follow && partial) all.push(partial)
     const first = options.lines > 0 ? all.slice(-options.lines) : all
     const stop = new AbortController()
-    const lines = follow(path, Buffer.byteLength(text) - (options.follow ? Buffer.byteLength(partial) : 0), first, options.follow, stop.signal)
+    const lines = follow(path, end - (options.follow ? Buffer.byteLength(partial) : 0), first, options.follow, stop.signal)
     const t: HostTail = {
       [Symbol.asyncIterator]: () => lines,
       close: async () => {
@@ -149,6 +154,35 @@ export class LocalHost implements Host {
 export const localHost = new LocalHost()
 
 const isMissing = (err: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')
+
+/**
+ * The end of a file holding at least `lines` whole lines (0: the whole file), read backwards
+ * in growing blocks so a long log is not read whole; `end` is the byte offset it stops at.
+ */
+async function lastLines(path: string, lines: number): Promise<{text: string; end: number}> {
+  const fh = await open(path, 'r')
+  try {
+    const {size} = await fh.stat()
+    let start = size
+    let block = 64 * 1024
+    let buf = Buffer.alloc(0)
+    while (start > 0) {
+      const from = Math.max(0, start - block)
+      const chunk = Buffer.alloc(start - from)
+      await fh.read(chunk, 0, chunk.length, from)
+      buf = Buffer.concat([chunk, buf])
+      start = from
+      block *= 2
+      // lines + 1 newlines: the first line counted is whole (the block may start mid-line).
+      if (lines > 0 && buf.filter((b) => b === 10).length > lines) break
+    }
+    let text = buf.toString('utf8')
+    if (start > 0) text = text.slice(text.indexOf('\n') + 1)
+    return {text, end: size}
+  } finally {
+    await fh.close()
+  }
+}
 
 function sha256(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
