@@ -69,7 +69,7 @@ export function hostNamed(name: string, def: ResolvedHost | undefined): Host | u
 function unavailable(node: string, host: string, key?: string): UserError {
   const what = node === DATABASE_NODE ? 'The embedded database' : `Node ${node}`
   return new UserError('HOST_UNAVAILABLE', `${what} runs on host ${host}${key ? ` (${key})` : ''}, and this version of kctl cannot yet launch or operate nodes on other machines. Nothing was changed.`, {
-    hint: `Remove \`host: ${host}\` from ${key ?? 'the spec'} to run it on this machine; \`kctl hosts\` lists the hosts of the spec.`,
+    hint: `Remove ${key ?? `\`host: ${host}\` from the spec`} to run it on this machine; \`kctl hosts\` lists the hosts of the spec and what runs on each.`,
   })
 }
 
