@@ -26,6 +26,8 @@ export const EXIT_STATUS = {
   /** A spec puts a node on a host kctl cannot operate yet. */
   HOST_UNAVAILABLE: 1,
   NODE_STOP_FAILED: 1,
+  /** The new serving process did not start; the node keeps serving the previous configuration. */
+  NODE_RELOAD_FAILED: 1,
   COMMAND_FAILED: 1,
   ABORTED: 1,
   CERT_FILE_EXISTS: 1,

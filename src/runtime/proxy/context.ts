@@ -19,7 +19,7 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {LogFields, Logger, LogLevel} from '../log.js'
 import type {RouteMatch} from '../router/types.js'
-import type {Balancer, Peer} from './balancer.js'
+import type {Balancer, Peer} from './balancer/index.js'
 import type {PluginContext} from '../plugins/context.js'
 import type {PlannedPlugin, PluginInstance} from '../plugins/plan.js'
 import type {ProxySnapshot} from './snapshot.js'

@@ -17,6 +17,7 @@ import {generateSelfSigned, type PemPair} from '../../pki/self-signed-rsa.js'
 import {balancerPhase, responsePhase} from './dispatch.js'
 import {formatAddress, type ListenSpec} from './listen.js'
 import {listenHandle} from '../supervisor/serving.js'
+import {stopAccepting} from '../net.js'
 import {accessPhase, routerPhase} from './phases.js'
 import {pluginAccessPhase, pluginLogPhase} from './plugin-phases.js'
 import {LocalCounters} from '../plugins/counters.js'
@@ -24,11 +25,10 @@ import type {PluginState} from '../plugins/context.js'
 import {MESSAGES, sendError} from './responses.js'
 import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
-import {Cancellation, keepaliveOf, UpstreamPools} from './upstream.js'
+import {Cancellation, keepaliveOf, UpstreamPools, type Keepalive} from './upstream/index.js'
 import {headerPolicy, KONG_HEADERS, type HeaderPolicy} from './kong-headers.js'
 import {clientAddress, NO_TRUSTED_IPS, realIpSettings, type RealIpSettings} from './real-ip.js'
 import type {NodeConf} from '../conf/defaults.js'
-import type {Keepalive} from './upstream-client.js'
 
 export interface ProxyStats {
   connections_active: number
@@ -186,7 +186,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
   const close = () =>
     (closing ??= (async () => {
       health.close()
-      for (const s of servers) s.close()
+      await Promise.all(servers.map((s) => stopAccepting(s)))
       for (const s of servers) s.closeIdleConnections()
       if (inFlight.size > 0) {
         await new Promise<void>((resolve) => {
