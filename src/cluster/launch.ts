@@ -3,15 +3,17 @@ import {join} from 'node:path'
 import {clusterConfValues} from './certificates.js'
 import {startNode} from './launcher.js'
 import {writeNodeConf} from './node-conf.js'
-import type {UpContext} from './phase.js'
+import {hostFor} from './hosts/index.js'
+import {hostOf, type UpContext} from './phase.js'
 import {nodeExtraConf} from './spec-conf.js'
 import type {ClusterSpec} from './spec.js'
 import {recordProcess, writeState, type ClusterState, type NodeState} from './state.js'
 
 /** Writes the node's kong.conf, spawns it detached and records it (for undo and for state). */
 export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
+  const host = hostOf(ctx, node.name)
   await writeConfOf(ctx.spec, ctx.state, node)
-  const proc = await startNode(node)
+  const proc = await startNode(node, host)
   recordProcess(node, proc)
   node.intent = 'running'
   ctx.started.nodes.push(proc)
@@ -21,5 +23,5 @@ export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
 
 /** Writes the node's kong.conf from the cluster's state and the spec's `conf` (launch, reload). */
 export async function writeConfOf(spec: ClusterSpec, state: ClusterState, node: NodeState): Promise<string> {
-  return writeNodeConf({cluster: state.name, node, connection: state.connection, clustering: clusterConfValues(state, node), extra: nodeExtraConf(spec.spec, node.name)})
+  return writeNodeConf({cluster: state.name, node, connection: state.connection, clustering: clusterConfValues(state, node), extra: nodeExtraConf(spec.spec, node.name), host: hostFor(state, node.name)})
 }

@@ -1,18 +1,19 @@
 /**
- * The local launcher: runs a gateway node on this machine as
+ * The launcher: runs a gateway node on its host as
  * `node <package>/dist/src/runtime/main.js --conf <prefix>/kong.conf`, detached in its own
  * process group with stdout+stderr appended to `<prefix>/logs/node.log`, so it outlives kctl.
+ * Every process and file operation goes through the node's Host.
  *
  *   start → (poll GET <status_listen>/status/ready: 503 … 200) → ready
  *             └─ process exits → NODE_START_FAILED with its `Error:` line and log tail
  */
-import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ExternalError, tail} from '../kit/errors.js'
-import {spawnDetached} from '../kit/exec.js'
 import {runtimeEntry} from '../kit/paths.js'
-import {isSameProcess, launchedIdentity, terminate, type ProcessIdentity} from '../kit/process.js'
+import type {ProcessIdentity} from '../kit/process.js'
+import type {Host} from './hosts/host.js'
+import {reachUrl} from './hosts/index.js'
 import {listenUrl} from './listen.js'
 import type {NodeState} from './state.js'
 
@@ -20,10 +21,10 @@ import type {NodeState} from './state.js'
  * Spawns the node and writes `<prefix>/node.pid`. Returns the process's identity without
  * waiting; one that exited at once gets an identity no process matches.
  */
-export async function startNode(node: NodeState): Promise<ProcessIdentity> {
-  const pid = spawnDetached(process.execPath, [runtimeEntry(), '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix})
-  await writeFile(join(node.prefix, 'node.pid'), `${pid}\n`)
-  return launchedIdentity(pid)
+export async function startNode(node: NodeState, host: Host): Promise<ProcessIdentity> {
+  const proc = await host.spawnDetached(process.execPath, [runtimeEntry(), '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix})
+  await host.writeFile(join(node.prefix, 'node.pid'), `${proc.pid}\n`)
+  return proc
 }
 
 export interface ReadyOptions {
@@ -40,17 +41,17 @@ export interface ReadyOptions {
  * @throws ExternalError NODE_START_FAILED when the process exits first or the wait times out
  *   (the node is then stopped); the message carries the node's `Error:` line and log tail.
  */
-export async function waitNodeReady(node: NodeState, proc: ProcessIdentity, options: ReadyOptions = {}): Promise<void> {
-  const base = listenUrl(node.listen.status)
+export async function waitNodeReady(node: NodeState, host: Host, proc: ProcessIdentity, options: ReadyOptions = {}): Promise<void> {
+  const base = await reachUrl(host, listenUrl(node.listen.status))
   const timeoutMs = options.timeoutMs ?? 60_000
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (!isSameProcess(proc)) throw await startFailure(node, 'exited during start')
+    if (!(await host.isSameProcess(proc))) throw await startFailure(node, host, 'exited during start')
     // Without a status listener, still being alive after a moment is all we can check.
     if (!base ? Date.now() > deadline - timeoutMs + 1000 : (await readyAnswer(`${base}${options.path ?? '/status/ready'}`)) === 200) return
     if (Date.now() > deadline) {
-      await stopNode(proc)
-      throw await startFailure(node, `was not ready within ${Math.round(timeoutMs / 1000)} s`)
+      await stopNode(proc, host)
+      throw await startFailure(node, host, `was not ready within ${Math.round(timeoutMs / 1000)} s`)
     }
     await sleep(100)
   }
@@ -66,8 +67,8 @@ async function readyAnswer(url: string): Promise<number | undefined> {
   }
 }
 
-async function startFailure(node: NodeState, what: string): Promise<ExternalError> {
-  const log = await readFile(node.logFile, 'utf8').catch(() => '')
+async function startFailure(node: NodeState, host: Host, what: string): Promise<ExternalError> {
+  const log = (await host.readFile(node.logFile).catch(() => undefined))?.toString('utf8') ?? ''
   // The runtime's contract: one `Error: <message>` line on stderr when start fails.
   const reason = log.split('\n').reverse().find((l) => l.startsWith('Error: '))
   const message = `Node ${node.name} ${what}${reason ? `: ${reason.slice('Error: '.length)}` : ''}\n--- ${node.logFile} (tail) ---\n${tail(log, 15)}`
@@ -84,6 +85,6 @@ function hintFor(reason: string): string {
  * SIGTERM (the node drains and exits 0), SIGKILL after 15 s; nothing when the recorded
  * process is no longer the one running ('gone').
  */
-export async function stopNode(proc: ProcessIdentity): Promise<'gone' | 'signalled' | 'killed'> {
-  return terminate(proc, 'SIGTERM', 15_000)
+export async function stopNode(proc: ProcessIdentity, host: Host): Promise<'gone' | 'signalled' | 'killed'> {
+  return host.terminate(proc, 'SIGTERM', 15_000)
 }

@@ -2,13 +2,14 @@
  * The nodes of a new spec, per mode, with ports that never collide on one machine.
  *
  * Port rule: every listener takes Kong's default port (proxy 8000 + 8443 ssl, admin 8001,
- * cluster 8005, status 8007) plus 100 for each earlier node in the spec that has the same
- * listener. Hybrid with 2 DPs: cp-1 admin 8001, cluster 8005, status 8007; dp-1 proxy 8000
+ * cluster 8005, status 8007) plus 100 for each earlier node in the spec on the same host that
+ * has the same listener (nodes on different hosts all keep Kong's defaults). Hybrid with 2 DPs: cp-1 admin 8001, cluster 8005, status 8007; dp-1 proxy 8000
  * (+8443 ssl), status 8107; dp-2 proxy 8100 (+8543 ssl), status 8207. Fixed rather than
  * "next free port", so the ports are predictable and written down in kctl.yaml; preflight
  * names the key to change when one is taken.
  */
 import {ROLE_LISTENERS, type ListenKey, type Mode, type NodeSpec, type Role} from './spec.js'
+import {hostKey} from './spec-hosts.js'
 
 export interface LayoutInput {
   mode: Mode
@@ -18,6 +19,8 @@ export interface LayoutInput {
   nodes?: number
   /** The first node's ports instead of Kong's defaults (`kctl init --proxy-port` …); later nodes shift by 100 as usual. */
   ports?: BasePorts
+  /** Node name → the spec host it runs on (absent: this machine). */
+  placement?: Record<string, string>
 }
 
 /** Ports of the first node with each listener. */
@@ -44,13 +47,21 @@ export function layoutNodes(input: LayoutInput): NodeSpec[] {
     input.mode === 'hybrid'
       ? [{name: 'cp-1', role: 'control_plane'}, ...range(input.dataPlanes ?? DEFAULT_DATA_PLANES).map((i) => ({name: `dp-${i}`, role: 'data_plane' as Role}))]
       : range(input.mode === 'distributed' ? input.nodes ?? DEFAULT_DISTRIBUTED_NODES : 1).map((i) => ({name: `node-${i}`, role: 'traditional' as Role}))
-  const seen: Partial<Record<ListenKey, number>> = {}
-  return roles.map(({name, role}) => {
-    const node: NodeSpec = {name, role}
-    for (const key of ROLE_LISTENERS[role]) {
-      const offset = 100 * (seen[key] ?? 0)
-      seen[key] = (seen[key] ?? 0) + 1
-      node[key] = BASE[key]((p) => p + offset, input.ports ?? {})
+  return assignListeners(roles.map(({name, role}) => ({name, role, ...(input.placement?.[name] ? {host: input.placement[name]} : {})})), input.ports)
+}
+
+/** Sets every listener of the nodes by the port rule: +100 per earlier node with that listener on the same host. */
+export function assignListeners(nodes: NodeSpec[], ports: BasePorts = {}): NodeSpec[] {
+  const seen = new Map<string, Partial<Record<ListenKey, number>>>()
+  return nodes.map((n) => {
+    const node: NodeSpec = {...n}
+    const host = hostKey(n.host)
+    const counts = seen.get(host) ?? {}
+    seen.set(host, counts)
+    for (const key of ROLE_LISTENERS[n.role]) {
+      const offset = 100 * (counts[key] ?? 0)
+      counts[key] = (counts[key] ?? 0) + 1
+      node[key] = BASE[key]((p) => p + offset, ports)
     }
     return node
   })
@@ -59,7 +70,7 @@ export function layoutNodes(input: LayoutInput): NodeSpec[] {
 /** The nodes as YAML block entries, indented for `spec.nodes`. */
 export function nodesYaml(nodes: NodeSpec[]): string {
   return nodes
-    .map((n) => [`- name: ${n.name}`, `  role: ${n.role}`, ...ROLE_LISTENERS[n.role].filter((k) => n[k]).map((k) => `  ${k}: ${n[k]}`)].map((l) => `    ${l}`).join('\n'))
+    .map((n) => [`- name: ${n.name}`, `  role: ${n.role}`, ...(n.host ? [`  host: ${n.host}`] : []), ...ROLE_LISTENERS[n.role].filter((k) => n[k]).map((k) => `  ${k}: ${n[k]}`)].map((l) => `    ${l}`).join('\n'))
     .join('\n')
 }
 

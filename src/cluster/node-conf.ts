@@ -1,7 +1,9 @@
 /** Renders a node's kong.conf from `templates/kong.conf`. */
-import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {templatesDir} from '../kit/paths.js'
+import type {Host} from './hosts/host.js'
+import {localHost} from './hosts/local.js'
 import type {PgConnection} from './postgres.js'
 import type {NodeState} from './state.js'
 
@@ -22,13 +24,16 @@ export interface NodeConfInput {
   logLevel?: string
   /** Extra keys from the spec's `conf` (already checked); they win over the values above. */
   extra?: Record<string, string>
+  /** Where the node runs (default this machine): the files are written there. */
+  host?: Host
 }
 
 /** Writes `<prefix>/kong.conf` (mode 0600: it holds the database password) and creates `<prefix>/logs`. */
 export async function writeNodeConf(input: NodeConfInput): Promise<string> {
   const {node} = input
+  const host = input.host ?? localHost
   const {log_level: logLevel, ...extra} = input.extra ?? {}
-  await mkdir(join(node.prefix, 'logs'), {recursive: true, mode: 0o700})
+  await host.mkdir(join(node.prefix, 'logs'), {mode: 0o700})
   const text = renderTemplate(await readFile(join(templatesDir(), 'kong.conf'), 'utf8'), {
     node: node.name,
     cluster: input.cluster,
@@ -42,7 +47,7 @@ export async function writeNodeConf(input: NodeConfInput): Promise<string> {
     clustering: confLines(input.clustering ?? {}),
     extra: confLines(extra),
   })
-  await writeFile(node.confPath, text, {mode: 0o600})
+  await host.writeFile(node.confPath, text, {mode: 0o600})
   return node.confPath
 }
 

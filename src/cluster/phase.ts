@@ -1,8 +1,10 @@
 /** What the up phases share: the shape of a phase and the context of one run, with the questions phases ask of it. Launching a node is launch.ts. */
 import type {Reporter} from '../kit/output.js'
 import type {ProcessIdentity} from '../kit/process.js'
-import type {ClusterSpec} from './spec.js'
-import {isRunning, launchedProcess, type ClusterState, type NodeState} from './state.js'
+import type {Host} from './hosts/host.js'
+import {hostFor, processRunning} from './hosts/index.js'
+import {DATABASE_NODE, type ClusterSpec} from './spec.js'
+import {launchedProcess, type ClusterState, type NodeState} from './state.js'
 
 export interface UpContext {
   spec: ClusterSpec
@@ -19,13 +21,21 @@ export interface UpContext {
 export interface Phase {
   title: string
   run(ctx: UpContext): Promise<void>
-  plan(ctx: UpContext): string[]
+  /** What `run` would do (liveness is asked of each node's host, hence async). */
+  plan(ctx: UpContext): Promise<string[]>
 }
 
-/** The nodes this run should start: asked for and not running. */
-export const targets = (ctx: UpContext): NodeState[] => ctx.nodes.map((n) => ctx.state.nodes[n]).filter((n) => n && !isRunning(n))
+/** The host a node (or `postgres`) of this run's cluster runs on. */
+export const hostOf = (ctx: UpContext, name: string): Host => hostFor(ctx.state, name)
 
-export const dbDown = (ctx: UpContext): boolean => Boolean(ctx.state.embedded && !isRunning(ctx.state.embedded))
+/** The nodes this run should start: asked for and not running. */
+export async function targets(ctx: UpContext): Promise<NodeState[]> {
+  const asked = ctx.nodes.map((n) => ctx.state.nodes[n]).filter(Boolean)
+  const running = await Promise.all(asked.map((n) => processRunning(ctx.state, n.name)))
+  return asked.filter((_, i) => !running[i])
+}
+
+export const dbDown = async (ctx: UpContext): Promise<boolean> => Boolean(ctx.state.embedded) && !(await processRunning(ctx.state, DATABASE_NODE))
 
 /** Whether this run started the node process `p`. */
 export const startedHere = (ctx: UpContext, p: ProcessIdentity | undefined): boolean => Boolean(p && ctx.started.nodes.some((s) => s.pid === p.pid && s.start === p.start))

@@ -5,13 +5,13 @@
  * A data plane started while no control plane runs is not waited for: it serves its cached
  * configuration (if it has one) and connects on its own when a control plane comes back.
  */
-import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {ensureCertificates, planCertificates} from './certificates.js'
+import {processRunning} from './hosts/index.js'
 import {waitNodeReady} from './launcher.js'
 import {launch} from './launch.js'
-import {startedNodes, targets, type Phase, type UpContext} from './phase.js'
-import {isRunning, launchedProcess, type NodeState} from './state.js'
+import {hostOf, startedNodes, targets, type Phase, type UpContext} from './phase.js'
+import {launchedProcess, type NodeState} from './state.js'
 import {waitCaughtUp, waitInSync} from './sync.js'
 
 const isDp = (n: NodeState): boolean => n.role === 'data_plane'
@@ -19,7 +19,7 @@ const names = (nodes: NodeState[]): string => nodes.map((n) => n.name).join(', '
 
 export const certificatesPhase: Phase = {
   title: 'Certificates',
-  plan: (ctx) => planCertificates(ctx.state.certificates, targets(ctx)),
+  plan: async (ctx) => planCertificates(ctx.state.certificates, await targets(ctx)),
   async run(ctx) {
     const certs = ctx.state.certificates
     if (!certs) return
@@ -31,35 +31,43 @@ export const certificatesPhase: Phase = {
 
 export const startDataPlanes: Phase = {
   title: 'Start data planes',
-  plan: (ctx) => targets(ctx).filter(isDp).map((n) => `start ${n.name} (data_plane), wait for GET ${n.listen.status}/status = 200`),
+  plan: async (ctx) => (await targets(ctx)).filter(isDp).map((n) => `start ${n.name} (data_plane), wait for GET ${n.listen.status}/status = 200`),
   async run(ctx) {
-    const dps = targets(ctx).filter(isDp)
+    const dps = (await targets(ctx)).filter(isDp)
     for (const node of dps) await launch(ctx, node)
-    await Promise.all(dps.map((n) => waitNodeReady(n, launchedProcess(n)!, {path: '/status'})))
+    await Promise.all(dps.map((n) => waitNodeReady(n, hostOf(ctx, n.name), launchedProcess(n)!, {path: '/status'})))
   },
 }
 
-const runningControlPlane = (ctx: UpContext): NodeState | undefined => Object.values(ctx.state.nodes).find((n) => n.role === 'control_plane' && isRunning(n))
+async function runningControlPlane(ctx: UpContext): Promise<NodeState | undefined> {
+  for (const n of Object.values(ctx.state.nodes)) if (n.role === 'control_plane' && (await processRunning(ctx.state, n.name))) return n
+  return undefined
+}
 
 /** Data planes already running, not started by this run: a restarted CP's DPs reconnect on their own. */
-const runningDataPlanes = (ctx: UpContext): NodeState[] => Object.values(ctx.state.nodes).filter((n) => isDp(n) && isRunning(n) && !startedNodes(ctx).includes(n))
-const startsControlPlane = (ctx: UpContext): boolean => targets(ctx).some((n) => n.role === 'control_plane')
+async function runningDataPlanes(ctx: UpContext): Promise<NodeState[]> {
+  const started = startedNodes(ctx)
+  const dps = Object.values(ctx.state.nodes).filter((n) => isDp(n) && !started.includes(n))
+  const running = await Promise.all(dps.map((n) => processRunning(ctx.state, n.name)))
+  return dps.filter((_, i) => running[i])
+}
+const startsControlPlane = async (ctx: UpContext): Promise<boolean> => (await targets(ctx)).some((n) => n.role === 'control_plane')
 /** How long `kctl start` of a CP waits for the DPs that were already running. */
 const CATCH_UP_MS = 10_000
 
 export const waitInSyncPhase: Phase = {
   title: 'Wait until data planes are in sync',
-  plan: (ctx) => [
-    ...targets(ctx).filter(isDp).map((n) => `wait until ${n.name} reports the control plane's configuration hash`),
-    ...(startsControlPlane(ctx) ? runningDataPlanes(ctx).map((n) => `wait (at most ${CATCH_UP_MS / 1000} s) until the running ${n.name} reconnects and reports the control plane's configuration hash`) : []),
+  plan: async (ctx) => [
+    ...(await targets(ctx)).filter(isDp).map((n) => `wait until ${n.name} reports the control plane's configuration hash`),
+    ...((await startsControlPlane(ctx)) ? (await runningDataPlanes(ctx)).map((n) => `wait (at most ${CATCH_UP_MS / 1000} s) until the running ${n.name} reconnects and reports the control plane's configuration hash`) : []),
   ],
   async run(ctx) {
     const started = startedNodes(ctx)
     const dps = started.filter(isDp)
-    const cp = runningControlPlane(ctx)
+    const cp = await runningControlPlane(ctx)
     if (dps.length) {
       if (!cp) return serveFromCache(ctx, dps)
-      const view = await waitInSync(cp, dps)
+      const view = await waitInSync(ctx.state, cp, dps)
       ctx.report.info(`${names(dps)} in sync with ${cp.name} (configuration hash ${view.cpHash})`)
     }
     if (cp && started.some((n) => n.role === 'control_plane')) await catchUp(ctx, cp)
@@ -68,9 +76,9 @@ export const waitInSyncPhase: Phase = {
 
 /** After a CP started: the DPs that kept running come back to it; those that do not are named, not fatal. */
 async function catchUp(ctx: UpContext, cp: NodeState): Promise<void> {
-  const dps = runningDataPlanes(ctx)
+  const dps = await runningDataPlanes(ctx)
   if (dps.length === 0) return
-  const {view, late} = await waitCaughtUp(cp, dps, CATCH_UP_MS)
+  const {view, late} = await waitCaughtUp(ctx.state, cp, dps, CATCH_UP_MS)
   const back = dps.filter((d) => !late.includes(d))
   if (back.length && view) ctx.report.info(`${names(back)} back in sync with ${cp.name} (configuration hash ${view.cpHash})`)
   if (late.length) {
@@ -80,10 +88,11 @@ async function catchUp(ctx: UpContext, cp: NodeState): Promise<void> {
 
 /** No control plane: a DP with a cache must come up serving it; one without waits for a CP. */
 async function serveFromCache(ctx: UpContext, dps: NodeState[]): Promise<void> {
-  const cached = dps.filter((n) => existsSync(join(n.prefix, 'config.cache.json.gz')))
+  const hasCache = await Promise.all(dps.map((n) => hostOf(ctx, n.name).exists(join(n.prefix, 'config.cache.json.gz'))))
+  const cached = dps.filter((_, i) => hasCache[i])
   const empty = dps.filter((n) => !cached.includes(n))
   ctx.report.warn(`no control plane is running; ${names(dps)} will connect when one starts`)
-  await Promise.all(cached.map((n) => waitNodeReady(n, launchedProcess(n)!, {timeoutMs: 15_000})))
+  await Promise.all(cached.map((n) => waitNodeReady(n, hostOf(ctx, n.name), launchedProcess(n)!, {timeoutMs: 15_000})))
   if (cached.length) ctx.report.info(`${names(cached)} serving the cached configuration`)
   if (empty.length) ctx.report.warn(`${names(empty)} have no cached configuration yet and answer 503 until a control plane pushes one`)
 }

@@ -18,39 +18,40 @@ import {basename} from 'node:path'
 import pg from 'pg'
 import {ExternalError, UserError} from '../kit/errors.js'
 import {runtimeEntry} from '../kit/paths.js'
-import {isPortFree} from '../kit/ports.js'
 import {migrate} from '../runtime/db/migrations.js'
+import {processRunning} from './hosts/index.js'
 import {stopNode, waitNodeReady} from './launcher.js'
 import {parseListen} from './listen.js'
 import {launch} from './launch.js'
-import {dbDown, startedHere, startedNodes, targets, type Phase, type UpContext} from './phase.js'
+import {dbDown, hostOf, startedHere, startedNodes, targets, type Phase, type UpContext} from './phase.js'
 import {certificatesPhase, startDataPlanes, waitInSyncPhase} from './phases-hybrid.js'
 import {createDatabase, initCluster, startServer, stopServer, type PostgresInstance} from './postgres.js'
-import type {Mode} from './spec.js'
-import {isRunning, launchedProcess, recordProcess, writeState, type NodeState} from './state.js'
+import {DATABASE_NODE, type Mode} from './spec.js'
+import {launchedProcess, recordProcess, writeState, type NodeState} from './state.js'
 import {specIndex} from './topology.js'
 
 export type {Phase, UpContext} from './phase.js'
 
 const preflight: Phase = {
   title: 'Preflight: ports and runtime',
-  plan: (ctx) => [
-    ...(dbDown(ctx) ? [`check port ${ctx.state.connection.port} (database) is free`] : []),
-    ...targets(ctx).flatMap((n) => listenChecks(n).map((c) => `check port ${c.port} (${c.key} of ${n.name}) is free`)),
+  plan: async (ctx) => [
+    ...((await dbDown(ctx)) ? [`check port ${ctx.state.connection.port} (database) is free`] : []),
+    ...(await targets(ctx)).flatMap((n) => listenChecks(n).map((c) => `check port ${c.port} (${c.key} of ${n.name}) is free`)),
   ],
   async run(ctx) {
     const spec = basename(ctx.specPath)
-    if (dbDown(ctx) && !(await isPortFree('127.0.0.1', ctx.state.connection.port))) {
+    if ((await dbDown(ctx)) && !(await hostOf(ctx, DATABASE_NODE).portFree('127.0.0.1', ctx.state.connection.port))) {
       throw new UserError('PORT_IN_USE', `Port ${ctx.state.connection.port} is already in use (the embedded database's port).`, {hint: `Stop what uses it, or set spec.database.port in ${spec} to a free port and run kctl init again.`})
     }
-    for (const node of targets(ctx)) {
+    const nodes = await targets(ctx)
+    for (const node of nodes) {
       for (const c of listenChecks(node)) {
-        if (await isPortFree(c.host, c.port)) continue
+        if (await hostOf(ctx, node.name).portFree(c.host, c.port)) continue
         const key = `spec.nodes[${specIndex(ctx.spec, node.name)}].${c.key}`
         throw new UserError('PORT_IN_USE', `Port ${c.port} is already in use: ${c.host}:${c.port} is ${c.key} of node ${node.name} (${key} in ${spec}).`, {hint: `Stop what listens on port ${c.port}, or change ${key} in ${spec}, then run the command again.`})
       }
     }
-    if (targets(ctx).length > 0 && !existsSync(runtimeEntry())) {
+    if (nodes.length > 0 && !existsSync(runtimeEntry())) {
       throw new UserError('NODE_START_FAILED', `The gateway runtime is not built (${runtimeEntry()} is missing).`, {hint: 'Run `npm run build`.'})
     }
   },
@@ -65,18 +66,18 @@ function listenChecks(node: NodeState): {key: string; host: string; port: number
 
 const database: Phase = {
   title: 'Database',
-  plan: (ctx) =>
+  plan: async (ctx) =>
     ctx.state.embedded
-      ? dbDown(ctx) ? [`start the embedded Postgres on 127.0.0.1:${ctx.state.connection.port}`] : ['embedded Postgres already running']
+      ? (await dbDown(ctx)) ? [`start the embedded Postgres on 127.0.0.1:${ctx.state.connection.port}`] : ['embedded Postgres already running']
       : [`connect to ${ctx.state.connection.host}:${ctx.state.connection.port}/${ctx.state.connection.database}`],
   async run(ctx) {
     const emb = ctx.state.embedded
     const conn = ctx.state.connection
     if (!emb) return checkExternal(ctx)
-    if (!isRunning(emb)) {
+    if (!(await processRunning(ctx.state, DATABASE_NODE))) {
       await initCluster(emb.instance)
       ctx.report.info(`starting Postgres on 127.0.0.1:${conn.port}`)
-      const server = await startServer(emb.instance, {logFile: emb.logFile, hint: portHint(emb.instance, basename(ctx.specPath))})
+      const server = await startServer(emb.instance, {logFile: emb.logFile, hint: portHint(emb.instance, basename(ctx.specPath)), host: hostOf(ctx, DATABASE_NODE)})
       recordProcess(emb, server.process)
       if (server.started) ctx.started.database = server.process
     }
@@ -107,7 +108,7 @@ async function checkExternal(ctx: UpContext): Promise<void> {
 
 const migrations: Phase = {
   title: 'Migrations',
-  plan: () => ['run pending migrations'],
+  plan: async () => ['run pending migrations'],
   async run(ctx) {
     const ran = await migrate(ctx.state.connection)
     ctx.report.info(ran.length ? `ran ${ran.join(', ')}` : 'database is up to date')
@@ -118,17 +119,17 @@ const withDatabase = (n: NodeState): boolean => n.role !== 'data_plane'
 
 const startNodes: Phase = {
   title: 'Start nodes',
-  plan: (ctx) => targets(ctx).filter(withDatabase).map((n) => `start ${n.name} (${n.role})`),
+  plan: async (ctx) => (await targets(ctx)).filter(withDatabase).map((n) => `start ${n.name} (${n.role})`),
   async run(ctx) {
-    for (const node of targets(ctx).filter(withDatabase)) await launch(ctx, node)
+    for (const node of (await targets(ctx)).filter(withDatabase)) await launch(ctx, node)
   },
 }
 
 const waitReady: Phase = {
   title: 'Wait until ready',
-  plan: (ctx) => targets(ctx).filter(withDatabase).map((n) => `wait for ${n.name}: GET ${n.listen.status}/status/ready = 200`),
+  plan: async (ctx) => (await targets(ctx)).filter(withDatabase).map((n) => `wait for ${n.name}: GET ${n.listen.status}/status/ready = 200`),
   async run(ctx) {
-    await Promise.all(startedNodes(ctx).filter(withDatabase).map((n) => waitNodeReady(n, launchedProcess(n)!)))
+    await Promise.all(startedNodes(ctx).filter(withDatabase).map((n) => waitNodeReady(n, hostOf(ctx, n.name), launchedProcess(n)!)))
   },
 }
 
@@ -158,12 +159,12 @@ async function undo(ctx: UpContext): Promise<void> {
   for (const node of Object.values(ctx.state.nodes)) {
     const proc = launchedProcess(node)
     if (!proc || !startedHere(ctx, proc)) continue
-    await stopNode(proc)
+    await stopNode(proc, hostOf(ctx, node.name))
     recordProcess(node, undefined)
     node.intent = 'stopped'
   }
   if (ctx.started.database && ctx.state.embedded) {
-    await stopServer({process: ctx.started.database})
+    await stopServer({process: ctx.started.database, host: hostOf(ctx, DATABASE_NODE)})
     recordProcess(ctx.state.embedded, undefined)
     ctx.state.embedded.intent = 'stopped'
   }
@@ -171,6 +172,8 @@ async function undo(ctx: UpContext): Promise<void> {
 }
 
 /** The dry-run form: each phase's title and what it would do. */
-export function planPhases(phases: readonly Phase[], ctx: UpContext): {title: string; actions: string[]}[] {
-  return phases.map((p) => ({title: p.title, actions: p.plan(ctx)}))
+export async function planPhases(phases: readonly Phase[], ctx: UpContext): Promise<{title: string; actions: string[]}[]> {
+  const plans: {title: string; actions: string[]}[] = []
+  for (const p of phases) plans.push({title: p.title, actions: await p.plan(ctx)})
+  return plans
 }

@@ -15,8 +15,10 @@ import {dirname, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import pg from 'pg'
 import {ExternalError, tail} from '../kit/errors.js'
-import {run, spawnDetached} from '../kit/exec.js'
-import {isSameProcess, launchedIdentity, processIdentity, signalProcess, waitForExit, type ProcessIdentity} from '../kit/process.js'
+import {run} from '../kit/exec.js'
+import type {ProcessIdentity} from '../kit/process.js'
+import type {Host} from './hosts/host.js'
+import {localHost} from './hosts/local.js'
 import {binPath, resolveBinaries, type PostgresBinaries} from './postgres-binaries.js'
 import {binariesFor, ensureRunAsUser, placeDataDir, type RunAs} from './postgres-user.js'
 
@@ -115,6 +117,8 @@ export interface StartOptions {
   timeoutMs?: number
   /** What to try next when the server does not start (default: read the log, pick another port if taken). */
   hint?: string
+  /** Where the server runs (default this machine). */
+  host?: Host
 }
 
 /** The server process: `started` false when it was already running on this data dir. */
@@ -130,17 +134,17 @@ export interface ServerProcess {
  * On failure the server is stopped and the error carries the tail of its log.
  */
 export async function startServer(pgi: PostgresInstance, options: StartOptions): Promise<ServerProcess> {
-  const existing = await postmasterOf(pgi.dataDir)
+  const host = options.host ?? localHost
+  const existing = await postmasterOf(pgi.dataDir, host)
   if (existing) return {process: existing, started: false}
   const settings = {listen_addresses: '127.0.0.1', unix_socket_directories: '', ...options.settings}
   const args = ['-D', pgi.dataDir, '-p', String(pgi.port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])]
-  const pid = spawnDetached(binPath(pgi.binaries, 'postgres'), args, {logFile: options.logFile, cwd: '/', uid: pgi.runAs?.uid, gid: pgi.runAs?.gid})
-  const proc = launchedIdentity(pid)
+  const proc = await host.spawnDetached(binPath(pgi.binaries, 'postgres'), args, {logFile: options.logFile, cwd: '/', runAs: pgi.runAs})
   try {
-    await waitForConnections(pgi, proc, options.timeoutMs ?? 30_000)
+    await waitForConnections(pgi, proc, host, options.timeoutMs ?? 30_000)
   } catch (err) {
-    await stopServer({process: proc})
-    const log = await readFile(options.logFile, 'utf8').catch(() => '')
+    await stopServer({process: proc, host})
+    const log = (await host.readFile(options.logFile).catch(() => undefined))?.toString('utf8') ?? ''
     const reason = err instanceof Error ? err.message : String(err)
     throw new ExternalError('POSTGRES_START_FAILED', `Postgres did not start on 127.0.0.1:${pgi.port}: ${reason}\n--- ${options.logFile} (tail) ---\n${tail(log, 15)}`, tail(log, 15), {
       hint: options.hint ?? 'Check the log above; if the port is taken, pick another one.',
@@ -149,12 +153,13 @@ export async function startServer(pgi: PostgresInstance, options: StartOptions):
   return {process: proc, started: true}
 }
 
-async function waitForConnections(pgi: PostgresInstance, proc: ProcessIdentity, timeoutMs: number): Promise<void> {
+async function waitForConnections(pgi: PostgresInstance, proc: ProcessIdentity, host: Host, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let last = 'no answer yet'
+  const to = await host.reach('127.0.0.1', pgi.port)
   for (;;) {
-    if (!isSameProcess(proc)) throw new Error('the server process exited')
-    const client = new pg.Client({host: '127.0.0.1', port: pgi.port, user: pgi.user, password: pgi.password, database: 'postgres', connectionTimeoutMillis: 2000})
+    if (!(await host.isSameProcess(proc))) throw new Error('the server process exited')
+    const client = new pg.Client({host: to.host, port: to.port, user: pgi.user, password: pgi.password, database: 'postgres', connectionTimeoutMillis: 2000})
     try {
       await client.connect()
       await client.end()
@@ -171,9 +176,9 @@ async function waitForConnections(pgi: PostgresInstance, proc: ProcessIdentity, 
 }
 
 /** The postmaster's pid from `<dataDir>/postmaster.pid`, if the file exists. */
-export async function readPostmasterPid(dataDir: string): Promise<number | undefined> {
+export async function readPostmasterPid(dataDir: string, host: Host = localHost): Promise<number | undefined> {
   try {
-    const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0])
+    const pid = Number((await host.readFile(join(dataDir, 'postmaster.pid')))?.toString('utf8').split('\n')[0])
     return Number.isInteger(pid) && pid > 0 ? pid : undefined
   } catch {
     return undefined
@@ -185,8 +190,9 @@ export async function readPostmasterPid(dataDir: string): Promise<number | undef
  * while that process's command line names the data dir (`-D <dataDir>`), so a stale file
  * whose pid went to another process never points at it.
  */
-export async function postmasterOf(dataDir: string): Promise<ProcessIdentity | undefined> {
-  const id = processIdentity(await readPostmasterPid(dataDir))
+export async function postmasterOf(dataDir: string, host: Host = localHost): Promise<ProcessIdentity | undefined> {
+  const pid = await readPostmasterPid(dataDir, host)
+  const id = pid ? await host.processIdentity(pid) : undefined
   return id && `${id.command} `.includes(`-D ${dataDir} `) ? id : undefined
 }
 
@@ -197,13 +203,24 @@ export async function postmasterOf(dataDir: string): Promise<ProcessIdentity | u
  * the server of that data dir, is signalled. Resolves once it is gone; a server that was
  * not running is fine.
  */
-export async function stopServer(target: {process?: ProcessIdentity; dataDir?: string}): Promise<void> {
-  const proc = isSameProcess(target.process) ? target.process : target.dataDir ? await postmasterOf(target.dataDir) : undefined
+export async function stopServer(target: {process?: ProcessIdentity; dataDir?: string; host?: Host}): Promise<void> {
+  const host = target.host ?? localHost
+  const proc = (await host.isSameProcess(target.process)) ? target.process : target.dataDir ? await postmasterOf(target.dataDir, host) : undefined
   if (!proc) return
   for (const [sig, wait] of [['SIGINT', 20_000], ['SIGQUIT', 5_000], ['SIGKILL', 5_000]] as const) {
-    if (!signalProcess(proc, sig)) return
-    if (await waitForExit(proc, wait)) return
+    if (!(await host.signal(proc, sig))) return
+    if (await waitForExit(host, proc, wait)) return
   }
+}
+
+/** Waits until the recorded process is gone from `host`; true if it went within `timeoutMs`. */
+async function waitForExit(host: Host, proc: ProcessIdentity, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (await host.isSameProcess(proc)) {
+    if (Date.now() > deadline) return false
+    await sleep(50)
+  }
+  return true
 }
 
 /** Creates `database` unless it exists (connects to the `postgres` maintenance database). */

@@ -1,9 +1,10 @@
 /**
  * Spec rules that look at the whole spec rather than one key: which roles a mode allows,
- * the certificates block, and two nodes of this machine wanting the same port. Each
+ * the certificates block, and two nodes of one host wanting the same port. Each
  * problem is reported with the key that has it, through `at`.
  */
 import {parseListen} from './listen.js'
+import {hostKey} from './spec-hosts.js'
 
 export const MODES = ['embedded', 'distributed', 'hybrid'] as const
 export type Mode = (typeof MODES)[number]
@@ -49,12 +50,16 @@ export function checkCertificates(mode: unknown, raw: unknown, at: At): void {
 const LISTENERS = ['proxy_listen', 'admin_listen', 'status_listen', 'cluster_listen']
 
 /**
- * Every node runs on this machine, so no two listeners may share a port. Only explicit
- * values are compared; a default that clashes shows up in preflight with its key.
+ * No two listeners of nodes on one host may share a port (nodes on different hosts may: each
+ * DP keeps Kong's :8000 on its own machine). Only explicit values are compared; a default
+ * that clashes shows up in preflight with its key.
  */
 export function checkPortClashes(nodes: RawNode[], at: At): void {
-  const owner = new Map<number, string>()
+  const owners = new Map<string, Map<number, string>>()
   nodes.forEach((n, i) => {
+    const host = hostKey(n.host)
+    const owner = owners.get(host) ?? new Map<number, string>()
+    owners.set(host, owner)
     for (const k of LISTENERS) {
       if (typeof n[k] !== 'string') continue
       const parsed = parseListen(n[k] as string)
@@ -62,7 +67,7 @@ export function checkPortClashes(nodes: RawNode[], at: At): void {
       for (const a of parsed) {
         const key = `spec.nodes[${i}].${k}`
         const first = owner.get(a.port)
-        if (first && !first.startsWith(`spec.nodes[${i}].`)) at(key, `port ${a.port} is also used by ${first}`)
+        if (first && !first.startsWith(`spec.nodes[${i}].`)) at(key, `port ${a.port} is also used by ${first}${host === 'local' ? '' : ` on host ${host}`}`)
         else if (!first) owner.set(a.port, key)
       }
     }

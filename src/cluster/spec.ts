@@ -7,6 +7,7 @@ import {parse} from 'yaml'
 import {UserError} from '../kit/errors.js'
 import {parseListen} from './listen.js'
 import {checkConf, type ConfSpec} from './spec-conf.js'
+import {checkHosts, type HostSpec, type SshDefaults} from './spec-hosts.js'
 import {checkCertificates, checkModeRoles, checkPortClashes, MODES, MTLS_MODES, type Mode} from './spec-rules.js'
 
 export {MODES, type Mode} from './spec-rules.js'
@@ -21,8 +22,8 @@ export const DATABASE_NODE = 'postgres'
 export interface NodeSpec {
   name: string
   role: Role
-  /** Absent: this machine. */
-  host?: unknown
+  /** A name from `spec.hosts` (`local` or absent: this machine). */
+  host?: string
   proxy_listen?: string
   admin_listen?: string
   status_listen?: string
@@ -31,7 +32,8 @@ export interface NodeSpec {
   conf?: ConfSpec
 }
 
-export type DatabaseSpec = {embedded: true; port?: number} | {url: string}
+/** `host`: where the embedded database runs (a name from `spec.hosts`; absent: this machine). */
+export type DatabaseSpec = {embedded: true; port?: number; host?: string} | {url: string}
 
 export {MTLS_MODES}
 export type MtlsMode = (typeof MTLS_MODES)[number]
@@ -56,6 +58,10 @@ export interface ClusterSpec {
     certificates?: CertificatesSpec
     /** Extra Kong configuration for every node (see spec-conf.ts). */
     conf?: ConfSpec
+    /** The machines nodes run on, besides this one (see spec-hosts.ts). */
+    hosts?: HostSpec[]
+    /** SSH values common to every host. */
+    ssh?: SshDefaults
     nodes: NodeSpec[]
   }
 }
@@ -113,6 +119,7 @@ export function validateSpec(doc: unknown, file = 'kctl.yaml'): ClusterSpec {
     if (MODES.includes(spec.mode as Mode)) checkModeRoles(spec.mode as Mode, spec.nodes.map(obj), at)
     checkPortClashes(spec.nodes.map(obj), at)
   }
+  checkHosts(spec, at)
   checkCertificates(spec.mode, spec.certificates, at)
   checkConf(spec.conf, 'spec.conf', 'spec.nodes[i]', at)
   if (problems.length > 0) {
@@ -150,7 +157,6 @@ function checkNodes(nodes: unknown[], at: (k: string, m: string) => void): void 
       if (typeof parsed === 'string') at(`${key}.${k}`, parsed)
     }
     checkConf(n.conf, `${key}.conf`, key, at)
-    if (n.host !== undefined) at(`${key}.host`, 'remote hosts are not yet available; remove it to run the node on this machine')
   })
 }
 

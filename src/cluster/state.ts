@@ -5,8 +5,10 @@
  */
 import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {isSameProcess, processIdentity, type ProcessIdentity, type ProcessStamp} from '../kit/process.js'
-import type {Mode, MtlsMode, Role} from './spec.js'
+import type {ProcessIdentity, ProcessStamp} from '../kit/process.js'
+import type {Host} from './hosts/host.js'
+import type {ResolvedHost} from './spec-hosts.js'
+import {DATABASE_NODE, type Mode, type MtlsMode, type Role} from './spec.js'
 import type {PgConnection, PostgresInstance} from './postgres.js'
 
 /** Last intent for a process: `running` with a dead pid means it failed. */
@@ -25,6 +27,8 @@ export interface Launched {
 export interface NodeState extends Launched {
   name: string
   role: Role
+  /** The host it runs on: a name from `spec.hosts`, or `local` (absent in older state: local). */
+  host?: string
   /** Kong's prefix: conf, logs/, pid file. */
   prefix: string
   confPath: string
@@ -35,6 +39,8 @@ export interface NodeState extends Launched {
 }
 
 export interface EmbeddedDatabaseState extends Launched {
+  /** The host it runs on (as NodeState.host). */
+  host?: string
   instance: PostgresInstance
   logFile: string
   intent: Intent
@@ -68,13 +74,15 @@ export interface ClusterState {
   /** Hybrid mode only. */
   certificates?: CertificatesState
   nodes: Record<string, NodeState>
+  /** The hosts of the spec other than this machine, as last synced from the spec. */
+  hosts?: Record<string, ResolvedHost>
 }
 
 /** The recorded process, when there is one. */
 export const launchedProcess = (p: Launched): ProcessIdentity | undefined => (p.pid && p.process ? {pid: p.pid, ...p.process} : undefined)
 
-/** Whether the recorded process still runs (the one check for a pid from state). */
-export const isRunning = (p: Launched): boolean => isSameProcess(launchedProcess(p))
+/** Whether the recorded process still runs on `host`, its host (the one check for a pid from state). */
+export const isRunning = (p: Launched, host: Host): Promise<boolean> => host.isSameProcess(launchedProcess(p))
 
 /** Records a launched process (pid and identity), or clears the record. */
 export function recordProcess(p: Launched, id: ProcessIdentity | undefined): void {
@@ -87,14 +95,14 @@ export function recordProcess(p: Launched, id: ProcessIdentity | undefined): voi
  * only while its process's command line names this node's conf (`--conf <confPath>`) or this
  * database's data dir (`-D <dataDir>`); its identity is then recorded. Any other pid is dropped.
  */
-export function adoptBarePids(state: ClusterState): void {
-  const adopt = (p: Launched, mark: string) => {
+export async function adoptBarePids(state: ClusterState, hostOf: (name: string) => Host): Promise<void> {
+  const adopt = async (p: Launched, name: string, mark: string) => {
     if (!p.pid || p.process) return
-    const id = processIdentity(p.pid)
+    const id = await hostOf(name).processIdentity(p.pid)
     recordProcess(p, id?.command.includes(mark) ? id : undefined)
   }
-  for (const n of Object.values(state.nodes)) adopt(n, `--conf ${n.confPath}`)
-  if (state.embedded) adopt(state.embedded, `-D ${state.embedded.instance.dataDir}`)
+  for (const n of Object.values(state.nodes)) await adopt(n, n.name, `--conf ${n.confPath}`)
+  if (state.embedded) await adopt(state.embedded, DATABASE_NODE, `-D ${state.embedded.instance.dataDir}`)
 }
 
 export const stateFile = (dir: string): string => join(dir, 'state.json')

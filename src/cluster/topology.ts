@@ -2,6 +2,7 @@
 import {join} from 'node:path'
 import {certificatesState} from './certificates.js'
 import {nodeListen, type ClusterSpec, type NodeSpec} from './spec.js'
+import {LOCAL_HOST_NAME, resolveHost, type ResolvedHost} from './spec-hosts.js'
 import type {ClusterState, NodeState} from './state.js'
 
 /** A node's record for this spec, keeping its process and intent from `previous`. */
@@ -10,6 +11,8 @@ export function nodeState(stateDir: string, node: NodeSpec, previous?: NodeState
   return {
     name: node.name,
     role: node.role,
+    // A node moved to another host in the spec moves once stopped: until then its process is where it ran.
+    host: previous?.pid ? previous.host ?? LOCAL_HOST_NAME : node.host ?? LOCAL_HOST_NAME,
     prefix,
     confPath: join(prefix, 'kong.conf'),
     logFile: join(prefix, 'logs', 'node.log'),
@@ -28,10 +31,19 @@ export function nodeState(stateDir: string, node: NodeSpec, previous?: NodeState
 /**
  * Node records follow the spec (listen changes apply on the next start); nodes removed from
  * the spec are kept while they still have a pid, so `stop` can still reach them. The
- * certificate paths follow the spec too.
+ * certificate paths and the hosts follow the spec too (a host still running a kept node
+ * stays recorded).
  */
 export function syncNodes(state: ClusterState, spec: ClusterSpec, stateDir: string): void {
   state.certificates = certificatesState(spec, state.specPath, stateDir)
+  const hosts: Record<string, ResolvedHost> = {}
+  for (const h of spec.spec.hosts ?? []) hosts[h.name] = resolveHost(spec, h.name)!
+  for (const n of Object.values(state.nodes)) if (n.pid && n.host && !hosts[n.host] && state.hosts?.[n.host]) hosts[n.host] = state.hosts[n.host]
+  if (Object.keys(hosts).length) state.hosts = hosts
+  else delete state.hosts
+  const db = spec.spec.database
+  if (state.embedded && !state.embedded.pid) state.embedded.host = ('embedded' in db ? db.host : undefined) ?? LOCAL_HOST_NAME
+  else if (state.embedded) state.embedded.host ??= LOCAL_HOST_NAME
   const next: Record<string, NodeState> = {}
   for (const n of spec.spec.nodes) next[n.name] = nodeState(stateDir, n, state.nodes[n.name])
   for (const [name, old] of Object.entries(state.nodes)) if (!next[name] && old.pid) next[name] = old

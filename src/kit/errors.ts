@@ -23,6 +23,8 @@ export const EXIT_STATUS = {
   POSTGRES_START_FAILED: 1,
   DATABASE_FAILED: 1,
   NODE_START_FAILED: 1,
+  /** A spec puts a node on a host kctl cannot operate yet. */
+  HOST_UNAVAILABLE: 1,
   NODE_STOP_FAILED: 1,
   /** The new serving process did not start; the node keeps serving the previous configuration. */
   NODE_RELOAD_FAILED: 1,

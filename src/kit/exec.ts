@@ -21,11 +21,17 @@ export interface RunOptions {
   code?: ErrorCode
   /** Prefix of the error message, e.g. "initdb failed". */
   what?: string
+  /** Written to the command's stdin (default: none, stdin ignored). */
+  input?: string | Buffer
+  /** Default true: a failure throws. False: a non-zero exit is returned in `exitCode`. */
+  reject?: boolean
 }
 
 export interface RunResult {
   stdout: string
   stderr: string
+  /** 0 unless `reject: false` and the command failed (-1 when it exited by a signal or could not start). */
+  exitCode: number
 }
 
 /** Runs a command to completion. Throws ExternalError naming the command, exit code and stderr. */
@@ -39,8 +45,11 @@ export async function run(file: string, args: string[], options: RunOptions = {}
     timeout: options.timeoutMs,
     forceKillAfterDelay: 2000,
     reject: false,
-    stdin: 'ignore',
+    ...(options.input === undefined ? {stdin: 'ignore' as const} : {input: options.input}),
   })
+  if (result.failed && options.reject === false && !result.timedOut && !result.isCanceled) {
+    return {stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? -1}
+  }
   if (result.failed) {
     const output = tail(`${result.stderr}\n${result.stdout}`.trim(), 20)
     const why = result.timedOut ? 'timed out' : result.exitCode === undefined ? (result.signal ?? result.shortMessage) : `exit code ${result.exitCode}`
@@ -50,7 +59,7 @@ export async function run(file: string, args: string[], options: RunOptions = {}
       output,
     )
   }
-  return {stdout: String(result.stdout), stderr: String(result.stderr)}
+  return {stdout: String(result.stdout), stderr: String(result.stderr), exitCode: 0}
 }
 
 export interface DetachedOptions {

@@ -4,7 +4,9 @@ import {basename, dirname, join, resolve} from 'node:path'
 import {UserError} from '../kit/errors.js'
 import {clusterDir} from '../kit/paths.js'
 import {DATABASE_NODE, loadSpec, type ClusterSpec} from '../cluster/spec.js'
-import {adoptBarePids, isRunning, readState, type ClusterState, type Intent, type Launched} from '../cluster/state.js'
+import {hostFor, processRunning} from '../cluster/hosts/index.js'
+import {localHost} from '../cluster/hosts/local.js'
+import {adoptBarePids, launchedProcess, readState, type ClusterState, type Intent, type Launched} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
 
 export interface ClusterRef {
@@ -54,7 +56,7 @@ export async function readOwnState(stateDir: string, spec: ClusterSpec, specPath
   if (!state) return undefined
   if (state.specPath !== specPath && realPath(state.specPath) === specPath) state.specPath = specPath
   if (state.specPath !== specPath && !options.adopt) throw await specMismatch(spec.metadata.name, state.specPath, specPath)
-  adoptBarePids(state)
+  await adoptBarePids(state, (name) => hostFor(state, name))
   return state
 }
 
@@ -89,11 +91,19 @@ export type ProcessState = 'running' | 'stopped' | 'failed'
 
 /**
  * running: the recorded process still runs; failed: meant to run but gone (or its pid now
- * belongs to another process); stopped: not meant to run.
+ * belongs to another process); stopped: not meant to run. `running` is its host's answer
+ * (see processStateOf); without it, the process is looked up on this machine.
  */
-export function processState(p: Launched & {intent: Intent}): ProcessState {
-  if (isRunning(p)) return 'running'
+export function processState(p: Launched & {intent: Intent}, running: boolean = localHost.isSameProcessNow(launchedProcess(p))): ProcessState {
+  if (running) return 'running'
   return p.intent === 'running' ? 'failed' : 'stopped'
+}
+
+/** processState of a node (or `postgres`) of the cluster, asked of the host it runs on. */
+export async function processStateOf(state: ClusterState, name: string): Promise<ProcessState> {
+  const p = name === DATABASE_NODE ? state.embedded : state.nodes[name]
+  if (!p) return 'stopped'
+  return processState(p, await processRunning(state, name))
 }
 
 /** Checks a NODE argument against the spec (and the database name). @throws UserError NODE_NOT_FOUND */

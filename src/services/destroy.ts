@@ -6,7 +6,8 @@ import type {Reporter} from '../kit/output.js'
 import {clusterDir} from '../kit/paths.js'
 import {stopNode} from '../cluster/launcher.js'
 import {removeData, stopServer} from '../cluster/postgres.js'
-import {loadSpec} from '../cluster/spec.js'
+import {DATABASE_NODE, loadSpec} from '../cluster/spec.js'
+import {hostFor} from '../cluster/hosts/index.js'
 import {launchedProcess, removeStateDir} from '../cluster/state.js'
 import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
 
@@ -45,11 +46,11 @@ export async function destroy(options: DestroyOptions): Promise<DestroyResult> {
   for (const node of Object.values(state.nodes).reverse()) {
     options.report.step(`Stopping ${node.name}`)
     const proc = launchedProcess(node)
-    if (proc && (await stopNode(proc)) !== 'gone') stopped.push(node.name)
+    if (proc && (await stopNode(proc, hostFor(state, node.name))) !== 'gone') stopped.push(node.name)
   }
   if (state.embedded) {
     options.report.step('Stopping postgres and removing its data')
-    await stopServer({process: launchedProcess(state.embedded), dataDir: state.embedded.instance.dataDir})
+    await stopServer({process: launchedProcess(state.embedded), dataDir: state.embedded.instance.dataDir, host: hostFor(state, DATABASE_NODE)})
     stopped.push('postgres')
     await removeData(state.embedded.instance)
   }

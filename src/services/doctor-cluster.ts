@@ -5,21 +5,22 @@
 import {basename} from 'node:path'
 import {connect} from 'node:net'
 import pg from 'pg'
-import {isRunning} from '../cluster/state.js'
-import {isPortFree} from '../kit/ports.js'
+import {hostFor, hostNameOf, processRunning} from '../cluster/hosts/index.js'
+import type {Host} from '../cluster/hosts/host.js'
 import {connectHost, listenUrl, parseListen} from '../cluster/listen.js'
 import {DATABASE_NODE, LISTEN_KEYS, nodeListen, type ClusterSpec} from '../cluster/spec.js'
 import type {ClusterState} from '../cluster/state.js'
-import {processState} from './cluster.js'
+import {processStateOf} from './cluster.js'
 import {fail, pass, type Check} from './doctor-machine.js'
 import {createProber} from './status/probe.js'
 
 /** Who of this cluster holds `port` right now (a live process started with it), if anyone. */
-function ownHolder(state: ClusterState | undefined, port: number): string | undefined {
+async function ownHolder(state: ClusterState | undefined, port: number, hostName: string): Promise<string | undefined> {
   if (!state) return undefined
-  if (state.embedded && isRunning(state.embedded) && state.connection.port === port) return `${DATABASE_NODE} (pid ${state.embedded.pid})`
+  const here = (name: string) => hostNameOf(state, name) === hostName
+  if (state.embedded && here(DATABASE_NODE) && state.connection.port === port && (await processRunning(state, DATABASE_NODE))) return `${DATABASE_NODE} (pid ${state.embedded.pid})`
   for (const n of Object.values(state.nodes)) {
-    if (!isRunning(n)) continue
+    if (!here(n.name) || !(await processRunning(state, n.name))) continue
     const ports = Object.values(n.listen).flatMap((v) => {
       const parsed = v ? parseListen(v) : []
       return typeof parsed === 'string' ? [] : parsed.map((a) => a.port)
@@ -29,20 +30,35 @@ function ownHolder(state: ClusterState | undefined, port: number): string | unde
   return undefined
 }
 
-/** Every listener of the spec (and the embedded database's port, once known). */
+/** The host a node of the spec goes on, or a failed check when kctl cannot reach that host. */
+function specHost(spec: ClusterSpec, name: string, unreachable: Map<string, Check>): Host | undefined {
+  try {
+    return hostFor(spec, name)
+  } catch (err) {
+    const host = hostNameOf(spec, name)
+    if (!unreachable.has(host)) unreachable.set(host, fail(`host ${host}`, (err as Error).message.replace(/ Nothing was changed\.$/, ' Its ports were not checked.'), (err as {hint?: string}).hint ?? 'See `kctl hosts`.'))
+    return undefined
+  }
+}
+
+/** Every listener of the spec (and the embedded database's port, once known), on the host each is on. */
 export async function checkPorts(spec: ClusterSpec, specPath: string, state: ClusterState | undefined): Promise<Check[]> {
   const file = basename(specPath)
   const checks: Check[] = []
+  const unreachable = new Map<string, Check>()
   const db = spec.spec.database
   const dbPort = 'embedded' in db ? state?.embedded ? state.connection.port : db.port : undefined
-  if (dbPort !== undefined) {
+  const dbHost = dbPort !== undefined ? specHost(spec, DATABASE_NODE, unreachable) : undefined
+  if (dbPort !== undefined && dbHost) {
     const name = `port ${dbPort}`
-    const own = ownHolder(state, dbPort)
+    const own = await ownHolder(state, dbPort, dbHost.name)
     if (own) checks.push(pass(name, `the embedded database's port, held by this cluster's ${own}`))
-    else if (await isPortFree('127.0.0.1', dbPort)) checks.push(pass(name, `127.0.0.1:${dbPort} (the embedded database) is free`))
+    else if (await dbHost.portFree('127.0.0.1', dbPort)) checks.push(pass(name, `127.0.0.1:${dbPort} (the embedded database) is free`))
     else checks.push(fail(name, `127.0.0.1:${dbPort} (the embedded database's port) is in use by another process`, `Stop what listens on port ${dbPort}, or set spec.database.port in ${file} to a free port.`))
   }
   for (const [i, node] of spec.spec.nodes.entries()) {
+    const host = specHost(spec, node.name, unreachable)
+    if (!host) continue
     for (const key of LISTEN_KEYS) {
       const value = nodeListen(node, key)
       const parsed = value ? parseListen(value) : []
@@ -50,20 +66,22 @@ export async function checkPorts(spec: ClusterSpec, specPath: string, state: Clu
       for (const a of parsed) {
         const name = `port ${a.port}`
         const where = `${a.host}:${a.port} (${key} of ${node.name})`
-        const own = ownHolder(state, a.port)
+        const own = await ownHolder(state, a.port, host.name)
         if (own) checks.push(pass(name, `${where} is held by this cluster's ${own}`))
-        else if (await isPortFree(a.host, a.port)) checks.push(pass(name, `${where} is free`))
+        else if (await host.portFree(a.host, a.port)) checks.push(pass(name, `${where} is free`))
         else checks.push(fail(name, `${where} is in use by another process`, `Stop what listens on port ${a.port}, or change spec.nodes[${i}].${key} in ${file} to a free port.`))
       }
     }
   }
-  return checks
+  return [...checks, ...unreachable.values()]
 }
 
 /** True when any process of the cluster runs (or should run). */
-export function clusterRunning(state: ClusterState | undefined): boolean {
+export async function clusterRunning(state: ClusterState | undefined): Promise<boolean> {
   if (!state) return false
-  return [state.embedded, ...Object.values(state.nodes)].some((p) => p && (isRunning(p) || p.intent === 'running'))
+  if ([state.embedded, ...Object.values(state.nodes)].some((p) => p?.intent === 'running')) return true
+  const names = [...(state.embedded ? [DATABASE_NODE] : []), ...Object.keys(state.nodes)]
+  return (await Promise.all(names.map((n) => processRunning(state, n)))).some(Boolean)
 }
 
 /** The database and every node: is each process alive, do its endpoints answer, is it ready. */
@@ -72,7 +90,7 @@ export async function checkRunningCluster(state: ClusterState): Promise<Check[]>
   const prober = createProber({timeoutMs: 3000})
   try {
     for (const n of Object.values(state.nodes)) {
-      const s = processState(n)
+      const s = await processStateOf(state, n.name)
       if (s === 'stopped') {
         checks.push(pass(n.name, `stopped (\`kctl start ${n.name}\` starts it)`))
         continue
@@ -113,7 +131,7 @@ async function checkDatabase(state: ClusterState): Promise<Check> {
   const c = state.connection
   const where = `${c.host}:${c.port}/${c.database}`
   if (state.embedded) {
-    const s = processState(state.embedded)
+    const s = await processStateOf(state, DATABASE_NODE)
     if (s === 'stopped') return pass('database', `embedded Postgres on ${c.host}:${c.port} is stopped`)
     if (s === 'failed') return fail('database', `embedded Postgres on ${c.host}:${c.port} is not running, though it should be`, `See \`kctl logs ${DATABASE_NODE}\`, then \`kctl start ${DATABASE_NODE}\`.`)
   }

@@ -30,7 +30,7 @@ export async function doctor(options: DoctorOptions): Promise<DoctorResult> {
   const specPath = specPathOf(options)
   const {spec, check: specCheck} = await readSpec(specPath)
   const state = spec ? await readState(clusterDir(options.stateRoot, spec.metadata.name)).catch(() => undefined) : undefined
-  const running = clusterRunning(state)
+  const running = await clusterRunning(state)
   if (spec) specCheck.detail += running ? ', running' : state ? ', set up, not running' : ', not set up yet'
   const embedded = !spec || 'embedded' in spec.spec.database
   const checks: Check[] = [specCheck, await checkNode()]

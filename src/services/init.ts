@@ -16,8 +16,9 @@ import {planPhases, runPhases, upPhases, type UpContext} from '../cluster/phases
 import {preparePostgres, removeData, type PgConnection} from '../cluster/postgres.js'
 import type {BasePorts} from '../cluster/layout.js'
 import {renderSpec} from '../cluster/spec-template.js'
-import {LISTEN_KEYS, loadSpec, nodeListen, type ClusterSpec, type Mode, type MtlsMode} from '../cluster/spec.js'
-import {isRunning, readState, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
+import {DATABASE_NODE, LISTEN_KEYS, loadSpec, nodeListen, type ClusterSpec, type Mode, type MtlsMode} from '../cluster/spec.js'
+import {checkHostsAvailable, processRunning} from '../cluster/hosts/index.js'
+import {readState, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
 import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
 
@@ -69,6 +70,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
   const specPath = specPathOf(options)
   const {spec, text} = await specFor(options, specPath)
   const created = text !== undefined
+  checkHostsAvailable(spec)
   const stateDir = clusterDir(options.stateRoot, spec.metadata.name)
   const existing = await readOwnState(stateDir, spec, specPath, {adopt: options.adopt})
   if (existing && existing.specPath !== specPath) {
@@ -79,10 +81,10 @@ export async function init(options: InitOptions): Promise<InitResult> {
   const state = existing ?? (await newState(spec, specPath, stateDir, Boolean(options.dryRun)))
   syncNodes(state, spec, stateDir)
   const result = (alreadyRunning: boolean, plan?: InitResult['plan']): InitResult => ({...summary(state, specPath, created), already_running: alreadyRunning, plan})
-  if (existing && allRunning(state)) return result(true)
+  if (existing && (await allRunning(state))) return result(true)
   const ctx: UpContext = {spec, specPath, stateDir, state, nodes: Object.keys(state.nodes), report: options.report, started: {nodes: []}}
   const phases = upPhases(spec.spec.mode)
-  if (options.dryRun) return result(false, planPhases(phases, ctx))
+  if (options.dryRun) return result(false, await planPhases(phases, ctx))
   if (text !== undefined) await writeFile(specPath, text)
   await mkdir(join(stateDir, 'postgres'), {recursive: true, mode: 0o711})
   await writeState(stateDir, state)
@@ -180,8 +182,9 @@ function parseUrl(url: string): PgConnection {
   return {host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username || 'kong'), password: decodeURIComponent(u.password) || undefined, database: decodeURIComponent(u.pathname.slice(1)) || 'kong', ssl}
 }
 
-function allRunning(state: ClusterState): boolean {
-  return (!state.embedded || isRunning(state.embedded)) && Object.values(state.nodes).every(isRunning)
+async function allRunning(state: ClusterState): Promise<boolean> {
+  const names = [...(state.embedded ? [DATABASE_NODE] : []), ...Object.keys(state.nodes)]
+  return (await Promise.all(names.map((n) => processRunning(state, n)))).every(Boolean)
 }
 
 async function discard(state: ClusterState, stateDir: string): Promise<void> {

@@ -4,7 +4,8 @@ import {stopNode} from '../cluster/launcher.js'
 import {DATABASE_PHASES, runPhases, upPhases, type UpContext} from '../cluster/phases.js'
 import {stopServer} from '../cluster/postgres.js'
 import {DATABASE_NODE} from '../cluster/spec.js'
-import {isRunning, launchedProcess, recordProcess, writeState} from '../cluster/state.js'
+import {checkHostsAvailable, hostFor, processRunning} from '../cluster/hosts/index.js'
+import {launchedProcess, recordProcess, writeState} from '../cluster/state.js'
 import {checkNodeName, loadCluster, type ClusterRef, type LoadedCluster} from './cluster.js'
 import {cannotReplace, replace, rollingOrder} from './reload.js'
 
@@ -49,6 +50,7 @@ export interface RestartResult {
 export async function start(options: LifecycleOptions): Promise<StartResult> {
   const c = await loadCluster(options)
   checkNodeName(c, options.node)
+  checkHostsAvailable(c.spec)
   const names = options.node === DATABASE_NODE ? [] : options.node ? [options.node] : Object.keys(c.state.nodes)
   const phases = options.node === DATABASE_NODE ? DATABASE_PHASES : upPhases(c.state.mode)
   const started: UpContext['started'] = {nodes: []}
@@ -75,11 +77,11 @@ export async function stop(options: LifecycleOptions): Promise<StopResult> {
   if (emb && (!options.node || options.node === DATABASE_NODE)) {
     const running = Object.values(c.state.nodes).filter((n) => n.intent === 'running').map((n) => n.name)
     if (running.length) options.report.warn(`nodes ${running.join(', ')} lose their database until \`kctl start ${DATABASE_NODE}\``)
-    const was = isRunning(emb)
+    const was = await processRunning(c.state, DATABASE_NODE)
     options.report.step(`Stopping ${DATABASE_NODE}`)
     emb.intent = 'stopped' // before the signal, as for nodes
     await writeState(c.stateDir, c.state)
-    await stopServer({process: launchedProcess(emb), dataDir: emb.instance.dataDir})
+    await stopServer({process: launchedProcess(emb), dataDir: emb.instance.dataDir, host: hostFor(c.state, DATABASE_NODE)})
     recordProcess(emb, undefined)
     await writeState(c.stateDir, c.state)
     result[was ? 'stopped' : 'already_stopped'].push(DATABASE_NODE)
@@ -90,7 +92,7 @@ export async function stop(options: LifecycleOptions): Promise<StopResult> {
 /** Stops one node; true when it was running. */
 async function stopOne(c: LoadedCluster, name: string, report: Reporter): Promise<boolean> {
   const node = c.state.nodes[name]
-  const was = isRunning(node)
+  const was = await processRunning(c.state, name)
   report.step(`Stopping ${name}`)
   // The intent is written before the signal: whoever reads the state while the process
   // exits (kctl status --watch) sees an orderly stop, never a dead pid meant to run.
@@ -98,7 +100,7 @@ async function stopOne(c: LoadedCluster, name: string, report: Reporter): Promis
   await writeState(c.stateDir, c.state)
   const proc = launchedProcess(node)
   if (proc) {
-    const how = await stopNode(proc)
+    const how = await stopNode(proc, hostFor(c.state, name))
     if (how === 'killed') report.warn(`${name} did not stop within 15 s and was killed`)
   }
   recordProcess(node, undefined)
@@ -120,13 +122,14 @@ export async function restart(options: LifecycleOptions): Promise<RestartResult>
   const down: string[] = []
   for (const name of rollingOrder(c, options.node).map((n) => n.name)) {
     const node = c.state.nodes[name]
-    if (!isRunning(node)) {
+    if (!(await processRunning(c.state, node.name))) {
       down.push(node.name)
       continue
     }
-    if (cannotReplace(c, node, 'handover')) {
+    const why = await cannotReplace(c, node, 'handover')
+    if (why) {
       // an older runtime or proxy workers of its own: this one node goes down and up
-      options.report.warn(`${node.name} is restarted by stopping it (${cannotReplace(c, node, 'handover')!.message.replace(/\.$/, '')}); its connections are refused meanwhile`)
+      options.report.warn(`${node.name} is restarted by stopping it (${why.message.replace(/\.$/, '')}); its connections are refused meanwhile`)
       await stopThenStart({...options, node: node.name})
       result.restarted.push(node.name)
       c = await loadCluster(options) // what that wrote, so the next node's record does not undo it
@@ -136,7 +139,7 @@ export async function restart(options: LifecycleOptions): Promise<RestartResult>
     if (await replace(c, node, 'handover')) result.restarted.push(node.name)
     else down.push(node.name)
   }
-  if (down.length || (c.state.embedded && !isRunning(c.state.embedded))) {
+  if (down.length || (c.state.embedded && !(await processRunning(c.state, DATABASE_NODE)))) {
     const up = await start({...options, node: options.node})
     result.started.push(...up.started.filter((n) => !result.restarted.includes(n)))
   }

@@ -1,8 +1,6 @@
-/** `kctl logs NODE [-f] [-n N]`: a node's (or the database's) log. */
-import {createReadStream} from 'node:fs'
-import {readFile, stat} from 'node:fs/promises'
-import {setTimeout as sleep} from 'node:timers/promises'
+/** `kctl logs NODE [-f] [-n N]`: a node's (or the database's) log, read on the host it runs on. */
 import {UserError} from '../kit/errors.js'
+import {hostFor} from '../cluster/hosts/index.js'
 import {DATABASE_NODE} from '../cluster/spec.js'
 import {checkNodeName, loadCluster, type ClusterRef} from './cluster.js'
 
@@ -21,30 +19,19 @@ export async function logs(options: LogsOptions): Promise<{file: string}> {
   const c = await loadCluster(options)
   checkNodeName(c, options.node)
   const file = options.node === DATABASE_NODE ? c.state.embedded!.logFile : c.state.nodes[options.node].logFile
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch {
+  const host = hostFor(c.state, options.node)
+  // The host's tail polls the file for growth while following (across a rotation by truncation too).
+  const lines = await host.tail(file, {lines: options.lines, follow: options.follow}).catch(() => {
     throw new UserError('NODE_NOT_FOUND', `${options.node} has no log yet (${file}).`, {hint: `Start it: \`kctl start ${options.node}\`.`})
+  })
+  const stop = () => void lines.close()
+  options.signal?.addEventListener('abort', stop, {once: true})
+  try {
+    if (options.signal?.aborted) return {file}
+    for await (const line of lines) options.write(`${line}\n`)
+  } finally {
+    options.signal?.removeEventListener('abort', stop)
+    await lines.close()
   }
-  const all = text.split('\n')
-  if (all.at(-1) === '') all.pop()
-  const shown = options.lines > 0 ? all.slice(-options.lines) : all
-  if (shown.length) options.write(`${shown.join('\n')}\n`)
-  if (options.follow) await follow(file, Buffer.byteLength(text), options)
   return {file}
-}
-
-/** Polls the file for growth (works across log rotation by truncation, and on every platform). */
-async function follow(file: string, from: number, options: LogsOptions): Promise<void> {
-  let offset = from
-  while (!options.signal?.aborted) {
-    const size = await stat(file).then((s) => s.size, () => 0)
-    if (size < offset) offset = 0
-    if (size > offset) {
-      for await (const chunk of createReadStream(file, {start: offset, end: size - 1, encoding: 'utf8'})) options.write(chunk as string)
-      offset = size
-    }
-    await sleep(200, undefined, {signal: options.signal}).catch(() => {})
-  }
 }

@@ -1,6 +1,9 @@
 /** `kctl nodes`: one row per process of the cluster, database included. */
 import {DATABASE_NODE, type Mode} from '../cluster/spec.js'
-import {loadCluster, processState, type ClusterRef, type ProcessState} from './cluster.js'
+import {hostDefinition, hostNameOf} from '../cluster/hosts/index.js'
+import {LOCAL_HOST_NAME} from '../cluster/spec-hosts.js'
+import type {ClusterState} from '../cluster/state.js'
+import {loadCluster, processStateOf, type ClusterRef, type ProcessState} from './cluster.js'
 
 /** The JSON contract of `kctl nodes --json`; other commands and checks rely on it. */
 export interface NodesResult {
@@ -12,6 +15,7 @@ export interface NodesResult {
 export interface NodeRow {
   name: string
   role: string
+  /** `localhost` for this machine; else the spec's host name and its address (`edge-1 (10.0.0.12)`). */
   host: string
   pid: number | null
   /** `external`: a database given by URL, which kctl neither starts nor watches. */
@@ -32,15 +36,23 @@ export async function nodes(options: NodesOptions): Promise<NodesResult> {
   const {host, port} = state.connection
   const postgres = `${host.includes(':') ? `[${host}]` : host}:${port}`
   if (emb) {
-    const s = processState(emb)
-    rows.push({name: DATABASE_NODE, role: 'database', host: 'localhost', pid: s === 'running' ? emb.pid! : null, state: s, listen: {postgres}})
+    const s = await processStateOf(state, DATABASE_NODE)
+    rows.push({name: DATABASE_NODE, role: 'database', host: hostColumn(state, DATABASE_NODE), pid: s === 'running' ? emb.pid! : null, state: s, listen: {postgres}})
   } else {
     rows.push({name: EXTERNAL_DATABASE_ROW, role: 'database', host, pid: null, state: 'external', listen: {postgres}})
   }
   for (const n of Object.values(state.nodes)) {
-    const s = processState(n)
+    const s = await processStateOf(state, n.name)
     const listen = Object.fromEntries(Object.entries(n.listen).filter(([, v]) => v !== undefined)) as NodeRow['listen']
-    rows.push({name: n.name, role: n.role, host: 'localhost', pid: s === 'running' ? n.pid! : null, state: s, listen})
+    rows.push({name: n.name, role: n.role, host: hostColumn(state, n.name), pid: s === 'running' ? n.pid! : null, state: s, listen})
   }
   return {cluster: state.name, mode: state.mode, nodes: rows}
+}
+
+function hostColumn(state: ClusterState, name: string): string {
+  const host = hostNameOf(state, name)
+  if (host === LOCAL_HOST_NAME) return 'localhost'
+  const ssh = hostDefinition(state, host)?.ssh
+  const address = ssh?.address ?? ssh?.host
+  return address ? `${host} (${address})` : host
 }

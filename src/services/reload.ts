@@ -15,18 +15,18 @@
  *     ok ─► (restart: record the new pid, wait ready and in sync) ─► next node
  *     failed ─► old kong.conf back, stop here, NODE_RELOAD_FAILED (the node keeps serving)
  */
-import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ExternalError, UserError} from '../kit/errors.js'
-import {processIdentity, signalProcess} from '../kit/process.js'
+import type {Host} from '../cluster/hosts/host.js'
+import {hostFor, processRunning} from '../cluster/hosts/index.js'
 import {waitNodeReady} from '../cluster/launcher.js'
 import {writeConfOf} from '../cluster/launch.js'
 import {nodeExtraConf} from '../cluster/spec-conf.js'
 import {DATABASE_NODE} from '../cluster/spec.js'
-import {isRunning, launchedProcess, recordProcess, writeState, type NodeState} from '../cluster/state.js'
+import {launchedProcess, recordProcess, writeState, type NodeState} from '../cluster/state.js'
 import {waitInSync} from '../cluster/sync.js'
-import {readRecord, type SupervisionRecord} from '../runtime/supervisor/record.js'
+import {parseRecord, recordPath, type SupervisionRecord} from '../runtime/supervisor/record.js'
 import {checkNodeName, loadCluster, type ClusterRef, type LoadedCluster} from './cluster.js'
 import type {Reporter} from '../kit/output.js'
 
@@ -57,13 +57,13 @@ export async function reload(options: ReloadOptions): Promise<ReloadResult> {
   checkNodeName(c, options.node)
   const result: ReloadResult = {cluster: c.state.name, reloaded: [], not_running: []}
   for (const node of rollingOrder(c, options.node)) {
-    if (!isRunning(node)) {
+    if (!(await processRunning(c.state, node.name))) {
       options.report.warn(`${node.name} is not running; \`kctl start ${node.name}\` starts it with the new configuration`)
       result.not_running.push(node.name)
       continue
     }
     options.report.step(`Reloading ${node.name}`)
-    const why = cannotReplace(c, node, 'reload')
+    const why = await cannotReplace(c, node, 'reload')
     if (why) throw why
     if (await replace(c, node, 'reload')) result.reloaded.push(node.name)
     else result.not_running.push(node.name)
@@ -79,8 +79,8 @@ export function rollingOrder(c: LoadedCluster, name?: string): NodeState[] {
 }
 
 /** Why this running node cannot be replaced in place, or undefined. */
-export function cannotReplace(c: LoadedCluster, node: NodeState, how: How): UserError | undefined {
-  const record = readRecord(node.prefix)
+export async function cannotReplace(c: LoadedCluster, node: NodeState, how: How): Promise<UserError | undefined> {
+  const record = await readRecordOn(hostFor(c.state, node.name), node.prefix)
   const field = how === 'reload' ? 'reloads' : 'last_handover'
   if (!record || !(field in record)) {
     // a supervisor without it would take the signal for a request to exit
@@ -104,31 +104,33 @@ export function cannotReplace(c: LoadedCluster, node: NodeState, how: How): User
  *   one keeps serving, its kong.conf is put back)
  */
 export async function replace(c: LoadedCluster, node: NodeState, how: How): Promise<boolean> {
-  const previous = await readFile(node.confPath)
+  const host = hostFor(c.state, node.name)
+  const previous = (await host.readFile(node.confPath)) ?? ''
   await writeConfOf(c.spec, c.state, node)
   const asked = Date.now()
   const proc = launchedProcess(node)
-  if (!proc || !signalProcess(proc, how === 'reload' ? 'SIGHUP' : 'SIGUSR2')) {
-    await writeFile(node.confPath, previous, {mode: 0o600})
+  if (!proc || !(await host.signal(proc, how === 'reload' ? 'SIGHUP' : 'SIGUSR2'))) {
+    await host.writeFile(node.confPath, previous, {mode: 0o600})
     return false
   }
-  const r = await waitVerdict(node.prefix, how, asked)
+  const r = await waitVerdict(host, node.prefix, how, asked)
   const answer = r && (how === 'reload' ? r.last_reload : r.last_handover)
   const answered = answer && answer.at >= asked ? answer : null
   if (!answered?.ok) {
     // the node keeps serving with the previous conf: a later restart after a crash must too
-    await writeFile(node.confPath, previous, {mode: 0o600})
-    throw await replaceFailure(node, how, answered?.error ?? (r && r.state !== 'running' ? `the node ${r.state === 'failed' ? `failed: ${r.failure}` : 'stopped'}` : `no answer within ${VERDICT_TIMEOUT_MS / 1000} s`))
+    await host.writeFile(node.confPath, previous, {mode: 0o600})
+    throw await replaceFailure(host, node, how, answered?.error ?? (r && r.state !== 'running' ? `the node ${r.state === 'failed' ? `failed: ${r.failure}` : 'stopped'}` : `no answer within ${VERDICT_TIMEOUT_MS / 1000} s`))
   }
   if (how === 'handover') {
     // the node is the new supervisor from now on
-    const id = r && processIdentity(r.pid)
-    if (!id || !id.command.includes(node.confPath)) throw await replaceFailure(node, how, `the new supervisor (pid ${r?.pid}) is not running`)
+    const id = r ? await host.processIdentity(r.pid) : undefined
+    if (!id || !id.command.includes(node.confPath)) throw await replaceFailure(host, node, how, `the new supervisor (pid ${r?.pid}) is not running`)
     recordProcess(node, id)
     await writeState(c.stateDir, c.state)
-    await waitNodeReady(node, id, {path: node.role === 'data_plane' ? '/status' : '/status/ready'})
-    const cp = Object.values(c.state.nodes).find((n) => n.role === 'control_plane' && isRunning(n))
-    if (node.role === 'data_plane' && cp) await waitInSync(cp, [node])
+    await waitNodeReady(node, host, id, {path: node.role === 'data_plane' ? '/status' : '/status/ready'})
+    let cp: NodeState | undefined
+    for (const n of Object.values(c.state.nodes)) if (!cp && n.role === 'control_plane' && (await processRunning(c.state, n.name))) cp = n
+    if (node.role === 'data_plane' && cp) await waitInSync(c.state, cp, [node])
   } else {
     // listen values from the spec are now the node's: status and logs look there
     await writeState(c.stateDir, c.state)
@@ -136,8 +138,8 @@ export async function replace(c: LoadedCluster, node: NodeState, how: How): Prom
   return true
 }
 
-async function replaceFailure(node: NodeState, how: How, why: string): Promise<ExternalError> {
-  const log = await readFile(node.logFile, 'utf8').catch(() => '')
+async function replaceFailure(host: Host, node: NodeState, how: How, why: string): Promise<ExternalError> {
+  const log = (await host.readFile(node.logFile).catch(() => undefined))?.toString('utf8') ?? ''
   const reason = log.split('\n').reverse().find((l) => l.startsWith('Error: '))?.slice('Error: '.length)
   return new ExternalError('NODE_RELOAD_FAILED', `${node.name} was not ${how === 'reload' ? 'reloaded' : 'restarted'}: ${why}${reason && !why.includes(reason) ? ` (${reason})` : ''}. It keeps serving with its previous configuration.`, '', {
     hint: `Fix the node's conf in kctl.yaml and run the command again; \`kctl logs ${node.name}\` shows the new process's output (${join('nodes', node.name, 'logs', 'node.log')}).`,
@@ -145,15 +147,21 @@ async function replaceFailure(node: NodeState, how: How, why: string): Promise<E
 }
 
 /** The record once it answers the signal sent at `asked` (or says the node is down). */
-async function waitVerdict(prefix: string, how: How, asked: number): Promise<SupervisionRecord | null> {
+async function waitVerdict(host: Host, prefix: string, how: How, asked: number): Promise<SupervisionRecord | null> {
   const deadline = Date.now() + VERDICT_TIMEOUT_MS
   let r: SupervisionRecord | null = null
   while (Date.now() < deadline) {
-    r = readRecord(prefix)
+    r = await readRecordOn(host, prefix)
     const answer = r && (how === 'reload' ? r.last_reload : r.last_handover)
     if (answer && answer.at >= asked) return r
     if (r && r.state !== 'running') return r
     await sleep(100)
   }
   return r
+}
+
+/** The supervisor's record in `prefix` on the node's host, or null. */
+async function readRecordOn(host: Host, prefix: string): Promise<SupervisionRecord | null> {
+  const text = await host.readFile(recordPath(prefix)).catch(() => undefined)
+  return text ? parseRecord(text.toString('utf8')) : null
 }

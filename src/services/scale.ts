@@ -13,7 +13,8 @@ import {UserError} from '../kit/errors.js'
 import type {Reporter} from '../kit/output.js'
 import {listenUrl} from '../cluster/listen.js'
 import {scaleSpec} from '../cluster/spec-scale.js'
-import {isRunning, writeState} from '../cluster/state.js'
+import {hostFor, processRunning} from '../cluster/hosts/index.js'
+import {writeState} from '../cluster/state.js'
 import {loadCluster, type ClusterRef} from './cluster.js'
 import {start, stop} from './lifecycle.js'
 
@@ -67,13 +68,15 @@ async function remove(ref: ClusterRef & {report: Reporter}, name: string): Promi
   const before = await loadCluster(ref)
   const node = before.state.nodes[name]
   if (!node) return
-  const nodeId = (await readFile(join(node.prefix, 'kong.id'), 'utf8').catch(() => '')).trim()
-  if (isRunning(node)) await stop({...ref, node: name})
+  const host = hostFor(before.state, name)
+  const nodeId = ((await host.readFile(join(node.prefix, 'kong.id')).catch(() => undefined))?.toString('utf8') ?? '').trim()
+  if (await processRunning(before.state, name)) await stop({...ref, node: name})
   const c = await loadCluster(ref)
   delete c.state.nodes[name]
   await writeState(c.stateDir, c.state)
-  await rm(node.prefix, {recursive: true, force: true})
-  const cp = Object.values(c.state.nodes).find((n) => n.role === 'control_plane' && isRunning(n))
+  await host.remove(node.prefix)
+  let cp: (typeof node) | undefined
+  for (const n of Object.values(c.state.nodes)) if (!cp && n.role === 'control_plane' && (await processRunning(c.state, n.name))) cp = n
   if (node.role !== 'data_plane' || !nodeId) return
   if (!cp?.listen.admin) {
     ref.report.warn(`no control plane is running: ${name}'s row in /clustering/data-planes expires on its own (cluster_data_plane_purge_delay)`)

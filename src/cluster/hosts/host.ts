@@ -37,6 +37,8 @@ export interface HostSpawnOptions {
   logFile: string
   cwd?: string
   env?: Record<string, string>
+  /** Run as this unprivileged user (kctl acting as root there), e.g. the embedded Postgres's. */
+  runAs?: {user: string; uid: number; gid: number}
 }
 
 export interface HostWriteOptions {
@@ -96,7 +98,10 @@ export interface Host {
   exists(path: string): Promise<boolean>
   /** Removes a file or a folder tree; nothing when absent. */
   remove(path: string): Promise<void>
-  /** Lines of a file: the last `lines`, then new ones while `follow`. */
+  /**
+   * Lines of a file (without their newline): the last `lines` (0: every line), then, while
+   * `follow`, each line appended later. Throws when the file does not exist.
+   */
   tail(path: string, options: {lines: number; follow: boolean}): Promise<HostTail>
   /**
    * Copies a local folder to `dest` on the host. Files whose size and sha256 already match

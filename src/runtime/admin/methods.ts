@@ -4,7 +4,12 @@
  * plus OPTIONS, sorted. null: no such path (a 404, as Kong).
  */
 import {ENTITIES, foreignKeys, getSchema} from '../schema/registry.js'
-import {alias} from './resources.js'
+
+/** Kong's URL names of entities, from their schemas (`/key-auths`, `/consumers/{c}/key-auth`). */
+export const ALIASES: Record<string, string> = Object.fromEntries(
+  ENTITIES.flatMap((s) => [s.admin_api_name, s.admin_api_nested_name].filter((a): a is string => a !== undefined).map((a) => [a, s.name])),
+)
+export const alias = (s: string | undefined) => (s !== undefined ? (ALIASES[s] ?? s) : s)
 
 const ENTITY = ['DELETE', 'GET', 'PATCH', 'PUT']
 const COLLECTION = ['GET', 'POST']
@@ -15,7 +20,11 @@ function routeMethods(segments: string[]): string[] | null {
   if (first === 'status') return segments.length === 1 || (segments.length === 2 && second === 'ready') ? ['GET'] : null
   if (first === 'endpoints') return segments.length === 1 ? ['GET'] : null
   if (first === 'config') return segments.length === 1 ? ['GET', 'POST'] : null
-  if (first === 'clustering') return segments.length === 2 && ['data-planes', 'status'].includes(second) ? ['GET'] : null
+  if (first === 'clustering') {
+    if (segments.length === 2 && ['data-planes', 'status'].includes(second)) return ['GET']
+    // kctl's: a data plane removed for good (kctl scale)
+    return segments.length === 3 && second === 'data-planes' ? ['DELETE'] : null
+  }
   if (first === 'kctl') return segments.length === 2 && second === 'sync' ? ['POST'] : null
   if (first === 'schemas') {
     if (segments.length === 2) return ['GET']

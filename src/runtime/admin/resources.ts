@@ -33,11 +33,9 @@ export interface ResourceDeps {
   onChange(): Promise<void>
 }
 
-/** Kong's URL names of entities, from their schemas (`/key-auths`, `/consumers/{c}/key-auth`). */
-export const ALIASES: Record<string, string> = Object.fromEntries(
-  ENTITIES.flatMap((s) => [s.admin_api_name, s.admin_api_nested_name].filter((a): a is string => a !== undefined).map((a) => [a, s.name])),
-)
-export const alias = (s: string | undefined) => (s !== undefined ? (ALIASES[s] ?? s) : s)
+import {alias} from './methods.js'
+
+export {ALIASES, alias} from './methods.js'
 
 export async function handleResource(r: ResourceRequest, deps: ResourceDeps): Promise<Reply | null> {
   const [rawColl, key, rawSub, subKey, ...rest] = r.segments

@@ -52,7 +52,16 @@ export function writeRecord(prefix: string, record: SupervisionRecord): void {
 /** The record, or null when there is none or it does not parse. */
 export function readRecord(prefix: string): SupervisionRecord | null {
   try {
-    const r = JSON.parse(readFileSync(recordPath(prefix), 'utf8'))
+    return parseRecord(readFileSync(recordPath(prefix), 'utf8'))
+  } catch {
+    return null
+  }
+}
+
+/** A record's text (as read from wherever the node runs), or null when it does not parse. */
+export function parseRecord(text: string): SupervisionRecord | null {
+  try {
+    const r = JSON.parse(text)
     return r && typeof r === 'object' && typeof r.pid === 'number' ? (r as SupervisionRecord) : null
   } catch {
     return null

@@ -4,7 +4,7 @@
  */
 import {buildStatus, CP_STOPPED, type Observations} from './build.js'
 import type {ClusterRef} from '../cluster.js'
-import {readLocalCluster, readLogTail} from './local.js'
+import {nodeHost, readLocalCluster, readLogTail} from './local.js'
 import {createProber, type Prober} from './probe.js'
 import {observeAll, observeControlPlane, observeNode, pollLoop, readByControlPlaneSource} from './poll.js'
 import type {StatusResult} from './types.js'
@@ -86,7 +86,7 @@ export async function watchStatus(options: WatchOptions): Promise<StatusWatch> {
     ensureLoops()
     const focus = options.logFocus?.()
     const node = focus ? local.nodes.find((n) => n.name === focus) : undefined
-    if (node && options.onLog) options.onLog(node.name, await readLogTail(node.logFile, options.logLines ?? 10))
+    if (node && options.onLog) options.onLog(node.name, await readLogTail(nodeHost(local, node), node.logFile, options.logLines ?? 10))
     emit()
   }
   // One full round first, so the first result (and the dashboard's baseline) is complete.
