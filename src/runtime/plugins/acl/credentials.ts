@@ -1,8 +1,8 @@
 /** acl's entity: a consumer's membership of a group (`/consumers/{c}/acls`). */
-import {createdAt, idField, tagsField, type EntitySchema} from '../../schema/field.js'
+import {createdAt, defineEntity, idField, tagsField} from '../../schema/field.js'
 import type {PluginStorage} from '../types.js'
 
-export const acls: EntitySchema = {
+export const acls = defineEntity({
   name: 'acls',
   singular: 'acl',
   unique_together: [['consumer', 'group']],
@@ -13,6 +13,6 @@ export const acls: EntitySchema = {
     ['group', {type: 'string', required: true, description: 'The group name.'}],
     tagsField(),
   ],
-}
+})
 
-export const storage: PluginStorage = {entities: [acls]}
+export const storage = {entities: [acls]} as const satisfies PluginStorage

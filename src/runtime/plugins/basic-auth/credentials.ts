@@ -7,13 +7,13 @@
  * the password alone, a PUT of what GET returned) is kept; anything else is hashed.
  */
 import {createHash} from 'node:crypto'
-import {createdAt, idField, tagsField, type EntitySchema} from '../../schema/field.js'
+import {createdAt, defineEntity, idField, tagsField} from '../../schema/field.js'
 import type {PluginStorage} from '../types.js'
 
 export const hashPassword = (password: string, consumerId: string): string =>
   createHash('sha1').update(password + consumerId).digest('hex')
 
-export const basicauthCredentials: EntitySchema = {
+export const basicauthCredentials = defineEntity({
   name: 'basicauth_credentials',
   admin_api_name: 'basic-auths',
   admin_api_nested_name: 'basic-auth',
@@ -32,6 +32,6 @@ export const basicauthCredentials: EntitySchema = {
     if (!e.consumer?.id) throw new Error('basicauth_credentials: consumer must be resolved before hashing')
     e.password = hashPassword(e.password, e.consumer.id)
   },
-}
+})
 
-export const storage: PluginStorage = {entities: [basicauthCredentials]}
+export const storage = {entities: [basicauthCredentials]} as const satisfies PluginStorage

@@ -1,9 +1,9 @@
 /** key-auth's credential entity: a key bound to a consumer (`/consumers/{c}/key-auth`). */
 import {randomBytes} from 'node:crypto'
-import {createdAt, idField, tagsField, type EntitySchema} from '../../schema/field.js'
+import {createdAt, defineEntity, idField, tagsField} from '../../schema/field.js'
 import type {PluginStorage} from '../types.js'
 
-export const keyauthCredentials: EntitySchema = {
+export const keyauthCredentials = defineEntity({
   name: 'keyauth_credentials',
   singular: 'keyauth_credential',
   endpoint_key: 'key',
@@ -21,6 +21,6 @@ export const keyauthCredentials: EntitySchema = {
   derive: (e) => {
     e.key ??= randomBytes(16).toString('hex')
   },
-}
+})
 
-export const storage: PluginStorage = {entities: [keyauthCredentials]}
+export const storage = {entities: [keyauthCredentials]} as const satisfies PluginStorage

@@ -1,7 +1,7 @@
-import {createdAt, idField, tagsField, updatedAt, type EntitySchema, type Field} from '../field.js'
+import {createdAt, defineEntity, idField, tagsField, updatedAt, type ScalarOf} from '../field.js'
 import * as t from '../typedefs.js'
 
-const routePath: Field = {
+const routePath: ScalarOf<'string'> = {
   type: 'string',
   custom: (v: string) => {
     if (v.startsWith('~')) {
@@ -17,7 +17,7 @@ const routePath: Field = {
   },
 }
 
-export const routes: EntitySchema = {
+export const routes = defineEntity({
   name: 'routes',
   singular: 'route',
   endpoint_key: 'name',
@@ -78,4 +78,4 @@ export const routes: EntitySchema = {
     },
   ],
   nested: [{key: 'plugins', entity: 'plugins', via: 'route'}],
-}
+})
