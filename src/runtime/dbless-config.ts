@@ -8,8 +8,8 @@ import {exportConfig, type EntityArrays} from './clustering/export.js'
 import {ConfigInvalid} from './declarative/errors.js'
 import {resolveFiles, toEntityArrays} from './declarative/load.js'
 import type {ParsedFile} from './declarative/source.js'
-import {buildSnapshot, type EntitySet, type ProxySnapshot} from './proxy/snapshot.js'
-import {getSchema} from './schema/registry.js'
+import {buildSnapshot, type ProxySnapshot} from './proxy/snapshot.js'
+import {getSchema, KINDS, rowsOf} from './schema/registry.js'
 
 export interface LoadedConfig {
   entities: EntityArrays
@@ -57,7 +57,7 @@ export function createDbLessConfig(swap: (snapshot: ProxySnapshot) => void): DbL
       const next = prepare(file)
       let snapshot: ProxySnapshot
       try {
-        snapshot = buildSnapshot(next.entities as unknown as EntitySet)
+        snapshot = buildSnapshot(next.entities)
       } catch (err) {
         throw new ConfigInvalid([{message: (err as Error).message}])
       }
@@ -75,10 +75,11 @@ export function createDbLessConfig(swap: (snapshot: ProxySnapshot) => void): DbL
  * Entities of a `_transform: false` file (`asWritten`) are kept as they are, as in Kong.
  */
 function onWrite(entities: EntityArrays, previous: EntityArrays | undefined, asWritten: ReadonlySet<string>): void {
-  for (const [kind, rows] of Object.entries(entities)) {
+  for (const kind of KINDS) {
     const transform = getSchema(kind)?.onWrite
     if (!transform) continue
-    const before = new Map((previous?.[kind] ?? []).map((e) => [e.id, e]))
+    const rows = rowsOf(entities, kind)
+    const before = new Map(rowsOf(previous ?? {}, kind).map((e) => [e.id, e]))
     for (const row of rows) if (!asWritten.has(row.id)) transform(row, before.get(row.id) ?? null)
   }
 }

@@ -57,7 +57,7 @@ export interface ForeignField extends BaseField {
   /** What deleting the referenced row does: cascade, or refuse (Kong's default). */
   on_delete?: 'cascade' | 'restrict'
 }
-/** Free-form JSON (plugin config until the plugin's own schema takes over). */
+/** Free-form JSON object (plugin config until the plugin's own schema takes over). */
 export interface JsonField extends BaseField {
   type: 'json'
 }
@@ -133,7 +133,9 @@ export type FieldValue<F> = F extends {type: 'string'}
             ? RecordOf<L>
             : F extends {type: 'foreign'}
               ? {id: string}
-              : unknown
+              : F extends {type: 'json'}
+                ? Record<string, unknown>
+                : unknown
 
 /** Whether a validated entity always holds the field: required, filled by the gateway, or defaulted. */
 type AlwaysSet<F> = F extends {required: true} | {auto: true} ? true : F extends {default: infer D} ? (undefined extends D ? false : true) : false

@@ -65,6 +65,20 @@ export function isKind(name: string): name is Kind {
   return byName.has(name)
 }
 
+/** An entity of some kind, read by field name (code that works over every kind). */
+export type EntityRecord = Record<string, unknown> & {id: string}
+
+/** The entities of a kind named at run time (a URL segment, a file key); none when `name` is no kind. */
+export function rowsOf(set: Partial<EntitySet>, name: string): EntityRecord[] {
+  return isKind(name) ? ((set[name] ?? []) as unknown as EntityRecord[]) : []
+}
+
+/** The id a foreign-key value holds (`{id}`), or undefined when it is unset. */
+export function foreignId(value: unknown): string | undefined {
+  const id = value !== null && typeof value === 'object' ? (value as {id?: unknown}).id : undefined
+  return typeof id === 'string' ? id : undefined
+}
+
 /** An entity set with no entity of any kind. */
 export function emptyEntitySet(): EntitySet {
   return Object.fromEntries(KINDS.map((k) => [k, []])) as unknown as EntitySet

@@ -12,7 +12,7 @@ import {listenProxy} from './listen-proxy.js'
 import {renderMetrics, type NodeGauges} from '../plugins/prometheus/exporter.js'
 import type {HealthRegistry} from '../proxy/health/registry.js'
 import {createProxy, proxyOptionsOf, type ProxyStats} from '../proxy/server.js'
-import {buildSnapshot, type EntitySet, type ProxySnapshot} from '../proxy/snapshot.js'
+import {buildSnapshot, type ProxySnapshot} from '../proxy/snapshot.js'
 import {workerCount} from './count.js'
 import {createWorkerPool} from './pool.js'
 
@@ -66,7 +66,7 @@ export function createInProcessHost(conf: NodeConf, log: Logger, database?: pg.P
   const proxy = createProxy({log: log.child({subsystem: 'proxy'}), database, ...proxyOptionsOf(conf)})
   return {
     async apply(entities, built) {
-      proxy.swap(built ?? buildSnapshot(entities as unknown as EntitySet))
+      proxy.swap(built ?? buildSnapshot(entities))
     },
     listen: () => listenProxy(proxy, conf),
     notReady: () => null,

@@ -9,7 +9,8 @@ import {createPool, pgOptions} from '../db/pool.js'
 import {createLogger, isLogLevel, type Logger} from '../log.js'
 import {listenProxy} from './listen-proxy.js'
 import {createProxy, proxyOptionsOf, type Proxy} from '../proxy/server.js'
-import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
+import {buildSnapshot} from '../proxy/snapshot.js'
+import type {EntityArrays} from '../config-loader.js'
 import type {FromWorker, ToWorker} from './messages.js'
 
 /** Connections at most per worker (the plugins' counters); the primary keeps pg_pool_size. */
@@ -32,9 +33,9 @@ export function runWorker(): void {
       .catch(() => {})
       .finally(() => process.exit(code)))
 
-  const configure = (version: number, entities: Record<string, any[]>) => {
+  const configure = (version: number, entities: EntityArrays) => {
     try {
-      proxy!.swap(buildSnapshot(entities as unknown as EntitySet))
+      proxy!.swap(buildSnapshot(entities))
     } catch (err) {
       send({type: 'apply-failed', version, message: (err as Error).message})
       return
