@@ -40,11 +40,16 @@ export const startedNodes = (ctx: UpContext): NodeState[] => Object.values(ctx.s
 
 /** Writes the node's kong.conf, spawns it detached and records it (for undo and for state). */
 export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
-  await writeNodeConf({cluster: ctx.state.name, node, connection: ctx.state.connection, clustering: clusterConfValues(ctx.state, node), extra: nodeExtraConf(ctx.spec.spec, node.name)})
+  await writeConfOf(ctx.spec, ctx.state, node)
   const proc = await startNode(node)
   recordProcess(node, proc)
   node.intent = 'running'
   ctx.started.nodes.push(proc)
   ctx.report.info(`${node.name} started (pid ${node.pid}), log ${join('nodes', node.name, 'logs', 'node.log')}`)
   await writeState(ctx.stateDir, ctx.state)
+}
+
+/** Writes the node's kong.conf from the cluster's state and the spec's `conf` (launch, reload). */
+export async function writeConfOf(spec: ClusterSpec, state: ClusterState, node: NodeState): Promise<string> {
+  return writeNodeConf({cluster: state.name, node, connection: state.connection, clustering: clusterConfValues(state, node), extra: nodeExtraConf(spec.spec, node.name)})
 }

@@ -4,8 +4,9 @@
  * problem is reported with the key that has it, through `at`.
  */
 import {parseListen} from './listen.js'
-import type {Mode} from './spec.js'
 
+export const MODES = ['embedded', 'distributed', 'hybrid'] as const
+export type Mode = (typeof MODES)[number]
 export const MTLS_MODES = ['shared', 'pki'] as const
 
 type At = (key: string, message: string) => void

@@ -7,10 +7,9 @@ import {parse} from 'yaml'
 import {UserError} from '../kit/errors.js'
 import {parseListen} from './listen.js'
 import {checkConf, type ConfSpec} from './spec-conf.js'
-import {checkCertificates, checkModeRoles, checkPortClashes, MTLS_MODES} from './spec-rules.js'
+import {checkCertificates, checkModeRoles, checkPortClashes, MODES, MTLS_MODES, type Mode} from './spec-rules.js'
 
-export const MODES = ['embedded', 'distributed', 'hybrid'] as const
-export type Mode = (typeof MODES)[number]
+export {MODES, type Mode} from './spec-rules.js'
 export const ROLES = ['traditional', 'control_plane', 'data_plane'] as const
 export type Role = (typeof ROLES)[number]
 export const LISTEN_KEYS = ['proxy_listen', 'admin_listen', 'status_listen', 'cluster_listen'] as const

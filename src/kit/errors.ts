@@ -24,6 +24,8 @@ export const EXIT_STATUS = {
   DATABASE_FAILED: 1,
   NODE_START_FAILED: 1,
   NODE_STOP_FAILED: 1,
+  /** The new serving process did not start; the node keeps serving the previous configuration. */
+  NODE_RELOAD_FAILED: 1,
   COMMAND_FAILED: 1,
   ABORTED: 1,
   CERT_FILE_EXISTS: 1,
@@ -36,6 +38,10 @@ export const EXIT_STATUS = {
   GATEWAY_REJECTED: 1,
   CONFIG_CONFLICT: 1,
   APPLY_INCOMPLETE: 1,
+  HOST_UNREACHABLE: 1,
+  HOST_AUTH_FAILED: 1,
+  HOST_KEY_UNKNOWN: 1,
+  HOST_KEY_CHANGED: 1,
   /** The change was sent and the answer lost: applied or not, nobody knows. */
   APPLY_OUTCOME_UNKNOWN: 3,
   BUG: 1,

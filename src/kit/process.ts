@@ -39,15 +39,24 @@ export function processIdentity(pid: number | undefined): ProcessIdentity | unde
 function procIdentity(pid: number): ProcessIdentity | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the ")" that closes the command name: state is field 3, starttime field 22.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (fields[0] === 'Z' || fields[0] === 'X') return undefined
     bootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
-    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ')
-    return {pid, start: `${bootId}:${fields[19]}`, command}
+    return identityFromProc(pid, bootId, stat, readFileSync(`/proc/${pid}/cmdline`, 'utf8'))
   } catch {
     return undefined
   }
+}
+
+/**
+ * The identity told by Linux's /proc texts of a process (`stat`, `cmdline`) and the boot id,
+ * read here or on another host; undefined for a zombie or an unreadable `stat`.
+ */
+export function identityFromProc(pid: number, bootId: string, stat: string, cmdline: string): ProcessIdentity | undefined {
+  // Fields after the ")" that closes the command name: state is field 3, starttime field 22.
+  const close = stat.lastIndexOf(')')
+  if (close < 0) return undefined
+  const fields = stat.slice(close + 2).split(' ')
+  if (fields[0] === 'Z' || fields[0] === 'X' || fields[19] === undefined) return undefined
+  return {pid, start: `${bootId.trim()}:${fields[19]}`, command: cmdline.split('\0').filter(Boolean).join(' ')}
 }
 
 /** Without /proc (macOS): `ps -o lstart=,command= -p PID` (start to the second, full command). */

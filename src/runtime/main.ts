@@ -12,8 +12,9 @@ import {fileURLToPath} from 'node:url'
 import {loadConf, ConfError} from './conf/load.js'
 import {createLogger, isLogLevel} from './log.js'
 import type {RunningNode} from './node.js'
+import {HANDOVER_ENV} from './supervisor/protocol.js'
 import {supervise} from './supervisor/supervisor.js'
-import {enterSupervised, markStarted, tell} from './supervisor/serving.js'
+import {enterSupervised, markStarted, onRetire, tell} from './supervisor/serving.js'
 import {installTestHooks} from './supervisor/test-hooks.js'
 import {workerCount} from './workers/count.js'
 
@@ -32,7 +33,11 @@ async function superviseNode(file: string | undefined): Promise<void> {
     log.error(`supervisor crashed: ${err.stack ?? err.message}`)
     process.exit(1)
   })
-  const code = await supervise({main: fileURLToPath(import.meta.url), args: process.argv.slice(2), prefix: conf.prefix, log})
+  // a handover: started by the supervisor this one takes over from (supervisor/protocol.ts)
+  const handover = Number(process.env[HANDOVER_ENV])
+  delete process.env[HANDOVER_ENV]
+  const successorOf = handover > 0 && process.send ? {at: handover} : undefined
+  const code = await supervise({main: fileURLToPath(import.meta.url), args: process.argv.slice(2), prefix: conf.prefix, log, successorOf})
   process.exit(code)
 }
 
@@ -54,7 +59,10 @@ async function serveNode(file: string | undefined): Promise<void> {
   if (conf.role === 'data_plane') node = await (await import('./data-plane-node.js')).startDataPlaneNode(conf, log)
   else if (conf.database === 'postgres') node = await (await import('./node.js')).startDatabaseNode(conf, log)
   else node = await (await import('./dbless-node.js')).startDbLessNode(conf, log)
+  let stopping = false
   const stop = (why: string) => {
+    if (stopping) return
+    stopping = true
     log.notice(`${why}, draining and stopping`)
     node.close().then(
       () => process.exit(0),
@@ -66,6 +74,8 @@ async function serveNode(file: string | undefined): Promise<void> {
   }
   process.once('SIGTERM', () => stop('received SIGTERM'))
   process.once('SIGINT', () => stop('received SIGINT'))
+  // a reload: a newer serving process accepts on the same sockets from now on
+  onRetire(() => stop('a newer serving process took over'))
   // The supervisor was killed (SIGKILL: the node's pid): the node goes with it, at once, as
   // the single process did; nobody would restart or stop this one.
   process.once('disconnect', () => {

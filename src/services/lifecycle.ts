@@ -6,11 +6,14 @@ import {stopServer} from '../cluster/postgres.js'
 import {DATABASE_NODE} from '../cluster/spec.js'
 import {isRunning, launchedProcess, recordProcess, writeState} from '../cluster/state.js'
 import {checkNodeName, loadCluster, type ClusterRef, type LoadedCluster} from './cluster.js'
+import {cannotReplace, replace, rollingOrder} from './reload.js'
 
 export interface LifecycleOptions extends ClusterRef {
   /** One node (or `postgres`); absent: the whole cluster. */
   node?: string
   report: Reporter
+  /** restart: stop everything, then start it (connections are refused meanwhile). */
+  allAtOnce?: boolean
 }
 
 export interface StartResult {
@@ -103,8 +106,46 @@ async function stopOne(c: LoadedCluster, name: string, report: Reporter): Promis
   return was
 }
 
-/** Stop then start; the result tells what really went down and came back. */
+/**
+ * Rolling by default: each running node, control planes first, gets a new supervisor that
+ * takes its sockets over (services/reload.ts), ready and in sync before the next one; the
+ * database keeps running; nodes that were not running are started. `allAtOnce` (and the
+ * database itself): stop then start. The result tells what really went down and came back.
+ */
 export async function restart(options: LifecycleOptions): Promise<RestartResult> {
+  if (options.allAtOnce || options.node === DATABASE_NODE) return stopThenStart(options)
+  let c = await loadCluster(options)
+  checkNodeName(c, options.node)
+  const result: RestartResult = {cluster: c.state.name, restarted: [], started: [], already_running: []}
+  const down: string[] = []
+  for (const name of rollingOrder(c, options.node).map((n) => n.name)) {
+    const node = c.state.nodes[name]
+    if (!isRunning(node)) {
+      down.push(node.name)
+      continue
+    }
+    if (cannotReplace(c, node, 'handover')) {
+      // an older runtime or proxy workers of its own: this one node goes down and up
+      options.report.warn(`${node.name} is restarted by stopping it (${cannotReplace(c, node, 'handover')!.message.replace(/\.$/, '')}); its connections are refused meanwhile`)
+      await stopThenStart({...options, node: node.name})
+      result.restarted.push(node.name)
+      c = await loadCluster(options) // what that wrote, so the next node's record does not undo it
+      continue
+    }
+    options.report.step(`Restarting ${node.name}`)
+    if (await replace(c, node, 'handover')) result.restarted.push(node.name)
+    else down.push(node.name)
+  }
+  if (down.length || (c.state.embedded && !isRunning(c.state.embedded))) {
+    const up = await start({...options, node: options.node})
+    result.started.push(...up.started.filter((n) => !result.restarted.includes(n)))
+  }
+  if (c.state.embedded && !result.started.includes(DATABASE_NODE)) result.already_running.unshift(DATABASE_NODE)
+  return result
+}
+
+/** Stop then start. */
+async function stopThenStart(options: LifecycleOptions): Promise<RestartResult> {
   const {stopped} = await stop(options)
   const up = await start(options)
   return {

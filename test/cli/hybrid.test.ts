@@ -14,6 +14,7 @@ import {connect} from 'node:tls'
 import {parse, stringify} from 'yaml'
 import {isAlive} from '../../src/kit/process.js'
 import {create, eventually, served, startUpstream} from '../helpers/http.js'
+import {failures as failuresOf, startLoad} from '../helpers/load.js'
 import {createSandbox, processesMentioning, withPortTaken, type Sandbox} from '../helpers/kctl.js'
 import {hybridPorts, hybridSpec, type HybridPorts} from '../helpers/specs.js'
 
@@ -104,6 +105,61 @@ describe('kctl init --mode hybrid (shared certificate)', () => {
     // Starting the CP waits until the DPs that kept running are back: in sync when it returns.
     assert.match(cp.stderr, /dp-1, dp-2 back in sync with cp-1 \(configuration hash [0-9a-f]{32}\)/)
     assert.ok(await allInSync(p), 'every DP reports the CP hash when `kctl start cp-1` returns')
+  })
+
+  it('restart (rolling) and reload under a load spread over both DPs: 0 failed requests, every node has a new process, the DPs in sync', async () => {
+    const before = await nodesJson(sb)
+    const loads = [0, 1].map((i) => startLoad(proxy(i, '/s/load'), 4))
+    const r = await sb.kctl('restart', '--json')
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(JSON.parse(r.stdout), {cluster: 'hy', restarted: ['cp-1', 'dp-1', 'dp-2'], started: [], already_running: ['postgres']})
+    const reload = await sb.kctl('reload', '--json')
+    assert.equal(reload.code, 0, reload.stderr)
+    assert.deepEqual(JSON.parse(reload.stdout), {cluster: 'hy', reloaded: ['cp-1', 'dp-1', 'dp-2'], not_running: []})
+    const shots = (await Promise.all(loads.map((l) => l.stop()))).flat()
+    assert.ok(shots.length > 100, `${shots.length} requests`)
+    assert.deepEqual(failuresOf(shots), {}, `${shots.length} requests over both DPs, none may fail`)
+    const after = await nodesJson(sb)
+    assert.deepEqual(after.map((n) => n.state), ['running', 'running', 'running', 'running'])
+    for (const i of [1, 2, 3]) {
+      assert.notEqual(after[i].pid, before[i].pid, `${after[i].name} runs a new supervisor`)
+      assert.ok(!isAlive(before[i].pid!), `${after[i].name}'s old supervisor is gone`)
+    }
+    assert.equal(after[0].pid, before[0].pid, 'the database kept running')
+    await eventually(() => allInSync(p), 'both DPs in sync after the restart')
+    // a change after the restart reaches both DPs through the new processes
+    await create(`http://127.0.0.1:${p.cp.admin}/services/s/routes`, {'paths[]': '/after-restart'})
+    for (const i of [0, 1]) await eventually(async () => (await fetch(proxy(i, '/after-restart'))).status === 200, `dp-${i + 1} serves the new route`)
+  })
+
+  it('scale --data-planes 3 then 1: dp-3 joins in sync and serves; dp-2 and dp-3 drain and leave, dp-1 serves throughout, the CP lists only dp-1', async () => {
+    const specBefore = await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8')
+    const up = await sb.kctl('scale', '--data-planes', '3', '--json')
+    assert.equal(up.code, 0, up.stderr)
+    assert.deepEqual(JSON.parse(up.stdout), {cluster: 'hy', added: ['dp-3'], removed: [], nodes: ['dp-1', 'dp-2', 'dp-3']})
+    const spec = await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8')
+    assert.ok(spec.startsWith(specBefore.trimEnd().split('\n')[0]), 'the spec keeps its first lines')
+    const dp3 = (await nodesJson(sb)).find((n) => n.name === 'dp-3')!
+    assert.equal(dp3.state, 'running')
+    const dp3Proxy = `http://${dp3.listen.proxy.split(',')[0].trim()}`
+    assert.equal(JSON.parse(await served(`${dp3Proxy}/s/x`)).path, '/x', 'the new DP serves the configuration')
+    assert.ok(!p.dps.some((d) => dp3.listen.proxy.includes(`:${d.proxy}`)), 'on ports of its own')
+    await eventually(async () => ((await (await fetch(`http://127.0.0.1:${p.cp.admin}/clustering/data-planes`)).json()).data.length === 3), 'the CP lists 3 DPs')
+
+    const load = startLoad(proxy(0, '/s/during-scale'), 4)
+    const down = await sb.kctl('scale', '--data-planes', '1', '--json')
+    const shots = await load.stop()
+    assert.equal(down.code, 0, down.stderr)
+    assert.deepEqual(JSON.parse(down.stdout), {cluster: 'hy', added: [], removed: ['dp-2', 'dp-3'], nodes: ['dp-1']})
+    assert.deepEqual(failuresOf(shots), {}, `${shots.length} requests to dp-1 while the others left`)
+    assert.deepEqual((await nodesJson(sb)).map((n) => n.name), ['postgres', 'cp-1', 'dp-1'])
+    const id = (await readFile(join(sb.dataDir, 'clusters', 'hy', 'nodes', 'dp-1', 'kong.id'), 'utf8')).trim()
+    const rows = (await (await fetch(`http://127.0.0.1:${p.cp.admin}/clustering/data-planes`)).json()).data as {id: string}[]
+    assert.deepEqual(rows.map((r) => r.id), [id], 'the CP lists exactly the remaining DP')
+    assert.ok(!existsSync(join(sb.dataDir, 'clusters', 'hy', 'nodes', 'dp-2')), 'the removed node\'s files are gone')
+    assert.doesNotMatch(await readFile(join(sb.cwd, 'kctl.yaml'), 'utf8'), /dp-2|dp-3/)
+    const again = await sb.kctl('scale', '--data-planes', '1')
+    assert.equal(again.stdout, 'Nothing to change: dp-1.\n')
   })
 
   it('destroy --yes leaves no process, no state and no generated certificate', async () => {

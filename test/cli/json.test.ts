@@ -92,7 +92,8 @@ describe('--json output of every command', () => {
     const text = await sb.kctl('restart', 'node-1')
     assert.equal(text.code, 0, text.stderr)
     assert.equal(text.stdout, 'Restarted: node-1\nLeft running: postgres\n', 'the database was not restarted')
-    assert.deepEqual(await json(0, 'restart'), {cluster: 'e2e', restarted: ['postgres', 'node-1'], started: [], already_running: []})
+    assert.deepEqual(await json(0, 'restart'), {cluster: 'e2e', restarted: ['node-1'], started: [], already_running: ['postgres']}, 'rolling: the database keeps running')
+    assert.deepEqual(await json(0, 'restart', '--all-at-once'), {cluster: 'e2e', restarted: ['postgres', 'node-1'], started: [], already_running: []})
     await json(0, 'destroy', '--yes')
   })
 

@@ -5,48 +5,16 @@
  */
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
-import {Agent, createServer, request, type Server} from 'node:http'
+import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
-import {createSandbox, processesMentioning, runKctl, type Sandbox} from '../helpers/kctl.js'
-
-interface Shot {
-  start: number
-  end: number
-  ok: boolean
-  code?: string
-}
-
-/**
- * `concurrency` client loops, one request at a time each, for `durationMs`: even loops
- * reuse one keep-alive connection, odd loops open a new connection per request. Every
- * failure is counted, none retried. A loop has at most one request in flight, and at
- * most one connection, so a crash can fail at most one request per loop.
- */
-async function load(url: string, concurrency: number, durationMs: number): Promise<Shot[]> {
-  const shots: Shot[] = []
-  const until = Date.now() + durationMs
-  const get = (agent: Agent | false) =>
-    new Promise<Shot>((resolve) => {
-      const start = Date.now()
-      const req = request(url, {agent}, (res) => {
-        res.resume()
-        res.on('end', () => resolve({start, end: Date.now(), ok: res.statusCode === 200, code: res.statusCode === 200 ? undefined : `status ${res.statusCode}`}))
-        res.on('error', (err: NodeJS.ErrnoException) => resolve({start, end: Date.now(), ok: false, code: err.code ?? err.message}))
-      })
-      req.on('error', (err: NodeJS.ErrnoException) => resolve({start, end: Date.now(), ok: false, code: err.code ?? err.message}))
-      req.end()
-    })
-  const loop = async (i: number) => {
-    const agent = i % 2 === 0 ? new Agent({keepAlive: true, maxSockets: 1}) : false
-    while (Date.now() < until) shots.push(await get(agent))
-    if (agent) agent.destroy()
-  }
-  await Promise.all(Array.from({length: concurrency}, (_, i) => loop(i)))
-  return shots
-}
+import {load} from '../helpers/load.js'
+import {failures as failuresOf, startLoad} from '../helpers/load.js'
+import {createSandbox, processesMentioning, runKctl, specYaml, withPortTaken, type Sandbox} from '../helpers/kctl.js'
+import {findFreePort} from '../../src/kit/ports.js'
+import {writeFile} from 'node:fs/promises'
 
 async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -137,6 +105,49 @@ describe('a node under its supervisor', () => {
     assert.match(nodeLog(), new RegExp(`serving process ${victim} crashed: killed by SIGKILL; restarting it \\(restart 1\\)`))
     const plain = await sb.kctl('status')
     assert.match(plain.stdout, /node-1 last crash \d\d:\d\d:\d\d killed by SIGKILL/)
+  })
+
+  it('kctl reload under load: a conf change from kctl.yaml is live, 0 failed requests, the old serving process is gone', async () => {
+    const before = await servingPid()
+    const supervisor = record().pid
+    const via = async () => (await fetch(`http://127.0.0.1:${sb.ports.proxy}/slow`)).headers.get('via')
+    assert.match((await via()) ?? '', /kong/, 'Kong headers before the reload')
+    // headers = off: no Via, no X-Kong-* headers
+    await writeFile(join(sb.cwd, 'kctl.yaml'), specYaml('e2e', sb.ports).replace(/(status_listen: .*\n)/, '$1      conf: {headers: "off"}\n'))
+    const load = startLoad(`http://127.0.0.1:${sb.ports.proxy}/slow`, 8)
+    await new Promise((r) => setTimeout(r, 500))
+    const r = await sb.kctl('reload', '--json')
+    const shots = await load.stop()
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(JSON.parse(r.stdout), {cluster: 'e2e', reloaded: ['node-1'], not_running: []})
+    assert.ok(shots.length > 50, `${shots.length} requests`)
+    assert.deepEqual(failuresOf(shots), {}, `${shots.length} requests, none may fail`)
+    assert.equal(record().pid, supervisor, 'the node pid kctl knows stays')
+    assert.notEqual(record().serving_pid, before)
+    // the old process answers what arrives on its open connections until it exits
+    await eventually('the old serving process to exit', async () => (isAlive(before) ? undefined : true))
+    assert.equal(await via(), null, 'headers = off is live')
+    assert.equal(record().reloads, 1)
+  })
+
+  it('a reload whose new process cannot listen: exit 1 with the reason, the node keeps serving with its previous kong.conf', async () => {
+    const serving = await servingPid()
+    const confBefore = readFileSync(join(prefix, 'kong.conf'), 'utf8')
+    const taken = await findFreePort()
+    const spec = specYaml('e2e', {...sb.ports, status: taken}).replace(/(status_listen: .*\n)/, '$1      conf: {headers: "off"}\n')
+    await writeFile(join(sb.cwd, 'kctl.yaml'), spec)
+    const r = await withPortTaken(taken, async () => {
+      const load = startLoad(`http://127.0.0.1:${sb.ports.proxy}/slow`, 4)
+      const out = await sb.kctl('reload', 'node-1')
+      assert.deepEqual(failuresOf(await load.stop()), {}, 'no request fails while the new process is refused')
+      return out
+    })
+    assert.equal(r.code, 1, r.stdout)
+    assert.match(r.stderr, new RegExp(`node-1 was not reloaded: the new serving process .*${taken}.*address already in use.*keeps serving with its previous configuration`, 's'))
+    assert.equal(record().serving_pid, serving, 'the old serving process still serves')
+    assert.equal(readFileSync(join(prefix, 'kong.conf'), 'utf8'), confBefore, 'kong.conf is back as it was')
+    await proxyAnswers('/slow')
+    await sb.writeSpec()
   })
 
   it('an uncaught exception in the serving process: logged with its cause, restarted', async () => {

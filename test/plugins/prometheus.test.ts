@@ -4,6 +4,7 @@ import {createServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {describe, test} from 'node:test'
 import {renderMetrics} from '../../src/runtime/plugins/prometheus/exporter.js'
+import {recordedMetrics} from '../../src/runtime/plugins/prometheus/handler.js'
 import {createStatusApi} from '../../src/runtime/status.js'
 import {route, service, target, upstream} from '../router/fixtures.js'
 import {get, startProxy, startUpstream} from '../proxy/helpers.js'
@@ -19,7 +20,7 @@ describe('plugins: prometheus', () => {
     const all = {status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true}
     const {proxy, port} = await startProxy(t, {services: [s], routes: [r], upstreams: [u], targets: [tg], plugins: [plugin('prometheus', all)]} as any)
     for (let i = 0; i < 2; i++) assert.equal((await get(port, '/')).status, 200)
-    const text = renderMetrics(proxy.pluginState, proxy.current(), (u, tg) => proxy.health.health(u, tg))
+    const text = renderMetrics(recordedMetrics(proxy.pluginStates), proxy.current(), (u, tg) => proxy.health.health(u, tg))
     assert.match(text, /^kong_http_requests_total\{service="svc",route="rt",code="200",source="service",workspace="default"\} 2$/m)
     assert.match(text, /^# TYPE kong_request_latency_ms histogram$/m)
     assert.match(text, /^kong_request_latency_ms_count\{service="svc",route="rt",workspace="default"\} 2$/m)
@@ -33,7 +34,7 @@ describe('plugins: prometheus', () => {
     assert.ok(ingress > 60, `ingress ${ingress}`)
     assert.match(text, new RegExp(`^kong_upstream_target_health\\{upstream="backend",target="127.0.0.1:${up.port}",address="127.0.0.1:${up.port}",state="healthchecks_off",subsystem="http"\\} 1$`, 'm'))
 
-    const server = createServer(createStatusApi({status: async () => ({}), ready: async () => null, metrics: () => renderMetrics(proxy.pluginState, proxy.current(), (u, tg) => proxy.health.health(u, tg), {controlPlaneConnected: true, clusterCertExpiry: 1700000000})}))
+    const server = createServer(createStatusApi({status: async () => ({}), ready: async () => null, metrics: () => renderMetrics(recordedMetrics(proxy.pluginStates), proxy.current(), (u, tg) => proxy.health.health(u, tg), {controlPlaneConnected: true, clusterCertExpiry: 1700000000})}))
     await new Promise<void>((res) => server.listen(0, '127.0.0.1', res))
     t.after(() => new Promise((res) => server.close(res)))
     const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)
@@ -50,6 +51,6 @@ describe('plugins: prometheus', () => {
     const r = route({paths: ['/'], service: {id: s.id}})
     const {proxy, port} = await startProxy(t, {services: [s], routes: [r], plugins: [plugin('prometheus')]} as any)
     await get(port, '/')
-    assert.doesNotMatch(renderMetrics(proxy.pluginState, proxy.current(), (u, tg) => proxy.health.health(u, tg)), /kong_http_requests_total|kong_request_latency_ms/)
+    assert.doesNotMatch(renderMetrics(recordedMetrics(proxy.pluginStates), proxy.current(), (u, tg) => proxy.health.health(u, tg)), /kong_http_requests_total|kong_request_latency_ms/)
   })
 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {describe, test} from 'node:test'
-import {createBalancer, parseTarget, type Peer} from '../../src/runtime/proxy/balancer.js'
+import {createBalancer, parseTarget, type Peer} from '../../src/runtime/proxy/balancer/index.js'
 import {route, service, target, upstream} from '../router/fixtures.js'
 import {buildSnapshot} from '../../src/runtime/proxy/snapshot.js'
 import {consumer, keyCred, plugin} from '../plugins/fixtures.js'

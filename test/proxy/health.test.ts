@@ -6,10 +6,11 @@ import assert from 'node:assert/strict'
 import {once} from 'node:events'
 import net, {type AddressInfo} from 'node:net'
 import {describe, test} from 'node:test'
-import {createBalancer, type Peer} from '../../src/runtime/proxy/balancer.js'
+import {createBalancer, type Peer} from '../../src/runtime/proxy/balancer/index.js'
 import {thresholds} from '../../src/runtime/proxy/health/settings.js'
 import {TargetHealth} from '../../src/runtime/proxy/health/target-health.js'
 import {renderMetrics} from '../../src/runtime/plugins/prometheus/exporter.js'
+import {recordedMetrics} from '../../src/runtime/plugins/prometheus/handler.js'
 import {buildSnapshot} from '../../src/runtime/proxy/snapshot.js'
 import {route, service, target, upstream} from '../router/fixtures.js'
 import {plugin} from '../plugins/fixtures.js'
@@ -97,7 +98,7 @@ describe('health: through the proxy', () => {
     assert.equal(proxy.health.health(u.id, `127.0.0.1:${bad.port}`), 'UNHEALTHY')
     assert.equal(proxy.health.health(u.id, `127.0.0.1:${good.port}`), 'HEALTHY')
     for (let i = 0; i < 6; i++) assert.equal((await get(port, '/')).json().upstream, 'good')
-    const text = renderMetrics(proxy.pluginState, proxy.current(), (id, key) => proxy.health.health(id, key))
+    const text = renderMetrics(recordedMetrics(proxy.pluginStates), proxy.current(), (id, key) => proxy.health.health(id, key))
     assert.match(text, new RegExp(`target="127.0.0.1:${bad.port}",address="127.0.0.1:${bad.port}",state="unhealthy",subsystem="http"\\} 1`))
     assert.match(text, new RegExp(`target="127.0.0.1:${good.port}",address="127.0.0.1:${good.port}",state="healthy",subsystem="http"\\} 1`))
 

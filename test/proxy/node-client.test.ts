@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
-import {fastClientProblem} from '../../src/runtime/proxy/upstream-client.js'
-import {UpstreamPools, upstreamClientKind} from '../../src/runtime/proxy/upstream.js'
+import {fastClientProblem, UpstreamPools, upstreamClientKind} from '../../src/runtime/proxy/upstream/index.js'
 
 test("the internal parser passes its check on this Node, so the fast client is the default", () => {
   assert.equal(fastClientProblem(), null)

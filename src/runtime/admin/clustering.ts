@@ -1,14 +1,24 @@
 /**
  * `/clustering/data-planes` and `/clustering/status`: the data planes every control plane
  * recorded in the shared database. Other roles answer 400 with Kong's message.
+ * `DELETE /clustering/data-planes/{id}` (kctl's, Kong has none: its rows only expire) drops
+ * the row of a data plane that was removed for good (`kctl scale`).
  */
 import type pg from 'pg'
-import {pageDataPlanes} from '../clustering/data-planes.js'
+import {deleteDataPlane, pageDataPlanes} from '../clustering/data-planes.js'
+import {isUuid} from '../schema/validate.js'
 import {json, message, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'
 
 const ONLY_CP = 'this endpoint is only available when Kong is configured to run as Control Plane for the cluster'
 
 export async function clusteringEndpoint(method: string, rest: string[], query: URLSearchParams, path: string, pool: pg.Pool | null): Promise<Reply> {
+  if (rest.length === 2 && rest[0] === 'data-planes') {
+    if (method !== 'DELETE') return METHOD_NOT_ALLOWED
+    if (!pool) return message(400, ONLY_CP)
+    if (!isUuid(rest[1])) return NOT_FOUND
+    await deleteDataPlane(pool, rest[1])
+    return {status: 204}
+  }
   if (rest.length !== 1 || !['data-planes', 'status'].includes(rest[0])) return NOT_FOUND
   if (method !== 'GET') return METHOD_NOT_ALLOWED
   if (!pool) return message(400, ONLY_CP)

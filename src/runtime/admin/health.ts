@@ -16,7 +16,7 @@
  */
 import {isIP} from 'node:net'
 import type {BalancerStatus, HealthRegistry} from '../proxy/health/registry.js'
-import {parseTarget} from '../proxy/balancer.js'
+import {parseTarget} from '../proxy/balancer/index.js'
 import {DEFAULT_TARGET_PORT} from '../schema/entities/targets.js'
 import type {HealthView} from '../workers/proxy-host.js'
 import {json, message, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'

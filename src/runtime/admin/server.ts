@@ -9,6 +9,7 @@ import {Dao} from '../db/dao.js'
 import {schemaViolation} from '../errors.js'
 import type {Logger} from '../log.js'
 import {bundledPlugins, findPlugin} from '../plugins/registry.js'
+import {describePlugin} from './plugin-schema.js'
 import {ENTITIES, getSchema} from '../schema/registry.js'
 import {SchemaViolation, validateEntity} from '../schema/validate.js'
 import {GATEWAY_VERSION} from '../version.js'
@@ -94,7 +95,7 @@ export async function schemasEndpoint(
   if (rest[0] === 'plugins' && rest.length === 2 && rest[1] !== 'validate') {
     const p = findPlugin(rest[1])
     if (method !== 'GET') return METHOD_NOT_ALLOWED
-    return p ? json(200, p.describe()) : message(404, `No plugin named '${rest[1]}'`)
+    return p ? json(200, describePlugin(p)) : message(404, `No plugin named '${rest[1]}'`)
   }
   const schema = getSchema(rest[0])
   if (!schema) return message(404, `No entity named '${rest[0]}'`)

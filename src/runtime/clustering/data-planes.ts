@@ -40,6 +40,11 @@ export async function upsertDataPlanes(pool: pg.Pool, rows: readonly DataPlaneRo
   )
 }
 
+/** A data plane removed for good; nothing when there is no such row. */
+export async function deleteDataPlane(pool: pg.Pool, id: string): Promise<void> {
+  await pool.query('DELETE FROM clustering_data_planes WHERE id = $1', [id])
+}
+
 /** Rows whose TTL ran out are deleted, as Kong's TTL does. */
 export async function purgeExpired(pool: pg.Pool): Promise<void> {
   await pool.query('DELETE FROM clustering_data_planes WHERE expires_at < $1', [nowSeconds()])

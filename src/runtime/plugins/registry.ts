@@ -1,11 +1,13 @@
 /**
- * The plugins this runtime bundles, in one explicit list. A plugin is a folder with a
- * handler and a config schema; adding one touches that folder and this list.
+ * The plugins this runtime bundles, in one explicit list: the only place that names
+ * them. A plugin is a folder with a handler and a config schema (see README.md); adding
+ * one touches that folder and this list. The proxy, the Admin API, clustering and the
+ * migrations reach plugins through this registry only.
  */
 import type {EntitySchema} from '../schema/field.js'
-import type {FieldErrors} from '../schema/validate.js'
-import {definePlugin} from './define.js'
-import type {PluginConfigSchema, PluginHandler, PluginStorage} from './types.js'
+import type {PluginHandler} from '../pdk/handler.js'
+import type {PluginConfigSchema, PluginStorage} from '../pdk/types.js'
+import {definePlugin, type PluginDefinition} from './definition.js'
 import {handler as acl} from './acl/handler.js'
 import {schema as aclSchema} from './acl/schema.js'
 import {storage as aclStorage} from './acl/credentials.js'
@@ -33,24 +35,6 @@ import {storage as rateLimitingStorage} from './rate-limiting/storage.js'
 import {handler as requestTermination} from './request-termination/handler.js'
 import {schema as requestTerminationSchema} from './request-termination/schema.js'
 
-export interface PluginDefinition {
-  name: string
-  version: string
-  priority: number
-  handler: PluginHandler
-  schema: PluginConfigSchema
-  /** Entities and tables of its own (empty for most plugins). */
-  storage: PluginStorage
-  /**
-   * Validates and fills defaults of `config`; returns the config or the errors.
-   * `coerce`: values came from a form body (strings for numbers, booleans, arrays);
-   * `controlPlane`: the node is a hybrid control plane (its schema's extra refusals apply).
-   */
-  validateConfig(config: unknown, opts?: {coerce?: boolean; controlPlane?: boolean}): {value: unknown; errors?: FieldErrors | string}
-  /** Kong-style `/schemas/plugins/{name}` body. */
-  describe(): Record<string, unknown>
-}
-
 /** handler, config schema, and what it stores: one line per bundled plugin. */
 const BUNDLED = [
   [correlationId, correlationIdSchema],
@@ -73,6 +57,8 @@ export type BundledEntitySchema = (typeof BUNDLED)[number] extends infer B
     : never
   : never
 
+export type {PluginDefinition} from './definition.js'
+
 let bundled: PluginDefinition[] | undefined
 
 /** Built on first use, so that importing the registry does no work. */
@@ -90,3 +76,13 @@ export function findPlugin(name: string): PluginDefinition | undefined {
 }
 
 export const notEnabledMessage = (name: string) => `plugin '${name}' not enabled; add it to the 'plugins' configuration property`
+
+/**
+ * The node's `/metrics` on the status listener is the prometheus plugin's (as Kong's
+ * status API serves that plugin's endpoint): what it recorded in a proxy, merged across
+ * worker processes, rendered with the node's own gauges. Named here, with the other
+ * plugins, so the rest of the runtime names none.
+ */
+export {renderMetrics, type NodeGauges} from './prometheus/exporter.js'
+export {recordedMetrics} from './prometheus/handler.js'
+export {Metrics, type MetricsDump} from './prometheus/metrics.js'

@@ -12,16 +12,18 @@
  *                                    (headers, Via,       (plugins: loggers,
  *                                     latencies, body)     metrics)
  *
- * Plugins see the request only through a PluginContext (plugins/context.ts) over this
- * object; they run in `access` (descending priority), `response` and `log`, in the
- * order of the per-route plan built with the snapshot (plugins/plan.ts).
+ * Plugins see the request only through the PDK's PluginContext (pdk/context.ts) over
+ * this object's request view (pdk/request.ts, which ProxyContext extends); the runner
+ * (plugins-runner.ts) runs them in `access` (descending priority), `response` and `log`,
+ * in the order of the per-route plan built with the snapshot (plugins-plan.ts).
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {LogFields, Logger, LogLevel} from '../log.js'
 import type {RouteMatch} from '../router/types.js'
-import type {Balancer, Peer} from './balancer.js'
-import type {PluginContext} from '../plugins/context.js'
-import type {PlannedPlugin, PluginInstance} from '../plugins/plan.js'
+import type {Balancer, Peer} from './balancer/index.js'
+import type {PluginContext} from '../pdk/context.js'
+import type {RequestView} from '../pdk/request.js'
+import type {PlannedPlugin, PluginInstance} from './plugins-plan.js'
 import type {ProxySnapshot} from './snapshot.js'
 import type {HeaderPolicy} from './kong-headers.js'
 
@@ -48,7 +50,7 @@ export interface Try {
   status?: number
 }
 
-export interface ProxyContext {
+export interface ProxyContext extends RequestView {
   readonly requestId: string
   /** `performance.now()` when the request arrived. */
   readonly startedAt: number

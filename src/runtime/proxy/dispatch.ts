@@ -7,15 +7,15 @@
 import type {OutgoingHttpHeaders} from 'node:http'
 import type {Readable} from 'node:stream'
 import {GATEWAY_VERSION} from '../version.js'
-import type {BalanceContext, Peer} from './balancer.js'
+import type {BalanceContext, Peer} from './balancer/index.js'
 import type {HealthRegistry} from './health/registry.js'
 import type {ProxyContext} from './context.js'
 import {clientResponseHeaderList, clientResponseHeaders, setListHeader, stripPort, upstreamRequestHeaderList} from './headers.js'
 import {hashInput} from './hash-input.js'
 import {hasBody, readBody, splitUrl} from './phases.js'
-import {pluginResponsePhase} from './plugin-phases.js'
+import {pluginResponsePhase} from './plugins-runner.js'
 import {MESSAGES, sendError} from './responses.js'
-import {UpstreamFailure, type Cancellation, type FailureKind, type UpstreamPools, type UpstreamResponse} from './upstream.js'
+import {UpstreamFailure, type Cancellation, type FailureKind, type UpstreamPools, type UpstreamResponse} from './upstream/index.js'
 import {WATCH_FROM_BYTES, watchWrites} from './write-watch.js'
 
 const VIA = `1.1 kong/${GATEWAY_VERSION}`

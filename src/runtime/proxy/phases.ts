@@ -8,17 +8,13 @@ import {normalizePath} from '../router/normalize.js'
 import {hostWithoutPort} from '../router/router.js'
 import type {ProxyContext} from './context.js'
 import {MESSAGES, sendEmpty, sendError} from './responses.js'
+import {splitUrl} from '../pdk/request.js'
+
+// The proxy's other files read these here; they live with the PDK, which plugins share.
+export {readBody, splitUrl} from '../pdk/request.js'
 
 const REDIRECTS = new Set([301, 302, 307, 308])
 const NO_HEADERS: Record<string, string[]> = Object.freeze({}) as Record<string, string[]>
-
-export function splitUrl(url: string): {path: string; query: string} {
-  let u = url
-  // absolute-form request targets (`GET http://host/path`) route on their path
-  if (!u.startsWith('/')) u = u.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '') || '/'
-  const q = u.indexOf('?')
-  return q < 0 ? {path: u, query: ''} : {path: u.slice(0, q), query: u.slice(q)}
-}
 
 /** Finds the route; 404 when none. */
 export function routerPhase(ctx: ProxyContext): boolean {
@@ -80,15 +76,4 @@ export function accessPhase(ctx: ProxyContext): boolean {
 export function hasBody(req: IncomingMessage): boolean {
   const len = req.headers['content-length']
   return req.headers['transfer-encoding'] !== undefined || (len !== undefined && len !== '0')
-}
-
-/** Reads the whole request body (request_buffering), so a retry can send it again. */
-export function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => resolve(Buffer.concat(chunks)))
-    req.on('error', reject)
-    req.on('close', () => !req.complete && reject(new Error('client closed the request before its body was complete')))
-  })
 }

@@ -17,18 +17,17 @@ import {generateSelfSigned, type PemPair} from '../../pki/self-signed-rsa.js'
 import {balancerPhase, responsePhase} from './dispatch.js'
 import {formatAddress, type ListenSpec} from './listen.js'
 import {listenHandle} from '../supervisor/serving.js'
+import {stopAccepting} from '../net.js'
 import {accessPhase, routerPhase} from './phases.js'
-import {pluginAccessPhase, pluginLogPhase} from './plugin-phases.js'
-import {LocalCounters} from '../plugins/counters.js'
-import type {PluginState} from '../plugins/context.js'
+import {pluginAccessPhase, pluginLogPhase} from './plugins-runner.js'
+import {PluginStates} from '../pdk/state.js'
 import {MESSAGES, sendError} from './responses.js'
 import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
-import {Cancellation, keepaliveOf, UpstreamPools} from './upstream.js'
+import {Cancellation, keepaliveOf, UpstreamPools, type Keepalive} from './upstream/index.js'
 import {headerPolicy, KONG_HEADERS, type HeaderPolicy} from './kong-headers.js'
 import {clientAddress, NO_TRUSTED_IPS, realIpSettings, type RealIpSettings} from './real-ip.js'
 import type {NodeConf} from '../conf/defaults.js'
-import type {Keepalive} from './upstream-client.js'
 
 export interface ProxyStats {
   connections_active: number
@@ -47,9 +46,10 @@ export interface Proxy {
   /** Stops accepting, drains in-flight requests (up to `drainMs`), closes connections. */
   close(): Promise<void>
   stats(): ProxyStats
-  /** The snapshot serving now, and the plugins' per-proxy state (for /metrics). */
+  /** The snapshot serving now (for /metrics). */
   current(): ProxySnapshot
-  readonly pluginState: PluginState
+  /** The state slots plugins declared, in this proxy (read by /metrics); closed with it. */
+  readonly pluginStates: PluginStates
   /** Target health (active and passive checks) of this proxy process. */
   readonly health: HealthRegistry
 }
@@ -100,7 +100,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
   if (realIp.header === 'proxy_protocol' && realIp.trusted) log.warn('real_ip_header = proxy_protocol is not supported (no PROXY protocol listeners); client addresses are the connections\' own')
   const health = new HealthRegistry()
   health.sync(snapshot.upstreams)
-  const pluginState: PluginState = {counters: new LocalCounters(), database: opts.database}
+  const pluginStates = new PluginStates({database: opts.database})
   const servers: Server[] = []
   const sockets = new Set<Socket>()
   const inFlight = new Set<ServerResponse>()
@@ -135,7 +135,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
       inFlight.delete(res)
       if (inFlight.size === 0) drained?.()
     })
-    run(ctx, pools, pluginState, cancel, health).catch((err) => {
+    run(ctx, pools, pluginStates, cancel, health).catch((err) => {
       ctx.log.error(`unexpected error while proxying: ${(err as Error).stack ?? err}`)
       if (res.headersSent) res.destroy()
       else sendError(ctx, 500, MESSAGES[500])
@@ -186,7 +186,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
   const close = () =>
     (closing ??= (async () => {
       health.close()
-      for (const s of servers) s.close()
+      await Promise.all(servers.map((s) => stopAccepting(s)))
       for (const s of servers) s.closeIdleConnections()
       if (inFlight.size > 0) {
         await new Promise<void>((resolve) => {
@@ -198,7 +198,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
         })
       }
       for (const s of sockets) s.destroy()
-      await Promise.all([pools.close(), pluginState.redis?.close()])
+      await Promise.all([pools.close(), pluginStates.close()])
     })())
 
   return {
@@ -220,7 +220,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     },
     close,
     current: () => snapshot,
-    pluginState,
+    pluginStates,
     health,
     stats: () => ({
       connections_active: sockets.size,
@@ -294,11 +294,11 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
 }
 
 /** Runs the phases in order (see context.ts); each may end the request. */
-async function run(ctx: ProxyContext, pools: UpstreamPools, pluginState: PluginState, cancel: Cancellation, health: HealthRegistry): Promise<void> {
+async function run(ctx: ProxyContext, pools: UpstreamPools, pluginStates: PluginStates, cancel: Cancellation, health: HealthRegistry): Promise<void> {
   ctx.req.on('error', (err) => ctx.log.debug(`client request error: ${err.message}`))
   if (!routerPhase(ctx) || !accessPhase(ctx)) return
   // no await (and no promise) when the route has no plugins
-  if (ctx.snapshot.pluginPlan.forRoute(ctx.route.id).length > 0 && !(await pluginAccessPhase(ctx, pluginState))) return
+  if (ctx.snapshot.pluginPlan.forRoute(ctx.route.id).length > 0 && !(await pluginAccessPhase(ctx, pluginStates))) return
   const upstreamRes = await balancerPhase(ctx, pools, cancel, health)
   if (!upstreamRes) return
   try {

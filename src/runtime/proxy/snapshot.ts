@@ -5,10 +5,10 @@
  */
 import {buildRouter} from '../router/router.js'
 import type {Router} from '../router/types.js'
-import {createBalancer, type Balancer} from './balancer.js'
+import {createBalancer, type Balancer} from './balancer/index.js'
 import type {UpstreamConfig} from './health/registry.js'
 import {buildCertificateTable, type CertificateTable} from './certificates.js'
-import {buildPluginPlan, type PluginPlan} from '../plugins/plan.js'
+import {buildPluginPlan, type PluginPlan} from './plugins-plan.js'
 import {findPlugin} from '../plugins/registry.js'
 import {emptyEntitySet, type Entity, type EntitySet} from '../schema/registry.js'
 

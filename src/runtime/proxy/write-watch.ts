@@ -11,7 +11,7 @@
  * so the client still reads the 504 on its connection.
  */
 import {Readable} from 'node:stream'
-import {UpstreamFailure} from './upstream.js'
+import {UpstreamFailure} from './upstream/index.js'
 
 /** Bodies below this fit a socket's send buffer: written at once, nothing to watch. */
 export const WATCH_FROM_BYTES = 256 * 1024

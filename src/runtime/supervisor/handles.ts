@@ -30,23 +30,21 @@ export class BindError extends Error {
 
 export class Handles {
   private readonly bound = new Map<string, Promise<ListenHandle>>()
-  /** host|port handed to the current serving process: a second listener there is refused. */
-  private given = new Set<string>()
-
-  /** A new serving process: every handle may be handed out again. */
-  nextOwner(): void {
-    this.given = new Set()
-  }
+  /** host|port handed to each serving process (by pid): a second listener there is refused. */
+  private readonly given = new Map<number, Set<string>>()
 
   /**
-   * The handle for host:port, bound on first use.
-   * @throws BindError (code EADDRINUSE, …), also when the current serving process already
-   *   has this address (two listeners on one port)
+   * The handle for host:port, bound on first use. Several serving processes may hold the
+   * same one (during a reload the old and the new both accept on it).
+   * @throws BindError (code EADDRINUSE, …), also when this serving process already has this
+   *   address (two listeners on one port)
    */
-  get(host: string, port: number): Promise<ListenHandle> {
+  get(owner: number, host: string, port: number): Promise<ListenHandle> {
     const key = `${host}|${port}`
-    if (port !== 0 && this.given.has(key)) return Promise.reject(new BindError('EADDRINUSE', 'EADDRINUSE'))
-    if (port !== 0) this.given.add(key)
+    let mine = this.given.get(owner)
+    if (!mine) this.given.set(owner, (mine = new Set()))
+    if (port !== 0 && mine.has(key)) return Promise.reject(new BindError('EADDRINUSE', 'EADDRINUSE'))
+    mine.add(key)
     let h = this.bound.get(key)
     if (!h) {
       h = bind(host, port)
@@ -55,6 +53,40 @@ export class Handles {
       h.catch(() => this.bound.delete(key))
     }
     return h
+  }
+
+  /** Every bound handle with its address, for a successor supervisor (a handover). */
+  async entries(): Promise<{host: string; port: number; handle: ListenHandle}[]> {
+    const out: {host: string; port: number; handle: ListenHandle}[] = []
+    for (const [key, h] of this.bound) {
+      const handle = await h.catch(() => null)
+      const i = key.lastIndexOf('|')
+      if (handle) out.push({host: key.slice(0, i), port: Number(key.slice(i + 1)), handle})
+    }
+    return out
+  }
+
+  /** A handle bound by the supervisor this one takes over from. */
+  adopt(host: string, port: number, handle: ListenHandle): void {
+    this.bound.set(`${host}|${port}`, Promise.resolve(handle))
+  }
+
+  /** The serving process `owner` is gone. */
+  release(owner: number): void {
+    this.given.delete(owner)
+  }
+
+  /**
+   * Closes the handles `owner` did not ask for: after a reload whose configuration no
+   * longer listens somewhere, that port is freed.
+   */
+  keepOnly(owner: number): void {
+    const mine = this.given.get(owner) ?? new Set()
+    for (const [key, h] of this.bound) {
+      if (mine.has(key)) continue
+      this.bound.delete(key)
+      h.then((handle) => handle.close(), () => {})
+    }
   }
 
   /** Closes every handle (the sockets close once no other process holds them). */

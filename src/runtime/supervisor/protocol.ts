@@ -11,6 +11,12 @@
  *                               ◄─────────────── start-failed {message}     (then exit 1)
  *                               ◄─────────────── crashed {cause}            (then exit 1)
  *   SIGTERM ───────────────────────────────────► drain, exit 0
+ *
+ * A reload (SIGHUP to the supervisor) forks a second serving process beside the first:
+ *
+ *   fork the new one ─► it asks for the same sockets, both accept ─► started
+ *   retire ────────────────────────────────────► (the old one) stop accepting, answer
+ *                                                 with `Connection: close`, drain, exit 0
  */
 
 export type ToSupervisor =
@@ -23,13 +29,23 @@ export type ToSupervisor =
 
 export type ToServing =
   /** With the listening handle, or `code` (EADDRINUSE, …) when binding failed. */
-  {type: 'listen-result'; id: number; code?: string; message?: string}
+  | {type: 'listen-result'; id: number; code?: string; message?: string}
+  /** A newer serving process took over: drain gently and exit 0. */
+  | {type: 'retire'}
 
 export interface LastCrash {
   /** Epoch seconds. */
   at: number
   /** `exit code 1: crashed: Error: …`, `killed by SIGKILL`. */
   cause: string
+}
+
+export interface LastReload {
+  /** Epoch milliseconds of the SIGHUP it answers. */
+  at: number
+  ok: boolean
+  /** Why the new serving process was not taken (ok false). */
+  error: string | null
 }
 
 /** What the supervisor tells a serving process it forks (env `KCTL_SUPERVISION`, JSON). */
@@ -39,3 +55,31 @@ export interface SupervisionInfo {
 }
 
 export const SUPERVISION_ENV = 'KCTL_SUPERVISION'
+
+/**
+ * A handover (SIGUSR2 to the supervisor, as nginx's binary upgrade): the supervisor starts
+ * a new supervisor (the runtime's code read afresh) and gives it every listening socket.
+ *
+ *   old supervisor                               new supervisor (env KCTL_HANDOVER)
+ *   ──────────────                               ──────────────
+ *                               ◄─────────────── handles?
+ *   handle {host, port} + socket, … ───────────► adopt each
+ *   handles-done ──────────────────────────────► fork its serving process
+ *                               ◄─────────────── took-over   (its serving process started)
+ *   retire its serving process, exit 0           owns supervisor.json from now on
+ *                               ◄─────────────── failed {message}  (did not start; exits)
+ */
+export type FromSuccessor = {type: 'handles?'} | {type: 'took-over'} | {type: 'failed'; message: string}
+
+export type ToSuccessor = {type: 'handle'; host: string; port: number} | {type: 'handles-done'}
+
+export const HANDOVER_ENV = 'KCTL_HANDOVER'
+
+export interface LastHandover {
+  /** Epoch milliseconds of the SIGUSR2 it answers. */
+  at: number
+  ok: boolean
+  /** The new supervisor's pid. */
+  pid: number | null
+  error: string | null
+}

@@ -4,11 +4,12 @@
  * temp file and renamed, so a reader never sees half of it.
  *
  *   {pid, serving_pid, state: running|failed|stopped, restarts, last_crash: {at, cause}|null,
- *    failure: null|string, updated_at}
+ *    failure: null|string, reloads, last_reload: {at, ok, error}|null,
+ *    last_handover: {at, ok, pid, error}|null, updated_at}
  */
 import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import type {LastCrash} from './protocol.js'
+import type {LastCrash, LastHandover, LastReload} from './protocol.js'
 
 export interface SupervisionRecord {
   /** The supervisor's pid: the node's pid. */
@@ -21,6 +22,15 @@ export interface SupervisionRecord {
   last_crash: LastCrash | null
   /** Why the supervisor gave up (state failed). */
   failure: string | null
+  /** Reloads that replaced the serving process, since the supervisor started. */
+  reloads: number
+  /** The latest reload's outcome; `at` is when it was asked for (ms). */
+  last_reload: LastReload | null
+  /**
+   * The latest handover to a new supervisor: a failed one is written by the supervisor that
+   * keeps running; a successful one by the new supervisor, whose pid is then `pid`.
+   */
+  last_handover: LastHandover | null
   /** Epoch seconds. */
   updated_at: number
 }

@@ -26,6 +26,11 @@ export function enterSupervised(): boolean {
     info = {restarts: 0, last_crash: null}
   }
   process.on('message', (msg: ToServing, handle?: object) => {
+    if (msg?.type === 'retire') {
+      retiring = true
+      for (const cb of onRetireCallbacks) cb()
+      return
+    }
     if (msg?.type !== 'listen-result') return
     const w = waiting.get(msg.id)
     if (!w) return
@@ -37,6 +42,30 @@ export function enterSupervised(): boolean {
 }
 
 let started = false
+let retiring = false
+const onRetireCallbacks: (() => void)[] = []
+
+/**
+ * Calls `cb` when the supervisor retires this process: a newer serving process (a reload)
+ * accepts on the same sockets, so this one stops accepting, drains and exits 0.
+ */
+export function onRetire(cb: () => void): void {
+  onRetireCallbacks.push(cb)
+  if (retiring) cb()
+}
+
+/**
+ * True once retired. Listeners then close gently: the sockets stay open in the newer
+ * process, so they stop accepting without closing idle keep-alive connections at once;
+ * every further response says `Connection: close`, and connections still idle after
+ * IDLE_GRACE_MS are closed (a client sending at that very moment is the only one to see
+ * a closed connection, as with nginx's graceful shutdown).
+ */
+export function retired(): boolean {
+  return retiring
+}
+
+export const IDLE_GRACE_MS = 2000
 
 /** The node opened every listener: `/status/ready` may say 200 from now on. */
 export function markStarted(): void {

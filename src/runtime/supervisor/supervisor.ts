@@ -9,16 +9,22 @@
  *     (at once, or after a growing delay) or give up: record `failed` + cause, exit 1
  *   first start refused (bad database, port in use: its `Error:` line) ─► exit 1 at once
  *   SIGTERM/SIGINT ─► close our copies of the sockets ─► serving drains ─► exit 0
+ *   SIGHUP (reload) ─► fork a new serving process beside the current one; it reads the conf
+ *     (and code) afresh and takes the same sockets ─► started: the old one retires (drains,
+ *     exits 0) ─► handles the new one did not ask for are closed
+ *     └─ the new one exits or is not started within reloadTimeoutMs ─► it is stopped, the
+ *        old one keeps serving, `last_reload` says why
  *
  * Restarts and the last crash reach `kctl status` through the serving process's `/status`
  * (env at fork, protocol.ts) and through `<prefix>/supervisor.json` (record.ts), which
  * also says why a node that gave up is down.
  */
-import {fork, type ChildProcess} from 'node:child_process'
+import {fork, spawn, type ChildProcess} from 'node:child_process'
 import type {Logger} from '../log.js'
 import {decide, DEFAULT_POLICY, type BackoffPolicy} from './backoff.js'
 import {BindError, Handles} from './handles.js'
-import {SUPERVISION_ENV, type LastCrash, type SupervisionInfo, type ToServing, type ToSupervisor} from './protocol.js'
+import {HANDOVER_ENV, SUPERVISION_ENV, type FromSuccessor, type LastCrash, type LastHandover, type LastReload, type SupervisionInfo, type ToServing, type ToSuccessor, type ToSupervisor} from './protocol.js'
+import type {ListenHandle} from './handles.js'
 import {writeRecord, type SupervisionRecord} from './record.js'
 
 export interface SupervisorOptions {
@@ -30,11 +36,23 @@ export interface SupervisorOptions {
   policy?: BackoffPolicy
   /** How long a stopping serving process may drain before it is killed; 30 s by default. */
   stopTimeoutMs?: number
+  /** How long a reload's new serving process (or a handover's new supervisor) may take to start; 60 s by default. */
+  reloadTimeoutMs?: number
+  /**
+   * Set when this supervisor takes over from another (a handover, protocol.ts): when the
+   * SIGUSR2 was received (ms). Its sockets come from the other one over IPC, and it writes
+   * no record until its serving process started.
+   */
+  successorOf?: {at: number}
 }
 
+/**
+ * A serving process. `current` serves; a reload's `candidate` starts beside it; `retiring`
+ * drains after a candidate took over; `rejected` is a candidate being stopped.
+ */
 interface Serving {
   proc: ChildProcess
-  bornAt: number
+  role: 'current' | 'candidate' | 'retiring' | 'rejected'
   started: boolean
   /** The `crashed:` or `start-failed` line it sent before exiting. */
   said: string | null
@@ -49,18 +67,32 @@ export function supervise(opts: SupervisorOptions): Promise<number> {
 class Supervisor {
   private readonly handles = new Handles()
   private readonly policy: BackoffPolicy
-  private serving: Serving | null = null
+  private readonly live = new Set<Serving>()
+  private current: Serving | null = null
+  private candidate: {s: Serving; at: number; timer: NodeJS.Timeout} | null = null
+  private reloadAgain = false
   private everStarted = false
   private crashes: number[] = []
   private startCrashes = 0
   private restarts = 0
   private lastCrash: LastCrash | null = null
+  private reloads = 0
+  private lastReload: LastReload | null = null
   private timer: NodeJS.Timeout | null = null
+  private lastHandover: LastHandover | null = null
+  /** A handover in progress: the new supervisor. */
+  private successor: {child: ChildProcess; at: number; timer: NodeJS.Timeout} | null = null
+  /** Handed over: this supervisor only waits for its serving process to drain, and writes nothing. */
+  private handedOver = false
+  /** False for a successor until its serving process started (the other one owns the record). */
+  private owner: boolean
   private stopping = false
+  private stopCode = 0
   private done!: (code: number) => void
 
   constructor(private readonly opts: SupervisorOptions) {
     this.policy = opts.policy ?? DEFAULT_POLICY
+    this.owner = !opts.successorOf
   }
 
   run(): Promise<number> {
@@ -68,36 +100,67 @@ class Supervisor {
     this.record('running', null)
     process.once('SIGTERM', () => this.stop('SIGTERM'))
     process.once('SIGINT', () => this.stop('SIGINT'))
-    this.fork()
+    process.on('SIGHUP', () => this.reload())
+    process.on('SIGUSR2', () => this.handOver())
+    if (this.opts.successorOf) void this.adoptHandles().then(() => this.fork())
+    else this.fork()
     return finished.finally(() => this.handles.closeAll())
   }
 
-  private fork(): void {
-    this.timer = null
+  /** A successor: every socket of the supervisor it takes over from, before its serving process starts. */
+  private adoptHandles(): Promise<void> {
+    return new Promise((resolve) => {
+      const onMessage = (msg: ToSuccessor, handle?: ListenHandle) => {
+        if (msg?.type === 'handle' && handle) this.handles.adopt(msg.host, msg.port, handle)
+        if (msg?.type !== 'handles-done') return
+        process.off('message', onMessage)
+        resolve()
+      }
+      process.on('message', onMessage)
+      // the other one gone already: bind afresh
+      process.once('disconnect', resolve)
+      this.tellPredecessor({type: 'handles?'})
+    })
+  }
+
+  private tellPredecessor(msg: FromSuccessor): Promise<void> {
+    if (!process.send || !process.connected) return Promise.resolve()
+    return new Promise((resolve) => process.send!(msg, undefined, {}, () => resolve()))
+  }
+
+  private spawn(role: Serving['role']): Serving {
     const info: SupervisionInfo = {restarts: this.restarts, last_crash: this.lastCrash}
-    this.handles.nextOwner()
     const proc = fork(this.opts.main, this.opts.args, {env: {...process.env, [SUPERVISION_ENV]: JSON.stringify(info)}, stdio: 'inherit'})
-    const s: Serving = {proc, bornAt: Date.now(), started: false, said: null, startFailed: false}
-    this.serving = s
+    const s: Serving = {proc, role, started: false, said: null, startFailed: false}
+    this.live.add(s)
     proc.on('message', (msg: ToSupervisor) => this.onMessage(s, msg))
     proc.on('exit', (code, signal) => this.onExit(s, code, signal))
     // a send to a process that just died fails here; its exit is handled in onExit
     proc.on('error', (err) => this.opts.log.debug(`serving process ${proc.pid}: ${err.message}`))
+    return s
+  }
+
+  /** At start and after a crash. */
+  private fork(): void {
+    this.timer = null
+    this.current = this.spawn('current')
     this.record('running', null)
   }
 
   private onMessage(s: Serving, msg: ToSupervisor): void {
     switch (msg.type) {
       case 'listen':
-        this.handles.get(msg.host, msg.port).then(
+        this.handles.get(s.proc.pid ?? 0, msg.host, msg.port).then(
           (handle) => this.send(s, {type: 'listen-result', id: msg.id}, handle),
           (err: BindError) => this.send(s, {type: 'listen-result', id: msg.id, code: err.code, message: err.message}),
         )
         return
       case 'started':
         s.started = true
+        if (s.role === 'candidate') return this.promote()
         this.everStarted = true
         this.startCrashes = 0
+        if (!this.owner) this.takeOwnership()
         return
       case 'start-failed':
         s.said = msg.message
@@ -113,13 +176,30 @@ class Supervisor {
   }
 
   private onExit(s: Serving, code: number | null, signal: NodeJS.Signals | null): void {
-    this.serving = null
+    this.live.delete(s)
+    this.handles.release(s.proc.pid ?? 0)
     const how = signal ? `killed by ${signal}` : `exit code ${code}`
-    if (this.stopping) {
-      this.record('stopped', null)
-      return this.done(code === 0 || signal === 'SIGTERM' ? 0 : 1)
-    }
     const {log} = this.opts
+    if (s.role === 'retiring') {
+      log.notice(`previous serving process ${s.proc.pid} exited (${how}) after handing over`)
+      return this.checkStopped()
+    }
+    if (s.role === 'rejected') return this.checkStopped()
+    if (s.role === 'candidate') {
+      if (this.stopping) return this.checkStopped()
+      return this.reject(s.said ?? `exited (${how}) before it was ready`)
+    }
+    // the current serving process
+    this.current = null
+    if (this.stopping) {
+      this.stopCode = code === 0 || signal === 'SIGTERM' ? 0 : 1
+      return this.checkStopped()
+    }
+    if (!this.owner) {
+      // a successor whose serving process did not start: the other supervisor keeps serving
+      void this.tellPredecessor({type: 'failed', message: s.said ?? `its serving process exited (${how}) before it started`}).finally(() => this.done(1))
+      return
+    }
     if (s.startFailed && !this.everStarted) {
       // refused at its first start: its `Error:` lines say why; retrying would say it again
       this.record('failed', s.said)
@@ -130,46 +210,222 @@ class Supervisor {
     this.lastCrash = {at: Math.floor(now / 1000), cause}
     this.crashes = [...this.crashes.filter((t) => now - t < this.policy.windowMs), now]
     if (!s.started) this.startCrashes++
-    const d = decide({crashes: this.crashes, startCrashes: this.startCrashes}, now, this.policy)
+    if (this.candidate) {
+      // a reload's new process is starting: it takes over, or its failure restarts one
+      log.error(`serving process ${s.proc.pid} crashed during a reload: ${cause}; the new one takes over once started`)
+      return this.record('running', null)
+    }
+    this.restartAfterCrash(s.started, s.proc.pid, cause)
+  }
+
+  private restartAfterCrash(started: boolean, pid: number | undefined, cause: string): void {
+    const {log} = this.opts
+    const d = decide({crashes: this.crashes, startCrashes: this.startCrashes}, Date.now(), this.policy)
     if (!d.restart) {
       const failure = `serving process ${d.reason}; last: ${cause}`
-      log.error(`serving process ${s.proc.pid} ${s.started ? 'crashed' : 'crashed while starting'}: ${cause}; giving up`)
+      log.error(`serving process ${pid} ${started ? 'crashed' : 'crashed while starting'}: ${cause}; giving up`)
       process.stderr.write(`Error: ${failure}\n`)
       this.record('failed', failure)
       return this.done(1)
     }
     this.restarts++
-    log.error(`serving process ${s.proc.pid} ${s.started ? 'crashed' : 'crashed while starting'}: ${cause}; restarting it${d.delayMs ? ` in ${d.delayMs} ms` : ''} (restart ${this.restarts})`)
+    log.error(`serving process ${pid} ${started ? 'crashed' : 'crashed while starting'}: ${cause}; restarting it${d.delayMs ? ` in ${d.delayMs} ms` : ''} (restart ${this.restarts})`)
     this.record('running', null)
     this.timer = setTimeout(() => this.fork(), d.delayMs)
+  }
+
+  /** SIGHUP: a new serving process beside the current one, which retires once it started. */
+  private reload(): void {
+    if (this.stopping) return
+    const at = Date.now()
+    const {log} = this.opts
+    if (this.candidate) {
+      log.notice('received SIGHUP during a reload; reloading again once this one is done')
+      this.reloadAgain = true
+      return
+    }
+    if (!this.current) {
+      // between two restarts after a crash: the next serving process reads everything afresh
+      log.notice('received SIGHUP while no serving process runs; the next one reads the new configuration')
+      this.lastReload = {at, ok: true, error: null}
+      return this.record('running', null)
+    }
+    const s = this.spawn('candidate')
+    log.notice(`received SIGHUP; serving process ${s.proc.pid} starts to take over from ${this.current.proc.pid}`)
+    const timeoutMs = this.opts.reloadTimeoutMs ?? 60_000
+    const timer = setTimeout(() => this.reject(`was not ready within ${Math.round(timeoutMs / 1000)} s`), timeoutMs)
+    this.candidate = {s, at, timer}
+  }
+
+  /** The reload's new serving process started: it becomes current, the old one retires. */
+  private promote(): void {
+    const c = this.candidate!
+    clearTimeout(c.timer)
+    this.candidate = null
+    const old = this.current
+    c.s.role = 'current'
+    this.current = c.s
+    this.everStarted = true
+    this.startCrashes = 0
+    this.reloads++
+    this.lastReload = {at: c.at, ok: true, error: null}
+    if (old) this.retire(old)
+    // ports the new configuration no longer listens on are freed
+    this.handles.keepOnly(c.s.proc.pid ?? 0)
+    this.opts.log.notice(`reloaded: serving process ${c.s.proc.pid} serves${old ? `, ${old.proc.pid} drains and exits` : ''}`)
+    this.record('running', null)
+    this.reloadNext()
+  }
+
+  private retire(s: Serving): void {
+    s.role = 'retiring'
+    if (s.proc.connected) this.send(s, {type: 'retire'})
+    else s.proc.kill('SIGTERM')
+    setTimeout(() => s.proc.kill('SIGKILL'), this.opts.stopTimeoutMs ?? 30_000).unref()
+  }
+
+  /** The reload's new serving process will not serve: stop it, keep the current one. */
+  private reject(why: string): void {
+    const c = this.candidate
+    if (!c) return
+    clearTimeout(c.timer)
+    this.candidate = null
+    c.s.role = 'rejected'
+    if (c.s.proc.exitCode === null && c.s.proc.signalCode === null) c.s.proc.kill('SIGKILL')
+    this.handles.release(c.s.proc.pid ?? 0)
+    this.lastReload = {at: c.at, ok: false, error: `the new serving process ${why}`}
+    const {log} = this.opts
+    if (this.current) {
+      log.error(`reload failed: the new serving process ${c.s.proc.pid} ${why}; ${this.current.proc.pid} keeps serving`)
+      this.record('running', null)
+    } else {
+      // the old one crashed meanwhile: back to restarting after a crash
+      log.error(`reload failed: the new serving process ${c.s.proc.pid} ${why}`)
+      this.restartAfterCrash(false, c.s.proc.pid, `reload: ${why}`)
+    }
+    this.reloadNext()
+  }
+
+  private reloadNext(): void {
+    if (!this.reloadAgain) return
+    this.reloadAgain = false
+    this.reload()
+  }
+
+  /** A successor's serving process started: this supervisor is the node's from now on. */
+  private takeOwnership(): void {
+    this.owner = true
+    const at = this.opts.successorOf?.at ?? Date.now()
+    this.lastHandover = {at, ok: true, pid: process.pid, error: null}
+    this.record('running', null)
+    this.opts.log.notice(`took over the node's sockets; serving process ${this.current?.proc.pid} serves`)
+    void this.tellPredecessor({type: 'took-over'}).finally(() => {
+      if (process.connected) process.disconnect()
+    })
+  }
+
+  /**
+   * SIGUSR2: a new supervisor (the runtime's code read afresh, as for an upgrade) takes
+   * every socket; once its serving process started, this one retires its own and exits.
+   */
+  private handOver(): void {
+    const {log} = this.opts
+    if (this.stopping || this.handedOver || !this.owner) return
+    const at = Date.now()
+    if (this.successor || this.candidate) {
+      log.notice('received SIGUSR2 during a reload or handover; ignored')
+      this.lastHandover = {at, ok: false, pid: null, error: 'a reload or handover was in progress'}
+      return this.record('running', null)
+    }
+    const env: NodeJS.ProcessEnv = {...process.env, [HANDOVER_ENV]: String(at)}
+    const child = spawn(process.execPath, [...process.execArgv, this.opts.main, ...this.opts.args], {detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env})
+    child.on('error', (err) => this.handOverFailed(`could not start: ${err.message}`))
+    const timeoutMs = this.opts.reloadTimeoutMs ?? 60_000
+    const timer = setTimeout(() => this.handOverFailed(`was not serving within ${Math.round(timeoutMs / 1000)} s`), timeoutMs)
+    this.successor = {child, at, timer}
+    log.notice(`received SIGUSR2; supervisor ${child.pid} starts to take over the node's sockets`)
+    child.on('message', (msg: FromSuccessor) => {
+      if (msg?.type === 'handles?') void this.sendHandles(child)
+      else if (msg?.type === 'took-over') this.tookOver()
+      else if (msg?.type === 'failed') this.handOverFailed(`did not start: ${msg.message}`)
+    })
+    child.on('exit', (code, signal) => {
+      if (this.successor?.child === child) this.handOverFailed(`exited (${signal ? `killed by ${signal}` : `exit code ${code}`}) before serving`)
+    })
+  }
+
+  private async sendHandles(child: ChildProcess): Promise<void> {
+    for (const e of await this.handles.entries()) {
+      if (!child.connected) return
+      child.send({type: 'handle', host: e.host, port: e.port} satisfies ToSuccessor, e.handle as never)
+    }
+    if (child.connected) child.send({type: 'handles-done'} satisfies ToSuccessor)
+  }
+
+  private handOverFailed(why: string): void {
+    const s = this.successor
+    if (!s) return
+    clearTimeout(s.timer)
+    this.successor = null
+    if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL')
+    this.lastHandover = {at: s.at, ok: false, pid: s.child.pid ?? null, error: `the new supervisor ${why}`}
+    this.opts.log.error(`handover failed: the new supervisor ${s.child.pid} ${why}; this one keeps the node`)
+    this.record('running', null)
+  }
+
+  /** The successor serves: retire our serving process, exit once it drained. */
+  private tookOver(): void {
+    const s = this.successor!
+    clearTimeout(s.timer)
+    this.successor = null
+    this.handedOver = true
+    this.stopping = true
+    if (this.timer) clearTimeout(this.timer)
+    if (s.child.connected) s.child.disconnect()
+    s.child.unref()
+    this.handles.closeAll()
+    this.opts.log.notice(`supervisor ${s.child.pid} took over${this.current ? `; serving process ${this.current.proc.pid} drains and exits` : ''}`)
+    for (const x of this.live) this.retire(x)
+    this.checkStopped()
   }
 
   private stop(signal: string): void {
     if (this.stopping) return
     this.stopping = true
     if (this.timer) clearTimeout(this.timer)
+    if (this.candidate) clearTimeout(this.candidate.timer)
     // Once the serving process closes its listeners the sockets close: new connections are
     // refused, as when a node stops without a supervisor.
     this.handles.closeAll()
-    const s = this.serving
-    if (!s) {
-      this.record('stopped', null)
-      return this.done(0)
+    if (this.live.size === 0) return this.checkStopped()
+    this.opts.log.info(`received ${signal}; stopping serving process ${[...this.live].map((s) => s.proc.pid).join(', ')}`)
+    for (const s of this.live) {
+      s.proc.kill('SIGTERM')
+      setTimeout(() => s.proc.kill('SIGKILL'), this.opts.stopTimeoutMs ?? 30_000).unref()
     }
-    this.opts.log.info(`received ${signal}; stopping serving process ${s.proc.pid}`)
-    s.proc.kill('SIGTERM')
-    setTimeout(() => s.proc.kill('SIGKILL'), this.opts.stopTimeoutMs ?? 30_000).unref()
+  }
+
+  /** Once stopping and every serving process is gone: the supervisor is done. */
+  private checkStopped(): void {
+    if (!this.stopping || this.live.size > 0) return
+    this.record('stopped', null)
+    this.done(this.stopCode)
   }
 
   private record(state: SupervisionRecord['state'], failure: string | null): void {
+    // the record is the node's: a successor writes it once it serves, a predecessor no more
+    if (!this.owner || this.handedOver) return
     try {
       writeRecord(this.opts.prefix, {
         pid: process.pid,
-        serving_pid: state === 'running' ? (this.serving?.proc.pid ?? null) : null,
+        serving_pid: state === 'running' ? (this.current?.proc.pid ?? null) : null,
         state,
         restarts: this.restarts,
         last_crash: this.lastCrash,
         failure,
+        reloads: this.reloads,
+        last_reload: this.lastReload,
+        last_handover: this.lastHandover,
         updated_at: Math.floor(Date.now() / 1000),
       })
     } catch (err) {

@@ -5,7 +5,7 @@
  */
 import type {NodeConf} from '../conf/defaults.js'
 import type {EntityArrays} from '../config-loader.js'
-import type {MetricsDump} from '../plugins/prometheus/metrics.js'
+import type {MetricsDump} from '../plugins/registry.js'
 import type {ProxyStats} from '../proxy/server.js'
 
 export type ToWorker =

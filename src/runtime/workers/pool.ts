@@ -23,14 +23,12 @@ import {fileURLToPath} from 'node:url'
 import type {NodeConf} from '../conf/defaults.js'
 import type {EntityArrays} from '../config-loader.js'
 import type {Logger} from '../log.js'
-import {LocalCounters} from '../plugins/counters.js'
-import {renderMetrics, type NodeGauges} from '../plugins/prometheus/exporter.js'
-import {Metrics, type MetricsDump} from '../plugins/prometheus/metrics.js'
+import {Metrics, renderMetrics, type MetricsDump, type NodeGauges} from '../plugins/registry.js'
 import type {ProxyStats} from '../proxy/server.js'
 import {buildSnapshot, emptySnapshot, type ProxySnapshot} from '../proxy/snapshot.js'
 import type {FromWorker, ToWorker} from './messages.js'
 import {checksOn} from '../proxy/health/settings.js'
-import type {HealthView, HostStats, ProxyHost, WorkerStats} from './proxy-host.js'
+import type {HealthView, HostStats, ProxyHost, WorkerStats} from './proxy-host-types.js'
 
 export interface PoolOptions {
   conf: NodeConf
@@ -140,7 +138,7 @@ class WorkerPool implements ProxyHost {
     for (const r of await this.collect()) if (r.metrics) merged.add(r.metrics)
     // Targets of upstreams with checks on are left out: each worker has its own view (see health()).
     const off = new Set(this.snapshot.upstreams.filter((u) => !checksOn(u.upstream)).map((u) => u.upstream.id))
-    return renderMetrics({counters: new LocalCounters(), metrics: merged}, this.snapshot, (u) => (off.has(u) ? 'HEALTHCHECKS_OFF' : undefined), node)
+    return renderMetrics(merged, this.snapshot, (u) => (off.has(u) ? 'HEALTHCHECKS_OFF' : undefined), node)
   }
 
   close(): Promise<void> {

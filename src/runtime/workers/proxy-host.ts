@@ -6,49 +6,16 @@
  */
 import type pg from 'pg'
 import type {NodeConf} from '../conf/defaults.js'
-import type {EntityArrays} from '../config-loader.js'
 import type {Logger} from '../log.js'
 import {listenProxy} from './listen-proxy.js'
-import {renderMetrics, type NodeGauges} from '../plugins/prometheus/exporter.js'
-import type {HealthRegistry} from '../proxy/health/registry.js'
-import {createProxy, proxyOptionsOf, type ProxyStats} from '../proxy/server.js'
-import {buildSnapshot, type ProxySnapshot} from '../proxy/snapshot.js'
+import {recordedMetrics, renderMetrics} from '../plugins/registry.js'
+import {createProxy, proxyOptionsOf} from '../proxy/server.js'
+import {buildSnapshot} from '../proxy/snapshot.js'
 import {workerCount} from './count.js'
+import type {ProxyHost} from './proxy-host-types.js'
 import {createWorkerPool} from './pool.js'
 
-export interface WorkerStats extends ProxyStats {
-  pid: number
-}
-
-export interface HostStats extends ProxyStats {
-  /** Per worker process; absent when the node proxies in its own process. */
-  workers?: WorkerStats[]
-}
-
-/**
- * Target health as the node can tell it: the registry of its one proxy process, or why
- * it cannot (several worker processes each keep their own, see pool.ts).
- */
-export type HealthView = {registry: HealthRegistry} | {unavailable: string}
-
-export interface ProxyHost {
-  /**
-   * Makes `entities` the configuration every proxy process serves; resolves once all of
-   * them serve it. `built` is the snapshot of `entities` when the caller already built it.
-   * @throws Error when the configuration does not build; nothing changes then.
-   */
-  apply(entities: EntityArrays, built?: ProxySnapshot): Promise<void>
-  /** Opens `proxy_listen`; rejects naming the key when it cannot. */
-  listen(): Promise<void>
-  /** null when every proxy process listens and serves the latest configuration. */
-  notReady(): string | null
-  stats(): Promise<HostStats>
-  health(): HealthView
-  /** Prometheus text, summed over the proxy processes. */
-  metrics(node?: NodeGauges): Promise<string>
-  /** Stops accepting, drains in-flight requests, stops the workers. Idempotent. */
-  close(): Promise<void>
-}
+export type {HealthView, HostStats, ProxyHost, WorkerStats} from './proxy-host-types.js'
 
 /**
  * `database`: the node's pool, for plugins that keep data in Postgres (rate-limiting's
@@ -72,7 +39,7 @@ export function createInProcessHost(conf: NodeConf, log: Logger, database?: pg.P
     notReady: () => null,
     stats: async () => proxy.stats(),
     health: () => ({registry: proxy.health}),
-    metrics: async (node) => renderMetrics(proxy.pluginState, proxy.current(), (u, t) => proxy.health.health(u, t), node),
+    metrics: async (node) => renderMetrics(recordedMetrics(proxy.pluginStates), proxy.current(), (u, t) => proxy.health.health(u, t), node),
     close: () => proxy.close(),
   }
 }

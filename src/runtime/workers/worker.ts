@@ -9,6 +9,7 @@ import {createPool, pgOptions} from '../db/pool.js'
 import {createLogger, isLogLevel, type Logger} from '../log.js'
 import {listenProxy} from './listen-proxy.js'
 import {createProxy, proxyOptionsOf, type Proxy} from '../proxy/server.js'
+import {recordedMetrics} from '../plugins/registry.js'
 import {buildSnapshot} from '../proxy/snapshot.js'
 import type {EntityArrays} from '../config-loader.js'
 import type {FromWorker, ToWorker} from './messages.js'
@@ -66,7 +67,7 @@ export function runWorker(): void {
       case 'config':
         return configure(msg.version, msg.entities)
       case 'report':
-        return void send({type: 'report', id: msg.id, stats: proxy!.stats(), metrics: proxy!.pluginState.metrics?.dump() ?? null})
+        return void send({type: 'report', id: msg.id, stats: proxy!.stats(), metrics: recordedMetrics(proxy!.pluginStates)?.dump() ?? null})
       case 'drain':
         return void stop(0)
     }

@@ -1,6 +1,5 @@
 /** acl's entity: a consumer's membership of a group (`/consumers/{c}/acls`). */
-import {createdAt, defineEntity, idField, tagsField} from '../../schema/field.js'
-import type {PluginStorage} from '../types.js'
+import {createdAt, defineEntity, idField, tagsField, type PluginStorage} from '../../pdk/index.js'
 
 export const acls = defineEntity({
   name: 'acls',

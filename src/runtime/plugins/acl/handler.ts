@@ -1,14 +1,12 @@
 /** acl: lets a request through by the authenticated consumer's groups (allow or deny). */
-import {GATEWAY_VERSION} from '../../version.js'
-import type {EntitySet} from '../../proxy/snapshot.js'
-import type {PluginHandler} from '../types.js'
+import {GATEWAY_VERSION, type PluginEntities, type PluginHandler} from '../../pdk/index.js'
 
 export const handler: PluginHandler<any, Map<string, string[]>> = {
   name: 'acl',
   version: GATEWAY_VERSION,
   priority: 950,
   /** Groups by consumer id. */
-  prepare(e: EntitySet): Map<string, string[]> {
+  prepare(e: PluginEntities): Map<string, string[]> {
     const groups = new Map<string, string[]>()
     for (const a of e.acls ?? []) {
       const id = a.consumer?.id

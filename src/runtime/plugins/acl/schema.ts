@@ -1,4 +1,4 @@
-import type {PluginConfigSchema} from '../types.js'
+import type {PluginConfigSchema} from '../../pdk/index.js'
 
 const set = (v: unknown) => Array.isArray(v) && v.length > 0
 

@@ -7,8 +7,7 @@
  * the password alone, a PUT of what GET returned) is kept; anything else is hashed.
  */
 import {createHash} from 'node:crypto'
-import {createdAt, defineEntity, idField, tagsField} from '../../schema/field.js'
-import type {PluginStorage} from '../types.js'
+import {createdAt, defineEntity, idField, tagsField, type PluginStorage} from '../../pdk/index.js'
 
 export const hashPassword = (password: string, consumerId: string): string =>
   createHash('sha1').update(password + consumerId).digest('hex')

@@ -2,17 +2,14 @@
  * basic-auth: `Authorization: Basic base64(user:pass)` checked against the consumer's
  * hashed credentials, or the `anonymous` consumer as a fallback.
  */
-import {GATEWAY_VERSION} from '../../version.js'
-import type {EntitySet} from '../../proxy/snapshot.js'
-import {acceptAnonymous, acceptCredential, indexCredentials, type CredentialIndex} from '../auth.js'
-import type {PluginHandler} from '../types.js'
+import {acceptAnonymous, acceptCredential, GATEWAY_VERSION, indexCredentials, type CredentialIndex, type PluginEntities, type PluginHandler} from '../../pdk/index.js'
 import {hashPassword} from './credentials.js'
 
 export const handler: PluginHandler<any, CredentialIndex> = {
   name: 'basic-auth',
   version: GATEWAY_VERSION,
   priority: 1100,
-  prepare: (e: EntitySet) => indexCredentials(e.consumers, e.basicauth_credentials, 'username'),
+  prepare: (e: PluginEntities) => indexCredentials(e.consumers, e.basicauth_credentials, 'username'),
   access(k, conf, index) {
     if (conf.anonymous && k.credential) return
     const header = k.header('authorization') ?? k.header('proxy-authorization')

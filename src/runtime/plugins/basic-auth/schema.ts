@@ -1,4 +1,4 @@
-import type {PluginConfigSchema} from '../types.js'
+import type {PluginConfigSchema} from '../../pdk/index.js'
 
 export const schema: PluginConfigSchema = {
   no_consumer: true,

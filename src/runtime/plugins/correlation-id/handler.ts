@@ -1,8 +1,6 @@
 /** correlation-id: makes sure the upstream request carries an id, keeping a client's. */
 import {randomUUID} from 'node:crypto'
-import {GATEWAY_VERSION} from '../../version.js'
-import type {PluginContext} from '../context.js'
-import type {PluginHandler} from '../types.js'
+import {GATEWAY_VERSION, type PluginContext, type PluginHandler} from '../../pdk/index.js'
 
 // uuid#counter: one uuid per process, then a counter, as Kong's per-worker generator.
 let worker: string | undefined

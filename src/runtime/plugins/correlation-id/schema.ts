@@ -1,5 +1,4 @@
-import type {PluginConfigSchema} from '../types.js'
-import {headerName} from '../fields.js'
+import {headerName, type PluginConfigSchema} from '../../pdk/index.js'
 
 export const schema: PluginConfigSchema = {
   fields: [

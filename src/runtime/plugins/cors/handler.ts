@@ -3,9 +3,7 @@
  * Access-Control-* headers to other responses, as Kong's handler does. Origins are
  * compiled once per config (exact ones normalised, regexes anchored at the end).
  */
-import {GATEWAY_VERSION} from '../../version.js'
-import type {PluginContext} from '../context.js'
-import type {PluginHandler} from '../types.js'
+import {GATEWAY_VERSION, type PluginContext, type PluginHandler} from '../../pdk/index.js'
 
 type Origin = {regex: RegExp; byHost: boolean} | {domain: string}
 const compiled = new WeakMap<object, Origin[]>()

@@ -1,5 +1,5 @@
 /** cors's config, as Kong 3.9's. */
-import type {PluginConfigSchema} from '../types.js'
+import type {PluginConfigSchema} from '../../pdk/index.js'
 
 export const METHODS = ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']
 

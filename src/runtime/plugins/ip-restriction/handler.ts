@@ -4,8 +4,7 @@
  * Lists compile once per config into node:net BlockLists.
  */
 import {BlockList, isIPv4} from 'node:net'
-import {GATEWAY_VERSION} from '../../version.js'
-import type {PluginHandler} from '../types.js'
+import {GATEWAY_VERSION, type PluginHandler} from '../../pdk/index.js'
 
 const compiled = new WeakMap<object, {allow: BlockList | null; deny: BlockList | null}>()
 

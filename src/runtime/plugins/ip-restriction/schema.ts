@@ -1,7 +1,6 @@
 /** ip-restriction's config, as Kong 3.9's (typedefs.ip_or_cidr elements). */
 import {isIP} from 'node:net'
-import type {Field} from '../../schema/field.js'
-import type {PluginConfigSchema} from '../types.js'
+import type {Field, PluginConfigSchema} from '../../pdk/index.js'
 
 /** Kong's `typedefs.ip_or_cidr`. */
 export function ipOrCidr(v: string): string | null {

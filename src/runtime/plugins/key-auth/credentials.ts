@@ -1,7 +1,6 @@
 /** key-auth's credential entity: a key bound to a consumer (`/consumers/{c}/key-auth`). */
 import {randomBytes} from 'node:crypto'
-import {createdAt, defineEntity, idField, tagsField} from '../../schema/field.js'
-import type {PluginStorage} from '../types.js'
+import {createdAt, defineEntity, idField, tagsField, type PluginStorage} from '../../pdk/index.js'
 
 export const keyauthCredentials = defineEntity({
   name: 'keyauth_credentials',

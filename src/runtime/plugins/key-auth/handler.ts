@@ -5,17 +5,13 @@
  * The hot path is synchronous: only `key_in_body` needs the body, and then only the
  * first time it is read (one await); header and query lookups cost no promise.
  */
-import {GATEWAY_VERSION} from '../../version.js'
-import type {PluginContext} from '../context.js'
-import {acceptAnonymous, acceptCredential, indexCredentials, type CredentialIndex} from '../auth.js'
-import type {PluginHandler} from '../types.js'
-import type {EntitySet} from '../../proxy/snapshot.js'
+import {acceptAnonymous, acceptCredential, GATEWAY_VERSION, indexCredentials, type CredentialIndex, type PluginContext, type PluginEntities, type PluginHandler} from '../../pdk/index.js'
 
 export const handler: PluginHandler<any, CredentialIndex> = {
   name: 'key-auth',
   version: GATEWAY_VERSION,
   priority: 1250,
-  prepare: (e: EntitySet) => indexCredentials(e.consumers, e.keyauth_credentials, 'key'),
+  prepare: (e: PluginEntities) => indexCredentials(e.consumers, e.keyauth_credentials, 'key'),
   access(k, conf, index) {
     if (!conf.run_on_preflight && k.method === 'OPTIONS') return
     // Another auth plugin already authenticated: with anonymous set, this one is optional.

@@ -4,10 +4,7 @@
  * health checks), and on data planes the control plane link and the cluster certificate
  * expiry. Kong's metric names throughout.
  */
-import type {PluginState} from '../context.js'
-import type {Health} from '../../proxy/health/registry.js'
-import type {ProxySnapshot} from '../../proxy/snapshot.js'
-import {labelText} from './metrics.js'
+import {labelText, type Metrics} from './metrics.js'
 
 export interface NodeGauges {
   /** Data planes: whether the control plane link is up. */
@@ -25,11 +22,23 @@ const HELP: Record<string, string> = {
 }
 const STATES = ['healthchecks_off', 'healthy', 'unhealthy', 'dns_error']
 
-/** A target's health; undefined leaves its series out (nobody can say, see proxy-host.ts). */
-export type HealthOf = (upstreamId: string, target: string) => Health | undefined
+/**
+ * A target's health (`HEALTHY`, `UNHEALTHY`, `HEALTHCHECKS_OFF`, `DNS_ERROR`); undefined
+ * leaves its series out (nobody can say, see workers/proxy-host.ts).
+ */
+export type HealthOf = (upstreamId: string, target: string) => string | undefined
 
-export function renderMetrics(state: PluginState, snapshot: ProxySnapshot, health: HealthOf, node: NodeGauges = {}): string {
-  const out = state.metrics?.render(HELP) ?? []
+/** What the exporter reads of the configuration serving now (the proxy snapshot has it). */
+export interface ServingConfig {
+  /** Enabled plugin instances: whether prometheus asks for upstream health. */
+  readonly plugins: readonly any[]
+  /** Every upstream with its targets. */
+  readonly upstreams: ReadonlyArray<{readonly upstream: any; readonly targets: readonly any[]}>
+}
+
+/** `metrics`: what the plugin recorded (`recordedMetrics`, or several processes' merged), if anything. */
+export function renderMetrics(metrics: Metrics | undefined, snapshot: ServingConfig, health: HealthOf, node: NodeGauges = {}): string {
+  const out = metrics?.render(HELP) ?? []
   if (snapshot.plugins.some((p) => p.name === 'prometheus' && p.config?.upstream_health_metrics)) {
     out.push('# HELP kong_upstream_target_health Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.')
     out.push('# TYPE kong_upstream_target_health gauge')

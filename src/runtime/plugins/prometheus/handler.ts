@@ -3,16 +3,17 @@
  * config enables, as Kong 3.x); `/metrics` on the status listener renders them with
  * the node's own gauges (see exporter.ts).
  */
-import {GATEWAY_VERSION} from '../../version.js'
-import type {PluginHandler} from '../types.js'
+import {GATEWAY_VERSION, type PluginHandler, type PluginStates} from '../../pdk/index.js'
 import {Metrics} from './metrics.js'
 
-export const handler: PluginHandler = {
+export const handler: PluginHandler<any, unknown, Metrics> = {
   name: 'prometheus',
   version: GATEWAY_VERSION,
   priority: 13,
+  /** What this proxy recorded; `/metrics` reads it with `recordedMetrics`. */
+  state: {create: () => new Metrics()},
   log(k, conf) {
-    const m = (k.state.metrics ??= new Metrics())
+    const m = k.state
     const service = k.service ? String(k.service.name ?? k.service.host ?? '') : ''
     const route = k.route ? String(k.route.name ?? k.route.id) : ''
     const consumer = conf.per_consumer && k.consumer ? String(k.consumer.username ?? k.consumer.id) : ''
@@ -34,3 +35,6 @@ export const handler: PluginHandler = {
     }
   },
 }
+
+/** What the prometheus plugin recorded in the proxy owning `states`; undefined when it never ran there. */
+export const recordedMetrics = (states: PluginStates): Metrics | undefined => states.peek(handler.state!)

@@ -1,5 +1,5 @@
 /**
- * The metrics the prometheus plugin records, kept per proxy (in its PluginState), and
+ * The metrics the prometheus plugin records, kept per proxy (its state slot), and
  * their rendering in the Prometheus text format with Kong's names, labels and buckets.
  */
 export const LATENCY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 2000, 5000, 10000, 30000, 60000]

@@ -1,5 +1,5 @@
 /** prometheus's config, as Kong 3.9's: each family of metrics is opt-in. */
-import type {PluginConfigSchema} from '../types.js'
+import type {PluginConfigSchema} from '../../pdk/index.js'
 
 const flag = (description: string) => ({type: 'boolean', required: true, default: false, description}) as const
 

@@ -8,7 +8,7 @@
  * per process, where Kong deletes them from a trigger.
  */
 import type pg from 'pg'
-import type {Period} from '../counters.js'
+import type {Period} from './counters.js'
 
 /** Kong's stand-in when a counter has no service or route. */
 export const EMPTY_UUID = '00000000-0000-0000-0000-000000000000'

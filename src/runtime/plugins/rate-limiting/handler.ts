@@ -9,12 +9,24 @@
  * `local` stays synchronous; `cluster` and `redis` await the read. A node without a
  * database (DB-less, data plane) has no store for `cluster`: it fails as a store would.
  */
-import {GATEWAY_VERSION} from '../../version.js'
-import type {PluginContext} from '../context.js'
-import {PERIODS, windowOf, type Period} from '../counters.js'
-import type {PluginHandler} from '../types.js'
+import type pg from 'pg'
+import {GATEWAY_VERSION, type PluginContext as Context, type PluginHandler} from '../../pdk/index.js'
+import {LocalCounters, PERIODS, windowOf, type Period} from './counters.js'
 import {ClusterCounters, EMPTY_UUID} from './cluster-policy.js'
 import {redisKey, RedisCounters} from './redis-policy.js'
+
+/** What rate-limiting keeps per proxy: one counter store per policy, made on first use. */
+interface State {
+  local: LocalCounters
+  /** The node's Postgres (absent without one): where `cluster` counts. */
+  database?: pg.Pool
+  /** Made on the first request that uses the redis policy; closed with the proxy. */
+  redis?: RedisCounters
+  /** The cluster policy over `database`; made on first use. */
+  cluster?: ClusterCounters
+}
+
+type PluginContext = Context<State>
 
 const HEADER_LIMIT = Object.fromEntries(PERIODS.map((p) => [p, `x-ratelimit-limit-${p}`]))
 const HEADER_REMAINING = Object.fromEntries(PERIODS.map((p) => [p, `x-ratelimit-remaining-${p}`]))
@@ -121,18 +133,23 @@ async function clusterAccess(k: PluginContext, conf: any, scope: Scope): Promise
   store.sweep((err) => k.log.error(`rate-limiting: failed to delete expired cluster counters: ${err.message}`))
 }
 
-export const handler: PluginHandler = {
+export const handler: PluginHandler<any, unknown, State> = {
   name: 'rate-limiting',
   version: GATEWAY_VERSION,
   priority: 910,
+  state: {
+    create: (env) => ({local: new LocalCounters(), database: env.database}),
+    close: (state) => state.redis?.close(),
+  },
   access(k, conf) {
     const scope = scopeOf(k)
     if (conf.policy === 'redis') return redisAccess(k, conf, scope)
     if (conf.policy === 'cluster') return clusterAccess(k, conf, scope)
     const now = Date.now()
     const ws = windows(k, conf, scope, now, false)
-    const used = ws.map((w) => k.state.counters.get(w.key, w.start))
-    if (decide(k, conf, ws, used, now)) for (const w of ws) k.state.counters.increment(w.key, w.start)
+    const {local} = k.state
+    const used = ws.map((w) => local.get(w.key, w.start))
+    if (decide(k, conf, ws, used, now)) for (const w of ws) local.increment(w.key, w.start)
   },
 }
 

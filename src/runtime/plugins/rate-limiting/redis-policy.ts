@@ -5,7 +5,7 @@
  * it fails, so the next request reconnects. Every command is bounded by `redis.timeout`.
  */
 import {createClient} from 'redis'
-import type {Period} from '../counters.js'
+import type {Period} from './counters.js'
 
 type Client = ReturnType<typeof createClient>
 

@@ -1,8 +1,6 @@
 /** rate-limiting's config, field for field and default for default as Kong 3.9's. */
-import type {Field} from '../../schema/field.js'
-import {PERIODS} from '../counters.js'
-import {headerName} from '../fields.js'
-import type {PluginConfigSchema} from '../types.js'
+import {headerName, type Field, type PluginConfigSchema} from '../../pdk/index.js'
+import {PERIODS} from './counters.js'
 
 const limit = (period: string): readonly [string, Field] => [period, {type: 'number', gt: 0, description: `Requests allowed per ${period}.`}]
 

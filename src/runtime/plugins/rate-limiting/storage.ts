@@ -1,5 +1,5 @@
 /** rate-limiting's table: the `cluster` policy's counters, as Kong keeps them. */
-import type {PluginStorage} from '../types.js'
+import type {PluginStorage} from '../../pdk/index.js'
 
 export const storage: PluginStorage = {
   migrations: [

@@ -2,9 +2,7 @@
  * request-termination: answers every request itself (maintenance, blocking), optionally
  * only when a trigger header or query argument is present.
  */
-import {GATEWAY_VERSION} from '../../version.js'
-import type {PluginContext} from '../context.js'
-import type {PluginHandler} from '../types.js'
+import {GATEWAY_VERSION, type PluginContext, type PluginHandler} from '../../pdk/index.js'
 
 const DEFAULT_MESSAGE: Record<number, string> = {
   401: 'Unauthorized',

@@ -3,10 +3,8 @@
  * string, form or JSON body) with Kong's operations in Kong's order. The body is only
  * buffered when body operations are configured and the request has one.
  */
-import {GATEWAY_VERSION} from '../../version.js'
-import type {PluginContext} from '../context.js'
-import type {PluginHandler} from '../types.js'
-import {appendString, applyOps, hasOps, opsFor, type Store} from '../transform.js'
+import {GATEWAY_VERSION, type PluginContext, type PluginHandler} from '../../pdk/index.js'
+import {appendString, applyOps, hasOps, objectStore, opsFor, type Store} from '../../pdk/transform.js'
 
 const asIs = (v: string) => v
 
@@ -57,12 +55,6 @@ function body(k: PluginContext, conf: any, raw: Buffer): void {
     k.setUpstreamBody(Buffer.from(JSON.stringify(obj)))
   }
 }
-
-export const objectStore = (obj: Record<string, unknown>): Store<any> => ({
-  get: (n) => (Object.hasOwn(obj, n) ? obj[n] : undefined),
-  set: (n, v) => void (obj[n] = v),
-  remove: (n) => void delete obj[n],
-})
 
 export const handler: PluginHandler = {
   name: 'request-transformer',

@@ -1,6 +1,6 @@
 /** request-transformer's config, as Kong 3.9's. */
-import type {PluginConfigSchema} from '../types.js'
-import {headerNames, headerPairs, pairs, record, strings} from '../transform.js'
+import type {PluginConfigSchema} from '../../pdk/index.js'
+import {headerNames, headerPairs, pairs, record, strings} from '../../pdk/transform.js'
 
 const pairRecord = () => record([['body', pairs()], ['headers', headerPairs()], ['querystring', pairs()]])
 

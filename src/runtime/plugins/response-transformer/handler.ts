@@ -3,10 +3,8 @@
  * (which is then buffered), with Kong's operations in Kong's order. `json_types` casts
  * the value at the same position to a boolean, number or string.
  */
-import {GATEWAY_VERSION} from '../../version.js'
-import type {PluginHandler} from '../types.js'
-import {appendString, applyOps, hasOps, opsFor, type Store} from '../transform.js'
-import {objectStore} from '../request-transformer/handler.js'
+import {GATEWAY_VERSION, type PluginHandler} from '../../pdk/index.js'
+import {appendString, applyOps, hasOps, objectStore, opsFor, type Store} from '../../pdk/transform.js'
 
 const CASTS: Record<string, (v: string) => unknown> = {
   boolean: (v) => v.toLowerCase() === 'true',

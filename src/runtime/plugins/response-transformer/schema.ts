@@ -1,7 +1,6 @@
 /** response-transformer's config, as Kong 3.9's. */
-import type {Field} from '../../schema/field.js'
-import type {PluginConfigSchema} from '../types.js'
-import {headerNames, headerPairs, pairs, record, strings} from '../transform.js'
+import type {Field, PluginConfigSchema} from '../../pdk/index.js'
+import {headerNames, headerPairs, pairs, record, strings} from '../../pdk/transform.js'
 
 const jsonTypes = (): Field => ({type: 'array', required: true, default: [], elements: {type: 'string', one_of: ['boolean', 'number', 'string']}})
 const valueRecord = () => record([['json', pairs()], ['json_types', jsonTypes()], ['headers', headerPairs()]])

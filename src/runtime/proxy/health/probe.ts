@@ -7,7 +7,7 @@
  */
 import net, {type Socket} from 'node:net'
 import tls from 'node:tls'
-import {classifyConnect} from '../upstream-client.js'
+import {classifyConnect} from '../upstream/index.js'
 
 export interface ProbeSpec {
   type: string

@@ -14,7 +14,7 @@
  *
  * One registry per proxy process: with several worker processes each has its own.
  */
-import {parseTarget} from '../balancer.js'
+import {parseTarget} from '../balancer/index.js'
 import {ActiveChecker, type ActiveTarget} from './active.js'
 import type {ProbeResult} from './probe.js'
 import {checksOn, thresholds, type Thresholds} from './settings.js'

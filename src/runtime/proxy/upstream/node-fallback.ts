@@ -1,7 +1,7 @@
 /**
  * The public-API upstream client: `node:http`/`node:https` requests over a keep-alive
  * Agent per origin. Used when Node's internal llhttp binding (which the fast client in
- * upstream-client.ts drives) is missing or behaves differently after a Node upgrade, and
+ * connection.ts drives) is missing or behaves differently after a Node upgrade, and
  * with `KCTL_UPSTREAM_CLIENT=node`. Same contract as `OriginPool`: the same failures
  * (connect, connect-timeout, dns, timeout, error) with the same messages, the same
  * `UpstreamResponse`, one retry of a reused connection the upstream closed idle. Slower,
@@ -10,7 +10,8 @@
 import http from 'node:http'
 import https from 'node:https'
 import type {Readable} from 'node:stream'
-import {classifyConnect, KONG_KEEPALIVE, UpstreamFailure, UpstreamResponse, type ClientRequest, type Keepalive, type Origin} from './upstream-client.js'
+import {UpstreamResponse} from './exchange.js'
+import {classifyConnect, KONG_KEEPALIVE, UpstreamFailure, type ClientRequest, type Keepalive, type Origin} from './types.js'
 
 export class NodeOriginPool {
   private readonly agent: http.Agent

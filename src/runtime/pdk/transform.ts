@@ -1,10 +1,10 @@
 /**
- * What request-transformer and response-transformer share: Kong's `name:value` list
- * fields and the order Kong applies them in (remove ▸ rename ▸ replace ▸ add ▸ append)
+ * What request-transformer and response-transformer share, kept in the PDK so neither
+ * plugin imports the other: Kong's `name:value` list fields and the order Kong applies them in (remove ▸ rename ▸ replace ▸ add ▸ append)
  * over any name → value store (headers, query, form or JSON body).
  */
 import type {Field} from '../schema/field.js'
-import {headerName} from './fields.js'
+import {headerName} from './typedefs.js'
 
 /** Kong's check on `name:value` elements. */
 const pairCheck = (v: string): string | null => (v.includes(':') ? null : `key '${v}' has no value`)
@@ -80,3 +80,10 @@ export const opsFor = (conf: any, part: string): Ops => ({
 /** A header/query/form store of strings; appends make lists. */
 export const appendString = (old: string | string[] | undefined, v: string | string[]): string | string[] =>
   old === undefined ? v : [...(Array.isArray(old) ? old : [old]), ...(Array.isArray(v) ? v : [v])]
+
+/** A plain object (a parsed JSON body) as a store; appends are the caller's choice. */
+export const objectStore = (obj: Record<string, unknown>): Store<any> => ({
+  get: (n) => (Object.hasOwn(obj, n) ? obj[n] : undefined),
+  set: (n, v) => void (obj[n] = v),
+  remove: (n) => void delete obj[n],
+})

@@ -1,13 +1,10 @@
 /**
- * Balancers pick the peer for one try. One balancer per upstream, built with the snapshot;
- * its state (round-robin position, connection counts) lives as long as the snapshot.
+ * What every balancing algorithm shares: the peer it picks, the per-request context it may
+ * read, and the interface the dispatcher calls. Imports nothing; each algorithm imports this.
  *
  * The interface is small so that the algorithms slot in beside each other:
  * consistent-hashing needs `ctx.hashKey`, least-connections needs `release`.
  */
-import {consistentHashing} from './consistent-hashing.js'
-import {leastConnections} from './least-connections.js'
-import {weightedRoundRobin} from './round-robin.js'
 
 export interface Peer {
   host: string
@@ -42,32 +39,6 @@ export interface Balancer {
   release?(peer: Peer, failed: boolean): void
 }
 
-/** Throws on an algorithm we do not implement yet, so the caller keeps its old config. */
-export function createBalancer(upstream: any, targets: any[]): Balancer {
-  const peers = targets.map((t) => ({...parseTarget(t.target), weight: t.weight ?? 100, key: t.target, target: t}))
-  switch (upstream.algorithm ?? 'round-robin') {
-    case 'least-connections':
-      return leastConnections(upstream, peers)
-    case 'consistent-hashing':
-      // hash_on none: nothing to hash, weighted round-robin (as Kong)
-      if ((upstream.hash_on ?? 'none') === 'none') return weightedRoundRobin(upstream, peers)
-      return consistentHashing(upstream, peers)
-    case 'round-robin':
-    // Kong's `latency` (EWMA of response times) is not implemented: weighted round-robin.
-    case 'latency':
-      return weightedRoundRobin(upstream, peers)
-    default:
-      throw new Error(`upstream ${upstream.name}: unknown algorithm '${upstream.algorithm}'`)
-  }
-}
-
 /** Whether a peer is unhealthy; `down` is empty for upstreams without health checks. */
 export const isDown = (peer: Peer, down: ReadonlySet<string> | undefined): boolean =>
   down !== undefined && down.size > 0 && down.has(peer.key!)
-
-/** `host:port`, `[v6]:port`, or a bare host (port 8000, Kong's default). */
-export function parseTarget(target: string): {host: string; port: number} {
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(target) ?? /^([^:]+)(?::(\d+))?$/.exec(target)
-  if (!m) return {host: target, port: 8000}
-  return {host: m[1], port: m[2] ? Number(m[2]) : 8000}
-}

@@ -1,5 +1,5 @@
 /**
- * Sends one try to one peer over a keep-alive connection (upstream-client.ts), and says
+ * The upstream client: sends one try to one peer over a keep-alive connection, and says
  * what went wrong in the terms the retry logic and Kong's status codes need:
  *
  *   connect   refused, unreachable, connect timeout   → retry any method; 502 / 504
@@ -7,13 +7,37 @@
  *   timeout   no response headers within read_timeout,
  *             or the body not taken within write_timeout → retry idempotent; 504
  *   error     reset, bad response, …                  → retry idempotent; 502
+ *
+ * Split by concern as undici splits its dispatcher:
+ *
+ *   index.ts          the pools of a proxy process (one per origin and connection settings),
+ *                     the client picked at start, cancellation; what the proxy imports
+ *   pool.ts           the pool per origin: idle connections, keep-alive limits, one retry
+ *   connection.ts     one connection: socket, parser, timeouts, the exchange in flight
+ *   exchange.ts       the request head on the wire, the response body to the client
+ *   parser.ts         Node's llhttp binding and its start-up check
+ *   types.ts          the contract both clients share: requests, failures, keep-alive
+ *   node-fallback.ts  the same contract over node:http, when the binding fails its check
+ *                     or with KCTL_UPSTREAM_CLIENT=node
+ *
+ * Imports: types.ts imports nothing; parser.ts only Node; exchange.ts types; connection.ts
+ * parser, exchange and types; pool.ts connection and types; node-fallback.ts exchange and
+ * types; only this index knows both clients. From the rest of the runtime only types (the
+ * balancer's Peer, the node conf). Code outside this folder imports this index only.
  */
-import type {Peer} from './balancer.js'
-import type {NodeConf} from '../conf/defaults.js'
-import {fastClientProblem, KONG_KEEPALIVE, OriginPool, UpstreamFailure, type ClientRequest, type Keepalive, type UpstreamResponse} from './upstream-client.js'
-import {NodeOriginPool} from './upstream-client-node.js'
+import type {Peer} from '../balancer/index.js'
+import type {NodeConf} from '../../conf/defaults.js'
+import type {UpstreamResponse} from './exchange.js'
+import {NodeOriginPool} from './node-fallback.js'
+import {fastClientProblem} from './parser.js'
+import {OriginPool} from './pool.js'
+import {KONG_KEEPALIVE, UpstreamFailure, type ClientRequest, type Keepalive} from './types.js'
 
-export {UpstreamFailure, type FailureKind, type UpstreamResponse} from './upstream-client.js'
+export {UpstreamResponse} from './exchange.js'
+export {NodeOriginPool} from './node-fallback.js'
+export {fastClientProblem} from './parser.js'
+export {OriginPool} from './pool.js'
+export {classifyConnect, KONG_KEEPALIVE, UpstreamFailure, type ClientRequest, type FailureKind, type Keepalive, type Origin} from './types.js'
 
 /** One try: the request as the client sends it, and where and how to connect for it. */
 export interface TryOptions extends ClientRequest {

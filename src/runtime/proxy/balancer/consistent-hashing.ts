@@ -2,7 +2,7 @@
  * Consistent hashing (Kong's `consistent-hashing`, a Ketama-style ring): the upstream's
  * `slots` (at least 1000, as Kong) positions on a ring; each peer claims
  * floor(weight / total weight × peers × 160) of them, hashing `host:port i` for
- * i = 1, 2, …. A request's hash input (ctx.hashKey, see hash-input.ts) hashes to a
+ * i = 1, 2, …. A request's hash input (ctx.hashKey, see ../hash-input.ts) hashes to a
  * position and goes to the peer claiming it, or to the first claimed position going
  * down the ring.
  *
@@ -13,7 +13,7 @@
  * for the request, and past unhealthy (`down`) peers, so only their keys move while they
  * are down. Weight 0 peers claim nothing.
  */
-import {isDown, type Balancer, type Peer} from './balancer.js'
+import {isDown, type Balancer, type Peer} from './types.js'
 
 const POINTS_PER_PEER = 160
 const MIN_SLOTS = 1000

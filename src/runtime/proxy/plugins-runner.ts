@@ -1,21 +1,24 @@
 /**
- * The plugin phases of a request. `access` walks the route's plan (descending priority),
- * resolving each plugin to its most specific instance for the consumer known so far, so
- * a plugin after an authentication plugin sees consumer-scoped config. `response` and
- * `log` run the plugins that ran in `access`, in the same order.
+ * The plugin runner: runs the plugin phases of a request over the route's plan
+ * (plugins-plan.ts), each plugin seeing the request through the PDK's PluginContext
+ * (pdk/context.ts) and its own state slot (`k.state`). `access` walks the route's plan
+ * (descending priority), resolving each plugin to its most specific instance for the
+ * consumer known so far, so a plugin after an authentication plugin sees consumer-scoped
+ * config. `response` and `log` run the plugins that ran in `access`, in the same order.
  *
  * A plugin that throws answers 500 with Kong's generic body and a log line naming it;
  * the process and other requests are unaffected.
  */
-import {PluginContext, type PluginState} from '../plugins/context.js'
+import {PluginContext} from '../pdk/context.js'
+import type {PluginStates} from '../pdk/state.js'
 import type {ProxyContext} from './context.js'
 import {generatedHeaders, MESSAGES, sendError} from './responses.js'
 
 /** Returns false when a plugin answered the client (exit, error or failure). */
-export async function pluginAccessPhase(ctx: ProxyContext, state: PluginState): Promise<boolean> {
+export async function pluginAccessPhase(ctx: ProxyContext, states: PluginStates): Promise<boolean> {
   const plan = ctx.snapshot.pluginPlan.forRoute(ctx.route.id)
   if (plan.length === 0) return true
-  const k = (ctx.pluginContext = new PluginContext(ctx, state))
+  const k = (ctx.pluginContext = new PluginContext(ctx, states))
   const ran: NonNullable<ProxyContext['plugins']> = (ctx.plugins = [])
   for (const p of plan) {
     const inst = (ctx.consumer !== null && p.byConsumer?.get(ctx.consumer.id)) || p.base
@@ -24,6 +27,7 @@ export async function pluginAccessPhase(ctx: ProxyContext, state: PluginState): 
     const access = p.def.handler.access
     if (!access) continue
     k.instance = inst
+    k.plugin = p.def.handler
     try {
       const pending = access(k, inst.config, p.data)
       if (pending) await pending
@@ -52,6 +56,7 @@ export function pluginResponsePhase(ctx: ProxyContext, status: number, headers: 
     const response = p.def.handler.response
     if (!response) continue
     k.instance = inst
+    k.plugin = p.def.handler
     try {
       response(k, inst.config, p.data)
     } catch (err) {
@@ -70,6 +75,7 @@ export function pluginLogPhase(ctx: ProxyContext): void {
     const log = p.def.handler.log
     if (!log) continue
     k.instance = inst
+    k.plugin = p.def.handler
     try {
       log(k, inst.config, p.data)
     } catch (err) {

@@ -1,6 +1,7 @@
 /**
- * The per-route plugin plan, built once per snapshot so that a request does no scanning:
- * for each route, the plugins that can apply, in descending priority, each with the
+ * Which plugins run for a request, and in which order: the runloop's plan (the runner
+ * that runs their phases is plugins-runner.ts). Built once per snapshot, per route, so
+ * that a request does no scanning: for each route, the plugins that can apply, in descending priority, each with the
  * instance that wins without a consumer and, when consumer-scoped instances exist, the
  * winner per consumer. Kong's precedence, most specific first:
  *
@@ -12,18 +13,10 @@
  * plugin resolves to `byConsumer.get(consumer.id) ?? base` — one map lookup once a
  * consumer is known.
  */
-import type {EntitySet} from '../proxy/snapshot.js'
-import type {PluginDefinition} from './registry.js'
+import type {PluginEntities, PluginInstance} from '../pdk/types.js'
+import type {PluginDefinition} from '../plugins/registry.js'
 
-export interface PluginInstance {
-  id: string
-  name: string
-  config: any
-  protocols: readonly string[]
-  /** Where the instance is configured (null: not scoped to one); rate-limiting keys its counters by it, as Kong does. */
-  route: string | null
-  service: string | null
-}
+export type {PluginInstance} from '../pdk/types.js'
 
 export interface PlannedPlugin {
   def: PluginDefinition
@@ -42,7 +35,7 @@ const key = (r: string | null, s: string | null, c: string | null) => `${r ?? ''
 const EMPTY: readonly PlannedPlugin[] = Object.freeze([])
 
 /** Instances of unknown plugins are skipped: the entity schema refuses them on write. */
-export function buildPluginPlan(config: EntitySet, find: (name: string) => PluginDefinition | undefined): PluginPlan {
+export function buildPluginPlan(config: PluginEntities, find: (name: string) => PluginDefinition | undefined): PluginPlan {
   const byName = new Map<string, Map<string, PluginInstance>>()
   const consumersByName = new Map<string, Set<string>>()
   for (const p of config.plugins ?? []) {

@@ -1,56 +1,41 @@
 /**
- * What a plugin sees of a request: a small surface over the proxy's context, so plugins
- * never touch Node's request/response objects. One per request, made on the first
- * plugin that runs.
+ * What a plugin sees of a request (Kong's `kong.request`, `kong.service.request`,
+ * `kong.response`, `kong.client`, `kong.ctx.shared`): a small surface over the proxy's
+ * request view (request.ts), so plugins never touch Node's request/response objects nor
+ * the proxy. One per request, made on the first plugin that runs; `state` is the running
+ * plugin's own per-proxy state (types.ts `PluginStateSlot`).
  */
 import type {IncomingHttpHeaders} from 'node:http'
-import type pg from 'pg'
 import type {Logger} from '../log.js'
-import type {ProxyContext} from '../proxy/context.js'
-import {readBody, splitUrl} from '../proxy/phases.js'
-import type {LocalCounters} from './counters.js'
-import type {ClusterCounters} from './rate-limiting/cluster-policy.js'
-import type {RedisCounters} from './rate-limiting/redis-policy.js'
-import type {Metrics} from './prometheus/metrics.js'
-import type {PluginInstance} from './plan.js'
+import {readBody, splitUrl, type RequestView} from './request.js'
+import type {PluginStates} from './state.js'
+import type {PluginExit, PluginInstance, PluginStateSlot} from './types.js'
 
-export interface PluginExit {
-  status: number
-  /** A Kong error message (`{"message": …, "request_id": …}`), or a raw body. */
-  message?: string
-  body?: string
-  headers: Record<string, string>
-}
-
-/** State one proxy keeps across requests for its plugins. */
-export interface PluginState {
-  counters: LocalCounters
-  /** Made on the first request that uses the redis policy; closed with the proxy. */
-  redis?: RedisCounters
-  /**
-   * The node's Postgres, for plugins that keep data in it; absent on nodes without a
-   * database (DB-less, data planes). Owned by whoever made the proxy: never ended here.
-   */
-  database?: pg.Pool
-  /** rate-limiting's cluster policy over `database`; made on first use. */
-  cluster?: ClusterCounters
-  /** What the prometheus plugin recorded; made on first use. */
-  metrics?: Metrics
-}
-
-export class PluginContext {
+export class PluginContext<S = any> {
   /** Set by `exit`/`error`; the runner answers with it and skips the rest. */
   exited: PluginExit | null = null
   /** During the response phase: the status and headers about to be sent. */
   response: {status: number; headers: Record<string, string | string[]>} | null = null
   /** The instance whose phase runs now. */
   instance: PluginInstance | null = null
+  /** The plugin whose phase runs now (its handler; set by the runner with `instance`). */
+  plugin: {readonly name: string; readonly state?: PluginStateSlot<any>} | null = null
   private queryCache: URLSearchParams | null = null
 
   constructor(
-    private readonly ctx: ProxyContext,
-    readonly state: PluginState,
+    private readonly ctx: RequestView,
+    private readonly states: PluginStates,
   ) {}
+
+  /**
+   * The running plugin's state in this proxy, made on first use from its `state` slot.
+   * @throws Error when the plugin declares no state slot (a bug in the plugin).
+   */
+  get state(): S {
+    const slot = this.plugin?.state
+    if (!slot) throw new Error(`plugin ${this.plugin?.name ?? '(none)'} declares no state (handler.state)`)
+    return this.states.of(slot)
+  }
 
   get method(): string {
     return this.ctx.req.method ?? 'GET'

@@ -4,7 +4,22 @@
  * built once per configuration, and the step that sets the consumer on a request.
  */
 import type {PluginContext} from './context.js'
-import {consumerHeaders, findConsumer} from './fields.js'
+
+/** The consumer an auth plugin falls back to: by id or username (`anonymous`). */
+export function findConsumer(consumers: readonly any[] | undefined, idOrName: string): any | null {
+  return (consumers ?? []).find((c) => c.id === idOrName || c.username === idOrName) ?? null
+}
+
+/** Headers auth plugins send upstream about who the consumer is (Kong's set_consumer). */
+export function consumerHeaders(consumer: any, credential: any | null): Record<string, string | null> {
+  return {
+    'x-consumer-id': consumer.id,
+    'x-consumer-custom-id': consumer.custom_id ?? null,
+    'x-consumer-username': consumer.username ?? null,
+    'x-credential-identifier': credential ? (credential.username ?? credential.id) : null,
+    'x-anonymous-consumer': credential ? null : 'true',
+  }
+}
 
 export interface CredentialIndex {
   byKey: Map<string, {credential: any; consumer: any}>
@@ -23,7 +38,7 @@ export function indexCredentials(consumers: readonly any[] | undefined, credenti
 }
 
 /** Sets the consumer (and its headers upstream) on the request. */
-export function acceptCredential(k: PluginContext, consumer: any, credential: any | null): void {
+export function acceptCredential(k: PluginContext<unknown>, consumer: any, credential: any | null): void {
   for (const [h, v] of Object.entries(consumerHeaders(consumer, credential))) k.setUpstreamHeader(h, v)
   k.authenticate(consumer, credential)
 }
@@ -33,7 +48,7 @@ export function acceptCredential(k: PluginContext, consumer: any, credential: an
  * the caller answers 401. A configured anonymous consumer that does not exist is a
  * configuration error, answered as Kong does (500).
  */
-export function acceptAnonymous(k: PluginContext, anonymous: string | null | undefined, index: CredentialIndex): boolean {
+export function acceptAnonymous(k: PluginContext<unknown>, anonymous: string | null | undefined, index: CredentialIndex): boolean {
   if (!anonymous) return false
   const anon = findConsumer(index.consumers, anonymous)
   if (!anon) throw new Error(`anonymous consumer ${anonymous} is configured but doesn't exist`)

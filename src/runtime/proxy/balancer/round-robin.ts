@@ -4,7 +4,7 @@
  * Weight 0 peers are never chosen; unhealthy (`down`) peers are left out of the round
  * altogether, as nginx leaves out its down peers, so the others share their weight.
  */
-import {isDown, type Balancer, type Peer} from './balancer.js'
+import {isDown, type Balancer, type Peer} from './types.js'
 
 export function weightedRoundRobin(upstream: any, all: Peer[]): Balancer {
   const peers = all.filter((p) => p.weight > 0)

@@ -8,7 +8,7 @@
  *
  * A linear scan, not Kong's binary heap: upstreams have a handful of targets.
  */
-import {isDown, type Balancer, type Peer} from './balancer.js'
+import {isDown, type Balancer, type Peer} from './types.js'
 
 export function leastConnections(upstream: any, all: Peer[]): Balancer {
   const peers = all.filter((p) => p.weight > 0)

@@ -1,13 +1,29 @@
 /**
- * Turns a plugin folder (handler + config schema) into the registry's PluginDefinition:
- * config validation reuses the entity validator, so defaults fill and errors read as
- * Kong's (`config.minute: expected a number`).
+ * Turns a plugin folder (handler + config schema + storage) into the registry's
+ * PluginDefinition: config validation reuses the entity validator, so defaults fill and
+ * errors read as Kong's (`config.minute: expected a number`). How a definition is shown
+ * on the Admin API (`/schemas/plugins/{name}`) is the Admin API's (admin/plugin-schema.ts).
  */
-import {describeFields} from '../admin/schemas.js'
 import type {EntitySchema} from '../schema/field.js'
 import {SchemaViolation, validateEntity, type FieldErrors} from '../schema/validate.js'
-import type {PluginDefinition} from './registry.js'
-import type {PluginConfigSchema, PluginHandler, PluginStorage} from './types.js'
+import type {PluginHandler} from '../pdk/handler.js'
+import type {PluginConfigSchema, PluginStorage} from '../pdk/types.js'
+
+export interface PluginDefinition {
+  name: string
+  version: string
+  priority: number
+  handler: PluginHandler
+  schema: PluginConfigSchema
+  /** Entities and tables of its own (empty for most plugins). */
+  storage: PluginStorage
+  /**
+   * Validates and fills defaults of `config`; returns the config or the errors.
+   * `coerce`: values came from a form body (strings for numbers, booleans, arrays);
+   * `controlPlane`: the node is a hybrid control plane (its schema's extra refusals apply).
+   */
+  validateConfig(config: unknown, opts?: {coerce?: boolean; controlPlane?: boolean}): {value: unknown; errors?: FieldErrors | string}
+}
 
 export function definePlugin(handler: PluginHandler, schema: PluginConfigSchema, storage: PluginStorage = {}): PluginDefinition {
   const configSchema: EntitySchema = {name: handler.name, singular: 'config', fields: schema.fields, entity_checks: schema.entity_checks}
@@ -34,19 +50,5 @@ export function definePlugin(handler: PluginHandler, schema: PluginConfigSchema,
         throw err
       }
     },
-    describe: () => describePlugin(handler.name, schema),
-  }
-}
-
-/** Kong's `/schemas/plugins/{name}` shape: the plugin entity's fields with `config` expanded. */
-function describePlugin(name: string, schema: PluginConfigSchema): Record<string, unknown> {
-  const foreign = (reference: string) => ({type: 'foreign', reference, eq: null})
-  return {
-    name,
-    fields: [
-      {consumer: schema.no_consumer ? foreign('consumers') : {type: 'foreign', reference: 'consumers'}},
-      {protocols: {type: 'set', required: true, default: ['grpc', 'grpcs', 'http', 'https'], elements: {type: 'string', one_of: ['grpc', 'grpcs', 'http', 'https']}}},
-      {config: {type: 'record', required: true, fields: describeFields(schema.fields)}},
-    ],
   }
 }

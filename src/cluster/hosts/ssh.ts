@@ -1,0 +1,374 @@
+/**
+ * A host reached over SSH, through the system OpenSSH client (so ~/.ssh/config, agents,
+ * ProxyJump, IdentityFile and known_hosts behave as they do for `ssh` itself).
+ *
+ *   connect() ── ssh -N -f (ControlMaster, ControlPersist) ──▶ master connection, socket in a private dir
+ *      │                                                       (refused host key / auth / network → clear errors)
+ *      ├── run / files / processes: `ssh … host '<sh script>'` multiplexed over the master
+ *      ├── tail -F: one streamed session, ended by closing its stdin
+ *      ├── reach: `ssh -O forward -L 127.0.0.1:<free>:<addr>:<port>`
+ *   close() ── `ssh -O exit`, private dir removed
+ *
+ * Remote commands are POSIX sh scripts built with `shellQuote`; process identities are read
+ * from the host's /proc in the same format as src/kit/process.ts, and nothing is signalled
+ * unless the process there is still the recorded one.
+ */
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {createInterface} from 'node:readline'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {execa} from 'execa'
+import {ExternalError, tail as lastLines} from '../../kit/errors.js'
+import {findFreePort} from '../../kit/ports.js'
+import type {ProcessIdentity} from '../../kit/process.js'
+import type {Host, HostCommandResult, HostFacts, HostRunOptions, HostSpawnOptions, HostTail, HostWriteOptions} from './host.js'
+import {listenersIn, portTaken} from './proc-net.js'
+import {identScript, parseIdent, parseSpawned, signalScript, spawnScript} from './remote-process.js'
+import {quietSshOutput, sshFailure} from './ssh-errors.js'
+import {commandLine, destinationOf, expandHome, exportLines, shellQuote, sshOptions, type SshConnectOptions, type SshTarget} from './ssh-options.js'
+import {localTree, parseRemoteList, remoteListScript, treeDiff} from './tree-diff.js'
+
+export type {SshConnectOptions, SshTarget} from './ssh-options.js'
+
+interface ShResult<T extends string | Buffer> {
+  exitCode: number
+  stdout: T
+  stderr: string
+}
+
+/** Node's names for what `uname -s` / `uname -m` print, so facts compare with process.platform/arch. */
+const ARCH: Record<string, string> = {x86_64: 'x64', amd64: 'x64', aarch64: 'arm64', arm64: 'arm64', armv7l: 'arm', armv6l: 'arm', i686: 'ia32', i386: 'ia32', ppc64le: 'ppc64', s390x: 's390x', riscv64: 'riscv64'}
+
+export class SshHost implements Host {
+  readonly isLocal = false
+  private controlDir?: string
+  private connecting?: Promise<void>
+  private resolved?: string
+  private readonly forwards = new Map<string, {host: string; port: number}>()
+  private readonly tails = new Set<HostTail>()
+  /** sshd opens at most MaxSessions (10 by default) sessions per connection; beyond, ssh falls back to new connections. */
+  private readonly sessions = new Slots(8)
+
+  /**
+   * @param name the spec's name for the host
+   * @param target its `ssh` entry (relative paths already resolved against the spec's folder)
+   */
+  constructor(
+    readonly name: string,
+    private readonly target: SshTarget,
+    private readonly options: SshConnectOptions = {},
+  ) {
+    destinationOf(target) // throws early on an entry without address or host
+  }
+
+  /** The address ssh connects to: `address`, or the HostName an alias resolves to (known once connected). */
+  get address(): string {
+    return this.resolved ?? this.target.address ?? this.target.host!
+  }
+
+  private get destination(): string {
+    const d = destinationOf(this.target)
+    return this.target.port && this.target.port !== 22 ? `${d}:${this.target.port}` : d
+  }
+
+  private baseArgs(): string[] {
+    this.controlDir ??= mkdtempSync(join(process.platform === 'win32' ? tmpdir() : '/tmp', 'kctl-ssh-'))
+    return sshOptions(this.target, join(this.controlDir, 'm'), this.options)
+  }
+
+  /** Opens the master connection once; every later ssh run shares it. */
+  connect(): Promise<void> {
+    this.connecting ??= this.openMaster().catch((err) => {
+      this.connecting = undefined
+      throw err
+    })
+    return this.connecting
+  }
+
+  private async openMaster(): Promise<void> {
+    const dest = destinationOf(this.target)
+    const g = await execa('ssh', [...this.baseArgs(), '-G', dest], {reject: false, stdin: 'ignore'})
+    this.resolved = /^hostname (\S+)$/m.exec(g.stdout)?.[1] ?? this.resolved
+    const r = await execa('ssh', [...this.baseArgs(), '-N', '-f', dest], {reject: false, stdin: 'ignore', timeout: ((this.options.connectTimeoutS ?? 10) + 20) * 1000})
+    if (r.exitCode === 0) return
+    let stderr = r.stderr
+    if (/host key is known for .* and you have requested strict checking/.test(stderr)) {
+      // ssh names no fingerprint for an unknown key; its -v output does (before it refuses).
+      const v = await execa('ssh', [...this.baseArgs(), '-v', '-o', 'ControlMaster=no', '-o', 'ControlPath=none', dest, 'true'], {reject: false, stdin: 'ignore', timeout: 30_000})
+      stderr = `${stderr}\n${v.stderr.split('\n').filter((l) => /Server host key:/.test(l)).join('\n')}`
+    }
+    throw (
+      sshFailure(stderr, this.failureContext()) ??
+      new ExternalError('HOST_UNREACHABLE', `Can't open an SSH connection to host ${this.name} (${this.destination}): ${r.timedOut ? 'timed out' : `ssh exited with ${r.exitCode}`}.`, quietSshOutput(stderr), {
+        hint: `Try \`${this.failureContext().tryCommand}\`; it must work without a prompt.`,
+      })
+    )
+  }
+
+  private failureContext() {
+    const t = this.target
+    const parts = ['ssh', ...(t.configFile ? ['-F', expandHome(t.configFile)] : []), ...(t.identityFile ? ['-i', expandHome(t.identityFile)] : []), ...(t.port ? ['-p', String(t.port)] : [])]
+    parts.push(...(t.knownHostsFile ? ['-o', `UserKnownHostsFile=${expandHome(t.knownHostsFile)}`] : []), `${t.user ? `${t.user}@` : ''}${destinationOf(t)}`, 'true')
+    return {name: this.name, destination: this.destination, knownHostsFile: t.knownHostsFile && expandHome(t.knownHostsFile), tryCommand: parts.map(shellQuote).join(' ')}
+  }
+
+  /** Runs a POSIX sh script on the host over the master connection. ssh's own failures throw; the script's exit code is returned. */
+  private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; what?: string}): Promise<ShResult<string>>
+  private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; what?: string; buffer: true}): Promise<ShResult<Buffer>>
+  private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; what?: string; buffer?: boolean}): Promise<ShResult<string | Buffer>> {
+    await this.connect()
+    const r = await this.sessions.use(() =>
+      execa('ssh', [...this.baseArgs(), '-T', destinationOf(this.target), script], {
+        reject: false,
+        input: opts.input,
+        stdin: opts.input === undefined ? 'ignore' : undefined,
+        timeout: opts.timeoutMs,
+        cancelSignal: opts.signal,
+        forceKillAfterDelay: 2000,
+        encoding: opts.buffer ? 'buffer' : 'utf8',
+        stripFinalNewline: !opts.buffer,
+      }),
+    )
+    const stderr = String(r.stderr)
+    if (r.exitCode === 255 && !r.timedOut && !r.isCanceled) {
+      const failure = sshFailure(stderr, this.failureContext())
+      if (failure) throw failure
+    }
+    if (r.exitCode === undefined || r.timedOut || r.isCanceled) {
+      const why = r.timedOut ? `timed out after ${opts.timeoutMs} ms` : r.isCanceled ? 'cancelled' : (r.signal ?? r.shortMessage)
+      throw new ExternalError('COMMAND_FAILED', `On host ${this.name}: ${opts.what ?? 'a command'} ${why}.`, lastLines(stderr))
+    }
+    return {exitCode: r.exitCode, stdout: opts.buffer ? Buffer.from(r.stdout as unknown as Uint8Array) : String(r.stdout), stderr}
+  }
+
+  /** Runs a script that must succeed; `what` names it in the error. */
+  private async must(script: string, what: string, opts: {input?: string | Buffer} = {}): Promise<string> {
+    const r = await this.sh(script, opts)
+    if (r.exitCode !== 0) throw this.failed(what, r)
+    return r.stdout
+  }
+
+  private failed(what: string, r: {exitCode: number; stderr: string; stdout?: string | Buffer}): ExternalError {
+    const out = lastLines(quietSshOutput(r.stderr).trim(), 20)
+    return new ExternalError('COMMAND_FAILED', `On host ${this.name}: ${what} failed (exit code ${r.exitCode})${out ? `\n${out}` : ''}`, out)
+  }
+
+  async facts(): Promise<HostFacts> {
+    const out = await this.must('uname -s; uname -m; node --version 2>/dev/null || echo; cat /proc/1/comm 2>/dev/null || echo; uname -n', 'reading the system facts')
+    const [os = '', machine = '', node = '', init = '', hostname = ''] = out.split('\n').map((l) => l.trim())
+    return {os: os.toLowerCase(), arch: ARCH[machine] ?? machine, nodeVersion: node || undefined, systemd: init === 'systemd', hostname}
+  }
+
+  async run(file: string, args: string[], options: HostRunOptions = {}): Promise<HostCommandResult> {
+    const cd = options.cwd ? `cd -- ${shellQuote(options.cwd)} || exit 127\n` : ''
+    const what = commandLine(file, args)
+    // A timeout is kept on the host (coreutils `timeout`): ending the local ssh leaves a remote
+    // program that writes nothing running. The local timeout, a little later, is the backstop.
+    const t = options.timeoutMs === undefined ? undefined : Math.max(1, Math.ceil(options.timeoutMs / 1000))
+    const limit = t === undefined ? '' : `timeout -k 2 ${t} `
+    const script = `${cd}${exportLines(options.env)}exec ${limit}${what}`
+    const r = await this.sh(script, {input: options.input, timeoutMs: t === undefined ? undefined : (t + 10) * 1000, signal: options.signal, what})
+    if (t !== undefined && (r.exitCode === 124 || r.exitCode === 137)) {
+      throw new ExternalError('COMMAND_FAILED', `On host ${this.name}: ${what} timed out after ${options.timeoutMs} ms.`, lastLines(r.stderr))
+    }
+    if (r.exitCode !== 0 && options.reject !== false) throw this.failed(what, r)
+    return r
+  }
+
+  async spawnDetached(file: string, args: string[], options: HostSpawnOptions): Promise<ProcessIdentity> {
+    return parseSpawned(await this.must(spawnScript(file, args, options), `starting ${commandLine(file, args)}`))
+  }
+
+  async processIdentity(pid: number): Promise<ProcessIdentity | undefined> {
+    if (!Number.isInteger(pid) || pid <= 0) return undefined
+    return parseIdent(pid, await this.must(identScript(pid), 'reading a process'))
+  }
+
+  async isSameProcess(recorded: ProcessIdentity | undefined): Promise<boolean> {
+    if (!recorded) return false
+    const now = await this.processIdentity(recorded.pid)
+    return now !== undefined && now.start === recorded.start && now.command === recorded.command
+  }
+
+  async signal(recorded: ProcessIdentity, sig: NodeJS.Signals): Promise<boolean> {
+    if (!(await this.isSameProcess(recorded))) return false
+    // The start is checked again on the host, in the same script as the kill.
+    const script = signalScript(recorded, sig)
+    const r = await this.sh(script, {})
+    if (r.exitCode === 3) return false
+    if (r.exitCode !== 0) throw this.failed(`sending ${sig} to process ${recorded.pid}`, r)
+    return true
+  }
+
+  async terminate(recorded: ProcessIdentity, first: NodeJS.Signals, graceMs: number): Promise<'gone' | 'signalled' | 'killed'> {
+    if (!(await this.signal(recorded, first))) return 'gone'
+    if (await this.waitGone(recorded, graceMs)) return 'signalled'
+    await this.signal(recorded, 'SIGKILL')
+    await this.waitGone(recorded, 5000)
+    return 'killed'
+  }
+
+  private async waitGone(recorded: ProcessIdentity, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs
+    while (await this.isSameProcess(recorded)) {
+      if (Date.now() > deadline) return false
+      await sleep(100)
+    }
+    return true
+  }
+
+  async readFile(path: string): Promise<Buffer | undefined> {
+    const p = shellQuote(absolute(path))
+    const r = await this.sh(`if [ -f ${p} ]; then exec cat -- ${p}; elif [ -e ${p} ]; then echo "not a regular file" >&2; exit 2; else exit 3; fi`, {buffer: true})
+    if (r.exitCode === 3) return undefined
+    if (r.exitCode !== 0) throw this.failed(`reading ${path}`, r)
+    return r.stdout
+  }
+
+  async writeFile(path: string, data: string | Buffer, options: HostWriteOptions = {}): Promise<void> {
+    const p = shellQuote(absolute(path))
+    const mode = (options.mode ?? 0o644).toString(8)
+    await this.must(
+      [
+        'set -e',
+        `d=$(dirname -- ${p}); mkdir -p -- "$d"`,
+        't=$(mktemp "$d/.kctl-write.XXXXXX"); trap \'rm -f -- "$t"\' EXIT',
+        `chmod ${mode} "$t"; cat >"$t"`,
+        `mv -f -- "$t" ${p}; trap - EXIT`,
+      ].join('\n'),
+      `writing ${path}`,
+      {input: typeof data === 'string' ? Buffer.from(data) : data},
+    )
+  }
+
+  async mkdir(path: string, options: HostWriteOptions = {}): Promise<void> {
+    const p = shellQuote(absolute(path))
+    await this.must(`mkdir -p -- ${p}${options.mode === undefined ? '' : ` && chmod ${options.mode.toString(8)} -- ${p}`}`, `creating ${path}`)
+  }
+
+  async exists(path: string): Promise<boolean> {
+    const p = shellQuote(absolute(path))
+    return (await this.sh(`[ -e ${p} ] || [ -L ${p} ]`, {})).exitCode === 0
+  }
+
+  async remove(path: string): Promise<void> {
+    const abs = absolute(path)
+    if (abs.replace(/\/+$/, '') === '') throw new TypeError('refusing to remove / on a host')
+    await this.must(`rm -rf -- ${shellQuote(abs)}`, `removing ${path}`)
+  }
+
+  async tail(path: string, options: {lines: number; follow: boolean}): Promise<HostTail> {
+    await this.connect()
+    const p = shellQuote(absolute(path))
+    // lines ≤ 0: the whole file, as on this machine.
+    const n = options.lines > 0 ? String(Math.floor(options.lines)) : '+1'
+    // Following: the session ends when kctl closes its stdin (or dies), and tail with it.
+    const script = options.follow
+      ? `tail -n ${n} -F -- ${p} 2>/dev/null & t=$!\ncat >/dev/null\nkill $t 2>/dev/null; exit 0`
+      : `[ -e ${p} ] || exit 0\nexec tail -n ${n} -- ${p}`
+    const child = execa('ssh', [...this.baseArgs(), '-T', destinationOf(this.target), script], {reject: false, stdin: options.follow ? 'pipe' : 'ignore', buffer: false})
+    const lines = createInterface({input: child.stdout!, crlfDelay: Infinity})
+    let closed = false
+    const close = async (): Promise<void> => {
+      if (closed) return
+      closed = true
+      this.tails.delete(handle)
+      child.stdin?.end()
+      const done = await Promise.race([child.then(() => true), sleep(5000).then(() => false)])
+      if (!done) child.kill('SIGKILL')
+      await child.catch(() => undefined)
+      lines.close()
+    }
+    const handle: HostTail = {
+      close,
+      [Symbol.asyncIterator]: () => lines[Symbol.asyncIterator](),
+    }
+    this.tails.add(handle)
+    return handle
+  }
+
+  async copyTree(localDir: string, dest: string): Promise<{bytesSent: number}> {
+    const d = shellQuote(absolute(dest))
+    const [local, listing] = await Promise.all([localTree(localDir), this.must(remoteListScript(d), `listing ${dest}`)])
+    const {paths, bytes} = treeDiff(local, parseRemoteList(listing))
+    if (paths.length === 0) return {bytesSent: 0}
+    await this.connect()
+    const list = Buffer.from(paths.map((p) => `${p}\0`).join(''))
+    // Links and files as they are (modes kept), folders without their contents: only the listed entries.
+    const [p, u] = await this.sessions.use(() => {
+      const pack = execa('tar', ['-C', localDir, '--no-recursion', '--null', '-T', '-', '-cf', '-'], {input: list, reject: false})
+      const unpack = pack.pipe('ssh', [...this.baseArgs(), '-T', destinationOf(this.target), `mkdir -p -- ${d} && exec tar -C ${d} --no-same-owner -xf -`], {reject: false})
+      return Promise.all([pack, unpack])
+    })
+    if (p.exitCode !== 0) throw new ExternalError('COMMAND_FAILED', `Packing ${localDir} for host ${this.name} failed (exit code ${p.exitCode}).`, String(p.stderr))
+    if (u.exitCode !== 0) throw sshFailure(String(u.stderr), this.failureContext()) ?? this.failed(`unpacking into ${dest}`, {exitCode: u.exitCode ?? -1, stderr: String(u.stderr)})
+    return {bytesSent: bytes}
+  }
+
+  async portFree(address: string, port: number): Promise<boolean> {
+    // A real bind where the host has perl (every Debian/Ubuntu: perl-base), and in any case
+    // no listener in /proc/net/tcp{,6} on that port and address (or a wildcard).
+    const bind = /^[\d.]+$/.test(address)
+      ? `if command -v perl >/dev/null 2>&1; then perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(LocalAddr=>$ARGV[0],LocalPort=>$ARGV[1],Listen=>1,ReuseAddr=>1,Proto=>"tcp")?0:1)' ${shellQuote(address)} ${port} && echo bind-ok || echo bind-failed; fi\n`
+      : ''
+    const out = await this.must(`${bind}cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; true`, `checking port ${port}`)
+    if (out.includes('bind-failed')) return false
+    return !portTaken(listenersIn(out), address, port)
+  }
+
+  async reach(address: string, port: number): Promise<{host: string; port: number}> {
+    const key = `${address}:${port}`
+    const known = this.forwards.get(key)
+    if (known) return known
+    await this.connect()
+    const local = await findFreePort('127.0.0.1')
+    const r = await execa('ssh', [...this.baseArgs(), '-O', 'forward', '-L', `127.0.0.1:${local}:${address}:${port}`, destinationOf(this.target)], {reject: false, stdin: 'ignore'})
+    if (r.exitCode !== 0) {
+      throw new ExternalError('COMMAND_FAILED', `Can't forward a local port to ${address}:${port} on host ${this.name} (ssh exited with ${r.exitCode}).`, quietSshOutput(r.stderr), {
+        hint: 'Is port forwarding allowed by the host’s sshd (AllowTcpForwarding)?',
+      })
+    }
+    const to = {host: '127.0.0.1', port: local}
+    this.forwards.set(key, to)
+    return to
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.tails].map((t) => t.close()))
+    if (this.controlDir) {
+      if (this.connecting) {
+        await execa('ssh', [...this.baseArgs(), '-O', 'exit', destinationOf(this.target)], {reject: false, stdin: 'ignore', timeout: 10_000})
+      }
+      rmSync(this.controlDir, {recursive: true, force: true})
+    }
+    this.controlDir = undefined
+    this.connecting = undefined
+    this.forwards.clear()
+  }
+}
+
+/** At most `size` tasks at once; the others wait their turn in order. */
+class Slots {
+  private busy = 0
+  private readonly waiting: (() => void)[] = []
+  constructor(private readonly size: number) {}
+
+  async use<T>(task: () => Promise<T>): Promise<T> {
+    if (this.busy >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    else this.busy++
+    try {
+      return await task()
+    } finally {
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.busy--
+    }
+  }
+}
+
+/** Paths on a host are absolute: a relative one would land wherever the login shell starts. */
+function absolute(path: string): string {
+  if (!path.startsWith('/')) throw new TypeError(`a path on a host must be absolute: ${path}`)
+  return path
+}

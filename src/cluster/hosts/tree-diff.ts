@@ -1,0 +1,91 @@
+/**
+ * Which entries of a local folder a host lacks: the local tree (files with size and sha256,
+ * symlinks, folders) against the listing the host printed, so a copy sends only what differs.
+ *
+ *   local walk ──┐
+ *                ├─▶ treeDiff ─▶ [paths to send] ─▶ tar ─▶ ssh … tar -x
+ *   REMOTE_LIST ─┘    (missing, other size, other sha256, other link target)
+ */
+import {createHash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {lstat, readdir, readlink} from 'node:fs/promises'
+import {join} from 'node:path'
+import {UserError} from '../../kit/errors.js'
+
+export type TreeEntry =
+  | {kind: 'file'; size: number; sha256: string}
+  | {kind: 'link'; target: string}
+  | {kind: 'dir'}
+
+/** Paths relative to the root, `./a/b` as find prints them. */
+export type Tree = Map<string, TreeEntry>
+
+/**
+ * Shell for the host: lists `$dest` (folders, links with targets, files with sizes), then the
+ * files' sha256 sums. Prints nothing when `$dest` does not exist. Needs GNU find and coreutils.
+ */
+export function remoteListScript(destQuoted: string): string {
+  return [
+    `cd -- ${destQuoted} 2>/dev/null || exit 0`,
+    `find . -mindepth 1 \\( -type d -printf 'd %p\\n' \\) -o \\( -type l -printf 'l %p\\t%l\\n' \\) -o \\( -type f -printf 'f %s %p\\n' \\)`,
+    `find . -type f -exec sha256sum -- {} +`,
+  ].join('\n')
+}
+
+/** Parses what `remoteListScript` printed. Lines it does not understand (odd names) are skipped. */
+export function parseRemoteList(out: string): Tree {
+  const tree: Tree = new Map()
+  const sizes = new Map<string, number>()
+  for (const line of out.split('\n')) {
+    let m: RegExpExecArray | null
+    if ((m = /^d (\..*)$/.exec(line))) tree.set(m[1], {kind: 'dir'})
+    else if ((m = /^l (\.[^\t]*)\t(.*)$/.exec(line))) tree.set(m[1], {kind: 'link', target: m[2]})
+    else if ((m = /^f (\d+) (\..*)$/.exec(line))) sizes.set(m[2], Number(m[1]))
+    else if ((m = /^([0-9a-f]{64}) [ *](\..*)$/.exec(line)) && sizes.has(m[2])) tree.set(m[2], {kind: 'file', size: sizes.get(m[2])!, sha256: m[1]})
+  }
+  return tree
+}
+
+/** Walks a local folder. Names holding a newline or a backslash are refused (the listing is line-based). */
+export async function localTree(root: string): Promise<Tree> {
+  const tree: Tree = new Map()
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    for (const name of (await readdir(dir)).sort()) {
+      if (/[\n\\]/.test(name)) throw new UserError('CONFIG_INVALID', `Can't copy ${join(dir, name)}: its name holds a newline or a backslash.`, {hint: 'Rename the file.'})
+      const abs = join(dir, name)
+      const r = `${rel}/${name}`
+      const st = await lstat(abs)
+      if (st.isSymbolicLink()) tree.set(r, {kind: 'link', target: await readlink(abs)})
+      else if (st.isDirectory()) {
+        tree.set(r, {kind: 'dir'})
+        await walk(abs, r)
+      } else if (st.isFile()) tree.set(r, {kind: 'file', size: st.size, sha256: await sha256File(abs)})
+    }
+  }
+  await walk(root, '.')
+  return tree
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+/** Local entries the remote tree lacks or holds differently, and the file bytes they add up to. */
+export function treeDiff(local: Tree, remote: Tree): {paths: string[]; bytes: number} {
+  const paths: string[] = []
+  let bytes = 0
+  for (const [path, entry] of local) {
+    const there = remote.get(path)
+    const same =
+      there?.kind === entry.kind &&
+      (entry.kind === 'dir' ||
+        (entry.kind === 'link' && there.kind === 'link' && there.target === entry.target) ||
+        (entry.kind === 'file' && there.kind === 'file' && there.size === entry.size && there.sha256 === entry.sha256))
+    if (same) continue
+    paths.push(path)
+    if (entry.kind === 'file') bytes += entry.size
+  }
+  return {paths, bytes}
+}

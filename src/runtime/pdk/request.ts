@@ -1,0 +1,67 @@
+/**
+ * The request/response view the PDK works over: what a plugin context may read and
+ * change of one proxied request. The proxy's per-request context extends it (the compiler
+ * checks that it fits), so the PDK never depends on the proxy; plugins never see this
+ * view, only the PluginContext over it.
+ */
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {Logger} from '../log.js'
+
+/** The upstream request as plugins may change it. */
+export interface UpstreamView {
+  /** Path and query string. */
+  path: string
+  /** Method sent upstream when a plugin changed it (request-transformer). */
+  method?: string
+}
+
+export interface RequestView {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly requestId: string
+  readonly scheme: 'http' | 'https'
+  /** The client's address (after `trusted_ips`/`real_ip_header`). */
+  readonly remoteAddress: string
+  /** The client socket's byte count when this request began (keep-alive sockets carry many). */
+  readonly socketBytesWritten: number
+  readonly log: Logger
+  readonly route: any | null
+  readonly service: any | null
+  consumer: any | null
+  credential: any | null
+  /** Per-request scratch space shared by plugins (Kong's `kong.ctx.shared`). */
+  readonly shared: Record<string, unknown>
+  /** Upstream tries so far; one with a status means an upstream answered. */
+  readonly tries: ReadonlyArray<{status?: number}>
+  /** Milliseconds, for the log phase. */
+  readonly latencies: {proxy?: number; upstream?: number; total?: number}
+  /** The request body when a plugin buffered or replaced it. */
+  body: Buffer | null
+  upstream: UpstreamView | null
+  /** Upstream request header changes by plugins (null value: remove). */
+  upstreamHeaders: Record<string, string | string[] | null> | null
+  /** Headers plugins add to the response, proxied or not. */
+  responseHeaders: Record<string, string> | null
+  /** Set by plugins that rewrite the response body; the body is then buffered. */
+  responseBodyTransforms?: Array<(body: Buffer, headers: Record<string, string | string[]>) => Buffer>
+}
+
+/** A request target split into its path and its query string (with the `?`). */
+export function splitUrl(url: string): {path: string; query: string} {
+  let u = url
+  // absolute-form request targets (`GET http://host/path`) route on their path
+  if (!u.startsWith('/')) u = u.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '') || '/'
+  const q = u.indexOf('?')
+  return q < 0 ? {path: u, query: ''} : {path: u.slice(0, q), query: u.slice(q)}
+}
+
+/** Reads the whole request body (request_buffering), so a retry can send it again. */
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+    req.on('close', () => !req.complete && reject(new Error('client closed the request before its body was complete')))
+  })
+}

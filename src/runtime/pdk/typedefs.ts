@@ -1,0 +1,12 @@
+/** Field shapes several plugin schemas share (Kong's typedefs used by plugins). */
+import type {Field} from '../schema/field.js'
+
+const HEADER_NAME = /^[a-zA-Z0-9_-]+$/
+
+/** Kong's `typedefs.header_name`. */
+export const headerName = (extra: Partial<Field> = {}): Field =>
+  ({
+    type: 'string',
+    custom: (v: string) => (HEADER_NAME.test(v) ? null : `bad header name '${v}', allowed characters are A-Z, a-z, 0-9, '_', and '-'`),
+    ...extra,
+  }) as Field

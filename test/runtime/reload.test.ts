@@ -1,0 +1,164 @@
+/**
+ * A reload (SIGHUP to a node's supervisor, as `kong reload`) with real processes: a new
+ * serving process reads the configuration afresh and takes the same sockets, the old one
+ * drains and exits, and a load of keep-alive and new connections sees no failure. A new
+ * process that cannot start is stopped while the old one keeps serving.
+ */
+import assert from 'node:assert/strict'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, before, describe, test} from 'node:test'
+import {isAlive} from '../../src/kit/process.js'
+import {findFreePort} from '../../src/kit/ports.js'
+import {failures, startLoad} from '../helpers/load.js'
+import {killAll, spawnNode, type NodeProcess} from '../helpers/node-process.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'kctl-reload-'))
+let upstream: Server
+let upstreamPort: number
+
+/** A DB-less config: one service on the test upstream, one route per path. */
+const declarative = (...paths: string[]) => `_format_version: "3.0"
+services:
+  - name: up
+    url: http://127.0.0.1:${upstreamPort}
+    routes:
+${paths.map((p, i) => `      - name: r${i}\n        paths: ["${p}"]\n`).join('')}`
+
+async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+interface Record {
+  pid: number
+  serving_pid: number | null
+  reloads: number
+  last_reload: {at: number; ok: boolean; error: string | null} | null
+  last_handover: {at: number; ok: boolean; pid: number | null; error: string | null} | null
+}
+const record = (node: NodeProcess): Record => JSON.parse(readFileSync(join(node.prefix, 'supervisor.json'), 'utf8'))
+
+/** SIGHUP, then the reload's outcome once the supervisor recorded it. */
+async function reload(node: NodeProcess): Promise<Record> {
+  const asked = Date.now()
+  node.proc.kill('SIGHUP')
+  return until('the reload to finish', () => {
+    const r = record(node)
+    return r.last_reload && r.last_reload.at >= asked ? r : undefined
+  })
+}
+
+/** SIGUSR2 to the supervisor `pid`, then the handover's outcome once recorded. */
+async function handOver(node: NodeProcess, pid: number): Promise<Record> {
+  const asked = Date.now()
+  process.kill(pid, 'SIGUSR2')
+  return until('the handover to finish', () => {
+    const r = record(node)
+    return r.last_handover && r.last_handover.at >= asked ? r : undefined
+  })
+}
+
+describe('reload', () => {
+  let node: NodeProcess
+  let proxy: string
+  let configFile: string
+
+  before(async () => {
+    upstream = createServer((req, res) => {
+      // a little latency keeps requests in flight while the old process retires
+      setTimeout(() => res.end(`hello from ${req.url}`), 5)
+    })
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
+    upstreamPort = (upstream.address() as AddressInfo).port
+    configFile = join(dir, 'kong.yml')
+    writeFileSync(configFile, declarative('/one'))
+    const [proxyPort, statusPort] = [await findFreePort(), await findFreePort()]
+    proxy = `http://127.0.0.1:${proxyPort}`
+    node = spawnNode(dir, {database: 'off', declarative_config: configFile, proxy_listen: `127.0.0.1:${proxyPort}`, status_listen: `127.0.0.1:${statusPort}`, admin_listen: 'off'}, {status: `http://127.0.0.1:${statusPort}`})
+    await node.waitReady()
+  })
+
+  const successors: number[] = []
+  after(async () => {
+    await node?.stop()
+    // supervisors that took over are not our children: stop them by their recorded pid
+    for (const pid of successors) if (isAlive(pid)) process.kill(pid, 'SIGTERM')
+    await until('the supervisors that took over to exit', () => (successors.some(isAlive) ? undefined : true)).catch(() => {})
+    killAll()
+    upstream?.close()
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  test('a new serving process takes over under load: 0 failed requests, the new configuration is live, the old process is gone', async () => {
+    const before = await node.servingPid()
+    assert.equal((await fetch(`${proxy}/two`)).status, 404)
+    writeFileSync(configFile, declarative('/one', '/two'))
+    const load = startLoad(`${proxy}/one`, 8)
+    await new Promise((r) => setTimeout(r, 500))
+    const r = await reload(node)
+    await new Promise((r) => setTimeout(r, 500))
+    const shots = await load.stop()
+    assert.equal(r.last_reload?.ok, true, `reload failed: ${r.last_reload?.error}`)
+    assert.equal(r.reloads, 1)
+    assert.ok(r.serving_pid && r.serving_pid !== before, `serving process ${r.serving_pid} replaced ${before}`)
+    assert.ok(shots.length > 50, `${shots.length} requests made`)
+    assert.deepEqual(failures(shots), {}, `${shots.length} requests`)
+    // the old process answers what arrives on its open connections until it exits
+    await until('the old serving process to exit', () => (isAlive(before) ? undefined : true))
+    assert.equal((await fetch(`${proxy}/two`)).status, 200, 'the route added to the file is served')
+    await node.waitOutput(new RegExp(`previous serving process ${before} exited \\(exit code 0\\) after handing over`))
+  })
+
+  test('a new process that cannot start is stopped; the old one keeps serving and the reason is recorded', async () => {
+    const serving = await node.servingPid()
+    writeFileSync(configFile, '_format_version: "3.0"\nservices:\n  - name: up\n    url: not a url\n')
+    const load = startLoad(`${proxy}/one`, 4)
+    const r = await reload(node)
+    const shots = await load.stop()
+    assert.equal(r.last_reload?.ok, false)
+    assert.match(r.last_reload?.error ?? '', /declarative|url|invalid/i)
+    assert.equal(r.serving_pid, serving, 'the old serving process still serves')
+    assert.ok(isAlive(serving))
+    assert.deepEqual(failures(shots), {}, `${shots.length} requests`)
+    assert.equal((await fetch(`${proxy}/one`)).status, 200)
+    assert.match(node.output(), /reload failed: the new serving process \d+ /)
+  })
+
+  test('a handover (SIGUSR2) under load: a new supervisor takes the sockets, the old one and its serving process exit, 0 failed requests', async () => {
+    writeFileSync(configFile, declarative('/one', '/two'))
+    const first = node.proc.pid!
+    const servingBefore = await node.servingPid()
+    const load = startLoad(`${proxy}/one`, 8)
+    await new Promise((r) => setTimeout(r, 300))
+    const r = await handOver(node, first)
+    assert.equal(r.last_handover?.ok, true, r.last_handover?.error ?? '')
+    assert.notEqual(r.pid, first, 'the record is the new supervisor\'s')
+    successors.push(r.pid)
+    assert.equal(r.last_handover?.pid, r.pid)
+    assert.equal(await node.exited, 0, 'the old supervisor exits 0 once its serving process drained')
+    assert.ok(!isAlive(servingBefore), 'the old serving process is gone')
+    await new Promise((r) => setTimeout(r, 300))
+    const shots = await load.stop()
+    assert.ok(shots.length > 50, `${shots.length} requests`)
+    assert.deepEqual(failures(shots), {}, `${shots.length} requests`)
+    assert.ok(isAlive(r.pid) && r.serving_pid && isAlive(r.serving_pid))
+    assert.equal((await fetch(`${proxy}/two`)).status, 200)
+
+    // a handover whose new supervisor cannot start: the current one keeps the node
+    writeFileSync(configFile, '_format_version: "3.0"\nservices:\n  - name: up\n    url: not a url\n')
+    const failed = await handOver(node, r.pid)
+    assert.equal(failed.last_handover?.ok, false)
+    assert.equal(failed.pid, r.pid, 'the same supervisor keeps the node')
+    assert.match(failed.last_handover?.error ?? '', /the new supervisor did not start/)
+    assert.equal((await fetch(`${proxy}/one`)).status, 200)
+  })
+})
