@@ -9,7 +9,7 @@ import {loadEntities} from '../../src/runtime/db/load-entities.js'
 import {createPool} from '../../src/runtime/db/pool.js'
 import {createLogger} from '../../src/runtime/kit/log.js'
 import {createProxy, type Proxy} from '../../src/runtime/proxy/server.js'
-import {buildSnapshot, type EntitySet} from '../../src/runtime/proxy/snapshot.js'
+import {buildSnapshot} from '../../src/runtime/proxy/snapshot.js'
 import type {HealthView} from '../../src/runtime/workers/proxy-host.js'
 import type {TestPostgres} from './postgres.js'
 
@@ -41,7 +41,7 @@ export async function startTestAdmin(pg: TestPostgres, opts: {proxy?: boolean; h
     log,
     onChange: async () => {
       state.changes++
-      if (proxy) proxy.swap(buildSnapshot((await loadEntities(pool)) as unknown as EntitySet))
+      if (proxy) proxy.swap(buildSnapshot(await loadEntities(pool)))
     },
     health: proxy ? {registry: proxy.health} : opts.health,
     status: async () => ({database: {reachable: true}}),

@@ -7,6 +7,7 @@ import {hashPassword} from '../../src/runtime/plugins/basic-auth/credentials.js'
 import {findPlugin} from '../../src/runtime/plugins/registry.js'
 import {plugins} from '../../src/runtime/schema/entities/plugins.js'
 import {validateEntity} from '../../src/runtime/schema/validate.js'
+import type {Entity} from '../../src/runtime/schema/registry.js'
 
 const checkJson = (path: string, value: unknown, e: Record<string, any>) => (path === 'config' ? findPlugin(e.name)!.validateConfig(value) : {value})
 
@@ -19,7 +20,7 @@ export function plugin(name: string, config: Record<string, unknown> = {}, scope
   if (scope.protocols) input.protocols = scope.protocols
   const e = validateEntity(plugins, input, {defaults: true, checkJson})
   e.id = randomUUID()
-  return e
+  return e as Entity<'plugins'>
 }
 
 export const consumer = (username: string) => ({id: randomUUID(), username, custom_id: null})

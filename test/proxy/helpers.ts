@@ -10,6 +10,7 @@ import type {TestContext} from 'node:test'
 import {silentLogger} from '../../src/runtime/kit/log.js'
 import {createProxy, type Proxy, type ProxyOptions} from '../../src/runtime/proxy/server.js'
 import {buildSnapshot, type EntitySet} from '../../src/runtime/proxy/snapshot.js'
+import {toEntitySet} from '../../src/runtime/schema/registry.js'
 
 export interface Echo {
   method: string
@@ -55,7 +56,7 @@ export async function deadPort(): Promise<number> {
 }
 
 export function entities(e: Partial<EntitySet>): EntitySet {
-  return {services: [], routes: [], upstreams: [], targets: [], certificates: [], snis: [], plugins: [], ...e}
+  return toEntitySet(e)
 }
 
 /** A proxy on 127.0.0.1:<free port> serving `config`. */

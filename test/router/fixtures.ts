@@ -9,18 +9,18 @@ import {routes} from '../../src/runtime/schema/entities/routes.js'
 import {services} from '../../src/runtime/schema/entities/services.js'
 import {targets} from '../../src/runtime/schema/entities/targets.js'
 import {upstreams} from '../../src/runtime/schema/entities/upstreams.js'
-import type {EntitySchema} from '../../src/runtime/schema/field.js'
+import type {EntityOf, EntitySchema} from '../../src/runtime/schema/field.js'
 import {validateEntity} from '../../src/runtime/schema/validate.js'
 
 let clock = 1_700_000_000
 
-function make(schema: EntitySchema, input: Record<string, unknown>): Record<string, any> {
+function make<S extends EntitySchema>(schema: S, input: Record<string, unknown>): EntityOf<S> {
   const {id, created_at, ...rest} = input
   const e = validateEntity(schema, rest, {defaults: true})
   e.id = (id as string) ?? randomUUID()
   e.created_at = (created_at as number) ?? clock++
   e.updated_at = e.created_at
-  return e
+  return e as EntityOf<S>
 }
 
 export interface RouteInput {

@@ -10,6 +10,7 @@ import {clusteringEndpoint} from './clustering.js'
 import {handleConfig} from './config.js'
 import {healthEndpoint} from './health.js'
 import {handleMemoryResource} from './memory-resources.js'
+import {emptyEntitySet} from '../schema/registry.js'
 import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply} from './reply.js'
 import {nodePids, rootInfo, schemasEndpoint, type RequestHandler} from './server.js'
 import {endpointList} from './methods.js'
@@ -43,7 +44,7 @@ export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
     if (segments[0] === 'plugins' && segments[1] === 'enabled' && segments.length === 2) {
       return enabledPlugins(method)
     }
-    const entities = deps.config.current()?.entities ?? {}
+    const entities = deps.config.current()?.entities ?? emptyEntitySet()
     const read = async (segs: string[], query: URLSearchParams, path: string) => handleMemoryResource({method: 'GET', segments: segs, query, path}, entities)
     const health = await healthEndpoint(method, segments, url.searchParams, url.pathname, {nodeId: deps.nodeId, health: deps.health, read})
     if (health) return health

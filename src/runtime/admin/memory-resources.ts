@@ -6,7 +6,7 @@
 import {ErrorCode, GatewayError, invalidOffset, invalidSize} from '../db/errors.js'
 import type {EntityArrays} from '../clustering/export.js'
 import type {EntitySchema} from '../schema/field.js'
-import {foreignKeys, getSchema} from '../schema/registry.js'
+import {foreignId, foreignKeys, getSchema, rowsOf, type EntityRecord} from '../schema/registry.js'
 import {isUuid} from '../schema/validate.js'
 import {alias, targetAddresses} from './resources.js'
 import {json, NOT_FOUND, type Reply} from './reply.js'
@@ -31,7 +31,7 @@ export function handleMemoryResource(r: MemoryRequest, entities: EntityArrays): 
   const [rawColl, key, rawSub, subKey, ...rest] = r.segments
   const schema = getSchema(alias(rawColl)!)
   if (!schema || rest.length) return null
-  const rows = (kind: string) => entities[kind] ?? []
+  const rows = (kind: string) => rowsOf(entities, kind)
   const find = (s: EntitySchema, k: string) => rows(s.name).find((e) => e.id === k || (s.endpoint_key && !isUuid(k) && e[s.endpoint_key] === k))
   if (r.method !== 'GET' && r.method !== 'HEAD') throw unsupported(r.method, rawSub ? (getSchema(alias(rawSub)!) ?? schema) : schema, subKey ?? (rawSub ? undefined : key))
   if (key === undefined) return page(r, rows(schema.name))
@@ -41,14 +41,14 @@ export function handleMemoryResource(r: MemoryRequest, entities: EntityArrays): 
   const child = getSchema(alias(rawSub)!)
   const via = child ? foreignKeys(child).find(([, f]) => f.reference === schema.name)?.[0] : undefined
   if (child && via) {
-    const mine = rows(child.name).filter((e) => e[via]?.id === parent.id)
+    const mine = rows(child.name).filter((e) => foreignId(e[via]) === parent.id)
     if (subKey === undefined) return page(r, mine)
     const hit = mine.find((e) => e.id === subKey || (child.endpoint_key && e[child.endpoint_key] === subKey)) ?? (child.name === 'targets' ? findTarget(mine, subKey) : undefined)
     return hit ? json(200, hit) : NOT_FOUND
   }
   const fk = foreignKeys(schema).find(([name]) => name === rawSub)
   if (fk && subKey === undefined) {
-    const ref = parent[fk[0]]?.id
+    const ref = foreignId(parent[fk[0]])
     const found = ref ? rows(fk[1].reference).find((e) => e.id === ref) : undefined
     return found ? json(200, found) : NOT_FOUND
   }
@@ -56,7 +56,7 @@ export function handleMemoryResource(r: MemoryRequest, entities: EntityArrays): 
 }
 
 /** Targets are also addressed by `host:port` or a bare host (port 8000), as with a database. */
-function findTarget(rows: Array<Record<string, any>>, key: string): Record<string, any> | undefined {
+function findTarget(rows: EntityRecord[], key: string): EntityRecord | undefined {
   for (const address of targetAddresses(key)) {
     const hit = rows.find((e) => e.target === address)
     if (hit) return hit

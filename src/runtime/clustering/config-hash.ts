@@ -14,9 +14,11 @@
  *                     .. targets_hash .. rest_hash).
  */
 import {createHash} from 'node:crypto'
+import type {Kind} from '../schema/registry.js'
 
 export const EMPTY_CONFIG_HASH = '00000000000000000000000000000000'
-const GRANULAR = ['routes', 'services', 'plugins', 'upstreams', 'targets'] as const
+// Kong's own order and choice of kinds (part of the hash), not the registry's.
+const GRANULAR = ['routes', 'services', 'plugins', 'upstreams', 'targets'] as const satisfies readonly Kind[]
 const LIMIT = 1_000_000
 
 export interface ConfigHashes {

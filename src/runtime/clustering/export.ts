@@ -3,11 +3,17 @@
  * `_format_version` 3.0, one array per entity, foreign keys as plain ids, nulls left out.
  * `importConfig` turns it back into the entity shape the proxy is built from.
  */
-import {ENTITIES} from '../schema/registry.js'
+import {ENTITIES, toEntitySet, type EntitySet} from '../schema/registry.js'
 
-export type EntityArrays = Record<string, Record<string, any>[]>
+/** Every entity of the configuration by kind (the schema registry's `EntitySet`). */
+export type EntityArrays = EntitySet
 
-export function exportConfig(entities: EntityArrays): Record<string, unknown> {
+/** Entities by kind, validated (an `EntitySet`, or a declarative state). */
+export type EntityRows = Readonly<Record<string, ReadonlyArray<Readonly<Record<string, unknown>>> | undefined>>
+
+export function exportConfig(set: EntitySet | EntityRows): Record<string, unknown> {
+  // an EntitySet is a set of EntityRows; listing it in the union spares the compiler the comparison
+  const entities = set as EntityRows
   const out: Record<string, unknown> = {_format_version: '3.0', _transform: false}
   for (const schema of ENTITIES) {
     const rows = entities[schema.name]
@@ -17,7 +23,7 @@ export function exportConfig(entities: EntityArrays): Record<string, unknown> {
       for (const [name, f] of schema.fields) {
         const v = row[name]
         if (v === null || v === undefined) continue
-        e[name] = f.type === 'foreign' ? v.id : v
+        e[name] = f.type === 'foreign' ? (v as {id: unknown}).id : v
       }
       return e
     })
@@ -27,7 +33,7 @@ export function exportConfig(entities: EntityArrays): Record<string, unknown> {
 
 /** Throws when an entity array is malformed; fills absent fields with null. */
 export function importConfig(config: Record<string, unknown>): EntityArrays {
-  const out: EntityArrays = {}
+  const out: Record<string, unknown[]> = {}
   for (const schema of ENTITIES) {
     const rows = config[schema.name] ?? []
     if (!Array.isArray(rows)) throw new Error(`${schema.name}: expected an array`)
@@ -36,10 +42,10 @@ export function importConfig(config: Record<string, unknown>): EntityArrays {
       const e: Record<string, unknown> = {}
       for (const [name, f] of schema.fields) {
         const v = row[name]
-        e[name] = v === undefined || v === null ? null : f.type === 'foreign' ? {id: typeof v === 'object' ? (v as any).id : v} : v
+        e[name] = v === undefined || v === null ? null : f.type === 'foreign' ? {id: typeof v === 'object' ? (v as {id?: unknown}).id : v} : v
       }
       return e
     })
   }
-  return out
+  return toEntitySet(out)
 }

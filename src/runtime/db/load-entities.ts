@@ -4,18 +4,18 @@
  */
 import type pg from 'pg'
 import {Dao} from './dao.js'
-import {ENTITIES} from '../schema/registry.js'
+import {ENTITIES, toEntitySet, type EntitySet} from '../schema/registry.js'
 
-export type EntityArrays = Record<string, Record<string, any>[]>
+export type {EntityArrays} from '../clustering/export.js'
 
-export async function loadEntities(pool: pg.Pool): Promise<EntityArrays> {
+export async function loadEntities(pool: pg.Pool): Promise<EntitySet> {
   const client = await pool.connect()
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-    const out: EntityArrays = {}
-    for (const s of ENTITIES) out[s.name] = await new Dao(pool, s).all(client)
+    const rows: Record<string, unknown[]> = {}
+    for (const s of ENTITIES) rows[s.name] = await new Dao(pool, s).all(client)
     await client.query('COMMIT')
-    return out
+    return toEntitySet(rows)
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {})
     throw err

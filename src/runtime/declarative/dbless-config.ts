@@ -9,7 +9,7 @@ import {exportConfig, type EntityArrays} from '../clustering/export.js'
 import {ConfigInvalid} from './errors.js'
 import {resolveFiles, toEntityArrays} from './load.js'
 import type {ParsedFile} from './source.js'
-import {getSchema} from '../schema/registry.js'
+import {getSchema, KINDS, rowsOf} from '../schema/registry.js'
 
 export interface LoadedConfig {
   entities: EntityArrays
@@ -79,10 +79,11 @@ export function createDbLessConfig<T>(build: (entities: EntityArrays) => T, swap
  * Entities of a `_transform: false` file (`asWritten`) are kept as they are, as in Kong.
  */
 function onWrite(entities: EntityArrays, previous: EntityArrays | undefined, asWritten: ReadonlySet<string>): void {
-  for (const [kind, rows] of Object.entries(entities)) {
+  for (const kind of KINDS) {
     const transform = getSchema(kind)?.onWrite
     if (!transform) continue
-    const before = new Map((previous?.[kind] ?? []).map((e) => [e.id, e]))
+    const rows = rowsOf(entities, kind)
+    const before = new Map(rowsOf(previous ?? {}, kind).map((e) => [e.id, e]))
     for (const row of rows) if (!asWritten.has(row.id)) transform(row, before.get(row.id) ?? null)
   }
 }

@@ -3,6 +3,7 @@
  * loads at start and on `POST /config`, and what the CLI's plan builds on.
  */
 import {exportConfig, importConfig, type EntityArrays} from '../clustering/export.js'
+import {KINDS, rowsOf} from '../schema/registry.js'
 import {nowSeconds} from '../schema/validate.js'
 import {ConfigInvalid, type ConfigProblem} from './errors.js'
 import {flattenFiles} from './flatten.js'
@@ -41,8 +42,9 @@ export function resolveFiles(files: readonly ParsedFile[], o: {current?: State; 
 export function toEntityArrays(state: State, previous?: EntityArrays): EntityArrays {
   const out = importConfig(exportConfig(state))
   const now = nowSeconds()
-  for (const [kind, rows] of Object.entries(out)) {
-    const before = new Map((previous?.[kind] ?? []).map((e) => [e.id, e]))
+  for (const kind of KINDS) {
+    const rows = rowsOf(out, kind)
+    const before = new Map(rowsOf(previous ?? {}, kind).map((e) => [e.id, e]))
     for (const row of rows) {
       const old = before.get(row.id)
       if ('created_at' in row) row.created_at = old?.created_at ?? now

@@ -36,7 +36,7 @@ import {handler as requestTermination} from './request-termination/handler.js'
 import {schema as requestTerminationSchema} from './request-termination/schema.js'
 
 /** handler, config schema, and what it stores: one line per bundled plugin. */
-const BUNDLED: ReadonlyArray<readonly [PluginHandler, PluginConfigSchema, PluginStorage?]> = [
+const BUNDLED = [
   [correlationId, correlationIdSchema],
   [keyAuth, keyAuthSchema, keyAuthStorage],
   [basicAuth, basicAuthSchema, basicAuthStorage],
@@ -48,7 +48,14 @@ const BUNDLED: ReadonlyArray<readonly [PluginHandler, PluginConfigSchema, Plugin
   [requestTransformer, requestTransformerSchema],
   [responseTransformer, responseTransformerSchema],
   [prometheus, prometheusSchema],
-]
+] as const satisfies ReadonlyArray<readonly [PluginHandler, PluginConfigSchema, PluginStorage?]>
+
+/** The schemas of the entities bundled plugins store, as types (the schema registry derives kinds from them). */
+export type BundledEntitySchema = (typeof BUNDLED)[number] extends infer B
+  ? B extends readonly [unknown, unknown, {entities: ReadonlyArray<infer E>}]
+    ? E
+    : never
+  : never
 
 export type {PluginDefinition} from './definition.js'
 
@@ -56,12 +63,12 @@ let bundled: PluginDefinition[] | undefined
 
 /** Built on first use, so that importing the registry does no work. */
 export function bundledPlugins(): readonly PluginDefinition[] {
-  return (bundled ??= BUNDLED.map(([handler, schema, storage]) => definePlugin(handler, schema, storage)))
+  return (bundled ??= BUNDLED.map(([handler, schema, storage]: readonly [PluginHandler, PluginConfigSchema, PluginStorage?]) => definePlugin(handler, schema, storage)))
 }
 
 /** The entities the bundled plugins store, in registry order (read without building the plugins). */
 export function pluginEntities(): EntitySchema[] {
-  return BUNDLED.flatMap(([, , storage]) => storage?.entities ?? [])
+  return BUNDLED.flatMap(([, , storage]: readonly [PluginHandler, PluginConfigSchema, PluginStorage?]) => storage?.entities ?? [])
 }
 
 export function findPlugin(name: string): PluginDefinition | undefined {

@@ -10,20 +10,10 @@ import type {UpstreamConfig} from './health/registry.js'
 import {buildCertificateTable, type CertificateTable} from './certificates.js'
 import {buildPluginPlan, type PluginPlan} from './plugins-plan.js'
 import {findPlugin} from '../plugins/registry.js'
+import {emptyEntitySet, type Entity, type EntitySet} from '../schema/registry.js'
 
-export interface EntitySet {
-  services: any[]
-  routes: any[]
-  upstreams: any[]
-  targets: any[]
-  certificates: any[]
-  snis: any[]
-  plugins: any[]
-  /** Read by plugins' `prepare` (credentials, ACL groups); absent means none. */
-  consumers?: any[]
-  /** The entities bundled plugins store, by kind (`keyauth_credentials`, `acls`…). */
-  [pluginEntity: string]: any[] | undefined
-}
+/** Every entity of a configuration, by kind; derived from the schema registry. */
+export type {EntitySet} from '../schema/registry.js'
 
 export interface ProxySnapshot {
   readonly router: Router
@@ -33,7 +23,7 @@ export interface ProxySnapshot {
   readonly upstreams: readonly UpstreamConfig[]
   readonly certificates: CertificateTable
   /** Enabled plugin instances, as configured. */
-  readonly plugins: readonly any[]
+  readonly plugins: ReadonlyArray<Entity<'plugins'>>
   /** Per-route plugin plan: what runs, in which order, with which instance. */
   readonly pluginPlan: PluginPlan
   /** Milliseconds since the epoch when built; for logs and status. */
@@ -43,7 +33,7 @@ export interface ProxySnapshot {
 /** Throws an Error that says what is invalid (route, certificate, upstream). */
 export function buildSnapshot(config: EntitySet): ProxySnapshot {
   const router = buildRouter({routes: config.routes ?? [], services: config.services ?? []})
-  const targetsByUpstream = new Map<string, any[]>()
+  const targetsByUpstream = new Map<string, Array<Entity<'targets'>>>()
   for (const t of config.targets ?? []) {
     const id = t.upstream?.id
     if (!id) continue
@@ -66,5 +56,4 @@ export function buildSnapshot(config: EntitySet): ProxySnapshot {
   })
 }
 
-export const emptySnapshot = (): ProxySnapshot =>
-  buildSnapshot({services: [], routes: [], upstreams: [], targets: [], certificates: [], snis: [], plugins: []})
+export const emptySnapshot = (): ProxySnapshot => buildSnapshot(emptyEntitySet())

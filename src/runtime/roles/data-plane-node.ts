@@ -20,7 +20,7 @@ import type {Logger} from '../kit/log.js'
 import {closeServer, listen} from '../listeners/bind.js'
 import {nodeIdFor, type RunningNode} from './node.js'
 import {parseListen} from '../proxy/listen.js'
-import {buildSnapshot, type EntitySet, type ProxySnapshot} from '../proxy/snapshot.js'
+import {buildSnapshot, type ProxySnapshot} from '../proxy/snapshot.js'
 import {createStatusApi} from '../listeners/status-api.js'
 import {createProxyHost} from '../workers/proxy-host.js'
 
@@ -41,7 +41,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const swapIn = async ({msg, entities}: DecodedFrame) => {
     let snapshot: ProxySnapshot
     try {
-      snapshot = buildSnapshot(entities as unknown as EntitySet)
+      snapshot = buildSnapshot(entities)
     } catch (err) {
       throw new FrameError('validate', (err as Error).message, msg.config_hash)
     }

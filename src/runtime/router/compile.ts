@@ -13,6 +13,7 @@
  *   length ─ prefix length (prefix groups only)
  *   then created_at (older first), then id, so the order is total and stable.
  */
+import type {Entity} from '../schema/registry.js'
 
 export type Affix = {kind: 'exact' | 'suffix' | 'prefix'; value: string}
 export interface HostRule extends Affix {
@@ -30,8 +31,8 @@ export interface Matcher {
   /** Position in priority order; lower wins. Set by the router. */
   rank: number
   key: number[]
-  route: any
-  service: any | null
+  route: Entity<'routes'>
+  service: Entity<'services'> | null
   methods: Set<string> | null
   hosts: HostRule[] | null
   prefixes: string[] | null
@@ -40,10 +41,11 @@ export interface Matcher {
   snis: Affix[] | null
 }
 
-const nonEmpty = (v: unknown): boolean => v != null && (Array.isArray(v) ? v.length > 0 : typeof v === 'object' && Object.keys(v as object).length > 0)
+// Narrows to non-null only: false also means an empty array or object.
+const nonEmpty = <T>(v: T): v is NonNullable<T> => v != null && (Array.isArray(v) ? v.length > 0 : typeof v === 'object' && Object.keys(v as object).length > 0)
 
 /** Throws an Error naming the route when a path regex does not compile. */
-export function compileRoute(route: any, service: any | null): Matcher[] {
+export function compileRoute(route: Entity<'routes'>, service: Entity<'services'> | null): Matcher[] {
   const base = {
     methods: nonEmpty(route.methods) ? new Set<string>(route.methods.map((m: string) => m.toUpperCase())) : null,
     hosts: nonEmpty(route.hosts) ? (route.hosts as string[]).map(hostRule) : null,
@@ -71,7 +73,7 @@ export function compileRoute(route: any, service: any | null): Matcher[] {
 }
 
 /** Kong anchors regex paths by prepending `^` (only that: `~/a|/b` leaves `/b` unanchored). */
-function compileRegexPath(route: any, path: string): RegExp {
+function compileRegexPath(route: Entity<'routes'>, path: string): RegExp {
   try {
     return new RegExp('^' + path.slice(1))
   } catch (e) {
@@ -111,7 +113,7 @@ function affix(v: string): Affix {
   return {kind: 'exact', value: v}
 }
 
-function headerRules(route: any): HeaderRule[] {
+function headerRules(route: Entity<'routes'>): HeaderRule[] {
   return Object.entries(route.headers as Record<string, string[]>).map(([name, vals]) => {
     const values = new Set<string>()
     const regexes: RegExp[] = []

@@ -12,20 +12,21 @@
  * touched buckets), not O(routes).
  */
 import {affixMatches, compareMatchers, compileRoute, type Matcher} from './compile.js'
+import type {Entity} from '../schema/registry.js'
 import {PathIndex} from './path-index.js'
 import type {RouteMatch, Router, RouterRequest} from './types.js'
 import {sanitizePostfix, upstreamPath} from './upstream-path.js'
 
 export interface RouterInput {
-  routes: any[]
-  services: any[]
+  routes: ReadonlyArray<Entity<'routes'>>
+  services: ReadonlyArray<Entity<'services'>>
 }
 
 const HTTP_PROTOCOLS = new Set(['http', 'https'])
 
 /** Throws an Error naming the route on an invalid regex. */
 export function buildRouter(input: RouterInput): Router {
-  const services = new Map<string, any>(input.services.map((s) => [s.id, s]))
+  const services = new Map<string, Entity<'services'>>(input.services.map((s) => [s.id, s]))
   const matchers: Matcher[] = []
   for (const route of input.routes) {
     if (!(route.protocols ?? ['http', 'https']).some((p: string) => HTTP_PROTOCOLS.has(p))) continue

@@ -2,6 +2,7 @@
  * What the router sees of a request and what it answers. Entities are plain objects as
  * the Admin API returns them (`route.service` is `{id}`); the router resolves services.
  */
+import type {Entity} from '../schema/registry.js'
 
 export interface RouterRequest {
   /** Upper-case HTTP method. */
@@ -21,9 +22,9 @@ export interface RouterRequest {
 }
 
 export interface RouteMatch {
-  route: any
+  route: Entity<'routes'>
   /** The route's service, or null when the route has none (the proxy answers 503). */
-  service: any | null
+  service: Entity<'services'> | null
   /** The part of the path that was stripped (strip_path), else null. */
   prefix: string | null
   /** Regex path captures: positional and named, as Kong's `uri_captures`. */

@@ -20,7 +20,8 @@ export interface BaseField {
   /** Secret values are never logged. */
   encrypted?: boolean
   /** Extra check after type and constraints: returns an error message or null. */
-  custom?: (value: any) => string | null
+  // A method, so a definition may name the type its field holds (`(v: string) => …`).
+  custom?(value: unknown): string | null
   one_of?: readonly unknown[]
   between?: readonly [number, number]
   gt?: number
@@ -35,6 +36,8 @@ export interface BaseField {
 export interface ScalarField extends BaseField {
   type: Scalar
 }
+/** A scalar field of one known type (what reusable definitions return, so entity types stay precise). */
+export type ScalarOf<T extends Scalar> = BaseField & {type: T}
 export interface ArrayField extends BaseField {
   type: 'array' | 'set'
   elements: Field
@@ -54,7 +57,7 @@ export interface ForeignField extends BaseField {
   /** What deleting the referenced row does: cascade, or refuse (Kong's default). */
   on_delete?: 'cascade' | 'restrict'
 }
-/** Free-form JSON (plugin config until the plugin's own schema takes over). */
+/** Free-form JSON object (plugin config until the plugin's own schema takes over). */
 export interface JsonField extends BaseField {
   type: 'json'
 }
@@ -109,14 +112,55 @@ export interface EntitySchema {
   nested?: ReadonlyArray<{key: string; entity: string; via: string}>
 }
 
+/**
+ * An entity schema with its literal types kept (field names, field types, `required`,
+ * `default`), so that `EntityOf<typeof schema>` derives the entity's TypeScript type.
+ * Checks a schema against `EntitySchema` and returns it unchanged.
+ */
+export function defineEntity<const S extends EntitySchema>(schema: S): S {
+  return schema
+}
+
+/** The TypeScript type of a value a field holds once validated (foreign keys resolved to `{id}`). */
+export type FieldValue<F> = F extends {type: 'string'}
+  ? F extends {one_of: ReadonlyArray<infer O extends string>}
+    ? O
+    : string
+  : F extends {type: 'integer' | 'number'}
+    ? number
+    : F extends {type: 'boolean'}
+      ? boolean
+      : F extends {type: 'array' | 'set'; elements: infer E}
+        ? Array<FieldValue<E>>
+        : F extends {type: 'map'; values: infer V}
+          ? Record<string, FieldValue<V>>
+          : F extends {type: 'record'; fields: infer L extends FieldList}
+            ? RecordOf<L>
+            : F extends {type: 'foreign'}
+              ? {id: string}
+              : F extends {type: 'json'}
+                ? Record<string, unknown>
+                : unknown
+
+/** Whether a validated entity always holds the field: required, filled by the gateway, or defaulted. */
+type AlwaysSet<F> = F extends {required: true} | {auto: true} ? true : F extends {default: infer D} ? (undefined extends D ? false : true) : false
+
+type Present<L extends FieldList> = {[P in L[number] as AlwaysSet<P[1]> extends true ? P[0] : never]: FieldValue<P[1]>}
+type Optional<L extends FieldList> = {[P in L[number] as AlwaysSet<P[1]> extends true ? never : P[0]]?: FieldValue<P[1]> | null}
+type Flat<T> = {[K in keyof T]: T[K]}
+
+/** The object a `record` field (or a whole field list) holds: unset optional fields are null or absent. */
+export type RecordOf<L extends FieldList> = Flat<Present<L> & Optional<L>>
+
+/** The TypeScript type of a validated entity of `S` (`EntityOf<typeof routes>`). */
+export type EntityOf<S extends {fields: FieldList}> = RecordOf<S['fields']>
+
 /** Fields every entity has. */
-export const idField = (): readonly [string, Field] => ['id', {type: 'string', uuid: true, auto: true, description: 'Unique identifier (UUID).'}]
-export const createdAt = (): readonly [string, Field] => ['created_at', {type: 'integer', timestamp: true, auto: true, description: 'Unix epoch seconds when the entity was created.'}]
-export const updatedAt = (): readonly [string, Field] => ['updated_at', {type: 'integer', timestamp: true, auto: true, description: 'Unix epoch seconds when the entity was last updated.'}]
-export const tagsField = (): readonly [string, Field] => [
-  'tags',
-  {type: 'set', elements: {type: 'string', custom: tagError}, description: 'Strings for grouping and filtering.'},
-]
+export const idField = () => ['id', {type: 'string', uuid: true, auto: true, description: 'Unique identifier (UUID).'}] as const satisfies readonly [string, Field]
+export const createdAt = () => ['created_at', {type: 'integer', timestamp: true, auto: true, description: 'Unix epoch seconds when the entity was created.'}] as const satisfies readonly [string, Field]
+export const updatedAt = () => ['updated_at', {type: 'integer', timestamp: true, auto: true, description: 'Unix epoch seconds when the entity was last updated.'}] as const satisfies readonly [string, Field]
+export const tagsField = () =>
+  ['tags', {type: 'set', elements: {type: 'string', custom: tagError}, description: 'Strings for grouping and filtering.'}] as const satisfies readonly [string, Field]
 
 // Kong's typedefs.tag: printable ASCII but `,` and `/` (the filter separators), or UTF-8.
 const TAG_RE = /^[\x20-\x2B\x2D\x2E\x30-\x7E\u0080-\uFFFF]+$/

@@ -2,10 +2,10 @@
  * Reusable field definitions, as Kong's `db/schema/typedefs.lua`: the same messages for
  * the same mistakes, wherever the field appears.
  */
-import type {Field} from './field.js'
+import type {ScalarOf} from './field.js'
 
 const NAME_RE = /^[\p{L}\p{N}.\-_~]+$/u
-export const name = (description: string): Field => ({
+export const name = (description: string): ScalarOf<'string'> => ({
   type: 'string',
   unique: true,
   description,
@@ -31,14 +31,14 @@ export function validHost(s: string): boolean {
   return isIpv4(s) || isIpv6(s) || isHostname(s)
 }
 
-export const host = (description: string): Field => ({
+export const host = (description: string): ScalarOf<'string'> => ({
   type: 'string',
   description,
   custom: (v: string) => (validHost(v) ? null : `invalid value: ${v}`),
 })
 
 /** A host as routes and SNIs accept it: one `*` wildcard at either end. */
-export const wildcardHost = (description: string): Field => ({
+export const wildcardHost = (description: string): ScalarOf<'string'> => ({
   type: 'string',
   description,
   custom: (v: string) => {
@@ -65,28 +65,28 @@ export function splitHostPort(s: string): [string, string | undefined] {
   return [s, undefined]
 }
 
-export const port = (description: string, dflt?: number): Field => ({
+export const port = (description: string, dflt?: number): ScalarOf<'integer'> => ({
   type: 'integer',
   between: [0, 65535],
   description,
   ...(dflt === undefined ? {} : {default: dflt}),
 })
 
-export const timeout = (description: string): Field => ({
+export const timeout = (description: string): ScalarOf<'integer'> => ({
   type: 'integer',
   between: [1, 2 ** 31 - 2],
   default: 60000,
   description,
 })
 
-export const path = (description: string): Field => ({
+export const path = (description: string): ScalarOf<'string'> => ({
   type: 'string',
   starts_with: '/',
   description,
   custom: (v: string) => (/[?#]/.test(v) ? 'invalid path: must not contain a query or fragment' : null),
 })
 
-export const pem = (description: string, what: 'certificate' | 'key'): Field => ({
+export const pem = (description: string, what: 'certificate' | 'key'): ScalarOf<'string'> => ({
   type: 'string',
   description,
   custom: (v: string) => {

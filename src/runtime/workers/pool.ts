@@ -25,7 +25,7 @@ import type {EntityArrays} from '../db/load-entities.js'
 import type {Logger} from '../kit/log.js'
 import {Metrics, renderMetrics, type MetricsDump, type NodeGauges} from '../plugins/registry.js'
 import type {ProxyStats} from '../proxy/server.js'
-import {buildSnapshot, emptySnapshot, type EntitySet, type ProxySnapshot} from '../proxy/snapshot.js'
+import {buildSnapshot, emptySnapshot, type ProxySnapshot} from '../proxy/snapshot.js'
 import type {FromWorker, ToWorker} from './messages.js'
 import {checksOn} from '../proxy/health/settings.js'
 import type {HealthView, HostStats, ProxyHost, WorkerStats} from './proxy-host-types.js'
@@ -90,7 +90,7 @@ class WorkerPool implements ProxyHost {
   }
 
   async apply(entities: EntityArrays, built?: ProxySnapshot): Promise<void> {
-    this.snapshot = built ?? buildSnapshot(entities as unknown as EntitySet)
+    this.snapshot = built ?? buildSnapshot(entities)
     const version = this.current.version + 1
     this.current = {version, entities}
     for (const slot of this.slots.values()) if (slot.fed) this.post(slot, {type: 'config', version, entities})

@@ -10,7 +10,7 @@ import type {Logger} from '../kit/log.js'
 import {listenProxy} from './listen-proxy.js'
 import {recordedMetrics, renderMetrics} from '../plugins/registry.js'
 import {createProxy, proxyOptionsOf} from '../proxy/server.js'
-import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
+import {buildSnapshot} from '../proxy/snapshot.js'
 import {workerCount} from './count.js'
 import type {ProxyHost} from './proxy-host-types.js'
 import {createWorkerPool} from './pool.js'
@@ -33,7 +33,7 @@ export function createInProcessHost(conf: NodeConf, log: Logger, database?: pg.P
   const proxy = createProxy({log: log.child({subsystem: 'proxy'}), database, ...proxyOptionsOf(conf)})
   return {
     async apply(entities, built) {
-      proxy.swap(built ?? buildSnapshot(entities as unknown as EntitySet))
+      proxy.swap(built ?? buildSnapshot(entities))
     },
     listen: () => listenProxy(proxy, conf),
     notReady: () => null,

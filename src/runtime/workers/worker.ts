@@ -10,7 +10,8 @@ import {createLogger, isLogLevel, type Logger} from '../kit/log.js'
 import {listenProxy} from './listen-proxy.js'
 import {createProxy, proxyOptionsOf, type Proxy} from '../proxy/server.js'
 import {recordedMetrics} from '../plugins/registry.js'
-import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
+import {buildSnapshot} from '../proxy/snapshot.js'
+import type {EntityArrays} from '../db/load-entities.js'
 import type {FromWorker, ToWorker} from './messages.js'
 
 /** Connections at most per worker (the plugins' counters); the primary keeps pg_pool_size. */
@@ -33,9 +34,9 @@ export function runWorker(): void {
       .catch(() => {})
       .finally(() => process.exit(code)))
 
-  const configure = (version: number, entities: Record<string, any[]>) => {
+  const configure = (version: number, entities: EntityArrays) => {
     try {
-      proxy!.swap(buildSnapshot(entities as unknown as EntitySet))
+      proxy!.swap(buildSnapshot(entities))
     } catch (err) {
       send({type: 'apply-failed', version, message: (err as Error).message})
       return

@@ -1,7 +1,7 @@
 /** acl's entity: a consumer's membership of a group (`/consumers/{c}/acls`). */
-import {createdAt, idField, tagsField, type EntitySchema, type PluginStorage} from '../../pdk/index.js'
+import {createdAt, defineEntity, idField, tagsField, type PluginStorage} from '../../pdk/index.js'
 
-export const acls: EntitySchema = {
+export const acls = defineEntity({
   name: 'acls',
   singular: 'acl',
   unique_together: [['consumer', 'group']],
@@ -12,6 +12,6 @@ export const acls: EntitySchema = {
     ['group', {type: 'string', required: true, description: 'The group name.'}],
     tagsField(),
   ],
-}
+})
 
-export const storage: PluginStorage = {entities: [acls]}
+export const storage = {entities: [acls]} as const satisfies PluginStorage

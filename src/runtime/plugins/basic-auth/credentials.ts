@@ -7,12 +7,12 @@
  * the password alone, a PUT of what GET returned) is kept; anything else is hashed.
  */
 import {createHash} from 'node:crypto'
-import {createdAt, idField, tagsField, type EntitySchema, type PluginStorage} from '../../pdk/index.js'
+import {createdAt, defineEntity, idField, tagsField, type PluginStorage} from '../../pdk/index.js'
 
 export const hashPassword = (password: string, consumerId: string): string =>
   createHash('sha1').update(password + consumerId).digest('hex')
 
-export const basicauthCredentials: EntitySchema = {
+export const basicauthCredentials = defineEntity({
   name: 'basicauth_credentials',
   admin_api_name: 'basic-auths',
   admin_api_nested_name: 'basic-auth',
@@ -31,6 +31,6 @@ export const basicauthCredentials: EntitySchema = {
     if (!e.consumer?.id) throw new Error('basicauth_credentials: consumer must be resolved before hashing')
     e.password = hashPassword(e.password, e.consumer.id)
   },
-}
+})
 
-export const storage: PluginStorage = {entities: [basicauthCredentials]}
+export const storage = {entities: [basicauthCredentials]} as const satisfies PluginStorage

@@ -1,8 +1,8 @@
 /** key-auth's credential entity: a key bound to a consumer (`/consumers/{c}/key-auth`). */
 import {randomBytes} from 'node:crypto'
-import {createdAt, idField, tagsField, type EntitySchema, type PluginStorage} from '../../pdk/index.js'
+import {createdAt, defineEntity, idField, tagsField, type PluginStorage} from '../../pdk/index.js'
 
-export const keyauthCredentials: EntitySchema = {
+export const keyauthCredentials = defineEntity({
   name: 'keyauth_credentials',
   singular: 'keyauth_credential',
   endpoint_key: 'key',
@@ -20,6 +20,6 @@ export const keyauthCredentials: EntitySchema = {
   derive: (e) => {
     e.key ??= randomBytes(16).toString('hex')
   },
-}
+})
 
-export const storage: PluginStorage = {entities: [keyauthCredentials]}
+export const storage = {entities: [keyauthCredentials]} as const satisfies PluginStorage

@@ -1,8 +1,8 @@
 import {createHash, X509Certificate} from 'node:crypto'
-import {createdAt, idField, tagsField, updatedAt, type EntitySchema} from '../field.js'
+import {createdAt, defineEntity, idField, tagsField, updatedAt} from '../field.js'
 import * as t from '../typedefs.js'
 
-export const caCertificates: EntitySchema = {
+export const caCertificates = defineEntity({
   name: 'ca_certificates',
   singular: 'ca_certificate',
   fields: [
@@ -35,4 +35,4 @@ export const caCertificates: EntitySchema = {
       }
     }
   },
-}
+})

@@ -1,7 +1,7 @@
-import {createdAt, idField, tagsField, updatedAt, type EntitySchema} from '../field.js'
+import {createdAt, defineEntity, idField, tagsField, updatedAt} from '../field.js'
 import * as t from '../typedefs.js'
 
-export const certificates: EntitySchema = {
+export const certificates = defineEntity({
   name: 'certificates',
   singular: 'certificate',
   fields: [
@@ -18,9 +18,9 @@ export const certificates: EntitySchema = {
     (e) => ((e.cert_alt == null) !== (e.key_alt == null) ? {'@entity': "all or none of these fields must be set: 'cert_alt', 'key_alt'"} : null),
   ],
   nested: [{key: 'snis', entity: 'snis', via: 'certificate'}],
-}
+})
 
-export const snis: EntitySchema = {
+export const snis = defineEntity({
   name: 'snis',
   singular: 'sni',
   endpoint_key: 'name',
@@ -32,4 +32,4 @@ export const snis: EntitySchema = {
     tagsField(),
     ['certificate', {type: 'foreign', reference: 'certificates', required: true, on_delete: 'cascade', description: 'The certificate served for this name.'}],
   ],
-}
+})

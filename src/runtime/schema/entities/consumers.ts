@@ -1,6 +1,6 @@
-import {createdAt, idField, tagsField, updatedAt, type EntitySchema} from '../field.js'
+import {createdAt, defineEntity, idField, tagsField, updatedAt} from '../field.js'
 
-export const consumers: EntitySchema = {
+export const consumers = defineEntity({
   name: 'consumers',
   singular: 'consumer',
   endpoint_key: 'username',
@@ -19,4 +19,4 @@ export const consumers: EntitySchema = {
         : null,
   ],
   nested: [{key: 'plugins', entity: 'plugins', via: 'consumer'}],
-}
+})

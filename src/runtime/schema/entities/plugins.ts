@@ -1,4 +1,4 @@
-import {createdAt, idField, tagsField, updatedAt, type EntitySchema} from '../field.js'
+import {createdAt, defineEntity, idField, tagsField, updatedAt} from '../field.js'
 import * as t from '../typedefs.js'
 import {findPlugin, notEnabledMessage} from '../../plugins/registry.js'
 
@@ -6,7 +6,7 @@ import {findPlugin, notEnabledMessage} from '../../plugins/registry.js'
  * A plugin instance. `config` is validated against the plugin's own schema by the
  * plugin registry (see runtime/plugins), which also fills its defaults.
  */
-export const plugins: EntitySchema = {
+export const plugins = defineEntity({
   name: 'plugins',
   singular: 'plugin',
   endpoint_key: 'instance_name',
@@ -28,4 +28,4 @@ export const plugins: EntitySchema = {
   ],
   // Auth plugins (Kong's `typedefs.no_consumer`) cannot be scoped to a consumer.
   entity_checks: [(e) => (e.consumer != null && findPlugin(e.name)?.schema.no_consumer ? {consumer: 'value must be null'} : null)],
-}
+})

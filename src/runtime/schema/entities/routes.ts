@@ -1,7 +1,7 @@
-import {createdAt, idField, tagsField, updatedAt, type EntitySchema, type Field} from '../field.js'
+import {createdAt, defineEntity, idField, tagsField, updatedAt, type ScalarOf} from '../field.js'
 import * as t from '../typedefs.js'
 
-const routePath: Field = {
+const routePath: ScalarOf<'string'> = {
   type: 'string',
   custom: (v: string) => {
     if (v.startsWith('~')) {
@@ -17,9 +17,9 @@ const routePath: Field = {
   },
 }
 
-const isGrpc = (e: Record<string, any>) => Array.isArray(e.protocols) && e.protocols.length > 0 && e.protocols.every((p: string) => p === 'grpc' || p === 'grpcs')
+const isGrpc = (e: Record<string, unknown>) => Array.isArray(e.protocols) && e.protocols.length > 0 && e.protocols.every((p: unknown) => p === 'grpc' || p === 'grpcs')
 
-export const routes: EntitySchema = {
+export const routes = defineEntity({
   name: 'routes',
   singular: 'route',
   endpoint_key: 'name',
@@ -97,4 +97,4 @@ export const routes: EntitySchema = {
     if (e.strip_path === undefined && isGrpc(e)) e.strip_path = false
   },
   nested: [{key: 'plugins', entity: 'plugins', via: 'route'}],
-}
+})

@@ -1,4 +1,4 @@
-import {createdAt, idField, tagsField, updatedAt, type EntitySchema} from '../field.js'
+import {createdAt, defineEntity, idField, tagsField, updatedAt} from '../field.js'
 import * as t from '../typedefs.js'
 
 const DEFAULT_PORTS: Record<string, number> = {http: 80, https: 443, ws: 80, wss: 443, grpc: 80, grpcs: 443}
@@ -31,7 +31,7 @@ function expandUrl(value: unknown, entity: Record<string, unknown>, input: Reado
   return `cannot set 'url' with ${names} simultaneously: the url sets protocol, host, port and path; give them in the url, or without 'url'`
 }
 
-export const services: EntitySchema = {
+export const services = defineEntity({
   name: 'services',
   singular: 'service',
   endpoint_key: 'name',
@@ -66,4 +66,4 @@ export const services: EntitySchema = {
     {key: 'routes', entity: 'routes', via: 'service'},
     {key: 'plugins', entity: 'plugins', via: 'service'},
   ],
-}
+})

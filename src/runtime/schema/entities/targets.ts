@@ -1,9 +1,9 @@
-import {createdAt, idField, tagsField, updatedAt, type EntitySchema} from '../field.js'
+import {createdAt, defineEntity, idField, tagsField, updatedAt} from '../field.js'
 import * as t from '../typedefs.js'
 
 export const DEFAULT_TARGET_PORT = 8000
 
-export const targets: EntitySchema = {
+export const targets = defineEntity({
   name: 'targets',
   singular: 'target',
   unique_together: [['upstream', 'target']],
@@ -35,4 +35,4 @@ export const targets: EntitySchema = {
       if (p === undefined) e.target = `${h}:${DEFAULT_TARGET_PORT}`
     }
   },
-}
+})

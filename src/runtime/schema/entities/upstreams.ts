@@ -1,36 +1,36 @@
-import {createdAt, idField, tagsField, updatedAt, type EntitySchema, type Field, type FieldList} from '../field.js'
+import {createdAt, defineEntity, idField, tagsField, updatedAt, type Field, type FieldList, type ScalarOf} from '../field.js'
 import {isIP} from 'node:net'
 import * as t from '../typedefs.js'
 
-const statuses = (dflt: number[]): Field => ({type: 'array', default: dflt, elements: {type: 'integer', between: [100, 999]}})
-const counter = (): Field => ({type: 'integer', default: 0, between: [0, 255]})
-const interval = (): Field => ({type: 'number', default: 0, between: [0, 65535]})
+const statuses = (dflt: number[]) => ({type: 'array', default: dflt, elements: {type: 'integer', between: [100, 999]}}) as const satisfies Field
+const counter = () => ({type: 'integer', default: 0, between: [0, 255]}) as const satisfies Field
+const interval = () => ({type: 'number', default: 0, between: [0, 65535]}) as const satisfies Field
 
-const activeHealthy: FieldList = [
+const activeHealthy = [
   ['interval', interval()],
   ['http_statuses', statuses([200, 302])],
   ['successes', counter()],
-]
-const activeUnhealthy: FieldList = [
+] as const satisfies FieldList
+const activeUnhealthy = [
   ['interval', interval()],
   ['http_statuses', statuses([429, 404, 500, 501, 502, 503, 504, 505])],
   ['tcp_failures', counter()],
   ['timeouts', counter()],
   ['http_failures', counter()],
-]
-const passiveHealthy: FieldList = [
+] as const satisfies FieldList
+const passiveHealthy = [
   ['http_statuses', statuses([200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308])],
   ['successes', counter()],
-]
-const passiveUnhealthy: FieldList = [
+] as const satisfies FieldList
+const passiveUnhealthy = [
   ['http_statuses', statuses([429, 500, 503])],
   ['tcp_failures', counter()],
   ['timeouts', counter()],
   ['http_failures', counter()],
-]
-const checkType: Field = {type: 'string', default: 'http', one_of: ['tcp', 'http', 'https', 'grpc', 'grpcs']}
+] as const satisfies FieldList
+const checkType = {type: 'string', default: 'http', one_of: ['tcp', 'http', 'https', 'grpc', 'grpcs']} as const satisfies Field
 
-const healthchecks: Field = {
+const healthchecks = {
   type: 'record',
   description: 'Active and passive health check settings.',
   default: undefined,
@@ -65,9 +65,9 @@ const healthchecks: Field = {
     ],
     ['threshold', {type: 'number', default: 0, between: [0, 100]}],
   ],
-}
+} as const satisfies Field
 
-const hashOn = (dflt?: string): Field => ({
+const hashOn = (dflt?: string): ScalarOf<'string'> => ({
   type: 'string',
   ...(dflt ? {default: dflt} : {}),
   one_of: ['none', 'consumer', 'ip', 'header', 'cookie', 'path', 'query_arg', 'uri_capture'],
@@ -111,12 +111,12 @@ const FALLBACKS: Record<string, string[]> = {
 }
 
 const conditional = (ifField: string) => `failed conditional validation given value of field '${ifField}'`
-const required = (ifField: string, ifValue: string, thenField: string) => (e: Record<string, any>) =>
+const required = (ifField: string, ifValue: string, thenField: string) => (e: Record<string, unknown>) =>
   e[ifField] === ifValue && e[thenField] == null ? {'@entity': conditional(ifField), [thenField]: 'required field missing'} : null
-const distinct = (a: string, b: string) => (e: Record<string, any>) =>
+const distinct = (a: string, b: string) => (e: Record<string, unknown>) =>
   e[a] != null && e[a] === e[b] ? {'@entity': `values of these fields must be distinct: '${a}', '${b}'`} : null
 
-export const upstreams: EntitySchema = {
+export const upstreams = defineEntity({
   name: 'upstreams',
   singular: 'upstream',
   endpoint_key: 'name',
@@ -162,4 +162,4 @@ export const upstreams: EntitySchema = {
     distinct('hash_on_uri_capture', 'hash_fallback_uri_capture'),
   ],
   nested: [{key: 'targets', entity: 'targets', via: 'upstream'}],
-}
+})
