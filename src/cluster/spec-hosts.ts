@@ -15,13 +15,17 @@ import {editDistance} from '../runtime/conf/nearest.js'
 
 /** How kctl reaches a host over SSH. `address` or `host` (an ssh config alias) is required. */
 export interface SshSpec {
+  /** An address or DNS name to connect to. */
   address?: string
+  /** A `Host` alias from the ssh config (used when `address` is not given). */
   host?: string
   user?: string
   port?: number
+  /** Private key (`ssh -i`); `~/` is expanded. */
   identityFile?: string
-  /** Passed as `ssh -F`. */
+  /** An ssh_config used instead of `~/.ssh/config` (`ssh -F`). */
   configFile?: string
+  /** known_hosts used instead of `~/.ssh/known_hosts` (`UserKnownHostsFile`). */
   knownHostsFile?: string
 }
 

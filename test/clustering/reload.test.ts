@@ -4,35 +4,14 @@
  * control plane reloaded keeps its data planes fed.
  */
 import assert from 'node:assert/strict'
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
 import {describe, test} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
 import {clusterBed, freshDatabase, spawnDataPlane, startControlPlane, type NodeProcess} from '../helpers/nodes.js'
 import {failures, startLoad} from '../helpers/load.js'
+import {signalSupervisor} from '../helpers/supervision.js'
+import {until} from '../helpers/until.js'
 
 const bed = clusterBed('kctl-reload-hybrid-')
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-const record = (n: NodeProcess) => JSON.parse(readFileSync(join(n.prefix, 'supervisor.json'), 'utf8'))
-
-async function reload(n: NodeProcess) {
-  const asked = Date.now()
-  n.proc.kill('SIGHUP')
-  return until('the reload to finish', () => {
-    const r = record(n)
-    return r.last_reload && r.last_reload.at >= asked ? r : undefined
-  })
-}
 
 describe('reload in hybrid mode', () => {
   test('a data plane and then its control plane reload under load: 0 failed requests, the DP is back on the CP', async () => {
@@ -47,11 +26,11 @@ describe('reload in hybrid mode', () => {
 
     const load = startLoad(`${dp.proxy}/r`, 8)
     const before = await dp.node.servingPid()
-    const r = await reload(dp.node)
-    assert.equal(r.last_reload.ok, true, r.last_reload.error)
+    const r = await signalSupervisor(dp.node.prefix, dp.node.proc.pid!, 'SIGHUP')
+    assert.equal(r.last_reload?.ok, true, r.last_reload?.error ?? '')
     const cpBefore = await cp.node.servingPid()
-    const rc = await reload(cp.node)
-    assert.equal(rc.last_reload.ok, true, rc.last_reload.error)
+    const rc = await signalSupervisor(cp.node.prefix, cp.node.proc.pid!, 'SIGHUP')
+    assert.equal(rc.last_reload?.ok, true, rc.last_reload?.error ?? '')
     await until('the old DP serving process to exit', () => (isAlive(before) ? undefined : true))
     await until('the old CP serving process to exit', () => (isAlive(cpBefore) ? undefined : true))
     // a change made after both reloads reaches the DP through the new processes

@@ -5,7 +5,7 @@
  * process that cannot start is stopped while the old one keeps serving.
  */
 import assert from 'node:assert/strict'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -14,6 +14,8 @@ import {after, before, describe, test} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
 import {findFreePort} from '../../src/kit/ports.js'
 import {failures, startLoad} from '../helpers/load.js'
+import {signalSupervisor} from '../helpers/supervision.js'
+import {until} from '../helpers/until.js'
 import {killAll, spawnNode, type NodeProcess} from '../helpers/nodes.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-reload-'))
@@ -27,45 +29,6 @@ services:
     url: http://127.0.0.1:${upstreamPort}
     routes:
 ${paths.map((p, i) => `      - name: r${i}\n        paths: ["${p}"]\n`).join('')}`
-
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-interface Record {
-  pid: number
-  serving_pid: number | null
-  reloads: number
-  last_reload: {at: number; ok: boolean; error: string | null} | null
-  last_handover: {at: number; ok: boolean; pid: number | null; error: string | null} | null
-}
-const record = (node: NodeProcess): Record => JSON.parse(readFileSync(join(node.prefix, 'supervisor.json'), 'utf8'))
-
-/** SIGHUP, then the reload's outcome once the supervisor recorded it. */
-async function reload(node: NodeProcess): Promise<Record> {
-  const asked = Date.now()
-  node.proc.kill('SIGHUP')
-  return until('the reload to finish', () => {
-    const r = record(node)
-    return r.last_reload && r.last_reload.at >= asked ? r : undefined
-  })
-}
-
-/** SIGUSR2 to the supervisor `pid`, then the handover's outcome once recorded. */
-async function handOver(node: NodeProcess, pid: number): Promise<Record> {
-  const asked = Date.now()
-  process.kill(pid, 'SIGUSR2')
-  return until('the handover to finish', () => {
-    const r = record(node)
-    return r.last_handover && r.last_handover.at >= asked ? r : undefined
-  })
-}
 
 describe('reload', () => {
   let node: NodeProcess
@@ -104,7 +67,7 @@ describe('reload', () => {
     writeFileSync(configFile, declarative('/one', '/two'))
     const load = startLoad(`${proxy}/one`, 8)
     await new Promise((r) => setTimeout(r, 500))
-    const r = await reload(node)
+    const r = await signalSupervisor(node.prefix, node.proc.pid!, 'SIGHUP')
     await new Promise((r) => setTimeout(r, 500))
     const shots = await load.stop()
     assert.equal(r.last_reload?.ok, true, `reload failed: ${r.last_reload?.error}`)
@@ -122,7 +85,7 @@ describe('reload', () => {
     const serving = await node.servingPid()
     writeFileSync(configFile, '_format_version: "3.0"\nservices:\n  - name: up\n    url: not a url\n')
     const load = startLoad(`${proxy}/one`, 4)
-    const r = await reload(node)
+    const r = await signalSupervisor(node.prefix, node.proc.pid!, 'SIGHUP')
     const shots = await load.stop()
     assert.equal(r.last_reload?.ok, false)
     assert.match(r.last_reload?.error ?? '', /declarative|url|invalid/i)
@@ -139,7 +102,7 @@ describe('reload', () => {
     const servingBefore = await node.servingPid()
     const load = startLoad(`${proxy}/one`, 8)
     await new Promise((r) => setTimeout(r, 300))
-    const r = await handOver(node, first)
+    const r = await signalSupervisor(node.prefix, first, 'SIGUSR2')
     assert.equal(r.last_handover?.ok, true, r.last_handover?.error ?? '')
     assert.notEqual(r.pid, first, 'the record is the new supervisor\'s')
     successors.push(r.pid)
@@ -155,7 +118,7 @@ describe('reload', () => {
 
     // a handover whose new supervisor cannot start: the current one keeps the node
     writeFileSync(configFile, '_format_version: "3.0"\nservices:\n  - name: up\n    url: not a url\n')
-    const failed = await handOver(node, r.pid)
+    const failed = await signalSupervisor(node.prefix, r.pid, 'SIGUSR2')
     assert.equal(failed.last_handover?.ok, false)
     assert.equal(failed.pid, r.pid, 'the same supervisor keeps the node')
     assert.match(failed.last_handover?.error ?? '', /the new supervisor did not start/)

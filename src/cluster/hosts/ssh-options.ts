@@ -5,22 +5,11 @@
  */
 import {homedir} from 'node:os'
 import {join} from 'node:path'
+import type {SshSpec} from '../spec-hosts.js'
 
 /** A host's `ssh` entry in the spec (`spec.hosts[].ssh`, with `spec.ssh` defaults merged in). */
-export interface SshTarget {
-  /** An address or DNS name to connect to. */
-  address?: string
-  /** A `Host` alias from the ssh config (used when `address` is not given). */
-  host?: string
-  user?: string
-  port?: number
-  /** Private key (`ssh -i`); `~/` is expanded. */
-  identityFile?: string
-  /** An ssh_config used instead of `~/.ssh/config` (`ssh -F`). */
-  configFile?: string
-  /** known_hosts used instead of `~/.ssh/known_hosts` (`UserKnownHostsFile`). */
-  knownHostsFile?: string
-}
+/** How to reach a host: its spec entry (`spec.hosts[].ssh`, with `spec.ssh` merged in). */
+export type SshTarget = SshSpec
 
 export interface SshConnectOptions {
   /** `--accept-new-host-keys`: a host never seen is trusted and recorded; a changed key is still refused. */
