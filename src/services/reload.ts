@@ -46,6 +46,8 @@ export interface ReloadResult {
 
 /** How long kctl waits for a node's verdict; the supervisor gives up on a new process at 60 s. */
 const VERDICT_TIMEOUT_MS = 90_000
+/** How long a restart waits for the old supervisor to exit after the handover (its drain is bounded by 30 s). */
+const OLD_EXIT_TIMEOUT_MS = 45_000
 
 type How = 'reload' | 'handover'
 
@@ -131,6 +133,9 @@ export async function replace(c: LoadedCluster, node: NodeState, how: How): Prom
     let cp: NodeState | undefined
     for (const n of Object.values(c.state.nodes)) if (!cp && n.role === 'control_plane' && (await processRunning(c.state, n.name))) cp = n
     if (node.role === 'data_plane' && cp) await waitInSync(c.state, cp, [node])
+    // restarted means the old process tree is gone: it drains (at most 30 s) and exits
+    const deadline = Date.now() + OLD_EXIT_TIMEOUT_MS
+    while ((await host.isSameProcess(proc)) && Date.now() < deadline) await sleep(100)
   } else {
     // listen values from the spec are now the node's: status and logs look there
     await writeState(c.stateDir, c.state)
