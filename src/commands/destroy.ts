@@ -1,7 +1,7 @@
 import {BaseCommand} from '../kit/base-command.js'
 import {print} from '../kit/output.js'
 import {canPrompt, confirm} from '../kit/prompt.js'
-import {reporterFor, specFlag, yesFlag} from '../kit/flags.js'
+import {reporterFor, hostFlags, specFlag, yesFlag} from '../kit/flags.js'
 import {destroy, type DestroyResult} from '../services/destroy.js'
 
 export class Destroy extends BaseCommand {
@@ -13,7 +13,7 @@ Asks on a terminal; without one it refuses unless --yes.`
     {description: 'Asks first', command: '<%= config.bin %> destroy'},
     {description: 'Without asking (scripts, CI)', command: '<%= config.bin %> destroy --yes'},
   ]
-  static override flags = {yes: yesFlag, spec: specFlag}
+  static override flags = {yes: yesFlag, spec: specFlag, ...hostFlags}
 
   async run(): Promise<DestroyResult> {
     const {flags} = await this.parse(Destroy)

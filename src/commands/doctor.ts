@@ -1,5 +1,5 @@
 import {BaseCommand} from '../kit/base-command.js'
-import {specFlag} from '../kit/flags.js'
+import {hostFlags, specFlag} from '../kit/flags.js'
 import {print} from '../kit/output.js'
 import {doctor, type DoctorResult} from '../services/doctor.js'
 
@@ -10,7 +10,7 @@ export class Doctor extends BaseCommand {
     {description: 'Check this machine and the cluster of ./kctl.yaml', command: '<%= config.bin %> doctor'},
     {description: 'Only the failing checks, as JSON: {"checks": [{"name", "ok", "detail", "fix"}], "ok"}', command: '<%= config.bin %> doctor --json | jq \'.checks[] | select(.ok | not)\''},
   ]
-  static override flags = {spec: specFlag}
+  static override flags = {spec: specFlag, ...hostFlags}
 
   async run(): Promise<DoctorResult> {
     const {flags} = await this.parse(Doctor)

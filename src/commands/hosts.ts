@@ -1,5 +1,5 @@
 import {BaseCommand} from '../kit/base-command.js'
-import {specFlag} from '../kit/flags.js'
+import {hostFlags, specFlag} from '../kit/flags.js'
 import {print, table} from '../kit/output.js'
 import {hosts, type HostsResult} from '../services/hosts.js'
 
@@ -13,7 +13,7 @@ export class Hosts extends BaseCommand {
     {description: 'The hosts as JSON, e.g. the ones not reached', command: '<%= config.bin %> hosts --json | jq \'.hosts[] | select(.reachable != true)\''},
   ]
 
-  static override flags = {spec: specFlag}
+  static override flags = {spec: specFlag, ...hostFlags}
 
   async run(): Promise<HostsResult> {
     const {flags} = await this.parse(Hosts)

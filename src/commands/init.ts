@@ -3,7 +3,7 @@ import {resolve} from 'node:path'
 import {BaseCommand} from '../kit/base-command.js'
 import {print} from '../kit/output.js'
 import {canPrompt, input, select} from '../kit/prompt.js'
-import {reporterFor, specFlag, yesFlag} from '../kit/flags.js'
+import {reporterFor, hostFlags, specFlag, yesFlag} from '../kit/flags.js'
 import {MODES, MTLS_MODES, NAME_RE, type Mode, type MtlsMode} from '../cluster/spec.js'
 import {UserError} from '../kit/errors.js'
 import {init, type InitResult} from '../services/init.js'
@@ -40,7 +40,7 @@ On a terminal it asks for the mode and name; without one (or with CI set) it use
     'status-port': portFlag('status port of the first node; later nodes add 100 (default 8007).', 'KCTL_STATUS_PORT'),
     'dry-run': Flags.boolean({description: 'Show the phases and what they would do; change nothing.', env: 'KCTL_DRY_RUN'}),
     yes: yesFlag,
-    spec: specFlag,
+    spec: specFlag, ...hostFlags,
   }
 
   async run(): Promise<InitResult> {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand, verboseFlag} from '../kit/base-command.js'
-import {requiredNodeArg, specFlag} from '../kit/flags.js'
+import {requiredNodeArg, hostFlags, specFlag} from '../kit/flags.js'
 import {logs} from '../services/logs.js'
 
 export class Logs extends BaseCommand {
@@ -15,7 +15,7 @@ export class Logs extends BaseCommand {
   static override flags = {
     follow: Flags.boolean({char: 'f', description: 'Keep printing new lines until interrupted.', env: 'KCTL_FOLLOW'}),
     lines: Flags.integer({char: 'n', description: 'Lines from the end to show first (0: all).', default: 50, min: 0, env: 'KCTL_LINES'}),
-    spec: specFlag,
+    spec: specFlag, ...hostFlags,
   }
 
   async run(): Promise<void> {

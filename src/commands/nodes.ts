@@ -1,6 +1,6 @@
 import {BaseCommand} from '../kit/base-command.js'
 import {print, table} from '../kit/output.js'
-import {specFlag} from '../kit/flags.js'
+import {hostFlags, specFlag} from '../kit/flags.js'
 import {nodes, type NodesResult} from '../services/nodes.js'
 
 export class Nodes extends BaseCommand {
@@ -9,7 +9,7 @@ export class Nodes extends BaseCommand {
 --json: {"cluster", "mode", "nodes": [{"name", "role", "host", "pid", "state", "listen": {"proxy"?, "admin"?, "cluster"?, "status"?}}]}.`
 
   static override examples = ['<%= config.bin %> nodes', '<%= config.bin %> nodes --json']
-  static override flags = {spec: specFlag}
+  static override flags = {spec: specFlag, ...hostFlags}
 
   async run(): Promise<NodesResult> {
     const {flags} = await this.parse(Nodes)

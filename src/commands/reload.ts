@@ -1,6 +1,6 @@
 import {BaseCommand} from '../kit/base-command.js'
 import {namesSummary, print} from '../kit/output.js'
-import {nodeArg, reporterFor, specFlag} from '../kit/flags.js'
+import {nodeArg, reporterFor, hostFlags, specFlag} from '../kit/flags.js'
 import {reload, type ReloadResult} from '../services/reload.js'
 
 export class Reload extends BaseCommand {
@@ -10,7 +10,7 @@ export class Reload extends BaseCommand {
 
   static override examples = ['<%= config.bin %> reload', '<%= config.bin %> reload dp-1']
   static override args = {node: nodeArg}
-  static override flags = {spec: specFlag}
+  static override flags = {spec: specFlag, ...hostFlags}
 
   async run(): Promise<ReloadResult> {
     const {args, flags} = await this.parse(Reload)

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../kit/base-command.js'
 import {namesSummary, print} from '../kit/output.js'
-import {nodeArg, reporterFor, specFlag} from '../kit/flags.js'
+import {nodeArg, reporterFor, hostFlags, specFlag} from '../kit/flags.js'
 import {restart, type RestartResult} from '../services/lifecycle.js'
 
 export class Restart extends BaseCommand {
@@ -12,7 +12,7 @@ export class Restart extends BaseCommand {
   static override examples = ['<%= config.bin %> restart', '<%= config.bin %> restart node-1', '<%= config.bin %> restart --all-at-once']
   static override args = {node: nodeArg}
   static override flags = {
-    spec: specFlag,
+    spec: specFlag, ...hostFlags,
     'all-at-once': Flags.boolean({description: 'Stop every node (and the embedded database), then start them: connections are refused meanwhile.', env: 'KCTL_RESTART_ALL_AT_ONCE'}),
   }
 

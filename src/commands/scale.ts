@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../kit/base-command.js'
 import {print} from '../kit/output.js'
-import {reporterFor, specFlag} from '../kit/flags.js'
+import {reporterFor, hostFlags, specFlag} from '../kit/flags.js'
 import {scale, type ScaleResult} from '../services/scale.js'
 
 export class Scale extends BaseCommand {
@@ -11,7 +11,7 @@ export class Scale extends BaseCommand {
 
   static override examples = ['<%= config.bin %> scale --data-planes 4', '<%= config.bin %> scale --nodes 3']
   static override flags = {
-    spec: specFlag,
+    spec: specFlag, ...hostFlags,
     'data-planes': Flags.integer({description: 'Hybrid: how many data planes the cluster should have.', min: 1, max: 50, env: 'KCTL_DATA_PLANES'}),
     nodes: Flags.integer({description: 'Distributed: how many nodes the cluster should have.', min: 1, max: 50, env: 'KCTL_NODES'}),
   }

@@ -1,6 +1,6 @@
 import {BaseCommand} from '../kit/base-command.js'
 import {namesSummary, print} from '../kit/output.js'
-import {nodeArg, reporterFor, specFlag} from '../kit/flags.js'
+import {nodeArg, reporterFor, hostFlags, specFlag} from '../kit/flags.js'
 import {start, type StartResult} from '../services/lifecycle.js'
 
 export class Start extends BaseCommand {
@@ -10,7 +10,7 @@ Prints what it started and, apart, what was already running; --json: {"cluster",
 
   static override examples = ['<%= config.bin %> start', '<%= config.bin %> start node-1']
   static override args = {node: nodeArg}
-  static override flags = {spec: specFlag}
+  static override flags = {spec: specFlag, ...hostFlags}
 
   async run(): Promise<StartResult> {
     const {args, flags} = await this.parse(Start)

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../kit/base-command.js'
-import {specFlag} from '../kit/flags.js'
+import {hostFlags, specFlag} from '../kit/flags.js'
 import {print} from '../kit/output.js'
 import {inCi} from '../kit/ci.js'
 import {UserError} from '../kit/errors.js'
@@ -27,7 +27,7 @@ export class Status extends BaseCommand {
 
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json | jq .data_planes', '<%= config.bin %> status --watch --interval 0.5']
   static override flags = {
-    spec: specFlag,
+    spec: specFlag, ...hostFlags,
     watch: Flags.boolean({char: 'w', description: 'Live dashboard, refreshed every --interval seconds.', env: 'KCTL_WATCH'}),
     interval: intervalFlag(),
   }

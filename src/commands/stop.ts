@@ -1,6 +1,6 @@
 import {BaseCommand} from '../kit/base-command.js'
 import {namesSummary, print} from '../kit/output.js'
-import {nodeArg, reporterFor, specFlag} from '../kit/flags.js'
+import {nodeArg, reporterFor, hostFlags, specFlag} from '../kit/flags.js'
 import {stop, type StopResult} from '../services/lifecycle.js'
 
 export class Stop extends BaseCommand {
@@ -10,7 +10,7 @@ export class Stop extends BaseCommand {
 
   static override examples = ['<%= config.bin %> stop', '<%= config.bin %> stop node-1']
   static override args = {node: nodeArg}
-  static override flags = {spec: specFlag}
+  static override flags = {spec: specFlag, ...hostFlags}
 
   async run(): Promise<StopResult> {
     const {args, flags} = await this.parse(Stop)

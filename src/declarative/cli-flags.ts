@@ -1,7 +1,7 @@
 /** Flags shared by validate/diff/apply/dump/reset; each also reads a KCTL_* variable. */
 import {Args, Flags} from '@oclif/core'
 import {UserError} from '../kit/errors.js'
-import {specFlag} from '../kit/flags.js'
+import {hostFlags, specFlag} from '../kit/flags.js'
 import {DEFAULT_INPUT_LIMITS, formatBytes, parseBytes, type InputLimits} from '../runtime/declarative/limits.js'
 
 export const filesArg = {files: Args.string({description: 'Declarative files (YAML or JSON); `-` reads stdin.', required: true})}
@@ -9,6 +9,7 @@ export const filesArg = {files: Args.string({description: 'Declarative files (YA
 export const adminFlags = {
   'admin-url': Flags.custom<string>({description: 'Admin API to talk to, http:// or https:// (default: the cluster in ./kctl.yaml).', env: 'KCTL_ADMIN_URL', helpValue: 'URL', parse: async (input) => checkedAdminUrl(input)})(),
   spec: specFlag,
+  ...hostFlags,
 }
 
 export const selectTagFlag = {

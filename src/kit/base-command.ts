@@ -4,7 +4,9 @@
  * the stack with --verbose or KCTL_DEBUG; usage errors exit 2.
  */
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import {runCleanups} from './cleanup.js'
 import {KctlError} from './errors.js'
+import {setAcceptNewHostKeys} from './host-keys.js'
 import {failWith, jsonFromEnv, usageErrorOf} from './error-output.js'
 import {stateRoot} from './paths.js'
 import {endProgress} from './progress.js'
@@ -24,6 +26,13 @@ export abstract class BaseCommand extends Command {
     return stateRoot(this.config.dataDir)
   }
 
+  /** Parses as oclif does, then applies the flags every host-reaching command shares (hostFlags). */
+  protected override async parse<F extends Record<string, unknown>, B extends Record<string, unknown>, A extends Record<string, unknown>>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv)
+    if ((parsed.flags as Record<string, unknown>)['accept-new-host-keys'] === true) setAcceptNewHostKeys(true)
+    return parsed
+  }
+
   /** --json, or KCTL_JSON=1 as every flag's variable works. */
   override jsonEnabled(): boolean {
     return super.jsonEnabled() || (Boolean(this.ctor.enableJsonFlag) && jsonFromEnv())
@@ -33,6 +42,7 @@ export abstract class BaseCommand extends Command {
     // this.exit(n): the command chose its status and printed what it had to.
     if (err instanceof Errors.ExitError) throw err
     endProgress(false)
+    await runCleanups()
     const usage = usageErrorOf(err, this.id?.replaceAll(':', ' '))
     // oclif's own parse errors without JSON: its rendering (the message and the command's
     // usage), always with exit 2.
@@ -46,6 +56,7 @@ export abstract class BaseCommand extends Command {
 
   protected override async finally(err: Error | undefined): Promise<unknown> {
     endProgress(!err)
+    await runCleanups()
     return super.finally(err)
   }
 }

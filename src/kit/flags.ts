@@ -18,3 +18,11 @@ export const requiredNodeArg = Args.string({name: 'NODE', required: true, descri
 export const reporterFor = (json: boolean): Reporter => (json ? jsonReporter : spinnerWanted() ? spinnerReporter : stderrReporter)
 
 const jsonReporter: Reporter = {...silentReporter, warn: (message) => stderrReporter.warn(message)}
+
+/**
+ * For every command that reaches hosts over SSH: a host never seen before is trusted and its
+ * key recorded (`StrictHostKeyChecking=accept-new`); a changed key is refused all the same.
+ */
+export const hostFlags = {
+  'accept-new-host-keys': Flags.boolean({description: 'Trust and record the SSH host key of a host never connected to before (a changed key is still refused).', env: 'KCTL_ACCEPT_NEW_HOST_KEYS', helpGroup: 'SSH'}),
+}

@@ -20,6 +20,7 @@ import {createInterface} from 'node:readline'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {execa} from 'execa'
 import {ExternalError, tail as lastLines} from '../../kit/errors.js'
+import {acceptNewHostKeys} from '../../kit/host-keys.js'
 import {findFreePort} from '../../kit/ports.js'
 import type {ProcessIdentity} from '../../kit/process.js'
 import type {Host, HostCommandResult, HostFacts, HostRunOptions, HostSpawnOptions, HostTail, HostWriteOptions} from './host.js'
@@ -74,7 +75,7 @@ export class SshHost implements Host {
 
   private baseArgs(): string[] {
     this.controlDir ??= mkdtempSync(join(process.platform === 'win32' ? tmpdir() : '/tmp', 'kctl-ssh-'))
-    return sshOptions(this.target, join(this.controlDir, 'm'), this.options)
+    return sshOptions(this.target, join(this.controlDir, 'm'), {acceptNewHostKeys: acceptNewHostKeys(), ...this.options})
   }
 
   /** Opens the master connection once; every later ssh run shares it. */
