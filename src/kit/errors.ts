@@ -44,6 +44,10 @@ export const EXIT_STATUS = {
   HOST_AUTH_FAILED: 1,
   HOST_KEY_UNKNOWN: 1,
   HOST_KEY_CHANGED: 1,
+  /** A host failed a check before anything was installed or started (nothing was changed). */
+  PREFLIGHT_FAILED: 1,
+  /** A node host cannot reach the database or a control plane's cluster port. */
+  CONNECTIVITY_FAILED: 1,
   /** The change was sent and the answer lost: applied or not, nobody knows. */
   APPLY_OUTCOME_UNKNOWN: 3,
   BUG: 1,

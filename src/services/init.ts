@@ -21,6 +21,7 @@ import {checkHostsAvailable, processRunning} from '../cluster/hosts/index.js'
 import {readState, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
 import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
+import {preflightError, preflightSpec} from './preflight.js'
 
 export interface InitOptions extends ClusterRef {
   /** Deployment mode for a new spec (default embedded). */
@@ -85,6 +86,9 @@ export async function init(options: InitOptions): Promise<InitResult> {
   const ctx: UpContext = {spec, specPath, stateDir, state, nodes: Object.keys(state.nodes), report: options.report, started: {nodes: []}}
   const phases = upPhases(spec.spec.mode)
   if (options.dryRun) return result(false, await planPhases(phases, ctx))
+  // Every other host: reachable, supported, room and ports free, clock in step, before anything changes anywhere.
+  const failed = preflightError(await preflightSpec(spec, {state: existing, hosts: 'placed'}), specPath)
+  if (failed) throw failed
   if (text !== undefined) await writeFile(specPath, text)
   await mkdir(join(stateDir, 'postgres'), {recursive: true, mode: 0o711})
   await writeState(stateDir, state)
