@@ -59,9 +59,9 @@ export const MIN_NODE = [20, 18, 0] as const
 /** How far a host's clock may be from this machine's. */
 export const MAX_CLOCK_SKEW_MS = 30_000
 /** The runtime bundle and a Node binary, with room to spare. */
-export const INSTALL_BYTES = 400 * 2 ** 20
+export const INSTALL_BYTES = 200 * 2 ** 20
 /** …plus the embedded Postgres binaries on the database host. */
-export const POSTGRES_INSTALL_BYTES = 200 * 2 ** 20
+export const POSTGRES_INSTALL_BYTES = 100 * 2 ** 20
 
 const mb = (bytes: number): string => `${Math.round(bytes / 2 ** 20)} MB`
 
