@@ -92,7 +92,7 @@ ${hosts.join('\n')}
 
   it('init refuses before changing anything when a port the spec gives a host is in use there', async () => {
     const cwd = project('port')
-    const pid = Number((await bed.exec('h2', `setsid perl -MIO::Socket::INET -e 'IO::Socket::INET->new(LocalAddr=>"0.0.0.0",LocalPort=>8000,Listen=>5,ReuseAddr=>1) or die; sleep 3600' >/dev/null 2>&1 </dev/null & echo $!`)).stdout.trim())
+    const pid = Number((await bed.exec('h2', `setsid perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalAddr=>"0.0.0.0",LocalPort=>8000,Listen=>5,ReuseAddr=>1) or die; sleep 3600' >/dev/null 2>&1 </dev/null & echo $!`)).stdout.trim())
     listeners.push(['h2', pid])
     await until('the listener on h2', async () => (await bed.exec('h2', 'cat /proc/net/tcp')).stdout.includes(':1F40 00000000:0000 0A'))
     const r = await kctl(['init', '--json'], cwd)
