@@ -9,7 +9,7 @@ import type {IncomingHttpHeaders} from 'node:http'
 import type {Logger} from '../kit/log.js'
 import {readBody, splitUrl, type RequestView} from './request.js'
 import type {PluginStates} from './state.js'
-import type {PluginExit, PluginInstance, PluginStateSlot} from './types.js'
+import type {Consumer, Credential, PluginExit, PluginInstance, PluginStateSlot, Route, Service} from './types.js'
 
 export class PluginContext<S = any> {
   /** Set by `exit`/`error`; the runner answers with it and skips the rest. */
@@ -65,16 +65,16 @@ export class PluginContext<S = any> {
   get requestId(): string {
     return this.ctx.requestId
   }
-  get route(): any {
+  get route(): Route | null {
     return this.ctx.route
   }
-  get service(): any {
+  get service(): Service | null {
     return this.ctx.service
   }
-  get consumer(): any {
+  get consumer(): Consumer | null {
     return this.ctx.consumer
   }
-  get credential(): any {
+  get credential(): Credential | null {
     return this.ctx.credential
   }
   /** Scratch space shared by the plugins of this request (Kong's `kong.ctx.shared`). */
@@ -113,7 +113,7 @@ export class PluginContext<S = any> {
   }
 
   /** Marks the request as authenticated; later plugins resolve consumer-scoped config. */
-  authenticate(consumer: any, credential: any): void {
+  authenticate(consumer: Consumer, credential: Credential | null): void {
     this.ctx.consumer = consumer
     this.ctx.credential = credential
   }

@@ -12,8 +12,9 @@ export const handler: PluginHandler<any, Map<string, string[]>> = {
       const id = a.consumer?.id
       if (!id) continue
       const list = groups.get(id)
-      if (list) list.push(a.group)
-      else groups.set(id, [a.group])
+      const group = String(a.group) // required by the acls schema
+      if (list) list.push(group)
+      else groups.set(id, [group])
     }
     return groups
   },

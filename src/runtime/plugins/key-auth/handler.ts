@@ -5,7 +5,7 @@
  * The hot path is synchronous: only `key_in_body` needs the body, and then only the
  * first time it is read (one await); header and query lookups cost no promise.
  */
-import {acceptAnonymous, acceptCredential, GATEWAY_VERSION, indexCredentials, type CredentialIndex, type PluginContext, type PluginEntities, type PluginHandler} from '../../pdk/index.js'
+import {acceptAnonymous, acceptCredential, GATEWAY_VERSION, indexCredentials, type Credential, type CredentialIndex, type PluginContext, type PluginEntities, type PluginHandler} from '../../pdk/index.js'
 
 export const handler: PluginHandler<any, CredentialIndex> = {
   name: 'key-auth',
@@ -31,7 +31,7 @@ function authenticate(k: PluginContext, conf: any, index: CredentialIndex): void
 }
 
 /** Kong drops a key once its `ttl` has run out; it no longer authenticates. */
-const expired = (c: {ttl?: number | null; created_at?: number}): boolean => Boolean(c.ttl) && (c.created_at ?? 0) + c.ttl! <= Date.now() / 1000
+const expired = (c: Credential): boolean => typeof c.ttl === 'number' && c.ttl !== 0 && (typeof c.created_at === 'number' ? c.created_at : 0) + c.ttl <= Date.now() / 1000
 
 function findKey(k: PluginContext, conf: any): string | null {
   for (const name of conf.key_names as string[]) {
