@@ -11,7 +11,7 @@ import {readBody, splitUrl, type RequestView} from './request.js'
 import type {PluginStates} from './state.js'
 import type {Consumer, Credential, PluginExit, PluginInstance, PluginStateSlot, Route, Service} from './types.js'
 
-export class PluginContext<S = any> {
+export class PluginContext<S = unknown> {
   /** Set by `exit`/`error`; the runner answers with it and skips the rest. */
   exited: PluginExit | null = null
   /** During the response phase: the status and headers about to be sent. */
@@ -19,7 +19,7 @@ export class PluginContext<S = any> {
   /** The instance whose phase runs now. */
   instance: PluginInstance | null = null
   /** The plugin whose phase runs now (its handler; set by the runner with `instance`). */
-  plugin: {readonly name: string; readonly state?: PluginStateSlot<any>} | null = null
+  plugin: {readonly name: string; readonly state?: PluginStateSlot<unknown>} | null = null
   private queryCache: URLSearchParams | null = null
 
   constructor(
@@ -34,7 +34,8 @@ export class PluginContext<S = any> {
   get state(): S {
     const slot = this.plugin?.state
     if (!slot) throw new Error(`plugin ${this.plugin?.name ?? '(none)'} declares no state (handler.state)`)
-    return this.states.of(slot)
+    // the slot is the running plugin's own, whose state is this context's S
+    return this.states.of(slot) as S
   }
 
   get method(): string {

@@ -5,7 +5,7 @@
  * state it may declare; and what it is handed (instance, entities, environment).
  */
 import type pg from 'pg'
-import type {EntityOf, EntitySchema, FieldList} from '../schema/field.js'
+import type {EntityOf, EntitySchema, FieldList, RecordOf} from '../schema/field.js'
 import type {consumers} from '../schema/entities/consumers.js'
 import type {routes} from '../schema/entities/routes.js'
 import type {services} from '../schema/entities/services.js'
@@ -18,6 +18,18 @@ export type Consumer = EntityOf<typeof consumers>
 export type StoredEntity = Record<string, unknown> & {id: string}
 /** A credential: a stored entity that belongs to a consumer. */
 export type Credential = StoredEntity & {consumer?: {id: string} | null}
+
+/**
+ * A plugin's config schema with its literal field types kept, so that
+ * `ConfigOf<typeof schema>` is the type of the validated `config` its handler receives.
+ * Checks the schema against `PluginConfigSchema` and returns it unchanged.
+ */
+export function definePluginSchema<const S extends PluginConfigSchema>(schema: S): S {
+  return schema
+}
+
+/** The validated config of a plugin whose schema is `S` (`ConfigOf<typeof schema>`). */
+export type ConfigOf<S extends {fields: FieldList}> = RecordOf<S['fields']>
 
 export interface PluginConfigSchema {
   /** The fields of `config`. */
@@ -52,7 +64,7 @@ export interface PluginEntities {
 export interface PluginInstance {
   id: string
   name: string
-  config: any
+  config: unknown
   protocols: readonly string[]
   /** Where the instance is configured (null: not scoped to one); rate-limiting keys its counters by it, as Kong does. */
   route: string | null
