@@ -286,7 +286,7 @@ describe('kctl init --database postgres://… (an existing server)', () => {
     const j = JSON.parse(nodes.stdout)
     assert.equal(j.cluster, 'demo')
     assert.deepEqual(j.nodes.map((n: any) => [n.name, n.role, n.state]), [['database', 'database', 'external'], ['node-1', 'traditional', 'running']])
-    assert.deepEqual(j.nodes[0], {name: 'database', role: 'database', host: '127.0.0.1', pid: null, state: 'external', listen: {postgres: `127.0.0.1:${db.port}`}}, 'where the database listens, from the URL')
+    assert.deepEqual(j.nodes[0], {name: 'database', role: 'database', host: '127.0.0.1', pid: null, state: 'external', listen: {postgres: `127.0.0.1:${db.port}`}, kctl_version: null}, 'where the database listens, from the URL')
     const password = new URL(db.url).password
     const text = await sb.kctl('nodes')
     assert.match(text.stdout, new RegExp(`^database +database +127\\.0\\.0\\.1 +- +external +postgres 127\\.0\\.0\\.1:${db.port}$`, 'm'))
