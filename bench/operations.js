@@ -10,8 +10,8 @@
  *   kctl scale --data-planes 4, then 3 (load over the DPs there before each)
  *   control-plane failover: SIGKILL of the control plane most DPs use (2 CPs)
  *
- *   npm run build && node bench/operations.js     (about 4 minutes on 2 cores)
- *   BENCH_RPS=50 (per data plane)  BENCH_BEFORE_S=3  BENCH_AFTER_S=1  BENCH_DATA_PLANES=3
+ *   npm run build && node bench/operations.js     (3–4 minutes on 2 cores)
+ *   BENCH_RPS=50 (per data plane)  BENCH_BEFORE_S=5  BENCH_AFTER_S=1  BENCH_DATA_PLANES=3
  *
  * The clusters are real, built by the real CLI (`kctl init` on a spec with free
  * 127.0.0.1 ports; embedded Postgres) in a temp dir and destroyed at the end, also on
@@ -34,7 +34,7 @@ import {ensureTool} from './lib/tools.js'
 
 const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const RPS = Number(process.env.BENCH_RPS ?? 50)
-const BEFORE_MS = Number(process.env.BENCH_BEFORE_S ?? 3) * 1000
+const BEFORE_MS = Number(process.env.BENCH_BEFORE_S ?? 5) * 1000
 const AFTER_MS = Number(process.env.BENCH_AFTER_S ?? 1) * 1000
 const DATA_PLANES = Number(process.env.BENCH_DATA_PLANES ?? 3)
 const OP_LIMIT_MS = 120_000 // no single command may take longer
@@ -155,8 +155,9 @@ async function measure(name, proxies, op, {removed} = {}) {
     // says which is which.
     const gone = run.results.filter((x) => x.url.startsWith(`${removed}/`))
     const refused = gone.filter((x) => !x.ok && x.code === 'ECONNREFUSED').length
-    const other = run.results.filter((x) => !x.ok).length - refused
-    row.note = `${refused} new connections refused by the removed ${r?.removedName ?? 'node'} after it stopped listening; ${other} other failures`
+    const other = run.results.filter((x) => !x.ok && !(x.url.startsWith(`${removed}/`) && x.code === 'ECONNREFUSED'))
+    const where = other.map((x) => `${x.code} on ${x.url.startsWith(`${removed}/`) ? `the removed ${r?.removedName ?? 'node'}` : 'a kept DP'} (${x.keepAlive ? 'keep-alive connection' : 'new connection'})`)
+    row.note = `${refused} new connections refused by the removed ${r?.removedName ?? 'node'} after it stopped listening; other failures: ${where.length ? where.join(', ') : 'none'}`
   }
   console.log(`${name}: ${fmt.int(row.ms)} ms; ${row.failed} of ${row.total} requests failed${row.failed ? ` ${JSON.stringify(row.causes)}` : ''}; p99 before ${fmt.ms(before.p99)} ms, during ${fmt.ms(during.p99)} ms${row.note ? `; ${row.note}` : ''}`)
   return row
