@@ -7,6 +7,8 @@
  *   kctl reload dp-1                 vs  kctl stop dp-1 + kctl start dp-1   (hybrid, load over all DPs)
  *   kctl restart (rolling)           vs  kctl restart --all-at-once          (hybrid)
  *   kctl reload (embedded node)      vs  kctl stop node-1 + kctl start node-1
+ *   kctl upgrade (to a second build)  vs  kctl restart (rolling: the same handover, no version change)
+ *   kctl upgrade --rollback
  *   kctl scale --data-planes 4, then 3 (load over the DPs there before each)
  *   control-plane failover: SIGKILL of the control plane most DPs use (2 CPs)
  *
@@ -15,7 +17,8 @@
  *
  * The clusters are real, built by the real CLI (`kctl init` on a spec with free
  * 127.0.0.1 ports; embedded Postgres) in a temp dir and destroyed at the end, also on
- * failure. The routes go to an nginx origin (`return 200`). The load is
+ * failure. The second build for `upgrade` is this one copied with another version string
+ * (as test/cli/upgrade.test.ts makes it). The routes go to an nginx origin (`return 200`). The load is
  * bench/lib/fixed-rate.js: open loop, half keep-alive half new connections, never retried;
  * every scheduled request is counted, and the script checks the count against rate ×
  * duration. "during" is every request scheduled from the command's start to its exit
@@ -23,7 +26,7 @@
  * BENCH_BEFORE_S seconds before. Percentiles are over the successful requests.
  */
 import {spawn} from 'node:child_process'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {startFixedRate, window} from './lib/fixed-rate.js'
@@ -32,7 +35,8 @@ import {freePort, stopAll, stopOnExit, tempDir} from './lib/proc.js'
 import {fmt, machine, markdownTable} from './lib/stats.js'
 import {ensureTool} from './lib/tools.js'
 
-const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const BIN = join(ROOT, 'bin', 'run.js')
 const RPS = Number(process.env.BENCH_RPS ?? 50)
 const BEFORE_MS = Number(process.env.BENCH_BEFORE_S ?? 5) * 1000
 const AFTER_MS = Number(process.env.BENCH_AFTER_S ?? 1) * 1000
@@ -42,9 +46,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 /** One kctl run in the cluster's folder; rejects on an exit code not in `ok` or after OP_LIMIT_MS. Resolves with its stdout. */
 function kctl(c, ...args) {
-  const ok = typeof args[args.length - 1] === 'object' ? args.pop().ok : [0]
+  const opts = typeof args[args.length - 1] === 'object' ? args.pop() : {}
+  const ok = opts.ok ?? [0]
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: c.cwd, env: {...process.env, KCTL_DATA_DIR: c.dataDir, CI: 'true', NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [opts.bin ?? BIN, ...args], {cwd: c.cwd, env: {...process.env, KCTL_DATA_DIR: c.dataDir, CI: 'true', NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
     let out = ''
     let err = ''
     child.stdout.on('data', (d) => (out += d))
@@ -101,6 +106,18 @@ async function initCluster(name, spec) {
     throw err
   }
   return c
+}
+
+/** This build copied to `dir` with package.json and the oclif manifest saying `version`: a second kctl. Returns its bin/run.js. */
+function secondBuild(dir, version) {
+  mkdirSync(dir, {recursive: true})
+  for (const part of ['bin', 'templates', join('dist', 'src')]) cpSync(join(ROOT, part), join(dir, part), {recursive: true})
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({...pkg, version}, null, 2))
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8'))
+  writeFileSync(join(dir, 'oclif.manifest.json'), JSON.stringify({...manifest, version}))
+  return join(dir, 'bin', 'run.js')
 }
 
 const listen = async () => `"127.0.0.1:${await freePort()}"`
@@ -183,6 +200,20 @@ async function hybridRuns(originPort) {
     await settle()
     rows.push(await measure('kctl restart --all-at-once', proxiesOf(ns), () => kctl(c, 'restart', '--all-at-once')))
     await settle()
+    const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version
+    const next = `${version}-next.1`
+    const nextBin = secondBuild(join(tempDir('kctl-bench-ops-next-'), 'kctl'), next)
+    // What the nodes report after: the version each runs (`kctl_version` in /status).
+    const movedTo = async (...args) => {
+      await kctl(c, ...args, {bin: nextBin})
+      const endedAt = Date.now()
+      const seen = await Promise.all([...ns.values()].filter((n) => n.status).map(async (n) => (await getJson(`${n.status}/status`)).kctl_version))
+      return {endedAt, note: `kctl_version of every node after: ${[...new Set(seen)].join(', ')}`}
+    }
+    rows.push(await measure(`kctl upgrade (to ${next})`, proxiesOf(ns), () => movedTo('upgrade')))
+    await settle()
+    rows.push(await measure('kctl upgrade --rollback', proxiesOf(ns), () => movedTo('upgrade', '--rollback')))
+    await settle()
     rows.push(await measure(`kctl scale --data-planes ${DATA_PLANES + 1}`, proxiesOf(ns), () => kctl(c, 'scale', '--data-planes', String(DATA_PLANES + 1))))
     await settle()
     const removedName = `dp-${DATA_PLANES + 1}`
@@ -255,6 +286,7 @@ function report(rows) {
   const pairs = [
     ['kctl reload dp-1', 'kctl stop dp-1 + kctl start dp-1'],
     ['kctl restart (rolling)', 'kctl restart --all-at-once'],
+    [rows.find((r) => r.name.startsWith('kctl upgrade (to'))?.name, 'kctl restart (rolling)'],
     ['kctl reload (embedded node)', 'kctl stop node-1 + kctl start node-1 (embedded)'],
   ]
   const byName = new Map(rows.map((r) => [r.name, r]))
