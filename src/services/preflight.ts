@@ -75,7 +75,7 @@ export function preflightError(result: PreflightResult, specPath: string, comman
   const failed = result.hosts.flatMap((h) => h.checks.filter((c) => !c.ok))
   if (failed.length === 0) return undefined
   const hosts = new Set(failed.map((c) => c.host)).size
-  const lines = failed.map((c) => `  ${c.host} ${c.check}: ${c.found.replace(/\.$/, "")}.${c.fix ? `\n    ${c.fix}` : ''}`)
+  const lines = failed.map((c) => `  ${c.host} ${c.check}: ${c.found.replace(/\.$/, '')}.${c.fix ? `\n    ${c.fix}` : ''}`)
   return new UserError(
     'PREFLIGHT_FAILED',
     `Preflight found ${failed.length === 1 ? 'a problem' : `${failed.length} problems`} on ${hosts === 1 ? `host ${failed[0].host}` : `${hosts} hosts`}; nothing was changed on any host.\n${lines.join('\n')}`,

@@ -36,7 +36,7 @@ describe('kctl hosts', () => {
     assert.equal(r.code, 0, r.stderr)
     const j = JSON.parse(r.stdout)
     assert.equal(j.cluster, null)
-    assert.deepEqual(j.hosts, [{name: 'local', address: '127.0.0.1', local: true, reachable: true, error: null, os: process.platform, arch: process.arch, node_version: process.version, hostname: j.hosts[0].hostname, systemd: j.hosts[0].systemd, nodes: []}])
+    assert.deepEqual(j.hosts, [{name: 'local', address: '127.0.0.1', local: true, reachable: true, error: null, os: process.platform, arch: process.arch, node_version: process.version, hostname: j.hosts[0].hostname, systemd: j.hosts[0].systemd, nodes: [], installed: null}])
     assert.ok(j.hosts[0].hostname)
   })
 
