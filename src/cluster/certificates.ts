@@ -13,7 +13,7 @@ import {readFile} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 import {UserError} from '../kit/errors.js'
 import {generateCa, generateClusterCertificate, issueCertificate, writeKeyPair} from '../pki/index.js'
-import {connectHost, parseListen} from './listen.js'
+import {dialAddress} from './listen.js'
 import type {ClusterSpec} from './spec.js'
 import type {CertificatesState, ClusterState, NodeState} from './state.js'
 
@@ -100,13 +100,7 @@ export function clusterConfValues(state: ClusterState, node: NodeState): Record<
 function controlPlaneAddress(state: ClusterState, node: NodeState): string {
   const addresses = Object.values(state.nodes)
     .filter((n) => n.role === 'control_plane')
-    .map((cp) => {
-      const parsed = cp.listen.cluster ? parseListen(cp.listen.cluster) : []
-      const a = typeof parsed === 'string' ? undefined : parsed[0]
-      if (!a) return undefined
-      const host = connectHost(a.host)
-      return `${host.includes(':') ? `[${host}]` : host}:${a.port}`
-    })
+    .map((cp) => dialAddress(cp.listen.cluster))
     .filter((a): a is string => a !== undefined)
   if (addresses.length === 0) return '127.0.0.1:8005'
   const dps = Object.values(state.nodes).filter((n) => n.role === 'data_plane')
