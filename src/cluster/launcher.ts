@@ -1,6 +1,7 @@
 /**
  * The launcher: runs a gateway node on its host as
- * `node <package>/dist/src/runtime/main.js --conf <prefix>/kong.conf`, detached in its own
+ * `node <runtime>/dist/src/runtime/main.js --conf <prefix>/kong.conf` (an installed runtime:
+ * runtime-install.ts), detached in its own
  * process group with stdout+stderr appended to `<prefix>/logs/node.log`, so it outlives kctl.
  * Every process and file operation goes through the node's Host.
  *
@@ -18,11 +19,12 @@ import {listenUrl} from './listen.js'
 import type {NodeState} from './state.js'
 
 /**
- * Spawns the node and writes `<prefix>/node.pid`. Returns the process's identity without
- * waiting; one that exited at once gets an identity no process matches.
+ * Spawns the node from `entry` (a runtime's main.js; default the package's) and writes
+ * `<prefix>/node.pid`. Returns the process's identity without waiting; one that exited at
+ * once gets an identity no process matches.
  */
-export async function startNode(node: NodeState, host: Host): Promise<ProcessIdentity> {
-  const proc = await host.spawnDetached(process.execPath, [runtimeEntry(), '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix})
+export async function startNode(node: NodeState, host: Host, entry = runtimeEntry()): Promise<ProcessIdentity> {
+  const proc = await host.spawnDetached(process.execPath, [entry, '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix})
   await host.writeFile(join(node.prefix, 'node.pid'), `${proc.pid}\n`)
   return proc
 }

@@ -24,6 +24,7 @@ export function nodeFixture(name: string, over: Partial<NodeStatus> = {}): NodeS
     restarts: 0,
     last_crash: null,
     connected_to: dp ? {node: 'cp-1', address: '127.0.0.1:8005', connected: true} : null,
+    kctl_version: '0.1.0',
     ...over,
   }
 }

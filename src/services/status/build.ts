@@ -87,6 +87,7 @@ function nodeStatus(local: LocalCluster, n: LocalNode, probe: NodeProbe | undefi
     database_reachable: typeof body?.database?.reachable === 'boolean' ? body.database.reachable : null,
     ...crashesOf(n, body),
     connected_to: connectedTo(local, n, body),
+    kctl_version: typeof body?.kctl_version === 'string' ? body.kctl_version : null,
   }
 }
 
