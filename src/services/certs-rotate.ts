@@ -87,8 +87,9 @@ export async function rotateCertificates(options: CertsRotateOptions): Promise<C
       return
     }
     reloaded.add(node.name)
-    if (node.role === 'data_plane') await waitDataPlaneLinked(c.state, node, fingerprint)
-    else await waitAllLinked(c.state)
+    // with no control plane running there is nothing to be back with: it connects when one starts
+    if (node.role !== 'data_plane') await waitAllLinked(c.state)
+    else if ((await runningNodes(c.state, 'control_plane')).length) await waitDataPlaneLinked(c.state, node, fingerprint)
   }
   const own = (node: NodeState, dir?: string) => readFile(nodeCertPaths(certs, node.name, dir).cert, 'utf8').then((t) => summary(t).fingerprint_sha256)
 

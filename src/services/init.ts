@@ -98,8 +98,8 @@ export async function init(options: InitOptions): Promise<InitResult> {
   const inSpec = Object.keys(state.nodes).filter((n) => !goneNames.includes(n))
   const ref = {specPath: options.specPath, stateRoot: options.stateRoot, report: options.report}
   const prune = async () => (pruning ? pruneNodes(ref, gone) : [])
-  if (existing && !options.dryRun && (await allRunning(state, inSpec))) {
-    const removed = await prune()
+  if (existing && !(options.dryRun && pruning) && (await allRunning(state, inSpec))) {
+    const removed = options.dryRun ? [] : await prune()
     return result(removed.length === 0, undefined, removed)
   }
   const ctx: UpContext = {spec, specPath, stateDir, state, nodes: inSpec, report: options.report, started: {nodes: []}}

@@ -60,6 +60,11 @@ describe('kctl init after editing the spec (--prune)', () => {
 
   it('--prune: dp-3 drains and stops, dp-2\'s files and both rows go, dp-1 and dp-4 serve throughout', async () => {
     const dp3Pid = cluster.pid('dp-3')!
+    const dry = await cluster.kctl('init', '--prune', '--dry-run', '--json')
+    assert.equal(dry.code, 0, dry.stderr)
+    const prunePhase = JSON.parse(dry.stdout).plan.find((p: {title: string}) => p.title === 'Prune')
+    assert.deepEqual(prunePhase.actions.map((a: string) => a.split(' ')[1]).sort(), ['dp-2', 'dp-3'], '--dry-run names what --prune removes')
+    assert.ok(isAlive(dp3Pid) && existsSync(join(cluster.dataDir, 'clusters', cluster.name, 'nodes', 'dp-2')), '--dry-run changes nothing')
     const keep = [await nodeId('dp-1'), await nodeId('dp-4')].sort()
     const loads = [cluster.proxies[0], dp4Proxy].map((p) => startLoad(`${p}/s/load`, 3))
     const r = await cluster.kctl('init', '--prune', '--json')
