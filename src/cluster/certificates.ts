@@ -10,10 +10,10 @@
  */
 import {existsSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
-import {dirname, join, resolve} from 'node:path'
+import {basename, dirname, join, resolve} from 'node:path'
 import {UserError} from '../kit/errors.js'
 import {generateCa, generateClusterCertificate, issueCertificate, writeKeyPair} from '../pki/index.js'
-import {connectHost, parseListen} from './listen.js'
+import {dialAddress} from './listen.js'
 import type {ClusterSpec} from './spec.js'
 import type {CertificatesState, ClusterState, NodeState} from './state.js'
 
@@ -29,11 +29,11 @@ export function certificatesState(spec: ClusterSpec, specPath: string, stateDir:
   return {mtls, days, cert: join(dir, `${base}.crt`), key: join(dir, `${base}.key`), generated: true}
 }
 
-/** A node's own pair: the shared one, or `<node>.crt|key` next to the CA. */
-export function nodeCertPaths(certs: CertificatesState, node: string): {cert: string; key: string} {
-  if (certs.mtls === 'shared') return {cert: certs.cert, key: certs.key}
-  const dir = dirname(certs.cert)
-  return {cert: join(dir, `${node}.crt`), key: join(dir, `${node}.key`)}
+/** A node's own pair: the shared one, or `<node>.crt|key` next to the CA (in `dir` when given: a rotation's new ones). */
+export function nodeCertPaths(certs: CertificatesState, node: string, dir?: string): {cert: string; key: string} {
+  if (certs.mtls === 'shared') return dir ? {cert: join(dir, basename(certs.cert)), key: join(dir, basename(certs.key))} : {cert: certs.cert, key: certs.key}
+  const at = dir ?? dirname(certs.cert)
+  return {cert: join(at, `${node}.crt`), key: join(at, `${node}.key`)}
 }
 
 /** What the phase would write, for the dry-run form. */
@@ -80,9 +80,13 @@ export async function ensureCertificates(certs: CertificatesState, nodes: NodeSt
 export function clusterConfValues(state: ClusterState, node: NodeState): Record<string, string> {
   const certs = state.certificates
   if (node.role === 'traditional' || !certs) return {}
-  const own = nodeCertPaths(certs, node.name)
+  const r = state.certRotation
+  const own = nodeCertPaths(certs, node.name, r && !r.promoted && r.presenting.includes(node.name) ? r.next : undefined)
+  // during a rotation every node trusts the old and the new until it is settled on the new
+  const bundle = r && !(r.promoted && r.settled.includes(node.name)) ? r.bundle : undefined
   const values: Record<string, string> = {cluster_mtls: certs.mtls, cluster_cert: own.cert, cluster_cert_key: own.key}
-  if (certs.mtls === 'pki') values.cluster_ca_cert = certs.cert
+  if (certs.mtls === 'pki') values.cluster_ca_cert = bundle ?? certs.cert
+  else if (bundle) values.kctl_cluster_pinned_certs = bundle
   if (node.role === 'control_plane') values.cluster_listen = node.listen.cluster ?? 'off'
   else values.cluster_control_plane = controlPlaneAddress(state, node)
   return values
@@ -96,13 +100,7 @@ export function clusterConfValues(state: ClusterState, node: NodeState): Record<
 function controlPlaneAddress(state: ClusterState, node: NodeState): string {
   const addresses = Object.values(state.nodes)
     .filter((n) => n.role === 'control_plane')
-    .map((cp) => {
-      const parsed = cp.listen.cluster ? parseListen(cp.listen.cluster) : []
-      const a = typeof parsed === 'string' ? undefined : parsed[0]
-      if (!a) return undefined
-      const host = connectHost(a.host)
-      return `${host.includes(':') ? `[${host}]` : host}:${a.port}`
-    })
+    .map((cp) => dialAddress(cp.listen.cluster))
     .filter((a): a is string => a !== undefined)
   if (addresses.length === 0) return '127.0.0.1:8005'
   const dps = Object.values(state.nodes).filter((n) => n.role === 'data_plane')

@@ -34,3 +34,12 @@ export function listenUrl(value: string | undefined): string | undefined {
   const host = connectHost(a.host)
   return `${a.flags.includes('ssl') ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${a.port}`
 }
+
+/** `host:port` a peer dials for the first address of a listen value (a CP's `cluster_listen` → a DP's `cluster_control_plane` entry). */
+export function dialAddress(value: string | undefined): string | undefined {
+  const parsed = value ? parseListen(value) : []
+  const a = typeof parsed === 'string' ? undefined : parsed[0]
+  if (!a) return undefined
+  const host = connectHost(a.host)
+  return `${host.includes(':') ? `[${host}]` : host}:${a.port}`
+}

@@ -22,7 +22,7 @@ function managedBy(key: string, node: string): string | undefined {
   if (key === 'role' || /^(proxy|admin|status|cluster)_listen$/.test(key)) return `${node}.${key}`
   // pg_timeout and pg_pool_size are tuning, not the connection: those stay settable.
   if (key === 'database' || /^pg_(host|port|user|password|database|ssl)$/.test(key)) return 'spec.database'
-  if (['cluster_cert', 'cluster_cert_key', 'cluster_ca_cert', 'cluster_mtls'].includes(key)) return 'spec.certificates'
+  if (['cluster_cert', 'cluster_cert_key', 'cluster_ca_cert', 'cluster_mtls', 'kctl_cluster_pinned_certs'].includes(key)) return 'spec.certificates (`kctl certs rotate` renews them)'
   if (key === 'cluster_control_plane') return "the control planes' cluster_listen (data planes connect there, moving to the next one when theirs fails)"
   if (key === 'prefix') return "kctl's state directory (KCTL_DATA_DIR)"
   return undefined

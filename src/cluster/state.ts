@@ -66,6 +66,27 @@ export interface CertificatesState {
   generated: boolean
 }
 
+/**
+ * A certificate rotation under way (`kctl certs rotate`), kept until it ends so every conf
+ * written meanwhile (a reload, a start, the next run of the command) fits the rollout:
+ *
+ *   control planes: present old, trust both ─► data planes: present new, trust both
+ *     ─► new files replace the old ones (promoted) ─► control planes: trust only the new
+ *     ─► data planes: trust only the new ─► record removed
+ */
+export interface CertRotation {
+  /** The new certificates, named as the current ones, until they replace them. */
+  next: string
+  /** What every node trusts meanwhile: shared, both cluster certificates (pinned); pki, both CAs. */
+  bundle: string
+  /** Before the promotion: the nodes that present the new certificate (from `next`). */
+  presenting: string[]
+  /** The new certificates are in place of the old ones. */
+  promoted: boolean
+  /** After the promotion: the nodes that trust only the new certificates. */
+  settled: string[]
+}
+
 export interface ClusterState {
   version: 1
   name: string
@@ -79,6 +100,8 @@ export interface ClusterState {
   embedded?: EmbeddedDatabaseState
   /** Hybrid mode only. */
   certificates?: CertificatesState
+  /** Hybrid mode, while `kctl certs rotate` rolls new certificates out. */
+  certRotation?: CertRotation
   nodes: Record<string, NodeState>
   /** The hosts of the spec other than this machine, as last synced from the spec. */
   hosts?: Record<string, ResolvedHost>

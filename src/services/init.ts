@@ -21,6 +21,7 @@ import {checkHostsAvailable, processRunning} from '../cluster/hosts/index.js'
 import {readState, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
 import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
+import {nodesNotInSpec, notInSpecWarning, pruneNodes} from './init-prune.js'
 import {preflightError, preflightSpec} from './preflight.js'
 
 export interface InitOptions extends ClusterRef {
@@ -44,6 +45,8 @@ export interface InitOptions extends ClusterRef {
   ask?: {mode(initial: Mode): Promise<Mode>; name(initial: string): Promise<string>}
   /** Bind the existing cluster of this name to this spec (it replaces the spec the cluster was made from). */
   adopt?: boolean
+  /** Remove the nodes the spec no longer has (drained, stopped, forgotten). Without it they are named and left alone. */
+  prune?: boolean
   /** Only plan: write nothing, start nothing. */
   dryRun?: boolean
   report: Reporter
@@ -62,6 +65,10 @@ export interface InitResult {
   /** Every node's proxy URL, in spec order (data planes in hybrid mode). */
   proxies: {node: string; url: string}[]
   database: string
+  /** Nodes the spec no longer has that this run removed (`--prune`). */
+  removed: string[]
+  /** Nodes the spec no longer has, left alone (without `--prune`). */
+  not_in_spec: string[]
   plan?: {title: string; actions: string[]}[]
 }
 
@@ -79,13 +86,30 @@ export async function init(options: InitOptions): Promise<InitResult> {
     existing.specPath = specPath
     if (!options.dryRun) await writeState(stateDir, existing)
   }
+  const gone = existing ? await nodesNotInSpec(existing, spec, stateDir) : []
+  const goneNames = gone.map((n) => n.name)
   const state = existing ?? (await newState(spec, specPath, stateDir, Boolean(options.dryRun)))
   syncNodes(state, spec, stateDir)
-  const result = (alreadyRunning: boolean, plan?: InitResult['plan']): InitResult => ({...summary(state, specPath, created), already_running: alreadyRunning, plan})
-  if (existing && (await allRunning(state))) return result(true)
-  const ctx: UpContext = {spec, specPath, stateDir, state, nodes: Object.keys(state.nodes), report: options.report, started: {nodes: []}}
+  const pruning = Boolean(options.prune && gone.length)
+  const result = (alreadyRunning: boolean, plan?: InitResult['plan'], removed: string[] = []): InitResult => {
+    const s = summary(state, specPath, created)
+    return {...s, proxies: s.proxies.filter((p) => !goneNames.includes(p.node)), already_running: alreadyRunning, removed, not_in_spec: goneNames.filter((n) => !removed.includes(n)), plan}
+  }
+  if (gone.length && !options.prune) options.report.warn(notInSpecWarning(goneNames, specPath))
+  const inSpec = Object.keys(state.nodes).filter((n) => !goneNames.includes(n))
+  const ref = {specPath: options.specPath, stateRoot: options.stateRoot, report: options.report}
+  const prune = async () => (pruning ? pruneNodes(ref, gone) : [])
+  if (existing && !(options.dryRun && pruning) && (await allRunning(state, inSpec))) {
+    const removed = options.dryRun ? [] : await prune()
+    return result(removed.length === 0, undefined, removed)
+  }
+  const ctx: UpContext = {spec, specPath, stateDir, state, nodes: inSpec, report: options.report, started: {nodes: []}}
   const phases = upPhases(spec.spec.mode)
-  if (options.dryRun) return result(false, await planPhases(phases, ctx))
+  if (options.dryRun) {
+    const plan = await planPhases(phases, ctx)
+    if (pruning) plan.push({title: 'Prune', actions: gone.map((n) => `remove ${n.name} (${n.role}): drain, stop, forget${n.role === 'data_plane' ? ", drop its row from the control plane's data-plane list" : ''}`)})
+    return result(false, plan)
+  }
   // Every other host: reachable, supported, room and ports free, clock in step, before anything changes anywhere.
   const failed = preflightError(await preflightSpec(spec, {state: existing, hosts: 'placed'}), specPath)
   if (failed) throw failed
@@ -99,7 +123,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
     if (!existing) await discard(state, stateDir)
     throw err
   }
-  return result(false)
+  return result(false, undefined, await prune())
 }
 
 /** The existing spec, or a new one from the template (`text`, written only once we go ahead). */
@@ -186,8 +210,8 @@ function parseUrl(url: string): PgConnection {
   return {host: u.hostname, port: Number(u.port || 5432), user: decodeURIComponent(u.username || 'kong'), password: decodeURIComponent(u.password) || undefined, database: decodeURIComponent(u.pathname.slice(1)) || 'kong', ssl}
 }
 
-async function allRunning(state: ClusterState): Promise<boolean> {
-  const names = [...(state.embedded ? [DATABASE_NODE] : []), ...Object.keys(state.nodes)]
+async function allRunning(state: ClusterState, nodes: string[]): Promise<boolean> {
+  const names = [...(state.embedded ? [DATABASE_NODE] : []), ...nodes]
   return (await Promise.all(names.map((n) => processRunning(state, n)))).every(Boolean)
 }
 
@@ -197,7 +221,7 @@ async function discard(state: ClusterState, stateDir: string): Promise<void> {
   await rmdir(dirname(stateDir)).catch(() => {}) // clusters/, when this was the only one
 }
 
-function summary(state: ClusterState, specPath: string, specCreated: boolean): Omit<InitResult, 'already_running' | 'plan'> {
+function summary(state: ClusterState, specPath: string, specCreated: boolean): Omit<InitResult, 'already_running' | 'plan' | 'removed' | 'not_in_spec'> {
   const nodes = Object.values(state.nodes)
   const first = (k: 'proxy' | 'admin' | 'status') => listenUrl(nodes.find((n) => n.listen[k])?.listen[k])
   const c = state.connection

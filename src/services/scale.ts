@@ -13,8 +13,9 @@ import {UserError} from '../kit/errors.js'
 import type {Reporter} from '../kit/output.js'
 import {listenUrl} from '../cluster/listen.js'
 import {scaleSpec} from '../cluster/spec-scale.js'
-import {hostFor, processRunning} from '../cluster/hosts/index.js'
-import {writeState} from '../cluster/state.js'
+import {hostNamed, localHost, processRunning} from '../cluster/hosts/index.js'
+import {LOCAL_HOST_NAME} from '../cluster/spec-hosts.js'
+import {writeState, type NodeState} from '../cluster/state.js'
 import {loadCluster, type ClusterRef} from './cluster.js'
 import {start, stop} from './lifecycle.js'
 
@@ -65,19 +66,32 @@ export async function scale(options: ScaleOptions): Promise<ScaleResult> {
 
 /** Drains and stops a node the spec no longer has, forgets it, and drops its data-plane row. */
 async function remove(ref: ClusterRef & {report: Reporter}, name: string): Promise<void> {
+  const node = (await loadCluster(ref)).state.nodes[name]
+  if (node) await removeNode(ref, node)
+}
+
+/**
+ * Removes a node the spec no longer has (`scale`, `init --prune`): drains and stops it when it
+ * runs, forgets it in the state, deletes its files, and drops a data plane's row from the
+ * control planes' list. `node` is its record as last known (a stopped node's record is gone
+ * from the state once the spec no longer names it).
+ */
+export async function removeNode(ref: ClusterRef & {report: Reporter}, node: NodeState): Promise<void> {
+  const name = node.name
   const before = await loadCluster(ref)
-  const node = before.state.nodes[name]
-  if (!node) return
-  const host = hostFor(before.state, name)
+  const host = hostNamed(node.host ?? LOCAL_HOST_NAME, before.state.hosts?.[node.host ?? '']) ?? localHost
   const nodeId = ((await host.readFile(join(node.prefix, 'kong.id')).catch(() => undefined))?.toString('utf8') ?? '').trim()
-  if (await processRunning(before.state, name)) await stop({...ref, node: name})
+  if (before.state.nodes[name] && (await processRunning(before.state, name))) await stop({...ref, node: name})
   const c = await loadCluster(ref)
   delete c.state.nodes[name]
   await writeState(c.stateDir, c.state)
   await host.remove(node.prefix)
-  let cp: (typeof node) | undefined
+  let cp: NodeState | undefined
   for (const n of Object.values(c.state.nodes)) if (!cp && n.role === 'control_plane' && (await processRunning(c.state, n.name))) cp = n
-  if (node.role !== 'data_plane' || !nodeId) return
+  if (node.role !== 'data_plane' || !nodeId) {
+    ref.report.info(`${name} removed`)
+    return
+  }
   if (!cp?.listen.admin) {
     ref.report.warn(`no control plane is running: ${name}'s row in /clustering/data-planes expires on its own (cluster_data_plane_purge_delay)`)
     return

@@ -64,7 +64,7 @@ export function Dashboard({store, color, tickMs = 1000, clock}: DashboardProps) 
   const logLines = log && log.node === focus ? log.lines : null
   // Output taller than the terminal makes Ink clear and redraw the screen on every frame.
   const panelLines = view.panel === 'details' ? 34 : view.panel === 'log' ? 14 : 0
-  const budget = rowBudget((stdout.rows || 40) - 17 - panelLines - (status.control_plane?.reachable === false ? 3 : 0), nodes.length, dps.length)
+  const budget = rowBudget((stdout.rows || 40) - 17 - panelLines - (status.control_plane?.reachable === false ? 3 : 0) - status.warnings.length, nodes.length, dps.length)
   return (
     <>
       <Static items={events}>

@@ -35,6 +35,7 @@ export function plainStatus(s: StatusResult, now: number = s.checked_at): string
     const rows = sortRows(dataPlaneRows(s, now), 'name')
     lines.push(rows.length ? table(DP_COLUMNS, rows.map((r) => r.cells.map((c) => c.text))) : '(the control plane knows no data plane yet)')
   }
+  if (s.warnings.length) lines.push('', ...s.warnings.map((w) => `warning: ${w}`))
   lines.push('', s.healthy ? 'healthy' : `unhealthy: ${s.problems.join('; ')}`)
   return lines.join('\n')
 }

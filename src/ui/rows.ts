@@ -18,7 +18,7 @@ export interface Row {
 }
 
 export const NODE_COLUMNS = ['NAME', 'ROLE', 'HOST', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'CONFIG', 'LISTEN']
-export const DP_COLUMNS = ['NAME', 'HOSTNAME', 'IP', 'VERSION', 'HASH', 'SYNC', 'LAST SEEN', 'CERT', 'LABELS']
+export const DP_COLUMNS = ['NAME', 'HOSTNAME', 'IP', 'VERSION', 'HASH', 'SYNC', 'CP', 'LAST SEEN', 'CERT', 'LABELS']
 
 function listenText(listen: NodeStatus['listen']): string {
   return Object.entries(listen).map(([k, v]) => `${k} ${v}`).join('; ') || '-'
@@ -65,6 +65,7 @@ export function dataPlaneRow(d: DataPlaneStatus, now: number): Row {
       {text: d.version},
       {text: shortHash(d.config_hash)},
       {text: d.sync === 'incompatible' ? `incompatible (${d.sync_status})` : SYNC_LABEL[d.sync], tone: SYNC_TONE[d.sync]},
+      d.control_plane ? {text: d.control_plane} : {text: '-', tone: 'muted'},
       {text: relativeTime(d.last_seen, now)},
       certExpiry(d.cert_expiry, now),
       {text: labelsText(d.labels)},

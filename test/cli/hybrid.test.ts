@@ -283,6 +283,17 @@ describe('kctl init --mode hybrid --cert FILE --key FILE (the user\'s certificat
     await sb.kctl('nodes', '--json') // records the pids for cleanup
   })
 
+  it('certs status lists that file as not generated; certs rotate refuses it and changes nothing', async () => {
+    const status = JSON.parse((await sb.kctl('certs', 'status', '--json')).stdout)
+    assert.deepEqual(status.certificates.map((c: any) => [c.kind, c.file, c.generated, c.fingerprint_sha256]), [['cluster', crt, false, fingerprint]])
+    const before = await readFile(crt)
+    const r = await sb.kctl('certs', 'rotate')
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /uses your own certificate \(spec\.certificates\.cert: .*cluster\.crt\); kctl rotates only the certificates it generated/)
+    assert.deepEqual(await readFile(crt), before)
+    assert.equal(await presented(), fingerprint)
+  })
+
   it('destroy --yes removes the cluster and leaves the certificate and key in place', async () => {
     const before = {crt: await readFile(crt), key: await readFile(key)}
     const r = await sb.kctl('destroy', '--yes')

@@ -255,6 +255,8 @@ export interface ClusterOptions {
   dataPlanes?: number
   /** hybrid: `cluster_ping_interval` in `spec.conf` (default 1 s, so liveness shows fast). */
   pingInterval?: number
+  /** hybrid: `spec.certificates` (default: none, so mtls shared, 1095 days). */
+  certificates?: {mtls?: 'shared' | 'pki'; days?: number}
 }
 
 export interface Cluster {
@@ -282,7 +284,7 @@ export interface Cluster {
   cleanup(): Promise<void>
 }
 
-function hybridClusterSpec(name: string, p: HybridPorts, pingInterval: number): string {
+function hybridClusterSpec(name: string, p: HybridPorts, pingInterval: number, certificates?: ClusterOptions['certificates']): string {
   const dps = p.dps.map((d, i) => `    - {name: dp-${i + 1}, role: data_plane, proxy_listen: "127.0.0.1:${d.proxy}", status_listen: "127.0.0.1:${d.status}"}`)
   return `apiVersion: kctl/v1
 kind: Cluster
@@ -290,7 +292,7 @@ metadata: {name: ${name}}
 spec:
   mode: hybrid
   database: {embedded: true}
-  conf: {cluster_ping_interval: ${pingInterval}}
+  conf: {cluster_ping_interval: ${pingInterval}}${certificates ? `\n  certificates: ${JSON.stringify(certificates)}` : ''}
   nodes:
     - {name: cp-1, role: control_plane, admin_listen: "127.0.0.1:${p.cp.admin}", status_listen: "127.0.0.1:${p.cp.status}", cluster_listen: "127.0.0.1:${p.cp.cluster}"}
 ${dps.join('\n')}
@@ -323,7 +325,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     let hybrid: HybridPorts | undefined
     if (mode === 'hybrid') {
       hybrid = await hybridPorts(options.dataPlanes ?? 2)
-      await writeFile(join(sb.cwd, 'kctl.yaml'), hybridClusterSpec(name, hybrid, pingInterval))
+      await writeFile(join(sb.cwd, 'kctl.yaml'), hybridClusterSpec(name, hybrid, pingInterval, options.certificates))
       admin = `http://127.0.0.1:${hybrid.cp.admin}`
       proxies = hybrid.dps.map((d) => `http://127.0.0.1:${d.proxy}`)
     } else if (mode === 'distributed') {

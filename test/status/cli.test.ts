@@ -21,8 +21,8 @@ after(async () => {
   await c?.cleanup()
 })
 
-const NODE_KEYS = ['config_hash', 'config_version', 'database_reachable', 'error', 'host', 'kctl_version', 'last_crash', 'listen', 'name', 'pid', 'reachable', 'ready', 'restarts', 'role', 'started_at', 'state']
-const DP_KEYS = ['cert_expiry', 'config_hash', 'hostname', 'id', 'ip', 'labels', 'last_seen', 'node', 'sync', 'sync_status', 'version']
+const NODE_KEYS = ['config_hash', 'config_version', 'connected_to', 'database_reachable', 'error', 'host', 'kctl_version', 'last_crash', 'listen', 'name', 'pid', 'reachable', 'ready', 'restarts', 'role', 'started_at', 'state']
+const DP_KEYS = ['cert_expiry', 'config_hash', 'control_plane', 'hostname', 'id', 'ip', 'labels', 'last_seen', 'node', 'sync', 'sync_status', 'version']
 
 /** `kctl status --json` once, parsed. @throws when it printed no JSON. */
 async function statusJson(): Promise<{code: number; body: any; stdout: string}> {
@@ -40,11 +40,12 @@ const healthyStatus = async (): Promise<any> =>
 describe('kctl status', () => {
   test('--json: the documented shape, every DP in sync with the CP hash, exit 0', async () => {
     const s = await healthyStatus()
-    assert.deepEqual(Object.keys(s).sort(), ['checked_at', 'cluster', 'control_plane', 'data_planes', 'database', 'healthy', 'mode', 'nodes', 'problems', 'spec'])
+    assert.deepEqual(Object.keys(s).sort(), ['checked_at', 'cluster', 'control_plane', 'data_planes', 'database', 'healthy', 'mode', 'nodes', 'problems', 'spec', 'warnings'])
     assert.equal(s.cluster, c.name)
     assert.equal(s.mode, 'hybrid')
     assert.match(s.spec, /kctl\.yaml$/)
     assert.deepEqual(s.problems, [])
+    assert.deepEqual(s.warnings, [], 'the certificates have 1095 days left')
     assert.deepEqual(Object.keys(s.database).sort(), ['address', 'kind', 'reachable', 'state'])
     assert.equal(s.database.kind, 'embedded')
     assert.deepEqual(s.database.reachable, {'cp-1': true})
@@ -58,6 +59,8 @@ describe('kctl status', () => {
       assert.equal(n.last_crash, null)
       assert.equal(n.kctl_version, JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version, 'the kctl release whose runtime the node runs')
       assert.equal(typeof n.started_at, 'number')
+      const cluster = c.state().nodes['cp-1'].listen.cluster
+      assert.deepEqual(n.connected_to, n.role === 'data_plane' ? {node: 'cp-1', address: cluster, connected: true} : null, `${n.name}: the CP its /status names`)
     }
     const cp = s.control_plane
     assert.deepEqual(Object.keys(cp).sort(), ['config_hash', 'connected_data_planes', 'error', 'node', 'ping_interval', 'reachable', 'unreachable_since'])
@@ -72,6 +75,7 @@ describe('kctl status', () => {
       assert.equal(d.config_hash, cp.config_hash)
       assert.equal(d.ip, '127.0.0.1')
       assert.equal(typeof d.cert_expiry, 'number')
+      assert.equal(d.control_plane, 'cp-1')
     }
     assert.deepEqual(s.data_planes.map((d: any) => d.node).sort(), ['dp-1', 'dp-2'])
   })
@@ -83,8 +87,8 @@ describe('kctl status', () => {
     assert.doesNotMatch(r.stdout, /\u001B/)
     assert.match(r.stdout, /^cluster st \(hybrid\)/)
     assert.match(r.stdout, /2\/2 DPs in sync/)
-    assert.match(r.stdout, /^NAME +HOSTNAME +IP +VERSION +HASH +SYNC +LAST SEEN +CERT +LABELS/m)
-    assert.match(r.stdout, /^dp-1 .* in sync .* in 109[45] days/m)
+    assert.match(r.stdout, /^NAME +HOSTNAME +IP +VERSION +HASH +SYNC +CP +LAST SEEN +CERT +LABELS/m)
+    assert.match(r.stdout, /^dp-1 .* in sync +cp-1 .* in 109[45] days/m)
     assert.match(r.stdout, /\nhealthy\n$/)
   })
 

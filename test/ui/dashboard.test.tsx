@@ -37,7 +37,7 @@ describe('Dashboard', () => {
     assert.match(f, /● healthy · 3\/3 nodes running · 2\/2 DPs in sync · CP config 4f2a9c1e/)
     assert.match(f, /NODES/)
     assert.match(f, /DATA PLANES/)
-    assert.match(dpLine(f, 'dp-1'), /4f2a9c1e +in sync +3s ago +in 1094 days +region:eu/)
+    assert.match(dpLine(f, 'dp-1'), /4f2a9c1e +in sync +cp-1 +3s ago +in 1094 days +region:eu/)
     assert.match(f, /■ running \/ in sync/)
     assert.doesNotMatch(f, /\u001B\[3\dm/, 'no colours when color is false')
   })
@@ -57,7 +57,7 @@ describe('Dashboard', () => {
     s = withDp(s, 'dp-2', {sync: 'stale', last_seen: NOW - 12})
     store.setStatus({...s, healthy: false}, NOW)
     await frame('dp-2 stale', /1\/2 DPs in sync/)
-    assert.match(dpLine(lastFrame()!, 'dp-2'), /stale +12s ago/)
+    assert.match(dpLine(lastFrame()!, 'dp-2'), /stale +cp-1 +12s ago/)
     assert.match(lastFrame()!, /1\/2 DPs in sync/)
     assert.ok(frames.some((f) => f.includes('dp-2 went stale')))
 

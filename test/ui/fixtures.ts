@@ -23,6 +23,7 @@ export function nodeFixture(name: string, over: Partial<NodeStatus> = {}): NodeS
     database_reachable: dp ? null : true,
     restarts: 0,
     last_crash: null,
+    connected_to: dp ? {node: 'cp-1', address: '127.0.0.1:8005', connected: true} : null,
     kctl_version: '0.1.0',
     ...over,
   }
@@ -40,6 +41,7 @@ export function dpFixture(node: string | null, over: Partial<DataPlaneStatus> = 
     sync_status: 'normal',
     last_seen: NOW - 3,
     cert_expiry: NOW + 1094 * 86_400 + 100,
+    control_plane: node ? 'cp-1' : null,
     labels: {region: 'eu'},
     ...over,
   }
@@ -53,6 +55,7 @@ export function statusFixture(over: Partial<StatusResult> = {}): StatusResult {
     checked_at: NOW,
     healthy: true,
     problems: [],
+    warnings: [],
     database: {kind: 'embedded', address: '127.0.0.1:5432/kong', state: 'running', reachable: {'cp-1': true}},
     nodes: [nodeFixture('cp-1'), nodeFixture('dp-1'), nodeFixture('dp-2')],
     control_plane: {node: 'cp-1', reachable: true, error: null, unreachable_since: null, config_hash: HASH_A, connected_data_planes: 2, ping_interval: 1},

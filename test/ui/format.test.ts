@@ -6,6 +6,7 @@ import type {LocalCluster, LocalNode} from '../../src/services/status/local.js'
 import {diffEvents} from '../../src/ui/events.js'
 import {certExpiry, duration, relativeTime, shortHash} from '../../src/ui/format.js'
 import {plainStatus} from '../../src/ui/plain.js'
+import {expiryWarnings, type CertificateEntry} from '../../src/cluster/cert-inventory.js'
 import {dataPlaneRows, detailsOf, filterRows, nodeRows, rowBudget, sortRows, totals, windowRows} from '../../src/ui/rows.js'
 import {createStatusStore} from '../../src/ui/status-store.js'
 import {initialView, reduceInput, reduceKey} from '../../src/ui/view-state.js'
@@ -79,7 +80,7 @@ describe('rows', () => {
   test('state → rows with tones; DPs unknown to kctl.yaml marked', () => {
     const s = statusFixture({data_planes: [dpFixture('dp-1'), dpFixture(null, {hostname: 'far', sync: 'behind', config_hash: HASH_B})]})
     const dps = dataPlaneRows(s, NOW)
-    assert.deepEqual(dps[0].cells.map((c) => c.text), ['dp-1', 'host-a', '127.0.0.1', '3.9.0', '4f2a9c1e', 'in sync', '3s ago', 'in 1094 days', 'region:eu'])
+    assert.deepEqual(dps[0].cells.map((c) => c.text), ['dp-1', 'host-a', '127.0.0.1', '3.9.0', '4f2a9c1e', 'in sync', 'cp-1', '3s ago', 'in 1094 days', 'region:eu'])
     assert.equal(dps[0].cells[5].tone, 'good')
     assert.match(dps[1].cells[0].text, /\(not in kctl\.yaml\)$/)
     assert.deepEqual([dps[1].cells[5].text, dps[1].cells[5].tone], ['behind', 'warn'])
@@ -129,7 +130,7 @@ describe('rows', () => {
     const s = {...withDp(statusFixture(), 'dp-2', {sync: 'stale'}), healthy: false, problems: ['dp-2 is stale']}
     const text = plainStatus(s, NOW)
     assert.doesNotMatch(text, /\u001B/)
-    assert.match(text, /^dp-2 +host-a +127\.0\.0\.1 +3\.9\.0 +4f2a9c1e +stale +3s ago/m)
+    assert.match(text, /^dp-2 +host-a +127\.0\.0\.1 +3\.9\.0 +4f2a9c1e +stale +cp-1 +3s ago/m)
     assert.match(text, /unhealthy: dp-2 is stale$/)
   })
 })
@@ -213,7 +214,7 @@ describe('buildStatus', () => {
   test('a DP node row and its DATA PLANES row show the same hash: the CP read of that round', () => {
     const dp = (name: string, id: string): LocalNode => ({name, role: 'data_plane', pid: 2000, state: 'running', started_at: NOW - 60, listen: {status: '127.0.0.1:8100'}, statusUrl: 'http://127.0.0.1:8100', logFile: '/dev/null', dpId: id, supervision: null})
     const cp: LocalNode = {name: 'cp-1', role: 'control_plane', pid: 1000, state: 'running', started_at: NOW - 60, listen: {admin: '127.0.0.1:8001'}, adminUrl: 'http://127.0.0.1:8001', statusUrl: 'http://127.0.0.1:8007', logFile: '/dev/null', dpId: null, supervision: null}
-    const local: LocalCluster = {name: 'demo', mode: 'hybrid', specPath: '/x/kctl.yaml', connection: {host: '127.0.0.1', port: 5432, user: 'kong', database: 'kong'}, embedded: {state: 'running'}, nodes: [cp, dp('dp-1', 'id-1'), dp('dp-2', 'id-2')], pingInterval: 1}
+    const local: LocalCluster = {name: 'demo', mode: 'hybrid', specPath: '/x/kctl.yaml', connection: {host: '127.0.0.1', port: 5432, user: 'kong', database: 'kong'}, embedded: {state: 'running'}, nodes: [cp, dp('dp-1', 'id-1'), dp('dp-2', 'id-2')], pingInterval: 1, certificates: []}
     const probe = (hash: string) => ({ok: true, ready: true, body: {configuration_hash: hash}, error: null})
     const row = (id: string, hash: string) => ({id, hostname: 'h', ip: '127.0.0.1', last_seen: NOW, updated_at: NOW, ttl: 1209600, config_hash: hash, version: '3.9.0', sync_status: 'normal', labels: {}, cert_details: {}})
     // dp-1's own /status already has B (its loop ran after the change); the CP's round still lists A.
@@ -230,5 +231,31 @@ describe('buildStatus', () => {
     // A DP the CP does not list keeps what it said itself.
     const alone = buildStatus(local, {...obs, cp: {...obs.cp!, rows: [row('id-2', HASH_A)]}}, NOW)
     assert.equal(alone.nodes.find((n) => n.name === 'dp-1')!.config_hash, HASH_B)
+  })
+})
+
+describe('certificate expiry warnings', () => {
+  const entry = (over: Partial<CertificateEntry>): CertificateEntry => ({kind: 'cluster', node: null, file: '/s/certs/cluster.crt', generated: true, subject: 'CN=kong_clustering', expires_at: new Date((NOW + 10 * 86_400 + 60) * 1000).toISOString(), fingerprint_sha256: 'ab', error: null, ...over})
+
+  test('within 30 days: one line each, saying what to run; later ones and unreadable files none', () => {
+    const lines = expiryWarnings([
+      entry({}),
+      entry({kind: 'node', node: 'dp-1', file: '/s/certs/dp-1.crt', expires_at: new Date((NOW - 2 * 86_400) * 1000).toISOString()}),
+      entry({kind: 'proxy', node: 'dp-2', file: '/etc/tls/proxy.crt', generated: false}),
+      entry({kind: 'ca', expires_at: new Date((NOW + 31 * 86_400) * 1000).toISOString()}),
+      entry({expires_at: null, error: 'no such file'}),
+    ], NOW)
+    assert.deepEqual(lines, [
+      `the cluster certificate (/s/certs/cluster.crt) expires in 10 day(s) (${entry({}).expires_at}): run \`kctl certs rotate\``,
+      `the cluster certificate of dp-1 (/s/certs/dp-1.crt) expired 2 day(s) ago (${new Date((NOW - 2 * 86_400) * 1000).toISOString()}): run \`kctl certs rotate\``,
+      `the proxy certificate of dp-2 (/etc/tls/proxy.crt) expires in 10 day(s) (${entry({}).expires_at}): replace the file, then \`kctl reload dp-2\``,
+    ])
+  })
+
+  test('status carries them as warnings (healthy stays true) and the plain output shows them', () => {
+    const s = statusFixture({warnings: expiryWarnings([entry({})], NOW)})
+    assert.equal(s.healthy, true)
+    assert.match(plainStatus(s, NOW), /^warning: the cluster certificate \(\/s\/certs\/cluster\.crt\) expires in 10 day\(s\) .*run `kctl certs rotate`$/m)
+    assert.doesNotMatch(plainStatus(statusFixture(), NOW), /warning:/)
   })
 })

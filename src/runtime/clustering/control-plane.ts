@@ -25,7 +25,7 @@ import {purgeExpired} from './data-planes.js'
 import {createDataPlaneRecorder} from './dp-recorder.js'
 import {exportConfig, type EntityArrays} from './export.js'
 import {decodeBasicInfo, encodeReconfigure, OUTLET_PATH, SyncStatus, type BasicInfo} from './protocol.js'
-import {certExpiry, checkPeer, type ClusterTls} from './tls.js'
+import {certExpiry, checkPeer, peerFingerprint, type ClusterTls} from './tls.js'
 import {parseListen} from '../proxy/listen.js'
 
 interface Peer {
@@ -102,6 +102,7 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
       status: SyncStatus.UNKNOWN,
       certExpiry: certExpiry(socket),
     }
+    const fingerprint = peerFingerprint(socket)
     const plog = log.child({data_plane: p.id, hostname: p.hostname})
     const version = checkVersion(GATEWAY_VERSION, p.version)
     if (version.reason) {
@@ -111,7 +112,7 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
       return
     }
     peers.add(p)
-    plog.notice(`data plane connected from ${p.ip} (version ${p.version})`)
+    plog.notice(`data plane connected from ${p.ip} (version ${p.version}, certificate SHA-256 ${fingerprint ?? 'none'})`)
     const firstTimer = setTimeout(() => {
       plog.warn('data plane sent no basic_info in time; closing')
       ws.terminate()
@@ -185,7 +186,7 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
   return {
     async listen() {
       for (const l of parseListen(conf.cluster_listen)) {
-        const server = createServer({cert: tls.cert, key: tls.key, ca: [tls.ca ?? tls.cert], requestCert: true, rejectUnauthorized: false})
+        const server = createServer({cert: tls.cert, key: tls.key, ca: tls.ca ? [tls.ca] : [tls.cert, ...tls.pinned], requestCert: true, rejectUnauthorized: false})
         server.on('upgrade', onUpgrade)
         server.on('request', (_req, res) => {
           res.statusCode = 426

@@ -7,12 +7,12 @@
  *
  * The WebSocket upgrade request (node id, hostname, version) is written on the returned
  * socket only, so an impostor learns nothing. What the CP must present:
- *   shared: exactly the cluster certificate (same SHA-256 digest as ours);
+ *   shared: exactly the cluster certificate (same SHA-256 digest as ours, or a pinned one);
  *   pki:    a chain to `cluster_ca_cert`, for `cluster_server_name` (else the CP's host).
  */
 import {checkServerIdentity, connect, type PeerCertificate, type TLSSocket} from 'node:tls'
 import {SHARED_SERVER_NAME} from './protocol.js'
-import type {ClusterTls} from './tls.js'
+import {pinnedDigest, type ClusterTls} from './tls.js'
 
 /** How far a connection got: decides how soon to try again. */
 export type DialStage = 'refused' | 'tcp' | 'tls' | 'identity'
@@ -92,9 +92,9 @@ export function controlPlaneMismatch(socket: TLSSocket, tls: ClusterTls, name: s
   const peer = socket.getPeerCertificate()
   if (!peer || Object.keys(peer).length === 0) return 'the control plane presented no certificate'
   if (tls.mode === 'shared') {
-    return peer.fingerprint256 === tls.fingerprint256
+    return pinnedDigest(tls, peer.fingerprint256)
       ? null
-      : `the control plane's certificate (SHA-256 ${peer.fingerprint256}) is not the cluster certificate (SHA-256 ${tls.fingerprint256}) required by cluster_mtls = shared`
+      : `the control plane's certificate (SHA-256 ${peer.fingerprint256}) is not the cluster certificate (SHA-256 ${tls.pins.join(' or ')}) required by cluster_mtls = shared`
   }
   if (!socket.authorized) return `the control plane's certificate does not verify against cluster_ca_cert: ${String(socket.authorizationError)}`
   const wrongName = checkServerIdentity(name, peer as PeerCertificate)

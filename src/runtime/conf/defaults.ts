@@ -37,6 +37,8 @@ export const CONF_KEYS = {
   cluster_ca_cert: {type: 'string', default: null},
   cluster_mtls: {type: 'string', default: 'shared', one_of: ['shared', 'pki']},
   cluster_server_name: {type: 'string', default: null},
+  /** kctl's: shared mode, a PEM file of further certificates a peer may present (their SHA-256 digests are pinned besides cluster_cert's own); kctl sets it while it rotates the cluster certificate. */
+  kctl_cluster_pinned_certs: {type: 'string', default: null},
   cluster_max_payload: {type: 'number', default: 16777216},
   cluster_data_plane_purge_delay: {type: 'number', default: 1209600},
   cluster_ping_interval: {type: 'number', default: 30},

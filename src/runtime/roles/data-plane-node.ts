@@ -78,6 +78,8 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const status = async () => ({
     configuration_hash: hash,
     control_plane: {connected: link.connected(), address: link.address(), failed_attempts: link.failedAttempts()},
+    // the certificate this process presents to its control plane
+    cluster_certificate: {fingerprint_sha256: tls.fingerprint256.replaceAll(':', '').toLowerCase(), expiry_timestamp: tls.expiresAt},
     server: await proxy.stats(),
     memory: {rss_bytes: process.memoryUsage().rss},
   })

@@ -2,10 +2,12 @@
  * Pure: local facts + what the nodes answered → the `kctl status` result. Both the
  * one-shot command and the watch build their result here, so they never disagree.
  */
+import {expiryWarnings} from '../../cluster/cert-inventory.js'
 import type {ListedDataPlane} from '../../runtime/clustering/data-planes.js'
 import type {NodeProbe} from './probe.js'
 import type {LocalCluster, LocalNode} from './local.js'
-import type {DataPlaneStatus, NodeStatus, StatusResult, SyncState} from './types.js'
+import type {ConnectedTo, DataPlaneStatus, NodeStatus, StatusResult, SyncState} from './types.js'
+import {dialAddress} from '../../cluster/listen.js'
 
 /** The CP source of a hybrid cluster: its last good answer is kept while it is away. */
 export interface CpObservation {
@@ -56,7 +58,15 @@ function crashesOf(n: LocalNode, body: Record<string, any> | null): Pick<NodeSta
   }
 }
 
-function nodeStatus(n: LocalNode, probe: NodeProbe | undefined): NodeStatus {
+/** A DP's control plane from its `/status` (`control_plane: {connected, address}`), named after the CP listening there. */
+function connectedTo(local: LocalCluster, n: LocalNode, body: NodeProbe['body']): ConnectedTo | null {
+  const address = body?.control_plane?.address
+  if (n.role !== 'data_plane' || typeof address !== 'string') return null
+  const cp = local.nodes.find((c) => c.role === 'control_plane' && dialAddress(c.listen.cluster) === address)
+  return {node: cp?.name ?? null, address, connected: body?.control_plane?.connected === true}
+}
+
+function nodeStatus(local: LocalCluster, n: LocalNode, probe: NodeProbe | undefined): NodeStatus {
   const body = probe?.ok ? probe.body : null
   const version = body?.configuration_version
   // a node whose supervisor gave up: why
@@ -76,12 +86,17 @@ function nodeStatus(n: LocalNode, probe: NodeProbe | undefined): NodeStatus {
     config_hash: typeof body?.configuration_hash === 'string' ? body.configuration_hash : null,
     database_reachable: typeof body?.database?.reachable === 'boolean' ? body.database.reachable : null,
     ...crashesOf(n, body),
+    connected_to: connectedTo(local, n, body),
     kctl_version: typeof body?.kctl_version === 'string' ? body.kctl_version : null,
   }
 }
 
-function dataPlanes(local: LocalCluster, cp: CpObservation | null, now: number): DataPlaneStatus[] {
+function dataPlanes(local: LocalCluster, nodes: NodeStatus[], cp: CpObservation | null, now: number): DataPlaneStatus[] {
   const byId = new Map(local.nodes.filter((n) => n.dpId).map((n) => [n.dpId!, n.name]))
+  const cpOf = (name: string | undefined) => {
+    const to = nodes.find((n) => n.name === name)?.connected_to
+    return to?.connected ? (to.node ?? to.address) : null
+  }
   return (cp?.rows ?? []).map((r) => ({
     id: r.id,
     node: byId.get(r.id) ?? null,
@@ -93,6 +108,7 @@ function dataPlanes(local: LocalCluster, cp: CpObservation | null, now: number):
     sync_status: r.sync_status,
     last_seen: r.last_seen,
     cert_expiry: r.cert_details?.expiry_timestamp ?? null,
+    control_plane: cpOf(byId.get(r.id)),
     labels: r.labels ?? {},
   }))
 }
@@ -107,7 +123,7 @@ export function controlPlaneStopped(s: Pick<StatusResult, 'control_plane' | 'nod
 }
 
 /** Why the cluster is not healthy, one line each (empty: healthy). */
-export function problemsOf(s: Omit<StatusResult, 'healthy' | 'problems'>): string[] {
+export function problemsOf(s: Omit<StatusResult, 'healthy' | 'problems' | 'warnings'>): string[] {
   const out: string[] = []
   if (s.database.state && s.database.state !== 'running') out.push(`the database is ${s.database.state}`)
   for (const n of s.nodes) {
@@ -137,7 +153,7 @@ function withCpHash(n: NodeStatus, dpId: string | null, cp: CpObservation | null
 }
 
 export function buildStatus(local: LocalCluster, obs: Observations, now: number): StatusResult {
-  const nodes = local.nodes.map((n) => withCpHash(nodeStatus(n, obs.nodes[n.name]), n.dpId, obs.cp))
+  const nodes = local.nodes.map((n) => withCpHash(nodeStatus(local, n, obs.nodes[n.name]), n.dpId, obs.cp))
   const c = local.connection
   const reachable: Record<string, boolean | null> = {}
   for (const n of nodes) if (n.role !== 'data_plane') reachable[n.name] = n.database_reachable
@@ -152,8 +168,8 @@ export function buildStatus(local: LocalCluster, obs: Observations, now: number)
     control_plane: cp
       ? {node: cp.node, reachable: cp.error === null, error: cp.error, unreachable_since: cp.unreachableSince, config_hash: cp.hash, connected_data_planes: cp.connected, ping_interval: local.pingInterval}
       : null,
-    data_planes: dataPlanes(local, cp, now),
+    data_planes: dataPlanes(local, nodes, cp, now),
   }
   const problems = problemsOf(base)
-  return {...base, healthy: problems.length === 0, problems}
+  return {...base, healthy: problems.length === 0, problems, warnings: expiryWarnings(local.certificates, now)}
 }

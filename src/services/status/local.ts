@@ -6,6 +6,7 @@
 import {join} from 'node:path'
 import type {Host} from '../../cluster/hosts/host.js'
 import {hostFor, hostNamed, localHost, processRunning, reachUrl} from '../../cluster/hosts/index.js'
+import {certificateInventory, type CertificateEntry} from '../../cluster/cert-inventory.js'
 import {listenUrl} from '../../cluster/listen.js'
 import {DATABASE_NODE, type Mode} from '../../cluster/spec.js'
 import {LOCAL_HOST_NAME, type ResolvedHost} from '../../cluster/spec-hosts.js'
@@ -44,13 +45,15 @@ export interface LocalCluster {
   hosts?: Record<string, ResolvedHost>
   /** Seconds (`cluster_ping_interval` of the first CP's conf; Kong's default 30). */
   pingInterval: number
+  /** The certificate files the nodes use (cluster certificates, proxy `ssl_cert`). */
+  certificates: CertificateEntry[]
 }
 
 const DEFAULT_PING_INTERVAL = 30
 
 /** @throws UserError as loadCluster does. */
 export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
-  const {state, specPath, stateDir} = await loadCluster(ref)
+  const {state, spec, specPath, stateDir} = await loadCluster(ref)
   // A pid found dead is "failed" only if kctl still means it to run. The intent read above
   // may predate a `kctl stop` that wrote `stopped` and signalled since; `kctl stop` writes
   // the intent before it signals, so liveness first, then the intent read again, never
@@ -98,6 +101,7 @@ export async function readLocalCluster(ref: ClusterRef): Promise<LocalCluster> {
     nodes,
     ...(state.hosts ? {hosts: state.hosts} : {}),
     pingInterval: ping !== undefined && Number(ping) > 0 ? Number(ping) : DEFAULT_PING_INTERVAL,
+    certificates: await certificateInventory(state, spec),
   }
 }
 

@@ -2,15 +2,16 @@
  * The JSON contract of `kctl status --json` (pinned by test/status/cli.test.ts). Times are
  * epoch seconds, as Kong's `last_seen`; ages are derived at display time from `checked_at`.
  *
- *   {cluster, mode, spec, checked_at, healthy, problems[],
+ *   {cluster, mode, spec, checked_at, healthy, problems[], warnings[],
  *    database: {kind, address, state, reachable: {node: bool|null}},
  *    nodes: [{name, role, host, pid, state, started_at, listen, reachable, ready,
  *             error, config_version, config_hash, database_reachable,
- *             restarts, last_crash: null | {at, cause}, kctl_version}],
+ *             restarts, last_crash: null | {at, cause}, kctl_version,
+ *             connected_to: null | {node, address, connected}}],
  *    control_plane: null | {node, reachable, error, unreachable_since, config_hash,
  *                           connected_data_planes, ping_interval},
  *    data_planes: [{id, node, hostname, ip, version, config_hash, sync, sync_status,
- *                   last_seen, cert_expiry, labels}]}
+ *                   last_seen, cert_expiry, control_plane, labels}]}
  */
 import type {Mode} from '../../cluster/spec.js'
 import type {ProcessState} from '../cluster.js'
@@ -29,6 +30,8 @@ export interface StatusResult {
   healthy: boolean
   /** One line per reason `healthy` is false. */
   problems: string[]
+  /** Not problems yet, each with what to run: a certificate that expires within 30 days. */
+  warnings: string[]
   database: DatabaseStatus
   nodes: NodeStatus[]
   /** Hybrid only: the CP kctl asked for `/clustering/data-planes`. */
@@ -73,6 +76,16 @@ export interface NodeStatus {
   last_crash: LastCrash | null
   /** The kctl release whose runtime the node runs, as its `/status` says (null: it did not answer). */
   kctl_version: string | null
+  /** Data planes: the control plane their `/status` names (null: not a DP, or it did not answer). */
+  connected_to: ConnectedTo | null
+}
+
+export interface ConnectedTo {
+  /** The kctl.yaml name of the control plane at `address`, null when none of them listens there. */
+  node: string | null
+  /** `host:port` from the DP's `cluster_control_plane` it talks to (or last tried). */
+  address: string
+  connected: boolean
 }
 
 export interface LastCrash {
@@ -106,5 +119,7 @@ export interface DataPlaneStatus {
   last_seen: number
   /** Certificate expiry (epoch seconds) when the CP knows it. */
   cert_expiry: number | null
+  /** The control plane this DP is connected to (its node name, else its address), from the DP's own /status; null when not connected or unknown. */
+  control_plane: string | null
   labels: Record<string, string>
 }

@@ -1,4 +1,4 @@
-/** Cluster name, mode, spec, totals ("2/2 DPs in sync"), database and CP lines, and the unreachable banner. */
+/** Cluster name, mode, spec, totals ("2/2 DPs in sync"), database and CP lines, the unreachable banner, and warnings (certificate expiry). */
 import {Box, Text} from 'ink'
 import {controlPlaneStopped} from '../../services/status/build.js'
 import type {StatusResult} from '../../services/status/types.js'
@@ -31,6 +31,11 @@ export function Header({status, now, color}: HeaderProps) {
       </Text>
       {cp && !cp.reachable && controlPlaneStopped(status) ? <Text wrap="truncate">control plane {cp.node} is stopped (`kctl start {cp.node}`) — showing the last known state</Text> : null}
       {cp && !cp.reachable && !controlPlaneStopped(status) ? <Banner node={cp.node} since={cp.unreachable_since} error={cp.error} now={now} color={color} /> : null}
+      {status.warnings.map((w) => (
+        <Text key={w} color={color ? 'yellow' : undefined} wrap="truncate">
+          warning: {w}
+        </Text>
+      ))}
     </Box>
   )
 }
