@@ -77,30 +77,33 @@ export async function ensureCertificates(certs: CertificatesState, nodes: NodeSt
 }
 
 /** The kong.conf keys of the hybrid roles (empty for traditional nodes). */
-export function clusterConfValues(state: ClusterState, node: NodeState): Record<string, string> {
+export function clusterConfValues(state: ClusterState, node: NodeState, hostAddress: (host: string) => string | undefined = () => undefined): Record<string, string> {
   const certs = state.certificates
   if (node.role === 'traditional' || !certs) return {}
   const own = nodeCertPaths(certs, node.name)
   const values: Record<string, string> = {cluster_mtls: certs.mtls, cluster_cert: own.cert, cluster_cert_key: own.key}
   if (certs.mtls === 'pki') values.cluster_ca_cert = certs.cert
   if (node.role === 'control_plane') values.cluster_listen = node.listen.cluster ?? 'off'
-  else values.cluster_control_plane = controlPlaneAddress(state, node)
+  else values.cluster_control_plane = controlPlaneAddress(state, node, hostAddress)
   return values
 }
 
 /**
- * Every control plane's cluster address (`host:port, host:port`), starting with a
+ * Every control plane's cluster address (`host:port, host:port`; a control plane on another
+ * host than the data plane at that host's address), starting with a
  * different one for each data plane so they spread over the control planes; a data plane
  * whose control plane fails moves to the next in its list.
  */
-function controlPlaneAddress(state: ClusterState, node: NodeState): string {
+function controlPlaneAddress(state: ClusterState, node: NodeState, hostAddress: (host: string) => string | undefined): string {
   const addresses = Object.values(state.nodes)
     .filter((n) => n.role === 'control_plane')
     .map((cp) => {
       const parsed = cp.listen.cluster ? parseListen(cp.listen.cluster) : []
       const a = typeof parsed === 'string' ? undefined : parsed[0]
       if (!a) return undefined
-      const host = connectHost(a.host)
+      // A CP on another host than the DP, listening on every address: that host's address.
+      const elsewhere = (cp.host ?? 'local') !== (node.host ?? 'local') && ['0.0.0.0', '*', '::', '127.0.0.1', 'localhost'].includes(a.host)
+      const host = (elsewhere ? hostAddress(cp.host ?? 'local') : undefined) ?? connectHost(a.host)
       return `${host.includes(':') ? `[${host}]` : host}:${a.port}`
     })
     .filter((a): a is string => a !== undefined)

@@ -15,14 +15,17 @@ import type {ProcessIdentity} from '../kit/process.js'
 import type {Host} from './hosts/host.js'
 import {reachUrl} from './hosts/index.js'
 import {listenUrl} from './listen.js'
+import {nodeBinaryIn, runtimeEntryIn, type HostInstall} from './remote-install.js'
 import type {NodeState} from './state.js'
 
 /**
  * Spawns the node and writes `<prefix>/node.pid`. Returns the process's identity without
  * waiting; one that exited at once gets an identity no process matches.
  */
-export async function startNode(node: NodeState, host: Host): Promise<ProcessIdentity> {
-  const proc = await host.spawnDetached(process.execPath, [runtimeEntry(), '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix})
+export async function startNode(node: NodeState, host: Host, install?: HostInstall): Promise<ProcessIdentity> {
+  // On another host: the Node binary and runtime of the bundle kctl installed there.
+  const [node_, entry] = install ? [nodeBinaryIn(install.dir), runtimeEntryIn(install.dir)] : [process.execPath, runtimeEntry()]
+  const proc = await host.spawnDetached(node_, [entry, '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix})
   await host.writeFile(join(node.prefix, 'node.pid'), `${proc.pid}\n`)
   return proc
 }

@@ -16,6 +16,8 @@ export interface UpContext {
   report: Reporter
   /** What this run started, so a failure can undo it. */
   started: {database?: ProcessIdentity; nodes: ProcessIdentity[]}
+  /** Bytes this run sent to each other host (installs). */
+  uploaded?: Record<string, number>
 }
 
 export interface Phase {

@@ -4,6 +4,7 @@
  * the stack with --verbose or KCTL_DEBUG; usage errors exit 2.
  */
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import {runCleanups} from './cleanup.js'
 import {KctlError} from './errors.js'
 import {failWith, jsonFromEnv, usageErrorOf} from './error-output.js'
 import {stateRoot} from './paths.js'
@@ -33,6 +34,7 @@ export abstract class BaseCommand extends Command {
     // this.exit(n): the command chose its status and printed what it had to.
     if (err instanceof Errors.ExitError) throw err
     endProgress(false)
+    await runCleanups()
     const usage = usageErrorOf(err, this.id?.replaceAll(':', ' '))
     // oclif's own parse errors without JSON: its rendering (the message and the command's
     // usage), always with exit 2.
@@ -46,6 +48,7 @@ export abstract class BaseCommand extends Command {
 
   protected override async finally(err: Error | undefined): Promise<unknown> {
     endProgress(!err)
+    await runCleanups()
     return super.finally(err)
   }
 }

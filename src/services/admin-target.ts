@@ -3,6 +3,7 @@
  * the cluster in ./kctl.yaml (or --spec): its traditional or control-plane node.
  */
 import {UserError} from '../kit/errors.js'
+import {hostFor, reachUrl} from '../cluster/hosts/index.js'
 import {loadCluster} from './cluster.js'
 import {openGateway, type Gateway} from '../declarative/admin-client.js'
 
@@ -20,7 +21,8 @@ export async function resolveAdminUrl(t: AdminTarget): Promise<string> {
   if (!node?.listen.admin) {
     throw new UserError('CLUSTER_NOT_FOUND', `Cluster ${state.name} has no node with an Admin API.`, {hint: 'Pass --admin-url http://HOST:8001.'})
   }
-  return listenToUrl(node.listen.admin)
+  // a control plane on another host: through a port forwarded over its SSH connection
+  return (await reachUrl(hostFor(state, node.name), listenToUrl(node.listen.admin)))!
 }
 
 /** The Admin API to talk to, checked to be one. @throws NotAGateway, AdminUnreachable */

@@ -18,9 +18,11 @@ import type {BasePorts} from '../cluster/layout.js'
 import {renderSpec} from '../cluster/spec-template.js'
 import {DATABASE_NODE, LISTEN_KEYS, loadSpec, nodeListen, type ClusterSpec, type Mode, type MtlsMode} from '../cluster/spec.js'
 import {checkHostsAvailable, processRunning} from '../cluster/hosts/index.js'
+import {LOCAL_HOST_NAME, resolveHost} from '../cluster/spec-hosts.js'
 import {readState, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
 import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
+import {uninstallHosts} from './destroy.js'
 
 export interface InitOptions extends ClusterRef {
   /** Deployment mode for a new spec (default embedded). */
@@ -61,6 +63,8 @@ export interface InitResult {
   /** Every node's proxy URL, in spec order (data planes in hybrid mode). */
   proxies: {node: string; url: string}[]
   database: string
+  /** Bytes this run sent to each other host (absent when it sent to none). */
+  uploaded?: Record<string, number>
   plan?: {title: string; actions: string[]}[]
 }
 
@@ -95,7 +99,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
     if (!existing) await discard(state, stateDir)
     throw err
   }
-  return result(false)
+  return {...result(false), ...(ctx.uploaded ? {uploaded: ctx.uploaded} : {})}
 }
 
 /** The existing spec, or a new one from the template (`text`, written only once we go ahead). */
@@ -167,8 +171,17 @@ async function newState(spec: ClusterSpec, specPath: string, stateDir: string, d
   const base = {version: 1 as const, name: spec.metadata.name, mode: spec.spec.mode, specPath, createdAt: new Date().toISOString(), nodes: {}}
   const db = spec.spec.database
   if ('url' in db) return {...base, connection: parseUrl(db.url)}
-  const port = db.port ?? (await findFreePort())
   const password = randomBytes(18).toString('hex')
+  const remote = resolveHost(spec, db.host)
+  if (remote) {
+    // On another host: Kong's default port there, files under the host's data folder; the
+    // binaries, the service user and the address are filled in once kctl installed there.
+    const port = db.port ?? 5432
+    const dir = join(remote.paths.data, 'postgres')
+    const instance = {binaries: {nativeDir: '', version: ''}, dataDir: join(dir, 'data'), port, user: 'kong', password}
+    return {...base, connection: {host: remote.ssh.address ?? remote.ssh.host!, port, user: 'kong', password, database: 'kong'}, embedded: {host: remote.name, instance, logFile: join(dir, 'postgres.log'), intent: 'stopped'}}
+  }
+  const port = db.port ?? (await findFreePort())
   const connection: PgConnection = {host: '127.0.0.1', port, user: 'kong', password, database: 'kong'}
   const instance = dryRun
     ? {binaries: {nativeDir: '', version: ''}, dataDir: join(stateDir, 'postgres', 'data'), port, user: 'kong', password}
@@ -188,7 +201,10 @@ async function allRunning(state: ClusterState): Promise<boolean> {
 }
 
 async function discard(state: ClusterState, stateDir: string): Promise<void> {
-  if (state.embedded) await removeData(state.embedded.instance)
+  if (state.embedded && (state.embedded.host ?? LOCAL_HOST_NAME) === LOCAL_HOST_NAME) await removeData(state.embedded.instance)
+  // every other host this cluster uses: an install cut short leaves its folders and user too
+  const used = [...Object.values(state.nodes).map((n) => n.host), state.embedded?.host].filter((h): h is string => Boolean(h && h !== LOCAL_HOST_NAME && state.hosts?.[h]))
+  await uninstallHosts(state, [...new Set(used)], {ignoreErrors: true})
   await removeStateDir(stateDir)
   await rmdir(dirname(stateDir)).catch(() => {}) // clusters/, when this was the only one
 }

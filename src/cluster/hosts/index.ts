@@ -6,25 +6,24 @@
  *   hostFor(state | spec, 'dp-1') ──▶ nodes[dp-1].host ──▶ absent / local ──▶ localHost
  *                                                      └─▶ spec.hosts[name] ──▶ remoteHost(def)
  */
+import {registerCleanup} from '../../kit/cleanup.js'
 import {UserError} from '../../kit/errors.js'
 import {DATABASE_NODE, type ClusterSpec} from '../spec.js'
 import {LOCAL_HOST_NAME, resolveHost, type ResolvedHost} from '../spec-hosts.js'
 import {isRunning, type ClusterState} from '../state.js'
 import type {Host} from './host.js'
 import {localHost} from './local.js'
+import {SshHost} from './ssh.js'
 
 export type {Host} from './host.js'
 export {localHost} from './local.js'
 
 const opened = new Map<string, Host>()
 
-/**
- * The implementation for a host of the spec other than this machine, or undefined while kctl
- * has none (hosts are then listed as not checked, and nothing is launched there).
- */
+/** The implementation for a host of the spec other than this machine: SSH, one master connection per host. */
 export function remoteHost(def: ResolvedHost): Host | undefined {
-  void def
-  return undefined
+  registerCleanup(closeHosts)
+  return new SshHost(def.name, def.ssh)
 }
 
 const isSpec = (source: ClusterState | ClusterSpec): source is ClusterSpec => 'apiVersion' in source
