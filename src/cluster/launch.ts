@@ -3,6 +3,7 @@ import {readFile} from 'node:fs/promises'
 import {basename, join} from 'node:path'
 import {clusterConfValues} from './certificates.js'
 import {startNode} from './launcher.js'
+import {startUnit} from './systemd-unit.js'
 import {writeNodeConf} from './node-conf.js'
 import type {Host} from './hosts/host.js'
 import {hostFor, hostNamed} from './hosts/index.js'
@@ -17,7 +18,8 @@ export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
   const host = hostOf(ctx, node.name)
   await writeConfOf(ctx.spec, ctx.state, node)
   if (!host.isLocal && !ctx.state.installs?.[node.host!]) throw new Error(`bug: ${node.name} launched on host ${node.host} before kctl installed there`)
-  const proc = await startNode(node, host, host.isLocal ? undefined : ctx.state.installs![node.host!])
+  const install = host.isLocal ? undefined : ctx.state.installs![node.host!]
+  const proc = install?.systemd ? await startUnit(host, ctx.state.hosts![node.host!].paths, ctx.state.name, node, install) : await startNode(node, host, install)
   recordProcess(node, proc)
   node.intent = 'running'
   ctx.started.nodes.push(proc)

@@ -41,6 +41,8 @@ export interface HostInstall {
   userCreated: boolean
   /** The embedded Postgres binaries are in the bundle. */
   postgres: boolean
+  /** PID 1 is systemd there: nodes run as units (systemd-unit.ts). */
+  systemd: boolean
 }
 
 /** The unprivileged user of a cluster on its hosts: `kctl-<cluster>`, at most 32 characters. */
@@ -183,12 +185,12 @@ export async function installOn(host: Host, paths: HostPaths, cluster: string, o
     `mkdir -p -- ${q(paths.config)} ${q(paths.data)}`,
     `chmod 0700 ${q(paths.config)}; chmod 0755 ${q(paths.data)}`,
   ].join('\n')])
-  const install: HostInstall = {version, dir, user, uid: Number(uid), gid: Number(gid), userCreated: how === 'created' || Boolean(options.previous?.userCreated && options.previous.user === user), postgres: options.postgres || Boolean(options.previous?.postgres && options.previous.version === version)}
+  const install: HostInstall = {version, dir, user, uid: Number(uid), gid: Number(gid), userCreated: how === 'created' || Boolean(options.previous?.userCreated && options.previous.user === user), postgres: options.postgres || Boolean(options.previous?.postgres && options.previous.version === version), systemd: facts.systemd}
   return {install, bytesSent}
 }
 
 /**
- * Removes what kctl created on `host` for `cluster`: its config and data folders, the
+ * Removes what kctl created on `host` for `cluster` (its units first: systemd-unit.ts): its config and data folders, the
  * service user if kctl created it, its marker in the bundle, and the bundle (then the
  * install folder) once no cluster uses it any more. Empty parents of the default paths
  * (/etc/kctl, /var/lib/kctl) go too; nothing else is touched.

@@ -9,6 +9,7 @@ import {removeData, stopServer} from '../cluster/postgres.js'
 import {DATABASE_NODE, loadSpec} from '../cluster/spec.js'
 import {hostFor, hostNamed} from '../cluster/hosts/index.js'
 import {uninstallFrom} from '../cluster/remote-install.js'
+import {removeUnitsScript} from '../cluster/systemd-unit.js'
 import {launchedProcess, removeStateDir, type ClusterState} from '../cluster/state.js'
 import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
 
