@@ -73,5 +73,5 @@ if (files.length === 0) {
 }
 // One file at a time (they start real servers on a 2-core machine); no single test may
 // hang the run: each gets at most 5 minutes.
-const res = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', ...files], {cwd: root, stdio: 'inherit'})
+const res = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=600000', ...files], {cwd: root, stdio: 'inherit'})
 process.exit(res.status ?? 1)

@@ -1,25 +1,36 @@
 /** Launching one node within an up run: its kong.conf, the detached process, the record kept for undo and state. */
 import {readFile} from 'node:fs/promises'
 import {basename, join} from 'node:path'
+import {entryPath} from '../runtime/supervisor/entry.js'
 import {clusterConfValues} from './certificates.js'
 import {startNode} from './launcher.js'
+import {nodeBinaryIn, runtimeEntryIn} from './remote-install.js'
 import {startUnit} from './systemd-unit.js'
 import {writeNodeConf} from './node-conf.js'
 import type {Host} from './hosts/host.js'
 import {hostFor, hostNamed} from './hosts/index.js'
 import {hostOf, type UpContext} from './phase.js'
+import {runtimeEntryOf} from './runtime-install.js'
 import {nodeExtraConf} from './spec-conf.js'
 import type {ClusterSpec} from './spec.js'
 import {LOCAL_HOST_NAME} from './spec-hosts.js'
 import {recordProcess, writeState, type ClusterState, type NodeState} from './state.js'
 
-/** Writes the node's kong.conf, spawns it detached and records it (for undo and for state). */
+/**
+ * Writes the node's kong.conf, spawns it detached from its version's installed runtime
+ * (written to `<prefix>/runtime.entry` too, so a reload or handover keeps that code) and
+ * records it (for undo and for state).
+ */
 export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
   const host = hostOf(ctx, node.name)
   await writeConfOf(ctx.spec, ctx.state, node)
   if (!host.isLocal && !ctx.state.installs?.[node.host!]) throw new Error(`bug: ${node.name} launched on host ${node.host} before kctl installed there`)
+  // another host: the bundle kctl installed there (its own Node binary, runtime and packages)
   const install = host.isLocal ? undefined : ctx.state.installs![node.host!]
-  const proc = install?.systemd ? await startUnit(host, ctx.state.hosts![node.host!].paths, ctx.state.name, node, install) : await startNode(node, host, install)
+  if (install) node.runtime ??= {version: install.version}
+  const entry = install ? runtimeEntryIn(install.dir) : await runtimeEntryOf(host, ctx.stateDir, ctx.state, node)
+  await host.writeFile(entryPath(node.prefix), `${entry}\n`)
+  const proc = install?.systemd ? await startUnit(host, ctx.state.hosts![node.host!].paths, ctx.state.name, node, install) : await startNode(node, host, entry, install && nodeBinaryIn(install.dir))
   recordProcess(node, proc)
   node.intent = 'running'
   ctx.started.nodes.push(proc)

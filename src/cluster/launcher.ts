@@ -1,6 +1,7 @@
 /**
  * The launcher: runs a gateway node on its host as
- * `node <package>/dist/src/runtime/main.js --conf <prefix>/kong.conf`, detached in its own
+ * `node <runtime>/dist/src/runtime/main.js --conf <prefix>/kong.conf` (an installed runtime:
+ * runtime-install.ts), detached in its own
  * process group with stdout+stderr appended to `<prefix>/logs/node.log`, so it outlives kctl.
  * Every process and file operation goes through the node's Host.
  *
@@ -15,17 +16,16 @@ import type {ProcessIdentity} from '../kit/process.js'
 import type {Host} from './hosts/host.js'
 import {reachUrl} from './hosts/index.js'
 import {listenUrl} from './listen.js'
-import {nodeBinaryIn, runtimeEntryIn, type HostInstall} from './remote-install.js'
 import type {NodeState} from './state.js'
 
 /**
- * Spawns the node and writes `<prefix>/node.pid`. Returns the process's identity without
- * waiting; one that exited at once gets an identity no process matches.
+ * Spawns the node from `entry` (a runtime's main.js; default the package's) with
+ * `nodeBinary` (another host: the one kctl installed there) and writes
+ * `<prefix>/node.pid`. Returns the process's identity without waiting; one that exited at
+ * once gets an identity no process matches.
  */
-export async function startNode(node: NodeState, host: Host, install?: HostInstall): Promise<ProcessIdentity> {
-  // On another host: the Node binary and runtime of the bundle kctl installed there.
-  const [node_, entry] = install ? [nodeBinaryIn(install.dir), runtimeEntryIn(install.dir)] : [process.execPath, runtimeEntry()]
-  const proc = await host.spawnDetached(node_, [entry, '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix})
+export async function startNode(node: NodeState, host: Host, entry = runtimeEntry(), nodeBinary = process.execPath): Promise<ProcessIdentity> {
+  const proc = await host.spawnDetached(nodeBinary, [entry, '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix})
   await host.writeFile(join(node.prefix, 'node.pid'), `${proc.pid}\n`)
   return proc
 }

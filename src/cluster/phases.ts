@@ -19,7 +19,9 @@ import {basename} from 'node:path'
 import pg from 'pg'
 import {ExternalError, UserError} from '../kit/errors.js'
 import {runtimeEntry} from '../kit/paths.js'
-import {migrate} from '../runtime/db/migrations.js'
+import {migrate, MIGRATIONS} from '../runtime/db/migrations.js'
+import {packageVersion} from '../kit/paths.js'
+import {clusterRuntimeVersion} from './runtime-install.js'
 import {hostNamed, processRunning} from './hosts/index.js'
 import {stopNode, waitNodeReady} from './launcher.js'
 import {parseListen} from './listen.js'
@@ -166,7 +168,10 @@ const migrations: Phase = {
   title: 'Migrations',
   plan: async () => ['run pending migrations'],
   async run(ctx) {
-    const ran = await migrate(await reachableConnection(ctx))
+    // nodes on another kctl's runtime keep running: this kctl's migrations that they could
+    // not work with wait for `kctl upgrade`, which says so
+    const other = clusterRuntimeVersion(ctx.state) !== packageVersion()
+    const ran = await migrate(await reachableConnection(ctx), other ? MIGRATIONS.filter((m) => m.compatible) : MIGRATIONS)
     ctx.report.info(ran.length ? `ran ${ran.join(', ')}` : 'database is up to date')
   },
 }

@@ -37,6 +37,12 @@ export interface NodeState extends Launched {
   intent: Intent
   /** Listen values the node was started with. */
   listen: {proxy?: string; admin?: string; status?: string; cluster?: string}
+  /**
+   * The kctl release whose installed runtime the node runs (runtime-install.ts), and the one
+   * it ran before its last `kctl upgrade` (what `--rollback` returns to). Absent in state
+   * from older versions: the cluster's, else this kctl's, from its next start or upgrade.
+   */
+  runtime?: {version: string; previous?: string}
 }
 
 export interface EmbeddedDatabaseState extends Launched {

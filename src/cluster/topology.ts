@@ -25,6 +25,7 @@ export function nodeState(stateDir: string, node: NodeSpec, previous?: NodeState
     pid: previous?.pid,
     process: previous?.process,
     intent: previous?.intent ?? 'stopped',
+    ...(previous?.runtime ? {runtime: previous.runtime} : {}),
     listen: {
       proxy: nodeListen(node, 'proxy_listen'),
       admin: nodeListen(node, 'admin_listen'),

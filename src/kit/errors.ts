@@ -28,6 +28,10 @@ export const EXIT_STATUS = {
   NODE_STOP_FAILED: 1,
   /** The new serving process did not start; the node keeps serving the previous configuration. */
   NODE_RELOAD_FAILED: 1,
+  /** A runtime version a node should run is not installed, or cannot be installed. */
+  RUNTIME_NOT_INSTALLED: 1,
+  /** `kctl upgrade` would cross a migration old nodes cannot work with, or has nothing to return to. */
+  UPGRADE_REFUSED: 1,
   COMMAND_FAILED: 1,
   ABORTED: 1,
   CERT_FILE_EXISTS: 1,

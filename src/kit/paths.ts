@@ -1,4 +1,5 @@
 /** Where things live: the package itself, and kctl's state (one folder per cluster). */
+import {readFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -10,7 +11,12 @@ export function packageRoot(): string {
 
 export const templatesDir = (): string => join(packageRoot(), 'templates')
 
-/** The node entry point the launcher runs. */
+/** This kctl's release: the package's `version`. */
+export function packageVersion(): string {
+  return String(JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version)
+}
+
+/** The node entry point in the package (each cluster runs an installed copy: cluster/runtime-install.ts). */
 export const runtimeEntry = (): string => join(packageRoot(), 'dist', 'src', 'runtime', 'main.js')
 
 /** State root: KCTL_DATA_DIR, else oclif's data dir (XDG: ~/.local/share/kctl). */

@@ -22,6 +22,8 @@ export interface NodeRow {
   state: ProcessState | 'external'
   /** `postgres`: where the database listens (host:port; never the password). */
   listen: {proxy?: string; admin?: string; cluster?: string; status?: string; postgres?: string}
+  /** The kctl release whose runtime the node runs or starts on (`kctl upgrade`); null for the database. */
+  kctl_version: string | null
 }
 
 /** The row naming a database given by URL (the embedded one is `postgres`). */
@@ -37,14 +39,14 @@ export async function nodes(options: NodesOptions): Promise<NodesResult> {
   const postgres = `${host.includes(':') ? `[${host}]` : host}:${port}`
   if (emb) {
     const s = await processStateOf(state, DATABASE_NODE)
-    rows.push({name: DATABASE_NODE, role: 'database', host: hostColumn(state, DATABASE_NODE), pid: s === 'running' ? emb.pid! : null, state: s, listen: {postgres}})
+    rows.push({name: DATABASE_NODE, role: 'database', host: hostColumn(state, DATABASE_NODE), pid: s === 'running' ? emb.pid! : null, state: s, listen: {postgres}, kctl_version: null})
   } else {
-    rows.push({name: EXTERNAL_DATABASE_ROW, role: 'database', host, pid: null, state: 'external', listen: {postgres}})
+    rows.push({name: EXTERNAL_DATABASE_ROW, role: 'database', host, pid: null, state: 'external', listen: {postgres}, kctl_version: null})
   }
   for (const n of Object.values(state.nodes)) {
     const s = await processStateOf(state, n.name)
     const listen = Object.fromEntries(Object.entries(n.listen).filter(([, v]) => v !== undefined)) as NodeRow['listen']
-    rows.push({name: n.name, role: n.role, host: hostColumn(state, n.name), pid: s === 'running' ? n.pid! : null, state: s, listen})
+    rows.push({name: n.name, role: n.role, host: hostColumn(state, n.name), pid: s === 'running' ? n.pid! : null, state: s, listen, kctl_version: n.runtime?.version ?? null})
   }
   return {cluster: state.name, mode: state.mode, nodes: rows}
 }

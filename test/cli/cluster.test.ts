@@ -18,7 +18,7 @@ import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 interface NodesJson {
   cluster: string
   mode: string
-  nodes: {name: string; role: string; host: string; pid: number | null; state: string; listen: Record<string, string>}[]
+  nodes: {name: string; role: string; host: string; pid: number | null; state: string; listen: Record<string, string>; kctl_version: string | null}[]
 }
 
 const form = (body: Record<string, string>) => ({method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: new URLSearchParams(body).toString()})
@@ -69,14 +69,16 @@ describe('kctl end to end (embedded)', () => {
     assert.equal(j.mode, 'embedded')
     assert.deepEqual(j.nodes.map((n) => [n.name, n.role, n.state]), [['postgres', 'database', 'running'], ['node-1', 'traditional', 'running']])
     for (const n of j.nodes) {
-      assert.deepEqual(Object.keys(n).sort(), ['host', 'listen', 'name', 'pid', 'role', 'state'])
+      assert.deepEqual(Object.keys(n).sort(), ['host', 'kctl_version', 'listen', 'name', 'pid', 'role', 'state'])
       assert.ok(Number.isInteger(n.pid) && isAlive(n.pid!), `${n.name} pid`)
       for (const k of Object.keys(n.listen)) assert.ok(['proxy', 'admin', 'cluster', 'status', 'postgres'].includes(k), k)
     }
     const state = JSON.parse(await readFile(join(sb.dataDir, 'clusters', 'e2e', 'state.json'), 'utf8'))
     assert.deepEqual(j.nodes[0].listen, {postgres: `127.0.0.1:${state.connection.port}`}, 'where the embedded database listens')
     const text = await sb.kctl('nodes')
-    assert.match(text.stdout, new RegExp(`^postgres +database +localhost +\\d+ +running +postgres 127\\.0\\.0\\.1:${state.connection.port}$`, 'm'))
+    assert.match(text.stdout, new RegExp(`^postgres +database +localhost +\\d+ +running +- +postgres 127\\.0\\.0\\.1:${state.connection.port}$`, 'm'))
+    const version = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).version
+    assert.deepEqual(j.nodes.map((n) => n.kctl_version), [null, version], 'the node runs the runtime of the kctl that started it')
     assert.deepEqual(j.nodes[1].listen, {
       proxy: `127.0.0.1:${sb.ports.proxy}, 127.0.0.1:${sb.ports.proxySsl} ssl`,
       admin: `127.0.0.1:${sb.ports.admin}`,
@@ -284,7 +286,7 @@ describe('kctl init --database postgres://… (an existing server)', () => {
     const j = JSON.parse(nodes.stdout)
     assert.equal(j.cluster, 'demo')
     assert.deepEqual(j.nodes.map((n: any) => [n.name, n.role, n.state]), [['database', 'database', 'external'], ['node-1', 'traditional', 'running']])
-    assert.deepEqual(j.nodes[0], {name: 'database', role: 'database', host: '127.0.0.1', pid: null, state: 'external', listen: {postgres: `127.0.0.1:${db.port}`}}, 'where the database listens, from the URL')
+    assert.deepEqual(j.nodes[0], {name: 'database', role: 'database', host: '127.0.0.1', pid: null, state: 'external', listen: {postgres: `127.0.0.1:${db.port}`}, kctl_version: null}, 'where the database listens, from the URL')
     const password = new URL(db.url).password
     const text = await sb.kctl('nodes')
     assert.match(text.stdout, new RegExp(`^database +database +127\\.0\\.0\\.1 +- +external +postgres 127\\.0\\.0\\.1:${db.port}$`, 'm'))

@@ -106,11 +106,12 @@ spec:
 `
 }
 
-export function runKctl(args: string[], options: {cwd: string; env?: Record<string, string>}): Promise<KctlRun> {
+/** Runs `bin/run.js` of this package, or of the kctl build whose bin/run.js is `options.bin`. */
+export function runKctl(args: string[], options: {cwd: string; env?: Record<string, string>; bin?: string}): Promise<KctlRun> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = {...process.env, CI: 'true', NO_COLOR: '1', ...options.env}
     for (const k of Object.keys(env)) if (k.startsWith('KONG_')) delete env[k]
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [options.bin ?? BIN, ...args], {cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {ROOT} from '../helpers/kctl.js'
@@ -20,7 +21,7 @@ after(async () => {
   await c?.cleanup()
 })
 
-const NODE_KEYS = ['config_hash', 'config_version', 'database_reachable', 'error', 'host', 'last_crash', 'listen', 'name', 'pid', 'reachable', 'ready', 'restarts', 'role', 'started_at', 'state']
+const NODE_KEYS = ['config_hash', 'config_version', 'database_reachable', 'error', 'host', 'kctl_version', 'last_crash', 'listen', 'name', 'pid', 'reachable', 'ready', 'restarts', 'role', 'started_at', 'state']
 const DP_KEYS = ['cert_expiry', 'config_hash', 'hostname', 'id', 'ip', 'labels', 'last_seen', 'node', 'sync', 'sync_status', 'version']
 
 /** `kctl status --json` once, parsed. @throws when it printed no JSON. */
@@ -55,6 +56,7 @@ describe('kctl status', () => {
       assert.equal(n.ready, true)
       assert.equal(n.restarts, 0)
       assert.equal(n.last_crash, null)
+      assert.equal(n.kctl_version, JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version, 'the kctl release whose runtime the node runs')
       assert.equal(typeof n.started_at, 'number')
     }
     const cp = s.control_plane

@@ -23,6 +23,7 @@ export function nodeFixture(name: string, over: Partial<NodeStatus> = {}): NodeS
     database_reachable: dp ? null : true,
     restarts: 0,
     last_crash: null,
+    kctl_version: '0.1.0',
     ...over,
   }
 }

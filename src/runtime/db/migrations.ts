@@ -2,6 +2,12 @@
  * Versioned migrations. Each runs once, in order, in its own transaction, recorded in
  * `schema_meta`; an advisory lock keeps two nodes (or `kctl`) from migrating at once.
  * Running them again is a no-op.
+ *
+ * Each says whether it is backward compatible: nodes of the previous kctl release keep
+ * working on the migrated schema (it adds tables, nullable or defaulted columns, indexes;
+ * Kong's `up` phase). `kctl upgrade` runs those while old nodes still serve, and refuses an
+ * online upgrade across one that is not (it drops, renames or rewrites what old code reads;
+ * Kong's `teardown`), naming it.
  */
 import pg from 'pg'
 import {bundledPlugins} from '../plugins/registry.js'
@@ -11,17 +17,21 @@ import {connectionConfig, type PgOptions} from './pool.js'
 
 export interface Migration {
   name: string
+  /** Nodes of the previous release keep working on the schema it leaves (see above). */
+  compatible: boolean
   up: () => string[]
 }
 
 const CORE: readonly Migration[] = [
   {
     name: '000_base',
+    compatible: true,
     up: () => topologicalOrder(CORE_ENTITIES).flatMap(createTableSql),
   },
   {
     // Every CP records the DPs it serves here, so that every CP sees every DP.
     name: '001_clustering_data_planes',
+    compatible: true,
     up: () => [
       `CREATE TABLE IF NOT EXISTS clustering_data_planes (
         id uuid PRIMARY KEY,
@@ -49,7 +59,7 @@ const CORE: readonly Migration[] = [
 export const MIGRATIONS: readonly Migration[] = [
   ...CORE,
   ...bundledPlugins().flatMap(({name, storage}): Migration[] => [
-    ...(storage.entities?.length ? [{name: `${name}/000_base`, up: () => topologicalOrder(storage.entities).flatMap(createTableSql)}] : []),
+    ...(storage.entities?.length ? [{name: `${name}/000_base`, compatible: true, up: () => topologicalOrder(storage.entities).flatMap(createTableSql)}] : []),
     ...(storage.migrations ?? []),
   ]),
 ]
@@ -74,22 +84,27 @@ async function executed(c: pg.Client): Promise<Set<string>> {
 }
 
 /** Names of the migrations not yet run on this database. */
-export async function pendingMigrations(o: PgOptions): Promise<string[]> {
+export async function pendingMigrations(o: PgOptions, list: readonly Migration[] = MIGRATIONS): Promise<string[]> {
+  return (await pending(o, list)).map((m) => m.name)
+}
+
+/** The migrations of `list` not yet run on this database, in order. */
+export async function pending(o: PgOptions, list: readonly Migration[] = MIGRATIONS): Promise<Migration[]> {
   return withClient(o, async (c) => {
     const done = await executed(c)
-    return MIGRATIONS.filter((m) => !done.has(m.name)).map((m) => m.name)
+    return list.filter((m) => !done.has(m.name))
   })
 }
 
-/** Runs the pending migrations; returns the names it ran. */
-export async function migrate(o: PgOptions): Promise<string[]> {
+/** Runs the pending migrations of `list` (default: this release's); returns the names it ran. */
+export async function migrate(o: PgOptions, list: readonly Migration[] = MIGRATIONS): Promise<string[]> {
   return withClient(o, async (c) => {
     await c.query('SELECT pg_advisory_lock($1)', [LOCK_KEY])
     try {
       await c.query(`CREATE TABLE IF NOT EXISTS schema_meta (name text PRIMARY KEY, executed_at timestamptz NOT NULL DEFAULT now())`)
       const done = await executed(c)
       const ran: string[] = []
-      for (const m of MIGRATIONS) {
+      for (const m of list) {
         if (done.has(m.name)) continue
         await c.query('BEGIN')
         try {

@@ -3,10 +3,12 @@
  * (Prometheus text) on nodes that proxy. It never exposes configuration, so it can
  * listen where the Admin API must not. A supervised node's `/status` also says how many
  * times its serving process was restarted after a crash (`restarts`) and the last crash
- * (`last_crash: {at, cause}`, null when none).
+ * (`last_crash: {at, cause}`, null when none). Every node's `/status` says which kctl release its
+ * code comes from (`kctl_version`): what `kctl upgrade` changes.
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {Logger} from '../kit/log.js'
+import {runtimeVersion} from '../kit/version.js'
 import {parseTarget} from './request-target.js'
 import {stillStarting, supervisionStatus} from '../supervisor/serving.js'
 
@@ -32,7 +34,7 @@ export function createStatusApi(deps: StatusDeps) {
       if (path === undefined) return reply(400, {message: 'Bad request'})
       if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, {message: 'Method not allowed'})
       // restarts and last_crash: the supervisor's count of this node's crashes (supervisor/)
-      if (path === '/status') return reply(200, {...(await deps.status()), ...supervisionStatus()})
+      if (path === '/status') return reply(200, {...(await deps.status()), ...supervisionStatus(), kctl_version: runtimeVersion()})
       if (path === '/status/ready') {
         const reason = stillStarting() ? 'starting' : await deps.ready()
         return reason ? reply(503, {message: reason}) : reply(200, {message: 'ready'})

@@ -75,8 +75,11 @@ export interface PluginStateSlot<S> {
  */
 export interface PluginStorage {
   entities?: readonly EntitySchema[]
-  /** Named `<plugin>/NNN_what`; each runs once, recorded like the core migrations. */
-  migrations?: ReadonlyArray<{name: string; up: () => string[]}>
+  /**
+   * Named `<plugin>/NNN_what`; each runs once, recorded like the core migrations, and says
+   * whether nodes of the previous release keep working on what it leaves (db/migrations.ts).
+   */
+  migrations?: ReadonlyArray<{name: string; compatible: boolean; up: () => string[]}>
 }
 
 export interface PluginExit {

@@ -5,7 +5,7 @@
  *
  *   {pid, serving_pid, state: running|failed|stopped, restarts, last_crash: {at, cause}|null,
  *    failure: null|string, reloads, last_reload: {at, ok, error}|null,
- *    last_handover: {at, ok, pid, error}|null, updated_at}
+ *    last_handover: {at, ok, pid, error}|null, entry, updated_at}
  */
 import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -31,6 +31,8 @@ export interface SupervisionRecord {
    * keeps running; a successful one by the new supervisor, whose pid is then `pid`.
    */
   last_handover: LastHandover | null
+  /** The runtime entry (main.js) its serving process runs (absent: a runtime older than upgrades). */
+  entry?: string
   /** Epoch seconds. */
   updated_at: number
 }

@@ -14,6 +14,9 @@
  *     exits 0) ─► handles the new one did not ask for are closed
  *     └─ the new one exits or is not started within reloadTimeoutMs ─► it is stopped, the
  *        old one keeps serving, `last_reload` says why
+ *   A reload's serving process, and a handover's new supervisor, run the code that
+ *   `<prefix>/runtime.entry` names (entry.ts; an upgrade), else the code running now; a
+ *   crash restart always runs the code that was running.
  *
  * Restarts and the last crash reach `kctl status` through the serving process's `/status`
  * (env at fork, protocol.ts) and through `<prefix>/supervisor.json` (record.ts), which
@@ -22,6 +25,7 @@
 import {fork, spawn, type ChildProcess} from 'node:child_process'
 import type {Logger} from '../kit/log.js'
 import {decide, DEFAULT_POLICY, type BackoffPolicy} from './backoff.js'
+import {readEntry} from './entry.js'
 import {BindError, Handles} from './handles.js'
 import {HANDOVER_ENV, SUPERVISION_ENV, type FromSuccessor, type LastCrash, type LastHandover, type LastReload, type SupervisionInfo, type ToServing, type ToSuccessor, type ToSupervisor} from './protocol.js'
 import type {ListenHandle} from './handles.js'
@@ -52,6 +56,8 @@ export interface SupervisorOptions {
  */
 interface Serving {
   proc: ChildProcess
+  /** The entry it runs. */
+  main: string
   role: 'current' | 'candidate' | 'retiring' | 'rejected'
   started: boolean
   /** The `crashed:` or `start-failed` line it sent before exiting. */
@@ -89,10 +95,20 @@ class Supervisor {
   private stopping = false
   private stopCode = 0
   private done!: (code: number) => void
+  /** The entry the current serving process runs, and a restart after a crash runs. */
+  private main: string
 
   constructor(private readonly opts: SupervisorOptions) {
     this.policy = opts.policy ?? DEFAULT_POLICY
     this.owner = !opts.successorOf
+    this.main = opts.main
+  }
+
+  /** What a reload or a handover runs: the entry `<prefix>/runtime.entry` names, else the current one. */
+  private nextEntry(): string {
+    const entry = readEntry(this.opts.prefix) ?? this.main
+    if (entry !== this.main) this.opts.log.notice(`runs ${entry} from now on (was ${this.main})`)
+    return entry
   }
 
   run(): Promise<number> {
@@ -128,10 +144,10 @@ class Supervisor {
     return new Promise((resolve) => process.send!(msg, undefined, {}, () => resolve()))
   }
 
-  private spawn(role: Serving['role']): Serving {
+  private spawn(role: Serving['role'], main = this.main): Serving {
     const info: SupervisionInfo = {restarts: this.restarts, last_crash: this.lastCrash}
-    const proc = fork(this.opts.main, this.opts.args, {env: {...process.env, [SUPERVISION_ENV]: JSON.stringify(info)}, stdio: 'inherit'})
-    const s: Serving = {proc, role, started: false, said: null, startFailed: false}
+    const proc = fork(main, this.opts.args, {env: {...process.env, [SUPERVISION_ENV]: JSON.stringify(info)}, stdio: 'inherit'})
+    const s: Serving = {proc, main, role, started: false, said: null, startFailed: false}
     this.live.add(s)
     proc.on('message', (msg: ToSupervisor) => this.onMessage(s, msg))
     proc.on('exit', (code, signal) => this.onExit(s, code, signal))
@@ -250,7 +266,7 @@ class Supervisor {
       this.lastReload = {at, ok: true, error: null}
       return this.record('running', null)
     }
-    const s = this.spawn('candidate')
+    const s = this.spawn('candidate', this.nextEntry())
     log.notice(`received SIGHUP; serving process ${s.proc.pid} starts to take over from ${this.current.proc.pid}`)
     const timeoutMs = this.opts.reloadTimeoutMs ?? 60_000
     const timer = setTimeout(() => this.reject(`was not ready within ${Math.round(timeoutMs / 1000)} s`), timeoutMs)
@@ -265,6 +281,7 @@ class Supervisor {
     const old = this.current
     c.s.role = 'current'
     this.current = c.s
+    this.main = c.s.main
     this.everStarted = true
     this.startCrashes = 0
     this.reloads++
@@ -338,7 +355,7 @@ class Supervisor {
       return this.record('running', null)
     }
     const env: NodeJS.ProcessEnv = {...process.env, [HANDOVER_ENV]: String(at)}
-    const child = spawn(process.execPath, [...process.execArgv, this.opts.main, ...this.opts.args], {detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env})
+    const child = spawn(process.execPath, [...process.execArgv, this.nextEntry(), ...this.opts.args], {detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env})
     child.on('error', (err) => this.handOverFailed(`could not start: ${err.message}`))
     const timeoutMs = this.opts.reloadTimeoutMs ?? 60_000
     const timer = setTimeout(() => this.handOverFailed(`was not serving within ${Math.round(timeoutMs / 1000)} s`), timeoutMs)
@@ -426,6 +443,7 @@ class Supervisor {
         reloads: this.reloads,
         last_reload: this.lastReload,
         last_handover: this.lastHandover,
+        entry: this.main,
         updated_at: Math.floor(Date.now() / 1000),
       })
     } catch (err) {

@@ -78,6 +78,7 @@ function nodeStatus(n: LocalNode, probe: NodeProbe | undefined): NodeStatus {
     config_hash: typeof body?.configuration_hash === 'string' ? body.configuration_hash : null,
     database_reachable: typeof body?.database?.reachable === 'boolean' ? body.database.reachable : null,
     ...crashesOf(n, body),
+    kctl_version: typeof body?.kctl_version === 'string' ? body.kctl_version : null,
   }
 }
 

@@ -6,7 +6,7 @@
  *    database: {kind, address, state, reachable: {node: bool|null}},
  *    nodes: [{name, role, host, pid, state, started_at, listen, reachable, ready,
  *             error, config_version, config_hash, database_reachable,
- *             restarts, last_crash: null | {at, cause}}],
+ *             restarts, last_crash: null | {at, cause}, kctl_version}],
  *    control_plane: null | {node, reachable, error, unreachable_since, config_hash,
  *                           connected_data_planes, ping_interval},
  *    data_planes: [{id, node, hostname, ip, version, config_hash, sync, sync_status,
@@ -71,6 +71,8 @@ export interface NodeStatus {
   restarts: number | null
   /** The serving process's last crash: when (epoch seconds) and why (exit code or signal, its `crashed:` line). */
   last_crash: LastCrash | null
+  /** The kctl release whose runtime the node runs, as its `/status` says (null: it did not answer). */
+  kctl_version: string | null
 }
 
 export interface LastCrash {

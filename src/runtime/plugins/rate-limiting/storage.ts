@@ -6,6 +6,7 @@ export const storage: PluginStorage = {
     {
       // Kong's 000_base_rate_limiting, with the ttl column and index of its 004_200_to_210.
       name: 'rate-limiting/000_base',
+      compatible: true,
       up: () => [
         `CREATE TABLE IF NOT EXISTS ratelimiting_metrics (
           identifier text NOT NULL,

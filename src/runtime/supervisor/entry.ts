@@ -1,0 +1,25 @@
+/**
+ * `<prefix>/runtime.entry`: which code the node runs from its next reload or handover on,
+ * as one line, the absolute path of a runtime's `main.js` (kctl writes it: `kctl upgrade`
+ * points it at another installed version, `--rollback` back). The supervisor reads it when
+ * it forks a reload's serving process (SIGHUP) or spawns its successor (SIGUSR2); a crash
+ * restart keeps the code that was running. No file, or a path that is not there: the
+ * code that runs now.
+ */
+import {existsSync, readFileSync} from 'node:fs'
+import {isAbsolute, join} from 'node:path'
+
+export const ENTRY_FILE = 'runtime.entry'
+
+export const entryPath = (prefix: string): string => join(prefix, ENTRY_FILE)
+
+/** The entry the file names, or null (no file, not an absolute path, or no such file). */
+export function readEntry(prefix: string): string | null {
+  let text: string
+  try {
+    text = readFileSync(entryPath(prefix), 'utf8').trim()
+  } catch {
+    return null
+  }
+  return text && isAbsolute(text) && existsSync(text) ? text : null
+}
