@@ -79,6 +79,7 @@ async function remoteHostsOf(ctx: UpContext): Promise<string[]> {
 
 const install: Phase = {
   title: 'Install on hosts',
+  applies: async (ctx) => (await remoteHostsOf(ctx)).length > 0,
   plan: async (ctx) => (await remoteHostsOf(ctx)).map((h) => `install kctl ${ctx.state.installs?.[h]?.version ?? ''} on ${h} (${ctx.state.hosts?.[h]?.paths.install}), sending only what differs`.replace('kctl  on', 'kctl on')),
   async run(ctx) {
     const names = await remoteHostsOf(ctx)
@@ -224,6 +225,7 @@ async function clientAddresses(ctx: UpContext): Promise<string[]> {
 export async function runPhases(phases: readonly Phase[], ctx: UpContext): Promise<void> {
   try {
     for (const phase of phases) {
+      if (phase.applies && !(await phase.applies(ctx))) continue
       ctx.report.step(phase.title)
       await phase.run(ctx)
     }
@@ -252,6 +254,6 @@ async function undo(ctx: UpContext): Promise<void> {
 /** The dry-run form: each phase's title and what it would do. */
 export async function planPhases(phases: readonly Phase[], ctx: UpContext): Promise<{title: string; actions: string[]}[]> {
   const plans: {title: string; actions: string[]}[] = []
-  for (const p of phases) plans.push({title: p.title, actions: await p.plan(ctx)})
+  for (const p of phases) if (!p.applies || (await p.applies(ctx))) plans.push({title: p.title, actions: await p.plan(ctx)})
   return plans
 }

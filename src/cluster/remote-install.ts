@@ -26,7 +26,7 @@ import {packageRoot} from '../kit/paths.js'
 import type {Host} from './hosts/host.js'
 import {shellQuote} from './hosts/ssh-options.js'
 import {resolveBinaries} from './postgres-binaries.js'
-import type {HostPaths} from './spec-hosts.js'
+import {defaultHostPaths, type HostPaths} from './spec-hosts.js'
 
 /** What kctl put on one host for one cluster (kept in the state, for launch and destroy). */
 export interface HostInstall {
@@ -192,19 +192,26 @@ export async function installOn(host: Host, paths: HostPaths, cluster: string, o
 /**
  * Removes what kctl created on `host` for `cluster` (its units first: systemd-unit.ts): its config and data folders, the
  * service user if kctl created it, its marker in the bundle, and the bundle (then the
- * install folder) once no cluster uses it any more. Empty parents of the default paths
+ * install folder, when empty) once no cluster uses it any more. Empty parents of the default paths
  * (/etc/kctl, /var/lib/kctl) go too; nothing else is touched.
  */
 export async function uninstallFrom(host: Host, paths: HostPaths, cluster: string, install: HostInstall | undefined): Promise<void> {
   const q = shellQuote
-  const lines = [`rm -rf -- ${q(paths.config)} ${q(paths.data)}`, `rmdir -- ${q(dirname(paths.config))} ${q(dirname(paths.data))} 2>/dev/null || true`]
+  // the parents kctl's default paths put there (/etc/kctl, /var/lib/kctl) go once empty; others are not kctl's
+  const defaults = defaultHostPaths(cluster)
+  const parents = [paths.config === defaults.config ? dirname(paths.config) : '', paths.data === defaults.data ? dirname(paths.data) : ''].filter(Boolean)
+  // what kctl made inside the cluster's folders, then the folders once empty (a `paths` entry may name a folder that holds more)
+  const made = [join(paths.config, 'nodes'), join(paths.config, 'certs'), join(paths.data, 'nodes'), join(paths.data, 'postgres')]
+  const lines = [`rm -rf -- ${made.map(q).join(' ')}`, `rmdir -- ${q(paths.config)} ${q(paths.data)} 2>/dev/null || true`, ...parents.map((d) => `rmdir -- ${q(d)} 2>/dev/null || true`)]
   if (install) {
     if (install.userCreated) lines.push(`if id -u ${q(install.user)} >/dev/null 2>&1; then userdel ${q(install.user)} >&2 || exit 1; fi`)
     lines.push(
       `rm -f -- ${q(join(install.dir, '.clusters', cluster))}`,
       // the bundle goes when no cluster uses it; the install folder when no bundle is left
       `if [ -z "$(ls -A -- ${q(join(install.dir, '.clusters'))} 2>/dev/null)" ]; then rm -rf -- ${q(install.dir)}; fi`,
-      `if [ -z "$(find ${q(paths.install)} -mindepth 2 -maxdepth 2 -name .clusters 2>/dev/null)" ]; then rm -rf -- ${q(paths.install)}; elif [ ! -e ${q(join(paths.install, 'current'))}/ ]; then rm -f -- ${q(join(paths.install, 'current'))}; fi`,
+      // `current` once it points at a bundle no longer there; the install folder once empty (never more)
+      `[ -e ${q(join(paths.install, 'current'))}/ ] || rm -f -- ${q(join(paths.install, 'current'))}`,
+      `rmdir -- ${q(paths.install)} 2>/dev/null || true`,
     )
   }
   await host.run('sh', ['-c', lines.join('\n')])
