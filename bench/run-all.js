@@ -8,7 +8,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
-const BENCHMARKS = ['propagation', 'propagation-scale', 'cp-scale', 'config-swap', 'proxy', 'router', 'cli', 'status-watch', 'declarative', 'fuzz']
+const BENCHMARKS = ['propagation', 'propagation-scale', 'cp-scale', 'config-swap', 'proxy', 'router', 'cli', 'status-watch', 'declarative', 'operations', 'fuzz']
 
 const only = process.argv.slice(2)
 let failed = 0

@@ -11,7 +11,7 @@
  * UnexpectedAnswer, never read as empty or as `undefined` counts.
  */
 import {gzipSync} from 'node:zlib'
-import {ENTITIES} from '../runtime/schema/registry.js'
+import {ENTITIES, type EntityRecord} from '../runtime/schema/registry.js'
 import type {Event, State, Summary} from '../runtime/declarative/state.js'
 import {send, type Answer} from './admin-http.js'
 
@@ -151,8 +151,8 @@ export async function fetchState(target: Gateway | string, tags: readonly string
 }
 
 /** Every page of a collection. @throws UnexpectedAnswer when a page is not `{data: [entities], offset?}` */
-async function readAll(base: string, collection: string, tags: readonly string[]): Promise<Array<Record<string, any>>> {
-  const rows: Array<Record<string, any>> = []
+async function readAll(base: string, collection: string, tags: readonly string[]): Promise<EntityRecord[]> {
+  const rows: EntityRecord[] = []
   const q = new URLSearchParams({size: '1000'})
   if (tags.length) q.set('tags', tags.join(','))
   for (;;) {
@@ -170,10 +170,10 @@ async function readAll(base: string, collection: string, tags: readonly string[]
 }
 
 /** Kong: `/upstreams/{u}/targets` for each upstream, tags filtered here. */
-async function targetsByUpstream(base: string, tags: readonly string[]): Promise<Array<Record<string, any>>> {
-  const rows: Array<Record<string, any>> = []
+async function targetsByUpstream(base: string, tags: readonly string[]): Promise<EntityRecord[]> {
+  const rows: EntityRecord[] = []
   for (const u of await readAll(base, '/upstreams', [])) {
-    for (const t of await readAll(base, `/upstreams/${u.id}/targets`, [])) if (tags.every((tag) => t.tags?.includes(tag))) rows.push(t)
+    for (const t of await readAll(base, `/upstreams/${u.id}/targets`, [])) if (tags.every((tag) => Array.isArray(t.tags) && t.tags.includes(tag))) rows.push(t)
   }
   return rows
 }

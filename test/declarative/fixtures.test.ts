@@ -47,7 +47,7 @@ describe('declarative fixtures', () => {
     it(`${legacy} (format ${legacy === '07a' ? '1.1' : '2.1'}) stores the paths ${expected} writes`, async () => {
       await withAdmin(bed, async (admin) => {
         await apply(applyOpts(bed, admin, path(legacy)))
-        const stored = (await fetchState(admin.url)).routes.map((r) => r.paths)
+        const stored = (await fetchState(admin.url)).routes.map((r) => r.paths as string[])
         const written = parse(readFileSync(path(expected), 'utf8'))
         const routes = [...(written.routes ?? []), ...(written.services ?? []).flatMap((s: any) => s.routes ?? [])]
         assert.deepEqual(stored, routes.map((r: any) => r.paths))
@@ -75,10 +75,10 @@ describe('declarative fixtures', () => {
         redis: {host: null, port: 6379, timeout: 2000, username: null, password: null, database: 0, ssl: false, ssl_verify: false, server_name: null},
         hide_client_headers: false, error_code: 429, error_message: 'API rate limit exceeded', sync_rate: -1,
       })
-      const keyAuth = plugins.find((p) => p.name === 'key-auth')!.config
+      const keyAuth = plugins.find((p) => p.name === 'key-auth')!.config as Record<string, unknown>
       assert.deepEqual(keyAuth.key_names, ['apikey'])
       assert.equal(keyAuth.hide_credentials, false)
-      assert.equal(plugins.find((p) => p.name === 'request-termination')!.config.status_code, 503)
+      assert.equal((plugins.find((p) => p.name === 'request-termination')!.config as Record<string, unknown>).status_code, 503)
     })
   })
 
@@ -91,7 +91,7 @@ describe('declarative fixtures', () => {
       const state = await fetchState(admin.url)
       assert.equal(Object.values(state).flat().length, untagged + res.result.summary.created)
       for (const kind of ['services', 'routes', 'consumers', 'keyauth_credentials']) {
-        const tagged = state[kind].filter((e) => e.tags?.includes('team-payments'))
+        const tagged = state[kind].filter((e) => (e.tags as string[] | null)?.includes('team-payments'))
         assert.equal(tagged.length, 1, `${kind}: ${JSON.stringify(state[kind])}`)
       }
       assert.deepEqual(state.services.find((s) => s.name === 'billing')!.tags ?? null, null)

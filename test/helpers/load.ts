@@ -15,6 +15,8 @@ export interface Shot {
 }
 
 export interface RunningLoad {
+  /** Requests answered (or failed) so far: wait on it, never on the clock, for "the load is under way". */
+  done(): number
   /** Stops the loops after their request in flight; resolves with every request made. */
   stop(): Promise<Shot[]>
 }
@@ -44,6 +46,7 @@ export function startLoad(url: string, concurrency: number, expect = 200): Runni
   }
   const loops = Promise.all(Array.from({length: concurrency}, (_, i) => loop(i)))
   return {
+    done: () => shots.length,
     async stop() {
       running = false
       await loops

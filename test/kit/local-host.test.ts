@@ -5,9 +5,9 @@ import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {LocalHost} from '../../src/cluster/hosts/local.js'
 import type {ProcessIdentity} from '../../src/kit/process.js'
+import {until} from '../helpers/until.js'
 
 const host = new LocalHost()
 const launched: ProcessIdentity[] = []
@@ -16,14 +16,6 @@ const scratch = async (): Promise<string> => {
   const d = await mkdtemp(join(tmpdir(), 'kctl-host-'))
   dirs.push(d)
   return d
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
-  }
 }
 
 describe('LocalHost', () => {
@@ -56,17 +48,19 @@ describe('LocalHost', () => {
   it('spawns a detached process that keeps running, with its identity and its output in the log', async () => {
     const dir = await scratch()
     const log = join(dir, 'out.log')
-    const script = "console.log('started'); setTimeout(() => {}, 60000)"
+    // It says when it started and, a while later, that it is still there.
+    const script = "console.log('started'); setTimeout(() => console.log('still running'), 300); setTimeout(() => {}, 60000)"
     const id = await host.spawnDetached(process.execPath, ['-e', script], {logFile: log, cwd: dir})
     launched.push(id)
     assert.equal(id.pid > 0, true)
     assert.equal(id.command, `${process.execPath} -e ${script}`)
     assert.deepEqual(await host.processIdentity(id.pid), id)
-    await until('the log line', async () => (await host.readFile(log))?.toString() === 'started\n')
+    await until('the first log line', async () => (await host.readFile(log))?.toString().startsWith('started\n'))
     // Its own session: not in kctl's process group, so a Ctrl-C of kctl never reaches it.
     const pgid = (await host.run('ps', ['-o', 'pgid=', '-p', String(id.pid)])).stdout.trim()
     assert.equal(pgid, String(id.pid))
-    await sleep(300)
+    // Detached means it outlives its start: its second line proves that time has passed.
+    await until('the second log line', async () => (await host.readFile(log))?.toString() === 'started\nstill running\n')
     assert.equal(await host.isSameProcess(id), true, 'still running')
   })
 

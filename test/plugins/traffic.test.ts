@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
-import {describe, test} from 'node:test'
+import {before, describe, test} from 'node:test'
 import {route, service} from '../router/fixtures.js'
 import {get, startProxy, startUpstream} from '../proxy/helpers.js'
+import {until} from '../helpers/until.js'
 import {consumer, keyCred, plugin} from './fixtures.js'
 
 async function setup(t: any, plugins: Array<(r: string) => any>, extra: Record<string, unknown[]> = {}) {
@@ -13,6 +14,10 @@ async function setup(t: any, plugins: Array<(r: string) => any>, extra: Record<s
 }
 
 describe('plugins: rate-limiting (local)', () => {
+  // The budgets are per clock minute: a test that straddles a minute's end would see its
+  // counts reset. These tests take a few seconds in all; start them with 20 s of the minute left.
+  before(() => until('a minute with 20 s left', () => new Date().getSeconds() < 40, {timeoutMs: 25_000, intervalMs: 100}))
+
   test('counts per minute, then 429 with Kong headers and body', async (t) => {
     const {port, up} = await setup(t, [() => plugin('rate-limiting', {minute: 3, hour: 10, policy: 'local', limit_by: 'ip'})])
     for (let i = 0; i < 3; i++) {

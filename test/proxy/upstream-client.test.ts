@@ -530,7 +530,7 @@ describe('upstream client: pools per origin', () => {
       const res = await pools.send({scheme: 'http', peer: {host: '127.0.0.1', port: up.port, weight: 1}, method: 'GET', path: '/', headers: ['host', 'x'],
         body: null, connectTimeout: 1000 + i, readTimeout: 2000, tlsVerify: false})
       await res.readAll()
-      await until('the connection closed', () => up.closed() === i + 1)
+      await until('the connection closed', () => up.closed() === i + 1, {intervalMs: 1})
     }
     assert.ok(pools.origins <= 257, `${pools.origins} pools kept`)
     assert.ok(pools.origins >= 1)

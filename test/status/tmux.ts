@@ -2,7 +2,8 @@
  * Drives a command in a detached tmux session on its own socket: type keys, read the
  * screen. tmux is installed with apt-get when missing (CI images often lack it).
  */
-import {execFileSync, spawnSync} from 'node:child_process'
+import {execFile, execFileSync, spawnSync} from 'node:child_process'
+import {promisify} from 'node:util'
 import {until} from '../helpers/until.js'
 import {ensureCommand} from '../helpers/system.js'
 
@@ -11,6 +12,8 @@ export const ensureTmux = (): void => ensureCommand('tmux')
 export interface TmuxSession {
   /** The visible screen, as text (no escape codes). */
   screen(): string
+  /** The same without blocking the event loop (for capturing while other work goes on). */
+  screenAsync(): Promise<string>
   keys(...keys: string[]): void
   /** Polls the screen until `test` passes; returns that screen. @throws with the last screen. */
   waitFor(test: (screen: string) => boolean, what: string, timeoutMs?: number): Promise<string>
@@ -29,6 +32,7 @@ export function startTmux(name: string, command: string, opts: {cwd: string; env
   tmux('-f', '/dev/null', 'new-session', '-d', '-s', name, '-x', String(opts.width ?? 220), '-y', String(opts.height ?? 50), '-c', opts.cwd, `env -u CI ${env} ${command}; echo "EXIT:$?"; echo "TTY: $(stty -a | grep -o -- '-\\?icanon')"; sleep 30`)
   const session: TmuxSession = {
     screen: () => tmux('capture-pane', '-p', '-t', name),
+    screenAsync: async () => (await promisify(execFile)('tmux', ['-L', socket, 'capture-pane', '-p', '-t', name], {encoding: 'utf8'})).stdout,
     keys: (...keys) => void tmux('send-keys', '-t', name, ...keys),
     waitFor: (test, what, timeoutMs) => until(what, () => session.screen(), {ok: test, timeoutMs}),
     exitStatus() {

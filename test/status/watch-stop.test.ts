@@ -28,7 +28,7 @@ after(async () => {
 
 const nodeRow = (screen: string, node: string): string => screen.split('\n').find((l) => new RegExp(`^(› |  )${node} +(control|data)_plane `).test(l)) ?? ''
 
-/** Runs `action` while reading every screen (and the local state) as fast as possible. */
+/** Runs `action` while reading every screen and the local state, each as often as it can be read. */
 async function watchDuring(t: TmuxSession, action: () => Promise<unknown>, until: (screen: string) => boolean, node: string): Promise<{screens: string[]; states: string[]}> {
   const screens: string[] = []
   const states: string[] = []
@@ -43,9 +43,12 @@ async function watchDuring(t: TmuxSession, action: () => Promise<unknown>, until
     }
   })()
   const capture = (async () => {
+    // Every screen, captured back to back (a capture takes a few ms, a frame lasts at least
+    // one refresh interval), so no frame is missed; runs of the same screen are kept once.
+    // Asynchronous, so the state reader above keeps its pace.
     while (running) {
-      screens.push(t.screen())
-      await new Promise((r) => setTimeout(r, 20))
+      const screen = await t.screenAsync()
+      if (screen !== screens.at(-1)) screens.push(screen)
     }
   })()
   try {

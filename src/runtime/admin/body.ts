@@ -81,7 +81,7 @@ function collect(req: IncomingMessage, limit: number): Promise<Buffer> {
  * (urlencoded or multipart) or nothing. A body without a Content-Type, or with another
  * type, is a 415; `application/json` with an empty or unparsable body is a 400.
  */
-export async function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<{body: Record<string, any>; form: boolean}> {
+export async function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<{body: Record<string, unknown>; form: boolean}> {
   const buf = await readRawBody(req, limit)
   const raw = buf.toString('utf8')
   const header = req.headers['content-type'] ?? ''
@@ -94,7 +94,7 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<
       throw new BodyError(400, 'Cannot parse JSON body')
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new BodyError(400, 'Cannot parse JSON body')
-    return {body: parsed as Record<string, any>, form: false}
+    return {body: parsed as Record<string, unknown>, form: false}
   }
   if (raw === '' && (type === '' || type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data')) return {body: {}, form: true}
   if (type === 'application/x-www-form-urlencoded') return {body: decodeForm(new URLSearchParams(raw)), form: true}
@@ -116,13 +116,13 @@ async function multipartParams(buf: Buffer, contentType: string): Promise<URLSea
 }
 
 /** `a.b[]=1&a.b[]=2&c[2]=x` → `{a: {b: ['1','2']}, c: [ , 'x']}`. */
-export function decodeForm(params: URLSearchParams): Record<string, any> {
+export function decodeForm(params: URLSearchParams): Record<string, unknown> {
   // Objects without a prototype: a key such as `__proto__.x` or `constructor.prototype.x`
   // becomes a field of that name (refused later as unknown), never a change to Object.prototype.
-  const out: Record<string, any> = Object.create(null)
+  const out: Record<string, unknown> = Object.create(null)
   for (const [key, value] of params) {
     const parts = key.split(/\.|(?=\[)/).map((p) => p.replace(/^\[|\]$/g, ''))
-    let node: any = out
+    let node: FormNode = out
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]
       const last = i === parts.length - 1
@@ -132,23 +132,26 @@ export function decodeForm(params: URLSearchParams): Record<string, any> {
         const idx = part === '' ? node.length : Number(part) - 1
         if (!(idx >= 0 && idx < MAX_FORM_INDEX)) throw new BodyError(400, `invalid form field '${key}': an index must be between 1 and ${MAX_FORM_INDEX}`)
         if (last) node[idx] = value
-        else node = node[idx] ??= isIndex(next) ? [] : Object.create(null)
+        else node = (node[idx] ??= isIndex(next) ? [] : Object.create(null)) as FormNode
       } else if (last) {
         // a repeated plain key (`hosts=a&hosts=b`) becomes an array
-        node[part] = part in node ? [].concat(node[part], value as any) : value
+        node[part] = part in node ? ([] as unknown[]).concat(node[part], value) : value
       } else {
-        node = node[part] ??= isIndex(next) ? [] : Object.create(null)
+        node = (node[part] ??= isIndex(next) ? [] : Object.create(null)) as FormNode
       }
     }
   }
-  return compact(out)
+  return compact(out) as Record<string, unknown>
 }
+
+/** A level of a form being decoded: a list (`a[1]`, `a[]`) or a record (`a.b`). */
+type FormNode = unknown[] | Record<string, unknown>
 
 /** Highest 1-based index a form key may use (`paths[3]=…`); a larger one would only make a sparse array. */
 const MAX_FORM_INDEX = 10_000
 
 /** Removes holes left by 1-based indexes (`paths[1]=`). */
-function compact(v: any): any {
+function compact(v: unknown): unknown {
   if (Array.isArray(v)) return v.filter((x) => x !== undefined).map(compact)
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, compact(x)]))
   return v

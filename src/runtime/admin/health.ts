@@ -18,6 +18,7 @@ import {isIP} from 'node:net'
 import type {BalancerStatus, HealthRegistry} from '../proxy/health/registry.js'
 import {parseTarget} from '../proxy/balancer/index.js'
 import {DEFAULT_TARGET_PORT} from '../schema/entities/targets.js'
+import type {Entity, Kind} from '../schema/registry.js'
 import type {HealthView} from '../workers/proxy-host.js'
 import {json, message, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'
 
@@ -42,7 +43,7 @@ export async function healthEndpoint(method: string, segments: string[], query: 
 }
 
 async function getHealth(u: string, query: URLSearchParams, path: string, deps: HealthDeps): Promise<Reply> {
-  const upstream = await entity(deps, ['upstreams', u])
+  const upstream = await entity<'upstreams'>(deps, ['upstreams', u])
   if (!upstream) return NOT_FOUND
   const view = deps.health
   if (view && 'unavailable' in view) return message(400, view.unavailable)
@@ -54,15 +55,15 @@ async function getHealth(u: string, query: URLSearchParams, path: string, deps: 
   }
   const page = await deps.read(['upstreams', u, 'targets'], query, path)
   if (!page || page.status !== 200) return page ?? NOT_FOUND
-  const body = page.body as {data: any[]; next: string | null; offset?: string}
+  const body = page.body as {data: Array<Entity<'targets'>>; next: string | null; offset?: string}
   const data = registry ? body.data.map((t) => withHealth(registry, upstream.id, t)) : body.data
   return json(200, {data, ...(body.offset ? {offset: body.offset} : {}), next: body.next, node_id: deps.nodeId})
 }
 
 async function setHealth(u: string, t: string, address: string | undefined, healthy: boolean, deps: HealthDeps, view: HealthView): Promise<Reply> {
-  const upstream = await entity(deps, ['upstreams', u])
+  const upstream = await entity<'upstreams'>(deps, ['upstreams', u])
   if (!upstream) return NOT_FOUND
-  const target = await entity(deps, ['upstreams', u, 'targets', t])
+  const target = await entity<'targets'>(deps, ['upstreams', u, 'targets', t])
   if (!target) return NOT_FOUND
   if ('unavailable' in view) return message(400, view.unavailable)
   // kctl balances over the target itself (names resolve at connect time): one address,
@@ -72,12 +73,13 @@ async function setHealth(u: string, t: string, address: string | undefined, heal
   return err ? message(400, err) : {status: 204}
 }
 
-async function entity(deps: HealthDeps, segments: string[]): Promise<any | null> {
+/** The entity the Admin API reads at `segments` (of kind `K`), or null. */
+async function entity<K extends Kind>(deps: HealthDeps, segments: string[]): Promise<Entity<K> | null> {
   const r = await deps.read(segments, new URLSearchParams(), '/' + segments.join('/'))
-  return r?.status === 200 ? r.body : null
+  return r?.status === 200 ? (r.body as Entity<K>) : null
 }
 
-function withHealth(registry: HealthRegistry, upstreamId: string, t: any): any {
+function withHealth(registry: HealthRegistry, upstreamId: string, t: Entity<'targets'>) {
   const health = registry.health(upstreamId, t.target)
   if (health === undefined) return t
   const status = registry.balancer(upstreamId)

@@ -11,7 +11,7 @@ import {GatewayError, invalidOptions, invalidSize, invalidUnique, notFound, sche
 import {randomUUID} from 'node:crypto'
 import type {Dao} from '../db/dao.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
-import {ENTITIES, foreignKeys, getSchema} from '../schema/registry.js'
+import {ENTITIES, foreignId, foreignKeys, getSchema, type EntityRecord} from '../schema/registry.js'
 import {DEFAULT_TARGET_PORT} from '../schema/entities/targets.js'
 import {TAG_FILTER} from '../schema/field.js'
 import {isUuid} from '../schema/validate.js'
@@ -23,7 +23,7 @@ export interface ResourceRequest {
   segments: string[]
   query: URLSearchParams
   path: string
-  body: () => Promise<{body: Record<string, any>; form: boolean}>
+  body: () => Promise<{body: Record<string, unknown>; form: boolean}>
 }
 
 export interface ResourceDeps {
@@ -130,7 +130,7 @@ async function collection(r: ResourceRequest, deps: ResourceDeps, schema: Entity
 async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySchema, key: string, scope?: Scope): Promise<Reply> {
   const dao = deps.dao(schema.name)
   const current = await findByKey(dao, schema, key, scope)
-  const inScope = (e: Record<string, any> | null) => !scope || !e || e[scope.field]?.id === scope.id
+  const inScope = (e: EntityRecord | null) => !scope || !e || foreignId(e[scope.field]) === scope.id
   switch (r.method) {
     case 'GET':
       return current && inScope(current) ? json(200, current) : NOT_FOUND
@@ -181,7 +181,7 @@ async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySche
 }
 
 /** Targets are also addressed by their `host:port` (unique within their upstream); others by id or endpoint key. */
-async function findByKey(dao: Dao, schema: EntitySchema, key: string, scope?: Scope): Promise<Record<string, any> | null> {
+async function findByKey(dao: Dao, schema: EntitySchema, key: string, scope?: Scope): Promise<EntityRecord | null> {
   if (schema.name === 'targets' && !isUuid(key)) {
     const where = scope ? {[scope.field]: scope.id} : {}
     for (const address of targetAddresses(key)) {
@@ -197,7 +197,7 @@ async function findByKey(dao: Dao, schema: EntitySchema, key: string, scope?: Sc
 export const targetAddresses = (key: string): string[] => [key, `${key}:${DEFAULT_TARGET_PORT}`]
 
 /** `PUT /services/foo` with `{"name": "bar"}` is a contradiction Kong refuses. */
-function checkKeyMatchesBody(schema: EntitySchema, key: string, body: Record<string, any>): void {
+function checkKeyMatchesBody(schema: EntitySchema, key: string, body: Record<string, unknown>): void {
   const ek = schema.endpoint_key
   if (isUuid(key)) {
     if (body.id !== undefined && body.id !== key) throw schemaViolation({id: `value must be ${key}`})
@@ -218,17 +218,17 @@ async function parentOf(r: ResourceRequest, deps: ResourceDeps, schema: EntitySc
   const childDao = deps.dao(schema.name)
   const childRow = await childDao.select(key)
   if (!childRow) return NOT_FOUND
-  const ref = childRow[name]
+  const ref = foreignId(childRow[name])
   const dao = deps.dao(f.reference)
   if (r.method === 'PUT') {
     const {body, form} = await r.body()
-    const saved = await dao.upsert(ref?.id ?? randomUUID(), body, deps.writeOptions(form))
+    const saved = await dao.upsert(ref ?? randomUUID(), body, deps.writeOptions(form))
     if (!ref) await childDao.update(childRow.id, {[name]: {id: saved.id}}, deps.writeOptions(false))
     await deps.onChange()
     return json(200, saved)
   }
   if (!ref) return NOT_FOUND
-  const parent = await dao.select(ref.id)
+  const parent = await dao.select(ref)
   if (!parent) return NOT_FOUND
   if (r.method === 'GET') return json(200, parent)
   if (r.method === 'DELETE') return METHOD_NOT_ALLOWED

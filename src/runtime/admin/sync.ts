@@ -38,7 +38,7 @@ export interface SyncDeps {
   maxEvents?: number
 }
 
-export async function handleSync(method: string, body: () => Promise<{body: Record<string, any>}>, deps: SyncDeps): Promise<Reply> {
+export async function handleSync(method: string, body: () => Promise<{body: Record<string, unknown>}>, deps: SyncDeps): Promise<Reply> {
   if (method !== 'POST') return METHOD_NOT_ALLOWED
   const {body: input} = await body()
   if (Array.isArray(input.events)) checkEntityLimit(input.events.length, deps.maxEvents)
@@ -53,16 +53,18 @@ function validateEvents(raw: unknown, checkJson: SyncDeps['checkJson']): SyncEve
   if (!Array.isArray(raw)) throw new DeclarativeError({events: 'expected an array'}, [])
   const fields: Record<string, Record<string, FieldErrors | string>> = {}
   const flattened: Array<Record<string, unknown>> = []
-  const fail = (kind: string, i: number, entity: any, errs: FieldErrors | string) => {
+  const fail = (kind: string, i: number, entity: {id?: unknown; name?: unknown; username?: unknown} | undefined, errs: FieldErrors | string) => {
     ;(fields[kind] ??= {})[String(i)] = errs
     const list = typeof errs === 'string' ? [['', errs]] : flattenErrors(errs)
     flattened.push({entity_type: kind, entity_id: entity?.id ?? null, entity_name: entity?.name ?? entity?.username ?? null, errors: list.map(([field, message]) => ({field, message, type: 'field'}))})
   }
-  const out = raw.map((ev: any, i: number): SyncEvent => {
-    const schema = getSchema(ev?.kind)
-    if (!schema || !['create', 'update', 'delete'].includes(ev?.op) || !ev.entity || !isUuid(ev.entity.id)) {
+  const out = raw.map((item: unknown, i: number): SyncEvent => {
+    // not validated yet: every field may be anything
+    const ev = (item ?? {}) as {op?: unknown; kind?: unknown; entity?: Record<string, unknown>; old?: unknown; transform?: unknown}
+    const schema = typeof ev.kind === 'string' ? getSchema(ev.kind) : undefined
+    if (!schema || !(ev.op === 'create' || ev.op === 'update' || ev.op === 'delete') || !ev.entity || !isUuid(ev.entity.id)) {
       fail(String(ev?.kind ?? 'unknown'), i, ev?.entity, 'expected {op: create|update|delete, kind: <entity>, entity: {id: <uuid>, …}}')
-      return ev
+      return item as SyncEvent
     }
     const old = ev.op !== 'create' && ev.old && typeof ev.old === 'object' ? {old: ev.old} : {}
     if (ev.op === 'delete') return {op: 'delete', kind: schema.name, entity: {id: ev.entity.id}, ...old}
@@ -75,7 +77,7 @@ function validateEvents(raw: unknown, checkJson: SyncDeps['checkJson']): SyncEve
     } catch (err) {
       if (!(err instanceof SchemaViolation)) throw err
       fail(schema.name, i, ev.entity, err.fields)
-      return ev
+      return item as SyncEvent
     }
   })
   if (flattened.length) throw new DeclarativeError(fields, flattened)

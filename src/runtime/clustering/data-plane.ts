@@ -29,6 +29,8 @@ export interface DataPlaneLink {
   connected(): boolean
   /** The control plane it is connected to, or will try next. */
   address(): string
+  /** Connection attempts that failed since a connection last opened (0 while connected). */
+  failedAttempts(): number
   close(): void
 }
 
@@ -76,6 +78,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
   const addresses = controlPlanes(conf.cluster_control_plane)
   let current = 0
   let failedInRow = 0
+  let failedAttempts = 0
   const query = new URLSearchParams({node_id: d.nodeId, node_hostname: hostname(), node_version: GATEWAY_VERSION})
 
   // One log line per kind of failure in a row, not one per retry.
@@ -117,6 +120,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
         else openWebSocket(tlsSocket, address)
       },
       (err: DialError) => {
+        failedAttempts++
         if (err.stage === 'identity') failed('error', `refusing control plane ${address}: ${err.message}`)
         else failed('warn', `could not connect to control plane ${address}: ${err.message}${err.stage === 'refused' ? ' (retrying every ~1s)' : ''}`)
         scheduleRetry(err.stage === 'refused' ? 'refused' : err.stage === 'tcp' ? 'failed' : 'rejected')
@@ -150,6 +154,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
     const ping = () => socket.readyState === WebSocket.OPEN && socket.ping(Buffer.from(d.currentHash()))
     socket.on('open', () => {
       isOpen = true
+      failedAttempts = 0
       lastFailure = ''
       rejections = 0
       failedInRow = 0
@@ -187,6 +192,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
       const wasOpen = isOpen
       if (wasOpen) log.warn(`disconnected from control plane (code ${code}); reconnecting`)
       isOpen = false
+      if (!wasOpen) failedAttempts++
       scheduleRetry(wasOpen ? 'failed' : 'rejected')
     })
     socket.on('error', (err) => {
@@ -198,6 +204,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
     start: connect,
     connected: () => isOpen,
     address: () => addresses[current],
+    failedAttempts: () => failedAttempts,
     close() {
       closed = true
       clearTimeout(retryTimer)

@@ -18,7 +18,7 @@ import {
   foreignKeysUnresolved,
 } from './errors.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
-import {ENTITIES, foreignKeys, getSchema} from '../schema/registry.js'
+import {ENTITIES, foreignId, foreignKeys, getSchema, type EntityRecord} from '../schema/registry.js'
 import {isUuid, newId, nowSeconds, SchemaViolation, validateEntity, type ValidateOptions} from '../schema/validate.js'
 import {column, constraintFields, ident, quotedColumn} from './ddl.js'
 import {inTransaction} from './pool.js'
@@ -36,7 +36,7 @@ export interface PageOptions {
   where?: Record<string, string>
 }
 export interface Page {
-  data: Record<string, any>[]
+  data: EntityRecord[]
   offset: string | null
 }
 export interface WriteOptions {
@@ -54,13 +54,13 @@ export class Dao {
     this.cols = schema.fields.map(([n, f]) => quotedColumn(n, f)).join(', ')
   }
 
-  rowToEntity(row: Record<string, any>): Record<string, any> {
-    const e: Record<string, any> = {}
+  rowToEntity(row: Record<string, unknown>): EntityRecord {
+    const e: Record<string, unknown> = {}
     for (const [name, f] of this.schema.fields) {
       const v = row[column(name, f)]
       e[name] = f.type === 'foreign' ? (v == null ? null : {id: v}) : v ?? null
     }
-    return e
+    return e as EntityRecord
   }
 
   async page(o: PageOptions = {}): Promise<Page> {
@@ -91,13 +91,13 @@ export class Dao {
   }
 
   /** Every row, ordered by id: for building a node's configuration. */
-  async all(client: pg.Pool | pg.PoolClient = this.pool): Promise<Record<string, any>[]> {
+  async all(client: pg.Pool | pg.PoolClient = this.pool): Promise<EntityRecord[]> {
     const res = await client.query(`SELECT ${this.cols} FROM ${this.schema.name} ORDER BY id`)
     return res.rows.map((r) => this.rowToEntity(r))
   }
 
   /** The row whose `field` is `value`, under the parent `where` (`{upstream: '<uuid>'}`) when given. */
-  async findBy(field: string, value: unknown, where: Record<string, string> = {}): Promise<Record<string, any> | null> {
+  async findBy(field: string, value: unknown, where: Record<string, string> = {}): Promise<EntityRecord | null> {
     const params: unknown[] = [value]
     const conds = [`${ident(field)} = $1`]
     for (const [parent, id] of Object.entries(where)) {
@@ -109,14 +109,14 @@ export class Dao {
   }
 
   /** Finds by id, or by the endpoint key (`name`, `username`) when `key` is not a uuid. */
-  async select(key: string, client: pg.Pool | pg.PoolClient = this.pool): Promise<Record<string, any> | null> {
+  async select(key: string, client: pg.Pool | pg.PoolClient = this.pool): Promise<EntityRecord | null> {
     const by = isUuid(key) || !this.schema.endpoint_key ? 'id' : this.schema.endpoint_key
     if (by === 'id' && !isUuid(key)) return null
     const res = await client.query(`SELECT ${this.cols} FROM ${this.schema.name} WHERE ${ident(by)} = $1`, [key])
     return res.rows[0] ? this.rowToEntity(res.rows[0]) : null
   }
 
-  async insert(input: Record<string, any>, o: WriteOptions = {}): Promise<Record<string, any>> {
+  async insert(input: Record<string, unknown>, o: WriteOptions = {}): Promise<EntityRecord> {
     return this.write(async (c) => {
       const e = await this.prepare(c, {...input}, o, null)
       const now = nowSeconds()
@@ -128,7 +128,7 @@ export class Dao {
   }
 
   /** PATCH: merges `patch` into the stored entity. */
-  async update(key: string, patch: Record<string, any>, o: WriteOptions = {}): Promise<Record<string, any>> {
+  async update(key: string, patch: Record<string, unknown>, o: WriteOptions = {}): Promise<EntityRecord> {
     return this.write(async (c) => {
       const old = await this.select(key, c)
       if (!old) throw notFound(isUuid(key) ? {id: key} : {[this.schema.endpoint_key!]: key})
@@ -143,7 +143,7 @@ export class Dao {
   }
 
   /** PUT: the entity becomes exactly `input` (+ defaults), created when absent. */
-  async upsert(key: string, input: Record<string, any>, o: WriteOptions = {}): Promise<Record<string, any>> {
+  async upsert(key: string, input: Record<string, unknown>, o: WriteOptions = {}): Promise<EntityRecord> {
     return this.write(async (c) => {
       const old = await this.select(key, c)
       const body = {...input}
@@ -183,10 +183,10 @@ export class Dao {
   }
 
   /** Validates, fills defaults and resolves foreign keys given by endpoint key. */
-  private async prepare(c: pg.PoolClient, input: Record<string, any>, o: WriteOptions, old: Record<string, any> | null): Promise<Record<string, any>> {
+  private async prepare(c: pg.PoolClient, input: Record<string, unknown>, o: WriteOptions, old: EntityRecord | null): Promise<Record<string, unknown>> {
     delete input.created_at
     delete input.updated_at
-    let e: Record<string, any>
+    let e: Record<string, unknown>
     try {
       e = validateEntity(this.schema, input, {defaults: true, coerce: o.coerce, checkJson: o.checkJson})
     } catch (err) {
@@ -198,8 +198,8 @@ export class Dao {
     return e
   }
 
-  private async resolveForeign(c: pg.PoolClient, e: Record<string, any>, name: string, f: ForeignField): Promise<void> {
-    const ref = e[name]
+  private async resolveForeign(c: pg.PoolClient, e: Record<string, unknown>, name: string, f: ForeignField): Promise<void> {
+    const ref = e[name] as Record<string, unknown> | null | undefined
     if (ref == null || ref.id) return
     const parent = getSchema(f.reference)!
     const key = parent.endpoint_key
@@ -211,24 +211,24 @@ export class Dao {
     e[name] = {id: res.rows[0].id}
   }
 
-  private values(e: Record<string, any>): unknown[] {
+  private values(e: Record<string, unknown>): unknown[] {
     return this.schema.fields.map(([n, f]) => {
       const v = e[n]
       if (v === undefined || v === null) return null
-      if (f.type === 'foreign') return v.id
+      if (f.type === 'foreign') return foreignId(v) ?? null
       if (f.type === 'string' || f.type === 'integer' || f.type === 'number' || f.type === 'boolean') return v
       return JSON.stringify(v)
     })
   }
 
-  private async insertRow(c: pg.PoolClient, e: Record<string, any>): Promise<Record<string, any>> {
+  private async insertRow(c: pg.PoolClient, e: Record<string, unknown>): Promise<EntityRecord> {
     const vals = this.values(e)
     const ph = vals.map((_, i) => `$${i + 1}`).join(', ')
     const res = await c.query(`INSERT INTO ${this.schema.name} (${this.cols}) VALUES (${ph}) RETURNING ${this.cols}`, vals)
     return this.rowToEntity(res.rows[0])
   }
 
-  private async updateRow(c: pg.PoolClient, e: Record<string, any>): Promise<Record<string, any>> {
+  private async updateRow(c: pg.PoolClient, e: Record<string, unknown>): Promise<EntityRecord> {
     const vals = this.values(e)
     const sets = this.schema.fields.map(([n, f], i) => `${quotedColumn(n, f)} = $${i + 1}`).join(', ')
     const res = await c.query(`UPDATE ${this.schema.name} SET ${sets} WHERE id = $1 RETURNING ${this.cols}`, vals)
@@ -241,7 +241,7 @@ export class Dao {
  * the patch (`url`) replaces the stored fields it expands to, unless the patch gives them
  * too (then validation refuses the clash).
  */
-function mergeRecords(schema: EntitySchema, old: Record<string, any>, patch: Record<string, any>): Record<string, any> {
+function mergeRecords(schema: EntitySchema, old: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
   const out = {...old}
   for (const [name, expand] of Object.entries(schema.shorthands ?? {})) {
     if (patch[name] === undefined || patch[name] === null) continue
@@ -250,21 +250,22 @@ function mergeRecords(schema: EntitySchema, old: Record<string, any>, patch: Rec
   }
   for (const [k, v] of Object.entries(patch)) {
     const f = schema.fields.find(([n]) => n === k)?.[1]
-    out[k] = (f?.type === 'record' || (f?.type === 'json' && k === 'config')) && isPlain(v) && isPlain(old[k]) ? deepMerge(old[k], v) : v
+    out[k] = (f?.type === 'record' || (f?.type === 'json' && k === 'config')) && isPlain(v) && isPlain(old[k]) ? deepMerge(old[k] as Record<string, unknown>, v) : v
   }
   return out
 }
-const isPlain = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v)
-function deepMerge(a: Record<string, any>, b: Record<string, any>): Record<string, any> {
+const isPlain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out = {...a}
-  for (const [k, v] of Object.entries(b)) out[k] = isPlain(v) && isPlain(a[k]) ? deepMerge(a[k], v) : v
+  for (const [k, v] of Object.entries(b)) out[k] = isPlain(v) && isPlain(a[k]) ? deepMerge(a[k] as Record<string, unknown>, v) : v
   return out
 }
 
 /** Postgres error → Kong error, by constraint name. Other errors pass through. */
-export function mapPgError(err: any, schema: EntitySchema): unknown {
-  if (err instanceof GatewayError || !err?.code) return err
-  const c = CONSTRAINTS.get(err.constraint)
+export function mapPgError(thrown: unknown, schema: EntitySchema): unknown {
+  if (thrown instanceof GatewayError || thrown === null || typeof thrown !== 'object' || !('code' in thrown) || !thrown.code) return thrown
+  const err = thrown as {code: unknown; constraint?: string; detail?: string}
+  const c = err.constraint === undefined ? undefined : CONSTRAINTS.get(err.constraint)
   if (err.code === '23505' && c) {
     const key = parseKeyDetail(err.detail, c.fields)
     // Kong names a foreign key as the entity holds it: `consumer={id="…"}`, or null.
@@ -283,7 +284,7 @@ export function mapPgError(err: any, schema: EntitySchema): unknown {
     const id = /\(.*\)=\((.*)\)/.exec(err.detail ?? '')?.[1]
     return foreignKeyInvalid({id}, field, ref)
   }
-  return err
+  return thrown
 }
 
 /** Reads `Key (name)=(foo) already exists.` back into `{name: "foo"}`. */

@@ -8,7 +8,7 @@ import type {EntitySchema, Field} from '../schema/field.js'
 const IGNORED = new Set(['created_at', 'updated_at'])
 
 /** A canonical form: equal canonical JSON ⇔ no change. */
-export function canonical(schema: EntitySchema, entity: Record<string, any>): Record<string, unknown> {
+export function canonical(schema: EntitySchema, entity: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [name, f] of schema.fields) {
     if (IGNORED.has(name)) continue
@@ -47,7 +47,7 @@ function canonValue(f: Field | undefined, v: unknown): unknown {
  * hash, so re-applying a file is a no-op while a changed password still shows (decK
  * ignores basic-auth passwords on diff altogether and warns instead).
  */
-export function asStored(schema: EntitySchema, next: Record<string, any>, old: Record<string, any> | null): Record<string, any> {
+export function asStored<E extends Record<string, unknown>>(schema: EntitySchema, next: E, old: Record<string, unknown> | null): E {
   if (!schema.onWrite) return next
   const copy = {...next}
   try {
@@ -62,10 +62,10 @@ export function asStored(schema: EntitySchema, next: Record<string, any>, old: R
  * Whether writing `next` over `old` changes nothing. `transform` false: `next` is stored
  * as written (a `_transform: false` file), so it compares as it is.
  */
-export const unchanged = (schema: EntitySchema, old: Record<string, any>, next: Record<string, any>, transform = true): boolean =>
+export const unchanged = (schema: EntitySchema, old: Record<string, unknown>, next: Record<string, unknown>, transform = true): boolean =>
   sameEntity(schema, old, transform ? asStored(schema, next, old) : next)
 
-export function sameEntity(schema: EntitySchema, a: Record<string, any>, b: Record<string, any>): boolean {
+export function sameEntity(schema: EntitySchema, a: Record<string, unknown>, b: Record<string, unknown>): boolean {
   return JSON.stringify(canonical(schema, a)) === JSON.stringify(canonical(schema, b))
 }
 
@@ -76,7 +76,7 @@ export interface FieldChange {
 }
 
 /** Top-level fields that differ (records and plugin config one level deeper); `transform` as in `unchanged`. */
-export function changedFields(schema: EntitySchema, old: Record<string, any>, next: Record<string, any>, transform = true): FieldChange[] {
+export function changedFields(schema: EntitySchema, old: Record<string, unknown>, next: Record<string, unknown>, transform = true): FieldChange[] {
   const a = canonical(schema, old)
   const b = canonical(schema, transform ? asStored(schema, next, old) : next)
   const out: FieldChange[] = []

@@ -7,7 +7,7 @@
  * is a no-op.
  */
 import {stringify} from 'yaml'
-import {foreignKeys, getSchema, topologicalOrder} from '../schema/registry.js'
+import {foreignId, foreignKeys, getSchema, topologicalOrder} from '../schema/registry.js'
 import type {EntitySchema} from '../schema/field.js'
 import {FORMAT_VERSION} from './format.js'
 import {nestedOf} from './nesting.js'
@@ -32,7 +32,7 @@ export function dumpState(state: State, selectTags: readonly string[] = []): Rec
   return out
 }
 
-function plain(schema: EntitySchema, e: Record<string, any>): Record<string, unknown> {
+function plain(schema: EntitySchema, e: Record<string, unknown>): Record<string, unknown> {
   const row: Record<string, unknown> = {}
   for (const [name] of schema.fields) {
     if (name === 'created_at' || name === 'updated_at' || e[name] === null || e[name] === undefined) continue
@@ -42,13 +42,13 @@ function plain(schema: EntitySchema, e: Record<string, any>): Record<string, unk
 }
 
 /** The parent row this entity nests in: only when exactly one reference is set and it nests. */
-function homeOf(schema: EntitySchema, e: Record<string, any>, rows: Map<string, Record<string, unknown>>) {
-  const set = foreignKeys(schema).filter(([name]) => e[name]?.id)
+function homeOf(schema: EntitySchema, e: Record<string, unknown>, rows: Map<string, Record<string, unknown>>) {
+  const set = foreignKeys(schema).filter(([name]) => foreignId(e[name]))
   if (set.length !== 1) return undefined
   const [field, f] = set[0]
   const parentSchema = getSchema(f.reference)
   const n = parentSchema ? nestedOf(parentSchema).find((x) => x.entity === schema.name && x.via === field) : undefined
-  const parent = n ? rows.get(`${f.reference}:${e[field].id}`) : undefined
+  const parent = n ? rows.get(`${f.reference}:${foreignId(e[field])}`) : undefined
   return n && parent ? {parent, key: n.key, via: field} : undefined
 }
 

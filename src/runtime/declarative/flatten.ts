@@ -13,7 +13,7 @@ import type {ParsedFile} from './source.js'
 export interface Entry {
   kind: string
   /** The entity as written (nested children removed), later with id and resolved references. */
-  entity: Record<string, any>
+  entity: Record<string, unknown>
   origin: Origin
   /** Key path inside the file, for field lines. */
   keys: Array<string | number>
@@ -70,7 +70,7 @@ function collect(
     problems.push({origin, message: `expected a ${schema.singular} (a map)`})
     return
   }
-  const entity: Record<string, any> = {...(item as Record<string, unknown>)}
+  const entity: Record<string, unknown> = {...(item as Record<string, unknown>)}
   stripEntityMeta(entity, origin, problems)
   if (legacy && schema.name === 'routes') migrateRoute(entity)
   const entry: Entry = {kind: schema.name, entity, origin, keys, file, links}
@@ -90,7 +90,7 @@ function collect(
 }
 
 /** Kong accepts `_comment` (a string) and `_ignore` (an array) on every entity; neither is stored. */
-function stripEntityMeta(entity: Record<string, any>, origin: Origin, problems: ConfigProblem[]): void {
+function stripEntityMeta(entity: Record<string, unknown>, origin: Origin, problems: ConfigProblem[]): void {
   if (entity._comment !== undefined && entity._comment !== null && typeof entity._comment !== 'string') problems.push({origin, field: '_comment', message: 'expected a string'})
   if (entity._ignore !== undefined && entity._ignore !== null && !Array.isArray(entity._ignore)) problems.push({origin, field: '_ignore', message: 'expected an array'})
   delete entity._comment

@@ -4,6 +4,7 @@
  * existing entities (so re-applies keep ids) and detect duplicates in the files.
  */
 import type {EntitySchema} from '../schema/field.js'
+import {foreignId} from '../schema/registry.js'
 
 export function naturalKeys(schema: EntitySchema): string[][] {
   const keys: string[][] = []
@@ -17,12 +18,12 @@ export function naturalKeys(schema: EntitySchema): string[][] {
 }
 
 /** The key's value as a string, or undefined when the entity does not set it. */
-export function keyValue(schema: EntitySchema, key: readonly string[], entity: Record<string, any>): string | undefined {
+export function keyValue(schema: EntitySchema, key: readonly string[], entity: Record<string, unknown>): string | undefined {
   const values: unknown[] = []
   for (const name of key) {
     const f = schema.fields.find(([n]) => n === name)?.[1]
     let v = entity[name] ?? null
-    if (f?.type === 'foreign') v = v?.id ?? null
+    if (f?.type === 'foreign') v = foreignId(v) ?? null
     // A null reference is part of a group key (a global plugin); a null plain field is no key.
     else if (v === null) return undefined
     values.push(v)

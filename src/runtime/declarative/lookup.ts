@@ -4,6 +4,7 @@
  * linear scan per entry was the largest cost of a re-apply (O(n²)).
  */
 import type {EntitySchema} from '../schema/field.js'
+import type {EntityRecord} from '../schema/registry.js'
 import {canonical} from './compare.js'
 import {keyValue, naturalKeys} from './keys.js'
 
@@ -24,7 +25,7 @@ export class KindIndex {
     this.byKey = this.keys.map(() => new Map())
   }
 
-  add(e: Record<string, any>): void {
+  add(e: EntityRecord): void {
     if (typeof e.id === 'string') this.ids.add(e.id)
     for (const f of this.fields) {
       const m = this.byField.get(f) ?? this.byField.set(f, new Map()).get(f)!
@@ -48,7 +49,7 @@ export class KindIndex {
    * An unclaimed entity with the same natural key (keys in schema order), else, for kinds
    * without keys (certificates), one with the same content; the match is then claimed.
    */
-  claimMatch(entity: Record<string, any>): string | undefined {
+  claimMatch(entity: Record<string, unknown>): string | undefined {
     const unclaimed = (ids: string[] | undefined) => ids?.find((id) => !this.claimed.has(id))
     let hit = this.keys.length ? undefined : unclaimed(this.byContent.get(contentKey(this.schema, entity)))
     this.keys.forEach((key, i) => {
@@ -68,7 +69,7 @@ function push(m: Map<string, string[]>, k: string | undefined, id: string): void
 }
 
 /** Equal content keys ⇔ sameEntity() apart from the id. */
-function contentKey(schema: EntitySchema, e: Record<string, any>): string {
+function contentKey(schema: EntitySchema, e: Record<string, unknown>): string {
   const c = canonical(schema, e)
   delete c.id
   return JSON.stringify(c)

@@ -6,7 +6,7 @@
  *   → id (given, else matched to the current state by natural key, else new) → duplicates
  */
 import type {EntitySchema, ForeignField} from '../schema/field.js'
-import {foreignKeys, getSchema, topologicalOrder} from '../schema/registry.js'
+import {foreignKeys, getSchema, topologicalOrder, type EntityRecord} from '../schema/registry.js'
 import {flattenErrors, isUuid, newId, SchemaViolation, validateEntity} from '../schema/validate.js'
 import type {ConfigProblem} from './errors.js'
 import type {Entry, RawTarget} from './flatten.js'
@@ -68,7 +68,7 @@ interface Ctx {
 }
 
 /** The index of one kind, built on first use from `rows`. */
-function indexOf(m: Map<string, KindIndex>, schema: EntitySchema, rows: ReadonlyArray<Record<string, any>>): KindIndex {
+function indexOf(m: Map<string, KindIndex>, schema: EntitySchema, rows: readonly EntityRecord[]): KindIndex {
   let index = m.get(schema.name)
   if (!index) {
     index = new KindIndex(schema, schema.endpoint_key ? [schema.endpoint_key] : [])
@@ -80,8 +80,8 @@ function indexOf(m: Map<string, KindIndex>, schema: EntitySchema, rows: Readonly
 
 const currentIndex = (schema: EntitySchema, ctx: Ctx) => indexOf(ctx.current, schema, ctx.o.current?.[schema.name] ?? [])
 
-function prepare(schema: EntitySchema, entry: Entry, ctx: Ctx): Record<string, any> | undefined {
-  const input: Record<string, any> = {...entry.entity}
+function prepare(schema: EntitySchema, entry: Entry, ctx: Ctx): EntityRecord | undefined {
+  const input: Record<string, unknown> = {...entry.entity}
   delete input.created_at
   delete input.updated_at
   for (const [field, f] of foreignKeys(schema)) resolveReference(input, field, f, entry, ctx)
@@ -89,7 +89,7 @@ function prepare(schema: EntitySchema, entry: Entry, ctx: Ctx): Record<string, a
   if (schema.name === 'plugins' && (input.config === undefined || input.config === null)) input.config = {}
   const tags = ctx.o.selectTags
   if (tags.length) input.tags = [...new Set([...(Array.isArray(input.tags) ? input.tags : []), ...tags])]
-  let entity: Record<string, any>
+  let entity: Record<string, unknown>
   try {
     entity = validateEntity(schema, input, {defaults: true, checkJson: checkPluginConfig})
   } catch (err) {
@@ -101,11 +101,11 @@ function prepare(schema: EntitySchema, entry: Entry, ctx: Ctx): Record<string, a
     return undefined
   }
   entity.id ??= matchCurrent(schema, entity, ctx) ?? newId()
-  return entity
+  return entity as EntityRecord
 }
 
 /** Nesting links, `{id}`, `{name}` or a bare id/name string → `{id}`; problems when nothing matches. */
-function resolveReference(input: Record<string, any>, field: string, f: ForeignField, entry: Entry, ctx: Ctx): void {
+function resolveReference(input: Record<string, unknown>, field: string, f: ForeignField, entry: Entry, ctx: Ctx): void {
   const link = entry.links[field]
   if (link) {
     if (link.entity.id) input[field] = {id: link.entity.id}
@@ -115,8 +115,9 @@ function resolveReference(input: Record<string, any>, field: string, f: ForeignF
   if (ref === undefined || ref === null) return
   const parent = getSchema(f.reference)!
   const key = parent.endpoint_key
-  const given = typeof ref === 'string' ? (isUuid(ref) ? {id: ref} : key ? {[key]: ref} : ref) : ref
-  if (typeof given !== 'object' || Array.isArray(given)) return // the schema reports the type
+  const raw = typeof ref === 'string' ? (isUuid(ref) ? {id: ref} : key ? {[key]: ref} : ref) : ref
+  if (typeof raw !== 'object' || Array.isArray(raw)) return // the schema reports the type
+  const given = raw as {id?: string} & Record<string, unknown>
   const found = given.id ? findById(parent, given.id, ctx) : key && given[key] !== undefined ? findByKey(parent, key, given[key], ctx) : undefined
   if (found) {
     input[field] = {id: found}
@@ -147,7 +148,7 @@ function findByKey(parent: EntitySchema, key: string, value: unknown, ctx: Ctx):
 }
 
 /** An existing entity with the same natural key, else one with the same content (certificates). */
-function matchCurrent(schema: EntitySchema, entity: Record<string, any>, ctx: Ctx): string | undefined {
+function matchCurrent(schema: EntitySchema, entity: Record<string, unknown>, ctx: Ctx): string | undefined {
   return ctx.o.current ? currentIndex(schema, ctx).claimMatch(entity) : undefined
 }
 

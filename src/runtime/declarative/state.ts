@@ -1,5 +1,7 @@
+import type {EntityRecord} from '../schema/registry.js'
+
 /** A gateway's configuration as data: entity kind (`services`) → entities, ids set. */
-export type State = Record<string, Array<Record<string, any>>>
+export type State = Record<string, EntityRecord[]>
 
 export type Op = 'create' | 'update' | 'delete'
 
@@ -7,8 +9,8 @@ export type Op = 'create' | 'update' | 'delete'
 export interface Event {
   op: Op
   kind: string
-  entity: Record<string, any>
-  old?: Record<string, any>
+  entity: EntityRecord
+  old?: EntityRecord
   /** false: the entity came from a `_transform: false` file; its secrets are written as they are. */
   transform?: false
 }

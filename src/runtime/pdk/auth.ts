@@ -4,41 +4,42 @@
  * built once per configuration, and the step that sets the consumer on a request.
  */
 import type {PluginContext} from './context.js'
+import type {Consumer, Credential} from './types.js'
 
 /** The consumer an auth plugin falls back to: by id or username (`anonymous`). */
-export function findConsumer(consumers: readonly any[] | undefined, idOrName: string): any | null {
+export function findConsumer(consumers: readonly Consumer[] | undefined, idOrName: string): Consumer | null {
   return (consumers ?? []).find((c) => c.id === idOrName || c.username === idOrName) ?? null
 }
 
 /** Headers auth plugins send upstream about who the consumer is (Kong's set_consumer). */
-export function consumerHeaders(consumer: any, credential: any | null): Record<string, string | null> {
+export function consumerHeaders(consumer: Consumer, credential: Credential | null): Record<string, string | null> {
   return {
     'x-consumer-id': consumer.id,
     'x-consumer-custom-id': consumer.custom_id ?? null,
     'x-consumer-username': consumer.username ?? null,
-    'x-credential-identifier': credential ? (credential.username ?? credential.id) : null,
+    'x-credential-identifier': credential ? (typeof credential.username === 'string' ? credential.username : credential.id) : null,
     'x-anonymous-consumer': credential ? null : 'true',
   }
 }
 
 export interface CredentialIndex {
-  byKey: Map<string, {credential: any; consumer: any}>
-  consumers: readonly any[]
+  byKey: Map<string, {credential: Credential; consumer: Consumer}>
+  consumers: readonly Consumer[]
 }
 
 /** Indexes `credentials` by `field`; credentials of unknown consumers are left out. */
-export function indexCredentials(consumers: readonly any[] | undefined, credentials: readonly any[] | undefined, field: string): CredentialIndex {
+export function indexCredentials(consumers: readonly Consumer[] | undefined, credentials: readonly Credential[] | undefined, field: string): CredentialIndex {
   const byId = new Map((consumers ?? []).map((c) => [c.id, c]))
-  const byKey = new Map<string, {credential: any; consumer: any}>()
+  const byKey = new Map<string, {credential: Credential; consumer: Consumer}>()
   for (const c of credentials ?? []) {
-    const consumer = byId.get(c.consumer?.id)
-    if (consumer) byKey.set(c[field], {credential: c, consumer})
+    const consumer = c.consumer ? byId.get(c.consumer.id) : undefined
+    if (consumer) byKey.set(String(c[field]), {credential: c, consumer})
   }
   return {byKey, consumers: consumers ?? []}
 }
 
 /** Sets the consumer (and its headers upstream) on the request. */
-export function acceptCredential(k: PluginContext<unknown>, consumer: any, credential: any | null): void {
+export function acceptCredential(k: PluginContext<unknown>, consumer: Consumer, credential: Credential | null): void {
   for (const [h, v] of Object.entries(consumerHeaders(consumer, credential))) k.setUpstreamHeader(h, v)
   k.authenticate(consumer, credential)
 }

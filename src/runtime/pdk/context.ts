@@ -9,9 +9,9 @@ import type {IncomingHttpHeaders} from 'node:http'
 import type {Logger} from '../kit/log.js'
 import {readBody, splitUrl, type RequestView} from './request.js'
 import type {PluginStates} from './state.js'
-import type {PluginExit, PluginInstance, PluginStateSlot} from './types.js'
+import type {Consumer, Credential, PluginExit, PluginInstance, PluginStateSlot, Route, Service} from './types.js'
 
-export class PluginContext<S = any> {
+export class PluginContext<S = unknown> {
   /** Set by `exit`/`error`; the runner answers with it and skips the rest. */
   exited: PluginExit | null = null
   /** During the response phase: the status and headers about to be sent. */
@@ -19,7 +19,7 @@ export class PluginContext<S = any> {
   /** The instance whose phase runs now. */
   instance: PluginInstance | null = null
   /** The plugin whose phase runs now (its handler; set by the runner with `instance`). */
-  plugin: {readonly name: string; readonly state?: PluginStateSlot<any>} | null = null
+  plugin: {readonly name: string; readonly state?: PluginStateSlot<unknown>} | null = null
   private queryCache: URLSearchParams | null = null
 
   constructor(
@@ -34,7 +34,8 @@ export class PluginContext<S = any> {
   get state(): S {
     const slot = this.plugin?.state
     if (!slot) throw new Error(`plugin ${this.plugin?.name ?? '(none)'} declares no state (handler.state)`)
-    return this.states.of(slot)
+    // the slot is the running plugin's own, whose state is this context's S
+    return this.states.of(slot) as S
   }
 
   get method(): string {
@@ -65,16 +66,16 @@ export class PluginContext<S = any> {
   get requestId(): string {
     return this.ctx.requestId
   }
-  get route(): any {
+  get route(): Route | null {
     return this.ctx.route
   }
-  get service(): any {
+  get service(): Service | null {
     return this.ctx.service
   }
-  get consumer(): any {
+  get consumer(): Consumer | null {
     return this.ctx.consumer
   }
-  get credential(): any {
+  get credential(): Credential | null {
     return this.ctx.credential
   }
   /** Scratch space shared by the plugins of this request (Kong's `kong.ctx.shared`). */
@@ -113,7 +114,7 @@ export class PluginContext<S = any> {
   }
 
   /** Marks the request as authenticated; later plugins resolve consumer-scoped config. */
-  authenticate(consumer: any, credential: any): void {
+  authenticate(consumer: Consumer, credential: Credential | null): void {
     this.ctx.consumer = consumer
     this.ctx.credential = credential
   }

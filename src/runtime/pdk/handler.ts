@@ -10,7 +10,7 @@ import type {PluginEntities, PluginStateSlot} from './types.js'
  * instance's validated config and the data its `prepare` built from the snapshot.
  * A phase may return a promise; synchronous phases cost no await.
  */
-export interface PluginHandler<C = any, D = any, S = any> {
+export interface PluginHandler<C = unknown, D = unknown, S = unknown> {
   name: string
   version: string
   /** Higher runs first (Kong's PRIORITY). */

@@ -19,7 +19,8 @@
  */
 export type {PluginContext} from './context.js'
 export type {PluginHandler} from './handler.js'
-export type {PluginConfigSchema, PluginEntities, PluginEnvironment, PluginExit, PluginInstance, PluginStateSlot, PluginStorage} from './types.js'
+export {definePluginSchema} from './types.js'
+export type {ConfigOf, Consumer, Credential, PluginConfigSchema, PluginEntities, PluginEnvironment, PluginExit, PluginInstance, PluginStateSlot, PluginStorage, Route, Service, StoredEntity} from './types.js'
 export {PluginStates} from './state.js'
 export {acceptAnonymous, acceptCredential, consumerHeaders, findConsumer, indexCredentials, type CredentialIndex} from './auth.js'
 export {headerName} from './typedefs.js'

@@ -6,6 +6,7 @@
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {Logger} from '../kit/log.js'
+import type {Consumer, Credential, Route, Service} from './types.js'
 
 /** The upstream request as plugins may change it. */
 export interface UpstreamView {
@@ -25,10 +26,10 @@ export interface RequestView {
   /** The client socket's byte count when this request began (keep-alive sockets carry many). */
   readonly socketBytesWritten: number
   readonly log: Logger
-  readonly route: any | null
-  readonly service: any | null
-  consumer: any | null
-  credential: any | null
+  readonly route: Route | null
+  readonly service: Service | null
+  consumer: Consumer | null
+  credential: Credential | null
   /** Per-request scratch space shared by plugins (Kong's `kong.ctx.shared`). */
   readonly shared: Record<string, unknown>
   /** Upstream tries so far; one with a status means an upstream answered. */

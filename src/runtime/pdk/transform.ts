@@ -3,18 +3,26 @@
  * plugin imports the other: Kong's `name:value` list fields and the order Kong applies them in (remove ▸ rename ▸ replace ▸ add ▸ append)
  * over any name → value store (headers, query, form or JSON body).
  */
-import type {Field} from '../schema/field.js'
+import type {Field, FieldList} from '../schema/field.js'
 import {headerName} from './typedefs.js'
 
 /** Kong's check on `name:value` elements. */
 const pairCheck = (v: string): string | null => (v.includes(':') ? null : `key '${v}' has no value`)
-const headerPairCheck = (v: string): string | null => pairCheck(v) ?? (headerName().custom as (x: string) => string | null)(v.slice(0, v.indexOf(':')))
+const headerPairCheck = (v: string): string | null => pairCheck(v) ?? headerName().custom(v.slice(0, v.indexOf(':')))
 
-export const strings = (): Field => ({type: 'array', required: true, default: [], elements: {type: 'string'}})
-export const headerNames = (): Field => ({type: 'array', required: true, default: [], elements: headerName()})
-export const pairs = (): Field => ({type: 'array', required: true, default: [], elements: {type: 'string', custom: pairCheck}})
-export const headerPairs = (): Field => ({type: 'array', required: true, default: [], elements: {type: 'string', custom: headerPairCheck}})
-export const record = (fields: Array<readonly [string, Field]>): Field => ({type: 'record', required: true, fields} as Field)
+export const strings = () => ({type: 'array', required: true, default: [], elements: {type: 'string'}}) as const satisfies Field
+export const headerNames = () => ({type: 'array', required: true, default: [], elements: headerName()}) as const satisfies Field
+export const pairs = () => ({type: 'array', required: true, default: [], elements: {type: 'string', custom: pairCheck}}) as const satisfies Field
+export const headerPairs = () => ({type: 'array', required: true, default: [], elements: {type: 'string', custom: headerPairCheck}}) as const satisfies Field
+export const record = <const L extends FieldList>(fields: L) => ({type: 'record', required: true, fields}) as const
+
+/** A transformer's config as the operations read it: per operation, a list per part (`headers`, `body`…). */
+export type OpsConfig = Partial<Record<'remove' | 'rename' | 'replace' | 'add' | 'append', Readonly<Record<string, unknown>> | null>>
+
+const listOf = (conf: OpsConfig, op: keyof OpsConfig, part: string): string[] | undefined => {
+  const v = conf[op]?.[part]
+  return Array.isArray(v) ? v : undefined
+}
 
 /** `name:value` split at the first colon. */
 export function splitPair(s: string): [string, string] {
@@ -65,16 +73,16 @@ export function applyOps<V>(s: Store<V>, ops: Ops, make: (v: string, i: number) 
 }
 
 /** Whether any operation is configured for `part` (body, headers, json…). */
-export const hasOps = (conf: any, part: string): boolean =>
-  ['remove', 'rename', 'replace', 'add', 'append'].some((op) => conf[op]?.[part]?.length > 0)
+export const hasOps = (conf: OpsConfig, part: string): boolean =>
+  (['remove', 'rename', 'replace', 'add', 'append'] as const).some((op) => (listOf(conf, op, part)?.length ?? 0) > 0)
 
 /** Ops of `conf` for one part. */
-export const opsFor = (conf: any, part: string): Ops => ({
-  remove: conf.remove?.[part],
-  rename: conf.rename?.[part],
-  replace: conf.replace?.[part],
-  add: conf.add?.[part],
-  append: conf.append?.[part],
+export const opsFor = (conf: OpsConfig, part: string): Ops => ({
+  remove: listOf(conf, 'remove', part),
+  rename: listOf(conf, 'rename', part),
+  replace: listOf(conf, 'replace', part),
+  add: listOf(conf, 'add', part),
+  append: listOf(conf, 'append', part),
 })
 
 /** A header/query/form store of strings; appends make lists. */
@@ -82,7 +90,7 @@ export const appendString = (old: string | string[] | undefined, v: string | str
   old === undefined ? v : [...(Array.isArray(old) ? old : [old]), ...(Array.isArray(v) ? v : [v])]
 
 /** A plain object (a parsed JSON body) as a store; appends are the caller's choice. */
-export const objectStore = (obj: Record<string, unknown>): Store<any> => ({
+export const objectStore = (obj: Record<string, unknown>): Store<unknown> => ({
   get: (n) => (Object.hasOwn(obj, n) ? obj[n] : undefined),
   set: (n, v) => void (obj[n] = v),
   remove: (n) => void delete obj[n],

@@ -5,7 +5,31 @@
  * state it may declare; and what it is handed (instance, entities, environment).
  */
 import type pg from 'pg'
-import type {EntitySchema, FieldList} from '../schema/field.js'
+import type {EntityOf, EntitySchema, FieldList, RecordOf} from '../schema/field.js'
+import type {consumers} from '../schema/entities/consumers.js'
+import type {routes} from '../schema/entities/routes.js'
+import type {services} from '../schema/entities/services.js'
+
+/** The entities a request carries, typed from their schemas (the registry's `Entity<K>`). */
+export type Route = EntityOf<typeof routes>
+export type Service = EntityOf<typeof services>
+export type Consumer = EntityOf<typeof consumers>
+/** An entity some plugin stores (a credential: key-auth's, basic-auth's), read by field name. */
+export type StoredEntity = Record<string, unknown> & {id: string}
+/** A credential: a stored entity that belongs to a consumer. */
+export type Credential = StoredEntity & {consumer?: {id: string} | null}
+
+/**
+ * A plugin's config schema with its literal field types kept, so that
+ * `ConfigOf<typeof schema>` is the type of the validated `config` its handler receives.
+ * Checks the schema against `PluginConfigSchema` and returns it unchanged.
+ */
+export function definePluginSchema<const S extends PluginConfigSchema>(schema: S): S {
+  return schema
+}
+
+/** The validated config of a plugin whose schema is `S` (`ConfigOf<typeof schema>`). */
+export type ConfigOf<S extends {fields: FieldList}> = RecordOf<S['fields']>
 
 export interface PluginConfigSchema {
   /** The fields of `config`. */
@@ -16,12 +40,12 @@ export interface PluginConfigSchema {
    * Kong's `custom_validator` on the config record: runs once every field is valid; a
    * message is the error of `config` itself (`config: <message>`), or null.
    */
-  custom_validator?: (config: Record<string, any>) => string | null
+  custom_validator?: (config: Record<string, unknown>) => string | null
   /**
    * Refusals that only apply on a control plane (what DPs cannot do without a database):
    * a message for the whole config, or null.
    */
-  control_plane_check?: (config: Record<string, any>) => string | null
+  control_plane_check?: (config: Record<string, unknown>) => string | null
   /** Kong's `typedefs.no_consumer`: the plugin cannot be scoped to a consumer. */
   no_consumer?: boolean
 }
@@ -31,15 +55,16 @@ export interface PluginConfigSchema {
  * the plugin's own entities such as `keyauth_credentials`); an absent kind means none.
  */
 export interface PluginEntities {
-  readonly consumers?: readonly any[]
-  readonly [kind: string]: readonly any[] | undefined
+  readonly consumers?: readonly Consumer[]
+  /** The plugin's own entities (credentials belong to a consumer). */
+  readonly [kind: string]: readonly Credential[] | undefined
 }
 
 /** One configured instance of a plugin, as the runner hands it to the plugin's phases. */
 export interface PluginInstance {
   id: string
   name: string
-  config: any
+  config: unknown
   protocols: readonly string[]
   /** Where the instance is configured (null: not scoped to one); rate-limiting keys its counters by it, as Kong does. */
   route: string | null

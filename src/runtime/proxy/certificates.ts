@@ -7,6 +7,7 @@
  * caller keeps its previous snapshot) instead of failing handshakes later.
  */
 import {createSecureContext, type SecureContext} from 'node:tls'
+import type {Entity} from '../schema/registry.js'
 
 export interface CertificateTable {
   /** The context for a server name, or null when the default certificate applies. */
@@ -15,7 +16,7 @@ export interface CertificateTable {
 }
 
 /** Throws an Error naming the certificate (never its contents) on an invalid PEM. */
-export function buildCertificateTable(certificates: any[], snis: any[]): CertificateTable {
+export function buildCertificateTable(certificates: ReadonlyArray<Entity<'certificates'>>, snis: ReadonlyArray<Entity<'snis'>>): CertificateTable {
   const contexts = new Map<string, SecureContext>()
   const context = (id: string): SecureContext => {
     let ctx = contexts.get(id)

@@ -22,6 +22,7 @@ import type {LogFields, Logger, LogLevel} from '../kit/log.js'
 import type {RouteMatch} from '../router/types.js'
 import type {Balancer, Peer} from './balancer/index.js'
 import type {PluginContext} from '../pdk/context.js'
+import type {Consumer, Credential, Route, Service} from '../pdk/types.js'
 import type {RequestView} from '../pdk/request.js'
 import type {PlannedPlugin, PluginInstance} from './plugins-plan.js'
 import type {ProxySnapshot} from './snapshot.js'
@@ -72,11 +73,11 @@ export interface ProxyContext extends RequestView {
   log: Logger
   phase: PhaseName
   match: RouteMatch | null
-  route: any | null
-  service: any | null
+  route: Route | null
+  service: Service | null
   /** Set by authentication plugins. */
-  consumer: any | null
-  credential: any | null
+  consumer: Consumer | null
+  credential: Credential | null
   /** Plugins that ran in `access`, for the response and log phases; null when none. */
   plugins: Array<{p: PlannedPlugin; inst: PluginInstance}> | null
   pluginContext: PluginContext | null

@@ -33,10 +33,12 @@ const STATUS: Record<FailureKind, [number, string]> = {
 /** Returns the upstream response, or null when it answered the client with an error. */
 export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, signal: Cancellation, registry: HealthRegistry): Promise<UpstreamResponse | null> {
   ctx.phase = 'balancer'
-  const {req, service} = ctx
+  // the router and access phases have set the route, the service and the upstream
+  const {req} = ctx
+  const service = ctx.service!
   const up = ctx.upstream!
   const method = up.method ?? req.method ?? 'GET'
-  const streamed = hasBody(req) && ctx.route.request_buffering === false
+  const streamed = hasBody(req) && ctx.route!.request_buffering === false
   const body: Buffer | Readable | null = ctx.body ?? (!hasBody(req) ? null : streamed ? req : await readBody(req))
   let failed: Set<Peer> | null = null
   const maxTries = 1 + (streamed ? 0 : (service.retries ?? 5))

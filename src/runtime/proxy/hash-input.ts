@@ -19,8 +19,9 @@ import {randomUUID} from 'node:crypto'
 import {normalizePath} from '../router/normalize.js'
 import type {ProxyContext} from './context.js'
 import {splitUrl} from './phases.js'
+import type {Upstream} from './balancer/index.js'
 
-export function hashInput(ctx: ProxyContext, u: any): string {
+export function hashInput(ctx: ProxyContext, u: Upstream): string {
   return (
     valueOf(ctx, u, u.hash_on, u.hash_on_header, u.hash_on_query_arg, u.hash_on_uri_capture) ??
     valueOf(ctx, u, u.hash_fallback, u.hash_fallback_header, u.hash_fallback_query_arg, u.hash_fallback_uri_capture) ??
@@ -28,7 +29,7 @@ export function hashInput(ctx: ProxyContext, u: any): string {
   )
 }
 
-function valueOf(ctx: ProxyContext, u: any, on: string | undefined, header?: string, arg?: string, capture?: string): string | undefined {
+function valueOf(ctx: ProxyContext, u: Upstream, on: string | null | undefined, header?: string | null, arg?: string | null, capture?: string | null): string | undefined {
   const {req} = ctx
   switch (on) {
     case 'consumer':

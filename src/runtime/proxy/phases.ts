@@ -43,8 +43,9 @@ export function routerPhase(ctx: ProxyContext): boolean {
 /** Protocol checks, the service, and the upstream request (where access plugins will run). */
 export function accessPhase(ctx: ProxyContext): boolean {
   ctx.phase = 'access'
-  const {route, req} = ctx
-  const protocols: string[] = route.protocols ?? ['http', 'https']
+  const {req} = ctx
+  const route = ctx.route! // set by the router phase
+  const protocols: readonly string[] = route.protocols ?? ['http', 'https']
   if (ctx.scheme === 'http' && protocols.includes('https') && !protocols.includes('http')) {
     const code = route.https_redirect_status_code ?? 426
     if (REDIRECTS.has(code)) {

@@ -15,6 +15,7 @@
  */
 import type {PluginEntities, PluginInstance} from '../pdk/types.js'
 import type {PluginDefinition} from '../plugins/registry.js'
+import type {EntitySet} from '../schema/registry.js'
 
 export type {PluginInstance} from '../pdk/types.js'
 
@@ -35,7 +36,7 @@ const key = (r: string | null, s: string | null, c: string | null) => `${r ?? ''
 const EMPTY: readonly PlannedPlugin[] = Object.freeze([])
 
 /** Instances of unknown plugins are skipped: the entity schema refuses them on write. */
-export function buildPluginPlan(config: PluginEntities, find: (name: string) => PluginDefinition | undefined): PluginPlan {
+export function buildPluginPlan(config: EntitySet, find: (name: string) => PluginDefinition | undefined): PluginPlan {
   const byName = new Map<string, Map<string, PluginInstance>>()
   const consumersByName = new Map<string, Set<string>>()
   for (const p of config.plugins ?? []) {
@@ -51,7 +52,10 @@ export function buildPluginPlan(config: PluginEntities, find: (name: string) => 
     }
   }
   const defs = [...byName.keys()].map((n) => find(n)!).sort((a, b) => b.priority - a.priority)
-  const data = new Map(defs.map((d) => [d.name, d.handler.prepare?.(config)]))
+  // Every kind's rows are records with an id; the compiler cannot check the index
+  // signature over the whole registry without instantiating too deep (TS2589).
+  const entities = config as unknown as PluginEntities
+  const data = new Map(defs.map((d) => [d.name, d.handler.prepare?.(entities)]))
   const plans = new Map<string, readonly PlannedPlugin[]>()
   for (const route of config.routes ?? []) {
     const r: string = route.id

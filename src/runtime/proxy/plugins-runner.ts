@@ -16,7 +16,7 @@ import {generatedHeaders, MESSAGES, sendError} from './responses.js'
 
 /** Returns false when a plugin answered the client (exit, error or failure). */
 export async function pluginAccessPhase(ctx: ProxyContext, states: PluginStates): Promise<boolean> {
-  const plan = ctx.snapshot.pluginPlan.forRoute(ctx.route.id)
+  const plan = ctx.snapshot.pluginPlan.forRoute(ctx.route!.id)
   if (plan.length === 0) return true
   const k = (ctx.pluginContext = new PluginContext(ctx, states))
   const ran: NonNullable<ProxyContext['plugins']> = (ctx.plugins = [])

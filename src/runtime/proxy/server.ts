@@ -298,7 +298,7 @@ async function run(ctx: ProxyContext, pools: UpstreamPools, pluginStates: Plugin
   ctx.req.on('error', (err) => ctx.log.debug(`client request error: ${err.message}`))
   if (!routerPhase(ctx) || !accessPhase(ctx)) return
   // no await (and no promise) when the route has no plugins
-  if (ctx.snapshot.pluginPlan.forRoute(ctx.route.id).length > 0 && !(await pluginAccessPhase(ctx, pluginStates))) return
+  if (ctx.snapshot.pluginPlan.forRoute(ctx.route!.id).length > 0 && !(await pluginAccessPhase(ctx, pluginStates))) return
   const upstreamRes = await balancerPhase(ctx, pools, cancel, health)
   if (!upstreamRes) return
   try {

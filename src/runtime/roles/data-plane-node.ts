@@ -77,7 +77,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     })())
   const status = async () => ({
     configuration_hash: hash,
-    control_plane: {connected: link.connected(), address: link.address()},
+    control_plane: {connected: link.connected(), address: link.address(), failed_attempts: link.failedAttempts()},
     server: await proxy.stats(),
     memory: {rss_bytes: process.memoryUsage().rss},
   })

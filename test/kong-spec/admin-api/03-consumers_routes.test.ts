@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import {randomUUID} from 'node:crypto'
 import {after, before, beforeEach, describe, test as it} from 'node:test'
+import {until} from '../../helpers/until.js'
 import {gensym, itContentTypes, startSpecNode, type SpecNode} from './kong-client.js'
 
 const escape = encodeURIComponent
@@ -201,7 +202,8 @@ describe('Admin API (#postgres): ', () => {
         itContentTypes('updates by id', (contentType) => async () => {
           const consumer = await bp().consumers.insert()
           const newUsername = gensym()
-          await new Promise((r) => setTimeout(r, 1000)) // updated_at has a one-second resolution
+          // updated_at has a one-second resolution: the PATCH goes once the clock is past the insert's second
+          await until('the clock past the second the consumer was created in', () => Date.now() / 1000 >= consumer.updated_at + 1)
           const res = await client().patch(`/consumers/${consumer.id}`, {body: {username: newUsername}, headers: {'Content-Type': contentType}})
           assert.equal(res.status, 200, res.text)
           assert.equal(res.json.username, newUsername)

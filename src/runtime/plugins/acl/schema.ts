@@ -1,8 +1,8 @@
-import type {PluginConfigSchema} from '../../pdk/index.js'
+import {definePluginSchema} from '../../pdk/index.js'
 
 const set = (v: unknown) => Array.isArray(v) && v.length > 0
 
-export const schema: PluginConfigSchema = {
+export const schema = definePluginSchema({
   no_consumer: true,
   fields: [
     ['allow', {type: 'array', elements: {type: 'string'}, description: 'Groups allowed; exclusive with `deny`.'}],
@@ -15,4 +15,4 @@ export const schema: PluginConfigSchema = {
     (c) => (set(c.allow) && set(c.deny) ? {'@entity': "only one of these fields must be non-empty: 'config.allow', 'config.deny'"} : null),
     (c) => (!set(c.allow) && !set(c.deny) ? {'@entity': "at least one of these fields must be non-empty: 'config.allow', 'config.deny'"} : null),
   ],
-}
+})

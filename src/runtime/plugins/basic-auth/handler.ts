@@ -2,10 +2,13 @@
  * basic-auth: `Authorization: Basic base64(user:pass)` checked against the consumer's
  * hashed credentials, or the `anonymous` consumer as a fallback.
  */
-import {acceptAnonymous, acceptCredential, GATEWAY_VERSION, indexCredentials, type CredentialIndex, type PluginEntities, type PluginHandler} from '../../pdk/index.js'
+import {acceptAnonymous, acceptCredential, GATEWAY_VERSION, indexCredentials, type CredentialIndex, type PluginEntities, type PluginHandler, type ConfigOf} from '../../pdk/index.js'
 import {hashPassword} from './credentials.js'
+import {schema} from './schema.js'
 
-export const handler: PluginHandler<any, CredentialIndex> = {
+type Config = ConfigOf<typeof schema>
+
+export const handler: PluginHandler<Config, CredentialIndex> = {
   name: 'basic-auth',
   version: GATEWAY_VERSION,
   priority: 1100,

@@ -1,6 +1,9 @@
 /** correlation-id: makes sure the upstream request carries an id, keeping a client's. */
 import {randomUUID} from 'node:crypto'
-import {GATEWAY_VERSION, type PluginContext, type PluginHandler} from '../../pdk/index.js'
+import {GATEWAY_VERSION, type PluginContext, type PluginHandler, type ConfigOf} from '../../pdk/index.js'
+import {schema} from './schema.js'
+
+type Config = ConfigOf<typeof schema>
 
 // uuid#counter: one uuid per process, then a counter, as Kong's per-worker generator.
 let worker: string | undefined
@@ -12,7 +15,7 @@ const GENERATORS: Record<string, (k: PluginContext) => string> = {
   tracker: (k) => `${k.ip}-${process.pid}-${Date.now()}-${++counter}`,
 }
 
-export const handler: PluginHandler = {
+export const handler: PluginHandler<Config> = {
   name: 'correlation-id',
   version: GATEWAY_VERSION,
   priority: 100001,

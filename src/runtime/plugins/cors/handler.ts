@@ -3,7 +3,10 @@
  * Access-Control-* headers to other responses, as Kong's handler does. Origins are
  * compiled once per config (exact ones normalised, regexes anchored at the end).
  */
-import {GATEWAY_VERSION, type PluginContext, type PluginHandler} from '../../pdk/index.js'
+import {GATEWAY_VERSION, type PluginContext, type PluginHandler, type ConfigOf} from '../../pdk/index.js'
+import {schema} from './schema.js'
+
+type Config = ConfigOf<typeof schema>
 
 type Origin = {regex: RegExp; byHost: boolean} | {domain: string}
 const compiled = new WeakMap<object, Origin[]>()
@@ -18,7 +21,7 @@ function normalize(origin: string): {domain: string; host: string} {
   return {domain: `${scheme}://${host}${port && !dflt ? `:${port}` : ''}`, host}
 }
 
-function origins(conf: any): Origin[] {
+function origins(conf: Config): Origin[] {
   let list = compiled.get(conf)
   if (!list) {
     list = (conf.origins as string[]).map((o) => {
@@ -32,19 +35,20 @@ function origins(conf: any): Origin[] {
 }
 
 /** Sets Access-Control-Allow-Origin; returns true when it allows every origin. */
-function allowOrigin(k: PluginContext, conf: any, set: (h: string, v: string) => void, origin: string | undefined): boolean {
-  const n = conf.origins?.length ?? 0
-  if (n === 0 || (n === 1 && conf.origins[0] === '*')) {
+function allowOrigin(k: PluginContext, conf: Config, set: (h: string, v: string) => void, origin: string | undefined): boolean {
+  const list = conf.origins ?? []
+  const n = list.length
+  if (n === 0 || (n === 1 && list[0] === '*')) {
     set('access-control-allow-origin', '*')
     return true
   }
   set('vary', 'Origin')
-  if (n === 1 && PLAIN.test(conf.origins[0])) {
-    set('access-control-allow-origin', conf.origins[0])
+  if (n === 1 && PLAIN.test(list[0])) {
+    set('access-control-allow-origin', list[0])
     return false
   }
   if (origin) {
-    if (conf.origins.includes('*')) {
+    if (list.includes('*')) {
       set('access-control-allow-origin', '*')
       return true
     }
@@ -60,7 +64,7 @@ function allowOrigin(k: PluginContext, conf: any, set: (h: string, v: string) =>
   return false
 }
 
-function credentials(conf: any, set: (h: string, v: string) => void, allowAll: boolean, origin: string | undefined): void {
+function credentials(conf: Config, set: (h: string, v: string) => void, allowAll: boolean, origin: string | undefined): void {
   if (!conf.credentials) return
   if (!allowAll) return set('access-control-allow-credentials', 'true')
   // ACAO cannot be `*` together with credentials: echo the origin instead.
@@ -71,7 +75,7 @@ function credentials(conf: any, set: (h: string, v: string) => void, allowAll: b
   }
 }
 
-export const handler: PluginHandler = {
+export const handler: PluginHandler<Config> = {
   name: 'cors',
   version: GATEWAY_VERSION,
   priority: 2000,

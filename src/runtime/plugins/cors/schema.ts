@@ -1,5 +1,5 @@
 /** cors's config, as Kong 3.9's. */
-import type {PluginConfigSchema} from '../../pdk/index.js'
+import {definePluginSchema} from '../../pdk/index.js'
 
 export const METHODS = ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']
 
@@ -14,7 +14,7 @@ function asteriskOrRegex(v: string): string | null {
   }
 }
 
-export const schema: PluginConfigSchema = {
+export const schema = definePluginSchema({
   no_consumer: true,
   fields: [
     ['origins', {type: 'array', elements: {type: 'string', custom: asteriskOrRegex}, description: 'Allowed origins: exact, regex, or `*`.'}],
@@ -27,4 +27,4 @@ export const schema: PluginConfigSchema = {
     ['preflight_continue', {type: 'boolean', required: true, default: false, description: 'Proxy preflight requests to the upstream.'}],
     ['allow_origin_absent', {type: 'boolean', required: true, default: true, description: 'Add CORS headers when the request has no Origin.'}],
   ],
-}
+})

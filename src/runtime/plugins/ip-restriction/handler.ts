@@ -4,7 +4,10 @@
  * Lists compile once per config into node:net BlockLists.
  */
 import {BlockList, isIPv4} from 'node:net'
-import {GATEWAY_VERSION, type PluginHandler} from '../../pdk/index.js'
+import {GATEWAY_VERSION, type PluginHandler, type ConfigOf} from '../../pdk/index.js'
+import {schema} from './schema.js'
+
+type Config = ConfigOf<typeof schema>
 
 const compiled = new WeakMap<object, {allow: BlockList | null; deny: BlockList | null}>()
 
@@ -26,7 +29,7 @@ function clientAddress(ip: string): [string, 'ipv4' | 'ipv6'] {
   return isIPv4(v4) ? [v4, 'ipv4'] : [ip, 'ipv6']
 }
 
-export const handler: PluginHandler = {
+export const handler: PluginHandler<Config> = {
   name: 'ip-restriction',
   version: GATEWAY_VERSION,
   priority: 990,

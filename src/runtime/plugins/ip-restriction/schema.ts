@@ -1,6 +1,6 @@
 /** ip-restriction's config, as Kong 3.9's (typedefs.ip_or_cidr elements). */
 import {isIP} from 'node:net'
-import type {Field, PluginConfigSchema} from '../../pdk/index.js'
+import {definePluginSchema, type Field} from '../../pdk/index.js'
 
 /** Kong's `typedefs.ip_or_cidr`. */
 export function ipOrCidr(v: string): string | null {
@@ -11,10 +11,10 @@ export function ipOrCidr(v: string): string | null {
   return ok ? null : `invalid ip or cidr range: '${v}'`
 }
 
-const list = (what: string): Field => ({type: 'array', elements: {type: 'string', custom: ipOrCidr}, description: `IPs or CIDR ranges ${what}.`})
+const list = (what: string) => ({type: 'array', elements: {type: 'string', custom: ipOrCidr}, description: `IPs or CIDR ranges ${what}.`}) as const satisfies Field
 const set = (v: unknown) => Array.isArray(v) && v.length > 0
 
-export const schema: PluginConfigSchema = {
+export const schema = definePluginSchema({
   fields: [
     ['allow', list('allowed; others are refused')],
     ['deny', list('refused')],
@@ -22,4 +22,4 @@ export const schema: PluginConfigSchema = {
     ['message', {type: 'string', description: 'Message of the refusal (by default: IP address not allowed: <ip>).'}],
   ],
   entity_checks: [(c) => (!set(c.allow) && !set(c.deny) ? {'@entity': "at least one of these fields must be non-empty: 'config.allow', 'config.deny'"} : null)],
-}
+})

@@ -5,9 +5,12 @@
  * The hot path is synchronous: only `key_in_body` needs the body, and then only the
  * first time it is read (one await); header and query lookups cost no promise.
  */
-import {acceptAnonymous, acceptCredential, GATEWAY_VERSION, indexCredentials, type CredentialIndex, type PluginContext, type PluginEntities, type PluginHandler} from '../../pdk/index.js'
+import {acceptAnonymous, acceptCredential, GATEWAY_VERSION, indexCredentials, type Credential, type CredentialIndex, type PluginContext, type PluginEntities, type PluginHandler, type ConfigOf} from '../../pdk/index.js'
+import {schema} from './schema.js'
 
-export const handler: PluginHandler<any, CredentialIndex> = {
+type Config = ConfigOf<typeof schema>
+
+export const handler: PluginHandler<Config, CredentialIndex> = {
   name: 'key-auth',
   version: GATEWAY_VERSION,
   priority: 1250,
@@ -21,7 +24,7 @@ export const handler: PluginHandler<any, CredentialIndex> = {
   },
 }
 
-function authenticate(k: PluginContext, conf: any, index: CredentialIndex): void {
+function authenticate(k: PluginContext, conf: Config, index: CredentialIndex): void {
   const key = findKey(k, conf)
   const found = key === null ? undefined : index.byKey.get(key)
   if (found && !expired(found.credential)) return acceptCredential(k, found.consumer, found.credential)
@@ -31,9 +34,9 @@ function authenticate(k: PluginContext, conf: any, index: CredentialIndex): void
 }
 
 /** Kong drops a key once its `ttl` has run out; it no longer authenticates. */
-const expired = (c: {ttl?: number | null; created_at?: number}): boolean => Boolean(c.ttl) && (c.created_at ?? 0) + c.ttl! <= Date.now() / 1000
+const expired = (c: Credential): boolean => typeof c.ttl === 'number' && c.ttl !== 0 && (typeof c.created_at === 'number' ? c.created_at : 0) + c.ttl <= Date.now() / 1000
 
-function findKey(k: PluginContext, conf: any): string | null {
+function findKey(k: PluginContext, conf: Config): string | null {
   for (const name of conf.key_names as string[]) {
     const lower = name.toLowerCase()
     if (conf.key_in_header && k.header(lower) !== undefined) {

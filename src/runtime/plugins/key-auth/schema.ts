@@ -1,6 +1,6 @@
-import {headerName, type PluginConfigSchema} from '../../pdk/index.js'
+import {headerName, definePluginSchema} from '../../pdk/index.js'
 
-export const schema: PluginConfigSchema = {
+export const schema = definePluginSchema({
   no_consumer: true,
   fields: [
     ['key_names', {type: 'array', required: true, default: ['apikey'], elements: headerName(), description: 'Header, query or body parameter names where the key is looked for.'}],
@@ -12,4 +12,4 @@ export const schema: PluginConfigSchema = {
     ['run_on_preflight', {type: 'boolean', required: true, default: true, description: 'Authenticate OPTIONS preflight requests too.'}],
     ['realm', {type: 'string', description: 'Realm in the WWW-Authenticate header of 401 responses.'}],
   ],
-}
+})

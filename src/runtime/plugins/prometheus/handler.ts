@@ -3,10 +3,13 @@
  * config enables, as Kong 3.x); `/metrics` on the status listener renders them with
  * the node's own gauges (see exporter.ts).
  */
-import {GATEWAY_VERSION, type PluginHandler, type PluginStates} from '../../pdk/index.js'
+import {GATEWAY_VERSION, type PluginHandler, type PluginStates, type ConfigOf} from '../../pdk/index.js'
 import {Metrics} from './metrics.js'
+import {schema} from './schema.js'
 
-export const handler: PluginHandler<any, unknown, Metrics> = {
+type Config = ConfigOf<typeof schema>
+
+export const handler: PluginHandler<Config, unknown, Metrics> = {
   name: 'prometheus',
   version: GATEWAY_VERSION,
   priority: 13,

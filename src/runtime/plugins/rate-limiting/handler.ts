@@ -10,10 +10,13 @@
  * database (DB-less, data plane) has no store for `cluster`: it fails as a store would.
  */
 import type pg from 'pg'
-import {GATEWAY_VERSION, type PluginContext as Context, type PluginHandler} from '../../pdk/index.js'
+import {GATEWAY_VERSION, type PluginContext as Context, type PluginHandler, type ConfigOf} from '../../pdk/index.js'
 import {LocalCounters, PERIODS, windowOf, type Period} from './counters.js'
 import {ClusterCounters, EMPTY_UUID} from './cluster-policy.js'
 import {redisKey, RedisCounters} from './redis-policy.js'
+import {schema} from './schema.js'
+
+type Config = ConfigOf<typeof schema>
 
 /** What rate-limiting keeps per proxy: one counter store per policy, made on first use. */
 interface State {
@@ -51,13 +54,13 @@ interface Scope {
 
 const scopeOf = (k: PluginContext): Scope => ({route: k.instance?.route ?? null, service: k.instance?.service ?? null})
 
-function windows(k: PluginContext, conf: any, scope: Scope, now: number, redis: boolean): Window[] {
+function windows(k: PluginContext, conf: Config, scope: Scope, now: number, redis: boolean): Window[] {
   const id = identifier(k, conf)
   const route = scope.route ?? EMPTY_UUID
   const service = scope.service ?? EMPTY_UUID
   const out: Window[] = []
   for (const period of PERIODS) {
-    const limit: number | null = conf[period]
+    const limit = conf[period]
     if (limit == null) continue
     const [start, end] = windowOf(period, now)
     out.push({period, limit, start, end, key: redis ? redisKey(route, service, id, start, period) : `${route}:${service}:${id}:${period}`})
@@ -66,7 +69,7 @@ function windows(k: PluginContext, conf: any, scope: Scope, now: number, redis: 
 }
 
 /** Answers 429 or sets the headers; returns whether the request may be counted and proxied. */
-function decide(k: PluginContext, conf: any, ws: Window[], used: number[], now: number): boolean {
+function decide(k: PluginContext, conf: Config, ws: Window[], used: number[], now: number): boolean {
   let best: {limit: number; remaining: number; end: number} | null = null
   let exceeded = false
   const headers: Record<string, string> = {}
@@ -93,13 +96,13 @@ function decide(k: PluginContext, conf: any, ws: Window[], used: number[], now: 
   return true
 }
 
-function storeFailed(k: PluginContext, conf: any, err: unknown): void {
+function storeFailed(k: PluginContext, conf: Config, err: unknown): void {
   const why = (err as Error)?.message ?? String(err)
   if (!conf.fault_tolerant) throw new Error(`rate-limiting: failed to get usage from ${conf.policy}: ${why}`)
   k.log.error(`rate-limiting: failed to get usage from ${conf.policy}: ${why}; request not limited (fault_tolerant)`, {plugin: 'rate-limiting'})
 }
 
-async function redisAccess(k: PluginContext, conf: any, scope: Scope): Promise<void> {
+async function redisAccess(k: PluginContext, conf: Config, scope: Scope): Promise<void> {
   const store = (k.state.redis ??= new RedisCounters())
   const now = Date.now()
   const ws = windows(k, conf, scope, now, true)
@@ -114,7 +117,7 @@ async function redisAccess(k: PluginContext, conf: any, scope: Scope): Promise<v
   store.increment(conf, ws.map((w) => [w.key, w.period])).catch((err) => k.log.error(`rate-limiting: failed to increment redis counters: ${(err as Error).message}`))
 }
 
-async function clusterAccess(k: PluginContext, conf: any, scope: Scope): Promise<void> {
+async function clusterAccess(k: PluginContext, conf: Config, scope: Scope): Promise<void> {
   const database = k.state.database
   if (!database) return storeFailed(k, conf, new Error("this node has no database (DB-less or data plane) to keep 'cluster' counters in; use policy 'local' or 'redis'"))
   const store = (k.state.cluster ??= new ClusterCounters(database))
@@ -133,7 +136,7 @@ async function clusterAccess(k: PluginContext, conf: any, scope: Scope): Promise
   store.sweep((err) => k.log.error(`rate-limiting: failed to delete expired cluster counters: ${err.message}`))
 }
 
-export const handler: PluginHandler<any, unknown, State> = {
+export const handler: PluginHandler<Config, unknown, State> = {
   name: 'rate-limiting',
   version: GATEWAY_VERSION,
   priority: 910,
@@ -154,7 +157,7 @@ export const handler: PluginHandler<any, unknown, State> = {
 }
 
 /** What the counters are per; the client IP when the chosen one is unknown (as Kong). */
-function identifier(k: PluginContext, conf: any): string {
+function identifier(k: PluginContext, conf: Config): string {
   let id: string | undefined
   switch (conf.limit_by) {
     case 'consumer':

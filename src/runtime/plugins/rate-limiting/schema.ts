@@ -1,10 +1,10 @@
 /** rate-limiting's config, field for field and default for default as Kong 3.9's. */
-import {headerName, type Field, type PluginConfigSchema} from '../../pdk/index.js'
+import {headerName, type Field, definePluginSchema} from '../../pdk/index.js'
 import {PERIODS} from './counters.js'
 
-const limit = (period: string): readonly [string, Field] => [period, {type: 'number', gt: 0, description: `Requests allowed per ${period}.`}]
+const limit = <P extends string>(period: P) => [period, {type: 'number', gt: 0, description: `Requests allowed per ${period}.`}] as const satisfies readonly [string, Field]
 
-const redis: Field = {
+const redis = {
   type: 'record',
   description: 'Redis connection, for the redis policy.',
   fields: [
@@ -18,13 +18,13 @@ const redis: Field = {
     ['ssl_verify', {type: 'boolean', required: true, default: false}],
     ['server_name', {type: 'string'}],
   ],
-}
+} as const satisfies Field
 
 /** Kong's refusal, worded as for its other rate-limiting plugins. */
 export const CLUSTER_IN_HYBRID =
   "[rate-limiting] strategy 'cluster' is not supported with Hybrid deployments. If you did not specify the strategy, please use 'redis' strategy or 'local' strategy."
 
-export const schema: PluginConfigSchema = {
+export const schema = definePluginSchema({
   control_plane_check: (c) => (c.policy === 'cluster' ? CLUSTER_IN_HYBRID : null),
   custom_validator: periodsOrdered,
   fields: [
@@ -46,7 +46,7 @@ export const schema: PluginConfigSchema = {
     (c) => (c.limit_by === 'path' && c.path == null ? {path: 'required field missing'} : null),
     (c) => (c.policy === 'redis' && c.redis?.host == null ? {redis: {host: 'required field missing'}} as any : null),
   ],
-}
+})
 
 /** Kong refuses a longer period with a lower limit than a shorter one. */
 function periodsOrdered(c: Record<string, any>): string | null {

@@ -2,7 +2,10 @@
  * request-termination: answers every request itself (maintenance, blocking), optionally
  * only when a trigger header or query argument is present.
  */
-import {GATEWAY_VERSION, type PluginContext, type PluginHandler} from '../../pdk/index.js'
+import {GATEWAY_VERSION, type PluginContext, type PluginHandler, type ConfigOf} from '../../pdk/index.js'
+import {schema} from './schema.js'
+
+type Config = ConfigOf<typeof schema>
 
 const DEFAULT_MESSAGE: Record<number, string> = {
   401: 'Unauthorized',
@@ -13,7 +16,7 @@ const DEFAULT_MESSAGE: Record<number, string> = {
   503: 'Service unavailable',
 }
 
-export const handler: PluginHandler = {
+export const handler: PluginHandler<Config> = {
   name: 'request-termination',
   version: GATEWAY_VERSION,
   priority: 2,

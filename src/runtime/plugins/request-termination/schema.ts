@@ -1,8 +1,8 @@
-import {headerName, type PluginConfigSchema} from '../../pdk/index.js'
+import {headerName, definePluginSchema} from '../../pdk/index.js'
 
 const present = (v: unknown) => v !== null && v !== undefined && v !== ''
 
-export const schema: PluginConfigSchema = {
+export const schema = definePluginSchema({
   fields: [
     ['status_code', {type: 'integer', required: true, default: 503, between: [100, 599], description: 'The response code to send.'}],
     ['message', {type: 'string', description: 'The message to send, in the default JSON body.'}],
@@ -17,4 +17,4 @@ export const schema: PluginConfigSchema = {
     if (c.echo && (present(c.content_type) || present(c.body))) return 'echo cannot be used with content_type and body'
     return null
   },
-}
+})

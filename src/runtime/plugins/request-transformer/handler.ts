@@ -3,12 +3,15 @@
  * string, form or JSON body) with Kong's operations in Kong's order. The body is only
  * buffered when body operations are configured and the request has one.
  */
-import {GATEWAY_VERSION, type PluginContext, type PluginHandler} from '../../pdk/index.js'
+import {GATEWAY_VERSION, type PluginContext, type PluginHandler, type ConfigOf} from '../../pdk/index.js'
 import {appendString, applyOps, hasOps, objectStore, opsFor, type Store} from '../../pdk/transform.js'
+import {schema} from './schema.js'
+
+type Config = ConfigOf<typeof schema>
 
 const asIs = (v: string) => v
 
-function headers(k: PluginContext, conf: any): void {
+function headers(k: PluginContext, conf: Config): void {
   const store: Store<string | string[]> = {
     get: (n) => k.upstreamHeader(n),
     set: (n, v) => k.setUpstreamHeader(n, v),
@@ -17,7 +20,7 @@ function headers(k: PluginContext, conf: any): void {
   applyOps(store, opsFor(conf, 'headers'), asIs, appendString)
 }
 
-function query(k: PluginContext, conf: any): void {
+function query(k: PluginContext, conf: Config): void {
   const q = new URLSearchParams(k.query)
   applyOps(paramsStore(q), opsFor(conf, 'querystring'), asIs, appendString)
   k.setUpstreamQuery(q)
@@ -36,7 +39,7 @@ const paramsStore = (p: URLSearchParams): Store<string | string[]> => ({
 })
 
 /** Form and JSON bodies, as Kong transforms them; other content types pass untouched. */
-function body(k: PluginContext, conf: any, raw: Buffer): void {
+function body(k: PluginContext, conf: Config, raw: Buffer): void {
   const type = (k.header('content-type') ?? '').split(';')[0].trim().toLowerCase()
   if (type === 'application/x-www-form-urlencoded') {
     const form = new URLSearchParams(raw.toString('utf8'))
@@ -56,7 +59,7 @@ function body(k: PluginContext, conf: any, raw: Buffer): void {
   }
 }
 
-export const handler: PluginHandler = {
+export const handler: PluginHandler<Config> = {
   name: 'request-transformer',
   version: GATEWAY_VERSION,
   priority: 801,

@@ -1,10 +1,10 @@
 /** request-transformer's config, as Kong 3.9's. */
-import type {PluginConfigSchema} from '../../pdk/index.js'
+import {definePluginSchema} from '../../pdk/index.js'
 import {headerNames, headerPairs, pairs, record, strings} from '../../pdk/transform.js'
 
 const pairRecord = () => record([['body', pairs()], ['headers', headerPairs()], ['querystring', pairs()]])
 
-export const schema: PluginConfigSchema = {
+export const schema = definePluginSchema({
   fields: [
     ['http_method', {type: 'string', match: '^[A-Z]+$', description: 'Method sent upstream instead of the client one.'}],
     ['remove', record([['body', strings()], ['headers', headerNames()], ['querystring', strings()]])],
@@ -13,4 +13,4 @@ export const schema: PluginConfigSchema = {
     ['add', pairRecord()],
     ['append', pairRecord()],
   ],
-}
+})

@@ -3,8 +3,11 @@
  * (which is then buffered), with Kong's operations in Kong's order. `json_types` casts
  * the value at the same position to a boolean, number or string.
  */
-import {GATEWAY_VERSION, type PluginHandler} from '../../pdk/index.js'
+import {GATEWAY_VERSION, type PluginHandler, type ConfigOf} from '../../pdk/index.js'
 import {appendString, applyOps, hasOps, objectStore, opsFor, type Store} from '../../pdk/transform.js'
+import {schema} from './schema.js'
+
+type Config = ConfigOf<typeof schema>
 
 const CASTS: Record<string, (v: string) => unknown> = {
   boolean: (v) => v.toLowerCase() === 'true',
@@ -14,7 +17,7 @@ const CASTS: Record<string, (v: string) => unknown> = {
 
 const typed = (types: string[] | undefined) => (v: string, i: number) => (CASTS[types?.[i] ?? 'string'] ?? CASTS.string)(v)
 
-function transformJson(conf: any, raw: Buffer): Buffer {
+function transformJson(conf: Config, raw: Buffer): Buffer {
   let obj: any
   try {
     obj = JSON.parse(raw.toString('utf8'))
@@ -33,7 +36,7 @@ function transformJson(conf: any, raw: Buffer): Buffer {
   return Buffer.from(JSON.stringify(obj))
 }
 
-export const handler: PluginHandler = {
+export const handler: PluginHandler<Config> = {
   name: 'response-transformer',
   version: GATEWAY_VERSION,
   priority: 800,

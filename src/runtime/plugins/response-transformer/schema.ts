@@ -1,11 +1,11 @@
 /** response-transformer's config, as Kong 3.9's. */
-import type {Field, PluginConfigSchema} from '../../pdk/index.js'
+import {definePluginSchema, type Field} from '../../pdk/index.js'
 import {headerNames, headerPairs, pairs, record, strings} from '../../pdk/transform.js'
 
-const jsonTypes = (): Field => ({type: 'array', required: true, default: [], elements: {type: 'string', one_of: ['boolean', 'number', 'string']}})
+const jsonTypes = () => ({type: 'array', required: true, default: [], elements: {type: 'string', one_of: ['boolean', 'number', 'string']}}) as const satisfies Field
 const valueRecord = () => record([['json', pairs()], ['json_types', jsonTypes()], ['headers', headerPairs()]])
 
-export const schema: PluginConfigSchema = {
+export const schema = definePluginSchema({
   fields: [
     ['remove', record([['json', strings()], ['headers', headerNames()]])],
     ['rename', record([['headers', headerPairs()], ['json', pairs()]])],
@@ -13,4 +13,4 @@ export const schema: PluginConfigSchema = {
     ['add', valueRecord()],
     ['append', valueRecord()],
   ],
-}
+})

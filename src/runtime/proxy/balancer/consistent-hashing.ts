@@ -13,12 +13,12 @@
  * for the request, and past unhealthy (`down`) peers, so only their keys move while they
  * are down. Weight 0 peers claim nothing.
  */
-import {isDown, type Balancer, type Peer} from './types.js'
+import {isDown, type Balancer, type Peer, type Upstream} from './types.js'
 
 const POINTS_PER_PEER = 160
 const MIN_SLOTS = 1000
 
-export function consistentHashing(upstream: any, all: Peer[]): Balancer {
+export function consistentHashing(upstream: Upstream, all: Peer[]): Balancer {
   const peers = all.filter((p) => p.weight > 0).sort((a, b) => compare(key(a), key(b)))
   const size = Math.max(MIN_SLOTS, upstream.slots ?? 10000)
   const claims = new Int32Array(size).fill(-1)

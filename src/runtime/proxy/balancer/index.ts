@@ -21,13 +21,13 @@ import {latency} from './latency.js'
 import {leastConnections} from './least-connections.js'
 import {weightedRoundRobin} from './round-robin.js'
 import {parseTarget} from './targets.js'
-import type {Balancer} from './types.js'
+import type {Balancer, Target, Upstream} from './types.js'
 
 export {parseTarget} from './targets.js'
-export {isDown, type BalanceContext, type Balancer, type Peer} from './types.js'
+export {isDown, type BalanceContext, type Balancer, type Peer, type Target, type Upstream} from './types.js'
 
 /** Throws on an algorithm we do not implement yet, so the caller keeps its old config. */
-export function createBalancer(upstream: any, targets: any[]): Balancer {
+export function createBalancer(upstream: Upstream, targets: readonly Target[]): Balancer {
   const peers = targets.map((t) => ({...parseTarget(t.target), weight: t.weight ?? 100, key: t.target, target: t}))
   switch (upstream.algorithm ?? 'round-robin') {
     case 'least-connections':

@@ -4,8 +4,8 @@
  * "Not there yet"). Its own file so that the EWMA lands here, beside the other algorithms.
  */
 import {weightedRoundRobin} from './round-robin.js'
-import type {Balancer, Peer} from './types.js'
+import type {Balancer, Peer, Upstream} from './types.js'
 
-export function latency(upstream: any, peers: Peer[]): Balancer {
+export function latency(upstream: Upstream, peers: Peer[]): Balancer {
   return weightedRoundRobin(upstream, peers)
 }

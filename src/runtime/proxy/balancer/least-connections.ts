@@ -8,9 +8,9 @@
  *
  * A linear scan, not Kong's binary heap: upstreams have a handful of targets.
  */
-import {isDown, type Balancer, type Peer} from './types.js'
+import {isDown, type Balancer, type Peer, type Upstream} from './types.js'
 
-export function leastConnections(upstream: any, all: Peer[]): Balancer {
+export function leastConnections(upstream: Upstream, all: Peer[]): Balancer {
   const peers = all.filter((p) => p.weight > 0)
   const inFlight = new Array<number>(peers.length).fill(0)
   const index = new Map<Peer, number>(peers.map((p, i) => [p, i]))

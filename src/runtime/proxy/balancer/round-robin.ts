@@ -4,9 +4,9 @@
  * Weight 0 peers are never chosen; unhealthy (`down`) peers are left out of the round
  * altogether, as nginx leaves out its down peers, so the others share their weight.
  */
-import {isDown, type Balancer, type Peer} from './types.js'
+import {isDown, type Balancer, type Peer, type Upstream} from './types.js'
 
-export function weightedRoundRobin(upstream: any, all: Peer[]): Balancer {
+export function weightedRoundRobin(upstream: Upstream, all: Peer[]): Balancer {
   const peers = all.filter((p) => p.weight > 0)
   const current = new Array<number>(peers.length).fill(0)
   return {

@@ -1,10 +1,14 @@
 /**
  * What every balancing algorithm shares: the peer it picks, the per-request context it may
- * read, and the interface the dispatcher calls. Imports nothing; each algorithm imports this.
+ * read, and the interface the dispatcher calls. Imports only the entity types; each algorithm imports this.
  *
  * The interface is small so that the algorithms slot in beside each other:
  * consistent-hashing needs `ctx.hashKey`, least-connections needs `release`.
  */
+import type {Entity} from '../../schema/registry.js'
+
+export type Upstream = Entity<'upstreams'>
+export type Target = Entity<'targets'>
 
 export interface Peer {
   host: string
@@ -13,7 +17,7 @@ export interface Peer {
   /** The target's address as configured (`host:port`): how health checks know it. */
   key?: string
   /** The target entity, when the peer comes from an upstream. */
-  target?: any
+  target?: Target
 }
 
 export interface BalanceContext {
@@ -22,7 +26,7 @@ export interface BalanceContext {
 }
 
 export interface Balancer {
-  readonly upstream: any
+  readonly upstream: Upstream
   /** Reads `ctx.hashKey`: the dispatcher computes it (per request) only when set. */
   readonly hashed?: boolean
   /**

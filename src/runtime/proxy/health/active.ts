@@ -8,6 +8,7 @@
  */
 import type {Socket} from 'node:net'
 import {probe, type ProbeResult, type ProbeSpec} from './probe.js'
+import type {Upstream} from '../balancer/index.js'
 
 /** What the checker probes: the registry's live view of the upstream's targets. */
 export interface ActiveTarget {
@@ -23,13 +24,16 @@ export interface ActiveHost {
   report(key: string, result: ProbeResult): void
 }
 
+/** The active check settings: a checker is only made for an upstream that has them. */
+const activeOf = (u: Upstream) => u.healthchecks!.active!
+
 export class ActiveChecker {
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly sockets = new Set<Socket>()
   private stopped = false
 
-  constructor(private readonly upstream: any, private readonly host: ActiveHost) {
-    const a = upstream.healthchecks.active
+  constructor(private readonly upstream: Upstream, private readonly host: ActiveHost) {
+    const a = activeOf(upstream)
     this.schedule(true, a.healthy?.interval ?? 0)
     this.schedule(false, a.unhealthy?.interval ?? 0)
   }
@@ -55,7 +59,7 @@ export class ActiveChecker {
   private async round(healthy: boolean): Promise<void> {
     // weight 0 targets take no traffic, and Kong does not check them
     const due = [...this.host.targets()].filter((t) => t.healthy === healthy && t.weight > 0)
-    const workers = Math.min(due.length, this.upstream.healthchecks.active.concurrency ?? 10)
+    const workers = Math.min(due.length, activeOf(this.upstream).concurrency ?? 10)
     let next = 0
     const work = async () => {
       while (!this.stopped && next < due.length) {
@@ -73,7 +77,7 @@ export class ActiveChecker {
   }
 
   private spec(t: ActiveTarget): ProbeSpec {
-    const a = this.upstream.healthchecks.active
+    const a = activeOf(this.upstream)
     return {
       type: a.type ?? 'http',
       host: t.host,

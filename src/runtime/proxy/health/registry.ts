@@ -14,7 +14,7 @@
  *
  * One registry per proxy process: with several worker processes each has its own.
  */
-import {parseTarget} from '../balancer/index.js'
+import {parseTarget, type Target, type Upstream} from '../balancer/index.js'
 import {ActiveChecker, type ActiveTarget} from './active.js'
 import type {ProbeResult} from './probe.js'
 import {checksOn, thresholds, type Thresholds} from './settings.js'
@@ -37,7 +37,7 @@ export interface UpstreamHealth {
 export type Health = 'HEALTHY' | 'UNHEALTHY' | 'HEALTHCHECKS_OFF' | 'DNS_ERROR'
 
 interface Entry extends UpstreamHealth {
-  upstream: any
+  upstream: Upstream
   on: boolean
   down: Set<string>
   available: boolean
@@ -59,8 +59,8 @@ export interface BalancerStatus {
 }
 
 export interface UpstreamConfig {
-  upstream: any
-  targets: readonly any[]
+  upstream: Upstream
+  targets: readonly Target[]
 }
 
 export class HealthRegistry {
@@ -142,7 +142,7 @@ export class HealthRegistry {
     this.entries.clear()
   }
 
-  private entry(upstream: any): Entry {
+  private entry(upstream: Upstream): Entry {
     let e = this.entries.get(upstream.id)
     const on = checksOn(upstream)
     if (!e) {
@@ -203,4 +203,4 @@ function weigh(e: Entry): {total: number; unavailable: number} {
   return {total, unavailable}
 }
 
-const threshold = (upstream: any): number => upstream.healthchecks?.threshold ?? 0
+const threshold = (upstream: Upstream): number => upstream.healthchecks?.threshold ?? 0

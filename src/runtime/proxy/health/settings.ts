@@ -5,9 +5,11 @@
  * alone does not turn them on: nothing could ever mark a target unhealthy.
  */
 
+import type {Upstream} from '../balancer/index.js'
+
 export type CheckKind = 'active' | 'passive'
 
-export function checksOn(upstream: any): boolean {
+export function checksOn(upstream: Upstream | undefined): boolean {
   const hc = upstream?.healthchecks
   if (!hc) return false
   return (hc.active?.healthy?.interval ?? 0) !== 0
@@ -27,14 +29,14 @@ export interface Thresholds {
   timeouts: number
 }
 
-export function thresholds(upstream: any, kind: CheckKind): Thresholds {
-  const c = upstream?.healthchecks?.[kind] ?? {}
+export function thresholds(upstream: Upstream | undefined, kind: CheckKind): Thresholds {
+  const c = upstream?.healthchecks?.[kind]
   return {
-    healthyStatuses: new Set<number>(c.healthy?.http_statuses ?? []),
-    unhealthyStatuses: new Set<number>(c.unhealthy?.http_statuses ?? []),
-    successes: c.healthy?.successes ?? 0,
-    httpFailures: c.unhealthy?.http_failures ?? 0,
-    tcpFailures: c.unhealthy?.tcp_failures ?? 0,
-    timeouts: c.unhealthy?.timeouts ?? 0,
+    healthyStatuses: new Set<number>(c?.healthy?.http_statuses ?? []),
+    unhealthyStatuses: new Set<number>(c?.unhealthy?.http_statuses ?? []),
+    successes: c?.healthy?.successes ?? 0,
+    httpFailures: c?.unhealthy?.http_failures ?? 0,
+    tcpFailures: c?.unhealthy?.tcp_failures ?? 0,
+    timeouts: c?.unhealthy?.timeouts ?? 0,
   }
 }

@@ -84,13 +84,13 @@ function upstreamName(v: string): string | null {
   return t.validHost(v) ? null : `Invalid name ('${v}'); must be a valid hostname`
 }
 
-const headerName = (description: string): Field => ({
+const headerName = (description: string): ScalarOf<'string'> => ({
   type: 'string',
   description,
   custom: (v: string) => (/^[A-Za-z0-9_-]+$/.test(v) ? null : `bad header name '${v}', allowed characters are A-Z, a-z, 0-9, '_', and '-'`),
 })
 
-const cookieName = (description: string): Field => ({
+const cookieName = (description: string): ScalarOf<'string'> => ({
   type: 'string',
   description,
   // RFC 6265 token, Kong's message (typedefs.cookie_name)
