@@ -11,6 +11,7 @@
  * Another host gets the same folder under its install dir (`<install>/<version>/`).
  */
 import {existsSync, readFileSync} from 'node:fs'
+import {cp, mkdir, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {UserError} from '../kit/errors.js'
 import {packageRoot, packageVersion} from '../kit/paths.js'
@@ -51,13 +52,38 @@ export async function installRuntime(host: Host, stateDir: string, source: Runti
   if (!existsSync(entry)) {
     throw new UserError('RUNTIME_NOT_INSTALLED', `The gateway runtime of kctl ${source.version} is not built (${entry} is missing).`, {hint: 'Run `npm run build`.'})
   }
+  const pkg = `${JSON.stringify({name: 'kctl-runtime', version: source.version, private: true, type: 'module'}, null, 2)}\n`
+  if (host.isLocal) {
+    await installHere(source, dir, pkg)
+    return {dir, installed: true}
+  }
   await host.copyTree(join(source.root, 'dist', 'src'), join(dir, 'dist', 'src'))
   for (const [name, at] of dependencyDirs(source.root)) {
     await host.mkdir(dirname(join(dir, 'node_modules', name)))
     await host.run('ln', ['-sfn', at, join(dir, 'node_modules', name)])
   }
-  await host.writeFile(join(dir, 'package.json'), `${JSON.stringify({name: 'kctl-runtime', version: source.version, private: true, type: 'module'}, null, 2)}\n`)
+  await host.writeFile(join(dir, 'package.json'), pkg)
   return {dir, installed: true}
+}
+
+/** This machine: built in a temp folder beside `dir` (no source maps), then renamed into place. */
+async function installHere(source: RuntimeSource, dir: string, pkg: string): Promise<void> {
+  const tmp = `${dir}.${process.pid}.tmp`
+  await rm(tmp, {recursive: true, force: true})
+  await cp(join(source.root, 'dist', 'src'), join(tmp, 'dist', 'src'), {recursive: true, filter: (f) => !f.endsWith('.map')})
+  for (const [name, at] of dependencyDirs(source.root)) {
+    await mkdir(dirname(join(tmp, 'node_modules', name)), {recursive: true})
+    await symlink(at, join(tmp, 'node_modules', name))
+  }
+  await writeFile(join(tmp, 'package.json'), pkg)
+  await rm(dir, {recursive: true, force: true}) // an earlier copy left unfinished (no package.json)
+  try {
+    await rename(tmp, dir)
+  } catch (err) {
+    // another kctl installed the same version meanwhile
+    await rm(tmp, {recursive: true, force: true})
+    if (!existsSync(join(dir, 'package.json'))) throw err
+  }
 }
 
 /**

@@ -72,7 +72,7 @@ export async function upgrade(options: UpgradeOptions): Promise<UpgradeResult> {
   const to = moves[0]?.to ?? (options.rollback ? null : source.version)
   const result: UpgradeResult = {cluster: c.state.name, rollback: !!options.rollback, to, migrations: [], upgraded: [], not_running: [], unchanged: nodes.filter((n) => !moves.some((m) => m.node === n)).map((n) => n.name)}
   const todo = options.rollback ? [] : await pendingMigrations(c, options.migrations ?? MIGRATIONS)
-  if (moves.length === 0 && todo.length === 0) return {...result, to: options.rollback ? null : to}
+  if (moves.length === 0 && todo.length === 0) return result
 
   const running = new Set<string>()
   for (const m of moves) if (await processRunning(c.state, m.node.name)) running.add(m.node.name)
@@ -165,7 +165,7 @@ async function moveNode(c: LoadedCluster, m: Move, running: boolean, report: Rep
   const previous = await host.readFile(file)
   await host.writeFile(file, `${installedEntry(dir)}\n`)
   if (!running) return false
-  report.step(`${m.to === m.from ? 'Restarting' : 'Moving'} ${m.node.name} to kctl ${m.to}${m.from ? ` (from ${m.from})` : ''}`)
+  report.step(`Moving ${m.node.name} to kctl ${m.to}${m.from ? ` (from ${m.from})` : ''}`)
   try {
     if (!(await replace(c, m.node, 'handover'))) return false
     const reported = await reportedVersion(c, m.node)

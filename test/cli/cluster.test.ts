@@ -289,7 +289,7 @@ describe('kctl init --database postgres://… (an existing server)', () => {
     assert.deepEqual(j.nodes[0], {name: 'database', role: 'database', host: '127.0.0.1', pid: null, state: 'external', listen: {postgres: `127.0.0.1:${db.port}`}, kctl_version: null}, 'where the database listens, from the URL')
     const password = new URL(db.url).password
     const text = await sb.kctl('nodes')
-    assert.match(text.stdout, new RegExp(`^database +database +127\\.0\\.0\\.1 +- +external +postgres 127\\.0\\.0\\.1:${db.port}$`, 'm'))
+    assert.match(text.stdout, new RegExp(`^database +database +127\\.0\\.0\\.1 +- +external +- +postgres 127\\.0\\.0\\.1:${db.port}$`, 'm'))
     if (password) assert.ok(!nodes.stdout.includes(password) && !text.stdout.includes(password), 'the password is never shown')
     // the node: its supervisor (the pid kctl records) and the serving process it runs
     const serving = JSON.parse(await readFile(join(sb.dataDir, 'clusters', 'demo', 'nodes', 'node-1', 'supervisor.json'), 'utf8')).serving_pid

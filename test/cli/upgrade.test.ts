@@ -4,7 +4,8 @@
  * spread over every data plane, and `--rollback` brings it back: 0 failed requests, every
  * node on the version asked for. Also: an online upgrade across a migration that is not
  * backward compatible is refused, naming it, with nothing changed; an upgrade with
- * nothing to do says so.
+ * nothing to do says so; with the nodes stopped, the same upgrade runs (offline) and the
+ * nodes start on the new version.
  */
 import assert from 'node:assert/strict'
 import {cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
@@ -137,5 +138,18 @@ describe('kctl upgrade and --rollback between two builds (hybrid, 3 data planes)
     const same = await c.kctl('upgrade', '--json')
     assert.equal(same.code, 0, same.stderr)
     assert.deepEqual(JSON.parse(same.stdout), {cluster: 'up', rollback: false, to: THIS, migrations: [], upgraded: [], not_running: [], unchanged: ['cp-1', 'dp-1', 'dp-2', 'dp-3']})
+  })
+
+  it('offline, across a migration that is not backward compatible: with the nodes stopped it migrates and records them; kctl start starts them on the new version', async () => {
+    assert.equal((await c.kctl('stop')).code, 0)
+    assert.equal((await c.kctl('start', 'postgres')).code, 0)
+    const list = [...MIGRATIONS, {name: '901_upgrade_probe', compatible: false, up: () => ['CREATE TABLE upgrade_probe (id int)']}]
+    const r = await upgrade({specPath: join(c.cwd, 'kctl.yaml'), stateRoot: c.dataDir, report: silentReporter, source: runtimeSourceAt(next), migrations: list})
+    assert.deepEqual(r, {cluster: 'up', rollback: false, to: NEXT, migrations: ['901_upgrade_probe'], upgraded: [], not_running: ['cp-1', 'dp-1', 'dp-2', 'dp-3'], unchanged: []})
+    assert.deepEqual(await pendingMigrations(c.state().connection, list), [])
+    const start = await nextKctl('start')
+    assert.equal(start.code, 0, `${start.stdout}\n${start.stderr}`)
+    for (const url of statusUrls()) assert.equal(await statusVersion(url), NEXT, url)
+    assert.deepEqual((await nodes()).slice(1).map((n) => [n.state, n.kctl_version]), [['running', NEXT], ['running', NEXT], ['running', NEXT], ['running', NEXT]])
   })
 })
