@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict'
 import {existsSync} from 'node:fs'
-import {readFile, writeFile} from 'node:fs/promises'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {before, describe, it} from 'node:test'
+import {after, before, describe, it} from 'node:test'
 import {findFreePort} from '../../src/kit/ports.js'
 import {processesMentioning, scratchCli} from '../helpers/kctl.js'
 
@@ -32,13 +33,16 @@ spec:
     - {name: dp-3, role: data_plane, host: edge-1, proxy_listen: '0.0.0.0:8100', status_listen: '127.0.0.1:8107'}
 `
 
+let sshDir = ''
 before(async () => {
   // nothing listens there: ssh is refused at once, and no traffic leaves this machine
   const closed = await findFreePort('127.0.0.1')
-  const config = join(scratch.dir, 'ssh_config')
+  sshDir = await mkdtemp(join(tmpdir(), 'kctl-hosts-ssh-'))
+  const config = join(sshDir, 'ssh_config')
   await writeFile(config, `Host edge-2-alias\n  HostName 127.0.0.1\n  Port ${closed}\n`)
   SPEC = SPEC.replace('SSH_CONFIG', config).replace('CLOSED', String(closed))
 })
+after(() => rm(sshDir, {recursive: true, force: true}))
 
 describe('kctl hosts', () => {
   it('without a spec: this machine, with its facts', async () => {
@@ -61,7 +65,7 @@ describe('kctl hosts', () => {
       ['edge-1', '127.0.0.1', false, false, ['dp-1', 'dp-3']],
       ['edge-2', 'edge-2-alias', false, false, ['dp-2']],
     ])
-    assert.match(j.hosts[1].error, /SSH connection to host edge-1/)
+    assert.match(j.hosts[1].error, /host edge-1 .*(SSH|ssh)/)
     const text = await kctl(['hosts'])
     assert.equal(text.code, 0, text.stderr)
     assert.match(text.stdout, /^edge-1 +127\.0\.0\.1 +no +- +- +dp-1, dp-3$/m)
