@@ -86,7 +86,7 @@ if (files.length === 0) {
 // e2e files one at a time (they start real servers and processes on a 2-core machine).
 // Unit files side by side: they spend most of their time waiting on sockets and timers
 // within their own process, so a few at once overlap those waits. No single test may hang
-// the run: each gets at most 5 minutes.
+// the run: each gets at most 10 minutes (the remote-host suites install to several hosts).
 const concurrency = kind === 'unit' ? Math.max(2, availableParallelism()) : 1
-const res = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...files], {cwd: root, stdio: 'inherit'})
+const res = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...files], {cwd: root, stdio: 'inherit'})
 process.exit(res.status ?? 1)

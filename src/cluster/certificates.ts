@@ -77,7 +77,7 @@ export async function ensureCertificates(certs: CertificatesState, nodes: NodeSt
 }
 
 /** The kong.conf keys of the hybrid roles (empty for traditional nodes). */
-export function clusterConfValues(state: ClusterState, node: NodeState): Record<string, string> {
+export function clusterConfValues(state: ClusterState, node: NodeState, hostAddress: (host: string) => string | undefined = () => undefined): Record<string, string> {
   const certs = state.certificates
   if (node.role === 'traditional' || !certs) return {}
   const r = state.certRotation
@@ -88,19 +88,21 @@ export function clusterConfValues(state: ClusterState, node: NodeState): Record<
   if (certs.mtls === 'pki') values.cluster_ca_cert = bundle ?? certs.cert
   else if (bundle) values.kctl_cluster_pinned_certs = bundle
   if (node.role === 'control_plane') values.cluster_listen = node.listen.cluster ?? 'off'
-  else values.cluster_control_plane = controlPlaneAddress(state, node)
+  else values.cluster_control_plane = controlPlaneAddress(state, node, hostAddress)
   return values
 }
 
 /**
- * Every control plane's cluster address (`host:port, host:port`), starting with a
+ * Every control plane's cluster address (`host:port, host:port`; a control plane on another
+ * host than the data plane at that host's address), starting with a
  * different one for each data plane so they spread over the control planes; a data plane
  * whose control plane fails moves to the next in its list.
  */
-function controlPlaneAddress(state: ClusterState, node: NodeState): string {
+function controlPlaneAddress(state: ClusterState, node: NodeState, hostAddress: (host: string) => string | undefined): string {
   const addresses = Object.values(state.nodes)
     .filter((n) => n.role === 'control_plane')
-    .map((cp) => dialAddress(cp.listen.cluster))
+    // A control plane on another host than the data plane: at that host's address.
+    .map((cp) => dialAddress(cp.listen.cluster, (cp.host ?? 'local') !== (node.host ?? 'local') ? hostAddress(cp.host ?? 'local') : undefined))
     .filter((a): a is string => a !== undefined)
   if (addresses.length === 0) return '127.0.0.1:8005'
   const dps = Object.values(state.nodes).filter((n) => n.role === 'data_plane')

@@ -1,14 +1,19 @@
 /** Launching one node within an up run: its kong.conf, the detached process, the record kept for undo and state. */
-import {join} from 'node:path'
+import {readFile} from 'node:fs/promises'
+import {basename, join} from 'node:path'
 import {entryPath} from '../runtime/supervisor/entry.js'
 import {clusterConfValues} from './certificates.js'
 import {startNode} from './launcher.js'
+import {nodeBinaryIn, runtimeEntryIn} from './remote-install.js'
+import {startUnit} from './systemd-unit.js'
 import {writeNodeConf} from './node-conf.js'
-import {hostFor} from './hosts/index.js'
+import type {Host} from './hosts/host.js'
+import {hostFor, hostNamed} from './hosts/index.js'
 import {hostOf, type UpContext} from './phase.js'
 import {runtimeEntryOf} from './runtime-install.js'
 import {nodeExtraConf} from './spec-conf.js'
 import type {ClusterSpec} from './spec.js'
+import {LOCAL_HOST_NAME} from './spec-hosts.js'
 import {recordProcess, writeState, type ClusterState, type NodeState} from './state.js'
 
 /**
@@ -19,17 +24,50 @@ import {recordProcess, writeState, type ClusterState, type NodeState} from './st
 export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
   const host = hostOf(ctx, node.name)
   await writeConfOf(ctx.spec, ctx.state, node)
-  const entry = await runtimeEntryOf(host, ctx.stateDir, ctx.state, node)
+  if (!host.isLocal && !ctx.state.installs?.[node.host!]) throw new Error(`bug: ${node.name} launched on host ${node.host} before kctl installed there`)
+  // another host: the bundle kctl installed there (its own Node binary, runtime and packages)
+  const install = host.isLocal ? undefined : ctx.state.installs![node.host!]
+  if (install) node.runtime ??= {version: install.version}
+  const entry = install ? runtimeEntryIn(install.dir) : await runtimeEntryOf(host, ctx.stateDir, ctx.state, node)
   await host.writeFile(entryPath(node.prefix), `${entry}\n`)
-  const proc = await startNode(node, host, entry)
+  const proc = install?.systemd ? await startUnit(host, ctx.state.hosts![node.host!].paths, ctx.state.name, node, install) : await startNode(node, host, entry, install && nodeBinaryIn(install.dir))
   recordProcess(node, proc)
   node.intent = 'running'
   ctx.started.nodes.push(proc)
-  ctx.report.info(`${node.name} started (pid ${node.pid}), log ${join('nodes', node.name, 'logs', 'node.log')}`)
+  ctx.report.info(`${node.name} started (pid ${node.pid}${host.isLocal ? '' : ` on ${host.name}`}), log ${host.isLocal ? join('nodes', node.name, 'logs', 'node.log') : node.logFile}`)
   await writeState(ctx.stateDir, ctx.state)
 }
 
 /** Writes the node's kong.conf from the cluster's state and the spec's `conf` (launch, reload). */
 export async function writeConfOf(spec: ClusterSpec, state: ClusterState, node: NodeState): Promise<string> {
-  return writeNodeConf({cluster: state.name, node, connection: state.connection, clustering: clusterConfValues(state, node), extra: nodeExtraConf(spec.spec, node.name), host: hostFor(state, node.name)})
+  const host = hostFor(state, node.name)
+  const clustering = await placeCertificates(state, node, host, clusterConfValues(state, node, (name) => hostAddress(state, name)))
+  return writeNodeConf({cluster: state.name, node, connection: state.connection, clustering, extra: nodeExtraConf(spec.spec, node.name), host})
+}
+
+/** The address other hosts reach host `name` at (undefined for this machine). */
+function hostAddress(state: ClusterState, name: string): string | undefined {
+  if (name === LOCAL_HOST_NAME) return undefined
+  const def = state.hosts?.[name]
+  return def ? hostNamed(name, def)?.address ?? def.ssh.address ?? def.ssh.host : undefined
+}
+
+const CERT_KEYS = ['cluster_cert', 'cluster_cert_key', 'cluster_ca_cert'] as const
+
+/**
+ * On another host, the node's certificate files go to `<config>/certs/` there (keys 0600),
+ * sent only when they differ, and its kong.conf names those copies.
+ */
+async function placeCertificates(state: ClusterState, node: NodeState, host: Host, values: Record<string, string>): Promise<Record<string, string>> {
+  if (host.isLocal) return values
+  const dir = join(state.hosts![node.host!].paths.config, 'certs')
+  const out = {...values}
+  for (const k of CERT_KEYS) {
+    if (!values[k]) continue
+    const data = await readFile(values[k])
+    const dest = join(dir, basename(values[k]))
+    if (!(await host.readFile(dest))?.equals(data)) await host.writeFile(dest, data, {mode: k === 'cluster_cert_key' ? 0o600 : 0o644})
+    out[k] = dest
+  }
+  return out
 }

@@ -19,12 +19,13 @@ import {listenUrl} from './listen.js'
 import type {NodeState} from './state.js'
 
 /**
- * Spawns the node from `entry` (a runtime's main.js; default the package's) and writes
+ * Spawns the node from `entry` (a runtime's main.js; default the package's) with
+ * `nodeBinary` (another host: the one kctl installed there) and writes
  * `<prefix>/node.pid`. Returns the process's identity without waiting; one that exited at
  * once gets an identity no process matches.
  */
-export async function startNode(node: NodeState, host: Host, entry = runtimeEntry()): Promise<ProcessIdentity> {
-  const proc = await host.spawnDetached(process.execPath, [entry, '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix})
+export async function startNode(node: NodeState, host: Host, entry = runtimeEntry(), nodeBinary = process.execPath): Promise<ProcessIdentity> {
+  const proc = await host.spawnDetached(nodeBinary, [entry, '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix})
   await host.writeFile(join(node.prefix, 'node.pid'), `${proc.pid}\n`)
   return proc
 }

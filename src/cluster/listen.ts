@@ -36,10 +36,11 @@ export function listenUrl(value: string | undefined): string | undefined {
 }
 
 /** `host:port` a peer dials for the first address of a listen value (a CP's `cluster_listen` → a DP's `cluster_control_plane` entry). */
-export function dialAddress(value: string | undefined): string | undefined {
+export function dialAddress(value: string | undefined, hostAddress?: string): string | undefined {
   const parsed = value ? parseListen(value) : []
   const a = typeof parsed === 'string' ? undefined : parsed[0]
   if (!a) return undefined
-  const host = connectHost(a.host)
+  // Seen from another host, a listener on every address or on loopback is at that host's address.
+  const host = hostAddress !== undefined && ['0.0.0.0', '*', '::', '127.0.0.1', 'localhost'].includes(a.host) ? hostAddress : connectHost(a.host)
   return `${host.includes(':') ? `[${host}]` : host}:${a.port}`
 }

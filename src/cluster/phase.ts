@@ -16,6 +16,8 @@ export interface UpContext {
   report: Reporter
   /** What this run started, so a failure can undo it. */
   started: {database?: ProcessIdentity; nodes: ProcessIdentity[]}
+  /** Bytes this run sent to each other host (installs). */
+  uploaded?: Record<string, number>
 }
 
 export interface Phase {
@@ -23,6 +25,8 @@ export interface Phase {
   run(ctx: UpContext): Promise<void>
   /** What `run` would do (liveness is asked of each node's host, hence async). */
   plan(ctx: UpContext): Promise<string[]>
+  /** False when the phase has nothing to do for this run: neither run nor shown. Default: applies. */
+  applies?(ctx: UpContext): Promise<boolean>
 }
 
 /** The host a node (or `postgres`) of this run's cluster runs on. */

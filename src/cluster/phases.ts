@@ -3,6 +3,7 @@
  * progress display shows), `run`, and `plan` (the dry-run form: what it would do).
  *
  *   1 Preflight            runtime built, every port this run needs is free
+ *     Install on hosts     other hosts: the bundle (only what differs), service user, folders (remote-install.ts)
  *   2 Certificates         hybrid: generate what is missing (phases-hybrid.ts)
  *   3 Database             embedded: initdb once, start, create the database; url: connect
  *   4 Migrations           run pending migrations (idempotent)
@@ -21,13 +22,15 @@ import {runtimeEntry} from '../kit/paths.js'
 import {migrate, MIGRATIONS} from '../runtime/db/migrations.js'
 import {packageVersion} from '../kit/paths.js'
 import {clusterRuntimeVersion} from './runtime-install.js'
-import {processRunning} from './hosts/index.js'
+import {hostNamed, processRunning} from './hosts/index.js'
 import {stopNode, waitNodeReady} from './launcher.js'
 import {parseListen} from './listen.js'
 import {launch} from './launch.js'
 import {dbDown, hostOf, startedHere, startedNodes, targets, type Phase, type UpContext} from './phase.js'
 import {certificatesPhase, startDataPlanes, waitInSyncPhase} from './phases-hybrid.js'
-import {createDatabase, initCluster, startServer, stopServer, type PostgresInstance} from './postgres.js'
+import {createDatabase, initCluster, initClusterOn, startServer, stopServer, type PgConnection, type PostgresInstance} from './postgres.js'
+import {installOn, postgresNativeIn} from './remote-install.js'
+import {LOCAL_HOST_NAME} from './spec-hosts.js'
 import {DATABASE_NODE, type Mode} from './spec.js'
 import {launchedProcess, recordProcess, writeState, type NodeState} from './state.js'
 import {specIndex} from './topology.js'
@@ -66,6 +69,57 @@ function listenChecks(node: NodeState): {key: string; host: string; port: number
   })
 }
 
+/** The other hosts this run starts something on: the database's (when down) and the target nodes'. */
+async function remoteHostsOf(ctx: UpContext): Promise<string[]> {
+  const names = new Set<string>()
+  if ((await dbDown(ctx)) && ctx.state.embedded?.host && ctx.state.embedded.host !== LOCAL_HOST_NAME) names.add(ctx.state.embedded.host)
+  for (const n of await targets(ctx)) if (n.host && n.host !== LOCAL_HOST_NAME) names.add(n.host)
+  return [...names]
+}
+
+const install: Phase = {
+  title: 'Install on hosts',
+  applies: async (ctx) => (await remoteHostsOf(ctx)).length > 0,
+  plan: async (ctx) => (await remoteHostsOf(ctx)).map((h) => `install kctl ${ctx.state.installs?.[h]?.version ?? ''} on ${h} (${ctx.state.hosts?.[h]?.paths.install}), sending only what differs`.replace('kctl  on', 'kctl on')),
+  async run(ctx) {
+    const names = await remoteHostsOf(ctx)
+    if (names.length === 0) return
+    const dbHost = ctx.state.embedded?.host
+    const done = await Promise.all(
+      names.map(async (name) => {
+        const def = ctx.state.hosts![name]
+        const host = hostNamed(name, def)!
+        const r = await installOn(host, def.paths, ctx.state.name, {postgres: name === dbHost, previous: ctx.state.installs?.[name]})
+        ctx.report.info(`${name}: ${r.bytesSent ? `sent ${formatBytes(r.bytesSent)}` : 'nothing to send'} (${r.install.dir})`)
+        return [name, r] as const
+      }),
+    )
+    ctx.state.installs ??= {}
+    for (const [name, r] of done) {
+      ctx.state.installs[name] = r.install
+      ctx.uploaded = {...ctx.uploaded, [name]: (ctx.uploaded?.[name] ?? 0) + r.bytesSent}
+    }
+    const emb = ctx.state.embedded
+    if (emb && dbHost && names.includes(dbHost)) {
+      const inst = ctx.state.installs[dbHost]
+      emb.instance.binaries = {nativeDir: postgresNativeIn(inst.dir), version: inst.version}
+      emb.instance.runAs = {user: inst.user, uid: inst.uid, gid: inst.gid}
+      ctx.state.connection.host = hostOf(ctx, DATABASE_NODE).address
+    }
+    await writeState(ctx.stateDir, ctx.state)
+  },
+}
+
+const formatBytes = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} kB` : `${n} bytes`)
+
+/** The database connection as this machine reaches it (through the database host's SSH connection when it is another host). */
+export async function reachableConnection(ctx: UpContext): Promise<PgConnection> {
+  const conn = ctx.state.connection
+  if (!ctx.state.embedded) return conn
+  const to = await hostOf(ctx, DATABASE_NODE).reach(conn.host, conn.port)
+  return {...conn, host: to.host, port: to.port}
+}
+
 const database: Phase = {
   title: 'Database',
   plan: async (ctx) =>
@@ -77,15 +131,18 @@ const database: Phase = {
     const conn = ctx.state.connection
     if (!emb) return checkExternal(ctx)
     if (!(await processRunning(ctx.state, DATABASE_NODE))) {
-      await initCluster(emb.instance)
-      ctx.report.info(`starting Postgres on 127.0.0.1:${conn.port}`)
-      const server = await startServer(emb.instance, {logFile: emb.logFile, hint: portHint(emb.instance, basename(ctx.specPath)), host: hostOf(ctx, DATABASE_NODE)})
+      const host = hostOf(ctx, DATABASE_NODE)
+      if (host.isLocal) await initCluster(emb.instance)
+      else await initClusterOn(host, emb.instance, await clientAddresses(ctx))
+      ctx.report.info(`starting Postgres on ${host.isLocal ? '127.0.0.1' : `${host.name} at ${conn.host}`}:${conn.port}`)
+      const settings = host.isLocal ? undefined : {listen_addresses: conn.host === '127.0.0.1' ? conn.host : `127.0.0.1,${conn.host}`}
+      const server = await startServer(emb.instance, {logFile: emb.logFile, hint: portHint(emb.instance, basename(ctx.specPath)), host, settings})
       recordProcess(emb, server.process)
       if (server.started) ctx.started.database = server.process
     }
     emb.intent = 'running'
     await writeState(ctx.stateDir, ctx.state)
-    if (await createDatabase(conn, conn.database)) ctx.report.info(`created database ${conn.database}`)
+    if (await createDatabase(await reachableConnection(ctx), conn.database)) ctx.report.info(`created database ${conn.database}`)
   },
 }
 
@@ -115,7 +172,7 @@ const migrations: Phase = {
     // nodes on another kctl's runtime keep running: this kctl's migrations that they could
     // not work with wait for `kctl upgrade`, which says so
     const other = clusterRuntimeVersion(ctx.state) !== packageVersion()
-    const ran = await migrate(ctx.state.connection, other ? MIGRATIONS.filter((m) => m.compatible) : MIGRATIONS)
+    const ran = await migrate(await reachableConnection(ctx), other ? MIGRATIONS.filter((m) => m.compatible) : MIGRATIONS)
     ctx.report.info(ran.length ? `ran ${ran.join(', ')}` : 'database is up to date')
   },
 }
@@ -140,17 +197,35 @@ const waitReady: Phase = {
 
 /** The phases that bring up a cluster of this mode. */
 export function upPhases(mode: Mode): readonly Phase[] {
-  if (mode !== 'hybrid') return [preflight, database, migrations, startNodes, waitReady]
-  return [preflight, certificatesPhase, database, migrations, {...startNodes, title: 'Start control planes'}, waitReady, startDataPlanes, waitInSyncPhase]
+  if (mode !== 'hybrid') return [preflight, install, database, migrations, startNodes, waitReady]
+  return [preflight, install, certificatesPhase, database, migrations, {...startNodes, title: 'Start control planes'}, waitReady, startDataPlanes, waitInSyncPhase]
 }
 
 /** Just the database (`kctl start postgres`): it needs neither migrations nor nodes. */
-export const DATABASE_PHASES: readonly Phase[] = [preflight, database]
+export const DATABASE_PHASES: readonly Phase[] = [preflight, install, database]
+
+/**
+ * Who may connect to a database on another host (its pg_hba): every host of the cluster,
+ * and this machine (as the database host sees it) when a node runs here.
+ */
+async function clientAddresses(ctx: UpContext): Promise<string[]> {
+  const out = new Set<string>(['127.0.0.1'])
+  for (const name of Object.keys(ctx.state.hosts ?? {})) {
+    const h = hostNamed(name, ctx.state.hosts![name])
+    if (h) out.add(h.address)
+  }
+  if (Object.values(ctx.state.nodes).some((n) => (n.host ?? LOCAL_HOST_NAME) === LOCAL_HOST_NAME && n.role !== 'data_plane')) {
+    const seen = await hostOf(ctx, DATABASE_NODE).run('sh', ['-c', 'echo "${SSH_CLIENT%% *}"'])
+    if (seen.stdout.trim()) out.add(seen.stdout.trim())
+  }
+  return [...out]
+}
 
 /** Runs the phases in order; on failure stops what this run started, records it, and rethrows. */
 export async function runPhases(phases: readonly Phase[], ctx: UpContext): Promise<void> {
   try {
     for (const phase of phases) {
+      if (phase.applies && !(await phase.applies(ctx))) continue
       ctx.report.step(phase.title)
       await phase.run(ctx)
     }
@@ -179,6 +254,6 @@ async function undo(ctx: UpContext): Promise<void> {
 /** The dry-run form: each phase's title and what it would do. */
 export async function planPhases(phases: readonly Phase[], ctx: UpContext): Promise<{title: string; actions: string[]}[]> {
   const plans: {title: string; actions: string[]}[] = []
-  for (const p of phases) plans.push({title: p.title, actions: await p.plan(ctx)})
+  for (const p of phases) if (!p.applies || (await p.applies(ctx))) plans.push({title: p.title, actions: await p.plan(ctx)})
   return plans
 }

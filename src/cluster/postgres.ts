@@ -108,6 +108,40 @@ export async function initCluster(pgi: PostgresInstance, options: InitOptions = 
   }
 }
 
+/**
+ * initdb on another host (kctl acting as root there; the server's files belong to
+ * `pgi.runAs`), then a pg_hba.conf that lets in only `clients` (addresses or host names) and
+ * the host itself, with scram passwords. Idempotent as initCluster.
+ */
+export async function initClusterOn(host: Host, pgi: PostgresInstance, clients: string[]): Promise<void> {
+  if (await host.exists(join(pgi.dataDir, 'PG_VERSION'))) return
+  const runAs = pgi.runAs
+  if (!runAs) throw new Error('bug: a database on another host runs as its service user')
+  const base = dirname(pgi.dataDir)
+  const pwFile = join(base, '.initdb-password')
+  await host.mkdir(pgi.dataDir, {mode: 0o700})
+  await host.writeFile(pwFile, `${pgi.password}\n`, {mode: 0o600})
+  try {
+    await host.run('chown', ['-R', `${runAs.uid}:${runAs.gid}`, base])
+    const args = ['-D', pgi.dataDir, '-U', pgi.user, `--pwfile=${pwFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C']
+    const r = await host.run('setpriv', [`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--clear-groups', '--', binPath(pgi.binaries, 'initdb'), ...args], {cwd: '/', reject: false})
+    if (r.exitCode !== 0) throw new ExternalError('POSTGRES_START_FAILED', `initdb failed on host ${host.name} (exit code ${r.exitCode}).\n${tail(r.stderr || r.stdout, 15)}`, tail(r.stderr, 15))
+  } finally {
+    await host.remove(pwFile)
+  }
+  await host.writeFile(join(pgi.dataDir, 'pg_hba.conf'), hbaFor(clients), {mode: 0o600})
+  await host.run('chown', [`${runAs.uid}:${runAs.gid}`, join(pgi.dataDir, 'pg_hba.conf')])
+}
+
+/** pg_hba.conf admitting only these clients, by password (scram). */
+export function hbaFor(clients: string[]): string {
+  const rows = [...new Set(clients)].map((c) => {
+    const address = /^\d+\.\d+\.\d+\.\d+$/.test(c) ? `${c}/32` : c.includes(':') ? `${c}/128` : c
+    return `host    all    all    ${address.padEnd(24)} scram-sha-256`
+  })
+  return `# Written by kctl: the cluster's hosts only, scram passwords.\n# TYPE  DATABASE  USER  ADDRESS                  METHOD\n${rows.join('\n')}\n`
+}
+
 export interface StartOptions {
   /** Postgres output is appended here (opened by us, so the run-as user needs no access). */
   logFile: string

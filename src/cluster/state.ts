@@ -7,6 +7,7 @@ import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {ProcessIdentity, ProcessStamp} from '../kit/process.js'
 import type {Host} from './hosts/host.js'
+import type {HostInstall} from './remote-install.js'
 import type {ResolvedHost} from './spec-hosts.js'
 import {DATABASE_NODE, type Mode, type MtlsMode, type Role} from './spec.js'
 import type {PgConnection, PostgresInstance} from './postgres.js'
@@ -105,6 +106,8 @@ export interface ClusterState {
   nodes: Record<string, NodeState>
   /** The hosts of the spec other than this machine, as last synced from the spec. */
   hosts?: Record<string, ResolvedHost>
+  /** What kctl installed on each of those hosts (bundle, service user), for launch and destroy. */
+  installs?: Record<string, HostInstall>
 }
 
 /** The recorded process, when there is one. */

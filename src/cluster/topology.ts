@@ -5,16 +5,22 @@ import {nodeListen, type ClusterSpec, type NodeSpec} from './spec.js'
 import {LOCAL_HOST_NAME, resolveHost, type ResolvedHost} from './spec-hosts.js'
 import type {ClusterState, NodeState} from './state.js'
 
-/** A node's record for this spec, keeping its process and intent from `previous`. */
-export function nodeState(stateDir: string, node: NodeSpec, previous?: NodeState): NodeState {
-  const prefix = join(stateDir, 'nodes', node.name)
+/**
+ * A node's record for this spec, keeping its process and intent from `previous`. On this
+ * machine everything is under `<stateDir>/nodes/<name>`; on another host the prefix (data,
+ * logs) is `<data>/nodes/<name>` and kong.conf `<config>/nodes/<name>/kong.conf`.
+ */
+export function nodeState(stateDir: string, node: NodeSpec, previous?: NodeState, hosts: Record<string, ResolvedHost> = {}): NodeState {
+  // A node moved to another host in the spec moves once stopped: until then its process is where it ran.
+  const host = previous?.pid ? previous.host ?? LOCAL_HOST_NAME : node.host ?? LOCAL_HOST_NAME
+  const paths = hosts[host]?.paths
+  const prefix = paths ? join(paths.data, 'nodes', node.name) : join(stateDir, 'nodes', node.name)
   return {
     name: node.name,
     role: node.role,
-    // A node moved to another host in the spec moves once stopped: until then its process is where it ran.
-    host: previous?.pid ? previous.host ?? LOCAL_HOST_NAME : node.host ?? LOCAL_HOST_NAME,
+    host,
     prefix,
-    confPath: join(prefix, 'kong.conf'),
+    confPath: paths ? join(paths.config, 'nodes', node.name, 'kong.conf') : join(prefix, 'kong.conf'),
     logFile: join(prefix, 'logs', 'node.log'),
     pid: previous?.pid,
     process: previous?.process,
@@ -46,7 +52,7 @@ export function syncNodes(state: ClusterState, spec: ClusterSpec, stateDir: stri
   if (state.embedded && !state.embedded.pid) state.embedded.host = ('embedded' in db ? db.host : undefined) ?? LOCAL_HOST_NAME
   else if (state.embedded) state.embedded.host ??= LOCAL_HOST_NAME
   const next: Record<string, NodeState> = {}
-  for (const n of spec.spec.nodes) next[n.name] = nodeState(stateDir, n, state.nodes[n.name])
+  for (const n of spec.spec.nodes) next[n.name] = nodeState(stateDir, n, state.nodes[n.name], hosts)
   for (const [name, old] of Object.entries(state.nodes)) if (!next[name] && old.pid) next[name] = old
   state.nodes = next
 }

@@ -7,8 +7,10 @@ import {clusterDir} from '../kit/paths.js'
 import {stopNode} from '../cluster/launcher.js'
 import {removeData, stopServer} from '../cluster/postgres.js'
 import {DATABASE_NODE, loadSpec} from '../cluster/spec.js'
-import {hostFor} from '../cluster/hosts/index.js'
-import {launchedProcess, removeStateDir} from '../cluster/state.js'
+import {hostFor, hostNamed} from '../cluster/hosts/index.js'
+import {uninstallFrom} from '../cluster/remote-install.js'
+import {removeUnitsScript} from '../cluster/systemd-unit.js'
+import {launchedProcess, removeStateDir, type ClusterState} from '../cluster/state.js'
 import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
 
 export interface DestroyOptions extends ClusterRef {
@@ -50,11 +52,32 @@ export async function destroy(options: DestroyOptions): Promise<DestroyResult> {
   }
   if (state.embedded) {
     options.report.step('Stopping postgres and removing its data')
-    await stopServer({process: launchedProcess(state.embedded), dataDir: state.embedded.instance.dataDir, host: hostFor(state, DATABASE_NODE)})
+    const host = hostFor(state, DATABASE_NODE)
+    await stopServer({process: launchedProcess(state.embedded), dataDir: state.embedded.instance.dataDir, host})
     stopped.push('postgres')
-    await removeData(state.embedded.instance)
+    // on another host its data goes with the cluster's folders there (uninstallHosts)
+    if (host.isLocal) await removeData(state.embedded.instance)
   }
+  const installed = Object.keys(state.installs ?? {})
+  if (installed.length) options.report.step(`Removing what kctl installed on ${installed.join(', ')}`)
+  await uninstallHosts(state, installed)
   await removeStateDir(stateDir)
   await rmdir(dirname(stateDir)).catch(() => {}) // the clusters/ folder, when it was the last one
   return {cluster: name, destroyed: true, stopped}
+}
+
+/**
+ * On every other host of the cluster: its folders, its service user (when kctl created it),
+ * and the bundle once no cluster uses it (remote-install.ts). Hosts are handled in parallel.
+ */
+export async function uninstallHosts(state: ClusterState, names: string[], options: {ignoreErrors?: boolean} = {}): Promise<void> {
+  await Promise.all(
+    names.map(async (name) => {
+      const def = state.hosts?.[name]
+      const host = def && hostNamed(name, def)
+      if (!host) return
+      const done = uninstallFrom(host, def.paths, state.name, state.installs?.[name])
+      await (options.ignoreErrors ? done.catch(() => undefined) : done)
+    }),
+  )
 }

@@ -18,11 +18,13 @@ import type {BasePorts} from '../cluster/layout.js'
 import {renderSpec} from '../cluster/spec-template.js'
 import {DATABASE_NODE, LISTEN_KEYS, loadSpec, nodeListen, type ClusterSpec, type Mode, type MtlsMode} from '../cluster/spec.js'
 import {checkHostsAvailable, processRunning} from '../cluster/hosts/index.js'
+import {LOCAL_HOST_NAME, resolveHost} from '../cluster/spec-hosts.js'
 import {readState, removeStateDir, writeState, type ClusterState} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
 import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
 import {nodesNotInSpec, notInSpecWarning, pruneNodes} from './init-prune.js'
 import {preflightError, preflightSpec} from './preflight.js'
+import {uninstallHosts} from './destroy.js'
 
 export interface InitOptions extends ClusterRef {
   /** Deployment mode for a new spec (default embedded). */
@@ -69,6 +71,8 @@ export interface InitResult {
   removed: string[]
   /** Nodes the spec no longer has, left alone (without `--prune`). */
   not_in_spec: string[]
+  /** Bytes this run sent to each other host (absent when it sent to none). */
+  uploaded?: Record<string, number>
   plan?: {title: string; actions: string[]}[]
 }
 
@@ -123,7 +127,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
     if (!existing) await discard(state, stateDir)
     throw err
   }
-  return result(false, undefined, await prune())
+  return {...result(false, undefined, await prune()), ...(ctx.uploaded ? {uploaded: ctx.uploaded} : {})}
 }
 
 /** The existing spec, or a new one from the template (`text`, written only once we go ahead). */
@@ -195,8 +199,17 @@ async function newState(spec: ClusterSpec, specPath: string, stateDir: string, d
   const base = {version: 1 as const, name: spec.metadata.name, mode: spec.spec.mode, specPath, createdAt: new Date().toISOString(), nodes: {}}
   const db = spec.spec.database
   if ('url' in db) return {...base, connection: parseUrl(db.url)}
-  const port = db.port ?? (await findFreePort())
   const password = randomBytes(18).toString('hex')
+  const remote = resolveHost(spec, db.host)
+  if (remote) {
+    // On another host: Kong's default port there, files under the host's data folder; the
+    // binaries, the service user and the address are filled in once kctl installed there.
+    const port = db.port ?? 5432
+    const dir = join(remote.paths.data, 'postgres')
+    const instance = {binaries: {nativeDir: '', version: ''}, dataDir: join(dir, 'data'), port, user: 'kong', password}
+    return {...base, connection: {host: remote.ssh.address ?? remote.ssh.host!, port, user: 'kong', password, database: 'kong'}, embedded: {host: remote.name, instance, logFile: join(dir, 'postgres.log'), intent: 'stopped'}}
+  }
+  const port = db.port ?? (await findFreePort())
   const connection: PgConnection = {host: '127.0.0.1', port, user: 'kong', password, database: 'kong'}
   const instance = dryRun
     ? {binaries: {nativeDir: '', version: ''}, dataDir: join(stateDir, 'postgres', 'data'), port, user: 'kong', password}
@@ -216,7 +229,10 @@ async function allRunning(state: ClusterState, nodes: string[]): Promise<boolean
 }
 
 async function discard(state: ClusterState, stateDir: string): Promise<void> {
-  if (state.embedded) await removeData(state.embedded.instance)
+  if (state.embedded && (state.embedded.host ?? LOCAL_HOST_NAME) === LOCAL_HOST_NAME) await removeData(state.embedded.instance)
+  // every other host this cluster uses: an install cut short leaves its folders and user too
+  const used = [...Object.values(state.nodes).map((n) => n.host), state.embedded?.host].filter((h): h is string => Boolean(h && h !== LOCAL_HOST_NAME && state.hosts?.[h]))
+  await uninstallHosts(state, [...new Set(used)], {ignoreErrors: true})
   await removeStateDir(stateDir)
   await rmdir(dirname(stateDir)).catch(() => {}) // clusters/, when this was the only one
 }

@@ -181,6 +181,14 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
       assert.equal(await later.processIdentity(id.pid), undefined)
     })
 
+    it('starts a detached process as another user, its pid and identity the program’s own', async () => {
+      const id = await h1().spawnDetached('sleep', ['304'], {logFile: `/var/log/kctl-test/${process.pid}/as-nobody.log`, runAs: {user: 'nobody', uid: 65534, gid: 65534}})
+      assert.equal(id.command, 'sleep 304', 'setpriv exec’d the program: no wrapper process')
+      const ids = (await bed.exec('h1', `grep -E '^(Uid|Gid):' /proc/${id.pid}/status | awk '{print $2}'`)).stdout.split('\n')
+      assert.deepEqual(ids, ['65534', '65534'])
+      assert.equal(await h1().terminate(id, 'SIGTERM', 5000), 'signalled')
+    })
+
     it('appends the output to the log file, in the folder and environment given', async () => {
       const log = `/var/log/kctl-test/${process.pid}/echo.log`
       await h1().writeFile(log, 'earlier\n')

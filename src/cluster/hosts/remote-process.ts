@@ -19,6 +19,8 @@ export interface SpawnScriptOptions {
   cwd?: string
   /** Added to the host's environment. */
   env?: Record<string, string>
+  /** Run as this user (setpriv, no fork: the pid is the program's). */
+  runAs?: {uid: number; gid: number}
 }
 
 /**
@@ -34,11 +36,18 @@ export function spawnScript(file: string, args: string[], options: SpawnScriptOp
     options.cwd ? `cd -- ${shellQuote(options.cwd)} || exit 127` : '',
     `mkdir -p -- "$(dirname -- ${log})" || exit 126`,
     exportLines(options.env),
-    `setsid ${commandLine(file, args)} </dev/null >>${log} 2>&1 &`,
-    'p=$!; i=0',
-    `while [ $i -lt 100 ]; do case "$(tr '\\0' ' ' </proc/$p/cmdline 2>/dev/null)" in "setsid "*) sleep 0.05; i=$((i+1));; *) break;; esac; done`,
+    `setsid ${asUser(options.runAs)}${commandLine(file, args)} </dev/null >>${log} 2>&1 &`,
+    // until the program runs: not the shell's own copy before exec, nor setsid or setpriv
+    'p=$!; i=0; me=$(tr \'\\0\' \' \' </proc/$$/cmdline)',
+    `while [ $i -lt 100 ]; do case "$(tr '\\0' ' ' </proc/$p/cmdline 2>/dev/null)" in "setsid "*|"setpriv "*|"$me") sleep 0.05; i=$((i+1));; *) break;; esac; done`,
     'echo "$p"; ident "$p"',
   ].join('\n')
+}
+
+const asUser = (runAs: SpawnScriptOptions['runAs']): string => {
+  if (!runAs) return ''
+  if (!Number.isInteger(runAs.uid) || !Number.isInteger(runAs.gid)) throw new TypeError(`not a uid/gid: ${runAs.uid}/${runAs.gid}`)
+  return `setpriv --reuid=${runAs.uid} --regid=${runAs.gid} --clear-groups -- `
 }
 
 /** The identity a spawnScript printed; one no process matches when the program exited at once. */

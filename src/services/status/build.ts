@@ -3,6 +3,7 @@
  * one-shot command and the watch build their result here, so they never disagree.
  */
 import {expiryWarnings} from '../../cluster/cert-inventory.js'
+import {LOCAL_HOST} from '../../cluster/hosts/local.js'
 import type {ListedDataPlane} from '../../runtime/clustering/data-planes.js'
 import type {NodeProbe} from './probe.js'
 import type {LocalCluster, LocalNode} from './local.js'
@@ -74,7 +75,8 @@ function nodeStatus(local: LocalCluster, n: LocalNode, probe: NodeProbe | undefi
   return {
     name: n.name,
     role: n.role,
-    host: 'localhost',
+    // this machine keeps its name of old; another host is the spec's name for it
+    host: !n.host || n.host === LOCAL_HOST ? 'localhost' : n.host,
     pid: n.pid,
     state: n.state,
     started_at: n.started_at,
