@@ -5,7 +5,7 @@ import {hosts, type HostRow, type HostsResult} from '../services/hosts.js'
 
 export class Hosts extends BaseCommand {
   static override summary = 'List the machines the cluster runs on: this one and each host of the spec.'
-  static override description = `One row per host: this machine (local) first, then each of spec.hosts, with its address, whether kctl reached it, OS/arch, Node version, hostname, what kctl installed there (its versions, the current one marked *), and what the spec runs there (postgres: the embedded database). Without a kctl.yaml, this machine only. Hosts kctl cannot reach yet are listed as not checked.
+  static override description = `One row per host: this machine (local) first, then each of spec.hosts, with its address, whether kctl reached it, OS/arch, Node version, hostname, what kctl installed there (its versions, the current one marked *), and what the spec runs there (postgres: the embedded database). Without a kctl.yaml, this machine only.
 --json: {"cluster", "hosts": [{"name", "address", "local", "reachable", "error", "os", "arch", "node_version", "hostname", "systemd", "nodes", "installed": {"path", "current", "versions"} | null}]} (reachable null: not checked).`
 
   static override examples = [

@@ -1,7 +1,7 @@
 /**
  * `kctl hosts`: the machines of the cluster (this one, then each of `spec.hosts`) and what
  * each is, asked through its Host (`facts()`): reachability, OS/arch, Node version, hostname,
- * systemd, and which nodes the spec puts there. A host kctl cannot operate is listed, not checked.
+ * systemd, and which nodes the spec puts there.
  */
 import {existsSync} from 'node:fs'
 import {specHosts} from '../cluster/hosts/index.js'
@@ -23,7 +23,7 @@ export interface HostRow {
   /** How kctl reaches it: 127.0.0.1 for this machine, else the ssh address or config alias. */
   address: string
   local: boolean
-  /** null: not checked (kctl cannot operate this host yet). */
+  /** null: not checked (no way to reach it). */
   reachable: boolean | null
   /** Why it is unreachable or not checked; null when reachable. */
   error: string | null
@@ -53,7 +53,7 @@ export async function hosts(options: HostsOptions): Promise<HostsResult> {
       const address = host?.isLocal ? host.address : def?.ssh.address ?? def?.ssh.host ?? name
       const base = {name, address, local: Boolean(host?.isLocal), nodes: spec ? placed(spec, name) : []}
       const unknown = {os: null, arch: null, node_version: null, hostname: null, systemd: null, installed: null}
-      if (!host) return {...base, reachable: null, error: 'not checked: this version of kctl cannot reach other machines yet', ...unknown}
+      if (!host) return {...base, reachable: null, error: 'not checked: the host has no ssh definition', ...unknown}
       try {
         const f = await host.facts()
         const installed = !host.isLocal && def ? await installedOn(host, def.paths.install) : null

@@ -21,7 +21,7 @@ export {localHost} from './local.js'
 const opened = new Map<string, Host>()
 
 /** The implementation for a host of the spec other than this machine: SSH, one master connection per host. */
-export function remoteHost(def: ResolvedHost): Host | undefined {
+export function remoteHost(def: ResolvedHost): Host {
   registerCleanup(closeHosts)
   return new SshHost(def.name, def.ssh)
 }
@@ -67,8 +67,8 @@ export function hostNamed(name: string, def: ResolvedHost | undefined): Host | u
 
 function unavailable(node: string, host: string, key?: string): UserError {
   const what = node === DATABASE_NODE ? 'The embedded database' : `Node ${node}`
-  return new UserError('HOST_UNAVAILABLE', `${what} runs on host ${host}${key ? ` (${key})` : ''}, and this version of kctl cannot yet launch or operate nodes on other machines. Nothing was changed.`, {
-    hint: `Remove ${key ?? `\`host: ${host}\` from the spec`} to run it on this machine; \`kctl hosts\` lists the hosts of the spec and what runs on each.`,
+  return new UserError('HOST_UNAVAILABLE', `${what} runs on host ${host}${key ? ` (${key})` : ''}, which spec.hosts does not define. Nothing was changed.`, {
+    hint: `Add ${host} to spec.hosts (its ssh address or alias), or remove ${key ?? `\`host: ${host}\` from the spec`} to run it on this machine; \`kctl hosts\` lists the hosts of the spec and what runs on each.`,
   })
 }
 
@@ -91,7 +91,7 @@ export function checkHostsAvailable(spec: ClusterSpec): void {
   }
 }
 
-/** Every host of the spec, this machine first, with its implementation when kctl has one. */
+/** Every host of the spec, this machine first, with its implementation. */
 export function specHosts(spec: ClusterSpec): {name: string; def?: ResolvedHost; host?: Host}[] {
   const remote = (spec.spec.hosts ?? []).map((h) => {
     const def = resolveHost(spec, h.name)!
