@@ -6,8 +6,8 @@
  * Adding an entity: write its schema in `entities/<name>.ts` with `defineEntity({…})`,
  * then add one line to `CORE_ENTITIES` (a plugin's entity goes in its folder's
  * `storage` instead, picked up through the plugin registry). Its TypeScript type, its
- * kind and every list of kinds follow; the compiler then points at each
- * `Record<Kind, …>` that must say how to handle it.
+ * kind and every list of kinds follow, and the compiler refuses a misspelt kind
+ * wherever one is named (`Entity<'routes'>`, `set.routes`, `satisfies readonly Kind[]`).
  */
 import type {EntityOf, EntitySchema, ForeignField} from './field.js'
 import {setSchemaLookup} from './validate.js'
