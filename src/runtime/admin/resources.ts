@@ -137,7 +137,8 @@ async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySche
     case 'PATCH': {
       if (!current || !inScope(current)) return NOT_FOUND
       const {body, form} = await r.body()
-      if (scope) body[scope.field] = {id: scope.id}
+      // as Kong, the body may move the child off its parent (`{"service": null}`)
+      if (scope && body[scope.field] === undefined) body[scope.field] = {id: scope.id}
       const updated = await dao.update(current.id, body, deps.writeOptions(form))
       await deps.onChange()
       return json(200, updated)

@@ -16,7 +16,14 @@ function expandUrl(value: unknown, entity: Record<string, unknown>, input: Reado
   try {
     u = new URL(value)
   } catch {
-    return `invalid url: ${value}`
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return `invalid url: ${value}`
+    // No scheme: as Kong's url parser, the whole string is the path and there is no
+    // host, so the errors name the fields (`host: required field missing`, `path: …`).
+    entity.protocol = 'http'
+    entity.host = null
+    entity.port = 80
+    entity.path = value === '' ? null : value
+    return null
   }
   const protocol = u.protocol.replace(/:$/, '')
   entity.protocol = protocol
