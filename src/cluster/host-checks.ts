@@ -49,6 +49,8 @@ export interface HostCheckInput {
   installPath?: string
   /** Bytes the install needs there. */
   diskNeeded?: number
+  /** The version to install: when `<installPath>/<version>` is there already, a re-run adds little and needs no room. */
+  installVersion?: string
   ports: PlannedPort[]
 }
 
@@ -96,7 +98,7 @@ export async function checkHost(input: HostCheckInput): Promise<HostCheck[]> {
     const supported = (SUPPORTED_PLATFORMS as readonly string[]).includes(platform)
     out.push(at('os', supported, platform, supported ? undefined : `kctl runs nodes on ${SUPPORTED_PLATFORMS.join(' and ')}; move the nodes of ${name} to a host with one of those (spec.nodes[].host).`))
     if (supported) out.push(nodeCheck(name, facts.nodeVersion, platform))
-    if (input.installPath) out.push(await diskCheck(host, input.installPath, input.diskNeeded ?? INSTALL_BYTES))
+    if (input.installPath) out.push(await diskCheck(host, input.installPath, input.diskNeeded ?? INSTALL_BYTES, input.installVersion))
     out.push(await clockCheck(host))
   }
   out.push(await portsCheck(host, input.ports))
@@ -118,8 +120,13 @@ function nodeCheck(name: string, version: string | undefined, platform: string):
   }
 }
 
-async function diskCheck(host: Host, installPath: string, needed: number): Promise<HostCheck> {
+async function diskCheck(host: Host, installPath: string, needed: number, version?: string): Promise<HostCheck> {
   const base = {host: host.name, check: 'disk' as const}
+  if (version) {
+    const there = `${installPath.replace(/\/+$/, '')}/${version}`
+    const r = await host.run('test', ['-d', there], {reject: false, timeoutMs: 20_000}).catch(() => ({exitCode: -1}))
+    if (r.exitCode === 0) return {...base, ok: true, found: `kctl ${version} already installed at ${there}`}
+  }
   // The install folder may not exist yet: measure the nearest folder that does.
   const script = 'p=$1; while [ ! -e "$p" ]; do p=$(dirname -- "$p"); done; df -Pk -- "$p" | tail -n 1; echo "$p"'
   const r = await host.run('sh', ['-c', script, 'sh', installPath], {reject: false, timeoutMs: 20_000}).catch((err: Error) => ({exitCode: -1, stdout: '', stderr: err.message}))

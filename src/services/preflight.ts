@@ -12,6 +12,7 @@ import {existsSync} from 'node:fs'
 import {basename} from 'node:path'
 import {UserError} from '../kit/errors.js'
 import {clusterDir} from '../kit/paths.js'
+import {bundleVersion} from '../cluster/remote-install.js'
 import {checkConnectivity, checkHost, INSTALL_BYTES, isLocalName, listenPorts, POSTGRES_INSTALL_BYTES, reachableAddress, type ConnectivityTarget, type HostCheck, type PlannedPort} from '../cluster/host-checks.js'
 import {hostFor, hostNamed, processRunning} from '../cluster/hosts/index.js'
 import type {Host} from '../cluster/hosts/host.js'
@@ -55,13 +56,14 @@ export async function preflightSpec(spec: ClusterSpec, options: PreflightSpecOpt
   const names = options.hosts === 'placed' ? placedHosts(spec).filter((n) => n !== LOCAL_HOST_NAME) : [LOCAL_HOST_NAME, ...(spec.spec.hosts ?? []).map((h) => h.name)]
   const ports = await plannedPorts(spec, options.state)
   const dbHost = 'embedded' in spec.spec.database ? (spec.spec.database.host ?? LOCAL_HOST_NAME) : undefined
+  const version = await bundleVersion()
   const rows = await inBatches(names, PARALLEL_HOSTS, async (name) => {
     const def = resolveHost(spec, name)
     const host = hostNamed(name, def)
     const address = host?.address ?? def?.ssh.address ?? def?.ssh.host ?? name
     const checks: HostCheck[] = host
-      ? await checkHost({host, installPath: def?.paths.install, diskNeeded: INSTALL_BYTES + (name === dbHost ? POSTGRES_INSTALL_BYTES : 0), ports: ports.get(name) ?? []})
-      : [{host: name, check: 'ssh', ok: false, found: 'kctl cannot operate this host', fix: 'Run the nodes of this host on this machine (remove their host key).'}]
+      ? await checkHost({host, installPath: def?.paths.install, installVersion: version, diskNeeded: INSTALL_BYTES + (name === dbHost ? POSTGRES_INSTALL_BYTES : 0), ports: ports.get(name) ?? []})
+      : [{host: name, check: 'ssh', ok: false, found: 'the host has no ssh definition', fix: 'Give it one in spec.hosts, or run its nodes on this machine (remove their host key).'}]
     return {name, address: host?.address ?? address, local: Boolean(host?.isLocal), ok: checks.every((c) => c.ok), checks}
   })
   return {cluster: spec.metadata.name, ok: rows.every((r) => r.ok), hosts: rows}

@@ -68,7 +68,7 @@ describe('kctl hosts', () => {
     assert.match(j.hosts[1].error, /host edge-1 .*(SSH|ssh)/)
     const text = await kctl(['hosts'])
     assert.equal(text.code, 0, text.stderr)
-    assert.match(text.stdout, /^edge-1 +127\.0\.0\.1 +no +- +- +dp-1, dp-3$/m)
+    assert.match(text.stdout, /^edge-1 +127\.0\.0\.1 +no +- +- +- +dp-1, dp-3$/m)
     assert.match(text.stdout, /^local +127\.0\.0\.1 +yes +\S+\/\S+ +v\d+/m)
   })
 
@@ -80,8 +80,11 @@ describe('kctl hosts', () => {
     const r = await kctl(['init', '--json'])
     assert.equal(r.code, 1, r.stdout)
     const err = JSON.parse(r.stdout).error
-    assert.equal(err.code, 'HOST_UNREACHABLE')
-    assert.match(err.message, /host edge-\d/)
+    // Preflight refuses before anything changes, naming each host and what it found.
+    assert.equal(err.code, 'PREFLIGHT_FAILED')
+    assert.match(err.message, /edge-1/)
+    assert.match(err.message, /edge-2/)
+    assert.deepEqual(err.details.failed.map((f: {code?: string}) => f.code).filter(Boolean).sort(), ['HOST_UNREACHABLE', 'HOST_UNREACHABLE'], JSON.stringify(err.details))
     assert.equal(existsSync(join(scratch.dir, 'data', 'clusters')), false, 'no state, no database')
     assert.equal(await readFile(join(scratch.dir, 'kctl.yaml'), 'utf8'), SPEC, 'the spec is untouched')
     assert.deepEqual(await processesMentioning(scratch.dir), [], 'nothing started')
