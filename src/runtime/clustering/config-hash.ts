@@ -140,3 +140,12 @@ export function configHash(config: Record<string, unknown>): ConfigHashes {
   const all = GRANULAR.map((k) => parts[k]).join('') + restHash
   return {config: createHash('md5').update(all).digest('hex'), ...parts}
 }
+
+/** The config hash of granular hashes (in Kong's order) and the rest's hash. */
+export function combineHashes(parts: Omit<ConfigHashes, 'config'>, rest: string): ConfigHashes {
+  const all = GRANULAR.map((k) => parts[k]).join('') + rest
+  return {config: createHash('md5').update(all).digest('hex'), ...parts}
+}
+
+/** The kinds hashed on their own; every other kind is part of the rest. */
+export const GRANULAR_KINDS: readonly string[] = GRANULAR
