@@ -53,7 +53,7 @@ interface Payload {
   bytes: Buffer
   /** The configuration version (clustering_sync_version) this configuration is at. */
   version: number
-  /** The changes from the previous payload's version to this one, when that is smaller than the whole. */
+  /** The changes from the previous payload's version to this one, encoded once for every DP that had it. */
   delta: {from: number; bytes: Buffer} | null
   hash: string
   hashes: ConfigHashes
@@ -129,7 +129,7 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
   /**
    * The delta frame from `at` to `current`; an empty buffer when the DP has it already;
    * null when a whole configuration must go (history pruned, the DP ahead of this CP or on
-   * another configuration, or the changes larger than the whole).
+   * another configuration). As in Kong, a DP within the history gets the changes, however many.
    */
   async function deltaFor(at: SyncPosition, current: Payload): Promise<Buffer | null> {
     if (at.version === current.version) return at.hash === current.hash ? Buffer.alloc(0) : null
@@ -137,8 +137,7 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
     if (current.delta?.from === at.version) return current.delta.bytes
     const deltas = await readDeltas(pool, at.version, current.version)
     if (!deltas) return null
-    const bytes = encodeDelta({from: at.version, version: current.version, deltas, config_hash: current.hash, hashes: current.hashes})
-    return bytes.length < current.bytes.length ? bytes : null
+    return encodeDelta({from: at.version, version: current.version, deltas, config_hash: current.hash, hashes: current.hashes})
   }
 
   function onConnection(ws: WebSocket, req: IncomingMessage, q: URLSearchParams): void {
@@ -283,8 +282,7 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
           log.warn(`reading the changes since version ${prev.version} failed (${(err as Error).message}); sending whole configurations`)
           return null
         })
-        const encoded = deltas ? encodeDelta({from: prev.version, version, deltas, config_hash: hashes.config, hashes}) : null
-        if (encoded && encoded.length < bytes.length) delta = {from: prev.version, bytes: encoded}
+        if (deltas) delta = {from: prev.version, bytes: encodeDelta({from: prev.version, version, deltas, config_hash: hashes.config, hashes})}
       }
       payload = {bytes, version, delta, hash: hashes.config, hashes, plugins: used}
       await Promise.all([...peers].map((p) => send(p)))

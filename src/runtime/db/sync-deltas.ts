@@ -80,8 +80,9 @@ export async function loadVersionedEntities(pool: pg.Pool): Promise<{entities: E
 }
 
 /**
- * The changes after `from` up to and including `to`, in the order made; null when some
- * of them are no longer kept (pruned), so the caller sends the whole configuration.
+ * The changes after `from` up to and including `to`, each entity's last one, in the order
+ * made; null when some of them are no longer kept (pruned), so the caller sends the whole
+ * configuration.
  */
 export async function readDeltas(pool: pg.Pool, from: number, to: number): Promise<Delta[] | null> {
   if (from === to) return []
@@ -94,7 +95,14 @@ export async function readDeltas(pool: pg.Pool, from: number, to: number): Promi
       await client.query('COMMIT')
       return null
     }
-    const res = await client.query('SELECT kind, id, entity FROM clustering_sync_delta WHERE version > $1 AND version <= $2 ORDER BY seq', [from, to])
+    // only each entity's last change: the result is the same, whatever happened in between
+    const res = await client.query(
+      `SELECT kind, id, entity FROM (
+         SELECT DISTINCT ON (kind, id) seq, kind, id, entity FROM clustering_sync_delta
+         WHERE version > $1 AND version <= $2 ORDER BY kind, id, seq DESC
+       ) last ORDER BY seq`,
+      [from, to],
+    )
     await client.query('COMMIT')
     return res.rows.map((r) => ({kind: r.kind, id: r.id, entity: r.entity === null ? null : exportRow(r.kind, r.entity)}))
   } catch (err) {
