@@ -164,7 +164,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
       rejections = 0
       failedInRow = 0
       log.notice(`connected to control plane ${address}`)
-      socket.send(encodeBasicInfo({plugins: bundledPlugins().map((p) => ({name: p.name, version: p.version})), labels: parseLabels(conf.cluster_dp_labels), kctl_sync: d.position()}), {binary: true})
+      socket.send(encodeBasicInfo({plugins: bundledPlugins().map((p) => ({name: p.name, version: p.version})), labels: parseLabels(conf.cluster_dp_labels), ...(conf.kctl_cluster_incremental_sync ? {kctl_sync: d.position()} : {})}), {binary: true})
       ping()
       awaitPong()
       pinger = setInterval(ping, intervalMs)

@@ -11,7 +11,7 @@
  * fields, so an older CP keeps sending whole configurations and an older DP gets them):
  *
  *   DP basic_info carries "kctl_sync":{"version":V,"hash":H}: the configuration version
- *      it has (from its cache; 0: none) and that configuration's hash;
+ *      it has (from its cache; -1: none, or one without a version) and its hash;
  *   CP reconfigure carries "kctl_version": the version of that configuration;
  *   CP ──binary: gzip({"type":"kctl_delta","from":V,"version":W,"deltas":[{kind,id,
  *      entity|null}],"config_hash","hashes"})──► DP: the changes after V up to W, in order;

@@ -35,19 +35,20 @@ export class SyncedConfig {
   private entities: EntitySet | null = null
   private granular: Partial<Omit<ConfigHashes, 'config'>> = {}
   private rest: string | null = null
-  version = 0
+  /** -1: none, or a configuration without a version (from an older control plane): only a whole one follows. */
+  version = -1
   hash = EMPTY_CONFIG_HASH
 
   current(): SyncedState | null {
     return this.entities ? {entities: this.entities, version: this.version, hash: this.hash} : null
   }
 
-  /** A whole configuration (taken at once); its version is 0 when the CP does not version (an older kctl). */
+  /** A whole configuration (taken at once); its version is -1 when the CP does not version (an older kctl). */
   loadFull(frame: FullFrame): SyncedState {
     const entities = {} as Record<string, Row[]>
     for (const k of KINDS) entities[k] = sortedById((frame.entities as unknown as Record<string, Row[]>)[k] ?? [])
     this.entities = entities as unknown as EntitySet
-    this.version = Number.isInteger(frame.msg.kctl_version) ? frame.msg.kctl_version! : 0
+    this.version = Number.isInteger(frame.msg.kctl_version) ? frame.msg.kctl_version! : -1
     this.hash = frame.msg.config_hash
     const {config: _, ...granular} = frame.msg.hashes ?? ({} as ConfigHashes)
     this.granular = frame.msg.hashes ? granular : {}

@@ -62,7 +62,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   /** A whole configuration, or a delta onto the current one; the cache follows. */
   const take = async (decoded: DecodedFrame, bytes: Buffer | null): Promise<ApplyResult> => {
     if (decoded.kind === 'full') {
-      if (decoded.msg.config_hash === hash && (decoded.msg.kctl_version ?? 0) === synced.version) return 'unchanged'
+      if (decoded.msg.config_hash === hash && (decoded.msg.kctl_version ?? -1) === synced.version) return 'unchanged'
       if (decoded.msg.config_hash !== hash) await swapIn(decoded.entities, decoded.msg.config_hash)
       synced.loadFull(decoded)
       counters.full_syncs++
