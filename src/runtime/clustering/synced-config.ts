@@ -7,7 +7,7 @@
  * carry the hash the CP sent; else it is refused and the DP asks for the whole configuration.
  */
 import {ENTITIES, getSchema, KINDS, type EntitySet} from '../schema/registry.js'
-import {combineHashes, EMPTY_CONFIG_HASH, GRANULAR_KINDS, hashValue, type ConfigHashes} from './config-hash.js'
+import {combineHashes, EMPTY_CONFIG_HASH, GRANULAR_KINDS, hashItemsCached, hashValue, type CanonPiece, type ConfigHashes} from './config-hash.js'
 import {exportRow} from './export.js'
 import type {Change, DeltaFrame, FullFrame} from './frame.js'
 
@@ -129,10 +129,13 @@ function applyChange(rows: Row[], c: Change): void {
   else rows.splice(-at - 1, 0, c.entity as Row)
 }
 
+/** Each entity's canonical form, kept while the entity object lives (an unchanged entity keeps its object). */
+const pieces = new WeakMap<Row, CanonPiece>()
+
 function kindHash(kind: string, rows: Row[] | undefined): string {
   if (!rows?.length) return EMPTY_CONFIG_HASH
   const schema = getSchema(kind)!
-  return hashValue(rows.map((r) => exportRow(schema, r)))
+  return hashItemsCached(rows, (r) => exportRow(schema, r), pieces)
 }
 
 /** The hash of everything but the granular kinds, as exportConfig lays it out. */
