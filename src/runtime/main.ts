@@ -93,7 +93,9 @@ async function serveNode(file: string | undefined): Promise<void> {
  */
 async function standBy(file: string | undefined): Promise<void> {
   await Promise.all([import('./roles/data-plane-node.js'), import('./roles/database-node.js'), import('./roles/dbless-node.js')])
-  await activation()
+  const activated = activation()
+  await tell({type: 'standing-by'})
+  await activated
   await serveNode(file)
 }
 

@@ -22,12 +22,15 @@
  * need (env KCTL_SPARE): it loads the runtime's code and waits, with no socket, database
  * or control-plane connection, until a crash restart or a reload needs a serving process:
  *
- *   fork (env: KCTL_SPARE) ────────────────────► load the code, wait
+ *   fork (env: KCTL_SPARE) ────────────────────► load the code
+ *                               ◄─────────────── standing-by                (waits)
  *   activate {restarts, last crash} ───────────► read the conf, start the node (as above)
  */
 
 export type ToSupervisor =
   | {type: 'listen'; id: number; key: string; host: string; port: number}
+  /** A warm spare loaded its code and waits. */
+  | {type: 'standing-by'}
   /** Serving; `spare`: its conf wants a warm spare kept beside it (kctl_warm_spare). */
   | {type: 'started'; spare?: boolean}
   /** The node refused to start (its `Error:` lines are on stderr); exits 1 next. */

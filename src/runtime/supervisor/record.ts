@@ -16,7 +16,7 @@ export interface SupervisionRecord {
   pid: number
   /** The serving process now (null between two, and once stopped or failed). */
   serving_pid: number | null
-  /** A warm spare waiting beside it (null: none; absent: a runtime without spares). */
+  /** A warm spare standing by, its code loaded (null: none yet; absent: a runtime without spares). */
   spare_pid?: number | null
   state: 'running' | 'failed' | 'stopped'
   /** Serving processes started after a crash, since the supervisor started. */

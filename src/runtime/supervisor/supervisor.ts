@@ -72,6 +72,8 @@ interface Serving {
   main: string
   role: 'current' | 'candidate' | 'retiring' | 'rejected' | 'spare' | 'dropped'
   started: boolean
+  /** A spare that loaded its code. */
+  standingBy: boolean
   /** The `crashed:` or `start-failed` line it sent before exiting. */
   said: string | null
   startFailed: boolean
@@ -169,7 +171,7 @@ class Supervisor {
     const env: NodeJS.ProcessEnv = {...process.env, [SUPERVISION_ENV]: JSON.stringify(this.info())}
     if (role === 'spare') env[SPARE_ENV] = '1'
     const proc = fork(main, this.opts.args, {env, stdio: 'inherit'})
-    const s: Serving = {proc, main, role, started: false, said: null, startFailed: false}
+    const s: Serving = {proc, main, role, started: false, standingBy: false, said: null, startFailed: false}
     this.live.add(s)
     proc.on('message', (msg: ToSupervisor) => this.onMessage(s, msg))
     proc.on('exit', (code, signal) => this.onExit(s, code, signal))
@@ -254,6 +256,11 @@ class Supervisor {
         if (!this.owner) this.takeOwnership()
         this.keepSpare()
         return
+      case 'standing-by':
+        if (s.role !== 'spare') return
+        s.standingBy = true
+        this.opts.log.debug(`warm spare ${s.proc.pid} stands by`)
+        return this.record('running', null)
       case 'start-failed':
         s.said = msg.message
         s.startFailed = true
@@ -528,7 +535,7 @@ class Supervisor {
       writeRecord(this.opts.prefix, {
         pid: process.pid,
         serving_pid: state === 'running' ? (this.current?.proc.pid ?? null) : null,
-        spare_pid: state === 'running' ? (this.spare?.proc.pid ?? null) : null,
+        spare_pid: state === 'running' && this.spare?.standingBy ? this.spare.proc.pid : null,
         state,
         restarts: this.restarts,
         last_crash: this.lastCrash,
