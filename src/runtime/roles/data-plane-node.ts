@@ -85,7 +85,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     if (bytes) persist(() => appendDelta(conf.prefix, bytes), () => loggedDeltas++)
     // the log is folded into a new whole cache once it is long
     if (bytes && loggedDeltas >= COMPACT_AFTER) persist(() => writeCache(conf.prefix, encodeReconfigure({timestamp: Date.now() / 1000, config_table: exportConfig(next.entities), config_hash: next.hash, hashes: configHash(exportConfig(next.entities)), kctl_version: next.version})), () => (loggedDeltas = 0))
-    clog.info(`configuration ${hash} applied (version ${synced.version}, ${decoded.changes.length} change${decoded.changes.length === 1 ? '' : 's'})`)
+    clog.notice(`configuration ${hash} applied (version ${synced.version}, ${decoded.changes.length} change${decoded.changes.length === 1 ? '' : 's'})`)
     return 'applied'
   }
   const persist = (write: () => void, done: () => void) => {
