@@ -48,7 +48,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   const health = upstreamId !== undefined ? registry.of(upstreamId) : undefined
   for (let i = 0; i < maxTries && !signal.aborted; i++) {
     // Kong: a balancer whose healthy weight is not above the threshold gives no peer
-    const peer = up.balancer ? (health?.available === false ? null : up.balancer.pick(balance, failed ?? NO_PEERS, health?.down)) : {host: up.host, port: up.port, weight: 1}
+    const peer = up.balancer ? (health?.available === false ? null : up.balancer.pick(balance, failed ?? NO_PEERS, health?.down)) : directPeer(service, up)
     if (!peer) {
       sendError(ctx, 503, MESSAGES[503])
       return null
@@ -103,6 +103,14 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   ctx.log.error(`proxying failed after ${ctx.tries.length} tr${ctx.tries.length > 1 ? 'ies' : 'y'}: ${last?.message}`, {status})
   sendError(ctx, status, message, {}, status !== 503)
   return null
+}
+
+/** The peer of a service without an upstream, one object per service and address (see `UpstreamPools`). */
+const DIRECT_PEERS = new WeakMap<object, Peer>()
+function directPeer(service: object, up: {host: string; port: number}): Peer {
+  let peer = DIRECT_PEERS.get(service)
+  if (peer === undefined || peer.host !== up.host || peer.port !== up.port) DIRECT_PEERS.set(service, (peer = {host: up.host, port: up.port, weight: 1}))
+  return peer
 }
 
 /** Kong counts a try that timed out as a timeout, one that failed otherwise as a TCP failure. */
