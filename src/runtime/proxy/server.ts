@@ -329,8 +329,11 @@ async function run(state: RequestState): Promise<void> {
   let upstreamRes: UpstreamResponse | null = null
   try {
     if (!routerPhase(ctx) || !accessPhase(ctx)) return
-    // no await (and no promise) when the route has no plugins
-    if (ctx.snapshot.pluginPlan.forRoute(ctx.route!.id).length > 0 && !(await pluginAccessPhase(ctx, shared.pluginStates))) return
+    // no await (and no promise) when the route has no plugins, or only synchronous ones
+    if (ctx.snapshot.pluginPlan.forRoute(ctx.route!.id).length > 0) {
+      const passed = pluginAccessPhase(ctx, shared.pluginStates)
+      if (passed === false || (passed !== true && !(await passed))) return
+    }
     upstreamRes = await balancerPhase(ctx, shared.pools, cancel, shared.health)
     if (!upstreamRes) return
     await responsePhase(ctx, upstreamRes)
