@@ -17,6 +17,7 @@ import {MAX_CONFIG_BODY, readBody} from './body.js'
 import {clusteringEndpoint} from './clustering.js'
 import {healthEndpoint} from './health.js'
 import {handleResource} from './resources.js'
+import {takeSnis} from './certificate-snis.js'
 import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply, type RequestHandler} from './reply.js'
 import {describeSchema} from './schemas.js'
 import {endpointList} from './methods.js'
@@ -107,6 +108,8 @@ export async function schemasEndpoint(
   if (rest.length === 2 && rest[1] === 'validate') {
     if (method !== 'POST') return METHOD_NOT_ALLOWED
     const {body: input, form} = await body()
+    // a certificate's `snis` are names of other entities, checked as POST /certificates does
+    if (schema.name === 'certificates') takeSnis(input)
     try {
       validateEntity(schema, input, {defaults: true, coerce: form, checkJson: checkPlugin(form)})
     } catch (err) {
