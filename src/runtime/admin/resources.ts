@@ -72,7 +72,7 @@ export async function handleResource(r: ResourceRequest, deps: ResourceDeps): Pr
  * Kong's `next`: the path, then `offset`, then (top-level collections only) `tags` and
  * `size`, in that order (`kong/api/endpoints.lua`).
  */
-function nextPage(r: ResourceRequest, offset: string, topLevel: boolean): string {
+export function nextPage(r: {path: string; query: URLSearchParams}, offset: string, topLevel: boolean): string {
   let next = `${r.path}?offset=${encodeURIComponent(offset)}`
   if (!topLevel) return next
   const tags = r.query.get('tags')
@@ -102,6 +102,20 @@ async function filterBy(r: ResourceRequest, dao: Dao, schema: EntitySchema, scop
   return null
 }
 
+/**
+ * `?tags=a,b` (every tag) or `?tags=a/b` (any), checked as Kong: empty is `cannot be
+ * null`; a mix, characters no tag can have (a NUL byte) or bytes that were no UTF-8
+ * (U+FFFD once decoded) are `invalid filter syntax`. A nested collection
+ * (`/consumers/{c}/plugins`, `topLevel` false) ignores the filter, as Kong.
+ */
+export function tagsFilter(query: URLSearchParams, topLevel: boolean): {tags?: string[]; tagsAll: boolean} {
+  const tagsArg = query.get('tags')
+  if (tagsArg === '') throw invalidOptions({tags: 'cannot be null'})
+  if (tagsArg !== null && ((!TAG_FILTER.all.test(tagsArg) && !TAG_FILTER.any.test(tagsArg)) || tagsArg.includes('\uFFFD'))) throw invalidOptions({tags: 'invalid filter syntax'})
+  const tagsAll = !tagsArg?.includes('/')
+  return {tags: tagsArg && topLevel ? tagsArg.split(tagsAll ? ',' : '/') : undefined, tagsAll}
+}
+
 interface Scope {
   field: string
   id: string
@@ -115,13 +129,7 @@ async function collection(r: ResourceRequest, deps: ResourceDeps, schema: Entity
     const sizeArg = r.query.get('size')
     const size = sizeArg !== null ? Number(sizeArg) : undefined
     if (sizeArg !== null && (sizeArg.trim() === '' || Number.isNaN(size))) throw invalidSize('size must be a number')
-    const tagsArg = r.query.get('tags')
-    if (tagsArg === '') throw invalidOptions({tags: 'cannot be null'})
-    // a,b: every tag; a/b: any tag; Kong cannot tell which a mix means and refuses it, and
-    // refuses characters no tag can have (a NUL byte among them).
-    if (tagsArg !== null && !TAG_FILTER.all.test(tagsArg) && !TAG_FILTER.any.test(tagsArg)) throw invalidOptions({tags: 'invalid filter syntax'})
-    const tagsAll = !tagsArg?.includes('/')
-    const tags = tagsArg ? tagsArg.split(tagsAll ? ',' : '/') : undefined
+    const {tags, tagsAll} = tagsFilter(r.query, !scope)
     const page = await dao.page({size, offset: r.query.get('offset') ?? undefined, tags, tagsAll, where: scope ? {[scope.field]: scope.id} : undefined})
     if (schema.name === 'certificates') page.data = await withSnis(dao.pool, page.data)
     return json(200, {data: page.data, next: page.offset ? nextPage(r, page.offset, !scope) : null, ...(page.offset ? {offset: page.offset} : {})})
