@@ -9,7 +9,8 @@ import type {EntitySchema} from '../schema/field.js'
 import {foreignId, foreignKeys, getSchema, rowsOf, type EntityRecord} from '../schema/registry.js'
 import {isUuid} from '../schema/validate.js'
 import {alias, nextPage, tagsFilter, targetAddresses} from './resources.js'
-import {json, NOT_FOUND, type Reply} from './reply.js'
+import {json, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'
+import {allowedMethods} from './methods.js'
 
 const VERB: Record<string, string> = {POST: 'create', PATCH: 'update', PUT: 'create or update', DELETE: 'remove'}
 
@@ -33,6 +34,9 @@ export function handleMemoryResource(r: MemoryRequest, entities: EntityArrays): 
   if (!schema || rest.length) return null
   const rows = (kind: string) => rowsOf(entities, kind)
   const find = (s: EntitySchema, k: string) => rows(s.name).find((e) => e.id === k || (s.endpoint_key && !isUuid(k) && e[s.endpoint_key] === k))
+  // a method the path does not have is a 405 as with a database (`DELETE /routes`); one it has, Kong's refusal
+  const allowed = allowedMethods(r.segments)?.split(', ') ?? []
+  if (!allowed.includes(r.method)) return METHOD_NOT_ALLOWED
   if (r.method !== 'GET' && r.method !== 'HEAD') throw unsupported(r.method, rawSub ? (getSchema(alias(rawSub)!) ?? schema) : schema, subKey ?? (rawSub ? undefined : key))
   // certificates carry the names of their snis (Kong's `snis` pseudo-field), and are found by one
   const named = (list: EntityRecord[]) => (schema.name === 'certificates' ? list.map((c) => ({...c, snis: rows('snis').filter((x) => foreignId(x.certificate) === c.id).map((x) => x.name as string).sort()})) : list)
@@ -45,7 +49,7 @@ export function handleMemoryResource(r: MemoryRequest, entities: EntityArrays): 
   const via = child ? foreignKeys(child).find(([, f]) => f.reference === schema.name)?.[0] : undefined
   if (child && via) {
     const mine = rows(child.name).filter((e) => foreignId(e[via]) === parent.id)
-    if (subKey === undefined) return page(r, mine, false)
+    if (subKey === undefined || (child.name === 'targets' && subKey === 'all')) return page(r, mine, false)
     const hit = mine.find((e) => e.id === subKey || (child.endpoint_key && e[child.endpoint_key] === subKey)) ?? (child.name === 'targets' ? findTarget(mine, subKey) : undefined)
     return hit ? json(200, hit) : NOT_FOUND
   }
@@ -78,8 +82,9 @@ function page(r: MemoryRequest, all: Array<Record<string, any>>, topLevel: boole
   const offsetArg = r.query.get('offset')
   let start = 0
   if (offsetArg !== null) {
-    start = Number(Buffer.from(offsetArg, 'base64url').toString())
-    if (!Number.isInteger(start) || start < 0) throw invalidOffset(offsetArg)
+    const decoded = /^[A-Za-z0-9_-]+={0,2}$/.test(offsetArg) && offsetArg.length % 4 !== 1 ? Buffer.from(offsetArg, 'base64url').toString() : ''
+    if (!/^\d+$/.test(decoded)) throw invalidOffset(offsetArg)
+    start = Number(decoded)
   }
   const data = rows.slice(start, start + size)
   const more = start + size < rows.length
