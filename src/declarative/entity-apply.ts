@@ -78,7 +78,7 @@ async function write(base: string, ev: Event): Promise<void> {
   // Kong's PUT /certificates/{id} without `snis` removes the certificate's SNIs; an update
   // keeps the ones it has (those the target drops were deleted before, as children)
   if (ev.kind === 'certificates' && ev.op === 'update') {
-    const now = await call(base, 'GET', `${collection}/${id}`).catch(() => null)
+    const now = (await call(base, 'GET', `${collection}/${id}`).catch(() => null)) as {snis?: unknown} | null
     if (Array.isArray(now?.snis)) fields.snis = now.snis
   }
   expectEntity(base, 'PUT', `${collection}/${id}`, id, await call(base, 'PUT', `${collection}/${id}`, fields))
