@@ -34,8 +34,9 @@ export const nowEpoch = () => performance.timeOrigin + performance.now()
  * at a time. `onHash(hash, at, n)` is called when the n-th DP has decoded `hash`.
  * Resolves once all are connected; rejects if one cannot connect.
  */
-export async function startFleet({count, controlPlane, cert, key, pingIntervalMs = 30_000, concurrency = 25, decode = 'every', onHash = () => {}}) {
-  const basicInfo = Buffer.from(JSON.stringify({type: 'basic_info', plugins: bundledPlugins().map((p) => ({name: p.name, version: p.version})), labels: {bench: 'fake'}}))
+export async function startFleet({count, controlPlane, cert, key, pingIntervalMs = 30_000, concurrency = 25, decode = 'every', incremental = false, onHash = () => {}}) {
+  // incremental: the DPs ask for changes (kctl_sync, starting with nothing) and take kctl_delta frames
+  const basicInfo = Buffer.from(JSON.stringify({type: 'basic_info', plugins: bundledPlugins().map((p) => ({name: p.name, version: p.version})), labels: {bench: 'fake'}, ...(incremental ? {kctl_sync: {version: -1, hash: EMPTY_HASH}} : {})}))
   const dps = []
   const decodedBy = new Map() // hash → number of DPs that decoded it
   let lastFrame = null // {bytes, msg} for decode 'once'
@@ -44,7 +45,9 @@ export async function startFleet({count, controlPlane, cert, key, pingIntervalMs
   const decodeFrame = (bytes) => {
     if (decode === 'once' && lastFrame && lastFrame.bytes.length === bytes.length && lastFrame.bytes.equals(bytes)) return lastFrame.msg
     const msg = JSON.parse(gunzipSync(bytes).toString('utf8'))
-    if (msg?.type !== 'reconfigure' || !/^[0-9a-f]{32}$/.test(msg.config_hash) || typeof msg.config_table !== 'object') throw new Error('not a reconfigure frame')
+    const delta = incremental && msg?.type === 'kctl_delta' && Array.isArray(msg.deltas)
+    if (!delta && (msg?.type !== 'reconfigure' || typeof msg.config_table !== 'object')) throw new Error('not a reconfigure frame')
+    if (!/^[0-9a-f]{32}$/.test(msg.config_hash)) throw new Error('no config hash')
     if (decode === 'once') lastFrame = {bytes: Buffer.from(bytes), msg}
     return msg
   }

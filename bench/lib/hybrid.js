@@ -89,7 +89,7 @@ export async function startDataPlane(base, cp, name, extra = {}) {
   })
   const status = `http://127.0.0.1:${p.status}`
   await waitReady(proc, status)
-  return {proc, pid: proc.pid, id: readFileSync(join(prefix, 'kong.id'), 'utf8').trim(), proxy: `http://127.0.0.1:${p.proxy}`, proxyPort: p.proxy, status}
+  return {proc, pid: proc.pid, prefix, id: readFileSync(join(prefix, 'kong.id'), 'utf8').trim(), proxy: `http://127.0.0.1:${p.proxy}`, proxyPort: p.proxy, status}
 }
 
 export const getJson = async (url) => {

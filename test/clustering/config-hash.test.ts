@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
 import {describe, test} from 'node:test'
-import {configHash, EMPTY_CONFIG_HASH, hashValue, luaNumber} from '../../src/runtime/clustering/config-hash.js'
+import {configHash, EMPTY_CONFIG_HASH, hashItemsCached, hashValue, luaNumber, type CanonPiece} from '../../src/runtime/clustering/config-hash.js'
+import fc from 'fast-check'
 import {checkPlugins, checkVersion} from '../../src/runtime/clustering/compat.js'
 
 const md5 = (s: string | Buffer) => createHash('md5').update(s).digest('hex')
@@ -76,5 +77,22 @@ describe('compatibility rules', () => {
     assert.equal(checkPlugins(used, [{name: 'key-auth', version: '3.9.1'}]).status, 'normal')
     assert.equal(checkPlugins(used, []).status, 'plugin_set_incompatible')
     assert.equal(checkPlugins(used, [{name: 'key-auth', version: '2.0.0'}]).status, 'plugin_version_incompatible')
+  })
+
+  test('an array hashed from cached items equals the whole hash, across the 1 MB folds and after items change', () => {
+    // items with multi-byte text and nested values, so that folds fall inside items
+    const item = fc.record({id: fc.uuid(), name: fc.string({unit: 'grapheme', maxLength: 300}), tags: fc.array(fc.string({maxLength: 20}), {maxLength: 8}), n: fc.integer(), on: fc.boolean(), nested: fc.record({a: fc.array(fc.integer(), {maxLength: 9}), z: fc.constant(null)})})
+    for (const items of fc.sample(fc.array(item, {minLength: 6, maxLength: 6000}), {seed: 1616, numRuns: 12})) {
+      const cache = new WeakMap<object, CanonPiece>()
+      assert.equal(hashItemsCached(items, (x) => x, cache), hashValue(items))
+      const half = Math.floor(items.length / 2)
+      items[half] = {...items[half], name: 'changed'}
+      items.splice(1, 1)
+      assert.equal(hashItemsCached(items, (x) => x, cache), hashValue(items))
+    }
+    // large enough to fold more than once
+    const big = Array.from({length: 9000}, (_, i) => ({id: `id-${i}`, name: 'é'.repeat(i % 50) + 'x'.repeat((i * 7) % 400), n: i}))
+    assert.ok(JSON.stringify(big).length > 2_000_000)
+    assert.equal(hashItemsCached(big, (x) => x, new WeakMap()), hashValue(big))
   })
 })

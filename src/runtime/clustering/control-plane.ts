@@ -24,7 +24,8 @@ import {configHash, EMPTY_CONFIG_HASH, type ConfigHashes} from './config-hash.js
 import {purgeExpired} from './data-planes.js'
 import {createDataPlaneRecorder} from './dp-recorder.js'
 import {exportConfig, type EntityArrays} from './export.js'
-import {decodeBasicInfo, encodeReconfigure, OUTLET_PATH, SyncStatus, type BasicInfo} from './protocol.js'
+import {readDeltas} from '../db/sync-deltas.js'
+import {decodeBasicInfo, decodeGetDelta, encodeDelta, encodeReconfigure, OUTLET_PATH, SyncStatus, type BasicInfo, type SyncPosition} from './protocol.js'
 import {certExpiry, checkPeer, peerFingerprint, type ClusterTls} from './tls.js'
 import {parseListen} from '../proxy/listen.js'
 
@@ -39,10 +40,21 @@ interface Peer {
   configHash: string
   status: string
   certExpiry?: number
+  /**
+   * Where the DP is (or will be once it applied what was sent): its configuration version
+   * and hash. Absent for a DP that does not sync incrementally (it gets whole configurations).
+   */
+  sync?: SyncPosition
+  /** Sends to this DP one after another (a catch-up reads the database first). */
+  chain: Promise<void>
 }
 
 interface Payload {
   bytes: Buffer
+  /** The configuration version (clustering_sync_version) this configuration is at. */
+  version: number
+  /** The changes from the previous payload's version to this one, encoded once for every DP that had it. */
+  delta: {from: number; bytes: Buffer} | null
   hash: string
   hashes: ConfigHashes
   /** Plugins the configuration uses, name → version. */
@@ -51,9 +63,13 @@ interface Payload {
 
 export interface ControlPlane {
   listen(): Promise<void>
-  /** Exports, hashes and pushes a configuration to every eligible DP. */
-  publish(entities: EntityArrays): void
-  status(): {configuration_hash: string; connected_data_planes: number; last_push_error: string | null}
+  /**
+   * Exports, hashes and pushes a configuration (at `version`) to every eligible DP: the
+   * changes since the DP's version when it syncs incrementally, else the whole of it.
+   * Resolves once every frame is queued.
+   */
+  publish(entities: EntityArrays, version?: number): Promise<void>
+  status(): {configuration_hash: string; configuration_sync_version: number; connected_data_planes: number; last_push_error: string | null; sync: {deltas_sent: number; full_syncs_sent: number}}
   close(): Promise<void>
 }
 
@@ -75,18 +91,53 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
     return checkPlugins(payload.plugins, p.info.plugins)
   }
 
-  function send(p: Peer): void {
-    if (!payload || !p.info) return
+  const counters = {deltas_sent: 0, full_syncs_sent: 0}
+
+  /** Queues what brings `p` to the current payload (see Peer.chain). */
+  function send(p: Peer): Promise<void> {
+    p.chain = p.chain.then(
+      () => sendNow(p),
+      () => sendNow(p),
+    )
+    return p.chain
+  }
+
+  async function sendNow(p: Peer): Promise<void> {
+    const current = payload
+    if (!current || !p.info || p.ws.readyState !== p.ws.OPEN) return
     const verdict = eligibility(p)
     if (verdict.status !== p.status) {
       p.status = verdict.status
       void record(p)
     }
     if (verdict.reason) {
-      log.warn(`not pushing configuration ${payload.hash} to data plane ${p.id} (${p.hostname}): ${verdict.reason}`)
+      log.warn(`not pushing configuration ${current.hash} to data plane ${p.id} (${p.hostname}): ${verdict.reason}`)
       return
     }
-    p.ws.send(payload.bytes, {binary: true})
+    const frame = p.sync ? await deltaFor(p.sync, current).catch((err) => {
+      log.warn(`reading the changes for data plane ${p.id} failed (${(err as Error).message}); sending the whole configuration`)
+      return null
+    }) : null
+    if (p.ws.readyState !== p.ws.OPEN) return
+    if (frame?.length === 0) return
+    if (frame) counters.deltas_sent++
+    else counters.full_syncs_sent++
+    p.ws.send(frame ?? current.bytes, {binary: true})
+    if (p.sync) p.sync = {version: current.version, hash: current.hash}
+  }
+
+  /**
+   * The delta frame from `at` to `current`; an empty buffer when the DP has it already;
+   * null when a whole configuration must go (history pruned, the DP ahead of this CP or on
+   * another configuration). As in Kong, a DP within the history gets the changes, however many.
+   */
+  async function deltaFor(at: SyncPosition, current: Payload): Promise<Buffer | null> {
+    if (at.version === current.version) return at.hash === current.hash ? Buffer.alloc(0) : null
+    if (at.version > current.version || at.version < 0) return null
+    if (current.delta?.from === at.version) return current.delta.bytes
+    const deltas = await readDeltas(pool, at.version, current.version)
+    if (!deltas) return null
+    return encodeDelta({from: at.version, version: current.version, deltas, config_hash: current.hash, hashes: current.hashes})
   }
 
   function onConnection(ws: WebSocket, req: IncomingMessage, q: URLSearchParams): void {
@@ -101,6 +152,7 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
       configHash: EMPTY_CONFIG_HASH,
       status: SyncStatus.UNKNOWN,
       certExpiry: certExpiry(socket),
+      chain: Promise.resolve(),
     }
     const fingerprint = peerFingerprint(socket)
     const plog = log.child({data_plane: p.id, hostname: p.hostname})
@@ -118,10 +170,20 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
       ws.terminate()
     }, pingWaitMs)
     ws.on('message', (data, isBinary) => {
-      if (p.info) return
+      const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer)
+      if (p.info) {
+        // a DP that syncs incrementally asks again when a delta did not fit
+        const ask = p.sync ? decodeGetDelta(bytes) : null
+        if (!ask) return
+        plog.info(`data plane asks for the changes since version ${ask.version}${ask.version < 0 ? ' (the whole configuration)' : ''}`)
+        p.sync = {version: ask.version, hash: ask.hash}
+        void send(p)
+        return
+      }
       clearTimeout(firstTimer)
       try {
-        p.info = decodeBasicInfo(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer))
+        p.info = decodeBasicInfo(bytes)
+        p.sync = p.info.kctl_sync
       } catch (err) {
         plog.warn(`data plane sent an invalid first message (${(err as Error).message}); closing`)
         ws.close(1002, 'protocol error')
@@ -129,7 +191,7 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
       }
       p.status = eligibility(p).status
       void record(p)
-      send(p)
+      void send(p)
       if (!isBinary) plog.debug('basic_info arrived as a text frame')
     })
     ws.on('ping', (data) => {
@@ -198,11 +260,11 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
       const purge = setInterval(() => void purgeExpired(pool).catch(() => {}), 60_000)
       purge.unref()
     },
-    publish(entities) {
+    async publish(entities, version = 0) {
       const table = exportConfig(entities)
       const hashes = configHash(table)
-      if (payload?.hash === hashes.config) return
-      const bytes = encodeReconfigure({timestamp: Date.now() / 1000, config_table: table, config_hash: hashes.config, hashes})
+      if (payload?.hash === hashes.config && payload.version === version) return
+      const bytes = encodeReconfigure({timestamp: Date.now() / 1000, config_table: table, config_hash: hashes.config, hashes, kctl_version: version})
       if (bytes.length > conf.cluster_max_payload) {
         lastPushError = `configuration ${hashes.config} is ${bytes.length} bytes compressed, more than cluster_max_payload (${conf.cluster_max_payload} bytes); data planes keep their current configuration`
         log.error(`unable to push configuration to data planes: ${lastPushError}`)
@@ -212,10 +274,20 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
       const versions = new Map(bundledPlugins().map((p) => [p.name, p.version]))
       const used = new Map<string, string>()
       for (const pl of entities.plugins ?? []) used.set(pl.name, versions.get(pl.name) ?? '0.0.0')
-      payload = {bytes, hash: hashes.config, hashes, plugins: used}
-      for (const p of peers) send(p)
+      // the changes since the previous payload, read and encoded once for every DP that had it
+      let delta: Payload['delta'] = null
+      const prev = payload
+      if (prev && prev.version < version && [...peers].some((p) => p.sync?.version === prev.version)) {
+        const deltas = await readDeltas(pool, prev.version, version).catch((err) => {
+          log.warn(`reading the changes since version ${prev.version} failed (${(err as Error).message}); sending whole configurations`)
+          return null
+        })
+        if (deltas) delta = {from: prev.version, bytes: encodeDelta({from: prev.version, version, deltas, config_hash: hashes.config, hashes})}
+      }
+      payload = {bytes, version, delta, hash: hashes.config, hashes, plugins: used}
+      await Promise.all([...peers].map((p) => send(p)))
     },
-    status: () => ({configuration_hash: payload?.hash ?? EMPTY_CONFIG_HASH, connected_data_planes: peers.size, last_push_error: lastPushError}),
+    status: () => ({configuration_hash: payload?.hash ?? EMPTY_CONFIG_HASH, configuration_sync_version: payload?.version ?? 0, connected_data_planes: peers.size, last_push_error: lastPushError, sync: {...counters}}),
     async close() {
       for (const p of peers) p.ws.terminate()
       wss.close()

@@ -17,10 +17,9 @@ import type {NodeConf} from '../conf/defaults.js'
 import type {Logger} from '../kit/log.js'
 import {bundledPlugins} from '../plugins/registry.js'
 import {GATEWAY_VERSION} from '../kit/version.js'
-import {writeCache} from './cache.js'
 import {DialError, dialControlPlane} from './dial.js'
 import {FrameError} from './frame.js'
-import {encodeBasicInfo, OUTLET_PATH} from './protocol.js'
+import {encodeBasicInfo, encodeGetDelta, OUTLET_PATH, type SyncPosition} from './protocol.js'
 import type {ClusterTls} from './tls.js'
 
 export interface DataPlaneLink {
@@ -41,12 +40,18 @@ export interface DataPlaneDeps {
   log: Logger
   /** The hash currently served (sent in pings). */
   currentHash(): string
+  /** The configuration version and hash this DP has (sent in basic_info, for incremental sync). */
+  position(): SyncPosition
   /**
-   * Decodes, validates and swaps in a reconfigure frame; `unchanged` when it carries the
-   * hash already served. Rejects with a FrameError saying which step refused it.
+   * Decodes, validates and swaps in a frame (and caches it); `unchanged` when it carries
+   * the configuration already served; `{resync}` when a delta did not fit: the CP is asked
+   * for the changes since that position. Rejects with a FrameError saying which step
+   * refused it.
    */
-  apply(frame: Buffer): Promise<'applied' | 'unchanged'>
+  apply(frame: Buffer): Promise<ApplyResult>
 }
+
+export type ApplyResult = 'applied' | 'unchanged' | {resync: SyncPosition}
 
 /** Between connects refused by a closed port (jittered: 0.5–1 s). */
 const REFUSED_RETRY_MS = 1000
@@ -159,7 +164,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
       rejections = 0
       failedInRow = 0
       log.notice(`connected to control plane ${address}`)
-      socket.send(encodeBasicInfo({plugins: bundledPlugins().map((p) => ({name: p.name, version: p.version})), labels: parseLabels(conf.cluster_dp_labels)}), {binary: true})
+      socket.send(encodeBasicInfo({plugins: bundledPlugins().map((p) => ({name: p.name, version: p.version})), labels: parseLabels(conf.cluster_dp_labels), ...(conf.kctl_cluster_incremental_sync ? {kctl_sync: d.position()} : {})}), {binary: true})
       ping()
       awaitPong()
       pinger = setInterval(ping, intervalMs)
@@ -171,13 +176,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
         (result) => {
           // A CP that sends configuration is healthy: the next outage starts a fresh backoff.
           attempt = 0
-          if (result === 'applied') {
-            try {
-              writeCache(conf.prefix, data)
-            } catch (err) {
-              log.warn(`could not write the config cache: ${(err as Error).message}`)
-            }
-          }
+          if (typeof result === 'object' && socket.readyState === WebSocket.OPEN) socket.send(encodeGetDelta(result.resync), {binary: true})
           ping()
         },
         (err: Error) => {

@@ -1,17 +1,34 @@
 /**
- * A reconfigure frame as the data plane takes it: gunzip, parse, Kong's config_table to
- * entity arrays, every entity checked against its schema. Pure, so it runs on the frame
- * decoder's thread (frame-decoder.ts) as well as here.
+ * A frame from the control plane as the data plane takes it: gunzip, parse, then
+ *   reconfigure: Kong's config_table to entity arrays, every entity checked against its schema;
+ *   kctl_delta:  each changed entity to the entity shape, checked against its schema.
+ * Pure, so it runs on the frame decoder's thread (frame-decoder.ts) as well as here.
  */
 import {getSchema} from '../schema/registry.js'
 import {validateEntity} from '../schema/validate.js'
-import {importConfig, type EntityArrays} from './export.js'
-import {decodeReconfigure, type Reconfigure} from './protocol.js'
+import {importConfig, importRow, type EntityArrays} from './export.js'
+import {checkDelta, checkReconfigure, decodeMessage, type DeltaMessage, type Reconfigure} from './protocol.js'
 
-export interface DecodedFrame {
+export interface FullFrame {
+  kind: 'full'
   msg: Omit<Reconfigure, 'config_table'>
   entities: EntityArrays
 }
+
+/** A change in the entity shape, validated; `entity` null: deleted. */
+export interface Change {
+  kind: string
+  id: string
+  entity: Record<string, unknown> | null
+}
+
+export interface DeltaFrame {
+  kind: 'delta'
+  msg: Omit<DeltaMessage, 'deltas'>
+  changes: Change[]
+}
+
+export type DecodedFrame = FullFrame | DeltaFrame
 
 /** Which step refused a frame: an unreadable frame, or a configuration that does not validate. */
 export class FrameError extends Error {
@@ -22,17 +39,42 @@ export class FrameError extends Error {
 }
 
 export function decodeFrame(frame: Buffer): DecodedFrame {
-  let full: Reconfigure
+  let parsed: Reconfigure
   try {
-    full = decodeReconfigure(frame)
+    const msg = decodeMessage(frame) as {type?: unknown} | null
+    if (msg?.type === 'kctl_delta') return decodeDelta(checkDelta(msg))
+    parsed = checkReconfigure(msg)
   } catch (err) {
+    if (err instanceof FrameError) throw err
     throw new FrameError('decode', (err as Error).message)
   }
-  const {config_table: table, ...msg} = full
+  const {config_table: table, ...msg} = parsed
   try {
     const entities = importConfig(table)
     validateAll(entities)
-    return {msg, entities}
+    return {kind: 'full', msg, entities}
+  } catch (err) {
+    throw new FrameError('validate', (err as Error).message, msg.config_hash)
+  }
+}
+
+function decodeDelta(full: DeltaMessage): DeltaFrame {
+  const {deltas, ...msg} = full
+  try {
+    const changes = deltas.map((d, i): Change => {
+      const schema = d && typeof d.kind === 'string' ? getSchema(d.kind) : undefined
+      if (!schema || typeof d.id !== 'string') throw new Error(`deltas[${i}]: expected a kind and an id`)
+      if (d.entity === null) return {kind: d.kind, id: d.id, entity: null}
+      const e = importRow(schema, d.entity, `deltas[${i}]`)
+      if (e.id !== d.id) throw new Error(`deltas[${i}]: the entity's id is not ${d.id}`)
+      try {
+        validateEntity(schema, e)
+      } catch (err) {
+        throw new Error(`${schema.singular} ${d.id}: ${(err as Error).message}`)
+      }
+      return {kind: d.kind, id: d.id, entity: e}
+    })
+    return {kind: 'delta', msg, changes}
   } catch (err) {
     throw new FrameError('validate', (err as Error).message, msg.config_hash)
   }

@@ -43,6 +43,10 @@ export const CONF_KEYS = {
   cluster_data_plane_purge_delay: {type: 'number', default: 1209600},
   cluster_ping_interval: {type: 'number', default: 30},
   cluster_dp_labels: {type: 'list', default: []},
+  /** kctl's: configuration versions (changes) a control plane keeps for incremental sync; a data plane further behind gets a full sync. */
+  kctl_cluster_sync_history: {type: 'number', default: 10000},
+  /** kctl's: a data plane asks for the changes since its version (off: it always gets whole configurations, as from an older kctl). */
+  kctl_cluster_incremental_sync: {type: 'boolean', default: true},
   /** kctl's: entities one `POST /config` or `POST /kctl/sync` may carry (413 past it). */
   kctl_max_config_entities: {type: 'number', default: 200000},
   node_worker_processes: {type: 'string', default: '1'},

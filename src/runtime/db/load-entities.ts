@@ -8,14 +8,18 @@ import {ENTITIES, toEntitySet, type EntitySet} from '../schema/registry.js'
 
 export type {EntityArrays} from '../clustering/export.js'
 
-export async function loadEntities(pool: pg.Pool): Promise<EntitySet> {
+export async function loadEntities(pool: pg.Pool): Promise<EntitySet>
+/** `also` reads more in the same snapshot (the configuration's version). */
+export async function loadEntities<T>(pool: pg.Pool, also: (c: pg.PoolClient) => Promise<T>): Promise<{entities: EntitySet; version: T}>
+export async function loadEntities<T>(pool: pg.Pool, also?: (c: pg.PoolClient) => Promise<T>): Promise<EntitySet | {entities: EntitySet; version: T}> {
   const client = await pool.connect()
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    const version = also ? await also(client) : undefined
     const rows: Record<string, unknown[]> = {}
     for (const s of ENTITIES) rows[s.name] = await new Dao(pool, s).all(client)
     await client.query('COMMIT')
-    return toEntitySet(rows)
+    return also ? {entities: toEntitySet(rows), version: version as T} : toEntitySet(rows)
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {})
     throw err

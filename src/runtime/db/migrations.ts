@@ -13,6 +13,7 @@ import pg from 'pg'
 import {bundledPlugins} from '../plugins/registry.js'
 import {CORE_ENTITIES, topologicalOrder} from '../schema/registry.js'
 import {createTableSql} from './ddl.js'
+import {syncDeltaSql} from './sync-deltas.js'
 import {connectionConfig, type PgOptions} from './pool.js'
 
 export interface Migration {
@@ -62,6 +63,8 @@ export const MIGRATIONS: readonly Migration[] = [
     ...(storage.entities?.length ? [{name: `${name}/000_base`, compatible: true, up: () => topologicalOrder(storage.entities).flatMap(createTableSql)}] : []),
     ...(storage.migrations ?? []),
   ]),
+  // after the plugins' tables: it puts a trigger on every configuration table
+  {name: '002_clustering_sync', compatible: true, up: syncDeltaSql},
 ]
 
 const LOCK_KEY = 0x6b63746c // "kctl"

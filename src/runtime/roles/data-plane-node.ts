@@ -6,14 +6,24 @@
  *
  *   start: node id ─► cache? apply it (a bad cache is logged and ignored) ─► listen
  *          ─► connect to the CP (retries forever) ─► every reconfigure: apply ─► cache
+ *
+ * Incremental sync: the DP tells the CP the version it has; the CP sends the changes
+ * since, which are applied to the running entity set (synced-config.ts; the hash must
+ * come out as the CP's) and appended to the cache's delta log. A delta that does not fit
+ * makes the DP ask again, for the whole configuration if need be.
  */
 import {mkdirSync} from 'node:fs'
 import {createServer, type Server} from 'node:http'
 import type {NodeConf} from '../conf/defaults.js'
-import {cachePath, readCache} from '../clustering/cache.js'
-import {EMPTY_CONFIG_HASH} from '../clustering/config-hash.js'
-import {connectDataPlane} from '../clustering/data-plane.js'
+import {appendDelta, cachePath, readCache, readDeltaLog, writeCache} from '../clustering/cache.js'
+import {configHash, EMPTY_CONFIG_HASH} from '../clustering/config-hash.js'
+import {connectDataPlane, type ApplyResult} from '../clustering/data-plane.js'
+import {exportConfig} from '../clustering/export.js'
 import {decodeFrame, FrameError, type DecodedFrame} from '../clustering/frame.js'
+import {encodeReconfigure} from '../clustering/protocol.js'
+import {DeltaMismatch, SyncedConfig} from '../clustering/synced-config.js'
+import type {EntitySet} from '../schema/registry.js'
+import {gunzipSync} from 'node:zlib'
 import {createFrameDecoder} from '../clustering/frame-decoder.js'
 import {loadClusterTls} from '../clustering/tls.js'
 import type {Logger} from '../kit/log.js'
@@ -34,40 +44,102 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const clog = log.child({subsystem: 'clustering'})
   let hash = EMPTY_CONFIG_HASH
   let loaded = false
+  const synced = new SyncedConfig()
+  const counters = {deltas_applied: 0, full_syncs: 0, resyncs_requested: 0}
+  let loggedDeltas = 0
 
-  // frames from the CP are decoded and validated on another thread; the cache, read before
-  // anything is served, here
-  const decoder = createFrameDecoder()
-  const swapIn = async ({msg, entities}: DecodedFrame) => {
+  const swapIn = async (entities: EntitySet, configHash: string) => {
     let snapshot: ProxySnapshot
     try {
       snapshot = buildSnapshot(entities)
     } catch (err) {
-      throw new FrameError('validate', (err as Error).message, msg.config_hash)
+      throw new FrameError('validate', (err as Error).message, configHash)
     }
     await proxy.apply(entities, snapshot)
-    hash = msg.config_hash
+    hash = configHash
     loaded = true
-    clog.notice(`configuration ${hash} applied`)
   }
-  const apply = async (frame: Buffer): Promise<'applied' | 'unchanged'> => {
-    const decoded = await decoder.decode(frame)
-    if (decoded.msg.config_hash === hash) return 'unchanged'
-    await swapIn(decoded)
+  /** A whole configuration, or a delta onto the current one; the cache follows. */
+  const take = async (decoded: DecodedFrame, bytes: Buffer | null): Promise<ApplyResult> => {
+    if (decoded.kind === 'full') {
+      if (decoded.msg.config_hash === hash && (decoded.msg.kctl_version ?? -1) === synced.version) return 'unchanged'
+      if (decoded.msg.config_hash !== hash) await swapIn(decoded.entities, decoded.msg.config_hash)
+      synced.loadFull(decoded)
+      counters.full_syncs++
+      if (bytes) persist(() => writeCache(conf.prefix, bytes), () => (loggedDeltas = 0))
+      clog.notice(`configuration ${hash} applied (version ${synced.version})`)
+      return 'applied'
+    }
+    let next
+    try {
+      next = synced.prepareDelta(decoded)
+    } catch (err) {
+      if (!(err instanceof DeltaMismatch)) throw err
+      counters.resyncs_requested++
+      clog.warn(`${err.message}; asking the control plane for ${err.full ? 'the whole configuration' : `the changes since version ${synced.version}`}`)
+      return {resync: {version: err.full ? -1 : synced.version, hash}}
+    }
+    await swapIn(next.entities, next.hash)
+    next.commit()
+    counters.deltas_applied++
+    if (bytes) persist(() => appendDelta(conf.prefix, bytes), () => loggedDeltas++)
+    // the log is folded into a new whole cache once it is long
+    if (bytes && loggedDeltas >= COMPACT_AFTER) persist(() => writeCache(conf.prefix, encodeReconfigure({timestamp: Date.now() / 1000, config_table: exportConfig(next.entities), config_hash: next.hash, hashes: configHash(exportConfig(next.entities)), kctl_version: next.version})), () => (loggedDeltas = 0))
+    clog.notice(`configuration ${hash} applied (version ${synced.version}, ${decoded.changes.length} change${decoded.changes.length === 1 ? '' : 's'})`)
     return 'applied'
+  }
+  const persist = (write: () => void, done: () => void) => {
+    try {
+      write()
+      done()
+    } catch (err) {
+      clog.warn(`could not write the config cache: ${(err as Error).message}`)
+    }
+  }
+
+  // frames from the CP are decoded and validated on another thread; the cache, read before
+  // anything is served, here. Frames are taken one at a time, in the order they came.
+  const decoder = createFrameDecoder()
+  let queue: Promise<unknown> = Promise.resolve()
+  const apply = (frame: Buffer): Promise<ApplyResult> => {
+    const decoding = decoder.decode(frame)
+    const run = queue.then(
+      () => decoding.then((d) => take(d, frame)),
+      () => decoding.then((d) => take(d, frame)),
+    )
+    queue = run.catch(() => {})
+    return run.catch((err) => {
+      // a delta that does not validate: the whole configuration is asked for
+      if (err instanceof FrameError && err.stage === 'validate' && isDelta(frame)) {
+        counters.resyncs_requested++
+        clog.error(`rejected changes from the control plane: ${err.message}; asking for the whole configuration`)
+        return {resync: {version: -1, hash}}
+      }
+      throw err
+    })
   }
 
   const cached = readCache(conf.prefix)
   if (cached) {
     try {
-      await swapIn(decodeFrame(cached))
-      clog.notice(`serving configuration ${hash} from ${cachePath(conf.prefix)} until the control plane answers`)
+      await take(decodeFrame(cached), null)
+      let replayed = 0
+      for (const bytes of readDeltaLog(conf.prefix)) {
+        const d = decodeFrame(bytes)
+        if (d.kind !== 'delta' || d.msg.from !== synced.version) continue
+        if (typeof (await take(d, null)) === 'object') break
+        replayed++
+      }
+      loggedDeltas = replayed
+      counters.full_syncs = 0
+      counters.deltas_applied = 0
+      clog.notice(`serving configuration ${hash} (version ${synced.version}) from ${cachePath(conf.prefix)}${replayed ? ` and ${replayed} logged change set${replayed === 1 ? '' : 's'}` : ''} until the control plane answers`)
     } catch (err) {
       clog.error(`ignoring the config cache ${cachePath(conf.prefix)}: ${(err as Error).message}; waiting for the control plane`)
     }
   }
 
-  const link = connectDataPlane({conf, tls, nodeId, log: clog, currentHash: () => hash, apply})
+  const link = connectDataPlane({conf, tls, nodeId, log: clog, currentHash: () => hash, position: () => ({version: synced.version, hash}), apply})
   const servers: Server[] = []
   let closed: Promise<void> | undefined
   const close = () =>
@@ -77,6 +149,8 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     })())
   const status = async () => ({
     configuration_hash: hash,
+    // incremental sync: the version served and how this DP got its configurations
+    sync: {version: synced.version, ...counters},
     control_plane: {connected: link.connected(), address: link.address(), failed_attempts: link.failedAttempts()},
     // the certificate this process presents to its control plane
     cluster_certificate: {fingerprint_sha256: tls.fingerprint256.replaceAll(':', '').toLowerCase(), expiry_timestamp: tls.expiresAt},
@@ -100,4 +174,16 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   link.start()
   log.notice(`node ${nodeId} started (role data_plane, control plane ${conf.cluster_control_plane})`)
   return {nodeId, close}
+}
+
+/** Delta sets logged before the log is folded into a new whole cache. */
+const COMPACT_AFTER = 1000
+
+/** Whether a frame is a delta (only read when one was refused). */
+function isDelta(frame: Buffer): boolean {
+  try {
+    return JSON.parse(gunzipSync(frame).toString('utf8'))?.type === 'kctl_delta'
+  } catch {
+    return false
+  }
 }

@@ -13,7 +13,11 @@ import {createServer, type Server} from 'node:http'
 import {buildAdminApi} from '../admin/server.js'
 import {publicConf} from '../conf/load.js'
 import type {NodeConf} from '../conf/defaults.js'
-import {coalesce, loadEntities} from '../db/load-entities.js'
+import {coalesce} from '../db/load-entities.js'
+import {loadVersionedEntities, pruneVersions} from '../db/sync-deltas.js'
+
+/** Versions between two prunings of the configuration history. */
+const PRUNE_EVERY = 100
 import {listenForChanges, type ChangeListener} from '../db/change-listener.js'
 import {CONFIG_CHANNEL} from '../db/dao.js'
 import {pendingMigrations} from '../db/migrations.js'
@@ -43,11 +47,17 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
   const cp = tls ? createControlPlane(conf, pool, tls, log.child({subsystem: 'clustering'})) : null
   let configVersion = 0
 
+  let pruned = 0
   const rebuild = coalesce(async () => {
-    const entities = await loadEntities(pool)
+    const {entities, version} = await loadVersionedEntities(pool)
     await proxy?.apply(entities)
-    cp?.publish(entities)
+    await cp?.publish(entities, version)
     configVersion++
+    // the history of changes stays bounded (every node of the cluster may prune; it is idempotent)
+    if (version - pruned >= Math.min(PRUNE_EVERY, conf.kctl_cluster_sync_history)) {
+      pruned = version
+      await pruneVersions(pool, version, conf.kctl_cluster_sync_history).catch((err) => log.warn(`pruning the configuration history failed: ${(err as Error).message}`))
+    }
   })
 
   const close = () =>
