@@ -39,7 +39,8 @@ stopOnExit()
 
 /** Where each size puts the database and the nodes: [host index, node] pairs. */
 function layout(size) {
-  if (size === 1) return {db: 1, nodes: [[1, 'cp-1', 'control_plane'], [1, 'dp-1', 'data_plane']]}
+  // cp-1 and dp-1 would both take status_listen 127.0.0.1:8007 on h1: dp-1's is moved by hand
+  if (size === 1) return {db: 1, nodes: [[1, 'cp-1', 'control_plane'], [1, 'dp-1', 'data_plane', 'status_listen: 127.0.0.1:8107']]}
   if (size === 3) return {db: 1, nodes: [[1, 'cp-1', 'control_plane'], [2, 'dp-1', 'data_plane'], [3, 'dp-2', 'data_plane']]}
   if (size === 9) {
     const dps = Array.from({length: 6}, (_, i) => [i + 4, `dp-${i + 1}`, 'data_plane'])
@@ -51,7 +52,7 @@ function layout(size) {
 function spec(bed, size) {
   const {db, nodes} = layout(size)
   const hosts = bed.hosts.map((h) => `    - {name: ${h.name}, ssh: {address: ${h.address}}}`).join('\n')
-  const lines = nodes.map(([h, name, role]) => `    - {name: ${name}, role: ${role}, host: h${h}}`).join('\n')
+  const lines = nodes.map(([h, name, role, extra]) => `    - {name: ${name}, role: ${role}, host: h${h}${extra ? `, ${extra}` : ''}}`).join('\n')
   return `apiVersion: kctl/v1
 kind: Cluster
 metadata: {name: bench${size}}
