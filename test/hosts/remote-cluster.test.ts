@@ -139,8 +139,8 @@ spec:
 
   it('the control plane killed on h1: both data planes keep serving; start cp-1 brings it back', async () => {
     const nodeOf = async (name: string) => {
+      // status exits non-zero while a node is down; its JSON is what counts here
       const r = await sb.kctl('status', '--json')
-      assert.equal(r.code, 0, r.stderr)
       return (JSON.parse(r.stdout).nodes as {name: string; state: string; pid: number | null}[]).find((n) => n.name === name)!
     }
     const cp = await nodeOf('cp-1')
