@@ -46,10 +46,19 @@ export function planCertificates(certs: CertificatesState | undefined, nodes: No
 }
 
 /**
+ * The names a node's certificate (pki mode) is issued for: its name and loopback, and on
+ * another host that host's address too, so a peer that dials the address can check it.
+ */
+export function nodeSans(node: NodeState, hostAddress?: string): string[] {
+  return [node.name, 'localhost', '127.0.0.1', '::1', ...(hostAddress ? [hostAddress] : [])]
+}
+
+/**
  * Generates what is missing, or checks the given files are readable.
+ * @param addressOf the address of the host a node runs on, when another host than this machine
  * @returns the files written. @throws UserError SPEC_INVALID when a given file can't be read.
  */
-export async function ensureCertificates(certs: CertificatesState, nodes: NodeState[]): Promise<string[]> {
+export async function ensureCertificates(certs: CertificatesState, nodes: NodeState[], addressOf: (node: NodeState) => string | undefined = () => undefined): Promise<string[]> {
   if (!certs.generated) {
     for (const [k, file] of [['cert', certs.cert], ['key', certs.key]] as const) {
       await readFile(file).catch((err: Error) => {
@@ -71,7 +80,7 @@ export async function ensureCertificates(certs: CertificatesState, nodes: NodeSt
     const paths = nodeCertPaths(certs, node.name)
     if (existsSync(paths.cert)) continue
     const usage = node.role === 'control_plane' ? 'server' : 'client'
-    await write(await issueCertificate(ca, {commonName: node.name, sans: [node.name, 'localhost', '127.0.0.1', '::1'], usage, days: certs.days}), paths)
+    await write(await issueCertificate(ca, {commonName: node.name, sans: nodeSans(node, addressOf(node)), usage, days: certs.days}), paths)
   }
   return written
 }

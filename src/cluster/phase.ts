@@ -3,6 +3,7 @@ import type {Reporter} from '../kit/output.js'
 import type {ProcessIdentity} from '../kit/process.js'
 import type {Host} from './hosts/host.js'
 import {hostFor, processRunning} from './hosts/index.js'
+import {LOCAL_HOST_NAME} from './spec-hosts.js'
 import {DATABASE_NODE, type ClusterSpec} from './spec.js'
 import {launchedProcess, type ClusterState, type NodeState} from './state.js'
 
@@ -43,6 +44,12 @@ export const dbDown = async (ctx: UpContext): Promise<boolean> => Boolean(ctx.st
 
 /** Whether this run started the node process `p`. */
 export const startedHere = (ctx: UpContext, p: ProcessIdentity | undefined): boolean => Boolean(p && ctx.started.nodes.some((s) => s.pid === p.pid && s.start === p.start))
+
+/** Whether the node runs on another host than this machine. */
+export const onOtherHost = (n: NodeState): boolean => Boolean(n.host && n.host !== LOCAL_HOST_NAME)
+
+/** How a check that fails in the middle of a run ends its hint: runPhases stops what the run started. */
+export const RERUN_AFTER_UNDO = 'run the command again; what this run had started was stopped again.'
 
 /** Nodes this run started, in spec order. */
 export const startedNodes = (ctx: UpContext): NodeState[] => Object.values(ctx.state.nodes).filter((n) => startedHere(ctx, launchedProcess(n)))

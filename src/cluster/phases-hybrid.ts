@@ -7,10 +7,11 @@
  */
 import {join} from 'node:path'
 import {ensureCertificates, planCertificates} from './certificates.js'
+import {checkClusterConnectivity, controlPlanesOf} from './connectivity.js'
 import {processRunning} from './hosts/index.js'
 import {waitNodeReady} from './launcher.js'
 import {launch} from './launch.js'
-import {hostOf, startedNodes, targets, type Phase, type UpContext} from './phase.js'
+import {hostOf, onOtherHost, RERUN_AFTER_UNDO, startedNodes, targets, type Phase, type UpContext} from './phase.js'
 import {launchedProcess, type NodeState} from './state.js'
 import {waitCaughtUp, waitInSync} from './sync.js'
 
@@ -24,8 +25,34 @@ export const certificatesPhase: Phase = {
     const certs = ctx.state.certificates
     if (!certs) return
     // Every node's certificate, not only this run's targets: a later `start dp-3` finds its own.
-    const written = await ensureCertificates(certs, Object.values(ctx.state.nodes))
+    const written = await ensureCertificates(certs, Object.values(ctx.state.nodes), (n) => (onOtherHost(n) ? hostOf(ctx, n.name).address : undefined))
     ctx.report.info(written.length ? `generated ${written.length} certificate(s), mtls ${certs.mtls}` : `using the existing certificates (mtls ${certs.mtls})`)
+  },
+}
+
+/** The data planes this run starts on other hosts. */
+const remoteDataPlanes = async (ctx: UpContext): Promise<NodeState[]> => (await targets(ctx)).filter((n) => isDp(n) && onOtherHost(n))
+
+/**
+ * Before the data planes start: from each one's host, a TCP connection to every running
+ * control plane's cluster port, at the address the data plane will dial. A host that cannot
+ * is named with what to do, and what this run started is stopped again (runPhases).
+ */
+export const dataPlanesReachControlPlanes: Phase = {
+  title: 'Check data plane hosts reach the control planes',
+  applies: async (ctx) => (await remoteDataPlanes(ctx)).length > 0,
+  plan: async (ctx) => {
+    const cps = controlPlanesOf(ctx.state)
+    return (await remoteDataPlanes(ctx)).flatMap((n) => cps.map((cp) => `from ${n.host} (${n.name}), connect to the cluster port of ${cp.name} at ${cp.address}:${cp.port}`))
+  },
+  async run(ctx) {
+    const dps = await remoteDataPlanes(ctx)
+    const running = await Promise.all(Object.keys(ctx.state.nodes).map(async (name) => ((await processRunning(ctx.state, name)) ? name : undefined)))
+    const cps = controlPlanesOf(ctx.state).filter((cp) => running.includes(cp.name))
+    if (dps.length === 0 || cps.length === 0) return
+    await checkClusterConnectivity(ctx.state, {nodes: dps.map((n) => n.name), controlPlanes: cps, then: RERUN_AFTER_UNDO})
+    const hosts = [...new Set(dps.map((n) => n.host))]
+    ctx.report.info(`${hosts.join(', ')} reach${hosts.length === 1 ? 'es' : ''} the cluster port of ${cps.map((c) => c.name).join(', ')}`)
   },
 }
 

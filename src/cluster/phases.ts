@@ -7,8 +7,10 @@
  *   2 Certificates         hybrid: generate what is missing (phases-hybrid.ts)
  *   3 Database             embedded: initdb once, start, create the database; url: connect
  *   4 Migrations           run pending migrations (idempotent)
+ *     Reach the database   nodes on other hosts: a TCP connection from their host to the database
  *   5 Start nodes          write kong.conf, spawn each target traditional node / control plane
  *   6 Wait ready           GET /status/ready = 200 on each of them
+ *     Reach the CPs        data planes on other hosts: a TCP connection from their host to each running CP's cluster port
  *   7 Start data planes    hybrid: spawn, wait until /status answers
  *   8 Wait in sync         hybrid: every DP started reports the CP's configuration hash
  *
@@ -26,8 +28,9 @@ import {hostNamed, processRunning} from './hosts/index.js'
 import {stopNode, waitNodeReady} from './launcher.js'
 import {parseListen} from './listen.js'
 import {launch} from './launch.js'
-import {dbDown, hostOf, startedHere, startedNodes, targets, type Phase, type UpContext} from './phase.js'
-import {certificatesPhase, startDataPlanes, waitInSyncPhase} from './phases-hybrid.js'
+import {checkClusterConnectivity} from './connectivity.js'
+import {dbDown, hostOf, onOtherHost, RERUN_AFTER_UNDO, startedHere, startedNodes, targets, type Phase, type UpContext} from './phase.js'
+import {certificatesPhase, dataPlanesReachControlPlanes, startDataPlanes, waitInSyncPhase} from './phases-hybrid.js'
 import {createDatabase, initCluster, initClusterOn, startServer, stopServer, type PgConnection, type PostgresInstance} from './postgres.js'
 import {installOn, postgresNativeIn} from './remote-install.js'
 import {LOCAL_HOST_NAME} from './spec-hosts.js'
@@ -85,7 +88,9 @@ const install: Phase = {
     const names = await remoteHostsOf(ctx)
     if (names.length === 0) return
     const dbHost = ctx.state.embedded?.host
-    const done = await Promise.all(
+    // Every host's install is let finish (or fail) before a failure is reported, so the
+    // clean-up that follows never races an upload still going on to another host.
+    const settled = await Promise.allSettled(
       names.map(async (name) => {
         const def = ctx.state.hosts![name]
         const host = hostNamed(name, def)!
@@ -94,6 +99,9 @@ const install: Phase = {
         return [name, r] as const
       }),
     )
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+    if (failure) throw failure.reason
+    const done = settled.map((s) => (s as PromiseFulfilledResult<readonly [string, Awaited<ReturnType<typeof installOn>>]>).value)
     ctx.state.installs ??= {}
     for (const [name, r] of done) {
       ctx.state.installs[name] = r.install
@@ -179,6 +187,22 @@ const migrations: Phase = {
 
 const withDatabase = (n: NodeState): boolean => n.role !== 'data_plane'
 
+/** The nodes with a database this run starts on other hosts. */
+const remoteDatabaseNodes = async (ctx: UpContext): Promise<NodeState[]> => (await targets(ctx)).filter((n) => withDatabase(n) && onOtherHost(n))
+
+/** Before they start: from each such node's host, a TCP connection to the database at the address its kong.conf names. */
+const nodesReachDatabase: Phase = {
+  title: 'Check node hosts reach the database',
+  applies: async (ctx) => (await remoteDatabaseNodes(ctx)).length > 0,
+  plan: async (ctx) => (await remoteDatabaseNodes(ctx)).map((n) => `from ${n.host} (${n.name}), connect to the database at ${ctx.state.connection.host}:${ctx.state.connection.port}`),
+  async run(ctx) {
+    const nodes = await remoteDatabaseNodes(ctx)
+    await checkClusterConnectivity(ctx.state, {nodes: nodes.map((n) => n.name), then: RERUN_AFTER_UNDO})
+    const hosts = [...new Set(nodes.map((n) => n.host))]
+    ctx.report.info(`${hosts.join(', ')} reach${hosts.length === 1 ? 'es' : ''} the database at ${ctx.state.connection.host}:${ctx.state.connection.port}`)
+  },
+}
+
 const startNodes: Phase = {
   title: 'Start nodes',
   plan: async (ctx) => (await targets(ctx)).filter(withDatabase).map((n) => `start ${n.name} (${n.role})`),
@@ -197,8 +221,8 @@ const waitReady: Phase = {
 
 /** The phases that bring up a cluster of this mode. */
 export function upPhases(mode: Mode): readonly Phase[] {
-  if (mode !== 'hybrid') return [preflight, install, database, migrations, startNodes, waitReady]
-  return [preflight, install, certificatesPhase, database, migrations, {...startNodes, title: 'Start control planes'}, waitReady, startDataPlanes, waitInSyncPhase]
+  if (mode !== 'hybrid') return [preflight, install, database, migrations, nodesReachDatabase, startNodes, waitReady]
+  return [preflight, install, certificatesPhase, database, migrations, nodesReachDatabase, {...startNodes, title: 'Start control planes'}, waitReady, dataPlanesReachControlPlanes, startDataPlanes, waitInSyncPhase]
 }
 
 /** Just the database (`kctl start postgres`): it needs neither migrations nor nodes. */
@@ -235,19 +259,36 @@ export async function runPhases(phases: readonly Phase[], ctx: UpContext): Promi
   }
 }
 
+/**
+ * Stops what this run started, on every host. A host that cannot be reached any more (the
+ * failure may be that host going down) does not keep the others' processes running: each stop
+ * is tried, and one that fails is reported, not thrown over the error that caused the undo.
+ */
 async function undo(ctx: UpContext): Promise<void> {
+  const stops: Promise<void>[] = []
+  const attempt = (what: string, host: string, stop: () => Promise<unknown>, after: () => void) =>
+    stops.push(
+      stop().then(after, (err: Error) => ctx.report.warn(`could not stop ${what} on ${host}: ${err.message.split('\n')[0]}`)),
+    )
   for (const node of Object.values(ctx.state.nodes)) {
     const proc = launchedProcess(node)
     if (!proc || !startedHere(ctx, proc)) continue
-    await stopNode(proc, hostOf(ctx, node.name))
-    recordProcess(node, undefined)
-    node.intent = 'stopped'
+    const host = hostOf(ctx, node.name)
+    attempt(node.name, host.name, () => stopNode(proc, host), () => {
+      recordProcess(node, undefined)
+      node.intent = 'stopped'
+    })
   }
-  if (ctx.started.database && ctx.state.embedded) {
-    await stopServer({process: ctx.started.database, host: hostOf(ctx, DATABASE_NODE)})
-    recordProcess(ctx.state.embedded, undefined)
-    ctx.state.embedded.intent = 'stopped'
+  await Promise.all(stops.splice(0)) // the nodes first, then the database they use
+  const emb = ctx.state.embedded
+  if (ctx.started.database && emb) {
+    const host = hostOf(ctx, DATABASE_NODE)
+    attempt('the embedded database', host.name, () => stopServer({process: ctx.started.database!, host}), () => {
+      recordProcess(emb, undefined)
+      emb.intent = 'stopped'
+    })
   }
+  await Promise.all(stops)
   if (existsSync(ctx.stateDir)) await writeState(ctx.stateDir, ctx.state)
 }
 

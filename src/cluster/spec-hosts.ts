@@ -11,6 +11,7 @@
  *     database: {embedded: true, host: edge-1}
  *     nodes: [{name: dp-1, role: data_plane, host: edge-2}, …]
  */
+import {isAbsolute, resolve} from 'node:path'
 import {editDistance} from '../runtime/conf/nearest.js'
 
 /** How kctl reaches a host over SSH. `address` or `host` (an ssh config alias) is required. */
@@ -148,4 +149,21 @@ export function resolveHost(spec: {metadata: {name: string}; spec: {ssh?: SshDef
   const h = spec.spec.hosts?.find((x) => x.name === name)
   if (!h) return undefined
   return {name: h.name, ssh: {...spec.spec.ssh, ...h.ssh}, paths: {...defaultHostPaths(spec.metadata.name), ...h.paths}}
+}
+
+const FILE_KEYS = ['identityFile', 'configFile', 'knownHostsFile'] as const
+
+/**
+ * Makes the file paths of `spec.ssh` and `spec.hosts[].ssh` that are relative (`./lab/ssh_config`)
+ * absolute against `dir`, the spec file's folder, as a spec means them wherever kctl runs from;
+ * `~/…` and absolute paths stay as they are. Changes `spec` in place.
+ */
+export function resolveSshPaths(spec: {spec: {ssh?: SshDefaults; hosts?: HostSpec[]}}, dir: string): void {
+  for (const ssh of [spec.spec.ssh, ...(spec.spec.hosts ?? []).map((h) => h.ssh)]) {
+    if (!ssh) continue
+    for (const k of FILE_KEYS) {
+      const v = ssh[k]
+      if (typeof v === 'string' && v && v !== '~' && !v.startsWith('~/') && !isAbsolute(v)) ssh[k] = resolve(dir, v)
+    }
+  }
 }

@@ -3,11 +3,12 @@
  * problem with the key that has it (`spec.nodes[0].proxy_listen: …`) before failing.
  */
 import {readFile} from 'node:fs/promises'
+import {dirname, resolve} from 'node:path'
 import {parse} from 'yaml'
 import {UserError} from '../kit/errors.js'
 import {parseListen} from './listen.js'
 import {checkConf, type ConfSpec} from './spec-conf.js'
-import {checkHosts, type HostSpec, type SshDefaults} from './spec-hosts.js'
+import {checkHosts, resolveSshPaths, type HostSpec, type SshDefaults} from './spec-hosts.js'
 import {checkCertificates, checkModeRoles, checkPortClashes, MODES, MTLS_MODES, type Mode} from './spec-rules.js'
 
 export {MODES, type Mode} from './spec-rules.js'
@@ -98,7 +99,10 @@ export async function loadSpec(file: string): Promise<ClusterSpec> {
   } catch (err) {
     throw new UserError('SPEC_INVALID', `${file} is not valid YAML: ${(err as Error).message}`)
   }
-  return validateSpec(doc, file)
+  const spec = validateSpec(doc, file)
+  // ssh files named relative to the spec are found from any working folder
+  resolveSshPaths(spec, dirname(resolve(file)))
+  return spec
 }
 
 /** Validates a parsed document. @throws UserError SPEC_INVALID listing every problem. */

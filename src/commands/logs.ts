@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand, verboseFlag} from '../kit/base-command.js'
+import {claimSignal} from '../kit/cleanup.js'
 import {requiredNodeArg, hostFlags, specFlag} from '../kit/flags.js'
 import {logs} from '../services/logs.js'
 
@@ -21,6 +22,7 @@ export class Logs extends BaseCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Logs)
     const stop = new AbortController()
+    claimSignal('SIGINT')
     process.once('SIGINT', () => stop.abort())
     await logs({
       specPath: flags.spec,

@@ -3,6 +3,7 @@
  * Dashboard shows it, otherwise (no TTY, or CI set) one plain block is printed per change.
  * Resolves when the user quits (q, Ctrl-C, SIGTERM) after every loop has stopped.
  */
+import {claimSignal} from '../kit/cleanup.js'
 import {clearEmptyCiVars} from '../kit/ci.js'
 import type {ClusterRef} from '../services/cluster.js'
 import {watchStatus} from '../services/status/index.js'
@@ -62,6 +63,8 @@ function runPlain(store: StatusStore): Promise<void> {
       process.off('SIGTERM', done)
       resolve()
     }
+    claimSignal('SIGINT')
+    claimSignal('SIGTERM')
     process.once('SIGINT', done)
     process.once('SIGTERM', done)
   })

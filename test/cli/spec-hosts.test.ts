@@ -1,8 +1,11 @@
 /** `spec.hosts`, `spec.ssh`, `nodes[].host`, `database.host`: each problem named by its key; ports per host. */
 import assert from 'node:assert/strict'
+import {mkdtemp, mkdir, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, it} from 'node:test'
 import {assignListeners, layoutNodes} from '../../src/cluster/layout.js'
-import {validateSpec, type ClusterSpec} from '../../src/cluster/spec.js'
+import {loadSpec, validateSpec, type ClusterSpec} from '../../src/cluster/spec.js'
 import {resolveHost} from '../../src/cluster/spec-hosts.js'
 
 const spec = (nodes: unknown[], extra: Record<string, unknown> = {}, database: Record<string, unknown> = {embedded: true}) => ({apiVersion: 'kctl/v1', kind: 'Cluster', metadata: {name: 'edge'}, spec: {mode: 'hybrid', database, nodes, ...extra}})
@@ -19,6 +22,36 @@ const cp = {name: 'cp-1', role: 'control_plane'}
 const dp = (i: number, host?: string) => ({name: `dp-${i}`, role: 'data_plane', ...(host ? {host} : {})})
 
 describe('spec hosts', () => {
+  it('relative identityFile, configFile and knownHostsFile are the spec file’s folder’s, wherever kctl runs from', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kctl-spec-hosts-'))
+    try {
+      await mkdir(join(dir, 'project'))
+      const file = join(dir, 'project', 'kctl.yaml')
+      await writeFile(
+        file,
+        `apiVersion: kctl/v1
+kind: Cluster
+metadata: {name: edge}
+spec:
+  mode: hybrid
+  ssh: {user: root, identityFile: keys/id_ed25519, knownHostsFile: ./lab/known_hosts}
+  hosts:
+    - {name: edge-1, ssh: {address: 10.0.0.12, configFile: ../shared/ssh_config}}
+    - {name: edge-2, ssh: {address: 10.0.0.13, identityFile: ~/.ssh/id_rsa, knownHostsFile: /etc/ssh/ssh_known_hosts, configFile: /dev/null}}
+  database: {embedded: true, host: edge-1}
+  nodes:
+    - {name: cp-1, role: control_plane, host: edge-1}
+    - {name: dp-1, role: data_plane, host: edge-2}
+`,
+      )
+      const loaded = await loadSpec(file)
+      assert.deepEqual(resolveHost(loaded, 'edge-1')!.ssh, {user: 'root', identityFile: join(dir, 'project', 'keys', 'id_ed25519'), knownHostsFile: join(dir, 'project', 'lab', 'known_hosts'), address: '10.0.0.12', configFile: join(dir, 'shared', 'ssh_config')})
+      assert.deepEqual(resolveHost(loaded, 'edge-2')!.ssh, {user: 'root', identityFile: '~/.ssh/id_rsa', knownHostsFile: '/etc/ssh/ssh_known_hosts', address: '10.0.0.13', configFile: '/dev/null'})
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
+  })
+
   it('accepts hosts, common ssh values, nodes and the database placed on them', () => {
     const doc = spec([cp, dp(1, 'edge-1'), dp(2, 'edge-2'), dp(3, 'local')], {hosts, ssh: {identityFile: '~/.ssh/id_ed25519', knownHostsFile: './known_hosts'}}, {embedded: true, host: 'edge-1'})
     assert.equal(problems(doc), '')

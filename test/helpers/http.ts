@@ -26,3 +26,13 @@ export const served = (url: string): Promise<string> =>
     const text = await res.text()
     return res.status === 200 && text
   }) as Promise<string>
+
+/** GET `url` once: its status and body, or undefined when nothing answered within 3 s. */
+export async function tryGet(url: string): Promise<{status: number; body: string} | undefined> {
+  try {
+    const res = await fetch(url, {signal: AbortSignal.timeout(3000)})
+    return {status: res.status, body: await res.text()}
+  } catch {
+    return undefined
+  }
+}

@@ -18,6 +18,7 @@
 #   up N            tear down leftovers, then create h1..hN and wait until each sshd answers
 #   down            kill every process in the hosts' namespaces, delete netns/veth/bridge/state
 #   exec HOST CMD.. run CMD inside HOST's namespaces + chroot (no ssh), e.g. for assertions
+#   poweroff HOST   every process of HOST dies at once, then its link goes down (a crashed host)
 #   ssh HOST [CMD]  ssh root@HOST with the generated key/known_hosts/config
 #   status          list hosts, pids, reachability
 #   env             print shell variables for tests (TB_SSH_CONFIG, TB_KEY, TB_KNOWN_HOSTS)
@@ -261,6 +262,19 @@ hssh() {
   exec ssh -F "$TB_STATE/ssh_config" "$h" "$@"
 }
 
+# A host that crashes or loses power: every process in it dies at once (its sshd closes the
+# connections it had), then its link goes down, so new connections to it find no route.
+poweroff() {
+  local h=$1 f pid
+  f=$TB_STATE/$h/unshare.pid
+  [[ -s $f ]] || die "$h is not up"
+  pid=$(cat "$TB_STATE/$h/init.pid" 2>/dev/null || true)
+  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do [[ -n $pid && -d /proc/$pid ]] || break; sleep 0.05; done
+  ip link set "$(nsname "$h")" down 2>/dev/null || true
+  rm -f "$TB_STATE/$h/init.pid"
+}
+
 status() {
   local n h pid
   for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${TB_PREFIX}-h[0-9]+$" | sort -V || true); do
@@ -276,6 +290,7 @@ case ${1:-} in
   down) down ;;
   exec) shift; [[ $# -ge 1 ]] || die "exec HOST [CMD...]"; hexec "$@" ;;
   ssh) shift; [[ $# -ge 1 ]] || die "ssh HOST [CMD...]"; hssh "$@" ;;
+  poweroff) shift; [[ $# -eq 1 ]] || die "poweroff HOST"; poweroff "$1" ;;
   status) status ;;
   env) echo "TB_SSH_CONFIG=$TB_STATE/ssh_config TB_KEY=$TB_STATE/id_ed25519 TB_KNOWN_HOSTS=$TB_STATE/known_hosts" ;;
   _init) shift; _init "$@" ;;

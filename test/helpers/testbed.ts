@@ -43,6 +43,8 @@ export interface Testbed {
   subnet: string
   /** Runs `sh -c cmd` inside the host (its namespaces and filesystem), without ssh. */
   exec(host: string, cmd: string): Promise<{exitCode: number; stdout: string; stderr: string}>
+  /** The host crashes: all its processes die at once, then its link goes down (connections to it find no route). */
+  poweroff(host: string): Promise<void>
   /** Removes every trace of the bed; safe to call twice. */
   down(): Promise<void>
 }
@@ -174,8 +176,21 @@ export async function up(n: number): Promise<Testbed> {
       const r = await execa('bash', [SCRIPT, 'exec', host, 'sh', '-c', cmd], {env, reject: false, stdin: 'ignore'})
       return {exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr}
     },
+    async poweroff(host) {
+      const r = await execa('bash', [SCRIPT, 'poweroff', host], {env, reject: false, stdin: 'ignore'})
+      if (r.exitCode !== 0) throw new Error(`poweroff ${host} failed (exit ${r.exitCode}): ${r.stderr}`)
+    },
     down,
   }
+}
+
+/**
+ * What of kctl a bed host holds: its folders, users, processes (sshd's aside), units. Compare
+ * with the value read before kctl touched the host (the hosts share this machine's /etc/passwd).
+ */
+export async function kctlTraces(bed: Testbed, host: string): Promise<string> {
+  const r = await bed.exec(host, 'ls -d /opt/kctl /etc/kctl /var/lib/kctl 2>/dev/null; grep "^kctl" /etc/passwd; ps -eo pid=,args= | grep -v -e sshd -e "ps -eo" -e "sh -c" -e grep; ls /etc/systemd/system 2>/dev/null | grep kctl; true')
+  return r.stdout.trim()
 }
 
 /** What of a bed with this prefix is still on the machine (network namespaces, links): for asserting `down`. */

@@ -12,7 +12,7 @@ import {checkClusterConnectivity} from '../../src/services/preflight.js'
 import type {ClusterState} from '../../src/cluster/state.js'
 import {defaultHostPaths} from '../../src/cluster/spec-hosts.js'
 import {closeHosts} from '../../src/cluster/hosts/index.js'
-import {processesMentioning, runKctl} from '../helpers/kctl.js'
+import {processesMentioning, ROOT, runKctl} from '../helpers/kctl.js'
 import {testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
 import {until} from '../helpers/until.js'
 
@@ -181,6 +181,41 @@ ${hosts.join('\n')}
       assert.match(text.stdout, new RegExp(`^h2 +${bed.hosts[1].address.replace(/\./g, '\\.')} +yes +linux/${process.arch} +- +0\\.10\\.0\\*, 0\\.9\\.1, 0\\.1\\.0 +dp-1$`, 'm'))
     } finally {
       await bed.exec('h2', 'rm -rf /opt/kctl')
+    }
+  })
+
+  it('SIGTERM while a command is connected to a host: its SSH master and control folder go with it', async () => {
+    // h2 is a listener that accepts and never speaks SSH: preflight waits for it while h1's master is open
+    const {createServer} = await import('node:net')
+    const held = new Set<import('node:net').Socket>()
+    const silent = createServer((s) => held.add(s))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const cwd = project('sigterm', {2: `address: 127.0.0.1, port: ${(silent.address() as {port: number}).port}`})
+    const {spawn} = await import('node:child_process')
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'preflight'], {cwd, env: {...process.env, KCTL_DATA_DIR: join(cwd, 'data'), CI: 'true'}, stdio: 'ignore'})
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code, sig) => resolve(code ?? (sig ? -1 : null))))
+    try {
+      const masterOf = async (): Promise<{pid: number; dir: string} | undefined> => {
+        for (const pid of await processesMentioning(`ControlPath=/tmp/kctl-ssh-`)) {
+          const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+          if (!cmd.includes('-N') || !cmd.includes(bed.hosts[0].address) || !cmd.some((a) => a.includes(cwd))) continue
+          const dir = /ControlPath=(\/tmp\/kctl-ssh-[^/]+)\/m/.exec(cmd.join(' '))?.[1]
+          if (dir) return {pid, dir}
+        }
+        return undefined
+      }
+      const master = (await until('the master connection to h1', masterOf, {timeoutMs: 60_000})) as {pid: number; dir: string}
+      assert.ok(existsSync(master.dir))
+      assert.equal(child.exitCode, null, 'preflight still waits for h2')
+      child.kill('SIGTERM')
+      assert.equal(await exited, 143)
+      assert.equal(existsSync(master.dir), false, `${master.dir} is left`)
+      await until('the master connection to end', async () => !existsSync(`/proc/${master.pid}`), {timeoutMs: 10_000})
+      assert.equal((await bed.exec('h1', 'ps -eo args')).stdout.split('\n').filter((l) => l.startsWith('sshd: root')).length, 0, 'h1 keeps a session')
+    } finally {
+      child.kill('SIGKILL')
+      for (const s of held) s.destroy()
+      silent.close()
     }
   })
 

@@ -10,7 +10,8 @@ import {after, before, describe, it} from 'node:test'
 import {createSandbox, processesMentioning, type Sandbox} from '../helpers/kctl.js'
 import {ROOT} from '../helpers/kctl.js'
 import {until} from '../helpers/until.js'
-import {testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
+import {tryGet} from '../helpers/http.js'
+import {kctlTraces, testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
 
 const KONG_YAML = `_format_version: "3.0"
 services:
@@ -23,21 +24,6 @@ services:
       - name: request-termination
         config: {status_code: 200, message: served remotely}
 `
-
-/** What of kctl a host holds: its folders, users, processes (sshd's aside), units. */
-async function traces(bed: Testbed, host: string): Promise<string> {
-  const r = await bed.exec(host, 'ls -d /opt/kctl /etc/kctl /var/lib/kctl 2>/dev/null; grep "^kctl" /etc/passwd; ps -eo pid=,args= | grep -v -e sshd -e "ps -eo" -e "sh -c" -e grep; ls /etc/systemd/system 2>/dev/null | grep kctl; true')
-  return r.stdout.trim()
-}
-
-async function get(url: string): Promise<{status: number; body: string} | undefined> {
-  try {
-    const res = await fetch(url, {signal: AbortSignal.timeout(3000)})
-    return {status: res.status, body: await res.text()}
-  } catch {
-    return undefined
-  }
-}
 
 describe('a hybrid cluster on three hosts', {skip: testbedUnavailable(), timeout: 900_000}, () => {
   let bed: Testbed
@@ -79,7 +65,7 @@ spec:
 
   it('init installs and starts everything from an empty bed', async () => {
     for (const h of ['h1', 'h2', 'h3']) {
-      baseline[h] = await traces(bed, h)
+      baseline[h] = await kctlTraces(bed, h)
       assert.doesNotMatch(baseline[h], /\/opt\/kctl|\/etc\/kctl|\/var\/lib\/kctl|kctl-edge|main\.js/, `${h} starts empty`)
     }
     const r = await sb.kctl('init', '--json')
@@ -100,8 +86,8 @@ spec:
     const r = await sb.kctl('apply', 'kong.yaml')
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
     for (const n of [2, 3]) {
-      await until(`dp on h${n} to serve the route`, async () => (await get(`http://${addr(n)}:8000/hello`))?.status === 200, {timeoutMs: 60_000})
-      assert.match((await get(`http://${addr(n)}:8000/hello`))!.body, /served remotely/)
+      await until(`dp on h${n} to serve the route`, async () => (await tryGet(`http://${addr(n)}:8000/hello`))?.status === 200, {timeoutMs: 60_000})
+      assert.match((await tryGet(`http://${addr(n)}:8000/hello`))!.body, /served remotely/)
     }
   })
 
@@ -138,17 +124,43 @@ spec:
     assert.equal(stop.code, 0, stop.stderr)
     assert.deepEqual(JSON.parse(stop.stdout).stopped, ['dp-2'])
     assert.doesNotMatch((await bed.exec('h3', 'ps -eo args')).stdout, /runtime\/main\.js/)
-    assert.equal(await get(`http://${addr(3)}:8000/hello`), undefined)
+    assert.equal(await tryGet(`http://${addr(3)}:8000/hello`), undefined)
     const start = await sb.kctl('start', 'dp-2', '--json')
     assert.equal(start.code, 0, start.stderr)
-    await until('dp-2 to serve again', async () => (await get(`http://${addr(3)}:8000/hello`))?.status === 200, {timeoutMs: 60_000})
+    await until('dp-2 to serve again', async () => (await tryGet(`http://${addr(3)}:8000/hello`))?.status === 200, {timeoutMs: 60_000})
   })
 
   it('restart cp-1 keeps the data planes serving', async () => {
     const r = await sb.kctl('restart', 'cp-1', '--json')
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
     assert.deepEqual(JSON.parse(r.stdout).restarted, ['cp-1'])
-    for (const n of [2, 3]) assert.equal((await get(`http://${addr(n)}:8000/hello`))?.status, 200)
+    for (const n of [2, 3]) assert.equal((await tryGet(`http://${addr(n)}:8000/hello`))?.status, 200)
+  })
+
+  it('the control plane killed on h1: both data planes keep serving; start cp-1 brings it back', async () => {
+    const nodeOf = async (name: string) => {
+      // status exits non-zero while a node is down; its JSON is what counts here
+      const r = await sb.kctl('status', '--json')
+      return (JSON.parse(r.stdout).nodes as {name: string; state: string; pid: number | null}[]).find((n) => n.name === name)!
+    }
+    const cp = await nodeOf('cp-1')
+    assert.ok(cp.pid, 'cp-1 runs')
+    await bed.exec('h1', `kill -KILL ${cp.pid}`)
+    await until('cp-1 seen down', async () => (await nodeOf('cp-1')).state !== 'running', {timeoutMs: 60_000})
+    assert.notEqual((await bed.exec('h1', `kill -0 ${cp.pid}`)).exitCode, 0, 'the process is gone on h1')
+    for (let i = 0; i < 3; i++) {
+      for (const n of [2, 3]) {
+        const res = await tryGet(`http://${addr(n)}:8000/hello`)
+        assert.equal(res?.status, 200, `dp on h${n} serves without its control plane`)
+        assert.match(res!.body, /served remotely/)
+      }
+    }
+    const start = await sb.kctl('start', 'cp-1', '--json')
+    assert.equal(start.code, 0, `${start.stdout}\n${start.stderr}`)
+    await until('both data planes back in sync', async () => {
+      const r = await sb.kctl('status', '--json')
+      return r.code === 0 && (JSON.parse(r.stdout).data_planes as {sync: string}[]).filter((d) => d.sync === 'in_sync').length === 2
+    }, {timeoutMs: 60_000})
   })
 
   it('re-running init on the running cluster changes and sends nothing', async () => {
@@ -164,13 +176,13 @@ spec:
     assert.deepEqual(JSON.parse(r.stdout).uploaded, {h2: 0})
     const after = await Promise.all([1, 2, 3].map((n) => bed.exec(`h${n}`, stamp)))
     assert.deepEqual(after.map((a) => a.stdout.split('\n').slice(0, 2)), before.map((b) => b.stdout.split('\n').slice(0, 2)), 'the installed files are untouched')
-    await until('dp-1 to serve again', async () => (await get(`http://${addr(2)}:8000/hello`))?.status === 200, {timeoutMs: 60_000})
+    await until('dp-1 to serve again', async () => (await tryGet(`http://${addr(2)}:8000/hello`))?.status === 200, {timeoutMs: 60_000})
   })
 
   it('destroy leaves nothing on any host and nothing here', async () => {
     const r = await sb.kctl('destroy', '--yes', '--json')
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
-    for (const h of ['h1', 'h2', 'h3']) assert.equal(await traces(bed, h), baseline[h], `nothing of kctl's left on ${h}`)
+    for (const h of ['h1', 'h2', 'h3']) assert.equal(await kctlTraces(bed, h), baseline[h], `nothing of kctl's left on ${h}`)
     assert.equal(existsSync(join(sb.dataDir, 'clusters')), false)
     assert.deepEqual(await processesMentioning(sb.dir), [])
   })

@@ -6,16 +6,8 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {createSandbox, type Sandbox} from '../helpers/kctl.js'
 import {until} from '../helpers/until.js'
-import {testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
-
-async function get(url: string): Promise<{status: number; body: string} | undefined> {
-  try {
-    const res = await fetch(url, {signal: AbortSignal.timeout(3000)})
-    return {status: res.status, body: await res.text()}
-  } catch {
-    return undefined
-  }
-}
+import {tryGet} from '../helpers/http.js'
+import {kctlTraces, testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
 
 describe('a distributed cluster on two hosts plus a database host', {skip: testbedUnavailable(), timeout: 900_000}, () => {
   let bed: Testbed
@@ -67,8 +59,8 @@ spec:
     assert.equal(route.status, 201, await route.text())
     const plugin = await fetch(`${admin}/services/hello/plugins`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({name: 'request-termination', config: {status_code: 200, message: 'from node-1'}})})
     assert.equal(plugin.status, 201, await plugin.text())
-    await until('node-2 to serve the route', async () => (await get(`http://${addr(3)}:8000/hello`))?.status === 200, {timeoutMs: 60_000})
-    assert.match((await get(`http://${addr(3)}:8000/hello`))!.body, /from node-1/)
+    await until('node-2 to serve the route', async () => (await tryGet(`http://${addr(3)}:8000/hello`))?.status === 200, {timeoutMs: 60_000})
+    assert.match((await tryGet(`http://${addr(3)}:8000/hello`))!.body, /from node-1/)
     const d = await sb.kctl('destroy', '--yes')
     assert.equal(d.code, 0, d.stderr)
     for (const h of ['h1', 'h2', 'h3']) {
