@@ -51,23 +51,26 @@ const LISTENERS = ['proxy_listen', 'admin_listen', 'status_listen', 'cluster_lis
 
 /**
  * No two listeners of nodes on one host may share a port (nodes on different hosts may: each
- * DP keeps Kong's :8000 on its own machine). Only explicit values are compared; a default
- * that clashes shows up in preflight with its key.
+ * DP keeps Kong's :8000 on its own machine). A listener the spec leaves out is Kong's
+ * default (`defaults`) for the listeners the node's role has (`roles`), so two nodes of one
+ * host that both leave out `status_listen` clash on 8007, before anything starts.
  */
-export function checkPortClashes(nodes: RawNode[], at: At): void {
+export function checkPortClashes(nodes: RawNode[], at: At, listeners: {roles: Record<string, readonly string[]>; defaults: Record<string, string>}): void {
   const owners = new Map<string, Map<number, string>>()
   nodes.forEach((n, i) => {
     const host = hostKey(n.host)
     const owner = owners.get(host) ?? new Map<number, string>()
     owners.set(host, owner)
-    for (const k of LISTENERS) {
-      if (typeof n[k] !== 'string') continue
-      const parsed = parseListen(n[k] as string)
+    const keys = typeof n.role === 'string' && listeners.roles[n.role] ? listeners.roles[n.role] : LISTENERS
+    for (const k of keys) {
+      const explicit = typeof n[k] === 'string'
+      if (!explicit && (n[k] !== undefined || !listeners.roles[n.role as string])) continue
+      const parsed = parseListen(explicit ? (n[k] as string) : listeners.defaults[k])
       if (typeof parsed === 'string') continue
       for (const a of parsed) {
-        const key = `spec.nodes[${i}].${k}`
+        const key = `spec.nodes[${i}].${k}${explicit ? '' : ` (not set: Kong's default ${a.port})`}`
         const first = owner.get(a.port)
-        if (first && !first.startsWith(`spec.nodes[${i}].`)) at(key, `port ${a.port} is also used by ${first}${host === 'local' ? '' : ` on host ${host}`}`)
+        if (first && !first.startsWith(`spec.nodes[${i}].`)) at(key, `port ${a.port} is also used by ${first}${host === 'local' ? '' : ` on host ${host}`}; give one of them another port`)
         else if (!first) owner.set(a.port, key)
       }
     }

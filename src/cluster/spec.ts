@@ -121,7 +121,7 @@ export function validateSpec(doc: unknown, file = 'kctl.yaml'): ClusterSpec {
   else {
     checkNodes(spec.nodes, at)
     if (MODES.includes(spec.mode as Mode)) checkModeRoles(spec.mode as Mode, spec.nodes.map(obj), at)
-    checkPortClashes(spec.nodes.map(obj), at)
+    checkPortClashes(spec.nodes.map(obj), at, {roles: ROLE_LISTENERS, defaults: DEFAULT_LISTEN})
   }
   checkHosts(spec, at)
   checkCertificates(spec.mode, spec.certificates, at)

@@ -14,7 +14,7 @@ import {validateSpec} from '../../src/cluster/spec.js'
 import {loadConf, parseConfText} from '../../src/runtime/conf/load.js'
 
 const cp = {name: 'cp-1', role: 'control_plane'}
-const dp = {name: 'dp-1', role: 'data_plane'}
+const dp = {name: 'dp-1', role: 'data_plane', status_listen: '127.0.0.1:8107'}
 const doc = (conf: unknown, nodeConf?: unknown) => ({
   apiVersion: 'kctl/v1',
   kind: 'Cluster',

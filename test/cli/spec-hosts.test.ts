@@ -53,7 +53,7 @@ spec:
   })
 
   it('accepts hosts, common ssh values, nodes and the database placed on them', () => {
-    const doc = spec([cp, dp(1, 'edge-1'), dp(2, 'edge-2'), dp(3, 'local')], {hosts, ssh: {identityFile: '~/.ssh/id_ed25519', knownHostsFile: './known_hosts'}}, {embedded: true, host: 'edge-1'})
+    const doc = spec([cp, dp(1, 'edge-1'), dp(2, 'edge-2'), {...dp(3, 'local'), proxy_listen: '0.0.0.0:8100', status_listen: '127.0.0.1:8107'}], {hosts, ssh: {identityFile: '~/.ssh/id_ed25519', knownHostsFile: './known_hosts'}}, {embedded: true, host: 'edge-1'})
     assert.equal(problems(doc), '')
   })
 
@@ -123,7 +123,18 @@ describe('ports across hosts', () => {
     const on = (host: string | undefined, i: number) => ({...dp(i, host), proxy_listen: '0.0.0.0:8000', status_listen: '127.0.0.1:8107'})
     assert.equal(problems(spec([cp, on('edge-1', 1), on('edge-2', 2), on(undefined, 3)], {hosts})), '')
     assert.match(problems(spec([cp, on('edge-1', 1), on('edge-1', 2)], {hosts})), /spec\.nodes\[2\]\.proxy_listen: port 8000 is also used by spec\.nodes\[1\]\.proxy_listen on host edge-1/)
-    assert.match(problems(spec([cp, on(undefined, 1), on('local', 2)], {hosts})), /spec\.nodes\[2\]\.proxy_listen: port 8000 is also used by spec\.nodes\[1\]\.proxy_listen$/m)
+    assert.match(problems(spec([cp, on(undefined, 1), on('local', 2)], {hosts})), /spec\.nodes\[2\]\.proxy_listen: port 8000 is also used by spec\.nodes\[1\]\.proxy_listen; give one of them another port$/m)
+  })
+
+  it("a listener left out is Kong's default: two nodes of one host that both leave it out clash before anything starts", () => {
+    const bare = (i: number, host?: string) => ({name: `dp-${i}`, role: 'data_plane', ...(host ? {host} : {})})
+    const msg = problems(spec([cp, bare(1, 'edge-1'), bare(2, 'edge-1')], {hosts}))
+    assert.match(msg, /spec\.nodes\[2\]\.proxy_listen \(not set: Kong's default 8000\): port 8000 is also used by spec\.nodes\[1\]\.proxy_listen \(not set: Kong's default 8000\) on host edge-1; give one of them another port/)
+    assert.match(msg, /spec\.nodes\[2\]\.status_listen \(not set: Kong's default 8007\): port 8007 is also used by spec\.nodes\[1\]\.status_listen/)
+    // one on each host: each keeps Kong's defaults
+    assert.equal(problems(spec([cp, bare(1, 'edge-1'), bare(2, 'edge-2')], {hosts})), '')
+    // a default clashing with an explicit port of another node on the host
+    assert.match(problems(spec([cp, {...bare(1, 'edge-1'), proxy_listen: '0.0.0.0:8007'}, bare(2, 'edge-1')], {hosts})), /spec\.nodes\[2\]\.status_listen \(not set: Kong's default 8007\): port 8007 is also used by spec\.nodes\[1\]\.proxy_listen on host edge-1/)
   })
 
   it('the +100 shift applies only among nodes sharing a host', () => {
