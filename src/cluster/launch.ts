@@ -1,6 +1,6 @@
 /** Launching one node within an up run: its kong.conf, the detached process, the record kept for undo and state. */
 import {readFile} from 'node:fs/promises'
-import {basename, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {entryPath} from '../runtime/supervisor/entry.js'
 import {clusterConfValues} from './certificates.js'
 import {startNode} from './launcher.js'
@@ -25,9 +25,11 @@ export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
   const host = hostOf(ctx, node.name)
   await writeConfOf(ctx.spec, ctx.state, node)
   if (!host.isLocal && !ctx.state.installs?.[node.host!]) throw new Error(`bug: ${node.name} launched on host ${node.host} before kctl installed there`)
-  // another host: the bundle kctl installed there (its own Node binary, runtime and packages)
-  const install = host.isLocal ? undefined : ctx.state.installs![node.host!]
-  if (install) node.runtime ??= {version: install.version}
+  // another host: the bundle kctl installed there (its own Node binary, runtime and packages),
+  // of the version the node is on (`kctl upgrade` keeps the one it left beside it)
+  const installed = host.isLocal ? undefined : ctx.state.installs![node.host!]
+  if (installed) node.runtime ??= {version: installed.version}
+  const install = installed && {...installed, version: node.runtime!.version, dir: join(dirname(installed.dir), node.runtime!.version)}
   const entry = install ? runtimeEntryIn(install.dir) : await runtimeEntryOf(host, ctx.stateDir, ctx.state, node)
   await host.writeFile(entryPath(node.prefix), `${entry}\n`)
   const proc = install?.systemd ? await startUnit(host, ctx.state.hosts![node.host!].paths, ctx.state.name, node, install) : await startNode(node, host, entry, install && nodeBinaryIn(install.dir))

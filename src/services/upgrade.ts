@@ -6,7 +6,8 @@
  *   pending migrations of this kctl ─┴─ none of either ─► "nothing to upgrade"
  *     a migration that is not backward compatible while nodes of the old version run
  *       ─► UPGRADE_REFUSED naming them; nothing changed
- *   install the runtime next to the old one (<cluster>/runtime/<version>/, runtime-install.ts)
+ *   install the runtime next to the old one: here <cluster>/runtime/<version>/
+ *     (runtime-install.ts), on another host <install>/<version>/ (upgrade-hosts.ts)
  *   run the pending migrations (old nodes keep working: only compatible ones get here)
  *   control planes, then the other nodes, one at a time:
  *     <prefix>/runtime.entry ─► the new version's main.js
@@ -14,6 +15,8 @@
  *       entry (the rolling restart's handover, services/reload.ts), ready and, a data plane,
  *       in sync before the next; its `/status` must then say the new `kctl_version`
  *     stopped: recorded; `kctl start` starts it on the new version
+ *     (another host's systemd unit is pointed at it too)
+ *   each other host's `current` and install record follow its nodes
  *   runtimes no node runs or can roll back to are removed
  *
  * A node that fails keeps serving on its version (its entry file is put back) and the
@@ -25,13 +28,14 @@ import {ExternalError, UserError} from '../kit/errors.js'
 import type {Reporter} from '../kit/output.js'
 import {hostFor, processRunning, reachUrl} from '../cluster/hosts/index.js'
 import {listenUrl} from '../cluster/listen.js'
-import {installDir, installedEntry, installRuntime, isInstalled, packageRuntime, type RuntimeSource} from '../cluster/runtime-install.js'
+import {installedEntry, packageRuntime, type RuntimeSource} from '../cluster/runtime-install.js'
 import {writeState, type NodeState} from '../cluster/state.js'
 import {migrate, MIGRATIONS, pending, type Migration} from '../runtime/db/migrations.js'
 import {entryPath} from '../runtime/supervisor/entry.js'
 import {parseRecord, recordPath} from '../runtime/supervisor/record.js'
 import {loadCluster, type ClusterRef, type LoadedCluster} from './cluster.js'
 import {cannotReplace, replace, rollingOrder} from './reload.js'
+import {installEverywhere, pointUnitAt, reachableDatabase, settleHosts, versionDir} from './upgrade-hosts.js'
 
 export interface UpgradeOptions extends ClusterRef {
   /** Back to the version each node ran before its last upgrade. */
@@ -84,15 +88,13 @@ export async function upgrade(options: UpgradeOptions): Promise<UpgradeResult> {
     if (why) throw why
   }
 
-  const host = hostFor(c.state, moves[0]?.node.name ?? nodes[0].name)
-  if (!options.rollback) {
+  if (!options.rollback && moves.length) {
     options.report.step(`Installing kctl ${source.version}'s runtime`)
-    const {dir, installed} = await installRuntime(host, c.stateDir, source)
-    options.report.info(installed ? `installed in ${dir}` : `already installed in ${dir}`)
+    await installEverywhere(c, moves.map((m) => m.node), source, options.report)
   }
   if (todo.length) {
     options.report.step('Migrations')
-    result.migrations = await migrate(c.state.connection, options.migrations ?? MIGRATIONS)
+    result.migrations = await migrate(await reachableDatabase(c), options.migrations ?? MIGRATIONS)
     options.report.info(`ran ${result.migrations.join(', ')}`)
   }
   for (const m of moves) {
@@ -101,6 +103,7 @@ export async function upgrade(options: UpgradeOptions): Promise<UpgradeResult> {
     m.node.runtime = {version: m.to, ...(m.from ? {previous: m.from} : {})}
     await writeState(c.stateDir, c.state)
   }
+  await settleHosts(c, moves)
   await pruneRuntimes(c)
   return result
 }
@@ -119,7 +122,7 @@ function rollbackMoves(nodes: NodeState[]): Move[] {
 /** This release's migrations not yet run. @throws ExternalError DATABASE_FAILED when the database does not answer */
 async function pendingMigrations(c: LoadedCluster, list: readonly Migration[]): Promise<Migration[]> {
   try {
-    return await pending(c.state.connection, list)
+    return await pending(await reachableDatabase(c), list)
   } catch (err) {
     const {host, port, database} = c.state.connection
     throw new ExternalError('DATABASE_FAILED', `Can't read the migrations of the database at ${host}:${port}/${database}: ${(err as Error).message}. Nothing was changed.`, '', {
@@ -157,13 +160,14 @@ async function cannotUpgradeInPlace(c: LoadedCluster, node: NodeState): Promise<
  */
 async function moveNode(c: LoadedCluster, m: Move, running: boolean, report: Reporter): Promise<boolean> {
   const host = hostFor(c.state, m.node.name)
-  const dir = installDir(c.stateDir, m.to)
-  if (!(await isInstalled(host, c.stateDir, m.to))) {
+  const dir = versionDir(c, m.node, m.to)
+  if (!(await host.exists(join(dir, 'package.json')))) {
     throw new UserError('RUNTIME_NOT_INSTALLED', `kctl ${m.to}'s runtime, which ${m.node.name} would move to, is no longer installed (${dir}).`, {hint: `Run \`kctl upgrade\` with kctl ${m.to}.`})
   }
   const file = entryPath(m.node.prefix)
   const previous = await host.readFile(file)
   await host.writeFile(file, `${installedEntry(dir)}\n`)
+  await pointUnitAt(c, m.node, m.to)
   if (!running) return false
   report.step(`Moving ${m.node.name} to kctl ${m.to}${m.from ? ` (from ${m.from})` : ''}`)
   try {
@@ -177,6 +181,7 @@ async function moveNode(c: LoadedCluster, m: Move, running: boolean, report: Rep
     // the node keeps its version: a later reload or restart must not pick the new one
     if (previous) await host.writeFile(file, previous)
     else await host.remove(file)
+    if (m.from) await pointUnitAt(c, m.node, m.from)
     throw err
   }
 }

@@ -8,7 +8,7 @@
  * nodes start on the new version.
  */
 import assert from 'node:assert/strict'
-import {cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import type {Server} from 'node:http'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -18,25 +18,14 @@ import {runtimeSourceAt} from '../../src/cluster/runtime-install.js'
 import {MIGRATIONS, pendingMigrations, type Migration} from '../../src/runtime/db/migrations.js'
 import {upgrade} from '../../src/services/upgrade.js'
 import {create, startUpstream} from '../helpers/http.js'
-import {ROOT, runKctl, type KctlRun} from '../helpers/kctl.js'
+import {runKctl, type KctlRun} from '../helpers/kctl.js'
+import {secondBuild, THIS_VERSION} from '../helpers/second-build.js'
 import {failures, startLoad} from '../helpers/load.js'
 import {startCluster, type Cluster} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
 
-const THIS = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string
+const THIS = THIS_VERSION
 const NEXT = `${THIS}-next.1`
-
-/** This build copied to `dir` with package.json (and the manifest) saying `version`: a second kctl. */
-function secondBuild(dir: string, version: string): string {
-  mkdirSync(dir, {recursive: true})
-  for (const part of ['bin', 'templates', join('dist', 'src')]) cpSync(join(ROOT, part), join(dir, part), {recursive: true})
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({...pkg, version}, null, 2))
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8'))
-  writeFileSync(join(dir, 'oclif.manifest.json'), JSON.stringify({...manifest, version}))
-  return dir
-}
 
 interface NodeRow {
   name: string
