@@ -52,9 +52,9 @@ export async function installEverywhere(c: LoadedCluster, nodes: NodeState[], so
     const r = remoteOf(c, n)
     return r ? [[r.name, r] as const] : []
   }))
-  for (const [name, r] of hosts) {
-    const def = c.state.hosts![name]
-    const done = await installOn(r.host, def.paths, c.state.name, {postgres: false, previous: r.install, source})
+  // every host at once, as init does: each is its own connection
+  const installed = await Promise.all([...hosts].map(async ([name, r]) => ({name, r, done: await installOn(r.host, c.state.hosts![name].paths, c.state.name, {postgres: false, previous: r.install, source})})))
+  for (const {name, r, done} of installed) {
     report.info(`${name}: ${done.bytesSent ? `sent ${(done.bytesSent / (1 << 20)).toFixed(1)} MB` : 'nothing to send'} (${done.install.dir})`)
     const previous = r.install.version === source.version ? r.install.previous : r.install.version
     c.state.installs![name] = {...done.install, postgres: r.install.postgres, ...(previous ? {previous} : {})}

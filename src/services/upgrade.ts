@@ -19,6 +19,10 @@
  *   each other host's `current` and install record follow its nodes
  *   runtimes no node runs or can roll back to are removed
  *
+ * Migrations are never undone. `--rollback` to a version that does not know a migration an
+ * upgrade ran (recorded in the state) is refused when that migration is not backward
+ * compatible, naming it; compatible ones stay, the older code works with them.
+ *
  * A node that fails keeps serving on its version (its entry file is put back) and the
  * command stops there with NODE_RELOAD_FAILED; running it again continues.
  */
@@ -77,6 +81,7 @@ export async function upgrade(options: UpgradeOptions): Promise<UpgradeResult> {
   const result: UpgradeResult = {cluster: c.state.name, rollback: !!options.rollback, to, migrations: [], upgraded: [], not_running: [], unchanged: nodes.filter((n) => !moves.some((m) => m.node === n)).map((n) => n.name)}
   const todo = options.rollback ? [] : await pendingMigrations(c, options.migrations ?? MIGRATIONS)
   if (moves.length === 0 && todo.length === 0) return result
+  if (options.rollback) checkRollback(c, moves, options.report)
 
   const running = new Set<string>()
   for (const m of moves) if (await processRunning(c.state, m.node.name)) running.add(m.node.name)
@@ -95,6 +100,9 @@ export async function upgrade(options: UpgradeOptions): Promise<UpgradeResult> {
   if (todo.length) {
     options.report.step('Migrations')
     result.migrations = await migrate(await reachableDatabase(c), options.migrations ?? MIGRATIONS)
+    const from = [...new Set(moves.flatMap((m) => (m.from ? [m.from] : [])))]
+    c.state.upgradeMigrations = [...(c.state.upgradeMigrations ?? []), ...todo.filter((m) => result.migrations.includes(m.name)).map((m) => ({name: m.name, compatible: m.compatible, from}))]
+    await writeState(c.stateDir, c.state)
     options.report.info(`ran ${result.migrations.join(', ')}`)
   }
   for (const m of moves) {
@@ -117,6 +125,29 @@ function rollbackMoves(nodes: NodeState[]): Move[] {
     })
   }
   return moves
+}
+
+/**
+ * Migrations are not undone: a rollback to a version that does not know a migration an
+ * upgrade ran is refused when that one is not backward compatible (the old code could not
+ * work on the schema); compatible ones stay and are named.
+ * @throws UserError UPGRADE_REFUSED naming them
+ */
+function checkRollback(c: LoadedCluster, moves: Move[], report: Reporter): void {
+  const targets = new Set(moves.map((m) => m.to))
+  const unknown = (c.state.upgradeMigrations ?? []).filter((m) => m.from.some((v) => targets.has(v)))
+  const breaking = unknown.filter((m) => !m.compatible)
+  const to = [...targets].join(', ')
+  if (breaking.length) {
+    const names = breaking.map((m) => m.name).join(', ')
+    const one = breaking.length === 1
+    throw new UserError(
+      'UPGRADE_REFUSED',
+      `Can't roll back to kctl ${to}: ${one ? 'migration' : 'migrations'} ${names}, run by the upgrade from it, ${one ? 'is' : 'are'} not backward compatible and kctl ${to} does not know ${one ? 'it' : 'them'}; migrations are not undone, so its nodes could not work on the database. Nothing was changed.`,
+      {hint: `The nodes keep running kctl ${[...new Set(moves.map((m) => m.from))].join(', ')}. Going back needs a kctl that knows ${one ? 'that migration' : 'those migrations'}.`},
+    )
+  }
+  if (unknown.length) report.info(`migrations ${unknown.map((m) => m.name).join(', ')} stay (migrations are not undone); kctl ${to} works with them: they are backward compatible`)
 }
 
 /** This release's migrations not yet run. @throws ExternalError DATABASE_FAILED when the database does not answer */

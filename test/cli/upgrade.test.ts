@@ -132,13 +132,26 @@ describe('kctl upgrade and --rollback between two builds (hybrid, 3 data planes)
   it('offline, across a migration that is not backward compatible: with the nodes stopped it migrates and records them; kctl start starts them on the new version', async () => {
     assert.equal((await c.kctl('stop')).code, 0)
     assert.equal((await c.kctl('start', 'postgres')).code, 0)
-    const list = [...MIGRATIONS, {name: '901_upgrade_probe', compatible: false, up: () => ['CREATE TABLE upgrade_probe (id int)']}]
+    const list = [...MIGRATIONS, {name: '900_probe_index', compatible: true, up: () => ['CREATE INDEX IF NOT EXISTS services_name_idx ON services (name)']}, {name: '901_upgrade_probe', compatible: false, up: () => ['CREATE TABLE upgrade_probe (id int)']}]
     const r = await upgrade({specPath: join(c.cwd, 'kctl.yaml'), stateRoot: c.dataDir, report: silentReporter, source: runtimeSourceAt(next), migrations: list})
-    assert.deepEqual(r, {cluster: 'up', rollback: false, to: NEXT, migrations: ['901_upgrade_probe'], upgraded: [], not_running: ['cp-1', 'dp-1', 'dp-2', 'dp-3'], unchanged: []})
+    assert.deepEqual(r, {cluster: 'up', rollback: false, to: NEXT, migrations: ['900_probe_index', '901_upgrade_probe'], upgraded: [], not_running: ['cp-1', 'dp-1', 'dp-2', 'dp-3'], unchanged: []})
     assert.deepEqual(await pendingMigrations(c.state().connection, list), [])
     const start = await nextKctl('start')
     assert.equal(start.code, 0, `${start.stdout}\n${start.stderr}`)
     for (const url of statusUrls()) assert.equal(await statusVersion(url), NEXT, url)
     assert.deepEqual((await nodes()).slice(1).map((n) => [n.state, n.kctl_version]), [['running', NEXT], ['running', NEXT], ['running', NEXT], ['running', NEXT]])
+  })
+
+  it('--rollback to the version that does not know a migration that is not backward compatible is refused, naming it; nothing changes', async () => {
+    const before = await nodes()
+    const r = await nextKctl('upgrade', '--rollback', '--json')
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`)
+    const err = JSON.parse(r.stdout).error
+    assert.equal(err.code, 'UPGRADE_REFUSED')
+    assert.match(err.message, new RegExp(`Can't roll back to kctl ${THIS.replace(/\./g, '\\.')}: migration 901_upgrade_probe, run by the upgrade from it, is not backward compatible`))
+    assert.match(err.message, /migrations are not undone/)
+    assert.doesNotMatch(err.message, /900_probe_index/, 'a compatible migration does not stop a rollback')
+    assert.match(err.message, /Nothing was changed/)
+    assert.deepEqual(await nodes(), before, 'every node runs the same process on the same version')
   })
 })

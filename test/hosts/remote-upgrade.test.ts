@@ -108,14 +108,6 @@ spec:
     assert.equal((await bed.exec('h2', 'cat /var/lib/kctl/edge/nodes/dp-1/runtime.entry')).stdout.trim(), `/opt/kctl/${NEXT}/dist/src/runtime/main.js`)
   })
 
-  it('a node stopped and started again starts on the version it is on', async () => {
-    assert.equal((await sb.kctl('stop', 'dp-2')).code, 0)
-    const start = await nextKctl('start', 'dp-2')
-    assert.equal(start.code, 0, `${start.stdout}\n${start.stderr}`)
-    await until('dp-2 to serve again', async () => (await fetch(`http://${addr(3)}:8000/hello`).catch(() => undefined))?.status === 200, {timeoutMs: 60_000})
-    assert.equal((await versions())['dp-2'], NEXT)
-  })
-
   it('--rollback under the same load: 0 failed requests, every node back on the first version, current back', async () => {
     const loads = loadOnDps()
     await until('the load to be under way', async () => loads.every((l) => l.done() > 10))
