@@ -19,7 +19,7 @@
  * install of the same version sends nothing.
  */
 import {existsSync, readFileSync} from 'node:fs'
-import {chmod, copyFile, link, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join, relative, resolve} from 'node:path'
 import {ExternalError} from '../kit/errors.js'
@@ -80,10 +80,10 @@ export async function bundleParts(staging: string, withPostgres: boolean, root =
   await mkdir(join(staging, 'bin'), {recursive: true})
   await writeFile(join(staging, 'package.json'), `${JSON.stringify({name: `${pkg.name}-runtime`, version: pkg.version, type: 'module', private: true}, null, 2)}\n`)
   const node = join(staging, 'bin', 'node')
-  await link(process.execPath, node).catch(async () => {
-    await copyFile(process.execPath, node)
-    await chmod(node, 0o755)
-  })
+  // a copy, not a hard link: every link made or removed changes the binary's ctime, and tar
+  // fails ("file changed as we read it") when that happens while it packs another host's staging
+  await copyFile(process.execPath, node)
+  await chmod(node, 0o755)
   const parts: BundlePart[] = [
     {from: staging, to: '.'},
     {from: join(root, 'dist', 'src'), to: 'dist/src'},
