@@ -8,6 +8,7 @@
  *   deletes, children first ──► per kind, parents first: updates, then creates
  *
  *   create, update  PUT    /{collection}/{id}            Kong's upsert: the whole entity
+ *                                                        (a certificate's with the SNIs it has)
  *   targets         POST   /upstreams/{u}/targets        (Kong has no /targets)
  *                   PUT    /upstreams/{u}/targets/{id}
  *   delete          DELETE /{collection}/{id}            a 404 is already gone
@@ -74,6 +75,12 @@ async function write(base: string, ev: Event): Promise<void> {
   const {id: _id, created_at: _c, updated_at: _u, ...fields} = ev.entity
   if (ev.kind === 'targets') return writeTarget(base, ev, fields)
   if (ev.op === 'delete') return remove(base, `${collection}/${id}`)
+  // Kong's PUT /certificates/{id} without `snis` removes the certificate's SNIs; an update
+  // keeps the ones it has (those the target drops were deleted before, as children)
+  if (ev.kind === 'certificates' && ev.op === 'update') {
+    const now = await call(base, 'GET', `${collection}/${id}`).catch(() => null)
+    if (Array.isArray(now?.snis)) fields.snis = now.snis
+  }
   expectEntity(base, 'PUT', `${collection}/${id}`, id, await call(base, 'PUT', `${collection}/${id}`, fields))
 }
 
