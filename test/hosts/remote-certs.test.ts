@@ -83,7 +83,7 @@ spec:
     const cpLog = (await bed.exec('h1', 'cat /var/lib/kctl/rot/nodes/cp-1/logs/node.log')).stdout
     assert.doesNotMatch(cpLog, /rejected/, 'the CP never refused a data plane')
     for (const [n, dp] of [[2, 'dp-1'], [3, 'dp-2']] as const) {
-      const copy = await bed.exec(`h${n}`, 'cat /etc/kctl/rot/certs/cluster.crt; stat -c "%a %U" /etc/kctl/rot/certs/cluster.key; ls -A /etc/kctl/rot/certs')
+      const copy = await bed.exec(`h${n}`, 'cat /etc/kctl/rot/certs/cluster.crt; echo; stat -c "%a %U" /etc/kctl/rot/certs/cluster.key; ls -A /etc/kctl/rot/certs')
       assert.ok(copy.stdout.startsWith(local), `h${n} has the new certificate`)
       assert.match(copy.stdout, /\n600 kctl-rot\n/, `h${n}: the key is 0600, the nodes' user's`)
       assert.match(copy.stdout, /\ncluster\.crt\ncluster\.key\n$/, `h${n}: the rollout's copies are gone`)
