@@ -6,6 +6,7 @@
  *
  *   kctl reload dp-1                 vs  kctl stop dp-1 + kctl start dp-1   (hybrid, load over all DPs)
  *   kctl restart (rolling)           vs  kctl restart --all-at-once          (hybrid)
+ *   kctl certs rotate (shared)        (every DP on the new certificate after)
  *   kctl reload (embedded node)      vs  kctl stop node-1 + kctl start node-1
  *   kctl upgrade (to a second build)  vs  kctl restart (rolling: the same handover, no version change)
  *   kctl upgrade --rollback
@@ -113,6 +114,17 @@ async function hybridRuns(originPort) {
     rows.push(await measure('kctl restart (rolling)', proxiesOf(ns), () => kctl(c, 'restart')))
     await settle()
     rows.push(await measure('kctl restart --all-at-once', proxiesOf(ns), () => kctl(c, 'restart', '--all-at-once')))
+    await settle()
+    // What each DP presents after: the fingerprint of its certificate (`cluster_certificate` in /status).
+    rows.push(
+      await measure('kctl certs rotate (mtls shared)', proxiesOf(ns), async () => {
+        const rotated = JSON.parse(await kctl(c, 'certs', 'rotate', '--json'))
+        const endedAt = Date.now()
+        const seen = await Promise.all([...ns.values()].filter((n) => n.role === 'data_plane').map(async (n) => (await getJson(`${n.status}/status`)).cluster_certificate?.fingerprint_sha256))
+        const onNew = seen.filter((f) => f === rotated.current.fingerprint_sha256).length
+        return {endedAt, note: `${onNew} of ${seen.length} DPs present the new certificate after (${rotated.current.fingerprint_sha256.slice(0, 12)}…, was ${rotated.previous.fingerprint_sha256.slice(0, 12)}…)`}
+      }),
+    )
     await settle()
     const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version
     const next = `${version}-next.1`

@@ -1,6 +1,6 @@
 /** Launching one node within an up run: its kong.conf, the detached process, the record kept for undo and state. */
 import {readFile} from 'node:fs/promises'
-import {basename, join} from 'node:path'
+import {basename, dirname, join, relative} from 'node:path'
 import {entryPath} from '../runtime/supervisor/entry.js'
 import {clusterConfValues} from './certificates.js'
 import {startNode} from './launcher.js'
@@ -25,9 +25,11 @@ export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
   const host = hostOf(ctx, node.name)
   await writeConfOf(ctx.spec, ctx.state, node)
   if (!host.isLocal && !ctx.state.installs?.[node.host!]) throw new Error(`bug: ${node.name} launched on host ${node.host} before kctl installed there`)
-  // another host: the bundle kctl installed there (its own Node binary, runtime and packages)
-  const install = host.isLocal ? undefined : ctx.state.installs![node.host!]
-  if (install) node.runtime ??= {version: install.version}
+  // another host: the bundle kctl installed there (its own Node binary, runtime and packages),
+  // of the version the node is on (`kctl upgrade` keeps the one it left beside it)
+  const installed = host.isLocal ? undefined : ctx.state.installs![node.host!]
+  if (installed) node.runtime ??= {version: installed.version}
+  const install = installed && {...installed, version: node.runtime!.version, dir: join(dirname(installed.dir), node.runtime!.version)}
   const entry = install ? runtimeEntryIn(install.dir) : await runtimeEntryOf(host, ctx.stateDir, ctx.state, node)
   await host.writeFile(entryPath(node.prefix), `${entry}\n`)
   const proc = install?.systemd ? await startUnit(host, ctx.state.hosts![node.host!].paths, ctx.state.name, node, install) : await startNode(node, host, entry, install && nodeBinaryIn(install.dir))
@@ -52,21 +54,33 @@ function hostAddress(state: ClusterState, name: string): string | undefined {
   return def ? hostNamed(name, def)?.address ?? def.ssh.address ?? def.ssh.host : undefined
 }
 
-const CERT_KEYS = ['cluster_cert', 'cluster_cert_key', 'cluster_ca_cert'] as const
+const CERT_KEYS = ['cluster_cert', 'cluster_cert_key', 'cluster_ca_cert', 'kctl_cluster_pinned_certs'] as const
+
+/** Where a node's certificate files go on its host: `<config>/certs/`. */
+export const hostCertsDir = (state: ClusterState, node: NodeState): string => join(state.hosts![node.host!].paths.config, 'certs')
 
 /**
- * On another host, the node's certificate files go to `<config>/certs/` there (keys 0600),
- * sent only when they differ, and its kong.conf names those copies.
+ * On another host, the node's certificate files go to `<config>/certs/` there (keys 0600,
+ * owned by the service user its nodes run as), sent only when they differ, and its kong.conf
+ * names those copies. kctl's own files keep their place below the cluster's certs folder (a
+ * rotation's new ones in `next/`, the trust bundle beside them); a file of the user's goes by
+ * its name.
  */
 async function placeCertificates(state: ClusterState, node: NodeState, host: Host, values: Record<string, string>): Promise<Record<string, string>> {
   if (host.isLocal) return values
-  const dir = join(state.hosts![node.host!].paths.config, 'certs')
+  const dir = hostCertsDir(state, node)
+  const ours = state.certificates?.generated ? dirname(state.certificates.cert) : undefined
+  const install = state.installs?.[node.host!]
   const out = {...values}
   for (const k of CERT_KEYS) {
     if (!values[k]) continue
     const data = await readFile(values[k])
-    const dest = join(dir, basename(values[k]))
-    if (!(await host.readFile(dest))?.equals(data)) await host.writeFile(dest, data, {mode: k === 'cluster_cert_key' ? 0o600 : 0o644})
+    const rel = ours && values[k].startsWith(`${ours}/`) ? relative(ours, values[k]) : basename(values[k])
+    const dest = join(dir, rel)
+    if (!(await host.readFile(dest))?.equals(data)) {
+      await host.writeFile(dest, data, {mode: k === 'cluster_cert_key' ? 0o600 : 0o644})
+      if (install) await host.run('chown', [`${install.uid}:${install.gid}`, dest, dirname(dest)])
+    }
     out[k] = dest
   }
   return out

@@ -9,6 +9,7 @@
  *       postgres/native/…              the embedded Postgres (only on the database's host)
  *       .clusters/<cluster>            one marker per cluster using this version
  *   <install>/current → <version>      switched atomically (a new link renamed over the old)
+ *   <install>/<other version>/         kept beside it after `kctl upgrade` (HostInstall.previous)
  *   <config>/nodes/<node>/kong.conf    per cluster (0600), certificates in <config>/certs/
  *   <data>/nodes/<node>/…              prefix: logs, pid, node id, caches
  *   <data>/postgres/…                  the embedded database's data and log
@@ -18,7 +19,7 @@
  * install of the same version sends nothing.
  */
 import {existsSync, readFileSync} from 'node:fs'
-import {chmod, copyFile, link, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join, relative, resolve} from 'node:path'
 import {ExternalError} from '../kit/errors.js'
@@ -43,6 +44,8 @@ export interface HostInstall {
   postgres: boolean
   /** PID 1 is systemd there: nodes run as units (systemd-unit.ts). */
   systemd: boolean
+  /** The version `kctl upgrade` moved from, still installed beside this one for `--rollback`. */
+  previous?: string
 }
 
 /** The unprivileged user of a cluster on its hosts: `kctl-<cluster>`, at most 32 characters. */
@@ -70,18 +73,17 @@ export interface BundlePart {
  * The bundle's parts on this machine. `staging` receives what does not exist as a folder here
  * (the Node binary, a hard link when possible, and package.json).
  */
-export async function bundleParts(staging: string, withPostgres: boolean): Promise<BundlePart[]> {
-  const root = packageRoot()
+export async function bundleParts(staging: string, withPostgres: boolean, root = packageRoot()): Promise<BundlePart[]> {
   const entry = join(root, 'dist', 'src', 'runtime', 'main.js')
   if (!existsSync(entry)) throw new ExternalError('NODE_START_FAILED', `The gateway runtime is not built (${entry} is missing).`, '', {hint: 'Run `npm run build`.'})
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {name: string; version: string}
   await mkdir(join(staging, 'bin'), {recursive: true})
   await writeFile(join(staging, 'package.json'), `${JSON.stringify({name: `${pkg.name}-runtime`, version: pkg.version, type: 'module', private: true}, null, 2)}\n`)
   const node = join(staging, 'bin', 'node')
-  await link(process.execPath, node).catch(async () => {
-    await copyFile(process.execPath, node)
-    await chmod(node, 0o755)
-  })
+  // a copy, not a hard link: every link made or removed changes the binary's ctime, and tar
+  // fails ("file changed as we read it") when that happens while it packs another host's staging
+  await copyFile(process.execPath, node)
+  await chmod(node, 0o755)
   const parts: BundlePart[] = [
     {from: staging, to: '.'},
     {from: join(root, 'dist', 'src'), to: 'dist/src'},
@@ -150,14 +152,15 @@ function findPackage(name: string, from: string, root: string): string | undefin
  * and the cluster's folders. Idempotent: what is already there is not sent again.
  * @returns the install record and the bytes sent
  */
-export async function installOn(host: Host, paths: HostPaths, cluster: string, options: {postgres: boolean; previous?: HostInstall}): Promise<{install: HostInstall; bytesSent: number}> {
+export async function installOn(host: Host, paths: HostPaths, cluster: string, options: {postgres: boolean; previous?: HostInstall; source?: {root: string; version: string}}): Promise<{install: HostInstall; bytesSent: number}> {
   const facts = await host.facts()
   if (facts.os !== 'linux' || facts.arch !== process.arch || process.platform !== 'linux') {
     throw new ExternalError('HOST_UNAVAILABLE', `Host ${host.name} runs ${facts.os}/${facts.arch}; kctl installs there the Node binary of this machine (${process.platform}/${process.arch}), so the host must be linux/${process.arch}.`, '', {
       hint: `Run kctl from a linux/${facts.arch} machine, or place the nodes of host ${host.name} on a linux/${process.arch} host.`,
     })
   }
-  const version = await bundleVersion()
+  // another kctl package (`kctl upgrade` run by it installs its own): its root and version
+  const version = options.source?.version ?? (await bundleVersion())
   const dir = join(paths.install, version)
   const user = serviceUser(cluster)
   const ids = await host.run('sh', ['-c', [
@@ -166,27 +169,54 @@ export async function installOn(host: Host, paths: HostPaths, cluster: string, o
     'id -u "$u"; id -g "$u"',
   ].join('\n'), 'sh', user, paths.data])
   const [how, uid, gid] = ids.stdout.trim().split('\n')
+  const q = shellQuote
+  if (options.previous && options.previous.dir !== dir) {
+    // another version beside the one there: start from hard links of it, so only what differs is sent
+    // (tar replaces a file by a new one, never writes through the link)
+    const prev = options.previous.dir
+    await host.run('sh', ['-c', `[ -e ${q(dir)} ] || [ ! -e ${q(join(prev, 'dist'))} ] || { rm -rf -- ${q(`${dir}.seed`)}; cp -al -- ${q(prev)} ${q(`${dir}.seed`)} && rm -rf -- ${q(`${dir}.seed/.clusters`)} && mv -T -- ${q(`${dir}.seed`)} ${q(dir)}; }`])
+  }
   const staging = await mkdtemp(join(tmpdir(), 'kctl-bundle-'))
   let bytesSent = 0
   try {
-    const parts = await bundleParts(staging, options.postgres)
+    const parts = await bundleParts(staging, options.postgres, options.source?.root)
     // One part after the other: each is one tar stream over the host's connection.
     for (const part of parts) bytesSent += (await host.copyTree(part.from, join(dir, part.to))).bytesSent
   } finally {
     await rm(staging, {recursive: true, force: true})
   }
   const marker = join(dir, '.clusters', cluster)
-  const q = shellQuote
   await host.run('sh', ['-c', [
     'set -e',
     `[ -e ${q(marker)} ] || { mkdir -p -- ${q(dirname(marker))}; : > ${q(marker)}; }`,
-    // the `current` link: a new link renamed over the old one, so it is never missing
-    `[ "$(readlink ${q(join(paths.install, 'current'))} 2>/dev/null)" = ${q(version)} ] || { ln -sfn ${q(version)} ${q(join(paths.install, '.current.tmp'))}; mv -Tf ${q(join(paths.install, '.current.tmp'))} ${q(join(paths.install, 'current'))}; }`,
+    switchCurrentLine(paths.install, version),
     `mkdir -p -- ${q(paths.config)} ${q(paths.data)}`,
     `chmod 0700 ${q(paths.config)}; chmod 0755 ${q(paths.data)}`,
   ].join('\n')])
   const install: HostInstall = {version, dir, user, uid: Number(uid), gid: Number(gid), userCreated: how === 'created' || Boolean(options.previous?.userCreated && options.previous.user === user), postgres: options.postgres || Boolean(options.previous?.postgres && options.previous.version === version), systemd: facts.systemd}
   return {install, bytesSent}
+}
+
+/** The `current` link: a new link renamed over the old one, so it is never missing. */
+function switchCurrentLine(install: string, version: string): string {
+  const q = shellQuote
+  return `[ "$(readlink ${q(join(install, 'current'))} 2>/dev/null)" = ${q(version)} ] || { ln -sfn ${q(version)} ${q(join(install, '.current.tmp'))}; mv -Tf ${q(join(install, '.current.tmp'))} ${q(join(install, 'current'))}; }`
+}
+
+/** Points `<install>/current` at `version` (`kctl upgrade --rollback`: the bundle is there already). */
+export async function switchCurrent(host: Host, install: string, version: string): Promise<void> {
+  await host.run('sh', ['-c', `set -e\n${switchCurrentLine(install, version)}`])
+}
+
+/** Shell lines: `cluster` no longer uses the bundle `dir`, which goes when no cluster does. */
+function releaseLines(dir: string, cluster: string): string[] {
+  const q = shellQuote
+  return [`rm -f -- ${q(join(dir, '.clusters', cluster))}`, `if [ -z "$(ls -A -- ${q(join(dir, '.clusters'))} 2>/dev/null)" ]; then rm -rf -- ${q(dir)}; fi`]
+}
+
+/** `cluster` no longer uses the bundle of `version` on `host`: its marker goes, and the bundle when no cluster uses it. */
+export async function releaseBundle(host: Host, install: string, cluster: string, version: string): Promise<void> {
+  await host.run('sh', ['-c', releaseLines(join(install, version), cluster).join('\n')])
 }
 
 /**
@@ -206,9 +236,9 @@ export async function uninstallFrom(host: Host, paths: HostPaths, cluster: strin
   if (install) {
     if (install.userCreated) lines.push(`if id -u ${q(install.user)} >/dev/null 2>&1; then userdel ${q(install.user)} >&2 || exit 1; fi`)
     lines.push(
-      `rm -f -- ${q(join(install.dir, '.clusters', cluster))}`,
-      // the bundle goes when no cluster uses it; the install folder when no bundle is left
-      `if [ -z "$(ls -A -- ${q(join(install.dir, '.clusters'))} 2>/dev/null)" ]; then rm -rf -- ${q(install.dir)}; fi`,
+      // the bundle (and the one kept for a rollback) goes when no cluster uses it; the install folder when no bundle is left
+      ...releaseLines(install.dir, cluster),
+      ...(install.previous ? releaseLines(join(dirname(install.dir), install.previous), cluster) : []),
       // `current` once it points at a bundle no longer there; the install folder once empty (never more)
       `[ -e ${q(join(paths.install, 'current'))}/ ] || rm -f -- ${q(join(paths.install, 'current'))}`,
       `rmdir -- ${q(paths.install)} 2>/dev/null || true`,

@@ -108,6 +108,11 @@ export interface ClusterState {
   hosts?: Record<string, ResolvedHost>
   /** What kctl installed on each of those hosts (bundle, service user), for launch and destroy. */
   installs?: Record<string, HostInstall>
+  /**
+   * The migrations `kctl upgrade` ran, in order, each with the versions the nodes ran then
+   * (which do not know it): what `--rollback` to one of those versions must check.
+   */
+  upgradeMigrations?: {name: string; compatible: boolean; from: string[]}[]
 }
 
 /** The recorded process, when there is one. */

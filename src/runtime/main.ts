@@ -14,7 +14,7 @@ import {createLogger, isLogLevel} from './kit/log.js'
 import type {RunningNode} from './roles/node.js'
 import {HANDOVER_ENV} from './supervisor/protocol.js'
 import {supervise} from './supervisor/supervisor.js'
-import {activation, enterSupervised, isSpare, markStarted, onRetire, tell} from './supervisor/serving.js'
+import {activation, drainOnStop, enterSupervised, isSpare, markStarted, onRetire, tell} from './supervisor/serving.js'
 import {installTestHooks} from './supervisor/test-hooks.js'
 import {workerCount} from './workers/count.js'
 
@@ -63,6 +63,7 @@ async function serveNode(file: string | undefined): Promise<void> {
   const stop = (why: string) => {
     if (stopping) return
     stopping = true
+    drainOnStop()
     log.notice(`${why}, draining and stopping`)
     node.close().then(
       () => process.exit(0),

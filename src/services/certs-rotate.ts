@@ -13,16 +13,21 @@
  *   5. data planes reload one by one: trust only the new
  *   the bundle and certs/next/ are removed
  *
+ * A node on another host gets the files its kong.conf names copied to `<config>/certs/` there
+ * before each reload (keys 0600, owned by the service user; launch.ts), and loses the
+ * rollout's copies at the end.
+ *
  * Each reload is `kctl reload`'s (sockets kept, the old process drains). The progress is kept
  * in the state (`certRotation`), so a run that stops part way is finished by the next one.
  */
 import {readFile, rm} from 'node:fs/promises'
-import {dirname, join} from 'node:path'
+import {dirname, join, relative} from 'node:path'
 import {UserError} from '../kit/errors.js'
 import type {Reporter} from '../kit/output.js'
 import {nodeCertPaths} from '../cluster/certificates.js'
 import {runningNodes, waitAllLinked, waitDataPlaneLinked} from '../cluster/cluster-links.js'
-import {processRunning} from '../cluster/hosts/index.js'
+import {hostFor, processRunning} from '../cluster/hosts/index.js'
+import {hostCertsDir} from '../cluster/launch.js'
 import {writeState, type CertRotation, type CertificatesState, type NodeState} from '../cluster/state.js'
 import {waitInSync} from '../cluster/sync.js'
 import {generateCa, generateClusterCertificate, inspectCertificate, issueCertificate, writeAtomic, writeKeyPair, CERT_MODE} from '../pki/index.js'
@@ -108,6 +113,7 @@ export async function rotateCertificates(options: CertsRotateOptions): Promise<C
   await writeState(c.stateDir, c.state)
   await rm(r.next, {recursive: true, force: true})
   await rm(r.bundle, {force: true})
+  await removeHostCopies(c, r)
   const cp = (await runningNodes(c.state, 'control_plane'))[0]
   const live = await runningNodes(c.state, 'data_plane')
   if (cp && live.length) await waitInSync(c.state, cp, live)
@@ -173,5 +179,18 @@ async function promote(certs: CertificatesState, r: CertRotation, nodes: NodeSta
     const from = {cert: join(r.next, to.cert.slice(dirname(to.cert).length + 1)), key: join(r.next, to.key.slice(dirname(to.key).length + 1))}
     const pair = {cert: await readFile(from.cert, 'utf8').catch(() => undefined), key: await readFile(from.key, 'utf8').catch(() => undefined)}
     if (pair.cert && pair.key) await writeKeyPair({cert: pair.cert, key: pair.key, certPath: to.cert, keyPath: to.key, force: true})
+  }
+}
+
+/** The rollout's copies on other hosts (`<config>/certs/next/`, the trust bundle). */
+async function removeHostCopies(c: LoadedCluster, r: CertRotation): Promise<void> {
+  const ours = dirname(r.bundle)
+  const done = new Set<string>()
+  for (const node of Object.values(c.state.nodes)) {
+    const host = hostFor(c.state, node.name)
+    if (host.isLocal || done.has(host.name)) continue
+    done.add(host.name)
+    const dir = hostCertsDir(c.state, node)
+    for (const local of [r.next, r.bundle]) await host.remove(join(dir, relative(ours, local)))
   }
 }

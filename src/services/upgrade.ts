@@ -6,7 +6,8 @@
  *   pending migrations of this kctl ─┴─ none of either ─► "nothing to upgrade"
  *     a migration that is not backward compatible while nodes of the old version run
  *       ─► UPGRADE_REFUSED naming them; nothing changed
- *   install the runtime next to the old one (<cluster>/runtime/<version>/, runtime-install.ts)
+ *   install the runtime next to the old one: here <cluster>/runtime/<version>/
+ *     (runtime-install.ts), on another host <install>/<version>/ (upgrade-hosts.ts)
  *   run the pending migrations (old nodes keep working: only compatible ones get here)
  *   control planes, then the other nodes, one at a time:
  *     <prefix>/runtime.entry ─► the new version's main.js
@@ -14,7 +15,13 @@
  *       entry (the rolling restart's handover, services/reload.ts), ready and, a data plane,
  *       in sync before the next; its `/status` must then say the new `kctl_version`
  *     stopped: recorded; `kctl start` starts it on the new version
+ *     (another host's systemd unit is pointed at it too)
+ *   each other host's `current` and install record follow its nodes
  *   runtimes no node runs or can roll back to are removed
+ *
+ * Migrations are never undone. `--rollback` to a version that does not know a migration an
+ * upgrade ran (recorded in the state) is refused when that migration is not backward
+ * compatible, naming it; compatible ones stay, the older code works with them.
  *
  * A node that fails keeps serving on its version (its entry file is put back) and the
  * command stops there with NODE_RELOAD_FAILED; running it again continues.
@@ -25,13 +32,14 @@ import {ExternalError, UserError} from '../kit/errors.js'
 import type {Reporter} from '../kit/output.js'
 import {hostFor, processRunning, reachUrl} from '../cluster/hosts/index.js'
 import {listenUrl} from '../cluster/listen.js'
-import {installDir, installedEntry, installRuntime, isInstalled, packageRuntime, type RuntimeSource} from '../cluster/runtime-install.js'
+import {installedEntry, packageRuntime, type RuntimeSource} from '../cluster/runtime-install.js'
 import {writeState, type NodeState} from '../cluster/state.js'
 import {migrate, MIGRATIONS, pending, type Migration} from '../runtime/db/migrations.js'
 import {entryPath} from '../runtime/supervisor/entry.js'
 import {parseRecord, recordPath} from '../runtime/supervisor/record.js'
 import {loadCluster, type ClusterRef, type LoadedCluster} from './cluster.js'
 import {cannotReplace, replace, rollingOrder} from './reload.js'
+import {installEverywhere, pointUnitAt, reachableDatabase, settleHosts, versionDir} from './upgrade-hosts.js'
 
 export interface UpgradeOptions extends ClusterRef {
   /** Back to the version each node ran before its last upgrade. */
@@ -73,6 +81,7 @@ export async function upgrade(options: UpgradeOptions): Promise<UpgradeResult> {
   const result: UpgradeResult = {cluster: c.state.name, rollback: !!options.rollback, to, migrations: [], upgraded: [], not_running: [], unchanged: nodes.filter((n) => !moves.some((m) => m.node === n)).map((n) => n.name)}
   const todo = options.rollback ? [] : await pendingMigrations(c, options.migrations ?? MIGRATIONS)
   if (moves.length === 0 && todo.length === 0) return result
+  if (options.rollback) checkRollback(c, moves, options.report)
 
   const running = new Set<string>()
   for (const m of moves) if (await processRunning(c.state, m.node.name)) running.add(m.node.name)
@@ -84,15 +93,16 @@ export async function upgrade(options: UpgradeOptions): Promise<UpgradeResult> {
     if (why) throw why
   }
 
-  const host = hostFor(c.state, moves[0]?.node.name ?? nodes[0].name)
-  if (!options.rollback) {
+  if (!options.rollback && moves.length) {
     options.report.step(`Installing kctl ${source.version}'s runtime`)
-    const {dir, installed} = await installRuntime(host, c.stateDir, source)
-    options.report.info(installed ? `installed in ${dir}` : `already installed in ${dir}`)
+    await installEverywhere(c, moves.map((m) => m.node), source, options.report)
   }
   if (todo.length) {
     options.report.step('Migrations')
-    result.migrations = await migrate(c.state.connection, options.migrations ?? MIGRATIONS)
+    result.migrations = await migrate(await reachableDatabase(c), options.migrations ?? MIGRATIONS)
+    const from = [...new Set(moves.flatMap((m) => (m.from ? [m.from] : [])))]
+    c.state.upgradeMigrations = [...(c.state.upgradeMigrations ?? []), ...todo.filter((m) => result.migrations.includes(m.name)).map((m) => ({name: m.name, compatible: m.compatible, from}))]
+    await writeState(c.stateDir, c.state)
     options.report.info(`ran ${result.migrations.join(', ')}`)
   }
   for (const m of moves) {
@@ -101,6 +111,7 @@ export async function upgrade(options: UpgradeOptions): Promise<UpgradeResult> {
     m.node.runtime = {version: m.to, ...(m.from ? {previous: m.from} : {})}
     await writeState(c.stateDir, c.state)
   }
+  await settleHosts(c, moves)
   await pruneRuntimes(c)
   return result
 }
@@ -116,10 +127,33 @@ function rollbackMoves(nodes: NodeState[]): Move[] {
   return moves
 }
 
+/**
+ * Migrations are not undone: a rollback to a version that does not know a migration an
+ * upgrade ran is refused when that one is not backward compatible (the old code could not
+ * work on the schema); compatible ones stay and are named.
+ * @throws UserError UPGRADE_REFUSED naming them
+ */
+function checkRollback(c: LoadedCluster, moves: Move[], report: Reporter): void {
+  const targets = new Set(moves.map((m) => m.to))
+  const unknown = (c.state.upgradeMigrations ?? []).filter((m) => m.from.some((v) => targets.has(v)))
+  const breaking = unknown.filter((m) => !m.compatible)
+  const to = [...targets].join(', ')
+  if (breaking.length) {
+    const names = breaking.map((m) => m.name).join(', ')
+    const one = breaking.length === 1
+    throw new UserError(
+      'UPGRADE_REFUSED',
+      `Can't roll back to kctl ${to}: ${one ? 'migration' : 'migrations'} ${names}, run by the upgrade from it, ${one ? 'is' : 'are'} not backward compatible and kctl ${to} does not know ${one ? 'it' : 'them'}; migrations are not undone, so its nodes could not work on the database. Nothing was changed.`,
+      {hint: `The nodes keep running kctl ${[...new Set(moves.map((m) => m.from))].join(', ')}. Going back needs a kctl that knows ${one ? 'that migration' : 'those migrations'}.`},
+    )
+  }
+  if (unknown.length) report.info(`migrations ${unknown.map((m) => m.name).join(', ')} stay (migrations are not undone); kctl ${to} works with them: they are backward compatible`)
+}
+
 /** This release's migrations not yet run. @throws ExternalError DATABASE_FAILED when the database does not answer */
 async function pendingMigrations(c: LoadedCluster, list: readonly Migration[]): Promise<Migration[]> {
   try {
-    return await pending(c.state.connection, list)
+    return await pending(await reachableDatabase(c), list)
   } catch (err) {
     const {host, port, database} = c.state.connection
     throw new ExternalError('DATABASE_FAILED', `Can't read the migrations of the database at ${host}:${port}/${database}: ${(err as Error).message}. Nothing was changed.`, '', {
@@ -157,13 +191,14 @@ async function cannotUpgradeInPlace(c: LoadedCluster, node: NodeState): Promise<
  */
 async function moveNode(c: LoadedCluster, m: Move, running: boolean, report: Reporter): Promise<boolean> {
   const host = hostFor(c.state, m.node.name)
-  const dir = installDir(c.stateDir, m.to)
-  if (!(await isInstalled(host, c.stateDir, m.to))) {
+  const dir = versionDir(c, m.node, m.to)
+  if (!(await host.exists(join(dir, 'package.json')))) {
     throw new UserError('RUNTIME_NOT_INSTALLED', `kctl ${m.to}'s runtime, which ${m.node.name} would move to, is no longer installed (${dir}).`, {hint: `Run \`kctl upgrade\` with kctl ${m.to}.`})
   }
   const file = entryPath(m.node.prefix)
   const previous = await host.readFile(file)
   await host.writeFile(file, `${installedEntry(dir)}\n`)
+  await pointUnitAt(c, m.node, m.to)
   if (!running) return false
   report.step(`Moving ${m.node.name} to kctl ${m.to}${m.from ? ` (from ${m.from})` : ''}`)
   try {
@@ -177,6 +212,7 @@ async function moveNode(c: LoadedCluster, m: Move, running: boolean, report: Rep
     // the node keeps its version: a later reload or restart must not pick the new one
     if (previous) await host.writeFile(file, previous)
     else await host.remove(file)
+    if (m.from) await pointUnitAt(c, m.node, m.from)
     throw err
   }
 }

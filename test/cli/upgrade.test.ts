@@ -8,7 +8,7 @@
  * nodes start on the new version.
  */
 import assert from 'node:assert/strict'
-import {cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
@@ -17,25 +17,14 @@ import {runtimeSourceAt} from '../../src/cluster/runtime-install.js'
 import {MIGRATIONS, pendingMigrations, type Migration} from '../../src/runtime/db/migrations.js'
 import {upgrade} from '../../src/services/upgrade.js'
 import {create} from '../helpers/http.js'
-import {ROOT, runKctl, type KctlRun} from '../helpers/kctl.js'
+import {runKctl, type KctlRun} from '../helpers/kctl.js'
+import {secondBuild, THIS_VERSION} from '../helpers/second-build.js'
 import {failures, startLoad} from '../helpers/load.js'
 import {startServingCluster, type ServingCluster} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
 
-const THIS = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string
+const THIS = THIS_VERSION
 const NEXT = `${THIS}-next.1`
-
-/** This build copied to `dir` with package.json (and the manifest) saying `version`: a second kctl. */
-function secondBuild(dir: string, version: string): string {
-  mkdirSync(dir, {recursive: true})
-  for (const part of ['bin', 'templates', join('dist', 'src')]) cpSync(join(ROOT, part), join(dir, part), {recursive: true})
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({...pkg, version}, null, 2))
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8'))
-  writeFileSync(join(dir, 'oclif.manifest.json'), JSON.stringify({...manifest, version}))
-  return dir
-}
 
 interface NodeRow {
   name: string
@@ -136,13 +125,26 @@ describe('kctl upgrade and --rollback between two builds (hybrid, 3 data planes)
   it('offline, across a migration that is not backward compatible: with the nodes stopped it migrates and records them; kctl start starts them on the new version', async () => {
     assert.equal((await c.kctl('stop')).code, 0)
     assert.equal((await c.kctl('start', 'postgres')).code, 0)
-    const list = [...MIGRATIONS, {name: '901_upgrade_probe', compatible: false, up: () => ['CREATE TABLE upgrade_probe (id int)']}]
+    const list = [...MIGRATIONS, {name: '900_probe_index', compatible: true, up: () => ['CREATE INDEX IF NOT EXISTS services_name_idx ON services (name)']}, {name: '901_upgrade_probe', compatible: false, up: () => ['CREATE TABLE upgrade_probe (id int)']}]
     const r = await upgrade({specPath: join(c.cwd, 'kctl.yaml'), stateRoot: c.dataDir, report: silentReporter, source: runtimeSourceAt(next), migrations: list})
-    assert.deepEqual(r, {cluster: 'up', rollback: false, to: NEXT, migrations: ['901_upgrade_probe'], upgraded: [], not_running: ['cp-1', 'dp-1', 'dp-2', 'dp-3'], unchanged: []})
+    assert.deepEqual(r, {cluster: 'up', rollback: false, to: NEXT, migrations: ['900_probe_index', '901_upgrade_probe'], upgraded: [], not_running: ['cp-1', 'dp-1', 'dp-2', 'dp-3'], unchanged: []})
     assert.deepEqual(await pendingMigrations(c.state().connection, list), [])
     const start = await nextKctl('start')
     assert.equal(start.code, 0, `${start.stdout}\n${start.stderr}`)
     for (const url of statusUrls()) assert.equal(await statusVersion(url), NEXT, url)
     assert.deepEqual((await nodes()).slice(1).map((n) => [n.state, n.kctl_version]), [['running', NEXT], ['running', NEXT], ['running', NEXT], ['running', NEXT]])
+  })
+
+  it('--rollback to the version that does not know a migration that is not backward compatible is refused, naming it; nothing changes', async () => {
+    const before = await nodes()
+    const r = await nextKctl('upgrade', '--rollback', '--json')
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`)
+    const err = JSON.parse(r.stdout).error
+    assert.equal(err.code, 'UPGRADE_REFUSED')
+    assert.match(err.message, new RegExp(`Can't roll back to kctl ${THIS.replace(/\./g, '\\.')}: migration 901_upgrade_probe, run by the upgrade from it, is not backward compatible`))
+    assert.match(err.message, /migrations are not undone/)
+    assert.doesNotMatch(err.message, /900_probe_index/, 'a compatible migration does not stop a rollback')
+    assert.match(err.message, /Nothing was changed/)
+    assert.deepEqual(await nodes(), before, 'every node runs the same process on the same version')
   })
 })

@@ -184,6 +184,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
   const close = () =>
     (closing ??= (async () => {
       health.close()
+      // a response still to be sent is its connection's last: it says `Connection: close`
+      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false
       await Promise.all(servers.map((s) => stopAccepting(s)))
       for (const s of servers) s.closeIdleConnections()
       if (inFlight.size > 0) {

@@ -5,9 +5,13 @@
  * it forks a reload's serving process (SIGHUP) or spawns its successor (SIGUSR2); a crash
  * restart keeps the code that was running. No file, or a path that is not there: the
  * code that runs now.
+ *
+ * An entry inside a bundle kctl installed on another host (`<dir>/dist/src/runtime/main.js`
+ * beside `<dir>/bin/node`) runs on that bundle's Node binary, so a node moved to another
+ * version depends on nothing of the one it left.
  */
 import {existsSync, readFileSync} from 'node:fs'
-import {isAbsolute, join} from 'node:path'
+import {dirname, isAbsolute, join} from 'node:path'
 
 export const ENTRY_FILE = 'runtime.entry'
 
@@ -22,4 +26,10 @@ export function readEntry(prefix: string): string | null {
     return null
   }
   return text && isAbsolute(text) && existsSync(text) ? text : null
+}
+
+/** The Node binary that runs `entry`: its bundle's `bin/node` when it has one, else this process's. */
+export function nodeFor(entry: string): string {
+  const bundled = join(dirname(entry), '..', '..', '..', 'bin', 'node')
+  return existsSync(bundled) ? bundled : process.execPath
 }

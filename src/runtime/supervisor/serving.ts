@@ -98,6 +98,15 @@ export function retired(): boolean {
   return retiring
 }
 
+/**
+ * The node stops (SIGTERM, SIGINT: `kctl stop`): its listeners close as a retired process's
+ * do (above), so a request in flight is answered with `Connection: close` and idle keep-alive
+ * connections are closed after their current response, not at once.
+ */
+export function drainOnStop(): void {
+  retiring = true
+}
+
 export const IDLE_GRACE_MS = 2000
 
 /** The node opened every listener: `/status/ready` may say 200 from now on. */

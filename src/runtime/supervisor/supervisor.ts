@@ -30,7 +30,7 @@
 import {fork, spawn, type ChildProcess} from 'node:child_process'
 import type {Logger} from '../kit/log.js'
 import {decide, DEFAULT_POLICY, type BackoffPolicy} from './backoff.js'
-import {readEntry} from './entry.js'
+import {nodeFor, readEntry} from './entry.js'
 import {BindError, Handles} from './handles.js'
 import {HANDOVER_ENV, SPARE_ENV, SUPERVISION_ENV, type FromSuccessor, type LastCrash, type LastHandover, type LastReload, type SupervisionInfo, type ToServing, type ToSuccessor, type ToSupervisor} from './protocol.js'
 import type {ListenHandle} from './handles.js'
@@ -170,7 +170,7 @@ class Supervisor {
   private spawn(role: Serving['role'], main = this.main): Serving {
     const env: NodeJS.ProcessEnv = {...process.env, [SUPERVISION_ENV]: JSON.stringify(this.info())}
     if (role === 'spare') env[SPARE_ENV] = '1'
-    const proc = fork(main, this.opts.args, {env, stdio: 'inherit'})
+    const proc = fork(main, this.opts.args, {execPath: nodeFor(main), env, stdio: 'inherit'})
     const s: Serving = {proc, main, role, started: false, standingBy: false, said: null, startFailed: false}
     this.live.add(s)
     proc.on('message', (msg: ToSupervisor) => this.onMessage(s, msg))
@@ -450,7 +450,8 @@ class Supervisor {
       return this.record('running', null)
     }
     const env: NodeJS.ProcessEnv = {...process.env, [HANDOVER_ENV]: String(at)}
-    const child = spawn(process.execPath, [...process.execArgv, this.nextEntry(), ...this.opts.args], {detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env})
+    const next = this.nextEntry()
+    const child = spawn(nodeFor(next), [...process.execArgv, next, ...this.opts.args], {detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env})
     child.on('error', (err) => this.handOverFailed(`could not start: ${err.message}`))
     const timeoutMs = this.opts.reloadTimeoutMs ?? 60_000
     const timer = setTimeout(() => this.handOverFailed(`was not serving within ${Math.round(timeoutMs / 1000)} s`), timeoutMs)

@@ -1,0 +1,133 @@
+// `kctl upgrade` and `--rollback` of a hybrid cluster on two hosts of the SSH test bed:
+// Postgres and the control plane on h1, both data planes on h2. A second build (this one
+// with another version string) installs its bundle beside the first on each host and moves
+// every node over under a load on both data planes; then back. 0 failed requests each way.
+import assert from 'node:assert/strict'
+import {writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {createSandbox, processesMentioning, runKctl, type KctlRun, type Sandbox} from '../helpers/kctl.js'
+import {failures, startLoad} from '../helpers/load.js'
+import {secondBuild, THIS_VERSION} from '../helpers/second-build.js'
+import {until} from '../helpers/until.js'
+import {testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
+
+const THIS = THIS_VERSION
+const NEXT = `${THIS}-next.1`
+
+const KONG_YAML = `_format_version: "3.0"
+services:
+  - name: hello
+    url: http://127.0.0.1:9
+    routes:
+      - name: hello
+        paths: [/hello]
+    plugins:
+      - name: request-termination
+        config: {status_code: 200, message: served remotely}
+`
+
+describe('kctl upgrade and --rollback on two hosts', {skip: testbedUnavailable(), timeout: 1_200_000}, () => {
+  let bed: Testbed
+  let sb: Sandbox
+  let next: string
+  const addr = (n: number): string => bed.hosts[n - 1].address
+  const nextKctl = (...args: string[]): Promise<KctlRun> => runKctl(args, {cwd: sb.cwd, env: {KCTL_DATA_DIR: sb.dataDir}, bin: join(next, 'bin', 'run.js')})
+  const versions = async (): Promise<Record<string, string | null>> => {
+    const r = await sb.kctl('nodes', '--json')
+    assert.equal(r.code, 0, r.stderr)
+    return Object.fromEntries(JSON.parse(r.stdout).nodes.map((n: {name: string; kctl_version: string | null}) => [n.name, n.kctl_version]))
+  }
+  /** The bundles on host `n`, `current`'s target, and the Node binaries its gateway processes run. */
+  const onHost = async (n: number): Promise<{bundles: string[]; current: string; binaries: string[]}> => {
+    const out = async (cmd: string): Promise<string[]> => (await bed.exec(`h${n}`, cmd)).stdout.split('\n').filter(Boolean)
+    const bundles = (await out('ls /opt/kctl')).filter((b) => b !== 'current')
+    const current = (await out('readlink /opt/kctl/current'))[0]
+    const binaries = [...new Set((await out('ps -eo args')).filter((l) => l.includes('runtime/main.js')).map((l) => l.split(' ')[0]))]
+    return {bundles, current, binaries}
+  }
+  const loadOnDps = () => [8000, 8001].map((port) => startLoad(`http://${addr(2)}:${port}/hello`, 2))
+
+  before(async () => {
+    bed = await up(2)
+    sb = await createSandbox()
+    next = secondBuild(join(sb.dir, 'kctl-next'), NEXT)
+    await writeFile(
+      join(sb.cwd, 'kctl.yaml'),
+      `apiVersion: kctl/v1
+kind: Cluster
+metadata:
+  name: edge
+spec:
+  mode: hybrid
+  ssh: {user: root, identityFile: ${bed.key}, knownHostsFile: ${bed.knownHosts}, configFile: /dev/null}
+  hosts:
+    - {name: h1, ssh: {address: ${addr(1)}}}
+    - {name: h2, ssh: {address: ${addr(2)}}}
+  database: {embedded: true, host: h1}
+  nodes:
+    - {name: cp-1, role: control_plane, host: h1}
+    - {name: dp-1, role: data_plane, host: h2, proxy_listen: 0.0.0.0:8000, status_listen: 127.0.0.1:8100}
+    - {name: dp-2, role: data_plane, host: h2, proxy_listen: 0.0.0.0:8001, status_listen: 127.0.0.1:8101}
+`,
+    )
+    await writeFile(join(sb.cwd, 'kong.yaml'), KONG_YAML)
+    const init = await sb.kctl('init')
+    assert.equal(init.code, 0, `${init.stdout}\n${init.stderr}`)
+    const apply = await sb.kctl('apply', 'kong.yaml')
+    assert.equal(apply.code, 0, `${apply.stdout}\n${apply.stderr}`)
+    for (const port of [8000, 8001]) await until(`the data plane on h2:${port} to serve`, async () => (await fetch(`http://${addr(2)}:${port}/hello`).catch(() => undefined))?.status === 200, {timeoutMs: 60_000})
+  })
+  after(async () => {
+    await sb?.cleanup()
+    await bed?.down()
+  })
+
+  it('every node starts on the version of the build that made the cluster', async () => {
+    assert.deepEqual(await versions(), {postgres: null, 'cp-1': THIS, 'dp-1': THIS, 'dp-2': THIS})
+  })
+
+  it('upgrade by the second build under a load on both data planes: 0 failed requests, its bundle beside the first on each host, every node on it', async () => {
+    const loads = loadOnDps()
+    await until('the load to be under way', async () => loads.every((l) => l.done() > 10))
+    const r = await nextKctl('upgrade', '--json')
+    const shots = (await Promise.all(loads.map((l) => l.stop()))).flat()
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
+    assert.deepEqual(JSON.parse(r.stdout), {cluster: 'edge', rollback: false, to: NEXT, migrations: [], upgraded: ['cp-1', 'dp-1', 'dp-2'], not_running: [], unchanged: []})
+    assert.ok(shots.length > 50, `${shots.length} requests`)
+    assert.deepEqual(failures(shots), {}, `${shots.length} requests over 2 DPs, none may fail`)
+    assert.deepEqual(await versions(), {postgres: null, 'cp-1': NEXT, 'dp-1': NEXT, 'dp-2': NEXT})
+    for (const n of [1, 2]) {
+      const h = await onHost(n)
+      assert.deepEqual(h.bundles.sort(), [THIS, NEXT].sort(), `h${n} keeps the first version for a rollback`)
+      assert.equal((await bed.exec(`h${n}`, `ls /opt/kctl/${NEXT}/.clusters`)).stdout.trim(), 'edge', `h${n}: the new bundle is marked as the cluster's`)
+      assert.equal(h.current, NEXT, `h${n}'s current link`)
+      assert.deepEqual(h.binaries, [`/opt/kctl/${NEXT}/bin/node`], `h${n}'s gateway processes run the new bundle's Node`)
+    }
+    assert.equal((await bed.exec('h2', 'cat /var/lib/kctl/edge/nodes/dp-1/runtime.entry')).stdout.trim(), `/opt/kctl/${NEXT}/dist/src/runtime/main.js`)
+  })
+
+  it('--rollback under the same load: 0 failed requests, every node back on the first version, current back', async () => {
+    const loads = loadOnDps()
+    await until('the load to be under way', async () => loads.every((l) => l.done() > 10))
+    const r = await nextKctl('upgrade', '--rollback', '--json')
+    const shots = (await Promise.all(loads.map((l) => l.stop()))).flat()
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
+    assert.deepEqual(JSON.parse(r.stdout), {cluster: 'edge', rollback: true, to: THIS, migrations: [], upgraded: ['cp-1', 'dp-1', 'dp-2'], not_running: [], unchanged: []})
+    assert.ok(shots.length > 50, `${shots.length} requests`)
+    assert.deepEqual(failures(shots), {}, `${shots.length} requests over 2 DPs, none may fail`)
+    assert.deepEqual(await versions(), {postgres: null, 'cp-1': THIS, 'dp-1': THIS, 'dp-2': THIS})
+    for (const n of [1, 2]) {
+      const h = await onHost(n)
+      assert.equal(h.current, THIS, `h${n}'s current link`)
+      assert.deepEqual(h.binaries, [`/opt/kctl/${THIS}/bin/node`], `h${n}'s gateway processes run the first bundle's Node`)
+    }
+  })
+
+  it('destroy removes both bundles from every host', async () => {
+    const r = await sb.kctl('destroy', '--yes', '--json')
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
+    for (const n of [1, 2]) assert.equal((await bed.exec(`h${n}`, 'ls -A /opt/kctl 2>/dev/null; true')).stdout.trim(), '', `nothing left in /opt/kctl on h${n}`)
+    assert.deepEqual(await processesMentioning(sb.dir), [])
+  })
+})
