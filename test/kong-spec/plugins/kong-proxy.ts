@@ -99,6 +99,8 @@ export interface PluginSpecNode {
   /** Kong's `helpers.proxy_client()`: requests to the proxy (set `host` to pick a route). */
   proxy: KongClient
   proxyPort: number
+  /** The node's database. */
+  pool: TestAdmin['pool']
   upstream: MockUpstream
   bp: PluginBlueprint
   close(): Promise<void>
@@ -118,6 +120,7 @@ export async function startPluginSpecNode(): Promise<PluginSpecNode> {
       admin,
       proxy: new KongClient(`http://127.0.0.1:${port}`),
       proxyPort: port,
+      pool: api.pool,
       upstream,
       bp: pluginBlueprint(admin, upstream.port),
       async close() {
