@@ -55,8 +55,8 @@ const SYNC_RATE_REALTIME = -1
  * one; `sync_rate` only with the redis policy, at least 0.02 s. kctl then refuses a
  * sync_rate other than -1, which it does not run yet, rather than accept and ignore it.
  */
-function validateConfig(c: Record<string, any>): string | null {
-  if (c.sync_rate != null && c.sync_rate !== SYNC_RATE_REALTIME) {
+function validateConfig(c: Record<string, unknown>): string | null {
+  if (typeof c.sync_rate === 'number' && c.sync_rate !== SYNC_RATE_REALTIME) {
     if (c.policy !== 'redis') return 'sync_rate can only be used with the redis policy'
     if (c.sync_rate < 0.02) return 'sync_rate must be greater than 0.02, or -1 to disable'
     return 'sync_rate other than -1 is not supported yet: kctl counts every request in redis at once; set sync_rate to -1'
