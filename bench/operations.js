@@ -25,88 +25,19 @@
  * (failover: from the kill until every DP reports the other CP), "before" the
  * BENCH_BEFORE_S seconds before. Percentiles are over the successful requests.
  */
-import {spawn} from 'node:child_process'
 import {cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {startFixedRate, window} from './lib/fixed-rate.js'
+import {allServe, embeddedSpec, getJson, initCluster, kctl, listen, nodes, proxiesOf, ROOT, route, sleep, until} from './lib/kctl.js'
 import {startOrigin} from './lib/nginx.js'
 import {freePort, stopAll, stopOnExit, tempDir} from './lib/proc.js'
 import {fmt, machine, markdownTable} from './lib/stats.js'
 import {ensureTool} from './lib/tools.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const BIN = join(ROOT, 'bin', 'run.js')
 const RPS = Number(process.env.BENCH_RPS ?? 50)
 const BEFORE_MS = Number(process.env.BENCH_BEFORE_S ?? 5) * 1000
 const AFTER_MS = Number(process.env.BENCH_AFTER_S ?? 1) * 1000
 const DATA_PLANES = Number(process.env.BENCH_DATA_PLANES ?? 3)
-const OP_LIMIT_MS = 120_000 // no single command may take longer
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
-/** One kctl run in the cluster's folder; rejects on an exit code not in `ok` or after OP_LIMIT_MS. Resolves with its stdout. */
-function kctl(c, ...args) {
-  const opts = typeof args[args.length - 1] === 'object' ? args.pop() : {}
-  const ok = opts.ok ?? [0]
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [opts.bin ?? BIN, ...args], {cwd: c.cwd, env: {...process.env, KCTL_DATA_DIR: c.dataDir, CI: 'true', NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    const t = setTimeout(() => child.kill('SIGTERM'), OP_LIMIT_MS)
-    child.on('close', (code, signal) => {
-      clearTimeout(t)
-      if (ok.includes(code)) resolve(out)
-      else reject(new Error(`kctl ${args.join(' ')} exited ${code ?? signal}:\n${out}${err}`))
-    })
-  })
-}
-
-async function getJson(url) {
-  const res = await fetch(url)
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`)
-  return res.json()
-}
-
-async function postJson(url, body) {
-  const res = await fetch(url, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(body)})
-  if (res.status !== 201) throw new Error(`POST ${url}: HTTP ${res.status} ${await res.text()}`)
-}
-
-/** Polls `fn` until it returns a value other than undefined; throws after `ms`. */
-async function until(what, fn, ms = 60_000) {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn().catch(() => undefined)
-    if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`gave up waiting (${ms} ms): ${what}`)
-    await sleep(20)
-  }
-}
-
-/** Every node of the cluster from `kctl status --json`: name → {role, pid, proxy, status}. */
-async function nodes(c) {
-  const s = JSON.parse(await kctl(c, 'status', '--json', {ok: [0, 1]})) // 1: a node is down, still a full answer
-  const url = (hostPort) => (hostPort ? `http://${hostPort}` : undefined)
-  return new Map(s.nodes.map((n) => [n.name, {role: n.role, pid: n.pid, proxy: url(n.listen.proxy), status: url(n.listen.status), admin: url(n.listen.admin), cluster: n.listen.cluster}]))
-}
-
-/** A cluster from `spec` (YAML) through `kctl init`; `destroy()` runs `kctl destroy --yes`. */
-async function initCluster(name, spec) {
-  const dir = tempDir(`kctl-bench-ops-${name}-`)
-  const c = {cwd: join(dir, 'work'), dataDir: join(dir, 'data')}
-  mkdirSync(c.cwd)
-  writeFileSync(join(c.cwd, 'kctl.yaml'), spec)
-  c.destroy = () => kctl(c, 'destroy', '--yes')
-  try {
-    await kctl(c, 'init')
-  } catch (err) {
-    await c.destroy().catch(() => {})
-    throw err
-  }
-  return c
-}
 
 /** This build copied to `dir` with package.json and the oclif manifest saying `version`: a second kctl. Returns its bin/run.js. */
 function secondBuild(dir, version) {
@@ -120,8 +51,6 @@ function secondBuild(dir, version) {
   return join(dir, 'bin', 'run.js')
 }
 
-const listen = async () => `"127.0.0.1:${await freePort()}"`
-
 async function hybridSpec() {
   const cps = []
   for (let i = 1; i <= 2; i++) cps.push(`    - {name: cp-${i}, role: control_plane, admin_listen: ${await listen()}, cluster_listen: ${await listen()}, status_listen: ${await listen()}}`)
@@ -129,21 +58,6 @@ async function hybridSpec() {
   for (let i = 1; i <= DATA_PLANES; i++) dps.push(`    - {name: dp-${i}, role: data_plane, proxy_listen: ${await listen()}, status_listen: ${await listen()}}`)
   return `apiVersion: kctl/v1\nkind: Cluster\nmetadata: {name: bench-ops-hybrid}\nspec:\n  mode: hybrid\n  database: {embedded: true}\n  certificates: {mtls: shared, days: 30}\n  nodes:\n${cps.join('\n')}\n${dps.join('\n')}\n`
 }
-
-async function embeddedSpec() {
-  return `apiVersion: kctl/v1\nkind: Cluster\nmetadata: {name: bench-ops-embedded}\nspec:\n  mode: embedded\n  database: {embedded: true}\n  nodes:\n    - {name: node-1, role: traditional, proxy_listen: ${await listen()}, admin_listen: ${await listen()}, status_listen: ${await listen()}}\n`
-}
-
-/** A service to the origin and the route `/r` on it, then waits until every proxy in `proxies` serves it. */
-async function route(admin, originPort, proxies) {
-  await postJson(`${admin}/services`, {name: 'origin', url: `http://127.0.0.1:${originPort}`})
-  await postJson(`${admin}/services/origin/routes`, {name: 'r', paths: ['/r']})
-  await allServe(proxies)
-}
-
-const allServe = (proxies) => Promise.all(proxies.map((p) => until(`${p}/r answers 200`, async () => ((await fetch(`${p}/r`)).status === 200 ? true : undefined))))
-
-const proxiesOf = (ns) => [...ns.values()].filter((n) => n.proxy).map((n) => n.proxy)
 
 /**
  * Runs `op()` under the fixed-rate load on `proxies`: BEFORE_MS of load, the operation,

@@ -14,7 +14,7 @@ import {createLogger, isLogLevel} from './kit/log.js'
 import type {RunningNode} from './roles/node.js'
 import {HANDOVER_ENV} from './supervisor/protocol.js'
 import {supervise} from './supervisor/supervisor.js'
-import {enterSupervised, markStarted, onRetire, tell} from './supervisor/serving.js'
+import {activation, enterSupervised, isSpare, markStarted, onRetire, tell} from './supervisor/serving.js'
 import {installTestHooks} from './supervisor/test-hooks.js'
 import {workerCount} from './workers/count.js'
 
@@ -83,12 +83,25 @@ async function serveNode(file: string | undefined): Promise<void> {
     process.exit(1)
   })
   markStarted()
-  await tell({type: 'started'})
+  await tell({type: 'started', spare: conf.kctl_warm_spare})
+}
+
+/**
+ * A warm spare (supervisor/protocol.ts): the code of every node role loaded now, the node
+ * started only once the supervisor needs it, so a restart after a crash costs the node's
+ * own start (database, configuration, listeners) and not Node's and the modules' load.
+ */
+async function standBy(file: string | undefined): Promise<void> {
+  await Promise.all([import('./roles/data-plane-node.js'), import('./roles/database-node.js'), import('./roles/dbless-node.js')])
+  const activated = activation()
+  await tell({type: 'standing-by'})
+  await activated
+  await serveNode(file)
 }
 
 const file = confPath(process.argv.slice(2))
 const supervised = enterSupervised()
-;(supervised ? serveNode(file) : superviseNode(file)).catch(async (err) => {
+;(supervised ? (isSpare() ? standBy(file) : serveNode(file)) : superviseNode(file)).catch(async (err) => {
   const lines = err instanceof ConfError ? err.errors : [err?.message ?? String(err)]
   for (const l of lines) process.stderr.write(`Error: ${l}\n`)
   await tell({type: 'start-failed', message: lines.join('; ')})

@@ -10,7 +10,6 @@ import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
-import {load} from '../helpers/load.js'
 import {failures as failuresOf, startLoad} from '../helpers/load.js'
 import {until} from '../helpers/until.js'
 import {createSandbox, processesMentioning, runKctl, specYaml, withPortTaken, type Sandbox} from '../helpers/kctl.js'
@@ -33,6 +32,12 @@ describe('a node under its supervisor', () => {
     until('a serving process', async () => {
       const r = record()
       return r.state === 'running' && r.serving_pid ? (r.serving_pid as number) : undefined
+    })
+  /** The warm spare standing by (forked a moment after the serving process started). */
+  const sparePid = () =>
+    until('a warm spare', async () => {
+      const r = record()
+      return r.state === 'running' && r.spare_pid && isAlive(r.spare_pid) ? (r.spare_pid as number) : undefined
     })
   const proxyAnswers = (path: string) =>
     until(`the proxy answers ${path}`, async () => ((await fetch(`http://127.0.0.1:${sb.ports.proxy}${path}`)).status === 200 ? true : undefined))
@@ -57,15 +62,19 @@ describe('a node under its supervisor', () => {
     upstream?.close()
   })
 
-  it('SIGKILL of the serving process under load: it serves again at once, only requests in flight fail, no connection is refused; status shows the restart', async () => {
+  it('SIGKILL of the serving process under load: its warm spare serves at once, only requests in flight fail, no connection is refused; status shows the restart', async () => {
     const supervisor = record().pid
     const victim = await servingPid()
+    const spare = await sparePid()
+    assert.notEqual(spare, victim)
     const concurrency = 8
-    const running = load(`http://127.0.0.1:${sb.ports.proxy}/slow`, concurrency, 5000)
-    await new Promise((r) => setTimeout(r, 1500))
+    const running = startLoad(`http://127.0.0.1:${sb.ports.proxy}/slow`, concurrency)
+    await until('the load to run', async () => (running.done() >= 50 ? true : undefined))
     const killedAt = Date.now()
     process.kill(victim, 'SIGKILL')
-    const shots = await running
+    const doneAtKill = running.done()
+    await until('requests served after the kill', async () => (running.done() >= doneAtKill + 100 ? true : undefined))
+    const shots = await running.stop()
 
     const failures = shots.filter((s) => !s.ok)
     const inFlight = shots.filter((s) => s.start <= killedAt && s.end >= killedAt).length
@@ -85,7 +94,10 @@ describe('a node under its supervisor', () => {
 
     const r = record()
     assert.equal(r.pid, supervisor, 'the supervisor (the node pid kctl knows) stays')
-    assert.notEqual(r.serving_pid, victim)
+    assert.equal(r.serving_pid, spare, 'the warm spare became the serving process')
+    assert.match(nodeLog(), new RegExp(`warm spare ${spare} starts as the serving process`))
+    const next = await sparePid()
+    assert.ok(next !== spare && next !== victim && isAlive(next), 'a new spare stands by')
     const n = await nodeStatus()
     assert.equal(n.state, 'running')
     assert.equal(n.pid, supervisor)
@@ -99,15 +111,30 @@ describe('a node under its supervisor', () => {
     assert.match(plain.stdout, /node-1 last crash \d\d:\d\d:\d\d killed by SIGKILL/)
   })
 
-  it('kctl reload under load: a conf change from kctl.yaml is live, 0 failed requests, the old serving process is gone', async () => {
+  it('a warm spare that dies is replaced, and the serving process is left alone', async () => {
+    const serving = await servingPid()
+    const spare = await sparePid()
+    process.kill(spare, 'SIGKILL')
+    const next = await until('another warm spare', async () => {
+      const r = record()
+      return r.spare_pid && r.spare_pid !== spare && isAlive(r.spare_pid) ? (r.spare_pid as number) : undefined
+    })
+    assert.notEqual(next, serving)
+    assert.equal(record().serving_pid, serving, 'the serving process is the same')
+    assert.equal(record().restarts, 1, 'a spare is no restart')
+    assert.match(nodeLog(), new RegExp(`warm spare ${spare} exited \\(killed by SIGKILL\\); forking another`))
+  })
+
+  it('kctl reload under load: the warm spare reads the new conf from kctl.yaml and takes over, 0 failed requests, the old serving process is gone', async () => {
     const before = await servingPid()
+    const spare = await sparePid()
     const supervisor = record().pid
     const via = async () => (await fetch(`http://127.0.0.1:${sb.ports.proxy}/slow`)).headers.get('via')
     assert.match((await via()) ?? '', /kong/, 'Kong headers before the reload')
-    // headers = off: no Via, no X-Kong-* headers
-    await writeFile(join(sb.cwd, 'kctl.yaml'), specYaml('e2e', sb.ports).replace(/(status_listen: .*\n)/, '$1      conf: {headers: "off"}\n'))
+    // headers = off: no Via, no X-Kong-* headers; and no warm spare from now on
+    await writeFile(join(sb.cwd, 'kctl.yaml'), specYaml('e2e', sb.ports).replace(/(status_listen: .*\n)/, '$1      conf: {headers: "off", kctl_warm_spare: "off"}\n'))
     const load = startLoad(`http://127.0.0.1:${sb.ports.proxy}/slow`, 8)
-    await new Promise((r) => setTimeout(r, 500))
+    await until('the load to run', async () => (load.done() >= 50 ? true : undefined))
     const r = await sb.kctl('reload', '--json')
     const shots = await load.stop()
     assert.equal(r.code, 0, r.stderr)
@@ -120,6 +147,9 @@ describe('a node under its supervisor', () => {
     await until('the old serving process to exit', async () => (isAlive(before) ? undefined : true))
     assert.equal(await via(), null, 'headers = off is live')
     assert.equal(record().reloads, 1)
+    assert.equal(record().serving_pid, spare, 'the warm spare took over')
+    assert.equal(record().spare_pid, null, 'kctl_warm_spare = off: none stands by')
+    assert.equal(isAlive(spare), true)
   })
 
   it('a reload whose new process cannot listen: exit 1 with the reason, the node keeps serving with its previous kong.conf', async () => {

@@ -46,6 +46,8 @@ export const CONF_KEYS = {
   /** kctl's: entities one `POST /config` or `POST /kctl/sync` may carry (413 past it). */
   kctl_max_config_entities: {type: 'number', default: 200000},
   node_worker_processes: {type: 'string', default: '1'},
+  /** kctl's: keep a serving process loaded and waiting beside the running one, so a crash restart skips loading the code (supervisor/). */
+  kctl_warm_spare: {type: 'boolean', default: true},
   headers: {type: 'list', default: ['server_tokens', 'latency_tokens', 'X-Kong-Request-Id']},
   error_default_type: {type: 'string', default: 'text/plain', one_of: ERROR_DEFAULT_TYPES},
   trusted_ips: {type: 'list', default: []},

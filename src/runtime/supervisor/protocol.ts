@@ -17,11 +17,22 @@
  *   fork the new one ─► it asks for the same sockets, both accept ─► started
  *   retire ────────────────────────────────────► (the old one) stop accepting, answer
  *                                                 with `Connection: close`, drain, exit 0
+ *
+ * A warm spare (`kctl_warm_spare`, on by default) is a serving process forked ahead of
+ * need (env KCTL_SPARE): it loads the runtime's code and waits, with no socket, database
+ * or control-plane connection, until a crash restart or a reload needs a serving process:
+ *
+ *   fork (env: KCTL_SPARE) ────────────────────► load the code
+ *                               ◄─────────────── standing-by                (waits)
+ *   activate {restarts, last crash} ───────────► read the conf, start the node (as above)
  */
 
 export type ToSupervisor =
   | {type: 'listen'; id: number; key: string; host: string; port: number}
-  | {type: 'started'}
+  /** A warm spare loaded its code and waits. */
+  | {type: 'standing-by'}
+  /** Serving; `spare`: its conf wants a warm spare kept beside it (kctl_warm_spare). */
+  | {type: 'started'; spare?: boolean}
   /** The node refused to start (its `Error:` lines are on stderr); exits 1 next. */
   | {type: 'start-failed'; message: string}
   /** An uncaught exception: its first line; exits 1 next. */
@@ -32,6 +43,8 @@ export type ToServing =
   | {type: 'listen-result'; id: number; code?: string; message?: string}
   /** A newer serving process took over: drain gently and exit 0. */
   | {type: 'retire'}
+  /** To a warm spare: become the serving process. */
+  | {type: 'activate'; info: SupervisionInfo}
 
 export interface LastCrash {
   /** Epoch seconds. */
@@ -55,6 +68,9 @@ export interface SupervisionInfo {
 }
 
 export const SUPERVISION_ENV = 'KCTL_SUPERVISION'
+
+/** Set (to `1`) beside SUPERVISION_ENV on a warm spare. */
+export const SPARE_ENV = 'KCTL_SPARE'
 
 /**
  * A handover (SIGUSR2 to the supervisor, as nginx's binary upgrade): the supervisor starts

@@ -3,7 +3,7 @@
  * (kctl status, kctl nodes), including after it gave up and exited. Written whole to a
  * temp file and renamed, so a reader never sees half of it.
  *
- *   {pid, serving_pid, state: running|failed|stopped, restarts, last_crash: {at, cause}|null,
+ *   {pid, serving_pid, spare_pid, state: running|failed|stopped, restarts, last_crash: {at, cause}|null,
  *    failure: null|string, reloads, last_reload: {at, ok, error}|null,
  *    last_handover: {at, ok, pid, error}|null, entry, updated_at}
  */
@@ -16,6 +16,8 @@ export interface SupervisionRecord {
   pid: number
   /** The serving process now (null between two, and once stopped or failed). */
   serving_pid: number | null
+  /** A warm spare standing by, its code loaded (null: none yet; absent: a runtime without spares). */
+  spare_pid?: number | null
   state: 'running' | 'failed' | 'stopped'
   /** Serving processes started after a crash, since the supervisor started. */
   restarts: number

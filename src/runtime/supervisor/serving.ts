@@ -4,7 +4,7 @@
  * Outside a supervised serving process (a proxy worker, a test calling startDbLessNode)
  * every function here is inert and listeners bind their own sockets.
  */
-import {SUPERVISION_ENV, type SupervisionInfo, type ToServing, type ToSupervisor} from './protocol.js'
+import {SPARE_ENV, SUPERVISION_ENV, type SupervisionInfo, type ToServing, type ToSupervisor} from './protocol.js'
 
 let info: SupervisionInfo | null = null
 let nextId = 0
@@ -18,7 +18,9 @@ const waiting = new Map<number, {resolve(h: object): void; reject(err: Error): v
 export function enterSupervised(): boolean {
   const raw = process.env[SUPERVISION_ENV]
   delete process.env[SUPERVISION_ENV]
-  if (!raw || !process.send) return false
+  spare = process.env[SPARE_ENV] === '1'
+  delete process.env[SPARE_ENV]
+  if (!raw || !process.send) return (spare = false)
   try {
     const parsed = JSON.parse(raw) as SupervisionInfo
     info = {restarts: Number(parsed.restarts) || 0, last_crash: parsed.last_crash ?? null}
@@ -26,6 +28,12 @@ export function enterSupervised(): boolean {
     info = {restarts: 0, last_crash: null}
   }
   process.on('message', (msg: ToServing, handle?: object) => {
+    if (msg?.type === 'activate') {
+      info = {restarts: Number(msg.info?.restarts) || 0, last_crash: msg.info?.last_crash ?? null}
+      spare = false
+      activated?.()
+      return
+    }
     if (msg?.type === 'retire') {
       retiring = true
       for (const cb of onRetireCallbacks) cb()
@@ -43,6 +51,31 @@ export function enterSupervised(): boolean {
 
 let started = false
 let retiring = false
+let spare = false
+let activated: (() => void) | null = null
+
+/** True in a warm spare until the supervisor activates it. */
+export function isSpare(): boolean {
+  return spare
+}
+
+/**
+ * A warm spare waits here until the supervisor activates it (resolves at once otherwise).
+ * It exits when the supervisor goes away first: nobody would ever need it.
+ */
+export function activation(): Promise<void> {
+  if (!spare) return Promise.resolve()
+  if (!process.connected) process.exit(0)
+  return new Promise((resolve) => {
+    const orphaned = () => process.exit(0)
+    process.once('disconnect', orphaned)
+    activated = () => {
+      activated = null
+      process.off('disconnect', orphaned)
+      resolve()
+    }
+  })
+}
 const onRetireCallbacks: (() => void)[] = []
 
 /**

@@ -17,6 +17,11 @@
  *   A reload's serving process, and a handover's new supervisor, run the code that
  *   `<prefix>/runtime.entry` names (entry.ts; an upgrade), else the code running now; a
  *   crash restart always runs the code that was running.
+ *   started, its conf wants a warm spare (kctl_warm_spare) ─► SPARE_DELAY_MS later, fork one
+ *     with that code: it loads the code and waits. A crash restart or a reload running the
+ *     same code activates it instead of forking (it reads the conf then), and a new spare
+ *     follows once that one started. A spare that dies is replaced, up to MAX_SPARE_DEATHS
+ *     in SPARE_DEATH_WINDOW_MS; then the node runs without one and says so.
  *
  * Restarts and the last crash reach `kctl status` through the serving process's `/status`
  * (env at fork, protocol.ts) and through `<prefix>/supervisor.json` (record.ts), which
@@ -27,7 +32,7 @@ import type {Logger} from '../kit/log.js'
 import {decide, DEFAULT_POLICY, type BackoffPolicy} from './backoff.js'
 import {readEntry} from './entry.js'
 import {BindError, Handles} from './handles.js'
-import {HANDOVER_ENV, SUPERVISION_ENV, type FromSuccessor, type LastCrash, type LastHandover, type LastReload, type SupervisionInfo, type ToServing, type ToSuccessor, type ToSupervisor} from './protocol.js'
+import {HANDOVER_ENV, SPARE_ENV, SUPERVISION_ENV, type FromSuccessor, type LastCrash, type LastHandover, type LastReload, type SupervisionInfo, type ToServing, type ToSuccessor, type ToSupervisor} from './protocol.js'
 import type {ListenHandle} from './handles.js'
 import {writeRecord, type SupervisionRecord} from './record.js'
 
@@ -50,16 +55,25 @@ export interface SupervisorOptions {
   successorOf?: {at: number}
 }
 
+/** A warm spare is forked this long after the serving process started, off its start's CPU. */
+const SPARE_DELAY_MS = 1000
+const MAX_SPARE_DEATHS = 3
+const SPARE_DEATH_WINDOW_MS = 60_000
+
 /**
  * A serving process. `current` serves; a reload's `candidate` starts beside it; `retiring`
- * drains after a candidate took over; `rejected` is a candidate being stopped.
+ * drains after a candidate took over; `rejected` is a candidate being stopped; a `spare`
+ * waits to be activated as the next current or candidate; `dropped` is a spare being
+ * stopped.
  */
 interface Serving {
   proc: ChildProcess
   /** The entry it runs. */
   main: string
-  role: 'current' | 'candidate' | 'retiring' | 'rejected'
+  role: 'current' | 'candidate' | 'retiring' | 'rejected' | 'spare' | 'dropped'
   started: boolean
+  /** A spare that loaded its code. */
+  standingBy: boolean
   /** The `crashed:` or `start-failed` line it sent before exiting. */
   said: string | null
   startFailed: boolean
@@ -97,6 +111,11 @@ class Supervisor {
   private done!: (code: number) => void
   /** The entry the current serving process runs, and a restart after a crash runs. */
   private main: string
+  private spare: Serving | null = null
+  /** The current serving process's conf wants a spare. */
+  private spareWanted = false
+  private spareTimer: NodeJS.Timeout | null = null
+  private spareDeaths: number[] = []
 
   constructor(private readonly opts: SupervisorOptions) {
     this.policy = opts.policy ?? DEFAULT_POLICY
@@ -144,10 +163,15 @@ class Supervisor {
     return new Promise((resolve) => process.send!(msg, undefined, {}, () => resolve()))
   }
 
+  private info(): SupervisionInfo {
+    return {restarts: this.restarts, last_crash: this.lastCrash}
+  }
+
   private spawn(role: Serving['role'], main = this.main): Serving {
-    const info: SupervisionInfo = {restarts: this.restarts, last_crash: this.lastCrash}
-    const proc = fork(main, this.opts.args, {env: {...process.env, [SUPERVISION_ENV]: JSON.stringify(info)}, stdio: 'inherit'})
-    const s: Serving = {proc, main, role, started: false, said: null, startFailed: false}
+    const env: NodeJS.ProcessEnv = {...process.env, [SUPERVISION_ENV]: JSON.stringify(this.info())}
+    if (role === 'spare') env[SPARE_ENV] = '1'
+    const proc = fork(main, this.opts.args, {env, stdio: 'inherit'})
+    const s: Serving = {proc, main, role, started: false, standingBy: false, said: null, startFailed: false}
     this.live.add(s)
     proc.on('message', (msg: ToSupervisor) => this.onMessage(s, msg))
     proc.on('exit', (code, signal) => this.onExit(s, code, signal))
@@ -159,8 +183,60 @@ class Supervisor {
   /** At start and after a crash. */
   private fork(): void {
     this.timer = null
-    this.current = this.spawn('current')
+    this.current = this.activateSpare('current', this.main) ?? this.spawn('current')
     this.record('running', null)
+  }
+
+  /** The spare, activated as `role`, when it runs `main`; null when there is none to take. */
+  private activateSpare(role: 'current' | 'candidate', main: string): Serving | null {
+    const s = this.spare
+    if (!s || s.main !== main || !s.proc.connected) return null
+    this.spare = null
+    s.role = role
+    this.send(s, {type: 'activate', info: this.info()})
+    this.opts.log.notice(`warm spare ${s.proc.pid} starts as the ${role === 'current' ? 'serving process' : "reload's new serving process"}`)
+    return s
+  }
+
+  /** After a serving process started: a spare that runs its code, when its conf wants one. */
+  private keepSpare(): void {
+    if (this.spareTimer) clearTimeout(this.spareTimer)
+    this.spareTimer = null
+    const s = this.spare
+    if (s && (!this.spareWanted || s.main !== this.main)) this.dropSpare()
+    if (!this.spareWanted || this.spare || this.stopping || this.handedOver || !this.current?.started) return
+    const now = Date.now()
+    if (this.spareDeaths.filter((t) => now - t < SPARE_DEATH_WINDOW_MS).length >= MAX_SPARE_DEATHS) return
+    this.spareTimer = setTimeout(() => {
+      this.spareTimer = null
+      if (this.spare || this.stopping || this.handedOver || !this.spareWanted || !this.current?.started) return
+      this.spare = this.spawn('spare')
+      this.opts.log.debug(`warm spare ${this.spare.proc.pid} forked`)
+      this.record('running', null)
+    }, SPARE_DELAY_MS)
+  }
+
+  private dropSpare(): void {
+    const s = this.spare
+    if (!s) return
+    this.spare = null
+    s.role = 'dropped'
+    s.proc.kill('SIGTERM')
+  }
+
+  /** A spare died without being asked to: replaced, unless that keeps happening. */
+  private spareDied(s: Serving, how: string): void {
+    if (this.spare === s) this.spare = null
+    if (this.stopping || this.handedOver) return
+    const now = Date.now()
+    this.spareDeaths = [...this.spareDeaths.filter((t) => now - t < SPARE_DEATH_WINDOW_MS), now]
+    if (this.spareDeaths.length >= MAX_SPARE_DEATHS) {
+      this.opts.log.warn(`warm spare ${s.proc.pid} exited (${how}), the ${this.spareDeaths.length}th time within ${SPARE_DEATH_WINDOW_MS / 1000} s; running without a spare: a restart after a crash loads the code anew`)
+    } else {
+      this.opts.log.warn(`warm spare ${s.proc.pid} exited (${how}); forking another`)
+    }
+    this.record('running', null)
+    this.keepSpare()
   }
 
   private onMessage(s: Serving, msg: ToSupervisor): void {
@@ -173,11 +249,18 @@ class Supervisor {
         return
       case 'started':
         s.started = true
+        this.spareWanted = msg.spare === true
         if (s.role === 'candidate') return this.promote()
         this.everStarted = true
         this.startCrashes = 0
         if (!this.owner) this.takeOwnership()
+        this.keepSpare()
         return
+      case 'standing-by':
+        if (s.role !== 'spare') return
+        s.standingBy = true
+        this.opts.log.debug(`warm spare ${s.proc.pid} stands by`)
+        return this.record('running', null)
       case 'start-failed':
         s.said = msg.message
         s.startFailed = true
@@ -200,7 +283,11 @@ class Supervisor {
       log.notice(`previous serving process ${s.proc.pid} exited (${how}) after handing over`)
       return this.checkStopped()
     }
-    if (s.role === 'rejected') return this.checkStopped()
+    if (s.role === 'rejected' || s.role === 'dropped') return this.checkStopped()
+    if (s.role === 'spare') {
+      this.spareDied(s, how)
+      return this.checkStopped()
+    }
     if (s.role === 'candidate') {
       if (this.stopping) return this.checkStopped()
       return this.reject(s.said ?? `exited (${how}) before it was ready`)
@@ -266,7 +353,8 @@ class Supervisor {
       this.lastReload = {at, ok: true, error: null}
       return this.record('running', null)
     }
-    const s = this.spawn('candidate', this.nextEntry())
+    const entry = this.nextEntry()
+    const s = this.activateSpare('candidate', entry) ?? this.spawn('candidate', entry)
     log.notice(`received SIGHUP; serving process ${s.proc.pid} starts to take over from ${this.current.proc.pid}`)
     const timeoutMs = this.opts.reloadTimeoutMs ?? 60_000
     const timer = setTimeout(() => this.reject(`was not ready within ${Math.round(timeoutMs / 1000)} s`), timeoutMs)
@@ -291,10 +379,16 @@ class Supervisor {
     this.handles.keepOnly(c.s.proc.pid ?? 0)
     this.opts.log.notice(`reloaded: serving process ${c.s.proc.pid} serves${old ? `, ${old.proc.pid} drains and exits` : ''}`)
     this.record('running', null)
+    this.keepSpare()
     this.reloadNext()
   }
 
   private retire(s: Serving): void {
+    if (s.role === 'spare' || s.role === 'dropped') {
+      s.role = 'dropped'
+      s.proc.kill('SIGTERM')
+      return
+    }
     s.role = 'retiring'
     if (s.proc.connected) this.send(s, {type: 'retire'})
     else s.proc.kill('SIGTERM')
@@ -315,6 +409,7 @@ class Supervisor {
     if (this.current) {
       log.error(`reload failed: the new serving process ${c.s.proc.pid} ${why}; ${this.current.proc.pid} keeps serving`)
       this.record('running', null)
+      this.keepSpare()
     } else {
       // the old one crashed meanwhile: back to restarting after a crash
       log.error(`reload failed: the new serving process ${c.s.proc.pid} ${why}`)
@@ -398,6 +493,8 @@ class Supervisor {
     this.handedOver = true
     this.stopping = true
     if (this.timer) clearTimeout(this.timer)
+    if (this.spareTimer) clearTimeout(this.spareTimer)
+    this.spare = null
     if (s.child.connected) s.child.disconnect()
     s.child.unref()
     this.handles.closeAll()
@@ -410,6 +507,8 @@ class Supervisor {
     if (this.stopping) return
     this.stopping = true
     if (this.timer) clearTimeout(this.timer)
+    if (this.spareTimer) clearTimeout(this.spareTimer)
+    this.spare = null
     if (this.candidate) clearTimeout(this.candidate.timer)
     // Once the serving process closes its listeners the sockets close: new connections are
     // refused, as when a node stops without a supervisor.
@@ -436,6 +535,7 @@ class Supervisor {
       writeRecord(this.opts.prefix, {
         pid: process.pid,
         serving_pid: state === 'running' ? (this.current?.proc.pid ?? null) : null,
+        spare_pid: state === 'running' && this.spare?.standingBy ? this.spare.proc.pid : null,
         state,
         restarts: this.restarts,
         last_crash: this.lastCrash,
