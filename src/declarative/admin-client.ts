@@ -22,7 +22,7 @@ export class AdminApiError extends Error {
   constructor(
     message: string,
     readonly status: number,
-    readonly body?: Record<string, any>,
+    readonly body?: Record<string, unknown>,
   ) {
     super(message)
     this.name = 'AdminApiError'
@@ -65,15 +65,15 @@ export const SYNC_PATH = '/kctl/sync'
 /** Bodies past this size go gzipped: a whole configuration compresses about 10×. */
 const GZIP_FROM = 64 * 1024
 
-const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** One Admin API request and its answer parsed as JSON (undefined when empty). @throws AdminApiError, AdminUnreachable, AnswerLost, UnexpectedAnswer */
-export async function call(base: string, method: string, path: string, body?: unknown, gzip = false): Promise<any> {
+export async function call(base: string, method: string, path: string, body?: unknown, gzip = false): Promise<unknown> {
   const text = body === undefined ? undefined : JSON.stringify(body)
   const zipped = gzip && text !== undefined && text.length > GZIP_FROM
   const payload = text === undefined ? undefined : {data: zipped ? new Uint8Array(gzipSync(text, {level: 1})) : text, headers: {'content-type': 'application/json', ...(zipped ? {'content-encoding': 'gzip'} : {})}}
   const answer = await send(base, method, path, payload)
-  let parsed: any
+  let parsed: unknown
   let json = answer.text.trim() === ''
   try {
     parsed = json ? undefined : JSON.parse(answer.text)
@@ -82,7 +82,7 @@ export async function call(base: string, method: string, path: string, body?: un
     parsed = undefined
   }
   if (answer.status < 200 || answer.status > 299) {
-    throw new AdminApiError(`${method} ${path}: ${answer.status} ${parsed?.message ?? answer.text.slice(0, 200)}`, answer.status, isObject(parsed) ? parsed : undefined)
+    throw new AdminApiError(`${method} ${path}: ${answer.status} ${(isObject(parsed) ? parsed.message : undefined) ?? answer.text.slice(0, 200)}`, answer.status, isObject(parsed) ? parsed : undefined)
   }
   if (!json) throw new UnexpectedAnswer(base, method, path, 'JSON', describeAnswer(answer))
   return parsed
@@ -119,14 +119,15 @@ export async function openGateway(url: string): Promise<Gateway> {
     const without = missing?.length ? `, without Kong's ${missing.map((m) => `"${m}"`).join(', ')}` : ''
     throw new NotAGateway(url, describeAnswer(answer) + without)
   }
-  const r = root as Record<string, any>
+  // kongShapeMissing found `version` a string and `configuration` an object.
+  const r = root as {version: string; configuration: Record<string, unknown>; kctl?: unknown}
   const kctl = isObject(r.kctl)
-  const writes = r.configuration.database === 'off' ? 'config' : kctl && r.kctl.sync === SYNC_PATH ? 'sync' : 'entities'
+  const writes = r.configuration.database === 'off' ? 'config' : isObject(r.kctl) && r.kctl.sync === SYNC_PATH ? 'sync' : 'entities'
   return {url, version: r.version, writes, kctl}
 }
 
 /** The fields of Kong's `GET /` answer that `root` lacks. */
-function kongShapeMissing(root: Record<string, any>): string[] {
+function kongShapeMissing(root: Record<string, unknown>): string[] {
   const missing: string[] = []
   if (typeof root.version !== 'string') missing.push('version')
   if (typeof root.tagline !== 'string') missing.push('tagline')
@@ -158,8 +159,7 @@ async function readAll(base: string, collection: string, tags: readonly string[]
   for (;;) {
     const path = `${collection}?${q}`
     const page = await call(base, 'GET', path)
-    const ok = isObject(page) && Array.isArray(page.data) && page.data.every((e: unknown) => isObject(e) && typeof e.id === 'string')
-    if (!ok || (page.offset != null && typeof page.offset !== 'string')) {
+    if (!isPage(page)) {
       throw new UnexpectedAnswer(base, 'GET', path, 'a page of entities ({"data": [{"id": …}, …], "offset": …})', JSON.stringify(page)?.slice(0, 80) ?? 'nothing')
     }
     rows.push(...page.data)
@@ -167,6 +167,12 @@ async function readAll(base: string, collection: string, tags: readonly string[]
     q.set('offset', page.offset)
   }
   return rows
+}
+
+/** Kong's page of a collection: `{data: [entities], offset?}` (offset null or absent on the last). */
+function isPage(v: unknown): v is {data: EntityRecord[]; offset?: string | null} {
+  if (!isObject(v) || !Array.isArray(v.data)) return false
+  return v.data.every((e: unknown) => isObject(e) && typeof e.id === 'string') && (v.offset == null || typeof v.offset === 'string')
 }
 
 /** Kong: `/upstreams/{u}/targets` for each upstream, tags filtered here. */
@@ -194,7 +200,7 @@ export async function postSync(base: string, events: readonly Event[]): Promise<
     events: events.map((e) => ({op: e.op, kind: e.kind, entity: e.op === 'delete' ? {id: e.entity.id} : e.entity, ...(e.old ? {old: e.old} : {}), ...(e.transform === false ? {transform: false as const} : {})})),
   }
   const res = await call(base, 'POST', SYNC_PATH, body, true)
-  const counts = isObject(res) && [res.created, res.updated, res.deleted].every((n) => Number.isInteger(n))
-  if (!counts) throw new UnexpectedAnswer(base, 'POST', SYNC_PATH, '{"created": N, "updated": N, "deleted": N}', JSON.stringify(res)?.slice(0, 80) ?? 'nothing')
+  const counts = (v: unknown): v is Summary => isObject(v) && [v.created, v.updated, v.deleted].every((n) => Number.isInteger(n))
+  if (!counts(res)) throw new UnexpectedAnswer(base, 'POST', SYNC_PATH, '{"created": N, "updated": N, "deleted": N}', JSON.stringify(res)?.slice(0, 80) ?? 'nothing')
   return {created: res.created, updated: res.updated, deleted: res.deleted}
 }

@@ -63,16 +63,21 @@ export async function postConfig(base: string, body: Record<string, unknown>, ta
 }
 
 /** Kong's code 14 envelope → problems, each at the entity's place in the files when it came from them. */
-export function nodeProblems(body: Record<string, any>, target?: Target): ConfigProblem[] {
+export function nodeProblems(body: Record<string, unknown>, target?: Target): ConfigProblem[] {
   const problems: ConfigProblem[] = []
-  for (const item of body.flattened_errors ?? []) {
-    const entry = item.entity_id ? target?.entries.get(item.entity_id) : undefined
-    const kind = ENTITIES.find((s) => s.singular === item.entity_type)?.name ?? item.entity_type
-    const label = item.entity_name ?? item.entity_id ?? '?'
+  for (const item of records(body.flattened_errors)) {
+    const id = text(item.entity_id)
+    const entry = id ? target?.entries.get(id) : undefined
+    const kind = ENTITIES.find((s) => s.singular === item.entity_type)?.name ?? text(item.entity_type)
+    const label = text(item.entity_name) ?? id ?? '?'
     const origin = entry?.origin ?? {file: 'gateway', path: `${kind}[${label}]`}
-    for (const e of item.errors ?? []) problems.push({origin, ...(e.field ? {field: e.field} : {}), message: e.message})
+    for (const e of records(item.errors)) problems.push({origin, ...(e.field ? {field: String(e.field)} : {}), message: String(e.message)})
   }
   // What Kong could not tie to an entity stays in `fields`.
-  if (!problems.length || (body.fields && Object.keys(body.fields).length)) problems.push({message: body.message ?? 'invalid declarative configuration'})
+  if (!problems.length || (body.fields && Object.keys(body.fields).length)) problems.push({message: text(body.message) ?? 'invalid declarative configuration'})
   return problems
 }
+
+/** The objects in `v` when it is a list (an answer's lists are not validated before this). */
+const records = (v: unknown): Array<Record<string, unknown>> => (Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null) : [])
+const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)

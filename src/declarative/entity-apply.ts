@@ -8,12 +8,13 @@
  *   deletes, children first ──► per kind, parents first: updates, then creates
  *
  *   create, update  PUT    /{collection}/{id}            Kong's upsert: the whole entity
+ *                                                        (a certificate's with the SNIs it has)
  *   targets         POST   /upstreams/{u}/targets        (Kong has no /targets)
  *                   PUT    /upstreams/{u}/targets/{id}
  *   delete          DELETE /{collection}/{id}            a 404 is already gone
  */
 import {UserError} from '../kit/errors.js'
-import {getSchema, topologicalOrder} from '../runtime/schema/registry.js'
+import {foreignId, getSchema, topologicalOrder} from '../runtime/schema/registry.js'
 import type {Event, Summary} from '../runtime/declarative/state.js'
 import {AdminApiError, AdminUnreachable, AnswerLost, call, UnexpectedAnswer} from './admin-client.js'
 
@@ -74,13 +75,19 @@ async function write(base: string, ev: Event): Promise<void> {
   const {id: _id, created_at: _c, updated_at: _u, ...fields} = ev.entity
   if (ev.kind === 'targets') return writeTarget(base, ev, fields)
   if (ev.op === 'delete') return remove(base, `${collection}/${id}`)
+  // Kong's PUT /certificates/{id} without `snis` removes the certificate's SNIs; an update
+  // keeps the ones it has (those the target drops were deleted before, as children)
+  if (ev.kind === 'certificates' && ev.op === 'update') {
+    const now = (await call(base, 'GET', `${collection}/${id}`).catch(() => null)) as {snis?: unknown} | null
+    if (Array.isArray(now?.snis)) fields.snis = now.snis
+  }
   expectEntity(base, 'PUT', `${collection}/${id}`, id, await call(base, 'PUT', `${collection}/${id}`, fields))
 }
 
 /** Kong 3 serves targets only under their upstream, and its PUT there does not create. */
-async function writeTarget(base: string, ev: Event, fields: Record<string, any>): Promise<void> {
+async function writeTarget(base: string, ev: Event, fields: Record<string, unknown>): Promise<void> {
   const id = ev.entity.id as string
-  const upstream = (e: Record<string, any> | undefined) => e?.upstream?.id as string | undefined
+  const upstream = (e: Record<string, unknown> | undefined) => foreignId(e?.upstream)
   const under = (u: string | undefined) => `/upstreams/${u}/targets`
   if (ev.op === 'delete') return remove(base, `${under(upstream(ev.old ?? ev.entity))}/${id}`)
   if (ev.op === 'update' && upstream(ev.old) === upstream(ev.entity)) {
@@ -101,7 +108,7 @@ async function remove(base: string, path: string): Promise<void> {
 }
 
 /** A write's answer is the entity written. @throws UnexpectedAnswer */
-function expectEntity(base: string, method: string, path: string, id: string, answer: any): void {
-  if (answer && typeof answer === 'object' && answer.id === id) return
+function expectEntity(base: string, method: string, path: string, id: string, answer: unknown): void {
+  if (answer && typeof answer === 'object' && 'id' in answer && answer.id === id) return
   throw new UnexpectedAnswer(base, method, path, `the entity written (id ${id})`, JSON.stringify(answer)?.slice(0, 80) ?? 'nothing')
 }

@@ -3,7 +3,7 @@
  * field-level diff, `deleting plugin rate-limiting (global)`. Values that came from the
  * environment are masked. Colour is the caller's choice (TTY only).
  */
-import {getSchema} from '../runtime/schema/registry.js'
+import {foreignId, getSchema} from '../runtime/schema/registry.js'
 import {changedFields} from '../runtime/declarative/compare.js'
 import type {Event, State} from '../runtime/declarative/state.js'
 
@@ -17,20 +17,20 @@ export const noPaint: Paint = {green: (s) => s, red: (s) => s, yellow: (s) => s}
 const VERB = {create: 'creating', update: 'updating', delete: 'deleting'} as const
 
 /** A human name: endpoint key, plugin scope, target on upstream, else the id. */
-export function entityLabel(kind: string, e: Record<string, any>, states: readonly State[]): string {
+export function entityLabel(kind: string, e: Record<string, unknown>, states: readonly State[]): string {
   const nameOf = (k: string, id: string | undefined) => {
     const s = getSchema(k)
     const found = id ? states.map((st) => st[k]?.find((x) => x.id === id)).find(Boolean) : undefined
-    return (found && s?.endpoint_key && found[s.endpoint_key]) || id
+    return String((found && s?.endpoint_key && found[s.endpoint_key]) || id)
   }
   if (kind === 'plugins') {
-    const scopes = (['service', 'route', 'consumer'] as const).filter((f) => e[f]?.id).map((f) => `${f} ${nameOf(`${f}s`, e[f].id)}`)
-    const name = e.instance_name ? `${e.name} (${e.instance_name})` : e.name
+    const scopes = (['service', 'route', 'consumer'] as const).filter((f) => foreignId(e[f])).map((f) => `${f} ${nameOf(`${f}s`, foreignId(e[f]))}`)
+    const name = e.instance_name ? `${e.name} (${e.instance_name})` : String(e.name)
     return scopes.length ? `${name} for ${scopes.join(' and ')}` : `${name} (global)`
   }
-  if (kind === 'targets') return `${e.target} on upstream ${nameOf('upstreams', e.upstream?.id)}`
+  if (kind === 'targets') return `${e.target} on upstream ${nameOf('upstreams', foreignId(e.upstream))}`
   const key = getSchema(kind)?.endpoint_key
-  return (key && e[key]) || e.id
+  return String((key && e[key]) || e.id)
 }
 
 /** decK's mask for a value that came from a `DECK_` environment variable. */

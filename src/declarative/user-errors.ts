@@ -28,7 +28,7 @@ function masked(err: unknown, secrets: readonly string[]): unknown {
   }
   if (err instanceof AdminApiError) {
     // Strings only: the envelope's numeric code stays what it is.
-    const body = err.body ? {...(maskValue(err.body, secrets) as Record<string, any>), code: err.body.code} : undefined
+    const body = err.body ? {...(maskValue(err.body, secrets) as Record<string, unknown>), code: err.body.code} : undefined
     return new AdminApiError(mask(err.message, secrets), err.status, body)
   }
   if (err instanceof PartialApply) return new PartialApply(err.applied, err.failed, err.notApplied, masked(err.reason, secrets) as Error, err.unknown)

@@ -50,7 +50,7 @@ describe('kctl init --mode hybrid (shared certificate)', () => {
     sb = await createSandbox()
     p = await hybridPorts(2)
     upstream = await startUpstream()
-    await writeFile(join(sb.cwd, 'kctl.yaml'), hybridSpec('hy', p))
+    await writeFile(join(sb.cwd, 'kctl.yaml'), hybridSpec('hy', p, {certificates: {mtls: 'shared', days: 30}}))
   })
   after(async () => {
     await sb?.cleanup()
@@ -213,7 +213,7 @@ describe('kctl init --mode hybrid --mtls pki', () => {
   before(async () => {
     sb = await createSandbox()
     p = await hybridPorts(2)
-    await writeFile(join(sb.cwd, 'kctl.yaml'), hybridSpec('pki', p, 'pki'))
+    await writeFile(join(sb.cwd, 'kctl.yaml'), hybridSpec('pki', p, {certificates: {mtls: 'pki', days: 30}}))
   })
   after(async () => {
     await sb?.cleanup()

@@ -7,34 +7,27 @@
 import assert from 'node:assert/strict'
 import {existsSync} from 'node:fs'
 import {readFile, writeFile} from 'node:fs/promises'
-import type {Server} from 'node:http'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
 import {findFreePort} from '../../src/kit/ports.js'
-import {create, served, startUpstream} from '../helpers/http.js'
+import {served} from '../helpers/http.js'
 import {failures, startLoad} from '../helpers/load.js'
-import {startCluster, type Cluster} from '../helpers/nodes.js'
+import {startServingCluster, type ServingCluster} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
 
 describe('kctl init after editing the spec (--prune)', () => {
-  let cluster: Cluster
-  let upstream: {server: Server; port: number}
+  let cluster: ServingCluster
   let dp4Proxy = ''
   const specFile = () => join(cluster.cwd, 'kctl.yaml')
   const listed = async () => ((await (await fetch(`${cluster.admin}/clustering/data-planes`)).json()).data as {id: string}[]).map((r) => r.id).sort()
   const nodeId = (name: string) => readFile(join(cluster.dataDir, 'clusters', cluster.name, 'nodes', name, 'kong.id'), 'utf8').then((t) => t.trim())
 
   before(async () => {
-    upstream = await startUpstream()
-    cluster = await startCluster({mode: 'hybrid', name: 'prune', dataPlanes: 3})
-    await create(`${cluster.admin}/services`, {name: 's', url: `http://127.0.0.1:${upstream.port}`})
-    await create(`${cluster.admin}/services/s/routes`, {'paths[]': '/s'})
-    for (const p of cluster.proxies) await until(`${p} serves /s`, () => served(`${p}/s/x`).then(() => true, () => false))
+    cluster = await startServingCluster({mode: 'hybrid', name: 'prune', dataPlanes: 3})
   })
   after(async () => {
     await cluster?.cleanup()
-    upstream?.server.close()
   })
 
   it('without --prune: the added node starts, the removed ones are named and keep their state', async () => {

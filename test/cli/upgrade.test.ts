@@ -9,7 +9,6 @@
  */
 import assert from 'node:assert/strict'
 import {cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
-import type {Server} from 'node:http'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {isAlive} from '../../src/kit/process.js'
@@ -17,10 +16,10 @@ import {silentReporter} from '../../src/kit/output.js'
 import {runtimeSourceAt} from '../../src/cluster/runtime-install.js'
 import {MIGRATIONS, pendingMigrations, type Migration} from '../../src/runtime/db/migrations.js'
 import {upgrade} from '../../src/services/upgrade.js'
-import {create, startUpstream} from '../helpers/http.js'
+import {create} from '../helpers/http.js'
 import {ROOT, runKctl, type KctlRun} from '../helpers/kctl.js'
 import {failures, startLoad} from '../helpers/load.js'
-import {startCluster, type Cluster} from '../helpers/nodes.js'
+import {startServingCluster, type ServingCluster} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
 
 const THIS = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string
@@ -46,8 +45,7 @@ interface NodeRow {
 }
 
 describe('kctl upgrade and --rollback between two builds (hybrid, 3 data planes)', () => {
-  let c: Cluster
-  let upstream: {server: Server; port: number}
+  let c: ServingCluster
   let next: string
   const nextKctl = (...args: string[]): Promise<KctlRun> => runKctl(args, {cwd: c.cwd, env: {KCTL_DATA_DIR: c.dataDir}, bin: join(next, 'bin', 'run.js')})
   const nodes = async (): Promise<NodeRow[]> => {
@@ -59,16 +57,11 @@ describe('kctl upgrade and --rollback between two builds (hybrid, 3 data planes)
   const statusUrls = () => Object.values(c.state().nodes).map((n) => `http://${n.listen.status}`)
 
   before(async () => {
-    upstream = await startUpstream()
-    c = await startCluster({mode: 'hybrid', name: 'up', dataPlanes: 3})
+    c = await startServingCluster({mode: 'hybrid', name: 'up', dataPlanes: 3})
     next = secondBuild(join(c.sandbox.dir, 'kctl-next'), NEXT)
-    await create(`${c.admin}/services`, {name: 's', url: `http://127.0.0.1:${upstream.port}`})
-    await create(`${c.admin}/services/s/routes`, {'paths[]': '/s'})
-    for (const p of c.proxies) await until(`${p} serves the route`, async () => (await fetch(`${p}/s/x`)).status === 200)
   })
   after(async () => {
     await c?.cleanup()
-    upstream?.server.close()
   })
 
   it('every node reports the version of the build that started it', async () => {

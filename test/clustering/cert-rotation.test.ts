@@ -6,13 +6,12 @@
  */
 import assert from 'node:assert/strict'
 import {existsSync, readFileSync} from 'node:fs'
-import type {Server} from 'node:http'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {fingerprintSha256} from '../../src/pki/index.js'
-import {create, served, startUpstream} from '../helpers/http.js'
+import {create} from '../helpers/http.js'
 import {failures, startLoad} from '../helpers/load.js'
-import {startCluster, type Cluster} from '../helpers/nodes.js'
+import {startServingCluster, type ServingCluster} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
 
 const DAY = 86_400
@@ -22,7 +21,7 @@ interface DpRow {
   cert_expiry: number | null
 }
 
-async function statusJson(cluster: Cluster): Promise<{data_planes: DpRow[]}> {
+async function statusJson(cluster: ServingCluster): Promise<{data_planes: DpRow[]}> {
   const r = await cluster.kctl('status', '--json')
   return JSON.parse(r.stdout)
 }
@@ -32,19 +31,13 @@ const colons = (hex: string) => hex.toUpperCase().match(/../g)!.join(':')
 
 for (const mtls of ['shared', 'pki'] as const) {
   describe(`kctl certs rotate (mtls ${mtls})`, () => {
-    let cluster: Cluster
-    let upstream: {server: Server; port: number}
+    let cluster: ServingCluster
 
     before(async () => {
-      upstream = await startUpstream()
-      cluster = await startCluster({mode: 'hybrid', name: `rot-${mtls}`, dataPlanes: 2, certificates: {mtls}})
-      await create(`${cluster.admin}/services`, {name: 's', url: `http://127.0.0.1:${upstream.port}`})
-      await create(`${cluster.admin}/services/s/routes`, {'paths[]': '/s'})
-      for (const p of cluster.proxies) await until(`${p} serves /s`, () => served(`${p}/s/x`).then(() => true, () => false))
+      cluster = await startServingCluster({mode: 'hybrid', name: `rot-${mtls}`, dataPlanes: 2, certificates: {mtls}})
     })
     after(async () => {
       await cluster?.cleanup()
-      upstream?.server.close()
     })
 
     it('rolls new certificates out with 0 failed requests; no data plane is refused; each presents the new one; status shows the new expiry', async () => {

@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict'
 import {randomUUID} from 'node:crypto'
-import {describe, test} from 'node:test'
+import {after, before, describe, test} from 'node:test'
 import {exportConfig} from '../../src/runtime/clustering/export.js'
 import {decodeFrame, FrameError} from '../../src/runtime/clustering/frame.js'
-import {createFrameDecoder} from '../../src/runtime/clustering/frame-decoder.js'
+import {createFrameDecoder, type FrameDecoder} from '../../src/runtime/clustering/frame-decoder.js'
 import {encodeReconfigure} from '../../src/runtime/clustering/protocol.js'
 
 const now = Math.floor(Date.now() / 1000)
@@ -26,9 +26,15 @@ function frame(hash: string, routes: number, routeOverrides: Record<string, unkn
 }
 
 describe('clustering: the frame decoder thread', () => {
-  test('decodes as this thread does, frames in the order sent', async (t) => {
-    const decoder = createFrameDecoder()
-    t.after(() => decoder.close())
+  // One decoder for the file, its tests in order: a thread loads the whole schema registry,
+  // which takes most of this file's time. The last test closes it and starts its next one.
+  let decoder: FrameDecoder
+  before(() => {
+    decoder = createFrameDecoder()
+  })
+  after(() => decoder?.close())
+
+  test('decodes as this thread does, frames in the order sent', async () => {
     const frames = ['a'.repeat(32), 'b'.repeat(32), 'c'.repeat(32)].map((h, i) => frame(h, 50 * (i + 1)))
     const decoded = await Promise.all(frames.map((f) => decoder.decode(f)))
     assert.deepEqual(decoded.map((d) => d.msg.config_hash), ['a'.repeat(32), 'b'.repeat(32), 'c'.repeat(32)])
@@ -36,9 +42,7 @@ describe('clustering: the frame decoder thread', () => {
     assert.deepEqual(decoded[1], decodeFrame(frames[1]))
   })
 
-  test('says which step refused a frame: unreadable, or a configuration that does not validate (with its hash)', async (t) => {
-    const decoder = createFrameDecoder()
-    t.after(() => decoder.close())
+  test('says which step refused a frame: unreadable, or a configuration that does not validate (with its hash)', async () => {
     const unreadable = await decoder.decode(Buffer.from('not gzip')).then(() => assert.fail('decoded'), (e) => e)
     assert.ok(unreadable instanceof FrameError)
     assert.equal(unreadable.stage, 'decode')
@@ -51,9 +55,7 @@ describe('clustering: the frame decoder thread', () => {
     assert.equal((await decoder.decode(frame('e'.repeat(32), 1))).msg.config_hash, 'e'.repeat(32))
   })
 
-  test('after close, the next frame starts a new thread', async (t) => {
-    const decoder = createFrameDecoder()
-    t.after(() => decoder.close())
+  test('after close, the next frame starts a new thread', async () => {
     await decoder.decode(frame('f'.repeat(32), 1))
     await decoder.close()
     assert.equal((await decoder.decode(frame('0'.repeat(32), 3))).entities.routes.length, 3)

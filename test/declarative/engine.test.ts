@@ -4,10 +4,9 @@
  * a plugin written without `config`, nested dumps, and the conflict check that refuses an
  * apply when the gateway changed after the diff.
  */
-import {after, before, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {parse} from 'yaml'
 import {fetchState, postSync} from '../../src/declarative/admin-client.js'
@@ -15,30 +14,17 @@ import {planSync} from '../../src/declarative/plan.js'
 import {apply} from '../../src/services/apply.js'
 import {changesJson} from '../../src/services/declarative.js'
 import {dump} from '../../src/services/dump.js'
-import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
-import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {adminBed} from '../helpers/gateway.js'
 
-let pg: TestPostgres
-let admin: TestAdmin
-let dir: string
-before(async () => {
-  pg = await startTestPostgres()
-  admin = await startTestAdmin(pg)
-  dir = await mkdtemp(join(tmpdir(), 'kctl-engine-'))
-})
-after(async () => {
-  await admin?.close()
-  await pg?.stop()
-  await rm(dir, {recursive: true, force: true})
-})
+const bed = adminBed('kctl-engine-')
 
 async function file(name: string, text: string): Promise<string> {
-  const p = join(dir, name)
+  const p = join(bed.dir, name)
   await writeFile(p, text)
   return p
 }
-const run = async (f: string, selectTags: string[] = [], allowEmpty = false) => (await apply({files: [f], adminUrl: admin.url, stateRoot: dir, yes: true, selectTags, allowEmpty})).result.summary
-const names = async (kind: string) => (await admin.call('GET', `/${kind}`)).body.data.map((e: any) => e.name ?? e.username).sort()
+const run = async (f: string, selectTags: string[] = [], allowEmpty = false) => (await apply({files: [f], adminUrl: bed.api.url, stateRoot: bed.dir, yes: true, selectTags, allowEmpty})).result.summary
+const names = async (kind: string) => (await bed.api.call('GET', `/${kind}`)).body.data.map((e: any) => e.name ?? e.username).sort()
 
 const nested = `_format_version: "3.0"
 services:
@@ -65,12 +51,12 @@ consumers:
 describe('declarative engine', () => {
   it('credentials nest in consumers; a plugin without config gets its defaults; the dump nests like decK and applies back as a no-op', async () => {
     assert.deepEqual(await run(await file('nested.yaml', nested)), {created: 8, updated: 0, deleted: 0})
-    assert.equal((await admin.call('GET', '/consumers/alice/key-auth')).body.data[0].key, 'alice-key')
-    assert.equal((await admin.call('GET', '/consumers/alice/acls')).body.data[0].group, 'admins')
-    const cid = (await admin.call('GET', '/plugins')).body.data.find((p: any) => p.name === 'correlation-id')
+    assert.equal((await bed.api.call('GET', '/consumers/alice/key-auth')).body.data[0].key, 'alice-key')
+    assert.equal((await bed.api.call('GET', '/consumers/alice/acls')).body.data[0].group, 'admins')
+    const cid = (await bed.api.call('GET', '/plugins')).body.data.find((p: any) => p.name === 'correlation-id')
     assert.equal(cid.config.header_name, 'Kong-Request-ID', 'config defaults not filled')
-    const out = join(dir, 'dump.yaml')
-    await dump({adminUrl: admin.url, stateRoot: dir, format: 'yaml', output: out})
+    const out = join(bed.dir, 'dump.yaml')
+    await dump({adminUrl: bed.api.url, stateRoot: bed.dir, format: 'yaml', output: out})
     const d = parse(await readFile(out, 'utf8'))
     assert.equal(d.routes, undefined, 'routes should nest under their service')
     assert.equal(d.services[0].routes[0].name, 'r')
@@ -87,10 +73,10 @@ describe('declarative engine', () => {
   it('a basic-auth password in clear re-applies as a no-op (stored hashed) and a changed one is an update that shows no clear text', async () => {
     const f = await file('basic.yaml', '_format_version: "3.0"\nconsumers:\n- username: bob\n  basicauth_credentials:\n  - username: bob\n    password: s3cret\n')
     assert.deepEqual(await run(f, ['basic']), {created: 2, updated: 0, deleted: 0})
-    assert.notEqual((await admin.call('GET', '/consumers/bob/basic-auth')).body.data[0].password, 's3cret')
-    assert.equal((await planSync(admin.url, [f], ['basic'])).events.length, 0)
+    assert.notEqual((await bed.api.call('GET', '/consumers/bob/basic-auth')).body.data[0].password, 's3cret')
+    assert.equal((await planSync(bed.api.url, [f], ['basic'])).events.length, 0)
     const changed = await file('basic-2.yaml', '_format_version: "3.0"\nconsumers:\n- username: bob\n  basicauth_credentials:\n  - username: bob\n    password: n3w\n')
-    const plan = await planSync(admin.url, [changed], ['basic'])
+    const plan = await planSync(bed.api.url, [changed], ['basic'])
     assert.deepEqual(plan.summary, {created: 0, updated: 1, deleted: 0})
     assert.equal(plan.events[0].kind, 'basicauth_credentials')
     assert.doesNotMatch(JSON.stringify(changesJson(plan.events, [plan.target.state, plan.current])), /n3w/)
@@ -100,27 +86,27 @@ describe('declarative engine', () => {
   })
 
   it('a bad plugin config is an invalid file: exit with the field located, nothing changes', async () => {
-    const before = await fetchState(admin.url)
+    const before = await fetchState(bed.api.url)
     const bad = await file('bad-plugin.yaml', nested.replace('  - name: correlation-id\n', '  - name: rate-limiting\n    config: {minute: lots, nope: 1}\n'))
     await assert.rejects(run(bad), (err: Error) => {
       assert.match(err.message, /bad-plugin\.yaml:\d+: services\[0\]\.plugins\[0\]: config\.minute: expected a number/)
       assert.match(err.message, /config\.nope: unknown field/)
       return true
     })
-    assert.deepEqual(await fetchState(admin.url), before)
+    assert.deepEqual(await fetchState(bed.api.url), before)
   })
 
   it('--select-tag manages only tagged entities, tags what it creates, and leaves the rest alone', async () => {
     const tagged = await file('team-a.yaml', '_format_version: "3.0"\nservices:\n- name: a1\n  host: a1.example\n- name: a2\n  host: a2.example\n')
     assert.deepEqual(await run(tagged, ['team-a']), {created: 2, updated: 0, deleted: 0})
-    assert.deepEqual((await admin.call('GET', '/services/a1')).body.tags, ['team-a'])
+    assert.deepEqual((await bed.api.call('GET', '/services/a1')).body.tags, ['team-a'])
     const fewer = await file('team-a-fewer.yaml', '_format_version: "3.0"\n_info:\n  select_tags: [team-a]\nservices:\n- name: a1\n  host: a1.example\n')
     assert.deepEqual(await run(fewer), {created: 0, updated: 0, deleted: 1})
     assert.deepEqual(await names('services'), ['a1', 'svc'], 'an untagged service was touched')
-    const plan = await planSync(admin.url, [fewer])
+    const plan = await planSync(bed.api.url, [fewer])
     assert.equal(plan.events.length, 0)
-    const d = join(dir, 'dump-a.yaml')
-    await dump({adminUrl: admin.url, stateRoot: dir, format: 'yaml', output: d, selectTags: ['team-a']})
+    const d = join(bed.dir, 'dump-a.yaml')
+    await dump({adminUrl: bed.api.url, stateRoot: bed.dir, format: 'yaml', output: d, selectTags: ['team-a']})
     const dumped = parse(await readFile(d, 'utf8'))
     assert.deepEqual(dumped._info, {select_tags: ['team-a']})
     assert.deepEqual(dumped.services.map((s: any) => s.name), ['a1'])
@@ -128,20 +114,20 @@ describe('declarative engine', () => {
 
   it('an entity changed between diff and apply fails the whole apply with a conflict, nothing applied', async () => {
     const f = await file('conflict.yaml', nested.replace('name: svc\n', 'name: svc\n  retries: 2\n').replace('- name: r\n', '- name: r\n    strip_path: false\n'))
-    const plan = await planSync(admin.url, [f])
+    const plan = await planSync(bed.api.url, [f])
     assert.ok(plan.events.some((e) => e.kind === 'routes' && e.op === 'update'), JSON.stringify(plan.summary))
     // Someone edits the route after the diff was computed.
-    assert.equal((await admin.call('PATCH', '/routes/r', {paths: ['/edited']})).status, 200)
-    await assert.rejects(postSync(admin.url, plan.events), (err: any) => {
+    assert.equal((await bed.api.call('PATCH', '/routes/r', {paths: ['/edited']})).status, 200)
+    await assert.rejects(postSync(bed.api.url, plan.events), (err: any) => {
       assert.equal(err.status, 409)
       assert.equal(err.body.code, 15)
       assert.match(err.body.message, /routes entity '.*' changed since the diff was computed; nothing was applied/)
       return true
     })
-    assert.equal((await admin.call('GET', '/services/svc')).body.retries, 5, 'part of a conflicting apply was written')
-    assert.deepEqual((await admin.call('GET', '/routes/r')).body.paths, ['/edited'])
+    assert.equal((await bed.api.call('GET', '/services/svc')).body.retries, 5, 'part of a conflicting apply was written')
+    assert.deepEqual((await bed.api.call('GET', '/routes/r')).body.paths, ['/edited'])
     // A fresh diff sees the edit and applies.
     assert.ok((await run(f)).updated >= 2)
-    assert.equal((await admin.call('GET', '/services/svc')).body.retries, 2)
+    assert.equal((await bed.api.call('GET', '/services/svc')).body.retries, 2)
   })
 })

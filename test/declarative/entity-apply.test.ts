@@ -11,6 +11,7 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
+import {makeCert} from '../helpers/certs.js'
 import {runKctl} from '../helpers/kctl.js'
 import {startKongLike, type KongLike} from '../helpers/kong-like.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
@@ -224,6 +225,21 @@ consumers:
     const text = await kctl('apply', f, '--admin-url', kong.url)
     assert.equal(text.code, 1)
     assert.match(text.stderr, /Error: The apply stopped at creating consumer bob: .*409.*\nFailed \(1\):\n {2}creating consumer bob\nNot applied \(1\):\n {2}creating keyauth_credential bob-key\nNext: .*so nothing was applied\./)
+  })
+
+  it('a certificate updated entity by entity keeps its SNIs (Kong drops them on a PUT without snis)', async () => {
+    const {cert: certPem, key: keyPem} = await makeCert('shop.test')
+    const block = (pem: string) => pem.trim().split('\n').map((l) => `      ${l}`).join('\n')
+    const cert = (tag: string) => `_format_version: "3.0"\ncertificates:\n- id: 6f0d4c63-3c43-4f3e-9d33-6b0d7c1f2a10\n  tags: [${tag}]\n  cert: |\n${block(certPem)}\n  key: |\n${block(keyPem)}\n  snis:\n  - name: shop.test\n`
+    let r = await kctl('apply', await file('cert-a.yaml', cert('a')), '--admin-url', kong.url, '--yes')
+    assert.equal(r.code, 0, r.stderr)
+    const f = await file('cert-b.yaml', cert('b'))
+    r = await kctl('apply', f, '--admin-url', kong.url, '--yes')
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal((await admin.call('GET', '/snis/shop.test')).status, 200, 'the SNI is still there')
+    assert.deepEqual((await admin.call('GET', '/certificates/6f0d4c63-3c43-4f3e-9d33-6b0d7c1f2a10')).body.snis, ['shop.test'])
+    const diff = await kctl('diff', f, '--admin-url', kong.url, '--non-zero-exit-code')
+    assert.equal(diff.code, 0, diff.stdout + diff.stderr)
   })
 
   it('reset goes entity by entity too, children first, and leaves nothing', async () => {

@@ -2,8 +2,12 @@
  * An Admin API over a real, freshly migrated Postgres database, served on a free
  * loopback port. Each call gets its own database, so tests in a file do not share rows.
  */
+import {mkdtemp, rm} from 'node:fs/promises'
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, before} from 'node:test'
 import {buildAdminApi} from '../../src/runtime/admin/server.js'
 import {loadEntities} from '../../src/runtime/db/load-entities.js'
 import {createPool} from '../../src/runtime/db/pool.js'
@@ -11,7 +15,7 @@ import {createLogger} from '../../src/runtime/kit/log.js'
 import {createProxy, type Proxy} from '../../src/runtime/proxy/server.js'
 import {buildSnapshot} from '../../src/runtime/proxy/snapshot.js'
 import type {HealthView} from '../../src/runtime/workers/proxy-host.js'
-import type {TestPostgres} from './postgres.js'
+import {startTestPostgres, type TestPostgres} from './postgres.js'
 
 let counter = 0
 
@@ -81,4 +85,31 @@ export async function startTestAdmin(pg: TestPostgres, opts: {proxy?: boolean; h
       await pool.end()
     },
   }
+}
+
+/** A test file's Admin API over its own Postgres; every field is set in `before`. */
+export interface AdminBed {
+  pg: TestPostgres
+  api: TestAdmin
+  /** A temp folder of the file's own (only with `tempPrefix`; removed after the file). */
+  dir: string
+}
+
+/**
+ * Postgres, an Admin API over it (startTestAdmin) and, with `tempPrefix`, a temp folder,
+ * started before the file's tests and stopped after them, also when they fail.
+ */
+export function adminBed(tempPrefix?: string): AdminBed {
+  const bed = {} as AdminBed
+  before(async () => {
+    bed.pg = await startTestPostgres()
+    bed.api = await startTestAdmin(bed.pg)
+    if (tempPrefix) bed.dir = await mkdtemp(join(tmpdir(), tempPrefix))
+  })
+  after(async () => {
+    await bed.api?.close()
+    await bed.pg?.stop()
+    if (bed.dir) await rm(bed.dir, {recursive: true, force: true})
+  })
+  return bed
 }

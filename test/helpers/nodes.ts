@@ -11,6 +11,8 @@
  *   startCluster({mode, …})       a whole cluster as a user makes one: kctl.yaml on free
  *                                 ports, then `kctl init` in a sandbox (embedded,
  *                                 distributed or hybrid)
+ *   startServingCluster({…})      startCluster, with every proxy serving `/s` from a
+ *                                 local upstream (service `s`)
  *
  * Every node process started here is a child of the test process: `killAll()` (which
  * clusterBed's `after` calls) ends them all. In-process servers with no node process
@@ -35,7 +37,8 @@ import {decodeReconfigure, encodeBasicInfo, OUTLET_PATH, type PluginInfo, type R
 import {GATEWAY_VERSION} from '../../src/runtime/kit/version.js'
 import {createSandbox, type KctlRun, type Sandbox} from './kctl.js'
 import {startTestPostgres, type TestPostgres} from './postgres.js'
-import {distributedPorts, distributedSpec, hybridPorts, type HybridPorts} from './specs.js'
+import {create, served, startUpstream} from './http.js'
+import {distributedPorts, distributedSpec, hybridPorts, hybridSpec, type HybridPorts, type HybridSpecOptions} from './specs.js'
 import {until} from './until.js'
 
 const MAIN = new URL('../../src/runtime/main.js', import.meta.url).pathname
@@ -256,7 +259,7 @@ export interface ClusterOptions {
   /** hybrid: `cluster_ping_interval` in `spec.conf` (default 1 s, so liveness shows fast). */
   pingInterval?: number
   /** hybrid: `spec.certificates` (default: none, so mtls shared, 1095 days). */
-  certificates?: {mtls?: 'shared' | 'pki'; days?: number}
+  certificates?: HybridSpecOptions['certificates']
 }
 
 export interface Cluster {
@@ -282,21 +285,6 @@ export interface Cluster {
   startStray(): Promise<number>
   /** Destroys the cluster, kills every process seen, removes the sandbox. */
   cleanup(): Promise<void>
-}
-
-function hybridClusterSpec(name: string, p: HybridPorts, pingInterval: number, certificates?: ClusterOptions['certificates']): string {
-  const dps = p.dps.map((d, i) => `    - {name: dp-${i + 1}, role: data_plane, proxy_listen: "127.0.0.1:${d.proxy}", status_listen: "127.0.0.1:${d.status}"}`)
-  return `apiVersion: kctl/v1
-kind: Cluster
-metadata: {name: ${name}}
-spec:
-  mode: hybrid
-  database: {embedded: true}
-  conf: {cluster_ping_interval: ${pingInterval}}${certificates ? `\n  certificates: ${JSON.stringify(certificates)}` : ''}
-  nodes:
-    - {name: cp-1, role: control_plane, admin_listen: "127.0.0.1:${p.cp.admin}", status_listen: "127.0.0.1:${p.cp.status}", cluster_listen: "127.0.0.1:${p.cp.cluster}"}
-${dps.join('\n')}
-`
 }
 
 /**
@@ -325,7 +313,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     let hybrid: HybridPorts | undefined
     if (mode === 'hybrid') {
       hybrid = await hybridPorts(options.dataPlanes ?? 2)
-      await writeFile(join(sb.cwd, 'kctl.yaml'), hybridClusterSpec(name, hybrid, pingInterval, options.certificates))
+      await writeFile(join(sb.cwd, 'kctl.yaml'), hybridSpec(name, hybrid, {pingInterval, certificates: options.certificates}))
       admin = `http://127.0.0.1:${hybrid.cp.admin}`
       proxies = hybrid.dps.map((d) => `http://127.0.0.1:${d.proxy}`)
     } else if (mode === 'distributed') {
@@ -366,6 +354,34 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       },
       cleanup,
     }
+  } catch (err) {
+    await cleanup()
+    throw err
+  }
+}
+
+/** A cluster whose proxies serve `/s` from a local upstream; `cleanup()` also closes the upstream. */
+export interface ServingCluster extends Cluster {
+  upstream: {server: Server; port: number}
+}
+
+/**
+ * startCluster, then a local upstream behind service `s` and route `/s`, and every proxy
+ * serving it: where the tests that change a running cluster under load start from.
+ */
+export async function startServingCluster(options: ClusterOptions = {}): Promise<ServingCluster> {
+  const upstream = await startUpstream()
+  let cluster: Cluster | undefined
+  const cleanup = async () => {
+    await cluster?.cleanup()
+    upstream.server.close()
+  }
+  try {
+    cluster = await startCluster(options)
+    await create(`${cluster.admin}/services`, {name: 's', url: `http://127.0.0.1:${upstream.port}`})
+    await create(`${cluster.admin}/services/s/routes`, {'paths[]': '/s'})
+    for (const p of cluster.proxies) await until(`${p} serves /s`, () => served(`${p}/s/x`).then(() => true, () => false))
+    return {...cluster, upstream, cleanup}
   } catch (err) {
     await cleanup()
     throw err

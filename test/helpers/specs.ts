@@ -13,15 +13,24 @@ export async function hybridPorts(dataPlanes = 2): Promise<HybridPorts> {
   return {cp, dps}
 }
 
-export function hybridSpec(name: string, p: HybridPorts, mtls: 'shared' | 'pki' = 'shared'): string {
+export interface HybridSpecOptions {
+  /** `spec.conf.cluster_ping_interval` in seconds; none: kctl's default. */
+  pingInterval?: number
+  /** `spec.certificates`; none: kctl's defaults (mtls shared, 1095 days). */
+  certificates?: {mtls?: 'shared' | 'pki'; days?: number}
+}
+
+/** One control plane `cp-1` and a data plane `dp-N` for each of `p.dps`, on embedded Postgres. */
+export function hybridSpec(name: string, p: HybridPorts, options: HybridSpecOptions = {}): string {
   const dps = p.dps.map((d, i) => `    - {name: dp-${i + 1}, role: data_plane, proxy_listen: "127.0.0.1:${d.proxy}", status_listen: "127.0.0.1:${d.status}"}`)
+  const conf = options.pingInterval === undefined ? '' : `\n  conf: {cluster_ping_interval: ${options.pingInterval}}`
+  const certificates = options.certificates ? `\n  certificates: ${JSON.stringify(options.certificates)}` : ''
   return `apiVersion: kctl/v1
 kind: Cluster
 metadata: {name: ${name}}
 spec:
   mode: hybrid
-  database: {embedded: true}
-  certificates: {mtls: ${mtls}, days: 30}
+  database: {embedded: true}${conf}${certificates}
   nodes:
     - {name: cp-1, role: control_plane, admin_listen: "127.0.0.1:${p.cp.admin}", cluster_listen: "127.0.0.1:${p.cp.cluster}", status_listen: "127.0.0.1:${p.cp.status}"}
 ${dps.join('\n')}

@@ -1,38 +1,27 @@
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
 import {readFileSync, readdirSync} from 'node:fs'
-import {after, before, describe, test} from 'node:test'
+import {describe, test} from 'node:test'
 import {join} from 'node:path'
 import {parse} from 'yaml'
 import {conformanceDir, fixturesDir, skipWithoutConformance} from '../helpers/conformance.js'
-import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
-import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {adminBed} from '../helpers/gateway.js'
 
-let pg: TestPostgres
-let api: TestAdmin
-
-before(async () => {
-  pg = await startTestPostgres()
-  api = await startTestAdmin(pg)
-})
-after(async () => {
-  await api?.close()
-  await pg?.stop()
-})
+const bed = adminBed()
 
 describe('plugins: Admin API', () => {
   test('enabled list and plugin schemas', async () => {
-    const enabled = await api.call('GET', '/plugins/enabled')
+    const enabled = await bed.api.call('GET', '/plugins/enabled')
     const bundled = ['key-auth', 'basic-auth', 'acl', 'rate-limiting', 'request-termination', 'correlation-id', 'cors', 'ip-restriction', 'request-transformer', 'response-transformer', 'prometheus']
     assert.deepEqual([...enabled.body.enabled_plugins].sort(), [...bundled].sort())
-    const s = await api.call('GET', '/schemas/plugins/rate-limiting')
+    const s = await bed.api.call('GET', '/schemas/plugins/rate-limiting')
     assert.equal(s.status, 200)
     const config = s.body.fields.find((f: any) => f.config).config
     assert.equal(config.fields.find((f: any) => f.limit_by).limit_by.default, 'consumer')
   })
 
   test("rate-limiting defaults equal Kong's", async () => {
-    const r = await api.call('POST', '/plugins', {name: 'rate-limiting', config: {minute: 123}})
+    const r = await bed.api.call('POST', '/plugins', {name: 'rate-limiting', config: {minute: 123}})
     assert.equal(r.status, 201)
     assert.deepEqual(r.body.config, {
       second: null, minute: 123, hour: null, day: null, month: null, year: null,
@@ -41,111 +30,111 @@ describe('plugins: Admin API', () => {
       hide_client_headers: false, error_code: 429, error_message: 'API rate limit exceeded', sync_rate: -1,
     })
     assert.deepEqual(r.body.protocols, ['grpc', 'grpcs', 'http', 'https'])
-    await api.call('DELETE', `/plugins/${r.body.id}`)
+    await bed.api.call('DELETE', `/plugins/${r.body.id}`)
   })
 
   test('invalid configs answer 400 with config.x errors', async () => {
-    const bad = await api.call('POST', '/plugins', {name: 'rate-limiting', config: {minute: 'many'}})
+    const bad = await bed.api.call('POST', '/plugins', {name: 'rate-limiting', config: {minute: 'many'}})
     assert.equal(bad.status, 400)
     assert.equal(bad.body.name, 'schema violation')
     assert.equal(bad.body.fields.config.minute, 'expected a number')
     assert.match(bad.body.message, /config\.minute: expected a number/)
-    const none = await api.call('POST', '/plugins', {name: 'rate-limiting', config: {}})
+    const none = await bed.api.call('POST', '/plugins', {name: 'rate-limiting', config: {}})
     assert.match(none.body.message, /at least one of these fields must be non-empty: 'config.second'/)
-    const unknown = await api.call('POST', '/plugins', {name: 'key-auth', config: {nope: 1}})
+    const unknown = await bed.api.call('POST', '/plugins', {name: 'key-auth', config: {nope: 1}})
     assert.equal(unknown.body.fields.config.nope, 'unknown field')
-    const header = await api.call('POST', '/plugins', {name: 'key-auth', config: {key_names: ['bad name']}})
+    const header = await bed.api.call('POST', '/plugins', {name: 'key-auth', config: {key_names: ['bad name']}})
     assert.match(header.body.message, /config\.key_names\.1: bad header name 'bad name'/)
-    const acl = await api.call('POST', '/plugins', {name: 'acl', config: {allow: ['a'], deny: ['b']}})
+    const acl = await bed.api.call('POST', '/plugins', {name: 'acl', config: {allow: ['a'], deny: ['b']}})
     assert.match(acl.body.message, /only one of these fields must be non-empty/)
-    const notEnabled = await api.call('POST', '/plugins', {name: 'nope'})
+    const notEnabled = await bed.api.call('POST', '/plugins', {name: 'nope'})
     assert.match(notEnabled.body.message, /plugin 'nope' not enabled/)
-    const c = await api.call('POST', '/consumers', {username: 'scoped'})
-    const onConsumer = await api.call('POST', `/consumers/${c.body.id}/plugins`, {name: 'key-auth'})
+    const c = await bed.api.call('POST', '/consumers', {username: 'scoped'})
+    const onConsumer = await bed.api.call('POST', `/consumers/${c.body.id}/plugins`, {name: 'key-auth'})
     assert.equal(onConsumer.status, 400)
     assert.equal(onConsumer.body.fields.consumer, 'value must be null')
   })
 
   test('key-auth defaults; nested plugins on services and routes', async () => {
-    const s = await api.call('POST', '/services', {name: 'ka-svc', url: 'http://127.0.0.1:9'})
-    const r = await api.call('POST', `/services/ka-svc/plugins`, {name: 'key-auth'})
+    const s = await bed.api.call('POST', '/services', {name: 'ka-svc', url: 'http://127.0.0.1:9'})
+    const r = await bed.api.call('POST', `/services/ka-svc/plugins`, {name: 'key-auth'})
     assert.equal(r.status, 201)
     assert.deepEqual(r.body.service, {id: s.body.id})
     assert.deepEqual(r.body.config, {key_names: ['apikey'], hide_credentials: false, anonymous: null, key_in_header: true, key_in_query: true, key_in_body: false, run_on_preflight: true, realm: null})
-    const list = await api.call('GET', '/services/ka-svc/plugins')
+    const list = await bed.api.call('GET', '/services/ka-svc/plugins')
     assert.equal(list.body.data.length, 1)
-    const form = await api.form('POST', '/services/ka-svc/plugins', 'name=correlation-id&config.echo_downstream=true')
+    const form = await bed.api.form('POST', '/services/ka-svc/plugins', 'name=correlation-id&config.echo_downstream=true')
     assert.equal(form.status, 201)
     assert.equal(form.body.config.echo_downstream, true)
   })
 
   test("credentials under Kong's URLs: generated keys, hashed passwords, acls, cascade", async () => {
-    await api.call('POST', '/consumers', {username: 'carol'})
-    const k = await api.call('POST', '/consumers/carol/key-auth', {})
+    await bed.api.call('POST', '/consumers', {username: 'carol'})
+    const k = await bed.api.call('POST', '/consumers/carol/key-auth', {})
     assert.equal(k.status, 201)
     assert.match(k.body.key, /^[0-9a-f]{32}$/)
-    const given = await api.call('POST', '/consumers/carol/key-auth', {key: 'my-key'})
+    const given = await bed.api.call('POST', '/consumers/carol/key-auth', {key: 'my-key'})
     assert.equal(given.body.key, 'my-key')
-    assert.equal((await api.call('GET', '/consumers/carol/keyauth_credentials')).body.data.length, 2)
-    assert.equal((await api.call('GET', '/key-auths/my-key')).status, 200)
-    const dup = await api.call('POST', '/consumers/carol/key-auth', {key: 'my-key'})
+    assert.equal((await bed.api.call('GET', '/consumers/carol/keyauth_credentials')).body.data.length, 2)
+    assert.equal((await bed.api.call('GET', '/key-auths/my-key')).status, 200)
+    const dup = await bed.api.call('POST', '/consumers/carol/key-auth', {key: 'my-key'})
     assert.equal(dup.status, 409)
 
-    const b = await api.call('POST', '/consumers/carol/basic-auth', {username: 'carol', password: 'secret'})
+    const b = await bed.api.call('POST', '/consumers/carol/basic-auth', {username: 'carol', password: 'secret'})
     assert.equal(b.status, 201)
     assert.notEqual(b.body.password, 'secret')
     assert.match(b.body.password, /^[0-9a-f]{40}$/)
-    const patched = await api.call('PATCH', `/consumers/carol/basic-auth/${b.body.id}`, {tags: ['x']})
+    const patched = await bed.api.call('PATCH', `/consumers/carol/basic-auth/${b.body.id}`, {tags: ['x']})
     assert.equal(patched.body.password, b.body.password, 'a PATCH without password keeps the hash')
 
-    const g = await api.call('POST', '/consumers/carol/acls', {group: 'admins'})
+    const g = await bed.api.call('POST', '/consumers/carol/acls', {group: 'admins'})
     assert.equal(g.status, 201)
-    assert.equal((await api.call('POST', '/consumers/carol/acls', {group: 'admins'})).status, 409)
+    assert.equal((await bed.api.call('POST', '/consumers/carol/acls', {group: 'admins'})).status, 409)
 
-    assert.equal((await api.call('DELETE', '/consumers/carol')).status, 204)
-    assert.equal((await api.call('GET', '/key-auths/my-key')).status, 404)
-    assert.equal((await api.call('GET', `/acls/${g.body.id}`)).status, 404)
+    assert.equal((await bed.api.call('DELETE', '/consumers/carol')).status, 204)
+    assert.equal((await bed.api.call('GET', '/key-auths/my-key')).status, 404)
+    assert.equal((await bed.api.call('GET', `/acls/${g.body.id}`)).status, 404)
   })
 
   test('basic-auth hashes whatever the client sends, at the top level too; keeps the stored hash', async () => {
-    const c = await api.call('POST', '/consumers', {username: 'dave'})
+    const c = await bed.api.call('POST', '/consumers', {username: 'dave'})
     const hash = (p: string) => createHash('sha1').update(p + c.body.id).digest('hex')
-    const top = await api.call('POST', '/basicauth_credentials', {consumer: {username: 'dave'}, username: 'dave1', password: 'pw'})
+    const top = await bed.api.call('POST', '/basicauth_credentials', {consumer: {username: 'dave'}, username: 'dave1', password: 'pw'})
     assert.equal(top.status, 201)
     assert.equal(top.body.password, hash('pw'))
-    const alias = await api.call('POST', '/basic-auths', {consumer: {username: 'dave'}, username: 'dave2', password: 'pw2'})
+    const alias = await bed.api.call('POST', '/basic-auths', {consumer: {username: 'dave'}, username: 'dave2', password: 'pw2'})
     assert.equal(alias.body.password, hash('pw2'))
     const hexLike = 'a'.repeat(40)
-    const h = await api.call('POST', '/consumers/dave/basic-auth', {username: 'dave3', password: hexLike})
+    const h = await bed.api.call('POST', '/consumers/dave/basic-auth', {username: 'dave3', password: hexLike})
     assert.equal(h.body.password, hash(hexLike), 'a 40-hex password is a password, not a hash')
-    const put = await api.call('PUT', `/basic-auths/${h.body.id}`, {consumer: {id: c.body.id}, username: 'dave3', password: h.body.password})
+    const put = await bed.api.call('PUT', `/basic-auths/${h.body.id}`, {consumer: {id: c.body.id}, username: 'dave3', password: h.body.password})
     assert.equal(put.body.password, h.body.password, 'a PUT of the stored hash keeps it')
-    const changed = await api.call('PATCH', `/basic-auths/${h.body.id}`, {password: 'new'})
+    const changed = await bed.api.call('PATCH', `/basic-auths/${h.body.id}`, {password: 'new'})
     assert.equal(changed.body.password, hash('new'))
-    await api.call('DELETE', '/consumers/dave')
+    await bed.api.call('DELETE', '/consumers/dave')
   })
 
   test('plugin config: JSON values keep their types (no coercion); form values are coerced', async () => {
-    const json = await api.call('POST', '/plugins', {name: 'correlation-id', config: {echo_downstream: 'true'}})
+    const json = await bed.api.call('POST', '/plugins', {name: 'correlation-id', config: {echo_downstream: 'true'}})
     assert.equal(json.status, 400)
     assert.equal(json.body.fields.config.echo_downstream, 'expected a boolean')
-    const num = await api.call('POST', '/plugins', {name: 'rate-limiting', config: {minute: '5'}})
+    const num = await bed.api.call('POST', '/plugins', {name: 'rate-limiting', config: {minute: '5'}})
     assert.equal(num.body.fields.config.minute, 'expected a number')
-    const form = await api.form('POST', '/plugins', 'name=rate-limiting&config.minute=5&config.hide_client_headers=true')
+    const form = await bed.api.form('POST', '/plugins', 'name=rate-limiting&config.minute=5&config.hide_client_headers=true')
     assert.equal(form.status, 201)
     assert.equal(form.body.config.minute, 5)
     assert.equal(form.body.config.hide_client_headers, true)
-    await api.call('DELETE', `/plugins/${form.body.id}`)
-    const validate = await api.call('POST', '/schemas/plugins/validate', {name: 'correlation-id', config: {echo_downstream: 'true'}})
+    await bed.api.call('DELETE', `/plugins/${form.body.id}`)
+    const validate = await bed.api.call('POST', '/schemas/plugins/validate', {name: 'correlation-id', config: {echo_downstream: 'true'}})
     assert.equal(validate.status, 400)
   })
 
   test('cors, ip-restriction, request- and response-transformer: defaults filled, invalid configs refused', async () => {
-    const post = (name: string, config: unknown) => api.call('POST', '/schemas/plugins/validate', {name, config})
+    const post = (name: string, config: unknown) => bed.api.call('POST', '/schemas/plugins/validate', {name, config})
     const created = async (name: string, config: unknown) => {
-      const r = await api.call('POST', '/plugins', {name, config})
+      const r = await bed.api.call('POST', '/plugins', {name, config})
       assert.equal(r.status, 201, JSON.stringify(r.body))
-      await api.call('DELETE', `/plugins/${r.body.id}`)
+      await bed.api.call('DELETE', `/plugins/${r.body.id}`)
       return r.body.config
     }
     assert.deepEqual(await created('cors', {}), {
@@ -182,11 +171,11 @@ describe('plugins: Admin API', () => {
   ]
   for (const [name, sent, stored] of DEFAULTS) {
     test(`${name} ${JSON.stringify(sent)}: created with Kong's defaults filled`, async () => {
-      const r = await api.call('POST', '/plugins', {name, config: sent})
+      const r = await bed.api.call('POST', '/plugins', {name, config: sent})
       assert.equal(r.status, 201, JSON.stringify(r.body))
       assert.deepEqual(r.body.config, stored)
-      assert.deepEqual((await api.call('GET', `/plugins/${r.body.id}`)).body.config, stored, 'stored as answered')
-      assert.equal((await api.call('DELETE', `/plugins/${r.body.id}`)).status, 204)
+      assert.deepEqual((await bed.api.call('GET', `/plugins/${r.body.id}`)).body.config, stored, 'stored as answered')
+      assert.equal((await bed.api.call('DELETE', `/plugins/${r.body.id}`)).status, 204)
     })
   }
 
@@ -210,7 +199,7 @@ describe('plugins: Admin API', () => {
   for (const [name, config, field, message] of INVALID) {
     test(`${name} ${JSON.stringify(config)}: 400 schema violation at config${field ? `.${field}` : ''}`, async () => {
       for (const path of ['/plugins', '/schemas/plugins/validate']) {
-        const r = await api.call('POST', path, {name, config})
+        const r = await bed.api.call('POST', path, {name, config})
         assert.equal(r.status, 400, `${path}: ${JSON.stringify(r.body)}`)
         assert.equal(r.body.code, 2)
         assert.equal(r.body.name, 'schema violation')
@@ -236,7 +225,7 @@ describe('plugins: Admin API', () => {
     for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml'))) {
       for (const p of collect(parse(readFileSync(join(dir, f), 'utf8')), [])) {
         seen++
-        const res = await api.call('POST', '/schemas/plugins/validate', {name: p.name, config: p.config ?? {}})
+        const res = await bed.api.call('POST', '/schemas/plugins/validate', {name: p.name, config: p.config ?? {}})
         assert.equal(res.status, 200, `${f} ${p.name}: ${JSON.stringify(res.body)}`)
       }
     }

@@ -13,6 +13,7 @@ import {describe, test} from 'node:test'
 import {setListHeader} from '../../src/runtime/proxy/headers.js'
 import {Cancellation, keepaliveOf, KONG_KEEPALIVE, OriginPool, UpstreamFailure, UpstreamPools, type ClientRequest, type Keepalive} from '../../src/runtime/proxy/upstream/index.js'
 import {route, service} from '../router/fixtures.js'
+import {consumer, keyCred, plugin} from '../plugins/fixtures.js'
 import {deadPort, get, startProxy} from './helpers.js'
 import {until} from '../helpers/until.js'
 
@@ -431,6 +432,42 @@ describe('upstream client: through the proxy', () => {
     assert.ok(!names.map((n) => n.toLowerCase()).includes('x-private'))
     assert.ok(!names.includes('Keep-Alive'))
     assert.match(raw[raw.indexOf('Via') + 1], /^1\.1 cache, 1\.1 kong\//)
+  })
+})
+
+describe('response headers on routes with plugins', () => {
+  test("key-auth + rate-limiting (no response handler): the upstream's case kept as without plugins, the plugins' headers added, hop-by-hop dropped, Via appended", async (t) => {
+    const up = await rawServer(t, (s) => s.write(
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Upstream-Case: Kept\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n' +
+      'Connection: keep-alive, X-Private\r\nX-Private: secret\r\nVia: 1.1 cache\r\nX-RateLimit-Limit-Minute: 7\r\n\r\nok',
+    ))
+    const s = service({host: '127.0.0.1', port: up.port})
+    const r = route({paths: ['/h'], service: {id: s.id}})
+    const c = consumer('alice')
+    const {port} = await startProxy(t, {
+      services: [s], routes: [r], consumers: [c] as never, keyauth_credentials: [keyCred(c, 'secret-key')] as never,
+      plugins: [plugin('key-auth'), plugin('rate-limiting', {minute: 100, policy: 'local'})],
+    })
+    const head = await new Promise<{status: number; raw: string[]}>((resolve, reject) => {
+      request({host: '127.0.0.1', port, path: '/h', agent: false, headers: {apikey: 'secret-key'}}, (res) => {
+        res.resume()
+        res.on('end', () => resolve({status: res.statusCode!, raw: res.rawHeaders}))
+      }).on('error', reject).end()
+    })
+    assert.equal(head.status, 200)
+    const {raw} = head
+    const names = raw.filter((_, i) => i % 2 === 0)
+    const value = (n: string) => raw[raw.indexOf(n) + 1]
+    assert.ok(names.includes('X-Upstream-Case'), names.join(','))
+    assert.equal(names.filter((n) => n === 'Set-Cookie').length, 2)
+    assert.ok(!names.map((n) => n.toLowerCase()).includes('x-private'))
+    assert.match(value('Via'), /^1\.1 cache, 1\.1 kong\//)
+    // the plugin's value replaces the upstream's header of that name, in its place and case
+    assert.equal(names.filter((n) => n.toLowerCase() === 'x-ratelimit-limit-minute').length, 1)
+    assert.equal(value('X-RateLimit-Limit-Minute'), '100')
+    assert.equal(value('x-ratelimit-remaining-minute'), '99')
+    assert.equal(value('ratelimit-limit'), '100')
+    assert.match(value('x-kong-request-id'), /^[0-9a-f]{32}$/)
   })
 })
 

@@ -14,6 +14,7 @@ import {emptyEntitySet} from '../schema/registry.js'
 import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply} from './reply.js'
 import {nodePids, rootInfo, schemasEndpoint, type RequestHandler} from './server.js'
 import {endpointList} from './methods.js'
+import {memoryTags, tagsEndpoint} from './tags.js'
 import {statusEndpoint, type StatusSource} from './status.js'
 import type {HealthView} from '../workers/proxy-host.js'
 
@@ -32,6 +33,8 @@ export interface DbLessAdminDeps extends StatusSource {
 
 export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
   async function route(req: Parameters<RequestHandler>[0], url: URL, method: string): Promise<Reply> {
+    const tags = await tagsEndpoint(method, url.pathname, url.searchParams, memoryTags(() => deps.config.current()?.entities ?? emptyEntitySet()))
+    if (tags) return tags
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
     if (segments.length === 0) return method === 'GET' ? json(200, {...rootInfo(deps, false), pids: await nodePids(deps.workerPids)}) : METHOD_NOT_ALLOWED
     const status = await statusEndpoint(method, segments, deps)

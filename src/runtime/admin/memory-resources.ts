@@ -8,8 +8,9 @@ import type {EntityArrays} from '../clustering/export.js'
 import type {EntitySchema} from '../schema/field.js'
 import {foreignId, foreignKeys, getSchema, rowsOf, type EntityRecord} from '../schema/registry.js'
 import {isUuid} from '../schema/validate.js'
-import {alias, targetAddresses} from './resources.js'
-import {json, NOT_FOUND, type Reply} from './reply.js'
+import {alias, nextPage, tagsFilter, targetAddresses} from './resources.js'
+import {json, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'
+import {allowedMethods} from './methods.js'
 
 const VERB: Record<string, string> = {POST: 'create', PATCH: 'update', PUT: 'create or update', DELETE: 'remove'}
 
@@ -33,16 +34,22 @@ export function handleMemoryResource(r: MemoryRequest, entities: EntityArrays): 
   if (!schema || rest.length) return null
   const rows = (kind: string) => rowsOf(entities, kind)
   const find = (s: EntitySchema, k: string) => rows(s.name).find((e) => e.id === k || (s.endpoint_key && !isUuid(k) && e[s.endpoint_key] === k))
+  // a method the path does not have is a 405 as with a database (`DELETE /routes`); one it has, Kong's refusal
+  const allowed = allowedMethods(r.segments)?.split(', ') ?? []
+  if (!allowed.includes(r.method)) return METHOD_NOT_ALLOWED
   if (r.method !== 'GET' && r.method !== 'HEAD') throw unsupported(r.method, rawSub ? (getSchema(alias(rawSub)!) ?? schema) : schema, subKey ?? (rawSub ? undefined : key))
-  if (key === undefined) return page(r, rows(schema.name))
-  const parent = find(schema, key)
-  if (rawSub === undefined) return parent ? json(200, parent) : NOT_FOUND
+  // certificates carry the names of their snis (Kong's `snis` pseudo-field), and are found by one
+  const named = (list: EntityRecord[]) => (schema.name === 'certificates' ? list.map((c) => ({...c, snis: rows('snis').filter((x) => foreignId(x.certificate) === c.id).map((x) => x.name as string).sort()})) : list)
+  if (key === undefined) return page(r, named(rows(schema.name)), true)
+  const bySni = schema.name === 'certificates' && !isUuid(key) ? foreignId(rows('snis').find((x) => x.name === key)?.certificate) : undefined
+  const parent = find(schema, bySni ?? key)
+  if (rawSub === undefined) return parent ? json(200, named([parent])[0]) : NOT_FOUND
   if (!parent) return NOT_FOUND
   const child = getSchema(alias(rawSub)!)
   const via = child ? foreignKeys(child).find(([, f]) => f.reference === schema.name)?.[0] : undefined
   if (child && via) {
     const mine = rows(child.name).filter((e) => foreignId(e[via]) === parent.id)
-    if (subKey === undefined) return page(r, mine)
+    if (subKey === undefined || (child.name === 'targets' && subKey === 'all')) return page(r, mine, false)
     const hit = mine.find((e) => e.id === subKey || (child.endpoint_key && e[child.endpoint_key] === subKey)) ?? (child.name === 'targets' ? findTarget(mine, subKey) : undefined)
     return hit ? json(200, hit) : NOT_FOUND
   }
@@ -64,28 +71,23 @@ function findTarget(rows: EntityRecord[], key: string): EntityRecord | undefined
   return undefined
 }
 
-/** `?size=` (default 100, max 1000), `?offset=` (opaque), `?tags=a,b` (and) or `a/b` (or). */
-function page(r: MemoryRequest, all: Array<Record<string, any>>): Reply {
-  const size = r.query.has('size') ? Number(r.query.get('size')) : 100
+/** `?size=` (default 100, max 1000), `?offset=` (opaque), `?tags=a,b` (and) or `a/b` (or), as with a database. */
+function page(r: MemoryRequest, all: Array<Record<string, any>>, topLevel: boolean): Reply {
+  const sizeArg = r.query.get('size')
+  const size = sizeArg !== null ? Number(sizeArg) : 100
+  if (sizeArg !== null && (sizeArg.trim() === '' || Number.isNaN(size))) throw invalidSize('size must be a number')
   if (!Number.isInteger(size) || size < 1 || size > 1000) throw invalidSize('size must be an integer between 1 and 1000')
-  const tagsArg = r.query.get('tags')
-  const or = tagsArg?.includes('/')
-  const tags = tagsArg ? tagsArg.split(or ? '/' : ',') : []
-  const rows = tags.length ? all.filter((e) => (or ? tags.some((t) => e.tags?.includes(t)) : tags.every((t) => e.tags?.includes(t)))) : all
+  const {tags, tagsAll} = tagsFilter(r.query, topLevel)
+  const rows = tags?.length ? all.filter((e) => (tagsAll ? tags.every((t) => e.tags?.includes(t)) : tags.some((t) => e.tags?.includes(t)))) : all
   const offsetArg = r.query.get('offset')
   let start = 0
   if (offsetArg !== null) {
-    start = Number(Buffer.from(offsetArg, 'base64url').toString())
-    if (!Number.isInteger(start) || start < 0) throw invalidOffset(offsetArg)
+    const decoded = /^[A-Za-z0-9_-]+={0,2}$/.test(offsetArg) && offsetArg.length % 4 !== 1 ? Buffer.from(offsetArg, 'base64url').toString() : ''
+    if (!/^\d+$/.test(decoded)) throw invalidOffset(offsetArg)
+    start = Number(decoded)
   }
   const data = rows.slice(start, start + size)
   const more = start + size < rows.length
   const offset = more ? Buffer.from(String(start + size)).toString('base64url') : null
-  let next: string | null = null
-  if (offset) {
-    const q = new URLSearchParams(r.query)
-    q.set('offset', offset)
-    next = `${r.path}?${q}`
-  }
-  return json(200, {data, next, ...(offset ? {offset} : {})})
+  return json(200, {data, next: offset ? nextPage(r, offset, topLevel) : null, ...(offset ? {offset} : {})})
 }

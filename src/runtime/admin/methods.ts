@@ -19,6 +19,7 @@ function routeMethods(segments: string[]): string[] | null {
   if (segments.length === 0) return ['GET']
   if (first === 'status') return segments.length === 1 || (segments.length === 2 && second === 'ready') ? ['GET'] : null
   if (first === 'endpoints') return segments.length === 1 ? ['GET'] : null
+  if (first === 'tags') return segments.length <= 2 ? ['GET'] : null
   if (first === 'config') return segments.length === 1 ? ['GET', 'POST'] : null
   if (first === 'clustering') {
     if (segments.length === 2 && ['data-planes', 'status'].includes(second)) return ['GET']
@@ -68,6 +69,8 @@ const STATIC_ENDPOINTS = [
   '/schemas/{name}',
   '/status',
   '/status/ready',
+  '/tags',
+  '/tags/{tags}',
   '/upstreams/{upstreams}/health',
   '/upstreams/{upstreams}/targets/all',
   '/upstreams/{upstreams}/targets/{targets}/healthy',

@@ -34,6 +34,7 @@ export interface ResourceDeps {
 }
 
 import {alias} from './methods.js'
+import {certificateKey, newCertificateKey, takeSnis, withSnis, writeWithSnis} from './certificate-snis.js'
 
 export {ALIASES, alias} from './methods.js'
 
@@ -44,11 +45,18 @@ export async function handleResource(r: ResourceRequest, deps: ResourceDeps): Pr
   const schema = getSchema(coll)
   if (!schema || rest.length) return null
   if (key === undefined) return collection(r, deps, schema)
-  if (sub === undefined) return entity(r, deps, schema, key)
+  // a certificate is also addressed by one of its SNIs (Kong's `/certificates/{sni}`)
+  let certificate: {id: string; name?: string} | undefined
+  if (schema.name === 'certificates') {
+    const found = await certificateKey(deps.dao('snis'), key)
+    if (!found && (r.method !== 'PUT' || sub !== undefined)) return message(404, 'SNI not found')
+    certificate = found ?? newCertificateKey(key)
+  }
+  if (sub === undefined) return entity(r, deps, schema, certificate?.id ?? key, undefined, certificate?.name)
   const child = getSchema(sub)
   const via = child ? foreignKeys(child).find(([, f]) => f.reference === schema.name)?.[0] : undefined
   if (child && via) {
-    const parent = await deps.dao(schema.name).select(key)
+    const parent = await deps.dao(schema.name).select(certificate?.id ?? key)
     if (!parent) return NOT_FOUND
     const scope = {field: via, id: parent.id}
     // Kong's `/upstreams/{u}/targets/all`: the same list (Kong 3 keeps no target history)
@@ -64,7 +72,7 @@ export async function handleResource(r: ResourceRequest, deps: ResourceDeps): Pr
  * Kong's `next`: the path, then `offset`, then (top-level collections only) `tags` and
  * `size`, in that order (`kong/api/endpoints.lua`).
  */
-function nextPage(r: ResourceRequest, offset: string, topLevel: boolean): string {
+export function nextPage(r: {path: string; query: URLSearchParams}, offset: string, topLevel: boolean): string {
   let next = `${r.path}?offset=${encodeURIComponent(offset)}`
   if (!topLevel) return next
   const tags = r.query.get('tags')
@@ -94,6 +102,20 @@ async function filterBy(r: ResourceRequest, dao: Dao, schema: EntitySchema, scop
   return null
 }
 
+/**
+ * `?tags=a,b` (every tag) or `?tags=a/b` (any), checked as Kong: empty is `cannot be
+ * null`; a mix, characters no tag can have (a NUL byte) or bytes that were no UTF-8
+ * (U+FFFD once decoded) are `invalid filter syntax`. A nested collection
+ * (`/consumers/{c}/plugins`, `topLevel` false) ignores the filter, as Kong.
+ */
+export function tagsFilter(query: URLSearchParams, topLevel: boolean): {tags?: string[]; tagsAll: boolean} {
+  const tagsArg = query.get('tags')
+  if (tagsArg === '') throw invalidOptions({tags: 'cannot be null'})
+  if (tagsArg !== null && ((!TAG_FILTER.all.test(tagsArg) && !TAG_FILTER.any.test(tagsArg)) || tagsArg.includes('\uFFFD'))) throw invalidOptions({tags: 'invalid filter syntax'})
+  const tagsAll = !tagsArg?.includes('/')
+  return {tags: tagsArg && topLevel ? tagsArg.split(tagsAll ? ',' : '/') : undefined, tagsAll}
+}
+
 interface Scope {
   field: string
   id: string
@@ -107,27 +129,24 @@ async function collection(r: ResourceRequest, deps: ResourceDeps, schema: Entity
     const sizeArg = r.query.get('size')
     const size = sizeArg !== null ? Number(sizeArg) : undefined
     if (sizeArg !== null && (sizeArg.trim() === '' || Number.isNaN(size))) throw invalidSize('size must be a number')
-    const tagsArg = r.query.get('tags')
-    if (tagsArg === '') throw invalidOptions({tags: 'cannot be null'})
-    // a,b: every tag; a/b: any tag; Kong cannot tell which a mix means and refuses it, and
-    // refuses characters no tag can have (a NUL byte among them).
-    if (tagsArg !== null && !TAG_FILTER.all.test(tagsArg) && !TAG_FILTER.any.test(tagsArg)) throw invalidOptions({tags: 'invalid filter syntax'})
-    const tagsAll = !tagsArg?.includes('/')
-    const tags = tagsArg ? tagsArg.split(tagsAll ? ',' : '/') : undefined
+    const {tags, tagsAll} = tagsFilter(r.query, !scope)
     const page = await dao.page({size, offset: r.query.get('offset') ?? undefined, tags, tagsAll, where: scope ? {[scope.field]: scope.id} : undefined})
+    if (schema.name === 'certificates') page.data = await withSnis(dao.pool, page.data)
     return json(200, {data: page.data, next: page.offset ? nextPage(r, page.offset, !scope) : null, ...(page.offset ? {offset: page.offset} : {})})
   }
   if (r.method === 'POST') {
     const {body, form} = await r.body()
     if (scope) body[scope.field] = {id: scope.id}
-    const created = await dao.insert(body, deps.writeOptions(form))
+    const created = schema.name === 'certificates' ? await writeWithSnis(dao, deps.dao('snis'), takeSnis(body), undefined, () => dao.insert(body, deps.writeOptions(form)), deps.writeOptions(form)) : await dao.insert(body, deps.writeOptions(form))
     await deps.onChange()
     return json(201, created)
   }
   return METHOD_NOT_ALLOWED
 }
 
-async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySchema, key: string, scope?: Scope): Promise<Reply> {
+/** `sniName`: the SNI a certificate was addressed by (`PUT /certificates/{name}` keeps it among its names). */
+async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySchema, key: string, scope?: Scope, sniName?: string): Promise<Reply> {
+  if (schema.name === 'certificates' && !scope) return certificate(r, deps, key, sniName)
   const dao = deps.dao(schema.name)
   const current = await findByKey(dao, schema, key, scope)
   const inScope = (e: EntityRecord | null) => !scope || !e || foreignId(e[scope.field]) === scope.id
@@ -180,6 +199,45 @@ async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySche
       return METHOD_NOT_ALLOWED
   }
 }
+
+/** `/certificates/{id}`, with the `snis` pseudo-field (certificate-snis.ts). */
+async function certificate(r: ResourceRequest, deps: ResourceDeps, id: string, sniName?: string): Promise<Reply> {
+  const dao = deps.dao('certificates')
+  const snis = deps.dao('snis')
+  const current = await dao.select(id)
+  switch (r.method) {
+    case 'GET':
+      return current ? json(200, (await withSnis(dao.pool, [current]))[0]) : NOT_FOUND
+    case 'PATCH': {
+      if (!current) return NOT_FOUND
+      const {body, form} = await r.body()
+      const names = takeSnis(body)
+      const updated = await writeWithSnis(dao, snis, names, id, () => dao.update(id, body, deps.writeOptions(form)), deps.writeOptions(form))
+      await deps.onChange()
+      return json(200, updated)
+    }
+    case 'PUT': {
+      const {body, form} = await r.body()
+      // as Kong: no `snis` in a PUT leaves the certificate with none
+      const names = takeSnis(body) ?? []
+      if (sniName !== undefined && !names.includes(sniName)) names.push(sniName)
+      names.sort()
+      checkKeyMatchesBody(certificatesSchema(), id, body)
+      const saved = await writeWithSnis(dao, snis, names, id, () => dao.upsert(id, body, deps.writeOptions(form)), deps.writeOptions(form))
+      await deps.onChange()
+      return json(200, saved)
+    }
+    case 'DELETE':
+      if (current) {
+        await dao.delete(id)
+        await deps.onChange()
+      }
+      return {status: 204}
+    default:
+      return METHOD_NOT_ALLOWED
+  }
+}
+const certificatesSchema = () => getSchema('certificates')!
 
 /** Targets are also addressed by their `host:port` (unique within their upstream); others by id or endpoint key. */
 async function findByKey(dao: Dao, schema: EntitySchema, key: string, scope?: Scope): Promise<EntityRecord | null> {

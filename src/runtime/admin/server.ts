@@ -17,6 +17,8 @@ import {MAX_CONFIG_BODY, readBody} from './body.js'
 import {clusteringEndpoint} from './clustering.js'
 import {healthEndpoint} from './health.js'
 import {handleResource} from './resources.js'
+import {takeSnis} from './certificate-snis.js'
+import {pgTags, tagsEndpoint} from './tags.js'
 import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply, type RequestHandler} from './reply.js'
 import {describeSchema} from './schemas.js'
 import {endpointList} from './methods.js'
@@ -59,6 +61,8 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
   }
 
   async function route(req: IncomingMessage, url: URL, method: string): Promise<Reply> {
+    const tags = await tagsEndpoint(method, url.pathname, url.searchParams, pgTags(deps.pool))
+    if (tags) return tags
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
     const body = () => readBody(req)
     if (segments.length === 0) return method === 'GET' ? json(200, {...rootInfo(deps, true), pids: await nodePids(deps.workerPids)}) : METHOD_NOT_ALLOWED
@@ -107,6 +111,8 @@ export async function schemasEndpoint(
   if (rest.length === 2 && rest[1] === 'validate') {
     if (method !== 'POST') return METHOD_NOT_ALLOWED
     const {body: input, form} = await body()
+    // a certificate's `snis` are names of other entities, checked as POST /certificates does
+    if (schema.name === 'certificates') takeSnis(input)
     try {
       validateEntity(schema, input, {defaults: true, coerce: form, checkJson: checkPlugin(form)})
     } catch (err) {

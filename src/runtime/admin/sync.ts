@@ -10,7 +10,7 @@
 import type pg from 'pg'
 import {applyEvents, type SyncEvent} from '../db/sync.js'
 import {ErrorCode, GatewayError} from '../db/errors.js'
-import {getSchema} from '../schema/registry.js'
+import {getSchema, type EntityRecord} from '../schema/registry.js'
 import {flattenErrors, isUuid, SchemaViolation, validateEntity, type FieldErrors, type ValidateOptions} from '../schema/validate.js'
 import {checkEntityLimit} from './body.js'
 import {json, METHOD_NOT_ALLOWED, type Reply} from './reply.js'
@@ -66,14 +66,14 @@ function validateEvents(raw: unknown, checkJson: SyncDeps['checkJson']): SyncEve
       fail(String(ev?.kind ?? 'unknown'), i, ev?.entity, 'expected {op: create|update|delete, kind: <entity>, entity: {id: <uuid>, …}}')
       return item as SyncEvent
     }
-    const old = ev.op !== 'create' && ev.old && typeof ev.old === 'object' ? {old: ev.old} : {}
+    const old = ev.op !== 'create' && ev.old && typeof ev.old === 'object' ? {old: ev.old as Record<string, unknown>} : {}
     if (ev.op === 'delete') return {op: 'delete', kind: schema.name, entity: {id: ev.entity.id}, ...old}
     const input = {...ev.entity}
     delete input.created_at
     delete input.updated_at
     try {
       const raw = ev.transform === false ? {transform: false as const} : {}
-      return {op: ev.op, kind: schema.name, entity: validateEntity(schema, input, {defaults: true, checkJson}), ...old, ...raw}
+      return {op: ev.op, kind: schema.name, entity: validateEntity(schema, input, {defaults: true, checkJson}) as EntityRecord, ...old, ...raw}
     } catch (err) {
       if (!(err instanceof SchemaViolation)) throw err
       fail(schema.name, i, ev.entity, err.fields)

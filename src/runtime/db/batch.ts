@@ -7,6 +7,7 @@
  */
 import type pg from 'pg'
 import type {EntitySchema} from '../schema/field.js'
+import {foreignId, type EntityRecord} from '../schema/registry.js'
 import {column, quotedColumn} from './ddl.js'
 
 /** Rows per statement: bounds the parameter size (a few MB) whatever the change set. */
@@ -19,10 +20,10 @@ function chunks<T>(list: readonly T[]): T[][] {
 }
 
 /** An entity as a row object keyed by column; null values are left out (SQL NULL). */
-function toRow(schema: EntitySchema, e: Record<string, any>): Record<string, unknown> {
+function toRow(schema: EntitySchema, e: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const row: Record<string, unknown> = {}
   for (const [n, f] of schema.fields) {
-    const v = f.type === 'foreign' ? e[n]?.id : e[n]
+    const v = f.type === 'foreign' ? foreignId(e[n]) : e[n]
     if (v !== undefined && v !== null) row[column(n, f)] = v
   }
   return row
@@ -30,7 +31,7 @@ function toRow(schema: EntitySchema, e: Record<string, any>): Record<string, unk
 
 const recordset = (schema: EntitySchema) => `jsonb_populate_recordset(NULL::${schema.name}, $1::jsonb)`
 
-export async function insertRows(c: pg.PoolClient, schema: EntitySchema, entities: ReadonlyArray<Record<string, any>>): Promise<void> {
+export async function insertRows(c: pg.PoolClient, schema: EntitySchema, entities: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<void> {
   const cols = schema.fields.map(([n, f]) => quotedColumn(n, f)).join(', ')
   for (const part of chunks(entities)) {
     await c.query(`INSERT INTO ${schema.name} (${cols}) SELECT ${cols} FROM ${recordset(schema)}`, [JSON.stringify(part.map((e) => toRow(schema, e)))])
@@ -38,7 +39,7 @@ export async function insertRows(c: pg.PoolClient, schema: EntitySchema, entitie
 }
 
 /** Every column but id and created_at, which an update keeps. @returns the ids that matched no row */
-export async function updateRows(c: pg.PoolClient, schema: EntitySchema, entities: ReadonlyArray<Record<string, any>>): Promise<string[]> {
+export async function updateRows(c: pg.PoolClient, schema: EntitySchema, entities: readonly EntityRecord[]): Promise<string[]> {
   const sets = schema.fields
     .filter(([n]) => n !== 'id' && n !== 'created_at')
     .map(([n, f]) => `${quotedColumn(n, f)} = r.${quotedColumn(n, f)}`)
@@ -57,8 +58,8 @@ export async function deleteRows(c: pg.PoolClient, schema: EntitySchema, ids: re
 }
 
 /** Rows by id, raw (column names), locked until the transaction ends. */
-export async function lockRows(c: pg.PoolClient, schema: EntitySchema, ids: readonly string[], cols = '*'): Promise<Array<Record<string, any>>> {
-  const rows: Array<Record<string, any>> = []
+export async function lockRows(c: pg.PoolClient, schema: EntitySchema, ids: readonly string[], cols = '*'): Promise<Array<Record<string, unknown>>> {
+  const rows: Array<Record<string, unknown>> = []
   for (const part of chunks(ids)) rows.push(...(await c.query(`SELECT ${cols} FROM ${schema.name} WHERE id = ANY($1::uuid[]) FOR UPDATE`, [part])).rows)
   return rows
 }

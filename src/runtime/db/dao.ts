@@ -16,6 +16,7 @@ import {
   schemaViolation,
   uniqueViolation,
   foreignKeysUnresolved,
+  referencedByOthers,
 } from './errors.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {ENTITIES, foreignId, foreignKeys, getSchema, type EntityRecord} from '../schema/registry.js'
@@ -173,9 +174,24 @@ export class Dao {
     return this.write(async (c) => {
       const old = await this.select(key, c)
       if (!old) return false
+      await this.checkNotReferenced(c, old.id)
       await c.query(`DELETE FROM ${this.schema.name} WHERE id = $1`, [old.id])
       return true
     })
+  }
+
+  /**
+   * Kong's `check_ca_reference`: an entity listed by id in another's array field named
+   * after it (`services.ca_certificates`) is not deleted while listed.
+   */
+  private async checkNotReferenced(c: pg.PoolClient, id: string): Promise<void> {
+    for (const other of ENTITIES) {
+      for (const [name, f] of other.fields) {
+        if (name !== this.schema.name || f.type !== 'array' || !f.elements.uuid) continue
+        const res = await c.query(`SELECT id FROM ${other.name} WHERE ${quotedColumn(name, f)} @> $1::jsonb ORDER BY id LIMIT 1`, [JSON.stringify([id])])
+        if (res.rows[0]) throw referencedByOthers(`${this.schema.singular.replace('_', ' ')} ${id} is still referenced by ${other.name} (id = ${res.rows[0].id})`)
+      }
+    }
   }
 
   /** Runs a write in a transaction with a config-change notification; maps pg errors. */

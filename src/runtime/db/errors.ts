@@ -21,6 +21,8 @@ export const ErrorCode = {
   DECLARATIVE_CONFIG: 14,
   /** kctl's: a declarative apply found the gateway changed since its diff. */
   SYNC_CONFLICT: 15,
+  /** Kong's: an entity others still point at (a CA certificate listed by a service). */
+  REFERENCED_BY_OTHERS: 19,
 } as const
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode]
 
@@ -40,10 +42,11 @@ const NAMES: Record<number, string> = {
   13: 'foreign keys unresolved',
   14: 'invalid declarative configuration',
   15: 'configuration conflict',
+  19: 'referenced by others',
 }
 
 /** code → HTTP status, the one place the Admin API looks this up (a primary-key conflict is a 409 as on Kong, whose database strategy reports it as a unique one). */
-export const HTTP_STATUS: Record<number, number> = {1: 400, 2: 400, 3: 409, 4: 400, 5: 409, 6: 404, 7: 400, 8: 500, 9: 400, 10: 400, 11: 400, 12: 405, 13: 400, 14: 400, 15: 409}
+export const HTTP_STATUS: Record<number, number> = {1: 400, 2: 400, 3: 409, 4: 400, 5: 409, 6: 404, 7: 400, 8: 500, 9: 400, 10: 400, 11: 400, 12: 405, 13: 400, 14: 400, 15: 409, 19: 400}
 
 export class GatewayError extends Error {
   constructor(
@@ -100,4 +103,5 @@ export function invalidUnique(field: string, msg: string): GatewayError {
 export const invalidSize = (msg: string) => new GatewayError(ErrorCode.INVALID_SIZE, msg)
 export const invalidOptions = (fields: Record<string, string>) =>
   new GatewayError(ErrorCode.INVALID_OPTIONS, `invalid option (${Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join(', ')})`, fields)
+export const referencedByOthers = (msg: string) => new GatewayError(ErrorCode.REFERENCED_BY_OTHERS, msg)
 export const databaseError = (msg: string) => new GatewayError(ErrorCode.DATABASE_ERROR, msg)

@@ -31,7 +31,7 @@ export const pgOptions = (c: NodeConf): PgOptions => ({
 
 const INT8 = 20
 const types = {
-  getTypeParser(oid: number, format?: any) {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8) return (v: string) => Number(v)
     return pg.types.getTypeParser(oid, format)
   },
@@ -75,10 +75,11 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
 }
 
 /** Human description of a connection failure: what to check. */
-export function describePgError(err: any, o: PgOptions): string {
+export function describePgError(err: unknown, o: PgOptions): string {
+  const e = (err ?? {}) as {code?: unknown; message?: unknown}
   const where = `${o.host}:${o.port}`
-  if (err?.code === 'ECONNREFUSED') return `can't connect to Postgres at ${where} (connection refused): is the server running?`
-  if (err?.code === '28P01') return `Postgres at ${where} refused the password of user '${o.user}'`
-  if (err?.code === '3D000') return `database '${o.database}' does not exist on the Postgres server at ${where}`
-  return `Postgres at ${where}: ${err?.message ?? String(err)}`
+  if (e.code === 'ECONNREFUSED') return `can't connect to Postgres at ${where} (connection refused): is the server running?`
+  if (e.code === '28P01') return `Postgres at ${where} refused the password of user '${o.user}'`
+  if (e.code === '3D000') return `database '${o.database}' does not exist on the Postgres server at ${where}`
+  return `Postgres at ${where}: ${e.message ?? String(err)}`
 }

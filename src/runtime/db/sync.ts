@@ -7,7 +7,7 @@
  */
 import type pg from 'pg'
 import type {EntitySchema} from '../schema/field.js'
-import {getSchema, topologicalOrder} from '../schema/registry.js'
+import {getSchema, topologicalOrder, type EntityRecord} from '../schema/registry.js'
 import {nowSeconds} from '../schema/validate.js'
 import {sameEntity} from '../declarative/compare.js'
 import {ErrorCode, GatewayError} from './errors.js'
@@ -20,12 +20,12 @@ export interface SyncEvent {
   op: 'create' | 'update' | 'delete'
   kind: string
   /** Validated entity with its id (deletes: only the id). */
-  entity: Record<string, any>
+  entity: EntityRecord
   /**
    * Updates and deletes: the entity as the client saw it when it computed the change.
    * When the row differs now (someone edited it meanwhile), nothing is applied.
    */
-  old?: Record<string, any>
+  old?: Record<string, unknown>
   /** false: the entity's secrets are already transformed (`_transform: false`); no on-write transformation. */
   transform?: false
 }
@@ -81,12 +81,12 @@ export async function applyEvents(pool: pg.Pool, events: readonly SyncEvent[]): 
 async function transformed(
   c: pg.PoolClient,
   schema: EntitySchema,
-  entities: Array<Record<string, any>>,
+  entities: EntityRecord[],
   now: number,
   update: boolean,
   asWritten: ReadonlySet<string>,
-): Promise<Array<Record<string, any>>> {
-  const out = entities.map((e): Record<string, any> => (update ? {...e, updated_at: now} : {...e, created_at: now, updated_at: now}))
+): Promise<EntityRecord[]> {
+  const out = entities.map((e): EntityRecord => (update ? {...e, updated_at: now} : {...e, created_at: now, updated_at: now}))
   if (!schema.onWrite || !out.length) return out
   const old = update ? new Map((await lockRows(c, schema, out.map((e) => e.id))).map((r) => [r.id, r])) : new Map()
   for (const e of out) if (!asWritten.has(e.id)) schema.onWrite(e, old.get(e.id) ?? null)

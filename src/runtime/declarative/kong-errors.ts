@@ -24,7 +24,7 @@ export interface KongDeclarativeError {
 }
 
 export function kongDeclarativeError(problems: readonly ConfigProblem[], files: readonly ParsedFile[], flatten: boolean): KongDeclarativeError {
-  const fields: Record<string, any> = {}
+  const fields: Record<string, unknown> = {}
   for (const p of problems) {
     const keys = p.origin?.keys ?? (p.origin?.path && p.origin.path !== '$' ? [p.origin.path] : ['error'])
     const path = [...keys, ...(p.field ? p.field.split('.') : p.origin?.keys ? ['@entity'] : [])]
@@ -43,8 +43,11 @@ export function kongDeclarativeError(problems: readonly ConfigProblem[], files: 
   }
 }
 
-function setIn(root: Record<string, any>, path: ReadonlyArray<string | number>, message: string, list: boolean): void {
-  let node: any = root
+/** A level of the error table: an object by field, or a list by index. */
+type Level = Record<string | number, unknown>
+
+function setIn(root: Level, path: ReadonlyArray<string | number>, message: string, list: boolean): void {
+  let node = root
   path.forEach((k, i) => {
     const last = i === path.length - 1
     if (Array.isArray(node)) while (node.length <= (k as number)) node.push(null)
@@ -54,6 +57,6 @@ function setIn(root: Record<string, any>, path: ReadonlyArray<string | number>, 
       return
     }
     if (node[k] === null || typeof node[k] !== 'object') node[k] = typeof path[i + 1] === 'number' ? [] : {}
-    node = node[k]
+    node = node[k] as Level
   })
 }

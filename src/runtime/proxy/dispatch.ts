@@ -10,7 +10,7 @@ import {GATEWAY_VERSION} from '../kit/version.js'
 import type {BalanceContext, Peer} from './balancer/index.js'
 import type {HealthRegistry} from './health/registry.js'
 import type {ProxyContext} from './context.js'
-import {clientResponseHeaderList, clientResponseHeaders, setListHeader, stripPort, upstreamRequestHeaderList} from './headers.js'
+import {clientResponseHeaderList, clientResponseHeaders, HOP_BY_HOP_NAMES, setListHeader, stripPort, upstreamRequestHeaderList} from './headers.js'
 import {hashInput} from './hash-input.js'
 import {hasBody, readBody, splitUrl} from './phases.js'
 import {pluginResponsePhase} from './plugins-runner.js'
@@ -48,7 +48,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   const health = upstreamId !== undefined ? registry.of(upstreamId) : undefined
   for (let i = 0; i < maxTries && !signal.aborted; i++) {
     // Kong: a balancer whose healthy weight is not above the threshold gives no peer
-    const peer = up.balancer ? (health?.available === false ? null : up.balancer.pick(balance, failed ?? NO_PEERS, health?.down)) : {host: up.host, port: up.port, weight: 1}
+    const peer = up.balancer ? (health?.available === false ? null : up.balancer.pick(balance, failed ?? NO_PEERS, health?.down)) : directPeer(service, up)
     if (!peer) {
       sendError(ctx, 503, MESSAGES[503])
       return null
@@ -105,6 +105,14 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   return null
 }
 
+/** The peer of a service without an upstream, one object per service and address (see `UpstreamPools`). */
+const DIRECT_PEERS = new WeakMap<object, Peer>()
+function directPeer(service: object, up: {host: string; port: number}): Peer {
+  let peer = DIRECT_PEERS.get(service)
+  if (peer === undefined || peer.host !== up.host || peer.port !== up.port) DIRECT_PEERS.set(service, (peer = {host: up.host, port: up.port, weight: 1}))
+  return peer
+}
+
 /** Kong counts a try that timed out as a timeout, one that failed otherwise as a TCP failure. */
 function passiveOutcome(kind: FailureKind): {failure: 'tcp' | 'timeout'} | {dns: true} {
   if (kind === 'dns') return {dns: true}
@@ -158,11 +166,15 @@ function ownResponseHeaders(ctx: ProxyContext, upstreamStatus: number): string[]
 /** Streams the upstream response to the client; resolves when the client has it all. */
 export function responsePhase(ctx: ProxyContext, up: UpstreamResponse): Promise<void> {
   ctx.phase = 'response'
-  if (!ctx.responseHeaders && !(ctx.pluginContext && ctx.plugins) && !ctx.responseBodyTransforms && !ctx.hashCookie) {
-    // no plugin sees or changes the response: write the headers from a flat array
-    const list = clientResponseHeaderList(up.rawHeaders, ctx.headerPolicy.via ? VIA : null, ownResponseHeaders(ctx, up.statusCode))
-    ctx.res.writeHead(up.statusCode, list as unknown as OutgoingHttpHeaders)
-    return streamBody(ctx, up)
+  if (!ctx.responseBodyTransforms && !ctx.hashCookie && !responseHandlerRan(ctx)) {
+    // no plugin sees the response (headers plugins set in access are added like the
+    // gateway's own): write the headers from a flat array
+    const own = ownResponseHeaders(ctx, up.statusCode)
+    if (ctx.responseHeaders === null || addPluginHeaders(own, ctx.responseHeaders)) {
+      const list = clientResponseHeaderList(up.rawHeaders, ctx.headerPolicy.via ? VIA : null, own)
+      ctx.res.writeHead(up.statusCode, list as unknown as OutgoingHttpHeaders)
+      return streamBody(ctx, up)
+    }
   }
   const headers = clientResponseHeaders(up.headers)
   if (ctx.headerPolicy.via) {
@@ -180,6 +192,31 @@ export function responsePhase(ctx: ProxyContext, up: UpstreamResponse): Promise<
   if (ctx.responseBodyTransforms) return sendTransformed(ctx, up, status, headers)
   ctx.res.writeHead(status, headers)
   return streamBody(ctx, up)
+}
+
+/** Whether a plugin that ran in access has a response handler (it then sees the headers as an object). */
+function responseHandlerRan(ctx: ProxyContext): boolean {
+  const ran = ctx.plugins
+  if (ran === null || ctx.pluginContext === null) return false
+  for (let i = 0; i < ran.length; i++) if (ran[i].p.def.handler.response !== undefined) return true
+  return false
+}
+
+/**
+ * Adds the response headers plugins set (`setResponseHeader`, lower-case names) to the
+ * gateway's own list, a name already there taking the plugin's value, as the object path's
+ * `Object.assign` does. False (use the object path) for names the list path treats apart
+ * (Via, hop-by-hop ones) and past the list's 31 entries.
+ */
+function addPluginHeaders(own: string[], set: Record<string, string>): boolean {
+  for (const k in set) {
+    if (k === 'via' || HOP_BY_HOP_NAMES.has(k)) return false
+    let j = 0
+    while (j < own.length && own[j] !== k) j += 2
+    if (j < own.length) own[j + 1] = set[k]
+    else own.push(k, set[k])
+  }
+  return own.length <= 62
 }
 
 /** Adds the generated hash cookie, replacing one of the same name the upstream set (as Kong). */

@@ -7,6 +7,7 @@ import type {IncomingHttpHeaders, IncomingMessage} from 'node:http'
 
 /** RFC 9110 §7.6.1 plus the de-facto ones; never forwarded in either direction. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+export const HOP_BY_HOP_NAMES: ReadonlySet<string> = HOP_BY_HOP
 
 export interface ForwardInfo {
   remoteAddress: string

@@ -14,13 +14,27 @@ import type {PluginStates} from '../pdk/state.js'
 import type {ProxyContext} from './context.js'
 import {generatedHeaders, MESSAGES, sendError} from './responses.js'
 
-/** Returns false when a plugin answered the client (exit, error or failure). */
-export async function pluginAccessPhase(ctx: ProxyContext, states: PluginStates): Promise<boolean> {
+/**
+ * Returns false when a plugin answered the client (exit, error or failure). Synchronous
+ * (no promise, no microtask) as long as every access handler is: a promise only from the
+ * first handler that returns one.
+ */
+export function pluginAccessPhase(ctx: ProxyContext, states: PluginStates): boolean | Promise<boolean> {
   const plan = ctx.snapshot.pluginPlan.forRoute(ctx.route!.id)
   if (plan.length === 0) return true
-  const k = (ctx.pluginContext = new PluginContext(ctx, states))
-  const ran: NonNullable<ProxyContext['plugins']> = (ctx.plugins = [])
-  for (const p of plan) {
+  ctx.pluginContext = new PluginContext(ctx, states)
+  ctx.plugins = []
+  return accessFrom(ctx, plan, 0)
+}
+
+type Plan = ReturnType<ProxyContext['snapshot']['pluginPlan']['forRoute']>
+
+/** Runs the access handlers of `plan` from `start` on. */
+function accessFrom(ctx: ProxyContext, plan: Plan, start: number): boolean | Promise<boolean> {
+  const k = ctx.pluginContext!
+  const ran = ctx.plugins!
+  for (let i = start; i < plan.length; i++) {
+    const p = plan[i]
     const inst = (ctx.consumer !== null && p.byConsumer?.get(ctx.consumer.id)) || p.base
     if (!inst || !inst.protocols.includes(ctx.scheme)) continue
     ran.push({p, inst})
@@ -28,19 +42,36 @@ export async function pluginAccessPhase(ctx: ProxyContext, states: PluginStates)
     if (!access) continue
     k.instance = inst
     k.plugin = p.def.handler
+    let pending: unknown
     try {
-      const pending = access(k, inst.config, p.data)
-      if (pending) await pending
+      pending = access(k, inst.config, p.data)
     } catch (err) {
       pluginFailed(ctx, p.def.name, err)
       return false
     }
+    if (pending) return settle(ctx, plan, i, pending)
     if (k.exited) {
       sendExit(ctx, k)
       return false
     }
   }
   return true
+}
+
+/** Waits for the handler at `i`, then runs the rest. */
+async function settle(ctx: ProxyContext, plan: Plan, i: number, pending: unknown): Promise<boolean> {
+  try {
+    await pending
+  } catch (err) {
+    pluginFailed(ctx, plan[i].def.name, err)
+    return false
+  }
+  const k = ctx.pluginContext!
+  if (k.exited) {
+    sendExit(ctx, k)
+    return false
+  }
+  return accessFrom(ctx, plan, i + 1)
 }
 
 /**

@@ -24,7 +24,7 @@ import {PluginStates} from '../pdk/state.js'
 import {MESSAGES, sendError} from './responses.js'
 import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
-import {Cancellation, keepaliveOf, UpstreamPools, type Keepalive} from './upstream/index.js'
+import {Cancellation, keepaliveOf, UpstreamPools, type Keepalive, type UpstreamResponse} from './upstream/index.js'
 import {headerPolicy, KONG_HEADERS, type HeaderPolicy} from './kong-headers.js'
 import {clientAddress, NO_TRUSTED_IPS, realIpSettings, type RealIpSettings} from './real-ip.js'
 import type {NodeConf} from '../conf/defaults.js'
@@ -122,24 +122,22 @@ export function createProxy(opts: ProxyOptions): Proxy {
     }
   }
 
+  const shared: Shared = {pools, pluginStates, health, closed: (res) => {
+    inFlight.delete(res)
+    if (inFlight.size === 0) drained?.()
+  }}
+
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     counters.requests++
     inFlight.add(res)
     if (closing) res.shouldKeepAlive = false
     const ctx = newContext(req, res, snapshot, log, settings)
-    const cancel = new Cancellation()
-    // one close listener per request: cancel a pending upstream try, log, drain
-    res.on('close', () => {
-      if (!res.writableFinished) cancel.abort()
-      logPhase(ctx)
-      inFlight.delete(res)
-      if (inFlight.size === 0) drained?.()
-    })
-    run(ctx, pools, pluginStates, cancel, health).catch((err) => {
-      ctx.log.error(`unexpected error while proxying: ${(err as Error).stack ?? err}`)
-      if (res.headersSent) res.destroy()
-      else sendError(ctx, 500, MESSAGES[500])
-    })
+    // one close listener per request, the same function for all (the request's state rides
+    // on the response): cancel a pending upstream try, log, drain
+    const state: RequestState = {ctx, cancel: new Cancellation(), shared}
+    ;(res as ServerResponse & {[STATE]?: RequestState})[STATE] = state
+    res.on('close', onResponseClose)
+    void run(state)
   }
 
   const track = (server: Server) => {
@@ -293,19 +291,57 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
   }
 }
 
-/** Runs the phases in order (see context.ts); each may end the request. */
-async function run(ctx: ProxyContext, pools: UpstreamPools, pluginStates: PluginStates, cancel: Cancellation, health: HealthRegistry): Promise<void> {
-  ctx.req.on('error', (err) => ctx.log.debug(`client request error: ${err.message}`))
-  if (!routerPhase(ctx) || !accessPhase(ctx)) return
-  // no await (and no promise) when the route has no plugins
-  if (ctx.snapshot.pluginPlan.forRoute(ctx.route!.id).length > 0 && !(await pluginAccessPhase(ctx, pluginStates))) return
-  const upstreamRes = await balancerPhase(ctx, pools, cancel, health)
-  if (!upstreamRes) return
+/** What every request of a proxy shares. */
+interface Shared {
+  pools: UpstreamPools
+  pluginStates: PluginStates
+  health: HealthRegistry
+  /** The response closed: no longer in flight. */
+  closed(res: ServerResponse): void
+}
+
+/** One request's state, reachable from its response (`STATE`) by the shared listeners. */
+interface RequestState {
+  ctx: ProxyContext
+  cancel: Cancellation
+  shared: Shared
+}
+
+const STATE = Symbol('kctl.request')
+
+function onResponseClose(this: ServerResponse & {[STATE]?: RequestState}): void {
+  const state = this[STATE]!
+  if (!this.writableFinished) state.cancel.abort()
+  logPhase(state.ctx)
+  state.shared.closed(this)
+}
+
+function onRequestError(this: IncomingMessage & {[STATE]?: RequestState}, err: Error): void {
+  this[STATE]?.ctx.log.debug(`client request error: ${err.message}`)
+}
+
+/** Runs the phases in order (see context.ts); each may end the request. Never rejects. */
+async function run(state: RequestState): Promise<void> {
+  const {ctx, cancel, shared} = state
+  const {req, res} = ctx
+  ;(req as IncomingMessage & {[STATE]?: RequestState})[STATE] = state
+  req.on('error', onRequestError)
+  let upstreamRes: UpstreamResponse | null = null
   try {
+    if (!routerPhase(ctx) || !accessPhase(ctx)) return
+    // no await (and no promise) when the route has no plugins, or only synchronous ones
+    if (ctx.snapshot.pluginPlan.forRoute(ctx.route!.id).length > 0) {
+      const passed = pluginAccessPhase(ctx, shared.pluginStates)
+      if (passed === false || (passed !== true && !(await passed))) return
+    }
+    upstreamRes = await balancerPhase(ctx, shared.pools, cancel, shared.health)
+    if (!upstreamRes) return
     await responsePhase(ctx, upstreamRes)
   } catch (err) {
-    upstreamRes.drop() // nobody will read the body: let its connection (and peer slot) go
-    throw err
+    upstreamRes?.drop() // nobody will read the body: let its connection (and peer slot) go
+    ctx.log.error(`unexpected error while proxying: ${(err as Error)?.stack ?? err}`)
+    if (res.headersSent) res.destroy()
+    else sendError(ctx, 500, MESSAGES[500])
   }
 }
 

@@ -50,7 +50,7 @@ export function syncOf(row: Pick<ListedDataPlane, 'last_seen' | 'sync_status' | 
 }
 
 /** Restarts and last crash: the supervisor's record, else what `/status` says. */
-function crashesOf(n: LocalNode, body: Record<string, any> | null): Pick<NodeStatus, 'restarts' | 'last_crash'> {
+function crashesOf(n: LocalNode, body: NodeProbe['body']): Pick<NodeStatus, 'restarts' | 'last_crash'> {
   if (n.supervision) return {restarts: n.supervision.restarts, last_crash: n.supervision.last_crash}
   const c = body?.last_crash
   return {

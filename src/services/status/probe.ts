@@ -11,10 +11,30 @@ export interface NodeProbe {
   ok: boolean
   /** 200 from `/status/ready` (null when `/status` did not answer). */
   ready: boolean | null
-  body: Record<string, any> | null
+  body: StatusBody | null
   /** Why the node did not answer or is not ready. */
   error: string | null
 }
+
+/**
+ * What a node's `/status` answers, as far as `kctl status` reads it. Nobody validated it
+ * (an older or newer node may answer otherwise), so each field is checked where it is read.
+ */
+export interface StatusBody {
+  configuration_hash?: unknown
+  configuration_version?: unknown
+  connected_data_planes?: unknown
+  database?: {reachable?: unknown}
+  control_plane?: {address?: unknown; connected?: unknown}
+  restarts?: unknown
+  last_crash?: {at?: unknown; cause?: unknown}
+  kctl_version?: unknown
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** `message` of an error answer (Kong's `{message}`), if it has one. */
+const messageOf = (body: unknown): unknown => (isObject(body) ? body.message : undefined)
 
 export interface Prober {
   node(statusUrl: string): Promise<NodeProbe>
@@ -36,10 +56,10 @@ export function describeError(err: unknown): string {
 export function createProber(options: {timeoutMs?: number} = {}): Prober {
   const timeoutMs = options.timeoutMs ?? 2000
   const agent = new Agent({keepAliveTimeout: 30_000, connectTimeout: timeoutMs, headersTimeout: timeoutMs, bodyTimeout: timeoutMs})
-  const get = async (url: string): Promise<{status: number; body: any}> => {
+  const get = async (url: string): Promise<{status: number; body: unknown}> => {
     const res = await request(url, {dispatcher: agent})
     const text = await res.body.text()
-    let body: any = null
+    let body: unknown = null
     try {
       body = text ? JSON.parse(text) : null
     } catch {
@@ -53,7 +73,7 @@ export function createProber(options: {timeoutMs?: number} = {}): Prober {
         const [s, r] = await Promise.all([get(`${statusUrl}/status`), get(`${statusUrl}/status/ready`)])
         if (s.status !== 200) return {ok: false, ready: null, body: null, error: `/status answered ${s.status}`}
         const ready = r.status === 200
-        return {ok: true, ready, body: s.body, error: ready ? null : (r.body?.message ?? `not ready (${r.status})`)}
+        return {ok: true, ready, body: isObject(s.body) ? (s.body as StatusBody) : null, error: ready ? null : String(messageOf(r.body) ?? `not ready (${r.status})`)}
       } catch (err) {
         return {ok: false, ready: null, body: null, error: describeError(err)}
       }
@@ -68,9 +88,12 @@ export function createProber(options: {timeoutMs?: number} = {}): Prober {
         } catch (err) {
           throw new Error(describeError(err))
         }
-        if (res.status !== 200) throw new Error(`/clustering/data-planes answered ${res.status}${res.body?.message ? `: ${res.body.message}` : ''}`)
-        rows.push(...(res.body.data as ListedDataPlane[]))
-        next = res.body.next
+        const message = messageOf(res.body)
+        if (res.status !== 200) throw new Error(`/clustering/data-planes answered ${res.status}${message ? `: ${message}` : ''}`)
+        const page = isObject(res.body) ? res.body : {}
+        if (!Array.isArray(page.data)) throw new Error('/clustering/data-planes answered without a list of data planes')
+        rows.push(...(page.data as ListedDataPlane[]))
+        next = typeof page.next === 'string' ? page.next : null
       }
       return rows
     },

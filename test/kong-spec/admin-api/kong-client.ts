@@ -56,11 +56,11 @@ export class KongClient {
       const b = opts.body as Record<string, unknown>
       if (type === 'application/x-www-form-urlencoded') body = Buffer.from(new URLSearchParams(flattenForm(b)).toString())
       else if (type === 'multipart/form-data') {
-        const form = new FormData()
-        for (const [k, v] of flattenForm(b)) form.append(k, v)
-        const encoded = new Response(form)
-        headers['content-type'] = encoded.headers.get('content-type')!
-        body = Buffer.from(await encoded.arrayBuffer())
+        // written by hand: FormData would turn a value's LF into CRLF (a PEM would change)
+        const boundary = `----kong-spec-${randomUUID()}`
+        const parts = flattenForm(b).map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+        headers['content-type'] = `multipart/form-data; boundary=${boundary}`
+        body = Buffer.from(`${parts.join('')}--${boundary}--\r\n`)
       } else {
         body = Buffer.from(JSON.stringify(b))
         headers['content-type'] ??= 'application/json'

@@ -31,9 +31,9 @@ export type HealthOf = (upstreamId: string, target: string) => string | undefine
 /** What the exporter reads of the configuration serving now (the proxy snapshot has it). */
 export interface ServingConfig {
   /** Enabled plugin instances: whether prometheus asks for upstream health. */
-  readonly plugins: readonly any[]
+  readonly plugins: ReadonlyArray<{readonly name: string; readonly config?: {readonly upstream_health_metrics?: unknown} | null}>
   /** Every upstream with its targets. */
-  readonly upstreams: ReadonlyArray<{readonly upstream: any; readonly targets: readonly any[]}>
+  readonly upstreams: ReadonlyArray<{readonly upstream: {readonly id: string; readonly name: string}; readonly targets: ReadonlyArray<{readonly target: string}>}>
 }
 
 /** `metrics`: what the plugin recorded (`recordedMetrics`, or several processes' merged), if anything. */

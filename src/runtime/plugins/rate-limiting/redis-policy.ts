@@ -5,30 +5,44 @@
  * it fails, so the next request reconnects. Every command is bounded by `redis.timeout`.
  */
 import {createClient} from 'redis'
+import type {ConfigOf} from '../../pdk/index.js'
 import type {Period} from './counters.js'
+import type {schema} from './schema.js'
 
 type Client = ReturnType<typeof createClient>
+/** What the policy reads of the plugin's config: its `redis` record. */
+type Conf = Pick<ConfigOf<typeof schema>, 'redis'>
+type RedisConf = NonNullable<Conf['redis']>
 
 const EXPIRY: Record<Period, number> = {second: 1, minute: 60, hour: 3600, day: 86400, month: 2592000, year: 31536000}
 
 export const redisKey = (route: string, service: string, id: string, start: number, period: Period) => `ratelimit:${route}:${service}:${id}:${start}:${period}`
 
+/** The connection settings; the schema requires `redis.host` with the redis policy. @throws Error without them */
+function settings(conf: Conf): RedisConf & {host: string} {
+  const r = conf.redis
+  if (!r?.host) throw new Error('the redis policy needs config.redis.host')
+  return {...r, host: r.host}
+}
+
 export class RedisCounters {
   private readonly clients = new Map<string, Promise<Client>>()
 
   /** Current counts of `keys` (0 when absent). Rejects when Redis fails or times out. */
-  async usage(conf: any, keys: string[]): Promise<number[]> {
-    const client = await this.client(conf.redis)
-    const values = await bounded(client.mGet(keys), conf.redis.timeout)
+  async usage(conf: Conf, keys: string[]): Promise<number[]> {
+    const r = settings(conf)
+    const client = await this.client(r)
+    const values = await bounded(client.mGet(keys), r.timeout)
     return values.map((v) => (v == null ? 0 : Number(v)))
   }
 
   /** Counts one request in each window; resolves when Redis has it. */
-  async increment(conf: any, entries: Array<[key: string, period: Period]>): Promise<void> {
-    const client = await this.client(conf.redis)
+  async increment(conf: Conf, entries: Array<[key: string, period: Period]>): Promise<void> {
+    const r = settings(conf)
+    const client = await this.client(r)
     const multi = client.multi()
     for (const [key, period] of entries) multi.incrBy(key, 1).expire(key, EXPIRY[period], 'NX')
-    await bounded(multi.exec(), conf.redis.timeout)
+    await bounded(multi.exec(), r.timeout)
   }
 
   async close(): Promise<void> {
@@ -37,7 +51,7 @@ export class RedisCounters {
     await Promise.all(pending.map((p) => p.then((c) => c.destroy()).catch(() => {})))
   }
 
-  private client(r: any): Promise<Client> {
+  private client(r: RedisConf & {host: string}): Promise<Client> {
     const key = `${r.host}|${r.port}|${r.database}|${r.username ?? ''}|${r.ssl}|${r.server_name ?? ''}`
     let p = this.clients.get(key)
     if (p) return p

@@ -109,6 +109,20 @@ export class UpstreamResponse {
         if (this.state === 'open') this.drop()
         resolve()
       })
+      if (this.state === 'ended' && this.reader === null) {
+        // the whole body came with the head (most small responses): one end() writes it
+        // with the response head, without a write() and its cork before
+        const queue = this.queue
+        this.queue = null
+        this.queued = 0
+        if (queue !== null && queue.length === 1) res.end(queue[0])
+        else {
+          if (queue !== null) for (const chunk of queue) res.write(chunk)
+          res.end()
+        }
+        this.closed()
+        return
+      }
       let waiting = false
       const onDrain = () => {
         waiting = false

@@ -97,6 +97,7 @@ const IP = /^(\d{1,3}(\.\d{1,3}){3}|.*:.*)$/
 /** Keep-alive pools, one per origin and connection settings; shared across snapshots. */
 export class UpstreamPools {
   private readonly pools = new Map<string, OriginPool | NodeOriginPool>()
+  private byPeer = new WeakMap<Peer, {pool: OriginPool | NodeOriginPool; scheme: string; connectTimeout: number; tlsVerify: boolean; servername: string | undefined}>()
   /** Which client this process uses (see `upstreamClientKind`). */
   readonly kind: UpstreamClientKind
 
@@ -117,9 +118,20 @@ export class UpstreamPools {
   async close(): Promise<void> {
     for (const p of this.pools.values()) p.close()
     this.pools.clear()
+    this.byPeer = new WeakMap()
   }
 
   private pool(o: TryOptions): OriginPool | NodeOriginPool {
+    // the pool this peer object went to last time, if the settings are the same: no key to
+    // build and hash per request (peers are kept per service and per balancer target)
+    const last = this.byPeer.get(o.peer)
+    if (last !== undefined && last.scheme === o.scheme && last.connectTimeout === o.connectTimeout && last.tlsVerify === o.tlsVerify && last.servername === o.servername) return last.pool
+    const pool = this.keyed(o)
+    this.byPeer.set(o.peer, {pool, scheme: o.scheme, connectTimeout: o.connectTimeout, tlsVerify: o.tlsVerify, servername: o.servername})
+    return pool
+  }
+
+  private keyed(o: TryOptions): OriginPool | NodeOriginPool {
     const tls = o.scheme === 'https'
     const servername = tls && o.servername && !IP.test(o.servername) ? o.servername : undefined
     const key = `${o.scheme}|${o.peer.host}|${o.peer.port}|${o.connectTimeout}|${o.tlsVerify}|${servername ?? ''}`
@@ -135,6 +147,7 @@ export class UpstreamPools {
 
   /** Drops pools with no connection (all idle ones timed out): targets come and go. */
   private sweep(): void {
+    this.byPeer = new WeakMap()
     for (const [key, pool] of this.pools) if (pool.connections === 0) this.pools.delete(key)
   }
 }

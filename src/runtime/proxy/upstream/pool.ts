@@ -60,7 +60,7 @@ export class OriginPool implements ConnectionOwner {
     // no time left before the upstream closes it (`Keep-Alive: timeout=1`)
     if (this.closed || poolSize === 0 || (hintMs !== null && hintMs <= 0)) return conn.destroy()
     const idleMs = hintMs === null ? idleTimeoutMs : idleTimeoutMs === 0 ? hintMs : Math.min(idleTimeoutMs, hintMs)
-    conn.socket.setTimeout(idleMs)
+    conn.arm(idleMs)
     conn.socket.unref()
     if (this.idle.length >= poolSize) this.idle.shift()!.destroy()
     this.idle.push(conn)

@@ -9,22 +9,26 @@ export const caCertificates = defineEntity({
     idField(),
     createdAt(),
     updatedAt(),
-    [
-      'cert',
-      {
-        ...t.pem('PEM-encoded CA certificate.', 'certificate'),
-        required: true,
-        custom: (v: string) => {
-          try {
-            return new X509Certificate(v).ca ? null : 'certificate does not appear to be a CA because it is missing the "CA" basic constraint'
-          } catch {
-            return 'invalid certificate: x509.new: could not parse PEM'
-          }
-        },
-      },
-    ],
+    ['cert', {...t.pem('PEM-encoded CA certificate.', 'certificate'), required: true}],
     ['cert_digest', {type: 'string', unique: true, auto: true, description: 'SHA-256 of the certificate (derived).'}],
     tagsField(),
+  ],
+  // Kong's entity check: one certificate, not expired, a CA
+  entity_checks: [
+    (e): Record<string, string> | null => {
+      if (typeof e.cert !== 'string') return null
+      const tag = '-----BEGIN CERTIFICATE-----'
+      const first = e.cert.indexOf(tag)
+      if (first >= 0 && e.cert.indexOf(tag, first + tag.length + 1) >= 0) return {'@entity': 'please submit only one certificate at a time'}
+      let cert: X509Certificate
+      try {
+        cert = new X509Certificate(e.cert)
+      } catch {
+        return {cert: 'invalid certificate: x509.new: could not parse PEM'}
+      }
+      if (Date.parse(cert.validTo) < Date.now()) return {'@entity': 'certificate expired, "Not After" time is in the past'}
+      return cert.ca ? null : {'@entity': 'certificate does not appear to be a CA because it is missing the "CA" basic constraint'}
+    },
   ],
   derive: (e) => {
     if (typeof e.cert === 'string') {

@@ -30,8 +30,9 @@ function expandUrl(value: unknown, entity: Record<string, unknown>, input: Reado
   entity.host = u.hostname.startsWith('[') ? u.hostname : u.hostname
   entity.port = u.port ? Number(u.port) : (DEFAULT_PORTS[protocol] ?? 80)
   entity.path = u.pathname && (u.pathname !== '/' || value.replace(/^[a-z]+:\/\/[^/]+/i, '') === '/') ? decodeURI(u.pathname) : null
-  // Checked once expanded, so the clash is the only error reported.
-  const given = URL_FIELDS.filter((f) => input[f] !== undefined && input[f] !== null)
+  // Checked once expanded, so the clash is the only error reported. A field that says what
+  // the url says is no clash (Kong's own specs send `protocol: https` with an https url).
+  const given = URL_FIELDS.filter((f) => input[f] !== undefined && input[f] !== null && String(input[f]) !== String(entity[f]))
   if (!given.length) return null
   const list = given.map((f) => `'${f}'`)
   const names = list.length > 1 ? `${list.slice(0, -1).join(', ')} or ${list.at(-1)}` : list[0]
