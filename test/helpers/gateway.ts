@@ -26,6 +26,8 @@ export interface TestAdmin {
   /** POST a form-urlencoded body. */
   form(method: string, path: string, form: string): Promise<{status: number; body: any}>
   changes: number
+  /** The node's database (for a test to look at what a plugin stored). */
+  pool: ReturnType<typeof createPool>
   /** With `{proxy: true}`: the proxy every write rebuilds, as on a traditional node (not listening). */
   proxy?: Proxy
   close(): Promise<void>
@@ -37,7 +39,7 @@ export async function startTestAdmin(pg: TestPostgres, opts: {proxy?: boolean; h
   const pool = createPool(conn)
   const state = {changes: 0}
   const log = createLogger({level: 'crit'})
-  const proxy = opts.proxy ? createProxy({log}) : undefined
+  const proxy = opts.proxy ? createProxy({log, database: pool}) : undefined
   const handler = buildAdminApi({
     pool,
     nodeId: '00000000-0000-4000-8000-000000000001',
@@ -76,6 +78,7 @@ export async function startTestAdmin(pg: TestPostgres, opts: {proxy?: boolean; h
       return {status: res.status, body: await parse(res)}
     },
     proxy,
+    pool,
     async close() {
       await proxy?.close()
       await new Promise<void>((r) => server.close(() => r()))

@@ -24,7 +24,7 @@ describe('plugins: key-auth', () => {
     assert.equal(none.headers['www-authenticate'], 'Key')
     const bad = await get(port, '/', {headers: {apikey: 'nope'}})
     assert.equal(bad.status, 401)
-    assert.equal(bad.json().message, 'Invalid authentication credentials')
+    assert.equal(bad.json().message, 'Unauthorized')
     assert.equal(up.hits(), 0)
   })
 
@@ -33,7 +33,7 @@ describe('plugins: key-auth', () => {
     const expiring = {consumers: [alice], keyauth_credentials: [{...keyCred(alice, 'old-key'), created_at: now - 120, ttl: 60}, {...keyCred(alice, 'fresh-key'), created_at: now - 10, ttl: 3600}]}
     const {port, up} = await setup(t, [() => plugin('key-auth')], expiring)
     const old = await get(port, '/', {headers: {apikey: 'old-key'}})
-    assert.deepEqual([old.status, old.json().message], [401, 'Invalid authentication credentials'])
+    assert.deepEqual([old.status, old.json().message], [401, 'Unauthorized'])
     assert.equal((await get(port, '/', {headers: {apikey: 'fresh-key'}})).status, 200)
     assert.equal(up.hits(), 1)
   })
@@ -78,7 +78,7 @@ describe('plugins: basic-auth', () => {
     assert.equal(none.status, 401)
     assert.equal(none.json().message, 'Unauthorized')
     assert.equal(none.headers['www-authenticate'], 'Basic realm="service"')
-    assert.equal((await get(port, '/', {headers: auth('bob', 'wrong')})).json().message, 'Invalid authentication credentials')
+    assert.equal((await get(port, '/', {headers: auth('bob', 'wrong')})).json().message, 'Unauthorized')
     const ok = await get(port, '/', {headers: auth('bob', 'pa:ss')})
     assert.equal(ok.status, 200)
     assert.equal(ok.json().headers.authorization, undefined)

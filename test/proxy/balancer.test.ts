@@ -174,13 +174,16 @@ describe('balancer: consistent-hashing', () => {
     assert.equal(ring(['a', 'b'], {}, [100, 0]).pick({hashKey: 'x'})!.host, 'a', 'weight 0 gets nothing')
   })
 
-  test('removing a target moves only its keys; adding one takes about 1/N, all to it', () => {
+  // Kong's ring: a target's colliding point moves on to its next name, so a removal or an
+  // addition also moves the few keys of the points whose collisions it changed
+  test('removing a target moves its keys and hardly any other; adding one takes about 1/N, nearly all to it', () => {
     const before = place(ring(['a', 'b', 'c', 'd', 'e']))
     const without = place(ring(['a', 'b', 'd', 'e']))
-    for (const k of keys) if (before.get(k) !== 'c') assert.equal(without.get(k), before.get(k), k)
+    const others = keys.filter((k) => before.get(k) !== 'c' && without.get(k) !== before.get(k))
+    assert.ok(others.length < keys.length * 0.02, `${others.length} keys of other targets moved`)
     const added = place(ring(['a', 'b', 'c', 'd', 'e', 'f']))
     const moved = keys.filter((k) => added.get(k) !== before.get(k))
-    assert.ok(moved.every((k) => added.get(k) === 'f'))
+    assert.ok(moved.filter((k) => added.get(k) !== 'f').length < keys.length * 0.02)
     assert.ok(moved.length > 3000 / 6 * 0.5 && moved.length < 3000 / 6 * 1.5, String(moved.length))
   })
 
@@ -229,15 +232,18 @@ describe('balancer: consistent-hashing through the proxy', () => {
       for (const u of users) assert.equal(await where(port, '/', {'x-user': u}), home.get(u), u)
     }
     assert.equal(new Set(home.values()).size, 3, 'keys spread over all three peers')
-    // drop the target that holds the first user; the rest keep their peers
+    // drop the target that holds the first user; the rest keep their peers, but for the
+    // few points whose collisions (Kong's rule) the removal changed: ~1% of the keys
     const gone = home.get('u0')!
     const i = ['a', 'b', 'c'].indexOf(gone)
     proxy.swap(buildSnapshot(entities({...config, targets: config.targets.filter((_, j) => j !== i)})))
+    const moved: string[] = []
     for (const u of users) {
       const now = await where(port, '/', {'x-user': u})
       if (home.get(u) === gone) assert.notEqual(now, gone)
-      else assert.equal(now, home.get(u), u)
+      else if (now !== home.get(u)) moved.push(u)
     }
+    assert.ok(moved.length <= 4, `keys of the remaining targets moved: ${moved.join(' ')}`)
   })
 
   test('falls back (hash_fallback) when the header is absent', async (t) => {

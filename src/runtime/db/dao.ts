@@ -48,11 +48,18 @@ export interface WriteOptions {
 
 export class Dao {
   private readonly cols: string
+  /**
+   * For entities with a `ttl` (seconds from `created_at`, as key-auth credentials): the
+   * condition a row must meet to be seen. As in Kong, an expired row is gone from the
+   * Admin API (its lists, its GET, its lookups) even before it is swept.
+   */
+  private readonly live: string | null
   constructor(
     readonly pool: pg.Pool,
     readonly schema: EntitySchema,
   ) {
     this.cols = schema.fields.map(([n, f]) => quotedColumn(n, f)).join(', ')
+    this.live = schema.fields.some(([n]) => n === 'ttl') ? '(ttl IS NULL OR ttl = 0 OR created_at + ttl > extract(epoch from now()))' : null
   }
 
   rowToEntity(row: Record<string, unknown>): EntityRecord {
@@ -83,6 +90,7 @@ export class Dao {
       params.push(id)
       where.push(`${ident(`${field}_id`)} = $${params.length}`)
     }
+    if (this.live) where.push(this.live)
     params.push(size + 1)
     const sql = `SELECT ${this.cols} FROM ${this.schema.name}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT $${params.length}`
     const res = await this.pool.query(sql, params)
@@ -105,6 +113,7 @@ export class Dao {
       params.push(id)
       conds.push(`${ident(`${parent}_id`)} = $${params.length}`)
     }
+    if (this.live) conds.push(this.live)
     const res = await this.pool.query(`SELECT ${this.cols} FROM ${this.schema.name} WHERE ${conds.join(' AND ')} ORDER BY id LIMIT 1`, params)
     return res.rows[0] ? this.rowToEntity(res.rows[0]) : null
   }
@@ -113,7 +122,7 @@ export class Dao {
   async select(key: string, client: pg.Pool | pg.PoolClient = this.pool): Promise<EntityRecord | null> {
     const by = isUuid(key) || !this.schema.endpoint_key ? 'id' : this.schema.endpoint_key
     if (by === 'id' && !isUuid(key)) return null
-    const res = await client.query(`SELECT ${this.cols} FROM ${this.schema.name} WHERE ${ident(by)} = $1`, [key])
+    const res = await client.query(`SELECT ${this.cols} FROM ${this.schema.name} WHERE ${ident(by)} = $1${this.live ? ` AND ${this.live}` : ''}`, [key])
     return res.rows[0] ? this.rowToEntity(res.rows[0]) : null
   }
 

@@ -53,6 +53,17 @@ export class PluginContext<S = unknown> {
     const v = this.ctx.req.headers[name]
     return Array.isArray(v) ? v[0] : v
   }
+  /**
+   * Every value of a request header, as many as the client sent lines of it (Node joins
+   * most repeated headers into one; Kong's `get_headers()` gives them as a list).
+   */
+  headerValues(name: string): string[] {
+    return this.ctx.req.headersDistinct[name] ?? []
+  }
+  /** The client's query string as received (no `?`), for parsers that must see it raw. */
+  get rawQuery(): string {
+    return splitUrl(this.ctx.req.url ?? '/').query.slice(1)
+  }
   /** The client's query arguments (a copy: change the upstream's with `setUpstreamQuery`). */
   get query(): URLSearchParams {
     return (this.queryCache ??= new URLSearchParams(splitUrl(this.ctx.req.url ?? '/').query))

@@ -20,7 +20,7 @@ export const MESSAGES = {
 export const SERVER_HEADER = `kong/${GATEWAY_VERSION}`
 
 /** What a response the gateway produces needs to know about its request. */
-export type Responder = Pick<ProxyContext, 'req' | 'res' | 'requestId' | 'startedAt' | 'headerPolicy' | 'errorDefaultType'>
+export type Responder = Pick<ProxyContext, 'req' | 'res' | 'requestId' | 'startedAt' | 'headerPolicy' | 'errorDefaultType'> & Partial<Pick<ProxyContext, 'responseHeaders'>>
 
 /**
  * The gateway's own headers on a response it produces (Server, X-Kong-Response-Latency,
@@ -49,8 +49,12 @@ export function sendError(r: Responder, status: number, message: string, headers
   const given = Object.keys(headers).find((k) => k.toLowerCase() === 'content-type')
   const format = given !== undefined ? negotiateError(String(headers[given])) : errorFormat(r, proxyFailure)
   const rest = given === undefined ? headers : Object.fromEntries(Object.entries(headers).filter(([k]) => k !== given))
+  // headers plugins set for the response (correlation-id's echo, rate-limiting's) go on the
+  // gateway's own errors too, as Kong's header_filter runs for them (a 502, a 503…)
+  const fromPlugins = r.responseHeaders
   const body = errorBody(format, message, r.requestId)
   res.writeHead(status, generatedHeaders(r, {
+    ...fromPlugins,
     ...rest,
     'content-type': CONTENT_TYPES[format],
     'content-length': Buffer.byteLength(body),

@@ -15,23 +15,33 @@ export const handler: PluginHandler<Config, CredentialIndex> = {
   prepare: (e: PluginEntities) => indexCredentials(e.consumers, e.basicauth_credentials, 'username'),
   access(k, conf, index) {
     if (conf.anonymous && k.credential) return
-    const header = k.header('authorization') ?? k.header('proxy-authorization')
-    const given = header ? parseBasic(header) : null
-    const found = given ? index.byKey.get(given.user) : undefined
-    if (found && hashPassword(given!.pass, found.consumer.id) === found.credential.password) {
-      if (conf.hide_credentials) k.setUpstreamHeader('authorization', null)
-      return acceptCredential(k, found.consumer, found.credential)
-    }
-    if (acceptAnonymous(k, conf.anonymous, index)) return
     const www = {'www-authenticate': `Basic realm="${conf.realm}"`}
-    k.error(401, header ? 'Invalid authentication credentials' : 'Unauthorized', www)
+    // Kong's order: Proxy-Authorization first, then Authorization; every failure is "Unauthorized"
+    let found: ReturnType<typeof lookup> = null
+    for (const name of ['proxy-authorization', 'authorization']) {
+      const header = k.header(name)
+      if (header === undefined) continue
+      if (conf.hide_credentials) k.setUpstreamHeader(name, null)
+      found = lookup(index, parseBasic(header))
+      if (found) break
+    }
+    if (found?.ok) return acceptCredential(k, found.consumer, found.credential)
+    if (acceptAnonymous(k, conf.anonymous, index)) return
+    k.error(401, 'Unauthorized', www)
   },
 }
 
+/** The credential of `given`'s username (null when none) and whether its password matches. */
+function lookup(index: CredentialIndex, given: {user: string; pass: string} | null) {
+  const found = given ? index.byKey.get(given.user) : undefined
+  return found ? {...found, ok: hashPassword(given!.pass, found.consumer.id) === found.credential.password} : null
+}
+
 function parseBasic(header: string): {user: string; pass: string} | null {
-  const m = /^\s*basic\s+(\S+)\s*$/i.exec(header)
+  const m = /^\s*[Bb]asic\s*(.+)/.exec(header)
   if (!m) return null
   const decoded = Buffer.from(m[1], 'base64').toString('utf8')
   const i = decoded.indexOf(':')
-  return i < 0 ? null : {user: decoded.slice(0, i), pass: decoded.slice(i + 1)}
+  // Kong's `([^:]+):(.*)`: a username of at least one character
+  return i < 1 ? null : {user: decoded.slice(0, i), pass: decoded.slice(i + 1)}
 }

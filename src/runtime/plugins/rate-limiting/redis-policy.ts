@@ -64,7 +64,9 @@ export class RedisCounters {
     })
     const drop = () => {
       if (this.clients.get(key) === p) this.clients.delete(key)
-      c.destroy()
+      // 'error' then 'end' when the server goes away: destroying a closed client throws,
+      // and from an event handler that would take the node down
+      if (c.isOpen) c.destroy()
     }
     // Without a listener an 'error' event would take the process down.
     c.on('error', drop)

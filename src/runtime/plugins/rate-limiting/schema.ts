@@ -26,7 +26,7 @@ export const CLUSTER_IN_HYBRID =
 
 export const schema = definePluginSchema({
   control_plane_check: (c) => (c.policy === 'cluster' ? CLUSTER_IN_HYBRID : null),
-  custom_validator: periodsOrdered,
+  custom_validator: validateConfig,
   fields: [
     ...PERIODS.map(limit),
     ['limit_by', {type: 'string', default: 'consumer', one_of: ['consumer', 'credential', 'ip', 'service', 'header', 'path', 'consumer-group'], description: 'What the counters are per.'}],
@@ -38,7 +38,7 @@ export const schema = definePluginSchema({
     ['hide_client_headers', {type: 'boolean', required: true, default: false, description: 'Do not send the rate limit headers.'}],
     ['error_code', {type: 'number', default: 429, gt: 0, description: 'Status code when a limit is exceeded.'}],
     ['error_message', {type: 'string', default: 'API rate limit exceeded', description: 'Message when a limit is exceeded.'}],
-    ['sync_rate', {type: 'number', required: true, default: -1, description: 'Seconds between counter syncs (redis/cluster).'}],
+    ['sync_rate', {type: 'number', required: true, default: -1, description: 'Seconds between counter syncs to redis; -1 counts every request in redis at once (the only value kctl runs yet).'}],
   ],
   entity_checks: [
     (c) => (PERIODS.some((p) => c[p] != null) ? null : {'@entity': `at least one of these fields must be non-empty: ${PERIODS.map((p) => `'config.${p}'`).join(', ')}`}),
@@ -47,6 +47,22 @@ export const schema = definePluginSchema({
     (c) => (c.policy === 'redis' && c.redis?.host == null ? {redis: {host: 'required field missing'}} as any : null),
   ],
 })
+
+const SYNC_RATE_REALTIME = -1
+
+/**
+ * Kong's custom validator: a longer period may not have a lower limit than a shorter
+ * one; `sync_rate` only with the redis policy, at least 0.02 s. kctl then refuses a
+ * sync_rate other than -1, which it does not run yet, rather than accept and ignore it.
+ */
+function validateConfig(c: Record<string, unknown>): string | null {
+  if (typeof c.sync_rate === 'number' && c.sync_rate !== SYNC_RATE_REALTIME) {
+    if (c.policy !== 'redis') return 'sync_rate can only be used with the redis policy'
+    if (c.sync_rate < 0.02) return 'sync_rate must be greater than 0.02, or -1 to disable'
+    return 'sync_rate other than -1 is not supported yet: kctl counts every request in redis at once; set sync_rate to -1'
+  }
+  return periodsOrdered(c)
+}
 
 /** Kong refuses a longer period with a lower limit than a shorter one. */
 function periodsOrdered(c: Record<string, any>): string | null {

@@ -1,40 +1,72 @@
 /**
- * Consistent hashing (Kong's `consistent-hashing`, a Ketama-style ring): the upstream's
- * `slots` (at least 1000, as Kong) positions on a ring; each peer claims
- * floor(weight / total weight × peers × 160) of them, hashing `host:port i` for
- * i = 1, 2, …. A request's hash input (ctx.hashKey, see ../hash-input.ts) hashes to a
- * position and goes to the peer claiming it, or to the first claimed position going
- * down the ring.
+ * Consistent hashing, as Kong's `runloop/balancer/consistent_hashing.lua` (Ketama): a
+ * ring (continuum) of the upstream's `slots` points (between 1000 and 2^32, else 1000,
+ * as Kong's wheel size). Targets are sorted by name, then port; each claims
+ * floor(weight / total weight × targets × 160) points (at least 1 when its weight is
+ * not 0), hashing `<host>::<port> <i>` for i = 1, 2, … with xxHash32 (seed 0) — the
+ * doubled colon is Kong's own, kept so that the ring is the same. A point already
+ * claimed is left to the earlier claim and the target hashes one more i instead.
  *
- * Peers claim in `host:port` order and a position already claimed stays with the
- * earlier claim (Kong instead moves the colliding point on). So removing a target frees
- * only its own positions: its keys move, everyone else's stay put; adding one takes
- * about 1/N of the keys. A retry walks on down the ring past peers that already failed
- * for the request, and past unhealthy (`down`) peers, so only their keys move while they
- * are down. Weight 0 peers claim nothing.
+ * A request's hash input (ctx.hashKey, see ../hash-input.ts) hashes to a point
+ * (xxhash32 % slots + 1) and goes to the target claiming it, or to the first claimed
+ * point going down the ring: a key lands on the same target as in Kong for the same
+ * targets. Kong hashes a target's resolved address; kctl hashes the host as written
+ * (an IP target is the same in both).
+ *
+ * A retry walks on down the ring past targets that already failed for the request, and
+ * past unhealthy (`down`) ones, so only their keys move while they are down. Weight 0
+ * targets claim nothing.
  */
+import xxhash from 'xxhashjs'
 import {isDown, type Balancer, type Peer, type Upstream} from './types.js'
 
-const POINTS_PER_PEER = 160
-const MIN_SLOTS = 1000
+const SERVER_POINTS = 160
+const MIN_CONTINUUM_SIZE = 1000
+const MAX_CONTINUUM_SIZE = 2 ** 32
+const DEFAULT_CONTINUUM_SIZE = 1000
 
-export function consistentHashing(upstream: Upstream, all: Peer[]): Balancer {
-  const peers = all.filter((p) => p.weight > 0).sort((a, b) => compare(key(a), key(b)))
-  const size = Math.max(MIN_SLOTS, upstream.slots ?? 10000)
-  const claims = new Int32Array(size).fill(-1)
+/** xxHash32 of the string's UTF-8 bytes, seed 0 (Kong's `luaxxhash`). */
+export const xxhash32 = (s: string): number => xxhash.h32(s, 0).toNumber()
+
+/** Kong's `get_continuum_index`: a 1-based point on a ring of `points`. */
+export const continuumIndex = (value: string, points: number): number => (xxhash32(value) % points) + 1
+
+/** Kong's wheel size for an upstream's `slots`. */
+export const continuumSize = (slots: number | null | undefined): number =>
+  slots !== null && slots !== undefined && slots >= MIN_CONTINUUM_SIZE && slots <= MAX_CONTINUUM_SIZE ? slots : DEFAULT_CONTINUUM_SIZE
+
+/**
+ * The continuum as Kong builds it: `claims[index - 1]` is the position in `peers` of the
+ * target claiming 1-based point `index`, or -1. `peers` must be sorted (sortPeers).
+ */
+export function buildContinuum(peers: readonly Peer[], points: number): Int32Array {
+  const claims = new Int32Array(points).fill(-1)
   const total = peers.reduce((s, p) => s + p.weight, 0)
-  const wanted = peers.map((p) => Math.max(1, Math.floor((p.weight / total) * peers.length * POINTS_PER_PEER)))
-  const sum = wanted.reduce((s, n) => s + n, 0)
-  // more points than slots (over ~60 equal targets on the default 10000): scale down
-  const scale = sum > size ? size / sum : 1
-  peers.forEach((p, i) => {
-    const points = Math.max(1, Math.floor(wanted[i] * scale))
-    for (let j = 1; j <= points; j++) {
-      const slot = hash32(`${key(p)} ${j}`) % size
-      if (claims[slot] < 0) claims[slot] = i
+  const targets = peers.length
+  peers.forEach((p, at) => {
+    let entries = Math.floor((p.weight / total) * targets * SERVER_POINTS)
+    if (p.weight > 0 && entries === 0) entries = 1
+    for (let i = 1; i <= entries; i++) {
+      const index = continuumIndex(`${p.host}::${p.port} ${i}`, points)
+      if (claims[index - 1] < 0) claims[index - 1] = at
+      else entries++ // move the problem forward (Kong's words)
+      // only with an awful amount of low-weight targets: Kong gives up on the update
+      if (i > points) throw new Error(`consistent hashing needs more points than the ${points} slots of upstream: raise its slots`)
     }
   })
-  // owner[slot]: the peer at the first claimed position at or below `slot`, wrapping
+  return claims
+}
+
+/** Kong's order: by name, then port (a name given twice sorts by port). */
+export const sortPeers = (peers: readonly Peer[]): Peer[] =>
+  [...peers].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.port - b.port))
+
+export function consistentHashing(upstream: Upstream, all: Peer[]): Balancer {
+  // weight 0 targets claim no point but count among the targets, as in Kong
+  const peers = sortPeers(all)
+  const size = continuumSize(upstream.slots)
+  const claims = peers.some((p) => p.weight > 0) ? buildContinuum(peers, size) : new Int32Array(size).fill(-1)
+  // owner[slot]: the peer at the first claimed point at or below `slot`, wrapping
   const owner = new Int32Array(size).fill(-1)
   let last = -1
   for (let s = size - 1; s >= 0 && last < 0; s--) last = claims[s]
@@ -46,8 +78,8 @@ export function consistentHashing(upstream: Upstream, all: Peer[]): Balancer {
     upstream,
     hashed: true,
     pick(ctx, exclude, down) {
-      if (peers.length === 0) return null
-      const start = hash32(ctx.hashKey ?? '') % size
+      if (owner[0] < 0) return null
+      const start = continuumIndex(ctx.hashKey ?? '', size) - 1
       const first = peers[owner[start]]
       const healthy = !isDown(first, down)
       if (healthy && (!exclude || exclude.size === 0 || !exclude.has(first))) return first
@@ -64,22 +96,4 @@ export function consistentHashing(upstream: Upstream, all: Peer[]): Balancer {
       return null
     },
   }
-}
-
-const key = (p: Peer) => `${p.host}:${p.port}`
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
-
-/** 32-bit FNV-1a over the UTF-16 code units, then murmur3's finalizer to spread the bits. */
-export function hash32(s: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
 }

@@ -9,9 +9,9 @@
  *   round-robin.ts          weighted round-robin (also `consistent-hashing` with hash_on none)
  *   least-connections.ts    fewest tries in flight per weight
  *   consistent-hashing.ts   a ring over the upstream's slots
- *   latency.ts              Kong's `latency` (balances by weight for now)
+ *   latency.ts              Kong's `latency`: lowest EWMA of response times per weight
  *
- * Imports: the algorithms import only types.ts (latency.ts also round-robin.ts); only this
+ * Imports: the algorithms import only types.ts; only this
  * index knows them all. Nothing here imports the rest of the runtime: the dispatcher computes
  * what a request hashes on (../hash-input.ts) and passes it in `BalanceContext`. Code outside
  * this folder imports this index only.

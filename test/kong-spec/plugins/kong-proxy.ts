@@ -1,0 +1,174 @@
+/**
+ * What Kong's plugin specs need to run against kctl: a node as `helpers.start_kong` gives
+ * them (an Admin API over a real Postgres, and its proxy listening on a free loopback
+ * port, rebuilt on every write), Kong's mock upstream (`spec/fixtures/mock_upstream.lua`:
+ * `/request`, `/status/{code}`, `/response-headers`, answering what it received as JSON)
+ * and a blueprint whose services point at that upstream, as Kong's do.
+ */
+import {once} from 'node:events'
+import {randomUUID} from 'node:crypto'
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {startTestAdmin, type TestAdmin} from '../../helpers/gateway.js'
+import {startTestPostgres, type TestPostgres} from '../../helpers/postgres.js'
+import {deadPort} from '../../proxy/helpers.js'
+import {KongClient, type KongResponse} from '../admin-api/kong-client.js'
+
+/** What the mock upstream answers: Kong's `get_default_json_response()`. */
+export interface MockEcho {
+  method: string
+  headers: Record<string, string | string[]>
+  uri_args: Record<string, string | string[]>
+  post_data: {text: string; kind: string; params?: Record<string, unknown>; error?: string}
+  url: string
+  vars: {request_uri: string; uri: string; scheme: string; host: string; server_port: number; request_method: string}
+}
+
+export interface MockUpstream {
+  port: number
+  /** Requests that reached the upstream. */
+  hits(): number
+  close(): Promise<void>
+}
+
+async function postData(req: IncomingMessage, raw: Buffer): Promise<MockEcho['post_data']> {
+  const text = raw.toString('utf8')
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
+  try {
+    if (type === 'application/json') return {text, kind: 'json', params: text ? JSON.parse(text) : {}}
+    if (type === 'application/x-www-form-urlencoded') return {text, kind: 'form', params: args(new URLSearchParams(text))}
+    if (type === 'multipart/form-data') {
+      const form = await new Response(new Uint8Array(raw), {headers: {'content-type': req.headers['content-type']!}}).formData()
+      const params: Record<string, unknown> = {}
+      for (const [k, v] of form) params[k] = typeof v === 'string' ? v : await v.text()
+      return {text, kind: 'multipart-form', params}
+    }
+  } catch (err) {
+    return {text, kind: type, error: String(err)}
+  }
+  return {text, kind: 'unknown'}
+}
+
+const args = (q: URLSearchParams): Record<string, string | string[]> => {
+  const out: Record<string, string | string[]> = {}
+  for (const [k, v] of q) out[k] = k in out ? ([] as string[]).concat(out[k], v) : v
+  return out
+}
+
+export async function startMockUpstream(): Promise<MockUpstream> {
+  let hits = 0
+  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    hits++
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    const url = req.url ?? '/'
+    const at = url.indexOf('?')
+    const path = at < 0 ? url : url.slice(0, at)
+    const query = new URLSearchParams(at < 0 ? '' : url.slice(at + 1))
+    const port = (server.address() as AddressInfo).port
+    const echo: MockEcho = {
+      method: req.method!,
+      headers: req.headers as Record<string, string | string[]>,
+      uri_args: args(query),
+      post_data: await postData(req, Buffer.concat(chunks)),
+      url: `http://${req.headers.host ?? '127.0.0.1'}${url}`,
+      vars: {request_uri: url, uri: decodeURIComponent(path), scheme: 'http', host: '127.0.0.1', server_port: port, request_method: req.method!},
+    }
+    const status = /^\/status\/(\d{3})$/.exec(path)
+    const headers: Record<string, string> = {'content-type': 'application/json', server: 'mock-upstream'}
+    if (path === '/response-headers') for (const [k, v] of query) headers[k] = v
+    res.writeHead(status ? Number(status[1]) : 200, headers)
+    res.end(status && Number(status[1]) === 204 ? undefined : JSON.stringify(status ? {...echo, code: Number(status[1])} : echo))
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    port: (server.address() as AddressInfo).port,
+    hits: () => hits,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+  }
+}
+
+/** A node for one plugin spec file: Admin API, listening proxy, mock upstream. */
+export interface PluginSpecNode {
+  admin: KongClient
+  /** Kong's `helpers.proxy_client()`: requests to the proxy (set `host` to pick a route). */
+  proxy: KongClient
+  proxyPort: number
+  /** The node's database. */
+  pool: TestAdmin['pool']
+  upstream: MockUpstream
+  bp: PluginBlueprint
+  close(): Promise<void>
+}
+
+export async function startPluginSpecNode(): Promise<PluginSpecNode> {
+  const pg: TestPostgres = await startTestPostgres()
+  let api: TestAdmin | undefined
+  let upstream: MockUpstream | undefined
+  try {
+    api = await startTestAdmin(pg, {proxy: true})
+    upstream = await startMockUpstream()
+    const port = await deadPort()
+    await api.proxy!.listen([{host: '127.0.0.1', port, ssl: false, http2: false, reuseport: false, flags: []}])
+    const admin = new KongClient(api.url)
+    return {
+      admin,
+      proxy: new KongClient(`http://127.0.0.1:${port}`),
+      proxyPort: port,
+      pool: api.pool,
+      upstream,
+      bp: pluginBlueprint(admin, upstream.port),
+      async close() {
+        await upstream!.close()
+        await api!.close()
+        await pg.stop()
+      },
+    }
+  } catch (err) {
+    await upstream?.close()
+    await api?.close()
+    await pg.stop()
+    throw err
+  }
+}
+
+let seq = 0
+const n = () => `${++seq}-${randomUUID().slice(0, 8)}`
+
+async function created(res: Promise<KongResponse>): Promise<any> {
+  const r = await res
+  if (r.status !== 201 && r.status !== 200) throw new Error(`blueprint insert failed: ${r.status} ${r.text}`)
+  return r.json
+}
+
+/**
+ * Kong's blueprints for plugin specs, inserted through the Admin API: a route without a
+ * service gets a new one pointing at the mock upstream, as Kong's does.
+ */
+export function pluginBlueprint(client: KongClient, upstreamPort: number) {
+  const service = (over: Record<string, unknown> = {}) =>
+    created(client.post('/services', {body: {name: `service-${n()}`, protocol: 'http', host: '127.0.0.1', port: upstreamPort, ...over}}))
+  return {
+    services: {insert: service},
+    routes: {
+      insert: async (over: Record<string, unknown> = {}) =>
+        created(client.post('/routes', {body: {...over, service: over.service === undefined ? {id: (await service()).id} : {id: (over.service as {id: string}).id}}})),
+    },
+    consumers: {insert: (over: Record<string, unknown> = {}) => created(client.post('/consumers', {body: {username: `consumer-${n()}`, ...over}}))},
+    plugins: {insert: (over: Record<string, unknown>) => created(client.post('/plugins', {body: over}))},
+    /** `/consumers/{id}/{plugin}` credentials: key-auth, basic-auth, acls. */
+    credentials: {insert: (kind: 'key-auth' | 'basic-auth' | 'acls', consumer: {id: string}, over: Record<string, unknown> = {}) => created(client.post(`/consumers/${consumer.id}/${kind}`, {body: over}))},
+  }
+}
+export type PluginBlueprint = ReturnType<typeof pluginBlueprint>
+
+/** The body text when the status is the expected one, else an assertion error showing both. */
+export function resStatus(expected: number, res: KongResponse): string {
+  if (res.status !== expected) throw new Error(`expected status ${expected}, got ${res.status}: ${res.text}`)
+  return res.text
+}
