@@ -14,6 +14,7 @@ import {isAlive} from '../../src/kit/process.js'
 import {startUpstream} from '../helpers/http.js'
 import {createSandbox, moveToSandboxPorts, processesMentioning, ROOT, withPortTaken, type Sandbox} from '../helpers/kctl.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {until} from '../helpers/until.js'
 
 interface NodesJson {
   cluster: string
@@ -291,9 +292,11 @@ describe('kctl init --database postgres://… (an existing server)', () => {
     const text = await sb.kctl('nodes')
     assert.match(text.stdout, new RegExp(`^database +database +127\\.0\\.0\\.1 +- +external +- +postgres 127\\.0\\.0\\.1:${db.port}$`, 'm'))
     if (password) assert.ok(!nodes.stdout.includes(password) && !text.stdout.includes(password), 'the password is never shown')
-    // the node: its supervisor (the pid kctl records) and the serving process it runs
-    const serving = JSON.parse(await readFile(join(sb.dataDir, 'clusters', 'demo', 'nodes', 'node-1', 'supervisor.json'), 'utf8')).serving_pid
-    assert.deepEqual((await processesMentioning(sb.dir)).sort(), [j.nodes[1].pid, serving].sort(), 'the node is the only process of the sandbox')
+    // the node: its supervisor (the pid kctl records), the serving process it runs and, once
+    // it stands by, the warm spare (a process forked in between is a spare not yet standing by)
+    const record = () => readFile(join(sb.dataDir, 'clusters', 'demo', 'nodes', 'node-1', 'supervisor.json'), 'utf8').then((t) => JSON.parse(t))
+    const {serving_pid: serving, spare_pid: spare} = await until('the warm spare standing by', async () => ((await record()).spare_pid ? record() : undefined))
+    assert.deepEqual((await processesMentioning(sb.dir)).sort(), [j.nodes[1].pid, serving, spare].sort(), 'the node is the only process of the sandbox')
     assert.equal(existsSync(join(sb.dataDir, 'clusters', 'demo', 'postgres', 'data')), false, 'no embedded data directory')
   })
 
