@@ -185,6 +185,45 @@ export async function up(n: number): Promise<Testbed> {
 }
 
 /**
+ * A kctl.yaml for a cluster on the bed: every bed host declared (under `names`, h1… by
+ * default), reached as root with the bed's key and known_hosts; `body` is the rest of
+ * `spec` (database, nodes, …), indented by two spaces.
+ */
+export function bedSpec(bed: Testbed, o: {name: string; mode: string; body: string; names?: string[]}): string {
+  const hosts = bed.hosts.map((h, i) => `    - {name: ${o.names?.[i] ?? h.name}, ssh: {address: ${h.address}}}`)
+  return `apiVersion: kctl/v1
+kind: Cluster
+metadata: {name: ${o.name}}
+spec:
+  mode: ${o.mode}
+  ssh: {user: root, identityFile: ${bed.key}, knownHostsFile: ${bed.knownHosts}, configFile: /dev/null}
+  hosts:
+${hosts.join('\n')}
+${o.body}`
+}
+
+/** The hybrid layout of the three-host tests: Postgres and cp-1 on h1, dp-1 on h2, dp-2 on h3. */
+export const HYBRID_ON_THREE_HOSTS = `  database: {embedded: true, host: h1}
+  nodes:
+    - {name: cp-1, role: control_plane, host: h1}
+    - {name: dp-1, role: data_plane, host: h2}
+    - {name: dp-2, role: data_plane, host: h3}
+`
+
+/** kong.yaml whose route /hello the node answers itself (request-termination: 200 "served remotely"). */
+export const SERVED_REMOTELY_KONG_YAML = `_format_version: "3.0"
+services:
+  - name: hello
+    url: http://127.0.0.1:9
+    routes:
+      - name: hello
+        paths: [/hello]
+    plugins:
+      - name: request-termination
+        config: {status_code: 200, message: served remotely}
+`
+
+/**
  * What of kctl a bed host holds: its folders, users, processes (sshd's aside), units. Compare
  * with the value read before kctl touched the host (the hosts share this machine's /etc/passwd).
  */

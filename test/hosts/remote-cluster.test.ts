@@ -11,19 +11,8 @@ import {createSandbox, processesMentioning, type Sandbox} from '../helpers/kctl.
 import {ROOT} from '../helpers/kctl.js'
 import {until} from '../helpers/until.js'
 import {tryGet} from '../helpers/http.js'
-import {kctlTraces, testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
+import {bedSpec, HYBRID_ON_THREE_HOSTS, kctlTraces, SERVED_REMOTELY_KONG_YAML, testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
 
-const KONG_YAML = `_format_version: "3.0"
-services:
-  - name: hello
-    url: http://127.0.0.1:9
-    routes:
-      - name: hello
-        paths: [/hello]
-    plugins:
-      - name: request-termination
-        config: {status_code: 200, message: served remotely}
-`
 
 describe('a hybrid cluster on three hosts', {skip: testbedUnavailable(), timeout: 900_000}, () => {
   let bed: Testbed
@@ -35,25 +24,9 @@ describe('a hybrid cluster on three hosts', {skip: testbedUnavailable(), timeout
     sb = await createSandbox()
     await writeFile(
       join(sb.cwd, 'kctl.yaml'),
-      `apiVersion: kctl/v1
-kind: Cluster
-metadata:
-  name: edge
-spec:
-  mode: hybrid
-  ssh: {user: root, identityFile: ${bed.key}, knownHostsFile: ${bed.knownHosts}, configFile: /dev/null}
-  hosts:
-    - {name: h1, ssh: {address: ${addr(1)}}}
-    - {name: h2, ssh: {address: ${addr(2)}}}
-    - {name: h3, ssh: {address: ${addr(3)}}}
-  database: {embedded: true, host: h1}
-  nodes:
-    - {name: cp-1, role: control_plane, host: h1}
-    - {name: dp-1, role: data_plane, host: h2}
-    - {name: dp-2, role: data_plane, host: h3}
-`,
+      bedSpec(bed, {name: 'edge', mode: 'hybrid', body: HYBRID_ON_THREE_HOSTS}),
     )
-    await writeFile(join(sb.cwd, 'kong.yaml'), KONG_YAML)
+    await writeFile(join(sb.cwd, 'kong.yaml'), SERVED_REMOTELY_KONG_YAML)
   })
   after(async () => {
     await sb?.cleanup()

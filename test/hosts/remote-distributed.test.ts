@@ -7,7 +7,7 @@ import {after, before, describe, it} from 'node:test'
 import {createSandbox, type Sandbox} from '../helpers/kctl.js'
 import {until} from '../helpers/until.js'
 import {tryGet} from '../helpers/http.js'
-import {kctlTraces, testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
+import {bedSpec, kctlTraces, testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
 
 describe('a distributed cluster on two hosts plus a database host', {skip: testbedUnavailable(), timeout: 900_000}, () => {
   let bed: Testbed
@@ -20,22 +20,16 @@ describe('a distributed cluster on two hosts plus a database host', {skip: testb
     // node-1's Admin API on its host's address, so this test can reach it directly
     await writeFile(
       join(sb.cwd, 'kctl.yaml'),
-      `apiVersion: kctl/v1
-kind: Cluster
-metadata:
-  name: shop
-spec:
-  mode: distributed
-  ssh: {user: root, identityFile: ${bed.key}, knownHostsFile: ${bed.knownHosts}, configFile: /dev/null}
-  hosts:
-    - {name: db, ssh: {address: ${addr(1)}}}
-    - {name: n1, ssh: {address: ${addr(2)}}}
-    - {name: n2, ssh: {address: ${addr(3)}}}
-  database: {embedded: true, host: db}
+      bedSpec(bed, {
+        name: 'shop',
+        mode: 'distributed',
+        names: ['db', 'n1', 'n2'],
+        body: `  database: {embedded: true, host: db}
   nodes:
     - {name: node-1, role: traditional, host: n1, admin_listen: '0.0.0.0:8001'}
     - {name: node-2, role: traditional, host: n2}
 `,
+      }),
     )
   })
   after(async () => {

@@ -9,7 +9,7 @@ import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {createSandbox, processesMentioning, ROOT, type Sandbox} from '../helpers/kctl.js'
-import {kctlTraces, testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
+import {bedSpec, HYBRID_ON_THREE_HOSTS, kctlTraces, testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
 import {until} from '../helpers/until.js'
 
 const re = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -35,22 +35,7 @@ describe('init failing on the test bed after preflight', {skip: testbedUnavailab
     sandboxes.push(sb)
     await writeFile(
       join(sb.cwd, 'kctl.yaml'),
-      `apiVersion: kctl/v1
-kind: Cluster
-metadata: {name: ${name}}
-spec:
-  mode: hybrid
-  ssh: {user: root, identityFile: ${bed.key}, knownHostsFile: ${bed.knownHosts}, configFile: /dev/null}
-  hosts:
-    - {name: h1, ssh: {address: ${addr(1)}}}
-    - {name: h2, ssh: {address: ${addr(2)}}}
-    - {name: h3, ssh: {address: ${addr(3)}}}
-  database: {embedded: true, host: h1}
-  nodes:
-    - {name: cp-1, role: control_plane, host: h1}
-    - {name: dp-1, role: data_plane, host: h2}
-    - {name: dp-2, role: data_plane, host: h3}
-`,
+      bedSpec(bed, {name, mode: 'hybrid', body: HYBRID_ON_THREE_HOSTS}),
     )
     return sb
   }

@@ -10,22 +10,11 @@ import {createSandbox, processesMentioning, runKctl, type KctlRun, type Sandbox}
 import {failures, startLoad} from '../helpers/load.js'
 import {secondBuild, THIS_VERSION} from '../helpers/second-build.js'
 import {until} from '../helpers/until.js'
-import {testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
+import {bedSpec, SERVED_REMOTELY_KONG_YAML, testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
 
 const THIS = THIS_VERSION
 const NEXT = `${THIS}-next.1`
 
-const KONG_YAML = `_format_version: "3.0"
-services:
-  - name: hello
-    url: http://127.0.0.1:9
-    routes:
-      - name: hello
-        paths: [/hello]
-    plugins:
-      - name: request-termination
-        config: {status_code: 200, message: served remotely}
-`
 
 describe('kctl upgrade and --rollback on two hosts', {skip: testbedUnavailable(), timeout: 1_200_000}, () => {
   let bed: Testbed
@@ -54,24 +43,18 @@ describe('kctl upgrade and --rollback on two hosts', {skip: testbedUnavailable()
     next = secondBuild(join(sb.dir, 'kctl-next'), NEXT)
     await writeFile(
       join(sb.cwd, 'kctl.yaml'),
-      `apiVersion: kctl/v1
-kind: Cluster
-metadata:
-  name: edge
-spec:
-  mode: hybrid
-  ssh: {user: root, identityFile: ${bed.key}, knownHostsFile: ${bed.knownHosts}, configFile: /dev/null}
-  hosts:
-    - {name: h1, ssh: {address: ${addr(1)}}}
-    - {name: h2, ssh: {address: ${addr(2)}}}
-  database: {embedded: true, host: h1}
+      bedSpec(bed, {
+        name: 'edge',
+        mode: 'hybrid',
+        body: `  database: {embedded: true, host: h1}
   nodes:
     - {name: cp-1, role: control_plane, host: h1}
     - {name: dp-1, role: data_plane, host: h2, proxy_listen: 0.0.0.0:8000, status_listen: 127.0.0.1:8100}
     - {name: dp-2, role: data_plane, host: h2, proxy_listen: 0.0.0.0:8001, status_listen: 127.0.0.1:8101}
 `,
+      }),
     )
-    await writeFile(join(sb.cwd, 'kong.yaml'), KONG_YAML)
+    await writeFile(join(sb.cwd, 'kong.yaml'), SERVED_REMOTELY_KONG_YAML)
     const init = await sb.kctl('init')
     assert.equal(init.code, 0, `${init.stdout}\n${init.stderr}`)
     const apply = await sb.kctl('apply', 'kong.yaml')
