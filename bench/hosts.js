@@ -9,24 +9,34 @@
  *   3 hosts  the database and cp-1 on h1, dp-1 on h2, dp-2 on h3
  *   9 hosts  the database on h1, cp-1 on h2, cp-2 on h3, dp-1..dp-6 on h4..h9
  *
- *   npm run build && npx tsc -p tsconfig.json && node bench/hosts.js   # BENCH_SIZES=1,3,9
+ *   npm run build && node bench/hosts.js   # BENCH_SIZES=1,3,9  BENCH_RERUNS=3
+ *
+ * The re-run is timed BENCH_RERUNS times (median, min–max): on a shared machine one run says
+ * little. The load average is printed next to each size.
  *
  * Targets: 9 hosts take at most 2× the time of 1 host; a re-run with nothing to change
  * finishes in under 3 s.
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {loadavg} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {stopOnExit, tempDir} from './lib/proc.js'
-import {fmt, machine, markdownTable} from './lib/stats.js'
+import {fmt, machine, markdownTable, median} from './lib/stats.js'
 
 const KCTL = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const TESTBED = fileURLToPath(new URL('../dist/test/helpers/testbed.js', import.meta.url))
 const SIZES = (process.env.BENCH_SIZES ?? '1,3,9').split(',').map(Number)
+const RERUNS = Math.max(1, Number(process.env.BENCH_RERUNS ?? 3))
 
 if (!existsSync(TESTBED)) {
   console.error('Build first: npx tsc -p tsconfig.json (bench/hosts.js uses the compiled test bed helper).')
+  process.exit(1)
+}
+if (!existsSync(fileURLToPath(new URL('../oclif.manifest.json', import.meta.url)))) {
+  // without it oclif imports every command at each start (about a second more per run)
+  console.error('Build with `npm run build` (bench/hosts.js times the CLI as shipped, with its oclif manifest).')
   process.exit(1)
 }
 const {testbedUnavailable, up} = await import(TESTBED)
@@ -89,12 +99,20 @@ for (const size of SIZES) {
     const first = kctl(work, env, 'init', '--json')
     if (first.status !== 0) throw new Error(`init on ${size} host(s) failed:\n${first.stdout}${first.stderr}`)
     const firstJson = JSON.parse(first.stdout)
-    const again = kctl(work, env, 'init', '--json')
-    if (again.status !== 0) throw new Error(`re-run on ${size} host(s) failed:\n${again.stdout}${again.stderr}`)
-    const againJson = JSON.parse(again.stdout)
+    const reruns = []
+    for (let i = 0; i < RERUNS; i++) {
+      const again = kctl(work, env, 'init', '--json')
+      if (again.status !== 0) throw new Error(`re-run on ${size} host(s) failed:\n${again.stdout}${again.stderr}`)
+      const j = JSON.parse(again.stdout)
+      reruns.push({seconds: again.seconds, bytes: sum(j.uploaded), unchanged: j.already_running})
+    }
+    const times = reruns.map((r) => r.seconds)
+    const load = loadavg()[0]
     const nodes = layout(size).nodes.length
-    rows.push({size, nodes, first: first.seconds, firstBytes: sum(firstJson.uploaded), again: again.seconds, againBytes: sum(againJson.uploaded), unchanged: againJson.already_running})
-    console.error(`${size} host(s): init ${first.seconds.toFixed(1)} s (${mb(sum(firstJson.uploaded))}), re-run ${again.seconds.toFixed(2)} s (${sum(againJson.uploaded)} bytes, already_running ${againJson.already_running})`)
+    const againBytes = Math.max(...reruns.map((r) => r.bytes))
+    const unchanged = reruns.every((r) => r.unchanged)
+    rows.push({size, nodes, first: first.seconds, firstBytes: sum(firstJson.uploaded), again: median(times), min: Math.min(...times), max: Math.max(...times), againBytes, unchanged, load})
+    console.error(`${size} host(s): init ${first.seconds.toFixed(1)} s (${mb(sum(firstJson.uploaded))}), re-runs ${times.map((t) => t.toFixed(2)).join(', ')} s (${againBytes} bytes, already_running ${unchanged}), load average ${load.toFixed(1)}`)
     const d = kctl(work, env, 'destroy', '--yes')
     if (d.status !== 0) console.error(`destroy failed: ${d.stderr}`)
   } finally {
@@ -106,7 +124,7 @@ const one = rows.find((r) => r.size === 1)
 console.log(`Machine: ${machine()}\n`)
 console.log(
   markdownTable(
-    ['hosts', 'nodes (+ database)', 'init, empty bed', 'sent', 'vs 1 host', 're-run, nothing to change', 'sent on re-run'],
-    rows.map((r) => [String(r.size), String(r.nodes), `${r.first.toFixed(1)} s`, mb(r.firstBytes), one ? fmt.ratio(r.first / one.first) : '—', `${r.again.toFixed(2)} s${r.unchanged ? '' : ' (changed something)'}`, `${fmt.int(r.againBytes)} bytes`]),
+    ['hosts', 'nodes (+ database)', 'init, empty bed', 'sent', 'vs 1 host', `re-run, nothing to change (median of ${RERUNS}, min–max)`, 'sent on re-run', 'load average (1 min)'],
+    rows.map((r) => [String(r.size), String(r.nodes), `${r.first.toFixed(1)} s`, mb(r.firstBytes), one ? fmt.ratio(r.first / one.first) : '—', `${r.again.toFixed(2)} s (${r.min.toFixed(2)}–${r.max.toFixed(2)})${r.unchanged ? '' : ' (changed something)'}`, `${fmt.int(r.againBytes)} bytes`, r.load.toFixed(1)]),
   ),
 )

@@ -23,6 +23,7 @@ import {chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/
 import {tmpdir} from 'node:os'
 import {dirname, join, relative, resolve} from 'node:path'
 import {ExternalError} from '../kit/errors.js'
+import {inBatches} from '../kit/in-batches.js'
 import {packageRoot} from '../kit/paths.js'
 import type {Host} from './hosts/host.js'
 import {shellQuote} from './hosts/ssh-options.js'
@@ -92,6 +93,9 @@ export async function bundleParts(staging: string, withPostgres: boolean, root =
   if (withPostgres) parts.push({from: (await resolveBinaries()).nativeDir, to: 'postgres/native'})
   return parts
 }
+
+/** Bundle parts copied at once to one host (each is a session of its connection). */
+const PARTS_AT_ONCE = 4
 
 const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)'([^']+)'/g
 const WORKER_RE = /new URL\('(\.[^']+)',\s*import\.meta\.url\)/g
@@ -180,8 +184,10 @@ export async function installOn(host: Host, paths: HostPaths, cluster: string, o
   let bytesSent = 0
   try {
     const parts = await bundleParts(staging, options.postgres, options.source?.root)
-    // One part after the other: each is one tar stream over the host's connection.
-    for (const part of parts) bytesSent += (await host.copyTree(part.from, join(dir, part.to))).bytesSent
+    // A few parts at once over the host's connection: on a re-run their listings (size + sha256
+    // of what is there) are the time, and nothing is sent.
+    const sent = await inBatches(parts, PARTS_AT_ONCE, async (part) => (await host.copyTree(part.from, join(dir, part.to))).bytesSent)
+    bytesSent = sent.reduce((a, b) => a + b, 0)
   } finally {
     await rm(staging, {recursive: true, force: true})
   }

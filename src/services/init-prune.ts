@@ -11,7 +11,6 @@ import type {Reporter} from '../kit/output.js'
 import type {ClusterSpec, Role} from '../cluster/spec.js'
 import type {ClusterState, NodeState} from '../cluster/state.js'
 import type {ClusterRef} from './cluster.js'
-import {removeNode} from './scale.js'
 
 /**
  * The nodes of `state` (read before the spec was applied to it) and the node folders of
@@ -35,6 +34,7 @@ export async function nodesNotInSpec(state: ClusterState | undefined, spec: Clus
 
 /** Removes each node, data planes first (as `kctl scale` removes the last ones first). */
 export async function pruneNodes(ref: ClusterRef & {report: Reporter}, nodes: NodeState[]): Promise<string[]> {
+  const {removeNode} = await import('./scale.js') // loaded only when there is something to prune
   const order = [...nodes.filter((n) => n.role === 'data_plane'), ...nodes.filter((n) => n.role !== 'data_plane')]
   for (const n of order) {
     ref.report.step(`Removing ${n.name} (no longer in kctl.yaml)`)

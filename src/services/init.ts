@@ -12,10 +12,9 @@ import type {Reporter} from '../kit/output.js'
 import {clusterDir} from '../kit/paths.js'
 import {findFreePort} from '../kit/ports.js'
 import {listenUrl, parseListen} from '../cluster/listen.js'
-import {planPhases, runPhases, upPhases, type UpContext} from '../cluster/phases.js'
-import {preparePostgres, removeData, type PgConnection} from '../cluster/postgres.js'
+import type {UpContext} from '../cluster/phases.js'
+import type {PgConnection} from '../cluster/postgres.js'
 import type {BasePorts} from '../cluster/layout.js'
-import {renderSpec} from '../cluster/spec-template.js'
 import {DATABASE_NODE, LISTEN_KEYS, loadSpec, nodeListen, type ClusterSpec, type Mode, type MtlsMode} from '../cluster/spec.js'
 import {checkHostsAvailable, processRunning} from '../cluster/hosts/index.js'
 import {LOCAL_HOST_NAME, resolveHost} from '../cluster/spec-hosts.js'
@@ -23,8 +22,6 @@ import {readState, removeStateDir, writeState, type ClusterState} from '../clust
 import {syncNodes} from '../cluster/topology.js'
 import {readOwnState, specPathOf, type ClusterRef} from './cluster.js'
 import {nodesNotInSpec, notInSpecWarning, pruneNodes} from './init-prune.js'
-import {preflightError, preflightSpec} from './preflight.js'
-import {uninstallHosts} from './destroy.js'
 
 export interface InitOptions extends ClusterRef {
   /** Deployment mode for a new spec (default embedded). */
@@ -107,6 +104,8 @@ export async function init(options: InitOptions): Promise<InitResult> {
     const removed = options.dryRun ? [] : await prune()
     return result(removed.length === 0, undefined, removed)
   }
+  // What brings a cluster up is loaded only now: a re-run that finds it running starts faster without it.
+  const [{planPhases, runPhases, upPhases}, {preflightError, preflightSpec}] = await Promise.all([import('../cluster/phases.js'), import('./preflight.js')])
   const ctx: UpContext = {spec, specPath, stateDir, state, nodes: inSpec, report: options.report, started: {nodes: []}}
   const phases = upPhases(spec.spec.mode)
   if (options.dryRun) {
@@ -147,6 +146,7 @@ async function specFor(options: InitOptions, specPath: string): Promise<{spec: C
   const name = options.name ?? (options.ask ? await options.ask.name(DEFAULT_NAME) : DEFAULT_NAME)
   const given = Object.values(options.ports ?? {}).some((v) => v !== undefined)
   let rendered
+  const {renderSpec} = await import('../cluster/spec-template.js')
   try {
     rendered = await renderSpec({mode, name, databaseUrl: options.databaseUrl, dataPlanes: options.dataPlanes, nodes: options.nodeCount, mtls: options.mtls, cert: options.cert, ports: options.ports})
   } catch (err) {
@@ -213,7 +213,7 @@ async function newState(spec: ClusterSpec, specPath: string, stateDir: string, d
   const connection: PgConnection = {host: '127.0.0.1', port, user: 'kong', password, database: 'kong'}
   const instance = dryRun
     ? {binaries: {nativeDir: '', version: ''}, dataDir: join(stateDir, 'postgres', 'data'), port, user: 'kong', password}
-    : await preparePostgres({stateDir, port, user: 'kong', password})
+    : await (await import('../cluster/postgres.js')).preparePostgres({stateDir, port, user: 'kong', password})
   return {...base, connection, embedded: {instance, logFile: join(stateDir, 'postgres', 'postgres.log'), intent: 'stopped'}}
 }
 
@@ -229,6 +229,7 @@ async function allRunning(state: ClusterState, nodes: string[]): Promise<boolean
 }
 
 async function discard(state: ClusterState, stateDir: string): Promise<void> {
+  const [{removeData}, {uninstallHosts}] = await Promise.all([import('../cluster/postgres.js'), import('./destroy.js')])
   if (state.embedded && (state.embedded.host ?? LOCAL_HOST_NAME) === LOCAL_HOST_NAME) await removeData(state.embedded.instance)
   // every other host this cluster uses: an install cut short leaves its folders and user too
   const used = [...Object.values(state.nodes).map((n) => n.host), state.embedded?.host].filter((h): h is string => Boolean(h && h !== LOCAL_HOST_NAME && state.hosts?.[h]))

@@ -18,6 +18,7 @@ import {hostNamed, processRunning} from '../cluster/hosts/index.js'
 import {DATABASE_NODE, LISTEN_KEYS, loadSpec, nodeListen, type ClusterSpec} from '../cluster/spec.js'
 import {LOCAL_HOST_NAME, resolveHost} from '../cluster/spec-hosts.js'
 import {readState, type ClusterState} from '../cluster/state.js'
+import {inBatches} from '../kit/in-batches.js'
 import {specPathOf, type ClusterRef} from './cluster.js'
 
 export type {HostCheck} from '../cluster/host-checks.js'
@@ -114,19 +115,6 @@ async function plannedPorts(spec: ClusterSpec, state: ClusterState | undefined):
       LISTEN_KEYS.flatMap((key) => listenPorts(nodeListen(node, key), `${key} of ${node.name}`, `spec.nodes[${i}].${key}`)),
     )
   }
-  return out
-}
-
-async function inBatches<T, R>(items: T[], size: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await task(items[i])
-    }
-  }
-  await Promise.all(Array.from({length: Math.min(size, items.length)}, worker))
   return out
 }
 

@@ -12,7 +12,7 @@ import {isSameProcess, processIdentity} from '../../src/kit/process.js'
 import {until} from '../helpers/until.js'
 import {sshFailure} from '../../src/cluster/hosts/ssh-errors.js'
 import {commandLine, exportLines, sshOptions} from '../../src/cluster/hosts/ssh-options.js'
-import {localTree, parseRemoteList, remoteListScript, treeDiff} from '../../src/cluster/hosts/tree-diff.js'
+import {listInput, localTree, parseRemoteList, remoteListScript, treeDiff} from '../../src/cluster/hosts/tree-diff.js'
 
 describe('remote command lines', () => {
   it('survive a POSIX shell unchanged', () => {
@@ -92,8 +92,14 @@ describe('tree comparison', () => {
     symlinkSync('a/one', join(src, 'link'))
     const local = await localTree(src)
     // The host's listing script run here over the same folder: nothing differs.
-    const listing = spawnSync('sh', ['-c', remoteListScript(`'${src}'`)], {encoding: 'utf8'}).stdout
+    const listing = spawnSync('sh', ['-c', remoteListScript(`'${src}'`)], {encoding: 'utf8', input: listInput(local)}).stdout
     assert.deepEqual(treeDiff(local, parseRemoteList(listing)), {paths: [], bytes: 0})
+    // only the files named on its stdin are read: one the local tree lacks is listed, not hashed
+    writeFileSync(join(src, 'theirs'), 'x')
+    const theirs = spawnSync('sh', ['-c', remoteListScript(`'${src}'`)], {encoding: 'utf8', input: listInput(local)}).stdout
+    assert.match(theirs, /^f 1 \.\/theirs$/m)
+    assert.doesNotMatch(theirs, /^[0-9a-f]{64} +\.\/theirs$/m)
+    rmSync(join(src, 'theirs'))
     // Against an empty host everything goes; against a changed file only that one.
     assert.deepEqual(treeDiff(local, new Map()), {paths: ['./a', './a/b', './a/b/two words', './a/one', './link'], bytes: 3})
     writeFileSync(join(src, 'a', 'one'), '9')

@@ -2,18 +2,19 @@
  * A host reached over SSH, through the system OpenSSH client (so ~/.ssh/config, agents,
  * ProxyJump, IdentityFile and known_hosts behave as they do for `ssh` itself).
  *
- *   connect() ── ssh -N -f (ControlMaster, ControlPersist) ──▶ master connection, socket in a private dir
- *      │                                                       (refused host key / auth / network → clear errors)
+ *   first run ── ssh … host '<sh script>' (ControlMaster=auto, ControlPersist) ──▶ master connection in
+ *      │           the background, socket in a private dir; the others wait for it
+ *      │           (refused host key / auth / network → clear errors)
  *      ├── run / files / processes: `ssh … host '<sh script>'` multiplexed over the master
  *      ├── tail -F: one streamed session, ended by closing its stdin
  *      ├── reach: `ssh -O forward -L 127.0.0.1:<free>:<addr>:<port>`
- *   close() ── `ssh -O exit`, private dir removed
+ *   close() ── exit asked over the control socket (ssh-mux.ts; `ssh -O exit` as fallback), private dir removed
  *
  * Remote commands are POSIX sh scripts built with `shellQuote`; process identities are read
  * from the host's /proc in the same format as src/kit/process.ts, and nothing is signalled
  * unless the process there is still the recorded one.
  */
-import {mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
@@ -27,10 +28,18 @@ import type {Host, HostCommandResult, HostFacts, HostRunOptions, HostSpawnOption
 import {listenersIn, portTaken} from './proc-net.js'
 import {identScript, parseIdent, parseSpawned, signalScript, spawnScript} from './remote-process.js'
 import {quietSshOutput, sshFailure} from './ssh-errors.js'
+import {terminateMaster} from './ssh-mux.js'
 import {commandLine, destinationOf, expandHome, exportLines, shellQuote, sshOptions, type SshConnectOptions, type SshTarget} from './ssh-options.js'
-import {localTree, parseRemoteList, remoteListScript, treeDiff} from './tree-diff.js'
+import {listInput, localTree, parseRemoteList, remoteListScript, treeDiff} from './tree-diff.js'
 
 export type {SshConnectOptions, SshTarget} from './ssh-options.js'
+
+interface ShOptions {
+  input?: string | Buffer
+  timeoutMs?: number
+  signal?: AbortSignal
+  what?: string
+}
 
 interface ShResult<T extends string | Buffer> {
   exitCode: number
@@ -45,6 +54,8 @@ export class SshHost implements Host {
   readonly isLocal = false
   private controlDir?: string
   private connecting?: Promise<void>
+  /** The master connection listens (its control socket is there). */
+  private up = false
   private resolved?: string
   private readonly forwards = new Map<string, {host: string; port: number}>()
   private readonly tails = new Set<HostTail>()
@@ -73,35 +84,83 @@ export class SshHost implements Host {
     return this.target.port && this.target.port !== 22 ? `${d}:${this.target.port}` : d
   }
 
-  private baseArgs(): string[] {
+  private controlPath(): string {
     this.controlDir ??= mkdtempSync(join(process.platform === 'win32' ? tmpdir() : '/tmp', 'kctl-ssh-'))
-    return sshOptions(this.target, join(this.controlDir, 'm'), {acceptNewHostKeys: acceptNewHostKeys(), ...this.options})
+    return join(this.controlDir, 'm')
   }
 
-  /** Opens the master connection once; every later ssh run shares it. */
+  private baseArgs(): string[] {
+    return sshOptions(this.target, this.controlPath(), {acceptNewHostKeys: acceptNewHostKeys(), ...this.options})
+  }
+
+  /**
+   * The master connection, opened once; every later ssh run shares it. The first run on a host
+   * opens it with its own command (ControlMaster=auto with ControlPersist: ssh moves the new
+   * master to the background once it is authenticated and runs the command through it), so
+   * connecting costs no ssh run of its own; the runs that come meanwhile wait for the master.
+   */
   connect(): Promise<void> {
-    this.connecting ??= this.openMaster().catch((err) => {
-      this.connecting = undefined
-      throw err
-    })
-    return this.connecting
+    if (this.up) return Promise.resolve()
+    if (this.connecting) return this.connecting.then(() => this.connect())
+    return this.sh('exit 0', {what: 'connecting'}).then(() => undefined)
   }
 
-  private async openMaster(): Promise<void> {
+  /** Runs `script` as the host's first session, which opens the master connection. */
+  private async open(script: string, opts: ShOptions): Promise<Awaited<ReturnType<SshHost['session']>>> {
+    let settle!: (err?: Error) => void
+    const opened = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())))
+    opened.catch(() => undefined)
+    this.connecting = opened
     const dest = destinationOf(this.target)
-    const g = await execa('ssh', [...this.baseArgs(), '-G', dest], {reject: false, stdin: 'ignore'})
-    this.resolved = /^hostname (\S+)$/m.exec(g.stdout)?.[1] ?? this.resolved
-    const r = await execa('ssh', [...this.baseArgs(), '-N', '-f', dest], {reject: false, stdin: 'ignore', timeout: ((this.options.connectTimeoutS ?? 10) + 20) * 1000})
-    if (r.exitCode === 0) return
-    let stderr = r.stderr
+    // An alias's address is what the ssh config makes of it (`ssh -G`), read meanwhile; a spec
+    // `address` is the address.
+    const resolving = this.target.address
+      ? undefined
+      : execa('ssh', [...this.baseArgs(), '-G', dest], {reject: false, stdin: 'ignore'}).then((g) => {
+          this.resolved = /^hostname (\S+)$/m.exec(g.stdout)?.[1] ?? this.resolved
+        })
+    const socket = this.controlPath()
+    const stalled = new AbortController()
+    const signal = opts.signal ? AbortSignal.any([opts.signal, stalled.signal]) : stalled.signal
+    let ended = false
+    // the runs waiting go on as soon as the master listens, not when this command ends
+    const watching = (async () => {
+      const deadline = Date.now() + ((this.options.connectTimeoutS ?? 10) + 20) * 1000
+      while (!ended && !existsSync(socket)) {
+        if (Date.now() > deadline) return stalled.abort()
+        await sleep(20)
+      }
+      await resolving
+      if (existsSync(socket)) {
+        this.up = true
+        settle()
+      }
+    })()
+    const r = await this.sessions.use(() => this.session(script, {...opts, signal}))
+    ended = true
+    await watching
+    if (this.up) return r
+    this.connecting = undefined
+    // No master: ssh could not connect, or ran the command without one (then the next run tries again).
+    if (r.exitCode !== 255 && !stalled.signal.aborted) {
+      settle()
+      return r
+    }
+    const err = await this.connectFailure(String(r.stderr), stalled.signal.aborted ? 'timed out' : `ssh exited with ${r.exitCode}`)
+    settle(err)
+    throw err
+  }
+
+  private async connectFailure(stderr: string, why: string): Promise<Error> {
+    const dest = destinationOf(this.target)
     if (/host key is known for .* and you have requested strict checking/.test(stderr)) {
       // ssh names no fingerprint for an unknown key; its -v output does (before it refuses).
       const v = await execa('ssh', [...this.baseArgs(), '-v', '-o', 'ControlMaster=no', '-o', 'ControlPath=none', dest, 'true'], {reject: false, stdin: 'ignore', timeout: 30_000})
       stderr = `${stderr}\n${v.stderr.split('\n').filter((l) => /Server host key:/.test(l)).join('\n')}`
     }
-    throw (
+    return (
       sshFailure(stderr, this.failureContext()) ??
-      new ExternalError('HOST_UNREACHABLE', `Can't open an SSH connection to host ${this.name} (${this.destination}): ${r.timedOut ? 'timed out' : `ssh exited with ${r.exitCode}`}.`, quietSshOutput(stderr), {
+      new ExternalError('HOST_UNREACHABLE', `Can't open an SSH connection to host ${this.name} (${this.destination}): ${why}.`, quietSshOutput(stderr), {
         hint: `Try \`${this.failureContext().tryCommand}\`; it must work without a prompt.`,
       })
     )
@@ -114,23 +173,37 @@ export class SshHost implements Host {
     return {name: this.name, destination: this.destination, knownHostsFile: t.knownHostsFile && expandHome(t.knownHostsFile), tryCommand: parts.map(shellQuote).join(' ')}
   }
 
+  /** One ssh run of `script` (through the master when there is one; opening it when not). */
+  private session(script: string, opts: ShOptions & {buffer?: boolean}) {
+    return execa('ssh', [...this.baseArgs(), '-T', destinationOf(this.target), script], {
+      reject: false,
+      input: opts.input,
+      stdin: opts.input === undefined ? 'ignore' : undefined,
+      timeout: opts.timeoutMs,
+      cancelSignal: opts.signal,
+      forceKillAfterDelay: 2000,
+      encoding: opts.buffer ? 'buffer' : 'utf8',
+      stripFinalNewline: !opts.buffer,
+    })
+  }
+
   /** Runs a POSIX sh script on the host over the master connection. ssh's own failures throw; the script's exit code is returned. */
-  private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; what?: string}): Promise<ShResult<string>>
-  private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; what?: string; buffer: true}): Promise<ShResult<Buffer>>
-  private async sh(script: string, opts: {input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; what?: string; buffer?: boolean}): Promise<ShResult<string | Buffer>> {
-    await this.connect()
-    const r = await this.sessions.use(() =>
-      execa('ssh', [...this.baseArgs(), '-T', destinationOf(this.target), script], {
-        reject: false,
-        input: opts.input,
-        stdin: opts.input === undefined ? 'ignore' : undefined,
-        timeout: opts.timeoutMs,
-        cancelSignal: opts.signal,
-        forceKillAfterDelay: 2000,
-        encoding: opts.buffer ? 'buffer' : 'utf8',
-        stripFinalNewline: !opts.buffer,
-      }),
-    )
+  private async sh(script: string, opts: ShOptions): Promise<ShResult<string>>
+  private async sh(script: string, opts: ShOptions & {buffer: true}): Promise<ShResult<Buffer>>
+  private async sh(script: string, opts: ShOptions & {buffer?: boolean}): Promise<ShResult<string | Buffer>> {
+    let r
+    for (;;) {
+      if (!this.connecting) {
+        r = await this.open(script, opts)
+        break
+      }
+      await this.connecting // a connection that cannot open throws here
+      if (this.up) {
+        r = await this.sessions.use(() => this.session(script, opts))
+        break
+      }
+      // the run that was opening it ended without a master: this one tries
+    }
     const stderr = String(r.stderr)
     if (r.exitCode === 255 && !r.timedOut && !r.isCanceled) {
       const failure = sshFailure(stderr, this.failureContext())
@@ -291,7 +364,8 @@ export class SshHost implements Host {
 
   async copyTree(localDir: string, dest: string): Promise<{bytesSent: number}> {
     const d = shellQuote(absolute(dest))
-    const [local, listing] = await Promise.all([localTree(localDir), this.must(remoteListScript(d), `listing ${dest}`)])
+    const local = await localTree(localDir)
+    const listing = await this.must(remoteListScript(d), `listing ${dest}`, {input: listInput(local)})
     const {paths, bytes} = treeDiff(local, parseRemoteList(listing))
     if (paths.length === 0) return {bytesSent: 0}
     await this.connect()
@@ -344,13 +418,15 @@ export class SshHost implements Host {
   async close(): Promise<void> {
     await Promise.all([...this.tails].map((t) => t.close()))
     if (this.controlDir) {
-      if (this.connecting) {
+      // The master is asked to exit over its control socket; `ssh -O exit` when that fails.
+      if (this.up && !(await terminateMaster(this.controlPath()))) {
         await execa('ssh', [...this.baseArgs(), '-O', 'exit', destinationOf(this.target)], {reject: false, stdin: 'ignore', timeout: 10_000})
       }
       rmSync(this.controlDir, {recursive: true, force: true})
     }
     this.controlDir = undefined
     this.connecting = undefined
+    this.up = false
     this.forwards.clear()
   }
 }

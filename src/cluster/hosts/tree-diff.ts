@@ -8,6 +8,7 @@
  */
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
+import type {Stats} from 'node:fs'
 import {lstat, readdir, readlink} from 'node:fs/promises'
 import {join} from 'node:path'
 import {UserError} from '../../kit/errors.js'
@@ -22,14 +23,22 @@ export type Tree = Map<string, TreeEntry>
 
 /**
  * Shell for the host: lists `$dest` (folders, links with targets, files with sizes), then the
- * files' sha256 sums. Prints nothing when `$dest` does not exist. Needs GNU find and coreutils.
+ * sha256 sums of the files named on its stdin (`listInput`: the local tree's files, so files
+ * of the host that the local tree lacks are not read). Prints nothing when `$dest` does not
+ * exist. Needs GNU find, xargs and coreutils.
  */
 export function remoteListScript(destQuoted: string): string {
   return [
-    `cd -- ${destQuoted} 2>/dev/null || exit 0`,
+    `cd -- ${destQuoted} 2>/dev/null || { cat >/dev/null; exit 0; }`,
     `find . -mindepth 1 \\( -type d -printf 'd %p\\n' \\) -o \\( -type l -printf 'l %p\\t%l\\n' \\) -o \\( -type f -printf 'f %s %p\\n' \\)`,
-    `find . -type f -exec sha256sum -- {} +`,
+    // a file missing there is only left out (it is sent)
+    'xargs -0 -r sha256sum -- 2>/dev/null || true',
   ].join('\n')
+}
+
+/** The stdin of `remoteListScript`: the local tree's files, NUL-separated. */
+export function listInput(local: Tree): string {
+  return [...local].filter(([, e]) => e.kind === 'file').map(([p]) => `${p}\0`).join('')
 }
 
 /** Parses what `remoteListScript` printed. Lines it does not understand (odd names) are skipped. */
@@ -59,11 +68,28 @@ export async function localTree(root: string): Promise<Tree> {
       else if (st.isDirectory()) {
         tree.set(r, {kind: 'dir'})
         await walk(abs, r)
-      } else if (st.isFile()) tree.set(r, {kind: 'file', size: st.size, sha256: await sha256File(abs)})
+      } else if (st.isFile()) tree.set(r, {kind: 'file', size: st.size, sha256: await cachedSha256(abs, st)})
     }
   }
   await walk(root, '.')
   return tree
+}
+
+/**
+ * A file's sha256, computed once per process while its inode, size and times stay the same:
+ * the same bundle goes to every host of a cluster, and is hashed here only once.
+ */
+const sums = new Map<string, {stamp: string; sha256: Promise<string>}>()
+function cachedSha256(path: string, st: Stats): Promise<string> {
+  const stamp = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`
+  const known = sums.get(path)
+  if (known?.stamp === stamp) return known.sha256
+  const sha256 = sha256File(path)
+  sums.set(path, {stamp, sha256})
+  sha256.catch(() => {
+    if (sums.get(path)?.sha256 === sha256) sums.delete(path)
+  })
+  return sha256
 }
 
 export async function sha256File(path: string): Promise<string> {
