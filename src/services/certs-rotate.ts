@@ -24,7 +24,7 @@ import {readFile, rm} from 'node:fs/promises'
 import {dirname, join, relative} from 'node:path'
 import {UserError} from '../kit/errors.js'
 import type {Reporter} from '../kit/output.js'
-import {nodeCertPaths} from '../cluster/certificates.js'
+import {nodeCertPaths, nodeSans} from '../cluster/certificates.js'
 import {runningNodes, waitAllLinked, waitDataPlaneLinked} from '../cluster/cluster-links.js'
 import {hostFor, processRunning} from '../cluster/hosts/index.js'
 import {hostCertsDir} from '../cluster/launch.js'
@@ -161,7 +161,9 @@ async function issueNext(c: LoadedCluster, certs: CertificatesState, days: numbe
   if (certs.mtls === 'pki') {
     for (const node of nodes) {
       const usage = node.role === 'control_plane' ? 'server' : 'client'
-      const pair = await issueCertificate(top, {commonName: node.name, sans: [node.name, 'localhost', '127.0.0.1', '::1'], usage, days})
+      // the names init gave it: on another host, that host's address too (its peers dial it)
+      const host = hostFor(c.state, node.name)
+      const pair = await issueCertificate(top, {commonName: node.name, sans: nodeSans(node, host.isLocal ? undefined : host.address), usage, days})
       const paths = nodeCertPaths(certs, node.name, next)
       await writeKeyPair({...pair, certPath: paths.cert, keyPath: paths.key})
     }
