@@ -195,12 +195,19 @@ ${hosts.join('\n')}
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'preflight'], {cwd, env: {...process.env, KCTL_DATA_DIR: join(cwd, 'data'), CI: 'true'}, stdio: 'ignore'})
     const exited = new Promise<number | null>((resolve) => child.once('close', (code, sig) => resolve(code ?? (sig ? -1 : null))))
     try {
+      // The master ssh moved to the background names itself `ssh: <control path> [mux]`; it is
+      // this preflight's when it inherited its environment (h2 never gets one).
       const masterOf = async (): Promise<{pid: number; dir: string} | undefined> => {
-        for (const pid of await processesMentioning(`ControlPath=/tmp/kctl-ssh-`)) {
-          const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-          if (!cmd.includes('-N') || !cmd.includes(bed.hosts[0].address) || !cmd.some((a) => a.includes(cwd))) continue
-          const dir = /ControlPath=(\/tmp\/kctl-ssh-[^/]+)\/m/.exec(cmd.join(' '))?.[1]
-          if (dir) return {pid, dir}
+        for (const pid of await processesMentioning('/tmp/kctl-ssh-')) {
+          const dir = /^ssh: (\/tmp\/kctl-ssh-[^/]+)\/m \[mux\]/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1]
+          const env = (() => {
+            try {
+              return readFileSync(`/proc/${pid}/environ`, 'utf8')
+            } catch {
+              return ''
+            }
+          })()
+          if (dir && env.includes(`KCTL_DATA_DIR=${join(cwd, 'data')}\0`)) return {pid, dir}
         }
         return undefined
       }
