@@ -6,7 +6,7 @@
  *
  *   kctl reload dp-1                 vs  kctl stop dp-1 + kctl start dp-1   (hybrid, load over all DPs)
  *   kctl restart (rolling)           vs  kctl restart --all-at-once          (hybrid)
- *   kctl certs rotate (shared)        (every DP on the new certificate after)
+ *   kctl certs rotate (shared)        (every DP on the new certificate after; no peer)
  *   kctl reload (embedded node)      vs  kctl stop node-1 + kctl start node-1
  *   kctl upgrade (to a second build)  vs  kctl restart (rolling: the same handover, no version change)
  *   kctl upgrade --rollback
@@ -15,6 +15,7 @@
  *
  *   npm run build && node bench/operations.js     (3–4 minutes on 2 cores)
  *   BENCH_RPS=50 (per data plane)  BENCH_BEFORE_S=5  BENCH_AFTER_S=1  BENCH_DATA_PLANES=3
+ *   BENCH_ONLY="kctl certs rotate,kctl reload dp-1"   only the operations whose names start so
  *
  * The clusters are real, built by the real CLI (`kctl init` on a spec with free
  * 127.0.0.1 ports; embedded Postgres) in a temp dir and destroyed at the end, also on
@@ -27,6 +28,7 @@
  * BENCH_BEFORE_S seconds before. Percentiles are over the successful requests.
  */
 import {cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {loadavg} from 'node:os'
 import {join} from 'node:path'
 import {startFixedRate, window} from './lib/fixed-rate.js'
 import {allServe, embeddedSpec, getJson, initCluster, kctl, listen, nodes, proxiesOf, ROOT, route, sleep, until} from './lib/kctl.js'
@@ -39,6 +41,10 @@ const RPS = Number(process.env.BENCH_RPS ?? 50)
 const BEFORE_MS = Number(process.env.BENCH_BEFORE_S ?? 5) * 1000
 const AFTER_MS = Number(process.env.BENCH_AFTER_S ?? 1) * 1000
 const DATA_PLANES = Number(process.env.BENCH_DATA_PLANES ?? 3)
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter(Boolean)
+const wanted = (name) => ONLY.length === 0 || ONLY.some((prefix) => name.startsWith(prefix))
+/** The 1-minute load average while each operation ran (sampled at its start and end). */
+const loads = []
 
 /** This build copied to `dir` with package.json and the oclif manifest saying `version`: a second kctl. Returns its bin/run.js. */
 function secondBuild(dir, version) {
@@ -66,6 +72,8 @@ async function hybridSpec() {
  * is an observed event rather than its return).
  */
 async function measure(name, proxies, op, {removed} = {}) {
+  if (!wanted(name)) return undefined
+  loads.push(loadavg()[0])
   const load = startFixedRate(proxies.map((p) => `${p}/r`), RPS)
   await sleep(BEFORE_MS)
   const t0 = Date.now()
@@ -79,6 +87,7 @@ async function measure(name, proxies, op, {removed} = {}) {
   if (run.results.length !== run.scheduled) throw new Error(`${name}: ${run.scheduled} requests scheduled, ${run.results.length} counted`)
   // The schedule catches up on a late timer: what it sent must be rate × duration (± one tick per target).
   if (Math.abs(run.scheduled - run.expected) > run.targets) throw new Error(`${name}: ${run.scheduled} requests sent, rate × duration is ${run.expected}`)
+  loads.push(loadavg()[0])
   const row = {name, ms: t1 - t0, before, during, total: all.requests, failed: all.failed, causes: all.causes, expected: run.expected, note: r?.note}
   if (removed) {
     // A removed node closes its listener first, then drains what it has: a new connection
@@ -143,7 +152,7 @@ async function hybridRuns(originPort) {
     rows.push(await measure(`kctl scale --data-planes ${DATA_PLANES + 1}`, proxiesOf(ns), () => kctl(c, 'scale', '--data-planes', String(DATA_PLANES + 1))))
     await settle()
     const removedName = `dp-${DATA_PLANES + 1}`
-    rows.push(await measure(`kctl scale --data-planes ${DATA_PLANES}`, proxiesOf(ns), async () => (await kctl(c, 'scale', '--data-planes', String(DATA_PLANES)), {removedName}), {removed: ns.get(removedName).proxy}))
+    rows.push(await measure(`kctl scale --data-planes ${DATA_PLANES}`, proxiesOf(ns), async () => (await kctl(c, 'scale', '--data-planes', String(DATA_PLANES)), {removedName}), {removed: ns.get(removedName)?.proxy}))
     await settle()
 
     // Failover: which CP does each DP use? Kill the one most of them use (its whole
@@ -182,6 +191,7 @@ async function hybridRuns(originPort) {
 }
 
 async function embeddedRuns(originPort) {
+  if (!['kctl reload (embedded node)', 'kctl stop node-1 + kctl start node-1 (embedded)'].some(wanted)) return []
   const c = await initCluster('embedded', await embeddedSpec())
   const rows = []
   try {
@@ -223,9 +233,11 @@ function report(rows) {
     return [`${a} vs ${b}`, `${x.failed} vs ${y.failed}`, fmt.ratio(ratio(rel(x), rel(y))), fmt.ratio(ratio(x.ms, y.ms))]
   })
   for (const r of rows.filter((x) => x.note)) console.log(`\n${r.name}: ${r.note}.`)
-  console.log('\nEach operation against its peer, same run (ratios of the two):\n')
-  console.log(markdownTable(['ours vs peer', 'failed requests', 'p99 during÷before, ours ÷ peer', 'time taken, ours ÷ peer'], pairRows))
-  console.log(`\nMachine: ${machine()}`)
+  if (pairRows.length) {
+    console.log('\nEach operation against its peer, same run (ratios of the two):\n')
+    console.log(markdownTable(['ours vs peer', 'failed requests', 'p99 during÷before, ours ÷ peer', 'time taken, ours ÷ peer'], pairRows))
+  }
+  console.log(`\nMachine: ${machine()}; load average (1 min) during the operations: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`)
 }
 
 async function main() {
@@ -235,8 +247,8 @@ async function main() {
   await startOrigin(originPort)
   const rows = []
   try {
-    rows.push(...(await hybridRuns(originPort)))
-    rows.push(...(await embeddedRuns(originPort)))
+    rows.push(...(await hybridRuns(originPort)).filter(Boolean))
+    rows.push(...(await embeddedRuns(originPort)).filter(Boolean))
   } finally {
     if (rows.length) report(rows)
     await stopAll()
