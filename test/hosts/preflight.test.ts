@@ -192,22 +192,19 @@ ${hosts.join('\n')}
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
     const cwd = project('sigterm', {2: `address: 127.0.0.1, port: ${(silent.address() as {port: number}).port}`})
     const {spawn} = await import('node:child_process')
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'preflight'], {cwd, env: {...process.env, KCTL_DATA_DIR: join(cwd, 'data'), CI: 'true'}, stdio: 'ignore'})
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), 'preflight'], {cwd, env: {...process.env, KCTL_DATA_DIR: join(cwd, 'data'), CI: 'true'}, stdio: ['ignore', 'pipe', 'pipe']})
+    let output = ''
+    child.stdout!.on('data', (d: Buffer) => (output += d))
+    child.stderr!.on('data', (d: Buffer) => (output += d))
     const exited = new Promise<number | null>((resolve) => child.once('close', (code, sig) => resolve(code ?? (sig ? -1 : null))))
     try {
-      // The master ssh moved to the background names itself `ssh: <control path> [mux]`; it is
-      // this preflight's when it inherited its environment (h2 never gets one).
+      // The master ssh moved to the background names itself `ssh: <control path> [mux]`; this
+      // preflight's is the one connected to h1's sshd (h2 never gets one).
       const masterOf = async (): Promise<{pid: number; dir: string} | undefined> => {
+        const toH1 = spawnSync('ss', ['-tnpH', 'state', 'established', 'dst', `${bed.hosts[0].address}:22`], {encoding: 'utf8'}).stdout ?? ''
         for (const pid of await processesMentioning('/tmp/kctl-ssh-')) {
           const dir = /^ssh: (\/tmp\/kctl-ssh-[^/]+)\/m \[mux\]/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1]
-          const env = (() => {
-            try {
-              return readFileSync(`/proc/${pid}/environ`, 'utf8')
-            } catch {
-              return ''
-            }
-          })()
-          if (dir && env.includes(`KCTL_DATA_DIR=${join(cwd, 'data')}\0`)) return {pid, dir}
+          if (dir && toH1.includes(`pid=${pid},`)) return {pid, dir}
         }
         return undefined
       }
@@ -215,7 +212,7 @@ ${hosts.join('\n')}
       assert.ok(existsSync(master.dir))
       assert.equal(child.exitCode, null, 'preflight still waits for h2')
       child.kill('SIGTERM')
-      assert.equal(await exited, 143)
+      assert.equal(await exited, 143, output)
       assert.equal(existsSync(master.dir), false, `${master.dir} is left`)
       await until('the master connection to end', async () => !existsSync(`/proc/${master.pid}`), {timeoutMs: 10_000})
       // h1's sshd ends the session once it sees the connection closed
