@@ -26,14 +26,28 @@ export function registerCleanup(task: () => Promise<void>): void {
     // listens too): unless the command claimed it, this one exits after the tasks.
     process.on(sig as NodeJS.Signals, () => {
       if (claimed.has(sig)) return
-      void runCleanups().finally(() => process.exit(128 + n))
+      signalled ??= 128 + n
+      void runCleanups()
     })
   }
 }
 
-/** Runs every registered task once (failures are ignored: kctl is exiting). */
+/** The exit status of the signal that stops kctl, once one did. */
+let signalled: number | undefined
+/** The tasks under way: a command ending meanwhile waits for them too. */
+let running: Promise<void> = Promise.resolve()
+
+/**
+ * Runs every registered task once (failures are ignored: kctl is exiting), and waits for
+ * those already under way. After a signal, kctl then exits with its status (130 / 143),
+ * whatever the command was doing meanwhile (a command failing because its children were
+ * stopped too would otherwise exit 1 before its connections are ended).
+ */
 export async function runCleanups(): Promise<void> {
   const all = [...tasks]
   tasks.clear()
-  await Promise.all(all.map((t) => t().catch(() => undefined)))
+  const these = Promise.all(all.map((t) => t().catch(() => undefined)))
+  running = Promise.all([running, these]).then(() => undefined)
+  await running
+  if (signalled !== undefined) process.exit(signalled)
 }
