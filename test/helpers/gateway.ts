@@ -12,7 +12,7 @@ import {buildAdminApi} from '../../src/runtime/admin/server.js'
 import {loadEntities} from '../../src/runtime/db/load-entities.js'
 import {createPool} from '../../src/runtime/db/pool.js'
 import {createLogger} from '../../src/runtime/kit/log.js'
-import {createProxy, type Proxy} from '../../src/runtime/proxy/server.js'
+import {createProxy, type Proxy, type ProxyOptions} from '../../src/runtime/proxy/server.js'
 import {buildSnapshot} from '../../src/runtime/proxy/snapshot.js'
 import type {HealthView} from '../../src/runtime/workers/proxy-host.js'
 import {startTestPostgres, type TestPostgres} from './postgres.js'
@@ -33,13 +33,13 @@ export interface TestAdmin {
   close(): Promise<void>
 }
 
-export async function startTestAdmin(pg: TestPostgres, opts: {proxy?: boolean; health?: HealthView} = {}): Promise<TestAdmin> {
+export async function startTestAdmin(pg: TestPostgres, opts: {proxy?: boolean; health?: HealthView; proxyOptions?: Partial<ProxyOptions>} = {}): Promise<TestAdmin> {
   const database = `admin_${process.pid}_${++counter}`
   const conn = await pg.migratedDatabase(database)
   const pool = createPool(conn)
   const state = {changes: 0}
   const log = createLogger({level: 'crit'})
-  const proxy = opts.proxy ? createProxy({log, database: pool}) : undefined
+  const proxy = opts.proxy ? createProxy({...opts.proxyOptions, log, database: pool}) : undefined
   const handler = buildAdminApi({
     pool,
     nodeId: '00000000-0000-4000-8000-000000000001',

@@ -10,7 +10,8 @@ import {GATEWAY_VERSION} from '../kit/version.js'
 import type {BalanceContext, Peer} from './balancer/index.js'
 import type {HealthRegistry} from './health/registry.js'
 import type {ProxyContext} from './context.js'
-import {clientResponseHeaderList, clientResponseHeaders, HOP_BY_HOP_NAMES, setListHeader, stripPort, upstreamRequestHeaderList} from './headers.js'
+import {clientResponseHeaderList, clientResponseHeaders, HOP_BY_HOP_NAMES, setListHeader, stripPort, upstreamRequestHeaderList, wantsTrailers} from './headers.js'
+import {unmapped} from './real-ip.js'
 import {hashInput} from './hash-input.js'
 import {hasBody, readBody, splitUrl} from './phases.js'
 import {pluginResponsePhase} from './plugins-runner.js'
@@ -19,6 +20,8 @@ import {UpstreamFailure, type Cancellation, type FailureKind, type UpstreamPools
 import {WATCH_FROM_BYTES, watchWrites} from './write-watch.js'
 
 const VIA = `1.1 kong/${GATEWAY_VERSION}`
+/** This node's Via entry upstream: the request's HTTP version, as Kong's. */
+const viaFor = (httpVersion: string): string => (httpVersion === '1.1' ? VIA : `${httpVersion} kong/${GATEWAY_VERSION}`)
 const NO_PEERS: ReadonlySet<Peer> = new Set()
 const NO_HASH: BalanceContext = Object.freeze({})
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
@@ -145,10 +148,14 @@ function forwardInfo(ctx: ProxyContext, peer: Peer) {
     host: stripPort(req.headers.host ?? ''),
     localPort: ctx.localPort,
     path: pathOnly(req.url ?? '/'),
-    prefix: ctx.match?.prefix ?? null,
+    // Kong: not when the stripped prefix is just `/`
+    prefix: ctx.match === null || ctx.match.prefix === '/' ? null : (ctx.match.prefix ?? null),
     upstreamHost: up.hostHeader ?? (peer.port === defaultPort ? peerHost : `${peerHost}:${peer.port}`),
     requestId: ctx.headerPolicy.upstreamRequestId ? ctx.requestId : null,
     trusted: ctx.trustedClient,
+    // a trusted connection may have named another client: X-Forwarded-For gets the connection's own
+    socketAddress: ctx.trustedClient ? unmapped(req.socket.remoteAddress ?? '') : ctx.remoteAddress,
+    via: viaFor(req.httpVersion),
   }
 }
 
@@ -171,12 +178,12 @@ export function responsePhase(ctx: ProxyContext, up: UpstreamResponse): Promise<
     // gateway's own): write the headers from a flat array
     const own = ownResponseHeaders(ctx, up.statusCode)
     if (ctx.responseHeaders === null || addPluginHeaders(own, ctx.responseHeaders)) {
-      const list = clientResponseHeaderList(up.rawHeaders, ctx.headerPolicy.via ? VIA : null, own)
+      const list = clientResponseHeaderList(up.rawHeaders, ctx.headerPolicy.via ? VIA : null, own, ctx.req.headers.te !== undefined && wantsTrailers(ctx.req.headers.te))
       ctx.res.writeHead(up.statusCode, list as unknown as OutgoingHttpHeaders)
       return streamBody(ctx, up)
     }
   }
-  const headers = clientResponseHeaders(up.headers)
+  const headers = clientResponseHeaders(up.headers, ctx.req.headers.te !== undefined && wantsTrailers(ctx.req.headers.te))
   if (ctx.headerPolicy.via) {
     const via = headers.via
     headers.via = via ? `${Array.isArray(via) ? via.join(', ') : via}, ${VIA}` : VIA

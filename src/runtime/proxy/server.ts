@@ -130,6 +130,9 @@ export function createProxy(opts: ProxyOptions): Proxy {
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     counters.requests++
     inFlight.add(res)
+    // no `Keep-Alive: timeout=…` response header (nginx, so Kong, sends none); the idle
+    // timeout itself is the server's keepAliveTimeout
+    ;(res as ServerResponse & {_keepAliveTimeout: number})._keepAliveTimeout = 0
     if (closing) res.shouldKeepAlive = false
     const ctx = newContext(req, res, snapshot, log, settings)
     // one close listener per request, the same function for all (the request's state rides
