@@ -15,11 +15,10 @@ import {unmapped} from './real-ip.js'
 import {hashInput} from './hash-input.js'
 import {hasBody, readBody, splitUrl} from './phases.js'
 import {pluginResponsePhase} from './plugins-runner.js'
-import {MESSAGES, sendError} from './responses.js'
+import {MESSAGES, sendError, VIA} from './responses.js'
 import {UpstreamFailure, type Cancellation, type FailureKind, type UpstreamPools, type UpstreamResponse} from './upstream/index.js'
 import {WATCH_FROM_BYTES, watchWrites} from './write-watch.js'
 
-const VIA = `1.1 kong/${GATEWAY_VERSION}`
 /** This node's Via entry upstream: the request's HTTP version, as Kong's. */
 const viaFor = (httpVersion: string): string => (httpVersion === '1.1' ? VIA : `${httpVersion} kong/${GATEWAY_VERSION}`)
 const NO_PEERS: ReadonlySet<Peer> = new Set()
@@ -104,6 +103,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   if (signal.aborted) return null
   const [status, message] = STATUS[last?.kind ?? 'error']
   ctx.log.error(`proxying failed after ${ctx.tries.length} tr${ctx.tries.length > 1 ? 'ies' : 'y'}: ${last?.message}`, {status})
+  if (ctx.tries.length > 0) ctx.latencies.upstream = Math.round(performance.now() - ctx.tries[0].startedAt)
   sendError(ctx, status, message, {}, status !== 503)
   return null
 }

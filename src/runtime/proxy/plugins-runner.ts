@@ -51,6 +51,7 @@ function accessFrom(ctx: ProxyContext, plan: Plan, start: number): boolean | Pro
     }
     if (pending) return settle(ctx, plan, i, pending)
     if (k.exited) {
+      collectRest(ctx, plan, i + 1)
       sendExit(ctx, k)
       return false
     }
@@ -68,6 +69,7 @@ async function settle(ctx: ProxyContext, plan: Plan, i: number, pending: unknown
   }
   const k = ctx.pluginContext!
   if (k.exited) {
+    collectRest(ctx, plan, i + 1)
     sendExit(ctx, k)
     return false
   }
@@ -120,12 +122,51 @@ function pluginFailed(ctx: ProxyContext, name: string, err: unknown): void {
   sendError(ctx, 500, MESSAGES[500])
 }
 
+/**
+ * After a plugin answered, the plugins after it are still collected, without running their
+ * access handler: as in Kong, the response and log handlers of every plugin of the request
+ * see the answer (cors's headers on a 401, a logger's line for it).
+ */
+function collectRest(ctx: ProxyContext, plan: Plan, from: number): void {
+  const ran = ctx.plugins!
+  for (let i = from; i < plan.length; i++) {
+    const p = plan[i]
+    const inst = (ctx.consumer !== null && p.byConsumer?.get(ctx.consumer.id)) || p.base
+    if (inst && inst.protocols.includes(ctx.scheme)) ran.push({p, inst})
+  }
+}
+
+/**
+ * The plugins' response handlers on an answer a plugin gave (Kong's header_filter runs on
+ * `kong.response.exit` too): they may change its headers. A handler that fails is logged;
+ * the answer goes out as it is.
+ */
+function exitFilter(ctx: ProxyContext, k: PluginContext, status: number) {
+  return (headers: Record<string, string | number | string[]>): void => {
+    k.response = {status, headers: headers as Record<string, string | string[]>}
+    for (const {p, inst} of ctx.plugins!) {
+      const response = p.def.handler.response
+      if (!response) continue
+      k.instance = inst
+      k.plugin = p.def.handler
+      try {
+        response(k, inst.config, p.data)
+      } catch (err) {
+        ctx.log.error(`plugin ${p.def.name} failed in ${ctx.phase}: ${(err as Error)?.stack ?? String(err)}`, {plugin: p.def.name})
+      }
+    }
+  }
+}
+
 function sendExit(ctx: ProxyContext, k: PluginContext): void {
   const exit = k.exited!
   const headers = {...ctx.responseHeaders, ...exit.headers}
-  if (exit.message !== undefined) return sendError(ctx, exit.status, exit.message, headers)
+  const filter = exitFilter(ctx, k, exit.status)
+  if (exit.message !== undefined) return sendError(ctx, exit.status, exit.message, headers, false, filter)
   if (ctx.res.headersSent) return void ctx.res.destroy()
   const body = exit.body ?? ''
-  ctx.res.writeHead(exit.status, generatedHeaders(ctx, {...headers, 'content-length': Buffer.byteLength(body)}))
+  const all: Record<string, string | number | string[]> = {...headers, 'content-length': Buffer.byteLength(body)}
+  filter(all)
+  ctx.res.writeHead(exit.status, generatedHeaders(ctx, all))
   ctx.res.end(body)
 }

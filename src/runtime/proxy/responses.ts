@@ -18,18 +18,35 @@ export const MESSAGES = {
 } as const
 
 export const SERVER_HEADER = `kong/${GATEWAY_VERSION}`
+/** The gateway's Via entry on a proxied response. */
+export const VIA = `1.1 ${SERVER_HEADER}`
 
 /** What a response the gateway produces needs to know about its request. */
-export type Responder = Pick<ProxyContext, 'req' | 'res' | 'requestId' | 'startedAt' | 'headerPolicy' | 'errorDefaultType'> & Partial<Pick<ProxyContext, 'responseHeaders'>>
+export type Responder = Pick<ProxyContext, 'req' | 'res' | 'requestId' | 'startedAt' | 'headerPolicy' | 'errorDefaultType'> & Partial<Pick<ProxyContext, 'responseHeaders' | 'latencies'>>
 
 /**
  * The gateway's own headers on a response it produces (Server, X-Kong-Response-Latency,
- * X-Kong-Request-Id, as the `headers` setting allows), added to `headers`.
+ * X-Kong-Request-Id, as the `headers` setting allows), added to `headers` after the
+ * plugins' (Kong's header_filter `after`): Server replaces a plugin's, or goes when the
+ * setting leaves it out, unless a plugin set `Via` to the gateway's server token.
+ * `proxied`: the upstream was tried and failed (a 502, a 504): Kong then sends the
+ * proxied response's headers (Via, the proxy and upstream latencies) instead.
  */
-export function generatedHeaders(r: Responder, headers: Record<string, string | number | string[]>): Record<string, string | number | string[]> {
+export function generatedHeaders(r: Responder, headers: Record<string, string | number | string[]>, proxied = false): Record<string, string | number | string[]> {
   const p = r.headerPolicy
-  if (p.server) headers.server = SERVER_HEADER
-  if (p.responseLatency) headers['x-kong-response-latency'] = Math.round(performance.now() - r.startedAt)
+  if (proxied) {
+    const lat = r.latencies
+    if (p.upstreamLatency) headers['x-kong-upstream-latency'] = lat?.upstream ?? 0
+    if (p.proxyLatency) headers['x-kong-proxy-latency'] = lat?.proxy ?? 0
+    if (p.via) headers.via = VIA
+    if (p.server && headers.server === undefined) headers.server = SERVER_HEADER
+  } else {
+    if (p.responseLatency) headers['x-kong-response-latency'] = Math.round(performance.now() - r.startedAt)
+    if (!(p.via && headers.via === SERVER_HEADER)) {
+      if (p.server) headers.server = SERVER_HEADER
+      else delete headers.server
+    }
+  }
   if (p.requestId) headers['x-kong-request-id'] = r.requestId
   return headers
 }
@@ -38,8 +55,9 @@ export function generatedHeaders(r: Responder, headers: Record<string, string | 
  * Writes a Kong-style error in the format the client accepts; destroys the response if
  * headers already went out. `proxyFailure`: the upstream could not be reached or timed out
  * (Kong answers those from nginx's error pages, defaulting to `error_default_type`).
+ * `filter`: the plugins' response handlers, run on the headers before the gateway's own are added.
  */
-export function sendError(r: Responder, status: number, message: string, headers: Record<string, string | number | string[]> = {}, proxyFailure = false): void {
+export function sendError(r: Responder, status: number, message: string, headers: Record<string, string | number | string[]> = {}, proxyFailure = false, filter?: (headers: Record<string, string | number | string[]>) => void): void {
   const {res} = r
   if (res.headersSent) {
     res.destroy()
@@ -53,12 +71,14 @@ export function sendError(r: Responder, status: number, message: string, headers
   // gateway's own errors too, as Kong's header_filter runs for them (a 502, a 503…)
   const fromPlugins = r.responseHeaders
   const body = errorBody(format, message, r.requestId)
-  res.writeHead(status, generatedHeaders(r, {
+  const all: Record<string, string | number | string[]> = {
     ...fromPlugins,
     ...rest,
     'content-type': CONTENT_TYPES[format],
     'content-length': Buffer.byteLength(body),
-  }))
+  }
+  filter?.(all)
+  res.writeHead(status, generatedHeaders(r, all, proxyFailure))
   res.end(body)
 }
 
