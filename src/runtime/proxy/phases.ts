@@ -20,6 +20,11 @@ const NO_HEADERS: Record<string, string[]> = Object.freeze({}) as Record<string,
 export function routerPhase(ctx: ProxyContext): boolean {
   ctx.phase = 'router'
   const {req} = ctx
+  // Kong's nginx template refuses TRACE before routing, answered by its error page
+  if (req.method === 'TRACE') {
+    sendError(ctx, 405, MESSAGES[405], {}, true)
+    return false
+  }
   const {path} = splitUrl(req.url ?? '/')
   ctx.match = ctx.snapshot.router.match({
     method: req.method ?? 'GET',

@@ -9,11 +9,12 @@ import {GATEWAY_VERSION} from '../kit/version.js'
 
 export const MESSAGES = {
   404: 'no Route matched with those values',
+  405: 'Method not allowed',
   426: 'Please use HTTPS protocol',
   500: 'An unexpected error occurred',
   502: 'An invalid response was received from the upstream server',
   503: 'failure to get a peer from the ring-balancer',
-  504: 'The upstream server is timed out',
+  504: 'The upstream server is timing out',
   noService: 'no Service found with those values',
 } as const
 
@@ -78,7 +79,8 @@ export function sendError(r: Responder, status: number, message: string, headers
     'content-length': Buffer.byteLength(body),
   }
   filter?.(all)
-  res.writeHead(status, generatedHeaders(r, all, proxyFailure))
+  // proxied: the upstream was tried (its latency is known)
+  res.writeHead(status, generatedHeaders(r, all, proxyFailure && r.latencies?.upstream !== undefined))
   res.end(body)
 }
 
