@@ -125,7 +125,11 @@ function passiveOutcome(kind: FailureKind): {failure: 'tcp' | 'timeout'} | {dns:
 /** Applies plugins' header changes and a body they buffered or replaced. */
 function withPluginChanges(ctx: ProxyContext, headers: Array<string | string[]>): Array<string | string[]> {
   const changes = ctx.upstreamHeaders
-  if (changes) for (const k in changes) setListHeader(headers, k, changes[k])
+  if (changes) {
+    for (const k in changes) setListHeader(headers, k, changes[k])
+    // the request id is the gateway's, whatever a plugin set (Kong sets it after the plugins)
+    if (changes['x-kong-request-id'] !== undefined && ctx.headerPolicy.upstreamRequestId) setListHeader(headers, 'x-kong-request-id', ctx.requestId)
+  }
   if (ctx.body) setListHeader(headers, 'content-length', String(ctx.body.length))
   return headers
 }
@@ -196,6 +200,8 @@ export function responsePhase(ctx: ProxyContext, up: UpstreamResponse): Promise<
     up.drop()
     return Promise.resolve()
   }
+  // the request id is the gateway's, whatever a plugin set (Kong sets it after the plugins)
+  if (ctx.headerPolicy.requestId) headers['x-kong-request-id'] = ctx.requestId
   if (ctx.responseBodyTransforms) return sendTransformed(ctx, up, status, headers)
   ctx.res.writeHead(status, headers)
   return streamBody(ctx, up)
@@ -220,7 +226,9 @@ function addPluginHeaders(own: string[], set: Record<string, string>): boolean {
     if (k === 'via' || HOP_BY_HOP_NAMES.has(k)) return false
     let j = 0
     while (j < own.length && own[j] !== k) j += 2
-    if (j < own.length) own[j + 1] = set[k]
+    if (j < own.length) {
+      if (k !== 'x-kong-request-id') own[j + 1] = set[k] // the gateway's request id stays
+    }
     else own.push(k, set[k])
   }
   return own.length <= 62
