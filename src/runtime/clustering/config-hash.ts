@@ -13,7 +13,7 @@
  *   config_hash = md5(routes_hash .. services_hash .. plugins_hash .. upstreams_hash
  *                     .. targets_hash .. rest_hash).
  */
-import {createHash} from 'node:crypto'
+import {createHash, type Hash} from 'node:crypto'
 import type {Kind} from '../schema/registry.js'
 
 export const EMPTY_CONFIG_HASH = '00000000000000000000000000000000'
@@ -178,21 +178,61 @@ class Recorder extends Canon {
 }
 
 /**
+ * Where an earlier hashItemsCached run over a similar array stood: that array and the md5
+ * state after every MARK_EVERY items. A run over an array whose first k items are the same
+ * objects starts from the last mark at or before k instead of from the first item (md5
+ * chains, so everything after the first changed item is hashed again: on average half).
+ */
+export interface HashResume {
+  items: readonly object[]
+  marks: Array<{index: number; hash: Hash; size: number}>
+}
+
+const MARK_EVERY = 128
+/** Pieces passed to md5 in one update (fewer calls without one big copy). */
+const BATCH = 64
+
+export const newHashResume = (): HashResume => ({items: [], marks: []})
+
+/**
  * The hash of an array of more than 5 items (`hashValue(items.map(view))`), each item's
  * canonical bytes kept in `cache` by item: an array where few items changed is hashed
- * again without writing the others' canonical form (only md5 runs over all of it). Folds
- * exactly where Kong's writer folds.
+ * again without writing the others' canonical form, and with `resume`, without hashing
+ * the items before the first change again. Folds exactly where Kong's writer folds.
  */
-export function hashItemsCached<T extends object>(items: readonly T[], view: (item: T) => unknown, cache: WeakMap<T, CanonPiece>): string {
-  if (items.length <= 5) return hashValue(items.map(view))
+export function hashItemsCached<T extends object>(items: readonly T[], view: (item: T) => unknown, cache: WeakMap<T, CanonPiece>, resume?: HashResume): string {
+  if (items.length <= 5) {
+    if (resume) Object.assign(resume, newHashResume())
+    return hashValue(items.map(view))
+  }
   let h = createHash('md5')
   let size = 0
+  let start = 0
+  if (resume) {
+    const prev = resume.items
+    const n = Math.min(prev.length, items.length)
+    let same = 0
+    while (same < n && prev[same] === items[same]) same++
+    while (resume.marks.length && resume.marks[resume.marks.length - 1].index > same) resume.marks.pop()
+    const mark = resume.marks[resume.marks.length - 1]
+    if (mark) {
+      h = mark.hash.copy()
+      size = mark.size
+      start = mark.index
+    }
+    resume.items = items
+  }
   let batch: Buffer[] = []
   const flush = () => {
     if (batch.length) h.update(batch.length === 1 ? batch[0] : Buffer.concat(batch))
     batch = []
   }
-  for (const item of items) {
+  for (let i = start; i < items.length; i++) {
+    const item = items[i]
+    if (resume && i > start && i % MARK_EVERY === 0) {
+      flush()
+      resume.marks.push({index: i, hash: h.copy(), size})
+    } else if (batch.length >= BATCH) flush()
     let p = cache.get(item)
     if (!p) {
       const r = new Recorder()

@@ -9,7 +9,10 @@
  *
  * Incremental sync: the DP tells the CP the version it has; the CP sends the changes
  * since, which are applied to the running entity set (synced-config.ts; the hash must
- * come out as the CP's) and appended to the cache's delta log. A delta that does not fit
+ * come out as the CP's) and to the running proxy snapshot (only the router entries and
+ * plugin plans of what changed, proxy/snapshot.ts updateSnapshot), and appended to the
+ * cache's delta log. With `node_worker_processes` > 1 the workers still build each
+ * configuration whole (they are sent entity sets, workers/pool.ts). A delta that does not fit
  * makes the DP ask again, for the whole configuration if need be.
  */
 import {mkdirSync} from 'node:fs'
@@ -19,7 +22,7 @@ import {appendDelta, cachePath, readCache, readDeltaLog, writeCache} from '../cl
 import {configHash, EMPTY_CONFIG_HASH} from '../clustering/config-hash.js'
 import {connectDataPlane, type ApplyResult} from '../clustering/data-plane.js'
 import {exportConfig} from '../clustering/export.js'
-import {decodeFrame, FrameError, type DecodedFrame} from '../clustering/frame.js'
+import {decodeFrame, FrameError, type Change, type DecodedFrame} from '../clustering/frame.js'
 import {encodeReconfigure} from '../clustering/protocol.js'
 import {DeltaMismatch, SyncedConfig} from '../clustering/synced-config.js'
 import type {EntitySet} from '../schema/registry.js'
@@ -30,7 +33,7 @@ import type {Logger} from '../kit/log.js'
 import {closeServer, listen} from '../listeners/bind.js'
 import {nodeIdFor, type RunningNode} from './node.js'
 import {parseListen} from '../proxy/listen.js'
-import {buildSnapshot, type ProxySnapshot} from '../proxy/snapshot.js'
+import {buildSnapshot, updateSnapshot, type ProxySnapshot} from '../proxy/snapshot.js'
 import {createStatusApi} from '../listeners/status-api.js'
 import {createProxyHost} from '../workers/proxy-host.js'
 
@@ -48,14 +51,18 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const counters = {deltas_applied: 0, full_syncs: 0, resyncs_requested: 0}
   let loggedDeltas = 0
 
-  const swapIn = async (entities: EntitySet, configHash: string) => {
+  // the snapshot served: a delta changes a copy of it (updateSnapshot: the router and the
+  // plugin plan of the changed routes only) instead of building everything again
+  let served: ProxySnapshot | null = null
+  const swapIn = async (entities: EntitySet, configHash: string, changes?: readonly Change[]) => {
     let snapshot: ProxySnapshot
     try {
-      snapshot = buildSnapshot(entities)
+      snapshot = changes && served ? updateSnapshot(served, entities, changes) : buildSnapshot(entities)
     } catch (err) {
       throw new FrameError('validate', (err as Error).message, configHash)
     }
     await proxy.apply(entities, snapshot)
+    served = snapshot
     hash = configHash
     loaded = true
   }
@@ -79,7 +86,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
       clog.warn(`${err.message}; asking the control plane for ${err.full ? 'the whole configuration' : `the changes since version ${synced.version}`}`)
       return {resync: {version: err.full ? -1 : synced.version, hash}}
     }
-    await swapIn(next.entities, next.hash)
+    await swapIn(next.entities, next.hash, decoded.changes)
     next.commit()
     counters.deltas_applied++
     if (bytes) persist(() => appendDelta(conf.prefix, bytes), () => loggedDeltas++)
