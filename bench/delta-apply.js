@@ -42,6 +42,7 @@ let version = 1
 const full = decodeFrame(encodeReconfigure({timestamp: 0, config_table: table, config_hash: configHash(table).config, hashes: configHash(table), kctl_version: version}))
 const synced = new SyncedConfig()
 let state = synced.loadFull(full)
+synced.warm() // as a DP does when idle after a whole configuration
 let snapshot = buildSnapshot(state.entities)
 
 // the CP side: each change is one route's new paths; the frame carries the CP's hash

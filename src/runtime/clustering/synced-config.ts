@@ -59,6 +59,24 @@ export class SyncedConfig {
   }
 
   /**
+   * Hashes the current entities of every granular kind once, so that the first delta after
+   * a whole configuration hashes only from the change on (the marks and each entity's
+   * canonical form are kept). Run when idle after loadFull; answers the kinds whose hash
+   * differs from the control plane's (a delta onto them would be refused).
+   */
+  warm(): string[] {
+    if (!this.entities) return []
+    const rows = this.entities as unknown as Record<string, Row[]>
+    const differ: string[] = []
+    for (const kind of GRANULAR_KINDS) {
+      const h = kindHash(kind, rows[kind], this.resume(kind))
+      const known = this.granular[kind as keyof typeof this.granular]
+      if (known !== undefined && known !== h) differ.push(kind)
+    }
+    return differ
+  }
+
+  /**
    * Applies the changes of a delta to a copy and checks the hash; `commit` makes it current
    * (once the proxy took it).
    * @throws DeltaMismatch

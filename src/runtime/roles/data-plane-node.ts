@@ -73,6 +73,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
       if (decoded.msg.config_hash !== hash) await swapIn(decoded.entities, decoded.msg.config_hash)
       synced.loadFull(decoded)
       counters.full_syncs++
+      warmSoon()
       if (bytes) persist(() => writeCache(conf.prefix, bytes), () => (loggedDeltas = 0))
       clog.notice(`configuration ${hash} applied (version ${synced.version})`)
       return 'applied'
@@ -94,6 +95,16 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     if (bytes && loggedDeltas >= COMPACT_AFTER) persist(() => writeCache(conf.prefix, encodeReconfigure({timestamp: Date.now() / 1000, config_table: exportConfig(next.entities), config_hash: next.hash, hashes: configHash(exportConfig(next.entities)), kctl_version: next.version})), () => (loggedDeltas = 0))
     clog.notice(`configuration ${hash} applied (version ${synced.version}, ${decoded.changes.length} change${decoded.changes.length === 1 ? '' : 's'})`)
     return 'applied'
+  }
+  // after a whole configuration, its hash marks are made once while idle, not by the first delta
+  let warming: NodeJS.Timeout | undefined
+  const warmSoon = () => {
+    clearTimeout(warming)
+    warming = setTimeout(() => {
+      const differ = synced.warm()
+      if (differ.length) clog.warn(`the ${differ.join(', ')} of configuration ${hash} hash differently here than on the control plane; changes to them will be asked for whole`)
+    }, 200)
+    warming.unref()
   }
   const persist = (write: () => void, done: () => void) => {
     try {
@@ -152,6 +163,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const close = () =>
     (closed ??= (async () => {
       link.close()
+      clearTimeout(warming)
       await Promise.all([proxy.close(), decoder.close(), ...servers.map((s) => closeServer(s))])
     })())
   const status = async () => ({
