@@ -9,12 +9,12 @@
  * Per mode: one real DP (kctl_cluster_incremental_sync on or off) and BENCH_DPS lightweight
  * DPs speaking the protocol from one other process (bench/lib/fake-dp.js; they gunzip and
  * parse every frame, apply nothing). Three phases of BENCH_WRITES writes each:
- *   propagation  timed from the Admin API's answer to the last DP having the new hash: the
+ *   propagation  timed from the write request to the last DP having the new hash: the
  *                fleet's report, and the real DP's /status (polled every 2 ms);
  *   DP CPU       user+system time of the real DP's serving process over the writes, divided
  *                by the writes (10 ms clock ticks: read the average). The DP is not polled
- *                while the fleet catches up, then every 20 ms; the CPU of those polls,
- *                measured on the idle DP beforehand, is taken off;
+ *                while the fleet catches up, then every 20 ms; what the idle DP spends over
+ *                as long, and the CPU of those polls, both measured beforehand, are taken off;
  *   proxy        a fixed rate of BENCH_RPS requests/s to one unchanged route of the real DP
  *                (origin: a Node server in this process), p99 over the writes next to the p99
  *                of as long a quiet window just before.
@@ -61,10 +61,12 @@ async function measure(base, cp, mode, routeIds, probePath) {
     await Promise.all([dpServes(dp, hash), fleet.waitAll(hash)])
     const pid = await servingPid(dp)
     let n = 0
+    // timed from the write request: the CP sends deltas before it answers (it answers
+    // once the whole configuration is compressed too)
     const write = async () => {
+      const t0 = epoch()
       await patch(`${cp.admin}/routes/${routeIds[n % routeIds.length]}`, {paths: [`/changed/${mode}/${n}`]})
       n++
-      const t0 = epoch()
       hash = (await getJson(`${cp.status}/status`)).configuration_hash
       return t0
     }
@@ -80,16 +82,22 @@ async function measure(base, cp, mode, routeIds, probePath) {
       bytes.push(fleet.frameBytes(hash))
       await sleep(50)
     }
-    // 2. DP CPU: what a /status poll costs the idle DP first, then the writes
-    const POLLS = 100
+    // 2. DP CPU: what the idle DP spends per second, and a /status poll, first; then the writes
+    const IDLE_MS = 3000
     let cpu0 = procUsage(pid).cpuMs
+    await sleep(IDLE_MS)
+    const idlePerMs = (procUsage(pid).cpuMs - cpu0) / IDLE_MS
+    const POLLS = 100
+    cpu0 = procUsage(pid).cpuMs
+    let w0 = performance.now()
     for (let i = 0; i < POLLS; i++) {
       await getJson(`${dp.status}/status`)
       await sleep(20)
     }
-    const pollCpu = (procUsage(pid).cpuMs - cpu0) / POLLS
+    const pollCpu = Math.max(0, procUsage(pid).cpuMs - cpu0 - idlePerMs * (performance.now() - w0)) / POLLS
     let polls = 0
     cpu0 = procUsage(pid).cpuMs
+    w0 = performance.now()
     for (let i = 0; i < WRITES; i++) {
       await write()
       await fleet.waitAll(hash)
@@ -101,7 +109,8 @@ async function measure(base, cp, mode, routeIds, probePath) {
       await sleep(50)
     }
     const cpuRaw = procUsage(pid).cpuMs - cpu0
-    const cpuPerChange = Math.max(0, cpuRaw - polls * pollCpu) / WRITES
+    const idleCpu = idlePerMs * (performance.now() - w0)
+    const cpuPerChange = Math.max(0, cpuRaw - idleCpu - polls * pollCpu) / WRITES
     // 3. the proxy's latency during the changes
     const load = startFixedRate([`${dp.proxy}${probePath}`], RPS)
     await sleep(1000) // warm-up, not counted
@@ -118,7 +127,7 @@ async function measure(base, cp, mode, routeIds, probePath) {
     const quiet = window(run.results, quietFrom, changesFrom)
     const during = window(run.results, changesFrom, changesTo)
     const status = await getJson(`${dp.status}/status`)
-    return {mode, fleetMs: fleetMs.sort((a, b) => a - b), dpMs: dpMs.sort((a, b) => a - b), bytes: median(bytes), cpuPerChange, cpuRaw: cpuRaw / WRITES, pollCpu, polls, quiet, during, sync: status.sync}
+    return {mode, fleetMs: fleetMs.sort((a, b) => a - b), dpMs: dpMs.sort((a, b) => a - b), bytes: median(bytes), cpuPerChange, cpuRaw: cpuRaw / WRITES, idleCpu: idleCpu / WRITES, pollCpu, polls, quiet, during, sync: status.sync}
   } finally {
     await fleet.stop()
     await dp.proc.stop()
@@ -142,7 +151,7 @@ async function main() {
   for (const mode of ['incremental', 'full']) {
     const r = await measure(base, cp, mode, routeIds, probePath)
     results.push(r)
-    console.error(`${mode}: fleet p50 ${fmt.ms(median(r.fleetMs))} p99 ${fmt.ms(percentile(r.fleetMs, 99))} ms; real DP p50 ${fmt.ms(median(r.dpMs))} p99 ${fmt.ms(percentile(r.dpMs, 99))} ms; DP CPU ${fmt.ms(r.cpuPerChange)} ms/change (raw ${fmt.ms(r.cpuRaw)}, ${r.polls} polls at ${fmt.ms(r.pollCpu)} ms); proxy p99 quiet ${fmt.ms(r.quiet.p99)} ms, during ${fmt.ms(r.during.p99)} ms (${r.during.requests} requests, ${r.during.failed} failed); ${JSON.stringify(r.sync)}`)
+    console.error(`${mode}: fleet p50 ${fmt.ms(median(r.fleetMs))} p99 ${fmt.ms(percentile(r.fleetMs, 99))} ms; real DP p50 ${fmt.ms(median(r.dpMs))} p99 ${fmt.ms(percentile(r.dpMs, 99))} ms; DP CPU ${fmt.ms(r.cpuPerChange)} ms/change (raw ${fmt.ms(r.cpuRaw)}, idle ${fmt.ms(r.idleCpu)}, ${r.polls} polls at ${fmt.ms(r.pollCpu)} ms); proxy p99 quiet ${fmt.ms(r.quiet.p99)} ms, during ${fmt.ms(r.during.p99)} ms (${r.during.requests} requests, ${r.during.failed} failed); ${JSON.stringify(r.sync)}`)
   }
   origin.close()
   console.log(`Incremental vs full sync, ${ROUTES.toLocaleString('en-US')} routes, one route changed per write, ${WRITES} writes per phase, ${DPS} lightweight DPs + 1 real DP, proxy load ${RPS} req/s; ${machine()}`)
