@@ -12,7 +12,7 @@
 import {PluginContext} from '../pdk/context.js'
 import type {PluginStates} from '../pdk/state.js'
 import type {ProxyContext} from './context.js'
-import {generatedHeaders, MESSAGES, sendError} from './responses.js'
+import {MESSAGES, sendError, sendOwn} from './responses.js'
 
 /**
  * Returns false when a plugin answered the client (exit, error or failure). Synchronous
@@ -125,7 +125,5 @@ function sendExit(ctx: ProxyContext, k: PluginContext): void {
   const headers = {...ctx.responseHeaders, ...exit.headers}
   if (exit.message !== undefined) return sendError(ctx, exit.status, exit.message, headers)
   if (ctx.res.headersSent) return void ctx.res.destroy()
-  const body = exit.body ?? ''
-  ctx.res.writeHead(exit.status, generatedHeaders(ctx, {...headers, 'content-length': Buffer.byteLength(body)}))
-  ctx.res.end(body)
+  sendOwn(ctx, exit.status, headers, exit.body ?? '')
 }
