@@ -4,9 +4,10 @@
  * `uri_captures` and `shared`, rendered with Lua's `tostring`. kctl evaluates a
  * Lua-expression subset with no Lua at all: names, `.name` and `[…]` indexing, string,
  * number, `nil`/`true`/`false` literals, `or`, `and`, `not`, `..`, comparisons,
- * arithmetic and the calls `type(…)`, `tostring(…)`, `string.sub/upper/lower/len/format`.
- * Anything else (`require`, other functions, assignments) is refused when the config is
- * written, so a config that validates also renders.
+ * arithmetic and the calls `type(…)`, `tostring(…)`, `string.sub/upper/lower/len/format`
+ * (what Kong's default sandbox offers templates). A syntax error is refused when the
+ * config is written; any other function (`require`…) fails when rendered, as a nil global
+ * in Kong's sandbox does.
  */
 
 type Value = unknown
@@ -183,31 +184,6 @@ function calleeName(f: Node): string | null {
   return null
 }
 
-/** Refuses what the evaluator cannot run: unknown names and functions. */
-function check(n: Node): void {
-  switch (n.k) {
-    case 'lit':
-      return
-    case 'name':
-      if (!['headers', 'query_params', 'uri_captures', 'shared', 'type', 'tostring', 'string'].includes(n.n)) throw new Error(`'${n.n}' is not available in templates (headers, query_params, uri_captures, shared)`)
-      return
-    case 'index':
-      check(n.o)
-      return check(n.i)
-    case 'call': {
-      const name = calleeName(n.f)
-      if (!name || !FUNCTIONS[name]) throw new Error(`function '${name ?? '?'}' is not available in templates (type, tostring, string.sub, string.upper, string.lower, string.len, string.format)`)
-      for (const a of n.a) check(a)
-      return
-    }
-    case 'bin':
-      check(n.l)
-      return check(n.r)
-    case 'un':
-      return check(n.e)
-  }
-}
-
 const truthy = (v: Value) => v !== undefined && v !== null && v !== false
 
 function evaluate(n: Node, env: Env): Value {
@@ -215,7 +191,7 @@ function evaluate(n: Node, env: Env): Value {
     case 'lit':
       return n.v
     case 'name':
-      return env[n.n]
+      return n.n === 'type' || n.n === 'tostring' || n.n === 'string' ? undefined : env[n.n]
     case 'index': {
       const o = evaluate(n.o, env)
       const i = evaluate(n.i, env)
@@ -225,7 +201,9 @@ function evaluate(n: Node, env: Env): Value {
       return (o as Record<string, Value>)[String(i)]
     }
     case 'call': {
-      const f = FUNCTIONS[calleeName(n.f)!]
+      const name = calleeName(n.f)
+      const f = name === null ? undefined : FUNCTIONS[name]
+      if (!f) throw new Error(`attempt to call a nil value (${name === null ? 'expression' : `global '${name}'`})`)
       return f(...n.a.map((a) => evaluate(a, env)))
     }
     case 'un': {
@@ -307,9 +285,7 @@ export function compileTemplate(src: string): Compiled {
   if (!c) {
     c = split(src).map((p) => {
       if (typeof p === 'string') return p
-      const tree = parse(p.expr)
-      check(tree)
-      return tree
+      return parse(p.expr)
     })
     if (cache.size > 1000) cache.clear()
     cache.set(src, c)
