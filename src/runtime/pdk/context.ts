@@ -60,6 +60,14 @@ export class PluginContext<S = unknown> {
   headerValues(name: string): string[] {
     return this.ctx.req.headersDistinct[name] ?? []
   }
+  /** Kong's `uri_captures`: named and positional (from 1) captures of the route's regex path. */
+  get uriCaptures(): Record<string, string> {
+    const c = this.ctx.match?.captures
+    const out: Record<string, string> = {}
+    if (!c) return out
+    c.positional.forEach((v, i) => (out[String(i + 1)] = v))
+    return Object.assign(out, c.named)
+  }
   /** The client's query string as received (no `?`), for parsers that must see it raw. */
   get rawQuery(): string {
     return splitUrl(this.ctx.req.url ?? '/').query.slice(1)

@@ -12,7 +12,7 @@
 import {PluginContext} from '../pdk/context.js'
 import type {PluginStates} from '../pdk/state.js'
 import type {ProxyContext} from './context.js'
-import {generatedHeaders, MESSAGES, sendError} from './responses.js'
+import {MESSAGES, sendError, sendOwn} from './responses.js'
 
 /**
  * Returns false when a plugin answered the client (exit, error or failure). Synchronous
@@ -136,37 +136,10 @@ function collectRest(ctx: ProxyContext, plan: Plan, from: number): void {
   }
 }
 
-/**
- * The plugins' response handlers on an answer a plugin gave (Kong's header_filter runs on
- * `kong.response.exit` too): they may change its headers. A handler that fails is logged;
- * the answer goes out as it is.
- */
-function exitFilter(ctx: ProxyContext, k: PluginContext, status: number) {
-  return (headers: Record<string, string | number | string[]>): void => {
-    k.response = {status, headers: headers as Record<string, string | string[]>}
-    for (const {p, inst} of ctx.plugins!) {
-      const response = p.def.handler.response
-      if (!response) continue
-      k.instance = inst
-      k.plugin = p.def.handler
-      try {
-        response(k, inst.config, p.data)
-      } catch (err) {
-        ctx.log.error(`plugin ${p.def.name} failed in ${ctx.phase}: ${(err as Error)?.stack ?? String(err)}`, {plugin: p.def.name})
-      }
-    }
-  }
-}
-
 function sendExit(ctx: ProxyContext, k: PluginContext): void {
   const exit = k.exited!
   const headers = {...ctx.responseHeaders, ...exit.headers}
-  const filter = exitFilter(ctx, k, exit.status)
-  if (exit.message !== undefined) return sendError(ctx, exit.status, exit.message, headers, false, filter)
+  if (exit.message !== undefined) return sendError(ctx, exit.status, exit.message, headers)
   if (ctx.res.headersSent) return void ctx.res.destroy()
-  const body = exit.body ?? ''
-  const all: Record<string, string | number | string[]> = {...headers, 'content-length': Buffer.byteLength(body)}
-  filter(all)
-  ctx.res.writeHead(exit.status, generatedHeaders(ctx, all))
-  ctx.res.end(body)
+  sendOwn(ctx, exit.status, headers, exit.body ?? '')
 }

@@ -23,7 +23,7 @@ export const SERVER_HEADER = `kong/${GATEWAY_VERSION}`
 export const VIA = `1.1 ${SERVER_HEADER}`
 
 /** What a response the gateway produces needs to know about its request. */
-export type Responder = Pick<ProxyContext, 'req' | 'res' | 'requestId' | 'startedAt' | 'headerPolicy' | 'errorDefaultType'> & Partial<Pick<ProxyContext, 'responseHeaders' | 'latencies'>>
+export type Responder = Pick<ProxyContext, 'req' | 'res' | 'requestId' | 'startedAt' | 'headerPolicy' | 'errorDefaultType'> & Partial<Pick<ProxyContext, 'responseHeaders' | 'latencies' | 'plugins' | 'pluginContext' | 'ownResponseSeen' | 'responseBodyTransforms'>>
 
 /**
  * The gateway's own headers on a response it produces (Server, X-Kong-Response-Latency,
@@ -56,9 +56,8 @@ export function generatedHeaders(r: Responder, headers: Record<string, string | 
  * Writes a Kong-style error in the format the client accepts; destroys the response if
  * headers already went out. `proxyFailure`: the upstream could not be reached or timed out
  * (Kong answers those from nginx's error pages, defaulting to `error_default_type`).
- * `filter`: the plugins' response handlers, run on the headers before the gateway's own are added.
  */
-export function sendError(r: Responder, status: number, message: string, headers: Record<string, string | number | string[]> = {}, proxyFailure = false, filter?: (headers: Record<string, string | number | string[]>) => void): void {
+export function sendError(r: Responder, status: number, message: string, headers: Record<string, string | number | string[]> = {}, proxyFailure = false): void {
   const {res} = r
   if (res.headersSent) {
     res.destroy()
@@ -72,16 +71,63 @@ export function sendError(r: Responder, status: number, message: string, headers
   // gateway's own errors too, as Kong's header_filter runs for them (a 502, a 503…)
   const fromPlugins = r.responseHeaders
   const body = errorBody(format, message, r.requestId)
-  const all: Record<string, string | number | string[]> = {
-    ...fromPlugins,
-    ...rest,
-    'content-type': CONTENT_TYPES[format],
-    'content-length': Buffer.byteLength(body),
-  }
-  filter?.(all)
   // proxied: the upstream was tried (its latency is known)
-  res.writeHead(status, generatedHeaders(r, all, proxyFailure && r.latencies?.upstream !== undefined))
-  res.end(body)
+  sendOwn(r, status, {...fromPlugins, ...rest, 'content-type': CONTENT_TYPES[format]}, body, proxyFailure && r.latencies?.upstream !== undefined)
+}
+
+/**
+ * The responses the gateway produces itself (a plugin's exit, a 401, a 502 from the
+ * upstream) go through the response handlers of the plugins that ran too, as Kong runs
+ * `header_filter` and `body_filter` on them: cors adds its headers to a key-auth 401,
+ * response-transformer rewrites a JSON error body. Runs once per request; returns null
+ * when no plugin has a response handler, `failed` when one threw (a 500 was sent).
+ */
+function pluginOwnResponse(r: Responder, status: number, headers: Record<string, string | string[]>, body: Buffer): {status: number; body: Buffer} | null | 'failed' {
+  const ran = r.plugins
+  const k = r.pluginContext
+  if (!ran || !k || r.ownResponseSeen) return null
+  r.ownResponseSeen = true
+  if (!ran.some(({p}) => p.def.handler.response !== undefined)) return null
+  if (r.responseHeaders) Object.assign(headers, r.responseHeaders)
+  const before = r.responseBodyTransforms?.length ?? 0
+  k.response = {status, headers}
+  for (const {p, inst} of ran) {
+    const response = p.def.handler.response
+    if (!response) continue
+    k.instance = inst
+    k.plugin = p.def.handler
+    try {
+      response(k, inst.config, p.data)
+    } catch (err) {
+      k.log.error(`plugin ${p.def.name} failed in response: ${(err as Error)?.stack ?? String(err)}`)
+      sendError(r, 500, MESSAGES[500])
+      return 'failed'
+    }
+  }
+  // transforms a handler registered just now apply to this body
+  for (const fn of r.responseBodyTransforms?.slice(before) ?? []) body = fn(body, headers)
+  return {status: k.response.status, body}
+}
+
+/**
+ * Writes a response the gateway produced, after the response handlers of the plugins
+ * that ran (Kong's header_filter/body_filter run on these too).
+ */
+export function sendOwn(r: Responder, status: number, headers: Record<string, string | number | string[]>, body: string | Buffer, proxied = false): void {
+  if (r.plugins) {
+    const lower: Record<string, string | string[]> = {}
+    for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] = typeof v === 'number' ? String(v) : v
+    delete lower['content-length']
+    const seen = pluginOwnResponse(r, status, lower, Buffer.from(body))
+    if (seen === 'failed') return
+    if (seen) {
+      status = seen.status
+      headers = lower
+      body = seen.body
+    }
+  }
+  r.res.writeHead(status, generatedHeaders(r, {...headers, 'content-length': Buffer.byteLength(body)}, proxied))
+  r.res.end(body)
 }
 
 function errorFormat(r: Responder, proxyFailure: boolean): ErrorFormat {

@@ -45,7 +45,8 @@ async function postData(req: IncomingMessage, raw: Buffer): Promise<MockEcho['po
       return {text, kind: 'multipart-form', params}
     }
   } catch (err) {
-    return {text, kind: type, error: String(err)}
+    // Kong's mock upstream: `json (error)` for a JSON body it cannot parse
+    return {text, kind: type === 'application/json' ? 'json (error)' : type, error: String(err)}
   }
   return {text, kind: 'unknown'}
 }
