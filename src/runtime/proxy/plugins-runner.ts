@@ -51,11 +51,25 @@ function accessFrom(ctx: ProxyContext, plan: Plan, start: number): boolean | Pro
     }
     if (pending) return settle(ctx, plan, i, pending)
     if (k.exited) {
+      collectRest(ctx, plan, i + 1)
       sendExit(ctx, k)
       return false
     }
   }
   return true
+}
+
+/**
+ * After a plugin ended the request in access: the plugins after it still take part in the
+ * later phases (header_filter, log), as Kong's collecting iterator keeps collecting them
+ * (prometheus counts a key-auth 401).
+ */
+function collectRest(ctx: ProxyContext, plan: Plan, start: number): void {
+  for (let i = start; i < plan.length; i++) {
+    const p = plan[i]
+    const inst = (ctx.consumer !== null && p.byConsumer?.get(ctx.consumer.id)) || p.base
+    if (inst && inst.protocols.includes(ctx.scheme)) ctx.plugins!.push({p, inst})
+  }
 }
 
 /** Waits for the handler at `i`, then runs the rest. */
@@ -68,6 +82,7 @@ async function settle(ctx: ProxyContext, plan: Plan, i: number, pending: unknown
   }
   const k = ctx.pluginContext!
   if (k.exited) {
+    collectRest(ctx, plan, i + 1)
     sendExit(ctx, k)
     return false
   }
