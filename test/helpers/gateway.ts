@@ -14,7 +14,7 @@ import {createPool} from '../../src/runtime/db/pool.js'
 import {createLogger} from '../../src/runtime/kit/log.js'
 import {createProxy, type Proxy, type ProxyOptions} from '../../src/runtime/proxy/server.js'
 import {buildSnapshot} from '../../src/runtime/proxy/snapshot.js'
-import type {HealthView} from '../../src/runtime/workers/proxy-host.js'
+import {proxyMetrics, type HealthView} from '../../src/runtime/workers/proxy-host.js'
 import {startTestPostgres, type TestPostgres} from './postgres.js'
 
 let counter = 0
@@ -52,6 +52,7 @@ export async function startTestAdmin(pg: TestPostgres, opts: {proxy?: boolean; h
     health: proxy ? {registry: proxy.health} : opts.health,
     status: async () => ({database: {reachable: true}}),
     ready: async () => null,
+    metrics: proxy ? async () => proxyMetrics(proxy, {nodeId: '00000000-0000-4000-8000-000000000001', datastoreReachable: await pool.query('SELECT 1').then(() => true, () => false)}) : undefined,
   })
   const server: Server = createServer(handler)
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))

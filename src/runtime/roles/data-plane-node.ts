@@ -177,7 +177,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     memory: {rss_bytes: process.memoryUsage().rss},
   })
   try {
-    const metrics = () => proxy.metrics({controlPlaneConnected: link.connected(), clusterCertExpiry: tls.expiresAt})
+    const metrics = () => proxy.metrics({nodeId, controlPlaneConnected: link.connected(), clusterCertExpiry: tls.expiresAt})
     const ready = async () => (loaded ? proxy.notReady() : 'no configuration available (empty configuration present)')
     const statusApi = createStatusApi({status, metrics, ready, log})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) {
