@@ -126,6 +126,8 @@ function sendExit(ctx: ProxyContext, k: PluginContext): void {
   if (exit.message !== undefined) return sendError(ctx, exit.status, exit.message, headers)
   if (ctx.res.headersSent) return void ctx.res.destroy()
   const body = exit.body ?? ''
-  ctx.res.writeHead(exit.status, generatedHeaders(ctx, {...headers, 'content-length': Buffer.byteLength(body)}))
-  ctx.res.end(body)
+  // a 204 or 304 has no body, hence no Content-Length (RFC 9110 §8.6), as Kong's exit
+  const bodiless = exit.status === 204 || exit.status === 304
+  ctx.res.writeHead(exit.status, generatedHeaders(ctx, bodiless ? headers : {...headers, 'content-length': Buffer.byteLength(body)}))
+  ctx.res.end(bodiless ? undefined : body)
 }
