@@ -79,6 +79,10 @@ export class PluginContext<S = unknown> {
   get ip(): string {
     return this.ctx.remoteAddress
   }
+  /** The port the request came in on (Kong's `kong.request.get_port()`). */
+  get port(): number {
+    return this.ctx.req.socket.localPort ?? 0
+  }
   get scheme(): 'http' | 'https' {
     return this.ctx.scheme
   }

@@ -62,10 +62,9 @@ export function accessPhase(ctx: ProxyContext): boolean {
     return false
   }
   const service = ctx.service
-  if (!service) {
-    sendError(ctx, 503, MESSAGES.noService)
-    return false
-  }
+  // a route without a service still runs its access plugins (which may answer), as Kong's;
+  // `serviceCheck` answers 503 after them
+  if (!service) return true
   const balancer = ctx.snapshot.balancers.get(String(service.host).toLowerCase()) ?? null
   ctx.upstream = {
     scheme: service.protocol === 'https' ? 'https' : 'http',
@@ -76,6 +75,13 @@ export function accessPhase(ctx: ProxyContext): boolean {
     balancer,
   }
   return true
+}
+
+/** After the access plugins: a route without a service ends here, as Kong's `access.after`. */
+export function serviceCheck(ctx: ProxyContext): boolean {
+  if (ctx.service) return true
+  sendError(ctx, 503, MESSAGES.noService)
+  return false
 }
 
 /** Whether the request carries a body (RFC 9112 §6.3). */

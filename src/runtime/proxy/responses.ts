@@ -126,6 +126,12 @@ export function sendOwn(r: Responder, status: number, headers: Record<string, st
       body = seen.body
     }
   }
+  // a 204 or 304 has no body, hence no Content-Length (RFC 9110 §8.6), as Kong's exit
+  if (status === 204 || status === 304) {
+    r.res.writeHead(status, generatedHeaders(r, headers, proxied))
+    r.res.end()
+    return
+  }
   r.res.writeHead(status, generatedHeaders(r, {...headers, 'content-length': Buffer.byteLength(body)}, proxied))
   r.res.end(body)
 }

@@ -18,7 +18,7 @@ import {balancerPhase, responsePhase} from './dispatch.js'
 import {formatAddress, type ListenSpec} from './listen.js'
 import {listenHandle} from '../supervisor/serving.js'
 import {stopAccepting} from '../listeners/bind.js'
-import {accessPhase, routerPhase} from './phases.js'
+import {accessPhase, routerPhase, serviceCheck} from './phases.js'
 import {pluginAccessPhase, pluginLogPhase} from './plugins-runner.js'
 import {PluginStates} from '../pdk/state.js'
 import {MESSAGES, SERVER_HEADER, sendError} from './responses.js'
@@ -352,6 +352,7 @@ async function run(state: RequestState): Promise<void> {
       const passed = pluginAccessPhase(ctx, shared.pluginStates)
       if (passed === false || (passed !== true && !(await passed))) return
     }
+    if (!serviceCheck(ctx)) return
     upstreamRes = await balancerPhase(ctx, shared.pools, cancel, shared.health)
     if (!upstreamRes) return
     await responsePhase(ctx, upstreamRes)
