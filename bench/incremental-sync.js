@@ -8,15 +8,22 @@
  *
  * Per mode: one real DP (kctl_cluster_incremental_sync on or off) and BENCH_DPS lightweight
  * DPs speaking the protocol from one other process (bench/lib/fake-dp.js; they gunzip and
- * parse every frame, apply nothing). Propagation is timed from the Admin API's answer
- * (the CP has queued the frames by then) to the last DP having the new hash: the fleet's
- * report, and the real DP's /status. DP CPU per change: user+system time of the real DP's
- * serving process over the writes, divided by the writes (10 ms clock ticks, so read the
- * average, not single changes).
+ * parse every frame, apply nothing). Three phases of BENCH_WRITES writes each:
+ *   propagation  timed from the write request to the last DP having the new hash: the
+ *                fleet's report, and the real DP's /status (polled every 2 ms);
+ *   DP CPU       user+system time of the real DP's serving process over the writes, divided
+ *                by the writes (10 ms clock ticks: read the average). The DP is not polled
+ *                while the fleet catches up, then every 20 ms; what the idle DP spends over
+ *                as long, and the CPU of those polls, both measured beforehand, are taken off;
+ *   proxy        a fixed rate of BENCH_RPS requests/s to one unchanged route of the real DP
+ *                (origin: a Node server in this process), p99 over the writes next to the p99
+ *                of as long a quiet window just before.
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {createServer} from 'node:http'
 import {forkFleet} from './lib/fake-dp.js'
+import {startFixedRate, window} from './lib/fixed-rate.js'
 import {dpServes, getJson, postJson, procUsage, routeEvents, sleep, startBase, startControlPlane, startDataPlane} from './lib/hybrid.js'
 import {stopAll, stopOnExit, track} from './lib/proc.js'
 import {fmt, machine, markdownTable, median, percentile} from './lib/stats.js'
@@ -24,6 +31,7 @@ import {fmt, machine, markdownTable, median, percentile} from './lib/stats.js'
 const ROUTES = Number(process.env.BENCH_ROUTES ?? 10_000)
 const DPS = Number(process.env.BENCH_DPS ?? 100)
 const WRITES = Number(process.env.BENCH_WRITES ?? 20)
+const RPS = Number(process.env.BENCH_RPS ?? 200)
 const epoch = () => performance.timeOrigin + performance.now()
 
 /** The serving process of a supervised node (its supervisor only watches). */
@@ -44,7 +52,7 @@ async function patch(url, body) {
   return res.json()
 }
 
-async function measure(base, cp, mode, routeIds) {
+async function measure(base, cp, mode, routeIds, probePath) {
   const incremental = mode === 'incremental'
   const dp = await startDataPlane(base, cp, `dp-${mode}`, {kctl_cluster_incremental_sync: incremental ? 'on' : 'off'})
   const fleet = await forkFleet({count: DPS, controlPlane: cp.cluster, cert: base.cert, key: base.key, decode: 'every', incremental}, {register: (c) => track('fake-dps', c)})
@@ -52,23 +60,74 @@ async function measure(base, cp, mode, routeIds) {
     let hash = (await getJson(`${cp.status}/status`)).configuration_hash
     await Promise.all([dpServes(dp, hash), fleet.waitAll(hash)])
     const pid = await servingPid(dp)
+    let n = 0
+    // timed from the write request: the CP sends deltas before it answers (it answers
+    // once the whole configuration is compressed too)
+    const write = async () => {
+      const t0 = epoch()
+      await patch(`${cp.admin}/routes/${routeIds[n % routeIds.length]}`, {paths: [`/changed/${mode}/${n}`]})
+      n++
+      hash = (await getJson(`${cp.status}/status`)).configuration_hash
+      return t0
+    }
+    // 1. propagation
     const fleetMs = []
     const dpMs = []
     const bytes = []
-    const cpu0 = procUsage(pid).cpuMs
     for (let i = 0; i < WRITES; i++) {
-      await patch(`${cp.admin}/routes/${routeIds[i % routeIds.length]}`, {paths: [`/changed/${mode}/${i}`]})
-      const t0 = epoch()
-      hash = (await getJson(`${cp.status}/status`)).configuration_hash
+      const t0 = await write()
       const [fleetAt, dpAt] = await Promise.all([fleet.waitAll(hash), dpServes(dp, hash)])
       fleetMs.push(fleetAt - t0)
       dpMs.push(dpAt - t0)
       bytes.push(fleet.frameBytes(hash))
       await sleep(50)
     }
-    const cpuPerChange = (procUsage(pid).cpuMs - cpu0) / WRITES
+    // 2. DP CPU: what the idle DP spends per second, and a /status poll, first; then the writes
+    const IDLE_MS = 3000
+    let cpu0 = procUsage(pid).cpuMs
+    await sleep(IDLE_MS)
+    const idlePerMs = (procUsage(pid).cpuMs - cpu0) / IDLE_MS
+    const POLLS = 100
+    cpu0 = procUsage(pid).cpuMs
+    let w0 = performance.now()
+    for (let i = 0; i < POLLS; i++) {
+      await getJson(`${dp.status}/status`)
+      await sleep(20)
+    }
+    const pollCpu = Math.max(0, procUsage(pid).cpuMs - cpu0 - idlePerMs * (performance.now() - w0)) / POLLS
+    let polls = 0
+    cpu0 = procUsage(pid).cpuMs
+    w0 = performance.now()
+    for (let i = 0; i < WRITES; i++) {
+      await write()
+      await fleet.waitAll(hash)
+      for (;;) {
+        polls++
+        if ((await getJson(`${dp.status}/status`)).configuration_hash === hash) break
+        await sleep(20)
+      }
+      await sleep(50)
+    }
+    const cpuRaw = procUsage(pid).cpuMs - cpu0
+    const idleCpu = idlePerMs * (performance.now() - w0)
+    const cpuPerChange = Math.max(0, cpuRaw - idleCpu - polls * pollCpu) / WRITES
+    // 3. the proxy's latency during the changes
+    const load = startFixedRate([`${dp.proxy}${probePath}`], RPS)
+    await sleep(1000) // warm-up, not counted
+    const quietFrom = epoch()
+    await sleep(3000)
+    const changesFrom = epoch()
+    for (let i = 0; i < WRITES; i++) {
+      await write()
+      await dpServes(dp, hash)
+      await sleep(50)
+    }
+    const changesTo = epoch()
+    const run = await load.stop()
+    const quiet = window(run.results, quietFrom, changesFrom)
+    const during = window(run.results, changesFrom, changesTo)
     const status = await getJson(`${dp.status}/status`)
-    return {mode, fleetMs: fleetMs.sort((a, b) => a - b), dpMs: dpMs.sort((a, b) => a - b), bytes: median(bytes), cpuPerChange, sync: status.sync}
+    return {mode, fleetMs: fleetMs.sort((a, b) => a - b), dpMs: dpMs.sort((a, b) => a - b), bytes: median(bytes), cpuPerChange, cpuRaw: cpuRaw / WRITES, idleCpu: idleCpu / WRITES, pollCpu, polls, quiet, during, sync: status.sync}
   } finally {
     await fleet.stop()
     await dp.proc.stop()
@@ -78,22 +137,28 @@ async function measure(base, cp, mode, routeIds) {
 
 async function main() {
   stopOnExit()
+  // the origin of every route: answers 200 at once
+  const origin = createServer((req, res) => res.end('ok'))
+  await new Promise((r) => origin.listen(0, '127.0.0.1', r))
   const base = await startBase()
   const cp = await startControlPlane(base)
-  const {create} = routeEvents(ROUTES)
+  const {create} = routeEvents(ROUTES, `http://127.0.0.1:${origin.address().port}`)
   await postJson(`${cp.admin}/kctl/sync`, {events: create})
   const routeIds = create.filter((e) => e.kind === 'routes').slice(0, 200).map((e) => e.entity.id)
+  // a route the writes never change (they change the first 200)
+  const probePath = `/r/${ROUTES - 1}`
   const results = []
   for (const mode of ['incremental', 'full']) {
-    const r = await measure(base, cp, mode, routeIds)
+    const r = await measure(base, cp, mode, routeIds, probePath)
     results.push(r)
-    console.error(`${mode}: fleet p50 ${fmt.ms(median(r.fleetMs))} p99 ${fmt.ms(percentile(r.fleetMs, 99))} ms; real DP p50 ${fmt.ms(median(r.dpMs))} p99 ${fmt.ms(percentile(r.dpMs, 99))} ms; DP CPU ${fmt.ms(r.cpuPerChange)} ms/change; ${JSON.stringify(r.sync)}`)
+    console.error(`${mode}: fleet p50 ${fmt.ms(median(r.fleetMs))} p99 ${fmt.ms(percentile(r.fleetMs, 99))} ms; real DP p50 ${fmt.ms(median(r.dpMs))} p99 ${fmt.ms(percentile(r.dpMs, 99))} ms; DP CPU ${fmt.ms(r.cpuPerChange)} ms/change (raw ${fmt.ms(r.cpuRaw)}, idle ${fmt.ms(r.idleCpu)}, ${r.polls} polls at ${fmt.ms(r.pollCpu)} ms); proxy p99 quiet ${fmt.ms(r.quiet.p99)} ms, during ${fmt.ms(r.during.p99)} ms (${r.during.requests} requests, ${r.during.failed} failed); ${JSON.stringify(r.sync)}`)
   }
-  console.log(`Incremental vs full sync, ${ROUTES.toLocaleString('en-US')} routes, one route changed per write, ${WRITES} writes, ${DPS} lightweight DPs + 1 real DP; ${machine()}`)
+  origin.close()
+  console.log(`Incremental vs full sync, ${ROUTES.toLocaleString('en-US')} routes, one route changed per write, ${WRITES} writes per phase, ${DPS} lightweight DPs + 1 real DP, proxy load ${RPS} req/s; ${machine()}`)
   console.log(
     markdownTable(
-      ['sync', `${DPS} DPs p50`, `${DPS} DPs p99`, 'real DP p50', 'real DP p99', 'real DP CPU per change', 'frame (gzip)'],
-      results.map((r) => [r.mode, `${fmt.ms(median(r.fleetMs))} ms`, `${fmt.ms(percentile(r.fleetMs, 99))} ms`, `${fmt.ms(median(r.dpMs))} ms`, `${fmt.ms(percentile(r.dpMs, 99))} ms`, `${fmt.ms(r.cpuPerChange)} ms`, `${(r.bytes / 1024).toFixed(1)} KiB`]),
+      ['sync', `${DPS} DPs p50`, `${DPS} DPs p99`, 'real DP p50', 'real DP p99', 'real DP CPU per change', 'proxy p99 quiet / during changes', 'frame (gzip)'],
+      results.map((r) => [r.mode, `${fmt.ms(median(r.fleetMs))} ms`, `${fmt.ms(percentile(r.fleetMs, 99))} ms`, `${fmt.ms(median(r.dpMs))} ms`, `${fmt.ms(percentile(r.dpMs, 99))} ms`, `${fmt.ms(r.cpuPerChange)} ms`, `${fmt.ms(r.quiet.p99)} / ${fmt.ms(r.during.p99)} ms`, `${(r.bytes / 1024).toFixed(1)} KiB`]),
     ),
   )
 }

@@ -12,9 +12,9 @@ import {buildAdminApi} from '../../src/runtime/admin/server.js'
 import {loadEntities} from '../../src/runtime/db/load-entities.js'
 import {createPool} from '../../src/runtime/db/pool.js'
 import {createLogger} from '../../src/runtime/kit/log.js'
-import {createProxy, type Proxy} from '../../src/runtime/proxy/server.js'
+import {createProxy, type Proxy, type ProxyOptions} from '../../src/runtime/proxy/server.js'
 import {buildSnapshot} from '../../src/runtime/proxy/snapshot.js'
-import type {HealthView} from '../../src/runtime/workers/proxy-host.js'
+import {proxyMetrics, type HealthView} from '../../src/runtime/workers/proxy-host.js'
 import {startTestPostgres, type TestPostgres} from './postgres.js'
 
 let counter = 0
@@ -33,13 +33,13 @@ export interface TestAdmin {
   close(): Promise<void>
 }
 
-export async function startTestAdmin(pg: TestPostgres, opts: {proxy?: boolean; health?: HealthView} = {}): Promise<TestAdmin> {
+export async function startTestAdmin(pg: TestPostgres, opts: {proxy?: boolean; health?: HealthView; proxyOptions?: Partial<ProxyOptions>} = {}): Promise<TestAdmin> {
   const database = `admin_${process.pid}_${++counter}`
   const conn = await pg.migratedDatabase(database)
   const pool = createPool(conn)
   const state = {changes: 0}
   const log = createLogger({level: 'crit'})
-  const proxy = opts.proxy ? createProxy({log, database: pool}) : undefined
+  const proxy = opts.proxy ? createProxy({...opts.proxyOptions, log, database: pool}) : undefined
   const handler = buildAdminApi({
     pool,
     nodeId: '00000000-0000-4000-8000-000000000001',
@@ -52,6 +52,7 @@ export async function startTestAdmin(pg: TestPostgres, opts: {proxy?: boolean; h
     health: proxy ? {registry: proxy.health} : opts.health,
     status: async () => ({database: {reachable: true}}),
     ready: async () => null,
+    metrics: proxy ? async () => proxyMetrics(proxy, {nodeId: '00000000-0000-4000-8000-000000000001', datastoreReachable: await pool.query('SELECT 1').then(() => true, () => false)}) : undefined,
   })
   const server: Server = createServer(handler)
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))

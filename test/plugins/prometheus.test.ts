@@ -21,15 +21,19 @@ describe('plugins: prometheus', () => {
     const {proxy, port} = await startProxy(t, {services: [s], routes: [r], upstreams: [u], targets: [tg], plugins: [plugin('prometheus', all)]} as any)
     for (let i = 0; i < 2; i++) assert.equal((await get(port, '/')).status, 200)
     const text = renderMetrics(recordedMetrics(proxy.pluginStates), proxy.current(), (u, tg) => proxy.health.health(u, tg))
-    assert.match(text, /^kong_http_requests_total\{service="svc",route="rt",code="200",source="service",workspace="default"\} 2$/m)
+    assert.match(text, /^kong_http_requests_total\{service="svc",route="rt",code="200",source="service",workspace="default",consumer=""\} 2$/m)
     assert.match(text, /^# TYPE kong_request_latency_ms histogram$/m)
     assert.match(text, /^kong_request_latency_ms_count\{service="svc",route="rt",workspace="default"\} 2$/m)
     assert.match(text, /^kong_upstream_latency_ms_bucket\{service="svc",route="rt",workspace="default",le="\+Inf"\} 2$/m)
+    // Kong 3.9's bounds, printed as plain numbers: its own set for kong_latency_ms, another for the rest
+    assert.match(text, /^kong_kong_latency_ms_bucket\{service="svc",route="rt",workspace="default",le="6000"\} 2$/m)
+    assert.match(text, /^kong_request_latency_ms_bucket\{service="svc",route="rt",workspace="default",le="25"\} \d+$/m)
+    assert.match(text, /^kong_request_latency_ms_bucket\{service="svc",route="rt",workspace="default",le="60000"\} 2$/m)
     assert.match(text, /^kong_kong_latency_ms_sum\{service="svc",route="rt",workspace="default"\} \d+$/m)
     // Bytes as Kong counts them (bytes_sent, request_length): headers included, so two
     // small responses and requests are well over a couple of hundred bytes.
-    const egress = Number(/^kong_bandwidth_bytes\{service="svc",route="rt",workspace="default",direction="egress"\} (\d+)$/m.exec(text)?.[1])
-    const ingress = Number(/^kong_bandwidth_bytes\{service="svc",route="rt",workspace="default",direction="ingress"\} (\d+)$/m.exec(text)?.[1])
+    const egress = Number(/^kong_bandwidth_bytes\{service="svc",route="rt",direction="egress",workspace="default",consumer=""\} (\d+)$/m.exec(text)?.[1])
+    const ingress = Number(/^kong_bandwidth_bytes\{service="svc",route="rt",direction="ingress",workspace="default",consumer=""\} (\d+)$/m.exec(text)?.[1])
     assert.ok(egress > 200, `egress ${egress}`)
     assert.ok(ingress > 60, `ingress ${ingress}`)
     assert.match(text, new RegExp(`^kong_upstream_target_health\\{upstream="backend",target="127.0.0.1:${up.port}",address="127.0.0.1:${up.port}",state="healthchecks_off",subsystem="http"\\} 1$`, 'm'))

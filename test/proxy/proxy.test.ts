@@ -132,7 +132,7 @@ describe('proxy: Kong error responses', () => {
     })
     const json = {headers: {accept: 'application/json'}}
     kongJson(await get(port, '/refused', json), 502, 'An invalid response was received from the upstream server')
-    kongJson(await get(port, '/slow', json), 504, 'The upstream server is timed out')
+    kongJson(await get(port, '/slow', json), 504, 'The upstream server is timing out')
     kongJson(await get(port, '/empty', json), 503, 'failure to get a peer from the ring-balancer')
   })
 })

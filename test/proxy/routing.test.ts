@@ -133,7 +133,7 @@ describe('proxy: connect timeout', () => {
       const r = await get(port, path, {headers: {accept: 'application/json'}})
       const took = Date.now() - started
       assert.equal(r.status, 504, r.body)
-      assert.equal(r.json().message, 'The upstream server is timed out')
+      assert.equal(r.json().message, 'The upstream server is timing out')
       // A lower bound only: each try waits its full connect_timeout (the machine may be slow).
       assert.ok(took >= tries * 300 - 20, `${path} answered after ${took} ms`)
       assert.ok(took < 10_000, `${path} answered after ${took} ms`)

@@ -87,7 +87,7 @@ describe('proxy: request bodies and write_timeout', () => {
     const r = await post(port, '/', [Buffer.alloc(48 * 1024 * 1024, 1)])
     const elapsed = performance.now() - started
     assert.equal(r.status, 504, r.body)
-    assert.equal(JSON.parse(r.body).message, 'The upstream server is timed out')
+    assert.equal(JSON.parse(r.body).message, 'The upstream server is timing out')
     assert.ok(elapsed < 15_000, `answered after ${Math.round(elapsed)} ms, well before the 30 s read_timeout`)
   })
 
@@ -96,7 +96,7 @@ describe('proxy: request bodies and write_timeout', () => {
     const {port} = await startProxy(t, {services: [s], routes: [route({paths: ['/'], request_buffering: false, service: {id: s.id}})]})
     const r = await post(port, '/', Array.from({length: 48}, () => Buffer.alloc(1024 * 1024, 2)))
     assert.equal(r.status, 504, r.body)
-    assert.equal(JSON.parse(r.body).message, 'The upstream server is timed out')
+    assert.equal(JSON.parse(r.body).message, 'The upstream server is timing out')
   })
 
   test('nor a read timeout: read_timeout counts from the end of the body, as nginx\'s proxy_read_timeout', async (t) => {

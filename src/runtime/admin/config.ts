@@ -10,7 +10,8 @@
  */
 import type {IncomingMessage} from 'node:http'
 import type {DbLessConfig} from '../declarative/dbless-config.js'
-import {dumpText} from '../declarative/dump.js'
+import {stringify} from 'yaml'
+import {exportConfig} from '../clustering/export.js'
 import {ConfigInvalid} from '../declarative/errors.js'
 import {kongDeclarativeError} from '../declarative/kong-errors.js'
 import {parseText, type ParsedFile} from '../declarative/source.js'
@@ -27,7 +28,10 @@ const truthy = (v: string | null) => v !== null && ['true', '1', 'on', 'yes'].in
 export async function handleConfig(req: IncomingMessage, url: URL, config: DbLessConfig, maxEntities?: number): Promise<Reply> {
   if (req.method === 'GET') {
     const format = url.searchParams.get('format') === 'json' ? 'json' : 'yaml'
-    return json(200, {config: dumpText(config.current()?.entities ?? {}, format)})
+    // Kong's export (`declarative.export_from_db`): flat, every field (nulls too), foreign
+    // keys as ids, `_transform: false`
+    const file = exportConfig(config.current()?.entities ?? {}, {nulls: true})
+    return json(200, {config: format === 'json' ? `${JSON.stringify(file, null, 2)}\n` : stringify(file, {lineWidth: 0})})
   }
   if (req.method !== 'POST') return METHOD_NOT_ALLOWED
   const text = await configText(req)

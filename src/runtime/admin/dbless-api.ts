@@ -11,7 +11,7 @@ import {handleConfig} from './config.js'
 import {healthEndpoint} from './health.js'
 import {handleMemoryResource} from './memory-resources.js'
 import {emptyEntitySet} from '../schema/registry.js'
-import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply} from './reply.js'
+import {enabledPlugins, json, message, metricsEndpoint, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply} from './reply.js'
 import {nodePids, rootInfo, schemasEndpoint, type RequestHandler} from './server.js'
 import {endpointList} from './methods.js'
 import {memoryTags, tagsEndpoint} from './tags.js'
@@ -29,6 +29,8 @@ export interface DbLessAdminDeps extends StatusSource {
   maxConfigEntities?: number
   /** The proxy worker processes' pids, for `GET /` (default: this process). */
   workerPids?: () => Promise<number[]>
+  /** Prometheus text for `GET /metrics`. */
+  metrics?: () => Promise<string>
 }
 
 export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
@@ -40,6 +42,7 @@ export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
     const status = await statusEndpoint(method, segments, deps)
     if (segments[0] === 'endpoints' && segments.length === 1) return method === 'GET' ? json(200, {data: endpointList()}) : METHOD_NOT_ALLOWED
     if (status) return status
+    if (segments[0] === 'metrics' && segments.length === 1) return metricsEndpoint(method, deps.metrics)
     if (segments[0] === 'config' && segments.length === 1) return handleConfig(req, url, deps.config, deps.maxConfigEntities)
     if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, null)
     if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), () => readBody(req))

@@ -19,6 +19,7 @@ function routeMethods(segments: string[]): string[] | null {
   if (segments.length === 0) return ['GET']
   if (first === 'status') return segments.length === 1 || (segments.length === 2 && second === 'ready') ? ['GET'] : null
   if (first === 'endpoints') return segments.length === 1 ? ['GET'] : null
+  if (first === 'metrics') return segments.length === 1 ? ['GET'] : null
   if (first === 'tags') return segments.length <= 2 ? ['GET'] : null
   if (first === 'config') return segments.length === 1 ? ['GET', 'POST'] : null
   if (first === 'clustering') {
@@ -62,6 +63,7 @@ const STATIC_ENDPOINTS = [
   '/config',
   '/endpoints',
   '/kctl/sync',
+  '/metrics',
   '/plugins/enabled',
   '/schemas/plugins/validate',
   '/schemas/plugins/{name}',

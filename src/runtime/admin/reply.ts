@@ -11,6 +11,8 @@ import {allowedMethods} from './methods.js'
 export interface Reply {
   status: number
   body?: unknown
+  /** A body that is no JSON (`/metrics`), sent as is with the `Content-Type` in `headers`. */
+  text?: string
   headers?: Record<string, string>
 }
 
@@ -28,13 +30,13 @@ const NUL_IN_PATH = /%00/
  */
 export function send(req: IncomingMessage, res: ServerResponse, r: Reply, started: number): void {
   if (res.headersSent) return void res.end()
-  const payload = r.body === undefined ? '' : JSON.stringify(r.body)
+  const payload = r.text ?? (r.body === undefined ? '' : JSON.stringify(r.body))
   res.statusCode = r.status
   res.setHeader('Server', `kong/${GATEWAY_VERSION}`)
   res.setHeader('X-Kong-Admin-Latency', String(Math.round(performance.now() - started)))
   res.setHeader('Access-Control-Allow-Origin', req.headers.origin ?? '*')
   res.setHeader('Access-Control-Allow-Credentials', 'true')
-  if (payload) res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  if (payload && r.text === undefined) res.setHeader('Content-Type', 'application/json; charset=utf-8')
   for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v)
   res.setHeader('Content-Length', Buffer.byteLength(payload))
   res.end(payload)
@@ -85,6 +87,13 @@ function errorReply(err: unknown, log: Logger): Reply {
   if (err instanceof URIError) return message(400, 'Bad request: invalid URL encoding')
   log.error(`admin API: ${(err as Error)?.stack ?? String(err)}`)
   return message(500, 'An unexpected error occurred')
+}
+
+/** `GET /metrics` (the prometheus plugin's, as Kong's Admin API serves it); 404 on a node that proxies nothing. */
+export async function metricsEndpoint(method: string, metrics: (() => Promise<string>) | undefined): Promise<Reply> {
+  if (!metrics) return NOT_FOUND
+  if (method !== 'GET') return METHOD_NOT_ALLOWED
+  return {status: 200, text: await metrics(), headers: {'Content-Type': 'text/plain; charset=UTF-8'}}
 }
 
 /** `GET /plugins/enabled`, the same on every kind of node. */

@@ -19,7 +19,7 @@ import {healthEndpoint} from './health.js'
 import {handleResource} from './resources.js'
 import {takeSnis} from './certificate-snis.js'
 import {pgTags, tagsEndpoint} from './tags.js'
-import {enabledPlugins, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply, type RequestHandler} from './reply.js'
+import {enabledPlugins, metricsEndpoint, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply, type RequestHandler} from './reply.js'
 import {describeSchema} from './schemas.js'
 import {endpointList} from './methods.js'
 import {statusEndpoint, type StatusSource} from './status.js'
@@ -44,6 +44,8 @@ export interface AdminDeps extends StatusSource {
   maxConfigEntities?: number
   /** The proxy worker processes' pids, for `GET /` (default: this process). */
   workerPids?: () => Promise<number[]>
+  /** Prometheus text for `GET /metrics`; absent on nodes that proxy nothing. */
+  metrics?: () => Promise<string>
 }
 
 export type {RequestHandler} from './reply.js'
@@ -69,6 +71,7 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
     const status = await statusEndpoint(method, segments, deps)
     if (segments[0] === 'endpoints' && segments.length === 1) return method === 'GET' ? json(200, {data: endpointList()}) : METHOD_NOT_ALLOWED
     if (status) return status
+    if (segments[0] === 'metrics' && segments.length === 1) return metricsEndpoint(method, deps.metrics)
     if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, deps.controlPlane ? deps.pool : null)
     if (segments[0] === 'schemas') return schemasEndpoint(method, segments.slice(1), body, checkPlugin)
     if (segments[0] === 'kctl' && segments[1] === 'sync' && segments.length === 2) return handleSync(method, () => readBody(req, MAX_CONFIG_BODY), {...deps, checkJson: checkPlugin(false), maxEvents: deps.maxConfigEntities})

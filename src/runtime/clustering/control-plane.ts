@@ -20,7 +20,7 @@ import {bundledPlugins} from '../plugins/registry.js'
 import {isUuid, nowSeconds} from '../schema/validate.js'
 import {GATEWAY_VERSION} from '../kit/version.js'
 import {checkPlugins, checkVersion, type Verdict} from './compat.js'
-import {configHash, EMPTY_CONFIG_HASH, type ConfigHashes} from './config-hash.js'
+import {configHash, createConfigHasher, EMPTY_CONFIG_HASH, type ConfigHashes} from './config-hash.js'
 import {purgeExpired} from './data-planes.js'
 import {createDataPlaneRecorder} from './dp-recorder.js'
 import {exportConfig, type EntityArrays} from './export.js'
@@ -50,7 +50,8 @@ interface Peer {
 }
 
 interface Payload {
-  bytes: Buffer
+  /** The whole configuration's frame, encoded once (after the deltas went out); null: over cluster_max_payload. */
+  full(): Buffer | null
   /** The configuration version (clustering_sync_version) this configuration is at. */
   version: number
   /** The changes from the previous payload's version to this one, encoded once for every DP that had it. */
@@ -92,6 +93,9 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
   }
 
   const counters = {deltas_sent: 0, full_syncs_sent: 0}
+  // hashes each configuration from where the previous one differs (a change of one route
+  // at 10,000 routes does not write every route's canonical form again)
+  const hashConfig = createConfigHasher()
 
   /** Queues what brings `p` to the current payload (see Peer.chain). */
   function send(p: Peer): Promise<void> {
@@ -120,9 +124,11 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
     }) : null
     if (p.ws.readyState !== p.ws.OPEN) return
     if (frame?.length === 0) return
+    const bytes = frame ?? current.full()
+    if (!bytes) return // over cluster_max_payload: said once, when published
     if (frame) counters.deltas_sent++
     else counters.full_syncs_sent++
-    p.ws.send(frame ?? current.bytes, {binary: true})
+    p.ws.send(bytes, {binary: true})
     if (p.sync) p.sync = {version: current.version, hash: current.hash}
   }
 
@@ -262,30 +268,42 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
     },
     async publish(entities, version = 0) {
       const table = exportConfig(entities)
-      const hashes = configHash(table)
+      const hashes = hashConfig(table)
       if (payload?.hash === hashes.config && payload.version === version) return
-      const bytes = encodeReconfigure({timestamp: Date.now() / 1000, config_table: table, config_hash: hashes.config, hashes, kctl_version: version})
-      if (bytes.length > conf.cluster_max_payload) {
-        lastPushError = `configuration ${hashes.config} is ${bytes.length} bytes compressed, more than cluster_max_payload (${conf.cluster_max_payload} bytes); data planes keep their current configuration`
-        log.error(`unable to push configuration to data planes: ${lastPushError}`)
-        return
-      }
-      lastPushError = null
       const versions = new Map(bundledPlugins().map((p) => [p.name, p.version]))
       const used = new Map<string, string>()
       for (const pl of entities.plugins ?? []) used.set(pl.name, versions.get(pl.name) ?? '0.0.0')
       // the changes since the previous payload, read and encoded once for every DP that had it
       let delta: Payload['delta'] = null
       const prev = payload
-      if (prev && prev.version < version && [...peers].some((p) => p.sync?.version === prev.version)) {
+      const following = (p: Peer) => prev !== null && p.sync?.version === prev.version && p.sync.hash === prev.hash
+      if (prev && prev.version < version && [...peers].some(following)) {
         const deltas = await readDeltas(pool, prev.version, version).catch((err) => {
           log.warn(`reading the changes since version ${prev.version} failed (${(err as Error).message}); sending whole configurations`)
           return null
         })
         if (deltas) delta = {from: prev.version, bytes: encodeDelta({from: prev.version, version, deltas, config_hash: hashes.config, hashes})}
       }
-      payload = {bytes, version, delta, hash: hashes.config, hashes, plugins: used}
-      await Promise.all([...peers].map((p) => send(p)))
+      // The whole configuration is compressed once, when a DP first needs it: after the
+      // deltas went out (compressing 10,000 routes takes longer than everything a delta costs).
+      let full: Buffer | null | undefined
+      const encodeFull = (): Buffer | null => {
+        if (full !== undefined) return full
+        const bytes = encodeReconfigure({timestamp: Date.now() / 1000, config_table: table, config_hash: hashes.config, hashes, kctl_version: version})
+        if (bytes.length > conf.cluster_max_payload) {
+          lastPushError = `configuration ${hashes.config} is ${bytes.length} bytes compressed, more than cluster_max_payload (${conf.cluster_max_payload} bytes); data planes keep their current configuration`
+          log.error(`unable to push configuration to data planes: ${lastPushError}`)
+          return (full = null)
+        }
+        lastPushError = null
+        return (full = bytes)
+      }
+      payload = {full: encodeFull, version, delta, hash: hashes.config, hashes, plugins: used}
+      const first = delta ? [...peers].filter(following) : []
+      await Promise.all(first.map((p) => send(p)))
+      // the size of the whole configuration is checked (and reported) whether or not a DP needs it now
+      encodeFull()
+      await Promise.all([...peers].filter((p) => !first.includes(p)).map((p) => send(p)))
     },
     status: () => ({configuration_hash: payload?.hash ?? EMPTY_CONFIG_HASH, configuration_sync_version: payload?.version ?? 0, connected_data_planes: peers.size, last_push_error: lastPushError, sync: {...counters}}),
     async close() {

@@ -12,14 +12,15 @@ export type EntityArrays = EntitySet
 /** Entities by kind, validated (an `EntitySet`, or a declarative state). */
 export type EntityRows = Readonly<Record<string, ReadonlyArray<Readonly<Record<string, unknown>>> | undefined>>
 
-export function exportConfig(set: EntitySet | EntityRows): Record<string, unknown> {
+/** `nulls`: every field of each row, null when unset (Kong's `GET /config`); else nulls are left out. */
+export function exportConfig(set: EntitySet | EntityRows, opts: {nulls?: boolean} = {}): Record<string, unknown> {
   // an EntitySet is a set of EntityRows; listing it in the union spares the compiler the comparison
   const entities = set as EntityRows
   const out: Record<string, unknown> = {_format_version: '3.0', _transform: false}
   for (const schema of ENTITIES) {
     const rows = entities[schema.name]
     if (!rows?.length) continue
-    out[schema.name] = rows.map((row) => exportRow(schema, row))
+    out[schema.name] = rows.map((row) => exportRow(schema, row, opts.nulls))
   }
   return out
 }
@@ -47,11 +48,14 @@ export function importRow(schema: EntitySchema, row: Record<string, unknown>, wh
 }
 
 /** One entity → its `config_table` row (exportConfig's shape). */
-export function exportRow(schema: EntitySchema, row: Readonly<Record<string, unknown>>): Record<string, unknown> {
+export function exportRow(schema: EntitySchema, row: Readonly<Record<string, unknown>>, nulls = false): Record<string, unknown> {
   const e: Record<string, unknown> = {}
   for (const [name, f] of schema.fields) {
     const v = row[name]
-    if (v === null || v === undefined) continue
+    if (v === null || v === undefined) {
+      if (nulls) e[name] = null
+      continue
+    }
     e[name] = f.type === 'foreign' ? (v as {id: unknown}).id : v
   }
   return e

@@ -7,7 +7,7 @@
  * carry the hash the CP sent; else it is refused and the DP asks for the whole configuration.
  */
 import {ENTITIES, getSchema, KINDS, type EntitySet} from '../schema/registry.js'
-import {combineHashes, EMPTY_CONFIG_HASH, GRANULAR_KINDS, hashItemsCached, hashValue, type CanonPiece, type ConfigHashes} from './config-hash.js'
+import {combineHashes, EMPTY_CONFIG_HASH, GRANULAR_KINDS, hashItemsCached, hashValue, newHashResume, type CanonPiece, type HashResume, type ConfigHashes} from './config-hash.js'
 import {exportRow} from './export.js'
 import type {Change, DeltaFrame, FullFrame} from './frame.js'
 
@@ -35,6 +35,8 @@ export class SyncedConfig {
   private entities: EntitySet | null = null
   private granular: Partial<Omit<ConfigHashes, 'config'>> = {}
   private rest: string | null = null
+  /** Per granular kind, where its last hash stood (a change hashes from there on). */
+  private resumes = new Map<string, HashResume>()
   /** -1: none, or a configuration without a version (from an older control plane): only a whole one follows. */
   version = -1
   hash = EMPTY_CONFIG_HASH
@@ -57,6 +59,24 @@ export class SyncedConfig {
   }
 
   /**
+   * Hashes the current entities of every granular kind once, so that the first delta after
+   * a whole configuration hashes only from the change on (the marks and each entity's
+   * canonical form are kept). Run when idle after loadFull; answers the kinds whose hash
+   * differs from the control plane's (a delta onto them would be refused).
+   */
+  warm(): string[] {
+    if (!this.entities) return []
+    const rows = this.entities as unknown as Record<string, Row[]>
+    const differ: string[] = []
+    for (const kind of GRANULAR_KINDS) {
+      const h = kindHash(kind, rows[kind], this.resume(kind))
+      const known = this.granular[kind as keyof typeof this.granular]
+      if (known !== undefined && known !== h) differ.push(kind)
+    }
+    return differ
+  }
+
+  /**
    * Applies the changes of a delta to a copy and checks the hash; `commit` makes it current
    * (once the proxy took it).
    * @throws DeltaMismatch
@@ -76,10 +96,10 @@ export class SyncedConfig {
     const granular = {...this.granular}
     let rest = this.rest
     for (const kind of copied) {
-      if (GRANULAR_KINDS.includes(kind)) granular[kind as keyof typeof granular] = kindHash(kind, next[kind])
+      if (GRANULAR_KINDS.includes(kind)) granular[kind as keyof typeof granular] = kindHash(kind, next[kind], this.resume(kind))
       else rest = null
     }
-    for (const kind of GRANULAR_KINDS) granular[kind as keyof typeof granular] ??= kindHash(kind, next[kind])
+    for (const kind of GRANULAR_KINDS) granular[kind as keyof typeof granular] ??= kindHash(kind, next[kind], this.resume(kind))
     rest ??= restHash(next)
     const hashes = combineHashes(granular as Omit<ConfigHashes, 'config'>, rest)
     if (hashes.config !== frame.msg.config_hash) {
@@ -97,6 +117,12 @@ export class SyncedConfig {
         this.hash = hashes.config
       },
     }
+  }
+
+  private resume(kind: string): HashResume {
+    let r = this.resumes.get(kind)
+    if (!r) this.resumes.set(kind, (r = newHashResume()))
+    return r
   }
 }
 
@@ -132,10 +158,10 @@ function applyChange(rows: Row[], c: Change): void {
 /** Each entity's canonical form, kept while the entity object lives (an unchanged entity keeps its object). */
 const pieces = new WeakMap<Row, CanonPiece>()
 
-function kindHash(kind: string, rows: Row[] | undefined): string {
+function kindHash(kind: string, rows: Row[] | undefined, resume: HashResume): string {
   if (!rows?.length) return EMPTY_CONFIG_HASH
   const schema = getSchema(kind)!
-  return hashItemsCached(rows, (r) => exportRow(schema, r), pieces)
+  return hashItemsCached(rows, (r) => exportRow(schema, r), pieces, resume)
 }
 
 /** The hash of everything but the granular kinds, as exportConfig lays it out. */

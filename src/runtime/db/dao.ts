@@ -20,7 +20,7 @@ import {
 } from './errors.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {ENTITIES, foreignId, foreignKeys, getSchema, type EntityRecord} from '../schema/registry.js'
-import {isUuid, newId, nowSeconds, SchemaViolation, validateEntity, type ValidateOptions} from '../schema/validate.js'
+import {isUuid, newId, nowFor, SchemaViolation, validateEntity, type ValidateOptions} from '../schema/validate.js'
 import {column, constraintFields, ident, quotedColumn} from './ddl.js'
 import {inTransaction} from './pool.js'
 
@@ -129,7 +129,7 @@ export class Dao {
   async insert(input: Record<string, unknown>, o: WriteOptions = {}): Promise<EntityRecord> {
     return this.write(async (c) => {
       const e = await this.prepare(c, {...input}, o, null)
-      const now = nowSeconds()
+      const now = nowFor(this.schema)
       e.id ??= newId()
       e.created_at ??= now
       e.updated_at = now
@@ -147,7 +147,7 @@ export class Dao {
       const e = await this.prepare(c, merged, o, old)
       e.id = old.id
       e.created_at = old.created_at
-      e.updated_at = nowSeconds()
+      e.updated_at = nowFor(this.schema)
       return this.updateRow(c, e)
     })
   }
@@ -161,7 +161,7 @@ export class Dao {
       else if (this.schema.endpoint_key) body[this.schema.endpoint_key] = key
       if (old) body.id = old.id
       const e = await this.prepare(c, body, o, old)
-      const now = nowSeconds()
+      const now = nowFor(this.schema)
       e.id ??= newId()
       e.created_at = old?.created_at ?? now
       e.updated_at = now

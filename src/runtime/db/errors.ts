@@ -72,7 +72,14 @@ export function luaPretty(v: unknown): string {
   if (v === null || v === undefined) return 'null'
   if (typeof v === 'string') return `"${v}"`
   if (typeof v !== 'object') return String(v)
-  if (Array.isArray(v)) return `{${v.map(luaPretty).join(',')}}`
+  if (Array.isArray(v)) {
+    // as penlight's pretty.write over a Lua table with holes: the sequence up to the first
+    // hole by position, the rest by index (`{[2]="…"}`)
+    const hole = v.findIndex((x) => x === null || x === undefined)
+    if (hole === -1) return `{${v.map(luaPretty).join(',')}}`
+    const rest = v.map((x, i) => [i, x] as const).slice(hole).filter(([, x]) => x !== null && x !== undefined)
+    return `{${[...v.slice(0, hole).map(luaPretty), ...rest.map(([i, x]) => `[${i + 1}]=${luaPretty(x)}`)].join(',')}}`
+  }
   const keys = Object.keys(v).sort()
   return `{${keys.map((k) => `${k}=${luaPretty((v as Record<string, unknown>)[k])}`).join(',')}}`
 }

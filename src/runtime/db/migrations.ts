@@ -65,6 +65,13 @@ export const MIGRATIONS: readonly Migration[] = [
   ]),
   // after the plugins' tables: it puts a trigger on every configuration table
   {name: '002_clustering_sync', compatible: true, up: syncDeltaSql},
+  // Kong's targets keep milliseconds (a no-op on a database created with this release);
+  // an older node writes whole seconds into them and reads them back as numbers
+  {
+    name: '003_targets_timestamp_ms',
+    compatible: true,
+    up: () => ['ALTER TABLE targets ALTER COLUMN created_at TYPE double precision, ALTER COLUMN updated_at TYPE double precision'],
+  },
 ]
 
 const LOCK_KEY = 0x6b63746c // "kctl"

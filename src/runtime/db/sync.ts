@@ -8,7 +8,7 @@
 import type pg from 'pg'
 import type {EntitySchema} from '../schema/field.js'
 import {getSchema, topologicalOrder, type EntityRecord} from '../schema/registry.js'
-import {nowSeconds} from '../schema/validate.js'
+import {nowFor} from '../schema/validate.js'
 import {sameEntity} from '../declarative/compare.js'
 import {ErrorCode, GatewayError} from './errors.js'
 import {CONFIG_CHANNEL, Dao, mapPgError} from './dao.js'
@@ -47,7 +47,6 @@ export async function applyEvents(pool: pg.Pool, events: readonly SyncEvent[]): 
   try {
     await inTransaction(pool, async (c) => {
       await checkExpected(c, events)
-      const now = nowSeconds()
       const asWritten = new Set(events.filter((e) => e.transform === false).map((e) => e.entity.id as string))
       const order = topologicalOrder()
       const of = (op: SyncEvent['op'], kind: string) => events.filter((e) => e.op === op && e.kind === kind).map((e) => e.entity)
@@ -61,6 +60,7 @@ export async function applyEvents(pool: pg.Pool, events: readonly SyncEvent[]): 
       }
       for (const s of order) {
         schema = s
+        const now = nowFor(s)
         const updates = await transformed(c, s, of('update', s.name), now, true, asWritten)
         const missing = new Set(updates.length ? await updateRows(c, s, updates) : [])
         const creates = [...(await transformed(c, s, of('create', s.name), now, false, asWritten)), ...updates.filter((e) => missing.has(e.id)).map((e) => ({...e, created_at: now}))]

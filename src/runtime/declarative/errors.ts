@@ -20,6 +20,11 @@ export interface ConfigProblem {
   message: string
   /** What to do about it, for people reading the CLI's output (Kong's error table leaves it out). */
   hint?: string
+  /**
+   * How Kong's error table says it, where it differs: its own message, set as the entry's
+   * value (not under `@entity`), at `keys` when Kong files it elsewhere than the entry.
+   */
+  kong?: {message: string; keys?: ReadonlyArray<string | number>}
 }
 
 export const describeOrigin = (o?: Origin): string => (o ? `${o.file}${o.line ? `:${o.line}` : ''}: ${o.path}` : '')

@@ -26,6 +26,10 @@ export interface KongDeclarativeError {
 export function kongDeclarativeError(problems: readonly ConfigProblem[], files: readonly ParsedFile[], flatten: boolean): KongDeclarativeError {
   const fields: Record<string, unknown> = {}
   for (const p of problems) {
+    if (p.kong) {
+      setIn(fields, p.kong.keys ?? p.origin?.keys ?? ['error'], p.kong.message, false)
+      continue
+    }
     const keys = p.origin?.keys ?? (p.origin?.path && p.origin.path !== '$' ? [p.origin.path] : ['error'])
     const path = [...keys, ...(p.field ? p.field.split('.') : p.origin?.keys ? ['@entity'] : [])]
     setIn(fields, path, p.message, !p.field && Boolean(p.origin?.keys))

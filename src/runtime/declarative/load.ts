@@ -3,8 +3,8 @@
  * loads at start and on `POST /config`, and what the CLI's plan builds on.
  */
 import {exportConfig, importConfig, type EntityArrays} from '../clustering/export.js'
-import {KINDS, rowsOf} from '../schema/registry.js'
-import {nowSeconds} from '../schema/validate.js'
+import {getSchema, KINDS, rowsOf} from '../schema/registry.js'
+import {nowFor, nowSeconds} from '../schema/validate.js'
 import {ConfigInvalid, type ConfigProblem} from './errors.js'
 import {flattenFiles} from './flatten.js'
 import {resolveTarget} from './resolve.js'
@@ -41,8 +41,9 @@ export function resolveFiles(files: readonly ParsedFile[], o: {current?: State; 
  */
 export function toEntityArrays(state: State, previous?: EntityArrays): EntityArrays {
   const out = importConfig(exportConfig(state))
-  const now = nowSeconds()
   for (const kind of KINDS) {
+    const schema = getSchema(kind)
+    const now = schema ? nowFor(schema) : nowSeconds()
     const rows = rowsOf(out, kind)
     const before = new Map(rowsOf(previous ?? {}, kind).map((e) => [e.id, e]))
     for (const row of rows) {

@@ -153,14 +153,34 @@ function matchCurrent(schema: EntitySchema, entity: Record<string, unknown>, ctx
 }
 
 function checkDuplicates(schema: EntitySchema, entries: Entry[], problems: ConfigProblem[]): void {
-  for (const key of [['id'], ...naturalKeys(schema)]) {
+  // Kong's order: the endpoint key, then the primary key, then the other unique fields; an
+  // entry is reported once. Kong words them `with name set to 'x'`, `with primary key set
+  // to '…'` on the entry itself, and files a repeated other field under the entry's
+  // endpoint key value (`consumers: {bar: …}`).
+  const endpoint = schema.endpoint_key
+  const keys = [...(endpoint ? [[endpoint]] : []), ['id'], ...naturalKeys(schema).filter((k) => !(k.length === 1 && k[0] === endpoint))]
+  const reported = new Set<Entry>()
+  for (const key of keys) {
     const seen = new Map<string, Entry>()
     for (const e of entries) {
       const v = key[0] === 'id' ? (e.entity.id ? JSON.stringify([e.entity.id]) : undefined) : keyValue(schema, key, e.entity)
       if (v === undefined) continue
       const first = seen.get(v)
       if (!first) seen.set(v, e)
-      else problems.push({origin: e.origin, message: `uniqueness violation: '${schema.name}' entity with ${describeKey(key, v)} already declared at ${first.origin.path}`})
+      else if (!reported.has(e)) {
+        reported.add(e)
+        problems.push({origin: e.origin, message: `uniqueness violation: '${schema.name}' entity with ${describeKey(key, v)} already declared at ${first.origin.path}`, kong: kongUniqueness(schema, key, v, e)})
+      }
     }
   }
+}
+
+function kongUniqueness(schema: EntitySchema, key: string[], value: string, e: Entry): ConfigProblem['kong'] {
+  if (key.length !== 1) return undefined
+  const v = String((JSON.parse(value) as unknown[])[0])
+  const what = key[0] === 'id' ? 'primary key' : key[0]
+  const message = `uniqueness violation: '${schema.name}' entity with ${what} set to '${v}' already declared`
+  const at = e.origin.keys
+  const named = schema.endpoint_key && key[0] !== 'id' && key[0] !== schema.endpoint_key ? e.entity[schema.endpoint_key] : undefined
+  return {message, ...(at && typeof named === 'string' ? {keys: [...at.slice(0, -1), named]} : {})}
 }

@@ -73,7 +73,7 @@ export function parseText(name: string, raw: string, env: NodeJS.ProcessEnv = pr
   if (problems.length) throw new ConfigInvalid(problems)
   data ??= {}
   if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new ConfigInvalid([{origin: {file: name, path: '$', line: 1}, message: 'expected a map at the top of the file'}])
+    throw new ConfigInvalid([{origin: {file: name, path: '$', line: 1}, message: 'expected a map at the top of the file', kong: {message: 'failed parsing declarative configuration: expected an object'}}])
   }
   const lineOf = (path: ReadonlyArray<string | number>) => {
     const {doc, lines} = locate()

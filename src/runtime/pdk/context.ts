@@ -60,6 +60,14 @@ export class PluginContext<S = unknown> {
   headerValues(name: string): string[] {
     return this.ctx.req.headersDistinct[name] ?? []
   }
+  /** Kong's `uri_captures`: named and positional (from 1) captures of the route's regex path. */
+  get uriCaptures(): Record<string, string> {
+    const c = this.ctx.match?.captures
+    const out: Record<string, string> = {}
+    if (!c) return out
+    c.positional.forEach((v, i) => (out[String(i + 1)] = v))
+    return Object.assign(out, c.named)
+  }
   /** The client's query string as received (no `?`), for parsers that must see it raw. */
   get rawQuery(): string {
     return splitUrl(this.ctx.req.url ?? '/').query.slice(1)
@@ -70,6 +78,10 @@ export class PluginContext<S = unknown> {
   }
   get ip(): string {
     return this.ctx.remoteAddress
+  }
+  /** The port the request came in on (Kong's `kong.request.get_port()`). */
+  get port(): number {
+    return this.ctx.req.socket.localPort ?? 0
   }
   get scheme(): 'http' | 'https' {
     return this.ctx.scheme

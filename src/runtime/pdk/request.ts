@@ -30,6 +30,8 @@ export interface RequestView {
   readonly service: Service | null
   consumer: Consumer | null
   credential: Credential | null
+  /** The route's regex path captures (Kong's `uri_captures`), when its path was a regex. */
+  readonly match?: {captures: {positional: string[]; named: Record<string, string>} | null} | null
   /** Per-request scratch space shared by plugins (Kong's `kong.ctx.shared`). */
   readonly shared: Record<string, unknown>
   /** Upstream tries so far; one with a status means an upstream answered. */

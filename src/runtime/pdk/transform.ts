@@ -24,10 +24,13 @@ const listOf = (conf: OpsConfig, op: keyof OpsConfig, part: string): string[] | 
   return Array.isArray(v) ? v : undefined
 }
 
-/** `name:value` split at the first colon. */
+/** `name:value` split as Kong's `^([^:]+):*(.-)$`: the colons after the name all go (`a::b` is a, b). */
 export function splitPair(s: string): [string, string] {
   const i = s.indexOf(':')
-  return [s.slice(0, i), s.slice(i + 1)]
+  if (i < 0) return [s, '']
+  let j = i
+  while (s[j] === ':') j++
+  return [s.slice(0, i), s.slice(j)]
 }
 
 /** A name → value store the operations work on. */

@@ -85,6 +85,8 @@ export interface ProxyContext extends RequestView {
   upstreamHeaders: Record<string, string | string[] | null> | null
   /** Headers plugins add to the response, proxied or not. */
   responseHeaders: Record<string, string> | null
+  /** The plugins' response handlers saw a response the gateway produced (pluginOwnResponse). */
+  ownResponseSeen?: boolean
   /** Set by plugins that rewrite the response body; the body is then buffered. */
   responseBodyTransforms?: Array<(body: Buffer, headers: Record<string, string | string[]>) => Buffer>
   /** Set-Cookie for a consistent-hashing cookie generated for this request (hash_on = cookie). */

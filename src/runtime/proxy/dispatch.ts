@@ -10,15 +10,17 @@ import {GATEWAY_VERSION} from '../kit/version.js'
 import type {BalanceContext, Peer} from './balancer/index.js'
 import type {HealthRegistry} from './health/registry.js'
 import type {ProxyContext} from './context.js'
-import {clientResponseHeaderList, clientResponseHeaders, HOP_BY_HOP_NAMES, setListHeader, stripPort, upstreamRequestHeaderList} from './headers.js'
+import {clientResponseHeaderList, clientResponseHeaders, HOP_BY_HOP_NAMES, setListHeader, stripPort, upstreamRequestHeaderList, wantsTrailers} from './headers.js'
+import {unmapped} from './real-ip.js'
 import {hashInput} from './hash-input.js'
 import {hasBody, readBody, splitUrl} from './phases.js'
 import {pluginResponsePhase} from './plugins-runner.js'
-import {MESSAGES, sendError} from './responses.js'
+import {MESSAGES, sendError, VIA} from './responses.js'
 import {UpstreamFailure, type Cancellation, type FailureKind, type UpstreamPools, type UpstreamResponse} from './upstream/index.js'
 import {WATCH_FROM_BYTES, watchWrites} from './write-watch.js'
 
-const VIA = `1.1 kong/${GATEWAY_VERSION}`
+/** This node's Via entry upstream: the request's HTTP version, as Kong's. */
+const viaFor = (httpVersion: string): string => (httpVersion === '1.1' ? VIA : `${httpVersion} kong/${GATEWAY_VERSION}`)
 const NO_PEERS: ReadonlySet<Peer> = new Set()
 const NO_HASH: BalanceContext = Object.freeze({})
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
@@ -101,6 +103,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
   if (signal.aborted) return null
   const [status, message] = STATUS[last?.kind ?? 'error']
   ctx.log.error(`proxying failed after ${ctx.tries.length} tr${ctx.tries.length > 1 ? 'ies' : 'y'}: ${last?.message}`, {status})
+  if (ctx.tries.length > 0) ctx.latencies.upstream = Math.round(performance.now() - ctx.tries[0].startedAt)
   sendError(ctx, status, message, {}, status !== 503)
   return null
 }
@@ -122,7 +125,11 @@ function passiveOutcome(kind: FailureKind): {failure: 'tcp' | 'timeout'} | {dns:
 /** Applies plugins' header changes and a body they buffered or replaced. */
 function withPluginChanges(ctx: ProxyContext, headers: Array<string | string[]>): Array<string | string[]> {
   const changes = ctx.upstreamHeaders
-  if (changes) for (const k in changes) setListHeader(headers, k, changes[k])
+  if (changes) {
+    for (const k in changes) setListHeader(headers, k, changes[k])
+    // the request id is the gateway's, whatever a plugin set (Kong sets it after the plugins)
+    if (changes['x-kong-request-id'] !== undefined && ctx.headerPolicy.upstreamRequestId) setListHeader(headers, 'x-kong-request-id', ctx.requestId)
+  }
   if (ctx.body) setListHeader(headers, 'content-length', String(ctx.body.length))
   return headers
 }
@@ -145,10 +152,14 @@ function forwardInfo(ctx: ProxyContext, peer: Peer) {
     host: stripPort(req.headers.host ?? ''),
     localPort: ctx.localPort,
     path: pathOnly(req.url ?? '/'),
-    prefix: ctx.match?.prefix ?? null,
+    // Kong: not when the stripped prefix is just `/`
+    prefix: ctx.match === null || ctx.match.prefix === '/' ? null : (ctx.match.prefix ?? null),
     upstreamHost: up.hostHeader ?? (peer.port === defaultPort ? peerHost : `${peerHost}:${peer.port}`),
     requestId: ctx.headerPolicy.upstreamRequestId ? ctx.requestId : null,
     trusted: ctx.trustedClient,
+    // a trusted connection may have named another client: X-Forwarded-For gets the connection's own
+    socketAddress: ctx.trustedClient ? unmapped(req.socket.remoteAddress ?? '') : ctx.remoteAddress,
+    via: viaFor(req.httpVersion),
   }
 }
 
@@ -171,12 +182,12 @@ export function responsePhase(ctx: ProxyContext, up: UpstreamResponse): Promise<
     // gateway's own): write the headers from a flat array
     const own = ownResponseHeaders(ctx, up.statusCode)
     if (ctx.responseHeaders === null || addPluginHeaders(own, ctx.responseHeaders)) {
-      const list = clientResponseHeaderList(up.rawHeaders, ctx.headerPolicy.via ? VIA : null, own)
+      const list = clientResponseHeaderList(up.rawHeaders, ctx.headerPolicy.via ? VIA : null, own, ctx.req.headers.te !== undefined && wantsTrailers(ctx.req.headers.te))
       ctx.res.writeHead(up.statusCode, list as unknown as OutgoingHttpHeaders)
       return streamBody(ctx, up)
     }
   }
-  const headers = clientResponseHeaders(up.headers)
+  const headers = clientResponseHeaders(up.headers, ctx.req.headers.te !== undefined && wantsTrailers(ctx.req.headers.te))
   if (ctx.headerPolicy.via) {
     const via = headers.via
     headers.via = via ? `${Array.isArray(via) ? via.join(', ') : via}, ${VIA}` : VIA
@@ -189,6 +200,8 @@ export function responsePhase(ctx: ProxyContext, up: UpstreamResponse): Promise<
     up.drop()
     return Promise.resolve()
   }
+  // the request id is the gateway's, whatever a plugin set (Kong sets it after the plugins)
+  if (ctx.headerPolicy.requestId) headers['x-kong-request-id'] = ctx.requestId
   if (ctx.responseBodyTransforms) return sendTransformed(ctx, up, status, headers)
   ctx.res.writeHead(status, headers)
   return streamBody(ctx, up)
@@ -213,7 +226,9 @@ function addPluginHeaders(own: string[], set: Record<string, string>): boolean {
     if (k === 'via' || HOP_BY_HOP_NAMES.has(k)) return false
     let j = 0
     while (j < own.length && own[j] !== k) j += 2
-    if (j < own.length) own[j + 1] = set[k]
+    if (j < own.length) {
+      if (k !== 'x-kong-request-id') own[j + 1] = set[k] // the gateway's request id stays
+    }
     else own.push(k, set[k])
   }
   return own.length <= 62

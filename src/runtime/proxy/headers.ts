@@ -5,9 +5,27 @@
  */
 import type {IncomingHttpHeaders, IncomingMessage} from 'node:http'
 
-/** RFC 9110 §7.6.1 plus the de-facto ones; never forwarded in either direction. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
-export const HOP_BY_HOP_NAMES: ReadonlySet<string> = HOP_BY_HOP
+/**
+ * Request headers never forwarded upstream, as Kong (nginx's proxy module and Kong's
+ * runloop): `Proxy` (httpoxy) and `Proxy-Connection` cleared, the connection's own ones
+ * set by this node. `TE` goes as `trailers` when the client listed it; `Proxy-Authorization`,
+ * `Proxy-Authenticate` and `Trailer` pass, as in Kong.
+ */
+const REQUEST_HOP = new Set(['connection', 'keep-alive', 'proxy', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade'])
+/**
+ * Response headers never sent to the client, as Kong: the connection's own ones;
+ * `Trailer` only when the client did not ask for trailers (`TE: trailers`).
+ */
+const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade'])
+export const HOP_BY_HOP_NAMES: ReadonlySet<string> = new Set([...RESPONSE_HOP, 'trailer'])
+
+/** Whether a `TE` request header lists `trailers` (Kong then sends `TE: trailers` upstream and keeps `Trailer`). */
+export function wantsTrailers(te: string | string[] | undefined): boolean {
+  if (te === undefined) return false
+  if (te === 'trailers') return true
+  for (const part of (Array.isArray(te) ? te.join(',') : te).split(',')) if (part.trim().toLowerCase() === 'trailers') return true
+  return false
+}
 
 export interface ForwardInfo {
   remoteAddress: string
@@ -25,6 +43,10 @@ export interface ForwardInfo {
   requestId: string | null
   /** The connection is from a `trusted_ips` address: its X-Forwarded-Proto/Host/Port/Path/Prefix go as sent. */
   trusted?: boolean
+  /** The connection's own address (Kong's `realip_remote_addr`), appended to a client's X-Forwarded-For; `remoteAddress` when absent. */
+  socketAddress?: string
+  /** This node's `Via` entry, appended to the client's Via (Kong 3.9 sends it upstream). */
+  via: string
 }
 
 // RFC 9110 field names (tokens) and values (no CR, LF or NUL)
@@ -61,23 +83,28 @@ export function setListHeader(list: Array<string | string[]>, name: string, valu
 }
 
 /** Upstream response headers minus hop-by-hop ones; `Server` passes through. */
-export function clientResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+export function clientResponseHeaders(headers: Record<string, string | string[] | undefined>, keepTrailer = false): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
-  const extraHop = connectionTokens(headers)
+  const extraHop = connectionTokens(headers, true)
   for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || extraHop?.has(k)) continue
+    if (v === undefined || RESPONSE_HOP.has(k) || extraHop?.has(k) || (k === 'trailer' && !keepTrailer)) continue
     out[k] = v
   }
   return out
 }
 
-/** Headers named in `Connection: a, b` are hop-by-hop too. */
-function connectionTokens(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Set<string> | null {
+/**
+ * Headers named in `Connection: a, b` are hop-by-hop too (Kong: unless the value is just
+ * `keep-alive`, `close` or `upgrade`; in a response, those three names are never removed).
+ */
+function connectionTokens(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, response = false): Set<string> | null {
   const c = headers.connection
   if (!c) return null
   const s = (Array.isArray(c) ? c.join(',') : c).toLowerCase()
-  if (s === 'keep-alive' || s === 'close') return null
-  return new Set(s.split(',').map((x) => x.trim()).filter(Boolean))
+  if (s === 'keep-alive' || s === 'close' || s === 'upgrade') return null
+  const out = new Set(s.split(',').map((x) => x.trim()).filter(Boolean))
+  if (response) for (const keep of ['close', 'upgrade', 'keep-alive']) out.delete(keep)
+  return out
 }
 
 /** `host` without a trailing `:digits` (as `/:\d+$/`), without a regex. */
@@ -94,24 +121,27 @@ export function stripPort(host: string): string {
 
 // Bits for the headers this node sets upstream, in the order they are appended when the
 // client did not send them.
-const U_XFF = 1, U_PROTO = 2, U_HOST = 4, U_PORT = 8, U_PATH = 16, U_PREFIX = 32, U_REAL = 64, U_ID = 128
+const U_XFF = 1, U_PROTO = 2, U_HOST = 4, U_PORT = 8, U_PATH = 16, U_PREFIX = 32, U_REAL = 64, U_ID = 128, U_VIA = 256
 
 /**
  * The upstream request headers as a flat `[name, value, …]` list: the client's minus
  * hop-by-hop ones, Host and Expect, X-Forwarded-* / X-Real-IP / X-Kong-Request-Id set to what this
- * node saw (replacing the client's in place, else appended in that order), Host last.
+ * node saw (replacing the client's in place, else appended in that order), this node's
+ * entry appended to Via, `TE: trailers` when the client asked for trailers, Host last.
  */
 export function upstreamRequestHeaderList(req: IncomingMessage, f: ForwardInfo): Array<string | string[]> {
   const h = req.headers
   const out: Array<string | string[]> = []
   const extraHop = h.connection === undefined ? null : connectionTokens(h)
   const xff = h['x-forwarded-for']
-  const xffValue = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${f.remoteAddress}` : f.remoteAddress
+  // Kong: the client's X-Forwarded-For plus the connection's address, else the client's (real) address
+  const xffValue = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${f.socketAddress ?? f.remoteAddress}` : f.remoteAddress
   let seen = 0
   for (const k in h) {
     const v = h[k]
-    if (v === undefined || HOP_BY_HOP.has(k) || extraHop?.has(k)) continue
+    if (v === undefined || REQUEST_HOP.has(k) || extraHop?.has(k)) continue
     switch (k) {
+      case 'via': seen |= U_VIA; out.push(k, `${Array.isArray(v) ? v.join(', ') : v}, ${f.via}`); continue
       // the body goes upstream at once (and the client had its 100 Continue from us): nginx clears it too
       case 'host': case 'expect': continue
       case 'x-forwarded-for': seen |= U_XFF; out.push(k, xffValue); continue
@@ -141,6 +171,8 @@ export function upstreamRequestHeaderList(req: IncomingMessage, f: ForwardInfo):
   if (!(seen & U_PREFIX) && f.prefix) out.push('x-forwarded-prefix', f.prefix)
   if (!(seen & U_REAL)) out.push('x-real-ip', f.remoteAddress)
   if (!(seen & U_ID) && f.requestId !== null) out.push('x-kong-request-id', f.requestId)
+  if (!(seen & U_VIA)) out.push('via', f.via)
+  if (h.te !== undefined && wantsTrailers(h.te)) out.push('te', 'trailers')
   out.push('host', f.upstreamHost)
   return out
 }
@@ -153,13 +185,13 @@ export function upstreamRequestHeaderList(req: IncomingMessage, f: ForwardInfo):
  * (`[lower-case name, value, …]`) replacing the upstream's of that name in place, the
  * others appended in order.
  */
-export function clientResponseHeaderList(raw: string[], via: string | null, own: string[]): string[] {
+export function clientResponseHeaderList(raw: string[], via: string | null, own: string[], keepTrailer = false): string[] {
   const out: string[] = []
   let extraHop: Set<string> | null = null
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]
     if (name.length === 10 && name.toLowerCase() === 'connection') {
-      const tokens = connectionTokens({connection: raw[i + 1]})
+      const tokens = connectionTokens({connection: raw[i + 1]}, true)
       if (tokens) for (const t of tokens) (extraHop ??= new Set()).add(t)
     }
   }
@@ -168,7 +200,7 @@ export function clientResponseHeaderList(raw: string[], via: string | null, own:
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]
     const k = name.toLowerCase()
-    if (HOP_BY_HOP.has(k) || extraHop?.has(k)) continue
+    if (RESPONSE_HOP.has(k) || extraHop?.has(k) || (k === 'trailer' && !keepTrailer)) continue
     if (k === 'via' && via !== null) {
       if (!viaDone) {
         const theirs = joined(raw, 'via')

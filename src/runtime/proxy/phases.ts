@@ -20,6 +20,11 @@ const NO_HEADERS: Record<string, string[]> = Object.freeze({}) as Record<string,
 export function routerPhase(ctx: ProxyContext): boolean {
   ctx.phase = 'router'
   const {req} = ctx
+  // Kong's nginx template refuses TRACE before routing, answered by its error page
+  if (req.method === 'TRACE') {
+    sendError(ctx, 405, MESSAGES[405], {}, true)
+    return false
+  }
   const {path} = splitUrl(req.url ?? '/')
   ctx.match = ctx.snapshot.router.match({
     method: req.method ?? 'GET',
@@ -57,10 +62,9 @@ export function accessPhase(ctx: ProxyContext): boolean {
     return false
   }
   const service = ctx.service
-  if (!service) {
-    sendError(ctx, 503, MESSAGES.noService)
-    return false
-  }
+  // a route without a service still runs its access plugins (which may answer), as Kong's;
+  // `serviceCheck` answers 503 after them
+  if (!service) return true
   const balancer = ctx.snapshot.balancers.get(String(service.host).toLowerCase()) ?? null
   ctx.upstream = {
     scheme: service.protocol === 'https' ? 'https' : 'http',
@@ -71,6 +75,13 @@ export function accessPhase(ctx: ProxyContext): boolean {
     balancer,
   }
   return true
+}
+
+/** After the access plugins: a route without a service ends here, as Kong's `access.after`. */
+export function serviceCheck(ctx: ProxyContext): boolean {
+  if (ctx.service) return true
+  sendError(ctx, 503, MESSAGES.noService)
+  return false
 }
 
 /** Whether the request carries a body (RFC 9112 §6.3). */

@@ -16,6 +16,7 @@
 import type {PluginEntities, PluginInstance} from '../pdk/types.js'
 import type {PluginDefinition} from '../plugins/registry.js'
 import type {EntitySet} from '../schema/registry.js'
+import {ShardedMap} from '../router/sharded-map.js'
 
 export type {PluginInstance} from '../pdk/types.js'
 
@@ -56,8 +57,7 @@ export function buildPluginPlan(config: EntitySet, find: (name: string) => Plugi
   // signature over the whole registry without instantiating too deep (TS2589).
   const entities = config as unknown as PluginEntities
   const data = new Map(defs.map((d) => [d.name, d.handler.prepare?.(entities)]))
-  const plans = new Map<string, readonly PlannedPlugin[]>()
-  for (const route of config.routes ?? []) {
+  const planOf = (route: {id: string; service?: {id?: string} | null}): readonly PlannedPlugin[] => {
     const r: string = route.id
     const s: string | null = route.service?.id ?? null
     const list: PlannedPlugin[] = []
@@ -74,7 +74,37 @@ export function buildPluginPlan(config: EntitySet, find: (name: string) => Plugi
       }
       if (base || byConsumer) list.push({def, data: data.get(def.name), base, byConsumer})
     }
-    plans.set(r, list.length ? Object.freeze(list) : EMPTY)
+    return list.length ? Object.freeze(list) : EMPTY
   }
-  return {forRoute: (id) => plans.get(id) ?? EMPTY}
+  const plans = new ShardedMap<readonly PlannedPlugin[]>()
+  for (const route of config.routes ?? []) plans.set(route.id, planOf(route))
+  return planWith(plans, planOf)
+}
+
+function planWith(plans: ShardedMap<readonly PlannedPlugin[]>, planOf: (route: {id: string; service?: {id?: string} | null}) => readonly PlannedPlugin[]): PluginPlan & PlanInternals {
+  return {forRoute: (id) => plans.get(id) ?? EMPTY, plans, planOf}
+}
+
+interface PlanInternals {
+  plans: ShardedMap<readonly PlannedPlugin[]>
+  planOf(route: {id: string; service?: {id?: string} | null}): readonly PlannedPlugin[]
+}
+
+/**
+ * The plan of `prev` with the plans of some routes made again (changed or created routes
+ * as they are now; a deleted route is absent from `routes` and loses its plan), without
+ * going over every route. Only sound when nothing but routes changed among what the plan
+ * reads (plugins, consumers, the kinds `prepare` reads); the caller builds it again
+ * otherwise. null when `prev` was not made by buildPluginPlan.
+ */
+export function updatePluginPlan(prev: PluginPlan, routeIds: Iterable<string>, routes: ReadonlyMap<string, {id: string; service?: {id?: string} | null}>): PluginPlan | null {
+  const internals = prev as Partial<PlanInternals>
+  if (!internals.plans || !internals.planOf) return null
+  const plans = internals.plans.fork()
+  for (const id of routeIds) {
+    const route = routes.get(id)
+    if (route) plans.set(id, internals.planOf(route))
+    else plans.delete(id)
+  }
+  return planWith(plans, internals.planOf)
 }

@@ -12,7 +12,7 @@
 import {PluginContext} from '../pdk/context.js'
 import type {PluginStates} from '../pdk/state.js'
 import type {ProxyContext} from './context.js'
-import {generatedHeaders, MESSAGES, sendError} from './responses.js'
+import {MESSAGES, sendError, sendOwn} from './responses.js'
 
 /**
  * Returns false when a plugin answered the client (exit, error or failure). Synchronous
@@ -51,6 +51,7 @@ function accessFrom(ctx: ProxyContext, plan: Plan, start: number): boolean | Pro
     }
     if (pending) return settle(ctx, plan, i, pending)
     if (k.exited) {
+      collectRest(ctx, plan, i + 1)
       sendExit(ctx, k)
       return false
     }
@@ -68,6 +69,7 @@ async function settle(ctx: ProxyContext, plan: Plan, i: number, pending: unknown
   }
   const k = ctx.pluginContext!
   if (k.exited) {
+    collectRest(ctx, plan, i + 1)
     sendExit(ctx, k)
     return false
   }
@@ -120,12 +122,24 @@ function pluginFailed(ctx: ProxyContext, name: string, err: unknown): void {
   sendError(ctx, 500, MESSAGES[500])
 }
 
+/**
+ * After a plugin answered, the plugins after it are still collected, without running their
+ * access handler: as in Kong, the response and log handlers of every plugin of the request
+ * see the answer (cors's headers on a 401, a logger's line for it).
+ */
+function collectRest(ctx: ProxyContext, plan: Plan, from: number): void {
+  const ran = ctx.plugins!
+  for (let i = from; i < plan.length; i++) {
+    const p = plan[i]
+    const inst = (ctx.consumer !== null && p.byConsumer?.get(ctx.consumer.id)) || p.base
+    if (inst && inst.protocols.includes(ctx.scheme)) ran.push({p, inst})
+  }
+}
+
 function sendExit(ctx: ProxyContext, k: PluginContext): void {
   const exit = k.exited!
   const headers = {...ctx.responseHeaders, ...exit.headers}
   if (exit.message !== undefined) return sendError(ctx, exit.status, exit.message, headers)
   if (ctx.res.headersSent) return void ctx.res.destroy()
-  const body = exit.body ?? ''
-  ctx.res.writeHead(exit.status, generatedHeaders(ctx, {...headers, 'content-length': Buffer.byteLength(body)}))
-  ctx.res.end(body)
+  sendOwn(ctx, exit.status, headers, exit.body ?? '')
 }

@@ -44,7 +44,7 @@ export function clientAddress(socketAddress: string, headers: Record<string, str
   const raw = headers[s.header]
   const value = Array.isArray(raw) ? raw.join(',') : raw
   if (!value) return {address, trusted}
-  const candidates = value.split(',').map((x) => unmapped(x.trim())).filter(Boolean)
+  const candidates = value.split(',').map((x) => unmapped(withoutPort(x.trim()))).filter(Boolean)
   let real: string | undefined = candidates[candidates.length - 1]
   if (s.recursive) {
     // walk left past the trusted proxies; when all are trusted, the leftmost
@@ -64,7 +64,17 @@ function isTrusted(address: string, s: RealIpSettings): boolean {
   return s.trusted !== null && family !== 0 && s.trusted.check(address, family === 6 ? 'ipv6' : 'ipv4')
 }
 
+/** `1.2.3.4:80` → `1.2.3.4`, `[::1]:80` → `::1` (nginx's realip module reads addresses with a port so). */
+function withoutPort(a: string): string {
+  if (a.startsWith('[')) {
+    const end = a.indexOf(']')
+    return end < 0 ? a : a.slice(1, end)
+  }
+  const colon = a.indexOf(':')
+  return colon >= 0 && a.indexOf(':', colon + 1) < 0 ? a.slice(0, colon) : a
+}
+
 /** `::ffff:1.2.3.4` (an IPv4 client on a dual-stack socket) → `1.2.3.4`. */
-function unmapped(address: string): string {
+export function unmapped(address: string): string {
   return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address
 }

@@ -9,27 +9,45 @@ import {GATEWAY_VERSION} from '../kit/version.js'
 
 export const MESSAGES = {
   404: 'no Route matched with those values',
+  405: 'Method not allowed',
   426: 'Please use HTTPS protocol',
   500: 'An unexpected error occurred',
   502: 'An invalid response was received from the upstream server',
   503: 'failure to get a peer from the ring-balancer',
-  504: 'The upstream server is timed out',
+  504: 'The upstream server is timing out',
   noService: 'no Service found with those values',
 } as const
 
 export const SERVER_HEADER = `kong/${GATEWAY_VERSION}`
+/** The gateway's Via entry on a proxied response. */
+export const VIA = `1.1 ${SERVER_HEADER}`
 
 /** What a response the gateway produces needs to know about its request. */
-export type Responder = Pick<ProxyContext, 'req' | 'res' | 'requestId' | 'startedAt' | 'headerPolicy' | 'errorDefaultType'> & Partial<Pick<ProxyContext, 'responseHeaders'>>
+export type Responder = Pick<ProxyContext, 'req' | 'res' | 'requestId' | 'startedAt' | 'headerPolicy' | 'errorDefaultType'> & Partial<Pick<ProxyContext, 'responseHeaders' | 'latencies' | 'plugins' | 'pluginContext' | 'ownResponseSeen' | 'responseBodyTransforms'>>
 
 /**
  * The gateway's own headers on a response it produces (Server, X-Kong-Response-Latency,
- * X-Kong-Request-Id, as the `headers` setting allows), added to `headers`.
+ * X-Kong-Request-Id, as the `headers` setting allows), added to `headers` after the
+ * plugins' (Kong's header_filter `after`): Server replaces a plugin's, or goes when the
+ * setting leaves it out, unless a plugin set `Via` to the gateway's server token.
+ * `proxied`: the upstream was tried and failed (a 502, a 504): Kong then sends the
+ * proxied response's headers (Via, the proxy and upstream latencies) instead.
  */
-export function generatedHeaders(r: Responder, headers: Record<string, string | number | string[]>): Record<string, string | number | string[]> {
+export function generatedHeaders(r: Responder, headers: Record<string, string | number | string[]>, proxied = false): Record<string, string | number | string[]> {
   const p = r.headerPolicy
-  if (p.server) headers.server = SERVER_HEADER
-  if (p.responseLatency) headers['x-kong-response-latency'] = Math.round(performance.now() - r.startedAt)
+  if (proxied) {
+    const lat = r.latencies
+    if (p.upstreamLatency) headers['x-kong-upstream-latency'] = lat?.upstream ?? 0
+    if (p.proxyLatency) headers['x-kong-proxy-latency'] = lat?.proxy ?? 0
+    if (p.via) headers.via = VIA
+    if (p.server && headers.server === undefined) headers.server = SERVER_HEADER
+  } else {
+    if (p.responseLatency) headers['x-kong-response-latency'] = Math.round(performance.now() - r.startedAt)
+    if (!(p.via && headers.via === SERVER_HEADER)) {
+      if (p.server) headers.server = SERVER_HEADER
+      else delete headers.server
+    }
+  }
   if (p.requestId) headers['x-kong-request-id'] = r.requestId
   return headers
 }
@@ -53,13 +71,69 @@ export function sendError(r: Responder, status: number, message: string, headers
   // gateway's own errors too, as Kong's header_filter runs for them (a 502, a 503…)
   const fromPlugins = r.responseHeaders
   const body = errorBody(format, message, r.requestId)
-  res.writeHead(status, generatedHeaders(r, {
-    ...fromPlugins,
-    ...rest,
-    'content-type': CONTENT_TYPES[format],
-    'content-length': Buffer.byteLength(body),
-  }))
-  res.end(body)
+  // proxied: the upstream was tried (its latency is known)
+  sendOwn(r, status, {...fromPlugins, ...rest, 'content-type': CONTENT_TYPES[format]}, body, proxyFailure && r.latencies?.upstream !== undefined)
+}
+
+/**
+ * The responses the gateway produces itself (a plugin's exit, a 401, a 502 from the
+ * upstream) go through the response handlers of the plugins that ran too, as Kong runs
+ * `header_filter` and `body_filter` on them: cors adds its headers to a key-auth 401,
+ * response-transformer rewrites a JSON error body. Runs once per request; returns null
+ * when no plugin has a response handler, `failed` when one threw (a 500 was sent).
+ */
+function pluginOwnResponse(r: Responder, status: number, headers: Record<string, string | string[]>, body: Buffer): {status: number; body: Buffer} | null | 'failed' {
+  const ran = r.plugins
+  const k = r.pluginContext
+  if (!ran || !k || r.ownResponseSeen) return null
+  r.ownResponseSeen = true
+  if (!ran.some(({p}) => p.def.handler.response !== undefined)) return null
+  if (r.responseHeaders) Object.assign(headers, r.responseHeaders)
+  const before = r.responseBodyTransforms?.length ?? 0
+  k.response = {status, headers}
+  for (const {p, inst} of ran) {
+    const response = p.def.handler.response
+    if (!response) continue
+    k.instance = inst
+    k.plugin = p.def.handler
+    try {
+      response(k, inst.config, p.data)
+    } catch (err) {
+      k.log.error(`plugin ${p.def.name} failed in response: ${(err as Error)?.stack ?? String(err)}`)
+      sendError(r, 500, MESSAGES[500])
+      return 'failed'
+    }
+  }
+  // transforms a handler registered just now apply to this body
+  for (const fn of r.responseBodyTransforms?.slice(before) ?? []) body = fn(body, headers)
+  return {status: k.response.status, body}
+}
+
+/**
+ * Writes a response the gateway produced, after the response handlers of the plugins
+ * that ran (Kong's header_filter/body_filter run on these too).
+ */
+export function sendOwn(r: Responder, status: number, headers: Record<string, string | number | string[]>, body: string | Buffer, proxied = false): void {
+  if (r.plugins) {
+    const lower: Record<string, string | string[]> = {}
+    for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] = typeof v === 'number' ? String(v) : v
+    delete lower['content-length']
+    const seen = pluginOwnResponse(r, status, lower, Buffer.from(body))
+    if (seen === 'failed') return
+    if (seen) {
+      status = seen.status
+      headers = lower
+      body = seen.body
+    }
+  }
+  // a 204 or 304 has no body, hence no Content-Length (RFC 9110 §8.6), as Kong's exit
+  if (status === 204 || status === 304) {
+    r.res.writeHead(status, generatedHeaders(r, headers, proxied))
+    r.res.end()
+    return
+  }
+  r.res.writeHead(status, generatedHeaders(r, {...headers, 'content-length': Buffer.byteLength(body)}, proxied))
+  r.res.end(body)
 }
 
 function errorFormat(r: Responder, proxyFailure: boolean): ErrorFormat {

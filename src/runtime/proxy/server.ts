@@ -18,10 +18,11 @@ import {balancerPhase, responsePhase} from './dispatch.js'
 import {formatAddress, type ListenSpec} from './listen.js'
 import {listenHandle} from '../supervisor/serving.js'
 import {stopAccepting} from '../listeners/bind.js'
-import {accessPhase, routerPhase} from './phases.js'
+import {accessPhase, routerPhase, serviceCheck} from './phases.js'
 import {pluginAccessPhase, pluginLogPhase} from './plugins-runner.js'
 import {PluginStates} from '../pdk/state.js'
-import {MESSAGES, sendError} from './responses.js'
+import {MESSAGES, SERVER_HEADER, sendError} from './responses.js'
+import {CONTENT_TYPES, errorBody, negotiateError} from './error-format.js'
 import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
 import {Cancellation, keepaliveOf, UpstreamPools, type Keepalive, type UpstreamResponse} from './upstream/index.js'
@@ -130,6 +131,9 @@ export function createProxy(opts: ProxyOptions): Proxy {
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     counters.requests++
     inFlight.add(res)
+    // no `Keep-Alive: timeout=…` response header (nginx, so Kong, sends none); the idle
+    // timeout itself is the server's keepAliveTimeout
+    ;(res as ServerResponse & {_keepAliveTimeout: number})._keepAliveTimeout = 0
     if (closing) res.shouldKeepAlive = false
     const ctx = newContext(req, res, snapshot, log, settings)
     // one close listener per request, the same function for all (the request's state rides
@@ -148,7 +152,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     })
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       log.debug(`client error: ${err.code ?? err.message}`)
-      if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+      if (socket.writable && !socket.destroyed) socket.end(clientErrorReply(err, settings))
       else socket.destroy()
     })
   }
@@ -247,6 +251,18 @@ function nextRequestId(): string {
   return ID_POOL.toString('hex', idOffset - 16, idOffset)
 }
 
+/**
+ * The answer to a request Node's parser refused, as Kong's error page gives it (in the
+ * `error_default_type` format, nothing of the request being known): a 400, `Request header
+ * or cookie too large` when the headers are (nginx's 494), else `Bad request`.
+ */
+function clientErrorReply(err: NodeJS.ErrnoException, settings: RequestSettings): string {
+  const format = negotiateError(settings.errorDefaultType)
+  const body = errorBody(format, err.code === 'HPE_HEADER_OVERFLOW' ? 'Request header or cookie too large' : 'Bad request', nextRequestId())
+  const server = settings.headerPolicy.server ? `Server: ${SERVER_HEADER}\r\n` : ''
+  return `HTTP/1.1 400 Bad Request\r\n${server}Content-Type: ${CONTENT_TYPES[format]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+}
+
 /** The proxy's settings every request context carries. */
 interface RequestSettings {
   headerPolicy: HeaderPolicy
@@ -336,6 +352,7 @@ async function run(state: RequestState): Promise<void> {
       const passed = pluginAccessPhase(ctx, shared.pluginStates)
       if (passed === false || (passed !== true && !(await passed))) return
     }
+    if (!serviceCheck(ctx)) return
     upstreamRes = await balancerPhase(ctx, shared.pools, cancel, shared.health)
     if (!upstreamRes) return
     await responsePhase(ctx, upstreamRes)

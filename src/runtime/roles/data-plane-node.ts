@@ -9,7 +9,10 @@
  *
  * Incremental sync: the DP tells the CP the version it has; the CP sends the changes
  * since, which are applied to the running entity set (synced-config.ts; the hash must
- * come out as the CP's) and appended to the cache's delta log. A delta that does not fit
+ * come out as the CP's) and to the running proxy snapshot (only the router entries and
+ * plugin plans of what changed, proxy/snapshot.ts updateSnapshot), and appended to the
+ * cache's delta log. With `node_worker_processes` > 1 the workers still build each
+ * configuration whole (they are sent entity sets, workers/pool.ts). A delta that does not fit
  * makes the DP ask again, for the whole configuration if need be.
  */
 import {mkdirSync} from 'node:fs'
@@ -19,7 +22,7 @@ import {appendDelta, cachePath, readCache, readDeltaLog, writeCache} from '../cl
 import {configHash, EMPTY_CONFIG_HASH} from '../clustering/config-hash.js'
 import {connectDataPlane, type ApplyResult} from '../clustering/data-plane.js'
 import {exportConfig} from '../clustering/export.js'
-import {decodeFrame, FrameError, type DecodedFrame} from '../clustering/frame.js'
+import {decodeFrame, FrameError, type Change, type DecodedFrame} from '../clustering/frame.js'
 import {encodeReconfigure} from '../clustering/protocol.js'
 import {DeltaMismatch, SyncedConfig} from '../clustering/synced-config.js'
 import type {EntitySet} from '../schema/registry.js'
@@ -30,7 +33,7 @@ import type {Logger} from '../kit/log.js'
 import {closeServer, listen} from '../listeners/bind.js'
 import {nodeIdFor, type RunningNode} from './node.js'
 import {parseListen} from '../proxy/listen.js'
-import {buildSnapshot, type ProxySnapshot} from '../proxy/snapshot.js'
+import {buildSnapshot, updateSnapshot, type ProxySnapshot} from '../proxy/snapshot.js'
 import {createStatusApi} from '../listeners/status-api.js'
 import {createProxyHost} from '../workers/proxy-host.js'
 
@@ -48,14 +51,18 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const counters = {deltas_applied: 0, full_syncs: 0, resyncs_requested: 0}
   let loggedDeltas = 0
 
-  const swapIn = async (entities: EntitySet, configHash: string) => {
+  // the snapshot served: a delta changes a copy of it (updateSnapshot: the router and the
+  // plugin plan of the changed routes only) instead of building everything again
+  let served: ProxySnapshot | null = null
+  const swapIn = async (entities: EntitySet, configHash: string, changes?: readonly Change[]) => {
     let snapshot: ProxySnapshot
     try {
-      snapshot = buildSnapshot(entities)
+      snapshot = changes && served ? updateSnapshot(served, entities, changes) : buildSnapshot(entities)
     } catch (err) {
       throw new FrameError('validate', (err as Error).message, configHash)
     }
     await proxy.apply(entities, snapshot)
+    served = snapshot
     hash = configHash
     loaded = true
   }
@@ -66,6 +73,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
       if (decoded.msg.config_hash !== hash) await swapIn(decoded.entities, decoded.msg.config_hash)
       synced.loadFull(decoded)
       counters.full_syncs++
+      warmSoon()
       if (bytes) persist(() => writeCache(conf.prefix, bytes), () => (loggedDeltas = 0))
       clog.notice(`configuration ${hash} applied (version ${synced.version})`)
       return 'applied'
@@ -79,7 +87,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
       clog.warn(`${err.message}; asking the control plane for ${err.full ? 'the whole configuration' : `the changes since version ${synced.version}`}`)
       return {resync: {version: err.full ? -1 : synced.version, hash}}
     }
-    await swapIn(next.entities, next.hash)
+    await swapIn(next.entities, next.hash, decoded.changes)
     next.commit()
     counters.deltas_applied++
     if (bytes) persist(() => appendDelta(conf.prefix, bytes), () => loggedDeltas++)
@@ -87,6 +95,16 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     if (bytes && loggedDeltas >= COMPACT_AFTER) persist(() => writeCache(conf.prefix, encodeReconfigure({timestamp: Date.now() / 1000, config_table: exportConfig(next.entities), config_hash: next.hash, hashes: configHash(exportConfig(next.entities)), kctl_version: next.version})), () => (loggedDeltas = 0))
     clog.notice(`configuration ${hash} applied (version ${synced.version}, ${decoded.changes.length} change${decoded.changes.length === 1 ? '' : 's'})`)
     return 'applied'
+  }
+  // after a whole configuration, its hash marks are made once while idle, not by the first delta
+  let warming: NodeJS.Timeout | undefined
+  const warmSoon = () => {
+    clearTimeout(warming)
+    warming = setTimeout(() => {
+      const differ = synced.warm()
+      if (differ.length) clog.warn(`the ${differ.join(', ')} of configuration ${hash} hash differently here than on the control plane; changes to them will be asked for whole`)
+    }, 200)
+    warming.unref()
   }
   const persist = (write: () => void, done: () => void) => {
     try {
@@ -145,6 +163,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const close = () =>
     (closed ??= (async () => {
       link.close()
+      clearTimeout(warming)
       await Promise.all([proxy.close(), decoder.close(), ...servers.map((s) => closeServer(s))])
     })())
   const status = async () => ({
@@ -158,7 +177,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     memory: {rss_bytes: process.memoryUsage().rss},
   })
   try {
-    const metrics = () => proxy.metrics({controlPlaneConnected: link.connected(), clusterCertExpiry: tls.expiresAt})
+    const metrics = () => proxy.metrics({nodeId, controlPlaneConnected: link.connected(), clusterCertExpiry: tls.expiresAt})
     const ready = async () => (loaded ? proxy.notReady() : 'no configuration available (empty configuration present)')
     const statusApi = createStatusApi({status, metrics, ready, log})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) {

@@ -77,14 +77,14 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
       ...(cp ? cp.status() : {}),
     })
     const ready = async () => ((await pool.query('SELECT 1').then(() => true, () => false)) ? proxy?.notReady() ?? null : 'failed to connect to database')
+    const metrics = proxy ? async () => proxy.metrics({nodeId, datastoreReachable: await pool.query('SELECT 1').then(() => true, () => false)}) : undefined
     const adminLog = log.child({subsystem: 'admin'})
-    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), log: adminLog, onChange: rebuild, status, ready, controlPlane: isCp, health: proxy?.health(), maxConfigEntities: conf.kctl_max_config_entities, workerPids: async () => (await proxy?.stats())?.workers?.map((w) => w.pid) ?? []})
+    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), log: adminLog, onChange: rebuild, status, ready, controlPlane: isCp, health: proxy?.health(), maxConfigEntities: conf.kctl_max_config_entities, workerPids: async () => (await proxy?.stats())?.workers?.map((w) => w.pid) ?? [], metrics})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) {
       const server = createServer({keepAliveTimeout: 60_000}, admin)
       await listen(server, l.host, l.port, 'admin_listen')
       servers.push(server)
     }
-    const metrics = proxy ? () => proxy.metrics() : undefined
     const statusApi = createStatusApi({status, metrics, ready, log})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) {
       const server = createServer(statusApi)

@@ -27,6 +27,7 @@ import {createProxy, proxyOptionsOf} from '../proxy/server.js'
 import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
 import {createStatusApi, serverStatus} from '../listeners/status-api.js'
 import {workerCount} from '../workers/count.js'
+import {proxyMetrics} from '../workers/proxy-host.js'
 
 export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<RunningNode> {
   mkdirSync(conf.prefix, {recursive: true})
@@ -47,10 +48,11 @@ export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<Runn
     memory: {rss_bytes: process.memoryUsage().rss},
   })
   const ready = async () => (config.current() ? null : 'no configuration available (empty configuration present)')
+  const metrics = async () => proxyMetrics(proxy, {nodeId})
   try {
-    const admin = buildDbLessAdminApi({nodeId, configuration: publicConf(conf), log: log.child({subsystem: 'admin'}), config, status, ready, health: {registry: proxy.health}, maxConfigEntities: conf.kctl_max_config_entities})
+    const admin = buildDbLessAdminApi({metrics, nodeId, configuration: publicConf(conf), log: log.child({subsystem: 'admin'}), config, status, ready, health: {registry: proxy.health}, maxConfigEntities: conf.kctl_max_config_entities})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) servers.push(await serve(admin, l, 'admin_listen'))
-    const statusApi = createStatusApi({status, ready, log})
+    const statusApi = createStatusApi({status, metrics, ready, log})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) servers.push(await serve(statusApi, l, 'status_listen'))
     await listenProxy(proxy, conf)
   } catch (err) {

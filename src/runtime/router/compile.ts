@@ -14,6 +14,7 @@
  *   then created_at (older first), then id, so the order is total and stable.
  */
 import type {Entity} from '../schema/registry.js'
+import {pcreToJs} from '../kit/pcre.js'
 
 export type Affix = {kind: 'exact' | 'suffix' | 'prefix'; value: string}
 export interface HostRule extends Affix {
@@ -75,7 +76,7 @@ export function compileRoute(route: Entity<'routes'>, service: Entity<'services'
 /** Kong anchors regex paths by prepending `^` (only that: `~/a|/b` leaves `/b` unanchored). */
 function compileRegexPath(route: Entity<'routes'>, path: string): RegExp {
   try {
-    return new RegExp('^' + path.slice(1))
+    return new RegExp('^' + pcreToJs(path.slice(1)))
   } catch (e) {
     throw new Error(`route ${route.name ?? route.id}: invalid regex path '${path}': ${(e as Error).message}`)
   }

@@ -31,6 +31,8 @@ export interface BaseField {
   starts_with?: string
   uuid?: boolean
   timestamp?: boolean
+  /** Digits after the point a number keeps (Kong's `precision`: 3 for millisecond timestamps). */
+  precision?: number
 }
 
 export interface ScalarField extends BaseField {
@@ -159,6 +161,9 @@ export type EntityOf<S extends {fields: FieldList}> = RecordOf<S['fields']>
 export const idField = () => ['id', {type: 'string', uuid: true, auto: true, description: 'Unique identifier (UUID).'}] as const satisfies readonly [string, Field]
 export const createdAt = () => ['created_at', {type: 'integer', timestamp: true, auto: true, description: 'Unix epoch seconds when the entity was created.'}] as const satisfies readonly [string, Field]
 export const updatedAt = () => ['updated_at', {type: 'integer', timestamp: true, auto: true, description: 'Unix epoch seconds when the entity was last updated.'}] as const satisfies readonly [string, Field]
+/** Kong's `auto_timestamp_ms` (targets): Unix epoch seconds with milliseconds, `1700000000.123`. */
+export const createdAtMs = () => ['created_at', {type: 'number', timestamp: true, auto: true, precision: 3, description: 'Unix epoch seconds, with milliseconds, when the entity was created.'}] as const satisfies readonly [string, Field]
+export const updatedAtMs = () => ['updated_at', {type: 'number', timestamp: true, auto: true, precision: 3, description: 'Unix epoch seconds, with milliseconds, when the entity was last updated.'}] as const satisfies readonly [string, Field]
 export const tagsField = () =>
   ['tags', {type: 'set', elements: {type: 'string', custom: tagError}, description: 'Strings for grouping and filtering.'}] as const satisfies readonly [string, Field]
 

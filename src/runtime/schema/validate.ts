@@ -339,3 +339,8 @@ export function violationMessage(fields: FieldErrors): string {
 
 export const newId = (): string => randomUUID()
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000)
+/** Now, as `schema`'s timestamps keep it: whole seconds, or with milliseconds (`precision = 3`, targets). */
+export function nowFor(schema: EntitySchema): number {
+  const ms = schema.fields.some(([n, f]) => n === 'created_at' && 'precision' in f && f.precision === 3)
+  return ms ? Date.now() / 1000 : nowSeconds()
+}

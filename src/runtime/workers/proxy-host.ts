@@ -8,8 +8,8 @@ import type pg from 'pg'
 import type {NodeConf} from '../conf/defaults.js'
 import type {Logger} from '../kit/log.js'
 import {listenProxy} from './listen-proxy.js'
-import {recordedMetrics, renderMetrics} from '../plugins/registry.js'
-import {createProxy, proxyOptionsOf} from '../proxy/server.js'
+import {recordedMetrics, renderMetrics, type NodeGauges} from '../plugins/registry.js'
+import {createProxy, proxyOptionsOf, type Proxy} from '../proxy/server.js'
 import {buildSnapshot} from '../proxy/snapshot.js'
 import {workerCount} from './count.js'
 import type {ProxyHost} from './proxy-host-types.js'
@@ -28,6 +28,9 @@ export function createProxyHost(conf: NodeConf, log: Logger, database?: pg.Pool)
   return count > 1 ? createWorkerPool({conf, log, count, database: database !== undefined}) : createInProcessHost(conf, log, database)
 }
 
+/** `/metrics` of a proxy running in this process: what its prometheus plugin recorded, its targets' health. */
+export const proxyMetrics = (proxy: Proxy, node?: NodeGauges): string => renderMetrics(recordedMetrics(proxy.pluginStates), proxy.current(), (u, t) => proxy.health.health(u, t), node)
+
 /** The single-process path: the proxy in this process, swapped synchronously. */
 export function createInProcessHost(conf: NodeConf, log: Logger, database?: pg.Pool): ProxyHost {
   const proxy = createProxy({log: log.child({subsystem: 'proxy'}), database, ...proxyOptionsOf(conf)})
@@ -39,7 +42,7 @@ export function createInProcessHost(conf: NodeConf, log: Logger, database?: pg.P
     notReady: () => null,
     stats: async () => proxy.stats(),
     health: () => ({registry: proxy.health}),
-    metrics: async (node) => renderMetrics(recordedMetrics(proxy.pluginStates), proxy.current(), (u, t) => proxy.health.health(u, t), node),
+    metrics: async (node) => proxyMetrics(proxy, node),
     close: () => proxy.close(),
   }
 }

@@ -10,6 +10,7 @@ import {randomUUID} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {startTestAdmin, type TestAdmin} from '../../helpers/gateway.js'
+import type {ProxyOptions} from '../../../src/runtime/proxy/server.js'
 import {startTestPostgres, type TestPostgres} from '../../helpers/postgres.js'
 import {deadPort} from '../../proxy/helpers.js'
 import {KongClient, type KongResponse} from '../admin-api/kong-client.js'
@@ -44,7 +45,8 @@ async function postData(req: IncomingMessage, raw: Buffer): Promise<MockEcho['po
       return {text, kind: 'multipart-form', params}
     }
   } catch (err) {
-    return {text, kind: type, error: String(err)}
+    // Kong's mock upstream: `json (error)` for a JSON body it cannot parse
+    return {text, kind: type === 'application/json' ? 'json (error)' : type, error: String(err)}
   }
   return {text, kind: 'unknown'}
 }
@@ -73,6 +75,16 @@ export async function startMockUpstream(): Promise<MockUpstream> {
       post_data: await postData(req, Buffer.concat(chunks)),
       url: `http://${req.headers.host ?? '127.0.0.1'}${url}`,
       vars: {request_uri: url, uri: decodeURIComponent(path), scheme: 'http', host: '127.0.0.1', server_port: port, request_method: req.method!},
+    }
+    if (path === '/hop-by-hop') {
+      // Kong's fixture (custom nginx template): hop-by-hop response headers, a chunked body
+      res.writeHead(200, [
+        'Keep-Alive', 'timeout=5, max=1000', 'Proxy', 'Remove-Me', 'Proxy-Connection', 'close',
+        'Proxy-Authenticate', 'Basic', 'Proxy-Authorization', 'Basic YWxhZGRpbjpvcGVuc2VzYW1l',
+        'TE', 'trailers, deflate;q=0.5', 'Trailer', 'Expires', 'Upgrade', 'example/1, foo/2',
+      ])
+      res.end('hello\r\n\r\nExpires: Wed, 21 Oct 2015 07:28:00 GMT\r\n\r\n')
+      return
     }
     const status = /^\/status\/(\d{3})$/.exec(path)
     const headers: Record<string, string> = {'content-type': 'application/json', server: 'mock-upstream'}
@@ -106,12 +118,13 @@ export interface PluginSpecNode {
   close(): Promise<void>
 }
 
-export async function startPluginSpecNode(): Promise<PluginSpecNode> {
+/** `proxyOptions`: the node's kong.conf proxy settings (`trusted_ips`, `headers`, …) as `proxyOptionsOf` makes them. */
+export async function startPluginSpecNode(proxyOptions: Partial<ProxyOptions> = {}): Promise<PluginSpecNode> {
   const pg: TestPostgres = await startTestPostgres()
   let api: TestAdmin | undefined
   let upstream: MockUpstream | undefined
   try {
-    api = await startTestAdmin(pg, {proxy: true})
+    api = await startTestAdmin(pg, {proxy: true, proxyOptions})
     upstream = await startMockUpstream()
     const port = await deadPort()
     await api.proxy!.listen([{host: '127.0.0.1', port, ssl: false, http2: false, reuseport: false, flags: []}])

@@ -4,9 +4,14 @@
  * health checks), and on data planes the control plane link and the cluster certificate
  * expiry. Kong's metric names throughout.
  */
+import {GATEWAY_VERSION} from '../../pdk/index.js'
 import {labelText, type Metrics} from './metrics.js'
 
 export interface NodeGauges {
+  /** `kong_node_info{node_id, version}`. */
+  nodeId?: string
+  /** Nodes with a database: whether it answers (`kong_datastore_reachable`). */
+  datastoreReachable?: boolean
   /** Data planes: whether the control plane link is up. */
   controlPlaneConnected?: boolean
   /** Data planes: cluster certificate expiry (Unix seconds). */
@@ -38,7 +43,19 @@ export interface ServingConfig {
 
 /** `metrics`: what the plugin recorded (`recordedMetrics`, or several processes' merged), if anything. */
 export function renderMetrics(metrics: Metrics | undefined, snapshot: ServingConfig, health: HealthOf, node: NodeGauges = {}): string {
-  const out = metrics?.render(HELP) ?? []
+  const out: string[] = []
+  if (node.datastoreReachable !== undefined) {
+    out.push('# HELP kong_datastore_reachable Datastore reachable from Kong, 0 is unreachable', '# TYPE kong_datastore_reachable gauge')
+    out.push(`kong_datastore_reachable ${node.datastoreReachable ? 1 : 0}`)
+  }
+  // as Kong, what requests recorded only while the plugin is configured
+  if (snapshot.plugins.some((p) => p.name === 'prometheus')) out.push(...(metrics?.render(HELP) ?? []))
+  // the exporter's own errors: kctl's has none to count, Kong's is there for dashboards and alerts
+  out.push('# HELP kong_nginx_metric_errors_total Number of nginx-lua-prometheus errors', '# TYPE kong_nginx_metric_errors_total counter', 'kong_nginx_metric_errors_total 0')
+  if (node.nodeId !== undefined) {
+    out.push('# HELP kong_node_info Kong Node metadata information', '# TYPE kong_node_info gauge')
+    out.push(`kong_node_info{${labelText({node_id: node.nodeId, version: GATEWAY_VERSION})}} 1`)
+  }
   if (snapshot.plugins.some((p) => p.name === 'prometheus' && p.config?.upstream_health_metrics)) {
     out.push('# HELP kong_upstream_target_health Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.')
     out.push('# TYPE kong_upstream_target_health gauge')
@@ -46,7 +63,9 @@ export function renderMetrics(metrics: Metrics | undefined, snapshot: ServingCon
       for (const t of targets) {
         const now = health(upstream.id, t.target)?.toLowerCase()
         if (now === undefined) continue
-        for (const s of STATES) out.push(`kong_upstream_target_health{${labelText({upstream: upstream.name, target: t.target, address: t.target, state: s, subsystem: 'http'})}} ${s === now ? 1 : 0}`)
+        // a name that did not resolve has no address: Kong's label is then empty
+        const address = now === 'dns_error' ? '' : t.target
+        for (const s of STATES) out.push(`kong_upstream_target_health{${labelText({upstream: upstream.name, target: t.target, address, state: s, subsystem: 'http'})}} ${s === now ? 1 : 0}`)
       }
     }
   }

@@ -17,24 +17,26 @@ export const handler: PluginHandler<Config, unknown, Metrics> = {
   state: {create: () => new Metrics()},
   log(k, conf) {
     const m = k.state
+    // as Kong: a request no route matched is not counted
+    if (!k.route) return
     const service = k.service ? String(k.service.name ?? k.service.host ?? '') : ''
-    const route = k.route ? String(k.route.name ?? k.route.id) : ''
+    const route = String(k.route.name ?? k.route.id)
+    // Kong's labels always end with `consumer`, empty unless per_consumer names one
     const consumer = conf.per_consumer && k.consumer ? String(k.consumer.username ?? k.consumer.id) : ''
     const base = {service, route, workspace: 'default'}
-    const withConsumer = conf.per_consumer ? {...base, consumer} : base
     if (conf.status_code_metrics) {
       const source = k.proxied ? 'service' : 'kong'
-      m.inc('kong_http_requests_total', {service, route, code: String(k.status), source, workspace: 'default', ...(conf.per_consumer ? {consumer} : {})})
+      m.inc('kong_http_requests_total', {service, route, code: String(k.status), source, workspace: 'default', consumer})
     }
     if (conf.latency_metrics) {
       const l = k.latencies
-      if (l.total !== undefined) m.observe('kong_request_latency_ms', base, l.total)
-      if (l.upstream !== undefined) m.observe('kong_upstream_latency_ms', base, l.upstream)
-      if (l.proxy !== undefined) m.observe('kong_kong_latency_ms', base, l.proxy)
+      if (l.total !== undefined && l.total >= 0) m.observe('kong_request_latency_ms', base, l.total)
+      if (l.upstream !== undefined && l.upstream >= 0) m.observe('kong_upstream_latency_ms', base, l.upstream)
+      if (l.proxy !== undefined && l.proxy >= 0) m.observe('kong_kong_latency_ms', base, l.proxy)
     }
     if (conf.bandwidth_metrics) {
-      m.inc('kong_bandwidth_bytes', {...withConsumer, direction: 'ingress'}, k.bytesIn)
-      m.inc('kong_bandwidth_bytes', {...withConsumer, direction: 'egress'}, k.bytesOut)
+      if (k.bytesIn > 0) m.inc('kong_bandwidth_bytes', {service, route, direction: 'ingress', workspace: 'default', consumer}, k.bytesIn)
+      if (k.bytesOut > 0) m.inc('kong_bandwidth_bytes', {service, route, direction: 'egress', workspace: 'default', consumer}, k.bytesOut)
     }
   },
 }

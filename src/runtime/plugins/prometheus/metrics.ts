@@ -2,7 +2,10 @@
  * The metrics the prometheus plugin records, kept per proxy (its state slot), and
  * their rendering in the Prometheus text format with Kong's names, labels and buckets.
  */
-export const LATENCY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 2000, 5000, 10000, 30000, 60000]
+/** Kong 3.9's buckets: `kong_latency_ms` has its own, request and upstream latencies share the other set. */
+export const KONG_LATENCY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 3000, 6000]
+export const UPSTREAM_LATENCY_BUCKETS = [25, 50, 80, 100, 250, 400, 700, 1000, 2000, 5000, 10000, 30000, 60000]
+const bucketsOf = (name: string) => (name === 'kong_kong_latency_ms' ? KONG_LATENCY_BUCKETS : UPSTREAM_LATENCY_BUCKETS)
 
 type Labels = Record<string, string>
 
@@ -16,11 +19,14 @@ const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').rep
 export const labelText = (l: Labels) => Object.entries(l).map(([k, v]) => `${k}="${escape(v)}"`).join(',')
 
 class Histogram {
-  readonly counts = new Array<number>(LATENCY_BUCKETS.length).fill(0)
+  readonly counts: number[]
   sum = 0
   total = 0
+  constructor(readonly buckets: number[]) {
+    this.counts = new Array<number>(buckets.length).fill(0)
+  }
   observe(v: number): void {
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (v <= LATENCY_BUCKETS[i]) this.counts[i]++
+    for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]) this.counts[i]++
     this.sum += v
     this.total++
   }
@@ -42,7 +48,7 @@ export class Metrics {
     this.histograms.set(name, family)
     const key = labelText(labels)
     let h = family.get(key)
-    if (!h) family.set(key, (h = new Histogram()))
+    if (!h) family.set(key, (h = new Histogram(bucketsOf(name))))
     h.observe(value)
   }
 
@@ -65,7 +71,7 @@ export class Metrics {
       this.histograms.set(name, mine)
       for (const [k, other] of family) {
         let h = mine.get(k)
-        if (!h) mine.set(k, (h = new Histogram()))
+        if (!h) mine.set(k, (h = new Histogram(bucketsOf(name))))
         other.counts.forEach((c, i) => (h!.counts[i] += c))
         h.sum += other.sum
         h.total += other.total
@@ -82,7 +88,8 @@ export class Metrics {
     for (const [name, family] of this.histograms) {
       out.push(`# HELP ${name} ${help[name] ?? name}`, `# TYPE ${name} histogram`)
       for (const [labels, h] of family) {
-        LATENCY_BUCKETS.forEach((b, i) => out.push(`${name}_bucket{${labels},le="${String(b).padStart(5, '0')}"} ${h.counts[i]}`))
+        // Kong prints a bound as a plain number (`le="25"`), the last one as `+Inf`
+        h.buckets.forEach((b, i) => out.push(`${name}_bucket{${labels},le="${b}"} ${h.counts[i]}`))
         out.push(`${name}_bucket{${labels},le="+Inf"} ${h.total}`, `${name}_count{${labels}} ${h.total}`, `${name}_sum{${labels}} ${h.sum}`)
       }
     }

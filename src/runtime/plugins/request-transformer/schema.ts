@@ -1,7 +1,15 @@
 /** request-transformer's config, as Kong 3.9's. */
-import {definePluginSchema} from '../../pdk/index.js'
-import {headerNames, headerPairs, pairs, record, strings} from '../../pdk/transform.js'
+import {definePluginSchema, type Field} from '../../pdk/index.js'
+import {headerNames, headerPairs, record, splitPair, strings} from '../../pdk/transform.js'
+import {templateError} from './template.js'
 
+/** Kong's check_for_value: a name, a value, and a value that compiles as a template. */
+function checkForValue(entry: string): string | null {
+  const [name, value] = splitPair(entry)
+  if (!name || value === '') return `key '${name}' has no value`
+  return templateError(value)
+}
+const pairs = () => ({type: 'array', required: true, default: [], elements: {type: 'string', custom: checkForValue}}) as const satisfies Field
 const pairRecord = () => record([['body', pairs()], ['headers', headerPairs()], ['querystring', pairs()]])
 
 export const schema = definePluginSchema({

@@ -1,12 +1,13 @@
 import {createdAt, defineEntity, idField, tagsField, updatedAt, type ScalarOf} from '../field.js'
 import * as t from '../typedefs.js'
+import {pcreToJs} from '../../kit/pcre.js'
 
 const routePath: ScalarOf<'string'> = {
   type: 'string',
   custom: (v: string) => {
     if (v.startsWith('~')) {
       try {
-        new RegExp(v.slice(1))
+        new RegExp(pcreToJs(v.slice(1)))
         return null
       } catch (e) {
         return `invalid regex: '${v.slice(1)}' (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`

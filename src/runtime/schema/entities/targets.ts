@@ -1,4 +1,4 @@
-import {createdAt, defineEntity, idField, tagsField, updatedAt} from '../field.js'
+import {createdAtMs, defineEntity, idField, tagsField, updatedAtMs} from '../field.js'
 import * as t from '../typedefs.js'
 
 export const DEFAULT_TARGET_PORT = 8000
@@ -9,8 +9,9 @@ export const targets = defineEntity({
   unique_together: [['upstream', 'target']],
   fields: [
     idField(),
-    createdAt(),
-    updatedAt(),
+    // Kong's targets keep milliseconds (`auto_timestamp_ms`)
+    createdAtMs(),
+    updatedAtMs(),
     ['upstream', {type: 'foreign', reference: 'upstreams', required: true, on_delete: 'cascade', description: 'The upstream this target belongs to.'}],
     [
       'target',
