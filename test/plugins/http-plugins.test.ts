@@ -27,6 +27,14 @@ describe('plugins: cors', () => {
     assert.equal(simple.headers['access-control-allow-origin'], '*')
   })
 
+  test('methods: null answers a preflight with every method, as Kong; an empty list with none', async (t) => {
+    const preflight = {method: 'OPTIONS', headers: {origin: 'http://a.test', 'access-control-request-method': 'GET'}}
+    const unset = await setup(t, [plugin('cors', {methods: null})])
+    assert.equal((await get(unset.port, '/', preflight)).headers['access-control-allow-methods'], 'GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS,TRACE,CONNECT')
+    const none = await setup(t, [plugin('cors', {methods: []})])
+    assert.equal((await get(none.port, '/', preflight)).headers['access-control-allow-methods'], '')
+  })
+
   test('origin lists and regexes, credentials, exposed headers, max_age, preflight_continue', async (t) => {
     const conf = {origins: ['http://a.test', 'https://.*\\.b\\.test'], credentials: true, exposed_headers: ['x-e'], max_age: 60, headers: ['x-h']}
     const {port} = await setup(t, [plugin('cors', conf)])

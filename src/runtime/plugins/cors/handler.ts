@@ -4,7 +4,9 @@
  * compiled once per config (exact ones normalised, regexes anchored at the end).
  */
 import {GATEWAY_VERSION, type PluginContext, type PluginHandler, type ConfigOf} from '../../pdk/index.js'
-import {schema} from './schema.js'
+import {METHODS, schema} from './schema.js'
+
+const ALL_METHODS = METHODS.join(',')
 
 type Config = ConfigOf<typeof schema>
 
@@ -90,7 +92,8 @@ export const handler: PluginHandler<Config> = {
     const requested = k.header('access-control-request-headers')
     if (conf.headers?.length) set('access-control-allow-headers', conf.headers.join(','))
     else if (requested) set('access-control-allow-headers', requested)
-    set('access-control-allow-methods', (conf.methods ?? []).join(','))
+    // no list (null): every method, as Kong; an empty list: none
+    set('access-control-allow-methods', conf.methods ? conf.methods.join(',') : ALL_METHODS)
     if (conf.max_age != null) set('access-control-max-age', String(conf.max_age))
     if (conf.private_network && k.header('access-control-request-private-network') === 'true') set('access-control-allow-private-network', 'true')
     k.exit(200, '', headers)
