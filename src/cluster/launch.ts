@@ -3,8 +3,9 @@ import {readFile} from 'node:fs/promises'
 import {basename, dirname, join, relative} from 'node:path'
 import {entryPath} from '../runtime/supervisor/entry.js'
 import {clusterConfValues} from './certificates.js'
+import type {ProcessIdentity} from '../kit/process.js'
 import {startNode} from './launcher.js'
-import {nodeBinaryIn, runtimeEntryIn} from './remote-install.js'
+import {chownTree, nodeBinaryIn, runtimeEntryIn} from './remote-install.js'
 import {startUnit} from './systemd-unit.js'
 import {writeNodeConf} from './node-conf.js'
 import type {Host} from './hosts/host.js'
@@ -32,7 +33,16 @@ export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
   const install = installed && {...installed, version: node.runtime!.version, dir: join(dirname(installed.dir), node.runtime!.version)}
   const entry = install ? runtimeEntryIn(install.dir) : await runtimeEntryOf(host, ctx.stateDir, ctx.state, node)
   await host.writeFile(entryPath(node.prefix), `${entry}\n`)
-  const proc = install?.systemd ? await startUnit(host, ctx.state.hosts![node.host!].paths, ctx.state.name, node, install) : await startNode(node, host, entry, install && nodeBinaryIn(install.dir))
+  const paths = install && ctx.state.hosts![node.host!].paths
+  let proc: ProcessIdentity
+  if (install?.systemd) proc = await startUnit(host, paths!, ctx.state.name, node, install)
+  else if (install) {
+    // detached on another host: as the cluster's service user (as its unit would), never as
+    // the SSH login; it reads its conf and keys and writes its prefix
+    await chownTree(host, install, paths!.config)
+    await chownTree(host, install, paths!.data)
+    proc = await startNode(node, host, entry, nodeBinaryIn(install.dir), {user: install.user, uid: install.uid, gid: install.gid})
+  } else proc = await startNode(node, host, entry)
   recordProcess(node, proc)
   node.intent = 'running'
   ctx.started.nodes.push(proc)
@@ -44,7 +54,15 @@ export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
 export async function writeConfOf(spec: ClusterSpec, state: ClusterState, node: NodeState): Promise<string> {
   const host = hostFor(state, node.name)
   const clustering = await placeCertificates(state, node, host, clusterConfValues(state, node, (name) => hostAddress(state, name)))
-  return writeNodeConf({cluster: state.name, node, connection: state.connection, clustering, extra: nodeExtraConf(spec.spec, node.name), host})
+  const written = await writeNodeConf({cluster: state.name, node, connection: state.connection, clustering, extra: nodeExtraConf(spec.spec, node.name), host})
+  await confToServiceUser(state, node, host)
+  return written
+}
+
+/** On another host the node runs as the cluster's service user, which must read its kong.conf (0600). */
+export async function confToServiceUser(state: ClusterState, node: NodeState, host: Host): Promise<void> {
+  const install = host.isLocal ? undefined : state.installs?.[node.host!]
+  if (install) await host.run('chown', [`${install.uid}:${install.gid}`, node.confPath])
 }
 
 /** The address other hosts reach host `name` at (undefined for this machine). */

@@ -13,7 +13,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {ExternalError, tail} from '../kit/errors.js'
 import {runtimeEntry} from '../kit/paths.js'
 import type {ProcessIdentity} from '../kit/process.js'
-import type {Host} from './hosts/host.js'
+import type {Host, HostSpawnOptions} from './hosts/host.js'
 import {reachUrl} from './hosts/index.js'
 import {listenUrl} from './listen.js'
 import type {NodeState} from './state.js'
@@ -21,11 +21,11 @@ import type {NodeState} from './state.js'
 /**
  * Spawns the node from `entry` (a runtime's main.js; default the package's) with
  * `nodeBinary` (another host: the one kctl installed there) and writes
- * `<prefix>/node.pid`. Returns the process's identity without waiting; one that exited at
+ * `<prefix>/node.pid`; `runAs`: the user it runs as (another host's service user). Returns the process's identity without waiting; one that exited at
  * once gets an identity no process matches.
  */
-export async function startNode(node: NodeState, host: Host, entry = runtimeEntry(), nodeBinary = process.execPath): Promise<ProcessIdentity> {
-  const proc = await host.spawnDetached(nodeBinary, [entry, '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix})
+export async function startNode(node: NodeState, host: Host, entry = runtimeEntry(), nodeBinary = process.execPath, runAs?: HostSpawnOptions['runAs']): Promise<ProcessIdentity> {
+  const proc = await host.spawnDetached(nodeBinary, [entry, '--conf', node.confPath], {logFile: node.logFile, cwd: node.prefix, runAs})
   await host.writeFile(join(node.prefix, 'node.pid'), `${proc.pid}\n`)
   return proc
 }

@@ -21,7 +21,7 @@ import {ExternalError, UserError} from '../kit/errors.js'
 import type {Host} from '../cluster/hosts/host.js'
 import {hostFor, processRunning} from '../cluster/hosts/index.js'
 import {waitNodeReady} from '../cluster/launcher.js'
-import {writeConfOf} from '../cluster/launch.js'
+import {confToServiceUser, writeConfOf} from '../cluster/launch.js'
 import {nodeExtraConf} from '../cluster/spec-conf.js'
 import {DATABASE_NODE} from '../cluster/spec.js'
 import {launchedProcess, recordProcess, writeState, type NodeState} from '../cluster/state.js'
@@ -113,6 +113,7 @@ export async function replace(c: LoadedCluster, node: NodeState, how: How): Prom
   const proc = launchedProcess(node)
   if (!proc || !(await host.signal(proc, how === 'reload' ? 'SIGHUP' : 'SIGUSR2'))) {
     await host.writeFile(node.confPath, previous, {mode: 0o600})
+    await confToServiceUser(c.state, node, host)
     return false
   }
   const r = await waitVerdict(host, node.prefix, how, asked)
@@ -121,6 +122,7 @@ export async function replace(c: LoadedCluster, node: NodeState, how: How): Prom
   if (!answered?.ok) {
     // the node keeps serving with the previous conf: a later restart after a crash must too
     await host.writeFile(node.confPath, previous, {mode: 0o600})
+    await confToServiceUser(c.state, node, host)
     throw await replaceFailure(host, node, how, answered?.error ?? (r && r.state !== 'running' ? `the node ${r.state === 'failed' ? `failed: ${r.failure}` : 'stopped'}` : `no answer within ${VERDICT_TIMEOUT_MS / 1000} s`))
   }
   if (how === 'handover') {

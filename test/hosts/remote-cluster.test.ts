@@ -53,6 +53,11 @@ describe('a hybrid cluster on three hosts', {skip: testbedUnavailable(), timeout
     assert.match(h2.stdout, /No such file/, 'no Postgres on a host without the database')
     assert.match(h2.stdout, /kong\.conf/)
     assert.match(h2.stdout, /node\.log/)
+    // every process kctl started on a host runs as the cluster's service user, not as the SSH login (root)
+    for (const h of ['h1', 'h2', 'h3']) {
+      const ps = (await bed.exec(h, 'ps -eo user:32=,args= | grep -e main.js -e postgres | grep -v grep')).stdout.trim().split('\n')
+      assert.ok(ps.length > 0 && ps.every((l) => l.startsWith('kctl-edge ')), `${h}: ${ps.join('\n')}`)
+    }
   })
 
   it('a route applied through the control plane is served by both data planes at their host addresses', async () => {
