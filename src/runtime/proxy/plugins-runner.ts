@@ -12,7 +12,7 @@
 import {PluginContext} from '../pdk/context.js'
 import type {PluginStates} from '../pdk/state.js'
 import type {ProxyContext} from './context.js'
-import {MESSAGES, sendError, sendOwn} from './responses.js'
+import {MESSAGES, runResponseHandlers, sendError, sendOwn} from './responses.js'
 
 /**
  * Returns false when a plugin answered the client (exit, error or failure). Synchronous
@@ -84,20 +84,12 @@ export function pluginResponsePhase(ctx: ProxyContext, status: number, headers: 
   const k = ctx.pluginContext
   if (ctx.responseHeaders) Object.assign(headers, ctx.responseHeaders)
   if (!k || !ctx.plugins) return {status, ok: true}
-  k.response = {status, headers}
-  for (const {p, inst} of ctx.plugins) {
-    const response = p.def.handler.response
-    if (!response) continue
-    k.instance = inst
-    k.plugin = p.def.handler
-    try {
-      response(k, inst.config, p.data)
-    } catch (err) {
-      pluginFailed(ctx, p.def.name, err)
-      return {status, ok: false}
-    }
+  const after = runResponseHandlers(ctx.plugins, k, status, headers)
+  if (after.failed) {
+    pluginFailed(ctx, after.failed.name, after.failed.err)
+    return {status, ok: false}
   }
-  return {status: k.response.status, ok: true}
+  return {status: after.status, ok: true}
 }
 
 /** After the response: loggers and metrics. Failures are logged only. */

@@ -76,6 +76,28 @@ export function sendError(r: Responder, status: number, message: string, headers
 }
 
 /**
+ * Runs the response handlers of the plugins that ran (Kong's header_filter) on `status` and
+ * `headers`, which they may change through `k.response`: the status they leave, or the
+ * first that threw (which ends the run).
+ */
+export function runResponseHandlers(ran: NonNullable<Responder['plugins']>, k: NonNullable<Responder['pluginContext']>, status: number, headers: Record<string, string | string[]>): {status: number; failed?: {name: string; err: unknown}} {
+  const response = {status, headers}
+  k.response = response
+  for (const {p, inst} of ran) {
+    const handler = p.def.handler.response
+    if (!handler) continue
+    k.instance = inst
+    k.plugin = p.def.handler
+    try {
+      handler(k, inst.config, p.data)
+    } catch (err) {
+      return {status, failed: {name: p.def.name, err}}
+    }
+  }
+  return {status: response.status}
+}
+
+/**
  * The responses the gateway produces itself (a plugin's exit, a 401, a 502 from the
  * upstream) go through the response handlers of the plugins that ran too, as Kong runs
  * `header_filter` and `body_filter` on them: cors adds its headers to a key-auth 401,
@@ -90,23 +112,15 @@ function pluginOwnResponse(r: Responder, status: number, headers: Record<string,
   if (!ran.some(({p}) => p.def.handler.response !== undefined)) return null
   if (r.responseHeaders) Object.assign(headers, r.responseHeaders)
   const before = r.responseBodyTransforms?.length ?? 0
-  k.response = {status, headers}
-  for (const {p, inst} of ran) {
-    const response = p.def.handler.response
-    if (!response) continue
-    k.instance = inst
-    k.plugin = p.def.handler
-    try {
-      response(k, inst.config, p.data)
-    } catch (err) {
-      k.log.error(`plugin ${p.def.name} failed in response: ${(err as Error)?.stack ?? String(err)}`)
-      sendError(r, 500, MESSAGES[500])
-      return 'failed'
-    }
+  const {status: after, failed} = runResponseHandlers(ran, k, status, headers)
+  if (failed) {
+    k.log.error(`plugin ${failed.name} failed in response: ${(failed.err as Error)?.stack ?? String(failed.err)}`)
+    sendError(r, 500, MESSAGES[500])
+    return 'failed'
   }
   // transforms a handler registered just now apply to this body
   for (const fn of r.responseBodyTransforms?.slice(before) ?? []) body = fn(body, headers)
-  return {status: k.response.status, body}
+  return {status: after, body}
 }
 
 /**
