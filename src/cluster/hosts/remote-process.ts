@@ -37,9 +37,10 @@ export function spawnScript(file: string, args: string[], options: SpawnScriptOp
     `mkdir -p -- "$(dirname -- ${log})" || exit 126`,
     exportLines(options.env),
     `setsid ${asUser(options.runAs)}${commandLine(file, args)} </dev/null >>${log} 2>&1 &`,
-    // until the program runs: not the shell's own copy before exec, nor setsid or setpriv
+    // until the program runs: not the shell's own copy before exec, nor setsid or setpriv, nor
+    // the moment inside an exec when the new image has no arguments yet (an empty cmdline)
     'p=$!; i=0; me=$(tr \'\\0\' \' \' </proc/$$/cmdline)',
-    `while [ $i -lt 100 ]; do case "$(tr '\\0' ' ' </proc/$p/cmdline 2>/dev/null)" in "setsid "*|"setpriv "*|"$me") sleep 0.05; i=$((i+1));; *) break;; esac; done`,
+    `while [ $i -lt 100 ] && [ -e /proc/$p ]; do case "$(tr '\\0' ' ' </proc/$p/cmdline 2>/dev/null)" in ""|"setsid "*|"setpriv "*|"$me") sleep 0.05; i=$((i+1));; *) break;; esac; done`,
     'echo "$p"; ident "$p"',
   ].join('\n')
 }
