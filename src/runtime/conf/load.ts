@@ -8,6 +8,7 @@ import {CONF_KEYS, type ConfKey, type ConfName, type NodeConf} from './defaults.
 import {nearestConfKey} from './nearest.js'
 import {headerSettingErrors, trustedIpErrors} from './proxy-settings.js'
 import {adminGuiUrlErrors} from './admin-gui.js'
+import {errorTemplateErrors} from './error-templates.js'
 
 export class ConfError extends Error {
   constructor(readonly errors: string[]) {
@@ -87,6 +88,7 @@ export function checkCombinations(c: NodeConf): string[] {
   if (c.role === 'data_plane' && c.database !== 'off') errors.push('only in-memory storage can be used when role = "data_plane"')
   if (c.pg_port < 1 || c.pg_port > 65535) errors.push(`pg_port must be between 1 and 65535`)
   for (const name of CHECKED_VALUES) errors.push(...valueErrors(name, c[name]))
+  errors.push(...errorTemplateErrors(c))
   return errors
 }
 
