@@ -79,6 +79,18 @@ export const routes = defineEntity({
       }
       return null
     },
+    // Kong's stream subschema (routes_subschemas.lua): a route whose protocols are all
+    // tcp/tls/udp matches on sources, destinations or snis; tls_passthrough on snis
+    (e) => {
+      const protocols: string[] = Array.isArray(e.protocols) ? e.protocols : []
+      if (protocols.length === 0) return null
+      const set = (k: string) => Array.isArray(e[k]) && e[k].length > 0
+      if (protocols.every((p) => p === 'tcp' || p === 'tls' || p === 'udp') && !['sources', 'destinations', 'snis'].some(set)) {
+        return {'@entity': "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'"}
+      }
+      if (protocols.every((p) => p === 'tls_passthrough') && !set('snis')) return {'@entity': "must set snis when 'protocols' is 'tls_passthrough'"}
+      return null
+    },
     // Kong's grpc subschema (routes_subschemas.lua)
     (e) => {
       if (!isGrpc(e)) return null
