@@ -487,6 +487,7 @@ describe('Admin API #off /config [flattened errors]', () => {
         {name: '', url: 'https://localhost:1234', tags: [tags.next('service'), tags.next('invalid_service_name')]},
         {name: 1234, url: 'https://localhost:1234', tags: [tags.next('service'), tags.next('invalid_service_name')]},
       ],
+      // Kong's file has two vaults here (env, and one not installed): kctl has no vaults
       upstreams: [
         {name: 'ok', tags: [tags.next('upstream')], hash_on: 'ip'},
         {
@@ -651,6 +652,87 @@ describe('Admin API #off /config [flattened errors]', () => {
     ], flattened)
   })
 
+  it('flattens nested, non-entity field errors', async () => {
+    const tags = tagMaker()
+    const upstream = {
+      name: 'bad',
+      tags: [tags.next('upstream')],
+      hash_on: 'ip',
+      healthchecks: {active: {type: 'http', http_path: '/', https_verify_certificate: true, https_sni: 'example.com', timeout: 1, concurrency: -1, healthy: {interval: 0, successes: 0}, unhealthy: {interval: 0, http_failures: 0}}},
+      host_header: 123,
+    }
+    validate([
+      {
+        entity_type: 'upstream',
+        entity_name: 'bad',
+        entity_tags: [tags.last('upstream')],
+        entity: upstream,
+        errors: [
+          {field: 'healthchecks.active.concurrency', message: 'value should be between 1 and 2147483648', type: 'field'},
+          {field: 'host_header', message: 'expected a string', type: 'field'},
+        ],
+      },
+    ], await postConfig({upstreams: [upstream]}))
+  })
+
+  it('flattens nested, entity field errors', async () => {
+    const tags = tagMaker()
+    const input = {
+      services: [{
+        name: 'bad-client-cert',
+        url: 'https://localhost:1234',
+        tags: [tags.next('service')],
+        // error
+        client_certificate: {cert: '', key: '', tags: [tags.next('service_client_certificate'), tags.last('service')]},
+        routes: [
+          {
+            hosts: ['test'], paths: ['/'], protocols: ['http'], tags: [tags.next('service_route')],
+            // error (http-log in Kong's file: not bundled, correlation-id stands in)
+            plugins: [{name: 'correlation-id', config: {a: {b: {c: 'def'}}, generator: null}, tags: [tags.next('route_service_plugin')]}],
+          },
+          // error
+          {hosts: ['invalid'], paths: ['/'], protocols: ['nope'], tags: [tags.next('service_route')]},
+        ],
+        // error
+        plugins: [{name: 'i-do-not-exist', config: {}, tags: [tags.next('service_plugin')]}],
+      }],
+    }
+    validate([
+      {
+        entity: {cert: '', key: '', tags: ['service_client_certificate-01', 'service-01']},
+        entity_tags: ['service_client_certificate-01', 'service-01'],
+        entity_type: 'certificate',
+        errors: [
+          {field: 'cert', message: 'length must be at least 1', type: 'field'},
+          {field: 'key', message: 'length must be at least 1', type: 'field'},
+        ],
+      },
+      {
+        entity: {hosts: ['invalid'], paths: ['/'], protocols: ['nope'], tags: ['service_route-02']},
+        entity_tags: ['service_route-02'],
+        entity_type: 'route',
+        errors: [{field: 'protocols', message: 'unknown type: nope', type: 'field'}],
+      },
+      {
+        entity: {config: {a: {b: {c: 'def'}}, generator: null}, name: 'correlation-id', tags: ['route_service_plugin-01']},
+        entity_name: 'correlation-id',
+        entity_type: 'plugin',
+        entity_tags: ['route_service_plugin-01'],
+        errors: [
+          {field: 'config.a', message: 'unknown field', type: 'field'},
+          {field: 'config.generator', message: 'required field missing', type: 'field'},
+        ],
+      },
+      {
+        entity: {config: {}, name: 'i-do-not-exist', tags: ['service_plugin-01']},
+        entity_name: 'i-do-not-exist',
+        entity_tags: ['service_plugin-01'],
+        entity_type: 'plugin',
+        errors: [{field: 'name', message: "plugin 'i-do-not-exist' not enabled; add it to the 'plugins' configuration property", type: 'field'}],
+      },
+    ], await postConfig(input))
+  })
+
   it('preserves IDs from the input', async () => {
     const id = '0175e0e8-3de9-56b4-96f1-b12dcb4b6691'
     const flattened = await postConfig({services: [{id, name: 'nope', host: 'localhost', port: 1234, protocol: 'nope', tags: ['service-01']}]})
@@ -680,6 +762,121 @@ describe('Admin API #off /config [flattened errors]', () => {
     assert.equal(got.entity.id, 1234)
     assert.equal(got.entity.name, false)
     assert.deepEqual(got.entity.tags, ['service-01', [1.5]])
+  })
+
+  it('drains errors from the top-level fields object', async () => {
+    const tags = tagMaker()
+    const post = async (config: Record<string, unknown>, flatten: boolean) => {
+      const res = await node.client.post(`/config?flatten_errors=${flatten ? 'true' : 'off'}`, {body: {_format_version: '3.0', ...config}, headers: JSON_CT})
+      assert.equal(res.status, 400, res.text)
+      return res.json
+    }
+    const input = {
+      _format_version: '3.0',
+      abnormal_extra_field: 123,
+      services: [
+        {
+          name: 'nope', host: 'localhost', port: 1234, protocol: 'nope', tags: [tags.next('service')],
+          routes: [
+            {name: 'valid.route', protocols: ['http', 'https'], methods: ['GET'], hosts: ['test'], tags: [tags.next('route_service'), tags.last('service')]},
+            {name: 'nope.route', protocols: ['tcp'], tags: [tags.next('route_service'), tags.last('service')]},
+          ],
+        },
+        {
+          name: 'mis-matched', host: 'localhost', protocol: 'tcp', path: '/path', tags: [tags.next('service')],
+          routes: [{name: 'invalid', protocols: ['http', 'https'], hosts: ['test'], methods: ['GET'], tags: [tags.next('route_service'), tags.last('service')]}],
+        },
+        {
+          name: 'okay', url: 'http://localhost:1234', tags: [tags.next('service')],
+          routes: [{
+            name: 'probably-valid', protocols: ['http', 'https'], methods: ['GET'], hosts: ['test'], tags: [tags.next('route_service'), tags.last('service')],
+            // http-log in Kong's file (not bundled): correlation-id stands in
+            plugins: [{name: 'correlation-id', config: {not_endpoint: 'anything', generator: null}, tags: [tags.next('route_service_plugin'), tags.last('route_service'), tags.last('service')]}],
+          }],
+        },
+      ],
+    }
+    const original = await post(input, false)
+    assert.deepEqual(original.fields, {
+      abnormal_extra_field: 'unknown field',
+      services: [
+        {
+          protocol: 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp',
+          routes: [null, {'@entity': ["must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'"]}],
+        },
+        {'@entity': ["failed conditional validation given value of field 'protocol'"], path: 'value must be null'},
+        {routes: [{plugins: [{config: {generator: 'required field missing', not_endpoint: 'unknown field'}}]}]},
+      ],
+    })
+    assert.equal(original.flattened_errors, undefined)
+
+    // XXX (Kong's): top-level fields are not currently flattened because they don't
+    // really have an `entity_type` that we can use
+    const flattened = await post(input, true)
+    assert.deepEqual(flattened.fields, {abnormal_extra_field: 'unknown field'})
+    assert.equal(flattened.flattened_errors.length, 4, 'unexpected number of flattened errors')
+  })
+
+  it('does not throw for invalid input - (#10767)', async () => {
+    const username = '774f8446-6427-43f9-9962-ce7ab8097fe4'
+    const consumerId = '68d5de9f-2211-5ed8-b827-22f57a492d0f'
+    const serviceName = 'default.nginx-sample-1.nginx-sample-1.80'
+    const upstreamName = 'nginx-sample-1.default.80.svc'
+    const rateLimitConfig = {error_code: 429, error_message: 'API rate limit exceeded', fault_tolerant: true, hide_client_headers: false, limit_by: 'consumer', policy: 'local', second: 2000}
+    const plugin = {
+      name: 'rate-limiting',
+      consumer: username,
+      config: rateLimitConfig,
+      enabled: true,
+      protocols: ['grpc', 'grpcs', 'http', 'https'],
+      tags: ['k8s-name:nginx-sample-1-rate', 'k8s-namespace:default', 'k8s-kind:KongPlugin', 'k8s-uid:5163972c-543d-48ae-b0f6-21701c43c1ff', 'k8s-group:configuration.konghq.com', 'k8s-version:v1'],
+    }
+    const input = {
+      _format_version: '3.0',
+      consumers: [{
+        acls: [{group: 'app', tags: ['k8s-name:app-acl', 'k8s-namespace:default', 'k8s-kind:Secret', 'k8s-uid:f1c5661c-a087-4c4b-b545-2d8b3870d661', 'k8s-version:v1']}],
+        basicauth_credentials: [{password: '6ef728de-ba68-4e59-acb9-6e502c28ae0b', tags: ['k8s-name:app-cred', 'k8s-namespace:default', 'k8s-kind:Secret', 'k8s-uid:aadd4598-2969-49ea-82ac-6ab5159e2f2e', 'k8s-version:v1'], username}],
+        id: consumerId,
+        tags: ['k8s-name:app', 'k8s-namespace:default', 'k8s-kind:KongConsumer', 'k8s-uid:7ee19bea-72d5-402b-bf0f-f57bf81032bf', 'k8s-group:configuration.konghq.com', 'k8s-version:v1'],
+        username,
+      }],
+      plugins: [
+        plugin,
+        {
+          config: rateLimitConfig, consumer: username, enabled: true, name: 'rate-limiting', protocols: ['grpc', 'grpcs', 'http', 'https'],
+          tags: ['k8s-name:nginx-sample-2-rate', 'k8s-namespace:default', 'k8s-kind:KongPlugin', 'k8s-uid:89fa1cd1-78da-4c3e-8c3b-32be1811535a', 'k8s-group:configuration.konghq.com', 'k8s-version:v1'],
+        },
+        {
+          config: {allow: ['nginx-sample-1', 'app'], hide_groups_header: false}, enabled: true, name: 'acl', protocols: ['grpc', 'grpcs', 'http', 'https'], service: serviceName,
+          tags: ['k8s-name:nginx-sample-1', 'k8s-namespace:default', 'k8s-kind:KongPlugin', 'k8s-uid:b9373482-32e1-4ac3-bd2a-8926ab728700', 'k8s-group:configuration.konghq.com', 'k8s-version:v1'],
+        },
+      ],
+      services: [{
+        connect_timeout: 60000, host: upstreamName, id: '8c17ab3e-b6bd-51b2-b5ec-878b4d608b9d', name: serviceName, path: '/', port: 80, protocol: 'http', read_timeout: 60000, retries: 5,
+        routes: [{
+          https_redirect_status_code: 426, id: '84d45463-1faa-55cf-8ef6-4285007b715e', methods: ['GET'], name: 'default.nginx-sample-1.nginx-sample-1..80', path_handling: 'v0', paths: ['/sample/1'], preserve_host: true, protocols: ['http', 'https'],
+          regex_priority: 0, request_buffering: true, response_buffering: true, strip_path: false,
+          tags: ['k8s-name:nginx-sample-1', 'k8s-namespace:default', 'k8s-kind:Ingress', 'k8s-uid:916a6e5a-eebe-4527-a78d-81963eb3e043', 'k8s-group:networking.k8s.io', 'k8s-version:v1'],
+        }],
+        tags: ['k8s-name:nginx-sample-1', 'k8s-namespace:default', 'k8s-kind:Service', 'k8s-uid:f7cc87f4-d5f7-41f8-b4e3-70608017e588', 'k8s-version:v1'],
+        write_timeout: 60000,
+      }],
+      upstreams: [{
+        algorithm: 'round-robin', name: upstreamName,
+        tags: ['k8s-name:nginx-sample-1', 'k8s-namespace:default', 'k8s-kind:Service', 'k8s-uid:f7cc87f4-d5f7-41f8-b4e3-70608017e588', 'k8s-version:v1'],
+        targets: [{target: 'nginx-sample-1.default.svc:80'}],
+      }],
+    }
+    const flattened = await postConfig(input)
+    validate([
+      {
+        entity_type: 'plugin',
+        entity_name: plugin.name,
+        entity_tags: plugin.tags,
+        entity: plugin,
+        errors: [{field: 'consumer.id', message: 'missing primary key', type: 'field'}],
+      },
+    ], flattened)
   })
 
   it('correctly handles duplicate upstream target errors', {todo: 'Kong gives a declarative target without id a uuid derived from its upstream and address, so a repeated one is a primary-key repeat (entity_id set); kctl reports the repeated (upstream, target) pair instead'}, async () => {

@@ -60,6 +60,14 @@ export const routes = defineEntity({
     tagsField(),
     ['service', {type: 'foreign', reference: 'services', description: 'The service this route proxies to.'}],
   ],
+  // Kong's routes have a subschema per protocol (subschema_key = "protocols"): protocols
+  // none of which is known stop the validation there
+  subschema_check: (e) => {
+    const p = e.protocols
+    const list: unknown[] = typeof p === 'string' ? [p] : Array.isArray(p) ? p : []
+    if (list.length === 0 || list.some((x) => (t.protocols as readonly unknown[]).includes(x))) return null
+    return {protocols: `unknown type: ${String(list[0])}`}
+  },
   entity_checks: [
     (e) => {
       const httpish = (e.protocols ?? []).some((p: string) => p === 'http' || p === 'https')
