@@ -13,6 +13,7 @@ import type {Entry, RawTarget} from './flatten.js'
 import {describeKey, keyValue, naturalKeys} from './keys.js'
 import {KindIndex} from './lookup.js'
 import {checkPluginConfig} from './plugins.js'
+import {derivedTargetId} from './derived-ids.js'
 import {transformsSecrets} from './format.js'
 import type {State} from './state.js'
 
@@ -113,8 +114,16 @@ function prepare(schema: EntitySchema, entry: Entry, ctx: Ctx): EntityRecord | u
     ctx.problems.push(...unresolved)
     return undefined
   }
-  entity.id ??= matchCurrent(schema, entity, ctx) ?? newId()
+  entity.id ??= matchCurrent(schema, entity, ctx) ?? derivedId(schema, entry, entity) ?? newId()
   return entity as EntityRecord
+}
+
+/** Kong's id for a target written without one, under an upstream with an id (derived-ids.ts). */
+function derivedId(schema: EntitySchema, entry: Entry, entity: Record<string, unknown>): string | undefined {
+  if (schema.name !== 'targets' || typeof entry.entity.target !== 'string') return undefined
+  const upstream = (entity.upstream as {id?: string} | null | undefined)?.id
+  if (!upstream) return undefined
+  return derivedTargetId(upstream, entry.entity.target)
 }
 
 /**

@@ -1,13 +1,12 @@
 /**
- * Kong's spec/02-integration/04-admin_api/15-off_spec.lua (3.9), ported in part: its first
- * block ("Admin API #off": the refused writes, `/config` POST and GET, `/upstreams`),
- * with Kong's describe/it titles and assertions, against a real `database = off` node.
- * Where Kong's configurations name plugins kctl does not bundle (file-log, http-log,
- * tcp-log), a bundled plugin with a valid configuration stands in; the case is about the
- * entities around them. Of the "[flattened errors]" block, the cases on one entity's
- * flattening; its large "sanity"/"flattens …"/"drains …" cases and the other blocks
- * (concurrency, unique foreign, cache key, worker consistency) are not ported yet
- * (docs/kong-specs.md).
+ * Kong's spec/02-integration/04-admin_api/15-off_spec.lua (3.9), with Kong's describe/it
+ * titles and assertions, against real `database = off` nodes: "Admin API #off" (the
+ * refused writes, `/config` POST and GET, `/upstreams`), "[flattened errors]" and the
+ * concurrency block. Where Kong's configurations name plugins kctl does not bundle
+ * (file-log, http-log, tcp-log), a bundled plugin stands in: with a valid configuration
+ * where the case is about the entities around it, with the same kinds of errors (an
+ * unknown field, a required one set to null, a wrong type) where the case is about them.
+ * The blocks on Kong's test plugins and nginx timers are skipped (docs/kong-specs.md).
  */
 import assert from 'node:assert/strict'
 import {isDeepStrictEqual} from 'node:util'
@@ -867,19 +866,22 @@ describe('Admin API #off /config [flattened errors]', () => {
         targets: [{target: 'nginx-sample-1.default.svc:80'}],
       }],
     }
+    // the point of Kong's case: a 400 with flattened errors, not a 500
     const flattened = await postConfig(input)
-    validate([
-      {
-        entity_type: 'plugin',
-        entity_name: plugin.name,
-        entity_tags: plugin.tags,
-        entity: plugin,
-        errors: [{field: 'consumer.id', message: 'missing primary key', type: 'field'}],
-      },
-    ], flattened)
+    // Kong answers `consumer.id: missing primary key` for the first plugin only (its own
+    // comment calls the shape nonsensical); kctl says what is wrong, for both plugins: the
+    // consumer is named by its username, a UUID, which is read as an id no consumer has
+    const KONG_SHAPE = "Kong reports 'consumer.id: missing primary key' on the first plugin only; kctl reports the unresolved consumer reference"
+    const first = getByTag(plugin.tags[0]!, flattened)
+    assert.ok(first, KONG_SHAPE)
+    assert.equal(first.entity_type, 'plugin')
+    assert.equal(first.entity_name, plugin.name)
+    assert.deepEqual(first.entity_tags, plugin.tags)
+    assert.deepEqual(first.entity, plugin)
+    assert.deepEqual(first.errors, [{type: 'field', field: 'consumer', message: `references a consumer with id '${username}' that is not in the configuration`}])
   })
 
-  it('correctly handles duplicate upstream target errors', {todo: 'Kong gives a declarative target without id a uuid derived from its upstream and address, so a repeated one is a primary-key repeat (entity_id set); kctl reports the repeated (upstream, target) pair instead'}, async () => {
+  it('correctly handles duplicate upstream target errors', async () => {
     const target = {target: '10.244.0.12:80', weight: 1, tags: ['target-1']}
     // the same <addr>:<port> as the first target
     const dupeTarget = {...target, tags: ['target-2']}
@@ -922,4 +924,42 @@ describe('Admin API #off /config [flattened errors]', () => {
       },
     ])
   })
+})
+
+describe('Admin API (concurrency tests) #off', () => {
+  let node: OffNode
+  before(async () => {
+    // Kong runs 8 workers; the machines running this suite have fewer cores
+    node = await startOffNode({node_worker_processes: 2})
+  })
+  after(() => node?.stop())
+
+  it('succeeds with 200 and replaces previous cache if config fits in cache', async () => {
+    // stress test to check for worker concurrency issues
+    const post = (config: string) => node.client.post('/config', {body: {config}, headers: JSON_CT})
+    for (let k = 1; k <= 100; k++) {
+      let res = await post('\n          {\n            "_format_version" : "1.1",\n            "consumers" : [\n              {\n                "username" : "previous",\n              },\n            ],\n          }\n          ')
+      assert.equal(res.status, 201, res.text)
+      const consumers = Array.from({length: 10}, (_, i) => `\n          {\n            "username" : "bobby-${k}-${i + 1}",\n          }\n        `)
+      res = await post(`\n      {\n        "_format_version" : "1.1",\n        "consumers" : [\n      ${consumers.join(', ')}\n        ]\n      }\n      `)
+      assert.equal(res.status, 201, res.text)
+      await until('the previous configuration is gone', async () => (await node.client.get('/consumers/previous')).status === 404, {timeoutMs: 10_000})
+      await until('the new configuration is served', async () => {
+        const r = await node.client.get(`/consumers/bobby-${k}-10`)
+        return r.status === 200 && r.json.username === `bobby-${k}-10`
+      }, {timeoutMs: 10_000})
+    }
+  })
+})
+
+describe('Admin API #off with Unique Foreign #unique', () => {
+  it('unique foreign works with dbless', {skip: "runs on Kong's test plugin unique-foreign (its own entities), which kctl does not bundle"}, () => {})
+})
+
+describe('Admin API #off with cache key vs endpoint key #unique', () => {
+  it('prefers cache key rather than endpoint key from primary key uniqueness', {skip: "runs on Kong's test plugin cache-key-vs-endpoint-key (its own entity), which kctl does not bundle"}, () => {})
+})
+
+describe('Admin API #off worker_consistency=eventual', () => {
+  it('does not increase timer usage (regression)', {skip: "counts nginx timers (worker_consistency, worker_state_update_frequency): kctl's workers have neither"}, () => {})
 })
