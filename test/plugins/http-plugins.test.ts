@@ -152,6 +152,16 @@ describe('plugins: response-transformer', () => {
     })
     assert.equal((await get(text.port, '/')).body, '{"upstream":1}')
   })
+
+  test("JSON keys as Kong's body_transformer: add fills a false key, replace leaves it, a number that is none is not written; problem+json is JSON", async (t) => {
+    const conf = {replace: {json: ['off:x', 'n:1']}, add: {json: ['f:added', 'bad:abc'], json_types: ['string', 'number']}}
+    const {port} = await setup(t, [plugin('response-transformer', conf)], (_req, res) => {
+      res.writeHead(200, {'content-type': 'application/problem+json'})
+      res.end('{"off":false,"f":false,"n":null}')
+      return true
+    })
+    assert.deepEqual((await get(port, '/')).json(), {off: false, f: 'added', n: '1'})
+  })
 })
 
 describe('plugins: what a plugin sets upstream is checked', () => {
