@@ -17,7 +17,7 @@
 import {foreignKeys, getSchema, referencing} from '../schema/registry.js'
 import {isUuid} from '../schema/validate.js'
 
-type Tree = Record<string | number, any>
+type Tree = Record<string | number, unknown>
 
 export interface FlatError {
   type: 'field' | 'entity'

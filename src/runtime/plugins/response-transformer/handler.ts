@@ -18,14 +18,14 @@ const CASTS: Record<string, (v: string) => unknown> = {
 const typed = (types: string[] | undefined) => (v: string, i: number) => (CASTS[types?.[i] ?? 'string'] ?? CASTS.string)(v)
 
 function transformJson(conf: Config, raw: Buffer): Buffer {
-  let obj: any
+  let obj: unknown
   try {
     obj = JSON.parse(raw.toString('utf8'))
   } catch {
     return raw
   }
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return raw
-  const store = objectStore(obj)
+  const store = objectStore(obj as Record<string, unknown>)
   const ops = opsFor(conf, 'json')
   const append = (old: unknown, v: unknown) => (old === undefined ? [v] : [...(Array.isArray(old) ? old : [old]), v])
   // json_types are per operation: replace, add and append each cast with their own list.

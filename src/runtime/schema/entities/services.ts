@@ -66,7 +66,7 @@ export const services = defineEntity({
   shorthands: {url: expandUrl},
   entity_checks: [
     (e) =>
-      e.path != null && !['http', 'https'].includes(e.protocol)
+      e.path != null && e.protocol !== 'http' && e.protocol !== 'https'
         ? {path: `value must be null`}
         : null,
   ],
