@@ -10,6 +10,8 @@
  * last CPU (BENCH_PIN=0 turns pinning off), except kctl with 2 workers, which needs both
  * CPUs and so shares them with wrk. 50 connections, 1 wrk thread.
  */
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {startNginxProxy, startOrigin} from './lib/nginx.js'
 import {freePort, startProcess, stopAll, stopOnExit, waitForPort} from './lib/proc.js'
@@ -20,8 +22,10 @@ import {availableParallelism} from 'node:os'
 
 const TARGETS_SCRIPT = fileURLToPath(new URL('./proxy-targets.js', import.meta.url))
 const NODE_PEERS = ['fastify', 'fast-gateway', 'http-proxy']
-// BENCH_BASELINE=<dir of another build's dist/>: adds kctl-1 from that build, for before/after
+// BENCH_BASELINE=<dir of another build's dist/>: adds kctl-1 from that build, for before/after;
+// that build's own bench/proxy-targets.js starts it when it has one (its dist/ has its layout)
 const BASELINE = process.env.BENCH_BASELINE
+const BASELINE_TARGETS = BASELINE && existsSync(join(BASELINE, '..', 'bench', 'proxy-targets.js')) ? join(BASELINE, '..', 'bench', 'proxy-targets.js') : TARGETS_SCRIPT
 const ALL = ['nginx', 'kctl-1', 'kctl-1-w2', ...(BASELINE ? ['kctl-1-baseline'] : []), 'kctl-1000', 'kctl-plugins', ...(BASELINE ? ['kctl-plugins-baseline'] : []), ...NODE_PEERS, 'node-http']
 const LABEL = {
   nginx: 'nginx reverse proxy (keep-alive upstream)',
@@ -51,8 +55,9 @@ export async function startTarget(name, originPort, {cpus, nodeArgs = []} = {}) 
   const port = await freePort()
   const proc = name === 'nginx'
     ? await startNginxProxy(port, originPort, cpus)
-    : startProcess(name, process.execPath, [...nodeArgs, TARGETS_SCRIPT, name, String(port), String(originPort)],
-      {cpus, env: name.endsWith('-baseline') ? {KCTL_DIST: BASELINE} : {}})
+    : name.endsWith('-baseline')
+      ? startProcess(name, process.execPath, [...nodeArgs, BASELINE_TARGETS, name.replace(/-baseline$/, ''), String(port), String(originPort)], {cpus, env: {KCTL_DIST: BASELINE}})
+      : startProcess(name, process.execPath, [...nodeArgs, TARGETS_SCRIPT, name, String(port), String(originPort)], {cpus})
   await waitForPort(port, 20_000, proc)
   const url = `http://127.0.0.1:${port}/bench/hello`
   const headers = name.startsWith('kctl-plugins') ? {apikey: 'bench-key'} : {}

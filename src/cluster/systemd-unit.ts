@@ -4,6 +4,12 @@
  * LimitNOFILE, output appended to the node's log (as for a detached process, so `kctl logs`
  * reads the same file). Elsewhere they run detached (Host.spawnDetached).
  *
+ * A rolling restart or an upgrade replaces the node's supervisor, the unit's main process, by
+ * a new one that takes its sockets over (runtime/supervisor/). `PIDFile=` names the file the
+ * new supervisor writes before the old one exits: systemd reads it when the main process
+ * ends and follows the node to its new pid, instead of taking the unit for finished and
+ * ending what is left in its cgroup, the new supervisor with it.
+ *
  *   renderUnit ─▶ writeFile(/etc/systemd/system/<unit>) ─▶ systemctl daemon-reload
  *              ─▶ systemctl restart <unit> ─▶ MainPID ─▶ the process identity kctl records
  */
@@ -11,6 +17,7 @@ import {ExternalError} from '../kit/errors.js'
 import type {ProcessIdentity} from '../kit/process.js'
 import type {Host} from './hosts/host.js'
 import {chownTree, nodeBinaryIn, runtimeEntryIn, type HostInstall} from './remote-install.js'
+import {pidFilePath} from '../runtime/supervisor/record.js'
 import type {HostPaths} from './spec-hosts.js'
 import type {NodeState} from './state.js'
 
@@ -30,6 +37,9 @@ function execWord(word: string, i: number): string {
   return /[\s"'\\]/.test(escaped) ? `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : escaped
 }
 
+/** A path as the value of a setting that expands specifiers (`%` kept literal). */
+const pathValue = (path: string): string => path.replace(/%/g, '%%')
+
 /** The unit file of a node of `cluster` run from `install`. */
 export function renderUnit(input: {cluster: string; node: Pick<NodeState, 'name' | 'role' | 'prefix' | 'confPath' | 'logFile'>; install: Pick<HostInstall, 'dir' | 'user'>}): string {
   const {cluster, node, install} = input
@@ -42,16 +52,17 @@ Wants=network-online.target
 
 [Service]
 Type=simple
+PIDFile=${pathValue(pidFilePath(node.prefix))}
 User=${install.user}
 Group=${install.user}
-WorkingDirectory=${node.prefix}
+WorkingDirectory=${pathValue(node.prefix)}
 ExecStart=${exec}
 Restart=on-failure
 RestartSec=2
 LimitNOFILE=${NODE_NOFILE}
 TimeoutStopSec=45
-StandardOutput=append:${node.logFile}
-StandardError=append:${node.logFile}
+StandardOutput=append:${pathValue(node.logFile)}
+StandardError=append:${pathValue(node.logFile)}
 
 [Install]
 WantedBy=multi-user.target

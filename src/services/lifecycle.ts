@@ -8,6 +8,7 @@ import {checkHostsAvailable, hostFor, processRunning} from '../cluster/hosts/ind
 import {launchedProcess, recordProcess, writeState} from '../cluster/state.js'
 import {checkNodeName, loadCluster, type ClusterRef, type LoadedCluster} from './cluster.js'
 import {cannotReplace, replace, rollingOrder} from './reload.js'
+import {refreshUnit} from './upgrade-hosts.js'
 
 export interface LifecycleOptions extends ClusterRef {
   /** One node (or `postgres`); absent: the whole cluster. */
@@ -136,6 +137,7 @@ export async function restart(options: LifecycleOptions): Promise<RestartResult>
       continue
     }
     options.report.step(`Restarting ${node.name}`)
+    await refreshUnit(c, node)
     if (await replace(c, node, 'handover')) result.restarted.push(node.name)
     else down.push(node.name)
   }

@@ -26,7 +26,7 @@ import {nodeExtraConf} from '../cluster/spec-conf.js'
 import {DATABASE_NODE} from '../cluster/spec.js'
 import {launchedProcess, recordProcess, writeState, type NodeState} from '../cluster/state.js'
 import {waitInSync} from '../cluster/sync.js'
-import {parseRecord, recordPath, type SupervisionRecord} from '../runtime/supervisor/record.js'
+import {parseRecord, pidFilePath, recordPath, type SupervisionRecord} from '../runtime/supervisor/record.js'
 import {checkNodeName, loadCluster, type ClusterRef, type LoadedCluster} from './cluster.js'
 import type {Reporter} from '../kit/output.js'
 
@@ -82,11 +82,18 @@ export function rollingOrder(c: LoadedCluster, name?: string): NodeState[] {
 
 /** Why this running node cannot be replaced in place, or undefined. */
 export async function cannotReplace(c: LoadedCluster, node: NodeState, how: How): Promise<UserError | undefined> {
-  const record = await readRecordOn(hostFor(c.state, node.name), node.prefix)
+  const host = hostFor(c.state, node.name)
+  const record = await readRecordOn(host, node.prefix)
   const field = how === 'reload' ? 'reloads' : 'last_handover'
   if (!record || !(field in record)) {
     // a supervisor without it would take the signal for a request to exit
     return new UserError('NODE_RELOAD_FAILED', `${node.name} runs a runtime that cannot ${how === 'reload' ? 'reload' : 'hand its sockets over'} (started by an older kctl).`, {
+      hint: `Run \`kctl restart --all-at-once ${node.name}\` once (connections are refused while it restarts); later ones keep its sockets open.`,
+    })
+  }
+  if (how === 'handover' && node.host && c.state.installs?.[node.host]?.systemd && !(await host.exists(pidFilePath(node.prefix)))) {
+    // systemd would take the old supervisor's exit for the unit's end and stop the new one
+    return new UserError('NODE_RELOAD_FAILED', `${node.name} runs as a systemd unit from a runtime that does not tell systemd where the node goes on a handover (started by an older kctl).`, {
       hint: `Run \`kctl restart --all-at-once ${node.name}\` once (connections are refused while it restarts); later ones keep its sockets open.`,
     })
   }

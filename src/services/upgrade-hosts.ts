@@ -64,13 +64,23 @@ export async function installEverywhere(c: LoadedCluster, nodes: NodeState[], so
 
 /**
  * A node on another host now on `to`: its unit (systemd) starts that version from now on.
+ * Also brings a unit written by an older kctl up to date; one already so is left alone.
  */
 export async function pointUnitAt(c: LoadedCluster, node: NodeState, to: string): Promise<void> {
   const remote = remoteOf(c, node)
   if (!remote?.install.systemd) return
   const install = {...remote.install, dir: join(remote.root, to)}
-  await remote.host.writeFile(`${UNIT_DIR}/${unitName(c.state.name, node.name)}`, renderUnit({cluster: c.state.name, node, install}), {mode: 0o644})
+  const file = `${UNIT_DIR}/${unitName(c.state.name, node.name)}`
+  const text = renderUnit({cluster: c.state.name, node, install})
+  if ((await remote.host.readFile(file).catch(() => undefined))?.toString('utf8') === text) return
+  await remote.host.writeFile(file, text, {mode: 0o644})
   await remote.host.run('systemctl', ['daemon-reload'])
+}
+
+/** Before a rolling restart: the node's unit as this kctl writes it, on the version the node runs. */
+export async function refreshUnit(c: LoadedCluster, node: NodeState): Promise<void> {
+  const remote = remoteOf(c, node)
+  if (remote?.install.systemd) await pointUnitAt(c, node, node.runtime?.version ?? remote.install.version)
 }
 
 /**

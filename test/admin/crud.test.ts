@@ -5,6 +5,7 @@ import {migrate, MIGRATIONS} from '../../src/runtime/db/migrations.js'
 import {createDatabase} from '../../src/cluster/postgres.js'
 import {makeCa, makeCert} from '../helpers/certs.js'
 import {randomUUID} from 'node:crypto'
+import pg from 'pg'
 
 const bed = adminBed()
 
@@ -17,6 +18,37 @@ describe('migrations', () => {
     // A name runs once: two migrations sharing one would leave the second never run.
     assert.equal(new Set(first).size, first.length, 'migration names are unique')
     assert.deepEqual(await migrate({...conn, database: 'migrations_twice'}), [])
+  })
+
+  test('003 on a database whose targets keep whole seconds (bigint, as before it): values kept, milliseconds from then on, changes still recorded', async () => {
+    const conn = {host: bed.pg.host, port: bed.pg.port, user: bed.pg.user, password: bed.pg.password, database: 'migrations_003'}
+    await createDatabase(conn, conn.database)
+    const before = MIGRATIONS.filter((m) => m.name !== '003_targets_timestamp_ms')
+    assert.equal(before.length, MIGRATIONS.length - 1)
+    await migrate(conn, before)
+    const client = new pg.Client(conn)
+    await client.connect()
+    try {
+      // the columns as the releases before 003 created them
+      await client.query('ALTER TABLE targets ALTER COLUMN created_at TYPE bigint, ALTER COLUMN updated_at TYPE bigint')
+      const [upstream, target] = [randomUUID(), randomUUID()]
+      await client.query(`INSERT INTO upstreams (id, name, created_at, updated_at) VALUES ($1, 'old', 1733400000, 1733400000)`, [upstream])
+      await client.query(`INSERT INTO targets (id, upstream_id, target, weight, created_at, updated_at) VALUES ($1, $2, '10.0.0.1:80', 100, 1733400000, 1733400001)`, [target, upstream])
+
+      assert.deepEqual(await migrate(conn), ['003_targets_timestamp_ms'])
+      const types = await client.query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'targets' AND column_name IN ('created_at', 'updated_at') ORDER BY column_name`)
+      assert.deepEqual(types.rows, [{column_name: 'created_at', data_type: 'double precision'}, {column_name: 'updated_at', data_type: 'double precision'}])
+      const kept = await client.query('SELECT created_at, updated_at FROM targets WHERE id = $1', [target])
+      assert.deepEqual(kept.rows, [{created_at: 1733400000, updated_at: 1733400001}], 'whole seconds kept, read back as numbers')
+
+      const seq = Number((await client.query('SELECT coalesce(max(seq), 0) AS s FROM clustering_sync_delta')).rows[0].s)
+      await client.query('UPDATE targets SET updated_at = 1733400002.345 WHERE id = $1', [target])
+      assert.deepEqual((await client.query('SELECT updated_at FROM targets WHERE id = $1', [target])).rows, [{updated_at: 1733400002.345}], 'milliseconds from now on')
+      const delta = await client.query('SELECT kind, id, entity FROM clustering_sync_delta WHERE seq > $1', [seq])
+      assert.deepEqual(delta.rows.map((r) => [r.kind, r.id, r.entity?.updated_at]), [['targets', target, 1733400002.345]], 'the sync trigger survives the column change')
+    } finally {
+      await client.end()
+    }
   })
 })
 

@@ -13,6 +13,11 @@
 #     that host and vanishes on `down`. /tmp, /run, /root are fresh tmpfs; the checkout (TB_HIDE_DIRS) is hidden;
 #     node/npm/npx/corepack are whited out (a real fresh host has no node) unless TB_HOST_NODE=1.
 #   * sshd on <ip>:22 only, own ed25519 host key, key-only root login, UsePAM no.
+#   * hosts named in TB_SYSTEMD (e.g. "h2 h3") boot systemd as their PID 1 instead, in a
+#     cgroup namespace over a cgroup of their own, with sshd as a unit: kctl finds systemd
+#     there and runs its nodes as units. Units that would touch the machine rather than
+#     the host (udev, sysctl, modules, clock, binfmt, the kernel's file systems, gettys)
+#     are masked; everything else writes only to the host's overlay.
 #
 # Verbs:
 #   up N            tear down leftovers, then create h1..hN and wait until each sshd answers
@@ -25,8 +30,10 @@
 # Settings (environment): TB_STATE ($TMPDIR/kctl-testbed), TB_PREFIX (kt), TB_SUBNET (10.231.0),
 #   TB_HOST_NODE (0), TB_HOST_TMPFS_SIZE (2g), TB_SSHD_LOGLEVEL (INFO),
 #   TB_MAXSTARTUPS (10:30:100), TB_MAXSESSIONS (10),
-#   TB_HIDE (CI-machine paths whited out on hosts: /var/lib/kctl /etc/kctl /opt/kctl ...).
-# Needs: root, iproute2, util-linux (unshare/nsenter), openssh-server, overlayfs in the kernel.
+#   TB_HIDE (CI-machine paths whited out on hosts: /var/lib/kctl /etc/kctl /opt/kctl ...),
+#   TB_SYSTEMD (hosts whose PID 1 is systemd; none by default).
+# Needs: root, iproute2, util-linux (unshare/nsenter), openssh-server, overlayfs in the kernel;
+#   systemd for TB_SYSTEMD hosts.
 #
 # Pitfalls (each cost a debugging round):
 #   * interface names are at most 15 characters: keep TB_PREFIX short (`<prefix>-h12`, `<prefix>-br0`).
@@ -38,6 +45,9 @@
 #     (pid + boot id + start time) read on a host are only meaningful on that host.
 #   * a host has no route out and no DNS: nothing can be downloaded there, and `ssh` to it by a
 #     name works only through the generated ssh_config (or the address).
+#   * systemd as PID 1 cleans /tmp at boot (tmpfiles) and creates cgroups at the root of its
+#     cgroup namespace: it must only ever run inside a host's overlay, never on the machine's
+#     own /, and in a cgroup made for it (removed by `down`).
 #   * sshd's stock MaxStartups: more than 10 simultaneous unauthenticated connections to one
 #     host get dropped ("kex_exchange_identification"); reuse one master connection per host.
 set -euo pipefail
@@ -54,6 +64,7 @@ TB_MAXSTARTUPS=${TB_MAXSTARTUPS:-10:30:100}
 TB_MAXSESSIONS=${TB_MAXSESSIONS:-10}
 # paths of the CI machine that must not exist on a fresh remote host (left by local-mode tests)
 TB_HIDE=${TB_HIDE:-/var/lib/kctl /etc/kctl /opt/kctl /usr/local/kong /var/log/kctl}
+TB_SYSTEMD=${TB_SYSTEMD:-}
 # the checkout under test: a host must not see it, so an installer that forgets to copy fails
 TB_HIDE_DIRS=${TB_HIDE_DIRS:-$(git rev-parse --show-toplevel 2>/dev/null || true)}
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
@@ -126,7 +137,55 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 LogLevel $TB_SSHD_LOGLEVEL
 EOF
   cd /
+  if [[ " $TB_SYSTEMD " == *" $h "* ]]; then
+    _systemd_units "$m"
+    exec unshare --cgroup chroot "$m" /usr/bin/env container=kctl-testbed /lib/systemd/systemd --system --unit=kctl-testbed.target --show-status=no
+  fi
   exec chroot "$m" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
+}
+
+# Units of a systemd host (in its overlay): a target with sshd only, and masks for what
+# would reach the machine beyond the host.
+_systemd_units() {
+  local u e=$1/etc/systemd/system
+  mkdir -p "$e"
+  printf '%s\n' '[Unit]' 'Description=test bed host' 'Wants=kctl-testbed-sshd.service' 'AllowIsolate=yes' >"$e/kctl-testbed.target"
+  printf '%s\n' '[Unit]' 'Description=sshd of the test bed host' 'DefaultDependencies=no' '[Service]' \
+    'ExecStart=/usr/sbin/sshd -D -e -f /etc/ssh/sshd_config' 'KillMode=process' >"$e/kctl-testbed-sshd.service"
+  for u in systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket \
+           systemd-udev-trigger.service systemd-udev-settle.service systemd-sysctl.service \
+           systemd-modules-load.service kmod-static-nodes.service systemd-timesyncd.service \
+           systemd-binfmt.service proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount \
+           sys-kernel-config.mount sys-kernel-debug.mount sys-kernel-tracing.mount \
+           sys-fs-fuse-connections.mount dev-hugepages.mount dev-mqueue.mount \
+           systemd-remount-fs.service systemd-pstore.service systemd-firstboot.service \
+           systemd-repart.service systemd-random-seed.service systemd-logind.service \
+           getty@tty1.service console-getty.service getty.target ssh.service sshd.service \
+           systemd-hwdb-update.service ldconfig.service; do
+    ln -sfn /dev/null "$e/$u"
+  done
+}
+
+# Moves this process (the launcher of a systemd host) into a cgroup of its own in every
+# hierarchy, listed in $d/cgroups for `down`; with `unshare --cgroup`, the host's systemd
+# sees it as its root. Done before `ip netns exec`, whose fresh /sys has no cgroups.
+_own_cgroup() {
+  local h=$1 d=$2 line ctl path dir lines
+  : >"$d/cgroups"
+  # read whole first: a move changes what the file says of the hierarchies after it
+  mapfile -t lines </proc/self/cgroup
+  for line in "${lines[@]}"; do
+    ctl=${line#*:}; path=${ctl#*:}; ctl=${ctl%%:*}
+    case $ctl in
+      '') dir=/sys/fs/cgroup/unified; [[ -d $dir ]] || dir=/sys/fs/cgroup ;;
+      name=*) dir=/sys/fs/cgroup/${ctl#name=} ;;
+      *cpuset*) continue ;;  # a new cpuset takes no process until given cpus and mems
+      *) dir=/sys/fs/cgroup/$ctl ;;
+    esac
+    [[ -f $dir/cgroup.procs ]] || continue
+    dir=${dir}${path%/}/tb-$TB_PREFIX-$h
+    mkdir -p "$dir" && echo "$dir" >>"$d/cgroups" && echo 0 >"$dir/cgroup.procs"
+  done
 }
 
 # ---------------------------------------------------------------- down
@@ -167,6 +226,14 @@ down() {
   for n in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' |
              grep -E "^${TB_PREFIX}-(h[0-9]+|br0)$" || true); do
     ip link del "$n" 2>/dev/null || true
+  done
+  # the cgroups of systemd hosts, once their processes are gone (deepest first)
+  for f in "$TB_STATE"/h[0-9]*/cgroups; do
+    [[ -s $f ]] || continue
+    while IFS= read -r p; do
+      [[ $p == /sys/fs/cgroup/*tb-"$TB_PREFIX"-h[0-9]* && -d $p ]] || continue
+      find "$p" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done <"$f"
   done
   # State lives on disk only as keys/config/logs; the per-host filesystems were tmpfs in
   # the hosts' own mount namespaces and died with them.
@@ -225,19 +292,20 @@ EOF
     ip -n "$(nsname "$h")" link set lo up
     ip -n "$(nsname "$h")" addr add "$ip/24" dev eth0
     ip -n "$(nsname "$h")" link set eth0 up
-    setsid ip netns exec "$(nsname "$h")" \
+    (if [[ " $TB_SYSTEMD " == *" $h "* ]]; then _own_cgroup "$h" "$d"; fi
+    exec setsid ip netns exec "$(nsname "$h")" \
       unshare --mount --uts --ipc --pid --fork --kill-child --propagation private \
       env TB_STATE="$TB_STATE" TB_PREFIX="$TB_PREFIX" TB_SUBNET="$TB_SUBNET" TB_HOST_NODE="$TB_HOST_NODE" \
           TB_HOST_TMPFS_SIZE="$TB_HOST_TMPFS_SIZE" TB_SSHD_LOGLEVEL="$TB_SSHD_LOGLEVEL" TB_HIDE="$TB_HIDE" \
-          TB_MAXSTARTUPS="$TB_MAXSTARTUPS" TB_MAXSESSIONS="$TB_MAXSESSIONS" \
-      "$SELF" _init "$h" </dev/null >"$d/sshd.log" 2>&1 &
+          TB_MAXSTARTUPS="$TB_MAXSTARTUPS" TB_MAXSESSIONS="$TB_MAXSESSIONS" TB_SYSTEMD="$TB_SYSTEMD" \
+      "$SELF" _init "$h" </dev/null >"$d/sshd.log" 2>&1) &
     echo $! >"$d/unshare.pid"
   done
   # wait for every sshd to print its banner
   for i in $(seq "$n"); do
     h=h$i; ip=$(ip_of "$h")
     local ok=0 k
-    for k in $(seq 100); do
+    for k in $(seq 400); do   # up to ~25 s: a systemd host boots first
       if timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22 && head -c 4 <&3" 2>/dev/null | grep -q SSH-; then ok=1; break; fi
       sleep 0.05
     done

@@ -6,6 +6,7 @@
  *
  *   const reason = testbedUnavailable()          // skip the suite with it when set
  *   const bed = await up(3)                      // h1..h3 at bed.hosts[i].address
+ *   const bed = await up(2, {systemd: ['h2']})   // h2's PID 1 is systemd (systemdBedUnavailable())
  *   after(() => bed.down())                      // nothing left: processes, netns, veth, bridge
  *   await bed.exec('h1', 'cat /etc/hostname')    // inside the host, without ssh
  *
@@ -91,6 +92,18 @@ const alive = (pid: number): boolean => {
   }
 }
 
+/** Why hosts whose PID 1 is systemd cannot run here, or undefined (installs systemd when missing). */
+export function systemdBedUnavailable(): string | undefined {
+  const reason = testbedUnavailable()
+  if (reason) return reason
+  try {
+    ensureCommand('/lib/systemd/systemd', 'systemd')
+    return undefined
+  } catch (err) {
+    return (err as Error).message
+  }
+}
+
 interface Slot {
   n: number
   state: string
@@ -145,12 +158,15 @@ function script(args: string[], env: NodeJS.ProcessEnv): {status: number | null;
   return {status: r.status, stderr: r.stderr}
 }
 
-/** Brings up h1..hn (n ≤ 20) and waits until every sshd answers. */
-export async function up(n: number): Promise<Testbed> {
-  const reason = testbedUnavailable()
+/**
+ * Brings up h1..hn (n ≤ 20) and waits until every sshd answers. Hosts in `systemd` boot
+ * systemd as their PID 1 (sshd is one of its units), as a real machine would.
+ */
+export async function up(n: number, options: {systemd?: string[]} = {}): Promise<Testbed> {
+  const reason = options.systemd?.length ? systemdBedUnavailable() : testbedUnavailable()
   if (reason) throw new Error(reason)
   const slot = claimSlot()
-  const env = envOf(slot.n, slot.state)
+  const env = {...envOf(slot.n, slot.state), TB_SYSTEMD: (options.systemd ?? []).join(' ')}
   const down = async (): Promise<void> => {
     script(['down'], env)
     rmSync(slot.state, {recursive: true, force: true})

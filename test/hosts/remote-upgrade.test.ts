@@ -2,6 +2,9 @@
 // Postgres and the control plane on h1, both data planes on h2. A second build (this one
 // with another version string) installs its bundle beside the first on each host and moves
 // every node over under a load on both data planes; then back. 0 failed requests each way.
+// h2's PID 1 is systemd, so its data planes run as units: a rolling restart, the upgrade and
+// the rollback each replace a unit's main process, and systemd must follow the node to its
+// new supervisor (PIDFile=) rather than end the unit. h1 has no systemd: cp-1 runs detached.
 import assert from 'node:assert/strict'
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -10,13 +13,13 @@ import {createSandbox, processesMentioning, runKctl, type KctlRun, type Sandbox}
 import {failures, startLoad} from '../helpers/load.js'
 import {secondBuild, THIS_VERSION} from '../helpers/second-build.js'
 import {until} from '../helpers/until.js'
-import {bedSpec, SERVED_REMOTELY_KONG_YAML, testbedUnavailable, up, type Testbed} from '../helpers/testbed.js'
+import {bedSpec, SERVED_REMOTELY_KONG_YAML, systemdBedUnavailable, up, type Testbed} from '../helpers/testbed.js'
 
 const THIS = THIS_VERSION
 const NEXT = `${THIS}-next.1`
 
 
-describe('kctl upgrade and --rollback on two hosts', {skip: testbedUnavailable(), timeout: 1_200_000}, () => {
+describe('kctl upgrade and --rollback on two hosts', {skip: systemdBedUnavailable(), timeout: 1_200_000}, () => {
   let bed: Testbed
   let sb: Sandbox
   let next: string
@@ -36,9 +39,30 @@ describe('kctl upgrade and --rollback on two hosts', {skip: testbedUnavailable()
     return {bundles, current, binaries}
   }
   const loadOnDps = () => [8000, 8001].map((port) => startLoad(`http://${addr(2)}:${port}/hello`, 2))
+  /** What systemd on h2 says of a data plane's unit, and the pid its supervisor.pid names. */
+  const unitOf = async (node: string): Promise<{state: string; mainPid: number; restarts: number; pidFile: number; command: string}> => {
+    const show = (await bed.exec('h2', `systemctl show -p ActiveState,SubState,MainPID,NRestarts kctl-edge-${node}.service`)).stdout
+    const v = Object.fromEntries(show.trim().split('\n').map((l) => l.split('=')))
+    const pidFile = Number((await bed.exec('h2', `cat /var/lib/kctl/edge/nodes/${node}/supervisor.pid`)).stdout.trim())
+    const command = (await bed.exec('h2', `tr '\\0' ' ' </proc/${v.MainPID}/cmdline`)).stdout
+    return {state: `${v.ActiveState}/${v.SubState}`, mainPid: Number(v.MainPID), restarts: Number(v.NRestarts), pidFile, command}
+  }
+  const units = async () => Object.fromEntries(await Promise.all(['dp-1', 'dp-2'].map(async (n) => [n, await unitOf(n)] as const)))
+  /** Each data plane's unit is running, its main process the node's supervisor, never restarted by systemd. */
+  const assertUnitsFollow = async (before?: Awaited<ReturnType<typeof units>>) => {
+    const now = await units()
+    for (const [n, u] of Object.entries(now)) {
+      assert.equal(u.state, 'active/running', `${n}'s unit`)
+      assert.equal(u.restarts, 0, `systemd never restarted ${n}`)
+      assert.equal(u.mainPid, u.pidFile, `${n}'s unit follows the pid its supervisor wrote`)
+      assert.match(u.command, new RegExp(`main\\.js --conf /etc/kctl/edge/nodes/${n}/kong\\.conf`), `${n}'s main process is its supervisor`)
+      if (before) assert.notEqual(u.mainPid, before[n].mainPid, `${n} has a new supervisor`)
+    }
+    return now
+  }
 
   before(async () => {
-    bed = await up(2)
+    bed = await up(2, {systemd: ['h2']})
     sb = await createSandbox()
     next = secondBuild(join(sb.dir, 'kctl-next'), NEXT)
     await writeFile(
@@ -70,6 +94,35 @@ describe('kctl upgrade and --rollback on two hosts', {skip: testbedUnavailable()
     assert.deepEqual(await versions(), {postgres: null, 'cp-1': THIS, 'dp-1': THIS, 'dp-2': THIS})
   })
 
+  it('the data planes on h2 run as systemd units, cp-1 on h1 detached', async () => {
+    await assertUnitsFollow()
+    assert.equal((await bed.exec('h1', 'ls /etc/systemd/system 2>/dev/null | grep kctl; true')).stdout.trim(), '', 'h1 has no systemd: no unit')
+  })
+
+  it('a rolling restart under a load on both data planes: 0 failed requests, systemd follows each node to its new supervisor', async () => {
+    const before = await units()
+    const loads = loadOnDps()
+    await until('the load to be under way', async () => loads.every((l) => l.done() > 10))
+    const r = await sb.kctl('restart', '--json')
+    const shots = (await Promise.all(loads.map((l) => l.stop()))).flat()
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
+    assert.deepEqual(JSON.parse(r.stdout).restarted, ['cp-1', 'dp-1', 'dp-2'])
+    assert.ok(shots.length > 50, `${shots.length} requests`)
+    assert.deepEqual(failures(shots), {}, `${shots.length} requests over 2 DPs, none may fail`)
+    await assertUnitsFollow(before)
+    for (const n of [1, 2]) assert.equal((await bed.exec('h2', `ps -o pid= -p ${before[`dp-${n}`].mainPid}`)).stdout.trim(), '', `dp-${n}'s old supervisor is gone`)
+  })
+
+  it('a unit whose runtime writes no supervisor.pid (an older kctl\'s) is restarted by stop and start, with a warning, never left to systemd', async () => {
+    await bed.exec('h2', 'rm /var/lib/kctl/edge/nodes/dp-2/supervisor.pid')
+    const r = await sb.kctl('restart', 'dp-2', '--json')
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
+    assert.deepEqual(JSON.parse(r.stdout).restarted, ['dp-2'])
+    assert.match(r.stderr, /dp-2 is restarted by stopping it \(dp-2 runs as a systemd unit from a runtime that does not tell systemd where the node goes on a handover/)
+    await until('dp-2 to serve again', async () => (await fetch(`http://${addr(2)}:8001/hello`).catch(() => undefined))?.status === 200, {timeoutMs: 60_000})
+    await assertUnitsFollow()
+  })
+
   it('upgrade by the second build under a load on both data planes: 0 failed requests, its bundle beside the first on each host, every node on it', async () => {
     const loads = loadOnDps()
     await until('the load to be under way', async () => loads.every((l) => l.done() > 10))
@@ -88,6 +141,8 @@ describe('kctl upgrade and --rollback on two hosts', {skip: testbedUnavailable()
       assert.deepEqual(h.binaries, [`/opt/kctl/${NEXT}/bin/node`], `h${n}'s gateway processes run the new bundle's Node`)
     }
     assert.equal((await bed.exec('h2', 'cat /var/lib/kctl/edge/nodes/dp-1/runtime.entry')).stdout.trim(), `/opt/kctl/${NEXT}/dist/src/runtime/main.js`)
+    await assertUnitsFollow()
+    assert.match((await bed.exec('h2', 'cat /etc/systemd/system/kctl-edge-dp-1.service')).stdout, new RegExp(`^ExecStart=/opt/kctl/${NEXT}/bin/node `, 'm'), 'the unit starts the new version from now on')
   })
 
   it('--rollback under the same load: 0 failed requests, every node back on the first version, current back', async () => {
@@ -105,6 +160,7 @@ describe('kctl upgrade and --rollback on two hosts', {skip: testbedUnavailable()
       assert.equal(h.current, THIS, `h${n}'s current link`)
       assert.deepEqual(h.binaries, [`/opt/kctl/${THIS}/bin/node`], `h${n}'s gateway processes run the first bundle's Node`)
     }
+    await assertUnitsFollow()
   })
 
   it('destroy removes both bundles from every host', async () => {

@@ -300,5 +300,26 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
       await assert.rejects(refused.facts(), (err: unknown) => err instanceof ExternalError && err.code === 'HOST_UNREACHABLE' && /Connection refused/i.test(err.message))
       assert.ok(Date.now() - started < 60_000, `took ${Date.now() - started} ms`)
     })
+
+    it('a script that exits 255 itself is its exit code, not a lost connection', async () => {
+      const h = host(2)
+      const r = await h.run('sh', ['-c', 'exit 255'], {reject: false})
+      assert.equal(r.exitCode, 255)
+      assert.equal((await h.run('uname', ['-n'])).stdout, 'h2', 'the connection is still used')
+    })
+
+    // last: the host stays down
+    it('a host that goes down during a command: the connection is named as lost, with the host and what to check', async () => {
+      const h = host(2)
+      await h.run('true', [])
+      const outcome = h.run('sleep', ['60']).then(() => 'the command finished', (err: unknown) => err)
+      await until('the command to run on h2', async () => (await bed.exec('h2', 'ps -eo args')).stdout.includes('sleep 60'))
+      await bed.poweroff('h2')
+      const err = await outcome
+      assert.ok(err instanceof ExternalError, String(err))
+      assert.equal(err.code, 'HOST_UNREACHABLE', err.message)
+      assert.match(err.message, new RegExp(`^Lost the SSH connection to host h2 \\(${bed.hosts[1].address.replace(/\./g, '\\.')}\\) while `))
+      assert.match(err.hint ?? '', /Is the host up/)
+    })
   })
 })

@@ -50,6 +50,8 @@ describe('the systemd unit of a node', {skip: analyzeUnavailable()}, () => {
     assert.equal(r.stderr.trim(), '', 'no warning')
     assert.match(text, /^User=kctl-edge$/m)
     assert.match(text, /^Restart=on-failure$/m)
+    // a handover's new supervisor writes this file before the old one exits: systemd follows it
+    assert.ok(text.split('\n').includes(`PIDFile=${join(prefix, 'supervisor.pid')}`), text)
     assert.match(text, new RegExp(`^LimitNOFILE=${NODE_NOFILE}$`, 'm'))
     assert.match(text, new RegExp(`^ExecStart=${nodeBinaryIn(dir)} ${runtimeEntryIn(dir)} --conf \\S+/kong\\.conf$`, 'm'))
   })
@@ -61,6 +63,8 @@ describe('the systemd unit of a node', {skip: analyzeUnavailable()}, () => {
     assert.equal(r.status, 0, r.stderr)
     assert.equal(r.stderr.trim(), '', 'no warning')
     assert.match(text, /^ExecStart="[^"]*opt with space%%\$x[^"]*bin\/node" "[^"]*%%\$\$x[^"]*main\.js" /m)
+    assert.match(text, /^PIDFile=\S*opt with space%%\$x\/data\/nodes\/dp-1\/supervisor\.pid$/m)
+    assert.match(text, /^WorkingDirectory=\S*opt with space%%\$x\/data\/nodes\/dp-1$/m)
   })
 
   it('the check itself fails on a unit systemd does not accept', () => {

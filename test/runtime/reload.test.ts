@@ -5,7 +5,7 @@
  * process that cannot start is stopped while the old one keeps serving.
  */
 import assert from 'node:assert/strict'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -32,6 +32,7 @@ ${paths.map((p, i) => `      - name: r${i}\n        paths: ["${p}"]\n`).join('')
 
 describe('reload', () => {
   let node: NodeProcess
+  const pidFile = (): number => Number(readFileSync(join(node.prefix, 'supervisor.pid'), 'utf8').trim())
   let proxy: string
   let configFile: string
 
@@ -103,8 +104,11 @@ describe('reload', () => {
     const servingBefore = await node.servingPid()
     const load = startLoad(`${proxy}/one`, 8)
     await until('the load under way', () => load.done() >= 30)
+    assert.equal(pidFile(), first, 'supervisor.pid names the supervisor that owns the node')
     const r = await signalSupervisor(node.prefix, first, 'SIGUSR2')
     assert.equal(r.last_handover?.ok, true, r.last_handover?.error ?? '')
+    // written by the new supervisor before the old one exits: a systemd unit's PIDFile=
+    assert.equal(pidFile(), r.pid, 'supervisor.pid names the new supervisor')
     assert.notEqual(r.pid, first, 'the record is the new supervisor\'s')
     successors.push(r.pid)
     assert.equal(r.last_handover?.pid, r.pid)
@@ -125,5 +129,11 @@ describe('reload', () => {
     assert.equal(failed.pid, r.pid, 'the same supervisor keeps the node')
     assert.match(failed.last_handover?.error ?? '', /the new supervisor did not start/)
     assert.equal((await fetch(`${proxy}/one`)).status, 200)
+    assert.equal(pidFile(), r.pid, 'supervisor.pid still names the supervisor that kept the node')
+
+    // stopped, the node has no pid file: nothing names a process that is gone
+    process.kill(r.pid, 'SIGTERM')
+    await until('the supervisor to exit', () => (isAlive(r.pid) ? undefined : true))
+    assert.equal(existsSync(join(node.prefix, 'supervisor.pid')), false)
   })
 })

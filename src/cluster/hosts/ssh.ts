@@ -151,6 +151,22 @@ export class SshHost implements Host {
     throw err
   }
 
+  /**
+   * After an exit 255 that names no ssh failure: the error when the master connection is gone
+   * (the host went down or the network between us did), undefined when it is still up (the
+   * script itself exited 255). The next run opens a new connection.
+   */
+  private async lost(what: string | undefined, stderr: string): Promise<Error | undefined> {
+    if (!this.up) return undefined
+    const check = await execa('ssh', [...this.baseArgs(), '-O', 'check', destinationOf(this.target)], {reject: false, stdin: 'ignore', timeout: 10_000})
+    if (check.exitCode === 0) return undefined
+    this.up = false
+    this.connecting = undefined
+    return new ExternalError('HOST_UNREACHABLE', `Lost the SSH connection to host ${this.name} (${this.destination})${what ? ` while ${what}` : ''}.`, quietSshOutput(stderr), {
+      hint: `Is the host up, its sshd running, and the network to it working? Try \`${this.failureContext().tryCommand}\`.`,
+    })
+  }
+
   private async connectFailure(stderr: string, why: string): Promise<Error> {
     const dest = destinationOf(this.target)
     if (/host key is known for .* and you have requested strict checking/.test(stderr)) {
@@ -206,7 +222,7 @@ export class SshHost implements Host {
     }
     const stderr = String(r.stderr)
     if (r.exitCode === 255 && !r.timedOut && !r.isCanceled) {
-      const failure = sshFailure(stderr, this.failureContext())
+      const failure = sshFailure(stderr, this.failureContext()) ?? (await this.lost(opts.what, stderr))
       if (failure) throw failure
     }
     if (r.exitCode === undefined || r.timedOut || r.isCanceled) {
@@ -218,7 +234,7 @@ export class SshHost implements Host {
 
   /** Runs a script that must succeed; `what` names it in the error. */
   private async must(script: string, what: string, opts: {input?: string | Buffer} = {}): Promise<string> {
-    const r = await this.sh(script, opts)
+    const r = await this.sh(script, {...opts, what})
     if (r.exitCode !== 0) throw this.failed(what, r)
     return r.stdout
   }

@@ -6,9 +6,13 @@
  *   {pid, serving_pid, spare_pid, state: running|failed|stopped, restarts, last_crash: {at, cause}|null,
  *    failure: null|string, reloads, last_reload: {at, ok, error}|null,
  *    last_handover: {at, ok, pid, error}|null, entry, updated_at}
+ *
+ * `<prefix>/supervisor.pid`: the pid of the supervisor that owns the node, alone on a line,
+ * for a service manager (a systemd unit's `PIDFile=`). A handover's new supervisor writes it
+ * before the old one exits, so systemd follows the node to it instead of ending the unit.
  */
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import type {LastCrash, LastHandover, LastReload} from './protocol.js'
 
 export interface SupervisionRecord {
@@ -45,12 +49,37 @@ export function recordPath(prefix: string): string {
   return join(prefix, RECORD_FILE)
 }
 
-export function writeRecord(prefix: string, record: SupervisionRecord): void {
-  mkdirSync(prefix, {recursive: true})
-  const file = recordPath(prefix)
+export const PID_FILE = 'supervisor.pid'
+
+export function pidFilePath(prefix: string): string {
+  return join(prefix, PID_FILE)
+}
+
+/** Writes `text` to `file` whole (a temp file renamed over it): a reader never sees half of it. */
+function writeWhole(file: string, text: string): void {
+  mkdirSync(dirname(file), {recursive: true})
   const tmp = `${file}.${process.pid}.tmp`
-  writeFileSync(tmp, JSON.stringify(record) + '\n', {mode: 0o644})
+  writeFileSync(tmp, text, {mode: 0o644})
   renameSync(tmp, file)
+}
+
+export function writeRecord(prefix: string, record: SupervisionRecord): void {
+  writeWhole(recordPath(prefix), JSON.stringify(record) + '\n')
+}
+
+/** This process owns the node from now on: `<prefix>/supervisor.pid` says so. */
+export function writePidFile(prefix: string): void {
+  writeWhole(pidFilePath(prefix), `${process.pid}\n`)
+}
+
+/** Removes `<prefix>/supervisor.pid` if it still names this process (a stopped node has none). */
+export function removePidFile(prefix: string): void {
+  const file = pidFilePath(prefix)
+  try {
+    if (Number(readFileSync(file, 'utf8').trim()) === process.pid) rmSync(file, {force: true})
+  } catch {
+    // none
+  }
 }
 
 /** The record, or null when there is none or it does not parse. */

@@ -25,7 +25,9 @@
  *
  * Restarts and the last crash reach `kctl status` through the serving process's `/status`
  * (env at fork, protocol.ts) and through `<prefix>/supervisor.json` (record.ts), which
- * also says why a node that gave up is down.
+ * also says why a node that gave up is down. `<prefix>/supervisor.pid` names the supervisor
+ * that owns the node (a successor writes it as it takes over, before the old one exits), for
+ * a systemd unit's PIDFile=.
  */
 import {fork, spawn, type ChildProcess} from 'node:child_process'
 import type {Logger} from '../kit/log.js'
@@ -34,7 +36,7 @@ import {nodeFor, readEntry} from './entry.js'
 import {BindError, Handles} from './handles.js'
 import {HANDOVER_ENV, SPARE_ENV, SUPERVISION_ENV, type FromSuccessor, type LastCrash, type LastHandover, type LastReload, type SupervisionInfo, type ToServing, type ToSuccessor, type ToSupervisor} from './protocol.js'
 import type {ListenHandle} from './handles.js'
-import {writeRecord, type SupervisionRecord} from './record.js'
+import {removePidFile, writePidFile, writeRecord, type SupervisionRecord} from './record.js'
 
 export interface SupervisorOptions {
   /** The serving process's entry and arguments. */
@@ -132,6 +134,7 @@ class Supervisor {
 
   run(): Promise<number> {
     const finished = new Promise<number>((resolve) => (this.done = resolve))
+    if (this.owner) this.ownPidFile()
     this.record('running', null)
     process.once('SIGTERM', () => this.stop('SIGTERM'))
     process.once('SIGINT', () => this.stop('SIGINT'))
@@ -139,7 +142,19 @@ class Supervisor {
     process.on('SIGUSR2', () => this.handOver())
     if (this.opts.successorOf) void this.adoptHandles().then(() => this.fork())
     else this.fork()
-    return finished.finally(() => this.handles.closeAll())
+    return finished.finally(() => {
+      this.handles.closeAll()
+      removePidFile(this.opts.prefix)
+    })
+  }
+
+  /** `<prefix>/supervisor.pid` names this process: a service manager follows the node here. */
+  private ownPidFile(): void {
+    try {
+      writePidFile(this.opts.prefix)
+    } catch (err) {
+      this.opts.log.warn(`could not write ${this.opts.prefix}/supervisor.pid: ${(err as Error).message}`)
+    }
   }
 
   /** A successor: every socket of the supervisor it takes over from, before its serving process starts. */
@@ -427,6 +442,8 @@ class Supervisor {
   /** A successor's serving process started: this supervisor is the node's from now on. */
   private takeOwnership(): void {
     this.owner = true
+    // before the predecessor exits: systemd reads the file when the unit's main process ends
+    this.ownPidFile()
     const at = this.opts.successorOf?.at ?? Date.now()
     this.lastHandover = {at, ok: true, pid: process.pid, error: null}
     this.record('running', null)
