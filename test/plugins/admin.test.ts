@@ -151,7 +151,9 @@ describe('plugins: Admin API', () => {
     assert.match((await post('cors', {methods: ['FETCH']})).body.message, /config\.methods\.1: expected one of/)
     assert.match((await post('ip-restriction', {})).body.message, /at least one of these fields must be non-empty: 'config.allow', 'config.deny'/)
     assert.match((await post('ip-restriction', {deny: ['10.0.0.0/33']})).body.message, /config\.deny\.1: invalid ip or cidr range: '10.0.0.0\/33'/)
-    assert.match((await post('request-transformer', {add: {headers: ['novalue']}})).body.message, /config\.add\.headers\.1: key 'novalue' has no value/)
+    // Kong's messages: a header entry without a colon fails the list's match, a body or query entry check_for_value
+    assert.match((await post('request-transformer', {add: {headers: ['novalue']}})).body.message, /config\.add\.headers\.1: invalid value: novalue/)
+    assert.match((await post('request-transformer', {add: {body: ['novalue']}})).body.message, /config\.add\.body\.1: key 'novalue' has no value/)
     assert.match((await post('request-transformer', {http_method: 'get'})).body.message, /config\.http_method: invalid value: get/)
     assert.match((await post('response-transformer', {add: {json_types: ['date']}})).body.message, /config\.add\.json_types\.1: expected one of/)
   })

@@ -103,6 +103,25 @@ describe('plugins: request-transformer', () => {
     const form = await get(port, '/', {method: 'POST', body: 'secret=1&a=2', headers: {'content-type': 'application/x-www-form-urlencoded'}})
     assert.equal(form.json().body, 'b=2&d=added')
   })
+
+  test("multipart/form-data bodies: Kong's rename, remove, replace, add; other parts (files) kept byte for byte under the body's boundary", async (t) => {
+    const conf = {rename: {body: ['a:b']}, remove: {body: ['secret']}, replace: {body: ['c:new']}, add: {body: ['d:added', 'c:ignored']}, append: {body: ['e:appended']}}
+    const {port} = await setup(t, [plugin('request-transformer', conf)])
+    const B = 'XyZ'
+    const file = 'Content-Disposition: form-data; name="upload"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nline é\r\n--not-the-boundary\r\n'
+    const body = [`--${B}\r\nContent-Disposition: form-data; name="secret"\r\n\r\ns\r\n`, `--${B}\r\n${file}\r\n`, `--${B}\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n`, `--${B}\r\nContent-Disposition: form-data; name="c"\r\n\r\nold\r\n`, `--${B}--\r\n`].join('')
+    const r = await get(port, '/', {method: 'POST', body, headers: {'content-type': `multipart/form-data; boundary=${B}`}})
+    const echo = r.json()
+    assert.equal(echo.headers['content-type'], `multipart/form-data; boundary=${B}`)
+    assert.equal(Number(echo.headers['content-length']), Buffer.byteLength(echo.body))
+    const field = (name: string, v: string) => `--${B}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${v}\r\n`
+    assert.equal(echo.body, `--${B}\r\n${file}\r\n${field('b', '1')}${field('c', 'new')}${field('d', 'added')}--${B}--\r\n`)
+    const form = await new Response(echo.body, {headers: {'content-type': echo.headers['content-type']}}).formData()
+    assert.equal(await (form.get('upload') as Blob).text(), 'line é\r\n--not-the-boundary\r\n')
+    // not multipart after all (no boundary): left alone
+    const bare = await get(port, '/', {method: 'POST', body: 'a=1', headers: {'content-type': 'multipart/form-data'}})
+    assert.equal(bare.json().body, 'a=1')
+  })
 })
 
 describe('plugins: response-transformer', () => {
@@ -132,6 +151,16 @@ describe('plugins: response-transformer', () => {
       return true
     })
     assert.equal((await get(text.port, '/')).body, '{"upstream":1}')
+  })
+
+  test("JSON keys as Kong's body_transformer: add fills a false key, replace leaves it, a number that is none is not written; problem+json is JSON", async (t) => {
+    const conf = {replace: {json: ['off:x', 'n:1']}, add: {json: ['f:added', 'bad:abc'], json_types: ['string', 'number']}}
+    const {port} = await setup(t, [plugin('response-transformer', conf)], (_req, res) => {
+      res.writeHead(200, {'content-type': 'application/problem+json'})
+      res.end('{"off":false,"f":false,"n":null}')
+      return true
+    })
+    assert.deepEqual((await get(port, '/')).json(), {off: false, f: 'added', n: '1'})
   })
 })
 

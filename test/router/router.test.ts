@@ -130,7 +130,7 @@ describe('router: fields', () => {
   test('regex captures and path normalization', () => {
     const r = buildRouter({routes: [route({paths: ['~/users/(?<id>\\d+)/(\\w+)'], service: {id: svc.id}})], services: [svc]})
     const m = r.match(req({path: '/users/7/posts/x'}))
-    assert.deepEqual(m?.captures, {positional: ['7', 'posts'], named: {id: '7'}})
+    assert.deepEqual(m?.captures, {whole: '/users/7/posts', positional: ['7', 'posts'], named: {id: '7'}})
     assert.equal(normalizePath('/a/%7Efoo/../b/./c%2f'), '/a/b/c%2F')
     assert.equal(normalizePath('/%61pi'), '/api')
   })

@@ -62,6 +62,7 @@ describe('kong.conf', () => {
       [{KONG_TRUSTED_IPS: '10.0.0.0/8,lb.internal'}, "trusted_ips must be a comma separated list in the form of IPv4 or IPv6 address or CIDR block or 'unix:', got 'lb.internal'"],
       [{KONG_UPSTREAM_KEEPALIVE_MAX_REQUESTS: '-1'}, 'upstream_keepalive_max_requests must be 0 or greater'],
       [{KONG_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT: '-1'}, 'upstream_keepalive_idle_timeout must be 0 or greater'],
+      [{KONG_ADMIN_GUI_URL: 'http://admin.test:8002, admin.test'}, "admin_gui_url has an invalid value: 'admin.test' (a URL with scheme and host, such as http://admin.example.com:8002)"],
     ]
     for (const [env, message] of cases) {
       assert.throws(() => loadConf({env}), (err: unknown) => err instanceof ConfError && err.errors.includes(message), message)

@@ -27,6 +27,8 @@ export interface DbLessAdminDeps extends StatusSource {
   health: HealthView
   /** `kctl_max_config_entities`: entities one `POST /config` may carry. */
   maxConfigEntities?: number
+  /** kong.conf `admin_gui_url`'s origins: the ones the Admin API allows (CORS); none: the request's. */
+  adminOrigins?: string[]
   /** The proxy worker processes' pids, for `GET /` (default: this process). */
   workerPids?: () => Promise<number[]>
   /** Prometheus text for `GET /metrics`. */
@@ -57,6 +59,6 @@ export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
     return handleMemoryResource({method, segments, query: url.searchParams, path: url.pathname}, entities) ?? NOT_FOUND
   }
 
-  return toHandler(route, deps.log)
+  return toHandler(route, deps.log, deps.adminOrigins)
 }
 

@@ -25,16 +25,23 @@ export const BAD_REQUEST = message(400, 'Bad request')
 const NUL_IN_PATH = /%00/
 
 /**
- * Writes a reply with Kong's headers, its CORS ones among them (`cors_filter`): the
- * request's Origin (or `*`) is allowed, with credentials.
+ * The origin a reply allows (Kong's `cors_filter`): with `admin_gui_url` set, the request's
+ * Origin when it is one of those origins, else the first; without, the request's Origin
+ * (or `*`).
  */
-export function send(req: IncomingMessage, res: ServerResponse, r: Reply, started: number): void {
+export function allowedOrigin(origin: string | undefined, allowed: readonly string[]): string {
+  if (allowed.length > 0) return origin !== undefined && allowed.includes(origin) ? origin : allowed[0]!
+  return origin ?? '*'
+}
+
+/** Writes a reply with Kong's headers, its CORS ones among them (`cors_filter`), with credentials. */
+export function send(req: IncomingMessage, res: ServerResponse, r: Reply, started: number, origins: readonly string[] = []): void {
   if (res.headersSent) return void res.end()
   const payload = r.text ?? (r.body === undefined ? '' : JSON.stringify(r.body))
   res.statusCode = r.status
   res.setHeader('Server', `kong/${GATEWAY_VERSION}`)
   res.setHeader('X-Kong-Admin-Latency', String(Math.round(performance.now() - started)))
-  res.setHeader('Access-Control-Allow-Origin', req.headers.origin ?? '*')
+  res.setHeader('Access-Control-Allow-Origin', allowedOrigin(req.headers.origin, origins))
   res.setHeader('Access-Control-Allow-Credentials', 'true')
   if (payload && r.text === undefined) res.setHeader('Content-Type', 'application/json; charset=utf-8')
   for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v)
@@ -61,7 +68,7 @@ function options(req: IncomingMessage, url: URL): Reply {
  * Turns an Admin API router into a request handler: JSON replies, errors in Kong's
  * envelope; OPTIONS answered from the path's shape, HEAD as GET without the body.
  */
-export function toHandler(route: Router, log: Logger): RequestHandler {
+export function toHandler(route: Router, log: Logger, origins: readonly string[] = []): RequestHandler {
   return (req, res) => {
     const started = performance.now()
     const url = parseTarget(req.url)
@@ -71,8 +78,8 @@ export function toHandler(route: Router, log: Logger): RequestHandler {
     Promise.resolve()
       .then(() => (!url ? BAD_REQUEST : NUL_IN_PATH.test(url.pathname) ? NOT_FOUND : method === 'OPTIONS' ? options(req, url) : route(req, url, method)))
       .then(
-        (r) => send(req, res, r, started),
-        (err) => send(req, res, errorReply(err, log), started),
+        (r) => send(req, res, r, started, origins),
+        (err) => send(req, res, errorReply(err, log), started, origins),
       )
       .catch((err) => {
         log.error(`admin API: could not answer ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`)

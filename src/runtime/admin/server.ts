@@ -42,6 +42,8 @@ export interface AdminDeps extends StatusSource {
   health?: HealthView
   /** `kctl_max_config_entities`: events one `POST /kctl/sync` may carry. */
   maxConfigEntities?: number
+  /** kong.conf `admin_gui_url`'s origins: the ones the Admin API allows (CORS); none: the request's. */
+  adminOrigins?: string[]
   /** The proxy worker processes' pids, for `GET /` (default: this process). */
   workerPids?: () => Promise<number[]>
   /** Prometheus text for `GET /metrics`; absent on nodes that proxy nothing. */
@@ -84,7 +86,7 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
     return reply ?? NOT_FOUND
   }
 
-  return toHandler(route, deps.log)
+  return toHandler(route, deps.log, deps.adminOrigins)
 }
 
 /** Plugin config checks; form values are strings, so only they are coerced (as Kong). */

@@ -52,8 +52,15 @@ export const CONF_KEYS = {
   node_worker_processes: {type: 'string', default: '1'},
   /** kctl's: keep a serving process loaded and waiting beside the running one, so a crash restart skips loading the code (supervisor/). */
   kctl_warm_spare: {type: 'boolean', default: true},
+  /** The origins the Admin API allows (CORS), as Kong's; kctl has no Admin GUI. */
+  admin_gui_url: {type: 'list', default: []},
   headers: {type: 'list', default: ['server_tokens', 'latency_tokens', 'X-Kong-Request-Id']},
   error_default_type: {type: 'string', default: 'text/plain', one_of: ERROR_DEFAULT_TYPES},
+  /** Files with the templates of the gateway's own errors (`%s`: the message, then the request id), as Kong's. */
+  error_template_html: {type: 'string', default: null},
+  error_template_json: {type: 'string', default: null},
+  error_template_xml: {type: 'string', default: null},
+  error_template_plain: {type: 'string', default: null},
   trusted_ips: {type: 'list', default: []},
   real_ip_header: {type: 'string', default: 'X-Real-IP'},
   real_ip_recursive: {type: 'boolean', default: false},

@@ -7,6 +7,8 @@ import {readFileSync} from 'node:fs'
 import {CONF_KEYS, type ConfKey, type ConfName, type NodeConf} from './defaults.js'
 import {nearestConfKey} from './nearest.js'
 import {headerSettingErrors, trustedIpErrors} from './proxy-settings.js'
+import {adminGuiUrlErrors} from './admin-gui.js'
+import {errorTemplateErrors} from './error-templates.js'
 
 export class ConfError extends Error {
   constructor(readonly errors: string[]) {
@@ -86,10 +88,11 @@ export function checkCombinations(c: NodeConf): string[] {
   if (c.role === 'data_plane' && c.database !== 'off') errors.push('only in-memory storage can be used when role = "data_plane"')
   if (c.pg_port < 1 || c.pg_port > 65535) errors.push(`pg_port must be between 1 and 65535`)
   for (const name of CHECKED_VALUES) errors.push(...valueErrors(name, c[name]))
+  errors.push(...errorTemplateErrors(c))
   return errors
 }
 
-const CHECKED_VALUES = ['headers', 'headers_upstream', 'trusted_ips', 'upstream_keepalive_pool_size', 'upstream_keepalive_max_requests', 'upstream_keepalive_idle_timeout', 'kctl_max_config_entities'] as const
+const CHECKED_VALUES = ['headers', 'headers_upstream', 'trusted_ips', 'upstream_keepalive_pool_size', 'upstream_keepalive_max_requests', 'upstream_keepalive_idle_timeout', 'kctl_max_config_entities', 'admin_gui_url'] as const
 
 /**
  * Kong's start-up errors for one key's value, already of the key's type (a number, a list);
@@ -108,6 +111,8 @@ export function valueErrors(name: string, value: unknown): string[] {
     case 'upstream_keepalive_max_requests':
     case 'upstream_keepalive_idle_timeout':
       return (value as number) < 0 ? [`${name} must be 0 or greater`] : []
+    case 'admin_gui_url':
+      return adminGuiUrlErrors(value as string[])
     case 'kctl_max_config_entities':
       return Number.isInteger(value) && (value as number) >= 1 ? [] : [`${name} must be a whole number, 1 or greater`]
   }

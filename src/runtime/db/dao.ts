@@ -20,7 +20,8 @@ import {
 } from './errors.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {ENTITIES, foreignId, foreignKeys, getSchema, type EntityRecord} from '../schema/registry.js'
-import {isUuid, newId, nowFor, SchemaViolation, validateEntity, type ValidateOptions} from '../schema/validate.js'
+import {isUuid, newId, nowFor, SchemaViolation, validateEntity, type FieldErrors, type ValidateOptions} from '../schema/validate.js'
+import {INVALID_TARGET, validTarget} from '../schema/entities/targets.js'
 import {column, constraintFields, ident, quotedColumn} from './ddl.js'
 import {inTransaction} from './pool.js'
 
@@ -215,7 +216,7 @@ export class Dao {
     try {
       e = validateEntity(this.schema, input, {defaults: true, coerce: o.coerce, checkJson: o.checkJson})
     } catch (err) {
-      if (err instanceof SchemaViolation) throw schemaViolation(err.fields)
+      if (err instanceof SchemaViolation) throw schemaViolation(this.schema.name === 'targets' ? targetDaoFields(err.fields, input) : err.fields)
       throw err
     }
     for (const [name, f] of foreignKeys(this.schema)) await this.resolveForeign(c, e, name, f)
@@ -322,4 +323,9 @@ function parseKeyDetail(detail: string | undefined, fields: string[]): Record<st
     out[f] = v === undefined || v === '' ? null : v
   })
   return out
+}
+
+/** Kong's targets DAO checks the target before the schema, with its own message (no target in it). */
+function targetDaoFields(fields: FieldErrors, input: Record<string, unknown>): FieldErrors {
+  return typeof input.target === 'string' && !validTarget(input.target) ? {...fields, target: INVALID_TARGET} : fields
 }

@@ -25,7 +25,12 @@ export interface ConfigProblem {
    * value (not under `@entity`), at `keys` when Kong files it elsewhere than the entry.
    */
   kong?: {message: string; keys?: ReadonlyArray<string | number>}
+  /** The entities are still validated after it (an unknown top-level key), and reported with it, as Kong does. */
+  tolerable?: boolean
 }
+
+/** Problems that stop before the entities are validated. */
+export const blocking = (problems: readonly ConfigProblem[]): boolean => problems.some((p) => !p.tolerable)
 
 export const describeOrigin = (o?: Origin): string => (o ? `${o.file}${o.line ? `:${o.line}` : ''}: ${o.path}` : '')
 

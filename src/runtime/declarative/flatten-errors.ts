@@ -16,6 +16,7 @@
  */
 import {foreignKeys, getSchema, referencing} from '../schema/registry.js'
 import {isUuid} from '../schema/validate.js'
+import {derivedTargetId} from './derived-ids.js'
 
 type Tree = Record<string | number, unknown>
 
@@ -100,6 +101,8 @@ function addEntityErrors(kind: string, entity: Tree, err: unknown, out: Flattene
     list.forEach((item, i) => {
       if (!isTable(item)) return
       if (item[ref.field] === undefined && pk) item[ref.field] = pk
+      // the id Kong derives for a target without one (Kong's input carries it by then)
+      if (ref.entity === 'targets' && item.id === undefined && pk && typeof item.target === 'string') item.id = derivedTargetId(pk.id, item.target)
       addEntityErrors(ref.entity, item, sub[i], out)
     })
   }

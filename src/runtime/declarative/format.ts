@@ -47,7 +47,7 @@ export function readMeta(file: ParsedFile, problems: ConfigProblem[], warnings: 
   if (d._ignore !== undefined && !Array.isArray(d._ignore)) problems.push({origin: at('_ignore'), message: 'expected an array'})
   const selectTags = readSelectTags(d._info, problems, at('_info'))
   for (const key of Object.keys(d)) {
-    if (!META.has(key) && !getSchema(key)) problems.push({origin: at(key), message: `unknown field '${key}'`})
+    if (!META.has(key) && !getSchema(key)) problems.push({origin: at(key), message: `unknown field '${key}'`, kong: {message: 'unknown field', keys: [key]}, tolerable: true})
     else if (getSchema(key) && !Array.isArray(d[key]) && d[key] !== null) problems.push({origin: at(key), message: 'expected an array'})
   }
   return {legacy, selectTags}

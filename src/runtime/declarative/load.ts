@@ -5,7 +5,7 @@
 import {exportConfig, importConfig, type EntityArrays} from '../clustering/export.js'
 import {getSchema, KINDS, rowsOf} from '../schema/registry.js'
 import {nowFor, nowSeconds} from '../schema/validate.js'
-import {ConfigInvalid, type ConfigProblem} from './errors.js'
+import {blocking, ConfigInvalid, type ConfigProblem} from './errors.js'
 import {flattenFiles} from './flatten.js'
 import {resolveTarget} from './resolve.js'
 import type {ParsedFile} from './source.js'
@@ -27,7 +27,7 @@ export interface Resolved {
 export function resolveFiles(files: readonly ParsedFile[], o: {current?: State; selectTags?: string[]} = {}): Resolved {
   const problems: ConfigProblem[] = []
   const raw = flattenFiles(files, problems)
-  if (problems.length) throw new ConfigInvalid(problems)
+  if (blocking(problems)) throw new ConfigInvalid(problems)
   const selectTags = [...new Set([...(o.selectTags ?? []), ...raw.selectTags])]
   const target = resolveTarget(raw, {current: o.current, selectTags}, problems)
   if (problems.length) throw new ConfigInvalid(problems)

@@ -13,6 +13,7 @@ import type {Entry, RawTarget} from './flatten.js'
 import {describeKey, keyValue, naturalKeys} from './keys.js'
 import {KindIndex} from './lookup.js'
 import {checkPluginConfig} from './plugins.js'
+import {derivedTargetId} from './derived-ids.js'
 import {transformsSecrets} from './format.js'
 import type {State} from './state.js'
 
@@ -81,10 +82,16 @@ function indexOf(m: Map<string, KindIndex>, schema: EntitySchema, rows: readonly
 const currentIndex = (schema: EntitySchema, ctx: Ctx) => indexOf(ctx.current, schema, ctx.o.current?.[schema.name] ?? [])
 
 function prepare(schema: EntitySchema, entry: Entry, ctx: Ctx): EntityRecord | undefined {
-  const input: Record<string, unknown> = {...entry.entity}
+  // a copy all the way down: validation fills nested records' defaults, and the entry as
+  // written is what an error shows (flattened_errors' `entity`)
+  const input: Record<string, unknown> = structuredClone(entry.entity)
   delete input.created_at
   delete input.updated_at
-  for (const [field, f] of foreignKeys(schema)) resolveReference(input, field, f, entry, ctx)
+  const unresolved: ConfigProblem[] = []
+  for (const [field, f] of foreignKeys(schema)) {
+    const problem = resolveReference(input, field, f, entry, ctx)
+    if (problem) unresolved.push(problem)
+  }
   // A plugin written without `config` still gets its config defaults, as in Kong.
   if (schema.name === 'plugins' && (input.config === undefined || input.config === null)) input.config = {}
   const tags = ctx.o.selectTags
@@ -94,18 +101,36 @@ function prepare(schema: EntitySchema, entry: Entry, ctx: Ctx): EntityRecord | u
     entity = validateEntity(schema, input, {defaults: true, checkJson: checkPluginConfig})
   } catch (err) {
     if (!(err instanceof SchemaViolation)) throw err
+    // a reference whose given fields are invalid is reported by them (as Kong: the fields
+    // are checked against the referenced entity's schema), not as not found
+    for (const p of unresolved) if (!(p.field! in err.fields)) ctx.problems.push(p)
     for (const [field, message] of flattenErrors(err.fields)) {
       const line = field ? entry.file.lineOf([...entry.keys, field.split('.')[0]]) : undefined
       ctx.problems.push({origin: {...entry.origin, line: line ?? entry.origin.line}, field, message})
     }
     return undefined
   }
-  entity.id ??= matchCurrent(schema, entity, ctx) ?? newId()
+  if (unresolved.length) {
+    ctx.problems.push(...unresolved)
+    return undefined
+  }
+  entity.id ??= matchCurrent(schema, entity, ctx) ?? derivedId(schema, entry, entity) ?? newId()
   return entity as EntityRecord
 }
 
-/** Nesting links, `{id}`, `{name}` or a bare id/name string → `{id}`; problems when nothing matches. */
-function resolveReference(input: Record<string, unknown>, field: string, f: ForeignField, entry: Entry, ctx: Ctx): void {
+/** Kong's id for a target written without one, under an upstream with an id (derived-ids.ts). */
+function derivedId(schema: EntitySchema, entry: Entry, entity: Record<string, unknown>): string | undefined {
+  if (schema.name !== 'targets' || typeof entry.entity.target !== 'string') return undefined
+  const upstream = (entity.upstream as {id?: string} | null | undefined)?.id
+  if (!upstream) return undefined
+  return derivedTargetId(upstream, entry.entity.target)
+}
+
+/**
+ * Nesting links, `{id}`, `{name}` or a bare id/name string → `{id}`; the problem when
+ * nothing matches (the reference is left for validation to check its given fields).
+ */
+function resolveReference(input: Record<string, unknown>, field: string, f: ForeignField, entry: Entry, ctx: Ctx): ConfigProblem | undefined {
   const link = entry.links[field]
   if (link) {
     if (link.entity.id) input[field] = {id: link.entity.id}
@@ -125,13 +150,13 @@ function resolveReference(input: Record<string, unknown>, field: string, f: Fore
   }
   const what = given.id ? `id '${given.id}'` : key && given[key] !== undefined ? `${key} '${given[key]}'` : JSON.stringify(given)
   // With select tags the rest of the gateway stays, so an id may point outside the file.
-  if (given.id && ctx.o.selectTags.length && !ctx.o.current) return
-  ctx.problems.push({
+  if (given.id && ctx.o.selectTags.length && !ctx.o.current) return undefined
+  input[field] = given
+  return {
     origin: {...entry.origin, line: entry.file.lineOf([...entry.keys, field]) ?? entry.origin.line},
     field,
     message: `references a ${parent.singular} with ${what} that is not in the configuration`,
-  })
-  delete input[field]
+  }
 }
 
 function findById(parent: EntitySchema, id: string, ctx: Ctx): string | undefined {
@@ -163,7 +188,7 @@ function checkDuplicates(schema: EntitySchema, entries: Entry[], problems: Confi
   for (const key of keys) {
     const seen = new Map<string, Entry>()
     for (const e of entries) {
-      const v = key[0] === 'id' ? (e.entity.id ? JSON.stringify([e.entity.id]) : undefined) : keyValue(schema, key, e.entity)
+      const v = key[0] === 'id' ? (e.entity.id ? JSON.stringify([e.entity.id]) : undefined) : keyValue(schema, key, withLinks(e))
       if (v === undefined) continue
       const first = seen.get(v)
       if (!first) seen.set(v, e)
@@ -174,6 +199,23 @@ function checkDuplicates(schema: EntitySchema, entries: Entry[], problems: Confi
     }
   }
 }
+
+/**
+ * The entry with the references its nesting implies: a valid entry has them already; an
+ * invalid one (left as written) gets its parent's id, or a token of that parent when the
+ * parent is invalid too, so that plugins nested under different parents never collide.
+ */
+function withLinks(e: Entry): Record<string, unknown> {
+  const links = Object.entries(e.links)
+  if (links.length === 0) return e.entity
+  const entity = {...e.entity}
+  for (const [field, parent] of links) entity[field] ??= {id: parent.entity.id ?? parentToken(parent)}
+  return entity
+}
+
+const parentTokens = new WeakMap<Entry, string>()
+let tokens = 0
+const parentToken = (parent: Entry): string => parentTokens.get(parent) ?? (parentTokens.set(parent, `#${++tokens}`), `#${tokens}`)
 
 function kongUniqueness(schema: EntitySchema, key: string[], value: string, e: Entry): ConfigProblem['kong'] {
   if (key.length !== 1) return undefined

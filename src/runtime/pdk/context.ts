@@ -60,11 +60,12 @@ export class PluginContext<S = unknown> {
   headerValues(name: string): string[] {
     return this.ctx.req.headersDistinct[name] ?? []
   }
-  /** Kong's `uri_captures`: named and positional (from 1) captures of the route's regex path. */
+  /** Kong's `uri_captures`: the whole match (0), positional (from 1) and named captures of the route's regex path. */
   get uriCaptures(): Record<string, string> {
     const c = this.ctx.match?.captures
     const out: Record<string, string> = {}
     if (!c) return out
+    if (c.whole !== undefined) out['0'] = c.whole
     c.positional.forEach((v, i) => (out[String(i + 1)] = v))
     return Object.assign(out, c.named)
   }

@@ -31,7 +31,7 @@ export interface RequestView {
   consumer: Consumer | null
   credential: Credential | null
   /** The route's regex path captures (Kong's `uri_captures`), when its path was a regex. */
-  readonly match?: {captures: {positional: string[]; named: Record<string, string>} | null} | null
+  readonly match?: {captures: {whole?: string; positional: string[]; named: Record<string, string>} | null} | null
   /** Per-request scratch space shared by plugins (Kong's `kong.ctx.shared`). */
   readonly shared: Record<string, unknown>
   /** Upstream tries so far; one with a status means an upstream answered. */

@@ -4,16 +4,9 @@
  * over any name → value store (headers, query, form or JSON body).
  */
 import type {Field, FieldList} from '../schema/field.js'
-import {headerName} from './typedefs.js'
 
-/** Kong's check on `name:value` elements. */
-const pairCheck = (v: string): string | null => (v.includes(':') ? null : `key '${v}' has no value`)
-const headerPairCheck = (v: string): string | null => pairCheck(v) ?? headerName().custom(v.slice(0, v.indexOf(':')))
 
 export const strings = () => ({type: 'array', required: true, default: [], elements: {type: 'string'}}) as const satisfies Field
-export const headerNames = () => ({type: 'array', required: true, default: [], elements: headerName()}) as const satisfies Field
-export const pairs = () => ({type: 'array', required: true, default: [], elements: {type: 'string', custom: pairCheck}}) as const satisfies Field
-export const headerPairs = () => ({type: 'array', required: true, default: [], elements: {type: 'string', custom: headerPairCheck}}) as const satisfies Field
 export const record = <const L extends FieldList>(fields: L) => ({type: 'record', required: true, fields}) as const
 
 /** A transformer's config as the operations read it: per operation, a list per part (`headers`, `body`…). */

@@ -18,6 +18,7 @@
  * in the order of the per-route plan built with the snapshot (plugins-plan.ts).
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {ErrorTemplates} from './error-format.js'
 import type {LogFields, Logger, LogLevel} from '../kit/log.js'
 import type {RouteMatch} from '../router/types.js'
 import type {Balancer, Peer} from './balancer/index.js'
@@ -59,6 +60,8 @@ export interface ProxyContext extends RequestView {
   readonly headerPolicy: HeaderPolicy
   /** kong.conf `error_default_type`: the format of proxy failures for clients that send no Accept. */
   readonly errorDefaultType: string
+  /** kong.conf `error_template_*`: the templates of the gateway's own errors, by format. */
+  readonly errorTemplates: ErrorTemplates
   /** The connection comes from a `trusted_ips` address: its X-Forwarded-* headers are kept. */
   readonly trustedClient: boolean
   /** The client socket's byte count when this request began (keep-alive sockets carry many). */

@@ -50,8 +50,34 @@ function formatOf(mediaType: string): ErrorFormat {
   return BY_TYPE[`${type}/${subtype}`] ?? 'json'
 }
 
-/** Kong's error templates (message, then request id). */
-export function errorBody(format: ErrorFormat, message: string, requestId: string): string {
+/** kong.conf `error_template_html`, `_json`, `_xml`, `_plain`: the templates' text, by format. */
+export type ErrorTemplates = Partial<Record<ErrorFormat, string>>
+
+/**
+ * A template's `%` directives, as Lua's `string.format` reads them: `%s` (the message, then
+ * the request id) and `%%`; null when it has another one or more than two `%s`, which Kong's
+ * `string.format` would fail on or print otherwise.
+ */
+export function templateDirectiveError(template: string): string | null {
+  let values = 0
+  for (const m of template.matchAll(/%(.?)/gs)) {
+    if (m[1] === '%') continue
+    if (m[1] !== 's') return `'%${m[1]}' is not supported`
+    if (++values > 2) return 'it has more than two %s'
+  }
+  return null
+}
+
+/** Lua's `string.format(template, message, requestId)` for a template of `%s` and `%%`. */
+function formatTemplate(template: string, message: string, requestId: string): string {
+  const values = [message, requestId]
+  return template.replace(/%([s%])/g, (_, d: string) => (d === '%' ? '%' : values.shift() ?? ''))
+}
+
+/** Kong's error templates (message, then request id), or the one kong.conf names for the format. */
+export function errorBody(format: ErrorFormat, message: string, requestId: string, templates: ErrorTemplates = {}): string {
+  const custom = templates[format]
+  if (custom !== undefined) return formatTemplate(custom, message, requestId)
   switch (format) {
     case 'json':
       return `{\n  "message":${JSON.stringify(message)},\n  "request_id":"${requestId}"\n}`

@@ -23,7 +23,7 @@ export const SERVER_HEADER = `kong/${GATEWAY_VERSION}`
 export const VIA = `1.1 ${SERVER_HEADER}`
 
 /** What a response the gateway produces needs to know about its request. */
-export type Responder = Pick<ProxyContext, 'req' | 'res' | 'requestId' | 'startedAt' | 'headerPolicy' | 'errorDefaultType'> & Partial<Pick<ProxyContext, 'responseHeaders' | 'latencies' | 'plugins' | 'pluginContext' | 'ownResponseSeen' | 'responseBodyTransforms'>>
+export type Responder = Pick<ProxyContext, 'req' | 'res' | 'requestId' | 'startedAt' | 'headerPolicy' | 'errorDefaultType' | 'errorTemplates'> & Partial<Pick<ProxyContext, 'responseHeaders' | 'latencies' | 'plugins' | 'pluginContext' | 'ownResponseSeen' | 'responseBodyTransforms'>>
 
 /**
  * The gateway's own headers on a response it produces (Server, X-Kong-Response-Latency,
@@ -70,7 +70,7 @@ export function sendError(r: Responder, status: number, message: string, headers
   // headers plugins set for the response (correlation-id's echo, rate-limiting's) go on the
   // gateway's own errors too, as Kong's header_filter runs for them (a 502, a 503…)
   const fromPlugins = r.responseHeaders
-  const body = errorBody(format, message, r.requestId)
+  const body = errorBody(format, message, r.requestId, r.errorTemplates)
   // proxied: the upstream was tried (its latency is known)
   sendOwn(r, status, {...fromPlugins, ...rest, 'content-type': CONTENT_TYPES[format]}, body, proxyFailure && r.latencies?.upstream !== undefined)
 }

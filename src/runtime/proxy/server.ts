@@ -22,7 +22,8 @@ import {accessPhase, routerPhase, serviceCheck} from './phases.js'
 import {pluginAccessPhase, pluginLogPhase} from './plugins-runner.js'
 import {PluginStates} from '../pdk/state.js'
 import {MESSAGES, SERVER_HEADER, sendError} from './responses.js'
-import {CONTENT_TYPES, errorBody, negotiateError} from './error-format.js'
+import {CONTENT_TYPES, errorBody, negotiateError, type ErrorTemplates} from './error-format.js'
+import {readErrorTemplates} from '../conf/error-templates.js'
 import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
 import {Cancellation, keepaliveOf, UpstreamPools, type Keepalive, type UpstreamResponse} from './upstream/index.js'
@@ -72,12 +73,15 @@ export interface ProxyOptions {
   realIp?: RealIpSettings
   /** kong.conf `error_default_type`; text/plain if absent. */
   errorDefaultType?: string
+  /** kong.conf `error_template_*` (the files' text); Kong's templates if absent. */
+  errorTemplates?: ErrorTemplates
 }
 
 /** The proxy settings a node's conf carries. */
-export function proxyOptionsOf(conf: NodeConf): Pick<ProxyOptions, 'keepalive' | 'headers' | 'realIp' | 'errorDefaultType'> {
+export function proxyOptionsOf(conf: NodeConf): Pick<ProxyOptions, 'keepalive' | 'headers' | 'realIp' | 'errorDefaultType' | 'errorTemplates'> {
   return {
     errorDefaultType: conf.error_default_type,
+    errorTemplates: readErrorTemplates(conf),
     keepalive: keepaliveOf(conf),
     headers: headerPolicy(conf.headers, conf.headers_upstream),
     realIp: realIpSettings(conf.trusted_ips, conf.real_ip_header, conf.real_ip_recursive),
@@ -96,7 +100,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
   let defaultCert = opts.defaultCertificate
   let closing: Promise<void> | null = null
   const pools = new UpstreamPools(opts.keepalive, (message) => log.notice(message))
-  const settings: RequestSettings = {headerPolicy: opts.headers ?? KONG_HEADERS, realIp: opts.realIp ?? NO_TRUSTED_IPS, errorDefaultType: opts.errorDefaultType ?? 'text/plain'}
+  const settings: RequestSettings = {headerPolicy: opts.headers ?? KONG_HEADERS, realIp: opts.realIp ?? NO_TRUSTED_IPS, errorDefaultType: opts.errorDefaultType ?? 'text/plain', errorTemplates: opts.errorTemplates ?? {}}
   const {realIp} = settings
   if (realIp.header === 'proxy_protocol' && realIp.trusted) log.warn('real_ip_header = proxy_protocol is not supported (no PROXY protocol listeners); client addresses are the connections\' own')
   const health = new HealthRegistry()
@@ -258,7 +262,7 @@ function nextRequestId(): string {
  */
 function clientErrorReply(err: NodeJS.ErrnoException, settings: RequestSettings): string {
   const format = negotiateError(settings.errorDefaultType)
-  const body = errorBody(format, err.code === 'HPE_HEADER_OVERFLOW' ? 'Request header or cookie too large' : 'Bad request', nextRequestId())
+  const body = errorBody(format, err.code === 'HPE_HEADER_OVERFLOW' ? 'Request header or cookie too large' : 'Bad request', nextRequestId(), settings.errorTemplates)
   const server = settings.headerPolicy.server ? `Server: ${SERVER_HEADER}\r\n` : ''
   return `HTTP/1.1 400 Bad Request\r\n${server}Content-Type: ${CONTENT_TYPES[format]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
 }
@@ -268,10 +272,11 @@ interface RequestSettings {
   headerPolicy: HeaderPolicy
   realIp: RealIpSettings
   errorDefaultType: string
+  errorTemplates: ErrorTemplates
 }
 
 function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySnapshot, log: Logger, settings: RequestSettings): ProxyContext {
-  const {headerPolicy, realIp, errorDefaultType} = settings
+  const {headerPolicy, realIp, errorDefaultType, errorTemplates} = settings
   const requestId = nextRequestId()
   const encrypted = (req.socket as {encrypted?: boolean}).encrypted === true
   const socketAddress = req.socket.remoteAddress ?? ''
@@ -282,6 +287,7 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
     startedAt: performance.now(),
     headerPolicy,
     errorDefaultType,
+    errorTemplates,
     socketBytesWritten: req.socket.bytesWritten,
     snapshot,
     req,

@@ -12,6 +12,7 @@ import {mkdirSync} from 'node:fs'
 import {createServer, type Server} from 'node:http'
 import {buildAdminApi} from '../admin/server.js'
 import {publicConf} from '../conf/load.js'
+import {adminGuiOrigins} from '../conf/admin-gui.js'
 import type {NodeConf} from '../conf/defaults.js'
 import {coalesce} from '../db/load-entities.js'
 import {loadVersionedEntities, pruneVersions} from '../db/sync-deltas.js'
@@ -79,7 +80,7 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
     const ready = async () => ((await pool.query('SELECT 1').then(() => true, () => false)) ? proxy?.notReady() ?? null : 'failed to connect to database')
     const metrics = proxy ? async () => proxy.metrics({nodeId, datastoreReachable: await pool.query('SELECT 1').then(() => true, () => false)}) : undefined
     const adminLog = log.child({subsystem: 'admin'})
-    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), log: adminLog, onChange: rebuild, status, ready, controlPlane: isCp, health: proxy?.health(), maxConfigEntities: conf.kctl_max_config_entities, workerPids: async () => (await proxy?.stats())?.workers?.map((w) => w.pid) ?? [], metrics})
+    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), adminOrigins: adminGuiOrigins(conf.admin_gui_url), log: adminLog, onChange: rebuild, status, ready, controlPlane: isCp, health: proxy?.health(), maxConfigEntities: conf.kctl_max_config_entities, workerPids: async () => (await proxy?.stats())?.workers?.map((w) => w.pid) ?? [], metrics})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) {
       const server = createServer({keepAliveTimeout: 60_000}, admin)
       await listen(server, l.host, l.port, 'admin_listen')

@@ -14,6 +14,7 @@ import {mkdirSync, readFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:http'
 import {buildDbLessAdminApi} from '../admin/dbless-api.js'
 import {publicConf} from '../conf/load.js'
+import {adminGuiOrigins} from '../conf/admin-gui.js'
 import type {NodeConf} from '../conf/defaults.js'
 import {createDbLessConfig, type DbLessConfig} from '../declarative/dbless-config.js'
 import {ConfigInvalid} from '../declarative/errors.js'
@@ -50,7 +51,7 @@ export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<Runn
   const ready = async () => (config.current() ? null : 'no configuration available (empty configuration present)')
   const metrics = async () => proxyMetrics(proxy, {nodeId})
   try {
-    const admin = buildDbLessAdminApi({metrics, nodeId, configuration: publicConf(conf), log: log.child({subsystem: 'admin'}), config, status, ready, health: {registry: proxy.health}, maxConfigEntities: conf.kctl_max_config_entities})
+    const admin = buildDbLessAdminApi({metrics, nodeId, configuration: publicConf(conf), adminOrigins: adminGuiOrigins(conf.admin_gui_url), log: log.child({subsystem: 'admin'}), config, status, ready, health: {registry: proxy.health}, maxConfigEntities: conf.kctl_max_config_entities})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) servers.push(await serve(admin, l, 'admin_listen'))
     const statusApi = createStatusApi({status, metrics, ready, log})
     for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) servers.push(await serve(statusApi, l, 'status_listen'))

@@ -305,7 +305,7 @@ function result(m: Matcher, hit: RegExpExecArray | string | null, path: string):
   const base = m.service?.path || '/'
   const captures =
     hit !== null && typeof hit !== 'string'
-      ? {positional: hit.slice(1).map((c) => c ?? ''), named: {...(hit.groups ?? {})}}
+      ? {whole: hit[0], positional: hit.slice(1).map((c) => c ?? ''), named: {...(hit.groups ?? {})}}
       : null
   return {
     route,

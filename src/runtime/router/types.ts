@@ -27,8 +27,8 @@ export interface RouteMatch {
   service: Entity<'services'> | null
   /** The part of the path that was stripped (strip_path), else null. */
   prefix: string | null
-  /** Regex path captures: positional and named, as Kong's `uri_captures`. */
-  captures: {positional: string[]; named: Record<string, string>} | null
+  /** Regex path captures: the whole match, positional and named, as Kong's `uri_captures`. */
+  captures: {whole?: string; positional: string[]; named: Record<string, string>} | null
   /** Path to send upstream (no query string): service path joined per path_handling. */
   upstreamPath: string
 }

@@ -107,6 +107,11 @@ export interface EntitySchema {
    * defaults: a grpc route's `strip_path` is false).
    */
   defaults?: (entity: EntityFields) => void
+  /**
+   * Kong's `subschema_key` check, before the fields: an error here (no subschema for the
+   * value) is the only one reported, as Kong validates nothing further.
+   */
+  subschema_check?: (entity: Record<string, unknown>) => Record<string, string> | null
   /** Whole-entity checks after field validation: `{fieldOr@entity: message}`. */
   entity_checks?: ReadonlyArray<(entity: EntityFields) => EntityCheckErrors | null>
   /** Normalises values after defaults (targets: `host` → `host:8000`). */

@@ -2,6 +2,7 @@
  * Reusable field definitions, as Kong's `db/schema/typedefs.lua`: the same messages for
  * the same mistakes, wherever the field appears.
  */
+import {createPrivateKey, X509Certificate} from 'node:crypto'
 import type {ScalarOf} from './field.js'
 
 const NAME_RE = /^[\p{L}\p{N}.\-_~]+$/u
@@ -90,8 +91,17 @@ export const pem = (description: string, what: 'certificate' | 'key'): ScalarOf<
   type: 'string',
   description,
   custom: (v: string) => {
+    const fn = what === 'certificate' ? 'x509.new' : 'pkey.new'
     const ok = what === 'certificate' ? /-----BEGIN CERTIFICATE-----/.test(v) : /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v)
-    return ok ? null : `invalid ${what}: ${what === 'certificate' ? 'x509.new' : 'pkey.new'}: could not parse PEM`
+    if (!ok) return `invalid ${what}: ${fn}: could not parse PEM`
+    // a PEM whose content is no certificate (key) is refused with OpenSSL's reason, as Kong's
+    try {
+      if (what === 'certificate') new X509Certificate(v)
+      else createPrivateKey(v)
+    } catch (err) {
+      return `invalid ${what}: ${fn}: ${(err as Error).message}`
+    }
+    return null
   },
 })
 

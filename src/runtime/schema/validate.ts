@@ -86,6 +86,8 @@ export function validateEntity(schema: EntitySchema, input: Record<string, unkno
     schema.defaults?.(entity)
     fillDefaults(schema.fields, entity)
   }
+  const subschema = schema.subschema_check?.(entity)
+  if (subschema) throw new SchemaViolation(subschema)
   checkFields(schema.fields, entity, errors, opts, '')
   if (Object.keys(errors).length === 0) {
     const entityErrors: string[] = []

@@ -2,7 +2,8 @@
  * What Kong's plugin specs need to run against kctl: a node as `helpers.start_kong` gives
  * them (an Admin API over a real Postgres, and its proxy listening on a free loopback
  * port, rebuilt on every write), Kong's mock upstream (`spec/fixtures/mock_upstream.lua`:
- * `/request`, `/status/{code}`, `/response-headers`, answering what it received as JSON)
+ * `/request`, `/status/{code}`, `/response-headers`, answering what it received as JSON;
+ * `/respond`, answering the headers and body the request asks for)
  * and a blueprint whose services point at that upstream, as Kong's do.
  */
 import {once} from 'node:events'
@@ -84,6 +85,18 @@ export async function startMockUpstream(): Promise<MockUpstream> {
         'TE', 'trailers, deflate;q=0.5', 'Trailer', 'Expires', 'Upgrade', 'example/1, foo/2',
       ])
       res.end('hello\r\n\r\nExpires: Wed, 21 Oct 2015 07:28:00 GMT\r\n\r\n')
+      return
+    }
+    if (path === '/respond') {
+      // what a spec's upstream answers, chosen by the request: the response header lines
+      // (`x-respond-headers`: a JSON list of [name, value] pairs, a name repeated for
+      // several lines) and body (`x-respond-body`, base64, else the request's own body),
+      // with its Content-Length
+      const lines = JSON.parse(String(req.headers['x-respond-headers'] ?? '[["Content-Type","application/json"]]')) as [string, string][]
+      const given = req.headers['x-respond-body']
+      const out = typeof given === 'string' ? Buffer.from(given, 'base64') : Buffer.concat(chunks)
+      res.writeHead(200, [...lines.flat(), 'Content-Length', String(out.length)])
+      res.end(out)
       return
     }
     const status = /^\/status\/(\d{3})$/.exec(path)

@@ -3,12 +3,18 @@
  * describe/it titles and assertions, against a real node (Admin API over Postgres, its
  * proxy), strategy `postgres`. Kong's blackhole host (a connect that never completes) is a
  * loopback port whose accept queue is full (test/proxy/blackhole.ts). Kong's `res_status`
- * strips the body; so do these. kctl has no `error_template_*` settings yet: the "Custom
- * error templates" block is `todo`.
+ * strips the body; so do these. The "Custom error templates" block writes Kong's fixtures
+ * (`spec/fixtures/error_templates/`) to files and starts a proxy with the settings loaded
+ * from kong.conf values naming them.
  */
 import assert from 'node:assert/strict'
 import {after, before, describe, test as it} from 'node:test'
 import {request} from 'node:http'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {loadConf} from '../../../src/runtime/conf/load.js'
+import {proxyOptionsOf} from '../../../src/runtime/proxy/server.js'
 import {startBlackhole} from '../../proxy/blackhole.js'
 import type {KongResponse} from '../admin-api/kong-client.js'
 import {resStatus, startPluginSpecNode, type PluginSpecNode} from '../plugins/kong-proxy.js'
@@ -39,7 +45,13 @@ const PLAIN_TEMPLATE = '%s\nrequest_id: %s'
 
 const RESPONSE_CODE = 504
 const RESPONSE_MESSAGE = 'The upstream server is timing out'
-const NO_TEMPLATES = 'not yet: kctl has no error_template_html/plain/json/xml settings'
+/** Kong's spec/fixtures/error_templates/error_template.{html,plain,json,xml}, byte for byte. */
+const FIXTURES = {
+  html: '<!doctype html>\n<html>\n  <head>\n    <meta charset="utf-8">\n    <title>Custom template</title>\n  </head>\n  <body>\n    <h1>Not the default</h1>\n    <p>%s.</p>\n    <p>request_id: %s</p>\n  </body>\n</html>',
+  plain: 'custom plain template: %s\\n\nrequest_id: %s\\n',
+  json: '{\n  "custom_template_message":"%s",\n  "request_id":"%s"\n}',
+  xml: '<?xml version="1.0" encoding="UTF-8"?>\n<error>\n  <message>custom template</message>\n  <message>%s</message>\n  <message>%s</message>\n</error>',
+}
 
 const format = (template: string, ...values: string[]) => values.reduce((t, v) => t.replace('%s', v), template)
 /** Kong's `assert.res_status`: the body, stripped. */
@@ -113,15 +125,67 @@ describe(`Proxy errors Content-Type [#${strategy}]`, () => {
   })
 
   describe('Custom error templates', () => {
+    let p: ExtraProxy
+    let dir: string
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'kctl-error-templates-'))
+      const paths: Record<string, string> = {}
+      for (const [format, text] of Object.entries(FIXTURES)) {
+        paths[format] = join(dir, `error_template.${format}`)
+        writeFileSync(paths[format], text)
+      }
+      const conf = loadConf({env: {}, overrides: {error_template_html: paths.html, error_template_plain: paths.plain, error_template_json: paths.json, error_template_xml: paths.xml}})
+      p = await proxyWith(node, proxyOptionsOf(conf))
+    })
+    after(async () => {
+      await p?.close()
+      if (dir) rmSync(dir, {recursive: true, force: true})
+    })
+
     describe('Accept header modified Content-Type', () => {
-      it('text/html', {todo: NO_TEMPLATES}, () => assert.fail(NO_TEMPLATES))
-      it('text/plain', {todo: NO_TEMPLATES}, () => assert.fail(NO_TEMPLATES))
-      it('application/json', {todo: NO_TEMPLATES}, () => assert.fail(NO_TEMPLATES))
-      it('application/xml', {todo: NO_TEMPLATES}, () => assert.fail(NO_TEMPLATES))
-      describe('with q-values', () => {
-        it('defaults to 1 when q-value is not specified', {todo: NO_TEMPLATES}, () => assert.fail(NO_TEMPLATES))
-        it('picks highest q-value (json)', {todo: NO_TEMPLATES}, () => assert.fail(NO_TEMPLATES))
+      it('text/html', async () => {
+        const res = await p.proxy.get('/', {headers: {accept: 'text/html'}})
+        assert.equal(body(res), format(FIXTURES.html, RESPONSE_MESSAGE, requestId(res)))
       })
+
+      it('text/plain', async () => {
+        const res = await p.proxy.get('/', {headers: {accept: 'text/plain'}})
+        assert.equal(body(res), format(FIXTURES.plain, RESPONSE_MESSAGE, requestId(res)))
+      })
+
+      it('application/json', async () => {
+        const res = await p.proxy.get('/', {headers: {accept: 'application/json'}})
+        assert.equal(JSON.parse(body(res)).custom_template_message, RESPONSE_MESSAGE)
+      })
+
+      it('application/xml', async () => {
+        const res = await p.proxy.get('/', {headers: {accept: 'application/xml'}})
+        assert.equal(body(res), format(FIXTURES.xml, RESPONSE_MESSAGE, requestId(res)))
+      })
+
+      describe('with q-values', () => {
+        it('defaults to 1 when q-value is not specified', async () => {
+          const res = await p.proxy.get('/', {headers: {accept: 'application/json;q=0.9,text/html,text/plain;q=0.9'}})
+          assert.equal(body(res), format(FIXTURES.html, RESPONSE_MESSAGE, requestId(res)))
+        })
+
+        it('picks highest q-value (json)', async () => {
+          const res = await p.proxy.get('/', {headers: {accept: 'text/plain;q=0.7,application/json;q=0.8,text/html;q=0.5'}})
+          assert.equal(JSON.parse(body(res)).custom_template_message, RESPONSE_MESSAGE)
+        })
+      })
+    })
+
+    // not in Kong's file: a template that cannot be read or filled stops the node at start
+    it('refuses a template file that cannot be read, or with directives other than %s and %%', () => {
+      const missing = join(dir, 'missing.html')
+      assert.throws(() => loadConf({env: {}, overrides: {error_template_html: missing}}), (err: Error) => err.message.includes(`error_template_html: cannot read '${missing}' (ENOENT)`))
+      const bad = join(dir, 'bad.json')
+      writeFileSync(bad, '{"message": "%s", "status": %d}')
+      assert.throws(() => loadConf({env: {}, overrides: {error_template_json: bad}}), (err: Error) => err.message.includes(`error_template_json: in '${bad}', '%d' is not supported; use %s for the message`))
+      const percent = join(dir, 'percent.plain')
+      writeFileSync(percent, '100%% sure: %s (%s)')
+      assert.equal(loadConf({env: {}, overrides: {error_template_plain: percent}}).error_template_plain, percent)
     })
   })
 })

@@ -3,13 +3,14 @@
  * order (uri, method, headers, body, query string), each part with Kong's operations in
  * Kong's order (remove ▸ rename ▸ replace ▸ add ▸ append). Values are templates
  * (`$(headers.x)`, `$(query_params.y)`, `$(uri_captures.z)`, `$(shared.w)`: template.ts).
- * The body is read only when body operations are configured and its type is JSON or a
- * form; a GET/HEAD/TRACE `http_method` moves a form body's fields into the query string.
+ * The body is read only when body operations are configured and its type is JSON, a
+ * form or multipart/form-data; a GET/HEAD/TRACE `http_method` moves a form body's fields into the query string.
  */
 import {GATEWAY_VERSION, type PluginContext, type PluginHandler, type ConfigOf} from '../../pdk/index.js'
 import {splitPair} from '../../pdk/transform.js'
 import {schema} from './schema.js'
 import {isTemplate, renderTemplate, type Env} from './template.js'
+import {multipartDelete, multipartGet, multipartSetSimple, parseMultipart, writeMultipart} from './multipart.js'
 
 type Config = ConfigOf<typeof schema>
 type Part = 'headers' | 'querystring' | 'body'
@@ -165,8 +166,49 @@ function rename(tbl: Record<string, unknown>, from: string, to: string | undefin
   return true
 }
 
-/** Kong's transform_json_body / transform_url_encoded_body: the new body, or null for unchanged. */
-function transformBody(conf: Config, env: Env, kind: BodyKind, raw: Buffer): Buffer | null {
+/**
+ * Kong's transform_multipart_body: rename ▸ remove ▸ replace ▸ add (the library has no
+ * append: `append.body` leaves a multipart body as it is); other parts, files included,
+ * are kept byte for byte, under the body's own boundary. Null for unchanged.
+ */
+function transformMultipartBody(conf: Config, env: Env, raw: Buffer, contentType: string): Buffer | null {
+  const body = parseMultipart(raw, contentType)
+  if (!body) return null
+  const length = raw.length
+  let changed = false
+  if (length > 0) {
+    for (const [from, to] of pairs(list(conf, 'rename', 'body'), env)) {
+      const part = multipartGet(body, from)
+      if (part && to !== undefined && from !== to) {
+        multipartSetSimple(body, to, {bytes: part.value})
+        multipartDelete(body, from)
+        changed = true
+      }
+    }
+    for (const [name] of pairs(list(conf, 'remove', 'body'), env)) {
+      multipartDelete(body, name)
+      changed = true
+    }
+    for (const [name, v] of pairs(list(conf, 'replace', 'body'), env)) {
+      if (v !== undefined && multipartGet(body, name)) {
+        multipartDelete(body, name)
+        multipartSetSimple(body, name, v)
+        changed = true
+      }
+    }
+  }
+  for (const [name, v] of pairs(list(conf, 'add', 'body'), env)) {
+    if (v !== undefined && !multipartGet(body, name)) {
+      multipartSetSimple(body, name, v)
+      changed = true
+    }
+  }
+  return changed ? writeMultipart(body) : null
+}
+
+/** Kong's transform_json_body / transform_url_encoded_body / transform_multipart_body: the new body, or null for unchanged. */
+function transformBody(conf: Config, env: Env, kind: BodyKind, raw: Buffer, contentType: string): Buffer | null {
+  if (kind === 'multi_part') return transformMultipartBody(conf, env, raw, contentType)
   const length = raw.length
   let params: Record<string, unknown>
   if (kind === 'json') {
@@ -181,7 +223,7 @@ function transformBody(conf: Config, env: Env, kind: BodyKind, raw: Buffer): Buf
     else params = parsed as Record<string, unknown>
   } else if (kind === 'form_encoded') {
     params = queryObject(new URLSearchParams(raw.toString('utf8')))
-  } else return null // multipart: not rewritten yet
+  } else return null
   let changed = false
   if (length > 0) {
     for (const [name] of pairs(list(conf, 'remove', 'body'), env)) {
@@ -229,7 +271,7 @@ export const handler: PluginHandler<Config> = {
       const kind = contentKind(k.header('content-type'))
       if (kind === undefined || !hasBodyOps(conf)) return transformQuery(k, conf, env)
       const apply = (raw: Buffer) => {
-        const body = transformBody(conf, env, kind, raw)
+        const body = transformBody(conf, env, kind, raw, k.header('content-type') ?? '')
         if (body) k.setUpstreamBody(body)
         transformQuery(k, conf, env)
       }

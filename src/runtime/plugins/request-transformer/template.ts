@@ -199,6 +199,8 @@ function evaluate(n: Node, env: Env): Value {
       if (o === undefined || o === null) throw new Error(`attempt to index a nil value`)
       if (typeof o === 'function') return (o as (k: Value) => Value)(i)
       if (typeof o !== 'object') return undefined
+      // a list (a repeated header or argument) is a Lua sequence: indexed from 1
+      if (Array.isArray(o)) return typeof i === 'number' && Number.isInteger(i) && i >= 1 ? (o[i - 1] as Value) : undefined
       return (o as Record<string, Value>)[String(i)]
     }
     case 'call': {

@@ -67,6 +67,14 @@ export const routes = defineEntity({
     tagsField(),
     ['service', {type: 'foreign', reference: 'services', description: 'The service this route proxies to.'}],
   ],
+  // Kong's routes have a subschema per protocol (subschema_key = "protocols"): protocols
+  // none of which is known stop the validation there
+  subschema_check: (e) => {
+    const p = e.protocols
+    const list: unknown[] = typeof p === 'string' ? [p] : Array.isArray(p) ? p : []
+    if (list.length === 0 || list.some((x) => (t.protocols as readonly unknown[]).includes(x))) return null
+    return {protocols: `unknown type: ${String(list[0])}`}
+  },
   entity_checks: [
     (e) => {
       const httpish = protocolsOf(e).some((p) => p === 'http' || p === 'https')
@@ -83,6 +91,18 @@ export const routes = defineEntity({
       if (Array.isArray(e.snis) && e.snis.length && !protocolsOf(e).some((p) => ['https', 'grpcs', 'tls', 'tls_passthrough'].includes(p))) {
         return {snis: "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'"}
       }
+      return null
+    },
+    // Kong's stream subschema (routes_subschemas.lua): a route whose protocols are all
+    // tcp/tls/udp matches on sources, destinations or snis; tls_passthrough on snis
+    (e) => {
+      const protocols: string[] = Array.isArray(e.protocols) ? e.protocols : []
+      if (protocols.length === 0) return null
+      const set = (k: string) => Array.isArray(e[k]) && e[k].length > 0
+      if (protocols.every((p) => p === 'tcp' || p === 'tls' || p === 'udp') && !['sources', 'destinations', 'snis'].some(set)) {
+        return {'@entity': "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'"}
+      }
+      if (protocols.every((p) => p === 'tls_passthrough') && !set('snis')) return {'@entity': "must set snis when 'protocols' is 'tls_passthrough'"}
       return null
     },
     // Kong's grpc subschema (routes_subschemas.lua)

@@ -66,8 +66,9 @@ export const services = defineEntity({
   shorthands: {url: expandUrl},
   entity_checks: [
     (e) =>
+      // Kong's `conditional` check: the field's error and the entity's
       e.path != null && e.protocol !== 'http' && e.protocol !== 'https'
-        ? {path: `value must be null`}
+        ? {path: `value must be null`, '@entity': "failed conditional validation given value of field 'protocol'"}
         : null,
   ],
   nested: [

@@ -42,7 +42,7 @@ const healthchecks = {
         fields: [
           ['type', checkType],
           ['timeout', {type: 'number', default: 1, between: [0, 65535]}],
-          ['concurrency', {type: 'integer', default: 10, between: [1, 2 ** 31 - 2]}],
+          ['concurrency', {type: 'integer', default: 10, between: [1, 2 ** 31]}],
           ['http_path', {type: 'string', default: '/', starts_with: '/'}],
           ['https_sni', {type: 'string'}],
           ['https_verify_certificate', {type: 'boolean', default: true}],
