@@ -5,23 +5,22 @@
  * the outcome is unknown and how to check; `kctl diff` then shows the change went in.
  * A write that cannot connect at all is "can't reach": nothing was sent.
  */
-import {after, before, describe, it} from 'node:test'
+import {before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {writeFile} from 'node:fs/promises'
 import {createServer, connect, type AddressInfo, type Server, type Socket} from 'node:net'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {AdminUnreachable, AnswerLost, send} from '../../src/declarative/admin-http.js'
 import {findFreePort} from '../../src/kit/ports.js'
-import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
-import {runKctl} from '../helpers/kctl.js'
-import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {adminBed, type TestAdmin} from '../helpers/gateway.js'
+import {kctlIn} from '../helpers/kctl.js'
 
-let pg: TestPostgres
+const bed = adminBed('kctl-answer-lost-')
 let admin: TestAdmin
 let dir: string
+before(() => void ({api: admin, dir} = bed))
 
-const kctl = (...args: string[]) => runKctl(args, {cwd: dir, env: {KCTL_DATA_DIR: join(dir, 'data')}})
+const kctl = (...args: string[]) => kctlIn(dir, ...args)
 
 /**
  * Forwards every connection to `port`; on a connection whose request is not a GET, the
@@ -65,16 +64,6 @@ async function answerDropper(port: number): Promise<{url: string; dropped: numbe
   }
 }
 
-before(async () => {
-  pg = await startTestPostgres()
-  admin = await startTestAdmin(pg)
-  dir = await mkdtemp(join(tmpdir(), 'kctl-answer-lost-'))
-})
-after(async () => {
-  await admin?.close()
-  await pg?.stop()
-  await rm(dir, {recursive: true, force: true})
-})
 
 describe('a lost answer is an unknown outcome', () => {
   it('apply: exit 3, says the outcome is unknown and to check with kctl diff; diff then shows the change went in', async () => {

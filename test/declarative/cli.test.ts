@@ -3,21 +3,22 @@
  * CI set) against a real Admin API over a real Postgres. Invalid files exit 1 with
  * every problem located, and change nothing.
  */
-import {after, before, describe, it} from 'node:test'
+import {before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {writeFile} from 'node:fs/promises'
 import {createServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
+import {adminBed, startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
 import {ROOT} from '../helpers/kctl.js'
-import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import type {TestPostgres} from '../helpers/postgres.js'
 
+const bed = adminBed('kctl-decl-cli-')
 let pg: TestPostgres
 let admin: TestAdmin
 let dir: string
+before(() => void ({pg, api: admin, dir} = bed))
 
 function kctl(...args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
   return kctlIn(join(dir, 'data'), ...args)
@@ -61,16 +62,6 @@ consumers:
 - username: alice
 `
 
-before(async () => {
-  pg = await startTestPostgres()
-  admin = await startTestAdmin(pg)
-  dir = await mkdtemp(join(tmpdir(), 'kctl-decl-cli-'))
-})
-after(async () => {
-  await admin?.close()
-  await pg?.stop()
-  await rm(dir, {recursive: true, force: true})
-})
 
 describe('kctl validate / diff / apply / dump / reset', () => {
   it('apply creates parents first and prints a decK-style summary; the env value is substituted', async () => {

@@ -7,21 +7,19 @@
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
+import {adminBed, type TestAdmin} from '../helpers/gateway.js'
 import {makeCert} from '../helpers/certs.js'
-import {runKctl} from '../helpers/kctl.js'
+import {kctlIn} from '../helpers/kctl.js'
 import {startKongLike, type KongLike} from '../helpers/kong-like.js'
-import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
 
-let pg: TestPostgres
+const bed = adminBed('kctl-entity-apply-')
 let admin: TestAdmin
 let kong: KongLike
 let dir: string
 
-const kctl = (...args: string[]) => runKctl(args, {cwd: dir, env: {KCTL_DATA_DIR: join(dir, 'data')}})
+const kctl = (...args: string[]) => kctlIn(dir, ...args)
 
 async function file(name: string, text: string): Promise<string> {
   const p = join(dir, name)
@@ -114,17 +112,10 @@ plugins:
 `
 
 before(async () => {
-  pg = await startTestPostgres()
-  admin = await startTestAdmin(pg)
+  ;({api: admin, dir} = bed)
   kong = await startKongLike(admin.url)
-  dir = await mkdtemp(join(tmpdir(), 'kctl-entity-apply-'))
 })
-after(async () => {
-  await kong?.close()
-  await admin?.close()
-  await pg?.stop()
-  await rm(dir, {recursive: true, force: true})
-})
+after(() => kong?.close())
 
 const writes = () => kong.requests.filter((r) => !r.startsWith('GET '))
 

@@ -7,14 +7,13 @@
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {writeFile} from 'node:fs/promises'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {runKctl} from '../helpers/kctl.js'
+import {scratchCli} from '../helpers/kctl.js'
 
-let dir: string
+const cli = scratchCli('kctl-gateway-check-')
 let file: string
 const servers: Server[] = []
 
@@ -32,7 +31,7 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
 
 const kongRoot = {tagline: 'Welcome to kong', version: '3.9.0', configuration: {database: 'postgres'}, plugins: {available_on_server: {}, enabled_in_cluster: []}}
 
-const kctl = (...args: string[]) => runKctl(args, {cwd: dir, env: {KCTL_DATA_DIR: join(dir, 'data')}})
+const kctl = (...args: string[]) => cli.kctl(args)
 
 const commands = () => [
   ['apply', file, '--yes'],
@@ -42,13 +41,11 @@ const commands = () => [
 ]
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kctl-gateway-check-'))
-  file = join(dir, 'kong.yaml')
+  file = join(cli.dir, 'kong.yaml')
   await writeFile(file, '_format_version: "3.0"\nservices:\n- name: svc1\n  url: http://example.com\n')
 })
 after(async () => {
   for (const s of servers) await new Promise((r) => s.close(r))
-  await rm(dir, {recursive: true, force: true})
 })
 
 describe('the target must be a Kong Admin API', () => {

@@ -4,50 +4,23 @@
  * `configuration <hash> applied` log lines.
  */
 import assert from 'node:assert/strict'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, before, describe, test} from 'node:test'
-import {findFreePort} from '../../src/kit/ports.js'
-import {generateClusterCertificate} from '../../src/pki/index.js'
+import {describe, test} from 'node:test'
 import {apply} from '../../src/services/apply.js'
-import {killAll, spawnNode} from '../helpers/nodes.js'
-import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {clusterBed, freshDatabase, spawnDataPlane, startControlPlane} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'kctl-hybrid-apply-'))
-let pg: TestPostgres
+const bed = clusterBed('kctl-hybrid-apply-')
+const {dir} = bed
 const applied = (out: string) => [...out.matchAll(/configuration ([0-9a-f]{32}) applied/g)].map((m) => m[1])
 
-before(async () => {
-  pg = await startTestPostgres()
-  const c = await generateClusterCertificate()
-  writeFileSync(join(dir, 'cluster.crt'), c.cert)
-  writeFileSync(join(dir, 'cluster.key'), c.key, {mode: 0o600})
-})
-after(async () => {
-  killAll()
-  await pg?.stop()
-  rmSync(dir, {recursive: true, force: true})
-})
-
 async function startPair(database: string) {
-  await pg.migratedDatabase(database)
-  const [admin, cpStatus, cluster, proxy, dpStatus] = await Promise.all([1, 2, 3, 4, 5].map(() => findFreePort()))
-  const certs = {cluster_cert: join(dir, 'cluster.crt'), cluster_cert_key: join(dir, 'cluster.key'), cluster_ping_interval: 1}
-  const cp = spawnNode(
-    dir,
-    {role: 'control_plane', pg_host: pg.host, pg_port: pg.port, pg_user: pg.user, pg_password: pg.password, pg_database: database, admin_listen: `127.0.0.1:${admin}`, status_listen: `127.0.0.1:${cpStatus}`, cluster_listen: `127.0.0.1:${cluster}`, ...certs},
-    {status: `http://127.0.0.1:${cpStatus}`},
-  )
-  await cp.waitReady()
-  const dp = spawnNode(
-    dir,
-    {role: 'data_plane', database: 'off', cluster_control_plane: `127.0.0.1:${cluster}`, proxy_listen: `127.0.0.1:${proxy}`, status_listen: `127.0.0.1:${dpStatus}`, ...certs},
-    {status: `http://127.0.0.1:${dpStatus}`},
-  )
-  await dp.waitReady()
-  return {admin: `http://127.0.0.1:${admin}`, cpStatus: `http://127.0.0.1:${cpStatus}`, dp}
+  const certs = {cluster_cert: bed.certFile, cluster_cert_key: bed.keyFile}
+  const cp = await startControlPlane(dir, bed.pg, await freshDatabase(bed.pg, database), certs)
+  const dp = await spawnDataPlane(dir, cp.cluster, certs)
+  await dp.node.waitReady()
+  return {admin: cp.admin, cpStatus: cp.status, dp: dp.node}
 }
 
 describe('kctl apply in hybrid mode', () => {

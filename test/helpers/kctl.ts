@@ -121,6 +121,11 @@ export function runKctl(args: string[], options: {cwd: string; env?: Record<stri
   })
 }
 
+/** Runs the CLI in `dir`, with kctl's state under `dir`/data: a test folder's own user of kctl. */
+export function kctlIn(dir: string, ...args: string[]): Promise<KctlRun> {
+  return runKctl(args, {cwd: dir, env: {KCTL_DATA_DIR: join(dir, 'data')}})
+}
+
 /**
  * A temp folder for CLI runs that need no cluster (help, usage errors, version): its own
  * data and cache dirs, made before the file's tests and removed after them.

@@ -59,7 +59,7 @@ function invalid(err: unknown, files: ParsedFile[], flatten: boolean): Reply {
 }
 
 /** Kong answers the loaded entities keyed by kind, then id. */
-function byId(entities: Record<string, Array<Record<string, any>>>): Record<string, Record<string, unknown>> {
+function byId(entities: Record<string, ReadonlyArray<{id: string}>>): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {}
   for (const [kind, rows] of Object.entries(entities)) if (rows.length) out[kind] = Object.fromEntries(rows.map((r) => [r.id, r]))
   return out

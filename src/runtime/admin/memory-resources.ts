@@ -72,13 +72,14 @@ function findTarget(rows: EntityRecord[], key: string): EntityRecord | undefined
 }
 
 /** `?size=` (default 100, max 1000), `?offset=` (opaque), `?tags=a,b` (and) or `a/b` (or), as with a database. */
-function page(r: MemoryRequest, all: Array<Record<string, any>>, topLevel: boolean): Reply {
+function page(r: MemoryRequest, all: ReadonlyArray<Record<string, unknown>>, topLevel: boolean): Reply {
   const sizeArg = r.query.get('size')
   const size = sizeArg !== null ? Number(sizeArg) : 100
   if (sizeArg !== null && (sizeArg.trim() === '' || Number.isNaN(size))) throw invalidSize('size must be a number')
   if (!Number.isInteger(size) || size < 1 || size > 1000) throw invalidSize('size must be an integer between 1 and 1000')
   const {tags, tagsAll} = tagsFilter(r.query, topLevel)
-  const rows = tags?.length ? all.filter((e) => (tagsAll ? tags.every((t) => e.tags?.includes(t)) : tags.some((t) => e.tags?.includes(t)))) : all
+  const tagged = (e: Record<string, unknown>, t: string) => Array.isArray(e.tags) && e.tags.includes(t)
+  const rows = tags?.length ? all.filter((e) => (tagsAll ? tags.every((t) => tagged(e, t)) : tags.some((t) => tagged(e, t)))) : all
   const offsetArg = r.query.get('offset')
   let start = 0
   if (offsetArg !== null) {

@@ -11,7 +11,7 @@ import type {Logger} from '../kit/log.js'
 import {bundledPlugins, findPlugin} from '../plugins/registry.js'
 import {describePlugin} from './plugin-schema.js'
 import {ENTITIES, getSchema} from '../schema/registry.js'
-import {SchemaViolation, validateEntity} from '../schema/validate.js'
+import {SchemaViolation, validateEntity, type ValidateOptions} from '../schema/validate.js'
 import {GATEWAY_VERSION} from '../kit/version.js'
 import {MAX_CONFIG_BODY, readBody} from './body.js'
 import {clusteringEndpoint} from './clustering.js'
@@ -90,8 +90,8 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
 }
 
 /** Plugin config checks; form values are strings, so only they are coerced (as Kong). */
-const pluginConfigCheck = (coerce: boolean, controlPlane: boolean) => (path: string, value: unknown, entity: Record<string, any>): {value: unknown; errors?: any} => {
-  if (path !== 'config') return {value}
+const pluginConfigCheck = (coerce: boolean, controlPlane: boolean): NonNullable<ValidateOptions['checkJson']> => (path, value, entity) => {
+  if (path !== 'config' || typeof entity.name !== 'string') return {value}
   const plugin = findPlugin(entity.name)
   if (!plugin) return {value, errors: undefined}
   return plugin.validateConfig(value, {coerce, controlPlane})
@@ -102,7 +102,7 @@ type PluginCheck = ReturnType<typeof pluginConfigCheck>
 export async function schemasEndpoint(
   method: string,
   rest: string[],
-  body: () => Promise<{body: Record<string, any>; form: boolean}>,
+  body: () => Promise<{body: Record<string, unknown>; form: boolean}>,
   checkPlugin: (form: boolean) => PluginCheck = (form) => pluginConfigCheck(form, false),
 ): Promise<Reply> {
   if (rest[0] === 'plugins' && rest.length === 2 && rest[1] !== 'validate') {

@@ -81,7 +81,7 @@ function decodeDelta(full: DeltaMessage): DeltaFrame {
 }
 
 /** Every entity must pass its schema before anything is swapped in. */
-function validateAll(entities: Record<string, Record<string, any>[]>): void {
+function validateAll(entities: Record<string, ReadonlyArray<Record<string, unknown>>>): void {
   for (const [name, rows] of Object.entries(entities)) {
     const schema = getSchema(name)!
     for (const row of rows) {

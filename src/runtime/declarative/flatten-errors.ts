@@ -18,7 +18,7 @@ import {foreignKeys, getSchema, referencing} from '../schema/registry.js'
 import {isUuid} from '../schema/validate.js'
 import {derivedTargetId} from './derived-ids.js'
 
-type Tree = Record<string | number, any>
+type Tree = Record<string | number, unknown>
 
 export interface FlatError {
   type: 'field' | 'entity'

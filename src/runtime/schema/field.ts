@@ -69,6 +69,15 @@ export type Field = ScalarField | ArrayField | MapField | RecordField | ForeignF
 /** Ordered like Kong's schemas: a list of single-key objects. */
 export type FieldList = ReadonlyArray<readonly [string, Field]>
 
+/**
+ * An entity as the schema hooks see it: field names to values that are checked by the
+ * time a hook runs (but `defaults`, which runs before), still to be narrowed by type.
+ */
+export type EntityFields = Record<string, unknown>
+
+/** What an entity check finds: `{field: message}`, `{record: {field: message}}`, `{'@entity': message}`. */
+export type EntityCheckErrors = {[field: string]: string | EntityCheckErrors}
+
 export interface EntityCheckContext {
   /** Whether a field was set to a non-null value. */
   isSet(name: string): boolean
@@ -97,24 +106,24 @@ export interface EntitySchema {
    * Defaults that depend on other fields, filled before the fixed ones (Kong's subschema
    * defaults: a grpc route's `strip_path` is false).
    */
-  defaults?: (entity: Record<string, any>) => void
+  defaults?: (entity: EntityFields) => void
   /**
    * Kong's `subschema_key` check, before the fields: an error here (no subschema for the
    * value) is the only one reported, as Kong validates nothing further.
    */
   subschema_check?: (entity: Record<string, unknown>) => Record<string, string> | null
   /** Whole-entity checks after field validation: `{fieldOr@entity: message}`. */
-  entity_checks?: ReadonlyArray<(entity: Record<string, any>) => Record<string, string> | null>
+  entity_checks?: ReadonlyArray<(entity: EntityFields) => EntityCheckErrors | null>
   /** Normalises values after defaults (targets: `host` → `host:8000`). */
-  normalize?: (entity: Record<string, any>) => void
+  normalize?: (entity: EntityFields) => void
   /** Computes derived fields (ca_certificates.cert_digest). */
-  derive?: (entity: Record<string, any>) => void
+  derive?: (entity: EntityFields) => void
   /**
    * Kong's on-write transformation, run by the writers (DAO, sync) once foreign keys are
    * resolved to ids. `old` is the stored row (only its scalar fields are reliable), null
    * on create: comparing with it tells a value the client sent from one kept as stored.
    */
-  onWrite?: (entity: Record<string, any>, old: Record<string, any> | null) => void
+  onWrite?: (entity: EntityFields, old: EntityFields | null) => void
   /** Declarative nesting: children nested under this entity, keyed by their foreign field. */
   nested?: ReadonlyArray<{key: string; entity: string; via: string}>
 }

@@ -8,7 +8,7 @@
  * Field errors are a tree shaped like the entity: `{config: {minute: "…"}}`.
  */
 import {randomUUID} from 'node:crypto'
-import type {EntitySchema, Field, FieldList} from './field.js'
+import type {EntityFields, EntitySchema, Field, FieldList} from './field.js'
 
 export type FieldErrors = {[key: string]: string | string[] | FieldErrors | Array<string | FieldErrors | null>}
 
@@ -24,8 +24,8 @@ export interface ValidateOptions {
   coerce?: boolean
   /** Fill defaults for absent fields (inserts and upserts; not partial updates). */
   defaults?: boolean
-  /** Validates plugin `config` against its plugin schema (see runtime/plugins). */
-  checkJson?: (field: string, value: unknown, entity: Record<string, any>) => {value: unknown; errors?: FieldErrors | string}
+  /** Validates plugin `config` against its plugin schema (see runtime/plugins); `entity` holds the field. */
+  checkJson?: (field: string, value: unknown, entity: EntityFields) => {value: unknown; errors?: FieldErrors | string}
 }
 
 /** Schemas by name, for checking a foreign key's fields; set by the schema registry. */
@@ -62,9 +62,9 @@ function pattern(f: Field & {match: string}): RegExp {
 }
 
 /** Validates an entity as it will be stored. Throws SchemaViolation with every error found. */
-export function validateEntity(schema: EntitySchema, input: Record<string, unknown>, opts: ValidateOptions = {}): Record<string, any> {
+export function validateEntity(schema: EntitySchema, input: Record<string, unknown>, opts: ValidateOptions = {}): EntityFields {
   const errors: FieldErrors = {}
-  const entity: Record<string, any> = {}
+  const entity: EntityFields = {}
   const known = fieldNames(schema.fields)
   const shorthands = schema.shorthands
   for (const k in input) {
@@ -95,7 +95,7 @@ export function validateEntity(schema: EntitySchema, input: Record<string, unkno
       const res = check(entity)
       if (!res) continue
       for (const [k, msg] of Object.entries(res)) {
-        if (k === '@entity') entityErrors.push(msg)
+        if (k === '@entity' && typeof msg === 'string') entityErrors.push(msg)
         else errors[k] = msg
       }
     }
@@ -108,16 +108,15 @@ export function validateEntity(schema: EntitySchema, input: Record<string, unkno
 }
 
 /** Fills defaults for absent fields; records are filled recursively, also when present. */
-export function fillDefaults(fields: FieldList, entity: Record<string, any>): void {
+export function fillDefaults(fields: FieldList, entity: EntityFields): void {
   for (const [name, f] of fields) {
     if (entity[name] === undefined) {
       if (f.default !== undefined) entity[name] = structuredClone(f.default)
       else if (f.type === 'record' && !f.auto && hasDefaults(f.fields)) entity[name] = {}
       else if (!f.auto) entity[name] = null
     }
-    if (f.type === 'record' && entity[name] && typeof entity[name] === 'object' && !Array.isArray(entity[name])) {
-      fillDefaults(f.fields, entity[name])
-    }
+    const v = entity[name]
+    if (f.type === 'record' && v && typeof v === 'object' && !Array.isArray(v)) fillDefaults(f.fields, v as EntityFields)
   }
 }
 
@@ -125,7 +124,7 @@ function hasDefaults(fields: FieldList): boolean {
   return fields.some(([, f]) => f.default !== undefined || (f.type === 'record' && hasDefaults(f.fields)))
 }
 
-function checkFields(fields: FieldList, obj: Record<string, any>, errors: FieldErrors, opts: ValidateOptions, prefix: string): void {
+function checkFields(fields: FieldList, obj: EntityFields, errors: FieldErrors, opts: ValidateOptions, prefix: string): void {
   if (prefix) {
     const known = fieldNames(fields)
     for (const k of Object.keys(obj)) if (!known.has(k)) setOwn(errors, k, 'unknown field')
@@ -210,7 +209,15 @@ function nulPath(v: unknown, at = ''): string | null {
 
 type ValueError = string | FieldErrors | Array<string | FieldErrors | null>
 
-function checkValue(f: Field, v: any, opts: ValidateOptions, path: string, parent: Record<string, any>): ValueError | null {
+/** A JSON object (not an array, not null): what record, map and foreign fields hold. */
+const isObject = (v: unknown): v is EntityFields => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Replaces the value `checkValue` was given, in the object or array that holds it, by `value`. */
+function replaceIn(parent: EntityFields | unknown[], path: string, value: unknown): void {
+  Reflect.set(parent, path.split('.').pop()!, value)
+}
+
+function checkValue(f: Field, v: unknown, opts: ValidateOptions, path: string, parent: EntityFields | unknown[]): ValueError | null {
   switch (f.type) {
     case 'string':
       if (typeof v !== 'string') return TYPE_MSG.string
@@ -236,27 +243,27 @@ function checkValue(f: Field, v: any, opts: ValidateOptions, path: string, paren
     case 'set': {
       if (!Array.isArray(v)) {
         if (v && typeof v === 'object' && Object.keys(v).length === 0) {
-          parent[path.split('.').pop()!] = []
+          replaceIn(parent, path, [])
           return null
         }
         return TYPE_MSG[f.type]
       }
       if (f.len_min !== undefined && v.length < f.len_min) return `length must be at least ${f.len_min}`
-      const errs = v.map((x, i) => (x === null ? 'required field missing' : checkValue(f.elements, x, opts, `${path}.${i + 1}`, v as any)))
+      const errs = v.map((x, i) => (x === null ? 'required field missing' : checkValue(f.elements, x, opts, `${path}.${i + 1}`, v)))
       // as Kong's JSON of a Lua table: no trailing nulls after the last element in error
       while (errs.length && errs[errs.length - 1] === null) errs.pop()
       if (errs.length) return errs as Array<string | FieldErrors | null>
       break
     }
     case 'map': {
-      if (typeof v !== 'object' || Array.isArray(v)) return TYPE_MSG.map
+      if (!isObject(v)) return TYPE_MSG.map
       const errs: FieldErrors = {}
       for (let [k, x] of Object.entries(v)) {
         const ke = checkValue(f.keys, k, opts, path, v)
         if (ke !== null) errs[k] = ke as string
         else {
-          if (opts.coerce) (v as any)[k] = x = coerce(f.values, x)
-          if (f.values.type === 'array' && typeof x === 'string') (v as any)[k] = x = [x]
+          if (opts.coerce) v[k] = x = coerce(f.values, x)
+          if (f.values.type === 'array' && typeof x === 'string') v[k] = x = [x]
           const ve = checkValue(f.values, x, opts, `${path}.${k}`, v)
           if (ve !== null) errs[k] = ve as string
         }
@@ -265,14 +272,14 @@ function checkValue(f: Field, v: any, opts: ValidateOptions, path: string, paren
       break
     }
     case 'record': {
-      if (typeof v !== 'object' || Array.isArray(v)) return TYPE_MSG.record
+      if (!isObject(v)) return TYPE_MSG.record
       const errs: FieldErrors = {}
       checkFields(f.fields, v, errs, opts, `${path}.`)
       if (Object.keys(errs).length) return errs
       break
     }
     case 'foreign': {
-      if (typeof v !== 'object' || Array.isArray(v)) return TYPE_MSG.foreign
+      if (!isObject(v)) return TYPE_MSG.foreign
       const keys = Object.keys(v)
       if (keys.length === 0) return {id: 'required field missing'}
       if (opts.coerce && v.id === '') v.id = null
@@ -286,7 +293,7 @@ function checkValue(f: Field, v: any, opts: ValidateOptions, path: string, paren
         if (name === 'id' || !(name in v) || v[name] === null || v[name] === undefined || sub.type === 'foreign') continue
         if (opts.coerce) v[name] = coerce(sub, v[name])
         const e = checkValue(sub, v[name], {...opts, checkJson: undefined}, `${path}.${name}`, v)
-        if (e !== null) setOwn(errs, name, e as any)
+        if (e !== null) setOwn(errs, name, e)
       }
       if (Object.keys(errs).length) return errs
       break
@@ -295,16 +302,19 @@ function checkValue(f: Field, v: any, opts: ValidateOptions, path: string, paren
       const nul = nulPath(v)
       if (nul !== null) return nul ? `${NUL_MSG} (at ${nul})` : NUL_MSG
       if (opts.checkJson) {
-        const res = opts.checkJson(path, v, parent)
+        // the entity or record holding the field (json fields are not array elements)
+        const res = opts.checkJson(path, v, Array.isArray(parent) ? {} : parent)
         if (res.errors) return res.errors
-        parent[path.split('.').pop()!] = res.value
+        replaceIn(parent, path, res.value)
       }
       return null
     }
   }
   if (f.one_of && !f.one_of.includes(v)) return `expected one of: ${f.one_of.join(', ')}`
-  if (f.between && (v < f.between[0] || v > f.between[1])) return `value should be between ${f.between[0]} and ${f.between[1]}`
-  if (f.gt !== undefined && !(v > f.gt)) return `value must be greater than ${f.gt}`
+  // between and gt constrain integer and number fields, whose type is checked above
+  const n = v as number
+  if (f.between && (n < f.between[0] || n > f.between[1])) return `value should be between ${f.between[0]} and ${f.between[1]}`
+  if (f.gt !== undefined && !(n > f.gt)) return `value must be greater than ${f.gt}`
   if (f.custom) return f.custom(v)
   return null
 }

@@ -28,8 +28,9 @@ export const basicauthCredentials = defineEntity({
   ],
   onWrite: (e, old) => {
     if (old && e.password === old.password) return
-    if (!e.consumer?.id) throw new Error('basicauth_credentials: consumer must be resolved before hashing')
-    e.password = hashPassword(e.password, e.consumer.id)
+    const consumer = e.consumer as {id?: string} | null | undefined
+    if (!consumer?.id) throw new Error('basicauth_credentials: consumer must be resolved before hashing')
+    e.password = hashPassword(String(e.password), consumer.id)
   },
 })
 

@@ -44,7 +44,7 @@ export const schema = definePluginSchema({
     (c) => (PERIODS.some((p) => c[p] != null) ? null : {'@entity': `at least one of these fields must be non-empty: ${PERIODS.map((p) => `'config.${p}'`).join(', ')}`}),
     (c) => (c.limit_by === 'header' && c.header_name == null ? {header_name: 'required field missing'} : null),
     (c) => (c.limit_by === 'path' && c.path == null ? {path: 'required field missing'} : null),
-    (c) => (c.policy === 'redis' && c.redis?.host == null ? {redis: {host: 'required field missing'}} as any : null),
+    (c) => (c.policy === 'redis' && (c.redis as {host?: string | null} | null | undefined)?.host == null ? {redis: {host: 'required field missing'}} : null),
   ],
 })
 
@@ -65,7 +65,7 @@ function validateConfig(c: Record<string, unknown>): string | null {
 }
 
 /** Kong refuses a longer period with a lower limit than a shorter one. */
-function periodsOrdered(c: Record<string, any>): string | null {
+function periodsOrdered(c: Record<string, unknown>): string | null {
   for (let i = 0; i < PERIODS.length; i++) {
     const v1 = c[PERIODS[i]]
     if (typeof v1 !== 'number') continue

@@ -167,10 +167,11 @@ function format(fmt: string, ...args: Value[]): string {
   return fmt.replace(/%([-0-9.]*)([sdqf%])/g, (_m, _w, c: string) => (c === '%' ? '%' : c === 'd' ? String(Math.trunc(Number(args[k++]))) : tostring(args[k++])))
 }
 
-const FUNCTIONS: Record<string, (...a: any[]) => Value> = {
+const FUNCTIONS: Record<string, (...a: Value[]) => Value> = {
   type: luaType,
   tostring,
-  'string.sub': (s, i, j) => sub(tostring(s), i, j),
+  // the indices as the template gives them (number literals), unset ones defaulted by sub
+  'string.sub': (s, i, j) => sub(tostring(s), i as number | undefined, j as number | undefined),
   'string.upper': (s) => tostring(s).toUpperCase(),
   'string.lower': (s) => tostring(s).toLowerCase(),
   'string.len': (s) => tostring(s).length,

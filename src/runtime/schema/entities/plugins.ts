@@ -27,5 +27,5 @@ export const plugins = defineEntity({
     ['ordering', {type: 'json', description: 'Dynamic ordering (before/after other plugins).'}],
   ],
   // Auth plugins (Kong's `typedefs.no_consumer`) cannot be scoped to a consumer.
-  entity_checks: [(e) => (e.consumer != null && findPlugin(e.name)?.schema.no_consumer ? {consumer: 'value must be null'} : null)],
+  entity_checks: [(e) => (e.consumer != null && typeof e.name === 'string' && findPlugin(e.name)?.schema.no_consumer ? {consumer: 'value must be null'} : null)],
 })

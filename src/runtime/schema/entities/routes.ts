@@ -1,4 +1,4 @@
-import {createdAt, defineEntity, idField, tagsField, updatedAt, type ScalarOf} from '../field.js'
+import {createdAt, defineEntity, idField, tagsField, updatedAt, type EntityFields, type ScalarOf} from '../field.js'
 import * as t from '../typedefs.js'
 import {pcreToJs} from '../../kit/pcre.js'
 
@@ -18,7 +18,14 @@ const routePath: ScalarOf<'string'> = {
   },
 }
 
-const isGrpc = (e: Record<string, unknown>) => Array.isArray(e.protocols) && e.protocols.length > 0 && e.protocols.every((p: unknown) => p === 'grpc' || p === 'grpcs')
+const isGrpc = (e: EntityFields) => Array.isArray(e.protocols) && e.protocols.length > 0 && e.protocols.every((p: unknown) => p === 'grpc' || p === 'grpcs')
+/** The route's protocols once its fields are checked (a set of strings, or unset). */
+const protocolsOf = (e: EntityFields): readonly string[] => (Array.isArray(e.protocols) ? e.protocols : [])
+/** Whether field `k` holds a value: set, and not an empty list or map. */
+const isSet = (e: EntityFields, k: string) => {
+  const v = e[k]
+  return v != null && (typeof v !== 'object' || Object.keys(v).length > 0)
+}
 
 export const routes = defineEntity({
   name: 'routes',
@@ -70,11 +77,10 @@ export const routes = defineEntity({
   },
   entity_checks: [
     (e) => {
-      const httpish = (e.protocols ?? []).some((p: string) => p === 'http' || p === 'https')
+      const httpish = protocolsOf(e).some((p) => p === 'http' || p === 'https')
       if (!httpish) return null
-      const set = (k: string) => e[k] != null && (typeof e[k] !== 'object' || Object.keys(e[k]).length > 0)
-      if (['methods', 'hosts', 'headers', 'paths', 'snis'].some(set)) return null
-      const https = (e.protocols ?? []).includes('https')
+      if (['methods', 'hosts', 'headers', 'paths', 'snis'].some((k) => isSet(e, k))) return null
+      const https = protocolsOf(e).includes('https')
       return {
         '@entity': https
           ? "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'"
@@ -82,7 +88,7 @@ export const routes = defineEntity({
       }
     },
     (e) => {
-      if (e.snis?.length && !(e.protocols ?? []).some((p: string) => ['https', 'grpcs', 'tls', 'tls_passthrough'].includes(p))) {
+      if (Array.isArray(e.snis) && e.snis.length && !protocolsOf(e).some((p) => ['https', 'grpcs', 'tls', 'tls_passthrough'].includes(p))) {
         return {snis: "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'"}
       }
       return null
@@ -106,10 +112,9 @@ export const routes = defineEntity({
       if (e.strip_path === true) errors.strip_path = "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'"
       if (e.methods != null) errors.methods = "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'"
       if (Object.keys(errors).length) return errors
-      const set = (k: string) => e[k] != null && (typeof e[k] !== 'object' || Object.keys(e[k]).length > 0)
-      const grpcs = e.protocols.includes('grpcs')
+      const grpcs = protocolsOf(e).includes('grpcs')
       const needed = grpcs ? ['hosts', 'headers', 'paths', 'snis'] : ['hosts', 'headers', 'paths']
-      if (needed.some(set)) return null
+      if (needed.some((k) => isSet(e, k))) return null
       return {'@entity': `must set one of ${needed.map((k) => `'${k}'`).join(', ')} when 'protocols' is '${grpcs ? 'grpcs' : 'grpc'}'`}
     },
   ],

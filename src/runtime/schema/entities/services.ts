@@ -67,7 +67,7 @@ export const services = defineEntity({
   entity_checks: [
     (e) =>
       // Kong's `conditional` check: the field's error and the entity's
-      e.path != null && !['http', 'https'].includes(e.protocol)
+      e.path != null && e.protocol !== 'http' && e.protocol !== 'https'
         ? {path: `value must be null`, '@entity': "failed conditional validation given value of field 'protocol'"}
         : null,
   ],

@@ -150,8 +150,8 @@ export const upstreams = defineEntity({
     required('hash_on', 'cookie', 'hash_on_cookie'),
     required('hash_fallback', 'cookie', 'hash_on_cookie'),
     (e) => {
-      const allowed = FALLBACKS[e.hash_on] ?? HASH_ON
-      return e.hash_fallback != null && !allowed.includes(e.hash_fallback) ? {'@entity': conditional('hash_on'), hash_fallback: `expected one of: ${allowed.join(', ')}`} : null
+      const allowed = FALLBACKS[String(e.hash_on)] ?? HASH_ON
+      return e.hash_fallback != null && !allowed.includes(e.hash_fallback as string) ? {'@entity': conditional('hash_on'), hash_fallback: `expected one of: ${allowed.join(', ')}`} : null
     },
     distinct('hash_on_header', 'hash_fallback_header'),
     required('hash_on', 'query_arg', 'hash_on_query_arg'),
