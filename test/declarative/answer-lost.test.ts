@@ -5,7 +5,7 @@
  * the outcome is unknown and how to check; `kctl diff` then shows the change went in.
  * A write that cannot connect at all is "can't reach": nothing was sent.
  */
-import {before, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {writeFile} from 'node:fs/promises'
 import {createServer, connect, type AddressInfo, type Server, type Socket} from 'node:net'
@@ -15,10 +15,9 @@ import {findFreePort} from '../../src/kit/ports.js'
 import {adminBed, type TestAdmin} from '../helpers/gateway.js'
 import {kctlIn} from '../helpers/kctl.js'
 
-const bed = adminBed('kctl-answer-lost-')
 let admin: TestAdmin
 let dir: string
-before(() => void ({api: admin, dir} = bed))
+adminBed('kctl-answer-lost-', (bed) => void ({api: admin, dir} = bed))
 
 const kctl = (...args: string[]) => kctlIn(dir, ...args)
 

@@ -3,7 +3,7 @@
  * CI set) against a real Admin API over a real Postgres. Invalid files exit 1 with
  * every problem located, and change nothing.
  */
-import {before, describe, it} from 'node:test'
+import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {writeFile} from 'node:fs/promises'
@@ -14,11 +14,10 @@ import {adminBed, startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
 import {ROOT} from '../helpers/kctl.js'
 import type {TestPostgres} from '../helpers/postgres.js'
 
-const bed = adminBed('kctl-decl-cli-')
 let pg: TestPostgres
 let admin: TestAdmin
 let dir: string
-before(() => void ({pg, api: admin, dir} = bed))
+adminBed('kctl-decl-cli-', (bed) => void ({pg, api: admin, dir} = bed))
 
 function kctl(...args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
   return kctlIn(join(dir, 'data'), ...args)

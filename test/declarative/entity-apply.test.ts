@@ -5,7 +5,7 @@
  * transaction, and leaves a gateway that `diff` finds equal to the files; a refusal in
  * the middle says what was applied and what was not.
  */
-import {after, before, describe, it} from 'node:test'
+import {after, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -14,7 +14,6 @@ import {makeCert} from '../helpers/certs.js'
 import {kctlIn} from '../helpers/kctl.js'
 import {startKongLike, type KongLike} from '../helpers/kong-like.js'
 
-const bed = adminBed('kctl-entity-apply-')
 let admin: TestAdmin
 let kong: KongLike
 let dir: string
@@ -111,7 +110,7 @@ plugins:
 - name: key-auth
 `
 
-before(async () => {
+adminBed('kctl-entity-apply-', async (bed) => {
   ;({api: admin, dir} = bed)
   kong = await startKongLike(admin.url)
 })

@@ -5,7 +5,7 @@
  * answers `GET /` as Kong does but then answers otherwise is caught too, and an apply
  * whose answer has no counts never reports `undefined` changes.
  */
-import {after, before, describe, it} from 'node:test'
+import {after, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {writeFile} from 'node:fs/promises'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
@@ -13,8 +13,11 @@ import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
 import {scratchCli} from '../helpers/kctl.js'
 
-const cli = scratchCli('kctl-gateway-check-')
 let file: string
+const cli = scratchCli('kctl-gateway-check-', async (dir) => {
+  file = join(dir, 'kong.yaml')
+  await writeFile(file, '_format_version: "3.0"\nservices:\n- name: svc1\n  url: http://example.com\n')
+})
 const servers: Server[] = []
 
 /** A server on a free loopback port; `seen` records every request line. */
@@ -40,10 +43,6 @@ const commands = () => [
   ['reset', '--yes'],
 ]
 
-before(async () => {
-  file = join(cli.dir, 'kong.yaml')
-  await writeFile(file, '_format_version: "3.0"\nservices:\n- name: svc1\n  url: http://example.com\n')
-})
 after(async () => {
   for (const s of servers) await new Promise((r) => s.close(r))
 })

@@ -98,14 +98,17 @@ export interface AdminBed {
 
 /**
  * Postgres, an Admin API over it (startTestAdmin) and, with `tempPrefix`, a temp folder,
- * started before the file's tests and stopped after them, also when they fail.
+ * started before the file's tests and stopped after them, also when they fail. `ready`
+ * runs inside the same hook once the bed is up: Node 20 does not wait for one file-level
+ * `before` to finish before it starts the next, so a second hook would see an empty bed.
  */
-export function adminBed(tempPrefix?: string): AdminBed {
+export function adminBed(tempPrefix?: string, ready?: (bed: AdminBed) => void | Promise<void>): AdminBed {
   const bed = {} as AdminBed
   before(async () => {
     bed.pg = await startTestPostgres()
     bed.api = await startTestAdmin(bed.pg)
     if (tempPrefix) bed.dir = await mkdtemp(join(tmpdir(), tempPrefix))
+    await ready?.(bed)
   })
   after(async () => {
     await bed.api?.close()

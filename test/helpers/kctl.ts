@@ -130,10 +130,11 @@ export function kctlIn(dir: string, ...args: string[]): Promise<KctlRun> {
  * A temp folder for CLI runs that need no cluster (help, usage errors, version): its own
  * data and cache dirs, made before the file's tests and removed after them.
  */
-export function scratchCli(prefix: string): {readonly dir: string; kctl(args: string[], env?: Record<string, string>): Promise<KctlRun>} {
+export function scratchCli(prefix: string, ready?: (dir: string) => void | Promise<void>): {readonly dir: string; kctl(args: string[], env?: Record<string, string>): Promise<KctlRun>} {
   let dir = ''
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), prefix))
+    await ready?.(dir) // in this hook: Node 20 starts a file's next `before` without waiting for this one
   })
   after(async () => {
     if (dir) await rm(dir, {recursive: true, force: true})
