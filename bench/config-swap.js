@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Large configs on a real data plane (issue 7, item 4): how long a DP takes to apply a
+ * Large configs on a real data plane: how long a DP takes to apply a
  * 10,000-route configuration pushed by its CP, and whether requests fail or stall while
  * it swaps. A real CP (Postgres) and a real DP process; nginx answers `200 ok` as origin.
  *

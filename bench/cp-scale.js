@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Control-plane scale (issue 7, item 3): one CP process with 1,000 connected data planes
+ * Control-plane scale: one CP process with 1,000 connected data planes
  * (bench/lib/fake-dp.js, the real protocol, one other process): its RSS and CPU idle over
  * BENCH_IDLE_SECONDS (20), then during the push of a 10,000-route configuration written in
  * one transaction through `POST /kctl/sync`, and the time until every DP has it.

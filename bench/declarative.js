@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Declarative engine at scale (issue 5): from an empty gateway, a file with 10,000
+ * Declarative engine at scale: from an empty gateway, a file with 10,000
  * services, 10,000 routes and 1,000 consumers with key-auth credentials; times `apply`,
  * a no-op re-apply and `dump`, each through the same service functions `kctl` runs, against
  * a real Admin API on a throwaway real Postgres (fsync off, as in the tests).

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Config propagation at scale (issue 7, item 2): from an Admin API write returning on the
+ * Config propagation at scale: from an Admin API write returning on the
  * control plane to every data plane having the new configuration, p50/p99 over many
  * writes, with 2 real DP processes, then 100 and 1,000 lightweight DPs speaking the real
  * protocol from one other process (bench/lib/fake-dp.js).

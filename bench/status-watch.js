@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `kctl status --watch` (issue 6): time to the first frame, and CPU use with 100 data
+ * `kctl status --watch`: time to the first frame, and CPU use with 100 data
  * planes at the default 1 s interval.
  *
  * The 100 DPs are simulated: an in-process HTTP server stands in for the control plane's

@@ -1,6 +1,6 @@
 /**
  * Lightweight data planes that speak the real hybrid protocol v1, many in one process,
- * for measuring a control plane at scale (issue 7, items 2 and 3).
+ * for measuring a control plane at scale.
  *
  *   connect wss /v1/outlet?node_id&node_hostname&node_version (mTLS, SNI kong_clustering)
  *   ─► binary basic_info (the bundled plugins) ─► ping(current hash)
