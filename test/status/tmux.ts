@@ -3,7 +3,11 @@
  * screen. tmux is installed with apt-get when missing (CI images often lack it).
  */
 import {execFile, execFileSync, spawnSync} from 'node:child_process'
+import {join} from 'node:path'
+import {after, before} from 'node:test'
 import {promisify} from 'node:util'
+import {ROOT} from '../helpers/kctl.js'
+import {type Cluster, startCluster} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
 import {ensureCommand} from '../helpers/system.js'
 
@@ -45,4 +49,34 @@ export function startTmux(name: string, command: string, opts: {cwd: string; env
     },
   }
   return session
+}
+
+/**
+ * A test file's dashboard ground: a real hybrid cluster made by `kctl init` (cp-1, dp-1,
+ * dp-2; its kctl.yaml sets `cluster_ping_interval: 2`), and `watch()` to run the real CLI's
+ * `kctl status --watch` against it in tmux. Both are ended after the file, also when it fails.
+ */
+export function watchBed(): {readonly cluster: Cluster; watch(name: string, flags: string[], env?: Record<string, string>): TmuxSession} {
+  let cluster: Cluster | undefined
+  const sessions: TmuxSession[] = []
+  before(async () => {
+    ensureTmux()
+    cluster = await startCluster({mode: 'hybrid', name: 'st', dataPlanes: 2, pingInterval: 2})
+  })
+  after(async () => {
+    for (const s of sessions) s.kill()
+    await cluster?.cleanup()
+  })
+  return {
+    get cluster() {
+      if (!cluster) throw new Error('The cluster starts in the file\'s before hook.')
+      return cluster
+    },
+    watch(name, flags, env = {}) {
+      const c = this.cluster
+      const session = startTmux(name, `${process.execPath} ${join(ROOT, 'bin', 'run.js')} status --watch ${flags.join(' ')}`, {cwd: c.cwd, env: {KCTL_DATA_DIR: c.dataDir, ...env}})
+      sessions.push(session)
+      return session
+    },
+  }
 }

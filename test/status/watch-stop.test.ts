@@ -6,25 +6,13 @@
  */
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
-import {after, before, test} from 'node:test'
+import {test} from 'node:test'
 import {readFileSync} from 'node:fs'
 import type {ClusterState} from '../../src/cluster/state.js'
 import {processState} from '../../src/services/cluster.js'
-import {ROOT} from '../helpers/kctl.js'
-import {type Cluster, startCluster} from '../helpers/nodes.js'
-import {ensureTmux, startTmux, type TmuxSession} from './tmux.js'
+import {type TmuxSession, watchBed} from './tmux.js'
 
-let c: Cluster
-let tmux: TmuxSession | undefined
-
-before(async () => {
-  ensureTmux()
-  c = await startCluster({mode: 'hybrid', name: 'st', dataPlanes: 2, pingInterval: 2})
-})
-after(async () => {
-  tmux?.kill()
-  await c?.cleanup()
-})
+const bed = watchBed()
 
 const nodeRow = (screen: string, node: string): string => screen.split('\n').find((l) => new RegExp(`^(› |  )${node} +(control|data)_plane `).test(l)) ?? ''
 
@@ -33,7 +21,7 @@ async function watchDuring(t: TmuxSession, action: () => Promise<unknown>, until
   const screens: string[] = []
   const states: string[] = []
   let running = true
-  const file = join(c.dataDir, 'clusters', c.name, 'state.json')
+  const file = join(bed.cluster.dataDir, 'clusters', bed.cluster.name, 'state.json')
   const reader = (async () => {
     // The state file as every reader sees it (kctl nodes, status), read as often as possible.
     while (running) {
@@ -63,12 +51,11 @@ async function watchDuring(t: TmuxSession, action: () => Promise<unknown>, until
 }
 
 test('CI= still draws; kctl stop of a DP and of the CP reads as stopped, never failed or unreachable', async () => {
-  tmux = startTmux('watchstop', `${process.execPath} ${join(ROOT, 'bin', 'run.js')} status --watch --interval 0.2`, {cwd: c.cwd, env: {KCTL_DATA_DIR: c.dataDir, CI: ''}})
-  const t = tmux
+  const t = bed.watch('watchstop', ['--interval', '0.2'], {CI: ''})
   await t.waitFor((s) => s.includes('NODES') && s.includes('2/2 DPs in sync'), 'the dashboard with CI set to an empty string', 20_000)
 
   const dp = await watchDuring(t, async () => {
-    const r = await c.kctl('stop', 'dp-2')
+    const r = await bed.cluster.kctl('stop', 'dp-2')
     assert.equal(r.code, 0, r.stderr)
   }, (s) => / stopped /.test(nodeRow(s, 'dp-2')), 'dp-2')
   assert.ok(dp.states.length > 100, `state read ${dp.states.length} times`)
@@ -78,7 +65,7 @@ test('CI= still draws; kctl stop of a DP and of the CP reads as stopped, never f
   assert.equal(failedFrame, undefined, `dp-2 shown failed:\n${failedFrame}`)
 
   const cp = await watchDuring(t, async () => {
-    const r = await c.kctl('stop', 'cp-1')
+    const r = await bed.cluster.kctl('stop', 'cp-1')
     assert.equal(r.code, 0, r.stderr)
   }, (s) => / stopped /.test(nodeRow(s, 'cp-1')) && s.includes('control plane cp-1 is stopped'), 'cp-1')
   assert.deepEqual(cp.states.filter((s) => s === 'failed'), [])

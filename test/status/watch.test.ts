@@ -5,32 +5,18 @@
  * `last_seen`) is within the issue's 2 intervals.
  */
 import assert from 'node:assert/strict'
-import {join} from 'node:path'
-import {after, before, test} from 'node:test'
-import {ROOT} from '../helpers/kctl.js'
-import {type Cluster, startCluster} from '../helpers/nodes.js'
-import {ensureTmux, startTmux, type TmuxSession} from './tmux.js'
+import {test} from 'node:test'
+import {watchBed} from './tmux.js'
 
 const REFRESH_S = 0.2
-let c: Cluster
-let tmux: TmuxSession | undefined
-
-before(async () => {
-  ensureTmux()
-  c = await startCluster({mode: 'hybrid', name: 'st', dataPlanes: 2, pingInterval: 2})
-})
-after(async () => {
-  tmux?.kill()
-  await c?.cleanup()
-})
+const bed = watchBed()
 
 /** The DATA PLANES row of a node (node rows say `data_plane`; DP rows have the IP). */
 const dpRow = (screen: string, node: string): string | undefined => screen.split('\n').find((l) => new RegExp(`^(› |  )${node} +\\S+ +127\\.0\\.0\\.1 `).test(l))
-const cpHash = async (): Promise<string> => ((await (await fetch(`${c.admin}/status`)).json()) as {configuration_hash: string}).configuration_hash
+const cpHash = async (): Promise<string> => ((await (await fetch(`${bed.cluster.admin}/status`)).json()) as {configuration_hash: string}).configuration_hash
 
 test('the dashboard follows the cluster: sync, a config change, a dead DP, the CP away and back, q', async () => {
-  tmux = startTmux('watch', `${process.execPath} ${join(ROOT, 'bin', 'run.js')} status --watch --interval ${REFRESH_S}`, {cwd: c.cwd, env: {KCTL_DATA_DIR: c.dataDir}})
-  const t = tmux
+  const t = bed.watch('watch', [`--interval ${REFRESH_S}`])
   const inSync = (s: string, hash: string) => ['dp-1', 'dp-2'].every((n) => / in sync /.test(dpRow(s, n) ?? '') && (dpRow(s, n) ?? '').includes(hash.slice(0, 8)))
 
   const first = await t.waitFor((s) => s.includes('2/2 DPs in sync') && inSync(s, ''), 'both DPs in sync')
@@ -56,7 +42,7 @@ test('the dashboard follows the cluster: sync, a config change, a dead DP, the C
 
   // A change on the CP: the new hash on every DP row.
   const before = await cpHash()
-  const r = await fetch(`${c.admin}/services`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({name: 'watched', url: 'http://127.0.0.1:9'})})
+  const r = await fetch(`${bed.cluster.admin}/services`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({name: 'watched', url: 'http://127.0.0.1:9'})})
   assert.equal(r.status, 201)
   const after = await cpHash()
   assert.notEqual(after, before)
@@ -64,20 +50,20 @@ test('the dashboard follows the cluster: sync, a config change, a dead DP, the C
   await t.waitFor((s) => s.includes(`config changed to ${after.slice(0, 8)}`), 'the config change event')
 
   // SIGKILL a DP: stale within 2 ping intervals (plus one refresh: the dashboard only sees what it polls).
-  await c.kill('dp-2', 'SIGKILL')
+  await bed.cluster.kill('dp-2', 'SIGKILL')
   const killedAt = Date.now()
-  await t.waitFor((s) => / stale /.test(dpRow(s, 'dp-2') ?? ''), 'dp-2 stale', (2 * c.pingInterval + REFRESH_S) * 1000 + 500)
-  assert.ok(Date.now() - killedAt <= (2 * c.pingInterval + REFRESH_S) * 1000 + 500)
+  await t.waitFor((s) => / stale /.test(dpRow(s, 'dp-2') ?? ''), 'dp-2 stale', (2 * bed.cluster.pingInterval + REFRESH_S) * 1000 + 500)
+  assert.ok(Date.now() - killedAt <= (2 * bed.cluster.pingInterval + REFRESH_S) * 1000 + 500)
   await t.waitFor((s) => s.includes('dp-2 went stale'), 'the stale event')
 
   // The CP away: a banner, the last state kept; back: the banner goes.
-  await c.kill('cp-1', 'SIGTERM')
+  await bed.cluster.kill('cp-1', 'SIGTERM')
   const away = await t.waitFor((s) => s.includes('CONTROL PLANE cp-1 UNREACHABLE since'), 'the banner')
   // A CP that is draining may reset the poll's connection before it stops listening.
   assert.match(away, /connection (refused|reset)/)
   assert.ok(dpRow(away, 'dp-1'), 'the DP rows stay on screen')
   assert.doesNotMatch(away, /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace on screen')
-  await c.start('cp-1')
+  await bed.cluster.start('cp-1')
   await t.waitFor((s) => !s.includes('UNREACHABLE') && / in sync /.test(dpRow(s, 'dp-1') ?? ''), 'the banner cleared, dp-1 in sync again')
 
   // q: exit 0, the terminal back in canonical mode with the cursor shown.
