@@ -23,7 +23,7 @@ import {chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/
 import {tmpdir} from 'node:os'
 import {dirname, join, relative, resolve} from 'node:path'
 import {ExternalError} from '../kit/errors.js'
-import {inBatches} from '../kit/in-batches.js'
+import {registerCleanup} from '../kit/cleanup.js'
 import {packageRoot} from '../kit/paths.js'
 import type {Host} from './hosts/host.js'
 import {shellQuote} from './hosts/ssh-options.js'
@@ -71,22 +71,15 @@ export interface BundlePart {
 }
 
 /**
- * The bundle's parts on this machine. `staging` receives what does not exist as a folder here
- * (the Node binary, a hard link when possible, and package.json).
+ * The bundle's parts on this machine (the same for every host of a kctl run): the runtime, the
+ * packages it imports, the embedded Postgres with `withPostgres`, and a staging folder for
+ * what does not exist as a folder here (the Node binary and package.json).
  */
-export async function bundleParts(staging: string, withPostgres: boolean, root = packageRoot()): Promise<BundlePart[]> {
+export async function bundleParts(withPostgres: boolean, root = packageRoot()): Promise<BundlePart[]> {
   const entry = join(root, 'dist', 'src', 'runtime', 'main.js')
   if (!existsSync(entry)) throw new ExternalError('NODE_START_FAILED', `The gateway runtime is not built (${entry} is missing).`, '', {hint: 'Run `npm run build`.'})
-  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {name: string; version: string}
-  await mkdir(join(staging, 'bin'), {recursive: true})
-  await writeFile(join(staging, 'package.json'), `${JSON.stringify({name: `${pkg.name}-runtime`, version: pkg.version, type: 'module', private: true}, null, 2)}\n`)
-  const node = join(staging, 'bin', 'node')
-  // a copy, not a hard link: every link made or removed changes the binary's ctime, and tar
-  // fails ("file changed as we read it") when that happens while it packs another host's staging
-  await copyFile(process.execPath, node)
-  await chmod(node, 0o755)
   const parts: BundlePart[] = [
-    {from: staging, to: '.'},
+    {from: await stagingFor(root), to: '.'},
     {from: join(root, 'dist', 'src'), to: 'dist/src'},
     ...runtimePackages(root).map((dir) => ({from: dir, to: relative(root, dir)})),
   ]
@@ -94,8 +87,35 @@ export async function bundleParts(staging: string, withPostgres: boolean, root =
   return parts
 }
 
-/** Bundle parts copied at once to one host (each is a session of its connection). */
-const PARTS_AT_ONCE = 4
+/**
+ * The staging folder of the package at `root`, made once per kctl run and shared by every host:
+ * the same files, so the same inodes, whose sha256 tree-diff computes once. Removed when kctl
+ * exits. The Node binary is a copy, not a hard link: every link made or removed changes the
+ * binary's ctime, and tar fails ("file changed as we read it") when that happens while it packs.
+ */
+const stagings = new Map<string, Promise<string>>()
+function stagingFor(root: string): Promise<string> {
+  let made = stagings.get(root)
+  if (!made) {
+    made = (async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'kctl-bundle-'))
+      registerCleanup(async () => {
+        stagings.delete(root)
+        await rm(dir, {recursive: true, force: true})
+      })
+      const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {name: string; version: string}
+      await mkdir(join(dir, 'bin'), {recursive: true})
+      await writeFile(join(dir, 'package.json'), `${JSON.stringify({name: `${pkg.name}-runtime`, version: pkg.version, type: 'module', private: true}, null, 2)}\n`)
+      const node = join(dir, 'bin', 'node')
+      await copyFile(process.execPath, node)
+      await chmod(node, 0o755)
+      return dir
+    })()
+    stagings.set(root, made)
+    made.catch(() => stagings.delete(root))
+  }
+  return made
+}
 
 const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)'([^']+)'/g
 const WORKER_RE = /new URL\('(\.[^']+)',\s*import\.meta\.url\)/g
@@ -180,17 +200,9 @@ export async function installOn(host: Host, paths: HostPaths, cluster: string, o
     const prev = options.previous.dir
     await host.run('sh', ['-c', `[ -e ${q(dir)} ] || [ ! -e ${q(join(prev, 'dist'))} ] || { rm -rf -- ${q(`${dir}.seed`)}; cp -al -- ${q(prev)} ${q(`${dir}.seed`)} && rm -rf -- ${q(`${dir}.seed/.clusters`)} && mv -T -- ${q(`${dir}.seed`)} ${q(dir)}; }`])
   }
-  const staging = await mkdtemp(join(tmpdir(), 'kctl-bundle-'))
-  let bytesSent = 0
-  try {
-    const parts = await bundleParts(staging, options.postgres, options.source?.root)
-    // A few parts at once over the host's connection: on a re-run their listings (size + sha256
-    // of what is there) are the time, and nothing is sent.
-    const sent = await inBatches(parts, PARTS_AT_ONCE, async (part) => (await host.copyTree(part.from, join(dir, part.to))).bytesSent)
-    bytesSent = sent.reduce((a, b) => a + b, 0)
-  } finally {
-    await rm(staging, {recursive: true, force: true})
-  }
+  // every part in one copy: one listing of what is there (size + sha256) and one stream
+  const parts = await bundleParts(options.postgres, options.source?.root)
+  const {bytesSent} = await host.copyTree(parts, dir)
   const marker = join(dir, '.clusters', cluster)
   await host.run('sh', ['-c', [
     'set -e',

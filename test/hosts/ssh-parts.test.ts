@@ -93,7 +93,7 @@ describe('tree comparison', () => {
     const local = await localTree(src)
     // The host's listing script run here over the same folder: nothing differs.
     const listing = spawnSync('sh', ['-c', remoteListScript(`'${src}'`)], {encoding: 'utf8', input: listInput(local)}).stdout
-    assert.deepEqual(treeDiff(local, parseRemoteList(listing)), {paths: [], bytes: 0})
+    assert.deepEqual(await treeDiff(local, parseRemoteList(listing)), {paths: [], bytes: 0})
     // only the files named on its stdin are read: one the local tree lacks is listed, not hashed
     writeFileSync(join(src, 'theirs'), 'x')
     const theirs = spawnSync('sh', ['-c', remoteListScript(`'${src}'`)], {encoding: 'utf8', input: listInput(local)}).stdout
@@ -101,9 +101,9 @@ describe('tree comparison', () => {
     assert.doesNotMatch(theirs, /^[0-9a-f]{64} +\.\/theirs$/m)
     rmSync(join(src, 'theirs'))
     // Against an empty host everything goes; against a changed file only that one.
-    assert.deepEqual(treeDiff(local, new Map()), {paths: ['./a', './a/b', './a/b/two words', './a/one', './link'], bytes: 3})
+    assert.deepEqual(await treeDiff(local, new Map()), {paths: ['./a', './a/b', './a/b/two words', './a/one', './link'], bytes: 3})
     writeFileSync(join(src, 'a', 'one'), '9')
-    assert.deepEqual(treeDiff(await localTree(src), parseRemoteList(listing)), {paths: ['./a/one'], bytes: 1})
+    assert.deepEqual(await treeDiff(await localTree(src), parseRemoteList(listing)), {paths: ['./a/one'], bytes: 1})
   })
 })
 

@@ -158,6 +158,33 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
       assert.equal((await h1().run(`${dest}/run`, [])).stdout, 'changed')
       assert.equal(await host(2).exists(dest), false)
     })
+
+    it('copies several folders in one stream, each to its place, links kept, and then only what changed', async () => {
+      const pkg = join(scratch, 'parts', 'node_modules', '@scope', 'pkg')
+      const native = join(scratch, 'parts', 'elsewhere', 'native') // its folder does not end in its place
+      const staged = join(scratch, 'parts', 'staged')
+      for (const d of [join(pkg, 'lib'), join(native, 'lib'), staged]) mkdirSync(d, {recursive: true})
+      writeFileSync(join(pkg, 'lib', 'index.js'), 'export default 1\n')
+      writeFileSync(join(native, 'lib', 'libx.so.5.1'), 'elf')
+      symlinkSync('libx.so.5.1', join(native, 'lib', 'libx.so.5'))
+      writeFileSync(join(staged, 'package.json'), '{}\n')
+      const parts = [
+        {from: staged, to: '.'},
+        {from: pkg, to: 'node_modules/@scope/pkg'},
+        {from: native, to: 'postgres/native'},
+      ]
+      const dest = `/opt/kctl-test-${process.pid}/parts`
+      const total = 'export default 1\n'.length + 'elf'.length + '{}\n'.length
+      assert.deepEqual(await h1().copyTree(parts, dest), {bytesSent: total})
+      const listed = (await bed.exec('h1', `cd ${dest} && find . | sort`)).stdout.split('\n')
+      assert.deepEqual(listed, ['.', './node_modules', './node_modules/@scope', './node_modules/@scope/pkg', './node_modules/@scope/pkg/lib', './node_modules/@scope/pkg/lib/index.js', './package.json', './postgres', './postgres/native', './postgres/native/lib', './postgres/native/lib/libx.so.5', './postgres/native/lib/libx.so.5.1'])
+      assert.equal((await bed.exec('h1', `readlink ${dest}/postgres/native/lib/libx.so.5`)).stdout, 'libx.so.5.1', 'a link inside a part stays a link, its target as it was')
+      assert.equal((await bed.exec('h1', `cat ${dest}/postgres/native/lib/libx.so.5`)).stdout, 'elf')
+      assert.deepEqual(await h1().copyTree(parts, dest), {bytesSent: 0})
+      writeFileSync(join(native, 'lib', 'libx.so.5.1'), 'ELF') // same size, other bytes
+      assert.deepEqual(await h1().copyTree(parts, dest), {bytesSent: 3})
+      assert.equal((await bed.exec('h1', `cat ${dest}/postgres/native/lib/libx.so.5.1`)).stdout, 'ELF')
+    })
   })
 
   describe('processes', () => {

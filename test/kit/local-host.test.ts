@@ -140,6 +140,18 @@ describe('LocalHost', () => {
     assert.equal(await readFile(join(dest, 'main.js'), 'utf8'), 'console.log(2)\n')
   })
 
+  it('copyTree copies several folders, each to its place below the destination', async () => {
+    const a = await scratch()
+    const b = await scratch()
+    const dest = join(await scratch(), 'install')
+    await writeFile(join(a, 'package.json'), '{}\n')
+    await writeFile(join(b, 'index.js'), 'export {}\n')
+    assert.deepEqual(await host.copyTree([{from: a, to: '.'}, {from: b, to: 'node_modules/x'}], dest), {bytesSent: '{}\n'.length + 'export {}\n'.length})
+    assert.equal(await readFile(join(dest, 'package.json'), 'utf8'), '{}\n')
+    assert.equal(await readFile(join(dest, 'node_modules', 'x', 'index.js'), 'utf8'), 'export {}\n')
+    assert.deepEqual(await host.copyTree([{from: a, to: '.'}, {from: b, to: 'node_modules/x'}], dest), {bytesSent: 0})
+  })
+
   it('portFree sees a listener; reach is the same address', async () => {
     const srv = createServer()
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))

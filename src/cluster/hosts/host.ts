@@ -62,6 +62,12 @@ export interface HostFacts {
   hostname: string
 }
 
+/** A local folder and where it goes below a copy's destination (`.`: the destination itself). */
+export interface TreePart {
+  from: string
+  to: string
+}
+
 export interface Host {
   /** The spec's name for it (`local` for this machine when the spec names none). */
   readonly name: string
@@ -104,10 +110,11 @@ export interface Host {
    */
   tail(path: string, options: {lines: number; follow: boolean}): Promise<HostTail>
   /**
-   * Copies a local folder to `dest` on the host. Files whose size and sha256 already match
+   * Copies a local folder to `dest` on the host, or several, each to its place below `dest`
+   * (one listing and one stream for all of them). Files whose size and sha256 already match
    * are skipped; returns the bytes actually sent.
    */
-  copyTree(localDir: string, dest: string): Promise<{bytesSent: number}>
+  copyTree(source: string | readonly TreePart[], dest: string): Promise<{bytesSent: number}>
 
   /** True when nothing listens on `address:port` on the host and it can be bound. */
   portFree(address: string, port: number): Promise<boolean>

@@ -12,7 +12,8 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {run, spawnDetached} from '../../kit/exec.js'
 import {isPortFree} from '../../kit/ports.js'
 import {isSameProcess, launchedIdentity, processIdentity, signalProcess, terminate, type ProcessIdentity} from '../../kit/process.js'
-import type {Host, HostCommandResult, HostFacts, HostRunOptions, HostSpawnOptions, HostTail, HostWriteOptions} from './host.js'
+import type {Host, HostCommandResult, HostFacts, HostRunOptions, HostSpawnOptions, HostTail, HostWriteOptions, TreePart} from './host.js'
+import {partsOf} from './tree-diff.js'
 
 /** The name of this machine wherever hosts are listed (`nodes[].host` absent). */
 export const LOCAL_HOST = 'local'
@@ -110,14 +111,20 @@ export class LocalHost implements Host {
     return t
   }
 
-  async copyTree(localDir: string, dest: string): Promise<{bytesSent: number}> {
+  async copyTree(source: string | readonly TreePart[], dest: string): Promise<{bytesSent: number}> {
+    let bytesSent = 0
+    for (const part of partsOf(source)) bytesSent += await this.copyFolder(part.from, part.to === '.' ? dest : join(dest, part.to))
+    return {bytesSent}
+  }
+
+  private async copyFolder(localDir: string, dest: string): Promise<number> {
     let bytesSent = 0
     await mkdir(dest, {recursive: true})
     for (const entry of await readdir(localDir, {withFileTypes: true})) {
       const from = join(localDir, entry.name)
       const to = join(dest, entry.name)
       if (entry.isDirectory()) {
-        bytesSent += (await this.copyTree(from, to)).bytesSent
+        bytesSent += await this.copyFolder(from, to)
       } else if (entry.isSymbolicLink()) {
         const target = await readlink(from)
         if ((await readlink(to).catch(() => undefined)) === target) continue
@@ -134,7 +141,7 @@ export class LocalHost implements Host {
         bytesSent += src.size
       }
     }
-    return {bytesSent}
+    return bytesSent
   }
 
   portFree(address: string, port: number): Promise<boolean> {

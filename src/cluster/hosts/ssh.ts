@@ -15,8 +15,9 @@
  * unless the process there is still the recorded one.
  */
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {mkdir, mkdtemp, rm, symlink} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 import {createInterface} from 'node:readline'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {execa} from 'execa'
@@ -24,13 +25,13 @@ import {ExternalError, tail as lastLines} from '../../kit/errors.js'
 import {acceptNewHostKeys} from '../../kit/host-keys.js'
 import {findFreePort} from '../../kit/ports.js'
 import type {ProcessIdentity} from '../../kit/process.js'
-import type {Host, HostCommandResult, HostFacts, HostRunOptions, HostSpawnOptions, HostTail, HostWriteOptions} from './host.js'
+import type {Host, HostCommandResult, HostFacts, HostRunOptions, HostSpawnOptions, HostTail, HostWriteOptions, TreePart} from './host.js'
 import {listenersIn, portTaken} from './proc-net.js'
 import {identScript, parseIdent, parseSpawned, signalScript, spawnScript} from './remote-process.js'
 import {quietSshOutput, sshFailure} from './ssh-errors.js'
 import {terminateMaster} from './ssh-mux.js'
 import {commandLine, destinationOf, expandHome, exportLines, shellQuote, sshOptions, type SshConnectOptions, type SshTarget} from './ssh-options.js'
-import {listInput, localTree, parseRemoteList, remoteListScript, treeDiff} from './tree-diff.js'
+import {listInput, localTrees, parseRemoteList, partsOf, remoteListScript, treeDiff} from './tree-diff.js'
 
 export type {SshConnectOptions, SshTarget} from './ssh-options.js'
 
@@ -378,29 +379,44 @@ export class SshHost implements Host {
     return handle
   }
 
-  async copyTree(localDir: string, dest: string): Promise<{bytesSent: number}> {
+  async copyTree(source: string | readonly TreePart[], dest: string): Promise<{bytesSent: number}> {
     const d = shellQuote(absolute(dest))
-    const local = await localTree(localDir)
+    const parts = partsOf(source)
+    const {tree: local, origin} = await localTrees(parts)
     const listing = await this.must(remoteListScript(d), `listing ${dest}`, {input: listInput(local)})
-    const {paths, bytes} = treeDiff(local, parseRemoteList(listing))
+    const {paths, bytes} = await treeDiff(local, parseRemoteList(listing))
     if (paths.length === 0) return {bytesSent: 0}
     await this.connect()
-    const list = Buffer.from(paths.map((p) => `${p}\0`).join(''))
-    // Links and files as they are (modes kept), folders without their contents: only the listed entries.
-    const [p, u] = await this.sessions.use(() => {
-      // tar's output only flows into ssh: kept in memory too, a bundle of 100+ MB costs seconds of decoding
-      const pack = execa('tar', ['-C', localDir, '--no-recursion', '--null', '-T', '-', '-cf', '-'], {input: list, reject: false, buffer: {stdout: false}})
-      const unpack = pack.pipe('ssh', [...this.baseArgs(), '-T', destinationOf(this.target), `mkdir -p -- ${d} && exec tar -C ${d} --no-same-owner -xf -`], {reject: false})
-      return Promise.all([pack, unpack])
-    })
-    // GNU tar exits 1 when a file's ctime moved while it was read: a hard link made or removed
-    // elsewhere (installs share inodes) does that without touching the bytes, which the next
-    // run's size + sha256 comparison checks anyway. Any other message is a failure.
-    const tarErr = String(p.stderr).trim()
-    const onlyCtime = p.exitCode === 1 && tarErr.split('\n').every((l) => /file changed as we read it/.test(l))
-    if (p.exitCode !== 0 && !onlyCtime) throw new ExternalError('COMMAND_FAILED', `Packing ${localDir} for host ${this.name} failed (exit code ${p.exitCode})${tarErr ? `: ${lastLines(tarErr, 5)}` : '.'}`, tarErr)
-    if (u.exitCode !== 0) throw sshFailure(String(u.stderr), this.failureContext()) ?? this.failed(`unpacking into ${dest}`, {exitCode: u.exitCode ?? -1, stderr: String(u.stderr)})
-    return {bytesSent: bytes}
+    const links = await mkdtemp(join(tmpdir(), 'kctl-parts-'))
+    try {
+      // One tar for every part: the names are the paths below the destination, each read from
+      // the folder its part lies below (a part whose folder does not end in its place is reached
+      // through a link named as that place).
+      const list: string[] = []
+      let at: number | undefined
+      for (const p of paths) {
+        const part = origin.get(p)!.part
+        if (part !== at) list.push(`--directory=${await readFrom(parts[part], links)}`)
+        at = part
+        list.push(p)
+      }
+      // Links and files as they are (modes kept), folders without their contents: only the listed entries.
+      const [pk, u] = await this.sessions.use(() => {
+        const pack = execa('tar', ['--no-recursion', '--null', '--no-verbatim-files-from', '-T', '-', '-cf', '-'], {input: Buffer.from(list.map((e) => `${e}\0`).join('')), reject: false, buffer: {stdout: false}})
+        const unpack = pack.pipe('ssh', [...this.baseArgs(), '-T', destinationOf(this.target), `mkdir -p -- ${d} && exec tar -C ${d} --no-same-owner -xf -`], {reject: false})
+        return Promise.all([pack, unpack])
+      })
+      // GNU tar exits 1 when a file's ctime moved while it was read: a hard link made or removed
+      // elsewhere (installs share inodes) does that without touching the bytes, which the next
+      // run's size + sha256 comparison checks anyway. Any other message is a failure.
+      const tarErr = String(pk.stderr).trim()
+      const onlyCtime = pk.exitCode === 1 && tarErr.split('\n').every((l) => /file changed as we read it/.test(l))
+      if (pk.exitCode !== 0 && !onlyCtime) throw new ExternalError('COMMAND_FAILED', `Packing ${parts.map((p) => p.from).join(', ')} for host ${this.name} failed (exit code ${pk.exitCode})${tarErr ? `: ${lastLines(tarErr, 5)}` : '.'}`, tarErr)
+      if (u.exitCode !== 0) throw sshFailure(String(u.stderr), this.failureContext()) ?? this.failed(`unpacking into ${dest}`, {exitCode: u.exitCode ?? -1, stderr: String(u.stderr)})
+      return {bytesSent: bytes}
+    } finally {
+      await rm(links, {recursive: true, force: true})
+    }
   }
 
   async portFree(address: string, port: number): Promise<boolean> {
@@ -470,4 +486,19 @@ class Slots {
 function absolute(path: string): string {
   if (!path.startsWith('/')) throw new TypeError(`a path on a host must be absolute: ${path}`)
   return path
+}
+
+
+/**
+ * The folder tar reads a part's entries from, named by their paths below the destination
+ * (`./<to>/…`): the folder its own folder lies in when that ends in `<to>`, else `links`, where
+ * `<to>` is made a link to the part's folder.
+ */
+async function readFrom(part: TreePart, links: string): Promise<string> {
+  const from = resolve(part.from)
+  if (part.to === '.') return from
+  if (from.endsWith(`/${part.to}`)) return from.slice(0, -part.to.length - 1) || '/'
+  await mkdir(dirname(join(links, part.to)), {recursive: true})
+  await symlink(from, join(links, part.to))
+  return links
 }

@@ -12,6 +12,8 @@ import type {Stats} from 'node:fs'
 import {lstat, readdir, readlink} from 'node:fs/promises'
 import {join} from 'node:path'
 import {UserError} from '../../kit/errors.js'
+import {inBatches} from '../../kit/in-batches.js'
+import type {TreePart} from './host.js'
 
 export type TreeEntry =
   | {kind: 'file'; size: number; sha256: string}
@@ -20,6 +22,13 @@ export type TreeEntry =
 
 /** Paths relative to the root, `./a/b` as find prints them. */
 export type Tree = Map<string, TreeEntry>
+
+/**
+ * A local folder's entries: a file's sha256 is computed only when the host holds a file of
+ * the same size there (a first install hashes nothing).
+ */
+export type LocalEntry = {kind: 'file'; size: number; abs: string; stats: Stats} | {kind: 'link'; target: string} | {kind: 'dir'}
+export type LocalTree = Map<string, LocalEntry>
 
 /**
  * Shell for the host: lists `$dest` (folders, links with targets, files with sizes), then the
@@ -37,7 +46,7 @@ export function remoteListScript(destQuoted: string): string {
 }
 
 /** The stdin of `remoteListScript`: the local tree's files, NUL-separated. */
-export function listInput(local: Tree): string {
+export function listInput(local: LocalTree): string {
   return [...local].filter(([, e]) => e.kind === 'file').map(([p]) => `${p}\0`).join('')
 }
 
@@ -56,8 +65,8 @@ export function parseRemoteList(out: string): Tree {
 }
 
 /** Walks a local folder. Names holding a newline or a backslash are refused (the listing is line-based). */
-export async function localTree(root: string): Promise<Tree> {
-  const tree: Tree = new Map()
+export async function localTree(root: string): Promise<LocalTree> {
+  const tree: LocalTree = new Map()
   const walk = async (dir: string, rel: string): Promise<void> => {
     for (const name of (await readdir(dir)).sort()) {
       if (/[\n\\]/.test(name)) throw new UserError('CONFIG_INVALID', `Can't copy ${join(dir, name)}: its name holds a newline or a backslash.`, {hint: 'Rename the file.'})
@@ -68,11 +77,35 @@ export async function localTree(root: string): Promise<Tree> {
       else if (st.isDirectory()) {
         tree.set(r, {kind: 'dir'})
         await walk(abs, r)
-      } else if (st.isFile()) tree.set(r, {kind: 'file', size: st.size, sha256: await cachedSha256(abs, st)})
+      } else if (st.isFile()) tree.set(r, {kind: 'file', size: st.size, abs, stats: st})
     }
   }
   await walk(root, '.')
   return tree
+}
+
+/** A copy's parts: one folder to the destination itself, or the parts as given. */
+export const partsOf = (source: string | readonly TreePart[]): readonly TreePart[] => (typeof source === 'string' ? [{from: source, to: '.'}] : source)
+
+/** `./x` of a part that goes to `to`, as a path below the copy's destination. */
+const under = (to: string, path: string): string => (to === '.' ? path : `./${to}${path.slice(1)}`)
+
+/**
+ * The local trees of a copy's parts as one tree below its destination, and for each part the
+ * paths of its own tree (what its pack names) by the path they take below the destination.
+ */
+export async function localTrees(parts: readonly TreePart[]): Promise<{tree: LocalTree; origin: Map<string, {part: number; path: string}>}> {
+  const tree: LocalTree = new Map()
+  const origin = new Map<string, {part: number; path: string}>()
+  const trees = await Promise.all(parts.map((p) => localTree(p.from)))
+  trees.forEach((t, part) => {
+    for (const [path, entry] of t) {
+      const at = under(parts[part].to, path)
+      tree.set(at, entry)
+      origin.set(at, {part, path})
+    }
+  })
+  return {tree, origin}
 }
 
 /**
@@ -99,7 +132,16 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /** Local entries the remote tree lacks or holds differently, and the file bytes they add up to. */
-export function treeDiff(local: Tree, remote: Tree): {paths: string[]; bytes: number} {
+export async function treeDiff(local: LocalTree, remote: Tree): Promise<{paths: string[]; bytes: number}> {
+  // the files the host has at the same size: only those are hashed here (a few at a time)
+  const sameSize = [...local].filter(([path, e]) => {
+    const there = remote.get(path)
+    return e.kind === 'file' && there?.kind === 'file' && there.size === e.size
+  })
+  const sums = new Map<string, string>()
+  await inBatches(sameSize, HASHES_AT_ONCE, async ([path, e]) => {
+    if (e.kind === 'file') sums.set(path, await cachedSha256(e.abs, e.stats))
+  })
   const paths: string[] = []
   let bytes = 0
   for (const [path, entry] of local) {
@@ -108,10 +150,13 @@ export function treeDiff(local: Tree, remote: Tree): {paths: string[]; bytes: nu
       there?.kind === entry.kind &&
       (entry.kind === 'dir' ||
         (entry.kind === 'link' && there.kind === 'link' && there.target === entry.target) ||
-        (entry.kind === 'file' && there.kind === 'file' && there.size === entry.size && there.sha256 === entry.sha256))
+        (entry.kind === 'file' && there.kind === 'file' && there.sha256 === sums.get(path)))
     if (same) continue
     paths.push(path)
     if (entry.kind === 'file') bytes += entry.size
   }
   return {paths, bytes}
 }
+
+/** Local files read at once while comparing (each an open file). */
+const HASHES_AT_ONCE = 16
