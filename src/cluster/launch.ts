@@ -3,6 +3,7 @@ import {readFile} from 'node:fs/promises'
 import {basename, dirname, join, relative} from 'node:path'
 import {entryPath} from '../runtime/supervisor/entry.js'
 import {clusterConfValues} from './certificates.js'
+import {allFinished} from '../kit/in-batches.js'
 import type {ProcessIdentity} from '../kit/process.js'
 import {startNode} from './launcher.js'
 import {chownTree, nodeBinaryIn, runtimeEntryIn} from './remote-install.js'
@@ -48,6 +49,24 @@ export async function launch(ctx: UpContext, node: NodeState): Promise<void> {
   ctx.started.nodes.push(proc)
   ctx.report.info(`${node.name} started (pid ${node.pid}${host.isLocal ? '' : ` on ${host.name}`}), log ${host.isLocal ? join('nodes', node.name, 'logs', 'node.log') : node.logFile}`)
   await writeState(ctx.stateDir, ctx.state)
+}
+
+/**
+ * Launches `nodes`: the nodes of one host one after the other, the hosts side by side (each
+ * start is a few SSH runs and a wait for the process, so nine hosts need not take nine
+ * times one). Nodes on this machine stay one at a time, in order. Every launch is let finish
+ * (or fail) before a failure is reported, so the clean-up that follows knows every process
+ * this run started.
+ */
+export async function launchAll(ctx: UpContext, nodes: NodeState[]): Promise<void> {
+  const byHost = new Map<string, NodeState[]>()
+  for (const n of nodes) {
+    const key = n.host ?? LOCAL_HOST_NAME
+    byHost.set(key, [...(byHost.get(key) ?? []), n])
+  }
+  await allFinished([...byHost.values()], async (group) => {
+    for (const node of group) await launch(ctx, node)
+  })
 }
 
 /** Writes the node's kong.conf from the cluster's state and the spec's `conf` (launch, reload). */

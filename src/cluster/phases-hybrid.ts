@@ -10,7 +10,7 @@ import {ensureCertificates, planCertificates} from './certificates.js'
 import {checkClusterConnectivity, controlPlanesOf} from './connectivity.js'
 import {processRunning} from './hosts/index.js'
 import {waitNodeReady} from './launcher.js'
-import {launch} from './launch.js'
+import {launchAll} from './launch.js'
 import {hostOf, onOtherHost, RERUN_AFTER_UNDO, startedNodes, targets, type Phase, type UpContext} from './phase.js'
 import {launchedProcess, type NodeState} from './state.js'
 import {waitCaughtUp, waitInSync} from './sync.js'
@@ -61,7 +61,7 @@ export const startDataPlanes: Phase = {
   plan: async (ctx) => (await targets(ctx)).filter(isDp).map((n) => `start ${n.name} (data_plane), wait for GET ${n.listen.status}/status = 200`),
   async run(ctx) {
     const dps = (await targets(ctx)).filter(isDp)
-    for (const node of dps) await launch(ctx, node)
+    await launchAll(ctx, dps)
     await Promise.all(dps.map((n) => waitNodeReady(n, hostOf(ctx, n.name), launchedProcess(n)!, {path: '/status'})))
   },
 }

@@ -20,6 +20,7 @@ import {existsSync} from 'node:fs'
 import {basename} from 'node:path'
 import pg from 'pg'
 import {ExternalError, UserError} from '../kit/errors.js'
+import {allFinished} from '../kit/in-batches.js'
 import {runtimeEntry} from '../kit/paths.js'
 import {migrate, MIGRATIONS} from '../runtime/db/migrations.js'
 import {packageVersion} from '../kit/paths.js'
@@ -27,7 +28,7 @@ import {clusterRuntimeVersion} from './runtime-install.js'
 import {hostNamed, processRunning} from './hosts/index.js'
 import {stopNode, waitNodeReady} from './launcher.js'
 import {parseListen} from './listen.js'
-import {launch} from './launch.js'
+import {launchAll} from './launch.js'
 import {checkClusterConnectivity} from './connectivity.js'
 import {dbDown, hostOf, onOtherHost, RERUN_AFTER_UNDO, startedHere, startedNodes, targets, type Phase, type UpContext} from './phase.js'
 import {certificatesPhase, dataPlanesReachControlPlanes, startDataPlanes, waitInSyncPhase} from './phases-hybrid.js'
@@ -52,12 +53,13 @@ const preflight: Phase = {
       throw new UserError('PORT_IN_USE', `Port ${ctx.state.connection.port} is already in use (the embedded database's port).`, {hint: `Stop what uses it, or set spec.database.port in ${spec} to a free port and run kctl init again.`})
     }
     const nodes = await targets(ctx)
-    for (const node of nodes) {
-      for (const c of listenChecks(node)) {
-        if (await hostOf(ctx, node.name).portFree(c.host, c.port)) continue
-        const key = `spec.nodes[${specIndex(ctx.spec, node.name)}].${c.key}`
-        throw new UserError('PORT_IN_USE', `Port ${c.port} is already in use: ${c.host}:${c.port} is ${c.key} of node ${node.name} (${key} in ${spec}).`, {hint: `Stop what listens on port ${c.port}, or change ${key} in ${spec}, then run the command again.`})
-      }
+    // every port checked, the hosts side by side; the first taken one in the spec's order is reported
+    const checks = nodes.flatMap((node) => listenChecks(node).map((c) => ({node, ...c})))
+    const free = await Promise.all(checks.map((c) => hostOf(ctx, c.node.name).portFree(c.host, c.port)))
+    const taken = checks.find((_, i) => !free[i])
+    if (taken) {
+      const key = `spec.nodes[${specIndex(ctx.spec, taken.node.name)}].${taken.key}`
+      throw new UserError('PORT_IN_USE', `Port ${taken.port} is already in use: ${taken.host}:${taken.port} is ${taken.key} of node ${taken.node.name} (${key} in ${spec}).`, {hint: `Stop what listens on port ${taken.port}, or change ${key} in ${spec}, then run the command again.`})
     }
     if (nodes.length > 0 && !existsSync(runtimeEntry())) {
       throw new UserError('NODE_START_FAILED', `The gateway runtime is not built (${runtimeEntry()} is missing).`, {hint: 'Run `npm run build`.'})
@@ -90,18 +92,13 @@ const install: Phase = {
     const dbHost = ctx.state.embedded?.host
     // Every host's install is let finish (or fail) before a failure is reported, so the
     // clean-up that follows never races an upload still going on to another host.
-    const settled = await Promise.allSettled(
-      names.map(async (name) => {
-        const def = ctx.state.hosts![name]
-        const host = hostNamed(name, def)!
-        const r = await installOn(host, def.paths, ctx.state.name, {postgres: name === dbHost, previous: ctx.state.installs?.[name]})
-        ctx.report.info(`${name}: ${r.bytesSent ? `sent ${formatBytes(r.bytesSent)}` : 'nothing to send'} (${r.install.dir})`)
-        return [name, r] as const
-      }),
-    )
-    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
-    if (failure) throw failure.reason
-    const done = settled.map((s) => (s as PromiseFulfilledResult<readonly [string, Awaited<ReturnType<typeof installOn>>]>).value)
+    const done = await allFinished(names, async (name) => {
+      const def = ctx.state.hosts![name]
+      const host = hostNamed(name, def)!
+      const r = await installOn(host, def.paths, ctx.state.name, {postgres: name === dbHost, previous: ctx.state.installs?.[name]})
+      ctx.report.info(`${name}: ${r.bytesSent ? `sent ${formatBytes(r.bytesSent)}` : 'nothing to send'} (${r.install.dir})`)
+      return [name, r] as const
+    })
     ctx.state.installs ??= {}
     for (const [name, r] of done) {
       ctx.state.installs[name] = r.install
@@ -207,7 +204,7 @@ const startNodes: Phase = {
   title: 'Start nodes',
   plan: async (ctx) => (await targets(ctx)).filter(withDatabase).map((n) => `start ${n.name} (${n.role})`),
   async run(ctx) {
-    for (const node of (await targets(ctx)).filter(withDatabase)) await launch(ctx, node)
+    await launchAll(ctx, (await targets(ctx)).filter(withDatabase))
   },
 }
 

@@ -158,12 +158,23 @@ export async function readState(dir: string): Promise<ClusterState | undefined> 
  * The folder is 0711: others may traverse it (the embedded Postgres may run as another
  * user with its data below) but not list it; the file itself is 0600.
  */
-export async function writeState(dir: string, state: ClusterState): Promise<void> {
-  await mkdir(dir, {recursive: true, mode: 0o711})
-  const tmp = `${stateFile(dir)}.tmp`
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, {mode: 0o600})
-  await rename(tmp, stateFile(dir))
+export function writeState(dir: string, state: ClusterState): Promise<void> {
+  // one write at a time per folder (nodes launched side by side each record themselves); a
+  // write made while another is under way runs after it, with the state as it is by then
+  const previous = writing.get(dir) ?? Promise.resolve()
+  const next = previous.catch(() => undefined).then(async () => {
+    await mkdir(dir, {recursive: true, mode: 0o711})
+    const tmp = `${stateFile(dir)}.tmp`
+    await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, {mode: 0o600})
+    await rename(tmp, stateFile(dir))
+  })
+  writing.set(dir, next)
+  void next.finally(() => {
+    if (writing.get(dir) === next) writing.delete(dir)
+  }).catch(() => undefined)
+  return next
 }
+const writing = new Map<string, Promise<void>>()
 
 export async function removeStateDir(dir: string): Promise<void> {
   await rm(dir, {recursive: true, force: true})
