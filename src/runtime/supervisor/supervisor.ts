@@ -57,8 +57,11 @@ export interface SupervisorOptions {
   successorOf?: {at: number}
 }
 
-/** A warm spare is forked this long after the serving process started, off its start's CPU. */
-const SPARE_DELAY_MS = 1000
+/**
+ * A warm spare is forked this long after the serving process started, off its start's CPU: a
+ * data plane's first sync, or a node's first requests, come before it on a small host.
+ */
+const SPARE_DELAY_MS = 5000
 const MAX_SPARE_DEATHS = 3
 const SPARE_DEATH_WINDOW_MS = 60_000
 
