@@ -42,7 +42,20 @@ export function routerPhase(ctx: ProxyContext): boolean {
   }
   ctx.route = ctx.match.route
   ctx.service = ctx.match.service
+  if (ctx.headerPolicy.debug && req.headers['kong-debug'] !== undefined) addDebugHeaders(ctx)
   return true
+}
+
+/**
+ * Kong's `add_debug_headers`: set on the response at match time, so every answer to the
+ * request carries them (the upstream's, a plugin's, a 503 for a route without service).
+ */
+function addDebugHeaders(ctx: ProxyContext): void {
+  const {route, service, res} = ctx
+  if (route?.id) res.setHeader('Kong-Route-Id', route.id)
+  if (route?.name) res.setHeader('Kong-Route-Name', route.name)
+  if (service?.id) res.setHeader('Kong-Service-Id', service.id)
+  if (service?.name) res.setHeader('Kong-Service-Name', service.name)
 }
 
 /** Protocol checks, the service, and the upstream request (where access plugins will run). */

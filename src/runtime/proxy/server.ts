@@ -83,7 +83,7 @@ export function proxyOptionsOf(conf: NodeConf): Pick<ProxyOptions, 'keepalive' |
     errorDefaultType: conf.error_default_type,
     errorTemplates: readErrorTemplates(conf),
     keepalive: keepaliveOf(conf),
-    headers: headerPolicy(conf.headers, conf.headers_upstream),
+    headers: headerPolicy(conf.headers, conf.headers_upstream, conf.allow_debug_header),
     realIp: realIpSettings(conf.trusted_ips, conf.real_ip_header, conf.real_ip_recursive),
   }
 }
