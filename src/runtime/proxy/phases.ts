@@ -25,6 +25,12 @@ export function routerPhase(ctx: ProxyContext): boolean {
     sendError(ctx, 405, MESSAGES[405], {}, true)
     return false
   }
+  // nginx refuses an HTTP/1.1 request without Host (RFC 9112 §3.2); Kong's error page answers
+  if (req.headers.host === undefined && req.httpVersionMinor === 1 && req.httpVersionMajor === 1) {
+    ctx.res.shouldKeepAlive = false
+    sendError(ctx, 400, MESSAGES[400], {}, true)
+    return false
+  }
   const {path} = splitUrl(req.url ?? '/')
   ctx.match = ctx.snapshot.router.match({
     method: req.method ?? 'GET',
