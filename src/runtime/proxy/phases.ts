@@ -85,13 +85,17 @@ export function accessPhase(ctx: ProxyContext): boolean {
   // `serviceCheck` answers 503 after them
   if (!service) return true
   const balancer = ctx.snapshot.balancers.get(String(service.host).toLowerCase()) ?? null
+  const https = service.protocol === 'https'
+  // Kong: the service's client certificate, else its upstream's
+  const clientCertId: string | undefined = https ? (service.client_certificate?.id ?? balancer?.upstream.client_certificate?.id) : undefined
   ctx.upstream = {
-    scheme: service.protocol === 'https' ? 'https' : 'http',
+    scheme: https ? 'https' : 'http',
     host: service.host,
     port: service.port ?? (service.protocol === 'https' ? 443 : 80),
     path: ctx.match!.upstreamPath + splitUrl(req.url ?? '/').query,
     hostHeader: route.preserve_host ? (req.headers.host ?? null) : (balancer?.upstream.host_header ?? null),
     balancer,
+    clientCertificate: clientCertId ? ctx.snapshot.certificates.client(clientCertId) : null,
   }
   return true
 }

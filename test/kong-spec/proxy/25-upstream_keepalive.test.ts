@@ -26,13 +26,18 @@ import {proxyWith, type ExtraProxy} from './proxy-node.js'
 /** Node sets it on a server-side socket; its types leave it out. */
 const serverName = (s: TLSSocket) => String((s as TLSSocket & {servername?: string | false}).servername || '')
 
-/** A TLS upstream answering `/echo_sni`; it counts the connections it was opened and the ones still open. */
+/**
+ * A TLS upstream answering `/echo_sni`, and `/` with the fingerprint of the client
+ * certificate the connection presented (Kong's mTLS fixture echoes `$ssl_client_fingerprint`);
+ * it counts the connections it was opened and the ones still open.
+ */
 async function startTlsUpstream() {
   const open = new Set<TLSSocket>()
   const names: string[] = []
-  const server: Server = createServer({cert: ssl.cert, key: ssl.key}, (req, res) => {
+  const server: Server = createServer({cert: ssl.cert, key: ssl.key, requestCert: true, rejectUnauthorized: false}, (req, res) => {
+    const socket = req.socket as TLSSocket
     res.writeHead(200, {'content-type': 'text/plain'})
-    res.end(req.url === '/echo_sni' ? `SNI=${serverName(req.socket as TLSSocket)}` : '')
+    res.end(req.url === '/echo_sni' ? `SNI=${serverName(socket)}` : (socket.getPeerCertificate().fingerprint256 ?? ''))
   })
   server.on('secureConnection', (s: TLSSocket) => {
     open.add(s)
@@ -72,6 +77,12 @@ describe('#postgres upstream keepalive', () => {
     for (const host of ['one.test', 'two.test']) await bp.routes.insert({hosts: [host], preserve_host: true, service: {id: (await tlsService()).id}})
     // crc32 collision upstream TLS
     for (const host of ['plumless.xxx', 'buckeroo.xxx']) await bp.routes.insert({hosts: [host], preserve_host: true, service: {id: (await tlsService()).id}})
+    // upstream mTLS (Kong's fixture client certificates: two certificates of its ssl fixtures here)
+    for (const [host, cert, key] of [['example.test', ssl.cert, ssl.key], ['example2.test', ssl.cert_alt, ssl.key_alt]]) {
+      const certificate = JSON.parse(resStatus(201, await node.admin.post('/certificates', {body: {cert, key}})))
+      const service = JSON.parse(resStatus(201, await node.admin.post('/services', {body: {url: `https://127.0.0.1:${upstream.port}/`, client_certificate: {id: certificate.id}}})))
+      await bp.routes.insert({hosts: [host], service: {id: service.id}})
+    }
   })
   after(async () => {
     await upstream?.close()
@@ -101,7 +112,17 @@ describe('#postgres upstream keepalive', () => {
     assert.equal(upstream.open(), 2)
   })
 
-  it('pools by host|port|sni|client_cert_id when upstream requires mTLS', {skip: 'kctl does not present a service\'s client_certificate to its upstream yet'}, () => {})
+  it('pools by host|port|sni|client_cert_id when upstream requires mTLS', async () => {
+    await startKong()
+    const fingerprint1 = resStatus(200, await p!.proxy.get('/', {headers: {Host: 'example.test'}}))
+    assert.notEqual(fingerprint1, '')
+    const fingerprint2 = resStatus(200, await p!.proxy.get('/', {headers: {Host: 'example2.test'}}))
+    assert.notEqual(fingerprint2, '')
+    assert.notEqual(fingerprint1, fingerprint2)
+    // a pool per client certificate (the same host, port and server name), each connection saved
+    assert.deepEqual(upstream.names, ['', ''])
+    assert.equal(upstream.open(), 2)
+  })
 
   it('upstream_keepalive_pool_size = 0 disables connection pooling', async () => {
     await startKong({poolSize: 0})
