@@ -19,8 +19,15 @@ import {once} from 'node:events'
 import {request as httpsRequest} from 'node:https'
 import {connect} from 'node:net'
 import {after, afterEach, before, describe, test as it} from 'node:test'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {findFreePort} from '../../../src/kit/ports.js'
 import {KONG_HEADERS} from '../../../src/runtime/proxy/kong-headers.js'
-import type {KongResponse} from '../admin-api/kong-client.js'
+import {freshDatabase, pgValues, spawnNode} from '../../helpers/nodes.js'
+import {startTestPostgres, type TestPostgres} from '../../helpers/postgres.js'
+import {until} from '../../helpers/until.js'
+import {KongClient, type KongResponse} from '../admin-api/kong-client.js'
 import {pathHandlingTests} from '../fixtures/router-path-handling.js'
 import {resStatus, startPluginSpecNode, type PluginSpecNode} from '../plugins/kong-proxy.js'
 import {proxyWith, type ExtraProxy} from './proxy-node.js'
@@ -36,6 +43,11 @@ const DEBUG = {'kong-debug': '1'}
 type RouteSpec = Record<string, unknown> & {service?: Record<string, unknown> | null}
 
 let seq = 0
+
+/** The Postgres server of the worker-respawn cases (a node process of their own), started once. */
+let respawnPg: Promise<TestPostgres> | undefined
+const respawnPostgres = () => (respawnPg ??= startTestPostgres())
+after(async () => (await respawnPg)?.stop())
 
 describe(`Router [#${strategy}, flavor = ${flavor}] with buffering [off]`, () => {
   let node: PluginSpecNode
@@ -783,7 +795,42 @@ describe(`Router [#${strategy}, flavor = ${flavor}] with buffering [off]`, () =>
         }
       })
 
-      it('#db worker respawn correctly rebuilds router', {skip: 'a proxy worker process respawned by the supervisor loads the configuration again: test/supervisor covers it with real node processes'}, () => {})
+      it('#db worker respawn correctly rebuilds router', async () => {
+        // a node process with proxy workers (Kong's test runs 4 nginx workers; 2 here)
+        const pg = await respawnPostgres()
+        const dir = mkdtempSync(join(tmpdir(), 'kctl-kong-router-'))
+        const [admin, proxy, status] = [await findFreePort(), await findFreePort(), await findFreePort()]
+        const worker = spawnNode(dir, {
+          ...pgValues(pg, await freshDatabase(pg, `router_respawn_${consistency}`)),
+          admin_listen: `127.0.0.1:${admin}`,
+          proxy_listen: `127.0.0.1:${proxy}`,
+          status_listen: `127.0.0.1:${status}`,
+          node_worker_processes: 2,
+          allow_debug_header: 'on',
+        }, {status: `http://127.0.0.1:${status}`})
+        try {
+          await worker.waitReady(60_000)
+          const adminClient = new KongClient(`http://127.0.0.1:${admin}`)
+          resStatus(201, await adminClient.post('/routes', {body: {methods: ['GET'], protocols: ['http'], strip_path: false}}))
+          resStatus(201, await adminClient.post('/routes', {body: {paths: ['/foo']}}))
+
+          const workersBefore: number[] = (await adminClient.get('/')).json.pids.workers
+          assert.equal(workersBefore.length, 2)
+          for (const pid of workersBefore) process.kill(pid, 'SIGTERM')
+          // respawned: none of the workers is one of those
+          await until('the workers respawned', async () => {
+            const now: number[] | undefined = (await adminClient.get('/').catch(() => null))?.json?.pids?.workers
+            return now !== undefined && now.length === workersBefore.length && now.every((pid) => !workersBefore.includes(pid))
+          })
+
+          const res = await until('the proxy answers', () => new KongClient(`http://127.0.0.1:${proxy}`).get('/foo', {headers: DEBUG}).catch(() => undefined))
+          const json = JSON.parse(resStatus(503, res))
+          assert.equal(json.message, 'no Service found with those values')
+        } finally {
+          await worker.stop()
+          rmSync(dir, {recursive: true, force: true})
+        }
+      })
 
       it('#db rebuilds router correctly after passing route with special escape', async () => {
         // this is a valid regex path in Rust.regex 1.8
