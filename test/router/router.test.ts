@@ -133,6 +133,12 @@ describe('router: fields', () => {
     assert.deepEqual(m?.captures, {whole: '/users/7/posts', positional: ['7', 'posts'], named: {id: '7'}})
     assert.equal(normalizePath('/a/%7Efoo/../b/./c%2f'), '/a/b/c%2F')
     assert.equal(normalizePath('/%61pi'), '/api')
+    // Kong's normalize(uri, true): repeated slashes merged, dot segments resolved from the left
+    assert.equal(normalizePath('/foo//bar'), '/foo/bar')
+    assert.equal(normalizePath('///a//b/'), '/a/b/')
+    assert.equal(normalizePath('/a/b/../../..'), '/')
+    assert.equal(normalizePath('/a/.'), '/a/')
+    assert.equal(normalizePath('/route./req'), '/route./req')
   })
 })
 

@@ -65,6 +65,8 @@ export const CONF_KEYS = {
   real_ip_header: {type: 'string', default: 'X-Real-IP'},
   real_ip_recursive: {type: 'boolean', default: false},
   headers_upstream: {type: 'list', default: ['X-Kong-Request-Id']},
+  /** A request with a `Kong-Debug` header gets Kong-Route-Id, Kong-Route-Name, Kong-Service-Id and Kong-Service-Name in its response, as Kong's. */
+  allow_debug_header: {type: 'boolean', default: false},
   upstream_keepalive_pool_size: {type: 'number', default: 512},
   upstream_keepalive_max_requests: {type: 'number', default: 10000},
   upstream_keepalive_idle_timeout: {type: 'number', default: 60},

@@ -164,7 +164,7 @@ export class Dao {
       const e = await this.prepare(c, body, o, old)
       const now = nowFor(this.schema)
       e.id ??= newId()
-      e.created_at = old?.created_at ?? now
+      e.created_at = old?.created_at ?? e.created_at ?? now
       e.updated_at = now
       return old ? this.updateRow(c, e) : this.insertRow(c, e)
     })
@@ -210,7 +210,9 @@ export class Dao {
 
   /** Validates, fills defaults and resolves foreign keys given by endpoint key. */
   private async prepare(c: pg.PoolClient, input: Record<string, unknown>, o: WriteOptions, old: EntityRecord | null): Promise<Record<string, unknown>> {
-    delete input.created_at
+    // Kong keeps a `created_at` given for a new entity (validated as the field), never
+    // one given for an entity that exists; `updated_at` is always the time of the write
+    if (old !== null || input.created_at === null) delete input.created_at
     delete input.updated_at
     let e: Record<string, unknown>
     try {

@@ -12,7 +12,16 @@ import type {Entity} from '../schema/registry.js'
 export interface CertificateTable {
   /** The context for a server name, or null when the default certificate applies. */
   lookup(servername: string | undefined): SecureContext | null
+  /** A certificate by id, as a client certificate for upstreams (a service's or upstream's `client_certificate`); null when absent. */
+  client(id: string): ClientCertificate | null
   readonly size: number
+}
+
+/** What the proxy presents to an upstream that asks for a client certificate. */
+export interface ClientCertificate {
+  id: string
+  cert: string
+  key: string
 }
 
 /** Throws an Error naming the certificate (never its contents) on an invalid PEM. */
@@ -35,8 +44,11 @@ export function buildCertificateTable(certificates: ReadonlyArray<Entity<'certif
   }
   const byName = new Map<string, SecureContext>()
   for (const s of snis) if (s.certificate?.id) byName.set(String(s.name).toLowerCase(), context(s.certificate.id))
+  const clients = new Map<string, ClientCertificate>()
+  for (const c of certificates) clients.set(c.id, {id: c.id, cert: c.cert, key: c.key})
   return {
     size: byName.size,
+    client: (id) => clients.get(id) ?? null,
     lookup(servername) {
       const name = (servername ?? '').toLowerCase().replace(/\.$/, '')
       if (!name) return byName.get('*') ?? null

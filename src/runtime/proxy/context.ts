@@ -28,6 +28,7 @@ import type {RequestView} from '../pdk/request.js'
 import type {PlannedPlugin, PluginInstance} from './plugins-plan.js'
 import type {ProxySnapshot} from './snapshot.js'
 import type {HeaderPolicy} from './kong-headers.js'
+import type {ClientCertificate} from './certificates.js'
 
 export type PhaseName = 'router' | 'access' | 'balancer' | 'response' | 'log'
 
@@ -43,6 +44,8 @@ export interface UpstreamRequest {
   /** Method sent upstream when a plugin changed it (request-transformer). */
   method?: string
   balancer: Balancer | null
+  /** https only: the certificate to present when the upstream asks for one (mTLS). */
+  clientCertificate: ClientCertificate | null
 }
 
 export interface Try {

@@ -78,6 +78,7 @@ export async function balancerPhase(ctx: ProxyContext, pools: UpstreamPools, sig
         readTimeout: service.read_timeout ?? 60_000,
         tlsVerify: service.tls_verify === true,
         servername: up.hostHeader ? stripPort(up.hostHeader) : peer.host,
+        clientCertificate: up.clientCertificate,
         signal,
       })
       // the try stays in flight (least-connections) until its body ends or is dropped

@@ -18,10 +18,16 @@ export interface HeaderPolicy {
   requestId: boolean
   /** X-Kong-Request-Id on the upstream request (`headers_upstream`). */
   upstreamRequestId: boolean
+  /**
+   * kong.conf `allow_debug_header`: a request with a `Kong-Debug` header gets the matched
+   * route's and service's ids and names (Kong-Route-Id, Kong-Route-Name, Kong-Service-Id,
+   * Kong-Service-Name) on its response, whoever answers it.
+   */
+  debug: boolean
 }
 
-export function headerPolicy(headers: readonly string[], upstream: readonly string[]): HeaderPolicy {
-  const p: HeaderPolicy = {server: false, via: false, proxyLatency: false, upstreamLatency: false, responseLatency: false, upstreamStatus: false, requestId: false, upstreamRequestId: false}
+export function headerPolicy(headers: readonly string[], upstream: readonly string[], debug = false): HeaderPolicy {
+  const p: HeaderPolicy = {server: false, via: false, proxyLatency: false, upstreamLatency: false, responseLatency: false, upstreamStatus: false, requestId: false, upstreamRequestId: false, debug}
   for (const token of headers) for (const flag of HEADER_TOKENS[token.toLowerCase()] ?? []) p[flag] = true
   p.upstreamRequestId = upstream.some((t) => UPSTREAM_TOKENS.has(t.toLowerCase()))
   return p

@@ -25,6 +25,12 @@ export function routerPhase(ctx: ProxyContext): boolean {
     sendError(ctx, 405, MESSAGES[405], {}, true)
     return false
   }
+  // nginx refuses an HTTP/1.1 request without Host (RFC 9112 §3.2); Kong's error page answers
+  if (req.headers.host === undefined && req.httpVersionMinor === 1 && req.httpVersionMajor === 1) {
+    ctx.res.shouldKeepAlive = false
+    sendError(ctx, 400, MESSAGES[400], {}, true)
+    return false
+  }
   const {path} = splitUrl(req.url ?? '/')
   ctx.match = ctx.snapshot.router.match({
     method: req.method ?? 'GET',
@@ -42,7 +48,20 @@ export function routerPhase(ctx: ProxyContext): boolean {
   }
   ctx.route = ctx.match.route
   ctx.service = ctx.match.service
+  if (ctx.headerPolicy.debug && req.headers['kong-debug'] !== undefined) addDebugHeaders(ctx)
   return true
+}
+
+/**
+ * Kong's `add_debug_headers`: set on the response at match time, so every answer to the
+ * request carries them (the upstream's, a plugin's, a 503 for a route without service).
+ */
+function addDebugHeaders(ctx: ProxyContext): void {
+  const {route, service, res} = ctx
+  if (route?.id) res.setHeader('Kong-Route-Id', route.id)
+  if (route?.name) res.setHeader('Kong-Route-Name', route.name)
+  if (service?.id) res.setHeader('Kong-Service-Id', service.id)
+  if (service?.name) res.setHeader('Kong-Service-Name', service.name)
 }
 
 /** Protocol checks, the service, and the upstream request (where access plugins will run). */
@@ -66,13 +85,17 @@ export function accessPhase(ctx: ProxyContext): boolean {
   // `serviceCheck` answers 503 after them
   if (!service) return true
   const balancer = ctx.snapshot.balancers.get(String(service.host).toLowerCase()) ?? null
+  const https = service.protocol === 'https'
+  // Kong: the service's client certificate, else its upstream's
+  const clientCertId: string | undefined = https ? (service.client_certificate?.id ?? balancer?.upstream.client_certificate?.id) : undefined
   ctx.upstream = {
-    scheme: service.protocol === 'https' ? 'https' : 'http',
+    scheme: https ? 'https' : 'http',
     host: service.host,
     port: service.port ?? (service.protocol === 'https' ? 443 : 80),
     path: ctx.match!.upstreamPath + splitUrl(req.url ?? '/').query,
     hostHeader: route.preserve_host ? (req.headers.host ?? null) : (balancer?.upstream.host_header ?? null),
     balancer,
+    clientCertificate: clientCertId ? ctx.snapshot.certificates.client(clientCertId) : null,
   }
   return true
 }

@@ -8,6 +8,7 @@ import {CONTENT_TYPES, errorBody, negotiateError, type ErrorFormat} from './erro
 import {GATEWAY_VERSION} from '../kit/version.js'
 
 export const MESSAGES = {
+  400: 'Bad request',
   404: 'no Route matched with those values',
   405: 'Method not allowed',
   426: 'Please use HTTPS protocol',

@@ -83,7 +83,7 @@ export function proxyOptionsOf(conf: NodeConf): Pick<ProxyOptions, 'keepalive' |
     errorDefaultType: conf.error_default_type,
     errorTemplates: readErrorTemplates(conf),
     keepalive: keepaliveOf(conf),
-    headers: headerPolicy(conf.headers, conf.headers_upstream),
+    headers: headerPolicy(conf.headers, conf.headers_upstream, conf.allow_debug_header),
     realIp: realIpSettings(conf.trusted_ips, conf.real_ip_header, conf.real_ip_recursive),
   }
 }
@@ -167,10 +167,12 @@ export function createProxy(opts: ProxyOptions): Proxy {
       defaultCert ??= generateSelfSigned()
       server = createTlsServer({
         ...defaultCert,
+        requireHostHeader: false,
         SNICallback: (name, cb) => cb(null, snapshot.certificates.lookup(name) ?? undefined),
       }, handler) as unknown as Server
     } else {
-      server = createServer(handler)
+      // an HTTP/1.1 request without Host is refused in the router phase, with Kong's error page
+      server = createServer({requireHostHeader: false}, handler)
     }
     server.keepAliveTimeout = 60_000
     track(server)

@@ -58,7 +58,20 @@ const args = (q: URLSearchParams): Record<string, string | string[]> => {
   return out
 }
 
-export async function startMockUpstream(): Promise<MockUpstream> {
+/**
+ * The paths Kong's mock upstream serves (its nginx locations in
+ * spec/fixtures/template_inject/nginx_kong_test_custom_inject_http.lua); any other path is
+ * a 404 with the same JSON, when `kongPaths` asks for that.
+ */
+const KONG_MOCK_PATHS = /^(\/|\/ws|\/get.*|\/xml.*|\/post.*|\/response-headers|\/hop-by-hop|\/respond|\/cache\/\d+|\/basic-auth\/[a-zA-Z0-9_]+\/.+|\/(request|anything).*|\/delay\/\d{1,3}|\/status\/\d{3}|\/stream\/\d+|\/echo_sni)$/
+const BASIC_AUTH = /^\/basic-auth\/([a-zA-Z0-9_]+)\/(.+)$/
+
+export interface MockUpstreamOptions {
+  /** Answer as Kong's mock upstream does: 404 for a path it has no location for, 401 from `/basic-auth/{user}/{password}` without those credentials. By default every path is echoed with a 200. */
+  kongPaths?: boolean
+}
+
+export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise<MockUpstream> {
   let hits = 0
   const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     hits++
@@ -101,6 +114,15 @@ export async function startMockUpstream(): Promise<MockUpstream> {
     }
     const status = /^\/status\/(\d{3})$/.exec(path)
     const headers: Record<string, string> = {'content-type': 'application/json', server: 'mock-upstream'}
+    if (opts.kongPaths) {
+      const auth = BASIC_AUTH.exec(path)
+      const expected = auth && 'Basic ' + Buffer.from(`${auth[1]}:${auth[2]}`).toString('base64')
+      if (!KONG_MOCK_PATHS.test(path) || (auth && req.headers.authorization !== expected)) {
+        res.writeHead(auth ? 401 : 404, headers)
+        res.end(JSON.stringify(echo))
+        return
+      }
+    }
     if (path === '/response-headers') for (const [k, v] of query) headers[k] = v
     res.writeHead(status ? Number(status[1]) : 200, headers)
     res.end(status && Number(status[1]) === 204 ? undefined : JSON.stringify(status ? {...echo, code: Number(status[1])} : echo))
@@ -121,6 +143,8 @@ export async function startMockUpstream(): Promise<MockUpstream> {
 /** A node for one plugin spec file: Admin API, listening proxy, mock upstream. */
 export interface PluginSpecNode {
   admin: KongClient
+  /** With `ssl`: the proxy's TLS listener (its default self-signed certificate). */
+  proxySslPort?: number
   /** Kong's `helpers.proxy_client()`: requests to the proxy (set `host` to pick a route). */
   proxy: KongClient
   proxyPort: number
@@ -132,20 +156,30 @@ export interface PluginSpecNode {
 }
 
 /** `proxyOptions`: the node's kong.conf proxy settings (`trusted_ips`, `headers`, …) as `proxyOptionsOf` makes them. */
-export async function startPluginSpecNode(proxyOptions: Partial<ProxyOptions> = {}): Promise<PluginSpecNode> {
+export interface SpecNodeOptions {
+  /** The mock upstream answers as Kong's for paths it does not serve (MockUpstreamOptions). */
+  kongMockPaths?: boolean
+  /** The proxy listens on a second loopback port with TLS too (`proxySslPort`). */
+  ssl?: boolean
+}
+
+export async function startPluginSpecNode(proxyOptions: Partial<ProxyOptions> = {}, nodeOptions: SpecNodeOptions = {}): Promise<PluginSpecNode> {
   const pg: TestPostgres = await startTestPostgres()
   let api: TestAdmin | undefined
   let upstream: MockUpstream | undefined
   try {
     api = await startTestAdmin(pg, {proxy: true, proxyOptions})
-    upstream = await startMockUpstream()
+    upstream = await startMockUpstream({kongPaths: nodeOptions.kongMockPaths})
     const port = await deadPort()
     await api.proxy!.listen([{host: '127.0.0.1', port, ssl: false, http2: false, reuseport: false, flags: []}])
+    const sslPort = nodeOptions.ssl ? await deadPort() : undefined
+    if (sslPort) await api.proxy!.listen([{host: '127.0.0.1', port: sslPort, ssl: true, http2: false, reuseport: false, flags: []}])
     const admin = new KongClient(api.url)
     return {
       admin,
       proxy: new KongClient(`http://127.0.0.1:${port}`),
       proxyPort: port,
+      proxySslPort: sslPort,
       pool: api.pool,
       upstream,
       bp: pluginBlueprint(admin, upstream.port),

@@ -47,6 +47,8 @@ export interface TryOptions extends ClientRequest {
   tlsVerify: boolean
   /** TLS server name; Kong sends the upstream host. */
   servername?: string
+  /** TLS client certificate (a service's `client_certificate`); pools are kept apart per certificate, as Kong's. */
+  clientCertificate?: {id: string; cert: string; key: string} | null
   signal?: Cancellation
 }
 
@@ -97,7 +99,7 @@ const IP = /^(\d{1,3}(\.\d{1,3}){3}|.*:.*)$/
 /** Keep-alive pools, one per origin and connection settings; shared across snapshots. */
 export class UpstreamPools {
   private readonly pools = new Map<string, OriginPool | NodeOriginPool>()
-  private byPeer = new WeakMap<Peer, {pool: OriginPool | NodeOriginPool; scheme: string; connectTimeout: number; tlsVerify: boolean; servername: string | undefined}>()
+  private byPeer = new WeakMap<Peer, {pool: OriginPool | NodeOriginPool; scheme: string; connectTimeout: number; tlsVerify: boolean; servername: string | undefined; certId: string | undefined}>()
   /** Which client this process uses (see `upstreamClientKind`). */
   readonly kind: UpstreamClientKind
 
@@ -125,20 +127,22 @@ export class UpstreamPools {
     // the pool this peer object went to last time, if the settings are the same: no key to
     // build and hash per request (peers are kept per service and per balancer target)
     const last = this.byPeer.get(o.peer)
-    if (last !== undefined && last.scheme === o.scheme && last.connectTimeout === o.connectTimeout && last.tlsVerify === o.tlsVerify && last.servername === o.servername) return last.pool
+    const certId = o.clientCertificate?.id
+    if (last !== undefined && last.scheme === o.scheme && last.connectTimeout === o.connectTimeout && last.tlsVerify === o.tlsVerify && last.servername === o.servername && last.certId === certId) return last.pool
     const pool = this.keyed(o)
-    this.byPeer.set(o.peer, {pool, scheme: o.scheme, connectTimeout: o.connectTimeout, tlsVerify: o.tlsVerify, servername: o.servername})
+    this.byPeer.set(o.peer, {pool, scheme: o.scheme, connectTimeout: o.connectTimeout, tlsVerify: o.tlsVerify, servername: o.servername, certId})
     return pool
   }
 
   private keyed(o: TryOptions): OriginPool | NodeOriginPool {
     const tls = o.scheme === 'https'
     const servername = tls && o.servername && !IP.test(o.servername) ? o.servername : undefined
-    const key = `${o.scheme}|${o.peer.host}|${o.peer.port}|${o.connectTimeout}|${o.tlsVerify}|${servername ?? ''}`
+    const cert = tls && o.clientCertificate ? o.clientCertificate : undefined
+    const key = `${o.scheme}|${o.peer.host}|${o.peer.port}|${o.connectTimeout}|${o.tlsVerify}|${servername ?? ''}|${cert?.id ?? ''}`
     let pool = this.pools.get(key)
     if (!pool) {
       if (this.pools.size >= SWEEP_FROM) this.sweep()
-      const origin = {tls, host: o.peer.host, port: o.peer.port, connectTimeout: o.connectTimeout, tlsVerify: o.tlsVerify, servername}
+      const origin = {tls, host: o.peer.host, port: o.peer.port, connectTimeout: o.connectTimeout, tlsVerify: o.tlsVerify, servername, clientCertificate: cert && {cert: cert.cert, key: cert.key}}
       pool = this.kind === 'fast' ? new OriginPool(origin, this.keepalive) : new NodeOriginPool(origin, this.keepalive)
       this.pools.set(key, pool)
     }

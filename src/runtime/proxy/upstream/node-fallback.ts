@@ -9,6 +9,7 @@
  */
 import http from 'node:http'
 import https from 'node:https'
+import type {Socket} from 'node:net'
 import type {Readable} from 'node:stream'
 import {UpstreamResponse} from './exchange.js'
 import {classifyConnect, KONG_KEEPALIVE, UpstreamFailure, type ClientRequest, type Keepalive, type Origin} from './types.js'
@@ -16,10 +17,12 @@ import {classifyConnect, KONG_KEEPALIVE, UpstreamFailure, type ClientRequest, ty
 export class NodeOriginPool {
   private readonly agent: http.Agent
   private closed = false
+  /** Requests started per socket, for `upstream_keepalive_max_requests` (an Agent has no such limit). */
+  private readonly requests = new WeakMap<object, number>()
 
   constructor(readonly origin: Origin, readonly keepalive: Keepalive = KONG_KEEPALIVE) {
     const options = {keepAlive: keepalive.poolSize > 0, maxFreeSockets: Math.max(1, keepalive.poolSize), scheduling: 'lifo' as const, timeout: keepalive.idleTimeoutMs || undefined}
-    this.agent = origin.tls ? new https.Agent({...options, rejectUnauthorized: origin.tlsVerify === true, servername: origin.servername, ALPNProtocols: ['http/1.1']}) : new http.Agent(options)
+    this.agent = origin.tls ? new https.Agent({...options, rejectUnauthorized: origin.tlsVerify === true, servername: origin.servername, cert: origin.clientCertificate?.cert, key: origin.clientCertificate?.key, ALPNProtocols: ['http/1.1']}) : new http.Agent(options)
   }
 
   send(req: ClientRequest): Promise<UpstreamResponse> {
@@ -64,7 +67,11 @@ export class NodeOriginPool {
       if (response) response.fail(err)
       else reject(err)
     }
+    // the response's own `socket` is gone by its 'end'
+    let used: Socket | null = null
     out.on('socket', (socket) => {
+      used = socket
+      this.requests.set(socket, (this.requests.get(socket) ?? 0) + 1)
       const ready = () => {
         clearTimeout(connectTimer)
         connected = true
@@ -97,6 +104,9 @@ export class NodeOriginPool {
       res.on('end', () => {
         done = true
         req.signal?.onAbort(null)
+        // its last request done, the connection is not kept (nginx's keepalive_requests)
+        const {maxRequests} = this.keepalive
+        if (maxRequests > 0 && used !== null && (this.requests.get(used) ?? 0) >= maxRequests) used.destroy()
         r.end()
       })
       res.on('aborted', () => fail(new UpstreamFailure('error', 'the upstream closed the connection mid-response')))

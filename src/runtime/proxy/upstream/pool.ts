@@ -81,6 +81,8 @@ export class OriginPool implements ConnectionOwner {
         host: o.host,
         port: o.port,
         servername: o.servername,
+        cert: o.clientCertificate?.cert,
+        key: o.clientCertificate?.key,
         rejectUnauthorized: o.tlsVerify === true,
         ALPNProtocols: ['http/1.1'],
         session: this.session,

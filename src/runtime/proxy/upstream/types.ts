@@ -23,6 +23,8 @@ export interface Origin {
   /** TLS only: verify the certificate; the server name to send (none for IP addresses). */
   tlsVerify?: boolean
   servername?: string
+  /** TLS only: the certificate and key to present when the upstream asks for one (PEM). */
+  clientCertificate?: {cert: string; key: string}
 }
 
 export interface ClientRequest {
