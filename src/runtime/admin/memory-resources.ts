@@ -50,7 +50,7 @@ export function handleMemoryResource(r: MemoryRequest, entities: EntityArrays): 
   if (child && via) {
     const mine = rows(child.name).filter((e) => foreignId(e[via]) === parent.id)
     if (subKey === undefined || (child.name === 'targets' && subKey === 'all')) return page(r, mine, false)
-    const hit = mine.find((e) => e.id === subKey || (child.endpoint_key && e[child.endpoint_key] === subKey)) ?? (child.name === 'targets' ? findTarget(mine, subKey) : undefined)
+    const hit = mine.find((e) => e.id === subKey || (child.endpoint_key && e[child.endpoint_key] === subKey)) ?? (child.nested_key && !isUuid(subKey) ? mine.find((e) => e[child.nested_key!] === subKey) : undefined) ?? (child.name === 'targets' ? findTarget(mine, subKey) : undefined)
     return hit ? json(200, hit) : NOT_FOUND
   }
   const fk = foreignKeys(schema).find(([name]) => name === rawSub)

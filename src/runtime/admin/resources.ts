@@ -173,6 +173,14 @@ async function entity(r: ResourceRequest, deps: ResourceDeps, schema: EntitySche
         await deps.onChange()
         return json(200, updated)
       }
+      // Kong's acl endpoint: `PUT /consumers/{c}/acls/{group}` names the group when the body does not
+      const byNestedKey = scope && schema.nested_key && !isUuid(key) ? schema.nested_key : undefined
+      if (byNestedKey) {
+        body[byNestedKey] ??= key
+        const saved = await dao.upsert(current?.id ?? randomUUID(), body, deps.writeOptions(form))
+        await deps.onChange()
+        return json(200, saved)
+      }
       checkKeyMatchesBody(schema, key, body)
       // a name the entity could never have (Kong: `PUT /upstreams/1.2.3.4`) is refused with its message
       if (!current && !isUuid(key) && schema.endpoint_key) {
@@ -239,8 +247,12 @@ async function certificate(r: ResourceRequest, deps: ResourceDeps, id: string, s
 }
 const certificatesSchema = () => getSchema('certificates')!
 
-/** Targets are also addressed by their `host:port` (unique within their upstream); others by id or endpoint key. */
+/**
+ * Targets are also addressed by their `host:port` (unique within their upstream), an
+ * entity with a `nested_key` by it under its parent; others by id or endpoint key.
+ */
 async function findByKey(dao: Dao, schema: EntitySchema, key: string, scope?: Scope): Promise<EntityRecord | null> {
+  if (scope && schema.nested_key && !isUuid(key)) return dao.findBy(schema.nested_key, key, {[scope.field]: scope.id})
   if (schema.name === 'targets' && !isUuid(key)) {
     const where = scope ? {[scope.field]: scope.id} : {}
     for (const address of targetAddresses(key)) {

@@ -137,8 +137,11 @@ export class PluginContext<S = unknown> {
     return this.ctx.res.statusCode
   }
 
-  /** Marks the request as authenticated; later plugins resolve consumer-scoped config. */
-  authenticate(consumer: Consumer, credential: Credential | null): void {
+  /**
+   * Marks the request as authenticated; later plugins resolve consumer-scoped config. As
+   * Kong's `kong.client.authenticate`, either may be null (a credential of no consumer).
+   */
+  authenticate(consumer: Consumer | null, credential: Credential | null): void {
     this.ctx.consumer = consumer
     this.ctx.credential = credential
   }

@@ -61,9 +61,25 @@ export type {PluginDefinition} from './definition.js'
 
 let bundled: PluginDefinition[] | undefined
 
-/** Built on first use, so that importing the registry does no work. */
+/**
+ * Built on first use, so that importing the registry does no work. The bundled plugins,
+ * then the custom ones `addCustomPlugin` added.
+ */
 export function bundledPlugins(): readonly PluginDefinition[] {
   return (bundled ??= BUNDLED.map(([handler, schema, storage]: readonly [PluginHandler, PluginConfigSchema, PluginStorage?]) => definePlugin(handler, schema, storage)))
+}
+
+/**
+ * Adds a plugin besides the bundled ones, as Kong loads a custom plugin named in
+ * `plugins = bundled, <name>`: for a program running a node in its own process (Kong's
+ * test plugins, in the ports of Kong's specs), called before that node's Admin API and
+ * proxy start. A custom plugin stores nothing (the migrations are the bundled plugins').
+ * @throws Error when a plugin of that name is already there.
+ */
+export function addCustomPlugin(handler: PluginHandler, schema: PluginConfigSchema): void {
+  const all = bundledPlugins() as PluginDefinition[]
+  if (all.some((p) => p.name === handler.name)) throw new Error(`a plugin named '${handler.name}' is already loaded`)
+  all.push(definePlugin(handler, schema))
 }
 
 /** The entities the bundled plugins store, in registry order (read without building the plugins). */

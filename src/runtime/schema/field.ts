@@ -94,6 +94,12 @@ export interface EntitySchema {
   admin_api_name?: string
   /** Kong's URL name under a parent (`/consumers/{c}/key-auth`). */
   admin_api_nested_name?: string
+  /**
+   * Under its parent's URL, an entity is also addressed by this field, unique together
+   * with the parent (Kong's acl endpoint `/consumers/{c}/acls/{group}`); a PUT by a value
+   * not there creates the entity with it.
+   */
+  nested_key?: string
   /** Sets of fields unique together (besides single-field `unique`). */
   unique_together?: ReadonlyArray<readonly string[]>
   fields: FieldList

@@ -89,6 +89,7 @@ export function validateEntity(schema: EntitySchema, input: Record<string, unkno
   const subschema = schema.subschema_check?.(entity)
   if (subschema) throw new SchemaViolation(subschema)
   checkFields(schema.fields, entity, errors, opts, '')
+  hoistEntityErrors(schema.fields, errors)
   if (Object.keys(errors).length === 0) {
     const entityErrors: string[] = []
     for (const check of schema.entity_checks ?? []) {
@@ -105,6 +106,23 @@ export function validateEntity(schema: EntitySchema, input: Record<string, unkno
   schema.normalize?.(entity)
   schema.derive?.(entity)
   return entity
+}
+
+/**
+ * A json field's checker (a plugin's `config`) reports the checks over the whole config
+ * under its `@entity`: they are the holding entity's, as Kong's plugin schemas declare
+ * them (`entity_checks` of the plugin, `at least one of these fields must be non-empty:
+ * 'config.allow', 'config.deny'` under the plugin's `@entity`).
+ */
+function hoistEntityErrors(fields: FieldList, errors: FieldErrors): void {
+  for (const [name, f] of fields) {
+    const e = f.type === 'json' && Object.hasOwn(errors, name) ? errors[name] : undefined
+    if (e === null || typeof e !== 'object' || Array.isArray(e) || !Array.isArray(e['@entity'])) continue
+    const {'@entity': hoisted, ...rest} = e
+    errors['@entity'] = [...((errors['@entity'] as string[] | undefined) ?? []), ...(hoisted as string[])]
+    if (Object.keys(rest).length) errors[name] = rest
+    else delete errors[name]
+  }
 }
 
 /** Fills defaults for absent fields; records are filled recursively, also when present. */

@@ -9,7 +9,7 @@
 import {once} from 'node:events'
 import {randomUUID} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
-import type {AddressInfo} from 'node:net'
+import {isIP, type AddressInfo} from 'node:net'
 import {startTestAdmin, type TestAdmin} from '../../helpers/gateway.js'
 import type {ProxyOptions} from '../../../src/runtime/proxy/server.js'
 import {startTestPostgres, type TestPostgres} from '../../helpers/postgres.js'
@@ -23,7 +23,18 @@ export interface MockEcho {
   uri_args: Record<string, string | string[]>
   post_data: {text: string; kind: string; params?: Record<string, unknown>; error?: string}
   url: string
-  vars: {request_uri: string; uri: string; scheme: string; host: string; server_port: number; request_method: string}
+  vars: {request_uri: string; uri: string; scheme: string; host: string; server_port: number; request_method: string; remote_addr: string}
+}
+
+/**
+ * The client's address as Kong's mock upstream sees it: its server block has
+ * `set_real_ip_from 127.0.0.1` with nginx's default `real_ip_header X-Real-IP`, so a
+ * request from the gateway on loopback shows the X-Real-IP the gateway sent.
+ */
+function remoteAddr(req: IncomingMessage): string {
+  const socket = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '')
+  const real = req.headers['x-real-ip']
+  return socket === '127.0.0.1' && typeof real === 'string' && isIP(real.trim()) ? real.trim() : socket
 }
 
 export interface MockUpstream {
@@ -88,7 +99,7 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
       uri_args: args(query),
       post_data: await postData(req, Buffer.concat(chunks)),
       url: `http://${req.headers.host ?? '127.0.0.1'}${url}`,
-      vars: {request_uri: url, uri: decodeURIComponent(path), scheme: 'http', host: '127.0.0.1', server_port: port, request_method: req.method!},
+      vars: {request_uri: url, uri: decodeURIComponent(path), scheme: 'http', host: '127.0.0.1', server_port: port, request_method: req.method!, remote_addr: remoteAddr(req)},
     }
     if (path === '/hop-by-hop') {
       // Kong's fixture (custom nginx template): hop-by-hop response headers, a chunked body

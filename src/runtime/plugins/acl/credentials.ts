@@ -5,6 +5,7 @@ export const acls = defineEntity({
   name: 'acls',
   singular: 'acl',
   unique_together: [['consumer', 'group']],
+  nested_key: 'group',
   fields: [
     idField(),
     createdAt(),

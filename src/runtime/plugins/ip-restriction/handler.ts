@@ -39,6 +39,10 @@ export const handler: PluginHandler<Config> = {
     if (!k.ip) return k.error(403, 'Cannot identify the client IP address, unix domain sockets are not supported.')
     const [ip, type] = clientAddress(k.ip)
     const refused = lists.deny?.check(ip, type) || (lists.allow !== null && !lists.allow.check(ip, type))
-    if (refused) k.error(conf.status ?? 403, conf.message ?? `IP address not allowed: ${ip}`)
+    if (!refused) return
+    const message = conf.message ?? `IP address not allowed: ${ip}`
+    // Kong logs each refusal at warn
+    k.log.warn(message)
+    k.error(conf.status ?? 403, message)
   },
 }
