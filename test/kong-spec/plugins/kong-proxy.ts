@@ -9,6 +9,8 @@
 import {once} from 'node:events'
 import {randomUUID} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import {createServer as createTlsServer} from 'node:https'
+import {generateSelfSigned} from '../../../src/pki/self-signed-rsa.js'
 import type {AddressInfo} from 'node:net'
 import {startTestAdmin, type TestAdmin} from '../../helpers/gateway.js'
 import type {ProxyOptions} from '../../../src/runtime/proxy/server.js'
@@ -58,9 +60,10 @@ const args = (q: URLSearchParams): Record<string, string | string[]> => {
   return out
 }
 
-export async function startMockUpstream(): Promise<MockUpstream> {
+/** `ssl`: Kong's `mock_upstream_ssl_*` (the same answers over TLS, a self-signed certificate). */
+export async function startMockUpstream(opts: {ssl?: boolean} = {}): Promise<MockUpstream> {
   let hits = 0
-  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
     hits++
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
@@ -75,7 +78,7 @@ export async function startMockUpstream(): Promise<MockUpstream> {
       uri_args: args(query),
       post_data: await postData(req, Buffer.concat(chunks)),
       url: `http://${req.headers.host ?? '127.0.0.1'}${url}`,
-      vars: {request_uri: url, uri: decodeURIComponent(path), scheme: 'http', host: '127.0.0.1', server_port: port, request_method: req.method!},
+      vars: {request_uri: url, uri: decodeURIComponent(path), scheme: opts.ssl ? 'https' : 'http', host: '127.0.0.1', server_port: port, request_method: req.method!},
     }
     if (path === '/hop-by-hop') {
       // Kong's fixture (custom nginx template): hop-by-hop response headers, a chunked body
@@ -104,7 +107,8 @@ export async function startMockUpstream(): Promise<MockUpstream> {
     if (path === '/response-headers') for (const [k, v] of query) headers[k] = v
     res.writeHead(status ? Number(status[1]) : 200, headers)
     res.end(status && Number(status[1]) === 204 ? undefined : JSON.stringify(status ? {...echo, code: Number(status[1])} : echo))
-  })
+  }
+  const server: Server = opts.ssl ? (createTlsServer(generateSelfSigned(), handler) as unknown as Server) : createServer(handler)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   return {
