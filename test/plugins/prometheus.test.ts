@@ -8,7 +8,7 @@ import {recordedMetrics} from '../../src/runtime/plugins/prometheus/handler.js'
 import {createStatusApi} from '../../src/runtime/listeners/status-api.js'
 import {route, service, target, upstream} from '../router/fixtures.js'
 import {get, startProxy, startUpstream} from '../proxy/helpers.js'
-import {plugin} from './fixtures.js'
+import {consumer, keyCred, plugin} from './fixtures.js'
 
 describe('plugins: prometheus', () => {
   test('requests, latencies, bandwidth and target health with Kong names; served at /metrics', async (t) => {
@@ -78,5 +78,20 @@ describe('plugins: prometheus', () => {
     assert.match(text, /^kong_data_plane_version_compatible\{node_id="6f1c1bd1-7a1c-4d6b-9a55-6d5b8d0c6a11",hostname="dp-1",ip="127.0.0.1",kong_version="3.9.1"\} 1$/m)
     assert.match(text, /^kong_data_plane_version_compatible\{node_id="0b6f0c4e-2b4e-4f4a-8f39-0c7b7f3c2a22",hostname="dp-1",ip="127.0.0.1",kong_version="3.9.1"\} 0$/m)
     assert.match(text, /^# TYPE kong_data_plane_last_seen gauge$/m)
+  })
+
+  test("per_consumer: the consumer's username, empty for one without (Kong's label)", async (t) => {
+    const up = await startUpstream(t, 'a')
+    const s: any = {...service({url: `http://127.0.0.1:${up.port}`}), name: 'svc'}
+    const r = {...route({paths: ['/'], service: {id: s.id}}), name: 'rt'}
+    const alice = consumer('alice')
+    const anonymous = {...consumer('x'), username: null, custom_id: 'only-custom-id'}
+    const plugins = [plugin('key-auth'), plugin('prometheus', {per_consumer: true, status_code_metrics: true})]
+    const {proxy, port} = await startProxy(t, {services: [s], routes: [r], plugins, consumers: [alice, anonymous], keyauth_credentials: [keyCred(alice, 'a-key'), keyCred(anonymous, 'c-key')]} as any)
+    assert.equal((await get(port, '/', {headers: {apikey: 'a-key'}})).status, 200)
+    assert.equal((await get(port, '/', {headers: {apikey: 'c-key'}})).status, 200)
+    const text = renderMetrics(recordedMetrics(proxy.pluginStates), proxy.current(), () => undefined)
+    assert.match(text, /^kong_http_requests_total\{service="svc",route="rt",code="200",source="service",workspace="default",consumer="alice"\} 1$/m)
+    assert.match(text, /^kong_http_requests_total\{service="svc",route="rt",code="200",source="service",workspace="default",consumer=""\} 1$/m)
   })
 })
