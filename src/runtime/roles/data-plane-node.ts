@@ -34,7 +34,7 @@ import {closeServer} from '../listeners/bind.js'
 import {nodeIdFor, type RunningNode} from './node.js'
 import {buildSnapshot, updateSnapshot, type ProxySnapshot} from '../proxy/snapshot.js'
 import {connectionCounts, createStatusApi} from '../listeners/status-api.js'
-import {listenStatus} from '../listeners/status-listen.js'
+import {listenStatus} from './status-listen.js'
 import {createProxyHost} from '../workers/proxy-host.js'
 
 export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<RunningNode> {

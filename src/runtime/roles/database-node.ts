@@ -32,7 +32,7 @@ import {nodeIdFor, type RunningNode} from './node.js'
 import {connectionCounts, createStatusApi, serverStatus} from '../listeners/status-api.js'
 import {allDataPlanes} from '../clustering/data-planes.js'
 import {renderMetrics} from '../plugins/registry.js'
-import {listenStatus} from '../listeners/status-listen.js'
+import {listenStatus} from './status-listen.js'
 import {createProxyHost} from '../workers/proxy-host.js'
 
 /** What a control plane's exporter reads of a configuration it does not serve. */

@@ -27,7 +27,7 @@ import {parseListen} from '../proxy/listen.js'
 import {createProxy, proxyOptionsOf} from '../proxy/server.js'
 import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
 import {connectionCounts, createStatusApi, serverStatus} from '../listeners/status-api.js'
-import {listenStatus} from '../listeners/status-listen.js'
+import {listenStatus} from './status-listen.js'
 import {workerCount} from '../workers/count.js'
 import {proxyMetrics} from '../workers/proxy-host.js'
 

@@ -9,7 +9,7 @@ import {createServer as createTlsServer} from 'node:https'
 import {generateSelfSigned, type PemPair} from '../../pki/self-signed-rsa.js'
 import type {NodeConf} from '../conf/defaults.js'
 import {parseListen} from '../proxy/listen.js'
-import {listen} from './bind.js'
+import {listen} from '../listeners/bind.js'
 
 /**
  * Listens on each address of `status_listen`; resolves with the servers. Throws (naming the
