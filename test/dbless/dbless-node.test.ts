@@ -263,6 +263,19 @@ services:
     assert.equal((await fetch(`${proxy}/balanced`)).status, 200)
   })
 
+  test("key-auth ttl: the seconds left count down, an expired key is gone, as Kong's off strategy", async () => {
+    const ttls = kongYaml(upstream.port).replace('  - key: alice-key\n', '  - key: alice-key\n  - key: long-key\n    ttl: 100\n  - key: short-key\n    ttl: 1\n')
+    assert.equal((await call('POST', '/config', ttls, 'application/yaml')).status, 201)
+    const at = (await call('GET', '/key-auths/long-key')).body.ttl
+    assert.ok(at === 99 || at === 100, `ttl ${at}`)
+    assert.equal((await call('GET', '/key-auths/alice-key')).body.ttl, null)
+    await new Promise((r) => setTimeout(r, 2100))
+    const later = (await call('GET', '/key-auths/long-key')).body.ttl
+    assert.ok(later <= at - 2 && later >= 96, `ttl ${later} after ${at}`)
+    assert.equal((await call('GET', '/key-auths/short-key')).status, 404)
+    assert.deepEqual((await call('GET', '/consumers/alice/key-auth')).body.data.map((c: any) => c.key).sort(), ['alice-key', 'long-key'])
+  })
+
   test('without declarative_config the node starts empty and is not ready until a POST', async () => {
     const [a, p, s] = [await findFreePort(), await findFreePort(), await findFreePort()]
     const empty = spawnNode(dir, {database: 'off', admin_listen: `127.0.0.1:${a}`, proxy_listen: `127.0.0.1:${p}`, status_listen: `127.0.0.1:${s}`})

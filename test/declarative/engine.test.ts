@@ -85,6 +85,22 @@ describe('declarative engine', () => {
     assert.deepEqual(await run(await file('basic-none.yaml', '_format_version: "3.0"\n'), ['basic'], true), {created: 0, updated: 0, deleted: 2})
   })
 
+  it("a key-auth ttl counting down on the gateway re-applies as a no-op; a shorter one in the file is an update", async () => {
+    const yaml = (ttl: number) => `_format_version: "3.0"\nconsumers:\n- username: ttl-c\n  keyauth_credentials:\n  - key: ttl-k\n    ttl: ${ttl}\n`
+    const f = await file('ttl.yaml', yaml(3600))
+    assert.deepEqual(await run(f, ['ttl']), {created: 2, updated: 0, deleted: 0})
+    // the Admin API now shows fewer seconds left than the file's 3600
+    await new Promise((r) => setTimeout(r, 1100))
+    assert.ok((await bed.api.call('GET', '/key-auths/ttl-k')).body.ttl < 3600)
+    assert.deepEqual(await run(f, ['ttl']), {created: 0, updated: 0, deleted: 0})
+    const shorter = await file('ttl-2.yaml', yaml(60))
+    assert.deepEqual(await run(shorter, ['ttl']), {created: 0, updated: 1, deleted: 0})
+    const left = (await bed.api.call('GET', '/key-auths/ttl-k')).body.ttl
+    assert.ok(left === 59 || left === 60, `ttl ${left}`)
+    assert.deepEqual(await run(shorter, ['ttl']), {created: 0, updated: 0, deleted: 0})
+    assert.deepEqual(await run(await file('ttl-none.yaml', '_format_version: "3.0"\n'), ['ttl'], true), {created: 0, updated: 0, deleted: 2})
+  })
+
   it('a bad plugin config is an invalid file: exit with the field located, nothing changes', async () => {
     const before = await fetchState(bed.api.url)
     const bad = await file('bad-plugin.yaml', nested.replace('  - name: correlation-id\n', '  - name: rate-limiting\n    config: {minute: lots, nope: 1}\n'))

@@ -96,6 +96,36 @@ describe('plugins: Admin API', () => {
     assert.equal((await bed.api.call('GET', `/acls/${g.body.id}`)).status, 404)
   })
 
+  test("key-auth ttl: the Admin API shows the seconds left, as Kong's; an update's ttl counts from the write", async () => {
+    await bed.api.call('POST', '/consumers', {username: 'ttl-user'})
+    const k = await bed.api.call('POST', '/consumers/ttl-user/key-auth', {key: 'ttl-key', ttl: 100})
+    assert.equal(k.status, 201)
+    // Kong's FLOOR(expiry - now): 99 or 100 right after the write
+    assert.ok(k.body.ttl === 99 || k.body.ttl === 100, `ttl ${k.body.ttl}`)
+    const plain = await bed.api.call('POST', '/consumers/ttl-user/key-auth', {key: 'no-ttl-key'})
+    assert.equal(plain.body.ttl, null)
+    // 30 seconds pass (the row's creation moved back, rather than the test waiting)
+    await bed.api.pool.query(`UPDATE keyauth_credentials SET created_at = created_at - 30 WHERE key = 'ttl-key'`)
+    const left = (await bed.api.call('GET', '/consumers/ttl-user/key-auth/ttl-key')).body.ttl
+    assert.ok(left >= 69 && left <= 70, `ttl ${left}`)
+    const listed = (await bed.api.call('GET', '/consumers/ttl-user/key-auth')).body.data
+    assert.deepEqual(listed.map((c: any) => [c.key, c.ttl === null ? null : c.ttl >= 69 && c.ttl <= 70]).sort(), [['no-ttl-key', null], ['ttl-key', true]])
+    assert.equal((await bed.api.call('GET', '/key-auths/ttl-key')).body.ttl, left)
+    // PATCH with a ttl: the key lives that long from now (Kong's updated_at + ttl)
+    const patched = await bed.api.call('PATCH', '/consumers/ttl-user/key-auth/ttl-key', {ttl: 100})
+    assert.ok(patched.body.ttl === 99 || patched.body.ttl === 100, `ttl ${patched.body.ttl}`)
+    const stored = (await bed.api.pool.query(`SELECT ttl FROM keyauth_credentials WHERE key = 'ttl-key'`)).rows[0].ttl
+    assert.ok(stored >= 129 && stored <= 131, `stored ttl ${stored} (seconds from created_at)`)
+    // PATCH without one keeps the expiry
+    const tagged = await bed.api.call('PATCH', '/consumers/ttl-user/key-auth/ttl-key', {tags: ['t']})
+    assert.ok(tagged.body.ttl === 99 || tagged.body.ttl === 100, `ttl ${tagged.body.ttl}`)
+    // PUT replaces the entity: its ttl from now too, none when not given
+    const put = await bed.api.call('PUT', '/consumers/ttl-user/key-auth/ttl-key', {ttl: 50})
+    assert.ok(put.body.ttl === 49 || put.body.ttl === 50, `ttl ${put.body.ttl}`)
+    assert.equal((await bed.api.call('PUT', '/consumers/ttl-user/key-auth/ttl-key', {})).body.ttl, null)
+    assert.equal((await bed.api.call('DELETE', '/consumers/ttl-user')).status, 204)
+  })
+
   test('basic-auth hashes whatever the client sends, at the top level too; keeps the stored hash', async () => {
     const c = await bed.api.call('POST', '/consumers', {username: 'dave'})
     const hash = (p: string) => createHash('sha1').update(p + c.body.id).digest('hex')

@@ -23,6 +23,7 @@ import {EMPTY_CONFIG_HASH} from '../../src/runtime/clustering/config-hash.js'
 import type {PluginInfo} from '../../src/runtime/clustering/protocol.js'
 import {hashPassword} from '../../src/runtime/plugins/basic-auth/credentials.js'
 import {bundledPlugins} from '../../src/runtime/plugins/registry.js'
+import {luaNumber} from '../../src/runtime/plugins/prometheus/exporter.js'
 import {GATEWAY_VERSION} from '../../src/runtime/kit/version.js'
 import {until} from '../helpers/until.js'
 import {killAll, type NodeProcess, rawDataPlane, spawnNode} from '../helpers/nodes.js'
@@ -273,6 +274,20 @@ const CASES: Record<string, PluginCase> = {
       })
       assert.match(body, /^kong_control_plane_connected 1$/m)
       assert.match(body, /^kong_data_plane_cluster_cert_expiry_timestamp \d+$/m)
+      // the CP's exporter: its data planes (Kong's kong_data_plane_* gauges), on its status listener and Admin API
+      const dpId = readFileSync(join(dp.node.prefix, 'kong.id'), 'utf8').trim()
+      const dpHash = (await call(`${dp.status}/status`)).json().configuration_hash
+      const labels = `node_id="${dpId}",hostname="[^"]+",ip="127\\.0\\.0\\.1"`
+      const hashLine = new RegExp(`^kong_data_plane_config_hash\\{${labels}\\} ${luaNumber(Number(BigInt(`0x${dpHash}`))).replace('+', '\\+')}$`, 'm')
+      const cpBody = await until("the CP's /metrics has the DP's hash", async () => {
+        const m = await call(`${cp.status}/metrics`)
+        return m.status === 200 && hashLine.test(m.text) && m.text
+      })
+      assert.match(cpBody, new RegExp(`^kong_data_plane_last_seen\\{${labels}\\} \\d{10}$`, 'm'))
+      assert.match(cpBody, new RegExp(`^kong_data_plane_version_compatible\\{${labels},kong_version="${GATEWAY_VERSION.replaceAll('.', '\\.')}"\\} 1$`, 'm'))
+      assert.match(cpBody, /^kong_datastore_reachable 1$/m)
+      assert.doesNotMatch(cpBody, /kong_upstream_target_health|kong_http_requests_total/)
+      assert.equal((await call(`${cp.admin}/metrics`)).status, 200)
     },
   },
 }

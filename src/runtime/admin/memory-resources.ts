@@ -11,6 +11,7 @@ import {isUuid} from '../schema/validate.js'
 import {alias, nextPage, tagsFilter, targetAddresses} from './resources.js'
 import {json, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'
 import {allowedMethods} from './methods.js'
+import {isLive, remainingTtl} from './ttl.js'
 
 const VERB: Record<string, string> = {POST: 'create', PATCH: 'update', PUT: 'create or update', DELETE: 'remove'}
 
@@ -29,10 +30,17 @@ export interface MemoryRequest {
 
 /** null when the path names no entity endpoint. @throws GatewayError (405, bad offset) */
 export function handleMemoryResource(r: MemoryRequest, entities: EntityArrays): Reply | null {
+  const reply = memoryResource(r, entities)
+  return reply && remainingTtl(reply)
+}
+
+function memoryResource(r: MemoryRequest, entities: EntityArrays): Reply | null {
   const [rawColl, key, rawSub, subKey, ...rest] = r.segments
   const schema = getSchema(alias(rawColl)!)
   if (!schema || rest.length) return null
-  const rows = (kind: string) => rowsOf(entities, kind)
+  // as Kong's off strategy, an entity whose ttl ran out is not there
+  const now = Date.now() / 1000
+  const rows = (kind: string) => rowsOf(entities, kind).filter((e) => isLive(e, now))
   const find = (s: EntitySchema, k: string) => rows(s.name).find((e) => e.id === k || (s.endpoint_key && !isUuid(k) && e[s.endpoint_key] === k))
   // a method the path does not have is a 405 as with a database (`DELETE /routes`); one it has, Kong's refusal
   const allowed = allowedMethods(r.segments)?.split(', ') ?? []

@@ -16,6 +16,7 @@ import {DEFAULT_TARGET_PORT} from '../schema/entities/targets.js'
 import {TAG_FILTER} from '../schema/field.js'
 import {isUuid} from '../schema/validate.js'
 import {json, message, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'
+import {remainingTtl} from './ttl.js'
 import type {WriteOptions} from '../db/dao.js'
 
 export interface ResourceRequest {
@@ -39,6 +40,11 @@ import {certificateKey, newCertificateKey, takeSnis, withSnis, writeWithSnis} fr
 export {ALIASES, alias} from './methods.js'
 
 export async function handleResource(r: ResourceRequest, deps: ResourceDeps): Promise<Reply | null> {
+  const reply = await resource(r, deps)
+  return reply && remainingTtl(reply)
+}
+
+async function resource(r: ResourceRequest, deps: ResourceDeps): Promise<Reply | null> {
   const [rawColl, key, rawSub, subKey, ...rest] = r.segments
   const coll = alias(rawColl)!
   const sub = alias(rawSub)

@@ -90,3 +90,9 @@ export async function pageDataPlanes(pool: pg.Pool, size = 100, offset?: string)
   const more = res.rows.length > size
   return {data, offset: more ? Buffer.from(String(data[data.length - 1].id)).toString('base64url') : null}
 }
+
+/** Every data plane not yet purged, by id (the prometheus exporter's `kong_data_plane_*` gauges). */
+export async function allDataPlanes(pool: pg.Pool): Promise<DataPlaneRow[]> {
+  const res = await pool.query(`SELECT ${COLS} FROM clustering_data_planes WHERE expires_at >= $1 ORDER BY id`, [nowSeconds()])
+  return res.rows.map((r): DataPlaneRow => ({id: r.id, hostname: r.hostname, ip: r.ip, last_seen: r.last_seen, config_hash: r.config_hash, version: r.version, sync_status: r.sync_status, labels: r.labels ?? {}, cert_details: r.cert_details ?? {}}))
+}

@@ -74,6 +74,9 @@ export const CONF_KEYS = {
   log_level: {type: 'string', default: 'notice', one_of: ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg']},
   ssl_cert: {type: 'list', default: []},
   ssl_cert_key: {type: 'list', default: [], secret: true},
+  // the status listener's certificate for its `ssl` addresses; self-signed when unset
+  status_ssl_cert: {type: 'list', default: []},
+  status_ssl_cert_key: {type: 'list', default: [], secret: true},
 } as const satisfies Record<string, ConfKey>
 
 export type ConfName = keyof typeof CONF_KEYS

@@ -38,11 +38,19 @@ export async function insertRows(c: pg.PoolClient, schema: EntitySchema, entitie
   }
 }
 
-/** Every column but id and created_at, which an update keeps. @returns the ids that matched no row */
+/**
+ * Every column but id and created_at, which an update keeps. A `ttl` (seconds from
+ * `created_at`, key-auth credentials) written by an update counts from the write, as the
+ * Admin API's (Kong's `updated_at + ttl`). @returns the ids that matched no row
+ */
 export async function updateRows(c: pg.PoolClient, schema: EntitySchema, entities: readonly EntityRecord[]): Promise<string[]> {
   const sets = schema.fields
     .filter(([n]) => n !== 'id' && n !== 'created_at')
-    .map(([n, f]) => `${quotedColumn(n, f)} = r.${quotedColumn(n, f)}`)
+    .map(([n, f]) => {
+      const col = quotedColumn(n, f)
+      if (n === 'ttl') return `${col} = CASE WHEN r.${col} > 0 THEN r.${col} + (floor(extract(epoch from now())) - t.created_at)::integer ELSE r.${col} END`
+      return `${col} = r.${col}`
+    })
     .join(', ')
   const missing: string[] = []
   for (const part of chunks(entities)) {

@@ -149,6 +149,7 @@ export class Dao {
       e.id = old.id
       e.created_at = old.created_at
       e.updated_at = nowFor(this.schema)
+      if (patch.ttl !== undefined) this.rebaseTtl(e)
       return this.updateRow(c, e)
     })
   }
@@ -166,8 +167,18 @@ export class Dao {
       e.id ??= newId()
       e.created_at = old?.created_at ?? e.created_at ?? now
       e.updated_at = now
+      if (old) this.rebaseTtl(e)
       return old ? this.updateRow(c, e) : this.insertRow(c, e)
     })
+  }
+
+  /**
+   * A `ttl` written on an update counts from the write, as Kong's (its expiry is
+   * `updated_at + ttl`); it is stored, as on creation, in seconds from `created_at`.
+   */
+  private rebaseTtl(e: Record<string, unknown>): void {
+    if (!this.live || typeof e.ttl !== 'number' || e.ttl <= 0) return
+    e.ttl += (e.updated_at as number) - (e.created_at as number)
   }
 
   /** Deletes by id or endpoint key; returns false when nothing matched. */

@@ -59,15 +59,28 @@ export function asStored<E extends Record<string, unknown>>(schema: EntitySchema
 }
 
 /**
+ * A credential's `ttl` as the gateway shows it counts down (Kong's seconds left), so it
+ * never equals the lifetime a file gives: `b`'s ttl is taken as `a`'s when both are set
+ * and `a`'s is no longer (`lenient`: either way round, for two reads of one entity). A
+ * file's ttl shorter than the time left, or one added or removed, still shows.
+ */
+function countingDown<E extends Record<string, unknown>>(a: Record<string, unknown>, b: E, lenient: boolean): E {
+  const [x, y] = [a.ttl, b.ttl]
+  if (typeof x !== 'number' || typeof y !== 'number' || x <= 0 || y <= 0 || x === y) return b
+  return x <= y || lenient ? {...b, ttl: x} : b
+}
+
+/**
  * Whether writing `next` over `old` changes nothing. `transform` false: `next` is stored
  * as written (a `_transform: false` file), so it compares as it is.
  */
 export const unchanged = (schema: EntitySchema, old: Record<string, unknown>, next: Record<string, unknown>, transform = true): boolean =>
-  sameEntity(schema, old, transform ? asStored(schema, next, old) : next)
+  sameCanonical(schema, old, countingDown(old, transform ? asStored(schema, next, old) : next, false))
 
-export function sameEntity(schema: EntitySchema, a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  return JSON.stringify(canonical(schema, a)) === JSON.stringify(canonical(schema, b))
-}
+/** `a` and `b` are one entity read twice (a ttl read at two moments, or stored and shown, compares equal). */
+export const sameEntity = (schema: EntitySchema, a: Record<string, unknown>, b: Record<string, unknown>): boolean => sameCanonical(schema, a, countingDown(a, b, true))
+
+const sameCanonical = (schema: EntitySchema, a: Record<string, unknown>, b: Record<string, unknown>): boolean => JSON.stringify(canonical(schema, a)) === JSON.stringify(canonical(schema, b))
 
 export interface FieldChange {
   field: string
@@ -78,7 +91,7 @@ export interface FieldChange {
 /** Top-level fields that differ (records and plugin config one level deeper); `transform` as in `unchanged`. */
 export function changedFields(schema: EntitySchema, old: Record<string, unknown>, next: Record<string, unknown>, transform = true): FieldChange[] {
   const a = canonical(schema, old)
-  const b = canonical(schema, transform ? asStored(schema, next, old) : next)
+  const b = canonical(schema, countingDown(old, transform ? asStored(schema, next, old) : next, false))
   const out: FieldChange[] = []
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     const x = a[key]

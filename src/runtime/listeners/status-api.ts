@@ -57,20 +57,35 @@ export function createStatusApi(deps: StatusDeps) {
   }
 }
 
+/** The proxy's own counters, as its stats give them. */
+export interface ProxyCounters {
+  connections_active: number
+  connections_accepted: number
+  total_requests: number
+  requests_in_flight: number
+}
+
 /**
- * The proxy's counters in `/status` with Kong's `server` keys (nginx's stub_status):
- * every accepted connection is handled; connections serving a request are `writing`,
- * idle keep-alive ones `waiting`; a request's headers are read before it reaches the
- * counters, so `reading` is 0. kctl's own counters stay beside them.
+ * The proxy's counters with Kong's `server` keys (nginx's stub_status): every accepted
+ * connection is handled; connections serving a request are `writing`, idle keep-alive
+ * ones `waiting`; a request's headers are read before it reaches the counters, so
+ * `reading` is 0. `/status` and the prometheus gauges read them.
  */
-export function serverStatus(s: {connections_active: number; connections_accepted: number; total_requests: number; requests_in_flight: number} | undefined): Record<string, unknown> {
-  if (!s) return {}
+export function connectionCounts(s: ProxyCounters) {
   const writing = Math.min(s.requests_in_flight, s.connections_active)
   return {
-    ...s,
+    connections_accepted: s.connections_accepted,
     connections_handled: s.connections_accepted,
+    connections_active: s.connections_active,
     connections_reading: 0,
     connections_writing: writing,
     connections_waiting: s.connections_active - writing,
+    total_requests: s.total_requests,
   }
+}
+
+/** `/status` `server`: Kong's keys (connectionCounts), kctl's own counters beside them. */
+export function serverStatus(s: ProxyCounters | undefined): Record<string, unknown> {
+  if (!s) return {}
+  return {...s, ...connectionCounts(s)}
 }

@@ -99,6 +99,6 @@ export const notEnabledMessage = (name: string) => `plugin '${name}' not enabled
  * worker processes, rendered with the node's own gauges. Named here, with the other
  * plugins, so the rest of the runtime names none.
  */
-export {renderMetrics, type NodeGauges} from './prometheus/exporter.js'
+export {renderMetrics, type ConnectionCounts, type DataPlaneSeen, type NodeGauges} from './prometheus/exporter.js'
 export {recordedMetrics} from './prometheus/handler.js'
 export {Metrics, type MetricsDump} from './prometheus/metrics.js'

@@ -16,7 +16,7 @@
  * makes the DP ask again, for the whole configuration if need be.
  */
 import {mkdirSync} from 'node:fs'
-import {createServer, type Server} from 'node:http'
+import type {Server} from 'node:http'
 import type {NodeConf} from '../conf/defaults.js'
 import {appendDelta, cachePath, readCache, readDeltaLog, writeCache} from '../clustering/cache.js'
 import {configHash, EMPTY_CONFIG_HASH} from '../clustering/config-hash.js'
@@ -30,11 +30,11 @@ import {gunzipSync} from 'node:zlib'
 import {createFrameDecoder} from '../clustering/frame-decoder.js'
 import {loadClusterTls} from '../clustering/tls.js'
 import type {Logger} from '../kit/log.js'
-import {closeServer, listen} from '../listeners/bind.js'
+import {closeServer} from '../listeners/bind.js'
 import {nodeIdFor, type RunningNode} from './node.js'
-import {parseListen} from '../proxy/listen.js'
 import {buildSnapshot, updateSnapshot, type ProxySnapshot} from '../proxy/snapshot.js'
-import {createStatusApi} from '../listeners/status-api.js'
+import {connectionCounts, createStatusApi} from '../listeners/status-api.js'
+import {listenStatus} from './status-listen.js'
 import {createProxyHost} from '../workers/proxy-host.js'
 
 export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<RunningNode> {
@@ -177,14 +177,10 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     memory: {rss_bytes: process.memoryUsage().rss},
   })
   try {
-    const metrics = () => proxy.metrics({nodeId, controlPlaneConnected: link.connected(), clusterCertExpiry: tls.expiresAt})
+    const metrics = async () => proxy.metrics({nodeId, controlPlaneConnected: link.connected(), clusterCertExpiry: tls.expiresAt, connections: connectionCounts(await proxy.stats())})
     const ready = async () => (loaded ? proxy.notReady() : 'no configuration available (empty configuration present)')
     const statusApi = createStatusApi({status, metrics, ready, log})
-    for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) {
-      const server = createServer(statusApi)
-      await listen(server, l.host, l.port, 'status_listen')
-      servers.push(server)
-    }
+    servers.push(...(await listenStatus(conf, statusApi)))
     await proxy.listen()
   } catch (err) {
     await close()

@@ -29,8 +29,14 @@ import {parseListen} from '../proxy/listen.js'
 import {createControlPlane} from '../clustering/control-plane.js'
 import {loadClusterTls} from '../clustering/tls.js'
 import {nodeIdFor, type RunningNode} from './node.js'
-import {createStatusApi, serverStatus} from '../listeners/status-api.js'
+import {connectionCounts, createStatusApi, serverStatus} from '../listeners/status-api.js'
+import {allDataPlanes} from '../clustering/data-planes.js'
+import {renderMetrics} from '../plugins/registry.js'
+import {listenStatus} from './status-listen.js'
 import {createProxyHost} from '../workers/proxy-host.js'
+
+/** What a control plane's exporter reads of a configuration it does not serve. */
+const NOTHING_SERVED = {plugins: [], upstreams: []}
 
 export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<RunningNode> {
   mkdirSync(conf.prefix, {recursive: true})
@@ -78,7 +84,11 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
       ...(cp ? cp.status() : {}),
     })
     const ready = async () => ((await pool.query('SELECT 1').then(() => true, () => false)) ? proxy?.notReady() ?? null : 'failed to connect to database')
-    const metrics = proxy ? async () => proxy.metrics({nodeId, datastoreReachable: await pool.query('SELECT 1').then(() => true, () => false)}) : undefined
+    const reachable = () => pool.query('SELECT 1').then(() => true, () => false)
+    // a control plane proxies nothing: its /metrics are the node's and its data planes' gauges, as Kong's
+    const metrics = proxy
+      ? async () => proxy.metrics({nodeId, datastoreReachable: await reachable(), connections: connectionCounts(await proxy.stats())})
+      : async () => renderMetrics(undefined, NOTHING_SERVED, () => undefined, {nodeId, datastoreReachable: await reachable(), dataPlanes: await allDataPlanes(pool)})
     const adminLog = log.child({subsystem: 'admin'})
     const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), adminOrigins: adminGuiOrigins(conf.admin_gui_url), log: adminLog, onChange: rebuild, status, ready, controlPlane: isCp, health: proxy?.health(), maxConfigEntities: conf.kctl_max_config_entities, workerPids: async () => (await proxy?.stats())?.workers?.map((w) => w.pid) ?? [], metrics})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) {
@@ -87,11 +97,7 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
       servers.push(server)
     }
     const statusApi = createStatusApi({status, metrics, ready, log})
-    for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) {
-      const server = createServer(statusApi)
-      await listen(server, l.host, l.port, 'status_listen')
-      servers.push(server)
-    }
+    servers.push(...(await listenStatus(conf, statusApi)))
     await proxy?.listen()
     await cp?.listen()
     listener = await listenForChanges(pool, CONFIG_CHANNEL, () => void rebuild().catch((err) => log.error(`reloading configuration failed: ${err.message}`)), log)

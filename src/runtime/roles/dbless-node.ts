@@ -26,7 +26,8 @@ import {listenProxy} from '../workers/listen-proxy.js'
 import {parseListen} from '../proxy/listen.js'
 import {createProxy, proxyOptionsOf} from '../proxy/server.js'
 import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
-import {createStatusApi, serverStatus} from '../listeners/status-api.js'
+import {connectionCounts, createStatusApi, serverStatus} from '../listeners/status-api.js'
+import {listenStatus} from './status-listen.js'
 import {workerCount} from '../workers/count.js'
 import {proxyMetrics} from '../workers/proxy-host.js'
 
@@ -49,12 +50,12 @@ export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<Runn
     memory: {rss_bytes: process.memoryUsage().rss},
   })
   const ready = async () => (config.current() ? null : 'no configuration available (empty configuration present)')
-  const metrics = async () => proxyMetrics(proxy, {nodeId})
+  const metrics = async () => proxyMetrics(proxy, {nodeId, connections: connectionCounts(proxy.stats())})
   try {
     const admin = buildDbLessAdminApi({metrics, nodeId, configuration: publicConf(conf), adminOrigins: adminGuiOrigins(conf.admin_gui_url), log: log.child({subsystem: 'admin'}), config, status, ready, health: {registry: proxy.health}, maxConfigEntities: conf.kctl_max_config_entities})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) servers.push(await serve(admin, l, 'admin_listen'))
     const statusApi = createStatusApi({status, metrics, ready, log})
-    for (const l of parseListen(conf.status_listen).filter((l) => !l.ssl)) servers.push(await serve(statusApi, l, 'status_listen'))
+    servers.push(...(await listenStatus(conf, statusApi)))
     await listenProxy(proxy, conf)
   } catch (err) {
     await close()

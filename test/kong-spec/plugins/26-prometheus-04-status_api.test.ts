@@ -6,59 +6,18 @@
  * cases are skipped, saying why.
  */
 import assert from 'node:assert/strict'
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 import {after, before, describe, test as it} from 'node:test'
-import {findFreePort} from '../../../src/kit/ports.js'
-import {freshDatabase, pgValues, spawnNode, type NodeProcess} from '../../helpers/nodes.js'
-import {startTestPostgres, type TestPostgres} from '../../helpers/postgres.js'
 import {until} from '../../helpers/until.js'
 import {deadPort} from '../../proxy/helpers.js'
-import {KongClient, type KongResponse} from '../admin-api/kong-client.js'
-import {resStatus, startMockUpstream, type MockUpstream} from './kong-proxy.js'
+import type {KongResponse} from '../admin-api/kong-client.js'
+import {resStatus} from './kong-proxy.js'
+import {startStatusNode, type StatusNode} from './status-node.js'
 
 const MOCK_HOST = '127.0.0.1'
 const UUID_PATTERN = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 const NO_LUA = 'kctl runs no nginx worker Lua VMs and has no lua_shared_dicts (as /status memory: rss_bytes instead)'
 const ALL = {status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true}
 const PROTOCOLS = ['http', 'https', 'grpc', 'grpcs', 'tcp', 'tls']
-
-interface StatusNode {
-  admin: KongClient
-  proxy: KongClient
-  status: KongClient
-  upstream: MockUpstream
-  close(): Promise<void>
-}
-
-/** A node as Kong's `helpers.start_kong { status_listen = … }`, `setup` inserting what the spec needs through `seed`. */
-async function startStatusNode(seed: (admin: KongClient, upstream: MockUpstream) => Promise<void>): Promise<StatusNode> {
-  const pg: TestPostgres = await startTestPostgres()
-  const dir = mkdtempSync(join(tmpdir(), 'kctl-kong-prometheus-'))
-  let node: NodeProcess | undefined
-  let upstream: MockUpstream | undefined
-  const close = async () => {
-    await node?.stop()
-    await upstream?.close()
-    await pg.stop()
-    rmSync(dir, {recursive: true, force: true})
-  }
-  try {
-    upstream = await startMockUpstream()
-    const database = await freshDatabase(pg, `prometheus_${process.pid}_${Date.now()}`)
-    const [adminPort, proxyPort, statusPort] = [await findFreePort(), await findFreePort(), await findFreePort()]
-    const status = `http://127.0.0.1:${statusPort}`
-    node = spawnNode(dir, {...pgValues(pg, database), proxy_listen: `127.0.0.1:${proxyPort}`, admin_listen: `127.0.0.1:${adminPort}`, status_listen: `127.0.0.1:${statusPort}`, node_worker_processes: 1}, {status})
-    await node.waitReady(60_000)
-    const admin = new KongClient(`http://127.0.0.1:${adminPort}`)
-    await seed(admin, upstream)
-    return {admin, proxy: new KongClient(`http://127.0.0.1:${proxyPort}`), status: new KongClient(status), upstream, close}
-  } catch (err) {
-    await close()
-    throw err
-  }
-}
 
 const created = async (res: Promise<KongResponse>) => JSON.parse(resStatus(201, await res))
 

@@ -9,7 +9,9 @@
 import {once} from 'node:events'
 import {randomUUID} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import {createServer as createTlsServer} from 'node:https'
 import {isIP, type AddressInfo} from 'node:net'
+import {generateSelfSigned} from '../../../src/pki/self-signed-rsa.js'
 import {startTestAdmin, type TestAdmin} from '../../helpers/gateway.js'
 import type {ProxyOptions} from '../../../src/runtime/proxy/server.js'
 import {startTestPostgres, type TestPostgres} from '../../helpers/postgres.js'
@@ -80,11 +82,13 @@ const BASIC_AUTH = /^\/basic-auth\/([a-zA-Z0-9_]+)\/(.+)$/
 export interface MockUpstreamOptions {
   /** Answer as Kong's mock upstream does: 404 for a path it has no location for, 401 from `/basic-auth/{user}/{password}` without those credentials. By default every path is echoed with a 200. */
   kongPaths?: boolean
+  /** Kong's `mock_upstream_ssl_*`: the same answers over TLS, a self-signed certificate. */
+  ssl?: boolean
 }
 
 export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise<MockUpstream> {
   let hits = 0
-  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
     hits++
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
@@ -99,7 +103,7 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
       uri_args: args(query),
       post_data: await postData(req, Buffer.concat(chunks)),
       url: `http://${req.headers.host ?? '127.0.0.1'}${url}`,
-      vars: {request_uri: url, uri: decodeURIComponent(path), scheme: 'http', host: '127.0.0.1', server_port: port, request_method: req.method!, remote_addr: remoteAddr(req)},
+      vars: {request_uri: url, uri: decodeURIComponent(path), scheme: opts.ssl ? 'https' : 'http', host: '127.0.0.1', server_port: port, request_method: req.method!, remote_addr: remoteAddr(req)},
     }
     if (path === '/hop-by-hop') {
       // Kong's fixture (custom nginx template): hop-by-hop response headers, a chunked body
@@ -137,7 +141,8 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
     if (path === '/response-headers') for (const [k, v] of query) headers[k] = v
     res.writeHead(status ? Number(status[1]) : 200, headers)
     res.end(status && Number(status[1]) === 204 ? undefined : JSON.stringify(status ? {...echo, code: Number(status[1])} : echo))
-  })
+  }
+  const server: Server = opts.ssl ? (createTlsServer(generateSelfSigned(), handler) as unknown as Server) : createServer(handler)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   return {

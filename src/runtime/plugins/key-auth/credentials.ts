@@ -13,7 +13,7 @@ export const keyauthCredentials = defineEntity({
     createdAt(),
     ['consumer', {type: 'foreign', reference: 'consumers', required: true, on_delete: 'cascade', description: 'The consumer this key authenticates.'}],
     ['key', {type: 'string', unique: true, auto: true, encrypted: true, description: 'The key; generated when not given.'}],
-    ['ttl', {type: 'integer', description: 'Seconds the key authenticates for, from its creation; an expired key no longer authenticates and is gone from the Admin API, as in Kong.'}],
+    ['ttl', {type: 'integer', description: 'Seconds the key authenticates for, from its creation (from the write, when an update sets it); the Admin API shows the seconds left, and an expired key no longer authenticates and is gone from the Admin API, as in Kong.'}],
     tagsField(),
   ],
   // Kong generates a random key when none is given.

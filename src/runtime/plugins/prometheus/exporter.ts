@@ -16,7 +16,58 @@ export interface NodeGauges {
   controlPlaneConnected?: boolean
   /** Data planes: cluster certificate expiry (Unix seconds). */
   clusterCertExpiry?: number
+  /** The proxy's connection counters (`kong_nginx_connections_total`, `kong_nginx_requests_total`). */
+  connections?: ConnectionCounts
+  /** Control planes: the data planes they know (`kong_data_plane_*`). */
+  dataPlanes?: ReadonlyArray<DataPlaneSeen>
 }
+
+/** nginx's stub_status counters, as `/status` `server` has them. */
+export interface ConnectionCounts {
+  connections_accepted: number
+  connections_handled: number
+  connections_active: number
+  connections_reading: number
+  connections_writing: number
+  connections_waiting: number
+  total_requests: number
+}
+
+/** A data plane as a control plane recorded it (`clustering_data_planes`). */
+export interface DataPlaneSeen {
+  id: string
+  hostname: string
+  ip: string
+  last_seen: number
+  config_hash: string
+  version: string
+  sync_status: string
+}
+
+/** A data plane that cannot take this control plane's configuration (Kong's `data_plane_version_compatible` 0). */
+const INCOMPATIBLE = new Set(['kong_version_incompatible', 'plugin_set_incompatible', 'plugin_version_incompatible'])
+const CONNECTION_STATES: ReadonlyArray<[string, keyof ConnectionCounts]> = [
+  ['accepted', 'connections_accepted'],
+  ['handled', 'connections_handled'],
+  ['total', 'total_requests'],
+  ['active', 'connections_active'],
+  ['reading', 'connections_reading'],
+  ['writing', 'connections_writing'],
+  ['waiting', 'connections_waiting'],
+]
+
+/** A number as Lua's `tostring` prints it (`%.14g`): Kong's config hash gauge is a float of 128 bits. */
+export function luaNumber(n: number): string {
+  if (Number.isInteger(n) && Math.abs(n) < 1e14) return String(n)
+  const [mantissa, exp] = n.toExponential(13).split('e')
+  const e = Number(exp)
+  if (e >= -4 && e < 14) return String(Number(n.toPrecision(14)))
+  const m = mantissa.replace(/\.?0+$/, '')
+  return `${m}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`
+}
+
+/** Kong's `config_hash_to_number`: the md5 hex as one number. */
+const hashNumber = (hash: string): number => (/^[0-9a-f]+$/i.test(hash) ? Number(BigInt(`0x${hash}`)) : 0)
 
 const HELP: Record<string, string> = {
   kong_http_requests_total: 'HTTP status codes per consumer/service/route in Kong',
@@ -52,6 +103,13 @@ export function renderMetrics(metrics: Metrics | undefined, snapshot: ServingCon
   if (snapshot.plugins.some((p) => p.name === 'prometheus')) out.push(...(metrics?.render(HELP) ?? []))
   // the exporter's own errors: kctl's has none to count, Kong's is there for dashboards and alerts
   out.push('# HELP kong_nginx_metric_errors_total Number of nginx-lua-prometheus errors', '# TYPE kong_nginx_metric_errors_total counter', 'kong_nginx_metric_errors_total 0')
+  if (node.connections && node.nodeId !== undefined) {
+    const c = node.connections
+    out.push('# HELP kong_nginx_connections_total Number of connections by subsystem', '# TYPE kong_nginx_connections_total gauge')
+    for (const [state, key] of CONNECTION_STATES) out.push(`kong_nginx_connections_total{${labelText({node_id: node.nodeId, subsystem: 'http', state})}} ${c[key]}`)
+    out.push('# HELP kong_nginx_requests_total Number of requests total', '# TYPE kong_nginx_requests_total gauge')
+    out.push(`kong_nginx_requests_total{${labelText({node_id: node.nodeId, subsystem: 'http'})}} ${c.total_requests}`)
+  }
   if (node.nodeId !== undefined) {
     out.push('# HELP kong_node_info Kong Node metadata information', '# TYPE kong_node_info gauge')
     out.push(`kong_node_info{${labelText({node_id: node.nodeId, version: GATEWAY_VERSION})}} 1`)
@@ -77,5 +135,18 @@ export function renderMetrics(metrics: Metrics | undefined, snapshot: ServingCon
     out.push('# HELP kong_data_plane_cluster_cert_expiry_timestamp Unix timestamp of Data Plane\'s cluster_cert expiry time', '# TYPE kong_data_plane_cluster_cert_expiry_timestamp gauge')
     out.push(`kong_data_plane_cluster_cert_expiry_timestamp ${node.clusterCertExpiry}`)
   }
+  if (node.dataPlanes) out.push(...dataPlaneGauges(node.dataPlanes))
   return out.join('\n') + '\n'
+}
+
+/** A control plane's gauges about its data planes, as Kong's exporter sets them on every scrape. */
+function dataPlaneGauges(dps: ReadonlyArray<DataPlaneSeen>): string[] {
+  const out: string[] = []
+  out.push('# HELP kong_data_plane_config_hash Config hash numeric value of the data plane', '# TYPE kong_data_plane_config_hash gauge')
+  for (const dp of dps) out.push(`kong_data_plane_config_hash{${labelText({node_id: dp.id, hostname: dp.hostname, ip: dp.ip})}} ${luaNumber(hashNumber(dp.config_hash))}`)
+  out.push('# HELP kong_data_plane_last_seen Last time data plane contacted control plane', '# TYPE kong_data_plane_last_seen gauge')
+  for (const dp of dps) out.push(`kong_data_plane_last_seen{${labelText({node_id: dp.id, hostname: dp.hostname, ip: dp.ip})}} ${dp.last_seen}`)
+  out.push('# HELP kong_data_plane_version_compatible Version compatible status of the data plane, 0 is incompatible', '# TYPE kong_data_plane_version_compatible gauge')
+  for (const dp of dps) out.push(`kong_data_plane_version_compatible{${labelText({node_id: dp.id, hostname: dp.hostname, ip: dp.ip, kong_version: dp.version})}} ${INCOMPATIBLE.has(dp.sync_status) ? 0 : 1}`)
+  return out
 }

@@ -21,8 +21,9 @@ export const handler: PluginHandler<Config, unknown, Metrics> = {
     if (!k.route) return
     const service = k.service ? String(k.service.name ?? k.service.host ?? '') : ''
     const route = String(k.route.name ?? k.route.id)
-    // Kong's labels always end with `consumer`, empty unless per_consumer names one
-    const consumer = conf.per_consumer && k.consumer ? String(k.consumer.username ?? k.consumer.id) : ''
+    // Kong's labels always end with `consumer`: the consumer's username with per_consumer,
+    // else empty (a consumer with only a custom_id too, as Kong's `message.consumer.username`)
+    const consumer = conf.per_consumer && typeof k.consumer?.username === 'string' ? k.consumer.username : ''
     const base = {service, route, workspace: 'default'}
     if (conf.status_code_metrics) {
       const source = k.proxied ? 'service' : 'kong'
