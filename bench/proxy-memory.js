@@ -6,6 +6,7 @@
  *
  *   node bench/proxy-memory.js                  # 10,000 routes, 4 segments of 15 s
  *   BENCH_ROUTES=10000 BENCH_SEGMENTS=8 BENCH_SECONDS=30 node bench/proxy-memory.js
+ *   BENCH_REQUESTS=1000000 BENCH_SECONDS=60 node bench/proxy-memory.js   # a soak: segments until a million requests
  *
  * The proxied route is one more service pointing at an nginx origin; wrk drives it with 50
  * connections. RSS is /proc/<pid>/status VmRSS of the serving process (see `memory`) and
@@ -25,6 +26,8 @@ const env = (k, d) => Number(process.env[k] ?? d)
 const ROUTES = env('BENCH_ROUTES', 10_000)
 const SEGMENTS = env('BENCH_SEGMENTS', 4)
 const SECONDS = env('BENCH_SECONDS', 15)
+/** With a count, segments go on (past BENCH_SEGMENTS) until that many requests were proxied. */
+const REQUESTS = env('BENCH_REQUESTS', 0)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 function status(pid) {
@@ -80,7 +83,7 @@ async function main() {
   rows.push([`${ROUTES.toLocaleString('en-US')} routes loaded, idle 10 s`, '—', `${fmt(loaded.serving)} (peak while loading ${fmt(loaded.hwm)})`, loaded.spare ? fmt(loaded.spare) : '—', fmt(loaded.total)])
   let total = 0
   const after = []
-  for (let i = 0; i < SEGMENTS; i++) {
+  for (let i = 0; i < SEGMENTS || total < REQUESTS; i++) {
     const r = await runWrk({url: `http://127.0.0.1:${proxy}/bench/hello`, seconds: SECONDS, connections: 50})
     if (r.non2xx) throw new Error(`segment ${i + 1}: ${r.non2xx} non-2xx answers`)
     total += r.requests
