@@ -4,6 +4,9 @@
  * a real node (Admin API over Postgres, its proxy, Kong's mock upstream) and, for redis,
  * a real redis-server. Kong's `helpers.wait_timer("rate-limiting")` (the counter is
  * incremented after the request, in a timer) is a wait until the count is stored.
+ * Then its fault-tolerance describes (the counter store really unreachable: the cluster
+ * policy's table dropped, the redis policy pointed at a closed port), `enable globally`
+ * and `with sync_rate` (skipped: a deliberate difference).
  * Redis over TLS (Kong's ssl_verify/ssl_no_verify runs) needs a TLS redis: not yet.
  */
 import assert from 'node:assert/strict'
@@ -11,6 +14,7 @@ import {after, before, describe, test as it} from 'node:test'
 import {createClient} from 'redis'
 import {startTestRedis, type TestRedis} from '../../helpers/redis.js'
 import {until} from '../../helpers/until.js'
+import {deadPort} from '../../proxy/helpers.js'
 import {resStatus, startPluginSpecNode, type PluginSpecNode} from './kong-proxy.js'
 import type {KongResponse} from '../admin-api/kong-client.js'
 
@@ -385,3 +389,161 @@ for (const policy of ['local', 'cluster', 'redis'] as const) {
     })
   }
 }
+
+/** The rate-limit headers a request got; all absent when the counter store failed. */
+const RL_HEADERS = ['X-Ratelimit-Limit-Minute', 'X-Ratelimit-Remaining-Minute', 'Ratelimit-Limit', 'Ratelimit-Remaining', 'Ratelimit-Reset']
+function assertNoRateLimitHeaders(res: KongResponse) {
+  for (const h of RL_HEADERS) assert.equal(res.headers.get(h), null, h)
+}
+
+for (const policy of ['local', 'cluster', 'redis'] as const) {
+  describe(`Plugin: rate-limiting fault tolerancy #db (access) [strategy: ${strategy}] [policy: ${policy}]`, () => {
+    const testPath = '/test'
+    /** Kong resets the database and starts Kong before each test: a new node each. */
+    const withNode = async (fn: (node: PluginSpecNode, service: any) => Promise<void>) => {
+      const node = await startPluginSpecNode()
+      try {
+        const service = JSON.parse(resStatus(201, await node.admin.post('/services', {body: {url: `http://127.0.0.1:${node.upstream.port}/always_200`}})))
+        resStatus(201, await node.admin.post('/routes', {body: {protocols: ['http'], service: {id: service.id}, paths: [testPath]}}))
+        await fn(node, service)
+      } finally {
+        await node.close()
+      }
+    }
+    const setupRl = (node: PluginSpecNode, service: any, config: Record<string, unknown>) =>
+      node.admin.post('/plugins', {body: {name: 'rate-limiting', service: {id: service.id}, config}}).then((r) => resStatus(201, r))
+
+    /** Two requests counted in the database, then its table dropped (Kong's `DROP TABLE ratelimiting_metrics`). */
+    const countTwiceThenDrop = async (node: PluginSpecNode) => {
+      await retry(async () => {
+        await node.pool.query('TRUNCATE ratelimiting_metrics')
+        const ret = {minute_limit: [] as unknown[], minute_remaining: [] as unknown[], limit: [] as unknown[], remaining: [] as unknown[], status: [] as number[], reset: [] as (number | undefined)[]}
+        for (let i = 1; i <= 2; i++) {
+          const res = await node.proxy.get(testPath)
+          ret.status.push(res.status)
+          ret.minute_limit.push(num(res.headers.get('X-RateLimit-Limit-Minute')))
+          ret.minute_remaining.push(num(res.headers.get('X-RateLimit-Remaining-Minute')))
+          ret.limit.push(num(res.headers.get('RateLimit-Limit')))
+          ret.remaining.push(num(res.headers.get('RateLimit-Remaining')))
+          ret.reset.push(num(res.headers.get('RateLimit-Reset')))
+          // Kong's wait_timer: the count is stored after the request
+          await until('the rate-limiting counter to be stored', async () => (await node.pool.query("SELECT coalesce(sum(value), 0)::int AS n FROM ratelimiting_metrics WHERE period = 'minute'")).rows[0].n >= i)
+        }
+        assert.deepEqual(ret.minute_limit, [6, 6])
+        assert.deepEqual(ret.minute_remaining, [5, 4])
+        assert.deepEqual(ret.limit, [6, 6])
+        assert.deepEqual(ret.remaining, [5, 4])
+        assert.deepEqual(ret.status, [200, 200])
+        for (const reset of ret.reset) assert.ok(reset! <= 60 && reset! >= 0)
+      })
+      await node.pool.query('DROP TABLE ratelimiting_metrics')
+    }
+
+    if (policy === 'cluster') {
+      it('does not work if an error occurs', () =>
+        withNode(async (node, service) => {
+          await setupRl(node, service, {minute: 6, limit_by: 'ip', policy, fault_tolerant: false})
+          await countTwiceThenDrop(node)
+          const res = await node.proxy.get(testPath)
+          const json = JSON.parse(resStatus(500, res))
+          assert.ok(json)
+          assert.match(json.message, /An unexpected error occurred/)
+          assertNoRateLimitHeaders(res)
+        }))
+
+      it('keeps working if an error occurs', () =>
+        withNode(async (node, service) => {
+          await setupRl(node, service, {minute: 6, limit_by: 'ip', policy, fault_tolerant: true})
+          await countTwiceThenDrop(node)
+          const res = await node.proxy.get(testPath)
+          resStatus(200, res)
+          assertNoRateLimitHeaders(res)
+        }))
+    }
+
+    if (policy === 'redis') {
+      // Kong's "bad redis port" is 80; here a loopback port nothing listens on.
+      it('does not work if an error occurs', () =>
+        withNode(async (node, service) => {
+          await setupRl(node, service, {minute: 6, policy: 'redis', limit_by: 'ip', redis: {host: '127.0.0.1', port: await deadPort(), ssl: false}, fault_tolerant: false})
+          const res = await node.proxy.get(testPath)
+          const json = JSON.parse(resStatus(500, res))
+          assert.ok(json)
+          assert.match(json.message, /An unexpected error occurred/)
+          assertNoRateLimitHeaders(res)
+        }))
+
+      it('keeps working if an error occurs', () =>
+        withNode(async (node, service) => {
+          await setupRl(node, service, {minute: 6, policy: 'redis', limit_by: 'ip', redis: {host: '127.0.0.1', port: await deadPort(), ssl: false}, fault_tolerant: true})
+          const res = await node.proxy.get(testPath)
+          resStatus(200, res)
+          assertNoRateLimitHeaders(res)
+        }))
+    }
+  })
+}
+
+describe(`Plugin: rate-limiting with sync_rate #db (access) [strategy: ${strategy}]`, () => {
+  it('blocks if exceeding limit', {skip: 'deliberate difference: kctl refuses sync_rate other than -1 (it counts every request in redis at once)'}, () => {})
+})
+
+describe(`Plugin: rate-limiting enable globally #db (access) [strategy: ${strategy}]`, () => {
+  let node: PluginSpecNode
+  before(async () => {
+    node = await startPluginSpecNode()
+  })
+  after(() => node.close())
+
+  it('global for single consumer', async () => {
+    const admin = node.admin
+    const created = async (r: Promise<KongResponse>) => JSON.parse(resStatus(201, await r))
+    const upstreamUrl = `http://127.0.0.1:${node.upstream.port}/always_200`
+    const [testPath1, testPath2] = ['/1-test', '/2-test']
+    const testKeyName = 'test-key'
+    const testCredential = 'test-credential'
+    const [s1, s2] = [await created(admin.post('/services', {body: {url: upstreamUrl}})), await created(admin.post('/services', {body: {url: upstreamUrl}}))]
+    const r1 = await created(admin.post('/routes', {body: {protocols: ['http'], service: {id: s1.id}, paths: [testPath1]}}))
+    const r2 = await created(admin.post('/routes', {body: {protocols: ['http'], service: {id: s2.id}, paths: [testPath2]}}))
+    const consumer = await created(admin.post('/consumers', {body: {username: 'Bob'}}))
+    const keyAuth = await created(admin.post('/plugins', {body: {name: 'key-auth', config: {key_names: [testKeyName]}}}))
+    const rl = await created(
+      admin.post('/plugins', {body: {name: 'rate-limiting', config: {minute: 6, policy: 'local', limit_by: 'credential', redis: {host: '127.0.0.1', port: 6379, password: '', database: 1, ssl: false}}}}),
+    )
+    const credential = await created(admin.post(`/consumers/${consumer.id}/key-auth`, {body: {key: testCredential}}))
+    const requests = async (path: string): Promise<Headers7> => {
+      const ret: Headers7 = {minute_limit: [], minute_remaining: [], hour_limit: [], hour_remaining: [], limit: [], remaining: [], status: [], reset: []}
+      for (let i = 0; i < 7; i++) {
+        const res = await node.proxy.get(path, {headers: {[testKeyName]: testCredential}})
+        ret.reset.push(num(res.headers.get('RateLimit-Reset')))
+        ret.status.push(res.status)
+        ret.minute_limit.push(num(res.headers.get('X-RateLimit-Limit-Minute')))
+        ret.minute_remaining.push(num(res.headers.get('X-RateLimit-Remaining-Minute')))
+        ret.limit.push(num(res.headers.get('RateLimit-Limit')))
+        ret.remaining.push(num(res.headers.get('RateLimit-Remaining')))
+      }
+      return ret
+    }
+    try {
+      // a retry runs in a new minute, where the local counters start from zero (as Kong's)
+      await retry(async () => {
+        validateHeaders(await requests(testPath1), true)
+        const ret = await requests(testPath2)
+        assert.deepEqual(ret.minute_limit, [6, 6, 6, 6, 6, 6, 6])
+        assert.deepEqual(ret.minute_remaining, [0, 0, 0, 0, 0, 0, 0])
+        assert.deepEqual(ret.limit, [6, 6, 6, 6, 6, 6, 6])
+        assert.deepEqual(ret.remaining, [0, 0, 0, 0, 0, 0, 0])
+        assert.deepEqual(ret.status, [429, 429, 429, 429, 429, 429, 429])
+        for (const reset of ret.reset) assert.ok(reset! <= 60 && reset! >= 0)
+      })
+    } finally {
+      const del = async (path: string) => resStatus(204, await admin.delete(path))
+      await del(`/consumers/${consumer.id}/key-auth/${credential.id}`)
+      await del(`/consumers/${consumer.id}`)
+      await del(`/plugins/${keyAuth.id}`)
+      await del(`/plugins/${rl.id}`)
+      for (const r of [r1, r2]) await del(`/routes/${r.id}`)
+      for (const s of [s1, s2]) await del(`/services/${s.id}`)
+    }
+  })
+})
