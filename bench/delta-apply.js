@@ -2,14 +2,15 @@
 /**
  * What applying a one-route delta costs a data plane at BENCH_ROUTES routes, step by step,
  * in one process (no network): decode the frame, apply the change to the synced entity
- * set and check the config hash, build the proxy snapshot (router, plugin plan…), swap.
- * The same steps as roles/data-plane-node.ts; with --cpu-prof it profiles them.
+ * set and check it, build the proxy snapshot (router, plugin plan…), swap. The same steps
+ * as roles/data-plane-node.ts; with --cpu-prof it profiles them. Both checks in one run,
+ * alternately: the digest a kctl control plane sends, and Kong's config hash (what a DP
+ * computes from an older control plane's frames).
  *
  *   npm run build && node bench/delta-apply.js            # BENCH_ROUTES=10000 BENCH_CHANGES=200
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof bench/delta-apply.js
  */
 import {randomUUID} from 'node:crypto'
-import {configHash} from '../dist/src/runtime/clustering/config-hash.js'
 import {exportConfig, exportRow} from '../dist/src/runtime/clustering/export.js'
 import {decodeFrame} from '../dist/src/runtime/clustering/frame.js'
 import {encodeDelta, encodeReconfigure} from '../dist/src/runtime/clustering/protocol.js'
@@ -37,47 +38,48 @@ const routes = Array.from({length: ROUTES}, (_, i) => entity('routes', {name: `b
 const set = Object.fromEntries(KINDS.map((k) => [k, []]))
 set.services = [service]
 set.routes = routes
-let table = exportConfig(set)
-let version = 1
-const full = decodeFrame(encodeReconfigure({timestamp: 0, config_table: table, config_hash: configHash(table).config, hashes: configHash(table), kctl_version: version}))
-const synced = new SyncedConfig()
-let state = synced.loadFull(full)
-synced.warm() // as a DP does when idle after a whole configuration
-let snapshot = buildSnapshot(state.entities)
-
-// the CP side: each change is one route's new paths; the frame carries the CP's hash
-const rows = [...routes]
-const frames = []
+const table = exportConfig(set)
+const version = 1
+// the CP side: each change is one route's new paths; the frame carries the CP's hash and
+// the digest of the configuration after it (a CP following its database, synced-config.ts)
+const cp = new SyncedConfig()
+const first = cp.loadOwn(set, version)
+const rows = [...first.entities.routes]
+const changes = []
 for (let i = 0; i < CHANGES; i++) {
   const at = (i * 7919) % ROUTES
   const changed = {...rows[at], paths: [`/changed/${i}`], updated_at: rows[at].updated_at + 1}
   rows[at] = changed
-  set.routes = rows
-  table = exportConfig(set)
-  frames.push(encodeDelta({from: version, version: version + 1, config_hash: configHash(table).config, deltas: [{kind: 'routes', id: changed.id, entity: exportRow(getSchema('routes'), changed)}]}))
-  version++
+  const c = {kind: 'routes', id: changed.id, entity: changed}
+  const st = cp.applyOwn([c], version + 1 + i)
+  changes.push({c, hash: st.hash, hashes: st.hashes, digest: st.digest})
 }
 
-const steps = {decode: [], entities_and_hash: [], snapshot: [], total: []}
-const cpu0 = process.cpuUsage()
-for (const bytes of frames) {
-  const t0 = performance.now()
-  const d = decodeFrame(bytes)
-  const t1 = performance.now()
-  const next = synced.prepareDelta(d)
-  const t2 = performance.now()
-  snapshot = MODE === 'full' || !updateSnapshot ? buildSnapshot(next.entities) : updateSnapshot(snapshot, next.entities, d.changes)
-  next.commit()
-  state = synced.current()
-  const t3 = performance.now()
-  steps.decode.push(t1 - t0)
-  steps.entities_and_hash.push(t2 - t1)
-  steps.snapshot.push(t3 - t2)
-  steps.total.push(t3 - t0)
-}
-const cpu = process.cpuUsage(cpu0)
-const probe = snapshot.router.match({method: 'GET', path: `/changed/${CHANGES - 1}`, host: 'x', headers: {}, scheme: 'http', port: 8000})
-if (!probe) throw new Error('the last change is not routed')
-console.log(`One-route delta at ${ROUTES.toLocaleString('en-US')} routes, ${CHANGES} changes, mode ${MODE}; ${machine()}`)
-console.log(markdownTable(['step', 'p50', 'p99'], Object.entries(steps).map(([k, v]) => [k, `${fmt.ms(median(v.sort((a, b) => a - b)))} ms`, `${fmt.ms(percentile(v, 99))} ms`])))
-console.log(`CPU per change (user+system): ${fmt.ms((cpu.user + cpu.system) / 1000 / CHANGES)} ms`)
+/** One DP following every change: `check` digest (what a kctl CP sends) or hash (an older CP's frames). */
+function follow(check) {
+  const full = decodeFrame(encodeReconfigure({timestamp: 0, config_table: table, config_hash: first.hash, hashes: first.hashes, kctl_version: version}))
+  const synced = new SyncedConfig()
+  let state = synced.loadFull(full)
+  synced.warm() // as a DP does when idle after a whole configuration
+  let snapshot = buildSnapshot(state.entities)
+  const frames = changes.map(({c, hash, hashes, digest}, i) =>
+    encodeDelta({from: version + i, version: version + i + 1, config_hash: hash, hashes, ...(check === 'digest' ? {kctl_digest: digest} : {}), deltas: [{kind: c.kind, id: c.id, entity: exportRow(getSchema('routes'), c.entity)}]}),
+  )
+  const steps = {decode: [], entities_and_check: [], snapshot: [], total: []}
+  const cpu0 = process.cpuUsage()
+  for (const bytes of frames) {
+    const t0 = performance.now()
+    const d = decodeFrame(bytes)
+    const t1 = performance.now()
+    const next = synced.prepareDelta(d)
+    const t2 = performance.now()
+    snapshot = MODE === 'full' ? buildSnapshot(next.entities) : updateSnapshot(snapshot, next.entities, d.changes)
+    next.commit()
+    state = synced.current()
+    const t3 = performance.now()
+    steps.decode.push(t1 - t0)
+    steps.entities_and_check.push(t2 - t1)
+    steps.snapshot.push(t3 - t2)
+    steps.total.push(t3 - t0)
+  }
+  

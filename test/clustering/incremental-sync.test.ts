@@ -2,7 +2,9 @@
  * Incremental sync with real processes and a real Postgres: random sequences of creates,
  * updates and deletes of every entity kind (cascades included) through the Admin API,
  * while data planes follow by deltas. After each batch every DP has the CP's hash and
- * serves what a DP started fresh (whole configuration) serves. A DP offline for 1,000
+ * serves what a DP started fresh (whole configuration) serves, and every fourth batch a
+ * CP started fresh (reading the whole configuration) has the hash of the CP that followed
+ * the changes. A DP offline for 1,000
  * changes catches up by deltas from its cache; one further behind than the CP's history
  * gets the whole configuration.
  */
@@ -201,7 +203,8 @@ const opArb = fc.record({kind: fc.constantFrom(...KINDS), r: fc.array(fc.nat({ma
 describe('incremental sync', () => {
   test('random changes of every kind reach the data planes as deltas; each batch leaves them equal to a fresh full sync', async (t) => {
     const tls = {cluster_cert: bed.certFile, cluster_cert_key: bed.keyFile}
-    const cp = await startControlPlane(bed.dir, bed.pg, await freshDatabase(bed.pg, 'incsync_random'), tls)
+    const database = await freshDatabase(bed.pg, 'incsync_random')
+    const cp = await startControlPlane(bed.dir, bed.pg, database, tls)
     t.after(() => cp.node.stop())
     const leaf = await makeCert('any.test')
     const ca = await makeCa()
@@ -218,6 +221,17 @@ describe('incremental sync', () => {
     for (let batch = 0; batch < 8; batch++) {
       for (const op of ops.slice(batch * 12, batch * 12 + 12)) await applyOp(cp, op, n++, pem)
       const hash = await sameHash(cp, followers)
+      if (batch % 4 === 3) {
+        // the CP follows the database's changes instead of reading everything again: a CP
+        // that has just read everything must come to the same configuration
+        const second = await startControlPlane(bed.dir, bed.pg, database, tls)
+        try {
+          assert.equal(await cpHash(second), hash, `batch ${batch}: a CP that read the whole configuration has the same hash`)
+        } finally {
+          await second.node.stop()
+          rmSync(second.node.prefix, {recursive: true, force: true})
+        }
+      }
       const fresh = await spawnDataPlane(bed.dir, cp.cluster, tls)
       try {
         await sameHash(cp, [fresh])

@@ -177,6 +177,13 @@ class Recorder extends Canon {
   }
 }
 
+/** A value's canonical bytes as an item of a longer array (followed by ";"), with its value starts. */
+export function canonPiece(v: unknown): CanonPiece {
+  const r = new Recorder()
+  write(v, r)
+  return r.piece()
+}
+
 /**
  * Where an earlier hashItemsCached run over a similar array stood: that array and the md5
  * state after every MARK_EVERY items. A run over an array whose first k items are the same
@@ -234,12 +241,7 @@ export function hashItemsCached<T extends object>(items: readonly T[], view: (it
       resume.marks.push({index: i, hash: h.copy(), size})
     } else if (batch.length >= BATCH) flush()
     let p = cache.get(item)
-    if (!p) {
-      const r = new Recorder()
-      write(view(item), r)
-      p = r.piece()
-      cache.set(item, p)
-    }
+    if (!p) cache.set(item, (p = canonPiece(view(item))))
     if (size + p.bytes.length <= LIMIT) {
       batch.push(p.bytes)
       size += p.bytes.length
@@ -262,60 +264,4 @@ export function hashItemsCached<T extends object>(items: readonly T[], view: (it
   }
   flush()
   return h.digest('hex')
-}
-
-/** Equal JSON values (what a row loaded again holds when its entity did not change). */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false
-    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false
-    return true
-  }
-  if (Array.isArray(b)) return false
-  const ka = Object.keys(a)
-  if (ka.length !== Object.keys(b).length) return false
-  for (const k of ka) if (!Object.hasOwn(b, k) || !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false
-  return true
-}
-
-/**
- * configHash for a process that hashes one configuration after another (the control plane,
- * once per change): a row equal to the one of the same id last time is swapped for that
- * one, so its canonical form is not written again and hashing resumes from before the
- * first changed row (hashItemsCached). Rows are compared whole, so the hash is always the
- * one of what is passed, as configHash(config) gives. Rows without an id are not reused.
- */
-export function createConfigHasher(): (config: Record<string, unknown>) => ConfigHashes {
-  const state = new Map<string, {byId: Map<string, object>; pieces: WeakMap<object, CanonPiece>; resume: HashResume}>()
-  return (config) => {
-    const rest: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(config)) if (!(GRANULAR as readonly string[]).includes(k)) rest[k] = v
-    const parts = {} as Record<(typeof GRANULAR)[number], string>
-    for (const kind of GRANULAR) {
-      const rows = config[kind]
-      if (!Array.isArray(rows) || rows.length <= 5) {
-        parts[kind] = hashValue(rows)
-        state.delete(kind)
-        continue
-      }
-      let s = state.get(kind)
-      if (!s) state.set(kind, (s = {byId: new Map(), pieces: new WeakMap(), resume: newHashResume()}))
-      const byId = new Map<string, object>()
-      const items = rows.map((row: Record<string, unknown>) => {
-        const id = row && typeof row === 'object' ? row.id : undefined
-        if (typeof id !== 'string') return row
-        const prev = s.byId.get(id)
-        const kept = prev && sameJson(prev, row) ? prev : row
-        byId.set(id, kept)
-        return kept
-      })
-      s.byId = byId
-      parts[kind] = hashItemsCached(items, (x) => x, s.pieces, s.resume)
-    }
-    const restHash = hashValue(rest)
-    const all = GRANULAR.map((k) => parts[k]).join('') + restHash
-    return {config: createHash('md5').update(all).digest('hex'), ...parts}
-  }
 }

@@ -20,11 +20,12 @@ import {bundledPlugins} from '../plugins/registry.js'
 import {isUuid, nowSeconds} from '../schema/validate.js'
 import {GATEWAY_VERSION} from '../kit/version.js'
 import {checkPlugins, checkVersion, type Verdict} from './compat.js'
-import {configHash, createConfigHasher, EMPTY_CONFIG_HASH, type ConfigHashes} from './config-hash.js'
+import {EMPTY_CONFIG_HASH, type ConfigHashes} from './config-hash.js'
 import {purgeExpired} from './data-planes.js'
 import {createDataPlaneRecorder} from './dp-recorder.js'
-import {exportConfig, type EntityArrays} from './export.js'
-import {readDeltas} from '../db/sync-deltas.js'
+import {exportConfig} from './export.js'
+import {readDeltas, type Delta} from '../db/sync-deltas.js'
+import type {OwnState} from './synced-config.js'
 import {decodeBasicInfo, decodeGetDelta, encodeDelta, encodeReconfigure, OUTLET_PATH, SyncStatus, type BasicInfo, type SyncPosition} from './protocol.js'
 import {certExpiry, checkPeer, peerFingerprint, type ClusterTls} from './tls.js'
 import {parseListen} from '../proxy/listen.js'
@@ -58,18 +59,28 @@ interface Payload {
   delta: {from: number; bytes: Buffer} | null
   hash: string
   hashes: ConfigHashes
+  /** The configuration's digest (synced-config.ts), sent with every delta. */
+  digest: string
   /** Plugins the configuration uses, name → version. */
   plugins: Map<string, string>
 }
 
+/** A configuration to push: the control plane's own (synced-config.ts), and the changes that led to it when they are known. */
+export interface Publication extends OwnState {
+  changes?: {from: number; deltas: Delta[]}
+}
+
+/** How long changes must pause before the whole configuration is compressed to check its size. */
+const SIZE_CHECK_AFTER_MS = 500
+
 export interface ControlPlane {
   listen(): Promise<void>
   /**
-   * Exports, hashes and pushes a configuration (at `version`) to every eligible DP: the
-   * changes since the DP's version when it syncs incrementally, else the whole of it.
-   * Resolves once every frame is queued.
+   * Pushes a configuration to every eligible DP: the changes since the DP's version when it
+   * syncs incrementally, else the whole of it (exported and compressed once, when first
+   * needed). Resolves once every frame is queued.
    */
-  publish(entities: EntityArrays, version?: number): Promise<void>
+  publish(config: Publication): Promise<void>
   status(): {configuration_hash: string; configuration_sync_version: number; connected_data_planes: number; last_push_error: string | null; sync: {deltas_sent: number; full_syncs_sent: number}}
   close(): Promise<void>
 }
@@ -80,6 +91,7 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
   const wss = new WebSocketServer({noServer: true, maxPayload: 4 * 1024 * 1024, perMessageDeflate: false})
   let payload: Payload | null = null
   let lastPushError: string | null = null
+  let sizeCheck: NodeJS.Timeout | undefined
   const servers: Server[] = []
 
   const recorder = createDataPlaneRecorder(pool, conf.cluster_data_plane_purge_delay, log)
@@ -93,9 +105,6 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
   }
 
   const counters = {deltas_sent: 0, full_syncs_sent: 0}
-  // hashes each configuration from where the previous one differs (a change of one route
-  // at 10,000 routes does not write every route's canonical form again)
-  const hashConfig = createConfigHasher()
 
   /** Queues what brings `p` to the current payload (see Peer.chain). */
   function send(p: Peer): Promise<void> {
@@ -143,7 +152,7 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
     if (current.delta?.from === at.version) return current.delta.bytes
     const deltas = await readDeltas(pool, at.version, current.version)
     if (!deltas) return null
-    return encodeDelta({from: at.version, version: current.version, deltas, config_hash: current.hash, hashes: current.hashes})
+    return encodeDelta({from: at.version, version: current.version, deltas, config_hash: current.hash, hashes: current.hashes, kctl_digest: current.digest})
   }
 
   function onConnection(ws: WebSocket, req: IncomingMessage, q: URLSearchParams): void {
@@ -266,9 +275,8 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
       const purge = setInterval(() => void purgeExpired(pool).catch(() => {}), 60_000)
       purge.unref()
     },
-    async publish(entities, version = 0) {
-      const table = exportConfig(entities)
-      const hashes = hashConfig(table)
+    async publish(config) {
+      const {entities, version, hashes, digest} = config
       if (payload?.hash === hashes.config && payload.version === version) return
       const versions = new Map(bundledPlugins().map((p) => [p.name, p.version]))
       const used = new Map<string, string>()
@@ -278,18 +286,21 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
       const prev = payload
       const following = (p: Peer) => prev !== null && p.sync?.version === prev.version && p.sync.hash === prev.hash
       if (prev && prev.version < version && [...peers].some(following)) {
-        const deltas = await readDeltas(pool, prev.version, version).catch((err) => {
-          log.warn(`reading the changes since version ${prev.version} failed (${(err as Error).message}); sending whole configurations`)
-          return null
-        })
-        if (deltas) delta = {from: prev.version, bytes: encodeDelta({from: prev.version, version, deltas, config_hash: hashes.config, hashes})}
+        const deltas =
+          config.changes?.from === prev.version
+            ? config.changes.deltas
+            : await readDeltas(pool, prev.version, version).catch((err) => {
+                log.warn(`reading the changes since version ${prev.version} failed (${(err as Error).message}); sending whole configurations`)
+                return null
+              })
+        if (deltas) delta = {from: prev.version, bytes: encodeDelta({from: prev.version, version, deltas, config_hash: hashes.config, hashes, kctl_digest: digest})}
       }
       // The whole configuration is compressed once, when a DP first needs it: after the
       // deltas went out (compressing 10,000 routes takes longer than everything a delta costs).
       let full: Buffer | null | undefined
       const encodeFull = (): Buffer | null => {
         if (full !== undefined) return full
-        const bytes = encodeReconfigure({timestamp: Date.now() / 1000, config_table: table, config_hash: hashes.config, hashes, kctl_version: version})
+        const bytes = encodeReconfigure({timestamp: Date.now() / 1000, config_table: exportConfig(entities), config_hash: hashes.config, hashes, kctl_version: version})
         if (bytes.length > conf.cluster_max_payload) {
           lastPushError = `configuration ${hashes.config} is ${bytes.length} bytes compressed, more than cluster_max_payload (${conf.cluster_max_payload} bytes); data planes keep their current configuration`
           log.error(`unable to push configuration to data planes: ${lastPushError}`)
@@ -298,15 +309,19 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
         lastPushError = null
         return (full = bytes)
       }
-      payload = {full: encodeFull, version, delta, hash: hashes.config, hashes, plugins: used}
+      payload = {full: encodeFull, version, delta, hash: hashes.config, hashes, digest, plugins: used}
       const first = delta ? [...peers].filter(following) : []
       await Promise.all(first.map((p) => send(p)))
-      // the size of the whole configuration is checked (and reported) whether or not a DP needs it now
-      encodeFull()
-      await Promise.all([...peers].filter((p) => !first.includes(p)).map((p) => send(p)))
+      const rest = [...peers].filter((p) => !first.includes(p))
+      await Promise.all(rest.map((p) => send(p)))
+      // The size of the whole configuration is checked (and reported) whether or not a DP
+      // needs it: once changes pause, so that a burst of them is not compressed each time.
+      clearTimeout(sizeCheck)
+      if (full === undefined) sizeCheck = setTimeout(encodeFull, SIZE_CHECK_AFTER_MS).unref()
     },
     status: () => ({configuration_hash: payload?.hash ?? EMPTY_CONFIG_HASH, configuration_sync_version: payload?.version ?? 0, connected_data_planes: peers.size, last_push_error: lastPushError, sync: {...counters}}),
     async close() {
+      clearTimeout(sizeCheck)
       for (const p of peers) p.ws.terminate()
       wss.close()
       await Promise.all(servers.map((s) => closeServer(s, 1000)))

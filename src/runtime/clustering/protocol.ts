@@ -14,7 +14,8 @@
  *      it has (from its cache; -1: none, or one without a version) and its hash;
  *   CP reconfigure carries "kctl_version": the version of that configuration;
  *   CP ──binary: gzip({"type":"kctl_delta","from":V,"version":W,"deltas":[{kind,id,
- *      entity|null}],"config_hash","hashes"})──► DP: the changes after V up to W, in order;
+ *      entity|null}],"config_hash","hashes","kctl_digest"})──► DP: the changes after V up
+ *      to W, in order, and the digest of the configuration they lead to;
  *   DP ──binary: {"type":"kctl_get_delta","version":V,"hash":H}──► CP: when a delta did not
  *      fit (another "from", an invalid entity, a different hash); V = -1 asks for the
  *      whole configuration.
@@ -57,6 +58,8 @@ export interface DeltaMessage {
   deltas: DeltaEntry[]
   config_hash: string
   hashes: ConfigHashes
+  /** The digest of the configuration after the changes (synced-config.ts); a DP checks the changes with it. */
+  kctl_digest?: string
 }
 
 export interface GetDelta extends SyncPosition {
@@ -115,7 +118,7 @@ export const decodeMessage = (data: Buffer): unknown => JSON.parse(gunzipSync(da
 
 export function checkDelta(value: unknown): DeltaMessage {
   const msg = value as Partial<DeltaMessage> | null
-  if (msg?.type !== 'kctl_delta' || !Number.isInteger(msg.from) || !Number.isInteger(msg.version) || !Array.isArray(msg.deltas) || typeof msg.config_hash !== 'string') {
+  if (msg?.type !== 'kctl_delta' || !Number.isInteger(msg.from) || !Number.isInteger(msg.version) || !Array.isArray(msg.deltas) || typeof msg.config_hash !== 'string' || (msg.kctl_digest !== undefined && typeof msg.kctl_digest !== 'string')) {
     throw new Error('not a delta message')
   }
   return msg as DeltaMessage

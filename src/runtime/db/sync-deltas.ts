@@ -86,12 +86,29 @@ export async function loadVersionedEntities(pool: pg.Pool): Promise<{entities: E
  */
 export async function readDeltas(pool: pg.Pool, from: number, to: number): Promise<Delta[] | null> {
   if (from === to) return []
+  return (await readHistory(pool, from, to))?.deltas ?? null
+}
+
+/**
+ * Every change after `from`, up to the latest version, read in one snapshot (a control
+ * plane following the database); null when some of them are no longer kept.
+ */
+export const readChangesSince = (pool: pg.Pool, from: number): Promise<{version: number; deltas: Delta[]} | null> => readHistory(pool, from, null)
+
+/** The changes after `from` up to `to` (null: the latest version), with the version they lead to. */
+async function readHistory(pool: pg.Pool, from: number, to: number | null): Promise<{version: number; deltas: Delta[]} | null> {
   const client = await pool.connect()
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-    const min = Number((await client.query('SELECT coalesce(min(version), 0) AS v FROM clustering_sync_version')).rows[0].v)
+    const span = (await client.query('SELECT coalesce(min(version), 0) AS min, coalesce(max(version), 0) AS max FROM clustering_sync_version')).rows[0]
+    const min = Number(span.min)
+    const until = to ?? Number(span.max)
+    if (until === from) {
+      await client.query('COMMIT')
+      return {version: until, deltas: []}
+    }
     // every version after `from` must still be there: the oldest kept is at most from + 1
-    if (min === 0 || from < min - 1 || from > to) {
+    if (min === 0 || from < min - 1 || from > until) {
       await client.query('COMMIT')
       return null
     }
@@ -101,10 +118,10 @@ export async function readDeltas(pool: pg.Pool, from: number, to: number): Promi
          SELECT DISTINCT ON (kind, id) seq, kind, id, entity FROM clustering_sync_delta
          WHERE version > $1 AND version <= $2 ORDER BY kind, id, seq DESC
        ) last ORDER BY seq`,
-      [from, to],
+      [from, until],
     )
     await client.query('COMMIT')
-    return res.rows.map((r) => ({kind: r.kind, id: r.id, entity: r.entity === null ? null : exportRow(r.kind, r.entity)}))
+    return {version: until, deltas: res.rows.map((r) => ({kind: r.kind, id: r.id, entity: r.entity === null ? null : exportRow(r.kind, r.entity)}))}
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {})
     throw err

@@ -6,6 +6,7 @@
  *   start:  conf ─► node id ─► Postgres reachable? ─► migrations current? ─► load config
  *           ─► build proxy snapshot ─► listen (proxy, admin, status) ─► LISTEN for changes
  *   change: Admin API write (or NOTIFY from another node) ─► reload ─► build ─► swap
+ *           (a control plane reads only the changes since its version, and pushes them)
  *   stop:   SIGTERM ─► stop accepting ─► drain in-flight requests ─► close pool
  */
 import {mkdirSync} from 'node:fs'
@@ -15,7 +16,7 @@ import {publicConf} from '../conf/load.js'
 import {adminGuiOrigins} from '../conf/admin-gui.js'
 import type {NodeConf} from '../conf/defaults.js'
 import {coalesce} from '../db/load-entities.js'
-import {loadVersionedEntities, pruneVersions} from '../db/sync-deltas.js'
+import {loadVersionedEntities, pruneVersions, readChangesSince, type Delta} from '../db/sync-deltas.js'
 
 /** Versions between two prunings of the configuration history. */
 const PRUNE_EVERY = 100
@@ -26,7 +27,11 @@ import {createPool, describePgError, pgOptions, type PgOptions} from '../db/pool
 import type {Logger} from '../kit/log.js'
 import {closeServer, listen} from '../listeners/bind.js'
 import {parseListen} from '../proxy/listen.js'
-import {createControlPlane} from '../clustering/control-plane.js'
+import {createControlPlane, type Publication} from '../clustering/control-plane.js'
+import {importRow} from '../clustering/export.js'
+import type {Change} from '../clustering/frame.js'
+import {SyncedConfig} from '../clustering/synced-config.js'
+import {getSchema} from '../schema/registry.js'
 import {loadClusterTls} from '../clustering/tls.js'
 import {nodeIdFor, type RunningNode} from './node.js'
 import {connectionCounts, createStatusApi, serverStatus} from '../listeners/status-api.js'
@@ -54,11 +59,33 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
   const cp = tls ? createControlPlane(conf, pool, tls, log.child({subsystem: 'clustering'})) : null
   let configVersion = 0
 
+  // a control plane's configuration: read whole once, then following the database's
+  // history of changes (one route changed at 10,000 routes is read, hashed and sent alone)
+  const own = cp ? new SyncedConfig() : null
+  const follow = async (): Promise<Publication | null> => {
+    if (!own || own.version < 0 || own.expiredBy(Date.now() / 1000)) return null
+    const from = own.version
+    const read = await readChangesSince(pool, from).catch((err) => {
+      log.warn(`reading the configuration's changes since version ${from} failed (${(err as Error).message}); reading all of it`)
+      return null
+    })
+    if (!read) return null
+    return {...own.applyOwn(read.deltas.map(toChange), read.version), changes: {from, deltas: read.deltas}}
+  }
+
   let pruned = 0
   const rebuild = coalesce(async () => {
-    const {entities, version} = await loadVersionedEntities(pool)
-    await proxy?.apply(entities)
-    await cp?.publish(entities, version)
+    let version: number
+    const followed = await follow()
+    if (followed) {
+      version = followed.version
+      await cp!.publish(followed)
+    } else {
+      const loaded = await loadVersionedEntities(pool)
+      version = loaded.version
+      await proxy?.apply(loaded.entities)
+      if (cp) await cp.publish(own!.loadOwn(loaded.entities, version))
+    }
     configVersion++
     // the history of changes stays bounded (every node of the cluster may prune; it is idempotent)
     if (version - pruned >= Math.min(PRUNE_EVERY, conf.kctl_cluster_sync_history)) {
@@ -107,6 +134,11 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
   }
   log.notice(`node ${nodeId} started (role ${conf.role}, database postgres)`)
   return {nodeId, close}
+}
+
+/** A recorded change (the export's shape) as the entity shape a configuration holds. */
+function toChange(d: Delta): Change {
+  return {kind: d.kind, id: d.id, entity: d.entity === null ? null : importRow(getSchema(d.kind)!, d.entity, `${d.kind} ${d.id}`)}
 }
 
 async function checkDatabase(pgo: PgOptions): Promise<void> {
