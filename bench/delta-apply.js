@@ -82,4 +82,14 @@ function follow(check) {
     steps.snapshot.push(t3 - t2)
     steps.total.push(t3 - t0)
   }
-  
+  const cpu = process.cpuUsage(cpu0)
+  const probe = snapshot.router.match({method: 'GET', path: `/changed/${CHANGES - 1}`, host: 'x', headers: {}, scheme: 'http', port: 8000})
+  if (!probe) throw new Error('the last change is not routed')
+  if (state.hash !== changes.at(-1).hash) throw new Error('the DP did not end with the CP hash')
+  return {check, steps, cpuMs: (cpu.user + cpu.system) / 1000 / CHANGES}
+}
+
+const runs = ['hash', 'digest', 'hash', 'digest'].map(follow)
+console.log(`One-route delta at ${ROUTES.toLocaleString('en-US')} routes, ${CHANGES} changes, mode ${MODE}, each check run twice alternately; ${machine()}`)
+const p = (v, q) => `${fmt.ms(q === 50 ? median([...v].sort((a, b) => a - b)) : percentile([...v].sort((a, b) => a - b), q))} ms`
+console.log(markdownTable(['check', 'decode p50', 'entities + check p50 / p99', 'snapshot p50', 'total p50 / p99', 'CPU per change'], runs.map((r) => [r.check, p(r.steps.decode, 50), `${p(r.steps.entities_and_check, 50)} / ${p(r.steps.entities_and_check, 99)}`, p(r.steps.snapshot, 50), `${p(r.steps.total, 50)} / ${p(r.steps.total, 99)}`, `${fmt.ms(r.cpuMs)} ms`])))
