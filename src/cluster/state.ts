@@ -6,6 +6,7 @@
 import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {ProcessIdentity, ProcessStamp} from '../kit/process.js'
+import {pidFilePath} from '../runtime/supervisor/record.js'
 import type {Host} from './hosts/host.js'
 import type {HostInstall} from './remote-install.js'
 import type {ResolvedHost} from './spec-hosts.js'
@@ -140,6 +141,33 @@ export async function adoptBarePids(state: ClusterState, hostOf: (name: string) 
   }
   for (const n of Object.values(state.nodes)) await adopt(n, n.name, `--conf ${n.confPath}`)
   if (state.embedded) await adopt(state.embedded, DATABASE_NODE, `-D ${state.embedded.instance.dataDir}`)
+}
+
+/**
+ * A node whose recorded process is gone may have been started again without kctl: systemd
+ * restarts a unit (`Restart=on-failure`) whose supervisor gave up or was killed (an OOM kill),
+ * and the new supervisor runs with another pid. Every supervisor names itself in
+ * `<prefix>/supervisor.pid` while it owns the node; that process is recorded as the node's
+ * when its command line names this node's conf (as adoptBarePids takes a pid). Only nodes
+ * that run as units are looked at, and only when their recorded process is gone.
+ * @returns the names of the nodes whose process was followed
+ */
+export async function followRestartedNodes(state: ClusterState, hostOf: (name: string) => Host): Promise<string[]> {
+  const followed: string[] = []
+  await Promise.all(
+    Object.values(state.nodes).map(async (n) => {
+      if (!n.host || !state.installs?.[n.host]?.systemd || n.intent !== 'running' || !n.process) return
+      const host = hostOf(n.name)
+      if (await host.isSameProcess(launchedProcess(n))) return
+      const pid = Number((await host.readFile(pidFilePath(n.prefix)).catch(() => undefined))?.toString('utf8').trim())
+      if (!Number.isInteger(pid) || pid <= 0 || pid === n.pid) return
+      const id = await host.processIdentity(pid)
+      if (!id?.command.includes(`--conf ${n.confPath}`)) return
+      recordProcess(n, id)
+      followed.push(n.name)
+    }),
+  )
+  return followed
 }
 
 export const stateFile = (dir: string): string => join(dir, 'state.json')

@@ -6,7 +6,7 @@ import {clusterDir} from '../kit/paths.js'
 import {DATABASE_NODE, loadSpec, type ClusterSpec} from '../cluster/spec.js'
 import {hostFor, processRunning} from '../cluster/hosts/index.js'
 import {localHost} from '../cluster/hosts/local.js'
-import {adoptBarePids, launchedProcess, readState, type ClusterState, type Intent, type Launched} from '../cluster/state.js'
+import {adoptBarePids, followRestartedNodes, launchedProcess, readState, writeState, type ClusterState, type Intent, type Launched} from '../cluster/state.js'
 import {syncNodes} from '../cluster/topology.js'
 
 export interface ClusterRef {
@@ -48,7 +48,8 @@ function realPath(path: string): string {
  * refused, unless `adopt` (`kctl init --adopt`: this spec replaces the recorded one; the caller
  * rebinds the state it gets).
  * A state written with a path that is not the real one (older versions) is bound to the spec
- * that path resolves to, and its bare pids are checked (adoptBarePids).
+ * that path resolves to, and its bare pids are checked (adoptBarePids). A node started again
+ * by its host's service manager is followed to its new process (followRestartedNodes).
  * @throws UserError CLUSTER_SPEC_MISMATCH
  */
 export async function readOwnState(stateDir: string, spec: ClusterSpec, specPath: string, options: {adopt?: boolean} = {}): Promise<ClusterState | undefined> {
@@ -57,6 +58,8 @@ export async function readOwnState(stateDir: string, spec: ClusterSpec, specPath
   if (state.specPath !== specPath && realPath(state.specPath) === specPath) state.specPath = specPath
   if (state.specPath !== specPath && !options.adopt) throw await specMismatch(spec.metadata.name, state.specPath, specPath)
   await adoptBarePids(state, (name) => hostFor(state, name))
+  // a node systemd started again runs under another pid: it is still this cluster's node
+  if ((await followRestartedNodes(state, (name) => hostFor(state, name))).length) await writeState(stateDir, state)
   return state
 }
 

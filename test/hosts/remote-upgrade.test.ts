@@ -163,6 +163,28 @@ describe('kctl upgrade and --rollback on two hosts', {skip: systemdBedUnavailabl
     await assertUnitsFollow()
   })
 
+  it('a supervisor systemd starts again (killed, as by the OOM killer) is followed: nodes and status show it, stop stops its unit', async () => {
+    const before = await unitOf('dp-1')
+    await bed.exec('h2', `kill -KILL ${before.mainPid}`)
+    // Restart=on-failure, RestartSec=2: a new supervisor, which names itself in supervisor.pid
+    await until('systemd to start dp-1 again', async () => {
+      const u = await unitOf('dp-1').catch(() => undefined)
+      return u !== undefined && u.state === 'active/running' && u.mainPid !== before.mainPid && u.pidFile === u.mainPid
+    }, {timeoutMs: 60_000})
+    const now = await unitOf('dp-1')
+    assert.equal(now.restarts, before.restarts + 1, 'systemd restarted the unit once')
+    const nodes = await sb.kctl('nodes', '--json')
+    assert.equal(nodes.code, 0, nodes.stderr)
+    const row = JSON.parse(nodes.stdout).nodes.find((n: {name: string}) => n.name === 'dp-1')
+    assert.equal(row.state, 'running', 'dp-1 is up, in its new process')
+    assert.equal(row.pid, now.mainPid, "kctl follows the unit's new main process")
+    await until('dp-1 to serve again', async () => (await fetch(`http://${addr(2)}:8000/hello`).catch(() => undefined))?.status === 200, {timeoutMs: 60_000})
+    const stop = await sb.kctl('stop', 'dp-1', '--json')
+    assert.equal(stop.code, 0, `${stop.stdout}\n${stop.stderr}`)
+    assert.match((await unitOf('dp-1').catch(() => ({state: 'gone'}))).state, /^(inactive|gone)/, "stop stops the unit's new process")
+    assert.equal((await bed.exec('h2', `ps -o pid= -p ${now.mainPid}; true`)).stdout.trim(), '', 'the new supervisor is gone')
+  })
+
   it('destroy removes both bundles from every host', async () => {
     const r = await sb.kctl('destroy', '--yes', '--json')
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
