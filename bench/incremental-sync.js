@@ -34,18 +34,6 @@ const WRITES = Number(process.env.BENCH_WRITES ?? 20)
 const RPS = Number(process.env.BENCH_RPS ?? 200)
 const epoch = () => performance.timeOrigin + performance.now()
 
-/** The serving process of a supervised node (its supervisor only watches). */
-async function servingPid(dp) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const r = JSON.parse(readFileSync(join(dp.prefix, 'supervisor.json'), 'utf8'))
-      if (r.state === 'running' && r.serving_pid) return r.serving_pid
-    } catch {}
-    await sleep(50)
-  }
-  return dp.pid
-}
-
 async function patch(url, body) {
   const res = await fetch(url, {method: 'PATCH', headers: {'content-type': 'application/json'}, body: JSON.stringify(body)})
   if (res.status !== 200) throw new Error(`PATCH ${url}: HTTP ${res.status} ${await res.text()}`)
@@ -59,7 +47,7 @@ async function measure(base, cp, mode, routeIds, probePath) {
   try {
     let hash = (await getJson(`${cp.status}/status`)).configuration_hash
     await Promise.all([dpServes(dp, hash), fleet.waitAll(hash)])
-    const pid = await servingPid(dp)
+    const pid = dp.pid
     let n = 0
     // timed from the write request: the CP sends deltas before it answers (it answers
     // once the whole configuration is compressed too)

@@ -62,11 +62,26 @@ async function waitReady(proc, status, ms = 30_000) {
   throw new Error(`${proc.name} not ready after ${ms} ms:\n${proc.output()}`)
 }
 
-/** A control plane on the base's database; `extra` adds conf keys. */
+/**
+ * The serving process of a supervised node: its supervisor only watches, so the RSS and CPU
+ * of a node are this process's (supervisor.json names it once it runs).
+ */
+export async function servingPid(prefix, supervisorPid) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = JSON.parse(readFileSync(join(prefix, 'supervisor.json'), 'utf8'))
+      if (r.state === 'running' && r.serving_pid) return r.serving_pid
+    } catch {}
+    await sleep(50)
+  }
+  throw new Error(`no serving process recorded in ${prefix}/supervisor.json (supervisor ${supervisorPid})`)
+}
+
+/** A control plane on the base's database; `extra` adds conf keys. `pid`: its serving process. */
 export async function startControlPlane(base, extra = {}) {
   const p = {admin: await freePort(), status: await freePort(), cluster: await freePort()}
   const {postgres} = base
-  const {proc} = spawnNode(base, 'cp', {
+  const {proc, prefix} = spawnNode(base, 'cp', {
     role: 'control_plane',
     pg_host: postgres.host, pg_port: postgres.port, pg_user: postgres.user, pg_password: postgres.password, pg_database: 'kong',
     admin_listen: `127.0.0.1:${p.admin}`, status_listen: `127.0.0.1:${p.status}`, cluster_listen: `127.0.0.1:${p.cluster}`,
@@ -75,10 +90,10 @@ export async function startControlPlane(base, extra = {}) {
   })
   const status = `http://127.0.0.1:${p.status}`
   await waitReady(proc, status)
-  return {proc, pid: proc.pid, admin: `http://127.0.0.1:${p.admin}`, status, cluster: `127.0.0.1:${p.cluster}`}
+  return {proc, pid: await servingPid(prefix, proc.pid), prefix, admin: `http://127.0.0.1:${p.admin}`, status, cluster: `127.0.0.1:${p.cluster}`}
 }
 
-/** A real data plane connected to `cp`; resolves once it is ready (has a config) with its node id. */
+/** A real data plane connected to `cp`; resolves once it is ready (has a config) with its node id. `pid`: its serving process. */
 export async function startDataPlane(base, cp, name, extra = {}) {
   const p = {proxy: await freePort(), status: await freePort()}
   const {proc, prefix} = spawnNode(base, name, {
@@ -89,7 +104,7 @@ export async function startDataPlane(base, cp, name, extra = {}) {
   })
   const status = `http://127.0.0.1:${p.status}`
   await waitReady(proc, status)
-  return {proc, pid: proc.pid, prefix, id: readFileSync(join(prefix, 'kong.id'), 'utf8').trim(), proxy: `http://127.0.0.1:${p.proxy}`, proxyPort: p.proxy, status}
+  return {proc, pid: await servingPid(prefix, proc.pid), prefix, id: readFileSync(join(prefix, 'kong.id'), 'utf8').trim(), proxy: `http://127.0.0.1:${p.proxy}`, proxyPort: p.proxy, status}
 }
 
 export const getJson = async (url) => {
