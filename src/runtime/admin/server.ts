@@ -27,6 +27,7 @@ import {supervisionStatus} from '../supervisor/serving.js'
 import {handleSync} from './sync.js'
 import type {WriteOptions} from '../db/dao.js'
 import type {HealthView} from '../workers/proxy-host.js'
+import type {HeaderPolicy} from '../proxy/kong-headers.js'
 
 export interface AdminDeps extends StatusSource {
   pool: pg.Pool
@@ -44,6 +45,8 @@ export interface AdminDeps extends StatusSource {
   maxConfigEntities?: number
   /** kong.conf `admin_gui_url`'s origins: the ones the Admin API allows (CORS); none: the request's. */
   adminOrigins?: string[]
+  /** kong.conf `headers` (Server, X-Kong-Admin-Latency on every reply); Kong's defaults if absent. */
+  headers?: HeaderPolicy
   /** The proxy worker processes' pids, for `GET /` (default: this process). */
   workerPids?: () => Promise<number[]>
   /** Prometheus text for `GET /metrics`; absent on nodes that proxy nothing. */
@@ -86,7 +89,7 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
     return reply ?? NOT_FOUND
   }
 
-  return toHandler(route, deps.log, deps.adminOrigins)
+  return toHandler(route, deps.log, {origins: deps.adminOrigins, headers: deps.headers})
 }
 
 /** Plugin config checks; form values are strings, so only they are coerced (as Kong). */
