@@ -17,7 +17,6 @@ import {MAX_CONFIG_BODY, readBody} from './body.js'
 import {clusteringEndpoint} from './clustering.js'
 import {healthEndpoint} from './health.js'
 import {handleResource} from './resources.js'
-import {takeSnis} from './certificate-snis.js'
 import {pgTags, tagsEndpoint} from './tags.js'
 import {enabledPlugins, metricsEndpoint, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply, type RequestHandler} from './reply.js'
 import {describeSchema} from './schemas.js'
@@ -58,7 +57,7 @@ export type {RequestHandler} from './reply.js'
 export function buildAdminApi(deps: AdminDeps): RequestHandler {
   const daos = new Map(ENTITIES.map((s) => [s.name, new Dao(deps.pool, s)]))
   const checkPlugin = (form: boolean) => pluginConfigCheck(form, deps.controlPlane === true)
-  const writeOptions = (form: boolean): WriteOptions => ({coerce: form, checkJson: checkPlugin(form)})
+  const writeOptions = (form: boolean): WriteOptions => ({coerce: form, checkJson: checkPlugin(form), transient: true})
   const resourceDeps = {dao: (n: string) => daos.get(n)!, writeOptions, onChange: deps.onChange}
   const healthDeps = {
     nodeId: deps.nodeId,
@@ -119,10 +118,8 @@ export async function schemasEndpoint(
   if (rest.length === 2 && rest[1] === 'validate') {
     if (method !== 'POST') return METHOD_NOT_ALLOWED
     const {body: input, form} = await body()
-    // a certificate's `snis` are names of other entities, checked as POST /certificates does
-    if (schema.name === 'certificates') takeSnis(input)
     try {
-      validateEntity(schema, input, {defaults: true, coerce: form, checkJson: checkPlugin(form)})
+      validateEntity(schema, input, {defaults: true, coerce: form, checkJson: checkPlugin(form), transient: true})
     } catch (err) {
       if (err instanceof SchemaViolation) throw schemaViolation(err.fields)
       throw err
