@@ -324,6 +324,33 @@ describe('certificates, snis and CA certificates', () => {
     assert.equal((await bed.api.call('GET', '/snis/api.example.test')).status, 404)
   })
 
+  test("a certificate's transient snis: checked with it, in its schema, written with it in one transaction", async () => {
+    const {cert, key} = await makeCert('transient.example.test')
+    // every name checked as Kong's wildcard_host, with the certificate's own fields
+    const bad = await bed.api.call('POST', '/certificates', {cert: 'nope', key, snis: ['ok.example.test', '10.0.0.1', 'port.example.test:8443']})
+    assert.equal(bad.status, 400)
+    assert.ok(bad.body.fields.cert)
+    assert.deepEqual(bad.body.fields.snis, [null, 'must not be an IP', 'must not have a port'])
+    assert.match(bad.body.message, /snis\.2: must not be an IP; snis\.3: must not have a port/)
+    assert.equal((await bed.api.call('GET', '/snis/ok.example.test')).status, 404)
+    assert.equal((await bed.api.call('POST', '/snis', {name: '[::1]', certificate: {id: randomUUID()}})).body.fields.name, 'must not be an IP')
+
+    const schema = await bed.api.call('GET', '/schemas/certificates')
+    const snis = schema.body.fields.find((f: Record<string, unknown>) => 'snis' in f)?.snis
+    assert.equal(snis?.type, 'array')
+    assert.equal(snis?.transient, true)
+    assert.equal(snis?.elements?.type, 'string')
+
+    // racing writers of one name: a certificate exists only for the one whose name was written
+    const before = (await bed.api.call('GET', '/certificates?size=1000')).body.data.length
+    const answers = await Promise.all(Array.from({length: 4}, () => bed.api.call('POST', '/certificates', {cert, key, snis: ['race.example.test']})))
+    const created = answers.filter((a) => a.status === 201)
+    assert.equal(created.length, 1, JSON.stringify(answers.map((a) => [a.status, a.body])))
+    for (const a of answers) if (a.status !== 201) assert.ok(a.status === 400 || a.status === 409, JSON.stringify(a.body))
+    assert.equal((await bed.api.call('GET', '/certificates?size=1000')).body.data.length, before + 1)
+    assert.deepEqual((await bed.api.call('GET', '/snis/race.example.test')).body.certificate, {id: created[0]!.body.id})
+  })
+
   test('CA certificates get a digest and must be CAs', async () => {
     const ca = await makeCa()
     const r = await bed.api.call('POST', '/ca_certificates', {cert: ca.cert})

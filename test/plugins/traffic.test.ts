@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {Agent, request} from 'node:http'
 import {before, describe, test} from 'node:test'
 import {route, service} from '../router/fixtures.js'
 import {get, startProxy, startUpstream} from '../proxy/helpers.js'
@@ -150,5 +151,36 @@ describe('plugins: correlation-id', () => {
     assert.equal(r.headers['kong-request-id'], id)
     const kept = await get(port, '/', {headers: {'kong-request-id': 'mine'}})
     assert.equal(kept.json().headers['kong-request-id'], 'mine')
+  })
+
+  test("tracker: Kong's server address-port-pid-connection-requests on it-time, counted per connection", async (t) => {
+    const {port} = await setup(t, [() => plugin('correlation-id', {generator: 'tracker'})])
+    const tracker = async (agent: Agent) => {
+      const body = await new Promise<string>((resolve, reject) => {
+        request({host: '127.0.0.1', port, path: '/', agent}, (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c) => chunks.push(c))
+          res.on('end', () => resolve(Buffer.concat(chunks).toString()))
+        }).on('error', reject).end()
+      })
+      const m = /^(127\.0\.0\.1)-(\d+)-(\d+)-(\d+)-(\d+)-(\d{10}\.\d{3})$/.exec(JSON.parse(body).headers['kong-request-id'])
+      assert.ok(m, body)
+      return {port: Number(m[2]), pid: Number(m[3]), serial: Number(m[4]), requests: Number(m[5]), time: Number(m[6])}
+    }
+    const one = new Agent({keepAlive: true, maxSockets: 1})
+    const other = new Agent({keepAlive: true, maxSockets: 1})
+    t.after(() => (one.destroy(), other.destroy()))
+    const first = await tracker(one)
+    const second = await tracker(one)
+    const third = await tracker(other)
+    assert.equal(first.port, port)
+    assert.ok(first.pid > 0)
+    assert.ok(Math.abs(first.time - Date.now() / 1000) < 60)
+    // the same keep-alive connection: same serial, one request more
+    assert.deepEqual([second.serial, second.requests], [first.serial, 2])
+    assert.equal(first.requests, 1)
+    // another connection: another serial, counted from 1
+    assert.notEqual(third.serial, first.serial)
+    assert.equal(third.requests, 1)
   })
 })

@@ -17,29 +17,25 @@ import {randomUUID} from 'node:crypto'
 import type pg from 'pg'
 import {schemaViolation} from '../db/errors.js'
 import type {Dao, WriteOptions} from '../db/dao.js'
-import {snis as sniSchema} from '../schema/entities/certificates.js'
 import {isUuid} from '../schema/validate.js'
 import type {EntityRecord} from '../schema/registry.js'
-import type {Field} from '../schema/field.js'
-
-const nameField: Field = sniSchema.fields.find(([n]) => n === 'name')![1]
 
 /**
- * The `snis` of a request body, taken out of it: a sorted list, `[]` for null,
- * undefined when absent. @throws GatewayError on a bad or repeated name
+ * The names a request body's `snis` gives (Kong's `parse_name_list`): sorted, `[]` for
+ * null, undefined when absent. The field stays in the body, where the certificate's
+ * validation checks each name (the schema's transient `snis`); a single form value
+ * becomes a list. @throws GatewayError on a repeated name
  */
 export function takeSnis(body: Record<string, unknown>): string[] | undefined {
   if (!('snis' in body)) return undefined
   const raw = body.snis
-  delete body.snis
   if (raw === null || raw === undefined || raw === '') return []
   const list = Array.isArray(raw) ? raw : [raw]
+  body.snis = list
   const names: string[] = []
   const seen = new Set<string>()
   for (const v of list) {
-    if (typeof v !== 'string') throw schemaViolation({snis: 'expected an array of strings'})
-    const err = nameField.custom?.(v)
-    if (err) throw schemaViolation({snis: err})
+    if (typeof v !== 'string') continue
     if (seen.has(v)) throw schemaViolation({snis: `${v} is duplicated`})
     seen.add(v)
     names.push(v)
@@ -48,7 +44,7 @@ export function takeSnis(body: Record<string, unknown>): string[] | undefined {
 }
 
 /** The names of each certificate's snis, sorted. */
-export async function snisOf(pool: pg.Pool, certIds: string[]): Promise<Map<string, string[]>> {
+export async function snisOf(pool: pg.Pool | pg.PoolClient, certIds: string[]): Promise<Map<string, string[]>> {
   const out = new Map(certIds.map((id) => [id, [] as string[]]))
   if (!certIds.length) return out
   const res = await pool.query('SELECT name, certificate_id FROM snis WHERE certificate_id = ANY($1::uuid[]) ORDER BY name', [certIds])
@@ -83,24 +79,25 @@ async function checkListIsNew(snis: Dao, names: string[], certId?: string): Prom
 }
 
 /**
- * Writes a certificate and then its names (`write` does the certificate's own write):
- * `names` undefined keeps the names it has. The names are checked first, so a refused
- * list writes nothing.
+ * Writes a certificate and its names in one transaction (`write` does the certificate's
+ * own write with the options it is given): `names` undefined keeps the names it has. The
+ * names are checked first, so a refused list writes nothing.
  */
 export async function writeWithSnis(
   certs: Dao,
   snis: Dao,
   names: string[] | undefined,
   certId: string | undefined,
-  write: () => Promise<EntityRecord>,
+  write: (o: WriteOptions) => Promise<EntityRecord>,
   o: WriteOptions,
 ): Promise<EntityRecord & {snis: string[]}> {
   if (names) await checkListIsNew(snis, names, certId)
-  const cert = await write()
-  if (names) {
-    const have = (await snisOf(certs.pool, [cert.id])).get(cert.id) ?? []
-    for (const name of names.filter((x) => !have.includes(x))) await snis.insert({name, certificate: {id: cert.id}}, o)
-    for (const name of have.filter((x) => !names.includes(x))) await snis.delete(name)
+  const sniOptions: WriteOptions = {coerce: o.coerce}
+  const also = async (c: pg.PoolClient, cert: EntityRecord) => {
+    const have = (await snisOf(c, [cert.id])).get(cert.id) ?? []
+    for (const name of names!.filter((x) => !have.includes(x))) await snis.insertIn(c, {name, certificate: {id: cert.id}}, sniOptions)
+    for (const name of have.filter((x) => !names!.includes(x))) await snis.deleteIn(c, name)
   }
+  const cert = await write(names ? {...o, also} : o)
   return (await withSnis(certs.pool, [cert]))[0]
 }

@@ -17,6 +17,7 @@ import {endpointList} from './methods.js'
 import {memoryTags, tagsEndpoint} from './tags.js'
 import {statusEndpoint, type StatusSource} from './status.js'
 import type {HealthView} from '../workers/proxy-host.js'
+import type {HeaderPolicy} from '../proxy/kong-headers.js'
 
 export interface DbLessAdminDeps extends StatusSource {
   nodeId: string
@@ -29,6 +30,8 @@ export interface DbLessAdminDeps extends StatusSource {
   maxConfigEntities?: number
   /** kong.conf `admin_gui_url`'s origins: the ones the Admin API allows (CORS); none: the request's. */
   adminOrigins?: string[]
+  /** kong.conf `headers` (Server, X-Kong-Admin-Latency on every reply); Kong's defaults if absent. */
+  headers?: HeaderPolicy
   /** The proxy worker processes' pids, for `GET /` (default: this process). */
   workerPids?: () => Promise<number[]>
   /** Prometheus text for `GET /metrics`. */
@@ -59,6 +62,6 @@ export function buildDbLessAdminApi(deps: DbLessAdminDeps): RequestHandler {
     return handleMemoryResource({method, segments, query: url.searchParams, path: url.pathname}, entities) ?? NOT_FOUND
   }
 
-  return toHandler(route, deps.log, deps.adminOrigins)
+  return toHandler(route, deps.log, {origins: deps.adminOrigins, headers: deps.headers})
 }
 

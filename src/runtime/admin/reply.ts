@@ -7,6 +7,7 @@ import {GATEWAY_VERSION} from '../kit/version.js'
 import {BodyError} from './body.js'
 import {parseTarget} from '../listeners/request-target.js'
 import {allowedMethods} from './methods.js'
+import {KONG_HEADERS, type HeaderPolicy} from '../proxy/kong-headers.js'
 
 export interface Reply {
   status: number
@@ -34,14 +35,26 @@ export function allowedOrigin(origin: string | undefined, allowed: readonly stri
   return origin ?? '*'
 }
 
-/** Writes a reply with Kong's headers, its CORS ones among them (`cors_filter`), with credentials. */
-export function send(req: IncomingMessage, res: ServerResponse, r: Reply, started: number, origins: readonly string[] = []): void {
+/** What the node's settings add to every reply. */
+export interface ReplyOptions {
+  /** kong.conf `admin_gui_url`'s origins: the ones the Admin API allows (CORS); none: the request's. */
+  origins?: readonly string[]
+  /** kong.conf `headers`: whether Server and X-Kong-Admin-Latency are sent; Kong's defaults (both) if absent. */
+  headers?: Pick<HeaderPolicy, 'server' | 'adminLatency'>
+}
+
+/**
+ * Writes a reply with Kong's headers: Server and X-Kong-Admin-Latency as `headers` says
+ * (Kong's admin_header_filter), the CORS ones (`cors_filter`, with credentials).
+ */
+export function send(req: IncomingMessage, res: ServerResponse, r: Reply, started: number, o: ReplyOptions = {}): void {
   if (res.headersSent) return void res.end()
   const payload = r.text ?? (r.body === undefined ? '' : JSON.stringify(r.body))
+  const headers = o.headers ?? KONG_HEADERS
   res.statusCode = r.status
-  res.setHeader('Server', `kong/${GATEWAY_VERSION}`)
-  res.setHeader('X-Kong-Admin-Latency', String(Math.round(performance.now() - started)))
-  res.setHeader('Access-Control-Allow-Origin', allowedOrigin(req.headers.origin, origins))
+  if (headers.server) res.setHeader('Server', `kong/${GATEWAY_VERSION}`)
+  if (headers.adminLatency) res.setHeader('X-Kong-Admin-Latency', String(Math.round(performance.now() - started)))
+  res.setHeader('Access-Control-Allow-Origin', allowedOrigin(req.headers.origin, o.origins ?? []))
   res.setHeader('Access-Control-Allow-Credentials', 'true')
   if (payload && r.text === undefined) res.setHeader('Content-Type', 'application/json; charset=utf-8')
   for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v)
@@ -68,7 +81,7 @@ function options(req: IncomingMessage, url: URL): Reply {
  * Turns an Admin API router into a request handler: JSON replies, errors in Kong's
  * envelope; OPTIONS answered from the path's shape, HEAD as GET without the body.
  */
-export function toHandler(route: Router, log: Logger, origins: readonly string[] = []): RequestHandler {
+export function toHandler(route: Router, log: Logger, o: ReplyOptions = {}): RequestHandler {
   return (req, res) => {
     const started = performance.now()
     const url = parseTarget(req.url)
@@ -78,8 +91,8 @@ export function toHandler(route: Router, log: Logger, origins: readonly string[]
     Promise.resolve()
       .then(() => (!url ? BAD_REQUEST : NUL_IN_PATH.test(url.pathname) ? NOT_FOUND : method === 'OPTIONS' ? options(req, url) : route(req, url, method)))
       .then(
-        (r) => send(req, res, r, started, origins),
-        (err) => send(req, res, errorReply(err, log), started, origins),
+        (r) => send(req, res, r, started, o),
+        (err) => send(req, res, errorReply(err, log), started, o),
       )
       .catch((err) => {
         log.error(`admin API: could not answer ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`)

@@ -143,7 +143,7 @@ async function collection(r: ResourceRequest, deps: ResourceDeps, schema: Entity
   if (r.method === 'POST') {
     const {body, form} = await r.body()
     if (scope) body[scope.field] = {id: scope.id}
-    const created = schema.name === 'certificates' ? await writeWithSnis(dao, deps.dao('snis'), takeSnis(body), undefined, () => dao.insert(body, deps.writeOptions(form)), deps.writeOptions(form)) : await dao.insert(body, deps.writeOptions(form))
+    const created = schema.name === 'certificates' ? await writeWithSnis(dao, deps.dao('snis'), takeSnis(body), undefined, (o) => dao.insert(body, o), deps.writeOptions(form)) : await dao.insert(body, deps.writeOptions(form))
     await deps.onChange()
     return json(201, created)
   }
@@ -226,7 +226,7 @@ async function certificate(r: ResourceRequest, deps: ResourceDeps, id: string, s
       if (!current) return NOT_FOUND
       const {body, form} = await r.body()
       const names = takeSnis(body)
-      const updated = await writeWithSnis(dao, snis, names, id, () => dao.update(id, body, deps.writeOptions(form)), deps.writeOptions(form))
+      const updated = await writeWithSnis(dao, snis, names, id, (o) => dao.update(id, body, o), deps.writeOptions(form))
       await deps.onChange()
       return json(200, updated)
     }
@@ -237,7 +237,7 @@ async function certificate(r: ResourceRequest, deps: ResourceDeps, id: string, s
       if (sniName !== undefined && !names.includes(sniName)) names.push(sniName)
       names.sort()
       checkKeyMatchesBody(certificatesSchema(), id, body)
-      const saved = await writeWithSnis(dao, snis, names, id, () => dao.upsert(id, body, deps.writeOptions(form)), deps.writeOptions(form))
+      const saved = await writeWithSnis(dao, snis, names, id, (o) => dao.upsert(id, body, o), deps.writeOptions(form))
       await deps.onChange()
       return json(200, saved)
     }

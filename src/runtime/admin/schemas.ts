@@ -20,11 +20,14 @@ function describeField(f: Field): Record<string, unknown> {
 
 export const describeFields = (fields: FieldList) => fields.map(([name, f]) => ({[name]: describeField(f)}))
 
+/** A transient field is described with `transient: true`, as Kong's. */
+const transientField = (d: Record<string, Record<string, unknown>>) => Object.fromEntries(Object.entries(d).map(([n, f]) => [n, {...f, transient: true}]))
+
 export function describeSchema(s: EntitySchema): Record<string, unknown> {
   return {
     name: s.name,
     primary_key: ['id'],
     ...(s.endpoint_key ? {endpoint_key: s.endpoint_key} : {}),
-    fields: describeFields(s.fields),
+    fields: [...describeFields(s.fields), ...describeFields(s.transient ?? []).map(transientField)],
   }
 }

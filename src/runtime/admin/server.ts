@@ -17,7 +17,6 @@ import {MAX_CONFIG_BODY, readBody} from './body.js'
 import {clusteringEndpoint} from './clustering.js'
 import {healthEndpoint} from './health.js'
 import {handleResource} from './resources.js'
-import {takeSnis} from './certificate-snis.js'
 import {pgTags, tagsEndpoint} from './tags.js'
 import {enabledPlugins, metricsEndpoint, json, message, METHOD_NOT_ALLOWED, NOT_FOUND, toHandler, type Reply, type RequestHandler} from './reply.js'
 import {describeSchema} from './schemas.js'
@@ -27,6 +26,7 @@ import {supervisionStatus} from '../supervisor/serving.js'
 import {handleSync} from './sync.js'
 import type {WriteOptions} from '../db/dao.js'
 import type {HealthView} from '../workers/proxy-host.js'
+import type {HeaderPolicy} from '../proxy/kong-headers.js'
 
 export interface AdminDeps extends StatusSource {
   pool: pg.Pool
@@ -44,6 +44,8 @@ export interface AdminDeps extends StatusSource {
   maxConfigEntities?: number
   /** kong.conf `admin_gui_url`'s origins: the ones the Admin API allows (CORS); none: the request's. */
   adminOrigins?: string[]
+  /** kong.conf `headers` (Server, X-Kong-Admin-Latency on every reply); Kong's defaults if absent. */
+  headers?: HeaderPolicy
   /** The proxy worker processes' pids, for `GET /` (default: this process). */
   workerPids?: () => Promise<number[]>
   /** Prometheus text for `GET /metrics`; absent on nodes that proxy nothing. */
@@ -55,7 +57,7 @@ export type {RequestHandler} from './reply.js'
 export function buildAdminApi(deps: AdminDeps): RequestHandler {
   const daos = new Map(ENTITIES.map((s) => [s.name, new Dao(deps.pool, s)]))
   const checkPlugin = (form: boolean) => pluginConfigCheck(form, deps.controlPlane === true)
-  const writeOptions = (form: boolean): WriteOptions => ({coerce: form, checkJson: checkPlugin(form)})
+  const writeOptions = (form: boolean): WriteOptions => ({coerce: form, checkJson: checkPlugin(form), transient: true})
   const resourceDeps = {dao: (n: string) => daos.get(n)!, writeOptions, onChange: deps.onChange}
   const healthDeps = {
     nodeId: deps.nodeId,
@@ -86,7 +88,7 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
     return reply ?? NOT_FOUND
   }
 
-  return toHandler(route, deps.log, deps.adminOrigins)
+  return toHandler(route, deps.log, {origins: deps.adminOrigins, headers: deps.headers})
 }
 
 /** Plugin config checks; form values are strings, so only they are coerced (as Kong). */
@@ -116,10 +118,8 @@ export async function schemasEndpoint(
   if (rest.length === 2 && rest[1] === 'validate') {
     if (method !== 'POST') return METHOD_NOT_ALLOWED
     const {body: input, form} = await body()
-    // a certificate's `snis` are names of other entities, checked as POST /certificates does
-    if (schema.name === 'certificates') takeSnis(input)
     try {
-      validateEntity(schema, input, {defaults: true, coerce: form, checkJson: checkPlugin(form)})
+      validateEntity(schema, input, {defaults: true, coerce: form, checkJson: checkPlugin(form), transient: true})
     } catch (err) {
       if (err instanceof SchemaViolation) throw schemaViolation(err.fields)
       throw err

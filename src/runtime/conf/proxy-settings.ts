@@ -8,19 +8,22 @@ import {parseCidr} from '../kit/cidr.js'
 
 export const ERROR_DEFAULT_TYPES = ['text/plain', 'text/html', 'application/json', 'application/xml'] as const
 
-/** The proxy's header switches (proxy/kong-headers.ts's HeaderPolicy) a `headers` token turns on. */
-export type HeaderFlag = 'server' | 'via' | 'proxyLatency' | 'upstreamLatency' | 'responseLatency' | 'upstreamStatus' | 'requestId'
+/**
+ * The header switches (proxy/kong-headers.ts's HeaderPolicy) a `headers` token turns on:
+ * the proxy's, and the Admin API's (Server, X-Kong-Admin-Latency).
+ */
+export type HeaderFlag = 'server' | 'via' | 'proxyLatency' | 'upstreamLatency' | 'responseLatency' | 'adminLatency' | 'upstreamStatus' | 'requestId'
 
-/** Kong's HEADER_KEY_TO_NAME, lower-cased; X-Kong-Admin-Latency concerns the Admin API. */
+/** Kong's HEADER_KEY_TO_NAME, lower-cased, with what `server_tokens` and `latency_tokens` stand for. */
 export const HEADER_TOKENS: Record<string, readonly HeaderFlag[]> = {
   server_tokens: ['server', 'via'],
-  latency_tokens: ['proxyLatency', 'upstreamLatency', 'responseLatency'],
+  latency_tokens: ['proxyLatency', 'upstreamLatency', 'responseLatency', 'adminLatency'],
   server: ['server'],
   via: ['via'],
   'x-kong-proxy-latency': ['proxyLatency'],
   'x-kong-upstream-latency': ['upstreamLatency'],
   'x-kong-response-latency': ['responseLatency'],
-  'x-kong-admin-latency': [],
+  'x-kong-admin-latency': ['adminLatency'],
   'x-kong-upstream-status': ['upstreamStatus'],
   'x-kong-request-id': ['requestId'],
 }

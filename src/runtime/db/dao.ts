@@ -45,6 +45,10 @@ export interface WriteOptions {
   coerce?: boolean
   /** Validates plugin config (runtime/plugins). */
   checkJson?: ValidateOptions['checkJson']
+  /** Checks the schema's transient fields given (the Admin API's); no column stores them. */
+  transient?: boolean
+  /** More writes in the same transaction, once the entity is written (a certificate's snis). */
+  also?: (c: pg.PoolClient, saved: EntityRecord) => Promise<void>
 }
 
 export class Dao {
@@ -128,19 +132,22 @@ export class Dao {
   }
 
   async insert(input: Record<string, unknown>, o: WriteOptions = {}): Promise<EntityRecord> {
-    return this.write(async (c) => {
-      const e = await this.prepare(c, {...input}, o, null)
-      const now = nowFor(this.schema)
-      e.id ??= newId()
-      e.created_at ??= now
-      e.updated_at = now
-      return this.insertRow(c, e)
-    })
+    return this.writeEntity((c) => this.insertIn(c, input, o), o)
+  }
+
+  /** `insert` inside the transaction `c` of a write of another entity (its `also`). */
+  async insertIn(c: pg.PoolClient, input: Record<string, unknown>, o: WriteOptions = {}): Promise<EntityRecord> {
+    const e = await this.prepare(c, {...input}, o, null)
+    const now = nowFor(this.schema)
+    e.id ??= newId()
+    e.created_at ??= now
+    e.updated_at = now
+    return this.insertRow(c, e)
   }
 
   /** PATCH: merges `patch` into the stored entity. */
   async update(key: string, patch: Record<string, unknown>, o: WriteOptions = {}): Promise<EntityRecord> {
-    return this.write(async (c) => {
+    return this.writeEntity(async (c) => {
       const old = await this.select(key, c)
       if (!old) throw notFound(isUuid(key) ? {id: key} : {[this.schema.endpoint_key!]: key})
       const merged = mergeRecords(this.schema, old, patch)
@@ -151,12 +158,12 @@ export class Dao {
       e.updated_at = nowFor(this.schema)
       if (patch.ttl !== undefined) this.rebaseTtl(e)
       return this.updateRow(c, e)
-    })
+    }, o)
   }
 
   /** PUT: the entity becomes exactly `input` (+ defaults), created when absent. */
   async upsert(key: string, input: Record<string, unknown>, o: WriteOptions = {}): Promise<EntityRecord> {
-    return this.write(async (c) => {
+    return this.writeEntity(async (c) => {
       const old = await this.select(key, c)
       const body = {...input}
       if (isUuid(key)) body.id = key
@@ -169,7 +176,7 @@ export class Dao {
       e.updated_at = now
       if (old) this.rebaseTtl(e)
       return old ? this.updateRow(c, e) : this.insertRow(c, e)
-    })
+    }, o)
   }
 
   /**
@@ -183,13 +190,16 @@ export class Dao {
 
   /** Deletes by id or endpoint key; returns false when nothing matched. */
   async delete(key: string): Promise<boolean> {
-    return this.write(async (c) => {
-      const old = await this.select(key, c)
-      if (!old) return false
-      await this.checkNotReferenced(c, old.id)
-      await c.query(`DELETE FROM ${this.schema.name} WHERE id = $1`, [old.id])
-      return true
-    })
+    return this.write((c) => this.deleteIn(c, key))
+  }
+
+  /** `delete` inside the transaction `c` of a write of another entity (its `also`). */
+  async deleteIn(c: pg.PoolClient, key: string): Promise<boolean> {
+    const old = await this.select(key, c)
+    if (!old) return false
+    await this.checkNotReferenced(c, old.id)
+    await c.query(`DELETE FROM ${this.schema.name} WHERE id = $1`, [old.id])
+    return true
   }
 
   /**
@@ -204,6 +214,15 @@ export class Dao {
         if (res.rows[0]) throw referencedByOthers(`${this.schema.singular.replace('_', ' ')} ${id} is still referenced by ${other.name} (id = ${res.rows[0].id})`)
       }
     }
+  }
+
+  /** Writes an entity (`write`), then what `o.also` adds, in the same transaction. */
+  private writeEntity(fn: (c: pg.PoolClient) => Promise<EntityRecord>, o: WriteOptions): Promise<EntityRecord> {
+    return this.write(async (c) => {
+      const saved = await fn(c)
+      await o.also?.(c, saved)
+      return saved
+    })
   }
 
   /** Runs a write in a transaction with a config-change notification; maps pg errors. */
@@ -227,7 +246,7 @@ export class Dao {
     delete input.updated_at
     let e: Record<string, unknown>
     try {
-      e = validateEntity(this.schema, input, {defaults: true, coerce: o.coerce, checkJson: o.checkJson})
+      e = validateEntity(this.schema, input, {defaults: true, coerce: o.coerce, checkJson: o.checkJson, transient: o.transient})
     } catch (err) {
       if (err instanceof SchemaViolation) throw schemaViolation(this.schema.name === 'targets' ? targetDaoFields(err.fields, input) : err.fields)
       throw err

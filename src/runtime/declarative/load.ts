@@ -21,7 +21,8 @@ export interface Resolved {
 
 /**
  * Flattens, resolves references and validates every entity (defaults filled). Entries
- * without ids keep the id of the `current` entity with the same natural key.
+ * without ids keep the id of the `current` entity with the same natural key; a given
+ * `created_at` is kept (validated as the schema's timestamp).
  * @throws ConfigInvalid with every problem found
  */
 export function resolveFiles(files: readonly ParsedFile[], o: {current?: State; selectTags?: string[]} = {}): Resolved {
@@ -29,15 +30,16 @@ export function resolveFiles(files: readonly ParsedFile[], o: {current?: State; 
   const raw = flattenFiles(files, problems)
   if (blocking(problems)) throw new ConfigInvalid(problems)
   const selectTags = [...new Set([...(o.selectTags ?? []), ...raw.selectTags])]
-  const target = resolveTarget(raw, {current: o.current, selectTags}, problems)
+  const target = resolveTarget(raw, {current: o.current, selectTags, createdAt: true}, problems)
   if (problems.length) throw new ConfigInvalid(problems)
   return {state: target.state, warnings: raw.warnings, selectTags, untransformed: target.untransformed}
 }
 
 /**
  * The entity shape the proxy and the Admin API serve (every field present, null when
- * unset, references as `{id}`), with timestamps: kept for entities already in
- * `previous`, now for new ones.
+ * unset, references as `{id}`), with timestamps: `created_at` as the file gives it, else
+ * kept for entities already in `previous`, else now; `updated_at` kept for entities
+ * already in `previous`, else now.
  */
 export function toEntityArrays(state: State, previous?: EntityArrays): EntityArrays {
   const out = importConfig(exportConfig(state))
@@ -48,7 +50,7 @@ export function toEntityArrays(state: State, previous?: EntityArrays): EntityArr
     const before = new Map(rowsOf(previous ?? {}, kind).map((e) => [e.id, e]))
     for (const row of rows) {
       const old = before.get(row.id)
-      if ('created_at' in row) row.created_at = old?.created_at ?? now
+      if ('created_at' in row) row.created_at = row.created_at ?? old?.created_at ?? now
       if ('updated_at' in row) row.updated_at = old?.updated_at ?? now
     }
   }

@@ -22,6 +22,11 @@ export interface ResolveOptions {
   current?: State
   /** Tags managed by this run (flag and `_info.select_tags`). */
   selectTags: string[]
+  /**
+   * Keep a `created_at` the file gives (a DB-less load, as Kong's declarative import). The
+   * plan of `kctl apply` leaves timestamps out: it never writes them.
+   */
+  createdAt?: boolean
 }
 
 export interface Target {
@@ -85,7 +90,8 @@ function prepare(schema: EntitySchema, entry: Entry, ctx: Ctx): EntityRecord | u
   // a copy all the way down: validation fills nested records' defaults, and the entry as
   // written is what an error shows (flattened_errors' `entity`)
   const input: Record<string, unknown> = structuredClone(entry.entity)
-  delete input.created_at
+  if (!ctx.o.createdAt) delete input.created_at
+  // set at load time, as Kong's declarative import does whatever the file says
   delete input.updated_at
   const unresolved: ConfigProblem[] = []
   for (const [field, f] of foreignKeys(schema)) {

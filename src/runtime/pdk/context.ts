@@ -84,6 +84,14 @@ export class PluginContext<S = unknown> {
   get port(): number {
     return this.ctx.req.socket.localPort ?? 0
   }
+  /** The address the request came in on (nginx's `$server_addr`; an IPv4 one without its `::ffff:`). */
+  get serverAddress(): string {
+    return (this.ctx.req.socket.localAddress ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '')
+  }
+  /** The client connection: its serial number in this process and its requests so far, this one included (nginx's `$connection`, `$connection_requests`). */
+  get connection(): {readonly serial: number; readonly requests: number} {
+    return this.ctx.connection
+  }
   get scheme(): 'http' | 'https' {
     return this.ctx.scheme
   }

@@ -25,6 +25,8 @@ export interface RequestView {
   readonly remoteAddress: string
   /** The client socket's byte count when this request began (keep-alive sockets carry many). */
   readonly socketBytesWritten: number
+  /** nginx's `$connection` (serial) and `$connection_requests` (requests so far, this one included). */
+  readonly connection: {readonly serial: number; readonly requests: number}
   readonly log: Logger
   readonly route: Route | null
   readonly service: Service | null

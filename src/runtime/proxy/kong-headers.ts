@@ -2,8 +2,9 @@
  * Which of its own headers the gateway adds, as Kong's `headers` and `headers_upstream`
  * settings say. Proxied responses get Via, X-Kong-Proxy-Latency, X-Kong-Upstream-Latency
  * (and X-Kong-Upstream-Status); responses the gateway produces itself get Server and
- * X-Kong-Response-Latency; both get X-Kong-Request-Id. `server_tokens` means Server and Via,
- * `latency_tokens` the latency headers, `off` none of them. A header turned off is not
+ * X-Kong-Response-Latency; both get X-Kong-Request-Id. The Admin API's replies get Server
+ * and X-Kong-Admin-Latency (Kong's admin_header_filter). `server_tokens` means Server and
+ * Via, `latency_tokens` the latency headers, `off` none of them. A header turned off is not
  * added, and one of that name from the upstream passes through untouched.
  */
 import {HEADER_TOKENS, UPSTREAM_TOKENS} from '../conf/proxy-settings.js'
@@ -14,6 +15,8 @@ export interface HeaderPolicy {
   proxyLatency: boolean
   upstreamLatency: boolean
   responseLatency: boolean
+  /** X-Kong-Admin-Latency on the Admin API's replies. */
+  adminLatency: boolean
   upstreamStatus: boolean
   requestId: boolean
   /** X-Kong-Request-Id on the upstream request (`headers_upstream`). */
@@ -27,7 +30,7 @@ export interface HeaderPolicy {
 }
 
 export function headerPolicy(headers: readonly string[], upstream: readonly string[], debug = false): HeaderPolicy {
-  const p: HeaderPolicy = {server: false, via: false, proxyLatency: false, upstreamLatency: false, responseLatency: false, upstreamStatus: false, requestId: false, upstreamRequestId: false, debug}
+  const p: HeaderPolicy = {server: false, via: false, proxyLatency: false, upstreamLatency: false, responseLatency: false, adminLatency: false, upstreamStatus: false, requestId: false, upstreamRequestId: false, debug}
   for (const token of headers) for (const flag of HEADER_TOKENS[token.toLowerCase()] ?? []) p[flag] = true
   p.upstreamRequestId = upstream.some((t) => UPSTREAM_TOKENS.has(t.toLowerCase()))
   return p

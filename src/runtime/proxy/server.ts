@@ -27,6 +27,7 @@ import {readErrorTemplates} from '../conf/error-templates.js'
 import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
 import {Cancellation, keepaliveOf, UpstreamPools, type Keepalive, type UpstreamResponse} from './upstream/index.js'
+import {countRequest} from './connection-count.js'
 import {headerPolicy, KONG_HEADERS, type HeaderPolicy} from './kong-headers.js'
 import {clientAddress, NO_TRUSTED_IPS, realIpSettings, type RealIpSettings} from './real-ip.js'
 import type {NodeConf} from '../conf/defaults.js'
@@ -291,6 +292,7 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
     errorDefaultType,
     errorTemplates,
     socketBytesWritten: req.socket.bytesWritten,
+    connection: countRequest(req.socket),
     snapshot,
     req,
     res,

@@ -27,6 +27,7 @@ import {createPool, describePgError, pgOptions, type PgOptions} from '../db/pool
 import type {Logger} from '../kit/log.js'
 import {closeServer, listen} from '../listeners/bind.js'
 import {parseListen} from '../proxy/listen.js'
+import {headerPolicy} from '../proxy/kong-headers.js'
 import {createControlPlane, type Publication} from '../clustering/control-plane.js'
 import {importRow} from '../clustering/export.js'
 import type {Change} from '../clustering/frame.js'
@@ -117,7 +118,7 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
       ? async () => proxy.metrics({nodeId, datastoreReachable: await reachable(), connections: connectionCounts(await proxy.stats())})
       : async () => renderMetrics(undefined, NOTHING_SERVED, () => undefined, {nodeId, datastoreReachable: await reachable(), dataPlanes: await allDataPlanes(pool)})
     const adminLog = log.child({subsystem: 'admin'})
-    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), adminOrigins: adminGuiOrigins(conf.admin_gui_url), log: adminLog, onChange: rebuild, status, ready, controlPlane: isCp, health: proxy?.health(), maxConfigEntities: conf.kctl_max_config_entities, workerPids: async () => (await proxy?.stats())?.workers?.map((w) => w.pid) ?? [], metrics})
+    const admin = buildAdminApi({pool, nodeId, configuration: publicConf(conf), adminOrigins: adminGuiOrigins(conf.admin_gui_url), headers: headerPolicy(conf.headers, conf.headers_upstream), log: adminLog, onChange: rebuild, status, ready, controlPlane: isCp, health: proxy?.health(), maxConfigEntities: conf.kctl_max_config_entities, workerPids: async () => (await proxy?.stats())?.workers?.map((w) => w.pid) ?? [], metrics})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) {
       const server = createServer({keepAliveTimeout: 60_000}, admin)
       await listen(server, l.host, l.port, 'admin_listen')

@@ -24,6 +24,7 @@ import {closeServer, listen} from '../listeners/bind.js'
 import {nodeIdFor, type RunningNode} from './node.js'
 import {listenProxy} from '../workers/listen-proxy.js'
 import {parseListen} from '../proxy/listen.js'
+import {headerPolicy} from '../proxy/kong-headers.js'
 import {createProxy, proxyOptionsOf} from '../proxy/server.js'
 import {buildSnapshot, type EntitySet} from '../proxy/snapshot.js'
 import {connectionCounts, createStatusApi, serverStatus} from '../listeners/status-api.js'
@@ -52,7 +53,7 @@ export async function startDbLessNode(conf: NodeConf, log: Logger): Promise<Runn
   const ready = async () => (config.current() ? null : 'no configuration available (empty configuration present)')
   const metrics = async () => proxyMetrics(proxy, {nodeId, connections: connectionCounts(proxy.stats())})
   try {
-    const admin = buildDbLessAdminApi({metrics, nodeId, configuration: publicConf(conf), adminOrigins: adminGuiOrigins(conf.admin_gui_url), log: log.child({subsystem: 'admin'}), config, status, ready, health: {registry: proxy.health}, maxConfigEntities: conf.kctl_max_config_entities})
+    const admin = buildDbLessAdminApi({metrics, nodeId, configuration: publicConf(conf), adminOrigins: adminGuiOrigins(conf.admin_gui_url), headers: headerPolicy(conf.headers, conf.headers_upstream), log: log.child({subsystem: 'admin'}), config, status, ready, health: {registry: proxy.health}, maxConfigEntities: conf.kctl_max_config_entities})
     for (const l of parseListen(conf.admin_listen).filter((l) => !l.ssl)) servers.push(await serve(admin, l, 'admin_listen'))
     const statusApi = createStatusApi({status, metrics, ready, log})
     servers.push(...(await listenStatus(conf, statusApi)))

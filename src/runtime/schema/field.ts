@@ -104,6 +104,13 @@ export interface EntitySchema {
   unique_together?: ReadonlyArray<readonly string[]>
   fields: FieldList
   /**
+   * Kong's `transient` fields: taken and checked on input when the validation asks for
+   * them (`ValidateOptions.transient`, the Admin API's), stored in no column of this table
+   * (certificates' `snis`: the names of other entities). Declarative config and
+   * clustering never carry them.
+   */
+  transient?: FieldList
+  /**
    * Accepted on input, expanded into real fields of `entity` (`url` on services); an
    * error message when `value` is invalid or clashes with the fields given in `input`.
    */

@@ -3,6 +3,7 @@
  * the same mistakes, wherever the field appears.
  */
 import {createPrivateKey, X509Certificate} from 'node:crypto'
+import {isIP} from 'node:net'
 import type {ScalarOf} from './field.js'
 
 const NAME_RE = /^[\p{L}\p{N}.\-_~]+$/u
@@ -54,6 +55,44 @@ export const wildcardHost = (description: string): ScalarOf<'string'> => ({
     return validHost(h) ? null : `invalid hostname: ${v}`
   },
 })
+
+/** Kong's `wildcard_host` (SNI names): one `*` at either end, and neither an IP address nor a port. */
+export const sniName = (description: string): ScalarOf<'string'> => ({
+  type: 'string',
+  description,
+  custom: (v: string) => {
+    const star = v.indexOf('*')
+    if (star !== -1 && star !== 0 && star !== v.length - 1) return 'wildcard must be leftmost or rightmost character'
+    if (v.split('*').length > 2) return 'only one wildcard must be specified'
+    return serverNameProblem(v.replaceAll('*', 'wildcard'))
+  },
+})
+
+const IPV4_PORT_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?::(\d+))?$/
+
+/**
+ * Kong's checks of a server name after `normalize_ip`: what it takes for an address
+ * (two colons or more: IPv6; digits and dots: IPv4) must be one and is refused as an IP;
+ * a name must be a hostname, without a port.
+ */
+function serverNameProblem(host: string): string | null {
+  const invalid = `invalid value: ${host}`
+  const colons = host.split(':').length - 1
+  if (colons > 1) {
+    const m = /^\[([^\]]*)\](?::(\d+))?$/.exec(host)
+    if (m) return isIP(m[1]!) === 6 ? (m[2] !== undefined && Number(m[2]) > 65535 ? 'must not have a port' : 'must not be an IP') : invalid
+    return isIP(host) === 6 ? 'must not be an IP' : invalid
+  }
+  if (/^[\d.]+$/.test(host.replace(/:/g, ''))) {
+    const m = IPV4_PORT_RE.exec(host)
+    if (!m || m.slice(1, 5).some((p) => Number(p) > 255)) return invalid
+    return m[5] !== undefined && Number(m[5]) > 65535 ? 'must not have a port' : 'must not be an IP'
+  }
+  const [name, port] = splitHostPort(host)
+  if (port !== undefined && !/^\d+$/.test(port)) return invalid
+  if (!isHostname(name)) return invalid
+  return port === undefined ? null : 'must not have a port'
+}
 
 export function splitHostPort(s: string): [string, string | undefined] {
   if (s.startsWith('[')) {

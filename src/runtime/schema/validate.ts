@@ -24,6 +24,8 @@ export interface ValidateOptions {
   coerce?: boolean
   /** Fill defaults for absent fields (inserts and upserts; not partial updates). */
   defaults?: boolean
+  /** Take and check the schema's transient fields too (the Admin API's); they stay in the result. */
+  transient?: boolean
   /** Validates plugin `config` against its plugin schema (see runtime/plugins); `entity` holds the field. */
   checkJson?: (field: string, value: unknown, entity: EntityFields) => {value: unknown; errors?: FieldErrors | string}
 }
@@ -47,6 +49,7 @@ function setOwn(obj: Record<string, unknown>, k: string, v: unknown): void {
 
 // Per schema, built once: a data plane validates every entity of each configuration it gets.
 const FIELD_NAMES = new WeakMap<FieldList, Set<string>>()
+const NO_FIELDS: FieldList = []
 const PATTERNS = new WeakMap<Field, RegExp>()
 
 function fieldNames(fields: FieldList): Set<string> {
@@ -65,7 +68,10 @@ function pattern(f: Field & {match: string}): RegExp {
 export function validateEntity(schema: EntitySchema, input: Record<string, unknown>, opts: ValidateOptions = {}): EntityFields {
   const errors: FieldErrors = {}
   const entity: EntityFields = {}
-  const known = fieldNames(schema.fields)
+  const transient = opts.transient ? (schema.transient ?? NO_FIELDS) : NO_FIELDS
+  const fields = fieldNames(schema.fields)
+  const extra = fieldNames(transient)
+  const known = {has: (k: string) => fields.has(k) || extra.has(k)}
   const shorthands = schema.shorthands
   for (const k in input) {
     const shorthand = shorthands !== undefined && Object.hasOwn(shorthands, k) ? shorthands[k] : undefined
@@ -89,6 +95,7 @@ export function validateEntity(schema: EntitySchema, input: Record<string, unkno
   const subschema = schema.subschema_check?.(entity)
   if (subschema) throw new SchemaViolation(subschema)
   checkFields(schema.fields, entity, errors, opts, '')
+  checkFields(transient, entity, errors, opts, '')
   hoistEntityErrors(schema.fields, errors)
   if (Object.keys(errors).length === 0) {
     const entityErrors: string[] = []

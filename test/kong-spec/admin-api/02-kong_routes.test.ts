@@ -252,13 +252,13 @@ for (const strategy of ['postgres', 'off']) {
         assert.equal(res.status, 200, res.text)
         assert.equal(res.json.message, 'schema validation successful')
       })
-      it('returns 200 on certificates schema with snis', {todo: "not yet: kctl's certificates have no transient `snis` field (SNIs are created through /snis)"}, async () => {
+      it('returns 200 on certificates schema with snis', async () => {
         const {cert: certificate, key} = await makeCert('ssl-example.com')
         const res = await client.post('/schemas/certificates/validate', {body: {cert: certificate, key, snis: ['a', 'b', 'c']}, headers: {'Content-Type': 'application/json'}})
         assert.equal(res.status, 200, res.text)
         assert.equal(res.json.message, 'schema validation successful')
       })
-      it('returns 400 on certificates schema with invalid snis', {todo: "not yet: kctl's certificates have no transient `snis` field (SNIs are created through /snis)"}, async () => {
+      it('returns 400 on certificates schema with invalid snis', async () => {
         const {cert: certificate, key} = await makeCert('ssl-example.com')
         const res = await client.post('/schemas/certificates/validate', {body: {cert: certificate, key, snis: ['120.0.9.32:90']}, headers: {'Content-Type': 'application/json'}})
         assert.equal(res.status, 400, res.text)

@@ -3,8 +3,12 @@
  * the same configuration served by proxies started with other kong.conf settings, as Kong's
  * specs restart Kong with another `trusted_ips`, `headers` or `error_default_type` over the
  * same database. Each extra proxy listens on its own free loopback port and serves the
- * node's configuration as it is when `proxyWith` is called.
+ * node's configuration as it is when `proxyWith` is called; `adminWith` is an Admin API
+ * over the node's database with other settings (`headers`).
  */
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {buildAdminApi, type AdminDeps} from '../../../src/runtime/admin/server.js'
 import {loadEntities} from '../../../src/runtime/db/load-entities.js'
 import {createLogger} from '../../../src/runtime/kit/log.js'
 import {createProxy, type ProxyOptions} from '../../../src/runtime/proxy/server.js'
@@ -30,4 +34,27 @@ export async function proxyWith(node: PluginSpecNode, options: Partial<ProxyOpti
     await proxy.close()
     throw err
   }
+}
+
+export interface ExtraAdmin {
+  admin: KongClient
+  close(): Promise<void>
+}
+
+/** An Admin API over `node`'s database with `options` (its `headers` setting…), on a free loopback port. */
+export async function adminWith(node: PluginSpecNode, options: Partial<AdminDeps>): Promise<ExtraAdmin> {
+  const handler = buildAdminApi({
+    pool: node.pool,
+    nodeId: '00000000-0000-4000-8000-000000000002',
+    configuration: {role: 'traditional'},
+    log: createLogger({level: 'crit'}),
+    onChange: async () => {},
+    status: async () => ({database: {reachable: true}}),
+    ready: async () => null,
+    ...options,
+  })
+  const server = createServer(handler)
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const {port} = server.address() as AddressInfo
+  return {admin: new KongClient(`http://127.0.0.1:${port}`), close: () => new Promise<void>((r) => server.close(() => r()))}
 }

@@ -12,7 +12,8 @@ let counter = 0
 const GENERATORS: Record<string, (k: PluginContext) => string> = {
   uuid: () => randomUUID(),
   'uuid#counter': () => `${(worker ??= randomUUID())}#${++counter}`,
-  tracker: (k) => `${k.ip}-${process.pid}-${Date.now()}-${++counter}`,
+  // Kong's: server address-port-worker pid-connection serial-requests on it-seconds.milliseconds
+  tracker: (k) => `${k.serverAddress}-${k.port}-${process.pid}-${k.connection.serial}-${k.connection.requests}-${(Date.now() / 1000).toFixed(3)}`,
 }
 
 export const handler: PluginHandler<Config> = {

@@ -15,6 +15,8 @@ export const certificates = defineEntity({
     ['key_alt', {...t.pem('Alternate PEM private key.', 'key'), encrypted: true}],
     tagsField(),
   ],
+  // Kong's transient `snis`: the names of the certificate's snis entities (admin/certificate-snis.ts)
+  transient: [['snis', {type: 'array', elements: t.sniName('A server name, with at most one `*` at either end.'), required: false, description: 'The names of the SNIs of this certificate (`snis` entities); not stored with it.'}]],
   entity_checks: [
     (e) => ((e.cert_alt == null) !== (e.key_alt == null) ? {'@entity': "all or none of these fields must be set: 'cert_alt', 'key_alt'"} : null),
     (e) => (pairMismatch(e.cert, e.key) ? {'@entity': 'certificate does not match key'} : null),
@@ -35,7 +37,7 @@ export const snis = defineEntity({
   endpoint_key: 'name',
   fields: [
     idField(),
-    ['name', {...t.wildcardHost('The server name, with at most one `*` at either end.'), required: true, unique: true}],
+    ['name', {...t.sniName('The server name, with at most one `*` at either end.'), required: true, unique: true}],
     createdAt(),
     updatedAt(),
     tagsField(),
