@@ -101,6 +101,22 @@ describe('plugins: file-log', () => {
     assert.equal(existsSync(scoped), false, 'a plugin of the service does not see a request no route was looked for')
   })
 
+  test('without a global plugin, a refused request gets the same answer and no plugin runs', async (t) => {
+    const path = join(logDir(t), 'log')
+    const {port} = await setup(t, (ids) => [plugin('file-log', {path}, {route: ids.route})])
+    for (const size of [9 * 1024, 20 * 1024]) {
+      const reply = await sendRaw(port, `GET /?foo=${'a'.repeat(size)} HTTP/1.1\r\nHost: x\r\n\r\n`)
+      assert.match(reply, /^HTTP\/1\.1 414 Request-URI Too Large\r\n[^]*URI too long\nrequest_id: [0-9a-f]{32}\n$/)
+    }
+    const bad = await sendRaw(port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n')
+    assert.match(bad, /^HTTP\/1\.1 400 Bad Request\r\n[^]*Bad request\nrequest_id: [0-9a-f]{32}\n$/)
+    // a request the proxy serves after them is logged: the only entry
+    assert.equal((await get(port, '/after')).status, 200)
+    const [entry] = await entries(path, 1)
+    assert.equal(entry.request.uri, '/after')
+    assert.equal(readFileSync(path, 'utf8').trim().split('\n').length, 1)
+  })
+
   test('a request the parser refuses otherwise is answered 400 and logged with its request line', async (t) => {
     const path = join(logDir(t), 'log')
     const {port} = await setup(t, () => [plugin('file-log', {path})])

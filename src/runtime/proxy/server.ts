@@ -136,7 +136,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     counters.requests++
     // nginx refuses a request line its header buffer cannot hold (Node's limit is on the whole head)
     if (req.url!.length > REQUEST_LINE_MAX - 16 && requestLineLength(req) > REQUEST_LINE_MAX) {
-      refuse(req.socket, {code: 'HPE_URI_TOO_LONG', method: req.method ?? ''})
+      refuse(req.socket, {reason: 'uri', method: req.method ?? ''})
       return
     }
     inFlight.add(res)
@@ -163,7 +163,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
       log.debug(`client error: ${err.code ?? err.message}`)
       if (!socket.writable || socket.destroyed) socket.destroy()
       else if (err.code?.startsWith('HPE_')) refuse(socket, refusedRequest(err))
-      else socket.end(clientErrorReply(refusal(err.code), nextRequestId(), settings))
+      else socket.end(clientErrorReply(REFUSALS.bad, nextRequestId(), settings))
     })
   }
 
@@ -173,14 +173,16 @@ export function createProxy(opts: ProxyOptions): Proxy {
    * when its request line was whole, its target; no header, no route, no service.
    */
   const refuse = (socket: Socket, refused: RefusedRequest): void => {
+    const refusal = REFUSALS[refused.reason]
+    if (snapshot.pluginPlan.global.length === 0) return void socket.end(clientErrorReply(refusal, nextRequestId(), settings))
     const req = new IncomingMessage(socket)
     req.method = refused.method
     req.url = refused.target ?? ''
     const res = new ServerResponse(req)
     const ctx = newContext(req, res, snapshot, log, settings)
-    const {status, message} = refusal(refused.code)
-    const reply = clientErrorReply({status, message}, ctx.requestId, settings)
-    res.statusCode = status
+    const reply = clientErrorReply(refusal, ctx.requestId, settings)
+    res.statusCode = refusal.status
+    // what the log phase reads of the response (`sentHead`), as Node keeps it for the responses it writes
     ;(res as ServerResponse & {_header: string})._header = reply.slice(0, reply.indexOf('\r\n\r\n') + 4)
     useGlobalPlugins(ctx, pluginStates)
     socket.end(reply)
@@ -291,9 +293,12 @@ function requestLineLength(req: IncomingMessage): number {
   return (req.method?.length ?? 0) + 1 + (req.url?.length ?? 0) + 1 + 8 + 2
 }
 
+/** Why a request is refused before routing: its request line is too long, its headers are, or it is malformed. */
+type RefusalReason = 'uri' | 'headers' | 'bad'
+
 /** What is known of a request the parser refused: why, its method, its target when the request line was whole. */
 interface RefusedRequest {
-  code: string
+  reason: RefusalReason
   method: string
   target?: string
 }
@@ -309,9 +314,10 @@ function refusedRequest(err: NodeJS.ErrnoException & {rawPacket?: Buffer}): Refu
   const line = raw.toString('latin1', 0, Math.min(lineEnd, REQUEST_LINE_MAX)).replace(/\r$/, '')
   const space = line.indexOf(' ')
   const method = space < 0 ? '' : line.slice(0, space)
-  if (err.code === 'HPE_HEADER_OVERFLOW' && (end < 0 || end + 1 > REQUEST_LINE_MAX)) return {code: 'HPE_URI_TOO_LONG', method}
+  const overflow = err.code === 'HPE_HEADER_OVERFLOW'
+  if (end < 0 ? overflow : end + 1 > REQUEST_LINE_MAX) return {reason: 'uri', method}
   const target = line.slice(space + 1).replace(/ HTTP\/\d\.\d$/, '')
-  return {code: err.code ?? '', method, target: space < 0 ? undefined : target}
+  return {reason: overflow ? 'headers' : 'bad', method, target: space < 0 ? undefined : target}
 }
 
 /**
@@ -319,10 +325,10 @@ function refusedRequest(err: NodeJS.ErrnoException & {rawPacket?: Buffer}): Refu
  * `URI too long` for an over-long request line, 400 `Request header or cookie too large`
  * for headers over the limit (nginx's 494, which Kong sends as 400), else 400 `Bad request`.
  */
-function refusal(code: string | undefined): {status: number; message: string} {
-  if (code === 'HPE_URI_TOO_LONG') return {status: 414, message: 'URI too long'}
-  if (code === 'HPE_HEADER_OVERFLOW') return {status: 400, message: 'Request header or cookie too large'}
-  return {status: 400, message: MESSAGES[400]}
+const REFUSALS: Record<RefusalReason, {status: number; message: string}> = {
+  uri: {status: 414, message: 'URI too long'},
+  headers: {status: 400, message: 'Request header or cookie too large'},
+  bad: {status: 400, message: MESSAGES[400]},
 }
 
 const REASONS: Record<number, string> = {400: 'Bad Request', 414: 'Request-URI Too Large'}
