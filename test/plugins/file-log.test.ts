@@ -97,6 +97,8 @@ describe('plugins: file-log', () => {
       assert.equal(entry.route, undefined)
       assert.equal(entry.service, undefined)
       assert.equal(entry.response.headers['content-type'], 'text/plain; charset=utf-8')
+      assert.equal(entry.source, 'error')
+      assert.equal(entry.request.url, `http://kong:${port}`)
     }
     assert.equal(existsSync(scoped), false, 'a plugin of the service does not see a request no route was looked for')
   })

@@ -38,7 +38,8 @@ const REDACTED = ['authorization', 'proxy-authorization']
 /** Kong's `kong.log.serialize()` for the request `k` is logging. */
 export function serialize(k: PluginContext): SerializedRequest {
   const uri = k.rawRequestTarget
-  const host = (k.header('host') ?? '').replace(/:\d*$/, '').toLowerCase()
+  // nginx's `$host`: the Host header without its port, else the server's name (Kong's is `kong`)
+  const host = (k.header('host') ?? '').replace(/:\d*$/, '').toLowerCase() || 'kong'
   const credential = k.credential
   const root: SerializedRequest = {
     request: {
@@ -73,10 +74,21 @@ export function serialize(k: PluginContext): SerializedRequest {
     consumer: k.consumer ?? undefined,
     client_ip: k.ip,
     started_at: k.startTime,
-    source: k.proxied ? 'service' : k.status >= 500 ? 'error' : 'exit',
+    source: source(k),
     workspace_name: 'default',
   }
   return k.serializeValues ? applyValues(root, k.serializeValues) : root
+}
+
+/**
+ * Kong's `kong.response.get_source()`: `service` when the upstream answered, `error` when
+ * Kong's error page did (an upstream tried and failed, an unexpected failure, a request
+ * refused before routing), else `exit` (a plugin's or the gateway's own answer).
+ */
+function source(k: PluginContext): SerializedRequest['source'] {
+  if (k.proxied) return 'service'
+  if (k.tries.length > 0 || k.status === 500 || k.route === null) return 'error'
+  return 'exit'
 }
 
 /** The request headers as Kong's `kong.request.get_headers()`, credentials redacted. */
