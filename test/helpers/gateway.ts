@@ -39,7 +39,7 @@ export async function startTestAdmin(pg: TestPostgres, opts: {proxy?: boolean; h
   const pool = createPool(conn)
   const state = {changes: 0}
   const log = createLogger({level: 'crit'})
-  const proxy = opts.proxy ? createProxy({...opts.proxyOptions, log, database: pool}) : undefined
+  const proxy = opts.proxy ? createProxy({log, ...opts.proxyOptions, database: pool}) : undefined
   const handler = buildAdminApi({
     pool,
     nodeId: '00000000-0000-4000-8000-000000000001',

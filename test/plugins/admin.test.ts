@@ -12,7 +12,7 @@ const bed = adminBed()
 describe('plugins: Admin API', () => {
   test('enabled list and plugin schemas', async () => {
     const enabled = await bed.api.call('GET', '/plugins/enabled')
-    const bundled = ['key-auth', 'basic-auth', 'acl', 'rate-limiting', 'request-termination', 'correlation-id', 'cors', 'ip-restriction', 'request-transformer', 'response-transformer', 'prometheus']
+    const bundled = ['key-auth', 'basic-auth', 'acl', 'rate-limiting', 'request-termination', 'correlation-id', 'cors', 'ip-restriction', 'request-transformer', 'response-transformer', 'prometheus', 'file-log']
     assert.deepEqual([...enabled.body.enabled_plugins].sort(), [...bundled].sort())
     const s = await bed.api.call('GET', '/schemas/plugins/rate-limiting')
     assert.equal(s.status, 200)

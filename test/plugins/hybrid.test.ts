@@ -290,6 +290,28 @@ const CASES: Record<string, PluginCase> = {
       assert.equal((await call(`${cp.admin}/metrics`)).status, 200)
     },
   },
+  'file-log': {
+    async configure(s) {
+      await create(`/routes/${s.route}/plugins`, {name: 'file-log', config: {path: join(dir, 'file-log.log')}})
+    },
+    async check(s) {
+      const r = await proxy(`${s.path}/logged?x=1`, {headers: {'x-file-log': 'dp'}})
+      assert.equal(r.status, 200, r.text)
+      // The log phase runs after the response: wait for the line the DP wrote.
+      const line = await until("the DP's file-log line", () => {
+        try {
+          return readFileSync(join(dir, 'file-log.log'), 'utf8').split('\n').find((l) => l.includes('"x-file-log":"dp"'))
+        } catch {
+          return undefined
+        }
+      })
+      const entry = JSON.parse(line)
+      assert.equal(entry.request.uri, `${s.path}/logged?x=1`)
+      assert.equal(entry.response.status, 200)
+      assert.equal(entry.route.name, s.route)
+      assert.equal(entry.service.name, s.service)
+    },
+  },
 }
 
 // ---------------------------------------------------------------- raw protocol clients

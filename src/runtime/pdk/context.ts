@@ -7,7 +7,8 @@
  */
 import type {IncomingHttpHeaders} from 'node:http'
 import type {Logger} from '../kit/log.js'
-import {readBody, splitUrl, type RequestView} from './request.js'
+import type {TLSSocket} from 'node:tls'
+import {readBody, sentHead, splitUrl, type RequestView, type UpstreamTry} from './request.js'
 import type {PluginStates} from './state.js'
 import type {Consumer, Credential, PluginExit, PluginInstance, PluginStateSlot, Route, Service} from './types.js'
 
@@ -21,6 +22,8 @@ export class PluginContext<S = unknown> {
   /** The plugin whose phase runs now (its handler; set by the runner with `instance`). */
   plugin: {readonly name: string; readonly state?: PluginStateSlot<unknown>} | null = null
   private queryCache: URLSearchParams | null = null
+  /** What `setSerializeValue` was given, in order (applied by the serializer). */
+  serializeValues: Array<{key: string; value: unknown}> | null = null
 
   constructor(
     private readonly ctx: RequestView,
@@ -59,6 +62,14 @@ export class PluginContext<S = unknown> {
    */
   headerValues(name: string): string[] {
     return this.ctx.req.headersDistinct[name] ?? []
+  }
+  /** The request target as received (path and query; nginx's `$request_uri`). */
+  get rawRequestTarget(): string {
+    return this.ctx.req.url ?? ''
+  }
+  /** Every request header, each with the values of all its lines, names in lower case. */
+  get headersDistinct(): NodeJS.Dict<string[]> {
+    return this.ctx.req.headersDistinct
   }
   /** Kong's `uri_captures`: the whole match (0), positional (from 1) and named captures of the route's regex path. */
   get uriCaptures(): Record<string, string> {
@@ -143,6 +154,52 @@ export class PluginContext<S = unknown> {
   /** Status code sent to the client (log phase). */
   get status(): number {
     return this.ctx.res.statusCode
+  }
+  /** When the request arrived, in milliseconds since the epoch (Kong's `kong.request.get_start_time()`). */
+  get startTime(): number {
+    return Math.round(performance.timeOrigin + this.ctx.startedAt)
+  }
+  /** The path and query sent upstream (nginx's `$upstream_uri`); '' when nothing was to go upstream. */
+  get upstreamUri(): string {
+    return this.ctx.upstream?.path ?? ''
+  }
+  /** Log phase: the upstream tries, in order. */
+  get tries(): ReadonlyArray<UpstreamTry> {
+    return this.ctx.tries
+  }
+  /**
+   * Log phase: the headers sent to the client, names in lower case, a list for a repeated
+   * one (Kong's `ngx.resp.get_headers()`); read back from the head as written.
+   */
+  get sentHeaders(): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {}
+    const lines = sentHead(this.ctx.res).split('\r\n')
+    for (let i = 1; i < lines.length; i++) {
+      const at = lines[i].indexOf(':')
+      if (at <= 0) continue
+      const name = lines[i].slice(0, at).toLowerCase()
+      const value = lines[i].slice(at + 1).trim()
+      const had = out[name]
+      out[name] = had === undefined ? value : [...(Array.isArray(had) ? had : [had]), value]
+    }
+    return out
+  }
+  /** The TLS session of an https request (nginx's `$ssl_protocol`, `$ssl_cipher`), else null. */
+  get tls(): {version: string; cipher: string} | null {
+    if (this.ctx.scheme !== 'https') return null
+    const socket = this.ctx.req.socket as TLSSocket
+    const version = typeof socket.getProtocol === 'function' ? socket.getProtocol() : null
+    if (!version) return null
+    return {version, cipher: socket.getCipher()?.name ?? ''}
+  }
+
+  /**
+   * Sets a value of what loggers write for this request (Kong's
+   * `kong.log.set_serialize_value`): a dotted key reaches into objects, made as needed;
+   * `undefined` removes the value.
+   */
+  setSerializeValue(key: string, value: unknown): void {
+    ;(this.serializeValues ??= []).push({key, value})
   }
 
   /**

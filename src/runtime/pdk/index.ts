@@ -9,6 +9,8 @@
  *   request/response view of `request.ts` that the proxy's context extends.
  * - `state.ts`: `PluginStates`, the per-proxy slots plugins declare (the proxy holds one
  *   and names no plugin).
+ * - `log.ts`: `serialize`, what logging plugins write about a request (Kong's
+ *   `kong.log.serialize()`), with the values plugins set (`k.setSerializeValue`).
  * - Helpers several plugins share: `auth.ts` (credential index, consumer, anonymous),
  *   `transform.ts` (the transformers' operations), `typedefs.ts` (shared field shapes),
  *   and the schema vocabulary and gateway version re-exported below.
@@ -22,6 +24,7 @@ export type {PluginHandler} from './handler.js'
 export {definePluginSchema} from './types.js'
 export type {ConfigOf, Consumer, Credential, PluginConfigSchema, PluginEntities, PluginEnvironment, PluginExit, PluginInstance, PluginStateSlot, PluginStorage, Route, Service, StoredEntity} from './types.js'
 export {PluginStates} from './state.js'
+export {serialize, type SerializedRequest} from './log.js'
 export {acceptAnonymous, acceptCredential, consumerHeaders, findConsumer, indexCredentials, type CredentialIndex} from './auth.js'
 export {headerName} from './typedefs.js'
 export {GATEWAY_VERSION} from '../kit/version.js'

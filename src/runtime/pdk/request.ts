@@ -8,6 +8,16 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {Logger} from '../kit/log.js'
 import type {Consumer, Credential, Route, Service} from './types.js'
 
+/** One try of the upstream: the peer, when it began (`performance.now()`), how it ended. */
+export interface UpstreamTry {
+  peer?: {host: string; port: number}
+  startedAt?: number
+  /** The upstream's status, when it answered. */
+  status?: number
+  /** Why the try failed, when it did. */
+  error?: string
+}
+
 /** The upstream request as plugins may change it. */
 export interface UpstreamView {
   /** Path and query string. */
@@ -20,6 +30,8 @@ export interface RequestView {
   readonly req: IncomingMessage
   readonly res: ServerResponse
   readonly requestId: string
+  /** `performance.now()` when the request arrived. */
+  readonly startedAt: number
   readonly scheme: 'http' | 'https'
   /** The client's address (after `trusted_ips`/`real_ip_header`). */
   readonly remoteAddress: string
@@ -37,7 +49,7 @@ export interface RequestView {
   /** Per-request scratch space shared by plugins (Kong's `kong.ctx.shared`). */
   readonly shared: Record<string, unknown>
   /** Upstream tries so far; one with a status means an upstream answered. */
-  readonly tries: ReadonlyArray<{status?: number}>
+  readonly tries: ReadonlyArray<UpstreamTry>
   /** Milliseconds, for the log phase. */
   readonly latencies: {proxy?: number; upstream?: number; total?: number}
   /** The request body when a plugin buffered or replaced it. */
@@ -69,4 +81,14 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('error', reject)
     req.on('close', () => !req.complete && reject(new Error('client closed the request before its body was complete')))
   })
+}
+
+/**
+ * The response head as written to the client (status line and headers), or '' before it
+ * was: Node keeps the text it sent, whichever way the headers were given (a flat list on
+ * the proxied path), so a logger reads them back here instead of the proxy keeping a copy.
+ */
+export function sentHead(res: ServerResponse): string {
+  const head = (res as ServerResponse & {_header?: unknown})._header
+  return typeof head === 'string' ? head : ''
 }

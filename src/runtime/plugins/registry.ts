@@ -32,6 +32,8 @@ import {storage as keyAuthStorage} from './key-auth/credentials.js'
 import {handler as rateLimiting} from './rate-limiting/handler.js'
 import {schema as rateLimitingSchema} from './rate-limiting/schema.js'
 import {storage as rateLimitingStorage} from './rate-limiting/storage.js'
+import {handler as fileLog} from './file-log/handler.js'
+import {schema as fileLogSchema} from './file-log/schema.js'
 import {handler as requestTermination} from './request-termination/handler.js'
 import {schema as requestTerminationSchema} from './request-termination/schema.js'
 
@@ -48,6 +50,7 @@ const BUNDLED = [
   [requestTransformer, requestTransformerSchema],
   [responseTransformer, responseTransformerSchema],
   [prometheus, prometheusSchema],
+  [fileLog, fileLogSchema],
 ] as const satisfies ReadonlyArray<readonly [PluginHandler, PluginConfigSchema, PluginStorage?]>
 
 /** The schemas of the entities bundled plugins store, as types (the schema registry derives kinds from them). */

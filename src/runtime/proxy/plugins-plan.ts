@@ -31,6 +31,11 @@ export interface PlannedPlugin {
 export interface PluginPlan {
   /** Plugins for requests on this route; empty when none apply. */
   forRoute(routeId: string): readonly PlannedPlugin[]
+  /**
+   * The plugins of a request no route could be found for (one the HTTP parser refused):
+   * those with a global instance, in descending priority.
+   */
+  readonly global: readonly PlannedPlugin[]
 }
 
 const key = (r: string | null, s: string | null, c: string | null) => `${r ?? ''}|${s ?? ''}|${c ?? ''}`
@@ -78,11 +83,16 @@ export function buildPluginPlan(config: EntitySet, find: (name: string) => Plugi
   }
   const plans = new ShardedMap<readonly PlannedPlugin[]>()
   for (const route of config.routes ?? []) plans.set(route.id, planOf(route))
-  return planWith(plans, planOf)
+  const global: PlannedPlugin[] = []
+  for (const def of defs) {
+    const base = byName.get(def.name)!.get(key(null, null, null))
+    if (base) global.push({def, data: data.get(def.name), base, byConsumer: null})
+  }
+  return planWith(plans, planOf, global.length ? Object.freeze(global) : EMPTY)
 }
 
-function planWith(plans: ShardedMap<readonly PlannedPlugin[]>, planOf: (route: {id: string; service?: {id?: string} | null}) => readonly PlannedPlugin[]): PluginPlan & PlanInternals {
-  return {forRoute: (id) => plans.get(id) ?? EMPTY, plans, planOf}
+function planWith(plans: ShardedMap<readonly PlannedPlugin[]>, planOf: (route: {id: string; service?: {id?: string} | null}) => readonly PlannedPlugin[], global: readonly PlannedPlugin[]): PluginPlan & PlanInternals {
+  return {forRoute: (id) => plans.get(id) ?? EMPTY, global, plans, planOf}
 }
 
 interface PlanInternals {
@@ -106,5 +116,5 @@ export function updatePluginPlan(prev: PluginPlan, routeIds: Iterable<string>, r
     if (route) plans.set(id, internals.planOf(route))
     else plans.delete(id)
   }
-  return planWith(plans, internals.planOf)
+  return planWith(plans, internals.planOf, prev.global)
 }

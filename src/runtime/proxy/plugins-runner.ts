@@ -27,6 +27,17 @@ export function pluginAccessPhase(ctx: ProxyContext, states: PluginStates): bool
   return accessFrom(ctx, plan, 0)
 }
 
+/**
+ * A request refused before any route could be looked for (the HTTP parser's refusals,
+ * nginx's own errors in Kong): its plugins are the global ones, as Kong runs them there.
+ */
+export function useGlobalPlugins(ctx: ProxyContext, states: PluginStates): void {
+  const global = ctx.snapshot.pluginPlan.global
+  if (global.length === 0) return
+  ctx.pluginContext = new PluginContext(ctx, states)
+  ctx.plugins = global.filter((p) => p.base!.protocols.includes(ctx.scheme)).map((p) => ({p, inst: p.base!}))
+}
+
 type Plan = ReturnType<ProxyContext['snapshot']['pluginPlan']['forRoute']>
 
 /** Runs the access handlers of `plan` from `start` on. */

@@ -7,7 +7,7 @@
  * remaining connections and the upstream pools.
  */
 import {randomFillSync} from 'node:crypto'
-import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import {createServer, IncomingMessage, ServerResponse, type Server} from 'node:http'
 import {createServer as createTlsServer} from 'node:https'
 import type {Socket} from 'node:net'
 import type pg from 'pg'
@@ -19,7 +19,7 @@ import {formatAddress, type ListenSpec} from './listen.js'
 import {listenHandle} from '../supervisor/serving.js'
 import {stopAccepting} from '../listeners/bind.js'
 import {accessPhase, routerPhase, serviceCheck} from './phases.js'
-import {pluginAccessPhase, pluginLogPhase} from './plugins-runner.js'
+import {pluginAccessPhase, pluginLogPhase, useGlobalPlugins} from './plugins-runner.js'
 import {PluginStates} from '../pdk/state.js'
 import {MESSAGES, SERVER_HEADER, sendError} from './responses.js'
 import {CONTENT_TYPES, errorBody, negotiateError, type ErrorTemplates} from './error-format.js'
@@ -135,6 +135,11 @@ export function createProxy(opts: ProxyOptions): Proxy {
 
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     counters.requests++
+    // nginx refuses a request line its header buffer cannot hold (Node's limit is on the whole head)
+    if (req.url!.length > REQUEST_LINE_MAX - 16 && requestLineLength(req) > REQUEST_LINE_MAX) {
+      refuse(req.socket, {reason: 'uri', method: req.method ?? ''})
+      return
+    }
     inFlight.add(res)
     // no `Keep-Alive: timeout=…` response header (nginx, so Kong, sends none); the idle
     // timeout itself is the server's keepAliveTimeout
@@ -155,11 +160,34 @@ export function createProxy(opts: ProxyOptions): Proxy {
       sockets.add(s)
       s.on('close', () => sockets.delete(s))
     })
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    server.on('clientError', (err: NodeJS.ErrnoException & {rawPacket?: Buffer}, socket: Socket) => {
       log.debug(`client error: ${err.code ?? err.message}`)
-      if (socket.writable && !socket.destroyed) socket.end(clientErrorReply(err, settings))
-      else socket.destroy()
+      if (!socket.writable || socket.destroyed) socket.destroy()
+      else if (err.code?.startsWith('HPE_')) refuse(socket, refusedRequest(err))
+      else socket.end(clientErrorReply(REFUSALS.bad, nextRequestId(), settings))
     })
+  }
+
+  /**
+   * Answers a request the parser refused, as nginx's error page in Kong does, then runs the
+   * global plugins' log phase on it as Kong does: what was read of it is its method and,
+   * when its request line was whole, its target; no header, no route, no service.
+   */
+  const refuse = (socket: Socket, refused: RefusedRequest): void => {
+    const refusal = REFUSALS[refused.reason]
+    if (snapshot.pluginPlan.global.length === 0) return void socket.end(clientErrorReply(refusal, nextRequestId(), settings))
+    const req = new IncomingMessage(socket)
+    req.method = refused.method
+    req.url = refused.target ?? ''
+    const res = new ServerResponse(req)
+    const ctx = newContext(req, res, snapshot, log, settings)
+    const reply = clientErrorReply(refusal, ctx.requestId, settings)
+    res.statusCode = refusal.status
+    // what the log phase reads of the response (`sentHead`), as Node keeps it for the responses it writes
+    ;(res as ServerResponse & {_header: string})._header = reply.slice(0, reply.indexOf('\r\n\r\n') + 4)
+    useGlobalPlugins(ctx, pluginStates)
+    socket.end(reply)
+    if (ctx.plugins) logPhase(ctx)
   }
 
   const listenOne = async (l: ListenSpec): Promise<Server> => {
@@ -258,16 +286,64 @@ function nextRequestId(): string {
   return ID_POOL.toString('hex', idOffset - 16, idOffset)
 }
 
+/** nginx's `large_client_header_buffers` (8k by default): the longest request line, CRLF included. */
+const REQUEST_LINE_MAX = 8192
+
+/** The request line's length as the client sent it (`GET /path HTTP/1.1` and CRLF). */
+function requestLineLength(req: IncomingMessage): number {
+  return (req.method?.length ?? 0) + 1 + (req.url?.length ?? 0) + 1 + 8 + 2
+}
+
+/** Why a request is refused before routing: its request line is too long, its headers are, or it is malformed. */
+type RefusalReason = 'uri' | 'headers' | 'bad'
+
+/** What is known of a request the parser refused: why, its method, its target when the request line was whole. */
+interface RefusedRequest {
+  reason: RefusalReason
+  method: string
+  target?: string
+}
+
 /**
- * The answer to a request Node's parser refused, as Kong's error page gives it (in the
- * `error_default_type` format, nothing of the request being known): a 400, `Request header
- * or cookie too large` when the headers are (nginx's 494), else `Bad request`.
+ * Reads what nginx would have of a refused request from the bytes Node's parser saw: the
+ * request line (a header overflow within it is nginx's 414).
  */
-function clientErrorReply(err: NodeJS.ErrnoException, settings: RequestSettings): string {
+function refusedRequest(err: NodeJS.ErrnoException & {rawPacket?: Buffer}): RefusedRequest {
+  const raw = err.rawPacket ?? Buffer.alloc(0)
+  const end = raw.indexOf('\n')
+  const lineEnd = end < 0 ? raw.length : end
+  const line = raw.toString('latin1', 0, Math.min(lineEnd, REQUEST_LINE_MAX)).replace(/\r$/, '')
+  const space = line.indexOf(' ')
+  const method = space < 0 ? '' : line.slice(0, space)
+  const overflow = err.code === 'HPE_HEADER_OVERFLOW'
+  if (end < 0 ? overflow : end + 1 > REQUEST_LINE_MAX) return {reason: 'uri', method}
+  const target = line.slice(space + 1).replace(/ HTTP\/\d\.\d$/, '')
+  return {reason: overflow ? 'headers' : 'bad', method, target: space < 0 ? undefined : target}
+}
+
+/**
+ * The status and message nginx and Kong's error handler answer a refused request with: 414
+ * `URI too long` for an over-long request line, 400 `Request header or cookie too large`
+ * for headers over the limit (nginx's 494, which Kong sends as 400), else 400 `Bad request`.
+ */
+const REFUSALS: Record<RefusalReason, {status: number; message: string}> = {
+  uri: {status: 414, message: 'URI too long'},
+  headers: {status: 400, message: 'Request header or cookie too large'},
+  bad: {status: 400, message: MESSAGES[400]},
+}
+
+const REASONS: Record<number, string> = {400: 'Bad Request', 414: 'Request-URI Too Large'}
+
+/**
+ * The answer to a request the parser refused, as Kong's error page gives it (in the
+ * `error_default_type` format, nothing of the request's headers being known); the
+ * connection closes after it.
+ */
+function clientErrorReply({status, message}: {status: number; message: string}, requestId: string, settings: RequestSettings): string {
   const format = negotiateError(settings.errorDefaultType)
-  const body = errorBody(format, err.code === 'HPE_HEADER_OVERFLOW' ? 'Request header or cookie too large' : 'Bad request', nextRequestId(), settings.errorTemplates)
+  const body = errorBody(format, message, requestId, settings.errorTemplates)
   const server = settings.headerPolicy.server ? `Server: ${SERVER_HEADER}\r\n` : ''
-  return `HTTP/1.1 400 Bad Request\r\n${server}Content-Type: ${CONTENT_TYPES[format]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  return `HTTP/1.1 ${status} ${REASONS[status]}\r\n${server}Content-Type: ${CONTENT_TYPES[format]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
 }
 
 /** The proxy's settings every request context carries. */

@@ -2,12 +2,13 @@
  * Kong's spec/02-integration/04-admin_api/14-tags_spec.lua (3.9), ported: the same
  * describe/it titles and assertions, for both of Kong's strategies: postgres (an Admin
  * API over a real Postgres) and off (a real `database = off` node, its entities loaded
- * with `POST /config`). Kong's spec attaches a `file-log` plugin to each consumer; kctl
- * does not bundle file-log, so a bundled plugin (rate-limiting) stands in: only its tags
- * and consumer matter here. A byte that is no UTF-8 (Kong's `string.char(255)`) is sent
+ * with `POST /config`). Kong's spec attaches a `file-log` plugin to each consumer (its
+ * file is never written: no request is proxied). A byte that is no UTF-8 (Kong's `string.char(255)`) is sent
  * percent-encoded (`%FF`), as an HTTP client must.
  */
 import assert from 'node:assert/strict'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {after, before, describe, test as it} from 'node:test'
 import {startSpecNode, type KongClient} from './kong-client.js'
 import {startOffNode} from './off-node.js'
@@ -43,7 +44,7 @@ describe('Admin API - tags', () => {
         const consumers = [1, 2].map((i) => ({
           username: `adminapi-filter-by-tag-${i}`,
           tags: ['corp_ a', `consumer_ ${i}`, '🦍'],
-          plugins: [{name: 'rate-limiting', config: {minute: 100}, tags: ['corp_ a', `consumer_ ${i}`]}],
+          plugins: [{name: 'file-log', config: {path: join(tmpdir(), `kctl-tags-${i}.log`)}, tags: ['corp_ a', `consumer_ ${i}`]}],
         }))
         ;({client, close} = await nodeWith(strategy, {consumers}))
       })

@@ -1,11 +1,15 @@
 /**
  * Kong's spec/03-plugins/11-correlation-id/01-access_spec.lua (3.9), ported: the same
  * describe/it titles and assertions, against a real node (Admin API over Postgres, its
- * proxy, Kong's mock upstream), strategy `postgres`. Kong's test plugins
- * (`error-generator-last`) and `file-log` are not bundled: those cases are skipped.
+ * proxy, Kong's mock upstream), strategy `postgres`. Kong's test plugin
+ * (`error-generator-last`) is not bundled: those cases are skipped.
  */
 import assert from 'node:assert/strict'
-import {after, before, describe, test as it} from 'node:test'
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, afterEach, before, beforeEach, describe, test as it} from 'node:test'
+import {until} from '../../helpers/until.js'
 import {deadPort} from '../../proxy/helpers.js'
 import {resStatus, startPluginSpecNode, type PluginSpecNode} from './kong-proxy.js'
 
@@ -13,6 +17,15 @@ const strategy = 'postgres'
 const UUID_PATTERN = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/
 const UUID_COUNTER_PATTERN = new RegExp(`${UUID_PATTERN.source}#\\d`)
 const TRACKER_PATTERN = /\d+\.\d+\.\d+\.\d+-\d+-\d+-\d+-\d+-\d{10}\.\d{3}/
+const LOGS = mkdtempSync(join(tmpdir(), 'kctl-correlation-id-'))
+/** Kong's `os.tmpname()`. */
+const FILE_LOG_PATH = join(LOGS, 'file-log.log')
+
+/** Kong's `wait_json_log`: the first JSON entry of the log file, once there is one. */
+async function waitJsonLog(): Promise<any> {
+  const data = await until('the log file holds a JSON entry', () => (existsSync(FILE_LOG_PATH) ? readFileSync(FILE_LOG_PATH, 'utf8').trim() : ''))
+  return JSON.parse(data.split('\n')[0])
+}
 
 describe(`Plugin: correlation-id (access) [#${strategy}]`, () => {
   let node: PluginSpecNode
@@ -36,8 +49,14 @@ describe(`Plugin: correlation-id (access) [#${strategy}]`, () => {
     await cid(route5, {generator: 'uuid', echo_downstream: true})
     await bp.plugins.insert({name: 'request-termination', route: {id: route5.id}, config: {status_code: 418, message: "I'm a teapot"}})
     await cid(route6, {generator: 'uuid', echo_downstream: true})
+    const routeSerializer = await route('correlation-serializer.test')
+    await bp.plugins.insert({name: 'file-log', route: {id: routeSerializer.id}, config: {path: FILE_LOG_PATH, reopen: true}})
+    await cid(routeSerializer)
   })
-  after(() => node?.close())
+  after(async () => {
+    await node?.close()
+    rmSync(LOGS, {recursive: true, force: true})
+  })
   const get = (headers: Record<string, string>) => node.proxy.get('/request', {headers})
 
   describe('uuid-worker generator', () => {
@@ -127,6 +146,19 @@ describe(`Plugin: correlation-id (access) [#${strategy}]`, () => {
   })
 
   describe('log serializer', () => {
-    it('contains the Correlation ID', {skip: 'file-log is not bundled'}, () => {})
+    beforeEach(() => rmSync(FILE_LOG_PATH, {force: true}))
+    afterEach(() => rmSync(FILE_LOG_PATH, {force: true}))
+
+    it('contains the Correlation ID', async () => {
+      const correlationId = '1234'
+      const r = await node.proxy.get('/', {headers: {host: 'correlation-serializer.test', 'Kong-Request-ID': correlationId}})
+      resStatus(200, r)
+      const jsonLog = await waitJsonLog()
+      const requestId = jsonLog?.request?.id
+      assert.match(requestId, /^[a-f0-9]+$/)
+      assert.equal(requestId.length, 32)
+      const loggedId = jsonLog?.correlation_id
+      assert.equal(loggedId, correlationId)
+    })
   })
 })

@@ -6,15 +6,23 @@
  * write).
  *
  * Kong's test plugins (`dummy`, `error-generator`, `error-handler-log`, `short-circuit`,
- * `init-worker-lua-error`) and `file-log`, `pre-function` are not bundled. Where a case is
- * about a phase running, a bundled plugin with that phase stands in: response-transformer
- * for `dummy`'s header and body filters (a header, a JSON key), prometheus for `file-log`
- * (the request is counted by its log handler, with its status). The cases that read what a
- * file-log entry holds, or need the test plugins' own behaviour, are skipped, saying why.
+ * `init-worker-lua-error`) and `pre-function` are not bundled. Where a case is about a
+ * phase running, a bundled plugin with that phase stands in: response-transformer for
+ * `dummy`'s header and body filters (a header, a JSON key). The cases that need the test
+ * plugins' own behaviour are skipped, saying why. file-log writes the log lines, as in Kong.
+ *
+ * Node's parser takes a head of up to 16 KiB in all, where nginx refuses any line over its
+ * 8 KiB buffers (`large_client_header_buffers`): a request line over 8 KiB is refused with
+ * nginx's 414 all the same, but a header line is refused only once the head is over
+ * Node's limit; the HTTP 400 cases send a 20 KiB header where Kong's send 10 KiB.
  */
 import assert from 'node:assert/strict'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {Agent, request as httpsRequest} from 'node:https'
-import {after, before, describe, test as it} from 'node:test'
+import {connect} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, afterEach, before, beforeEach, describe, test as it} from 'node:test'
 import {startBlackhole} from '../../proxy/blackhole.js'
 import {deadPort} from '../../proxy/helpers.js'
 import {until} from '../../helpers/until.js'
@@ -22,8 +30,10 @@ import {resStatus, startPluginSpecNode, type PluginSpecNode} from '../plugins/ko
 
 const strategy = 'postgres'
 const TEST_PLUGIN = (name: string) => `Kong's test plugin \`${name}\` is not bundled`
-const NO_FILE_LOG = 'reads the request as a file-log entry holds it (headers, querystring, upstream_uri): kctl bundles no file-log, and prometheus, the bundled log plugin, keeps no request'
-const NGINX_CLIENT_ERROR = 'a request Node\'s parser refuses gets Kong\'s error page but no plugin runs on it (Kong runs its global plugins); no bundled log plugin records a request no route matched'
+const LOGS = mkdtempSync(join(tmpdir(), 'kctl-plugins-triggering-'))
+/** Kong's `os.tmpname()` of a describe. */
+let fileLogSeq = 0
+const fileLogPath = () => join(LOGS, `file-log-${++fileLogSeq}.log`)
 
 /** Kong's `db:truncate(...)`: every plugin, route, service and consumer deleted (credentials go with their consumer). */
 async function truncate(node: PluginSpecNode): Promise<void> {
@@ -37,16 +47,41 @@ async function truncate(node: PluginSpecNode): Promise<void> {
   }
 }
 
-/** The prometheus count of requests to `service` answered with `code` (0 when absent). */
-async function counted(node: PluginSpecNode, service: string, code: number): Promise<number> {
-  const body = resStatus(200, await node.admin.get('/metrics'))
-  const line = body.split('\n').find((l) => l.startsWith('kong_http_requests_total{') && l.includes(`service="${service}"`) && l.includes(`code="${code}"`))
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0
+/** Kong's `find_log_line`: the first entry of the client 127.0.0.1 with that X-UUID (when given) that passes `customCheck`. */
+function findLogLine(path: string, uuid: string | null, customCheck?: (logMessage: any) => boolean): any {
+  if (!existsSync(path)) return false
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line === '') continue
+    const logMessage = JSON.parse(line)
+    if (logMessage.client_ip !== '127.0.0.1') continue
+    if (uuid && logMessage.request.headers['x-uuid'] !== uuid) continue
+    if (customCheck && !customCheck(logMessage)) continue
+    return logMessage
+  }
+  return false
 }
 
-/** Kong's `wait_for_log_line`: the log handler saw this request (counted once more). */
-const waitForLogLine = (node: PluginSpecNode, service: string, code: number, before: number) =>
-  until(`prometheus counted a ${code} of ${service}`, async () => (await counted(node, service, code)) === before + 1)
+/** Kong's `wait_for_log_line`. */
+const waitForLogLine = (path: string, uuid: string | null, customCheck?: (logMessage: any) => boolean) =>
+  until(`a log line${uuid ? ` of ${uuid}` : ''} in ${path}`, () => findLogLine(path, uuid, customCheck))
+
+/**
+ * Kong's `proxy_client:send` of a request the proxy refuses before reading it all: written
+ * on a connection of its own, the answer read until the proxy closes it.
+ */
+function sendRaw(port: number, method: string, path: string, headers: Record<string, string>): Promise<{status: number; text: string}> {
+  const head = `${method} ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(head))
+    const chunks: Buffer[] = []
+    socket.on('data', (c: Buffer) => chunks.push(c))
+    socket.on('error', reject)
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1')
+      resolve({status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text})
+    })
+  })
+}
 
 describe(`Plugins triggering [#${strategy}]`, () => {
   let node: PluginSpecNode
@@ -90,6 +125,7 @@ describe(`Plugins triggering [#${strategy}]`, () => {
   after(async () => {
     for (const fn of cleanups.reverse()) await fn()
     await node?.close()
+    rmSync(LOGS, {recursive: true, force: true})
   })
 
   const get = (path: string, host: string, headers: Record<string, string> = {}) => node.proxy.get(path, {headers: {Host: host, ...headers}})
@@ -131,6 +167,7 @@ describe(`Plugins triggering [#${strategy}]`, () => {
   it('builds complete plugins iterator even when plugin errors', {skip: `${TEST_PLUGIN('error-generator')} (nor \`error-handler-log\`)`}, () => {})
 
   describe('short-circuited requests', () => {
+    const FILE_LOG_PATH = fileLogPath()
     before(async () => {
       await truncate(node)
       const bp = node.bp
@@ -141,17 +178,21 @@ describe(`Plugins triggering [#${strategy}]`, () => {
         await bp.plugins.insert({name: 'key-auth', route: {id: route.id}})
         // response/body filter plugin (Kong's `dummy`: a header, and the body appended to)
         await bp.plugins.insert({name: 'response-transformer', route: {id: route.id}, config: {add: {headers: ['Dummy-Plugin:1'], json: ['dummy:appended from body filtering']}}})
-        // log phase plugin (Kong's `file-log`)
-        await bp.plugins.insert({name: 'prometheus', route: {id: route.id}, config: {status_code_metrics: true}})
+        // log phase plugin
+        await bp.plugins.insert({name: 'file-log', route: {id: route.id}, config: {path: FILE_LOG_PATH}})
       }
+      // Kong's `example_err` route is left out: its plugin is Kong's test plugin `dummy`
     })
+    // Kong's `helpers.clean_logfile`: the file emptied (the plugin keeps it open)
+    beforeEach(() => writeFileSync(FILE_LOG_PATH, ''))
 
     it('execute a log plugin', async () => {
-      const before = await counted(node, 'example', 401)
-      const res = await get('/status/200', 'mock_upstream', {'X-UUID': crypto.randomUUID()}) // /!\ no key credential
+      const uuid = crypto.randomUUID()
+      const res = await get('/status/200', 'mock_upstream', {'X-UUID': uuid}) // /!\ no key credential
       resStatus(401, res)
-      // TEST: ensure that our logging plugin was executed and recorded the request
-      await waitForLogLine(node, 'example', 401, before)
+      // TEST: ensure that our logging plugin was executed and wrote
+      // something to disk.
+      await waitForLogLine(FILE_LOG_PATH, uuid)
     })
 
     it('execute a header_filter plugin', async () => {
@@ -194,52 +235,141 @@ describe(`Plugins triggering [#${strategy}]`, () => {
   })
 
   describe('proxy-intercepted error', () => {
+    const FILE_LOG_PATH = fileLogPath()
     before(async () => {
       await truncate(node)
       const bp = node.bp
+      const fileLog = (service?: {id: string}) => bp.plugins.insert({name: 'file-log', ...(service ? {service: {id: service.id}} : {}), config: {path: FILE_LOG_PATH, reopen: true}})
       // service to mock HTTP 502: a loopback port nobody listens on
       const refused = await bp.services.insert({name: 'conn_refused', host: '127.0.0.1', port: await deadPort()})
       await bp.routes.insert({hosts: ['refused'], protocols: ['http'], service: {id: refused.id}})
+      await fileLog(refused)
       // service to mock HTTP 503
       const unavailable = await bp.services.insert({name: 'unavailable'})
       await bp.routes.insert({hosts: ['unavailable'], protocols: ['http'], service: {id: unavailable.id}})
+      await fileLog(unavailable)
       // service to mock HTTP 504: a loopback port whose accept queue is full
       const blackhole = await startBlackhole({after: (fn) => cleanups.push(fn)})
       const timeout = await bp.services.insert({name: 'timeout', host: '127.0.0.1', port: blackhole.port, connect_timeout: 1})
       await bp.routes.insert({hosts: ['connect_timeout'], protocols: ['http'], service: {id: timeout.id}})
-      // the log plugin, global (Kong's file-log on each service and globally)
-      await bp.plugins.insert({name: 'prometheus', config: {status_code_metrics: true}})
+      await fileLog(timeout)
+      // Kong's `runtime_exception` service is left out: its plugin is `pre-function` (Lua)
+      // global plugin to catch Nginx-produced client errors (Kong's `error-handler-log` is left out)
+      await fileLog()
     })
+    beforeEach(() => writeFileSync(FILE_LOG_PATH, ''))
+    afterEach(() => rmSync(FILE_LOG_PATH, {force: true}))
 
     it('executes a log plugin on Bad Gateway (HTTP 502)', async () => {
-      const before = await counted(node, 'conn_refused', 502)
-      const res = await get('/status/200', 'refused', {'X-UUID': crypto.randomUUID()})
+      // triggers error_page directive
+      const uuid = crypto.randomUUID()
+      const res = await get('/status/200', 'refused', {'X-UUID': uuid})
       resStatus(502, res) // Bad Gateway
-      // TEST: ensure that our logging plugin was executed
-      await waitForLogLine(node, 'conn_refused', 502, before)
+      // TEST: ensure that our logging plugin was executed and wrote
+      // something to disk.
+      await waitForLogLine(FILE_LOG_PATH, uuid)
     })
 
-    it('log plugins sees same request in error_page handler (HTTP 502)', {skip: NO_FILE_LOG}, () => {})
+    it('log plugins sees same request in error_page handler (HTTP 502)', async () => {
+      // triggers error_page directive
+      const uuid = crypto.randomUUID()
+      const res = await node.proxy.post('/status/200?foo=bar', {headers: {Host: 'refused', 'X-UUID': uuid}})
+      resStatus(502, res) // Bad Gateway
+      // TEST: ensure that our logging plugin was executed and wrote
+      // something to disk.
+      await waitForLogLine(FILE_LOG_PATH, uuid, (logMessage) =>
+        logMessage.request.headers.host === 'refused' &&
+        logMessage.request.method === 'POST' &&
+        logMessage.request.querystring.foo === 'bar' &&
+        logMessage.upstream_uri === '/status/200?foo=bar')
+    })
 
     it('executes a log plugin on Service Unavailable (HTTP 503)', async () => {
-      const before = await counted(node, 'unavailable', 503)
-      const res = await get('/status/503', 'unavailable', {'X-UUID': crypto.randomUUID()})
+      // Does not trigger error_page directive (no proxy_intercept_errors)
+      const uuid = crypto.randomUUID()
+      const res = await get('/status/503', 'unavailable', {'X-UUID': uuid})
       resStatus(503, res) // Service Unavailable
-      await waitForLogLine(node, 'unavailable', 503, before)
+      // TEST: ensure that our logging plugin was executed and wrote
+      // something to disk.
+      await waitForLogLine(FILE_LOG_PATH, uuid)
     })
 
     it('executes a log plugin on Gateway Timeout (HTTP 504)', async () => {
-      const before = await counted(node, 'timeout', 504)
-      const res = await get('/status/200', 'connect_timeout', {'X-UUID': crypto.randomUUID()})
+      // triggers error_page directive
+      const uuid = crypto.randomUUID()
+      const res = await get('/status/200', 'connect_timeout', {'X-UUID': uuid})
       resStatus(504, res) // Gateway Timeout
-      await waitForLogLine(node, 'timeout', 504, before)
+      // TEST: ensure that our logging plugin was executed and wrote
+      // something to disk.
+      await waitForLogLine(FILE_LOG_PATH, uuid)
     })
 
-    it('log plugins sees same request in error_page handler (HTTP 504)', {skip: NO_FILE_LOG}, () => {})
-    it('executes a global log plugin on Nginx-produced client errors (HTTP 400)', {skip: NGINX_CLIENT_ERROR}, () => {})
-    it('log plugins sees same request in error_page handler (HTTP 400)', {skip: NGINX_CLIENT_ERROR}, () => {})
-    it('executes a global log plugin on Nginx-produced client errors (HTTP 414)', {skip: NGINX_CLIENT_ERROR}, () => {})
-    it('log plugins sees same request in error_page handler (HTTP 414)', {skip: NGINX_CLIENT_ERROR}, () => {})
+    it('log plugins sees same request in error_page handler (HTTP 504)', async () => {
+      // triggers error_page directive
+      const uuid = crypto.randomUUID()
+      const res = await node.proxy.post('/status/200?foo=bar', {headers: {Host: 'connect_timeout', 'X-UUID': uuid}})
+      resStatus(504, res) // Gateway Timeout
+      // TEST: ensure that our logging plugin was executed and wrote
+      // something to disk.
+      await waitForLogLine(FILE_LOG_PATH, uuid, (logMessage) =>
+        logMessage.request.headers.host === 'connect_timeout' &&
+        logMessage.request.method === 'POST' &&
+        logMessage.request.querystring.foo === 'bar' &&
+        logMessage.upstream_uri === '/status/200?foo=bar')
+    })
+
+    // Kong: `2^10 * 10`, over nginx's 8k line; here over Node's 16 KiB head (see the top)
+    const LARGE_HEADER = 'a'.repeat(2 ** 10 * 20)
+
+    it('executes a global log plugin on Nginx-produced client errors (HTTP 400)', async () => {
+      // triggers error_page directive
+      const uuid = crypto.randomUUID()
+      const res = await sendRaw(node.proxyPort, 'GET', '/', {Host: 'unavailable', 'X-Large': LARGE_HEADER, 'X-UUID': uuid})
+      assert.equal(res.status, 400, res.text)
+      // TEST: ensure that our logging plugin was executed and wrote
+      // something to disk.
+      await waitForLogLine(FILE_LOG_PATH, null, (logMessage) => logMessage.response.status === 400)
+    })
+
+    it('log plugins sees same request in error_page handler (HTTP 400)', async () => {
+      // triggers error_page directive
+      const uuid = crypto.randomUUID()
+      const res = await sendRaw(node.proxyPort, 'POST', '/status/200?foo=bar', {Host: 'unavailable', 'X-Large': LARGE_HEADER, 'X-UUID': uuid})
+      assert.equal(res.status, 400, res.text)
+      // TEST: ensure that our logging plugin was executed and wrote
+      // something to disk.
+      await waitForLogLine(FILE_LOG_PATH, null, (logMessage) =>
+        logMessage.request.method === 'POST' &&
+        logMessage.request.querystring.foo === 'bar' &&
+        logMessage.upstream_uri === '') // no URI here since Nginx could not parse request
+    })
+
+    it('executes a global log plugin on Nginx-produced client errors (HTTP 414)', async () => {
+      // triggers error_page directive
+      const uuid = crypto.randomUUID()
+      const res = await sendRaw(node.proxyPort, 'GET', `/?foo=${'a'.repeat(2 ** 10 * 10)}`, {Host: 'unavailable', 'X-UUID': uuid})
+      assert.equal(res.status, 414, res.text)
+      // TEST: ensure that our logging plugin was executed and wrote
+      // something to disk.
+      await waitForLogLine(FILE_LOG_PATH, null, (logMessage) =>
+        Object.keys(logMessage.request.headers).length === 0 &&
+        logMessage.response.status === 414)
+    })
+
+    it('log plugins sees same request in error_page handler (HTTP 414)', async () => {
+      // triggers error_page directive
+      const uuid = crypto.randomUUID()
+      const res = await sendRaw(node.proxyPort, 'POST', `/?foo=${'a'.repeat(2 ** 10 * 10)}`, {Host: 'unavailable', 'X-UUID': uuid})
+      assert.equal(res.status, 414, res.text)
+      // TEST: ensure that our logging plugin was executed and wrote
+      // something to disk.
+      await waitForLogLine(FILE_LOG_PATH, null, (logMessage) =>
+        logMessage.request.method === 'POST' &&
+        logMessage.upstream_uri === '' && // no URI here since Nginx could not parse request
+        logMessage.request.headers['x-uuid'] === undefined && // none since Nginx could not parse request
+        logMessage.request.headers.host === undefined) // none as well
+    })
+
     it('executes plugins header_filter/body_filter on Nginx-produced client errors (HTTP 4xx)', {skip: TEST_PLUGIN('error-handler-log')}, () => {})
     it('executes plugins header_filter/body_filter on Nginx-produced server errors (HTTP 5xx)', {skip: TEST_PLUGIN('error-handler-log')}, () => {})
     it('sees ctx introspection variables on Nginx-produced server errors (HTTP 5xx)', {skip: TEST_PLUGIN('error-handler-log')}, () => {})

@@ -27,6 +27,8 @@ export const handler: PluginHandler<Config> = {
       id = GENERATORS[conf.generator](k)
       k.setUpstreamHeader(name, id)
     }
+    // what loggers write about the request carries it (Kong's set_serialize_value)
+    k.setSerializeValue('correlation_id', id)
     if (conf.echo_downstream) k.setResponseHeader(name, id)
   },
 }
