@@ -432,7 +432,12 @@ async function run(state: RequestState): Promise<void> {
   req.on('error', onRequestError)
   let upstreamRes: UpstreamResponse | null = null
   try {
-    if (!routerPhase(ctx) || !accessPhase(ctx)) return
+    if (!routerPhase(ctx)) {
+      // no route (or no Host): answered already; the global plugins log it, as Kong's do
+      useGlobalPlugins(ctx, shared.pluginStates)
+      return
+    }
+    if (!accessPhase(ctx)) return
     // no await (and no promise) when the route has no plugins, or only synchronous ones
     if (ctx.snapshot.pluginPlan.forRoute(ctx.route!.id).length > 0) {
       const passed = pluginAccessPhase(ctx, shared.pluginStates)
