@@ -18,6 +18,7 @@ import {PathIndex} from './path-index.js'
 import {ShardedMap} from './sharded-map.js'
 import type {RouteMatch, Router, RouterRequest} from './types.js'
 import {sanitizePostfix, upstreamPath} from './upstream-path.js'
+import {escapePath} from './normalize.js'
 
 export interface RouterInput {
   routes: ReadonlyArray<Entity<'routes'>>
@@ -312,7 +313,8 @@ function result(m: Matcher, hit: RegExpExecArray | string | null, path: string):
     service: m.service,
     prefix: strip ? matched : null,
     captures,
-    upstreamPath: upstreamPath(route.path_handling ?? 'v0', strip, base, postfix, path),
+    // Kong's `escape`: what normalization decoded (and what it need not) goes upstream escaped
+    upstreamPath: escapePath(upstreamPath(route.path_handling ?? 'v0', strip, base, postfix, path)),
   }
 }
 
