@@ -235,6 +235,31 @@ describe('routes', () => {
     assert.deepEqual(r.body.fields.hosts, ['only one wildcard must be specified'])
   })
 
+  // Kong's spec/01-unit/01-db/01-schema/06-routes_spec.lua, "paths attribute"
+  test('paths: empty segments, escapes and the normalized form, as Kong checks them', async () => {
+    const errors = async (paths: string[]) => {
+      const r = await bed.api.call('POST', '/routes', {paths})
+      assert.equal(r.status, 400)
+      return r.body.fields.paths
+    }
+    assert.deepEqual(await errors(['/foo//bar', '/foo/bar//', '//foo/bar']), ['must not have empty segments', 'must not have empty segments', 'must not have empty segments'])
+    // "rejects badly percent-encoded values"
+    const bad = ['/some%2words', '/some%0Xwords', '/some%2Gwords', '/some%20words%', '/some%20words%a', '/some%20words%ax']
+    assert.deepEqual(await errors(bad), ['%2w', '%0X', '%2G', '%', '%a', '%ax'].map((e) => `invalid url-encoded value: '${e}'`))
+    // a plain path is matched against normalized request paths: it must be in that form
+    assert.deepEqual(await errors(['/a/../b', '/%7euser', '/a%2fb']), [
+      "non-normalized path, consider use '/b' instead",
+      "non-normalized path, consider use '/~user' instead",
+      "non-normalized path, consider use '/a%2Fb' instead",
+    ])
+    // acceptance: the apex, unreserved characters, a trailing slash, reserved escapes, a regex
+    for (const path of ['/', '/abcd~user~2', '/ovo/', '/a%2Fb', '~/users/\\d+']) {
+      const r = await bed.api.call('POST', '/routes', {paths: [path]})
+      assert.equal(r.status, 201, `${path}: ${JSON.stringify(r.body)}`)
+      await bed.api.call('DELETE', `/routes/${r.body.id}`)
+    }
+  })
+
   test('foreign keys: unknown service by id or by name, and delete of a referenced service', async () => {
     const id = '0e0e0e0e-1111-4222-8333-444444444444'
     const byId = await bed.api.call('POST', '/routes', {paths: ['/x'], service: {id}})

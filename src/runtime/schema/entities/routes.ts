@@ -1,10 +1,18 @@
 import {createdAt, defineEntity, idField, tagsField, updatedAt, type EntityFields, type ScalarOf} from '../field.js'
 import * as t from '../typedefs.js'
 import {pcreToJs} from '../../kit/pcre.js'
+import {normalizePath} from '../../router/normalize.js'
 
+/**
+ * Kong's `router_path`: a plain path (`/…`) or a regex (`~/…`), never an empty segment;
+ * a regex must compile; a plain path must have complete escapes and be in the form the
+ * router normalizes request paths to (else it could never match).
+ */
 const routePath: ScalarOf<'string'> = {
   type: 'string',
   custom: (v: string) => {
+    if (!v.startsWith('/') && !v.startsWith('~/')) return 'should start with: / (fixed path) or ~/ (regex path)'
+    if (v.includes('//')) return 'must not have empty segments'
     if (v.startsWith('~')) {
       try {
         new RegExp(pcreToJs(v.slice(1)))
@@ -13,9 +21,22 @@ const routePath: ScalarOf<'string'> = {
         return `invalid regex: '${v.slice(1)}' (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`
       }
     }
-    if (!v.startsWith('/')) return 'should start with: / (fixed path) or ~/ (regex path)'
-    return null
+    return plainPathError(v)
   },
+}
+
+/** RFC 3986's unreserved and reserved characters that may stand in a path, and `%`. */
+const RFC3986_PATH = /^\/[A-Za-z0-9._~\/%:@!$&'()*+,;=-]*$/
+
+/**
+ * Of typedefs `path`'s checks, Kong's router paths keep the one on escapes (made only when
+ * every character is one RFC 3986 allows), then ask for the normalized form.
+ */
+function plainPathError(v: string): string | null {
+  const stray = RFC3986_PATH.test(v) ? v.replace(/%[0-9A-Fa-f]{2}/g, '___').match(/%.?.?/) : null
+  if (stray) return `invalid url-encoded value: '${stray[0]}'`
+  const normalized = normalizePath(v)
+  return normalized === v ? null : `non-normalized path, consider use '${normalized}' instead`
 }
 
 const isGrpc = (e: EntityFields) => Array.isArray(e.protocols) && e.protocols.length > 0 && e.protocols.every((p: unknown) => p === 'grpc' || p === 'grpcs')
