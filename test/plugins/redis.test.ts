@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {createClient} from 'redis'
+import {generateCa, issueCertificate} from '../../src/pki/index.js'
 import {findPlugin} from '../../src/runtime/plugins/registry.js'
 import {EMPTY_UUID} from '../../src/runtime/plugins/rate-limiting/cluster-policy.js'
 import {CLUSTER_IN_HYBRID} from '../../src/runtime/plugins/rate-limiting/schema.js'
@@ -20,13 +21,13 @@ after(async () => {
   await redis?.stop()
 })
 
-async function nodes(t: any, conf: Record<string, unknown>, count: number) {
+async function nodes(t: any, conf: Record<string, unknown>, count: number, trustedCertificates?: string[]) {
   const up = await startUpstream(t, 'a')
   const s = service({url: `http://127.0.0.1:${up.port}`})
   const r = route({paths: ['/'], service: {id: s.id}})
   const p = plugin('rate-limiting', conf)
   const ports: number[] = []
-  for (let i = 0; i < count; i++) ports.push((await startProxy(t, {services: [s], routes: [r], plugins: [p]} as any)).port)
+  for (let i = 0; i < count; i++) ports.push((await startProxy(t, {services: [s], routes: [r], plugins: [p]} as any, {trustedCertificates})).port)
   return {ports, up, route: r, service: s}
 }
 
@@ -59,6 +60,31 @@ describe('plugins: rate-limiting (redis)', () => {
     assert.equal(res.status, 500)
     assert.equal(res.json().message, 'An unexpected error occurred')
     assert.equal(strict.up.hits(), 0)
+  })
+
+  test('over TLS: ssl_verify trusts the CAs of lua_ssl_trusted_certificate and checks server_name; any other certificate is a redis failure', async (t) => {
+    const ca = await generateCa({days: 1})
+    const leaf = await issueCertificate(ca, {commonName: 'redis.test', sans: ['redis.test'], usage: 'server', days: 1})
+    const tls = await startTestRedis({tls: {cert: leaf.cert, key: leaf.key, ca: ca.cert}})
+    t.after(() => tls.stop())
+    const conf = (redis: Record<string, unknown>) => ({minute: 5, policy: 'redis', limit_by: 'ip', fault_tolerant: false, redis: {host: '127.0.0.1', port: tls.tlsPort, timeout: 1000, ...redis}})
+    const verified = await nodes(t, conf({ssl: true, ssl_verify: true, server_name: 'redis.test'}), 1, [ca.cert])
+    const ok = await get(verified.ports[0], '/')
+    assert.equal(ok.status, 200)
+    assert.equal(ok.headers['x-ratelimit-remaining-minute'], '4', 'counted in the TLS redis')
+    const unverified = await nodes(t, conf({ssl: true, ssl_verify: false, server_name: 'nowhere.test'}), 1, [])
+    assert.equal((await get(unverified.ports[0], '/')).status, 200, 'ssl_verify off: any certificate')
+    const other = await generateCa({days: 1})
+    for (const [why, redis, trusted] of [
+      ['a CA the node does not trust', {ssl: true, ssl_verify: true, server_name: 'redis.test'}, [other.cert]],
+      ['another server name', {ssl: true, ssl_verify: true, server_name: 'other.test'}, [ca.cert]],
+      ['no TLS to a TLS port', {ssl: false}, [ca.cert]],
+    ] as const) {
+      const refused = await nodes(t, conf(redis), 1, [...trusted])
+      const res = await get(refused.ports[0], '/')
+      assert.equal(res.status, 500, why)
+      assert.equal(refused.up.hits(), 0, why)
+    }
   })
 
   test('redis policy requires redis.host; a control plane refuses the cluster policy', () => {

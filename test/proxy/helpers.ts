@@ -60,8 +60,8 @@ export function entities(e: Partial<EntitySet>): EntitySet {
 }
 
 /** A proxy on 127.0.0.1:<free port> serving `config`. */
-export async function startProxy(t: Cleanup, config: Partial<EntitySet>, opts: Partial<Pick<ProxyOptions, 'drainMs' | 'log' | 'database' | 'headers' | 'realIp' | 'errorDefaultType'>> = {}): Promise<{proxy: Proxy; port: number}> {
-  const proxy = createProxy({log: opts.log ?? silentLogger, initial: buildSnapshot(entities(config)), drainMs: opts.drainMs, database: opts.database, headers: opts.headers, realIp: opts.realIp, errorDefaultType: opts.errorDefaultType})
+export async function startProxy(t: Cleanup, config: Partial<EntitySet>, opts: Partial<Pick<ProxyOptions, 'drainMs' | 'log' | 'database' | 'headers' | 'realIp' | 'errorDefaultType' | 'trustedCertificates'>> = {}): Promise<{proxy: Proxy; port: number}> {
+  const proxy = createProxy({log: opts.log ?? silentLogger, initial: buildSnapshot(entities(config)), drainMs: opts.drainMs, database: opts.database, headers: opts.headers, realIp: opts.realIp, errorDefaultType: opts.errorDefaultType, trustedCertificates: opts.trustedCertificates})
   const port = await deadPort()
   await proxy.listen([{host: '127.0.0.1', port, ssl: false, http2: false, reuseport: false, flags: []}])
   t.after(() => proxy.close())

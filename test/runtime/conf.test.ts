@@ -4,6 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, test} from 'node:test'
 import {ConfError, loadConf, parseConfText, publicConf} from '../../src/runtime/conf/load.js'
+import {readTrustedCertificates} from '../../src/runtime/conf/trusted-certificates.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-conf-'))
 after(() => rmSync(dir, {recursive: true, force: true}))
@@ -67,6 +68,22 @@ describe('kong.conf', () => {
     for (const [env, message] of cases) {
       assert.throws(() => loadConf({env}), (err: unknown) => err instanceof ConfError && err.errors.includes(message), message)
     }
+  })
+
+  test("lua_ssl_trusted_certificate: Kong's default `system`, PEM files, and a file that cannot be read or holds no certificate stops the node", () => {
+    assert.deepEqual(loadConf({env: {}}).lua_ssl_trusted_certificate, ['system'])
+    assert.ok(readTrustedCertificates(loadConf({env: {}})).length > 10, "the system's roots")
+    const ca = confFile('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n')
+    assert.deepEqual(readTrustedCertificates(loadConf({env: {KONG_LUA_SSL_TRUSTED_CERTIFICATE: ca}})), ['-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----', '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----'])
+    const empty = confFile('not a certificate\n')
+    const missing = join(dir, 'nowhere.crt')
+    assert.throws(
+      () => loadConf({env: {KONG_LUA_SSL_TRUSTED_CERTIFICATE: `system,${missing},${empty}`}}),
+      (err: unknown) =>
+        err instanceof ConfError &&
+        err.errors.includes(`lua_ssl_trusted_certificate: cannot read '${missing}' (ENOENT); give PEM files of CA certificates, or 'system'`) &&
+        err.errors.includes(`lua_ssl_trusted_certificate: '${empty}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`),
+    )
   })
 
   test("upstream keepalive settings: Kong's defaults (512, 10000, 60), 0 accepted", () => {

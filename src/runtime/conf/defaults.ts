@@ -72,6 +72,7 @@ export const CONF_KEYS = {
   upstream_keepalive_idle_timeout: {type: 'number', default: 60},
   plugins: {type: 'list', default: ['bundled']},
   log_level: {type: 'string', default: 'notice', one_of: ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg']},
+  lua_ssl_trusted_certificate: {type: 'list', default: ['system']},
   ssl_cert: {type: 'list', default: []},
   ssl_cert_key: {type: 'list', default: [], secret: true},
   // the status listener's certificate for its `ssl` addresses; self-signed when unset

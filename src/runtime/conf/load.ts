@@ -9,6 +9,7 @@ import {nearestConfKey} from './nearest.js'
 import {headerSettingErrors, trustedIpErrors} from './proxy-settings.js'
 import {adminGuiUrlErrors} from './admin-gui.js'
 import {errorTemplateErrors} from './error-templates.js'
+import {trustedCertificateErrors} from './trusted-certificates.js'
 
 export class ConfError extends Error {
   constructor(readonly errors: string[]) {
@@ -89,6 +90,7 @@ export function checkCombinations(c: NodeConf): string[] {
   if (c.pg_port < 1 || c.pg_port > 65535) errors.push(`pg_port must be between 1 and 65535`)
   for (const name of CHECKED_VALUES) errors.push(...valueErrors(name, c[name]))
   errors.push(...errorTemplateErrors(c))
+  errors.push(...trustedCertificateErrors(c))
   return errors
 }
 

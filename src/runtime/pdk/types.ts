@@ -78,6 +78,11 @@ export interface PluginEnvironment {
    * database (DB-less, data planes). Owned by whoever made the proxy: never ended by a plugin.
    */
   database?: pg.Pool
+  /**
+   * The CA certificates (PEM) a plugin verifies a server's certificate against: kong.conf
+   * `lua_ssl_trusted_certificate`; absent: Node's roots.
+   */
+  trustedCertificates?: string[]
 }
 
 /**

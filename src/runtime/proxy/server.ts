@@ -23,6 +23,7 @@ import {pluginAccessPhase, pluginLogPhase, useGlobalPlugins} from './plugins-run
 import {PluginStates} from '../pdk/state.js'
 import {MESSAGES, SERVER_HEADER, sendError} from './responses.js'
 import {CONTENT_TYPES, errorBody, negotiateError, type ErrorTemplates} from './error-format.js'
+import {readTrustedCertificates} from '../conf/trusted-certificates.js'
 import {readErrorTemplates} from '../conf/error-templates.js'
 import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
@@ -76,11 +77,14 @@ export interface ProxyOptions {
   errorDefaultType?: string
   /** kong.conf `error_template_*` (the files' text); Kong's templates if absent. */
   errorTemplates?: ErrorTemplates
+  /** kong.conf `lua_ssl_trusted_certificate` (PEM certificates), for plugins that verify servers; Node's roots if absent. */
+  trustedCertificates?: string[]
 }
 
 /** The proxy settings a node's conf carries. */
-export function proxyOptionsOf(conf: NodeConf): Pick<ProxyOptions, 'keepalive' | 'headers' | 'realIp' | 'errorDefaultType' | 'errorTemplates'> {
+export function proxyOptionsOf(conf: NodeConf): Pick<ProxyOptions, 'keepalive' | 'headers' | 'realIp' | 'errorDefaultType' | 'errorTemplates' | 'trustedCertificates'> {
   return {
+    trustedCertificates: readTrustedCertificates(conf),
     errorDefaultType: conf.error_default_type,
     errorTemplates: readErrorTemplates(conf),
     keepalive: keepaliveOf(conf),
@@ -106,7 +110,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
   if (realIp.header === 'proxy_protocol' && realIp.trusted) log.warn('real_ip_header = proxy_protocol is not supported (no PROXY protocol listeners); client addresses are the connections\' own')
   const health = new HealthRegistry()
   health.sync(snapshot.upstreams)
-  const pluginStates = new PluginStates({database: opts.database})
+  const pluginStates = new PluginStates({database: opts.database, trustedCertificates: opts.trustedCertificates})
   const servers: Server[] = []
   const sockets = new Set<Socket>()
   const inFlight = new Set<ServerResponse>()

@@ -23,6 +23,8 @@ interface State {
   local: LocalCounters
   /** The node's Postgres (absent without one): where `cluster` counts. */
   database?: pg.Pool
+  /** The node's trusted CAs (kong.conf `lua_ssl_trusted_certificate`), for redis over TLS with `ssl_verify`. */
+  trusted?: string[]
   /** Made on the first request that uses the redis policy; closed with the proxy. */
   redis?: RedisCounters
   /** The cluster policy over `database`; made on first use. */
@@ -103,7 +105,7 @@ function storeFailed(k: PluginContext, conf: Config, err: unknown): void {
 }
 
 async function redisAccess(k: PluginContext, conf: Config, scope: Scope): Promise<void> {
-  const store = (k.state.redis ??= new RedisCounters())
+  const store = (k.state.redis ??= new RedisCounters(k.state.trusted))
   const now = Date.now()
   const ws = windows(k, conf, scope, now, true)
   let used: number[]
@@ -141,7 +143,7 @@ export const handler: PluginHandler<Config, unknown, State> = {
   version: GATEWAY_VERSION,
   priority: 910,
   state: {
-    create: (env) => ({local: new LocalCounters(), database: env.database}),
+    create: (env) => ({local: new LocalCounters(), database: env.database, trusted: env.trustedCertificates}),
     close: (state) => state.redis?.close(),
   },
   access(k, conf) {

@@ -3,6 +3,8 @@
  * Kong's keys (`ratelimit:<route>:<service>:<identifier>:<window start ms>:<period>`)
  * and expiries. One client per connection settings, made on first use and dropped when
  * it fails, so the next request reconnects. Every command is bounded by `redis.timeout`.
+ * With `redis.ssl` the connection is TLS; `ssl_verify` checks the server's certificate
+ * against the node's trusted CAs and its name against `server_name` (else the host).
  */
 import {createClient} from 'redis'
 import type {ConfigOf} from '../../pdk/index.js'
@@ -28,6 +30,9 @@ function settings(conf: Conf): RedisConf & {host: string} {
 export class RedisCounters {
   private readonly clients = new Map<string, Promise<Client>>()
 
+  /** `trusted`: the CAs (PEM) a server's certificate is verified against with `ssl_verify` (kong.conf `lua_ssl_trusted_certificate`); Node's roots if absent. */
+  constructor(private readonly trusted?: string[]) {}
+
   /** Current counts of `keys` (0 when absent). Rejects when Redis fails or times out. */
   async usage(conf: Conf, keys: string[]): Promise<number[]> {
     const r = settings(conf)
@@ -52,11 +57,11 @@ export class RedisCounters {
   }
 
   private client(r: RedisConf & {host: string}): Promise<Client> {
-    const key = `${r.host}|${r.port}|${r.database}|${r.username ?? ''}|${r.ssl}|${r.server_name ?? ''}`
+    const key = `${r.host}|${r.port}|${r.database}|${r.username ?? ''}|${r.ssl}|${r.ssl_verify}|${r.server_name ?? ''}`
     let p = this.clients.get(key)
     if (p) return p
     const c = createClient({
-      socket: {host: r.host, port: r.port, connectTimeout: r.timeout, reconnectStrategy: false, ...(r.ssl ? {tls: true, rejectUnauthorized: r.ssl_verify, servername: r.server_name ?? undefined} : {})},
+      socket: {host: r.host, port: r.port, connectTimeout: r.timeout, reconnectStrategy: false, ...(r.ssl ? {tls: true, rejectUnauthorized: r.ssl_verify, servername: r.server_name ?? undefined, ...(r.ssl_verify && this.trusted ? {ca: this.trusted} : {})} : {})},
       username: r.username ?? undefined,
       password: r.password ?? undefined,
       database: r.database,
