@@ -101,7 +101,7 @@ export class PluginContext<S = unknown> {
   }
   /** The client connection: its serial number in this process and its requests so far, this one included (nginx's `$connection`, `$connection_requests`). */
   get connection(): {readonly serial: number; readonly requests: number} {
-    return this.ctx.connection
+    return {serial: this.ctx.connectionSerial, requests: this.ctx.connectionRequests}
   }
   get scheme(): 'http' | 'https' {
     return this.ctx.scheme

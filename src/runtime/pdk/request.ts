@@ -37,8 +37,10 @@ export interface RequestView {
   readonly remoteAddress: string
   /** The client socket's byte count when this request began (keep-alive sockets carry many). */
   readonly socketBytesWritten: number
-  /** nginx's `$connection` (serial) and `$connection_requests` (requests so far, this one included). */
-  readonly connection: {readonly serial: number; readonly requests: number}
+  /** nginx's `$connection`: the client connection's serial. */
+  readonly connectionSerial: number
+  /** nginx's `$connection_requests`: the requests so far on it, this one included. */
+  readonly connectionRequests: number
   readonly log: Logger
   readonly route: Route | null
   readonly service: Service | null

@@ -2,20 +2,21 @@
  * nginx's `$connection` and `$connection_requests` for the proxy's requests: the serial
  * number of a client connection in this process, and how many requests it has carried so
  * far, the current one included. A connection is numbered when its first request arrives
- * (a TLS or HTTP/2 request's socket is not the one `connection` events give).
+ * (a TLS or HTTP/2 request's socket is not the one `connection` events give). The count
+ * rides on the socket; a request keeps the two numbers, not an object of its own.
  */
-export interface ConnectionCount {
-  readonly serial: number
-  readonly requests: number
+const COUNT = Symbol('kctl.connection-count')
+
+interface Counted {
+  [COUNT]?: {serial: number; requests: number}
 }
 
-const counts = new WeakMap<object, {serial: number; requests: number}>()
 let serial = 0
 
-/** Counts one more request on `socket` (the request's `req.socket`) and returns where it stands. */
-export function countRequest(socket: object): ConnectionCount {
-  let c = counts.get(socket)
-  if (!c) counts.set(socket, (c = {serial: ++serial, requests: 0}))
+/** Counts one more request on `socket` (the request's `req.socket`) and returns its serial and count. */
+export function countRequest(socket: object): {serial: number; requests: number} {
+  const s = socket as Counted
+  const c = (s[COUNT] ??= {serial: ++serial, requests: 0})
   c.requests++
-  return {serial: c.serial, requests: c.requests}
+  return c
 }

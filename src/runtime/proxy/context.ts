@@ -28,7 +28,6 @@ import type {RequestView} from '../pdk/request.js'
 import type {PlannedPlugin, PluginInstance} from './plugins-plan.js'
 import type {ProxySnapshot} from './snapshot.js'
 import type {HeaderPolicy} from './kong-headers.js'
-import type {ConnectionCount} from './connection-count.js'
 import type {ClientCertificate} from './certificates.js'
 
 export type PhaseName = 'router' | 'access' | 'balancer' | 'response' | 'log'
@@ -70,8 +69,10 @@ export interface ProxyContext extends RequestView {
   readonly trustedClient: boolean
   /** The client socket's byte count when this request began (keep-alive sockets carry many). */
   readonly socketBytesWritten: number
-  /** The client connection's serial and its requests so far (connection-count.ts). */
-  readonly connection: ConnectionCount
+  /** The client connection's serial (connection-count.ts). */
+  readonly connectionSerial: number
+  /** The requests its connection carried, this one included. */
+  readonly connectionRequests: number
   /** The snapshot this request started with, kept to the end even if a new one is swapped in. */
   readonly snapshot: ProxySnapshot
   readonly req: IncomingMessage

@@ -365,6 +365,7 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
   const socketAddress = req.socket.remoteAddress ?? ''
   // no trusted_ips (the default): the connection's own address, nothing else looked at
   const client = realIp.trusted === null && !realIp.unix ? null : clientAddress(socketAddress, req.headers, realIp)
+  const connection = countRequest(req.socket)
   return {
     requestId,
     startedAt: performance.now(),
@@ -372,7 +373,8 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
     errorDefaultType,
     errorTemplates,
     socketBytesWritten: req.socket.bytesWritten,
-    connection: countRequest(req.socket),
+    connectionSerial: connection.serial,
+    connectionRequests: connection.requests,
     snapshot,
     req,
     res,
