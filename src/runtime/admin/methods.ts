@@ -81,12 +81,16 @@ const STATIC_ENDPOINTS = [
   '/upstreams/{upstreams}/targets/{targets}/{address}/unhealthy',
 ]
 
+/** A target's health set by hand: routes a node without a proxy (a control plane) does not have. */
+const SET_HEALTH = /\/(un)?healthy$/
+
 /**
  * Kong's `GET /endpoints`: every path template, entity ones derived from the schemas as
- * Kong's `endpoints.lua` generates them, sorted segment by segment.
+ * Kong's `endpoints.lua` generates them, sorted segment by segment. A control plane has no
+ * `(un)healthy` routes, as Kong's in hybrid mode.
  */
-export function endpointList(): string[] {
-  const out = new Set(STATIC_ENDPOINTS)
+export function endpointList(options: {controlPlane?: boolean} = {}): string[] {
+  const out = new Set(options.controlPlane ? STATIC_ENDPOINTS.filter((e) => !SET_HEALTH.test(e)) : STATIC_ENDPOINTS)
   for (const s of ENTITIES) {
     const a = s.admin_api_name ?? s.name
     out.add(`/${a}`)

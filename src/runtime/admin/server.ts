@@ -73,7 +73,7 @@ export function buildAdminApi(deps: AdminDeps): RequestHandler {
     const body = () => readBody(req)
     if (segments.length === 0) return method === 'GET' ? json(200, {...rootInfo(deps, true), pids: await nodePids(deps.workerPids)}) : METHOD_NOT_ALLOWED
     const status = await statusEndpoint(method, segments, deps)
-    if (segments[0] === 'endpoints' && segments.length === 1) return method === 'GET' ? json(200, {data: endpointList()}) : METHOD_NOT_ALLOWED
+    if (segments[0] === 'endpoints' && segments.length === 1) return method === 'GET' ? json(200, {data: endpointList({controlPlane: deps.controlPlane === true})}) : METHOD_NOT_ALLOWED
     if (status) return status
     if (segments[0] === 'metrics' && segments.length === 1) return metricsEndpoint(method, deps.metrics)
     if (segments[0] === 'clustering') return clusteringEndpoint(method, segments.slice(1), url.searchParams, url.pathname, deps.controlPlane ? deps.pool : null)

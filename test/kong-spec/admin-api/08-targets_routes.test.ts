@@ -7,8 +7,11 @@
  */
 import assert from 'node:assert/strict'
 import {after, before, beforeEach, describe, test as it} from 'node:test'
-import {itContentTypes, startSpecNode, type SpecNode} from './kong-client.js'
+import {clusterBed, freshDatabase, startControlPlane, type ControlPlaneNode} from '../../helpers/nodes.js'
+import {itContentTypes, KongClient, startSpecNode, type SpecNode} from './kong-client.js'
 
+/** A control plane, for the hybrid-mode case (Kong's spec starts one with role = control_plane). */
+const hybridBed = clusterBed('kctl-kong-targets-hybrid-')
 const HEALTH_NOT_PORTED = 'not ported yet: needs a proxying node with health checks running against target servers, and Kong\'s DNS mock (`custom_localhost`)'
 
 describe('Admin API #postgres', () => {
@@ -313,5 +316,21 @@ describe('Admin API #postgres', () => {
 })
 
 describe('/upstreams/{upstream}/targets/{target}/(un)healthy not available in hybrid mode', () => {
-  it('healthcheck endpoints not included in /endpoints', {skip: "not ported yet: needs a hybrid control plane node (Kong's spec starts one with role = control_plane)"}, () => {})
+  let cp: ControlPlaneNode
+  before(async () => {
+    cp = await startControlPlane(hybridBed.dir, hybridBed.pg, await freshDatabase(hybridBed.pg, `targets_hybrid_${process.pid}`), {cluster_cert: hybridBed.certFile, cluster_cert_key: hybridBed.keyFile})
+  })
+  after(() => cp?.node.stop())
+
+  it('healthcheck endpoints not included in /endpoints', async () => {
+    const res = await new KongClient(cp.admin).get('/endpoints')
+    assert.equal(res.status, 200, res.text)
+    const data: string[] = res.json.data
+    for (const e of ['/upstreams/{upstreams}/targets/{targets}/healthy', '/upstreams/{upstreams}/targets/{targets}/unhealthy', '/upstreams/{upstreams}/targets/{targets}/{address}/healthy', '/upstreams/{upstreams}/targets/{targets}/{address}/unhealthy']) {
+      assert.equal(data.includes(e), false, e)
+    }
+    // the rest is there, as on a node with a proxy
+    assert.ok(data.includes('/upstreams/{upstreams}/health'))
+    assert.ok(data.includes('/upstreams/{upstreams}/targets/all'))
+  })
 })
