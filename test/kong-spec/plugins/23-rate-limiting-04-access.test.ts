@@ -16,6 +16,7 @@ import assert from 'node:assert/strict'
 import {after, before, describe, test as it} from 'node:test'
 import {createClient} from 'redis'
 import {generateCa, issueCertificate} from '../../../src/pki/index.js'
+import {realIpSettings} from '../../../src/runtime/proxy/real-ip.js'
 import {startTestRedis, type TestRedis} from '../../helpers/redis.js'
 import {until} from '../../helpers/until.js'
 import {deadPort} from '../../proxy/helpers.js'
@@ -82,11 +83,13 @@ function shared(policy: string) {
   let n = nodes.get(policy)
   if (!n) {
     n = (async () => {
-      if (policy !== 'redis') return {node: await startPluginSpecNode()}
+      // Kong's start_kong for these describes: trusted_ips = 0.0.0.0/0,::/0 (real_ip_header X-Real-IP)
+      const realIp = realIpSettings(['0.0.0.0/0', '::/0'], 'X-Real-IP', false)
+      if (policy !== 'redis') return {node: await startPluginSpecNode({realIp})}
       // Kong's lua_ssl_trusted_certificate = spec/fixtures/redis/ca.crt: the CA of the TLS redis
       const ca = await generateCa({days: 1})
       const leaf = await issueCertificate(ca, {commonName: REDIS_SSL_SNI, sans: [REDIS_SSL_SNI], usage: 'server', days: 1})
-      const node = await startPluginSpecNode({trustedCertificates: [ca.cert]})
+      const node = await startPluginSpecNode({realIp, trustedCertificates: [ca.cert]})
       try {
         return {node, redis: await startTestRedis({tls: {cert: leaf.cert, key: leaf.key, ca: ca.cert}})}
       } catch (err) {
@@ -223,7 +226,23 @@ for (const policy of ['local', 'cluster', 'redis'] as const) {
         })
 
         if (limitBy === 'ip') {
-          it('blocks if exceeding limit (multiple ip)', {skip: 'not yet here: needs trusted_ips on the test node for X-Real-IP (client addresses from X-Real-IP are covered in test/proxy/real-ip.test.ts)'}, () => {})
+          it('blocks if exceeding limit (multiple ip)', async (t) => {
+            if (skip()) return t.skip(String(skip()))
+            const service = await setupService()
+            const route = await setupRoute(service, ['/test'])
+            const rl = await setupRl({minute: 6, policy, limit_by: 'ip'}, service)
+            try {
+              // the node trusts every proxy (Kong's trusted_ips = 0.0.0.0/0,::/0): X-Real-IP is the client
+              await retry(async () => {
+                await fresh()
+                for (const ip of ['127.0.0.1', '127.0.0.2']) validateHeaders(await clientRequests(7, () => GET('/test', {'X-Real-IP': ip})), true)
+              })
+            } finally {
+              await del(`/plugins/${rl.id}`)
+              await del(`/routes/${route.id}`)
+              await del(`/services/${service.id}`)
+            }
+          })
           it('blocks if exceeding limit #grpc (single ip)', {skip: 'not yet: kctl proxies no gRPC'}, () => {})
 
           it('hide_client_headers (single ip)', async (t) => {
