@@ -1,23 +1,28 @@
 /**
  * Kong's spec/02-integration/04-admin_api/08-targets_routes_spec.lua (3.9), ported: the
- * same describe/it titles and assertions, against a real Admin API over Postgres. The
- * health blocks (`/upstreams/{upstream}/health/`, `/targets/{target}/(un)healthy`, and
- * the hybrid-mode block) need a proxying node with active health checks and Kong's DNS
- * mock; they are listed as skipped, not ported yet (see docs/kong-specs.md).
+ * same describe/it titles and assertions, against a real Admin API over Postgres whose
+ * node proxies (target health lives in its balancers). `/targets/{target}/(un)healthy`
+ * runs for an IPv4, an IPv6 and a host-name target, and the hybrid-mode block on a
+ * control plane. The `GET /upstreams/{upstream}/health/` block is skipped, not ported yet:
+ * it needs Kong's DNS mock (`custom_localhost`) and targets resolved when the balancer is
+ * built, where kctl resolves a name on first contact (see docs/kong-specs.md).
  */
 import assert from 'node:assert/strict'
+import {randomUUID} from 'node:crypto'
 import {after, before, beforeEach, describe, test as it} from 'node:test'
 import {clusterBed, freshDatabase, startControlPlane, type ControlPlaneNode} from '../../helpers/nodes.js'
+import {until} from '../../helpers/until.js'
 import {itContentTypes, KongClient, startSpecNode, type SpecNode} from './kong-client.js'
 
 /** A control plane, for the hybrid-mode case (Kong's spec starts one with role = control_plane). */
 const hybridBed = clusterBed('kctl-kong-targets-hybrid-')
-const HEALTH_NOT_PORTED = 'not ported yet: needs a proxying node with health checks running against target servers, and Kong\'s DNS mock (`custom_localhost`)'
+const HEALTH_NOT_PORTED = 'not ported yet: needs Kong\'s DNS mock (`custom_localhost`) and targets resolved when the balancer is built (kctl resolves a name on first contact, so DNS_ERROR shows only after traffic or a check)'
 
 describe('Admin API #postgres', () => {
   let node: SpecNode
   before(async () => {
-    node = await startSpecNode()
+    // a node that proxies: target health lives in its balancers
+    node = await startSpecNode({proxy: true})
   })
   after(() => node?.close())
   const client = () => node.client
@@ -222,11 +227,59 @@ describe('Admin API #postgres', () => {
   })
 
   describe('/upstreams/{upstream}/targets/{target}/(un)healthy', () => {
-    for (const mode of ['ipv4', 'ipv6', 'hostname']) {
+    const localhosts = {ipv4: '127.0.0.1', ipv6: '[0000:0000:0000:0000:0000:0000:0000:0001]', hostname: 'localhost'}
+    for (const [mode, localhost] of Object.entries(localhosts)) {
       describe(`POST #${mode}`, () => {
-        it('checks every combination of valid and invalid upstream and target', {skip: HEALTH_NOT_PORTED}, () => {})
-        it('flips the target status from UNHEALTHY to HEALTHY', {skip: HEALTH_NOT_PORTED}, () => {})
-        it('flips the target status from HEALTHY to UNHEALTHY', {skip: HEALTH_NOT_PORTED}, () => {})
+        let upstream: any
+        let target: any
+        let wrongTarget: any
+        let targetPath = ''
+        before(async () => {
+          const myTargetName = `${localhost}:8192`
+          wrongTarget = await addTarget(await bp().upstreams.insert({}), myTargetName, 10)
+          upstream = await bp().upstreams.insert({})
+          let res = await client().patch(`/upstreams/${upstream.id}`, {body: {healthchecks: {passive: {healthy: {successes: 1}, unhealthy: {tcp_failures: 1, http_failures: 1, timeouts: 1}}}}})
+          assert.equal(res.status, 200, res.text)
+          res = await client().post(`/upstreams/${upstream.id}/targets`, {body: {target: myTargetName, weight: 10, upstream: {id: res.json.id}}})
+          assert.equal(res.status, 201, res.text)
+          target = res.json
+          assert.equal(target.target, myTargetName)
+          targetPath = `/upstreams/${upstream.id}/targets/${target.target}`
+        })
+        /** The first target's health on GET /upstreams/{u}/health, once it is `health` (Kong's pwait_until, 15 s). */
+        const healthBecomes = (health: string) =>
+          until(`${target.target} to be ${health}`, async () => {
+            const res = await client().get(`/upstreams/${upstream.id}/health`)
+            assert.equal(res.status, 200, res.text)
+            assert.equal(res.json.data[0].target, target.target)
+            return res.json.data[0].health === health
+          }, {timeoutMs: 15_000})
+
+        it('checks every combination of valid and invalid upstream and target', async () => {
+          for (const [i, u] of [randomUUID(), 'invalid', upstream.name, upstream.id].entries()) {
+            for (const [j, t] of [randomUUID(), 'invalid:1234', wrongTarget.id, target.target, target.id].entries()) {
+              for (const e of ['healthy', 'unhealthy']) {
+                const expected = i >= 2 && j >= 3 ? 204 : 404
+                const path = `/upstreams/${u}/targets/${t}/${e}`
+                assert.equal((await client().put(path)).status, expected, `bad status for path ${path}`)
+              }
+            }
+          }
+        })
+
+        it('flips the target status from UNHEALTHY to HEALTHY', async () => {
+          assert.equal((await client().put(`${targetPath}/unhealthy`)).status, 204)
+          await healthBecomes('UNHEALTHY')
+          assert.equal((await client().put(`${targetPath}/healthy`)).status, 204)
+          await healthBecomes('HEALTHY')
+        })
+
+        it('flips the target status from HEALTHY to UNHEALTHY', async () => {
+          assert.equal((await client().put(`${targetPath}/healthy`)).status, 204)
+          await healthBecomes('HEALTHY')
+          assert.equal((await client().put(`${targetPath}/unhealthy`)).status, 204)
+          await healthBecomes('UNHEALTHY')
+        })
       })
     }
   })

@@ -130,11 +130,12 @@ export interface SpecNode {
   close(): Promise<void>
 }
 
-export async function startSpecNode(): Promise<SpecNode> {
+/** `proxy`: the Admin API's node proxies too (its balancers' health is what `/health` shows). */
+export async function startSpecNode(options: {proxy?: boolean} = {}): Promise<SpecNode> {
   const pg: TestPostgres = await startTestPostgres()
   let admin: TestAdmin
   try {
-    admin = await startTestAdmin(pg)
+    admin = await startTestAdmin(pg, {proxy: options.proxy})
   } catch (err) {
     await pg.stop()
     throw err
