@@ -74,16 +74,28 @@ describe('plugins: rate-limiting (redis)', () => {
     assert.equal(ok.headers['x-ratelimit-remaining-minute'], '4', 'counted in the TLS redis')
     const unverified = await nodes(t, conf({ssl: true, ssl_verify: false, server_name: 'nowhere.test'}), 1, [])
     assert.equal((await get(unverified.ports[0], '/')).status, 200, 'ssl_verify off: any certificate')
+    // Kong (lua-resty-redis's sslhandshake) checks the name only when server_name is set
+    const chainOnly = await nodes(t, conf({ssl: true, ssl_verify: true}), 1, [ca.cert])
+    assert.equal((await get(chainOnly.ports[0], '/')).status, 200, 'ssl_verify without server_name: the chain only, not the host 127.0.0.1')
     const other = await generateCa({days: 1})
     for (const [why, redis, trusted] of [
       ['a CA the node does not trust', {ssl: true, ssl_verify: true, server_name: 'redis.test'}, [other.cert]],
       ['another server name', {ssl: true, ssl_verify: true, server_name: 'other.test'}, [ca.cert]],
+      ['a CA the node does not trust, without server_name', {ssl: true, ssl_verify: true}, [other.cert]],
       ['no TLS to a TLS port', {ssl: false}, [ca.cert]],
+      ['TLS to a plain port', {ssl: true, ssl_verify: false, port: tls.port}, [ca.cert]],
     ] as const) {
       const refused = await nodes(t, conf(redis), 1, [...trusted])
       const res = await get(refused.ports[0], '/')
       assert.equal(res.status, 500, why)
+      assert.equal(res.json().message, 'An unexpected error occurred', why)
       assert.equal(refused.up.hits(), 0, why)
+      // and like any redis failure, fault_tolerant proxies without the rate-limit headers
+      const tolerant = await nodes(t, {...conf(redis), fault_tolerant: true}, 1, [...trusted])
+      const proxied = await get(tolerant.ports[0], '/')
+      assert.equal(proxied.status, 200, why)
+      assert.equal(proxied.headers['x-ratelimit-limit-minute'], undefined, why)
+      assert.equal(tolerant.up.hits(), 1, why)
     }
   })
 

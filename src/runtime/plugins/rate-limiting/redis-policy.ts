@@ -4,7 +4,8 @@
  * and expiries. One client per connection settings, made on first use and dropped when
  * it fails, so the next request reconnects. Every command is bounded by `redis.timeout`.
  * With `redis.ssl` the connection is TLS; `ssl_verify` checks the server's certificate
- * against the node's trusted CAs and its name against `server_name` (else the host).
+ * against the node's trusted CAs and, when `server_name` is set, its name against it
+ * (as Kong: without one, the host is not checked).
  */
 import {createClient} from 'redis'
 import type {ConfigOf} from '../../pdk/index.js'
@@ -56,12 +57,23 @@ export class RedisCounters {
     await Promise.all(pending.map((p) => p.then((c) => c.destroy()).catch(() => {})))
   }
 
+  /**
+   * As Kong's (lua-resty-redis's `sslhandshake(false, server_name, ssl_verify)`): SNI only
+   * from `server_name`; with `ssl_verify` the chain is checked against the trusted CAs, and
+   * the certificate's name against `server_name` only when one is set.
+   */
+  private tls(r: RedisConf): {tls: true; rejectUnauthorized: boolean; servername?: string; ca?: string[]; checkServerIdentity?: () => undefined} {
+    const servername = r.server_name ?? undefined
+    if (!r.ssl_verify) return {tls: true, rejectUnauthorized: false, servername}
+    return {tls: true, rejectUnauthorized: true, servername, ...(this.trusted ? {ca: this.trusted} : {}), ...(servername ? {} : {checkServerIdentity: () => undefined})}
+  }
+
   private client(r: RedisConf & {host: string}): Promise<Client> {
     const key = `${r.host}|${r.port}|${r.database}|${r.username ?? ''}|${r.ssl}|${r.ssl_verify}|${r.server_name ?? ''}`
     let p = this.clients.get(key)
     if (p) return p
     const c = createClient({
-      socket: {host: r.host, port: r.port, connectTimeout: r.timeout, reconnectStrategy: false, ...(r.ssl ? {tls: true, rejectUnauthorized: r.ssl_verify, servername: r.server_name ?? undefined, ...(r.ssl_verify && this.trusted ? {ca: this.trusted} : {})} : {})},
+      socket: {host: r.host, port: r.port, connectTimeout: r.timeout, reconnectStrategy: false, ...(r.ssl ? this.tls(r) : {})},
       username: r.username ?? undefined,
       password: r.password ?? undefined,
       database: r.database,
