@@ -99,6 +99,20 @@ describe('plugins: rate-limiting (redis)', () => {
     }
   })
 
+  test("redis's schema is Kong's: host a host, server_name an SNI, ssl and ssl_verify optional", () => {
+    const rl = findPlugin('rate-limiting')!
+    const redisErrors = (redis: Record<string, unknown>) => (rl.validateConfig({minute: 1, policy: 'redis', redis}).errors as any)?.redis
+    assert.deepEqual(redisErrors({host: 'no such host'}), {host: 'invalid value: no such host'})
+    assert.deepEqual(redisErrors({host: 'r', server_name: '127.0.0.1'}), {server_name: 'must not be an IP'})
+    assert.deepEqual(redisErrors({host: 'r', server_name: 'redis.test:6380'}), {server_name: 'must not have a port'})
+    assert.equal(redisErrors({host: 'r', ssl: null, ssl_verify: null, server_name: 'redis.test'}), undefined)
+    const filled = rl.validateConfig({minute: 1, policy: 'redis', redis: {host: 'r'}}) as any
+    assert.equal(filled.errors, undefined)
+    assert.equal(filled.value.redis.ssl, false)
+    assert.equal(filled.value.redis.ssl_verify, false)
+    assert.equal(filled.value.redis.server_name, null)
+  })
+
   test('redis policy requires redis.host; a control plane refuses the cluster policy', () => {
     const rl = findPlugin('rate-limiting')!
     assert.deepEqual((rl.validateConfig({minute: 1, policy: 'redis'}).errors as any).redis, {host: 'required field missing'})

@@ -26,6 +26,6 @@ export type {ConfigOf, Consumer, Credential, PluginConfigSchema, PluginEntities,
 export {PluginStates} from './state.js'
 export {serialize, type SerializedRequest} from './log.js'
 export {acceptAnonymous, acceptCredential, consumerHeaders, findConsumer, indexCredentials, type CredentialIndex} from './auth.js'
-export {headerName} from './typedefs.js'
+export {headerName, host, sni} from './typedefs.js'
 export {GATEWAY_VERSION} from '../kit/version.js'
 export {createdAt, defineEntity, idField, tagsField, type EntitySchema, type Field, type FieldList} from '../schema/field.js'

@@ -1,6 +1,8 @@
 /** Field shapes several plugin schemas share (Kong's typedefs used by plugins). */
 import type {Field} from '../schema/field.js'
 
+export {host, sni} from '../schema/typedefs.js'
+
 const HEADER_NAME = /^[a-zA-Z0-9_-]+$/
 
 /** Kong's `typedefs.header_name`. */

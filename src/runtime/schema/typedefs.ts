@@ -68,6 +68,13 @@ export const sniName = (description: string): ScalarOf<'string'> => ({
   },
 })
 
+/** Kong's `typedefs.sni` (a TLS server name): a hostname, neither an IP address nor with a port. */
+export const sni = (description: string): ScalarOf<'string'> => ({
+  type: 'string',
+  description,
+  custom: serverNameProblem,
+})
+
 const IPV4_PORT_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?::(\d+))?$/
 
 /**

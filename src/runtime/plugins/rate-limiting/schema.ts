@@ -1,5 +1,5 @@
 /** rate-limiting's config, field for field and default for default as Kong 3.9's. */
-import {headerName, type Field, definePluginSchema} from '../../pdk/index.js'
+import {headerName, host, sni, type Field, definePluginSchema} from '../../pdk/index.js'
 import {PERIODS} from './counters.js'
 
 const limit = <P extends string>(period: P) => [period, {type: 'number', gt: 0, description: `Requests allowed per ${period}.`}] as const satisfies readonly [string, Field]
@@ -8,15 +8,15 @@ const redis = {
   type: 'record',
   description: 'Redis connection, for the redis policy.',
   fields: [
-    ['host', {type: 'string'}],
+    ['host', host('A string representing a host name, such as example.com.')],
     ['port', {type: 'integer', default: 6379, between: [0, 65535]}],
     ['timeout', {type: 'integer', default: 2000, between: [0, 2147483646]}],
     ['username', {type: 'string'}],
     ['password', {type: 'string', len_min: 0, encrypted: true}],
     ['database', {type: 'integer', default: 0}],
-    ['ssl', {type: 'boolean', required: true, default: false}],
-    ['ssl_verify', {type: 'boolean', required: true, default: false}],
-    ['server_name', {type: 'string'}],
+    ['ssl', {type: 'boolean', required: false, default: false, description: 'If set to true, uses SSL to connect to Redis.'}],
+    ['ssl_verify', {type: 'boolean', required: false, default: false, description: 'If set to true, verifies the server certificate against kong.conf lua_ssl_trusted_certificate.'}],
+    ['server_name', sni('A string representing an SNI (server name indication) value for TLS.')],
   ],
 } as const satisfies Field
 
