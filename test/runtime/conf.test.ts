@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {after, describe, test} from 'node:test'
 import {ConfError, loadConf, parseConfText, publicConf} from '../../src/runtime/conf/load.js'
 import {readTrustedCertificates} from '../../src/runtime/conf/trusted-certificates.js'
+import {dnsSettings} from '../../src/runtime/conf/dns.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-conf-'))
 after(() => rmSync(dir, {recursive: true, force: true}))
@@ -83,6 +84,30 @@ describe('kong.conf', () => {
         err instanceof ConfError &&
         err.errors.includes(`lua_ssl_trusted_certificate: cannot read '${missing}' (ENOENT); give PEM files of CA certificates, or 'system'`) &&
         err.errors.includes(`lua_ssl_trusted_certificate: '${empty}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`),
+    )
+  })
+
+  test("dns_*: Kong's defaults, the hosts file read at start, nameservers as ip[:port], Kong's messages for bad values", () => {
+    const d = loadConf({env: {}})
+    assert.deepEqual([d.dns_hostsfile, d.dns_resolver, d.dns_valid_ttl, d.dns_not_found_ttl, d.dns_error_ttl], ['/etc/hosts', [], null, 30, 1])
+    const hosts = confFile('# a comment\n127.0.0.1  localhost Custom_Localhost  # trailing\n::1 localhost\n10.0.0.1 custom_localhost\nnot-an-ip name\n')
+    const s = dnsSettings(loadConf({env: {KONG_DNS_HOSTSFILE: hosts, KONG_DNS_RESOLVER: '127.0.0.1:5353,10.0.0.2,[::1]:53,::1', KONG_DNS_VALID_TTL: '5'}}))
+    // the first address per family wins, names are case-insensitive
+    assert.deepEqual(s.hosts.get('custom_localhost'), [{address: '127.0.0.1', family: 4}])
+    assert.deepEqual(s.hosts.get('localhost'), [{address: '127.0.0.1', family: 4}, {address: '::1', family: 6}])
+    assert.equal(s.hosts.get('name'), undefined)
+    assert.deepEqual(s.servers, ['127.0.0.1:5353', '10.0.0.2', '[::1]:53', '::1'])
+    assert.equal(s.validTtl, 5)
+    const missing = join(dir, 'no-hosts')
+    assert.throws(
+      () => loadConf({env: {KONG_DNS_HOSTSFILE: missing, KONG_DNS_RESOLVER: '127.0.0.1:99999,dns.example,1.2.3.4:53', KONG_DNS_ERROR_TTL: '-1'}}),
+      (err: unknown) =>
+        err instanceof ConfError &&
+        err.errors.includes('dns_hostsfile: file does not exist') &&
+        err.errors.includes("dns_resolver must be a comma separated list in the form of IPv4/6 or IPv4/6:port, got '127.0.0.1:99999'") &&
+        err.errors.includes("dns_resolver must be a comma separated list in the form of IPv4/6 or IPv4/6:port, got 'dns.example'") &&
+        err.errors.includes('dns_error_ttl must be a number of seconds, 0 or more; got -1') &&
+        err.errors.length === 4,
     )
   })
 

@@ -73,6 +73,12 @@ export const CONF_KEYS = {
   plugins: {type: 'list', default: ['bundled']},
   log_level: {type: 'string', default: 'notice', one_of: ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg']},
   lua_ssl_trusted_certificate: {type: 'list', default: ['system']},
+  /** Name resolution of targets and service hosts (conf/dns.ts), as Kong's DNS client. */
+  dns_resolver: {type: 'list', default: []},
+  dns_hostsfile: {type: 'string', default: '/etc/hosts'},
+  dns_valid_ttl: {type: 'number', default: null},
+  dns_not_found_ttl: {type: 'number', default: 30},
+  dns_error_ttl: {type: 'number', default: 1},
   ssl_cert: {type: 'list', default: []},
   ssl_cert_key: {type: 'list', default: [], secret: true},
   // the status listener's certificate for its `ssl` addresses; self-signed when unset

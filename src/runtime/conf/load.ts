@@ -10,6 +10,7 @@ import {headerSettingErrors, trustedIpErrors} from './proxy-settings.js'
 import {adminGuiUrlErrors} from './admin-gui.js'
 import {errorTemplateErrors} from './error-templates.js'
 import {trustedCertificateErrors} from './trusted-certificates.js'
+import {dnsErrors, dnsResolverErrors} from './dns.js'
 
 export class ConfError extends Error {
   constructor(readonly errors: string[]) {
@@ -91,10 +92,11 @@ export function checkCombinations(c: NodeConf): string[] {
   for (const name of CHECKED_VALUES) errors.push(...valueErrors(name, c[name]))
   errors.push(...errorTemplateErrors(c))
   errors.push(...trustedCertificateErrors(c))
+  errors.push(...dnsErrors(c))
   return errors
 }
 
-const CHECKED_VALUES = ['headers', 'headers_upstream', 'trusted_ips', 'upstream_keepalive_pool_size', 'upstream_keepalive_max_requests', 'upstream_keepalive_idle_timeout', 'kctl_max_config_entities', 'admin_gui_url'] as const
+const CHECKED_VALUES = ['headers', 'headers_upstream', 'trusted_ips', 'upstream_keepalive_pool_size', 'upstream_keepalive_max_requests', 'upstream_keepalive_idle_timeout', 'kctl_max_config_entities', 'admin_gui_url', 'dns_resolver'] as const
 
 /**
  * Kong's start-up errors for one key's value, already of the key's type (a number, a list);
@@ -115,6 +117,8 @@ export function valueErrors(name: string, value: unknown): string[] {
       return (value as number) < 0 ? [`${name} must be 0 or greater`] : []
     case 'admin_gui_url':
       return adminGuiUrlErrors(value as string[])
+    case 'dns_resolver':
+      return dnsResolverErrors(value as string[])
     case 'kctl_max_config_entities':
       return Number.isInteger(value) && (value as number) >= 1 ? [] : [`${name} must be a whole number, 1 or greater`]
   }

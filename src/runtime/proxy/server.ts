@@ -25,6 +25,8 @@ import {MESSAGES, SERVER_HEADER, sendError} from './responses.js'
 import {CONTENT_TYPES, errorBody, negotiateError, type ErrorTemplates} from './error-format.js'
 import {readTrustedCertificates} from '../conf/trusted-certificates.js'
 import {readErrorTemplates} from '../conf/error-templates.js'
+import {dnsSettings} from '../conf/dns.js'
+import {NameResolver} from './dns.js'
 import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
 import {Cancellation, keepaliveOf, UpstreamPools, type Keepalive, type UpstreamResponse} from './upstream/index.js'
@@ -79,11 +81,14 @@ export interface ProxyOptions {
   errorTemplates?: ErrorTemplates
   /** kong.conf `lua_ssl_trusted_certificate` (PEM certificates), for plugins that verify servers; Node's roots if absent. */
   trustedCertificates?: string[]
+  /** Name resolution (kong.conf `dns_*`); the system's resolver if absent. */
+  dns?: NameResolver
 }
 
 /** The proxy settings a node's conf carries. */
-export function proxyOptionsOf(conf: NodeConf): Pick<ProxyOptions, 'keepalive' | 'headers' | 'realIp' | 'errorDefaultType' | 'errorTemplates' | 'trustedCertificates'> {
+export function proxyOptionsOf(conf: NodeConf): Pick<ProxyOptions, 'keepalive' | 'headers' | 'realIp' | 'errorDefaultType' | 'errorTemplates' | 'trustedCertificates' | 'dns'> {
   return {
+    dns: new NameResolver(dnsSettings(conf)),
     trustedCertificates: readTrustedCertificates(conf),
     errorDefaultType: conf.error_default_type,
     errorTemplates: readErrorTemplates(conf),
@@ -104,11 +109,13 @@ export function createProxy(opts: ProxyOptions): Proxy {
   let snapshot = opts.initial ?? emptySnapshot()
   let defaultCert = opts.defaultCertificate
   let closing: Promise<void> | null = null
-  const pools = new UpstreamPools(opts.keepalive, (message) => log.notice(message))
+  const dns = opts.dns ?? new NameResolver()
+  // resolving as Node does needs no lookup of ours on the connection path
+  const pools = new UpstreamPools(opts.keepalive, (message) => log.notice(message), dns.systemOnly ? undefined : dns.lookup)
   const settings: RequestSettings = {headerPolicy: opts.headers ?? KONG_HEADERS, realIp: opts.realIp ?? NO_TRUSTED_IPS, errorDefaultType: opts.errorDefaultType ?? 'text/plain', errorTemplates: opts.errorTemplates ?? {}}
   const {realIp} = settings
   if (realIp.header === 'proxy_protocol' && realIp.trusted) log.warn('real_ip_header = proxy_protocol is not supported (no PROXY protocol listeners); client addresses are the connections\' own')
-  const health = new HealthRegistry()
+  const health = new HealthRegistry(dns)
   health.sync(snapshot.upstreams)
   const pluginStates = new PluginStates({database: opts.database, trustedCertificates: opts.trustedCertificates})
   const servers: Server[] = []

@@ -25,6 +25,7 @@
  * types; only this index knows both clients. From the rest of the runtime only types (the
  * balancer's Peer, the node conf). Code outside this folder imports this index only.
  */
+import type {LookupFunction} from 'node:net'
 import type {Peer} from '../balancer/index.js'
 import type {NodeConf} from '../../conf/defaults.js'
 import type {UpstreamResponse} from './exchange.js'
@@ -103,7 +104,11 @@ export class UpstreamPools {
   /** Which client this process uses (see `upstreamClientKind`). */
   readonly kind: UpstreamClientKind
 
-  constructor(private readonly keepalive: Keepalive = KONG_KEEPALIVE, notice: (message: string) => void = () => {}) {
+  /**
+   * @param lookup resolves target and service host names (kong.conf `dns_*`, see proxy/dns.ts);
+   *   Node's default when absent
+   */
+  constructor(private readonly keepalive: Keepalive = KONG_KEEPALIVE, notice: (message: string) => void = () => {}, private readonly lookup?: LookupFunction) {
     this.kind = upstreamClientKind(notice)
   }
 
@@ -142,7 +147,7 @@ export class UpstreamPools {
     let pool = this.pools.get(key)
     if (!pool) {
       if (this.pools.size >= SWEEP_FROM) this.sweep()
-      const origin = {tls, host: o.peer.host, port: o.peer.port, connectTimeout: o.connectTimeout, tlsVerify: o.tlsVerify, servername, clientCertificate: cert && {cert: cert.cert, key: cert.key}}
+      const origin = {tls, host: o.peer.host, port: o.peer.port, connectTimeout: o.connectTimeout, tlsVerify: o.tlsVerify, servername, clientCertificate: cert && {cert: cert.cert, key: cert.key}, lookup: this.lookup}
       pool = this.kind === 'fast' ? new OriginPool(origin, this.keepalive) : new NodeOriginPool(origin, this.keepalive)
       this.pools.set(key, pool)
     }

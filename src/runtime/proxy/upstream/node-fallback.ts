@@ -53,7 +53,7 @@ export class NodeOriginPool {
     }
     const length = req.body === null ? undefined : Buffer.isBuffer(req.body) ? req.body.length : req.bodyLength
     if (req.body !== null && !hasLength && length !== undefined) headers.push('content-length', String(length))
-    const out = (o.tls ? https : http).request({host: o.host, port: o.port, method: req.method, path: req.path, headers: headers as unknown as http.OutgoingHttpHeaders, setHost: false, agent: this.agent})
+    const out = (o.tls ? https : http).request({host: o.host, port: o.port, lookup: o.lookup, method: req.method, path: req.path, headers: headers as unknown as http.OutgoingHttpHeaders, setHost: false, agent: this.agent})
     let connected = false
     let response: UpstreamResponse | null = null
     let done = false

@@ -86,11 +86,12 @@ export class OriginPool implements ConnectionOwner {
         rejectUnauthorized: o.tlsVerify === true,
         ALPNProtocols: ['http/1.1'],
         session: this.session,
+        lookup: o.lookup,
       })
       s.on('session', (session: Buffer) => (this.session = session))
       socket = s
     } else {
-      socket = net.connect({host: o.host, port: o.port})
+      socket = net.connect({host: o.host, port: o.port, lookup: o.lookup})
     }
     const conn = new Connection(this, socket, o.tls ? 'secureConnect' : 'connect', o.connectTimeout)
     this.all.add(conn)

@@ -3,6 +3,7 @@
  * public-API one in node-fallback.ts): where a pool connects, what a try sends, the
  * keep-alive settings, and the failures a try ends with. Imports only Node's types.
  */
+import type {LookupFunction} from 'node:net'
 import type {Readable} from 'node:stream'
 
 export type FailureKind = 'connect' | 'connect-timeout' | 'dns' | 'timeout' | 'error'
@@ -25,6 +26,8 @@ export interface Origin {
   servername?: string
   /** TLS only: the certificate and key to present when the upstream asks for one (PEM). */
   clientCertificate?: {cert: string; key: string}
+  /** Resolves the host when it is a name (kong.conf `dns_*`); Node's default when absent. */
+  lookup?: LookupFunction
 }
 
 export interface ClientRequest {
