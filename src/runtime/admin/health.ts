@@ -5,8 +5,11 @@
  *   PUT /upstreams/{u}/targets/{t}/healthy|unhealthy      set by hand: 204
  *   PUT /upstreams/{u}/targets/{t}/{address}/healthy|unhealthy
  *
- * Health values: HEALTHY, UNHEALTHY, HEALTHCHECKS_OFF (checks off for the upstream),
- * DNS_ERROR (the target's name did not resolve on its last contact). On a control plane
+ * Health values: HEALTHY, UNHEALTHY, HEALTHCHECKS_OFF (checks off for the upstream, or a
+ * target of weight 0), DNS_ERROR (the target's name does not resolve). Each target's
+ * `data.addresses` lists what its name resolved to (names are resolved again here once
+ * their answer's TTL is over), each address with the target's health: kctl keeps health
+ * per target, where Kong keeps it per address. On a control plane
  * (no proxy) the PUT routes do not exist and GET shows the targets without health, as
  * Kong's CP does. With several proxy worker processes there is no one answer: 400
  * naming the limitation (see workers/pool.ts).
@@ -15,6 +18,7 @@
  * by id or address) and pages are the same as `/upstreams/{u}/targets`.
  */
 import {isIP} from 'node:net'
+import type {Resolution} from '../proxy/dns.js'
 import type {BalancerStatus, HealthRegistry} from '../proxy/health/registry.js'
 import {parseTarget} from '../proxy/balancer/index.js'
 import {DEFAULT_TARGET_PORT} from '../schema/entities/targets.js'
@@ -49,12 +53,14 @@ async function getHealth(u: string, query: URLSearchParams, path: string, deps: 
   if (view && 'unavailable' in view) return message(400, view.unavailable)
   const registry = view?.registry
   if (query.get('balancer_health') === '1') {
+    await registry?.resolve(upstream.id)
     const status = registry?.balancer(upstream.id)
     // Kong: no balancer (a control plane) leaves `data` out
-    return json(200, {...(status ? {data: balancerHealth(upstream.id, status)} : {}), next: null, node_id: deps.nodeId})
+    return json(200, {...(status ? {data: balancerHealth(registry!, upstream.id, status)} : {}), next: null, node_id: deps.nodeId})
   }
   const page = await deps.read(['upstreams', u, 'targets'], query, path)
   if (!page || page.status !== 200) return page ?? NOT_FOUND
+  await registry?.resolve(upstream.id)
   const body = page.body as {data: Array<Entity<'targets'>>; next: string | null; offset?: string}
   const data = registry ? body.data.map((t) => withHealth(registry, upstream.id, t)) : body.data
   return json(200, {data, ...(body.offset ? {offset: body.offset} : {}), next: body.next, node_id: deps.nodeId})
@@ -84,29 +90,33 @@ function withHealth(registry: HealthRegistry, upstreamId: string, t: Entity<'tar
   if (health === undefined) return t
   const status = registry.balancer(upstreamId)
   const self = status?.targets.find((x) => x.key === t.target)
-  return {...t, health, data: targetStatus(t.target, self?.weight ?? t.weight, self?.available ?? true, health)}
+  return {...t, health, data: targetStatus(t.target, self?.weight ?? t.weight, self?.available ?? true, registry.resolution(upstreamId, t.target), health)}
 }
 
-/** Kong's per-target status (`balancer:getTargetStatus`); `healthy` in the balancer details, `health` per address otherwise. */
-function targetStatus(key: string, weight: number, available: boolean, health?: string) {
+/**
+ * Kong's per-target status (`balancer:getTargetStatus`): an entry per address the name
+ * resolved to (none when it does not resolve), each with the target's weight; `healthy`
+ * in the balancer details, `health` per address otherwise.
+ */
+function targetStatus(key: string, weight: number, available: boolean, resolution: Resolution | null, health?: string) {
   const {host, port} = parseTarget(key)
-  const address: Record<string, unknown> = {ip: host, port, weight}
-  if (health === undefined) address.healthy = available
-  else address.health = health
+  const ips = resolution === null ? (isIP(host) ? [host] : []) : 'error' in resolution ? [] : resolution.addresses.map((a) => a.address)
+  const addresses = ips.map((ip) => ({ip, port, weight, ...(health === undefined ? {healthy: available} : {health})}))
+  const total = weight * addresses.length
   return {
     host,
     port,
-    dns: DNS[isIP(host)],
+    dns: resolution === null ? DNS[isIP(host)] : 'error' in resolution ? resolution.error : resolution.type,
     nodeWeight: weight,
-    weight: {total: weight, unavailable: available ? 0 : weight, available: available ? weight : 0},
-    addresses: [address],
+    weight: {total, unavailable: available ? 0 : total, available: available ? total : 0},
+    addresses,
   }
 }
 
-/** Kong names the DNS record type an address came from; kctl does not resolve names itself. */
+/** Kong names the record type the addresses came as: an IP address is its own A or AAAA record. */
 const DNS: Record<number, string> = {0: 'unknown', 4: 'A', 6: 'AAAA'}
 
-function balancerHealth(id: string, s: BalancerStatus) {
+function balancerHealth(registry: HealthRegistry, id: string, s: BalancerStatus) {
   const balancer = s.available ? 'HEALTHY' : 'UNHEALTHY'
   return {
     health: s.on ? balancer : 'HEALTHCHECKS_OFF',
@@ -115,7 +125,7 @@ function balancerHealth(id: string, s: BalancerStatus) {
     details: {
       healthy: s.available,
       weight: {total: s.total, unavailable: s.unavailable, available: s.total - s.unavailable},
-      hosts: s.targets.map((t) => targetStatus(t.key, t.weight, t.available)),
+      hosts: s.targets.map((t) => targetStatus(t.key, t.weight, t.available, registry.resolution(id, t.key))),
     },
   }
 }

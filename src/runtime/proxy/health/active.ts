@@ -6,7 +6,7 @@
  * overlap. Timers are unref'd (they never keep a process alive); `stop()` clears them
  * and destroys the probes in flight.
  */
-import type {Socket} from 'node:net'
+import type {LookupFunction, Socket} from 'node:net'
 import {probe, type ProbeResult, type ProbeSpec} from './probe.js'
 import type {Upstream} from '../balancer/index.js'
 
@@ -20,6 +20,8 @@ export interface ActiveTarget {
 }
 
 export interface ActiveHost {
+  /** Resolves target names (kong.conf `dns_*`). */
+  lookup?: LookupFunction
   targets(): Iterable<ActiveTarget>
   report(key: string, result: ProbeResult): void
 }
@@ -88,6 +90,7 @@ export class ActiveChecker {
       sni: a.https_sni ?? undefined,
       verify: a.https_verify_certificate !== false,
       headers: a.headers ?? null,
+      lookup: this.host.lookup,
     }
   }
 }

@@ -5,7 +5,7 @@
  * each wait (connect, handshake, status line). `grpc`/`grpcs` probe over plain HTTP,
  * as Kong's checker does (only `https` is TLS).
  */
-import net, {type Socket} from 'node:net'
+import net, {type LookupFunction, type Socket} from 'node:net'
 import tls from 'node:tls'
 import {classifyConnect} from '../upstream/index.js'
 
@@ -21,6 +21,8 @@ export interface ProbeSpec {
   sni?: string
   verify: boolean
   headers: Record<string, string[]> | null
+  /** Resolves the host when it is a name; Node's default when absent. */
+  lookup?: LookupFunction
 }
 
 export type ProbeResult = {status: number} | {success: true} | {failure: 'tcp' | 'timeout'} | {dns: true}
@@ -34,8 +36,8 @@ export function probe(spec: ProbeSpec, track: (s: Socket) => () => void): Promis
   return new Promise((resolve) => {
     const https = spec.type === 'https'
     const socket: Socket = https
-      ? tls.connect({host: spec.host, port: spec.port, servername: spec.sni ?? (IP.test(spec.host) ? undefined : spec.host), rejectUnauthorized: spec.verify})
-      : net.connect({host: spec.host, port: spec.port})
+      ? tls.connect({host: spec.host, port: spec.port, servername: spec.sni ?? (IP.test(spec.host) ? undefined : spec.host), rejectUnauthorized: spec.verify, lookup: spec.lookup})
+      : net.connect({host: spec.host, port: spec.port, lookup: spec.lookup})
     const untrack = track(socket)
     let done = false
     let head = ''

@@ -12,9 +12,15 @@
  *   try over ─► passive(outcome)          probe over ─► active(outcome)
  *                         └──► TargetHealth.report ─► down set, availability
  *
+ * Target names are resolved when a target appears (Kong builds a balancer's addresses
+ * from DNS at once), and again when the Admin API asks once the answer's TTL is over:
+ * a name that does not resolve is a DNS_ERROR before any traffic. The proxy itself still
+ * connects to the target by name, through the same resolver.
+ *
  * One registry per proxy process: with several worker processes each has its own.
  */
 import {parseTarget, type Target, type Upstream} from '../balancer/index.js'
+import {NameResolver, type Resolution} from '../dns.js'
 import {ActiveChecker, type ActiveTarget} from './active.js'
 import type {ProbeResult} from './probe.js'
 import {checksOn, thresholds, type Thresholds} from './settings.js'
@@ -67,6 +73,8 @@ export class HealthRegistry {
   private readonly entries = new Map<string, Entry>()
   private closed = false
 
+  constructor(private readonly dns: NameResolver = new NameResolver()) {}
+
   /** Makes the registry follow a new configuration (see the file comment). */
   sync(upstreams: Iterable<UpstreamConfig>): void {
     if (this.closed) return
@@ -84,6 +92,7 @@ export class HealthRegistry {
       for (const key of e.targets.keys()) if (!keep.has(key)) e.targets.delete(key)
       this.refresh(e)
       this.restartChecker(e)
+      void this.resolve(upstream.id, 'new')
     }
     for (const [id, e] of this.entries) {
       if (seen.has(id)) continue
@@ -121,9 +130,35 @@ export class HealthRegistry {
     const e = this.entries.get(upstreamId)
     const h = e?.targets.get(key)
     if (!e || !h) return undefined
-    if (h.dnsError) return 'DNS_ERROR'
-    if (!e.on) return 'HEALTHCHECKS_OFF'
+    if (h.dnsError || (h.resolution !== null && 'error' in h.resolution)) return 'DNS_ERROR'
+    // Kong checks no target of weight 0 (it takes no traffic)
+    if (!e.on || h.weight === 0) return 'HEALTHCHECKS_OFF'
     return h.healthy ? 'HEALTHY' : 'UNHEALTHY'
+  }
+
+  /** What the target's name resolved to last; null before the first answer or when the proxy does not know it. */
+  resolution(upstreamId: string, key: string): Resolution | null {
+    return this.entries.get(upstreamId)?.targets.get(key)?.resolution ?? null
+  }
+
+  /**
+   * Resolves the names of the upstream's targets that have no answer yet, and with `due`
+   * those whose answer is out of date too (the system's resolver gives no TTL: asked again
+   * each time); one query per name at a time. Resolves once every answer is in.
+   */
+  async resolve(upstreamId: string, which: 'new' | 'due' = 'due'): Promise<void> {
+    const e = this.entries.get(upstreamId)
+    if (!e) return
+    const now = Date.now()
+    await Promise.all(
+      [...e.targets].map(async ([key, h]) => {
+        if (h.resolution !== null && (which === 'new' || h.resolution.expires > now)) return
+        const r = await this.dns.resolve(parseTarget(key).host)
+        h.resolution = r
+        // the name resolves now: an earlier try's DNS failure is over
+        if (!('error' in r)) h.dnsError = false
+      }),
+    )
   }
 
   /** The upstream's balancer as Kong's status shows it; undefined when the proxy does not know it. */
@@ -180,6 +215,7 @@ export class HealthRegistry {
     e.checkerKey = key
     e.checker = runs
       ? new ActiveChecker(e.upstream, {
+          lookup: this.dns.lookup,
           targets: () => activeTargets(e),
           report: (k, result: ProbeResult) => {
             if (this.entries.get(e.upstream.id) === e) this.apply(e, k, result, 'active')

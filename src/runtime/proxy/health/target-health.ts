@@ -14,6 +14,7 @@
  * active or passive. Status 0 (an active probe got no valid status line) is an HTTP
  * failure, whatever the lists say.
  */
+import type {Resolution} from '../dns.js'
 import type {CheckKind, Thresholds} from './settings.js'
 
 type Internal = 'healthy' | 'mostly_healthy' | 'unhealthy' | 'mostly_unhealthy'
@@ -31,6 +32,8 @@ export class TargetHealth {
   private readonly counters: Record<Counter, number> = {success: 0, http: 0, tcp: 0, timeout: 0}
   /** The last contact failed to resolve the target's name (Kong's DNS_ERROR); cleared by any answer. */
   dnsError = false
+  /** What the target's name resolved to last (the registry resolves it); null before that. */
+  resolution: Resolution | null = null
 
   constructor(
     /** The target entity's id: a target deleted and added again starts over. */
