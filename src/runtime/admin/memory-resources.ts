@@ -8,10 +8,11 @@ import type {EntityArrays} from '../clustering/export.js'
 import type {EntitySchema} from '../schema/field.js'
 import {foreignId, foreignKeys, getSchema, rowsOf, type EntityRecord} from '../schema/registry.js'
 import {isUuid} from '../schema/validate.js'
-import {alias, nextPage, tagsFilter, targetAddresses} from './resources.js'
+import {alias, targetAddresses} from './resources.js'
 import {json, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'
 import {allowedMethods} from './methods.js'
 import {isLive, remainingTtl} from './ttl.js'
+import {newestFirst, page} from './page.js'
 
 const VERB: Record<string, string> = {POST: 'create', PATCH: 'update', PUT: 'create or update', DELETE: 'remove'}
 
@@ -57,7 +58,9 @@ function memoryResource(r: MemoryRequest, entities: EntityArrays): Reply | null 
   const via = child ? foreignKeys(child).find(([, f]) => f.reference === schema.name)?.[0] : undefined
   if (child && via) {
     const mine = rows(child.name).filter((e) => foreignId(e[via]) === parent.id)
-    if (subKey === undefined || (child.name === 'targets' && subKey === 'all')) return page(r, mine, false)
+    // Kong's `/upstreams/{u}/targets` lists the newest first; `/targets/all` as stored
+    if (subKey === undefined) return page(r, child.name === 'targets' ? newestFirst(mine) : mine, false)
+    if (child.name === 'targets' && subKey === 'all') return page(r, mine, false)
     const hit = mine.find((e) => e.id === subKey || (child.endpoint_key && e[child.endpoint_key] === subKey)) ?? (child.nested_key && !isUuid(subKey) ? mine.find((e) => e[child.nested_key!] === subKey) : undefined) ?? (child.name === 'targets' ? findTarget(mine, subKey) : undefined)
     return hit ? json(200, hit) : NOT_FOUND
   }
@@ -80,23 +83,3 @@ function findTarget(rows: EntityRecord[], key: string): EntityRecord | undefined
 }
 
 /** `?size=` (default 100, max 1000), `?offset=` (opaque), `?tags=a,b` (and) or `a/b` (or), as with a database. */
-function page(r: MemoryRequest, all: ReadonlyArray<Record<string, unknown>>, topLevel: boolean): Reply {
-  const sizeArg = r.query.get('size')
-  const size = sizeArg !== null ? Number(sizeArg) : 100
-  if (sizeArg !== null && (sizeArg.trim() === '' || Number.isNaN(size))) throw invalidSize('size must be a number')
-  if (!Number.isInteger(size) || size < 1 || size > 1000) throw invalidSize('size must be an integer between 1 and 1000')
-  const {tags, tagsAll} = tagsFilter(r.query, topLevel)
-  const tagged = (e: Record<string, unknown>, t: string) => Array.isArray(e.tags) && e.tags.includes(t)
-  const rows = tags?.length ? all.filter((e) => (tagsAll ? tags.every((t) => tagged(e, t)) : tags.some((t) => tagged(e, t)))) : all
-  const offsetArg = r.query.get('offset')
-  let start = 0
-  if (offsetArg !== null) {
-    const decoded = /^[A-Za-z0-9_-]+={0,2}$/.test(offsetArg) && offsetArg.length % 4 !== 1 ? Buffer.from(offsetArg, 'base64url').toString() : ''
-    if (!/^\d+$/.test(decoded)) throw invalidOffset(offsetArg)
-    start = Number(decoded)
-  }
-  const data = rows.slice(start, start + size)
-  const more = start + size < rows.length
-  const offset = more ? Buffer.from(String(start + size)).toString('base64url') : null
-  return json(200, {data, next: offset ? nextPage(r, offset, topLevel) : null, ...(offset ? {offset} : {})})
-}

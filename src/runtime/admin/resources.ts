@@ -7,13 +7,12 @@
  *   /{parents}/{p}/{children}/{c}  GET · PATCH · PUT · DELETE, only when c belongs to p
  *   /{children}/{c}/{parent}       GET the parent (`/routes/{r}/service`)
  */
-import {GatewayError, invalidOptions, invalidSize, invalidUnique, notFound, schemaViolation} from '../db/errors.js'
+import {GatewayError, invalidSize, invalidUnique, notFound, schemaViolation} from '../db/errors.js'
 import {randomUUID} from 'node:crypto'
 import type {Dao} from '../db/dao.js'
 import type {EntitySchema, ForeignField} from '../schema/field.js'
 import {ENTITIES, foreignId, foreignKeys, getSchema, type EntityRecord} from '../schema/registry.js'
 import {DEFAULT_TARGET_PORT} from '../schema/entities/targets.js'
-import {TAG_FILTER} from '../schema/field.js'
 import {isUuid} from '../schema/validate.js'
 import {json, message, METHOD_NOT_ALLOWED, NOT_FOUND, type Reply} from './reply.js'
 import {remainingTtl} from './ttl.js'
@@ -35,9 +34,11 @@ export interface ResourceDeps {
 }
 
 import {alias} from './methods.js'
+import {newestFirst, nextPage, page, tagsFilter} from './page.js'
 import {certificateKey, newCertificateKey, takeSnis, withSnis, writeWithSnis} from './certificate-snis.js'
 
 export {ALIASES, alias} from './methods.js'
+export {nextPage, tagsFilter} from './page.js'
 
 export async function handleResource(r: ResourceRequest, deps: ResourceDeps): Promise<Reply | null> {
   const reply = await resource(r, deps)
@@ -67,25 +68,13 @@ async function resource(r: ResourceRequest, deps: ResourceDeps): Promise<Reply |
     const scope = {field: via, id: parent.id}
     // Kong's `/upstreams/{u}/targets/all`: the same list (Kong 3 keeps no target history)
     if (child.name === 'targets' && subKey === 'all') return r.method === 'GET' ? collection(r, deps, child, scope) : METHOD_NOT_ALLOWED
+    // Kong's `/upstreams/{u}/targets` (`page_for_upstream`): the newest first, filters ignored
+    if (child.name === 'targets' && subKey === undefined && r.method === 'GET') return page(r, newestFirst(await deps.dao('targets').under(scope)), false)
     return subKey === undefined ? collection(r, deps, child, scope) : entity(r, deps, child, subKey, scope)
   }
   const fk = foreignKeys(schema).find(([name]) => name === sub)
   if (fk && subKey === undefined) return parentOf(r, deps, schema, key, fk)
   return null
-}
-
-/**
- * Kong's `next`: the path, then `offset`, then (top-level collections only) `tags` and
- * `size`, in that order (`kong/api/endpoints.lua`).
- */
-export function nextPage(r: {path: string; query: URLSearchParams}, offset: string, topLevel: boolean): string {
-  let next = `${r.path}?offset=${encodeURIComponent(offset)}`
-  if (!topLevel) return next
-  const tags = r.query.get('tags')
-  const size = r.query.get('size')
-  if (tags !== null) next += `&tags=${encodeURIComponent(tags)}`
-  if (size !== null) next += `&size=${size}`
-  return next
 }
 
 /**
@@ -106,20 +95,6 @@ async function filterBy(r: ResourceRequest, dao: Dao, schema: EntitySchema, scop
     return json(200, {data: found ? [found] : [], next: null})
   }
   return null
-}
-
-/**
- * `?tags=a,b` (every tag) or `?tags=a/b` (any), checked as Kong: empty is `cannot be
- * null`; a mix, characters no tag can have (a NUL byte) or bytes that were no UTF-8
- * (U+FFFD once decoded) are `invalid filter syntax`. A nested collection
- * (`/consumers/{c}/plugins`, `topLevel` false) ignores the filter, as Kong.
- */
-export function tagsFilter(query: URLSearchParams, topLevel: boolean): {tags?: string[]; tagsAll: boolean} {
-  const tagsArg = query.get('tags')
-  if (tagsArg === '') throw invalidOptions({tags: 'cannot be null'})
-  if (tagsArg !== null && ((!TAG_FILTER.all.test(tagsArg) && !TAG_FILTER.any.test(tagsArg)) || tagsArg.includes('\uFFFD'))) throw invalidOptions({tags: 'invalid filter syntax'})
-  const tagsAll = !tagsArg?.includes('/')
-  return {tags: tagsArg && topLevel ? tagsArg.split(tagsAll ? ',' : '/') : undefined, tagsAll}
 }
 
 interface Scope {

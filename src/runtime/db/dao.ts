@@ -104,6 +104,12 @@ export class Dao {
     return {data: rows, offset: more ? Buffer.from(rows[rows.length - 1].id).toString('base64url') : null}
   }
 
+  /** Every live row under one parent (`{field: 'upstream', id}`), ordered by id. */
+  async under(parent: {field: string; id: string}): Promise<EntityRecord[]> {
+    const res = await this.pool.query(`SELECT ${this.cols} FROM ${this.schema.name} WHERE ${ident(`${parent.field}_id`)} = $1${this.live ? ` AND ${this.live}` : ''} ORDER BY id`, [parent.id])
+    return res.rows.map((r) => this.rowToEntity(r))
+  }
+
   /** Every row, ordered by id: for building a node's configuration. */
   async all(client: pg.Pool | pg.PoolClient = this.pool): Promise<EntityRecord[]> {
     const res = await client.query(`SELECT ${this.cols} FROM ${this.schema.name} ORDER BY id`)
