@@ -3,28 +3,45 @@
  * same describe/it titles and assertions, against a real Admin API over Postgres whose
  * node proxies (target health lives in its balancers). `/targets/{target}/(un)healthy`
  * runs for an IPv4, an IPv6 and a host-name target, and the hybrid-mode block on a
- * control plane. The `GET /upstreams/{upstream}/health/` block is skipped, not ported yet:
- * it needs Kong's DNS mock (`custom_localhost`) and targets resolved when the balancer is
- * built, where kctl resolves a name on first contact (see docs/kong-specs.md).
+ * control plane. Kong's DNS mock (`custom_localhost` → 127.0.0.1, no other name) is a
+ * real nameserver of the test's own that the node asks (`dns_resolver`), with a hosts file
+ * (`dns_hostsfile`) that names only `localhost`.
  */
 import assert from 'node:assert/strict'
 import {randomUUID} from 'node:crypto'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {after, before, beforeEach, describe, test as it} from 'node:test'
 import {clusterBed, freshDatabase, startControlPlane, type ControlPlaneNode} from '../../helpers/nodes.js'
 import {until} from '../../helpers/until.js'
+import {startTestDnsServer, type TestDnsServer} from '../../helpers/dns-server.js'
+import {dnsSettings} from '../../../src/runtime/conf/dns.js'
+import {NameResolver} from '../../../src/runtime/proxy/dns.js'
 import {itContentTypes, KongClient, startSpecNode, type SpecNode} from './kong-client.js'
 
 /** A control plane, for the hybrid-mode case (Kong's spec starts one with role = control_plane). */
 const hybridBed = clusterBed('kctl-kong-targets-hybrid-')
-const HEALTH_NOT_PORTED = 'not ported yet: needs Kong\'s DNS mock (`custom_localhost`) and targets resolved when the balancer is built (kctl resolves a name on first contact, so DNS_ERROR shows only after traffic or a check)'
 
 describe('Admin API #postgres', () => {
   let node: SpecNode
+  let dnsMock: TestDnsServer
+  let hostsDir = ''
   before(async () => {
+    dnsMock = await startTestDnsServer({custom_localhost: ['127.0.0.1']})
+    hostsDir = mkdtempSync(join(tmpdir(), 'kctl-kong-targets-'))
+    const hostsfile = join(hostsDir, 'hosts')
+    writeFileSync(hostsfile, '127.0.0.1 localhost\n::1 localhost\n')
+    const dns = new NameResolver(dnsSettings({dns_hostsfile: hostsfile, dns_resolver: [dnsMock.address], dns_valid_ttl: null, dns_not_found_ttl: 30, dns_error_ttl: 1}))
     // a node that proxies: target health lives in its balancers
-    node = await startSpecNode({proxy: true})
+    node = await startSpecNode({proxy: true, proxyOptions: {dns}})
   })
-  after(() => node?.close())
+  after(async () => {
+    await node?.close()
+    await dnsMock?.close()
+    if (hostsDir) rmSync(hostsDir, {recursive: true, force: true})
+  })
   const client = () => node.client
   const bp = () => node.bp
   const weightDefault = 100
@@ -157,17 +174,149 @@ describe('Admin API #postgres', () => {
 
   describe('/upstreams/{upstream}/health/', () => {
     describe('GET', () => {
-      describe('with healthchecks off', () => {
-        it('returns HEALTHCHECKS_OFF for targets that resolve', {skip: HEALTH_NOT_PORTED}, () => {})
-        it('returns DNS_ERROR if DNS cannot be resolved', {skip: HEALTH_NOT_PORTED}, () => {})
+      let upstream: any
+      let nodeId = ''
+
+      const addTargets = async (format: (i: number) => string) => {
+        const targets: any[] = []
+        for (const [i, weight] of [10, 10, 10, 10].entries()) {
+          const res = await client().post(`/upstreams/${upstream.name}/targets`, {body: {target: format(i + 1), weight}})
+          assert.equal(res.status, 201, res.text)
+          targets.push(res.json)
+        }
+        return targets
+      }
+
+      /** Kong's check_health_endpoint: `n` targets, the newest first, each address and target `health`. */
+      const checkHealthEndpoint = async (targets: any[], n: number, health: string) => {
+        for (const append of ['', '/']) {
+          const res = await client().get(`/upstreams/${upstream.name}/health${append}`)
+          assert.equal(res.status, 200, res.text)
+          assert.equal(res.json.node_id, nodeId)
+          assert.equal(res.json.data.length, n)
+          // when multiple active targets are present, we only see the last one
+          assert.equal(res.json.data[0].id, targets[3].id)
+          // the remaining ones, backwards (the targets were walked backwards)
+          assert.equal(res.json.data[1].target, targets[2].target)
+          assert.equal(res.json.data[2].target, targets[1].target)
+          for (const t of res.json.data) {
+            if (t.data?.addresses === undefined) continue
+            for (const a of t.data.addresses) assert.equal(a.health, health, `${t.target} ${a.ip}`)
+            assert.equal(t.health, health, t.target)
+          }
+        }
+      }
+
+      const checkHealthAddresses = (addresses: any[], health: string) => {
+        assert.ok(Array.isArray(addresses), 'data.addresses')
+        for (const a of addresses) assert.equal(a.health, health)
+      }
+
+      /** The upstream's one target (weight 0 first), its addresses `health`. */
+      const onlyTargetAddresses = async (health: string) => {
+        const res = await client().get(`/upstreams/${upstream.name}/health`)
+        assert.equal(res.status, 200, res.text)
+        assert.equal(res.json.data.length, 1)
+        checkHealthAddresses(res.json.data[0].data.addresses, health)
+      }
+
+      before(async () => {
+        const res = await client().get('/')
+        assert.equal(res.status, 200)
+        assert.equal(typeof res.json.node_id, 'string')
+        nodeId = res.json.node_id
       })
+
+      beforeEach(async () => {
+        const anyUpstream = await bp().upstreams.insert({})
+        const res = await client().post('/upstreams', {body: {name: `${anyUpstream.name}-health`}})
+        assert.equal(res.status, 201, res.text)
+        upstream = res.json
+      })
+
+      describe('with healthchecks off', () => {
+        it('returns HEALTHCHECKS_OFF for targets that resolve', async () => {
+          await addTargets((i) => `127.0.0.1:8${i}`)
+          const targets = await addTargets((i) => `custom_localhost:8${i}`)
+          await checkHealthEndpoint(targets, 8, 'HEALTHCHECKS_OFF')
+        })
+
+        it('returns DNS_ERROR if DNS cannot be resolved', async () => {
+          const targets = await addTargets((i) => `bad-health-target-${i}:80`)
+          await checkHealthEndpoint(targets, 4, 'DNS_ERROR')
+        })
+      })
+
       describe('with healthchecks on', () => {
-        it('returns DNS_ERROR if DNS cannot be resolved', {skip: HEALTH_NOT_PORTED}, () => {})
-        it('returns HEALTHY if failure not detected', {skip: HEALTH_NOT_PORTED}, () => {})
-        it('returns UNHEALTHY if failure detected', {skip: HEALTH_NOT_PORTED}, () => {})
-        it('returns HEALTHCHECKS_OFF for target with weight 0', {skip: HEALTH_NOT_PORTED}, () => {})
-        it('returns HEALTHCHECKS_OFF for target with weight 0', {skip: HEALTH_NOT_PORTED}, () => {})
-        it('return HEALTHY if weight of target turns from zero to non-zero', {skip: HEALTH_NOT_PORTED}, () => {})
+        let checked = false
+        beforeEach(async () => {
+          // Kong sleeps a second before the first, so that updated_at moves
+          if (!checked) await sleep(1000)
+          const res = await client().patch(`/upstreams/${upstream.name}`, {body: {healthchecks: {passive: {healthy: {successes: 1}, unhealthy: {tcp_failures: 1, http_failures: 1, timeouts: 1}}}}})
+          assert.equal(res.status, 200, res.text)
+          if (!checked) {
+            assert.ok(upstream.updated_at < res.json.updated_at, `${upstream.updated_at} < ${res.json.updated_at}`)
+            checked = true
+          }
+        })
+
+        it('returns DNS_ERROR if DNS cannot be resolved', async () => {
+          const targets = await addTargets((i) => `bad-target-${i}:80`)
+          await checkHealthEndpoint(targets, 4, 'DNS_ERROR')
+        })
+
+        it('returns HEALTHY if failure not detected', async () => {
+          const targets = await addTargets((i) => `custom_localhost:222${i}`)
+          await checkHealthEndpoint(targets, 4, 'HEALTHY')
+        })
+
+        it('returns UNHEALTHY if failure detected', async () => {
+          const targets = await addTargets((i) => `custom_localhost:222${i}`)
+          const res = await client().put(`/upstreams/${upstream.name}`, {body: {healthchecks: {active: {healthy: {interval: 1}, unhealthy: {interval: 1, tcp_failures: 1}}}}})
+          assert.equal(res.status, 200, res.text)
+          await until('every target to be UNHEALTHY', async () => {
+            try {
+              await checkHealthEndpoint(targets, 4, 'UNHEALTHY')
+              return true
+            } catch {
+              return false
+            }
+          }, {timeoutMs: 15_000})
+          await checkHealthEndpoint(targets, 4, 'UNHEALTHY')
+        })
+
+        it('returns HEALTHCHECKS_OFF for target with weight 0', async () => {
+          const res = await client().post(`/upstreams/${upstream.name}/targets`, {body: {target: 'custom_localhost:2221', weight: 0}})
+          assert.equal(res.status, 201, res.text)
+          await until('the weight 0 target to show', async () => {
+            try {
+              await onlyTargetAddresses('HEALTHCHECKS_OFF')
+              return true
+            } catch {
+              return false
+            }
+          }, {timeoutMs: 15_000})
+          await onlyTargetAddresses('HEALTHCHECKS_OFF')
+        })
+
+        it('returns HEALTHCHECKS_OFF for target with weight 0', async () => {
+          const res = await client().post(`/upstreams/${upstream.name}/targets`, {body: {target: 'custom_localhost:2221', weight: 0}})
+          assert.equal(res.status, 201, res.text)
+          // Kong gives the weight change 0.3 s to kick in
+          await sleep(300)
+          await onlyTargetAddresses('HEALTHCHECKS_OFF')
+        })
+
+        it('return HEALTHY if weight of target turns from zero to non-zero', async () => {
+          let res = await client().post(`/upstreams/${upstream.name}/targets`, {body: {target: 'custom_localhost:2221', weight: 0}})
+          assert.equal(res.status, 201, res.text)
+          await sleep(300)
+          await onlyTargetAddresses('HEALTHCHECKS_OFF')
+          res = await client().patch(`/upstreams/${upstream.name}/targets/custom_localhost:2221`, {body: {weight: 10}})
+          assert.equal(res.status, 200, res.text)
+          await sleep(300)
+          await onlyTargetAddresses('HEALTHY')
+        })
       })
     })
   })

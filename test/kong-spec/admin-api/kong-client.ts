@@ -11,6 +11,7 @@ import {request} from 'node:http'
 import {request as tlsRequest} from 'node:https'
 import {startTestAdmin, type TestAdmin} from '../../helpers/gateway.js'
 import {startTestPostgres, type TestPostgres} from '../../helpers/postgres.js'
+import type {ProxyOptions} from '../../../src/runtime/proxy/server.js'
 
 export type ContentType = 'application/x-www-form-urlencoded' | 'multipart/form-data' | 'application/json'
 export const CONTENT_TYPES: ContentType[] = ['application/x-www-form-urlencoded', 'multipart/form-data', 'application/json']
@@ -130,12 +131,15 @@ export interface SpecNode {
   close(): Promise<void>
 }
 
-/** `proxy`: the Admin API's node proxies too (its balancers' health is what `/health` shows). */
-export async function startSpecNode(options: {proxy?: boolean} = {}): Promise<SpecNode> {
+/**
+ * `proxy`: the Admin API's node proxies too (its balancers' health is what `/health` shows),
+ * with `proxyOptions` (its name resolution, for one).
+ */
+export async function startSpecNode(options: {proxy?: boolean; proxyOptions?: Partial<ProxyOptions>} = {}): Promise<SpecNode> {
   const pg: TestPostgres = await startTestPostgres()
   let admin: TestAdmin
   try {
-    admin = await startTestAdmin(pg, {proxy: options.proxy})
+    admin = await startTestAdmin(pg, {proxy: options.proxy, proxyOptions: options.proxyOptions})
   } catch (err) {
     await pg.stop()
     throw err
