@@ -48,6 +48,10 @@ interface Peer {
   sync?: SyncPosition
   /** Sends to this DP one after another (a catch-up reads the database first). */
   chain: Promise<void>
+  /** When the last whole configuration went to this DP, and its hash. */
+  lastFull?: {at: number; hash: string}
+  /** A whole configuration held back (see FULL_PUSH_GAP_MS). */
+  fullTimer?: NodeJS.Timeout
 }
 
 interface Payload {
@@ -72,6 +76,14 @@ export interface Publication extends OwnState {
 
 /** How long changes must pause before the whole configuration is compressed to check its size. */
 const SIZE_CHECK_AFTER_MS = 500
+
+/**
+ * A DP that gets whole configurations (an older kctl, incremental sync off, or too far
+ * behind) gets at most one per this many ms: during a burst of changes the next one waits
+ * and carries every change made meanwhile, so a burst of writes costs such a DP a few
+ * rebuilds, not one per write. Deltas are never held back.
+ */
+const FULL_PUSH_GAP_MS = 200
 
 export interface ControlPlane {
   listen(): Promise<void>
@@ -133,11 +145,23 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
     }) : null
     if (p.ws.readyState !== p.ws.OPEN) return
     if (frame?.length === 0) return
+    if (!frame) {
+      if (p.lastFull?.hash === current.hash) return
+      const wait = p.lastFull ? p.lastFull.at + FULL_PUSH_GAP_MS - Date.now() : 0
+      if (wait > 0) {
+        p.fullTimer ??= setTimeout(() => {
+          p.fullTimer = undefined
+          void send(p)
+        }, wait).unref()
+        return
+      }
+    }
     const bytes = frame ?? current.full()
     if (!bytes) return // over cluster_max_payload: said once, when published
     if (frame) counters.deltas_sent++
     else counters.full_syncs_sent++
     p.ws.send(bytes, {binary: true})
+    if (!frame) p.lastFull = {at: Date.now(), hash: current.hash}
     if (p.sync) p.sync = {version: current.version, hash: current.hash}
   }
 
@@ -192,6 +216,8 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
         if (!ask) return
         plog.info(`data plane asks for the changes since version ${ask.version}${ask.version < 0 ? ' (the whole configuration)' : ''}`)
         p.sync = {version: ask.version, hash: ask.hash}
+        // asked for: sent even when it is what the DP was sent last
+        p.lastFull = undefined
         void send(p)
         return
       }
@@ -223,6 +249,7 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
     }, Math.max(100, pingWaitMs / 3))
     ws.on('close', () => {
       clearTimeout(firstTimer)
+      clearTimeout(p.fullTimer)
       clearInterval(liveness)
       peers.delete(p)
       plog.notice('data plane disconnected')
