@@ -72,12 +72,15 @@ export interface UpstreamConfig {
 export class HealthRegistry {
   private readonly entries = new Map<string, Entry>()
   private closed = false
+  private synced: Iterable<UpstreamConfig> | null = null
 
   constructor(private readonly dns: NameResolver = new NameResolver()) {}
 
   /** Makes the registry follow a new configuration (see the file comment). */
   sync(upstreams: Iterable<UpstreamConfig>): void {
-    if (this.closed) return
+    // a snapshot that kept the previous one's upstreams (a change to other kinds): nothing to do
+    if (this.closed || upstreams === this.synced) return
+    this.synced = upstreams
     const seen = new Set<string>()
     for (const {upstream, targets} of upstreams) {
       seen.add(upstream.id)
@@ -150,9 +153,10 @@ export class HealthRegistry {
     const e = this.entries.get(upstreamId)
     if (!e) return
     const now = Date.now()
+    const due = [...e.targets].filter(([, h]) => h.resolution === null || (which === 'due' && h.resolution.expires <= now))
+    if (due.length === 0) return
     await Promise.all(
-      [...e.targets].map(async ([key, h]) => {
-        if (h.resolution !== null && (which === 'new' || h.resolution.expires > now)) return
+      due.map(async ([key, h]) => {
         const r = await this.dns.resolve(parseTarget(key).host)
         h.resolution = r
         // the name resolves now: an earlier try's DNS failure is over
