@@ -3,6 +3,8 @@
  * screen. tmux is installed with apt-get when missing (CI images often lack it).
  */
 import {execFile, execFileSync, spawnSync} from 'node:child_process'
+import {rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before} from 'node:test'
 import {promisify} from 'node:util'
@@ -29,14 +31,15 @@ export interface TmuxSession {
 }
 
 export function startTmux(name: string, command: string, opts: {cwd: string; env: Record<string, string>; width?: number; height?: number}): TmuxSession {
-  const socket = `kctl-test-${name}-${process.pid}`
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], {encoding: 'utf8'})
+  // a socket file of its own, removed by kill() (tmux leaves it behind when its server ends)
+  const socket = join(tmpdir(), `kctl-test-tmux-${name}-${process.pid}`)
+  const tmux = (...args: string[]) => execFileSync('tmux', ['-S', socket, ...args], {encoding: 'utf8'})
   const env = Object.entries(opts.env).map(([k, v]) => `${k}='${v}'`).join(' ')
   // After the command: its exit status and whether the terminal is back in canonical mode.
   tmux('-f', '/dev/null', 'new-session', '-d', '-s', name, '-x', String(opts.width ?? 220), '-y', String(opts.height ?? 50), '-c', opts.cwd, `env -u CI ${env} ${command}; echo "EXIT:$?"; echo "TTY: $(stty -a | grep -o -- '-\\?icanon')"; sleep 30`)
   const session: TmuxSession = {
     screen: () => tmux('capture-pane', '-p', '-t', name),
-    screenAsync: async () => (await promisify(execFile)('tmux', ['-L', socket, 'capture-pane', '-p', '-t', name], {encoding: 'utf8'})).stdout,
+    screenAsync: async () => (await promisify(execFile)('tmux', ['-S', socket, 'capture-pane', '-p', '-t', name], {encoding: 'utf8'})).stdout,
     keys: (...keys) => void tmux('send-keys', '-t', name, ...keys),
     waitFor: (test, what, timeoutMs) => until(what, () => session.screen(), {ok: test, timeoutMs}),
     exitStatus() {
@@ -45,7 +48,8 @@ export function startTmux(name: string, command: string, opts: {cwd: string; env
     },
     cursorVisible: () => tmux('display-message', '-p', '-t', name, '#{cursor_flag}').trim() === '1',
     kill: () => {
-      spawnSync('tmux', ['-L', socket, 'kill-server'], {stdio: 'ignore'})
+      spawnSync('tmux', ['-S', socket, 'kill-server'], {stdio: 'ignore'})
+      rmSync(socket, {force: true})
     },
   }
   return session
