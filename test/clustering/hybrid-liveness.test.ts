@@ -22,7 +22,7 @@ const post = async (url: string, body: unknown) => {
   const r = await fetch(url, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(body)})
   assert.equal(r.status, 201, await r.text())
 }
-const statusOf = async (base: string) => (await (await fetch(`${base}/status`)).json()) as {configuration_hash: string}
+const statusOf = async (base: string) => (await (await fetch(`${base}/status`)).json()) as {configuration_hash: string; sync?: {deltas_sent: number; full_syncs_sent: number}}
 const served = (dp: DataPlaneNode, path: string) => until(`${dp.proxy}${path} proxied`, async () => (await fetch(dp.proxy + path)).status, {ok: (v) => v === 200})
 const count = (text: string, re: RegExp) => text.match(new RegExp(re.source, 'g'))?.length ?? 0
 
@@ -115,6 +115,7 @@ describe('hybrid liveness and refusals', () => {
     try {
       await until('the recorder receives the current configuration', async () => recorder.frames.length, {ok: (v) => v === 1})
       const appliedBefore = count(dp.node.output(), /configuration [0-9a-f]{32} applied/)
+      const deltasBefore = (await statusOf(cp.status)).sync!.deltas_sent
 
       await Promise.all(Array.from({length: 20}, (_, i) => post(`${cp.admin}/services`, {name: `burst-${i}`, url: bed.upstreamUrl})))
       const final = (await statusOf(cp.status)).configuration_hash
@@ -126,8 +127,10 @@ describe('hybrid liveness and refusals', () => {
       const applied = count(dp.node.output(), /configuration [0-9a-f]{32} applied/) - appliedBefore
       // whole configurations: at most one per 200 ms to a DP, each carrying every write made meanwhile
       assert.ok(pushes >= 1 && pushes <= 8, `20 writes became ${pushes} pushes`)
-      // deltas are never held back, and writes that land together go as one
-      assert.ok(applied >= 1 && applied <= 20, `the DP applied ${applied} configurations for 20 writes`)
+      // deltas are never held back, and writes that land together go as one; the DP applies at most each
+      const deltas = (await statusOf(cp.status)).sync!.deltas_sent - deltasBefore
+      assert.ok(deltas >= 1 && deltas <= 20, `20 writes became ${deltas} deltas`)
+      assert.ok(applied >= 1 && applied <= deltas, `the DP applied ${applied} configurations for ${deltas} deltas`)
       assert.equal(new Set(recorder.frames.map((f) => f.config_hash)).size, recorder.frames.length, 'no configuration is pushed twice')
     } finally {
       recorder.close()

@@ -13,6 +13,8 @@ export interface TestDnsServer {
   address: string
   /** Queries answered, per name (lower case). */
   queries(name: string): number
+  /** Gives `name` these addresses from now on (none: a name error). */
+  set(name: string, ips: string[]): void
   close(): Promise<void>
 }
 
@@ -52,6 +54,7 @@ export async function startTestDnsServer(records: Record<string, string[]>, ttl 
   return {
     address: `127.0.0.1:${socket.address().port}`,
     queries: (name) => counts.get(name.toLowerCase()) ?? 0,
+    set: (name, ips) => void (ips.length ? known.set(name.toLowerCase(), ips) : known.delete(name.toLowerCase())),
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   }
 }

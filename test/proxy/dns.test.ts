@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {createSocket} from 'node:dgram'
 import {createServer, type Server} from 'node:http'
 import {connect} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -17,6 +18,9 @@ import {after, before, describe, test} from 'node:test'
 import {findFreePort} from '../../src/kit/ports.js'
 import {parseHostsFile} from '../../src/runtime/conf/dns.js'
 import {NameResolver} from '../../src/runtime/proxy/dns.js'
+import type {Target, Upstream} from '../../src/runtime/proxy/balancer/index.js'
+import {HealthRegistry} from '../../src/runtime/proxy/health/registry.js'
+import {until} from '../helpers/until.js'
 import {startTestDnsServer, type TestDnsServer} from '../helpers/dns-server.js'
 import {killAll, spawnNode, type NodeProcess} from '../helpers/nodes.js'
 
@@ -42,10 +46,20 @@ const settings = (over: Partial<ConstructorParameters<typeof NameResolver>[0]> =
   hosts: parseHostsFile('127.0.0.1 from-hosts.test\n'),
   servers: [dns.address],
   validTtl: null,
+  staleTtl: 3600,
   notFoundTtl: 30,
   errorTtl: 1,
   ...over,
 })
+
+/** A UDP port of 127.0.0.1 nobody listens on (bound, then released). */
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4')
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r))
+  const {port} = s.address()
+  await new Promise<void>((r) => s.close(() => r()))
+  return port
+}
 
 describe('NameResolver', () => {
   test('answers from the hosts file without a query, an IP address as itself, names from the nameservers', async () => {
@@ -62,14 +76,17 @@ describe('NameResolver', () => {
     assert.deepEqual([v6.type, v6.addresses], ['AAAA', [{address: '::1', family: 6}]])
   })
 
-  test("one query in flight per name; the answer is kept for its record's TTL, then asked again", async () => {
+  test("one query in flight per name; the answer is kept for its record's TTL, then given stale while asked again", async () => {
     const r = new NameResolver(settings())
     const before = dns.queries('short.dns.test')
     await Promise.all([r.resolve('short.dns.test'), r.resolve('short.dns.test'), r.resolve('Short.DNS.test')])
     await r.resolve('short.dns.test')
     assert.equal(dns.queries('short.dns.test') - before, 1, 'one query for four asks within the TTL')
     await sleep(1100) // the records' TTL is 1 s
-    await r.resolve('short.dns.test')
+    const stale = await r.resolve('short.dns.test')
+    assert.ok(!('error' in stale) && stale.expires < Date.now(), 'the answer past its TTL, at once')
+    await until('the name to be asked again', () => dns.queries('short.dns.test') - before, {ok: (n) => n === 2})
+    await until('the new answer', () => r.resolve('short.dns.test'), {ok: (a) => a.expires > Date.now()})
     assert.equal(dns.queries('short.dns.test') - before, 2)
   })
 
@@ -86,9 +103,29 @@ describe('NameResolver', () => {
     assert.ok(kept.expires > Date.now() + 55_000, 'dns_valid_ttl = 60')
   })
 
+  test('past its TTL an answer is given at once while it is asked again, and kept while the nameserver is down; dns_stale_ttl 0 keeps nothing', async () => {
+    for (const staleTtl of [3600, 0]) {
+      const own = await startTestDnsServer({'stale.dns.test': ['127.0.0.1']}, 1)
+      const r = new NameResolver(settings({servers: [own.address], staleTtl}))
+      assert.ok(!('error' in (await r.resolve('stale.dns.test'))))
+      await own.close()
+      await sleep(1100) // past the record's TTL, the nameserver gone
+      const first = await r.resolve('stale.dns.test')
+      if (staleTtl === 0) {
+        assert.ok('error' in first, 'no stale answer with dns_stale_ttl = 0')
+        continue
+      }
+      assert.ok(!('error' in first), 'the stale answer, at once')
+      assert.deepEqual(first.addresses, [{address: '127.0.0.1', family: 4}])
+      await sleep(300) // the refresh failed meanwhile: the answer is kept
+      const again = await r.resolve('stale.dns.test')
+      assert.ok(!('error' in again))
+    }
+  })
+
   test('a nameserver that does not answer is a DNS failure (EAI_AGAIN), never a connect error', async () => {
     // a UDP port nobody listens on: the query is refused
-    const closed = `127.0.0.1:${await findFreePort()}`
+    const closed = `127.0.0.1:${await freeUdpPort()}`
     const r = new NameResolver(settings({servers: [closed]}))
     const res = await r.resolve('origin.dns.test')
     assert.ok('error' in res)
@@ -107,6 +144,27 @@ describe('NameResolver', () => {
     const socket = connect({host: 'nowhere.dns.test', port: originPort, lookup: r.lookup})
     const err = await new Promise<NodeJS.ErrnoException>((resolve) => socket.once('error', resolve))
     assert.equal(err.code, 'ENOTFOUND')
+  })
+})
+
+describe('HealthRegistry: target names', () => {
+  test('a name that does not resolve is a DNS_ERROR at once, and stops being one when it resolves, with no request asking', async () => {
+    dns.set('later.dns.test', [])
+    const registry = new HealthRegistry(new NameResolver(settings({notFoundTtl: 1})))
+    try {
+      const upstream = {id: 'u-later', name: 'later'} as unknown as Upstream
+      registry.sync([{upstream, targets: [{id: 't-later', target: 'later.dns.test:80', weight: 100}] as unknown as Target[]}])
+      await until('DNS_ERROR', () => registry.health('u-later', 'later.dns.test:80'), {ok: (h) => h === 'DNS_ERROR'})
+      assert.deepEqual(registry.resolution('u-later', 'later.dns.test:80'), {error: 'dns server error: 3 name error', code: 'ENOTFOUND', expires: registry.resolution('u-later', 'later.dns.test:80')!.expires})
+      dns.set('later.dns.test', ['127.0.0.1'])
+      // dns_not_found_ttl is 1 s here: the registry asks again by itself
+      await until('the name to resolve', () => registry.health('u-later', 'later.dns.test:80'), {ok: (h) => h === 'HEALTHCHECKS_OFF', timeoutMs: 10_000})
+      const r = registry.resolution('u-later', 'later.dns.test:80')!
+      assert.ok(!('error' in r))
+      assert.deepEqual(r.addresses, [{address: '127.0.0.1', family: 4}])
+    } finally {
+      registry.close()
+    }
   })
 })
 

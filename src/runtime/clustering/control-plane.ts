@@ -161,7 +161,8 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
     if (frame) counters.deltas_sent++
     else counters.full_syncs_sent++
     p.ws.send(bytes, {binary: true})
-    if (!frame) p.lastFull = {at: Date.now(), hash: current.hash}
+    // after a delta the DP is past the last whole configuration: the same hash may have to go again
+    p.lastFull = frame ? undefined : {at: Date.now(), hash: current.hash}
     if (p.sync) p.sync = {version: current.version, hash: current.hash}
   }
 

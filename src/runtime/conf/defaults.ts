@@ -77,6 +77,7 @@ export const CONF_KEYS = {
   dns_resolver: {type: 'list', default: []},
   dns_hostsfile: {type: 'string', default: '/etc/hosts'},
   dns_valid_ttl: {type: 'number', default: null},
+  dns_stale_ttl: {type: 'number', default: 3600},
   dns_not_found_ttl: {type: 'number', default: 30},
   dns_error_ttl: {type: 'number', default: 1},
   ssl_cert: {type: 'list', default: []},

@@ -2,8 +2,9 @@
  * kong.conf's `dns_*` keys, as Kong reads them: `dns_hostsfile` (read once at start, its
  * names resolve before any nameserver is asked), `dns_resolver` (nameservers `ip[:port]`;
  * none: the system's resolver), and the cache's TTLs (`dns_valid_ttl` overriding the
- * records' own, `dns_not_found_ttl` for a name that does not exist, `dns_error_ttl` for
- * other failures). The proxy's resolver (proxy/dns.ts) runs on what `dnsSettings` returns.
+ * records' own, `dns_stale_ttl` for an answer past it, `dns_not_found_ttl` for a name that
+ * does not exist, `dns_error_ttl` for other failures). `dns_order`, `dns_cache_size` and
+ * `dns_no_sync` are not read: A then AAAA records, no SRV. The proxy's resolver (proxy/dns.ts) runs on what `dnsSettings` returns.
  */
 import {readFileSync, statSync} from 'node:fs'
 import {isIP} from 'node:net'
@@ -21,11 +22,13 @@ export interface DnsSettings {
   servers: readonly string[]
   /** Seconds; null: each record's own TTL. */
   validTtl: number | null
+  /** Seconds an answer past its TTL is still given while it is asked again. */
+  staleTtl: number
   notFoundTtl: number
   errorTtl: number
 }
 
-type DnsConf = Pick<NodeConf, 'dns_hostsfile' | 'dns_resolver' | 'dns_valid_ttl' | 'dns_not_found_ttl' | 'dns_error_ttl'>
+type DnsConf = Pick<NodeConf, 'dns_hostsfile' | 'dns_resolver' | 'dns_valid_ttl' | 'dns_stale_ttl' | 'dns_not_found_ttl' | 'dns_error_ttl'>
 
 /** Kong's message for a `dns_resolver` entry that is not `ip[:port]`. */
 export function dnsResolverErrors(servers: readonly string[]): string[] {
@@ -44,7 +47,7 @@ export function dnsErrors(conf: DnsConf): string[] {
       errors.push(code === 'ENOENT' ? 'dns_hostsfile: file does not exist' : `dns_hostsfile: cannot read '${conf.dns_hostsfile}' (${code ?? (err as Error).message})`)
     }
   }
-  for (const name of ['dns_valid_ttl', 'dns_not_found_ttl', 'dns_error_ttl'] as const) {
+  for (const name of ['dns_valid_ttl', 'dns_stale_ttl', 'dns_not_found_ttl', 'dns_error_ttl'] as const) {
     const v = conf[name]
     if (v !== null && !(v >= 0)) errors.push(`${name} must be a number of seconds, 0 or more; got ${v}`)
   }
@@ -57,6 +60,7 @@ export function dnsSettings(conf: DnsConf): DnsSettings {
     hosts: conf.dns_hostsfile === null ? new Map() : parseHostsFile(readFileSync(conf.dns_hostsfile, 'utf8')),
     servers: conf.dns_resolver.map((s) => nameserver(s)!),
     validTtl: conf.dns_valid_ttl,
+    staleTtl: conf.dns_stale_ttl,
     notFoundTtl: conf.dns_not_found_ttl,
     errorTtl: conf.dns_error_ttl,
   }

@@ -9,9 +9,16 @@
  *           domains and nsswitch), asked per connection as Node does
  *
  * Cached answers live for their records' TTL (`dns_valid_ttl` overrides it), a name that
- * does not exist for `dns_not_found_ttl`, any other failure for `dns_error_ttl`. Every
- * failure reaches a connection as a DNS error (ENOTFOUND or EAI_AGAIN), never as the
- * nameserver's own socket error, so the proxy answers and counts it as one.
+ * does not exist for `dns_not_found_ttl`, any other failure for `dns_error_ttl`. An answer
+ * past its TTL is still given for `dns_stale_ttl` while a new query runs in the background,
+ * and kept when that query fails (a nameserver that is down does not take upstreams with
+ * it), as Kong's. Every failure reaches a connection as a DNS error (ENOTFOUND or
+ * EAI_AGAIN), never as the nameserver's own socket error, so the proxy answers and counts
+ * it as one.
+ *
+ * Without `dns_resolver`, `resolve()` (the health endpoints' view of a target) keeps the
+ * system's answers for `dns_valid_ttl`, 30 s by default (getaddrinfo gives no TTL);
+ * connections still ask getaddrinfo each time, as Node does.
  */
 import dns, {type LookupAddress} from 'node:dns'
 import {isIP, type LookupFunction} from 'node:net'
@@ -27,7 +34,10 @@ const QUERY = {timeout: 2000, tries: 3}
 /** Names kept in the cache (Kong's `dns_cache_size` default); the oldest goes first. */
 const CACHE_SIZE = 10_000
 
-const NO_HOSTS: DnsSettings = {hosts: new Map(), servers: [], validTtl: null, notFoundTtl: 30, errorTtl: 1}
+/** How long `resolve()` keeps an answer of the system's resolver, which has no TTL, unless dns_valid_ttl says otherwise. */
+const SYSTEM_ANSWER_MS = 30_000
+
+const NO_HOSTS: DnsSettings = {hosts: new Map(), servers: [], validTtl: null, staleTtl: 3600, notFoundTtl: 30, errorTtl: 1}
 
 export class NameResolver {
   private readonly cache = new Map<string, Resolution>()
@@ -41,7 +51,7 @@ export class NameResolver {
     }
   }
 
-  /** True when names resolve as Node's default would (no hosts file entries, no nameservers): connections need no `lookup`. */
+  /** True when names resolve as Node's default would (no hosts file entries, no nameservers): connections need no `lookup`. Not so with a hosts file that has entries (`/etc/hosts` by default). */
   get systemOnly(): boolean {
     return this.settings.hosts.size === 0 && this.nameservers === null
   }
@@ -57,7 +67,8 @@ export class NameResolver {
       callback(null, list[0].address, list[0].family)
     }
     if (local) return process.nextTick(answer, local)
-    void this.resolve(hostname).then((r) => ('error' in r ? callback(dnsError(r.code, r.error, hostname), '', 0) : answer(r.addresses)))
+    // the callback runs outside the promise: what it throws is the socket's, as with dns.lookup
+    void this.resolve(hostname).then((r) => process.nextTick(() => ('error' in r ? callback(dnsError(r.code, r.error, hostname), '', 0) : answer(r.addresses))))
   }
 
   /** The addresses of `name` (an IP address is its own), from the hosts file, the cache, or a query. Never rejects. */
@@ -67,14 +78,18 @@ export class NameResolver {
     const key = name.toLowerCase()
     const local = this.settings.hosts.get(key)
     if (local) return Promise.resolve({addresses: [...local], type: local[0].family === 4 ? 'A' : 'AAAA', expires: Infinity})
+    const now = Date.now()
     const cached = this.cache.get(key)
-    if (cached && cached.expires > Date.now()) return Promise.resolve(cached)
+    if (cached && cached.expires > now) return Promise.resolve(cached)
     let p = this.pending.get(key)
     if (!p) {
       p = this.query(name).then((r) => {
         this.pending.delete(key)
+        const old = this.cache.get(key)
+        // a failed refresh keeps a good answer while it may still be given stale
+        if ('error' in r && old && !('error' in old) && this.staleUntil(old) > Date.now()) return old
         this.cache.delete(key)
-        if (r.expires > Date.now()) {
+        if (this.staleUntil(r) > Date.now()) {
           if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!)
           this.cache.set(key, r)
         }
@@ -82,7 +97,14 @@ export class NameResolver {
       })
       this.pending.set(key, p)
     }
+    // past its TTL, a good answer is given at once while the query runs
+    if (cached && !('error' in cached) && this.staleUntil(cached) > now) return Promise.resolve(cached)
     return p
+  }
+
+  /** Until when an answer may be given: a good one `dns_stale_ttl` past its TTL, a failure until its TTL. */
+  private staleUntil(r: Resolution): number {
+    return 'error' in r ? r.expires : r.expires + this.settings.staleTtl * 1000
   }
 
   private async query(name: string): Promise<Resolution> {
@@ -90,9 +112,8 @@ export class NameResolver {
     const validMs = this.settings.validTtl === null ? null : this.settings.validTtl * 1000
     try {
       if (!ns) {
-        // getaddrinfo gives no TTL: asked again each time unless dns_valid_ttl says how long to keep it
         const addresses = await dns.promises.lookup(name, {all: true})
-        return {addresses, type: addresses[0].family === 4 ? 'A' : 'AAAA', expires: Date.now() + (validMs ?? 0)}
+        return {addresses, type: addresses[0].family === 4 ? 'A' : 'AAAA', expires: Date.now() + (validMs ?? SYSTEM_ANSWER_MS)}
       }
       let records: dns.RecordWithTtl[]
       let family: 4 | 6 = 4

@@ -33,7 +33,7 @@ describe('Admin API #postgres', () => {
     hostsDir = mkdtempSync(join(tmpdir(), 'kctl-kong-targets-'))
     const hostsfile = join(hostsDir, 'hosts')
     writeFileSync(hostsfile, '127.0.0.1 localhost\n::1 localhost\n')
-    const dns = new NameResolver(dnsSettings({dns_hostsfile: hostsfile, dns_resolver: [dnsMock.address], dns_valid_ttl: null, dns_not_found_ttl: 30, dns_error_ttl: 1}))
+    const dns = new NameResolver(dnsSettings({dns_hostsfile: hostsfile, dns_resolver: [dnsMock.address], dns_valid_ttl: null, dns_stale_ttl: 3600, dns_not_found_ttl: 30, dns_error_ttl: 1}))
     // a node that proxies: target health lives in its balancers
     node = await startSpecNode({proxy: true, proxyOptions: {dns}})
   })

@@ -21,7 +21,7 @@ const strategy = 'postgres'
 
 /** A node whose names resolve through `nameserver` (and no hosts file). */
 const nodeAsking = (nameserver: TestDnsServer) =>
-  startPluginSpecNode({dns: new NameResolver({hosts: new Map(), servers: [nameserver.address], validTtl: null, notFoundTtl: 30, errorTtl: 1})})
+  startPluginSpecNode({dns: new NameResolver({hosts: new Map(), servers: [nameserver.address], validTtl: null, staleTtl: 3600, notFoundTtl: 30, errorTtl: 1})})
 
 /** Kong's bad_tcp_server: accepts, waits 0.1 s, closes; counts the connections. */
 async function badTcpServer(): Promise<{port: number; tries(): number; close(): Promise<void>}> {

@@ -13,9 +13,10 @@
  *                         └──► TargetHealth.report ─► down set, availability
  *
  * Target names are resolved when a target appears (Kong builds a balancer's addresses
- * from DNS at once), and again when the Admin API asks once the answer's TTL is over:
- * a name that does not resolve is a DNS_ERROR before any traffic. The proxy itself still
- * connects to the target by name, through the same resolver.
+ * from DNS at once) and again once their answer's TTL is over (checked every second, a
+ * few queries at a time): a name that does not resolve is a DNS_ERROR before any
+ * traffic, and stops being one when it resolves again or a connection to it succeeds.
+ * The proxy itself still connects to the target by name, through the same resolver.
  *
  * One registry per proxy process: with several worker processes each has its own.
  */
@@ -74,7 +75,14 @@ export class HealthRegistry {
   private closed = false
   private synced: Iterable<UpstreamConfig> | null = null
 
-  constructor(private readonly dns: NameResolver = new NameResolver()) {}
+  private readonly refresher: NodeJS.Timeout
+  /** Name queries in flight, and those waiting for one of the MAX_LOOKUPS places. */
+  private lookups = 0
+  private readonly waiting: Array<() => void> = []
+
+  constructor(private readonly dns: NameResolver = new NameResolver()) {
+    this.refresher = setInterval(() => this.resolveDue(), REFRESH_MS).unref()
+  }
 
   /** Makes the registry follow a new configuration (see the file comment). */
   sync(upstreams: Iterable<UpstreamConfig>): void {
@@ -95,13 +103,13 @@ export class HealthRegistry {
       for (const key of e.targets.keys()) if (!keep.has(key)) e.targets.delete(key)
       this.refresh(e)
       this.restartChecker(e)
-      void this.resolve(upstream.id, 'new')
     }
     for (const [id, e] of this.entries) {
       if (seen.has(id)) continue
       e.checker?.stop()
       this.entries.delete(id)
     }
+    this.resolveDue()
   }
 
   /** The upstream's health for the proxy; undefined when it is not configured. */
@@ -144,25 +152,37 @@ export class HealthRegistry {
     return this.entries.get(upstreamId)?.targets.get(key)?.resolution ?? null
   }
 
-  /**
-   * Resolves the names of the upstream's targets that have no answer yet, and with `due`
-   * those whose answer is out of date too (the system's resolver gives no TTL: asked again
-   * each time); one query per name at a time. Resolves once every answer is in.
-   */
-  async resolve(upstreamId: string, which: 'new' | 'due' = 'due'): Promise<void> {
+  /** Resolves the names of the upstream's targets that have no answer, or an out-of-date one; done once every answer is in. */
+  async resolve(upstreamId: string): Promise<void> {
     const e = this.entries.get(upstreamId)
     if (!e) return
     const now = Date.now()
-    const due = [...e.targets].filter(([, h]) => h.resolution === null || (which === 'due' && h.resolution.expires <= now))
-    if (due.length === 0) return
-    await Promise.all(
-      due.map(async ([key, h]) => {
+    await Promise.all([...e.targets].filter(([, h]) => due(h, now)).map(([key, h]) => this.resolveTarget(key, h)))
+  }
+
+  /** Starts resolving every target name that has no answer or an out-of-date one. */
+  private resolveDue(): void {
+    const now = Date.now()
+    for (const e of this.entries.values()) for (const [key, h] of e.targets) if (due(h, now) && !h.resolving) void this.resolveTarget(key, h)
+  }
+
+  /** One query per target at a time, at most MAX_LOOKUPS at once (the system's resolver shares libuv's threads with the proxy). */
+  private resolveTarget(key: string, h: TargetHealth): Promise<void> {
+    h.resolving ??= (async () => {
+      if (this.lookups >= MAX_LOOKUPS) await new Promise<void>((r) => this.waiting.push(r))
+      this.lookups++
+      try {
         const r = await this.dns.resolve(parseTarget(key).host)
         h.resolution = r
         // the name resolves now: an earlier try's DNS failure is over
         if (!('error' in r)) h.dnsError = false
-      }),
-    )
+      } finally {
+        this.lookups--
+        this.waiting.shift()?.()
+        h.resolving = null
+      }
+    })()
+    return h.resolving
   }
 
   /** The upstream's balancer as Kong's status shows it; undefined when the proxy does not know it. */
@@ -177,6 +197,7 @@ export class HealthRegistry {
   /** Stops every active checker; the registry then ignores further syncs. */
   close(): void {
     this.closed = true
+    clearInterval(this.refresher)
     for (const e of this.entries.values()) e.checker?.stop()
     this.entries.clear()
   }
@@ -199,7 +220,11 @@ export class HealthRegistry {
     const h = e.targets.get(key)
     if (!h) return
     if ('dns' in outcome) h.dnsError = true
-    else if (h.report(outcome, kind === 'active' ? e.active : e.passive, kind)) this.refresh(e)
+    else {
+      // a connection to the name succeeded: a failed answer is out of date
+      if (h.resolution !== null && 'error' in h.resolution) h.resolution = {...h.resolution, expires: 0}
+      if (h.report(outcome, kind === 'active' ? e.active : e.passive, kind)) this.refresh(e)
+    }
   }
 
   /** Recomputes the down set and the balancer's availability after a change. */
@@ -228,6 +253,13 @@ export class HealthRegistry {
       : null
   }
 }
+
+/** How often target names are checked for an out-of-date answer. */
+const REFRESH_MS = 1000
+/** Target name queries at once. */
+const MAX_LOOKUPS = 4
+
+const due = (h: TargetHealth, now: number) => h.resolution === null || h.resolution.expires <= now
 
 function* activeTargets(e: Entry): Iterable<ActiveTarget> {
   for (const [key, h] of e.targets) yield {key, ...parseTarget(key), healthy: h.healthy, weight: h.weight}

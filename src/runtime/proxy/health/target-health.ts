@@ -30,10 +30,12 @@ export type Outcome =
 export class TargetHealth {
   private state: Internal = 'healthy'
   private readonly counters: Record<Counter, number> = {success: 0, http: 0, tcp: 0, timeout: 0}
-  /** The last contact failed to resolve the target's name (Kong's DNS_ERROR); cleared by any answer. */
+  /** A proxied try or a probe failed to resolve the target's name (Kong's DNS_ERROR); cleared by any answer and by the name resolving again. */
   dnsError = false
   /** What the target's name resolved to last (the registry resolves it); null before that. */
   resolution: Resolution | null = null
+  /** The registry's query for it, while one runs. */
+  resolving: Promise<void> | null = null
 
   constructor(
     /** The target entity's id: a target deleted and added again starts over. */
