@@ -73,12 +73,14 @@ export async function startFleet({count, controlPlane, cert, key, pingIntervalMs
         return
       }
       // The first frame counts even when it carries the hash a DP starts with (empty config).
-      if (++dp.frames > 1 && msg.config_hash === dp.hash) return void ping()
+      // The ping that reports the hash goes once this process has read what else arrived:
+      // DPs sharing one process should not wait for each other's pings (real ones do not).
+      if (++dp.frames > 1 && msg.config_hash === dp.hash) return void setImmediate(ping)
       dp.hash = msg.config_hash
       const n = (decodedBy.get(dp.hash) ?? 0) + 1
       decodedBy.set(dp.hash, n)
       onHash(dp.hash, nowEpoch(), n, data.length)
-      ping()
+      setImmediate(ping)
     })
     ws.on('close', (code, reason) => {
       clearTimeout(dp.timer)

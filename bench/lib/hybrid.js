@@ -49,6 +49,31 @@ function spawnNode(base, name, values) {
   proc.child.stdout.on('data', keep)
   proc.child.stderr.on('data', keep)
   proc.warnings = () => warnings
+  // when each configuration was logged as applied (a data plane logs it once its proxy
+  // serves it, when /status would report it): seen without polling the node
+  const applied = new Map() // hash → epoch ms the line was read
+  const waiting = new Map() // hash → resolve
+  let partial = ''
+  const watch = (d) => {
+    const at = performance.timeOrigin + performance.now()
+    const lines = (partial + d).split('\n')
+    partial = lines.pop()
+    for (const l of lines) {
+      const m = /configuration ([0-9a-f]{32}) applied/.exec(l)
+      if (!m || applied.has(m[1])) continue
+      applied.set(m[1], at)
+      waiting.get(m[1])?.(at)
+    }
+  }
+  proc.child.stdout.on('data', watch)
+  proc.child.stderr.on('data', watch)
+  proc.appliedAt = (hash, timeoutMs = 60_000) => {
+    if (applied.has(hash)) return Promise.resolve(applied.get(hash))
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${name} did not log configuration ${hash} applied within ${timeoutMs} ms`)), timeoutMs)
+      waiting.set(hash, (at) => (clearTimeout(t), waiting.delete(hash), resolve(at)))
+    })
+  }
   return {proc, prefix}
 }
 
@@ -143,6 +168,12 @@ export async function cpSees(cp, ids, hash, {timeoutMs = 60_000, everyMs = 2} = 
     await sleep(everyMs)
   }
 }
+
+/**
+ * When a DP logged `hash` applied (epoch ms the bench read the line; no request to the DP,
+ * unlike dpServes, whose polls cost the DP CPU while it applies).
+ */
+export const dpApplied = (dp, hash, timeoutMs) => dp.proc.appliedAt(hash, timeoutMs)
 
 /** Polls a DP's /status until it serves `hash`; returns the epoch ms it saw that. */
 export async function dpServes(dp, hash, timeoutMs = 60_000) {

@@ -96,13 +96,20 @@ describe('compatibility rules', () => {
     const cache = new WeakMap<object, CanonPiece>()
     let rows = Array.from({length: 7000}, (_, i) => ({id: `id-${i}`, name: 'é'.repeat(i % 40) + 'x'.repeat((i * 13) % 300), n: i}))
     assert.equal(hashItemsCached(rows, (x) => x, cache, resume), hashValue(rows))
-    for (const [at, what] of fc.sample(fc.tuple(fc.nat({max: 7100}), fc.constantFrom('insert', 'delete', 'replace', 'none')), {seed: 7, numRuns: 40})) {
+    for (const [at, what] of fc.sample(fc.tuple(fc.nat({max: 7100}), fc.constantFrom('insert', 'delete', 'replace', 'none')), {seed: 7, numRuns: 150})) {
       rows = [...rows]
       const i = at % rows.length
       if (what === 'insert') rows.splice(i, 0, {id: `new-${at}`, name: 'ü'.repeat(at % 90), n: at})
       else if (what === 'delete') rows.splice(i, 1)
       else if (what === 'replace') rows[i] = {...rows[i], name: rows[i].name + '!'}
       assert.equal(hashItemsCached(rows, (x) => x, cache, resume), hashValue(rows), `${what} at ${i}`)
+    }
+    // deletes and inserts piling up in one place: the runs around them are laid out again
+    for (let k = 0; k < 60; k++) {
+      rows = [...rows]
+      if (k % 3 === 2) rows.splice(1000 + k, 0, {id: `pile-${k}`, name: 'ä'.repeat(k), n: k})
+      else rows.splice(1000, 1)
+      assert.equal(hashItemsCached(rows, (x) => x, cache, resume), hashValue(rows), `pile ${k}`)
     }
     // large enough to fold more than once
     const big = Array.from({length: 9000}, (_, i) => ({id: `id-${i}`, name: 'é'.repeat(i % 50) + 'x'.repeat((i * 7) % 400), n: i}))

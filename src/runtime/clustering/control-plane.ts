@@ -48,6 +48,8 @@ interface Peer {
   sync?: SyncPosition
   /** Sends to this DP one after another (a catch-up reads the database first). */
   chain: Promise<void>
+  /** Sends queued on `chain` and not finished; none: the next one may go at once. */
+  queued: number
   /** When the last whole configuration went to this DP, and its hash. */
   lastFull?: {at: number; hash: string}
   /** A whole configuration held back (see FULL_PUSH_GAP_MS). */
@@ -73,6 +75,8 @@ interface Payload {
 export interface Publication extends OwnState {
   changes?: {from: number; deltas: Delta[]}
 }
+
+const DONE: Promise<void> = Promise.resolve()
 
 /** How long changes must pause before the whole configuration is compressed to check its size. */
 const SIZE_CHECK_AFTER_MS = 500
@@ -118,16 +122,35 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
 
   const counters = {deltas_sent: 0, full_syncs_sent: 0}
 
-  /** Queues what brings `p` to the current payload (see Peer.chain). */
+  /**
+   * Queues what brings `p` to the current payload (see Peer.chain). With nothing queued
+   * for `p` and its frame at hand (the delta every DP that had the previous payload gets),
+   * it is sent at once: publish() then writes to every DP in one pass, without a promise
+   * chain and an await per DP.
+   */
   function send(p: Peer): Promise<void> {
-    p.chain = p.chain.then(
-      () => sendNow(p),
-      () => sendNow(p),
+    if (p.queued === 0) {
+      const sent = sendNow(p)
+      if (!sent) return DONE
+      return track(p, sent)
+    }
+    return track(
+      p,
+      p.chain.then(
+        () => sendNow(p),
+        () => sendNow(p),
+      ),
     )
+  }
+
+  function track(p: Peer, sending: Promise<void>): Promise<void> {
+    p.queued++
+    p.chain = sending.finally(() => p.queued--)
     return p.chain
   }
 
-  async function sendNow(p: Peer): Promise<void> {
+  /** Sends `p` what it lacks; a promise only when the changes must be read from the database first. */
+  function sendNow(p: Peer): Promise<void> | void {
     const current = payload
     if (!current || !p.info || p.ws.readyState !== p.ws.OPEN) return
     const verdict = eligibility(p)
@@ -139,10 +162,19 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
       log.warn(`not pushing configuration ${current.hash} to data plane ${p.id} (${p.hostname}): ${verdict.reason}`)
       return
     }
-    const frame = p.sync ? await deltaFor(p.sync, current).catch((err) => {
-      log.warn(`reading the changes for data plane ${p.id} failed (${(err as Error).message}); sending the whole configuration`)
-      return null
-    }) : null
+    if (!p.sync) return deliver(p, current, null)
+    const frame = deltaFor(p.sync, current)
+    if (!(frame instanceof Promise)) return deliver(p, current, frame)
+    return frame
+      .catch((err) => {
+        log.warn(`reading the changes for data plane ${p.id} failed (${(err as Error).message}); sending the whole configuration`)
+        return null
+      })
+      .then((f) => deliver(p, current, f))
+  }
+
+  /** Writes the delta `frame`, or the whole configuration when it is null (nothing when it is empty). */
+  function deliver(p: Peer, current: Payload, frame: Buffer | null): void {
     if (p.ws.readyState !== p.ws.OPEN) return
     if (frame?.length === 0) return
     if (!frame) {
@@ -169,15 +201,16 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
   /**
    * The delta frame from `at` to `current`; an empty buffer when the DP has it already;
    * null when a whole configuration must go (history pruned, the DP ahead of this CP or on
-   * another configuration). As in Kong, a DP within the history gets the changes, however many.
+   * another configuration). As in Kong, a DP within the history gets the changes, however
+   * many. A promise only when they must be read from the database.
    */
-  async function deltaFor(at: SyncPosition, current: Payload): Promise<Buffer | null> {
+  function deltaFor(at: SyncPosition, current: Payload): Buffer | null | Promise<Buffer | null> {
     if (at.version === current.version) return at.hash === current.hash ? Buffer.alloc(0) : null
     if (at.version > current.version || at.version < 0) return null
     if (current.delta?.from === at.version) return current.delta.bytes
-    const deltas = await readDeltas(pool, at.version, current.version)
-    if (!deltas) return null
-    return encodeDelta({from: at.version, version: current.version, deltas, config_hash: current.hash, hashes: current.hashes, kctl_digest: current.digest})
+    return readDeltas(pool, at.version, current.version).then((deltas) =>
+      deltas ? encodeDelta({from: at.version, version: current.version, deltas, config_hash: current.hash, hashes: current.hashes, kctl_digest: current.digest}) : null,
+    )
   }
 
   function onConnection(ws: WebSocket, req: IncomingMessage, q: URLSearchParams): void {
@@ -192,7 +225,8 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
       configHash: EMPTY_CONFIG_HASH,
       status: SyncStatus.UNKNOWN,
       certExpiry: certExpiry(socket),
-      chain: Promise.resolve(),
+      chain: DONE,
+      queued: 0,
     }
     const fingerprint = peerFingerprint(socket)
     const plog = log.child({data_plane: p.id, hostname: p.hostname})
