@@ -49,7 +49,7 @@ export async function waitNodeReady(node: NodeState, host: Host, proc: ProcessId
   const timeoutMs = options.timeoutMs ?? 60_000
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (!(await host.isSameProcess(proc))) throw await startFailure(node, host, 'exited during start')
+    if (!(await host.isSameProcess(proc))) throw await startFailure(node, host, 'exited during start', await howItEnded(host, proc))
     // Without a status listener, still being alive after a moment is all we can check.
     if (!base ? Date.now() > deadline - timeoutMs + 1000 : (await readyAnswer(`${base}${options.path ?? '/status/ready'}`)) === 200) return
     if (Date.now() > deadline) {
@@ -70,11 +70,20 @@ async function readyAnswer(url: string): Promise<number | undefined> {
   }
 }
 
-async function startFailure(node: NodeState, host: Host, what: string): Promise<ExternalError> {
+/** What is known of a started process that is not running as started: how it exited, or what now has its pid. */
+async function howItEnded(host: Host, proc: ProcessIdentity): Promise<string | undefined> {
+  const exit = host.exitOf?.(proc.pid)
+  if (exit) return `The process (pid ${proc.pid}) ended with ${exit}.`
+  const now = await host.processIdentity(proc.pid).catch(() => undefined)
+  if (now) return `Pid ${proc.pid} now runs \`${now.command}\` (started ${now.start}), not the process started (\`${proc.command}\`, ${proc.start}).`
+  return undefined
+}
+
+async function startFailure(node: NodeState, host: Host, what: string, ended?: string): Promise<ExternalError> {
   const log = (await host.readFile(node.logFile).catch(() => undefined))?.toString('utf8') ?? ''
   // The runtime's contract: one `Error: <message>` line on stderr when start fails.
   const reason = log.split('\n').reverse().find((l) => l.startsWith('Error: '))
-  const message = `Node ${node.name} ${what}${reason ? `: ${reason.slice('Error: '.length)}` : ''}\n--- ${node.logFile} (tail) ---\n${tail(log, 15)}`
+  const message = `Node ${node.name} ${what}${reason ? `: ${reason.slice('Error: '.length)}` : ''}\n${ended ? `${ended}\n` : ''}--- ${node.logFile} (tail) ---\n${tail(log, 15)}`
   return new ExternalError('NODE_START_FAILED', message, tail(log, 15), {hint: hintFor(reason ?? '')})
 }
 

@@ -71,6 +71,14 @@ export interface DetachedOptions {
   gid?: number
 }
 
+/** How detached processes this one started ended, by pid (while this process runs). */
+const detachedExits = new Map<number, string>()
+
+/** How a process `spawnDetached` started ended ("exit code 1", "signal SIGKILL"); undefined while it runs or when unknown. */
+export function detachedExit(pid: number): string | undefined {
+  return detachedExits.get(pid)
+}
+
 /** Starts a detached process (own process group, no stdin) and returns its pid without waiting. */
 export function spawnDetached(file: string, args: string[], options: DetachedOptions): number {
   const fd = openSync(options.logFile, 'a')
@@ -86,6 +94,9 @@ export function spawnDetached(file: string, args: string[], options: DetachedOpt
     // Spawn failures (ENOENT, EACCES) surface as an 'error' event; the caller sees the
     // process missing and reports the log, so only keep the process from crashing here.
     child.on('error', () => {})
+    child.on('exit', (code, signal) => {
+      if (child.pid) detachedExits.set(child.pid, signal ? `signal ${signal}` : `exit code ${code}`)
+    })
     child.unref()
     if (!child.pid) throw new ExternalError('COMMAND_FAILED', `could not start ${file}`)
     return child.pid

@@ -74,10 +74,18 @@ export function psIdentity(pid: number): ProcessIdentity | undefined {
 
 /**
  * The identity of a process just launched: read at once, or, when it already exited, one
- * that no process matches (so it is reported gone and never signalled).
+ * that no process matches (so it is reported gone and never signalled). With `command` (the
+ * program and arguments it was started with), a command line read before the new program
+ * replaced the forked one is read again, for up to a second, so that the identity recorded
+ * is the program's own.
  */
-export function launchedIdentity(pid: number): ProcessIdentity {
-  return processIdentity(pid) ?? {pid, start: 'exited', command: ''}
+export async function launchedIdentity(pid: number, command?: string): Promise<ProcessIdentity> {
+  let id = processIdentity(pid)
+  for (let waited = 0; id && command !== undefined && id.command !== command && waited < 1000; waited += 10) {
+    await new Promise((r) => setTimeout(r, 10))
+    id = processIdentity(pid)
+  }
+  return id ?? {pid, start: 'exited', command: ''}
 }
 
 /** True when the recorded process is still running: same pid, same start, same command line. */

@@ -45,9 +45,17 @@ describe('process identity', () => {
     const child = spawn('true', [], {stdio: 'ignore'})
     await once(child, 'exit')
     assert.equal(processIdentity(child.pid), undefined)
-    const id = launchedIdentity(child.pid!)
+    const id = await launchedIdentity(child.pid!)
     assert.equal(isSameProcess(id), false)
     assert.equal(signalProcess(id, 'SIGTERM'), false)
+  })
+
+  it("a launched process's identity is its program's: the command line it was started with", async () => {
+    const child = sleeper()
+    const id = await launchedIdentity(child.pid!, 'sleep 60')
+    assert.equal(id.command, 'sleep 60')
+    assert.equal(isSameProcess(id), true)
+    child.kill()
   })
 
   it('the ps fallback (no /proc) reads the same command and a stable start', () => {

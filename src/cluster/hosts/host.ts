@@ -87,6 +87,9 @@ export interface Host {
    */
   spawnDetached(file: string, args: string[], options: HostSpawnOptions): Promise<ProcessIdentity>
 
+  /** How a process `spawnDetached` started here ended ("exit code 1", "signal SIGKILL"), when this host can tell. */
+  exitOf?(pid: number): string | undefined
+
   /** The live process with this pid, or undefined. */
   processIdentity(pid: number): Promise<ProcessIdentity | undefined>
   /** True when the recorded process is still the one running (pid, start, command line). */

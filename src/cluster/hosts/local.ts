@@ -9,7 +9,7 @@ import {chmod, copyFile, lstat, mkdir, open, readdir, readFile, readlink, rename
 import {hostname} from 'node:os'
 import {dirname, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {run, spawnDetached} from '../../kit/exec.js'
+import {detachedExit, run, spawnDetached} from '../../kit/exec.js'
 import {isPortFree} from '../../kit/ports.js'
 import {isSameProcess, launchedIdentity, processIdentity, signalProcess, terminate, type ProcessIdentity} from '../../kit/process.js'
 import type {Host, HostCommandResult, HostFacts, HostRunOptions, HostSpawnOptions, HostTail, HostWriteOptions, TreePart} from './host.js'
@@ -37,7 +37,11 @@ export class LocalHost implements Host {
   }
 
   async spawnDetached(file: string, args: string[], options: HostSpawnOptions): Promise<ProcessIdentity> {
-    return launchedIdentity(spawnDetached(file, args, {logFile: options.logFile, cwd: options.cwd, env: options.env, uid: options.runAs?.uid, gid: options.runAs?.gid}))
+    return launchedIdentity(spawnDetached(file, args, {logFile: options.logFile, cwd: options.cwd, env: options.env, uid: options.runAs?.uid, gid: options.runAs?.gid}), [file, ...args].join(' '))
+  }
+
+  exitOf(pid: number): string | undefined {
+    return detachedExit(pid)
   }
 
   async processIdentity(pid: number): Promise<ProcessIdentity | undefined> {
