@@ -109,6 +109,11 @@ describe('kong.conf', () => {
         err.errors.includes('dns_error_ttl must be a number of seconds, 0 or more; got -1') &&
         err.errors.length === 4,
     )
+    // a value that is no number is said once
+    assert.throws(
+      () => loadConf({env: {KONG_DNS_STALE_TTL: 'abc'}}),
+      (err: unknown) => err instanceof ConfError && err.errors.length === 1 && err.errors[0] === "dns_stale_ttl is not a number: 'abc'",
+    )
   })
 
   test("upstream keepalive settings: Kong's defaults (512, 10000, 60), 0 accepted", () => {

@@ -49,7 +49,8 @@ export function dnsErrors(conf: DnsConf): string[] {
   }
   for (const name of ['dns_valid_ttl', 'dns_stale_ttl', 'dns_not_found_ttl', 'dns_error_ttl'] as const) {
     const v = conf[name]
-    if (v !== null && !(v >= 0)) errors.push(`${name} must be a number of seconds, 0 or more; got ${v}`)
+    // NaN: the loader already said it is not a number
+    if (v !== null && !Number.isNaN(v) && v < 0) errors.push(`${name} must be a number of seconds, 0 or more; got ${v}`)
   }
   return errors
 }
