@@ -80,6 +80,28 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
       await until('the connection to h2 to close', async () => (await sessions()) === before)
     })
 
+    it('runs scripts one after another through one shell kept open, output and exit codes as each script gave them', async () => {
+      const h = host(2)
+      await h.facts()
+      const outputs = []
+      for (let i = 0; i < 20; i++) outputs.push((await h.run('sh', ['-c', `printf '${i}\\n\\n'; echo err${i} >&2; exit ${i % 4}`], {reject: false})))
+      assert.deepEqual(outputs.map((r) => [r.stdout, r.stderr, r.exitCode]), outputs.map((_, i) => [`${i}\n`, `err${i}`, i % 4]))
+      // the shells this connection keeps on h2: one, for twenty commands in a row
+      const shells = (await bed.exec('h2', "ps -eo ppid=,args= | awk '$2 == \"sh\" && NF == 2 {print $1}'")).stdout.split('\n').filter(Boolean)
+      assert.equal(shells.length, 1, `shells on h2: ${shells.length}`)
+      assert.equal((await h.run('printf', ['%s', 'no newline'])).stdout, 'no newline')
+      assert.equal((await h.run('true', [])).stdout, '')
+      await h.close()
+      await until('the shell on h2 to end', async () => !(await bed.exec('h2', 'ps -eo args=')).stdout.split('\n').includes('sh'))
+    })
+
+    it('goes on after a command that timed out (its shell is replaced)', async () => {
+      const h = host(1)
+      await assert.rejects(h.run('sleep', ['30'], {timeoutMs: 500}), /timed out after 500 ms/)
+      await assert.rejects(h.readFile('/nonexistent/dir/file').then((b) => assert.equal(b, undefined)).then(() => h.run('sh', ['-c', 'exit 5'])), /exit code 5/)
+      assert.equal((await h.run('echo', ['still here'])).stdout, 'still here')
+    })
+
     it('runs many commands at once over the one connection, none falling back to another', async () => {
       const results = await Promise.all(Array.from({length: 24}, (_, i) => h1().run('sh', ['-c', `sleep 0.2; echo ${i}`])))
       assert.deepEqual(results.map((r) => r.stdout), results.map((_, i) => String(i)))
@@ -258,6 +280,8 @@ describe('SshHost on the test bed', {skip: testbedUnavailable()}, () => {
         assert.equal(await h1().portFree('0.0.0.0', port), false)
         assert.equal(await h1().portFree(bed.hosts[0].address, port + 1), true)
         assert.equal(await host(2).portFree('127.0.0.1', port), true)
+        // checks asked together share one script; each still gets its own answer
+        assert.deepEqual(await Promise.all([h1().portFree('127.0.0.1', port), h1().portFree('127.0.0.1', port + 1), h1().portFree('0.0.0.0', port), h1().portFree('::', port + 2)]), [false, true, false, true])
 
         const to = await h1().reach('127.0.0.1', port)
         assert.equal(to.host, '127.0.0.1')

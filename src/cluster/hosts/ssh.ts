@@ -5,7 +5,7 @@
  *   first run ── ssh … host '<sh script>' (ControlMaster=auto, ControlPersist) ──▶ master connection in
  *      │           the background, socket in a private dir; the others wait for it
  *      │           (refused host key / auth / network → clear errors)
- *      ├── run / files / processes: `ssh … host '<sh script>'` multiplexed over the master
+ *      ├── run / files / processes: scripts through shells kept open over the master (ssh-shell.ts)
  *      ├── tail -F: one streamed session, ended by closing its stdin
  *      ├── reach: `ssh -O forward -L 127.0.0.1:<free>:<addr>:<port>`
  *   close() ── exit asked over the control socket (ssh-mux.ts; `ssh -O exit` as fallback), private dir removed
@@ -14,6 +14,7 @@
  * from the host's /proc in the same format as src/kit/process.ts, and nothing is signalled
  * unless the process there is still the recorded one.
  */
+import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {mkdir, mkdtemp, rm, symlink} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -29,6 +30,7 @@ import type {Host, HostCommandResult, HostFacts, HostRunOptions, HostSpawnOption
 import {listenersIn, portTaken} from './proc-net.js'
 import {identScript, parseIdent, parseSpawned, signalScript, spawnScript} from './remote-process.js'
 import {quietSshOutput, sshFailure} from './ssh-errors.js'
+import {ShellPool} from './ssh-shell.js'
 import {terminateMaster} from './ssh-mux.js'
 import {commandLine, destinationOf, expandHome, exportLines, shellQuote, sshOptions, type SshConnectOptions, type SshTarget} from './ssh-options.js'
 import {listInput, localTrees, parseRemoteList, partsOf, remoteListScript, treeDiff} from './tree-diff.js'
@@ -60,8 +62,15 @@ export class SshHost implements Host {
   private resolved?: string
   private readonly forwards = new Map<string, {host: string; port: number}>()
   private readonly tails = new Set<HostTail>()
-  /** sshd opens at most MaxSessions (10 by default) sessions per connection; beyond, ssh falls back to new connections. */
-  private readonly sessions = new Slots(8)
+  /**
+   * sshd opens at most MaxSessions (10 by default) sessions per connection; beyond, ssh falls
+   * back to new connections. 4 shells and 6 other sessions (installs, tails).
+   */
+  private readonly sessions = new Slots(6)
+  /** Shells kept open over the master connection, where scripts run once it is up (ssh-shell.ts). */
+  private readonly shells = new ShellPool(() => [...this.baseArgs(), '-T', destinationOf(this.target)], 4)
+  /** Port checks waiting for this turn's session (portFree). */
+  private portChecks?: {address: string; port: number; resolve: (free: boolean) => void; reject: (err: unknown) => void}[]
 
   /**
    * @param name the spec's name for the host
@@ -216,7 +225,9 @@ export class SshHost implements Host {
       }
       await this.connecting // a connection that cannot open throws here
       if (this.up) {
-        r = await this.sessions.use(() => this.session(script, opts))
+        const sr = await this.shells.run(script, opts)
+        // as an ssh run gives them (execa strips the final newline of text output)
+        r = {...sr, stdout: opts.buffer ? sr.stdout : sr.stdout.toString().replace(/\r?\n$/, ''), stderr: sr.stderr.replace(/\r?\n$/, ''), signal: undefined, shortMessage: undefined}
         break
       }
       // the run that was opening it ended without a master: this one tries
@@ -401,33 +412,57 @@ export class SshHost implements Host {
         list.push(p)
       }
       // Links and files as they are (modes kept), folders without their contents: only the listed entries.
-      const [pk, u] = await this.sessions.use(() => {
-        const pack = execa('tar', ['--no-recursion', '--null', '--no-verbatim-files-from', '-T', '-', '-cf', '-'], {input: Buffer.from(list.map((e) => `${e}\0`).join('')), reject: false, buffer: {stdout: false}})
-        const unpack = pack.pipe('ssh', [...this.baseArgs(), '-T', destinationOf(this.target), `mkdir -p -- ${d} && exec tar -C ${d} --no-same-owner -xf -`], {reject: false})
-        return Promise.all([pack, unpack])
-      })
+      const [pk, u] = await this.sessions.use(() =>
+        packInto(list, [...this.baseArgs(), '-T', destinationOf(this.target), `mkdir -p -- ${d} && exec tar -C ${d} --no-same-owner -xf -`]),
+      )
       // GNU tar exits 1 when a file's ctime moved while it was read: a hard link made or removed
       // elsewhere (installs share inodes) does that without touching the bytes, which the next
-      // run's size + sha256 comparison checks anyway. Any other message is a failure.
-      const tarErr = String(pk.stderr).trim()
+      // run's size + sha256 comparison checks anyway. Any other message is a failure, unless
+      // the pipe broke because ssh ended first (then ssh's failure is the one to report).
+      const tarErr = pk.stderr.trim()
       const onlyCtime = pk.exitCode === 1 && tarErr.split('\n').every((l) => /file changed as we read it/.test(l))
-      if (pk.exitCode !== 0 && !onlyCtime) throw new ExternalError('COMMAND_FAILED', `Packing ${parts.map((p) => p.from).join(', ')} for host ${this.name} failed (exit code ${pk.exitCode})${tarErr ? `: ${lastLines(tarErr, 5)}` : '.'}`, tarErr)
-      if (u.exitCode !== 0) throw sshFailure(String(u.stderr), this.failureContext()) ?? this.failed(`unpacking into ${dest}`, {exitCode: u.exitCode ?? -1, stderr: String(u.stderr)})
+      const brokenPipe = u.exitCode !== 0 && (pk.signal === 'SIGPIPE' || /broken pipe/i.test(tarErr))
+      if (pk.exitCode !== 0 && !onlyCtime && !brokenPipe) {
+        throw new ExternalError('COMMAND_FAILED', `Packing ${parts.map((p) => p.from).join(', ')} for host ${this.name} failed (${pk.signal ? `signal ${pk.signal}` : `exit code ${pk.exitCode}`})${tarErr ? `: ${lastLines(tarErr, 5)}` : '.'}`, tarErr)
+      }
+      if (u.exitCode !== 0) throw sshFailure(u.stderr, this.failureContext()) ?? this.failed(`unpacking into ${dest}`, u)
       return {bytesSent: bytes}
     } finally {
       await rm(links, {recursive: true, force: true})
     }
   }
 
-  async portFree(address: string, port: number): Promise<boolean> {
-    // A real bind where the host has perl (every Debian/Ubuntu: perl-base), and in any case
-    // no listener in /proc/net/tcp{,6} on that port and address (or a wildcard).
-    const bind = /^[\d.]+$/.test(address)
-      ? `if command -v perl >/dev/null 2>&1; then perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(LocalAddr=>$ARGV[0],LocalPort=>$ARGV[1],Listen=>1,ReuseAddr=>1,Proto=>"tcp")?0:1)' ${shellQuote(address)} ${port} && echo bind-ok || echo bind-failed; fi\n`
-      : ''
-    const out = await this.must(`${bind}cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; true`, `checking port ${port}`)
-    if (out.includes('bind-failed')) return false
-    return !portTaken(listenersIn(out), address, port)
+  /**
+   * Port checks asked for together (in the same turn of the event loop) run as one session:
+   * a real bind of each where the host has perl (every Debian/Ubuntu: perl-base), and in any
+   * case no listener in /proc/net/tcp{,6} on that port and address (or a wildcard).
+   */
+  portFree(address: string, port: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      if (!this.portChecks) {
+        this.portChecks = []
+        setImmediate(() => void this.checkPorts())
+      }
+      this.portChecks.push({address, port, resolve, reject})
+    })
+  }
+
+  private async checkPorts(): Promise<void> {
+    const batch = this.portChecks ?? []
+    this.portChecks = undefined
+    try {
+      const binds = batch.map((c, i) => ({...c, i})).filter((c) => /^[\d.]+$/.test(c.address))
+      const bind = binds.length === 0
+        ? ''
+        : `if command -v perl >/dev/null 2>&1; then perl -MIO::Socket::INET -e 'for (my $i = 0; $i < @ARGV; $i += 3) { print((IO::Socket::INET->new(LocalAddr=>$ARGV[$i+1],LocalPort=>$ARGV[$i+2],Listen=>1,ReuseAddr=>1,Proto=>"tcp") ? "bind-ok " : "bind-failed ").$ARGV[$i]."\\n") }' ${binds.map((c) => `${c.i} ${shellQuote(c.address)} ${c.port}`).join(' ')}; fi\n`
+      const ports = batch.map((c) => c.port)
+      const out = await this.must(`${bind}cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; true`, `checking port${ports.length > 1 ? 's' : ''} ${ports.join(', ')}`)
+      const refused = new Set([...out.matchAll(/^bind-failed (\d+)$/gm)].map((m) => Number(m[1])))
+      const listeners = listenersIn(out)
+      batch.forEach((c, i) => c.resolve(!refused.has(i) && !portTaken(listeners, c.address, c.port)))
+    } catch (err) {
+      for (const c of batch) c.reject(err)
+    }
   }
 
   async reach(address: string, port: number): Promise<{host: string; port: number}> {
@@ -448,7 +483,7 @@ export class SshHost implements Host {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.tails].map((t) => t.close()))
+    await Promise.all([...[...this.tails].map((t) => t.close()), this.shells.close()])
     if (this.controlDir) {
       // The master is asked to exit over its control socket; `ssh -O exit` when that fails.
       if (this.up && !(await terminateMaster(this.controlPath()))) {
@@ -461,6 +496,39 @@ export class SshHost implements Host {
     this.up = false
     this.forwards.clear()
   }
+}
+
+/** How a process of `packInto` ended: its exit code (-1 when a signal ended it or it could not start) and what it wrote to stderr. */
+interface Ended {
+  exitCode: number
+  signal: NodeJS.Signals | null
+  stderr: string
+}
+
+/** Waits for a child to end, keeping the last 64 KiB of its stderr. */
+function ended(child: ChildProcess): Promise<Ended> {
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-65_536)))
+  return new Promise((resolve) => {
+    child.once('error', (err) => resolve({exitCode: -1, signal: null, stderr: `${stderr}${err.message}`}))
+    child.once('close', (code, signal) => resolve({exitCode: code ?? -1, signal, stderr}))
+  })
+}
+
+/**
+ * `tar -c` of the listed entries (NUL-separated, `--directory=` lines included) written
+ * straight into the stdin of `ssh <sshArgs>`: tar gets ssh's stdin as its stdout, so the
+ * archive goes from one process to the other without passing through this one (a bundle
+ * is ~110 MB per host).
+ */
+function packInto(list: string[], sshArgs: string[]): Promise<[Ended, Ended]> {
+  const unpack = spawn('ssh', sshArgs, {stdio: ['pipe', 'ignore', 'pipe']})
+  const pack = spawn('tar', ['--no-recursion', '--null', '--no-verbatim-files-from', '-T', '-', '-cf', '-'], {stdio: ['pipe', unpack.stdin ?? 'ignore', 'pipe']})
+  // tar holds its own copy of the pipe's end: this one closes, so ssh reads EOF when tar exits
+  unpack.stdin?.destroy()
+  pack.stdin!.on('error', () => undefined) // tar that failed to start: its own error says why
+  pack.stdin!.end(Buffer.from(list.map((e) => `${e}\0`).join('')))
+  return Promise.all([ended(pack), ended(unpack)])
 }
 
 /** At most `size` tasks at once; the others wait their turn in order. */
