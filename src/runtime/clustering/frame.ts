@@ -62,22 +62,33 @@ function decodeDelta(full: DeltaMessage): DeltaFrame {
   const {deltas, ...msg} = full
   try {
     const changes = deltas.map((d, i): Change => {
-      const schema = d && typeof d.kind === 'string' ? getSchema(d.kind) : undefined
-      if (!schema || typeof d.id !== 'string') throw new Error(`deltas[${i}]: expected a kind and an id`)
-      if (d.entity === null) return {kind: d.kind, id: d.id, entity: null}
-      const e = importRow(schema, d.entity, `deltas[${i}]`)
-      if (e.id !== d.id) throw new Error(`deltas[${i}]: the entity's id is not ${d.id}`)
-      try {
-        validateEntity(schema, e)
-      } catch (err) {
-        throw new Error(`${schema.singular} ${d.id}: ${(err as Error).message}`)
-      }
-      return {kind: d.kind, id: d.id, entity: e}
+      if (!d || typeof d.kind !== 'string' || !getSchema(d.kind) || typeof d.id !== 'string') throw new Error(`deltas[${i}]: expected a kind and an id`)
+      return toChange(d, `deltas[${i}]`, true)
     })
     return {kind: 'delta', msg, changes}
   } catch (err) {
     throw new FrameError('validate', (err as Error).message, msg.config_hash)
   }
+}
+
+/**
+ * A recorded change (`{kind, id, entity}`, the export's shape; the kind a known schema's) in
+ * the entity shape a configuration holds. `checked`: the entity is validated against its
+ * schema too, as a change from a peer must be (a control plane's own reads need not be);
+ * `at` names it in errors.
+ */
+export function toChange(d: {kind: string; id: string; entity: Record<string, unknown> | null}, at: string, checked: boolean): Change {
+  if (d.entity === null) return {kind: d.kind, id: d.id, entity: null}
+  const schema = getSchema(d.kind)!
+  const e = importRow(schema, d.entity, at)
+  if (!checked) return {kind: d.kind, id: d.id, entity: e}
+  if (e.id !== d.id) throw new Error(`${at}: the entity's id is not ${d.id}`)
+  try {
+    validateEntity(schema, e)
+  } catch (err) {
+    throw new Error(`${schema.singular} ${d.id}: ${(err as Error).message}`)
+  }
+  return {kind: d.kind, id: d.id, entity: e}
 }
 
 /** Every entity must pass its schema before anything is swapped in. */

@@ -16,7 +16,7 @@ import {publicConf} from '../conf/load.js'
 import {adminGuiOrigins} from '../conf/admin-gui.js'
 import type {NodeConf} from '../conf/defaults.js'
 import {coalesce} from '../db/load-entities.js'
-import {loadVersionedEntities, pruneVersions, readChangesSince, type Delta} from '../db/sync-deltas.js'
+import {loadVersionedEntities, pruneVersions, readChangesSince} from '../db/sync-deltas.js'
 
 /** Versions between two prunings of the configuration history. */
 const PRUNE_EVERY = 100
@@ -29,10 +29,8 @@ import {closeServer, listen} from '../listeners/bind.js'
 import {parseListen} from '../proxy/listen.js'
 import {headerPolicy} from '../proxy/kong-headers.js'
 import {createControlPlane, type Publication} from '../clustering/control-plane.js'
-import {importRow} from '../clustering/export.js'
-import type {Change} from '../clustering/frame.js'
+import {toChange} from '../clustering/frame.js'
 import {SyncedConfig} from '../clustering/synced-config.js'
-import {getSchema} from '../schema/registry.js'
 import {loadClusterTls} from '../clustering/tls.js'
 import {nodeIdFor, type RunningNode} from './node.js'
 import {connectionCounts, createStatusApi, serverStatus} from '../listeners/status-api.js'
@@ -71,7 +69,7 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
       return null
     })
     if (!read) return null
-    return {...own.applyOwn(read.deltas.map(toChange), read.version), changes: {from, deltas: read.deltas}}
+    return {...own.applyOwn(read.deltas.map((d) => toChange(d, `${d.kind} ${d.id}`, false)), read.version), changes: {from, deltas: read.deltas}}
   }
 
   let pruned = 0
@@ -135,11 +133,6 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
   }
   log.notice(`node ${nodeId} started (role ${conf.role}, database postgres)`)
   return {nodeId, close}
-}
-
-/** A recorded change (the export's shape) as the entity shape a configuration holds. */
-function toChange(d: Delta): Change {
-  return {kind: d.kind, id: d.id, entity: d.entity === null ? null : importRow(getSchema(d.kind)!, d.entity, `${d.kind} ${d.id}`)}
 }
 
 async function checkDatabase(pgo: PgOptions): Promise<void> {
