@@ -10,6 +10,7 @@ import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
+import pgModule from 'pg'
 import {createDatabase} from '../../src/cluster/postgres.js'
 import {findFreePort} from '../../src/kit/ports.js'
 import {freshDatabase as freshDb, killAll, pgValues, spawnNode, type NodeProcess} from '../helpers/nodes.js'
@@ -91,6 +92,42 @@ describe('traditional node', () => {
     assert.equal((await fetch(`${a.admin}/status/other`)).status, 404)
     assert.equal(await a.node.stop('SIGTERM'), 0)
     assert.equal(await b.node.stop('SIGTERM'), 0)
+  })
+
+  test('a change notification naming a version the node has is not read again; one naming none, or a newer one, is', async () => {
+    const db = await freshDatabase('node_notify_once')
+    const a = await startNode(db)
+    await a.node.waitReady()
+    // configuration_version counts the times the node read its configuration (1: at start)
+    const reads = async (): Promise<number> => (await (await fetch(`${a.status}/status`)).json()).configuration_version
+    for (let i = 0; i < 3; i++) assert.equal((await post(`${a.admin}/services`, {name: `s${i}`, url: `http://127.0.0.1:${upstreamPort}`})).status, 201)
+    const settle = async (): Promise<number> => {
+      let last = await reads()
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 300))
+        const now = await reads()
+        if (now === last) return now
+        last = now
+      }
+    }
+    const before = await settle()
+    assert.ok(before >= 4, `read ${before} times for 3 writes`)
+    const client = new pgModule.Client({host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: db})
+    await client.connect()
+    try {
+      const version = Number((await client.query('SELECT max(version) AS v FROM clustering_sync_version')).rows[0].v)
+      const notify = (payload: string) => client.query('SELECT pg_notify($1, $2)', ['kctl_config', payload])
+      await notify(`services:${version}`)
+      await notify(`services:${version - 1}`)
+      assert.equal(await settle(), before, 'a version the node has was read again')
+      await notify('sync')
+      await until('a notification without a version to be read', reads, {ok: (n) => n === before + 1})
+      await notify(`services:${version + 1}`)
+      await until('a notification of a newer version to be read', reads, {ok: (n) => n === before + 2})
+    } finally {
+      await client.end()
+    }
+    assert.equal(await a.node.stop('SIGTERM'), 0)
   })
 
   test('a port in use stops the start with the address and the conf key', async () => {

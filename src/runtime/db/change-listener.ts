@@ -4,8 +4,8 @@
  *
  *   connected ──error/end──► dropped ──retry (0.25 s … 5 s)──► connected ──► onChange()
  *
- * Changes made while it was away were never notified, so a reconnect runs `onChange` once.
- * Until then the node keeps serving the configuration it has.
+ * Changes made while it was away were never notified, so a reconnect runs `onChange` once
+ * (with no version). Until then the node keeps serving the configuration it has.
  */
 import {setTimeout as sleep} from 'node:timers/promises'
 import type pg from 'pg'
@@ -15,8 +15,20 @@ export interface ChangeListener {
   close(): void
 }
 
-/** Resolves once listening; @throws when the first connection fails (the node does not start). */
-export async function listenForChanges(pool: pg.Pool, channel: string, onChange: () => void, log: Logger): Promise<ChangeListener> {
+/**
+ * The configuration version a change notification names (`<entity>:<version>`, dao.ts), or
+ * undefined when it names none (a declarative sync, a write by an older kctl).
+ */
+export function notifiedVersion(payload: string | undefined): number | undefined {
+  const m = /:(\d+)$/.exec(payload ?? '')
+  return m ? Number(m[1]) : undefined
+}
+
+/**
+ * Resolves once listening; `onChange` gets the version a notification names (see
+ * `notifiedVersion`). @throws when the first connection fails (the node does not start).
+ */
+export async function listenForChanges(pool: pg.Pool, channel: string, onChange: (version?: number) => void, log: Logger): Promise<ChangeListener> {
   let client: pg.PoolClient | undefined
   let stopped = false
   const abort = new AbortController()
@@ -33,7 +45,7 @@ export async function listenForChanges(pool: pg.Pool, channel: string, onChange:
     }
     c.on('error', lost)
     c.on('end', () => lost(new Error('connection ended')))
-    c.on('notification', onChange)
+    c.on('notification', (n: pg.Notification) => onChange(notifiedVersion(n.payload)))
     try {
       await c.query(`LISTEN ${channel}`)
     } catch (err) {

@@ -236,7 +236,9 @@ export class Dao {
     try {
       return await inTransaction(this.pool, async (c) => {
         const out = await fn(c)
-        await c.query(`SELECT pg_notify($1, $2)`, [CONFIG_CHANNEL, this.schema.name])
+        // `<entity>:<version>`: the configuration version this transaction made (sync-deltas.ts),
+        // so a node that has it already (it made the write) need not read again
+        await c.query(`SELECT pg_notify($1, $2 || ':' || coalesce(current_setting('kctl.sync_version', true), ''))`, [CONFIG_CHANNEL, this.schema.name])
         return out
       })
     } catch (err) {

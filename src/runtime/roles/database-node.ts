@@ -73,7 +73,16 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
   }
 
   let pruned = 0
-  const rebuild = coalesce(async () => {
+  /** The configuration version this node serves (or, on a control plane, publishes). */
+  let applied = 0
+  /** The highest version a change notification named; `force`: the next run reads whatever it is. */
+  let notified = 0
+  let force = false
+  // one run at a time; a run a notification asked for reads nothing when a run meanwhile
+  // brought that version (the node's own Admin API write, followed before its NOTIFY came)
+  const run = coalesce(async () => {
+    if (!force && notified <= applied) return
+    force = false
     let version: number
     const followed = await follow()
     if (followed) {
@@ -86,12 +95,25 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
       if (cp) await cp.publish(own!.loadOwn(loaded.entities, version))
     }
     configVersion++
+    applied = Math.max(applied, version)
     // the history of changes stays bounded (every node of the cluster may prune; it is idempotent)
     if (version - pruned >= Math.min(PRUNE_EVERY, conf.kctl_cluster_sync_history)) {
       pruned = version
       await pruneVersions(pool, version, conf.kctl_cluster_sync_history).catch((err) => log.warn(`pruning the configuration history failed: ${(err as Error).message}`))
     }
   })
+  /** Reads the configuration's changes now (a write through this node's Admin API, the start). */
+  const rebuild = (): Promise<void> => {
+    force = true
+    return run()
+  }
+  /** A change notification: read it unless this node has that version already. */
+  const onNotify = (version: number | undefined): void => {
+    if (version !== undefined && version <= applied) return
+    if (version === undefined) force = true
+    else notified = Math.max(notified, version)
+    void run().catch((err) => log.error(`reloading configuration failed: ${err.message}`))
+  }
 
   const close = () =>
     (closed ??= (async () => {
@@ -126,7 +148,7 @@ export async function startDatabaseNode(conf: NodeConf, log: Logger): Promise<Ru
     servers.push(...(await listenStatus(conf, statusApi)))
     await proxy?.listen()
     await cp?.listen()
-    listener = await listenForChanges(pool, CONFIG_CHANNEL, () => void rebuild().catch((err) => log.error(`reloading configuration failed: ${err.message}`)), log)
+    listener = await listenForChanges(pool, CONFIG_CHANNEL, onNotify, log)
   } catch (err) {
     await close()
     throw err
