@@ -71,6 +71,9 @@ export class DownstreamResponse extends EventEmitter {
   private held: Array<string | Buffer> | null = []
   private heldBytes = 0
   private endedHeld = false
+  private closeEmitted = false
+  /** Destroyed while held: the connection goes when its turn comes (with this error, if any). */
+  private destroyOnAttach: Error | true | null = null
 
   constructor(readonly req: DownstreamRequest, private readonly owner: ResponseOwner, keepAlive: boolean) {
     super()
@@ -343,6 +346,7 @@ export class DownstreamResponse extends EventEmitter {
   attach(): void {
     const held = this.held
     this.held = null
+    if (this.destroyOnAttach !== null) return this.owner.destroy(this.destroyOnAttach === true ? undefined : this.destroyOnAttach)
     if (held !== null && held.length > 0) {
       const s = this.owner.socket
       s.cork()
@@ -371,14 +375,22 @@ export class DownstreamResponse extends EventEmitter {
 
   /** @internal the connection closed before the response was complete */
   closed(): void {
-    if (this.destroyed) return
     this.destroyed = true
+    if (this.closeEmitted) return
+    this.closeEmitted = true
     this.emit('close')
   }
 
+  /**
+   * Destroys the connection, as Node's does through the response's socket: not once the
+   * response is finished (the connection may be serving the next request by then), and
+   * for a pipelined response not yet on the wire, when its turn comes.
+   */
   destroy(err?: Error): this {
-    if (this.destroyed) return this
-    this.owner.destroy(err)
+    if (this.destroyed || this.writableFinished) return this
+    this.destroyed = true
+    if (this.held !== null) this.destroyOnAttach = err ?? true
+    else this.owner.destroy(err)
     return this
   }
 
@@ -395,9 +407,7 @@ export class DownstreamResponse extends EventEmitter {
 }
 
 function emitClose(res: DownstreamResponse): void {
-  if (res.destroyed) return
-  res.destroyed = true
-  res.emit('close')
+  res.closed()
 }
 
 function headersSentError(what: string): Error {
