@@ -10,6 +10,7 @@ import {randomFillSync} from 'node:crypto'
 import {createServer, IncomingMessage, ServerResponse, type Server} from 'node:http'
 import {createServer as createTlsServer} from 'node:https'
 import type {Socket} from 'node:net'
+import type {SecureContext} from 'node:tls'
 import type pg from 'pg'
 import type {Logger} from '../kit/log.js'
 import {requestLogger, type ProxyContext} from './context.js'
@@ -31,6 +32,8 @@ import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
 import {Cancellation, keepaliveOf, UpstreamPools, type Keepalive, type UpstreamResponse} from './upstream/index.js'
 import {countRequest} from './connection-count.js'
+import {downstreamServerKind} from './downstream/check.js'
+import {createDownstreamServer} from './downstream/server.js'
 import {headerPolicy, KONG_HEADERS, type HeaderPolicy} from './kong-headers.js'
 import {clientAddress, NO_TRUSTED_IPS, realIpSettings, type RealIpSettings} from './real-ip.js'
 import type {NodeConf} from '../conf/defaults.js'
@@ -201,20 +204,26 @@ export function createProxy(opts: ProxyOptions): Proxy {
     if (ctx.plugins) logPhase(ctx)
   }
 
+  const sniCallback = (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => cb(null, snapshot.certificates.lookup(name) ?? undefined)
+
   const listenOne = async (l: ListenSpec): Promise<Server> => {
     let server: Server
-    if (l.ssl) {
+    const fast = downstreamServerKind((message) => log.notice(message)) === 'fast'
+    if (fast) {
+      const tlsOptions = l.ssl ? {...(defaultCert ??= generateSelfSigned()), SNICallback: sniCallback} : undefined
+      server = createDownstreamServer({keepAliveTimeout: 60_000, tls: tlsOptions}, handler as never) as unknown as Server
+    } else if (l.ssl) {
       defaultCert ??= generateSelfSigned()
       server = createTlsServer({
         ...defaultCert,
         requireHostHeader: false,
-        SNICallback: (name, cb) => cb(null, snapshot.certificates.lookup(name) ?? undefined),
+        SNICallback: sniCallback,
       }, handler) as unknown as Server
     } else {
       // an HTTP/1.1 request without Host is refused in the router phase, with Kong's error page
       server = createServer({requireHostHeader: false}, handler)
     }
-    server.keepAliveTimeout = 60_000
+    if (!fast) server.keepAliveTimeout = 60_000
     track(server)
     const refuse = (err: NodeJS.ErrnoException) => new Error(`could not listen on ${formatAddress(l.host, l.port)}: ${LISTEN_ERRORS[err.code ?? ''] ?? err.message}`)
     // supervised: the supervisor's socket (kept across restarts of this process)

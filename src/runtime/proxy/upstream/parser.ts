@@ -24,13 +24,16 @@ interface ParserClass {
 }
 
 /** Node's internal parser class; null when this Node has none (see `fastClientProblem`). */
-const PARSER: ParserClass | null = (() => {
+const COMMON: {HTTPParser?: ParserClass; methods?: string[]} | null = (() => {
   try {
-    return (createRequire(import.meta.url)('_http_common') as {HTTPParser?: ParserClass}).HTTPParser ?? null
+    return createRequire(import.meta.url)('_http_common') as {HTTPParser?: ParserClass; methods?: string[]}
   } catch {
     return null
   }
 })()
+const PARSER: ParserClass | null = COMMON?.HTTPParser ?? null
+/** The request methods by the parser's numbers (llhttp's order), for requests it parsed; null when unknown. */
+export const PARSER_METHODS: readonly string[] | null = Array.isArray(COMMON?.methods) ? COMMON.methods : null
 export const HTTPParser = PARSER ?? ({} as ParserClass)
 export const K_BEGIN = HTTPParser.kOnMessageBegin
 export const K_HEADERS = HTTPParser.kOnHeaders

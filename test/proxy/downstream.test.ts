@@ -1,0 +1,293 @@
+/**
+ * The proxy's own HTTP/1.1 server (src/runtime/proxy/downstream/) on real sockets: what
+ * Node's `http.Server` did for the proxy must happen the same way (pipelining, 100-continue,
+ * HTTP/1.0, chunked bodies, the refusals' pages, timeouts), and no request, however
+ * malformed, may end the process. Where both servers can answer the same bytes, the test
+ * sends them to a proxy on each (`KCTL_NODE_HTTP_SERVER=1` picks Node's) and compares.
+ */
+import assert from 'node:assert/strict'
+import {once} from 'node:events'
+import net from 'node:net'
+import {describe, test} from 'node:test'
+import {createDownstreamServer} from '../../src/runtime/proxy/downstream/server.js'
+import {downstreamServerKind} from '../../src/runtime/proxy/downstream/check.js'
+import {route, service} from '../router/fixtures.js'
+import {startProxy, startUpstream, type Cleanup} from './helpers.js'
+import {until} from '../helpers/until.js'
+
+/** Sends `parts` (written one by one, `gapMs` apart) on a new connection; resolves with all it read when the server closes it or `waitMs` passed. */
+async function exchange(port: number, parts: Array<string | Buffer>, {gapMs = 0, waitMs = 2000, until: done}: {gapMs?: number; waitMs?: number; until?: (got: string) => boolean} = {}): Promise<{text: string; closed: boolean}> {
+  const s = net.connect(port, '127.0.0.1')
+  await once(s, 'connect')
+  let text = ''
+  let closed = false
+  const finished = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, waitMs)
+    s.on('data', (d) => {
+      text += d.toString('latin1')
+      if (done?.(text)) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    s.on('close', () => {
+      closed = true
+      clearTimeout(timer)
+      resolve()
+    })
+    s.on('error', () => {})
+  })
+  for (const p of parts) {
+    if (s.destroyed) break
+    s.write(p)
+    if (gapMs) await new Promise((r) => setTimeout(r, gapMs))
+  }
+  await finished
+  s.destroy()
+  return {text, closed}
+}
+
+/** The responses in `text` (HTTP/1.1, framed by Content-Length, chunked, or none), as status, head and body. */
+function responses(text: string): Array<{status: number; head: string; body: string}> {
+  const out = []
+  let rest = text
+  while (rest.startsWith('HTTP/1.1 ')) {
+    const end = rest.indexOf('\r\n\r\n')
+    if (end < 0) break
+    const head = rest.slice(0, end)
+    rest = rest.slice(end + 4)
+    let body = ''
+    if (/\r\ntransfer-encoding: chunked/i.test(head)) {
+      for (;;) {
+        const line = rest.indexOf('\r\n')
+        const size = parseInt(rest.slice(0, line), 16)
+        body += rest.slice(line + 2, line + 2 + size)
+        rest = rest.slice(line + 2 + size + 2)
+        if (size === 0 || Number.isNaN(size)) break
+      }
+    } else {
+      const len = /\r\ncontent-length: (\d+)/i.exec(head)
+      const n = len ? Number(len[1]) : 0
+      body = rest.slice(0, n)
+      rest = rest.slice(n)
+    }
+    out.push({status: Number(head.slice(9, 12)), head, body})
+  }
+  return out
+}
+
+/** What differs between two answers to the same request by design: the date, the request id, the latencies. */
+function normalized(text: string): string {
+  return text
+    .replace(/\r\nDate: [^\r]*/gi, '\r\nDate: -')
+    .replace(/[0-9a-f]{32}/g, '<id>')
+    .replace(/(\r\nX-Kong-[A-Za-z-]*Latency: )\d+/gi, '$1-')
+    .replace(/"x-forwarded-port":"\d+"/g, '"x-forwarded-port":"-"')
+}
+
+/** A proxy to an echoing upstream on `/`, on the server `kind` (the process's own choice, or Node's forced). */
+async function proxyOn(t: Cleanup, kind: 'fast' | 'node', upstreamPort: number): Promise<number> {
+  const saved = process.env.KCTL_NODE_HTTP_SERVER
+  if (kind === 'node') process.env.KCTL_NODE_HTTP_SERVER = '1'
+  else delete process.env.KCTL_NODE_HTTP_SERVER
+  try {
+    const s = service({url: `http://127.0.0.1:${upstreamPort}`})
+    return (await startProxy(t, {services: [s], routes: [route({paths: ['/'], service: {id: s.id}})]})).port
+  } finally {
+    if (saved === undefined) delete process.env.KCTL_NODE_HTTP_SERVER
+    else process.env.KCTL_NODE_HTTP_SERVER = saved
+  }
+}
+
+const fastAvailable = (() => {
+  const saved = process.env.KCTL_NODE_HTTP_SERVER
+  delete process.env.KCTL_NODE_HTTP_SERVER
+  const kind = downstreamServerKind()
+  if (saved !== undefined) process.env.KCTL_NODE_HTTP_SERVER = saved
+  return kind === 'fast'
+})()
+
+describe('proxy downstream server', {skip: fastAvailable ? false : "Node's internal parser is not usable here"}, () => {
+  test('answers byte for byte as Node\'s server: proxied, HEAD, 404, 1.0, refusals (long request line, large headers, malformed)', async (t) => {
+    const up = await startUpstream(t, 'a')
+    const fast = await proxyOn(t, 'fast', up.port)
+    const node = await proxyOn(t, 'node', up.port)
+    const cases: string[] = [
+      'GET /x?y=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n',
+      'HEAD /x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n',
+      'GET /x HTTP/1.0\r\nHost: a.test\r\n\r\n',
+      'GET /x HTTP/1.1\r\nConnection: close\r\n\r\n', // no Host: Kong's 400
+      'TRACE /x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n',
+      `GET /${'a'.repeat(8200)} HTTP/1.1\r\nHost: a.test\r\n\r\n`,
+      `GET /x HTTP/1.1\r\nHost: a.test\r\nX-Big: ${'b'.repeat(17_000)}\r\n\r\n`,
+      'GET /x HTTP/1.1\r\nHost: a.test\r\nBad Header: 1\r\n\r\n',
+      'NOT A REQUEST\r\n\r\n',
+      'POST /x HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+    ]
+    for (const c of cases) {
+      const [a, b] = await Promise.all([exchange(fast, [c]), exchange(node, [c])])
+      assert.equal(normalized(a.text), normalized(b.text), `answers to ${JSON.stringify(c.slice(0, 60))}`)
+      assert.equal(a.closed, b.closed, `connection closed after ${JSON.stringify(c.slice(0, 60))}`)
+    }
+  })
+
+  test('pipelined requests are answered in order, on one connection', async (t) => {
+    const up = await startUpstream(t, 'a', (req, res) => {
+      // the first is the slowest: its answer must still come first
+      const delay = req.url === '/1' ? 150 : req.url === '/2' ? 50 : 0
+      setTimeout(() => res.end(req.url), delay)
+      return true
+    })
+    const port = await proxyOn(t, 'fast', up.port)
+    const req = (n: number) => `GET /${n} HTTP/1.1\r\nHost: a.test\r\n\r\n`
+    const {text} = await exchange(port, [req(1) + req(2) + req(3) + req(4).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')], {waitMs: 5000})
+    const got = responses(text)
+    assert.deepEqual(got.map((r) => [r.status, r.body]), [[200, '/1'], [200, '/2'], [200, '/3'], [200, '/4']])
+    assert.match(got[0].head, /\r\nConnection: keep-alive$/m)
+    assert.match(got[3].head, /\r\nConnection: close$/m)
+  })
+
+  test('Expect: 100-continue: 100 Continue before the body is sent; another expectation is 417', async (t) => {
+    const up = await startUpstream(t, 'a')
+    const port = await proxyOn(t, 'fast', up.port)
+    const s = net.connect(port, '127.0.0.1')
+    await once(s, 'connect')
+    t.after(() => s.destroy())
+    let text = ''
+    s.on('data', (d) => (text += d.toString('latin1')))
+    s.write('POST /e HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n')
+    await until('100 Continue', () => text.startsWith('HTTP/1.1 100 Continue\r\n\r\n'), {intervalMs: 5})
+    s.write('hello')
+    await until('the final answer', () => text.includes('"upstream":"a"'), {intervalMs: 5})
+    const final = responses(text.slice('HTTP/1.1 100 Continue\r\n\r\n'.length))[0]
+    assert.equal(final.status, 200)
+    assert.equal(JSON.parse(final.body).body, 'hello')
+    assert.equal(JSON.parse(final.body).headers.expect, undefined)
+    const other = await exchange(port, ['GET / HTTP/1.1\r\nHost: a.test\r\nExpect: something\r\n\r\n'], {until: (x) => x.includes('\r\n\r\n')})
+    assert.match(other.text, /^HTTP\/1\.1 417 Expectation Failed\r\n/)
+  })
+
+  test('HTTP/1.0: closed after the answer, unless it asks for keep-alive and the answer has a length', async (t) => {
+    const up = await startUpstream(t, 'a', (req, res) => {
+      if (req.url === '/chunked') res.writeHead(200).end('no length')
+      else res.writeHead(200, {'content-length': Buffer.byteLength(req.url!)}).end(req.url)
+      return true
+    })
+    const port = await proxyOn(t, 'fast', up.port)
+    const plain = await exchange(port, ['GET /one HTTP/1.0\r\nHost: a.test\r\n\r\n'])
+    assert.equal(plain.closed, true)
+    assert.match(plain.text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\nConnection: close\r\n/)
+    const kept = await exchange(port, ['GET /one HTTP/1.0\r\nHost: a.test\r\nConnection: keep-alive\r\n\r\n', 'GET /two HTTP/1.0\r\nHost: a.test\r\n\r\n'], {gapMs: 200})
+    const got = responses(kept.text)
+    assert.deepEqual(got.map((r) => r.body), ['/one', '/two'])
+    assert.match(got[0].head, /\r\nConnection: keep-alive$/m)
+    assert.match(got[1].head, /\r\nConnection: close$/m)
+    assert.equal(kept.closed, true)
+    // no chunked encoding for HTTP/1.0: the body ends with the connection
+    const unframed = await exchange(port, ['GET /chunked HTTP/1.0\r\nHost: a.test\r\nConnection: keep-alive\r\n\r\n'])
+    assert.equal(unframed.closed, true)
+    assert.match(unframed.text, /\r\nConnection: close\r\n\r\nno length$/)
+  })
+
+  test('a chunked request body, sent in pieces, reaches the upstream whole', async (t) => {
+    const up = await startUpstream(t, 'a')
+    const port = await proxyOn(t, 'fast', up.port)
+    const {text} = await exchange(port, ['POST /c HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n', '5\r\nhello\r\n', '6\r\n world\r\n', '0\r\n\r\n'], {gapMs: 30})
+    const echo = JSON.parse(responses(text)[0].body)
+    assert.equal(echo.body, 'hello world')
+    assert.equal(echo.headers['content-length'], '11')
+    assert.equal(echo.headers['transfer-encoding'], undefined)
+  })
+
+  test('a client that goes away mid-body ends nothing but its request', async (t) => {
+    const up = await startUpstream(t, 'a')
+    const s = service({url: `http://127.0.0.1:${up.port}`})
+    const {proxy, port} = await startProxy(t, {services: [s], routes: [route({paths: ['/'], service: {id: s.id}})]})
+    await exchange(port, ['POST /m HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1000\r\n\r\n', 'x'.repeat(100)], {waitMs: 100})
+    await until('the request to be over', () => proxy.stats().requests_in_flight === 0, {intervalMs: 10})
+    const after = await exchange(port, ['GET /after HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n'])
+    assert.equal(JSON.parse(responses(after.text)[0].body).url, '/after')
+    assert.equal(up.hits(), 1)
+  })
+
+  test('hostile requests get an answer or a closed connection, never the process', async (t) => {
+    const up = await startUpstream(t, 'a')
+    const port = await proxyOn(t, 'fast', up.port)
+    const hostile: Array<string | Buffer> = [
+      Buffer.from([0, 1, 2, 3, 255, 254, 13, 10, 13, 10]),
+      'GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
+      'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n',
+      'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nGET / HTTP/1.1\r\n\r\n',
+      'GET / HTTP/9.9\r\nHost: a.test\r\n\r\n',
+      `GET / HTTP/1.1\r\n${'X: y\r\n'.repeat(3000)}\r\n`,
+      'POST / HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n',
+      'GET / HTTP/1.1\nHost: a.test\n\n',
+      'GET /%00%ff/../.. HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n',
+    ]
+    for (const h of hostile) {
+      const r = await exchange(port, [h], {waitMs: 1000})
+      assert.ok(r.closed || r.text.startsWith('HTTP/1.1 '), `some answer to ${JSON.stringify(h.toString().slice(0, 40))}: ${JSON.stringify(r.text.slice(0, 80))}`)
+    }
+    const ok = await exchange(port, ['GET /still HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n'])
+    assert.equal(JSON.parse(responses(ok.text)[0].body).url, '/still')
+  })
+})
+
+describe('downstream server timeouts', {skip: fastAvailable ? false : "Node's internal parser is not usable here"}, () => {
+  /** A bare downstream server answering `ok`, with short timeouts; clientError answers 400 and closes, as the proxy's. */
+  async function bare(t: Cleanup, opts: {headersTimeout?: number; requestTimeout?: number; keepAliveTimeout?: number}) {
+    const errors: string[] = []
+    const server = createDownstreamServer({keepAliveTimeout: opts.keepAliveTimeout ?? 60_000, headersTimeout: opts.headersTimeout, requestTimeout: opts.requestTimeout, checkIntervalMs: 50}, (_req, res) => {
+      res.writeHead(200, {'content-length': 2})
+      res.end('ok')
+    })
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+      errors.push(err.code ?? err.message)
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      else socket.destroy()
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    t.after(() => new Promise<void>((r) => {
+      server.closeIdleConnections()
+      server.close(() => r())
+    }))
+    return {port: (server.address() as net.AddressInfo).port, errors}
+  }
+
+  test('a head trickled in slower than headersTimeout is refused (slowloris)', async (t) => {
+    const {port, errors} = await bare(t, {headersTimeout: 300})
+    const head = 'GET / HTTP/1.1\r\nHost: a.test\r\nX-Slow: ' + 'z'.repeat(40)
+    const started = Date.now()
+    const r = await exchange(port, [...head], {gapMs: 20, waitMs: 3000})
+    assert.equal(r.closed, true)
+    assert.match(r.text, /^HTTP\/1\.1 400 /)
+    assert.ok(Date.now() - started < 2000)
+    assert.deepEqual(errors, ['ERR_HTTP_REQUEST_TIMEOUT'])
+  })
+
+  test('a connection that never sends a byte goes after headersTimeout too; an idle kept-alive one after keepAliveTimeout', async (t) => {
+    const {port, errors} = await bare(t, {headersTimeout: 200, keepAliveTimeout: 100})
+    const silent = await exchange(port, [], {waitMs: 3000})
+    assert.equal(silent.closed, true)
+    assert.deepEqual(errors, ['ERR_HTTP_REQUEST_TIMEOUT'])
+    const started = Date.now()
+    // the idle timeout is keepAliveTimeout plus Node's 1 s buffer
+    const kept = await exchange(port, ['GET / HTTP/1.1\r\nHost: a.test\r\n\r\n'], {waitMs: 5000})
+    assert.equal(kept.closed, true)
+    assert.match(kept.text, /^HTTP\/1\.1 200 OK\r\n/)
+    assert.ok(Date.now() - started >= 1000, 'not closed before the idle timeout')
+    assert.deepEqual(errors, ['ERR_HTTP_REQUEST_TIMEOUT'])
+  })
+
+  test('a body slower than requestTimeout is refused', async (t) => {
+    const {port, errors} = await bare(t, {headersTimeout: 5000, requestTimeout: 300})
+    const r = await exchange(port, ['POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 100\r\n\r\n', ...'x'.repeat(60)], {gapMs: 20, waitMs: 3000})
+    assert.equal(r.closed, true)
+    assert.deepEqual(errors, ['ERR_HTTP_REQUEST_TIMEOUT'])
+  })
+})
+
