@@ -86,8 +86,15 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   private onData(chunk: Buffer): void {
     if (this.failed) return
     this.executing = true
-    const r = this.parser.execute(chunk)
-    this.executing = false
+    let r: number | Error
+    try {
+      r = this.parser.execute(chunk)
+    } catch (err) {
+      // a throw from a callback (a bug on some input): this connection fails, never the process
+      r = Object.assign(err instanceof Error ? err : new Error(String(err)), {code: 'HPE_INTERNAL'})
+    } finally {
+      this.executing = false
+    }
     if (this.closed) return this.parser.close()
     if (r instanceof Error) return this.parseError(r, chunk)
   }
