@@ -50,6 +50,13 @@ interface ShResult<T extends string | Buffer> {
   stderr: string
 }
 
+/**
+ * The largest input a script is given through a kept-open shell (it goes inside the command
+ * line, base64, and a shell such as bash reads a pipe byte by byte); a larger one goes with
+ * a session of its own.
+ */
+const SHELL_INPUT_MAX = 64 * 1024
+
 /** Node's names for what `uname -s` / `uname -m` print, so facts compare with process.platform/arch. */
 const ARCH: Record<string, string> = {x86_64: 'x64', amd64: 'x64', aarch64: 'arm64', arm64: 'arm64', armv7l: 'arm', armv6l: 'arm', i686: 'ia32', i386: 'ia32', ppc64le: 'ppc64', s390x: 's390x', riscv64: 'riscv64'}
 
@@ -64,9 +71,10 @@ export class SshHost implements Host {
   private readonly tails = new Set<HostTail>()
   /**
    * sshd opens at most MaxSessions (10 by default) sessions per connection; beyond, ssh falls
-   * back to new connections. 4 shells and 6 other sessions (installs, tails).
+   * back to new connections. 4 shells, 5 other sessions (installs, large inputs), and one
+   * left for a tail.
    */
-  private readonly sessions = new Slots(6)
+  private readonly sessions = new Slots(5)
   /** Shells kept open over the master connection, where scripts run once it is up (ssh-shell.ts). */
   private readonly shells = new ShellPool(() => [...this.baseArgs(), '-T', destinationOf(this.target)], 4)
   /** Port checks waiting for this turn's session (portFree). */
@@ -224,10 +232,14 @@ export class SshHost implements Host {
         break
       }
       await this.connecting // a connection that cannot open throws here
-      if (this.up) {
+      if (this.up && (opts.input === undefined || opts.input.length <= SHELL_INPUT_MAX)) {
         const sr = await this.shells.run(script, opts)
         // as an ssh run gives them (execa strips the final newline of text output)
-        r = {...sr, stdout: opts.buffer ? sr.stdout : sr.stdout.toString().replace(/\r?\n$/, ''), stderr: sr.stderr.replace(/\r?\n$/, ''), signal: undefined, shortMessage: undefined}
+        r = {...sr, stdout: opts.buffer ? sr.stdout : sr.stdout.toString().replace(/\r?\n$/, ''), stderr: sr.stderr.replace(/\r?\n$/, ''), signal: undefined, shortMessage: sr.message}
+        break
+      }
+      if (this.up) {
+        r = await this.sessions.use(() => this.session(script, opts))
         break
       }
       // the run that was opening it ended without a master: this one tries
