@@ -112,7 +112,7 @@ describe('plugins: Admin API', () => {
     assert.deepEqual(listed.map((c: any) => [c.key, c.ttl === null ? null : c.ttl >= 69 && c.ttl <= 70]).sort(), [['no-ttl-key', null], ['ttl-key', true]])
     // the same key by its own endpoint (a second may have passed since)
     const again = (await bed.api.call('GET', '/key-auths/ttl-key')).body.ttl
-    assert.ok(again === left || again === left - 1, `ttl ${again}, then ${left}`)
+    assert.ok(again === left || again === left - 1, `ttl ${left}, then ${again}`)
     // PATCH with a ttl: the key lives that long from now (Kong's updated_at + ttl)
     const patched = await bed.api.call('PATCH', '/consumers/ttl-user/key-auth/ttl-key', {ttl: 100})
     assert.ok(patched.body.ttl === 99 || patched.body.ttl === 100, `ttl ${patched.body.ttl}`)
