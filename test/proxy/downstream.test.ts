@@ -238,12 +238,12 @@ describe('proxy downstream server', {skip: fastAvailable ? false : "Node's inter
 
 describe('downstream server timeouts', {skip: fastAvailable ? false : "Node's internal parser is not usable here"}, () => {
   /** A bare downstream server answering `ok`, with short timeouts; clientError answers 400 and closes, as the proxy's. */
-  async function bare(t: Cleanup, opts: {headersTimeout?: number; requestTimeout?: number; keepAliveTimeout?: number}) {
+  async function bare(t: Cleanup, opts: {headersTimeout?: number; requestTimeout?: number; keepAliveTimeout?: number; handler?: Parameters<typeof createDownstreamServer>[1]}) {
     const errors: string[] = []
-    const server = createDownstreamServer({keepAliveTimeout: opts.keepAliveTimeout ?? 60_000, headersTimeout: opts.headersTimeout, requestTimeout: opts.requestTimeout, checkIntervalMs: 50}, (_req, res) => {
+    const server = createDownstreamServer({keepAliveTimeout: opts.keepAliveTimeout ?? 60_000, headersTimeout: opts.headersTimeout, requestTimeout: opts.requestTimeout, checkIntervalMs: 50}, opts.handler ?? ((_req, res) => {
       res.writeHead(200, {'content-length': 2})
       res.end('ok')
-    })
+    }))
     server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       errors.push(err.code ?? err.message)
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
@@ -282,6 +282,45 @@ describe('downstream server timeouts', {skip: fastAvailable ? false : "Node's in
     assert.ok(Date.now() - started >= 1000, 'not closed before the idle timeout')
     assert.deepEqual(errors, ['ERR_HTTP_REQUEST_TIMEOUT'])
   })
+
+  for (const mode of ['native reads', 'data events'] as const) {
+    test(`a handler or a body reader that throws fails its connection only, with a 400 (${mode})`, async (t) => {
+      const saved = process.env.KCTL_NODE_NATIVE_READS
+      if (mode === 'data events') process.env.KCTL_NODE_NATIVE_READS = '0'
+      else delete process.env.KCTL_NODE_NATIVE_READS
+      t.after(() => {
+        if (saved === undefined) delete process.env.KCTL_NODE_NATIVE_READS
+        else process.env.KCTL_NODE_NATIVE_READS = saved
+      })
+      const consumed: boolean[] = []
+      const {port, errors} = await bare(t, {
+        handler: (req, res) => {
+          // whether the parser reads this socket itself (Node's http.Server does the same)
+          consumed.push((req.socket as unknown as {_handle?: {_consumed?: boolean}})._handle?._consumed === true)
+          if (req.url === '/boom') throw new Error('a bug in the handler')
+          if (req.url === '/body') req.on('data', () => {
+            throw new Error('a bug in the body reader')
+          })
+          else {
+            res.writeHead(200, {'content-length': 2})
+            res.end('ok')
+          }
+        },
+      })
+      const boom = await exchange(port, ['GET /boom HTTP/1.1\r\nHost: a.test\r\n\r\n'])
+      assert.match(boom.text, /^HTTP\/1\.1 400 /)
+      assert.equal(boom.closed, true)
+      // the body comes in a read after the head: the reader runs from that read
+      const body = await exchange(port, ['POST /body HTTP/1.1\r\nHost: a.test\r\nContent-Length: 4\r\n\r\n', 'abcd'], {gapMs: 100})
+      assert.match(body.text, /^HTTP\/1\.1 400 /)
+      assert.equal(body.closed, true)
+      assert.deepEqual(errors, ['HPE_INTERNAL', 'HPE_INTERNAL'])
+      // the server goes on: two requests on one connection
+      const ok = await exchange(port, ['GET / HTTP/1.1\r\nHost: a.test\r\n\r\nGET / HTTP/1.1\r\nHost: a.test\r\n\r\n'], {until: (got) => responses(got).length === 2})
+      assert.deepEqual(responses(ok.text).map((r) => [r.status, r.body]), [[200, 'ok'], [200, 'ok']])
+      assert.deepEqual(consumed, Array(4).fill(mode === 'native reads'))
+    })
+  }
 
   test('a body slower than requestTimeout is refused', async (t) => {
     const {port, errors} = await bare(t, {headersTimeout: 5000, requestTimeout: 300})

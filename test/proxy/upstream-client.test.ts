@@ -5,7 +5,7 @@
  * then through the proxy, a large body to a slow client and the response headers as sent.
  */
 import assert from 'node:assert/strict'
-import {once} from 'node:events'
+import {EventEmitter, once} from 'node:events'
 import {createServer as createHttpServer, request} from 'node:http'
 import {createServer, type AddressInfo, type Socket} from 'node:net'
 import {Readable} from 'node:stream'
@@ -127,6 +127,39 @@ describe('upstream client: connections and bodies', () => {
     assert.equal(up.connections(), 1)
     assert.match(up.received[0], /^GET \/ HTTP\/1\.1\r\nhost: upstream\.test\r\n\r\n/)
   })
+
+  for (const mode of ['native reads', 'data events'] as const) {
+    test(`a throw while the response body is handed on fails that exchange only; the next one gets a new connection (${mode})`, async (t) => {
+      const saved = process.env.KCTL_NODE_NATIVE_READS
+      if (mode === 'data events') process.env.KCTL_NODE_NATIVE_READS = '0'
+      else delete process.env.KCTL_NODE_NATIVE_READS
+      t.after(() => {
+        if (saved === undefined) delete process.env.KCTL_NODE_NATIVE_READS
+        else process.env.KCTL_NODE_NATIVE_READS = saved
+      })
+      // the head first, the body in a later write: it reaches a reader already attached
+      const up = await rawServer(t, (s, text) => {
+        if (!text.startsWith('GET /split')) return void s.write(OK('fine'))
+        s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n')
+        setTimeout(() => s.write('body'), 100)
+      })
+      const p = pool(t, up.port)
+      const res = await p.send(req({path: '/split'}))
+      const writer = Object.assign(new EventEmitter(), {
+        write: () => {
+          throw new Error('a bug in the writer')
+        },
+        end: () => {},
+        destroy: () => writer.emit('close'),
+      })
+      const errors: string[] = []
+      await res.pipeTo(writer as unknown as Parameters<typeof res.pipeTo>[0], (err) => errors.push(err.message))
+      assert.deepEqual(errors, ['proxying the response failed: a bug in the writer'])
+      const next = await p.send(req())
+      assert.equal((await next.readAll()).toString(), 'fine')
+      assert.equal(up.connections(), 2)
+    })
+  }
 
   test('chunked and connection-delimited bodies arrive whole; a closing connection is not reused', async (t) => {
     const up = await rawServer(t, (s, text) => {

@@ -20,7 +20,7 @@
  *   every `CHECK_INTERVAL_MS`, as Node's) fail with ERR_HTTP_REQUEST_TIMEOUT.
  */
 import type {Socket} from 'node:net'
-import {HTTPParser, K_BEGIN, K_BODY, K_COMPLETE, K_HEADERS, K_HEADERS_COMPLETE, PARSER_METHODS, type Parser} from '../upstream/parser.js'
+import {consumeReads, HTTPParser, K_BEGIN, K_BODY, K_COMPLETE, K_HEADERS, K_HEADERS_COMPLETE, PARSER_METHODS, type Parser, type Reads} from '../upstream/parser.js'
 import {DownstreamRequest, MAX_HEADER_ENTRIES, type RequestOwner} from './request.js'
 import {DownstreamResponse, type ResponseOwner} from './response.js'
 
@@ -44,6 +44,9 @@ export interface ConnectionServer {
 
 export class DownstreamConnection implements RequestOwner, ResponseOwner {
   private readonly parser: Parser
+  private readonly reader: Reads
+  /** What a parser callback threw during the read being parsed; the connection then fails. */
+  private thrown: Error | null = null
   /** Responses in request order; the first one writes to the socket. */
   private readonly queue: DownstreamResponse[] = []
   /** The request whose head or body is being parsed. */
@@ -71,6 +74,8 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     p[K_HEADERS_COMPLETE] = this.onHead.bind(this)
     p[K_BODY] = this.onBody.bind(this)
     p[K_COMPLETE] = this.onComplete.bind(this)
+    // Node's http.Server reads the socket straight into the parser (no 'data' events), as here when it can
+    this.reader = consumeReads(p, socket, this.onExecute.bind(this))
     socket.on('data', this.onData.bind(this))
     socket.on('end', this.onEnd.bind(this))
     socket.on('error', this.onError.bind(this))
@@ -90,13 +95,32 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     try {
       r = this.parser.execute(chunk)
     } catch (err) {
-      // a throw from a callback (a bug on some input): this connection fails, never the process
-      r = Object.assign(err instanceof Error ? err : new Error(String(err)), {code: 'HPE_INTERNAL'})
+      r = internal(err)
     } finally {
       this.executing = false
     }
-    if (this.closed) return this.parser.close()
-    if (r instanceof Error) return this.parseError(r, chunk)
+    if (this.closed) return this.closeParser()
+    this.afterRead(r, chunk)
+  }
+
+  /** A read the parser took from the socket itself (`consumeReads`). */
+  private onExecute(r: number | Error): void {
+    if (this.failed) return
+    this.afterRead(r, null)
+  }
+
+  private afterRead(r: number | Error, chunk: Buffer | null): void {
+    if (this.thrown !== null) {
+      // a throw from a callback (a bug on some input): this connection fails, never the process
+      r = internal(this.thrown)
+      this.thrown = null
+    }
+    if (r instanceof Error) this.parseError(r, chunk ?? this.parser.getCurrentBuffer?.() ?? Buffer.alloc(0))
+  }
+
+  private closeParser(): void {
+    this.reader.release()
+    this.parser.close()
   }
 
   private parseError(err: Error & {code?: string; rawPacket?: Buffer; bytesParsed?: number}, chunk: Buffer): void {
@@ -127,7 +151,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   private onClose(): void {
     this.closed = true
     this.server.forget(this)
-    if (!this.executing) this.parser.close()
+    if (!this.executing) this.closeParser()
     const req = this.current
     this.current = null
     if (req !== null && !req.complete && !req.destroyed) req.destroy(Object.assign(new Error('aborted'), {code: 'ECONNRESET'}))
@@ -179,6 +203,16 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   }
 
   private onHead(major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, _s: unknown, _m: unknown, _upgrade: boolean, keepAlive: boolean): number {
+    if (this.thrown !== null) return 2
+    try {
+      return this.head(major, minor, headers, method, url, keepAlive)
+    } catch (err) {
+      this.thrown = err instanceof Error ? err : new Error(String(err))
+      return 2
+    }
+  }
+
+  private head(major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, keepAlive: boolean): number {
     this.headStartedAt = 0
     const raw = this.headerParts === null ? (headers ?? []) : headers ? [...this.headerParts, ...headers] : this.headerParts
     this.headerParts = null
@@ -196,7 +230,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     else if (this.queue.length > MAX_QUEUED && !this.queuePaused) {
       // a flood of pipelined requests: no more reading until they are answered
       this.queuePaused = true
-      this.socket.pause()
+      this.reader.pause()
     }
     if (major === 1 && minor === 1) {
       const expect = req.headers.expect
@@ -217,28 +251,36 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
 
   private onBody(chunk: Buffer): void {
     const req = this.current
-    if (req === null || req.dumped) return
-    if (!req.push(chunk) && !this.bodyPaused) {
-      this.bodyPaused = true
-      this.socket.pause()
+    if (req === null || req.dumped || this.thrown !== null) return
+    try {
+      if (!req.push(chunk) && !this.bodyPaused) {
+        this.bodyPaused = true
+        this.reader.pause()
+      }
+    } catch (err) {
+      this.thrown = err instanceof Error ? err : new Error(String(err))
     }
   }
 
   private onComplete(): void {
     const req = this.current
     this.requestStartedAt = 0
-    if (req === null) return
+    if (req === null || this.thrown !== null) return
     this.current = null
     req.complete = true
-    if (!req.dumped) req.push(null)
-    if (this.bodyPaused) this.resumeBody()
+    try {
+      if (!req.dumped) req.push(null)
+      if (this.bodyPaused) this.resumeBody()
+    } catch (err) {
+      this.thrown = err instanceof Error ? err : new Error(String(err))
+    }
   }
 
   /** The request's reader wants more: read the socket again. */
   resumeBody(): void {
     if (!this.bodyPaused) return
     this.bodyPaused = false
-    if (!this.queuePaused && !this.closed) this.socket.resume()
+    if (!this.queuePaused && !this.closed) this.reader.resume()
   }
 
   /** A request destroyed before it was whole takes its connection with it (Node's). */
@@ -270,7 +312,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     }
     if (this.queuePaused && this.queue.length <= MAX_QUEUED) {
       this.queuePaused = false
-      if (!this.bodyPaused) this.socket.resume()
+      if (!this.bodyPaused) this.reader.resume()
     }
     const next = this.queue[0]
     if (next !== undefined) next.attach()
@@ -288,4 +330,9 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   closeIfIdle(): void {
     if (this.idle && this.headStartedAt === 0 && this.queue.length === 0 && this.current === null) this.socket.destroy()
   }
+}
+
+/** A throw from a parser callback, as the parse error the connection fails with. */
+function internal(err: unknown): Error & {code: string} {
+  return Object.assign(err instanceof Error ? err : new Error(String(err)), {code: 'HPE_INTERNAL'})
 }

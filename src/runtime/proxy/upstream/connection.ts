@@ -12,7 +12,7 @@
 import type net from 'node:net'
 import type {Readable} from 'node:stream'
 import {UpstreamResponse, writeRequest} from './exchange.js'
-import {HTTPParser, K_BEGIN, K_BODY, K_COMPLETE, K_HEADERS, K_HEADERS_COMPLETE, type Parser} from './parser.js'
+import {consumeReads, HTTPParser, K_BEGIN, K_BODY, K_COMPLETE, K_HEADERS, K_HEADERS_COMPLETE, socketReads, type Parser, type Reads} from './parser.js'
 import {classifyConnect, UpstreamFailure, type ClientRequest, type Keepalive, type Origin} from './types.js'
 
 /** The pool a connection belongs to (pool.ts): its settings, and where the connection goes next. */
@@ -31,6 +31,16 @@ type Reject = (err: UpstreamFailure) => void
 /** One upstream connection; at most one exchange at a time. */
 export class Connection {
   private readonly parser: Parser
+  /** How the socket is read: its `data` events until connected, then the parser itself when it can (`consumeReads`). */
+  private reader: Reads
+  /** What a parser callback threw during a read the parser took itself; the exchange then fails. */
+  private thrown: Error | null = null
+  /**
+   * A response whose head came in a read the parser took itself: handed over once that whole
+   * read is parsed, as from `execute`, so a body that came with the head is there already
+   * (and goes to the client with its head in one write).
+   */
+  private parsed: {resolve: Resolve; res: UpstreamResponse} | null = null
   private connected = false
   private reused = false
   private closed = false
@@ -56,8 +66,11 @@ export class Connection {
   constructor(private readonly pool: ConnectionOwner, readonly socket: net.Socket, connectEvent: string, connectTimeout: number) {
     socket.setNoDelay(true)
     this.arm(connectTimeout)
+    this.reader = socketReads(socket)
     socket.once(connectEvent, () => {
       this.connected = true
+      // the connected socket's own handle (connecting may have tried others); no read has come yet
+      if (!this.closed) this.reader = consumeReads(this.parser, socket, this.onExecute)
       // while a streamed body goes out, its write_timeout watch is the only clock (see sendBody)
       if (this.req) this.arm(this.upload ? 0 : this.req.readTimeout)
     })
@@ -67,10 +80,11 @@ export class Connection {
     // said (or answers nobody asked for); they would pass for the next request's answer
     p[K_BEGIN] = () => {
       if (!this.req) this.socket.destroy()
+      else this.received = true
     }
     p[K_HEADERS] = (headers: string[]) => (this.headerParts ??= []).push(...headers)
     p[K_HEADERS_COMPLETE] = this.onHead
-    p[K_BODY] = (chunk: Buffer) => this.response?.push(chunk)
+    p[K_BODY] = this.onBody
     p[K_COMPLETE] = this.onComplete
     socket.on('data', this.onData)
     socket.on('end', this.onEnd)
@@ -114,13 +128,13 @@ export class Connection {
 
   /** Stops reading while the client is full; its slowness is not the upstream's timeout. */
   pause(): void {
-    this.socket.pause()
+    this.reader.pause()
     this.arm(0)
   }
 
   resume(): void {
-    if (this.closed || !this.socket.isPaused()) return
-    this.socket.resume()
+    if (this.closed || !this.reader.paused) return
+    this.reader.resume()
     this.arm(this.req?.readTimeout ?? 0)
   }
 
@@ -142,7 +156,7 @@ export class Connection {
       this.stopUpload()
       if (chunked && !this.closed) s.write('0\r\n\r\n', 'latin1')
       // not on a response paused for a slow client: its resume() starts the clock again
-      if (this.connected && this.req && !s.isPaused()) this.arm(this.req.readTimeout)
+      if (this.connected && this.req && !this.reader.paused) this.arm(this.req.readTimeout)
     }
     const onError = (err: Error) => {
       this.stopUpload()
@@ -181,8 +195,36 @@ export class Connection {
       return
     }
     this.received = true
-    const r = this.parser.execute(data)
-    if (r instanceof Error) this.fail(new UpstreamFailure('error', `invalid response from the upstream: ${(r as {reason?: string}).reason ?? r.message}`))
+    this.onExecute(this.parser.execute(data))
+  }
+
+  /** What the parser made of a read: from `execute`, or one it took from the socket itself (`consumeReads`). */
+  private readonly onExecute = (r: number | Error) => {
+    const parsed = this.parsed
+    if (parsed !== null) {
+      this.parsed = null
+      parsed.resolve(parsed.res)
+    }
+    const thrown = this.thrown
+    if (thrown !== null) {
+      // a throw while the response was handed on (a bug): this exchange fails, never the process
+      this.thrown = null
+      if (this.req) this.fail(new UpstreamFailure('error', `proxying the response failed: ${thrown.message}`))
+      else this.socket.destroy()
+      return
+    }
+    if (!(r instanceof Error)) return
+    if (this.req) this.fail(new UpstreamFailure('error', `invalid response from the upstream: ${(r as {reason?: string}).reason ?? r.message}`))
+    else this.socket.destroy() // not HTTP, after the response: the connection cannot be trusted
+  }
+
+  private readonly onBody = (chunk: Buffer) => {
+    if (this.thrown !== null) return
+    try {
+      this.response?.push(chunk)
+    } catch (err) {
+      this.thrown = err instanceof Error ? err : new Error(String(err))
+    }
   }
 
   private readonly onEnd = () => {
@@ -225,11 +267,21 @@ export class Connection {
     const resolve = this.resolve!
     this.resolve = this.reject = this.retry = null
     this.req!.signal?.onAbort(null)
-    resolve(res)
+    if (this.reader.native) this.parsed = {resolve, res}
+    else resolve(res)
     return this.req!.method === 'HEAD' || status === 204 || status === 304 ? 1 : 0
   }
 
   private readonly onComplete = () => {
+    if (this.thrown !== null) return
+    try {
+      this.complete()
+    } catch (err) {
+      this.thrown = err instanceof Error ? err : new Error(String(err))
+    }
+  }
+
+  private complete(): void {
     if (this.informational) {
       this.informational = false
       return
@@ -242,7 +294,7 @@ export class Connection {
     this.stopUpload(true)
     this.req = this.response = null
     res.end()
-    if (this.socket.isPaused()) this.socket.resume() // paused for that body; the next exchange reads
+    this.reader.resume() // paused for that body; the next exchange reads
     if (reusable) this.pool.release(this, this.hintMs)
     else this.socket.destroy()
   }
@@ -268,7 +320,11 @@ export class Connection {
       else this.fail(new UpstreamFailure('error', err ? `${err.code ?? 'error'}: ${err.message}` : 'the upstream closed the connection'))
     }
     const p = this.parser
-    setImmediate(() => p.close())
+    const reader = this.reader
+    setImmediate(() => {
+      reader.release()
+      p.close()
+    })
   }
 
   /**

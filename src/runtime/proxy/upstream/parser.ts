@@ -4,12 +4,16 @@
  * checked once per process before use (`fastClientProblem`).
  */
 import {createRequire} from 'node:module'
+import type {Socket} from 'node:net'
 
 export interface Parser {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void
   execute(data: Buffer): number | Error
   finish(): number | Error | undefined
   close(): void
+  consume?(handle: object): void
+  unconsume?(): void
+  getCurrentBuffer?(): Buffer
   [key: number]: unknown
 }
 interface ParserClass {
@@ -20,6 +24,7 @@ interface ParserClass {
   kOnHeadersComplete: number
   kOnBody: number
   kOnMessageComplete: number
+  kOnExecute?: number
   kLenientNone: number
 }
 
@@ -40,6 +45,82 @@ export const K_HEADERS = HTTPParser.kOnHeaders
 export const K_HEADERS_COMPLETE = HTTPParser.kOnHeadersComplete
 export const K_BODY = HTTPParser.kOnBody
 export const K_COMPLETE = HTTPParser.kOnMessageComplete
+const K_EXECUTE = HTTPParser.kOnExecute
+
+/** How a connection stops and restarts reading its socket, whichever way its bytes reach the parser. */
+export interface Reads {
+  /** The parser reads the socket itself: no `data` events; `onExecute` runs after each read. */
+  readonly native: boolean
+  readonly paused: boolean
+  pause(): void
+  resume(): void
+  /** Gives the socket back (before the parser is closed). */
+  release(): void
+}
+
+interface StreamHandle {
+  isStreamBase?: boolean
+  _consumed?: boolean
+  readStop(): number
+  readStart(): number
+}
+type SocketInternals = Socket & {_handle?: StreamHandle | null; _unrefTimer?: () => void; encrypted?: boolean}
+
+/** Reads through the socket's `data` events (the public API). */
+export function socketReads(socket: Socket): Reads {
+  return {
+    native: false,
+    get paused() {
+      return socket.isPaused()
+    },
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
+    release: () => {},
+  }
+}
+
+/**
+ * Has the parser read a plain TCP socket itself, as Node's `http.Server` does
+ * (`parser.consume(socket._handle)`): each read goes from the stream straight into llhttp,
+ * without the socket's Readable machinery and `data` events, and `onExecute` gets the
+ * parser's result for that read (a number, or the Error of a parse failure, its bytes in
+ * `parser.getCurrentBuffer()`). The socket's inactivity timer is restarted on each read, as
+ * Node's does; the end of the stream and errors still come as the socket's events. Falls
+ * back to `data` events (the caller's `execute`) for TLS sockets and when this Node lacks
+ * the internals. The parser's callbacks then run from the native read: a throw there would
+ * be uncaught, so the caller guards them.
+ */
+export function consumeReads(parser: Parser, socket: Socket, onExecute: (r: number | Error) => void): Reads {
+  const s = socket as SocketInternals
+  const handle = s._handle
+  if (process.env.KCTL_NODE_NATIVE_READS === '0' || K_EXECUTE === undefined || typeof parser.consume !== 'function' || typeof s._unrefTimer !== 'function' || !handle?.isStreamBase || handle._consumed || s.encrypted) return socketReads(socket)
+  handle._consumed = true
+  parser.consume(handle)
+  let paused = false
+  parser[K_EXECUTE] = (r: number | Error) => {
+    s._unrefTimer!()
+    onExecute(r)
+  }
+  return {
+    native: true,
+    get paused() {
+      return paused
+    },
+    pause() {
+      if (paused) return
+      paused = true
+      s._handle?.readStop()
+    },
+    resume() {
+      if (!paused) return
+      paused = false
+      if (!socket.destroyed) s._handle?.readStart()
+    },
+    release() {
+      parser.unconsume?.()
+    },
+  }
+}
 
 /**
  * Checks, once per process, that Node's internal llhttp binding is there and parses a small
