@@ -322,6 +322,23 @@ describe('downstream server timeouts', {skip: fastAvailable ? false : "Node's in
     })
   }
 
+  test('a body given to end() arrives byte for byte, every byte value, small or large, Buffer or Uint8Array, pipelined', async (t) => {
+    const bytes = (n: number) => Buffer.from(Array.from({length: n}, (_, i) => (i * 31 + 7) & 0xff))
+    const bodies: Record<string, Buffer> = {'/small': bytes(256), '/large': bytes(40_000), '/empty': Buffer.alloc(0)}
+    const {port} = await bare(t, {
+      handler: (req, res) => {
+        const body = bodies[req.url!.replace('/u8', '')]
+        res.writeHead(200, {'content-length': body.length})
+        res.end(req.url!.startsWith('/u8') ? new Uint8Array(body.buffer, body.byteOffset, body.length) : body)
+      },
+    })
+    const paths = ['/small', '/large', '/empty', '/u8/small', '/u8/large', '/small']
+    const r = await exchange(port, [paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: a.test\r\n\r\n`).join('')], {until: (got) => responses(got).length === paths.length})
+    const got = responses(r.text)
+    assert.deepEqual(got.map((x) => x.status), paths.map(() => 200))
+    got.forEach((x, i) => assert.ok(Buffer.from(x.body, 'latin1').equals(bodies[paths[i].replace('/u8', '')]), `${paths[i]}: the same bytes`))
+  })
+
   test('a body slower than requestTimeout is refused', async (t) => {
     const {port, errors} = await bare(t, {headersTimeout: 5000, requestTimeout: 300})
     const r = await exchange(port, ['POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 100\r\n\r\n', ...'x'.repeat(60)], {gapMs: 20, waitMs: 3000})

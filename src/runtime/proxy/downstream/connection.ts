@@ -288,11 +288,11 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     if (!this.closed) this.socket.destroy(err ?? undefined)
   }
 
-  /** A response wrote its last bytes: it finishes once they are flushed. */
-  ended(res: DownstreamResponse): void {
+  /** A response wrote its last bytes (or gives them here, `last`): it finishes once they are flushed. */
+  ended(res: DownstreamResponse, last = ''): void {
     if (res !== this.queue[0]) return
-    // an empty write flushes after what the response wrote: its callback is Node's `finish`
-    this.socket.write('', 'latin1', this.finishedHead)
+    // a write after what the response wrote: its callback is Node's `finish`
+    this.socket.write(last, 'latin1', this.finishedHead)
   }
 
   /** The first response's bytes are out: finish it, then the next one's turn (or the end). */

@@ -19,8 +19,8 @@ import type {DownstreamRequest} from './request.js'
 /** What a response needs of its connection. */
 export interface ResponseOwner {
   readonly socket: Socket
-  /** The response wrote its last bytes (`finished` runs once they are flushed). */
-  ended(res: DownstreamResponse): void
+  /** The response wrote its last bytes, or gives them here as a latin1 string (`finished` runs once they are flushed). */
+  ended(res: DownstreamResponse, last?: string): void
   /** Destroys the connection (a response that cannot be completed). */
   destroy(err?: Error): void
 }
@@ -288,6 +288,14 @@ export class DownstreamResponse extends EventEmitter {
       this.contentLength = chunk ? (typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding as BufferEncoding | undefined) : chunk.byteLength) : 0
       this.writeHead(this.statusCode)
     }
+    if (this.held === null && !this.headSent && !this.destroyed && !this.chunkedEncoding && (chunk === undefined || (typeof chunk !== 'string' && chunk.byteLength <= ONE_WRITE_MAX))) {
+      // a small whole response (most proxied ones): its head and body go as one string in
+      // one write, whose callback is the flush (no cork, no writev, no empty write after)
+      this.headSent = true
+      this.writableEnded = true
+      this.owner.ended(this, chunk !== undefined && this.hasBody ? this._header + latin1(chunk) : this._header!)
+      return this
+    }
     const s = this.held === null ? this.owner.socket : null
     s?.cork()
     if (chunk) this.writeBody(chunk, encoding as BufferEncoding | undefined, true)
@@ -412,4 +420,12 @@ function emitClose(res: DownstreamResponse): void {
 
 function headersSentError(what: string): Error {
   return Object.assign(new Error(`Cannot ${what} headers after they are sent to the client`), {code: 'ERR_HTTP_HEADERS_SENT'})
+}
+
+/** Largest body `end()` sends in one string with its head; a larger one goes as bytes after it. */
+const ONE_WRITE_MAX = 16 * 1024
+
+/** Bytes as a latin1 string, one char per byte: written back with 'latin1', the same bytes. */
+function latin1(bytes: Uint8Array): string {
+  return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('latin1')
 }
