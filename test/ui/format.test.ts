@@ -216,7 +216,7 @@ describe('buildStatus', () => {
     const cp: LocalNode = {name: 'cp-1', role: 'control_plane', pid: 1000, state: 'running', started_at: NOW - 60, listen: {admin: '127.0.0.1:8001'}, adminUrl: 'http://127.0.0.1:8001', statusUrl: 'http://127.0.0.1:8007', logFile: '/dev/null', dpId: null, supervision: null}
     const local: LocalCluster = {name: 'demo', mode: 'hybrid', specPath: '/x/kctl.yaml', connection: {host: '127.0.0.1', port: 5432, user: 'kong', database: 'kong'}, embedded: {state: 'running'}, nodes: [cp, dp('dp-1', 'id-1'), dp('dp-2', 'id-2')], pingInterval: 1, certificates: []}
     const probe = (hash: string) => ({ok: true, ready: true, body: {configuration_hash: hash}, error: null})
-    const row = (id: string, hash: string) => ({id, hostname: 'h', ip: '127.0.0.1', last_seen: NOW, updated_at: NOW, ttl: 1209600, config_hash: hash, version: '3.9.0', sync_status: 'normal', labels: {}, cert_details: {}})
+    const row = (id: string, hash: string) => ({id, hostname: 'h', ip: '127.0.0.1', last_seen: NOW, updated_at: NOW, ttl: 1209600, config_hash: hash, version: '3.9.0', sync_status: 'normal', labels: {}, cert_details: {}, rpc_capabilities: []})
     // dp-1's own /status already has B (its loop ran after the change); the CP's round still lists A.
     const obs: Observations = {
       nodes: {'cp-1': probe(HASH_A), 'dp-1': probe(HASH_B), 'dp-2': probe(HASH_A)},
