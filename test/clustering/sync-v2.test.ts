@@ -395,3 +395,195 @@ describe('kong.sync.v2 on a control plane, as a Kong 3.9 data plane sees it', ()
     assert.equal((await getDelta(c, 0)).error?.code, -32601)
   })
 })
+
+// ---- kctl data planes over /v2/outlet ---------------------------------------------------
+
+interface DpStatus {
+  configuration_hash: string
+  sync: {version: number; deltas_applied: number; full_syncs: number; resyncs_requested: number}
+  control_plane: {connected: boolean}
+}
+const dpStatus = (dp: DataPlaneNode): Promise<DpStatus> => getJson(`${dp.status}/status`)
+const cpHash = async (cp: ControlPlaneNode): Promise<string> => (await getJson(`${cp.status}/status`)).configuration_hash
+
+/** Every DP serves the CP's configuration: the same hash (computed on each side from the whole entity set) and version. */
+async function caughtUp(cp: ControlPlaneNode, dps: DataPlaneNode[]): Promise<{hash: string; version: number}> {
+  const version = await settled(cp)
+  const hash = await cpHash(cp)
+  for (const dp of dps) {
+    await until(`DP ${dp.status} at version ${version}, configuration ${hash}`, async () => {
+      const s = await dpStatus(dp)
+      return s.configuration_hash === hash && s.sync.version === version
+    }, {timeoutMs: 60_000})
+  }
+  return {hash, version}
+}
+
+const statusOf = async (url: string, headers: Record<string, string> = {}) => {
+  const res = await fetch(url, {headers})
+  await res.arrayBuffer()
+  return res.status
+}
+const serves = (dp: DataPlaneNode, path: string, status: number, headers: Record<string, string> = {}) =>
+  until(`DP to answer ${status} on ${path}`, () => statusOf(`${dp.proxy}${path}`, headers), {ok: (s) => s === status, timeoutMs: 30_000})
+
+describe('kctl data planes over /v2/outlet', () => {
+  test('follow creates, updates, deletes and cascades by deltas; report %032d of their version', async (t) => {
+    const cp = await startControlPlane(bed.dir, bed.pg, await freshDatabase(bed.pg, 'syncv2_dp'), rpcOn())
+    t.after(() => cp.node.stop())
+    await call(cp, 'POST', '/services', {name: 'service-001', url: `${bed.upstreamUrl}/request`})
+    await call(cp, 'POST', '/services/service-001/routes', {paths: ['/001']})
+    const dp = await spawnDataPlane(bed.dir, cp.cluster, rpcOn())
+    t.after(() => dp.node.stop())
+    await serves(dp, '/001', 200)
+    await dp.node.waitOutput(/connected to control plane .* \(cluster RPC, kong\.sync\.v2\)/)
+
+    // create route on CP
+    await call(cp, 'POST', '/services', {name: 'service-002', url: `${bed.upstreamUrl}/request`})
+    const r2 = await call(cp, 'POST', '/services/service-002/routes', {paths: ['/002-foo']})
+    await serves(dp, '/002-foo', 200)
+    // update route on CP
+    await call(cp, 'PUT', `/services/service-002/routes/${r2.id}`, {paths: ['/002-bar']})
+    await serves(dp, '/002-bar', 200)
+    await serves(dp, '/002-foo', 404)
+    // delete route on CP
+    await call(cp, 'DELETE', `/services/service-002/routes/${r2.id}`)
+    await serves(dp, '/002-bar', 404)
+    // cascade delete on CP: a consumer and its key-auth credential
+    await call(cp, 'POST', '/services', {name: 'service-006', url: `${bed.upstreamUrl}/request`})
+    const r6 = await call(cp, 'POST', '/services/service-006/routes', {paths: ['/006-foo']})
+    await call(cp, 'POST', '/consumers', {username: 'foo'})
+    await call(cp, 'POST', '/consumers/foo/key-auth', {key: 'my-key'})
+    await call(cp, 'POST', '/plugins', {name: 'key-auth', config: {key_names: ['apikey']}, route: {id: r6.id}})
+    await serves(dp, '/006-foo', 200, {apikey: 'my-key'})
+    await call(cp, 'DELETE', '/consumers/foo')
+    await serves(dp, '/006-foo', 401, {apikey: 'my-key'})
+    // cascade: a service's plugins go with it; an upstream's targets with it
+    await call(cp, 'POST', '/plugins', {name: 'response-transformer', service: {name: 'service-001'}, config: {add: {headers: ['x-v:1']}}})
+    await until('the plugin on /001', async () => (await fetch(`${dp.proxy}/001`)).headers.get('x-v') === '1')
+    const routes001 = (await getJson(`${cp.admin}/services/service-001/routes`)).data
+    for (const r of routes001) await call(cp, 'DELETE', `/routes/${r.id}`)
+    await call(cp, 'DELETE', '/services/service-001')
+    await call(cp, 'POST', '/upstreams', {name: 'u.test'})
+    await call(cp, 'POST', '/upstreams/u.test/targets', {target: '127.0.0.1:1'})
+    await call(cp, 'DELETE', '/upstreams/u.test')
+    await serves(dp, '/001', 404)
+
+    const {version} = await caughtUp(cp, [dp])
+    const s = await dpStatus(dp)
+    assert.equal(s.sync.full_syncs, 1, 'one full sync (the first), then only deltas')
+    assert.ok(s.sync.deltas_applied >= 8, `${s.sync.deltas_applied} deltas applied`)
+    assert.equal(s.sync.resyncs_requested, 0)
+    const nodeId = readFileSync(join(dp.node.prefix, 'kong.id'), 'utf8').trim()
+    const row = await until('the CP to list the DP at the latest version', async () => {
+      const r = (await getJson(`${cp.admin}/clustering/data-planes`)).data.find((x: any) => x.id === nodeId)
+      return r?.config_hash === String(version).padStart(32, '0') ? r : null
+    })
+    assert.equal(row.sync_status, 'normal')
+    assert.deepEqual(row.rpc_capabilities, ['kong.sync.v2'])
+    assert.equal(row.ip, '127.0.0.1')
+  })
+
+  test('a data plane offline while changes happened catches up by deltas from its cache', async (t) => {
+    const cp = await startControlPlane(bed.dir, bed.pg, await freshDatabase(bed.pg, 'syncv2_offline'), rpcOn())
+    t.after(() => cp.node.stop())
+    await call(cp, 'POST', '/services', {name: 'svc', url: bed.upstreamUrl})
+    await call(cp, 'POST', '/services/svc/routes', {name: 'keep', paths: ['/keep']})
+    const dp = await spawnDataPlane(bed.dir, cp.cluster, rpcOn())
+    await caughtUp(cp, [dp])
+    await dp.node.stop()
+    const ids: string[] = []
+    for (let i = 0; i < 30; i++) ids.push((await call(cp, 'POST', '/services/svc/routes', {name: `o${i}`, paths: [`/o${i}`]})).id)
+    for (let i = 0; i < 10; i++) await call(cp, 'PATCH', `/routes/${ids[i]}`, {paths: [`/o${i}-new`]})
+    for (let i = 10; i < 20; i++) await call(cp, 'DELETE', `/routes/${ids[i]}`)
+    await call(cp, 'DELETE', '/routes/keep')
+
+    const again = spawnNode(bed.dir, dp.values, {prefix: dp.node.prefix, status: dp.status})
+    const back = {...dp, node: again}
+    t.after(() => again.stop())
+    await again.waitOutput(/serving configuration [0-9a-f]{32} \(version \d+\) from /)
+    await caughtUp(cp, [back])
+    const s = await dpStatus(back)
+    assert.equal(s.sync.full_syncs, 0, 'no full sync after the restart')
+    assert.ok(s.sync.deltas_applied >= 1)
+    assert.equal(await statusOf(`${back.proxy}/o5-new`), 200)
+    assert.equal(await statusOf(`${back.proxy}/o5`), 404)
+    assert.equal(await statusOf(`${back.proxy}/o15`), 404)
+    assert.equal(await statusOf(`${back.proxy}/o25`), 200)
+    assert.equal(await statusOf(`${back.proxy}/keep`), 404)
+  })
+
+  test('random changes: a data plane following by deltas ends equal to a fresh full sync', async (t) => {
+    const cp = await startControlPlane(bed.dir, bed.pg, await freshDatabase(bed.pg, 'syncv2_random'), rpcOn())
+    t.after(() => cp.node.stop())
+    await call(cp, 'POST', '/services', {name: 'base', url: bed.upstreamUrl})
+    const follower = await spawnDataPlane(bed.dir, cp.cluster, rpcOn())
+    t.after(() => follower.node.stop())
+    await caughtUp(cp, [follower])
+
+    const list = async (path: string): Promise<any[]> => (await getJson(`${cp.admin}${path}?size=1000`)).data
+    const KINDS = ['service+', 'service~', 'service-', 'route+', 'route+', 'route~', 'route-', 'plugin+', 'plugin~', 'plugin-', 'consumer+', 'consumer-', 'key+', 'upstream+', 'upstream-', 'target+']
+    const opArb = fc.record({kind: fc.constantFrom(...KINDS), r: fc.array(fc.nat({max: 1_000_000}), {minLength: 2, maxLength: 2})})
+    let n = 0
+    const apply = async (op: {kind: string; r: number[]}) => {
+      n++
+      const pick = <T>(rows: T[], i = 0): T | undefined => (rows.length ? rows[op.r[i] % rows.length] : undefined)
+      const send = (method: string, path: string, body?: unknown) => fetch(`${cp.admin}${path}`, {method, headers: {'content-type': 'application/json'}, body: body ? JSON.stringify(body) : undefined}).then((r) => r.arrayBuffer())
+      switch (op.kind) {
+        case 'service+': return send('POST', '/services', {name: `s${n}`, url: `${bed.upstreamUrl}/s${n}`})
+        case 'service~': { const s = pick(await list('/services')); return s && send('PATCH', `/services/${s.id}`, {retries: op.r[1] % 10}) }
+        case 'service-': {
+          const s = pick(await list('/services'))
+          if (!s) return
+          for (const r of await list(`/services/${s.id}/routes`)) await send('DELETE', `/routes/${r.id}`)
+          return send('DELETE', `/services/${s.id}`)
+        }
+        case 'route+': { const s = pick(await list('/services')); return s && send('POST', `/services/${s.id}/routes`, {paths: [`/r${n}`]}) }
+        case 'route~': { const r = pick(await list('/routes')); return r && send('PATCH', `/routes/${r.id}`, {paths: [`/r${n}`], strip_path: !r.strip_path}) }
+        case 'route-': { const r = pick(await list('/routes')); return r && send('DELETE', `/routes/${r.id}`) }
+        case 'plugin+': {
+          const r = pick(await list('/routes'), 1)
+          return send('POST', '/plugins', {name: 'response-transformer', ...(r ? {route: {id: r.id}} : {}), config: {add: {headers: [`x-v:${n}`]}}})
+        }
+        case 'plugin~': { const p = pick(await list('/plugins')); return p && send('PATCH', `/plugins/${p.id}`, {enabled: !p.enabled}) }
+        case 'plugin-': { const p = pick(await list('/plugins')); return p && send('DELETE', `/plugins/${p.id}`) }
+        case 'consumer+': return send('POST', '/consumers', {username: `c${n}`})
+        case 'consumer-': { const c = pick(await list('/consumers')); return c && send('DELETE', `/consumers/${c.id}`) }
+        case 'key+': { const c = pick(await list('/consumers')); return c && send('POST', `/consumers/${c.id}/key-auth`, {key: `k${n}`}) }
+        case 'upstream+': return send('POST', '/upstreams', {name: `u${n}.test`})
+        case 'upstream-': { const u = pick(await list('/upstreams')); return u && send('DELETE', `/upstreams/${u.id}`) }
+        case 'target+': { const u = pick(await list('/upstreams')); return u && send('POST', `/upstreams/${u.id}/targets`, {target: `127.0.0.1:${1000 + n}`}) }
+      }
+    }
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, {minLength: 5, maxLength: 15}), async (ops) => {
+        for (const op of ops) await apply(op)
+        const {hash, version} = await caughtUp(cp, [follower])
+        const fresh = await spawnDataPlane(bed.dir, cp.cluster, rpcOn())
+        try {
+          await caughtUp(cp, [fresh])
+          const f = await dpStatus(fresh)
+          assert.equal(f.sync.full_syncs, 1)
+          const s = await dpStatus(follower)
+          assert.equal(s.configuration_hash, f.configuration_hash, 'the follower has what a full sync gives')
+          assert.equal(s.configuration_hash, hash)
+          assert.equal(s.sync.version, version)
+          const paths = ['/nowhere', ...(await list('/routes')).slice(0, 5).map((r) => r.paths[0] as string)]
+          for (const p of paths) {
+            const [a, b] = [await fetch(`${follower.proxy}${p}`), await fetch(`${fresh.proxy}${p}`)]
+            assert.equal(a.status, b.status, p)
+            assert.equal(a.headers.get('x-v'), b.headers.get('x-v'), p)
+            await Promise.all([a.arrayBuffer(), b.arrayBuffer()])
+          }
+        } finally {
+          await fresh.node.stop()
+          rmSync(fresh.node.prefix, {recursive: true, force: true})
+        }
+      }),
+      {numRuns: 4, seed: 3903, endOnFailure: true},
+    )
+    const s = await dpStatus(follower)
+    assert.equal(s.sync.full_syncs, 1, 'one full sync (the first), then only deltas')
+    assert.equal(s.sync.resyncs_requested, 0)
+  })
+})
