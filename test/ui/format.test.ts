@@ -50,6 +50,11 @@ describe('format', () => {
     assert.equal(syncOf(row, HASH_B, 1, NOW), 'behind')
     assert.equal(syncOf({...row, sync_status: 'kong_version_incompatible'}, HASH_A, 1, NOW), 'incompatible')
     assert.equal(syncOf({...row, sync_status: 'unknown'}, HASH_A, 1, NOW), 'in_sync')
+    // a DP following by kong.sync.v2 reports %032d of its version
+    const v2 = {...row, config_hash: '00000000000000000000000000000042', rpc_capabilities: ['kong.sync.v2']}
+    assert.equal(syncOf(v2, HASH_A, 1, NOW, 42), 'in_sync')
+    assert.equal(syncOf(v2, HASH_A, 1, NOW, 43), 'behind')
+    assert.equal(syncOf(v2, HASH_A, 1, NOW, null), 'behind')
   })
 })
 

@@ -33,6 +33,12 @@ export interface ListedDataPlane extends DataPlaneRow {
   ttl: number
 }
 
+/** The config hash a data plane following by `kong.sync.v2` reports: its version, as Kong's `%032d`. */
+export const versionHash = (version: number): string => String(version).padStart(32, '0')
+
+/** Whether a data plane follows by `kong.sync.v2` (its config hash is then versionHash of its version). */
+export const syncsByVersion = (row: {rpc_capabilities?: readonly string[] | null}): boolean => row.rpc_capabilities?.includes('kong.sync.v2') ?? false
+
 const COLS = 'id, hostname, ip, last_seen, config_hash, version, sync_status, labels, cert_details, rpc_capabilities, created_at, updated_at, expires_at'
 
 /**

@@ -102,6 +102,7 @@ export function createRpcOutlet(d: RpcOutletDeps): RpcOutlet {
       setTimeout(() => ws.terminate(), 1000).unref()
     }
     const timer = setTimeout(() => refuse(`no hello within ${RPC_TIMEOUT_MS / 1000}s`), RPC_TIMEOUT_MS)
+    ws.once('close', () => clearTimeout(timer))
     ws.once('message', (data, isBinary) => {
       clearTimeout(timer)
       let hello: HelloInfo

@@ -43,8 +43,7 @@ export interface SyncV2Result {
   wipe: boolean
 }
 
-/** A version as a DP's configuration hash: Kong's `string.format("%032d", version)`. */
-export const versionHash = (version: number): string => String(version).padStart(32, '0')
+export {versionHash} from './data-planes.js'
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isVersion = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
