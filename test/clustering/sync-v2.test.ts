@@ -14,7 +14,7 @@ import {join} from 'node:path'
 import {describe, test} from 'node:test'
 import fc from 'fast-check'
 import {compress, uncompress} from 'snappyjs'
-import WebSocket from 'ws'
+import WebSocket, {WebSocketServer} from 'ws'
 import {generateClusterCertificate} from '../../src/pki/index.js'
 import {clusterBed, freshDatabase, spawnDataPlane, spawnNode, startControlPlane, type ControlPlaneNode, type DataPlaneNode} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
@@ -585,5 +585,89 @@ describe('kctl data planes over /v2/outlet', () => {
     const s = await dpStatus(follower)
     assert.equal(s.sync.full_syncs, 1, 'one full sync (the first), then only deltas')
     assert.equal(s.sync.resyncs_requested, 0)
+  })
+})
+
+// ---- a hostile control plane ----------------------------------------------------------
+
+describe('a kctl data plane against a control plane that sends garbage', () => {
+  test('answers JSON-RPC errors, refuses bad changes, keeps serving and never exits', async (t) => {
+    // real deltas, from a real control plane, for the fake one to send
+    const real = await startControlPlane(bed.dir, bed.pg, await freshDatabase(bed.pg, 'syncv2_hostile'), rpcOn())
+    t.after(() => real.node.stop())
+    await call(real, 'POST', '/services', {name: 'svc', url: bed.upstreamUrl})
+    await call(real, 'POST', '/services/svc/routes', {paths: ['/fake']})
+    const source = await connected(real)
+    const full = (await getDelta(source, 0)).result.default
+    source.close()
+    const route = full.deltas.find((d: any) => d.type === 'routes')
+
+    // the fake control plane: the cluster certificate, kong.meta.v1, a scripted answer per get_delta
+    const {createServer} = await import('node:https')
+    const server = createServer({cert: readFileSync(bed.certFile), key: readFileSync(bed.keyFile), requestCert: true, rejectUnauthorized: false})
+    const wss = new WebSocketServer({server, handleProtocols: () => 'kong.meta.v1'})
+    const answers: unknown[] = [
+      {default: full},
+      // changes with an invalid route: refused, the next get_delta asks for everything
+      {default: {wipe: false, deltas: [{...route, version: 2, entity: {...route.entity, paths: 42}}]}},
+      // a full sync with an invalid route: refused, the configuration served stays
+      {default: {wipe: true, deltas: [{...route, version: 3, entity: {...route.entity, protocols: ['gopher']}}]}},
+      {default: 'nothing'},
+    ]
+    const asked: unknown[] = []
+    const answered: Frame[] = []
+    let peer: WebSocket | undefined
+    wss.on('connection', (ws) => {
+      peer = ws
+      ws.once('message', () => {
+        ws.send(Buffer.from(JSON.stringify({jsonrpc: '2.0', result: {rpc_capabilities: ['kong.sync.v2'], rpc_frame_encoding: 'x-snappy-framed'}, id: 1})))
+        ws.on('message', (data: Buffer) => {
+          const f = JSON.parse(uncompress(data).toString('utf8')) as Frame
+          if (f.method !== 'kong.sync.v2.get_delta') return void answered.push(f)
+          asked.push((f.params as any)[0].default.version)
+          const result = answers.length > 1 ? answers.shift() : answers[0]
+          ws.send(compress(Buffer.from(JSON.stringify({jsonrpc: '2.0', id: f.id, result}))))
+        })
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    t.after(() => {
+      wss.close()
+      server.close()
+    })
+    const port = (server.address() as import('node:net').AddressInfo).port
+    const dp = await spawnDataPlane(bed.dir, port, rpcOn())
+    t.after(() => dp.node.stop())
+    await serves(dp, '/fake', 200)
+    const send = (msg: unknown) => peer!.send(compress(Buffer.from(JSON.stringify(msg))))
+    peer!.send(Buffer.from('garbage, not snappy'))
+    peer!.send(compress(Buffer.from('{"jsonrpc":')))
+    send({jsonrpc: '2.0', method: 'kong.nothing.v1.x', params: [], id: 10})
+    send({jsonrpc: '2.0', method: 'kong.sync.v2.notify_new_version', params: [{}], id: 11})
+    send({jsonrpc: '2.0', method: 'kong.sync.v2.notify_new_version', params: 'x', id: 12})
+    send({jsonrpc: '2.0', id: 424242, result: {unexpected: true}})
+    await until('the DP to answer every request', () => answered.filter((f) => typeof f.id === 'number').length >= 3)
+    assert.deepEqual(answered.find((f) => f.id === 10)?.error, {code: -32601, message: 'Method not found'})
+    assert.equal(answered.find((f) => f.id === 11)?.error?.code, -32602)
+    assert.equal(answered.find((f) => f.id === 12)?.error?.code, -32602)
+    assert.equal(answered.filter((f) => f.id === null && f.error?.code === -32700).length, 2, 'two parse errors')
+    // a new version: the bad changes, then a bad full sync, then a result of the wrong shape
+    send({jsonrpc: '2.0', method: 'kong.sync.v2.notify_new_version', params: [{default: {new_version: 99}}], id: 13})
+    await until('the DP to ask three times more', () => asked.length >= 4, {timeoutMs: 15_000})
+    assert.deepEqual(asked.slice(0, 3), [0, full.deltas[0].version, 0], 'after refused changes it asks for a full sync')
+    await dp.node.waitOutput(/rejected changes from the control plane: .*asking for the whole configuration/)
+    await dp.node.waitOutput(/rejected a full sync, still serving/)
+    await dp.node.waitOutput(/sync get_delta error|default namespace does not exist/)
+    assert.equal(await statusOf(`${dp.proxy}/fake`), 200, 'the configuration it had is still served')
+    // a frame over cluster_max_payload, then a text frame: the connection ends, the DP reconnects
+    const first = peer!
+    first.send(Buffer.alloc(Number(dp.values.cluster_max_payload) + 1, 7))
+    await until('the DP to reconnect', () => peer !== first)
+    const second = peer!
+    second.send('text')
+    await until('the DP to reconnect again', () => peer !== second)
+    assert.equal(dp.node.proc.exitCode, null, 'the data plane is running')
+    assert.equal(await statusOf(`${dp.proxy}/fake`), 200)
+    assert.equal((await dpStatus(dp)).sync.resyncs_requested >= 1, true)
   })
 })
