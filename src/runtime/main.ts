@@ -43,7 +43,7 @@ async function superviseNode(file: string | undefined): Promise<void> {
 
 async function serveNode(file: string | undefined): Promise<void> {
   const unknown: string[] = []
-  const conf = loadConf({file, onUnknownKey: (key, near) => unknown.push(`${file}: unknown configuration key ${key} ignored${near ? ` (did you mean ${near}?)` : ''}`)})
+  const conf = loadConf({file, onUnknownKey: (key, near) => unknown.push(`${file}: unknown configuration key ${key} ignored${near ? ` (did you mean ${near}?)` : ''}`), onWarning: (message) => unknown.push(message)})
   workerCount(conf.node_worker_processes) // a bad value stops the start here, naming the key
   const log = createLogger({level: isLogLevel(conf.log_level) ? conf.log_level : 'notice'})
   for (const line of unknown) log.warn(line)

@@ -25,7 +25,7 @@ let server: TestPostgres
 
 /** Every field of a listed row: the compiler keeps this in step with the one wire type. */
 const LISTED: Record<keyof ListedDataPlane, true> = {
-  id: true, hostname: true, ip: true, last_seen: true, updated_at: true, config_hash: true, version: true, sync_status: true, ttl: true, labels: true, cert_details: true,
+  id: true, hostname: true, ip: true, last_seen: true, updated_at: true, config_hash: true, version: true, sync_status: true, ttl: true, labels: true, cert_details: true, rpc_capabilities: true,
 }
 
 const getJson = async (url: string) => {

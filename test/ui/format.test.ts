@@ -50,6 +50,11 @@ describe('format', () => {
     assert.equal(syncOf(row, HASH_B, 1, NOW), 'behind')
     assert.equal(syncOf({...row, sync_status: 'kong_version_incompatible'}, HASH_A, 1, NOW), 'incompatible')
     assert.equal(syncOf({...row, sync_status: 'unknown'}, HASH_A, 1, NOW), 'in_sync')
+    // a DP following by kong.sync.v2 reports %032d of its version
+    const v2 = {...row, config_hash: '00000000000000000000000000000042', rpc_capabilities: ['kong.sync.v2']}
+    assert.equal(syncOf(v2, HASH_A, 1, NOW, 42), 'in_sync')
+    assert.equal(syncOf(v2, HASH_A, 1, NOW, 43), 'behind')
+    assert.equal(syncOf(v2, HASH_A, 1, NOW, null), 'behind')
   })
 })
 
@@ -216,7 +221,7 @@ describe('buildStatus', () => {
     const cp: LocalNode = {name: 'cp-1', role: 'control_plane', pid: 1000, state: 'running', started_at: NOW - 60, listen: {admin: '127.0.0.1:8001'}, adminUrl: 'http://127.0.0.1:8001', statusUrl: 'http://127.0.0.1:8007', logFile: '/dev/null', dpId: null, supervision: null}
     const local: LocalCluster = {name: 'demo', mode: 'hybrid', specPath: '/x/kctl.yaml', connection: {host: '127.0.0.1', port: 5432, user: 'kong', database: 'kong'}, embedded: {state: 'running'}, nodes: [cp, dp('dp-1', 'id-1'), dp('dp-2', 'id-2')], pingInterval: 1, certificates: []}
     const probe = (hash: string) => ({ok: true, ready: true, body: {configuration_hash: hash}, error: null})
-    const row = (id: string, hash: string) => ({id, hostname: 'h', ip: '127.0.0.1', last_seen: NOW, updated_at: NOW, ttl: 1209600, config_hash: hash, version: '3.9.0', sync_status: 'normal', labels: {}, cert_details: {}})
+    const row = (id: string, hash: string) => ({id, hostname: 'h', ip: '127.0.0.1', last_seen: NOW, updated_at: NOW, ttl: 1209600, config_hash: hash, version: '3.9.0', sync_status: 'normal', labels: {}, cert_details: {}, rpc_capabilities: []})
     // dp-1's own /status already has B (its loop ran after the change); the CP's round still lists A.
     const obs: Observations = {
       nodes: {'cp-1': probe(HASH_A), 'dp-1': probe(HASH_B), 'dp-2': probe(HASH_A)},

@@ -5,6 +5,9 @@
  *
  *   upgrade ─► path/query ok? ─► peer certificate ok? ─► version ok? ─► wait basic_info
  *           ─► plugins ok? ─► send current payload ─► pings refresh last_seen/hash
+ *
+ * With `cluster_rpc = on` the same listener serves Kong's `/v2/outlet` (rpc-outlet.ts);
+ * every published version is announced there too.
  */
 import {createServer, type Server} from 'node:https'
 import {parseTarget} from '../listeners/request-target.js'
@@ -25,6 +28,9 @@ import {purgeExpired} from './data-planes.js'
 import {createDataPlaneRecorder} from './dp-recorder.js'
 import {exportConfig} from './export.js'
 import {readDeltas, type Delta} from '../db/sync-deltas.js'
+import type {EntitySet} from '../schema/registry.js'
+import {RPC_OUTLET_PATH} from './rpc.js'
+import {createRpcOutlet} from './rpc-outlet.js'
 import type {OwnState} from './synced-config.js'
 import {decodeBasicInfo, decodeGetDelta, encodeDelta, encodeReconfigure, OUTLET_PATH, SyncStatus, type BasicInfo, type SyncPosition} from './protocol.js'
 import {certExpiry, checkPeer, peerFingerprint, type ClusterTls} from './tls.js'
@@ -111,8 +117,11 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
   const servers: Server[] = []
 
   const recorder = createDataPlaneRecorder(pool, conf.cluster_data_plane_purge_delay, log)
+  /** The configuration published last (a full sync over RPC sends it). */
+  let published: {entities: EntitySet; version: number} | null = null
+  const rpc = conf.cluster_rpc ? createRpcOutlet({conf, pool, tls, log, recorder, published: () => published}) : null
   const record = (p: Peer) =>
-    recorder.mark({id: p.id, hostname: p.hostname, ip: p.ip, last_seen: p.lastSeen, config_hash: p.configHash, version: p.version, sync_status: p.status, labels: p.info?.labels ?? {}, cert_details: p.certExpiry ? {expiry_timestamp: p.certExpiry} : {}})
+    recorder.mark({id: p.id, hostname: p.hostname, ip: p.ip, last_seen: p.lastSeen, config_hash: p.configHash, version: p.version, sync_status: p.status, labels: p.info?.labels ?? {}, cert_details: p.certExpiry ? {expiry_timestamp: p.certExpiry} : {}, rpc_capabilities: rpc?.capabilitiesOf(p.id) ?? []})
 
   function eligibility(p: Peer): Verdict {
     const version = checkVersion(GATEWAY_VERSION, p.version)
@@ -309,6 +318,10 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
     }
     const url = parseTarget(req.url)
     if (!url) return reject(400, 'malformed request target')
+    if (url.pathname === RPC_OUTLET_PATH) {
+      if (rpc) return rpc.upgrade(req, socket, head)
+      return reject(404, `unknown path ${url.pathname} (cluster_rpc is off)`)
+    }
     if (url.pathname !== OUTLET_PATH) return reject(404, `unknown path ${url.pathname}`)
     const peerProblem = checkPeer(socket, tls)
     if (peerProblem) {
@@ -339,6 +352,9 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
     },
     async publish(config) {
       const {entities, version, hashes, digest} = config
+      const announce = published?.version !== version
+      published = {entities, version}
+      if (announce) rpc?.notify(version)
       if (payload?.hash === hashes.config && payload.version === version) return
       const versions = new Map(bundledPlugins().map((p) => [p.name, p.version]))
       const used = new Map<string, string>()
@@ -381,11 +397,12 @@ export function createControlPlane(conf: NodeConf, pool: pg.Pool, tls: ClusterTl
       clearTimeout(sizeCheck)
       if (full === undefined) sizeCheck = setTimeout(encodeFull, SIZE_CHECK_AFTER_MS).unref()
     },
-    status: () => ({configuration_hash: payload?.hash ?? EMPTY_CONFIG_HASH, configuration_sync_version: payload?.version ?? 0, connected_data_planes: peers.size, last_push_error: lastPushError, sync: {...counters}}),
+    status: () => ({configuration_hash: payload?.hash ?? EMPTY_CONFIG_HASH, configuration_sync_version: payload?.version ?? 0, connected_data_planes: peers.size + (rpc?.connected() ?? 0), last_push_error: lastPushError, sync: {...counters}}),
     async close() {
       clearTimeout(sizeCheck)
       for (const p of peers) p.ws.terminate()
       wss.close()
+      rpc?.close()
       await Promise.all(servers.map((s) => closeServer(s, 1000)))
     },
   }

@@ -10,6 +10,9 @@
  *   connect (mTLS) ─► basic_info ─► ping(hash) ─► reconfigure frames ─► apply ─► cache ─► ping(new hash)
  *        ▲                                                                   │
  *        └───────── close / error / no pong for 1.5 ping intervals ◄────────┘
+ *
+ * With `cluster_rpc` and `cluster_incremental_sync` on, the connection is Kong's
+ * `/v2/outlet` instead (data-plane-rpc.ts), kept up the same way.
  */
 import {hostname} from 'node:os'
 import WebSocket from 'ws'
@@ -18,6 +21,7 @@ import type {Logger} from '../kit/log.js'
 import {bundledPlugins} from '../plugins/registry.js'
 import {GATEWAY_VERSION} from '../kit/version.js'
 import {DialError, dialControlPlane} from './dial.js'
+import {openRpcLink, type SyncV2Target} from './data-plane-rpc.js'
 import {FrameError} from './frame.js'
 import {encodeBasicInfo, encodeGetDelta, OUTLET_PATH, type SyncPosition} from './protocol.js'
 import type {ClusterTls} from './tls.js'
@@ -49,6 +53,8 @@ export interface DataPlaneDeps {
    * refused it.
    */
   apply(frame: Buffer): Promise<ApplyResult>
+  /** The configuration `kong.sync.v2` drives, used when `cluster_rpc` and `cluster_incremental_sync` are on. */
+  syncV2: SyncV2Target
 }
 
 export type ApplyResult = 'applied' | 'unchanged' | {resync: SyncPosition}
@@ -72,7 +78,8 @@ export function controlPlanes(value: string): string[] {
 export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
   const {conf, tls, log} = d
   const intervalMs = conf.cluster_ping_interval * 1000
-  let ws: WebSocket | null = null
+  let terminate: (() => void) | null = null
+  const overRpc = conf.cluster_rpc && conf.cluster_incremental_sync
   let attempt = 0
   let closed = false
   let retryTimer: NodeJS.Timeout | undefined
@@ -122,6 +129,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
     dialControlPlane({address, tls, serverName: conf.cluster_server_name, timeoutMs: HANDSHAKE_TIMEOUT_MS, onTcpConnect: () => (attempt = 0)}).then(
       (tlsSocket) => {
         if (closed) tlsSocket.destroy()
+        else if (overRpc) openRpc(tlsSocket, address)
         else openWebSocket(tlsSocket, address)
       },
       (err: DialError) => {
@@ -131,6 +139,39 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
         scheduleRetry(err.stage === 'refused' ? 'refused' : err.stage === 'tcp' ? 'failed' : 'rejected')
       },
     )
+  }
+
+  /** A connection is up: the next failure starts counting afresh. */
+  const opened = (address: string) => {
+    isOpen = true
+    failedAttempts = 0
+    lastFailure = ''
+    rejections = 0
+    failedInRow = 0
+    log.notice(`connected to control plane ${address}${overRpc ? ' (cluster RPC, kong.sync.v2)' : ''}`)
+  }
+  /** A connection ended (`wasOpen`: after it was up): try again. */
+  const ended = (wasOpen: boolean, code: number) => {
+    if (wasOpen) log.warn(`disconnected from control plane (code ${code}); reconnecting`)
+    isOpen = false
+    if (!wasOpen) failedAttempts++
+    scheduleRetry(wasOpen ? 'failed' : 'rejected')
+  }
+
+  /** Kong's /v2/outlet over a connection already verified. */
+  function openRpc(tlsSocket: import('node:tls').TLSSocket, address: string): void {
+    const link = openRpcLink({
+      tlsSocket,
+      address,
+      conf,
+      nodeId: d.nodeId,
+      log,
+      sync: d.syncV2,
+      onOpen: () => opened(address),
+      onClose: ended,
+      onFailure: (text) => failed('warn', `could not connect to control plane ${address}: ${text}`),
+    })
+    terminate = link.terminate
   }
 
   /** The WebSocket over a connection already verified: the upgrade request is its first write. */
@@ -143,7 +184,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     }
     const socket = new WebSocket(url, options)
-    ws = socket
+    terminate = () => socket.terminate()
     let pinger: NodeJS.Timeout | undefined
     // Kong's PING_WAIT: a CP that sends no pong for 1.5 intervals is dropped. A deadline
     // re-armed on every pong, rather than a check on each ping tick (which only fires
@@ -158,12 +199,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
     }
     const ping = () => socket.readyState === WebSocket.OPEN && socket.ping(Buffer.from(d.currentHash()))
     socket.on('open', () => {
-      isOpen = true
-      failedAttempts = 0
-      lastFailure = ''
-      rejections = 0
-      failedInRow = 0
-      log.notice(`connected to control plane ${address}`)
+      opened(address)
       socket.send(encodeBasicInfo({plugins: bundledPlugins().map((p) => ({name: p.name, version: p.version})), labels: parseLabels(conf.cluster_dp_labels), ...(conf.kctl_cluster_incremental_sync ? {kctl_sync: d.position()} : {})}), {binary: true})
       ping()
       awaitPong()
@@ -188,11 +224,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
     socket.on('close', (code) => {
       clearInterval(pinger)
       clearTimeout(pongDeadline)
-      const wasOpen = isOpen
-      if (wasOpen) log.warn(`disconnected from control plane (code ${code}); reconnecting`)
-      isOpen = false
-      if (!wasOpen) failedAttempts++
-      scheduleRetry(wasOpen ? 'failed' : 'rejected')
+      ended(isOpen, code)
     })
     socket.on('error', (err) => {
       if (!isOpen) failed('warn', `could not connect to control plane ${address}: ${err.message}`)
@@ -207,7 +239,7 @@ export function connectDataPlane(d: DataPlaneDeps): DataPlaneLink {
     close() {
       closed = true
       clearTimeout(retryTimer)
-      ws?.terminate()
+      terminate?.()
     },
   }
 }

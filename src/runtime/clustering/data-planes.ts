@@ -19,6 +19,8 @@ export interface DataPlaneRow {
   sync_status: string
   labels: Record<string, string>
   cert_details: {expiry_timestamp?: number}
+  /** The RPC capabilities it announced on `/v2/outlet` (Kong's); none for a DP connected by `/v1/outlet` alone. */
+  rpc_capabilities: string[]
 }
 
 /**
@@ -31,7 +33,13 @@ export interface ListedDataPlane extends DataPlaneRow {
   ttl: number
 }
 
-const COLS = 'id, hostname, ip, last_seen, config_hash, version, sync_status, labels, cert_details, created_at, updated_at, expires_at'
+/** The config hash a data plane following by `kong.sync.v2` reports: its version, as Kong's `%032d`. */
+export const versionHash = (version: number): string => String(version).padStart(32, '0')
+
+/** Whether a data plane follows by `kong.sync.v2` (its config hash is then versionHash of its version). */
+export const syncsByVersion = (row: {rpc_capabilities?: readonly string[] | null}): boolean => row.rpc_capabilities?.includes('kong.sync.v2') ?? false
+
+const COLS = 'id, hostname, ip, last_seen, config_hash, version, sync_status, labels, cert_details, rpc_capabilities, created_at, updated_at, expires_at'
 
 /**
  * Many rows in one statement (a CP's coalesced ping records). Each id must appear once:
@@ -46,7 +54,7 @@ export async function upsertDataPlanes(pool: pg.Pool, rows: readonly DataPlaneRo
      SELECT ${COLS} FROM jsonb_populate_recordset(NULL::clustering_data_planes, $1::jsonb)
      ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, ip = EXCLUDED.ip, last_seen = EXCLUDED.last_seen,
        config_hash = EXCLUDED.config_hash, version = EXCLUDED.version, sync_status = EXCLUDED.sync_status,
-       labels = EXCLUDED.labels, cert_details = EXCLUDED.cert_details, updated_at = EXCLUDED.updated_at, expires_at = EXCLUDED.expires_at`,
+       labels = EXCLUDED.labels, cert_details = EXCLUDED.cert_details, rpc_capabilities = EXCLUDED.rpc_capabilities, updated_at = EXCLUDED.updated_at, expires_at = EXCLUDED.expires_at`,
     [JSON.stringify(data)],
   )
 }
@@ -86,6 +94,7 @@ export async function pageDataPlanes(pool: pg.Pool, size = 100, offset?: string)
     ttl: Math.max(0, r.expires_at - now),
     labels: r.labels ?? {},
     cert_details: r.cert_details ?? {},
+    rpc_capabilities: r.rpc_capabilities ?? [],
   }))
   const more = res.rows.length > size
   return {data, offset: more ? Buffer.from(String(data[data.length - 1].id)).toString('base64url') : null}
@@ -94,5 +103,5 @@ export async function pageDataPlanes(pool: pg.Pool, size = 100, offset?: string)
 /** Every data plane not yet purged, by id (the prometheus exporter's `kong_data_plane_*` gauges). */
 export async function allDataPlanes(pool: pg.Pool): Promise<DataPlaneRow[]> {
   const res = await pool.query(`SELECT ${COLS} FROM clustering_data_planes WHERE expires_at >= $1 ORDER BY id`, [nowSeconds()])
-  return res.rows.map((r): DataPlaneRow => ({id: r.id, hostname: r.hostname, ip: r.ip, last_seen: r.last_seen, config_hash: r.config_hash, version: r.version, sync_status: r.sync_status, labels: r.labels ?? {}, cert_details: r.cert_details ?? {}}))
+  return res.rows.map((r): DataPlaneRow => ({id: r.id, hostname: r.hostname, ip: r.ip, last_seen: r.last_seen, config_hash: r.config_hash, version: r.version, sync_status: r.sync_status, labels: r.labels ?? {}, cert_details: r.cert_details ?? {}, rpc_capabilities: r.rpc_capabilities ?? []}))
 }

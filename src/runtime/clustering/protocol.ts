@@ -19,6 +19,11 @@
  *   DP ──binary: {"type":"kctl_get_delta","version":V,"hash":H}──► CP: when a delta did not
  *      fit (another "from", an invalid entity, a different hash); V = -1 asks for the
  *      whole configuration.
+ *
+ * Kong 3.9's protocol, `/v2/outlet` (`cluster_rpc`, `cluster_incremental_sync`), is a
+ * separate connection: JSON-RPC 2.0 in snappy frames after a `kong.meta.v1` hello (rpc.ts),
+ * carrying `kong.sync.v2` (sync-v2.ts). Its versions are the ones `kctl_version` and the
+ * deltas above carry (`clustering_sync_version`), so a data plane's cache serves either.
  */
 import {gunzipSync, gzipSync} from 'node:zlib'
 import type {ConfigHashes} from './config-hash.js'

@@ -100,16 +100,37 @@ export class SyncedConfig {
 
   /** Changes this process read itself (a control plane's, from the database's history), applied. */
   applyOwn(changes: readonly Change[], version: number): OwnState {
+    const {commit, ...state} = this.prepareOwn(changes, version)
+    commit()
+    return state
+  }
+
+  /**
+   * Changes whose result no peer vouches for (a control plane's own, or `kong.sync.v2`
+   * deltas, which carry no hash), applied to a copy with every hash computed here;
+   * `commit` makes it current.
+   * @throws DeltaMismatch when there is no configuration to apply them to
+   */
+  prepareOwn(changes: readonly Change[], version: number): OwnState & {commit(): void} {
+    if (!this.entities) throw new DeltaMismatch('changes arrived before any configuration', true)
     const {next, copied, digest} = this.apply(changes, true)
     const {hashes, granular, rest} = this.hashesAfter(next, copied)
-    this.entities = next as unknown as EntitySet
-    this.granular = granular
-    this.rest = rest
-    this.digest = digest
-    for (const c of changes) if (c.entity) this.expiry = Math.min(this.expiry, expiryOf(c.entity))
-    this.version = version
-    this.hash = hashes.config
-    return {...this.current()!, hashes, digest: hex(digest!)}
+    return {
+      entities: next as unknown as EntitySet,
+      version,
+      hash: hashes.config,
+      hashes,
+      digest: hex(digest!),
+      commit: () => {
+        this.entities = next as unknown as EntitySet
+        this.granular = granular
+        this.rest = rest
+        this.digest = digest
+        for (const c of changes) if (c.entity) this.expiry = Math.min(this.expiry, expiryOf(c.entity))
+        this.version = version
+        this.hash = hashes.config
+      },
+    }
   }
 
   /** Whether an entity with a `ttl` ran out since (the database no longer shows it; no change says so). */

@@ -43,6 +43,10 @@ export const CONF_KEYS = {
   cluster_data_plane_purge_delay: {type: 'number', default: 1209600},
   cluster_ping_interval: {type: 'number', default: 30},
   cluster_dp_labels: {type: 'list', default: []},
+  /** Kong's cluster RPC: a control plane serves `/v2/outlet`; a data plane with cluster_incremental_sync connects there. */
+  cluster_rpc: {type: 'boolean', default: false},
+  /** Kong's incremental sync (`kong.sync.v2` on the cluster RPC); needs cluster_rpc. */
+  cluster_incremental_sync: {type: 'boolean', default: false},
   /** kctl's: configuration versions (changes) a control plane keeps for incremental sync; a data plane further behind gets a full sync. */
   kctl_cluster_sync_history: {type: 'number', default: 10000},
   /** kctl's: a data plane asks for the changes since its version (off: it always gets whole configurations, as from an older kctl). */

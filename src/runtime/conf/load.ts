@@ -60,6 +60,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv
   /** Receives each key of the conf file this runtime does not know (it is ignored). */
   onUnknownKey?(key: string, suggestion: string | undefined): void
+  /** Receives what Kong warns about at start (a value it changed). */
+  onWarning?(message: string): void
 }
 
 export function loadConf(opts: LoadOptions = {}): NodeConf {
@@ -76,7 +78,12 @@ export function loadConf(opts: LoadOptions = {}): NodeConf {
   }
   errors.push(...checkCombinations(conf as NodeConf))
   if (errors.length) throw new ConfError(errors)
-  return conf as NodeConf
+  const c = conf as NodeConf
+  if (c.cluster_incremental_sync && !c.cluster_rpc) {
+    opts.onWarning?.('Cluster incremental sync has been forcibly disabled, please enable cluster RPC.')
+    c.cluster_incremental_sync = false
+  }
+  return c
 }
 
 /** The combinations Kong refuses at start, with Kong's messages. */

@@ -72,6 +72,12 @@ export const MIGRATIONS: readonly Migration[] = [
     compatible: true,
     up: () => ['ALTER TABLE targets ALTER COLUMN created_at TYPE double precision, ALTER COLUMN updated_at TYPE double precision'],
   },
+  // Kong's: the RPC capabilities a data plane announced on /v2/outlet
+  {
+    name: '004_clustering_rpc_capabilities',
+    compatible: true,
+    up: () => ['ALTER TABLE clustering_data_planes ADD COLUMN IF NOT EXISTS rpc_capabilities jsonb'],
+  },
 ]
 
 const LOCK_KEY = 0x6b63746c // "kctl"

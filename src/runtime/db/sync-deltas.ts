@@ -130,6 +130,40 @@ async function readHistory(pool: pg.Pool, from: number, to: number | null): Prom
   }
 }
 
+/** One recorded change with the version it was made in (Kong's `clustering_sync_delta` row). */
+export interface VersionedDelta extends Delta {
+  version: number
+}
+
+/**
+ * Every change after `from`, each with its version, in the order made (not only each
+ * entity's last: Kong's `kong.sync.v2.get_delta` sends them all), read in one snapshot with
+ * the latest version. `changes` is null when they cannot all be sent: more than `limit`
+ * versions after `from`, `from` past the latest version, or some of them no longer kept.
+ */
+export async function readVersionedChanges(pool: pg.Pool, from: number, limit: number): Promise<{latest: number; changes: VersionedDelta[] | null}> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    const span = (await client.query('SELECT coalesce(min(version), 0) AS min, coalesce(max(version), 0) AS max FROM clustering_sync_version')).rows[0]
+    const [min, latest] = [Number(span.min), Number(span.max)]
+    let changes: VersionedDelta[] | null = null
+    if (from === latest) changes = []
+    // every version after `from` must still be there: the oldest kept is at most from + 1
+    else if (from < latest && latest - from <= limit && min > 0 && from >= min - 1) {
+      const res = await client.query('SELECT version, kind, id, entity FROM clustering_sync_delta WHERE version > $1 AND version <= $2 ORDER BY version, seq', [from, latest])
+      changes = res.rows.map((r) => ({version: Number(r.version), kind: r.kind, id: r.id, entity: r.entity === null ? null : exportRow(r.kind, r.entity)}))
+    }
+    await client.query('COMMIT')
+    return {latest, changes}
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
+}
+
 /** Keeps the latest `keep` versions (and their deltas). */
 export async function pruneVersions(pool: pg.Pool, current: number, keep: number): Promise<void> {
   if (current - keep <= 0) return

@@ -14,6 +14,10 @@
  * cache's delta log. With `node_worker_processes` > 1 the workers still build each
  * configuration whole (they are sent entity sets, workers/pool.ts). A delta that does not fit
  * makes the DP ask again, for the whole configuration if need be.
+ *
+ * Kong's `kong.sync.v2` (cluster_rpc and cluster_incremental_sync on): the same, driven by
+ * get_delta results instead of frames; their deltas carry no hash, so every hash is
+ * computed here (SyncedConfig.prepareOwn), and the cache gets the same frames as above.
  */
 import {mkdirSync} from 'node:fs'
 import type {Server} from 'node:http'
@@ -23,9 +27,12 @@ import {configHash, EMPTY_CONFIG_HASH} from '../clustering/config-hash.js'
 import {connectDataPlane, type ApplyResult} from '../clustering/data-plane.js'
 import {exportConfig} from '../clustering/export.js'
 import {decodeFrame, FrameError, type Change, type DecodedFrame} from '../clustering/frame.js'
-import {encodeReconfigure} from '../clustering/protocol.js'
-import {DeltaMismatch, SyncedConfig} from '../clustering/synced-config.js'
-import type {EntitySet} from '../schema/registry.js'
+import {encodeDelta, encodeReconfigure} from '../clustering/protocol.js'
+import {DeltaMismatch, SyncedConfig, type OwnState} from '../clustering/synced-config.js'
+import type {SyncV2Target} from '../clustering/data-plane-rpc.js'
+import {changesOf, lastChanges, type SyncV2Result} from '../clustering/sync-v2.js'
+import {exportRow} from '../clustering/export.js'
+import {getSchema, toEntitySet, type EntitySet} from '../schema/registry.js'
 import {gunzipSync} from 'node:zlib'
 import {createFrameDecoder} from '../clustering/frame-decoder.js'
 import {loadClusterTls} from '../clustering/tls.js'
@@ -47,7 +54,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const clog = log.child({subsystem: 'clustering'})
   let hash = EMPTY_CONFIG_HASH
   let loaded = false
-  const synced = new SyncedConfig()
+  let synced = new SyncedConfig()
   const counters = {deltas_applied: 0, full_syncs: 0, resyncs_requested: 0}
   let loggedDeltas = 0
 
@@ -115,6 +122,59 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     }
   }
 
+  /** kong.sync.v2: after changes that did not fit, the next get_delta asks for everything. */
+  let wantFull = false
+  const wholeFrame = (s: OwnState) => encodeReconfigure({timestamp: Date.now() / 1000, config_table: exportConfig(s.entities), config_hash: s.hash, hashes: s.hashes, kctl_version: s.version})
+  const refused = (why: string): 'resync' => {
+    counters.resyncs_requested++
+    wantFull = true
+    clog.error(`[kong.sync.v2] rejected changes from the control plane: ${why}; asking for the whole configuration`)
+    return 'resync'
+  }
+  /** A get_delta result: a full sync replaces everything, deltas change what they name. */
+  const takeV2 = async (result: SyncV2Result): Promise<'applied' | 'resync'> => {
+    let read: ReturnType<typeof changesOf>
+    try {
+      read = changesOf(result.deltas)
+    } catch (err) {
+      if (result.wipe) throw new Error(`rejected a full sync, still serving ${hash}: ${(err as Error).message}`)
+      return refused((err as Error).message)
+    }
+    const {changes, version, skipped} = read
+    if (skipped.length) clog.debug(`[kong.sync.v2] skipping ${skipped.join(', ')} (no such entities here)`)
+    for (const c of changes) clog.debug(`[kong.sync.v2] ${c.entity ? 'update' : 'delete'} entity, version: ${version}, type: ${c.kind}`)
+    if (result.wipe) {
+      const rows: Record<string, Array<Record<string, unknown>>> = {}
+      for (const c of changes) if (c.entity) (rows[c.kind] ??= []).push(c.entity)
+      const fresh = new SyncedConfig()
+      const state = fresh.loadOwn(toEntitySet(rows), version)
+      if (state.hash !== hash) await swapIn(state.entities, state.hash)
+      synced = fresh
+      wantFull = false
+      counters.full_syncs++
+      persist(() => writeCache(conf.prefix, wholeFrame(state)), () => (loggedDeltas = 0))
+      clog.notice(`configuration ${hash} applied (version ${version}, full sync)`)
+      return 'applied'
+    }
+    const last = lastChanges(changes)
+    let next
+    try {
+      next = synced.prepareOwn(last, version)
+      await swapIn(next.entities, next.hash, last)
+    } catch (err) {
+      if (err instanceof DeltaMismatch || err instanceof FrameError) return refused(err.message)
+      throw err
+    }
+    const from = synced.version
+    next.commit()
+    counters.deltas_applied++
+    const logged = {from, version, deltas: last.map((c) => ({kind: c.kind, id: c.id, entity: c.entity && exportRow(getSchema(c.kind)!, c.entity)})), config_hash: next.hash, hashes: next.hashes, kctl_digest: next.digest}
+    persist(() => appendDelta(conf.prefix, encodeDelta(logged)), () => loggedDeltas++)
+    if (loggedDeltas >= COMPACT_AFTER) persist(() => writeCache(conf.prefix, wholeFrame(next)), () => (loggedDeltas = 0))
+    clog.notice(`configuration ${hash} applied (version ${version}, ${last.length} change${last.length === 1 ? '' : 's'})`)
+    return 'applied'
+  }
+
   // frames from the CP are decoded and validated on another thread; the cache, read before
   // anything is served, here. Frames are taken one at a time, in the order they came.
   const decoder = createFrameDecoder()
@@ -157,7 +217,19 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     }
   }
 
-  const link = connectDataPlane({conf, tls, nodeId, log: clog, currentHash: () => hash, position: () => ({version: synced.version, hash}), apply})
+  // one configuration change at a time, whichever protocol brings it
+  const syncV2: SyncV2Target = {
+    version: () => (wantFull || !synced.current() ? 0 : Math.max(0, synced.version)),
+    apply(result) {
+      const run = queue.then(
+        () => takeV2(result),
+        () => takeV2(result),
+      )
+      queue = run.catch(() => {})
+      return run
+    },
+  }
+  const link = connectDataPlane({conf, tls, nodeId, log: clog, currentHash: () => hash, position: () => ({version: synced.version, hash}), apply, syncV2})
   const servers: Server[] = []
   let closed: Promise<void> | undefined
   const close = () =>

@@ -4,7 +4,7 @@
  */
 import {expiryWarnings} from '../../cluster/cert-inventory.js'
 import {LOCAL_HOST} from '../../cluster/hosts/local.js'
-import type {ListedDataPlane} from '../../runtime/clustering/data-planes.js'
+import {syncsByVersion, versionHash, type ListedDataPlane} from '../../runtime/clustering/data-planes.js'
 import type {NodeProbe} from './probe.js'
 import type {LocalCluster, LocalNode} from './local.js'
 import type {ConnectedTo, DataPlaneStatus, NodeStatus, StatusResult, SyncState} from './types.js'
@@ -17,6 +17,8 @@ export interface CpObservation {
   rows: ListedDataPlane[] | null
   /** The CP's `configuration_hash` and DP count from its last `/status`. */
   hash: string | null
+  /** The CP's `configuration_sync_version`: data planes following by `kong.sync.v2` report it as their hash. */
+  version?: number | null
   connected: number | null
   error: string | null
   unreachableSince: number | null
@@ -43,10 +45,12 @@ const FINE_SYNC_STATUSES = new Set(['normal', 'unknown', ''])
 export const LAST_SEEN_SLACK_S = 1
 
 /** Kong's rule: a peer silent for more than 1.5 ping intervals is gone (plus the rounding slack above). */
-export function syncOf(row: Pick<ListedDataPlane, 'last_seen' | 'sync_status' | 'config_hash'>, cpHash: string | null, pingInterval: number, now: number): SyncState {
+export function syncOf(row: Pick<ListedDataPlane, 'last_seen' | 'sync_status' | 'config_hash'> & {rpc_capabilities?: readonly string[]}, cpHash: string | null, pingInterval: number, now: number, cpVersion: number | null = null): SyncState {
   if (now - row.last_seen > 1.5 * pingInterval + LAST_SEEN_SLACK_S) return 'stale'
   if (!FINE_SYNC_STATUSES.has(row.sync_status ?? '')) return 'incompatible'
-  return cpHash !== null && row.config_hash === cpHash ? 'in_sync' : 'behind'
+  // a DP following by kong.sync.v2 reports its version, not a hash of its configuration
+  const expected = syncsByVersion(row) ? (cpVersion === null ? null : versionHash(cpVersion)) : cpHash
+  return expected !== null && row.config_hash === expected ? 'in_sync' : 'behind'
 }
 
 /** Restarts and last crash: the supervisor's record, else what `/status` says. */
@@ -106,7 +110,7 @@ function dataPlanes(local: LocalCluster, nodes: NodeStatus[], cp: CpObservation 
     ip: r.ip,
     version: r.version,
     config_hash: r.config_hash,
-    sync: syncOf(r, cp!.hash, local.pingInterval, cp!.error === null ? now : (cp!.rowsAt ?? now)),
+    sync: syncOf(r, cp!.hash, local.pingInterval, cp!.error === null ? now : (cp!.rowsAt ?? now), cp!.version ?? null),
     sync_status: r.sync_status,
     last_seen: r.last_seen,
     cert_expiry: r.cert_details?.expiry_timestamp ?? null,

@@ -60,7 +60,7 @@ export async function observeControlPlane(prober: Prober, local: LocalCluster, o
     ])
     if (!probe.ok) throw new Error(probe.error ?? 'no answer')
     const body = probe.body!
-    obs.cp = {node: cp.name, rows, hash: typeof body.configuration_hash === 'string' ? body.configuration_hash : null, connected: typeof body.connected_data_planes === 'number' ? body.connected_data_planes : null, error: null, unreachableSince: null, rowsAt: nowSeconds()}
+    obs.cp = {node: cp.name, rows, hash: typeof body.configuration_hash === 'string' ? body.configuration_hash : null, version: typeof body.configuration_sync_version === 'number' ? body.configuration_sync_version : null, connected: typeof body.connected_data_planes === 'number' ? body.connected_data_planes : null, error: null, unreachableSince: null, rowsAt: nowSeconds()}
   } catch (err) {
     obs.cp = fail((err as Error).message)
   }

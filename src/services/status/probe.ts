@@ -23,6 +23,8 @@ export interface NodeProbe {
 export interface StatusBody {
   configuration_hash?: unknown
   configuration_version?: unknown
+  /** A control plane's configuration version (the database's). */
+  configuration_sync_version?: unknown
   connected_data_planes?: unknown
   database?: {reachable?: unknown}
   control_plane?: {address?: unknown; connected?: unknown}
