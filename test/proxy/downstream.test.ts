@@ -327,16 +327,19 @@ describe('downstream server timeouts', {skip: fastAvailable ? false : "Node's in
     const bodies: Record<string, Buffer> = {'/small': bytes(256), '/large': bytes(40_000), '/empty': Buffer.alloc(0)}
     const {port} = await bare(t, {
       handler: (req, res) => {
+        // Node's ServerResponse takes end(null) as end()
+        if (req.url === '/null') return void res.end(null as unknown as undefined)
         const body = bodies[req.url!.replace('/u8', '')]
         res.writeHead(200, {'content-length': body.length})
         res.end(req.url!.startsWith('/u8') ? new Uint8Array(body.buffer, body.byteOffset, body.length) : body)
       },
     })
-    const paths = ['/small', '/large', '/empty', '/u8/small', '/u8/large', '/small']
+    const paths = ['/small', '/large', '/empty', '/u8/small', '/null', '/u8/large', '/small']
     const r = await exchange(port, [paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: a.test\r\n\r\n`).join('')], {until: (got) => responses(got).length === paths.length})
     const got = responses(r.text)
     assert.deepEqual(got.map((x) => x.status), paths.map(() => 200))
-    got.forEach((x, i) => assert.ok(Buffer.from(x.body, 'latin1').equals(bodies[paths[i].replace('/u8', '')]), `${paths[i]}: the same bytes`))
+    got.forEach((x, i) => assert.ok(Buffer.from(x.body, 'latin1').equals(bodies[paths[i].replace('/u8', '')] ?? Buffer.alloc(0)), `${paths[i]}: the same bytes`))
+    assert.match(got[4].head, /\r\nContent-Length: 0$/i)
   })
 
   test('a body slower than requestTimeout is refused', async (t) => {

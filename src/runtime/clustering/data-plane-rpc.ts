@@ -17,7 +17,7 @@ import type {NodeConf} from '../conf/defaults.js'
 import {publicConf} from '../conf/load.js'
 import type {Logger} from '../kit/log.js'
 import {GATEWAY_VERSION} from '../kit/version.js'
-import {decodeHelloReply, encodeHello, RPC_META_V1, RPC_OUTLET_PATH, RPC_SNAPPY_FRAMED, RPC_TIMEOUT_MS, RpcMethods, startRpcSession, type RpcSession} from './rpc.js'
+import {decodeHelloReply, encodeHello, RPC_META_V1, RPC_OUTLET_PATH, RPC_SNAPPY_FRAMED, RPC_TIMEOUT_MS, RpcMethods, startRpcSession, UNCOMPRESSED_FACTOR, type RpcSession} from './rpc.js'
 import {checkGetDeltaResult, checkNotifyParams, GET_DELTA, NOTIFY_NEW_VERSION, SYNC_V2, type SyncV2Result} from './sync-v2.js'
 
 /** What the sync loop drives: the node's configuration. */
@@ -68,7 +68,8 @@ export function openRpcLink(o: RpcLinkOptions): {terminate(): void} {
   let open = false
   let every: NodeJS.Timeout | undefined
 
-  // one sync at a time; a notification during one makes it run one more round
+  // one sync at a time; a notification during one makes it run one more round, or, when
+  // it came during the last round or a failed one, another sync once this one is done
   let running = false
   let again = false
   const syncSoon = () => {
@@ -77,9 +78,17 @@ export function openRpcLink(o: RpcLinkOptions): {terminate(): void} {
       return
     }
     running = true
-    void rounds().finally(() => (running = false))
+    void rounds().then(
+      (more) => {
+        running = false
+        if ((more || again) && session) syncSoon()
+      },
+      () => (running = false),
+    )
   }
-  async function rounds(): Promise<void> {
+  /** Runs get_delta rounds; true when the last one still brought changes (there may be more). */
+  async function rounds(): Promise<boolean> {
+    const from = o.sync.version()
     for (let round = 0; round < MAX_ROUNDS && session; round++) {
       again = false
       let result: SyncV2Result
@@ -87,17 +96,19 @@ export function openRpcLink(o: RpcLinkOptions): {terminate(): void} {
         result = checkGetDeltaResult(await session.call(GET_DELTA, [{default: {version: o.sync.version()}}], GET_DELTA_TIMEOUT_MS))
       } catch (err) {
         log.error(`sync get_delta error: ${(err as Error).message}`)
-        return
+        return false
       }
-      if (result.deltas.length === 0 && !again) return
+      if (result.deltas.length === 0 && !again) return false
       if (result.deltas.length === 0) continue
       try {
         await o.sync.apply(result)
       } catch (err) {
         log.error(`[kong.sync.v2] could not apply the changes from the control plane: ${(err as Error).message}`)
-        return
+        return false
       }
     }
+    // the version moved each time: go on (a peer that sends changes that move nothing is not asked again at once)
+    return session !== null && o.sync.version() !== from
   }
 
   methods.register(NOTIFY_NEW_VERSION, (params) => {
@@ -133,7 +144,7 @@ export function openRpcLink(o: RpcLinkOptions): {terminate(): void} {
       }
       if (!capabilities.includes(SYNC_V2)) log.error(`the control plane at ${o.address} does not offer ${SYNC_V2} (is cluster_incremental_sync on there?); no configuration will come`)
       open = true
-      session = startRpcSession({ws, methods, peerCapabilities: capabilities, peer: 'control_plane', log, pingIntervalMs: conf.cluster_ping_interval * 1000, maxPayload: conf.cluster_max_payload})
+      session = startRpcSession({ws, methods, peerCapabilities: capabilities, peer: 'control_plane', log, pingIntervalMs: conf.cluster_ping_interval * 1000, maxPayload: conf.cluster_max_payload, maxMessage: conf.cluster_max_payload * UNCOMPRESSED_FACTOR})
       o.onOpen()
       syncSoon()
       every = setInterval(syncSoon, EACH_SYNC_MS)

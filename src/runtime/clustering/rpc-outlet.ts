@@ -24,7 +24,7 @@ import {EMPTY_CONFIG_HASH} from './config-hash.js'
 import type {DataPlaneRecorder} from './dp-recorder.js'
 import {parseLabels} from './data-plane.js'
 import {SyncStatus} from './protocol.js'
-import {decodeHello, encodeHelloReply, RPC_META_V1, RPC_TIMEOUT_MS, RpcMethods, startRpcSession, type HelloInfo, type RpcSession} from './rpc.js'
+import {decodeHello, DP_MESSAGE_MAX, encodeHelloReply, RPC_META_V1, RPC_TIMEOUT_MS, RpcMethods, startRpcSession, type HelloInfo, type RpcSession} from './rpc.js'
 import {checkGetDeltaParams, FULL_SYNC_THRESHOLD, fullSync, GET_DELTA, incrementalSync, NOTIFY_NEW_VERSION, SYNC_V2, versionHash} from './sync-v2.js'
 import {certExpiry, checkPeer, type ClusterTls} from './tls.js'
 
@@ -126,7 +126,7 @@ export function createRpcOutlet(d: RpcOutletDeps): RpcOutlet {
       const methods = new RpcMethods()
       if (conf.cluster_incremental_sync) methods.register(GET_DELTA, (params) => getDelta(p, params))
       ws.send(encodeHelloReply(methods.capabilities()), {binary: true})
-      p.session = startRpcSession({ws, methods, peerCapabilities: hello.rpc_capabilities, peer: p.id, log: plog, pingIntervalMs: conf.cluster_ping_interval * 1000, maxPayload: conf.cluster_max_payload, onAlive: () => void record(p)})
+      p.session = startRpcSession({ws, methods, peerCapabilities: hello.rpc_capabilities, peer: p.id, log: plog, pingIntervalMs: conf.cluster_ping_interval * 1000, maxPayload: conf.cluster_max_payload, maxMessage: DP_MESSAGE_MAX, onAlive: () => void record(p)})
       const list = nodes.get(p.id) ?? []
       list.push(p)
       nodes.set(p.id, list)

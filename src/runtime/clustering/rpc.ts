@@ -167,6 +167,8 @@ export const encodeRpc = (msg: unknown): Buffer => compress(Buffer.from(JSON.str
 export function decodeRpc(frame: Buffer, maxLength: number): unknown {
   let json: Buffer
   try {
+    const problem = snappyProblem(frame, maxLength)
+    if (problem !== null) throw new Error(problem)
     json = uncompress(frame, maxLength)
   } catch (err) {
     throw new RpcError(RpcCode.PARSE_ERROR, `not a snappy frame (${(err as Error).message})`)
@@ -179,10 +181,71 @@ export function decodeRpc(frame: Buffer, maxLength: number): unknown {
 }
 
 /**
- * How much larger than `cluster_max_payload` (which bounds a frame as sent) a frame may be
- * once uncompressed: JSON configurations compress about 5 to 10 times with snappy.
+ * Why `frame` is not a well-formed snappy block of at most `maxLength` bytes, or null when
+ * it is. Every element is checked before the decoder sees the frame: a literal or a copy
+ * within the frame and the stated length, a copy from bytes already produced, the stated
+ * length met exactly. (snappyjs trusts a literal's 4-byte length, which can wrap to a
+ * negative step and loop for ever.) Lengths are added, not shifted, so none wraps.
  */
-const UNCOMPRESSED_FACTOR = 16
+export function snappyProblem(frame: Uint8Array, maxLength: number): string | null {
+  let pos = 0
+  let length = 0
+  for (let shift = 1; ; shift *= 128) {
+    if (pos >= frame.length || shift > 128 ** 4) return 'a bad length header'
+    const b = frame[pos++]
+    length += (b & 0x7f) * shift
+    if (b < 0x80) break
+  }
+  if (length > maxLength) return `too big: ${length} bytes uncompressed, more than ${maxLength}`
+  let out = 0
+  while (pos < frame.length) {
+    const tag = frame[pos++]
+    let n: number
+    if ((tag & 3) === 0) {
+      n = (tag >> 2) + 1
+      if (n > 60) {
+        const bytes = n - 60
+        if (pos + bytes > frame.length) return 'a literal cut short'
+        n = 1
+        for (let i = 0, f = 1; i < bytes; i++, f *= 256) n += frame[pos++] * f
+      }
+      if (pos + n > frame.length) return 'a literal past the end of the frame'
+      pos += n
+    } else {
+      let offset: number
+      if ((tag & 3) === 1) {
+        if (pos + 1 > frame.length) return 'a copy cut short'
+        n = ((tag >> 2) & 7) + 4
+        offset = ((tag >> 5) << 8) + frame[pos++]
+      } else {
+        const bytes = (tag & 3) === 2 ? 2 : 4
+        if (pos + bytes > frame.length) return 'a copy cut short'
+        n = (tag >> 2) + 1
+        offset = 0
+        for (let i = 0, f = 1; i < bytes; i++, f *= 256) offset += frame[pos++] * f
+      }
+      if (offset === 0 || offset > out) return 'a copy from before the start'
+    }
+    out += n
+    if (out > length) return 'more bytes than the stated length'
+  }
+  return out === length ? null : 'fewer bytes than the stated length'
+}
+
+/**
+ * How much larger than `cluster_max_payload` (which bounds a frame as sent) a frame from the
+ * control plane may be once uncompressed: JSON configurations compress about 5 to 10 times
+ * with snappy.
+ */
+export const UNCOMPRESSED_FACTOR = 16
+/**
+ * The most a data plane's message may have once uncompressed, on a control plane: a data
+ * plane sends only calls with a version and short answers; what is larger is refused before
+ * it is uncompressed, so no data plane can make a control plane parse for long.
+ */
+export const DP_MESSAGE_MAX = 1024 * 1024
+/** Calls a peer may have in flight on a session; past them it is answered with an error. */
+const MAX_INCOMING_CALLS = 8
 
 // ---- a session --------------------------------------------------------------------------
 
@@ -198,6 +261,8 @@ export interface RpcSessionOptions {
   pingIntervalMs: number
   /** Bytes a frame may have as sent (`cluster_max_payload`). */
   maxPayload: number
+  /** Bytes a frame from the peer may have once uncompressed. */
+  maxMessage: number
   /** Called for every ping or pong the peer sends (it is alive). */
   onAlive?: () => void
 }
@@ -232,6 +297,7 @@ export function startRpcSession(o: RpcSessionOptions): RpcSession {
   let lastSeen = Date.now()
   let lastPing = Date.now()
   let closed = false
+  let incoming = 0
 
   const send = (msg: Record<string, unknown>): Error | null => {
     if (ws.readyState !== ws.OPEN) return new Error('the connection is closed')
@@ -286,7 +352,7 @@ export function startRpcSession(o: RpcSessionOptions): RpcSession {
   function onFrame(data: Buffer): void {
     let msg: unknown
     try {
-      msg = decodeRpc(data, o.maxPayload * UNCOMPRESSED_FACTOR)
+      msg = decodeRpc(data, o.maxMessage)
     } catch (err) {
       log.warn(`[rpc] unreadable frame from ${o.peer}: ${(err as Error).message}`)
       sendError(null, err as RpcError)
@@ -316,7 +382,12 @@ export function startRpcSession(o: RpcSessionOptions): RpcSession {
     if (typeof m.method !== 'string') return sendError(id, new RpcError(RpcCode.INVALID_REQUEST, '"method" must be a string'))
     if ('id' in m && !isId(m.id)) return sendError(null, new RpcError(RpcCode.INVALID_REQUEST, '"id" must be a number, a string or null'))
     if (m.params !== undefined && !Array.isArray(m.params)) return sendError(id, new RpcError(RpcCode.INVALID_PARAMS, '"params" must be an array'))
-    void dispatch('id' in m ? (m.id as Id) : undefined, m.method, (m.params as unknown[] | undefined) ?? [])
+    if (incoming >= MAX_INCOMING_CALLS) {
+      log.warn(`[rpc] ${o.peer} has ${incoming} calls in flight; ${m.method} refused`)
+      return sendError(id, new RpcError(RpcCode.SERVER_ERROR, `too many calls in flight (${MAX_INCOMING_CALLS}); wait for their answers`))
+    }
+    incoming++
+    void dispatch('id' in m ? (m.id as Id) : undefined, m.method, (m.params as unknown[] | undefined) ?? []).finally(() => incoming--)
   }
 
   ws.on('message', (data, isBinary) => {

@@ -288,12 +288,12 @@ export class DownstreamResponse extends EventEmitter {
       this.contentLength = chunk ? (typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding as BufferEncoding | undefined) : chunk.byteLength) : 0
       this.writeHead(this.statusCode)
     }
-    if (this.held === null && !this.headSent && !this.destroyed && !this.chunkedEncoding && (chunk === undefined || (typeof chunk !== 'string' && chunk.byteLength <= ONE_WRITE_MAX))) {
+    if (this.held === null && !this.headSent && !this.destroyed && !this.chunkedEncoding && (chunk == null || (typeof chunk !== 'string' && chunk.byteLength <= ONE_WRITE_MAX))) {
       // a small whole response (most proxied ones): its head and body go as one string in
       // one write, whose callback is the flush (no cork, no writev, no empty write after)
       this.headSent = true
       this.writableEnded = true
-      this.owner.ended(this, chunk !== undefined && this.hasBody ? this._header + latin1(chunk) : this._header!)
+      this.owner.ended(this, chunk != null && this.hasBody ? this._header + latin1(chunk) : this._header!)
       return this
     }
     const s = this.held === null ? this.owner.socket : null
