@@ -12,7 +12,7 @@ import {describe, test} from 'node:test'
 import {createDownstreamServer} from '../../src/runtime/proxy/downstream/server.js'
 import {downstreamServerKind} from '../../src/runtime/proxy/downstream/check.js'
 import {route, service} from '../router/fixtures.js'
-import {startProxy, startUpstream, type Cleanup} from './helpers.js'
+import {READ_MODES, startProxy, startUpstream, useReadMode, type Cleanup} from './helpers.js'
 import {until} from '../helpers/until.js'
 
 /** Sends `parts` (written one by one, `gapMs` apart) on a new connection; resolves with all it read when the server closes it or `waitMs` passed. */
@@ -283,15 +283,9 @@ describe('downstream server timeouts', {skip: fastAvailable ? false : "Node's in
     assert.deepEqual(errors, ['ERR_HTTP_REQUEST_TIMEOUT'])
   })
 
-  for (const mode of ['native reads', 'data events'] as const) {
+  for (const mode of READ_MODES) {
     test(`a handler or a body reader that throws fails its connection only, with a 400 (${mode})`, async (t) => {
-      const saved = process.env.KCTL_NODE_NATIVE_READS
-      if (mode === 'data events') process.env.KCTL_NODE_NATIVE_READS = '0'
-      else delete process.env.KCTL_NODE_NATIVE_READS
-      t.after(() => {
-        if (saved === undefined) delete process.env.KCTL_NODE_NATIVE_READS
-        else process.env.KCTL_NODE_NATIVE_READS = saved
-      })
+      useReadMode(t, mode)
       const consumed: boolean[] = []
       const {port, errors} = await bare(t, {
         handler: (req, res) => {

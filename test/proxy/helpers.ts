@@ -91,4 +91,16 @@ export function get(port: number, path: string, opts: {method?: string; headers?
   })
 }
 
+/** How sockets are read in a test: by the parser itself (the default) or through `data` events (`KCTL_NODE_NATIVE_READS=0`); restored after it. */
+export const READ_MODES = ['native reads', 'data events'] as const
+export function useReadMode(t: Cleanup, mode: (typeof READ_MODES)[number]): void {
+  const saved = process.env.KCTL_NODE_NATIVE_READS
+  if (mode === 'data events') process.env.KCTL_NODE_NATIVE_READS = '0'
+  else delete process.env.KCTL_NODE_NATIVE_READS
+  t.after(() => {
+    if (saved === undefined) delete process.env.KCTL_NODE_NATIVE_READS
+    else process.env.KCTL_NODE_NATIVE_READS = saved
+  })
+}
+
 export type {TestContext}

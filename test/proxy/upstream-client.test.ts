@@ -14,7 +14,7 @@ import {setListHeader} from '../../src/runtime/proxy/headers.js'
 import {Cancellation, keepaliveOf, KONG_KEEPALIVE, OriginPool, UpstreamFailure, UpstreamPools, type ClientRequest, type Keepalive} from '../../src/runtime/proxy/upstream/index.js'
 import {route, service} from '../router/fixtures.js'
 import {consumer, keyCred, plugin} from '../plugins/fixtures.js'
-import {deadPort, get, startProxy} from './helpers.js'
+import {deadPort, get, READ_MODES, startProxy, useReadMode} from './helpers.js'
 import {until} from '../helpers/until.js'
 
 type Cleanup = {after(fn: () => unknown): void}
@@ -128,15 +128,9 @@ describe('upstream client: connections and bodies', () => {
     assert.match(up.received[0], /^GET \/ HTTP\/1\.1\r\nhost: upstream\.test\r\n\r\n/)
   })
 
-  for (const mode of ['native reads', 'data events'] as const) {
+  for (const mode of READ_MODES) {
     test(`a throw while the response body is handed on fails that exchange only; the next one gets a new connection (${mode})`, async (t) => {
-      const saved = process.env.KCTL_NODE_NATIVE_READS
-      if (mode === 'data events') process.env.KCTL_NODE_NATIVE_READS = '0'
-      else delete process.env.KCTL_NODE_NATIVE_READS
-      t.after(() => {
-        if (saved === undefined) delete process.env.KCTL_NODE_NATIVE_READS
-        else process.env.KCTL_NODE_NATIVE_READS = saved
-      })
+      useReadMode(t, mode)
       // the head first, the body in a later write: it reaches a reader already attached
       const up = await rawServer(t, (s, text) => {
         if (!text.startsWith('GET /split')) return void s.write(OK('fine'))
