@@ -112,7 +112,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   private afterRead(r: number | Error, chunk: Buffer | null): void {
     if (this.thrown !== null) {
       // a throw from a callback (a bug on some input): this connection fails, never the process
-      r = internal(this.thrown)
+      r = this.thrown
       this.thrown = null
     }
     if (r instanceof Error) this.parseError(r, chunk ?? this.parser.getCurrentBuffer?.() ?? Buffer.alloc(0))
@@ -207,7 +207,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     try {
       return this.head(major, minor, headers, method, url, keepAlive)
     } catch (err) {
-      this.thrown = err instanceof Error ? err : new Error(String(err))
+      this.thrown = internal(err)
       return 2
     }
   }
@@ -258,7 +258,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
         this.reader.pause()
       }
     } catch (err) {
-      this.thrown = err instanceof Error ? err : new Error(String(err))
+      this.thrown = internal(err)
     }
   }
 
@@ -272,7 +272,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
       if (!req.dumped) req.push(null)
       if (this.bodyPaused) this.resumeBody()
     } catch (err) {
-      this.thrown = err instanceof Error ? err : new Error(String(err))
+      this.thrown = internal(err)
     }
   }
 
