@@ -38,11 +38,11 @@ export async function startBase() {
   return {dir, postgres, db, cert: c.cert, key: c.key, certFile, keyFile}
 }
 
-function spawnNode(base, name, values) {
+function spawnNode(base, name, values, nodeArgs = []) {
   const prefix = tempDir(`kctl-bench-${name}-`)
   const conf = join(prefix, 'kong.conf')
   writeFileSync(conf, Object.entries({prefix, ...values}).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n')
-  const proc = startProcess(name, process.execPath, [MAIN, '--conf', conf])
+  const proc = startProcess(name, process.execPath, [...nodeArgs, MAIN, '--conf', conf])
   // The last 8 KiB of output drown in per-DP notices at 1,000 DPs: keep warnings apart.
   const warnings = []
   const keep = (d) => warnings.push(...String(d).split('\n').filter((l) => /\[(warn|error|crit|alert|emerg)\]/.test(l) && warnings.length < 200))
@@ -118,6 +118,12 @@ export async function startControlPlane(base, extra = {}) {
   return {proc, pid: await servingPid(prefix, proc.pid), prefix, admin: `http://127.0.0.1:${p.admin}`, status, cluster: `127.0.0.1:${p.cluster}`}
 }
 
+/**
+ * Node options for real data planes, e.g. BENCH_DP_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"
+ * (the serving process inherits them; a profile is written when it exits).
+ */
+const dpNodeArgs = () => (process.env.BENCH_DP_NODE_ARGS ?? '').split(' ').filter(Boolean)
+
 /** A real data plane connected to `cp`; resolves once it is ready (has a config) with its node id. `pid`: its serving process. */
 export async function startDataPlane(base, cp, name, extra = {}) {
   const p = {proxy: await freePort(), status: await freePort()}
@@ -126,7 +132,7 @@ export async function startDataPlane(base, cp, name, extra = {}) {
     proxy_listen: `127.0.0.1:${p.proxy}`, status_listen: `127.0.0.1:${p.status}`,
     cluster_cert: base.certFile, cluster_cert_key: base.keyFile,
     ...extra,
-  })
+  }, dpNodeArgs())
   const status = `http://127.0.0.1:${p.status}`
   await waitReady(proc, status)
   return {proc, pid: await servingPid(prefix, proc.pid), prefix, id: readFileSync(join(prefix, 'kong.id'), 'utf8').trim(), proxy: `http://127.0.0.1:${p.proxy}`, proxyPort: p.proxy, status}

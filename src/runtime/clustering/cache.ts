@@ -7,24 +7,25 @@
  * each frame as received after its 4-byte length, fsynced; writing a new whole
  * configuration empties it. A record cut short by a crash ends the list; a delta that
  * does not follow the cached version is skipped when the cache is read back.
+ *
+ * A running DP writes through a `CacheWriter`: one write at a time, in order, on libuv's
+ * thread pool. An fsync takes milliseconds, and the event loop also serves the proxy.
  */
-import {closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
+import {open, rename, rm} from 'node:fs/promises'
 import {join} from 'node:path'
+import {promisify} from 'node:util'
+import {gzip} from 'node:zlib'
+
+const gzipAsync = promisify(gzip)
 
 export const cachePath = (prefix: string) => join(prefix, 'config.cache.json.gz')
 export const deltaLogPath = (prefix: string) => join(prefix, 'config.deltas')
 
-/** Appends one delta frame to the log. */
-export function appendDelta(prefix: string, bytes: Buffer): void {
-  const fd = openSync(deltaLogPath(prefix), 'a', 0o600)
-  try {
-    const len = Buffer.alloc(4)
-    len.writeUInt32BE(bytes.length)
-    writeSync(fd, Buffer.concat([len, bytes]))
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
+const record = (bytes: Buffer): Buffer => {
+  const len = Buffer.alloc(4)
+  len.writeUInt32BE(bytes.length)
+  return Buffer.concat([len, bytes])
 }
 
 /** The delta frames logged since the cached configuration, in order. Throws nothing. */
@@ -45,25 +46,67 @@ export function readDeltaLog(prefix: string): Buffer[] {
   return out
 }
 
-export function writeCache(prefix: string, bytes: Buffer): void {
-  const file = cachePath(prefix)
-  const tmp = `${file}.${process.pid}.tmp`
-  const fd = openSync(tmp, 'w', 0o600)
-  try {
-    writeSync(fd, bytes)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, file)
-  rmSync(deltaLogPath(prefix), {force: true})
-}
-
 /** The cached payload, or null when there is none. Throws nothing. */
 export function readCache(prefix: string): Buffer | null {
   try {
     return readFileSync(cachePath(prefix))
   } catch {
     return null
+  }
+}
+
+/**
+ * A DP's cache writes, queued: each starts when the one before has ended (failed or not),
+ * off the event loop. A failure goes to `failed` and does not stop the next write; a delta
+ * logged after a lost one does not follow the cached version and is skipped on reading.
+ */
+export class CacheWriter {
+  private last: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly prefix: string,
+    private readonly failed: (err: Error) => void,
+  ) {}
+
+  /** Appends one delta frame to the log. */
+  append(bytes: Buffer): Promise<void> {
+    return this.queue(async () => {
+      const file = await open(deltaLogPath(this.prefix), 'a', 0o600)
+      try {
+        await file.writeFile(record(bytes))
+        await file.sync()
+      } finally {
+        await file.close()
+      }
+    })
+  }
+
+  /** Replaces the whole cache with a gzip frame, or with JSON to gzip (on the thread pool too), and empties the log. */
+  replace(frame: Buffer | {json: string}): Promise<void> {
+    return this.queue(async () => {
+      const bytes = Buffer.isBuffer(frame) ? frame : await gzipAsync(frame.json)
+      const target = cachePath(this.prefix)
+      const tmp = `${target}.${process.pid}.tmp`
+      const file = await open(tmp, 'w', 0o600)
+      try {
+        await file.writeFile(bytes)
+        await file.sync()
+      } finally {
+        await file.close()
+      }
+      await rename(tmp, target)
+      await rm(deltaLogPath(this.prefix), {force: true})
+    })
+  }
+
+  /** Resolves once every write queued so far has ended. */
+  idle(): Promise<void> {
+    return this.last
+  }
+
+  private queue(write: () => Promise<void>): Promise<void> {
+    const run = this.last.then(write).catch((err: Error) => this.failed(err))
+    this.last = run
+    return run
   }
 }

@@ -106,7 +106,10 @@ export function decodeGetDelta(data: Buffer): GetDelta | null {
 
 export const encodeDelta = (msg: Omit<DeltaMessage, 'type'>): Buffer => gzipSync(JSON.stringify({type: 'kctl_delta', ...msg}))
 
-export const encodeReconfigure = (msg: Omit<Reconfigure, 'type'>): Buffer => gzipSync(JSON.stringify({type: 'reconfigure', ...msg}))
+/** A reconfigure message as JSON, before its gzip. */
+export const reconfigureJson = (msg: Omit<Reconfigure, 'type'>): string => JSON.stringify({type: 'reconfigure', ...msg})
+
+export const encodeReconfigure = (msg: Omit<Reconfigure, 'type'>): Buffer => gzipSync(reconfigureJson(msg))
 
 export const decodeReconfigure = (data: Buffer): Reconfigure => checkReconfigure(decodeMessage(data))
 

@@ -22,12 +22,12 @@
 import {mkdirSync} from 'node:fs'
 import type {Server} from 'node:http'
 import type {NodeConf} from '../conf/defaults.js'
-import {appendDelta, cachePath, readCache, readDeltaLog, writeCache} from '../clustering/cache.js'
+import {CacheWriter, cachePath, readCache, readDeltaLog} from '../clustering/cache.js'
 import {configHash, EMPTY_CONFIG_HASH} from '../clustering/config-hash.js'
 import {connectDataPlane, type ApplyResult} from '../clustering/data-plane.js'
 import {exportConfig} from '../clustering/export.js'
 import {decodeFrame, FrameError, type Change, type DecodedFrame} from '../clustering/frame.js'
-import {encodeDelta, encodeReconfigure} from '../clustering/protocol.js'
+import {encodeDelta, reconfigureJson} from '../clustering/protocol.js'
 import {DeltaMismatch, SyncedConfig, type OwnState} from '../clustering/synced-config.js'
 import type {SyncV2Target} from '../clustering/data-plane-rpc.js'
 import {changesOf, lastChanges, type SyncV2Result} from '../clustering/sync-v2.js'
@@ -81,7 +81,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
       synced.loadFull(decoded)
       counters.full_syncs++
       warmSoon()
-      if (bytes) persist(() => writeCache(conf.prefix, bytes), () => (loggedDeltas = 0))
+      if (bytes) persist.replace(bytes)
       clog.notice(`configuration ${hash} applied (version ${synced.version})`)
       return 'applied'
     }
@@ -97,9 +97,12 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     await swapIn(next.entities, next.hash, decoded.changes)
     next.commit()
     counters.deltas_applied++
-    if (bytes) persist(() => appendDelta(conf.prefix, bytes), () => loggedDeltas++)
+    if (bytes) persist.append(bytes)
     // the log is folded into a new whole cache once it is long
-    if (bytes && loggedDeltas >= COMPACT_AFTER) persist(() => writeCache(conf.prefix, encodeReconfigure({timestamp: Date.now() / 1000, config_table: exportConfig(next.entities), config_hash: next.hash, hashes: configHash(exportConfig(next.entities)), kctl_version: next.version})), () => (loggedDeltas = 0))
+    if (bytes && loggedDeltas >= COMPACT_AFTER) {
+      const table = exportConfig(next.entities)
+      persist.replace({json: reconfigureJson({timestamp: Date.now() / 1000, config_table: table, config_hash: next.hash, hashes: configHash(table), kctl_version: next.version})})
+    }
     clog.notice(`configuration ${hash} applied (version ${synced.version}, ${decoded.changes.length} change${decoded.changes.length === 1 ? '' : 's'})`)
     return 'applied'
   }
@@ -113,18 +116,22 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     }, 200)
     warming.unref()
   }
-  const persist = (write: () => void, done: () => void) => {
-    try {
-      write()
-      done()
-    } catch (err) {
-      clog.warn(`could not write the config cache: ${(err as Error).message}`)
-    }
+  // the cache follows off the event loop, in order; `loggedDeltas` counts what was queued
+  const writer = new CacheWriter(conf.prefix, (err) => clog.warn(`could not write the config cache: ${err.message}`))
+  const persist = {
+    append(bytes: Buffer) {
+      loggedDeltas++
+      void writer.append(bytes)
+    },
+    replace(frame: Buffer | {json: string}) {
+      loggedDeltas = 0
+      void writer.replace(frame)
+    },
   }
 
   /** kong.sync.v2: after changes that did not fit, the next get_delta asks for everything. */
   let wantFull = false
-  const wholeFrame = (s: OwnState) => encodeReconfigure({timestamp: Date.now() / 1000, config_table: exportConfig(s.entities), config_hash: s.hash, hashes: s.hashes, kctl_version: s.version})
+  const wholeFrame = (s: OwnState) => ({json: reconfigureJson({timestamp: Date.now() / 1000, config_table: exportConfig(s.entities), config_hash: s.hash, hashes: s.hashes, kctl_version: s.version})})
   const refused = (why: string): 'resync' => {
     counters.resyncs_requested++
     wantFull = true
@@ -152,7 +159,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
       synced = fresh
       wantFull = false
       counters.full_syncs++
-      persist(() => writeCache(conf.prefix, wholeFrame(state)), () => (loggedDeltas = 0))
+      persist.replace(wholeFrame(state))
       clog.notice(`configuration ${hash} applied (version ${version}, full sync)`)
       return 'applied'
     }
@@ -169,8 +176,8 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     next.commit()
     counters.deltas_applied++
     const logged = {from, version, deltas: last.map((c) => ({kind: c.kind, id: c.id, entity: c.entity && exportRow(getSchema(c.kind)!, c.entity)})), config_hash: next.hash, hashes: next.hashes, kctl_digest: next.digest}
-    persist(() => appendDelta(conf.prefix, encodeDelta(logged)), () => loggedDeltas++)
-    if (loggedDeltas >= COMPACT_AFTER) persist(() => writeCache(conf.prefix, wholeFrame(next)), () => (loggedDeltas = 0))
+    persist.append(encodeDelta(logged))
+    if (loggedDeltas >= COMPACT_AFTER) persist.replace(wholeFrame(next))
     clog.notice(`configuration ${hash} applied (version ${version}, ${last.length} change${last.length === 1 ? '' : 's'})`)
     return 'applied'
   }
@@ -236,7 +243,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     (closed ??= (async () => {
       link.close()
       clearTimeout(warming)
-      await Promise.all([proxy.close(), decoder.close(), ...servers.map((s) => closeServer(s))])
+      await Promise.all([proxy.close(), decoder.close(), writer.idle(), ...servers.map((s) => closeServer(s))])
     })())
   const status = async () => ({
     configuration_hash: hash,
