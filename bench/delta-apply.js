@@ -60,7 +60,14 @@ function follow(check) {
   const full = decodeFrame(encodeReconfigure({timestamp: 0, config_table: table, config_hash: first.hash, hashes: first.hashes, kctl_version: version}))
   const synced = new SyncedConfig()
   let state = synced.loadFull(full)
-  synced.warm() // as a DP does when idle after a whole configuration
+  // as a DP does when idle after a whole configuration: a slice at a time
+  const slices = []
+  const warming = synced.warming()
+  for (let done = false; !done; ) {
+    const t = performance.now()
+    done = warming.next().done
+    slices.push(performance.now() - t)
+  }
   let snapshot = buildSnapshot(state.entities)
   const frames = changes.map(({c, hash, hashes, digest}, i) =>
     encodeDelta({from: version + i, version: version + i + 1, config_hash: hash, hashes, ...(check === 'digest' ? {kctl_digest: digest} : {}), deltas: [{kind: c.kind, id: c.id, entity: exportRow(getSchema('routes'), c.entity)}]}),
@@ -86,10 +93,12 @@ function follow(check) {
   const probe = snapshot.router.match({method: 'GET', path: `/changed/${CHANGES - 1}`, host: 'x', headers: {}, scheme: 'http', port: 8000})
   if (!probe) throw new Error('the last change is not routed')
   if (state.hash !== changes.at(-1).hash) throw new Error('the DP did not end with the CP hash')
-  return {check, steps, cpuMs: (cpu.user + cpu.system) / 1000 / CHANGES}
+  return {check, steps, cpuMs: (cpu.user + cpu.system) / 1000 / CHANGES, slices}
 }
 
 const runs = ['hash', 'digest', 'hash', 'digest'].map(follow)
 console.log(`One-route delta at ${ROUTES.toLocaleString('en-US')} routes, ${CHANGES} changes, mode ${MODE}, each check run twice alternately; ${machine()}`)
 const p = (v, q) => `${fmt.ms(q === 50 ? median([...v].sort((a, b) => a - b)) : percentile([...v].sort((a, b) => a - b), q))} ms`
 console.log(markdownTable(['check', 'decode p50', 'entities + check p50 / p99', 'snapshot p50', 'total p50 / p99', 'CPU per change'], runs.map((r) => [r.check, p(r.steps.decode, 50), `${p(r.steps.entities_and_check, 50)} / ${p(r.steps.entities_and_check, 99)}`, p(r.steps.snapshot, 50), `${p(r.steps.total, 50)} / ${p(r.steps.total, 99)}`, `${fmt.ms(r.cpuMs)} ms`])))
+const slices = runs.flatMap((r) => r.slices).sort((a, b) => a - b)
+console.log(`\nWarming after a whole configuration (hash marks and digest), per run: ${runs[0].slices.length} slices, ${fmt.ms(runs.reduce((t, r) => t + r.slices.reduce((a, b) => a + b, 0), 0) / runs.length)} ms in all; slice p50 ${fmt.ms(median(slices))} ms, p99 ${fmt.ms(percentile(slices, 99))} ms, longest ${fmt.ms(slices.at(-1))} ms`)

@@ -134,6 +134,54 @@ describe('a configuration that follows changes', () => {
     assert.equal(dpWithDigest.hash, state.hash)
   })
 
+  test('warming after a whole configuration stops between slices, answers what warm answers, and gives up once another configuration is current', () => {
+    const set = initial()
+    const cp = new SyncedConfig()
+    const first = cp.loadOwn(asSet(set), 1)
+    const table = exportConfig(first.entities)
+    const load = (dp: SyncedConfig, hashes = first.hashes) => {
+      const full = decodeFrame(encodeReconfigure({timestamp: 0, config_table: table, config_hash: first.hash, hashes, kctl_version: 1}))
+      dp.loadFull(full as Extract<typeof full, {kind: 'full'}>)
+    }
+    // sliced: several stops for 323 entities, the same answer as in one go
+    const dp = new SyncedConfig()
+    load(dp)
+    const steps = dp.warming()
+    let stops = 0
+    let r = steps.next()
+    for (; !r.done; r = steps.next()) stops++
+    assert.ok(stops >= 5, `${stops} stops`)
+    assert.deepEqual(r.value, [])
+    // warmed: a delta checked by digest applies
+    const c = change(set, ['route~', 7, 3])
+    const state = cp.applyOwn([c], 2)
+    dp.prepareDelta(deltaFrame(1, 2, [c], state)).commit()
+    assert.equal(dp.hash, state.hash)
+    assert.deepEqual(exportConfig(dp.current()!.entities), exportConfig(cp.current()!.entities))
+
+    // a kind whose hash differs from the control plane's is named, sliced or not
+    const odd = {...first.hashes, routes: 'f'.repeat(32)}
+    const a = new SyncedConfig()
+    load(a, odd)
+    assert.deepEqual(a.warm(), ['routes'])
+    const b = new SyncedConfig()
+    load(b, odd)
+    const bSteps = b.warming()
+    let rb = bSteps.next()
+    while (!rb.done) rb = bSteps.next()
+    assert.deepEqual(rb.value, ['routes'])
+
+    // another whole configuration arrives between two slices: the old warming ends at once
+    const c2 = new SyncedConfig()
+    load(c2, odd)
+    const stale = c2.warming()
+    stale.next()
+    stale.next()
+    load(c2)
+    assert.deepEqual(stale.next(), {done: true, value: []})
+    assert.deepEqual(c2.warm(), [])
+  })
+
   test('a control plane knows when an entity with a ttl runs out', () => {
     const set = initial()
     const consumer = set.consumers[0]

@@ -141,20 +141,55 @@ export class SyncedConfig {
   /**
    * Hashes the current entities of every granular kind once, so that the first delta after
    * a whole configuration hashes only from the change on (the marks and each entity's
-   * canonical form are kept). Run when idle after loadFull; answers the kinds whose hash
-   * differs from the control plane's (a delta onto them would be refused).
+   * canonical form are kept), and sums the digest. Run when idle after loadFull; answers
+   * the kinds whose hash differs from the control plane's (a delta onto them would be
+   * refused).
+   *
+   * A generator: it stops after every WARM_SLICE entities digested and every WARM_HASH_SLICE
+   * hashed, so that the caller lets the event loop run in between (at 10,000 routes it is ~300 ms of
+   * CPU). What it did is kept whatever happens next; it ends early, answering nothing, once
+   * another configuration is current.
    */
-  warm(): string[] {
-    if (!this.entities) return []
-    const rows = this.entities as unknown as Record<string, Row[]>
-    this.digest ??= digestOf(rows)
+  *warming(): Generator<void, string[], void> {
+    const rows = this.entities as unknown as Record<string, Row[]> | null
+    if (!rows) return []
+    if (this.digest === null) {
+      let n = 0
+      for (const kind of KINDS) {
+        for (const row of rows[kind] ?? []) {
+          entityDigest(kind, row)
+          if (++n % WARM_SLICE !== 0) continue
+          yield
+          if (this.entities !== (rows as unknown)) return []
+        }
+      }
+      this.digest = digestOf(rows) // a sum of terms computed above
+    }
     const differ: string[] = []
     for (const kind of GRANULAR_KINDS) {
-      const h = kindHash(kind, rows[kind], this.resume(kind))
+      // the marks are laid a prefix at a time: each run goes on from the last one's last mark
+      const all = rows[kind] ?? []
+      for (let k = WARM_HASH_SLICE; k < all.length; k += WARM_HASH_SLICE) {
+        yield
+        if (this.entities !== (rows as unknown)) return []
+        kindHash(kind, all.slice(0, k), this.resume(kind))
+      }
+      yield
+      if (this.entities !== (rows as unknown)) return []
+      const h = kindHash(kind, all, this.resume(kind))
       const known = this.granular[kind as keyof typeof this.granular]
       if (known !== undefined && known !== h) differ.push(kind)
     }
     return differ
+  }
+
+  /** `warming` in one go. */
+  warm(): string[] {
+    const steps = this.warming()
+    for (;;) {
+      const r = steps.next()
+      if (r.done) return r.value
+    }
   }
 
   /**
@@ -277,6 +312,11 @@ function kindHash(kind: string, rows: Row[] | undefined, resume: HashResume): st
   const schema = getSchema(kind)!
   return hashItemsCached(rows, (r) => exportRow(schema, r), pieces, resume)
 }
+
+/** Entities digested between two stops of `warming` (~25 µs each). */
+const WARM_SLICE = 64
+/** Entities of a kind added to its hash between two stops of `warming` (~1 µs each). */
+const WARM_HASH_SLICE = 1024
 
 const MASK = (1n << 128n) - 1n
 const hex = (d: bigint) => d.toString(16).padStart(32, '0')

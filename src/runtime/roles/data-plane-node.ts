@@ -106,13 +106,24 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     clog.notice(`configuration ${hash} applied (version ${synced.version}, ${decoded.changes.length} change${decoded.changes.length === 1 ? '' : 's'})`)
     return 'applied'
   }
-  // after a whole configuration, its hash marks are made once while idle, not by the first delta
+  // after a whole configuration, its hash marks are made once while idle, not by the first
+  // delta, a slice at a time between the proxy's requests
   let warming: NodeJS.Timeout | undefined
-  const warmSoon = () => {
+  let warmingStep: NodeJS.Immediate | undefined
+  const stopWarming = () => {
     clearTimeout(warming)
+    clearImmediate(warmingStep)
+  }
+  const warmSoon = () => {
+    stopWarming()
     warming = setTimeout(() => {
-      const differ = synced.warm()
-      if (differ.length) clog.warn(`the ${differ.join(', ')} of configuration ${hash} hash differently here than on the control plane; changes to them will be asked for whole`)
+      const steps = synced.warming()
+      const step = () => {
+        const r = steps.next()
+        if (!r.done) warmingStep = setImmediate(step)
+        else if (r.value.length) clog.warn(`the ${r.value.join(', ')} of configuration ${hash} hash differently here than on the control plane; changes to them will be asked for whole`)
+      }
+      step()
     }, 200)
     warming.unref()
   }
@@ -242,7 +253,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const close = () =>
     (closed ??= (async () => {
       link.close()
-      clearTimeout(warming)
+      stopWarming()
       await Promise.all([proxy.close(), decoder.close(), writer.idle(), ...servers.map((s) => closeServer(s))])
     })())
   const status = async () => ({
