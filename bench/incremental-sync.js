@@ -21,14 +21,16 @@
  *                as long, and the CPU of those polls, both measured beforehand, are taken off;
  *   proxy        a fixed rate of BENCH_RPS requests/s to one unchanged route of the real DP
  *                (origin: a Node server in this process), p99 over the writes next to the p99
- *                of as long a quiet window just before.
+ *                of as long a quiet window just before; the same rate, at the same time, to
+ *                a control: a DB-less node with the same routes that no change reaches (the
+ *                machine's share of the move).
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {createServer} from 'node:http'
 import {forkFleet} from './lib/fake-dp.js'
 import {startFixedRate, window} from './lib/fixed-rate.js'
-import {dpApplied, dpServes, getJson, postJson, procUsage, routeEvents, sleep, startBase, startControlPlane, startDataPlane} from './lib/hybrid.js'
+import {dpApplied, dpServes, getJson, postJson, procUsage, routeEvents, sleep, startBase, startControlPlane, startDataPlane, startDblessNode} from './lib/hybrid.js'
 import {stopAll, stopOnExit, track} from './lib/proc.js'
 import {fmt, machine, markdownTable, median, percentile} from './lib/stats.js'
 
@@ -45,7 +47,7 @@ async function patch(url, body) {
   return res.json()
 }
 
-async function measure(base, cp, mode, routeIds, probePath) {
+async function measure(base, cp, mode, routeIds, probePath, control) {
   const incremental = mode === 'incremental'
   const dp = await startDataPlane(base, cp, `dp-${mode}`, {kctl_cluster_incremental_sync: incremental ? 'on' : 'off'})
   const fleet = await forkFleet({count: DPS, controlPlane: cp.cluster, cert: base.cert, key: base.key, decode: 'every', incremental}, {register: (c) => track('fake-dps', c)})
@@ -114,7 +116,8 @@ async function measure(base, cp, mode, routeIds, probePath) {
     const idleCpu = idlePerMs * (performance.now() - w0)
     const cpuPerChange = Math.max(0, cpuRaw - idleCpu - polls * pollCpu) / WRITES
     // 3. the proxy's latency during the changes
-    const load = startFixedRate([`${dp.proxy}${probePath}`], RPS)
+    const [dpUrl, controlUrl] = [`${dp.proxy}${probePath}`, `${control.proxy}${probePath}`]
+    const load = startFixedRate([dpUrl, controlUrl], RPS)
     await sleep(1000) // warm-up, not counted
     const quietFrom = epoch()
     await sleep(3000)
@@ -126,10 +129,13 @@ async function measure(base, cp, mode, routeIds, probePath) {
     }
     const changesTo = epoch()
     const run = await load.stop()
-    const quiet = window(run.results, quietFrom, changesFrom)
-    const during = window(run.results, changesFrom, changesTo)
+    const of = (url) => run.results.filter((r) => r.url === url)
+    const quiet = window(of(dpUrl), quietFrom, changesFrom)
+    const during = window(of(dpUrl), changesFrom, changesTo)
+    const controlQuiet = window(of(controlUrl), quietFrom, changesFrom)
+    const controlDuring = window(of(controlUrl), changesFrom, changesTo)
     const status = await getJson(`${dp.status}/status`)
-    return {mode, fleetMs: fleetMs.sort((a, b) => a - b), dpMs: dpMs.sort((a, b) => a - b), bytes: median(bytes), cpuPerChange, cpuRaw: cpuRaw / WRITES, idleCpu: idleCpu / WRITES, pollCpu, polls, quiet, during, sync: status.sync}
+    return {mode, fleetMs: fleetMs.sort((a, b) => a - b), dpMs: dpMs.sort((a, b) => a - b), bytes: median(bytes), cpuPerChange, cpuRaw: cpuRaw / WRITES, idleCpu: idleCpu / WRITES, pollCpu, polls, quiet, during, controlQuiet, controlDuring, sync: status.sync}
   } finally {
     await fleet.stop()
     await dp.proc.stop()
@@ -144,23 +150,26 @@ async function main() {
   await new Promise((r) => origin.listen(0, '127.0.0.1', r))
   const base = await startBase()
   const cp = await startControlPlane(base)
-  const {create} = routeEvents(ROUTES, `http://127.0.0.1:${origin.address().port}`)
+  const {create, declarative} = routeEvents(ROUTES, `http://127.0.0.1:${origin.address().port}`)
   await postJson(`${cp.admin}/kctl/sync`, {events: create})
+  // the control: a DB-less node with the same routes and the same load, that no change
+  // reaches; what moves its p99 during the changes is the machine, not the applying
+  const control = await startDblessNode(base, 'control', declarative)
   const routeIds = create.filter((e) => e.kind === 'routes').slice(0, 200).map((e) => e.entity.id)
   // a route the writes never change (they change the first 200)
   const probePath = `/r/${ROUTES - 1}`
   const results = []
   for (const mode of (process.env.BENCH_MODES ?? 'incremental,full').split(',')) {
-    const r = await measure(base, cp, mode, routeIds, probePath)
+    const r = await measure(base, cp, mode, routeIds, probePath, control)
     results.push(r)
-    console.error(`${mode}: fleet p50 ${fmt.ms(median(r.fleetMs))} p99 ${fmt.ms(percentile(r.fleetMs, 99))} ms; real DP p50 ${fmt.ms(median(r.dpMs))} p99 ${fmt.ms(percentile(r.dpMs, 99))} ms; DP CPU ${fmt.ms(r.cpuPerChange)} ms/change (raw ${fmt.ms(r.cpuRaw)}, idle ${fmt.ms(r.idleCpu)}, ${r.polls} polls at ${fmt.ms(r.pollCpu)} ms); proxy p99 quiet ${fmt.ms(r.quiet.p99)} ms, during ${fmt.ms(r.during.p99)} ms (${r.during.requests} requests, ${r.during.failed} failed); ${JSON.stringify(r.sync)}`)
+    console.error(`${mode}: fleet p50 ${fmt.ms(median(r.fleetMs))} p99 ${fmt.ms(percentile(r.fleetMs, 99))} ms; real DP p50 ${fmt.ms(median(r.dpMs))} p99 ${fmt.ms(percentile(r.dpMs, 99))} ms; DP CPU ${fmt.ms(r.cpuPerChange)} ms/change (raw ${fmt.ms(r.cpuRaw)}, idle ${fmt.ms(r.idleCpu)}, ${r.polls} polls at ${fmt.ms(r.pollCpu)} ms); proxy p99 quiet ${fmt.ms(r.quiet.p99)} ms, during ${fmt.ms(r.during.p99)} ms (${r.during.requests} requests, ${r.during.failed} failed); control p99 quiet ${fmt.ms(r.controlQuiet.p99)} ms, during ${fmt.ms(r.controlDuring.p99)} ms (${r.controlDuring.requests} requests, ${r.controlDuring.failed} failed); ${JSON.stringify(r.sync)}`)
   }
   origin.close()
   console.log(`Incremental vs full sync, ${ROUTES.toLocaleString('en-US')} routes, one route changed per write, ${WRITES} writes per phase, ${DPS} lightweight DPs + 1 real DP, proxy load ${RPS} req/s; ${machine()}`)
   console.log(
     markdownTable(
-      ['sync', `${DPS} DPs p50`, `${DPS} DPs p99`, 'real DP p50', 'real DP p99', 'real DP CPU per change', 'proxy p99 quiet / during changes', 'frame (gzip)'],
-      results.map((r) => [r.mode, `${fmt.ms(median(r.fleetMs))} ms`, `${fmt.ms(percentile(r.fleetMs, 99))} ms`, `${fmt.ms(median(r.dpMs))} ms`, `${fmt.ms(percentile(r.dpMs, 99))} ms`, `${fmt.ms(r.cpuPerChange)} ms`, `${fmt.ms(r.quiet.p99)} / ${fmt.ms(r.during.p99)} ms`, `${(r.bytes / 1024).toFixed(1)} KiB`]),
+      ['sync', `${DPS} DPs p50`, `${DPS} DPs p99`, 'real DP p50', 'real DP p99', 'real DP CPU per change', 'proxy p99 quiet / during changes', 'control node p99 quiet / during', 'frame (gzip)'],
+      results.map((r) => [r.mode, `${fmt.ms(median(r.fleetMs))} ms`, `${fmt.ms(percentile(r.fleetMs, 99))} ms`, `${fmt.ms(median(r.dpMs))} ms`, `${fmt.ms(percentile(r.dpMs, 99))} ms`, `${fmt.ms(r.cpuPerChange)} ms`, `${fmt.ms(r.quiet.p99)} / ${fmt.ms(r.during.p99)} ms`, `${fmt.ms(r.controlQuiet.p99)} / ${fmt.ms(r.controlDuring.p99)} ms`, `${(r.bytes / 1024).toFixed(1)} KiB`]),
     ),
   )
 }

@@ -138,6 +138,23 @@ export async function startDataPlane(base, cp, name, extra = {}) {
   return {proc, pid: await servingPid(prefix, proc.pid), prefix, id: readFileSync(join(prefix, 'kong.id'), 'utf8').trim(), proxy: `http://127.0.0.1:${p.proxy}`, proxyPort: p.proxy, status}
 }
 
+/**
+ * A DB-less node serving `config` (a declarative object, written to its prefix): the same
+ * proxy as a data plane's, with no control plane to follow. `pid`: its serving process.
+ */
+export async function startDblessNode(base, name, config) {
+  const p = {proxy: await freePort(), status: await freePort()}
+  const file = join(tempDir(`kctl-bench-${name}-config-`), 'kong.json')
+  writeFileSync(file, JSON.stringify(config))
+  const {proc, prefix} = spawnNode(base, name, {
+    role: 'traditional', database: 'off', declarative_config: file,
+    proxy_listen: `127.0.0.1:${p.proxy}`, status_listen: `127.0.0.1:${p.status}`, admin_listen: 'off',
+  })
+  const status = `http://127.0.0.1:${p.status}`
+  await waitReady(proc, status, 60_000)
+  return {proc, pid: await servingPid(prefix, proc.pid), prefix, proxy: `http://127.0.0.1:${p.proxy}`, status}
+}
+
 export const getJson = async (url) => {
   const res = await fetch(url)
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text()}`)
@@ -229,6 +246,8 @@ export function routeEvents(routes, origin = 'http://127.0.0.1:9') {
   return {
     create: [{op: 'create', kind: 'services', entity: service}, ...ids.map((id, i) => ({op: 'create', kind: 'routes', entity: {id, name: `bulk-${i}`, paths: [`/r/${i}`], service: {id: service.id}}}))],
     remove: [...ids.map((id) => ({op: 'delete', kind: 'routes', entity: {id}})), {op: 'delete', kind: 'services', entity: {id: service.id}}],
+    /** The same as a declarative configuration. */
+    declarative: {_format_version: '3.0', services: [{...service, routes: ids.map((id, i) => ({id, name: `bulk-${i}`, paths: [`/r/${i}`]}))}]},
   }
 }
 
