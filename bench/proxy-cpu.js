@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * CPU time per proxied request: the proxy process's user + system time (/proc) over a wrk
+ * CPU time per proxied request: the proxy's processes' user + system time (/proc) over a wrk
  * run divided by the requests served. Steadier than req/s on a shared machine, where wrk
  * and the origin's core also limit throughput. Targets are run interleaved (every other round
  * in reverse order, so neither goes always first), medians printed.
@@ -19,20 +19,14 @@
  *
  * Linux only (/proc); the proxy is pinned to CPU 0, wrk and the origin to CPU 1.
  */
-import {readFileSync} from 'node:fs'
 import {startOrigin} from './lib/nginx.js'
-import {freePort, stopAll, stopOnExit} from './lib/proc.js'
+import {freePort, stopAll, stopOnExit, treeTicks as ticks} from './lib/proc.js'
 import {ensureTool} from './lib/tools.js'
 import {runWrk} from './lib/wrk.js'
 import {startTarget} from './proxy.js'
 
 const [rounds = '5', secs = '5', ...rest] = process.argv.slice(2)
 const names = rest.length ? rest : ['kctl-1', 'http-proxy']
-/** utime + stime of a process, in clock ticks (10 ms on Linux). */
-const ticks = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return Number(f[11]) + Number(f[12])
-}
 
 async function main() {
   stopOnExit()

@@ -6,7 +6,8 @@
  *
  *   node bench/proxy-profile.js [kctl-1|kctl-plugins|…] [seconds]   # default kctl-1, 8 s
  *
- * The .cpuprofile is kept in a temp dir whose path is printed; open it in Chrome DevTools.
+ * BENCH_PROFILE_DIR=<dir> keeps the .cpuprofile there (else it goes with the run's temp dir);
+ * open it in Chrome DevTools.
  */
 import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -45,7 +46,7 @@ async function main() {
   const n = availableParallelism()
   const loadCpu = n > 1 ? String(n - 1) : undefined
   const proxyCpu = n > 1 ? '0' : undefined
-  const dir = tempDir('kctl-prof-')
+  const dir = process.env.BENCH_PROFILE_DIR ?? tempDir('kctl-prof-')
   const originPort = await freePort()
   await startOrigin(originPort, loadCpu)
   const t = await startTarget(name, originPort, {cpus: proxyCpu, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`]})
@@ -62,6 +63,5 @@ main().catch((err) => {
   process.exitCode = 1
 }).finally(async () => {
   const {stopAll} = await import('./lib/proc.js')
-  if (process.env.KEEP_PROFILE) return
   await stopAll()
 })

@@ -9,12 +9,15 @@
  * Layout on the machine: every proxy pinned to CPU 0; wrk and the nginx origin to the
  * last CPU (BENCH_PIN=0 turns pinning off), except kctl with 2 workers, which needs both
  * CPUs and so shares them with wrk. 50 connections, 1 wrk thread.
+ *
+ * Each run also reads the target's CPU time: where wrk and the origin's core saturate first,
+ * req/s is the bed's limit, and requests per CPU-second is the target's own.
  */
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {startNginxProxy, startOrigin} from './lib/nginx.js'
-import {freePort, startProcess, stopAll, stopOnExit, waitForPort} from './lib/proc.js'
+import {freePort, startProcess, stopAll, stopOnExit, treeTicks, waitForPort} from './lib/proc.js'
 import {fmt, interleave, machine, markdownTable, median} from './lib/stats.js'
 import {ensureTool} from './lib/tools.js'
 import {runWrk} from './lib/wrk.js'
@@ -74,8 +77,17 @@ async function main() {
   for (const name of ALL.filter((n) => only.includes(n))) targets.push(await startTarget(name, originPort, {cpus: name === 'kctl-1-w2' ? undefined : proxyCpu}))
   process.stderr.write(`warming up ${targets.length} targets…\n`)
   for (const t of targets) await runWrk({url: t.url, headers: t.headers, seconds: 2, connections, cpus: loadCpu})
-  const results = await interleave(targets, rounds, (t) => runWrk({url: t.url, headers: t.headers, seconds, connections, cpus: loadCpu}),
-    (t, r, res) => process.stderr.write(`round ${r + 1} ${t.name}: ${Math.round(res.rps)} req/s p50 ${res.p50} ms p99 ${res.p99} ms${res.non2xx || res.socketErrors ? ` (${res.non2xx} non-2xx, ${res.socketErrors} socket errors)` : ''}\n`))
+  // each run also reads the target's CPU time (its processes' user + system, /proc): req/s
+  // is capped by whatever saturates first (wrk and the origin share a core), requests per
+  // CPU-second by the target alone
+  const measure = async (t) => {
+    const ticks = treeTicks(t.proc.pid)
+    const res = await runWrk({url: t.url, headers: t.headers, seconds, connections, cpus: loadCpu})
+    const cpuSeconds = (treeTicks(t.proc.pid) - ticks) / 100
+    return {...res, busy: cpuSeconds / seconds, perCpuSecond: res.requests / cpuSeconds}
+  }
+  const results = await interleave(targets, rounds, measure,
+    (t, r, res) => process.stderr.write(`round ${r + 1} ${t.name}: ${Math.round(res.rps)} req/s p50 ${res.p50} ms p99 ${res.p99} ms, ${Math.round(res.busy * 100)} % CPU, ${Math.round(res.perCpuSecond)} req per CPU-s${res.non2xx || res.socketErrors ? ` (${res.non2xx} non-2xx, ${res.socketErrors} socket errors)` : ''}\n`))
   await stopAll()
   console.log(report(results))
 }
@@ -85,23 +97,29 @@ function report(results) {
   for (const [name, runs] of results) {
     m.set(name, {
       rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)),
+      busy: median(runs.map((r) => r.busy)), perCpuSecond: median(runs.map((r) => r.perCpuSecond)),
       errors: runs.reduce((a, r) => a + r.non2xx + r.socketErrors, 0),
     })
   }
   const nginx = m.get('nginx')?.rps
   const fastest = NODE_PEERS.filter((n) => m.has(n)).sort((a, b) => m.get(b).rps - m.get(a).rps)[0]
   const peer = fastest ? m.get(fastest) : null
+  const leanest = NODE_PEERS.filter((n) => m.has(n)).sort((a, b) => m.get(b).perCpuSecond - m.get(a).perCpuSecond)[0]
+  const cpuPeer = leanest ? m.get(leanest) : null
+  const plain = m.get('node-http')
   const rows = [...m].map(([name, r]) => [
     LABEL[name], fmt.int(r.rps), fmt.ms(r.p50), fmt.ms(r.p99),
-    fmt.ratio(r.rps / nginx), fmt.ratio(r.rps / peer?.rps), peer ? fmt.ratio(r.p99 / peer.p99) : '—', String(r.errors),
+    fmt.ratio(r.rps / nginx), fmt.ratio(r.rps / peer?.rps), peer ? fmt.ratio(r.p99 / peer.p99) : '—',
+    `${Math.round(r.busy * 100)} %`, fmt.int(r.perCpuSecond), fmt.ratio(r.perCpuSecond / cpuPeer?.perCpuSecond), fmt.ratio(r.perCpuSecond / plain?.perCpuSecond), String(r.errors),
   ])
   return [
     `Machine: ${machine()}. ${seconds} s per run × ${rounds} rounds, interleaved; wrk -t1 -c${connections} --latency; ` +
       (pin ? `proxies pinned to CPU ${proxyCpu}, wrk and the nginx origin to CPU ${loadCpu} (taskset).` : 'no CPU pinning.'),
     `kctl runs 1 process except the node_worker_processes = 2 row${pin ? ', which is not pinned (its 2 workers share both CPUs with wrk and the origin)' : ''}; ` +
-      `${m.has('kctl-1') && m.has('kctl-1-w2') ? `2 workers / 1 worker: ${fmt.ratio(m.get('kctl-1-w2').rps / m.get('kctl-1').rps)}. ` : ''}Fastest Node proxy peer: ${fastest ? LABEL[fastest] : '—'}.`,
+      `${m.has('kctl-1') && m.has('kctl-1-w2') ? `2 workers / 1 worker: ${fmt.ratio(m.get('kctl-1-w2').rps / m.get('kctl-1').rps)}. ` : ''}Fastest Node proxy peer: ${fastest ? LABEL[fastest] : '—'}; ` +
+      `the one with the most requests per CPU-second: ${leanest ? LABEL[leanest] : '—'}. CPU: the target's processes (not wrk's, not the origin's), user + system.`,
     '',
-    markdownTable(['target', 'req/s (median)', 'p50 ms', 'p99 ms', 'vs nginx', 'vs fastest Node peer', 'p99 vs that peer', 'errors'], rows),
+    markdownTable(['target', 'req/s (median)', 'p50 ms', 'p99 ms', 'vs nginx', 'vs fastest Node peer', 'p99 vs that peer', 'CPU', 'req per CPU-second', 'per CPU-s vs best Node peer', 'per CPU-s vs plain Node', 'errors'], rows),
   ].join('\n')
 }
 

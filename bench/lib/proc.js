@@ -4,7 +4,7 @@
  * `stopAll()` (also run on exit, SIGINT and SIGTERM) leaves nothing behind on failure.
  */
 import {spawn} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {createServer, connect} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -109,4 +109,34 @@ export function stopOnExit() {
     for (const d of dirs) rmSync(d, {recursive: true, force: true})
   })
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void stopAll().finally(() => process.exit(130)))
+}
+
+/** A process's /proc/<pid>/stat fields after its name: [state, ppid, …]; null once it is gone. */
+function statFields(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  } catch {
+    return null
+  }
+}
+
+/**
+ * CPU time (user + system, in clock ticks: 10 ms on Linux) of a process and of every
+ * process under it (nginx's workers, kctl's proxy workers). Linux only.
+ */
+export function treeTicks(pid) {
+  const parentOf = new Map()
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    const f = statFields(name)
+    if (f) parentOf.set(Number(name), {ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12])})
+  }
+  const inTree = (p) => {
+    for (let at = p; at > 1; at = parentOf.get(at)?.ppid ?? 0) if (at === pid) return true
+    return false
+  }
+  let total = 0
+  for (const [p, {ticks}] of parentOf) if (inTree(p)) total += ticks
+  return total
 }

@@ -23,6 +23,7 @@ import type {Socket} from 'node:net'
 import {consumeReads, HTTPParser, K_BEGIN, K_BODY, K_COMPLETE, K_HEADERS, K_HEADERS_COMPLETE, PARSER_METHODS, type Parser, type Reads} from '../upstream/parser.js'
 import {DownstreamRequest, MAX_HEADER_ENTRIES, type RequestOwner} from './request.js'
 import {DownstreamResponse, type ResponseOwner} from './response.js'
+import {writeLatin1} from '../socket-write.js'
 
 const METHODS: readonly string[] = PARSER_METHODS ?? []
 const REQUEST: number = (HTTPParser as unknown as {REQUEST?: number}).REQUEST ?? 0
@@ -292,7 +293,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   ended(res: DownstreamResponse, last = ''): void {
     if (res !== this.queue[0]) return
     // a write after what the response wrote: its callback is Node's `finish`
-    this.socket.write(last, 'latin1', this.finishedHead)
+    writeLatin1(this.socket, last, this.finishedHead)
   }
 
   /** The first response's bytes are out: finish it, then the next one's turn (or the end). */

@@ -7,6 +7,7 @@
  */
 import type net from 'node:net'
 import type {ClientRequest} from './types.js'
+import {writeLatin1} from '../socket-write.js'
 
 /** Body bytes held for a response nobody reads yet before the socket is paused. */
 const QUEUE_BYTES = 64 * 1024
@@ -43,14 +44,14 @@ export function writeRequest(s: net.Socket, req: ClientRequest): BodyLeft {
   }
   head += '\r\n'
   if (body === null) {
-    s.write(head, 'latin1')
+    writeLatin1(s, head)
   } else if (Buffer.isBuffer(body)) {
     s.cork()
     s.write(head, 'latin1')
     s.write(body)
     s.uncork()
   } else {
-    s.write(head, 'latin1')
+    writeLatin1(s, head)
     return framing === 'chunked' ? 'stream-chunked' : 'stream'
   }
   return 'sent'

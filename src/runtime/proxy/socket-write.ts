@@ -1,0 +1,108 @@
+/**
+ * A latin1 string written straight to a plain TCP socket's stream handle, as net.Socket's
+ * own `_writeGeneric` does (a `WriteWrap` given to `handle.writeLatin1String`), without the
+ * Writable in front of it: no write state to keep, no `afterWrite` a tick later. The proxy
+ * writes every request head to its upstream and every small response to its client this
+ * way; the Writable's bookkeeping around those two writes was ~6 % of the proxy's CPU.
+ *
+ * Only while the Writable holds nothing (so no byte overtakes another; libuv keeps the
+ * order of the writes it was given) on a connected, open, unencrypted socket. Anything else,
+ * a Node without the binding, or `KCTL_NODE_NATIVE_WRITES=0`, goes through `socket.write`.
+ *
+ * As with `socket.write`: the socket's inactivity timer restarts, `bytesWritten` counts the
+ * bytes (it reads the handle's own count), a failed write destroys the socket with the
+ * error, and the callback runs once the bytes are with the kernel, never before the caller
+ * returns. A write still queued when the socket is destroyed calls back with an error
+ * (`socket.write` calls back with none, as if it had been written).
+ */
+import type {Socket} from 'node:net'
+import {getSystemErrorName} from 'node:util'
+
+export type WriteCallback = (err?: Error | null) => void
+
+interface WriteReq {
+  handle: object
+  oncomplete: (this: WriteReq, status: number) => void
+  async: boolean
+  bytes: number
+  buffer: null
+  socket: Socket
+  callback: WriteCallback | undefined
+}
+interface Binding {
+  WriteWrap: new () => WriteReq
+  streamBaseState: Int32Array
+  kLastWriteWasAsync: number
+}
+interface Internals {
+  _handle?: {writeLatin1String?(req: WriteReq, data: string): number} | null
+  _unrefTimer?(): void
+  connecting: boolean
+  encrypted?: boolean
+}
+
+/** Node's stream binding (what net.Socket writes with); null when this Node has none. */
+const BINDING: Binding | null = (() => {
+  if (process.env.KCTL_NODE_NATIVE_WRITES === '0') return null
+  try {
+    const b = (process as unknown as {binding(name: string): Partial<Binding>}).binding('stream_wrap')
+    return typeof b.WriteWrap === 'function' && b.streamBaseState instanceof Int32Array && typeof b.kLastWriteWasAsync === 'number' ? (b as Binding) : null
+  } catch {
+    return null
+  }
+})()
+
+/** Whether writes go to the handle (false: every write is `socket.write`). */
+export const nativeWrites = BINDING !== null
+
+export function writeLatin1(socket: Socket, data: string, callback?: WriteCallback): void {
+  const s = socket as Socket & Internals
+  const handle = s._handle
+  if (BINDING === null || !handle || typeof handle.writeLatin1String !== 'function' || typeof s._unrefTimer !== 'function' || s.connecting || s.encrypted || s.destroyed || s.writableEnded || s.writableLength !== 0) {
+    socket.write(data, 'latin1', callback)
+    return
+  }
+  s._unrefTimer()
+  const req = new BINDING.WriteWrap()
+  req.handle = handle
+  req.oncomplete = written
+  req.async = false
+  req.bytes = 0
+  req.buffer = null
+  req.socket = socket
+  req.callback = callback
+  const status = handle.writeLatin1String(req, data)
+  if (status !== 0) {
+    const err = writeError(status)
+    socket.destroy(err)
+    if (callback) process.nextTick(callback, err)
+    return
+  }
+  // written whole now, or the rest queued in libuv: `written` runs once it is out
+  if (BINDING.streamBaseState[BINDING.kLastWriteWasAsync] === 0 && callback) process.nextTick(callback, null)
+  else req.async = true
+}
+
+/** A queued write is out (or failed, or was cancelled by the socket's end). */
+function written(this: WriteReq, status: number): void {
+  const socket = this.socket as Socket & Internals
+  if (status < 0 || socket.destroyed) {
+    const err = status < 0 ? writeError(status) : Object.assign(new Error('Cannot call write after a stream was destroyed'), {code: 'ERR_STREAM_DESTROYED'})
+    if (!socket.destroyed) socket.destroy(err)
+    this.callback?.(err)
+    return
+  }
+  socket._unrefTimer?.()
+  this.callback?.(null)
+}
+
+/** The error net.Socket gives for a failed write (`write EPIPE`, …). */
+function writeError(status: number): NodeJS.ErrnoException {
+  let name: string
+  try {
+    name = getSystemErrorName(status)
+  } catch {
+    name = `E${-status}`
+  }
+  return Object.assign(new Error(`write ${name}`), {errno: status, code: name, syscall: 'write'})
+}
