@@ -10,6 +10,8 @@ import {createWorkerPool} from '../../src/runtime/workers/pool.js'
 import type {NodeConf} from '../../src/runtime/conf/defaults.js'
 import {startTestAdmin, type TestAdmin} from '../helpers/gateway.js'
 import {startTestPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {startTestDnsServer, type TestDnsServer} from '../helpers/dns-server.js'
+import {NameResolver} from '../../src/runtime/proxy/dns.js'
 
 const NODE_ID = '00000000-0000-4000-8000-000000000001'
 const PASSIVE = {passive: {healthy: {successes: 1}, unhealthy: {tcp_failures: 1, http_failures: 1, timeouts: 1}}}
@@ -92,6 +94,68 @@ describe('GET /upstreams/{upstream}/health', () => {
     r = await api.call('GET', '/upstreams/bal.health/health?balancer_health=1')
     assert.equal(r.body.data.health, 'UNHEALTHY')
     assert.equal(r.body.data.details.healthy, false)
+  })
+})
+
+describe('weights: a target weighs its weight once per address its name resolved to, as Kong\'s balancer', () => {
+  let dns: TestDnsServer
+  let named: TestAdmin
+  before(async () => {
+    dns = await startTestDnsServer({'arecord.test': ['127.0.0.2', '127.0.0.3']})
+    named = await startTestAdmin(pg, {proxy: true, proxyOptions: {dns: new NameResolver({hosts: new Map(), servers: [dns.address], validTtl: null, staleTtl: 3600, notFoundTtl: 30, errorTtl: 1})}})
+  })
+  after(async () => {
+    await named?.close()
+    await dns?.close()
+  })
+
+  // Kong's spec/01-unit/09-balancer/01-generic_spec.lua, "(A) adding a host": an IP target
+  // of weight 100, then a name with two A records at weight 25
+  const ipHost = {
+    host: '127.0.0.1', port: 8000, dns: 'A', nodeWeight: 100,
+    weight: {total: 100, available: 100, unavailable: 0},
+    addresses: [{healthy: true, ip: '127.0.0.1', port: 8000, weight: 100}],
+  }
+  const aHost = (healthy: boolean) => ({
+    host: 'arecord.test', port: 8001, dns: 'A', nodeWeight: 25,
+    weight: healthy ? {total: 50, available: 50, unavailable: 0} : {total: 50, available: 0, unavailable: 50},
+    addresses: [{healthy, ip: '127.0.0.2', port: 8001, weight: 25}, {healthy, ip: '127.0.0.3', port: 8001, weight: 25}],
+  })
+
+  test('?balancer_health=1: details.weight sums every address of every target (Kong\'s getStatus)', async () => {
+    await named.call('POST', '/upstreams', {name: 'weights.health', healthchecks: PASSIVE})
+    assert.equal((await named.call('POST', '/upstreams/weights.health/targets', {target: '127.0.0.1:8000', weight: 100})).status, 201)
+    let r = await named.call('GET', '/upstreams/weights.health/health?balancer_health=1')
+    assert.deepEqual(r.body.data.details, {healthy: true, weight: {total: 100, available: 100, unavailable: 0}, hosts: [ipHost]})
+    assert.equal((await named.call('POST', '/upstreams/weights.health/targets', {target: 'arecord.test:8001', weight: 25})).status, 201)
+    r = await named.call('GET', '/upstreams/weights.health/health?balancer_health=1')
+    assert.deepEqual(r.body.data.details, {healthy: true, weight: {total: 150, available: 150, unavailable: 0}, hosts: [ipHost, aHost(true)]})
+
+    // kctl keeps health per target: the name's addresses go unavailable together
+    assert.equal((await named.call('PUT', '/upstreams/weights.health/targets/arecord.test:8001/unhealthy')).status, 204)
+    r = await named.call('GET', '/upstreams/weights.health/health?balancer_health=1')
+    assert.deepEqual(r.body.data.details, {healthy: true, weight: {total: 150, available: 100, unavailable: 50}, hosts: [ipHost, aHost(false)]})
+
+    // GET /health: each target's data.weight is its own share of that total
+    const page = await named.call('GET', '/upstreams/weights.health/health')
+    const byTarget = Object.fromEntries(page.body.data.map((t: any) => [t.target, t]))
+    assert.equal(byTarget['arecord.test:8001'].health, 'UNHEALTHY')
+    assert.deepEqual(byTarget['arecord.test:8001'].data.weight, {total: 50, available: 0, unavailable: 50})
+    assert.deepEqual(byTarget['127.0.0.1:8000'].data.weight, {total: 100, available: 100, unavailable: 0})
+  })
+
+  test('a name that does not resolve weighs nothing: alone, the balancer is UNHEALTHY (Kong: no address, no weight)', async () => {
+    await named.call('POST', '/upstreams', {name: 'nowhere.health'})
+    assert.equal((await named.call('POST', '/upstreams/nowhere.health/targets', {target: 'nowhere.test:8001', weight: 10})).status, 201)
+    let r = await named.call('GET', '/upstreams/nowhere.health/health?balancer_health=1')
+    assert.equal(r.body.data.balancer_health, 'UNHEALTHY')
+    assert.deepEqual(r.body.data.details.weight, {total: 0, available: 0, unavailable: 0})
+    assert.deepEqual(r.body.data.details.hosts[0].weight, {total: 0, available: 0, unavailable: 0})
+    assert.deepEqual(r.body.data.details.hosts[0].addresses, [])
+    assert.equal((await named.call('POST', '/upstreams/nowhere.health/targets', {target: 'arecord.test:8002', weight: 10})).status, 201)
+    r = await named.call('GET', '/upstreams/nowhere.health/health?balancer_health=1')
+    assert.equal(r.body.data.balancer_health, 'HEALTHY')
+    assert.deepEqual(r.body.data.details.weight, {total: 20, available: 20, unavailable: 0})
   })
 })
 

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import {once} from 'node:events'
+import {createServer} from 'node:http'
 import net from 'node:net'
 import {describe, test} from 'node:test'
 import {createDownstreamServer} from '../../src/runtime/proxy/downstream/server.js'
@@ -342,5 +343,56 @@ describe('downstream server timeouts', {skip: fastAvailable ? false : "Node's in
     assert.equal(r.closed, true)
     assert.deepEqual(errors, ['ERR_HTTP_REQUEST_TIMEOUT'])
   })
-})
 
+  test('writeHead refuses a bad status code or reason phrase as Node\'s does, and writes nothing', async (t) => {
+    const cases: Array<[number | string, string | undefined]> = [
+      [200, 'OK\r\nX-Injected: 1'], [200, 'a\nb'], [200, 'a\rb'], [200, 'a\0b'], [200, 'a\x7fb'], [200, 'a\x01b'], [200, 'Ā'],
+      [200, 'Fine \tthanks é'], [99, 'x'], [1000, undefined], [-1, 'x'], ['abc', 'x'], [200.7, 'ok'], [999, undefined],
+    ]
+    type Seen = {error: string | null; headersSent: boolean; statusCode: number; statusMessage: string}
+    // each request tries one case, then answers what happened with a plain 200
+    const handle = (req: {url?: string}, res: {writeHead(...a: unknown[]): unknown; headersSent: boolean; statusCode: number; statusMessage: string; end(b: string): unknown}) => {
+      const [code, reason] = cases[Number(req.url!.slice(1))]
+      let error: string | null = null
+      try {
+        if (reason === undefined) res.writeHead(code, {'x-case': '1'})
+        else res.writeHead(code, reason, {'x-case': '1'})
+      } catch (err) {
+        const e = err as Error & {code?: string}
+        error = `${e.name} ${e.code} ${e.message}`
+      }
+      // before any writeHead Node's statusMessage is undefined, ours ''
+      const seen: Seen = {error, headersSent: res.headersSent, statusCode: res.statusCode, statusMessage: res.statusMessage ?? ''}
+      if (error === null) return void res.end(JSON.stringify(seen))
+      res.writeHead(200, 'Reported', {'content-type': 'application/json'})
+      res.end(JSON.stringify(seen))
+    }
+    const {port} = await bare(t, {handler: handle as never})
+    const node = createServer(handle as never)
+    node.listen(0, '127.0.0.1')
+    await once(node, 'listening')
+    t.after(() => new Promise<void>((r) => {
+      node.closeAllConnections()
+      node.close(() => r())
+    }))
+    const nodePort = (node.address() as net.AddressInfo).port
+    const errors: Array<string | null> = []
+    for (let i = 0; i < cases.length; i++) {
+      const ask = `GET /${i} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n`
+      const [ours, theirs] = await Promise.all([exchange(port, [ask]), exchange(nodePort, [ask])])
+      assert.equal(normalized(ours.text), normalized(theirs.text), `case ${JSON.stringify(cases[i])}`)
+      const [r] = responses(ours.text)
+      const seen = JSON.parse(r.body) as Seen
+      errors.push(seen.error)
+      if (seen.error === null) continue
+      // nothing of the refused head went out: the one response is the report's
+      assert.equal(responses(ours.text).length, 1)
+      assert.match(r.head, /^HTTP\/1\.1 200 Reported\r\n/)
+      assert.doesNotMatch(r.head, /x-injected|x-case/i)
+      assert.equal(seen.headersSent, false)
+    }
+    const badChar = 'TypeError ERR_INVALID_CHAR Invalid character in statusMessage'
+    const badCode = (c: unknown) => `RangeError ERR_HTTP_INVALID_STATUS_CODE Invalid status code: ${c}`
+    assert.deepEqual(errors, [badChar, badChar, badChar, badChar, badChar, badChar, badChar, null, badCode(99), badCode(1000), badCode(-1), badCode('abc'), null, null])
+  })
+})

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import {EventEmitter, once} from 'node:events'
 import {createServer as createHttpServer, request} from 'node:http'
-import {createServer, type AddressInfo, type Socket} from 'node:net'
+import {connect, createServer, type AddressInfo, type Socket} from 'node:net'
 import {Readable} from 'node:stream'
 import {describe, test} from 'node:test'
 import {setListHeader} from '../../src/runtime/proxy/headers.js'
@@ -460,6 +460,62 @@ describe('upstream client: through the proxy', () => {
     assert.ok(!names.includes('Keep-Alive'))
     assert.match(raw[raw.indexOf('Via') + 1], /^1\.1 cache, 1\.1 kong\//)
   })
+
+  // what the upstream's status line says after its code, per path
+  const STATUS_LINES: Record<string, string> = {
+    '/custom': '200 All Good Here',
+    '/latin1': '200 Gr\xfc\xdfe',
+    '/empty': '404 ',
+    '/none': '404',
+    '/nul': '200 OK\0X-Injected: 1',
+    '/ctl': '200 A\x01B',
+    '/del': '200 A\x7fB',
+    '/cr': '200 OK\rX-Injected: 1',
+    '/lf': '200 OK\nX-Injected: 1',
+  }
+  for (const [server, client] of [['fast', 'fast'], ['fast', 'node'], ['node', 'fast']] as const) {
+    test(`the upstream's reason phrase reaches the client; one a head may not hold gives way to the standard one (${server} server, ${client} upstream client)`, async (t) => {
+      const up = await rawServer(t, (sock, text) => {
+        const path = text.slice(text.indexOf(' ') + 1, text.indexOf(' ', text.indexOf(' ') + 1))
+        sock.write(`HTTP/1.1 ${STATUS_LINES[path]}\r\nContent-Length: 2\r\n\r\nok`, 'latin1')
+      })
+      const env = {KCTL_NODE_HTTP_SERVER: server === 'node' ? '1' : undefined, KCTL_UPSTREAM_CLIENT: client === 'node' ? 'node' : undefined}
+      const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]))
+      const setEnv = (values: Record<string, string | undefined>) => {
+        for (const [k, v] of Object.entries(values)) if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+      }
+      setEnv(env)
+      t.after(() => setEnv(saved))
+      const s = service({host: '127.0.0.1', port: up.port})
+      const {port} = await startProxy(t, {services: [s], routes: [route({paths: ['/'], service: {id: s.id}})]})
+      const lines: Record<string, string> = {}
+      for (const path of Object.keys(STATUS_LINES)) {
+        const sock = connect(port, '127.0.0.1')
+        await once(sock, 'connect')
+        let text = ''
+        sock.on('data', (d) => (text += d.toString('latin1')))
+        sock.on('error', () => {})
+        sock.write(`GET ${path} HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n`)
+        await once(sock, 'close')
+        const head = text.slice(0, text.indexOf('\r\n\r\n'))
+        assert.doesNotMatch(head, /\r\nX-Injected:/i, `${path}: no header of the reason's making`)
+        assert.doesNotMatch(head.split('\r\n')[0], /[^\t\x20-\x7e\x80-\xff]/, `${path}: a status line a head may hold`)
+        lines[path] = head.split('\r\n')[0]
+      }
+      assert.deepEqual(lines, {
+        '/custom': 'HTTP/1.1 200 All Good Here',
+        '/latin1': 'HTTP/1.1 200 Gr\xfc\xdfe',
+        '/empty': 'HTTP/1.1 404 Not Found',
+        '/none': 'HTTP/1.1 404 Not Found',
+        '/nul': 'HTTP/1.1 200 OK',
+        '/ctl': 'HTTP/1.1 200 OK',
+        '/del': 'HTTP/1.1 200 OK',
+        '/cr': 'HTTP/1.1 502 Bad Gateway',
+        '/lf': 'HTTP/1.1 502 Bad Gateway',
+      })
+    })
+  }
 })
 
 describe('response headers on routes with plugins', () => {

@@ -8,7 +8,8 @@
 import type {IncomingHttpHeaders} from 'node:http'
 import type {Logger} from '../kit/log.js'
 import type {TLSSocket} from 'node:tls'
-import {readBody, sentHead, splitUrl, type RequestView, type UpstreamTry} from './request.js'
+import {sentHead, splitUrl, type RequestView, type UpstreamTry} from './request.js'
+import {readBody} from './request-body.js'
 import type {PluginStates} from './state.js'
 import type {Consumer, Credential, PluginExit, PluginInstance, PluginStateSlot, Route, Service} from './types.js'
 

@@ -74,17 +74,6 @@ export function splitUrl(url: string): {path: string; query: string} {
   return q < 0 ? {path: u, query: ''} : {path: u.slice(0, q), query: u.slice(q)}
 }
 
-/** Reads the whole request body (request_buffering), so a retry can send it again. */
-export function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => resolve(Buffer.concat(chunks)))
-    req.on('error', reject)
-    req.on('close', () => !req.complete && reject(new Error('client closed the request before its body was complete')))
-  })
-}
-
 /**
  * The response head as written to the client (status line and headers), or '' before it
  * was: Node keeps the text it sent, whichever way the headers were given (a flat list on

@@ -18,6 +18,7 @@ import {pluginResponsePhase} from './plugins-runner.js'
 import {MESSAGES, sendError, VIA} from './responses.js'
 import {UpstreamFailure, type Cancellation, type FailureKind, type UpstreamPools, type UpstreamResponse} from './upstream/index.js'
 import {WATCH_FROM_BYTES, watchWrites} from './write-watch.js'
+import {INVALID_HEADER_CHAR} from './downstream/response.js'
 
 /** This node's Via entry upstream: the request's HTTP version, as Kong's. */
 const viaFor = (httpVersion: string): string => (httpVersion === '1.1' ? VIA : `${httpVersion} kong/${GATEWAY_VERSION}`)
@@ -184,7 +185,7 @@ export function responsePhase(ctx: ProxyContext, up: UpstreamResponse): Promise<
     const own = ownResponseHeaders(ctx, up.statusCode)
     if (ctx.responseHeaders === null || addPluginHeaders(own, ctx.responseHeaders)) {
       const list = clientResponseHeaderList(up.rawHeaders, ctx.headerPolicy.via ? VIA : null, own, ctx.req.headers.te !== undefined && wantsTrailers(ctx.req.headers.te))
-      ctx.res.writeHead(up.statusCode, list as unknown as OutgoingHttpHeaders)
+      ctx.res.writeHead(up.statusCode, reasonFor(up, up.statusCode), list as unknown as OutgoingHttpHeaders)
       return streamBody(ctx, up)
     }
   }
@@ -204,8 +205,20 @@ export function responsePhase(ctx: ProxyContext, up: UpstreamResponse): Promise<
   // the request id is the gateway's, whatever a plugin set (Kong sets it after the plugins)
   if (ctx.headerPolicy.requestId) headers['x-kong-request-id'] = ctx.requestId
   if (ctx.responseBodyTransforms) return sendTransformed(ctx, up, status, headers)
-  ctx.res.writeHead(status, headers)
+  ctx.res.writeHead(status, reasonFor(up, status), headers)
   return streamBody(ctx, up)
+}
+
+/**
+ * The reason phrase of a proxied response: the upstream's, as nginx passes the upstream's
+ * status line on; the standard one (undefined) when a plugin changed the status (Kong's
+ * `set_status` drops the upstream's line), when the upstream gave none, or when it holds
+ * what a response head may not (a NUL, a control character: Node's check, which would
+ * refuse to write it).
+ */
+function reasonFor(up: UpstreamResponse, status: number): string | undefined {
+  const reason = up.statusMessage
+  return status === up.statusCode && reason !== '' && !INVALID_HEADER_CHAR.test(reason) ? reason : undefined
 }
 
 /** Whether a plugin that ran in access has a response handler (it then sees the headers as an object). */
@@ -254,6 +267,6 @@ async function sendTransformed(ctx: ProxyContext, up: UpstreamResponse, status: 
   for (const fn of ctx.responseBodyTransforms!) body = fn(body, headers)
   delete headers['transfer-encoding']
   headers['content-length'] = String(body.length)
-  ctx.res.writeHead(status, headers)
+  ctx.res.writeHead(status, reasonFor(up, status), headers)
   ctx.res.end(body)
 }

@@ -11,7 +11,8 @@ import {MESSAGES, sendEmpty, sendError} from './responses.js'
 import {splitUrl} from '../pdk/request.js'
 
 // The proxy's other files read these here; they live with the PDK, which plugins share.
-export {readBody, splitUrl} from '../pdk/request.js'
+export {splitUrl} from '../pdk/request.js'
+export {readBody} from '../pdk/request-body.js'
 
 const REDIRECTS = new Set([301, 302, 307, 308])
 const NO_HEADERS: Record<string, string[]> = Object.freeze({}) as Record<string, string[]>

@@ -13,6 +13,8 @@ import {PluginContext} from '../pdk/context.js'
 import type {PluginStates} from '../pdk/state.js'
 import type {ProxyContext} from './context.js'
 import {MESSAGES, runResponseHandlers, sendError, sendOwn} from './responses.js'
+import {clientBodyFailed} from './client-body.js'
+import {ClientBodyError} from '../pdk/request-body.js'
 
 /**
  * Returns false when a plugin answered the client (exit, error or failure). Synchronous
@@ -121,6 +123,8 @@ export function pluginLogPhase(ctx: ProxyContext): void {
 }
 
 function pluginFailed(ctx: ProxyContext, name: string, err: unknown): void {
+  // the body it read failed because of the client: not the plugin's error
+  if (err instanceof ClientBodyError) return clientBodyFailed(ctx, err)
   ctx.log.error(`plugin ${name} failed in ${ctx.phase}: ${(err as Error)?.stack ?? String(err)}`, {plugin: name})
   sendError(ctx, 500, MESSAGES[500])
 }

@@ -32,6 +32,8 @@ import {HealthRegistry} from './health/registry.js'
 import {emptySnapshot, type ProxySnapshot} from './snapshot.js'
 import {Cancellation, keepaliveOf, UpstreamPools, type Keepalive, type UpstreamResponse} from './upstream/index.js'
 import {countRequest} from './connection-count.js'
+import {bodyRefused, clientBodyFailed} from './client-body.js'
+import {ClientBodyError} from '../pdk/request-body.js'
 import {downstreamServerKind} from './downstream/check.js'
 import {createDownstreamServer} from './downstream/server.js'
 import {headerPolicy, KONG_HEADERS, type HeaderPolicy} from './kong-headers.js'
@@ -164,6 +166,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
     // on the response): cancel a pending upstream try, log, drain
     const state: RequestState = {ctx, cancel: new Cancellation(), shared}
     ;(res as ServerResponse & {[STATE]?: RequestState})[STATE] = state
+    // the latest request on a connection is the one whose body the parser reads
+    ;(req.socket as Socket & {[READING]?: RequestState})[READING] = state
     res.on('close', onResponseClose)
     void run(state)
   }
@@ -176,6 +180,13 @@ export function createProxy(opts: ProxyOptions): Proxy {
     })
     server.on('clientError', (err: NodeJS.ErrnoException & {rawPacket?: Buffer}, socket: Socket) => {
       log.debug(`client error: ${err.code ?? err.message}`)
+      const reading = (socket as Socket & {[READING]?: RequestState})[READING]
+      if (reading !== undefined && !reading.ctx.req.complete && !reading.ctx.req.destroyed && err.code?.startsWith('HPE_')) {
+        // the client ended its side mid-body: it went away (the body's read fails as aborted, once the connection is gone)
+        if (err.code === 'HPE_INVALID_EOF_STATE') return void socket.destroy()
+        // a body the parser refused: the request being read answers (its id, its plugins)
+        return bodyRefused(reading.ctx, err, reading.cancel)
+      }
       if (!socket.writable || socket.destroyed) socket.destroy()
       else if (err.code?.startsWith('HPE_')) refuse(socket, refusedRequest(err))
       else socket.end(clientErrorReply(REFUSALS.bad, nextRequestId(), settings))
@@ -434,6 +445,8 @@ interface RequestState {
 }
 
 const STATE = Symbol('kctl.request')
+/** On a client connection: the state of its latest request. */
+const READING = Symbol('kctl.reading')
 
 function onResponseClose(this: ServerResponse & {[STATE]?: RequestState}): void {
   const state = this[STATE]!
@@ -471,6 +484,8 @@ async function run(state: RequestState): Promise<void> {
     await responsePhase(ctx, upstreamRes)
   } catch (err) {
     upstreamRes?.drop() // nobody will read the body: let its connection (and peer slot) go
+    // the client went away or sent a body the parser refused: not our error
+    if (err instanceof ClientBodyError) return clientBodyFailed(ctx, err)
     ctx.log.error(`unexpected error while proxying: ${(err as Error)?.stack ?? err}`)
     if (res.headersSent) res.destroy()
     else sendError(ctx, 500, MESSAGES[500])

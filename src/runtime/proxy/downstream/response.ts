@@ -37,6 +37,8 @@ export function utcDate(): string {
 }
 
 const RE_CONN_CLOSE = /(?:^|\W)close(?:$|\W)/i
+/** Node's `checkInvalidHeaderChar`: what a header value, or a reason phrase, may not hold. */
+export const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/
 const RE_TE_CHUNKED = /(?:^|\W)chunked(?:$|\W)/i
 const CRLF = Buffer.from('\r\n')
 /** Pipelined responses waiting for their turn: past this many bytes kept, `write` asks to wait. */
@@ -166,6 +168,8 @@ export class DownstreamResponse extends EventEmitter {
         for (const k of Object.keys(headers)) if (k) this.setHeader(k, (headers as OutgoingHttpHeaders)[k] as HeaderValue)
       }
     }
+    // as Node's, after taking the reason and the headers: a CR, an LF, a NUL… would break the head
+    if (INVALID_HEADER_CHAR.test(this.statusMessage)) throw Object.assign(new TypeError('Invalid character in statusMessage'), {code: 'ERR_INVALID_CHAR'})
     if (code === 204 || code === 304 || (code >= 100 && code <= 199)) this.hasBody = false
     // as Node: a final answer to a client waiting for 100 Continue ends the connection
     if (this.expectContinue && !this.sent100) this.shouldKeepAlive = false

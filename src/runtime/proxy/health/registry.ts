@@ -157,25 +157,28 @@ export class HealthRegistry {
     const e = this.entries.get(upstreamId)
     if (!e) return
     const now = Date.now()
-    await Promise.all([...e.targets].filter(([, h]) => due(h, now)).map(([key, h]) => this.resolveTarget(key, h)))
+    await Promise.all([...e.targets].filter(([, h]) => due(h, now)).map(([key, h]) => this.resolveTarget(e, key, h)))
   }
 
   /** Starts resolving every target name that has no answer or an out-of-date one. */
   private resolveDue(): void {
     const now = Date.now()
-    for (const e of this.entries.values()) for (const [key, h] of e.targets) if (due(h, now) && !h.resolving) void this.resolveTarget(key, h)
+    for (const e of this.entries.values()) for (const [key, h] of e.targets) if (due(h, now) && !h.resolving) void this.resolveTarget(e, key, h)
   }
 
   /** One query per target at a time, at most MAX_LOOKUPS at once (the system's resolver shares libuv's threads with the proxy). */
-  private resolveTarget(key: string, h: TargetHealth): Promise<void> {
+  private resolveTarget(e: Entry, key: string, h: TargetHealth): Promise<void> {
     h.resolving ??= (async () => {
       if (this.lookups >= MAX_LOOKUPS) await new Promise<void>((r) => this.waiting.push(r))
       this.lookups++
       try {
         const r = await this.dns.resolve(parseTarget(key).host)
+        const counted = addressCount(h.resolution)
         h.resolution = r
         // the name resolves now: an earlier try's DNS failure is over
         if (!('error' in r)) h.dnsError = false
+        // as Kong's balancer adding or removing addresses: the weights (and the threshold) change
+        if (addressCount(r) !== counted && this.entries.get(e.upstream.id) === e) this.refresh(e)
       } finally {
         this.lookups--
         this.waiting.shift()?.()
@@ -265,12 +268,26 @@ function* activeTargets(e: Entry): Iterable<ActiveTarget> {
   for (const [key, h] of e.targets) yield {key, ...parseTarget(key), healthy: h.healthy, weight: h.weight}
 }
 
+/**
+ * How many addresses a target's weight counts for: Kong's balancer holds one address per
+ * record the target's name resolved to, each with the target's weight, so a target weighs
+ * its weight times that (an IP address resolves to itself; a name that does not resolve
+ * weighs nothing). Before its first answer a name counts as one: the proxy connects to it
+ * by name meanwhile (the Admin API waits for the answer before it shows weights).
+ */
+export function addressCount(resolution: Resolution | null): number {
+  if (resolution === null) return 1
+  return 'error' in resolution ? 0 : resolution.addresses.length
+}
+
+/** Kong's `totalWeight` and `unavailableWeight` of a balancer: every address of every target. */
 function weigh(e: Entry): {total: number; unavailable: number} {
   let total = 0
   let unavailable = 0
   for (const [key, h] of e.targets) {
-    total += h.weight
-    if (e.down.has(key)) unavailable += h.weight
+    const weight = h.weight * addressCount(h.resolution)
+    total += weight
+    if (e.down.has(key)) unavailable += weight
   }
   return {total, unavailable}
 }

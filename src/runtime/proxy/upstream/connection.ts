@@ -238,7 +238,7 @@ export class Connection {
 
   private readonly onHead = (
     _major: number, _minor: number, headers: string[] | undefined, _method: unknown, _url: unknown,
-    status: number, _message: string, _upgrade: boolean, keepAlive: boolean,
+    status: number, message: string | undefined, _upgrade: boolean, keepAlive: boolean,
   ): number => {
     if (!this.req) return 0 // the exchange failed earlier in this read
     if (status < 200) {
@@ -261,7 +261,7 @@ export class Connection {
     for (let i = 0; i < raw.length; i += 2) {
       if (raw[i].length === 10 && raw[i].toLowerCase() === 'keep-alive') this.hintMs = idleFromHint(raw[i + 1])
     }
-    const res = (this.response = new UpstreamResponse(status, raw, this))
+    const res = (this.response = new UpstreamResponse(status, raw, this, message ?? ''))
     // answered while a streamed body still goes out: its body is read within read_timeout
     if (this.upload) this.arm(this.req!.readTimeout)
     const resolve = this.resolve!

@@ -78,7 +78,8 @@ export class UpstreamResponse {
   private closeHooks: Array<() => void> | null = null
   private byName: Record<string, string | string[]> | null = null
 
-  constructor(readonly statusCode: number, readonly rawHeaders: string[], private conn: BodySource | null) {}
+  /** `statusMessage`: the reason phrase of the upstream's status line, as received ('' when none). */
+  constructor(readonly statusCode: number, readonly rawHeaders: string[], private conn: BodySource | null, readonly statusMessage = '') {}
 
   /** Lower-case names; repeated headers as lists (set-cookie, …). */
   get headers(): Record<string, string | string[]> {

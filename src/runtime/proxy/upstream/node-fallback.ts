@@ -99,7 +99,7 @@ export class NodeOriginPool {
     })
     out.on('response', (res) => {
       if (done) return res.destroy()
-      const r = (response = new UpstreamResponse(res.statusCode ?? 502, res.rawHeaders, {pause: () => res.pause(), resume: () => res.resume(), destroy: () => res.destroy()}))
+      const r = (response = new UpstreamResponse(res.statusCode ?? 502, res.rawHeaders, {pause: () => res.pause(), resume: () => res.resume(), destroy: () => res.destroy()}, res.statusMessage ?? ''))
       res.on('data', (chunk: Buffer) => r.push(chunk))
       res.on('end', () => {
         done = true
