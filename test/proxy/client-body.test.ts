@@ -26,6 +26,7 @@ async function bodyProxy(t: Cleanup, kind: ServerKind) {
   const s = service({url: `http://127.0.0.1:${up.port}`})
   const buffered = route({paths: ['/buffered'], service: {id: s.id}})
   const reading = route({paths: ['/plugin'], service: {id: s.id}})
+  const early = route({paths: ['/early'], service: {id: s.id}})
   const lines: string[] = []
   const saved = process.env.KCTL_NODE_HTTP_SERVER
   if (kind === 'node') process.env.KCTL_NODE_HTTP_SERVER = '1'
@@ -33,8 +34,8 @@ async function bodyProxy(t: Cleanup, kind: ServerKind) {
   try {
     const {port} = await startProxy(t, {
       services: [s],
-      routes: [buffered, reading],
-      plugins: [plugin('request-termination', {status_code: 200, echo: true}, {route: reading.id})],
+      routes: [buffered, reading, early],
+      plugins: [plugin('request-termination', {status_code: 200, echo: true}, {route: reading.id}), plugin('request-termination', {status_code: 403, message: 'no'}, {route: early.id})],
     }, {log: createLogger({level: 'info', write: (l) => lines.push(l)})})
     return {port, up, lines}
   } finally {
@@ -121,6 +122,32 @@ describe('a client that breaks the body the proxy buffers', () => {
         assert.equal(after.status, 200)
       })
     }
+  }
+
+  for (const {server, mode} of CASES) {
+    const skip = server === 'fast' && !fastAvailable ? "Node's internal parser is not usable here" : false
+    test(`${server} server, ${mode}: a request answered before its body was read, whose body then turns out malformed, has its connection closed`, {skip}, async (t) => {
+      useReadMode(t, mode)
+      const {port, lines} = await bodyProxy(t, server)
+      const s = net.connect(port, '127.0.0.1')
+      t.after(() => s.destroy())
+      await once(s, 'connect')
+      let text = ''
+      s.on('data', (d) => (text += d.toString('latin1')))
+      s.on('error', () => {})
+      const closed = once(s, 'close')
+      s.write(`${chunkedHead('/early')}5\r\nhello\r\n`)
+      await until('the early answer', () => text.includes('{"message":"no"}'))
+      assert.match(text, /^HTTP\/1\.1 403 Forbidden\r\n/)
+      // the rest of the body, which the connection discards, is malformed
+      s.write('zz\r\nmore\r\n0\r\n\r\n')
+      const outcome = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(r, 3000, 'still open'))])
+      assert.equal(outcome, 'closed', `the proxy closed the connection; it sent:\n${text}`)
+      const second = text.indexOf('HTTP/1.1', 1)
+      if (second !== -1) assert.match(text.slice(second), /^HTTP\/1\.1 400 Bad Request\r\n/)
+      assert.deepEqual(errorLines(lines), [])
+      assert.equal((await get(port, '/early')).status, 403, 'the node serves on')
+    })
   }
 
   test('an error that is not the client\'s still logs at error, with its stack, and answers 500', async (t) => {

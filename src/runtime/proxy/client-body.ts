@@ -29,7 +29,8 @@ export function bodyRefused(ctx: ProxyContext, err: Error & {code?: string}, can
   const refused = refuseBody(ctx.req, err)
   ctx.log.info(refused.message, {code: refused.code})
   cancel.abort()
-  if (ctx.res.headersSent) return void ctx.res.destroy()
+  // the head went: nothing can be answered, the connection goes (its parser failed)
+  if (ctx.res.headersSent) return void ctx.req.socket.destroy()
   ctx.res.shouldKeepAlive = false
   sendError(ctx, 400, MESSAGES[400])
 }

@@ -181,7 +181,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
     server.on('clientError', (err: NodeJS.ErrnoException & {rawPacket?: Buffer}, socket: Socket) => {
       log.debug(`client error: ${err.code ?? err.message}`)
       const reading = (socket as Socket & {[READING]?: RequestState})[READING]
-      if (reading !== undefined && !reading.ctx.req.complete && !reading.ctx.req.destroyed && err.code?.startsWith('HPE_')) {
+      // (only while that request is still answering: past its response, the rest of its body is discarded, and refused as below)
+      if (reading !== undefined && !reading.ctx.req.complete && !reading.ctx.req.destroyed && !reading.ctx.res.writableFinished && err.code?.startsWith('HPE_')) {
         // the client ended its side mid-body: it went away (the body's read fails as aborted, once the connection is gone)
         if (err.code === 'HPE_INVALID_EOF_STATE') return void socket.destroy()
         // a body the parser refused: the request being read answers (its id, its plugins)
@@ -450,6 +451,9 @@ const READING = Symbol('kctl.reading')
 
 function onResponseClose(this: ServerResponse & {[STATE]?: RequestState}): void {
   const state = this[STATE]!
+  // the connection no longer points at this request (nor keeps it while idle)
+  const socket = state.ctx.req.socket as (Socket & {[READING]?: RequestState}) | null
+  if (socket?.[READING] === state) socket[READING] = undefined
   if (!this.writableFinished) state.cancel.abort()
   logPhase(state.ctx)
   state.shared.closed(this)
