@@ -9,6 +9,7 @@ import {once} from 'node:events'
 import {createServer, connect, type Server, type Socket} from 'node:net'
 import {after, before, describe, test} from 'node:test'
 import {nativeWrites, writeLatin1} from '../../src/runtime/proxy/socket-write.js'
+import {until} from '../helpers/until.js'
 
 let server: Server
 const accepted: Socket[] = []
@@ -90,6 +91,27 @@ describe('writes straight to the socket handle', () => {
     assert.equal(all.slice(-5), 'xtail')
     while (!done) await new Promise((r) => setImmediate(r))
     assert.equal(client.bytesWritten, big.length + 4)
+    client.destroy()
+  })
+
+  test('a socket timeout is put off while a queued write still moves, as with socket.write', async () => {
+    const {client, peer} = await pair()
+    let timeouts = 0
+    client.setTimeout(300, () => timeouts++)
+    // the peer reads a little every 150 ms: never 300 ms without progress
+    peer.pause()
+    const reader = setInterval(() => {
+      peer.resume()
+      setTimeout(() => peer.pause(), 1)
+    }, 150)
+    let received = 0
+    peer.on('data', (d: Buffer) => (received += d.length))
+    const size = 24 * 1024 * 1024
+    await new Promise<void>((resolve, reject) => writeLatin1(client, 'w'.repeat(size), (err) => (err ? reject(err) : resolve())))
+    clearInterval(reader)
+    assert.equal(timeouts, 0, 'no timeout while the write moved')
+    peer.resume()
+    await until('the peer has every byte', () => received === size, {timeoutMs: 10_000})
     client.destroy()
   })
 

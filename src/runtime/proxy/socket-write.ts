@@ -15,7 +15,7 @@
  * returns. A write still queued when the socket is destroyed calls back with an error
  * (`socket.write` calls back with none, as if it had been written).
  */
-import type {Socket} from 'node:net'
+import {Socket} from 'node:net'
 import {getSystemErrorName} from 'node:util'
 
 export type WriteCallback = (err?: Error | null) => void
@@ -33,6 +33,7 @@ interface Binding {
   WriteWrap: new () => WriteReq
   streamBaseState: Int32Array
   kLastWriteWasAsync: number
+  kBytesWritten: number
 }
 interface Internals {
   _handle?: {writeLatin1String?(req: WriteReq, data: string): number} | null
@@ -41,12 +42,19 @@ interface Internals {
   encrypted?: boolean
 }
 
+/**
+ * The socket's record of its last write that went async: while the handle's queue moves
+ * away from it, the socket's inactivity timeout is put off (net.Socket's `_onTimeout`).
+ */
+const LAST_WRITE_QUEUE_SIZE: symbol | undefined = Object.getOwnPropertySymbols(new Socket()).find((k) => k.description === 'lastWriteQueueSize')
+
 /** Node's stream binding (what net.Socket writes with); null when this Node has none. */
 const BINDING: Binding | null = (() => {
   if (process.env.KCTL_NODE_NATIVE_WRITES === '0') return null
   try {
     const b = (process as unknown as {binding(name: string): Partial<Binding>}).binding('stream_wrap')
-    return typeof b.WriteWrap === 'function' && b.streamBaseState instanceof Int32Array && typeof b.kLastWriteWasAsync === 'number' ? (b as Binding) : null
+    const usable = typeof b.WriteWrap === 'function' && b.streamBaseState instanceof Int32Array && typeof b.kLastWriteWasAsync === 'number' && typeof b.kBytesWritten === 'number'
+    return usable && LAST_WRITE_QUEUE_SIZE !== undefined ? (b as Binding) : null
   } catch {
     return null
   }
@@ -79,8 +87,13 @@ export function writeLatin1(socket: Socket, data: string, callback?: WriteCallba
     return
   }
   // written whole now, or the rest queued in libuv: `written` runs once it is out
-  if (BINDING.streamBaseState[BINDING.kLastWriteWasAsync] === 0 && callback) process.nextTick(callback, null)
-  else req.async = true
+  if (BINDING.streamBaseState[BINDING.kLastWriteWasAsync] === 0) {
+    if (callback) process.nextTick(callback, null)
+    return
+  }
+  req.async = true
+  // as net.Socket does: a timeout while this write still moves is put off
+  ;(socket as unknown as Record<symbol, number>)[LAST_WRITE_QUEUE_SIZE!] = BINDING.streamBaseState[BINDING.kBytesWritten]
 }
 
 /** A queued write is out (or failed, or was cancelled by the socket's end). */
