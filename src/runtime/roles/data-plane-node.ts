@@ -117,8 +117,11 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const warmSoon = () => {
     stopWarming()
     warming = setTimeout(() => {
-      const steps = synced.warming()
+      const owner = synced
+      const steps = owner.warming()
       const step = () => {
+        // a kong.sync.v2 full sync replaces the whole SyncedConfig: this one is done with
+        if (synced !== owner) return
         const r = steps.next()
         if (!r.done) warmingStep = setImmediate(step)
         else if (r.value.length) clog.warn(`the ${r.value.join(', ')} of configuration ${hash} hash differently here than on the control plane; changes to them will be asked for whole`)
@@ -167,6 +170,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
       const fresh = new SyncedConfig()
       const state = fresh.loadOwn(toEntitySet(rows), version)
       if (state.hash !== hash) await swapIn(state.entities, state.hash)
+      stopWarming()
       synced = fresh
       wantFull = false
       counters.full_syncs++
