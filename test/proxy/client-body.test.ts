@@ -12,11 +12,10 @@ import net, {type AddressInfo} from 'node:net'
 import {describe, test} from 'node:test'
 import {createLogger} from '../../src/runtime/kit/log.js'
 import {ClientBodyError, readBody, refuseBody} from '../../src/runtime/pdk/request-body.js'
-import {downstreamServerKind} from '../../src/runtime/proxy/downstream/check.js'
 import {plugin} from '../plugins/fixtures.js'
 import {route, service} from '../router/fixtures.js'
 import {until} from '../helpers/until.js'
-import {get, READ_MODES, startProxy, startUpstream, useReadMode, type Cleanup} from './helpers.js'
+import {FAST_SERVER_AVAILABLE, get, READ_MODES, startProxy, startUpstream, useReadMode, type Cleanup} from './helpers.js'
 
 type ServerKind = 'fast' | 'node'
 
@@ -66,13 +65,6 @@ const chunkedHead = (path: string) => `POST ${path} HTTP/1.1\r\nHost: a.test\r\n
 
 const errorLines = (lines: string[]) => lines.filter((l) => /\[(error|crit|alert|emerg)\]/.test(l))
 
-const fastAvailable = (() => {
-  const saved = process.env.KCTL_NODE_HTTP_SERVER
-  delete process.env.KCTL_NODE_HTTP_SERVER
-  const kind = downstreamServerKind()
-  if (saved !== undefined) process.env.KCTL_NODE_HTTP_SERVER = saved
-  return kind === 'fast'
-})()
 
 const CASES: Array<{server: ServerKind; mode: (typeof READ_MODES)[number]}> = [
   ...READ_MODES.map((mode) => ({server: 'fast' as const, mode})),
@@ -81,7 +73,7 @@ const CASES: Array<{server: ServerKind; mode: (typeof READ_MODES)[number]}> = [
 
 describe('a client that breaks the body the proxy buffers', () => {
   for (const {server, mode} of CASES) {
-    const skip = server === 'fast' && !fastAvailable ? "Node's internal parser is not usable here" : false
+    const skip = server === 'fast' && !FAST_SERVER_AVAILABLE ? "Node's internal parser is not usable here" : false
     for (const path of ['/buffered', '/plugin']) {
       test(`${server} server, ${mode}, ${path}: a client gone mid-body is logged at info, no answer, the node serves on`, {skip}, async (t) => {
         useReadMode(t, mode)
@@ -125,7 +117,7 @@ describe('a client that breaks the body the proxy buffers', () => {
   }
 
   for (const {server, mode} of CASES) {
-    const skip = server === 'fast' && !fastAvailable ? "Node's internal parser is not usable here" : false
+    const skip = server === 'fast' && !FAST_SERVER_AVAILABLE ? "Node's internal parser is not usable here" : false
     test(`${server} server, ${mode}: a request answered before its body was read, whose body then turns out malformed, has its connection closed`, {skip}, async (t) => {
       useReadMode(t, mode)
       const {port, lines} = await bodyProxy(t, server)

@@ -11,9 +11,8 @@ import {createServer} from 'node:http'
 import net from 'node:net'
 import {describe, test} from 'node:test'
 import {createDownstreamServer} from '../../src/runtime/proxy/downstream/server.js'
-import {downstreamServerKind} from '../../src/runtime/proxy/downstream/check.js'
 import {route, service} from '../router/fixtures.js'
-import {READ_MODES, startProxy, startUpstream, useReadMode, type Cleanup} from './helpers.js'
+import {FAST_SERVER_AVAILABLE, READ_MODES, startProxy, startUpstream, useReadMode, type Cleanup} from './helpers.js'
 import {until} from '../helpers/until.js'
 
 /** Sends `parts` (written one by one, `gapMs` apart) on a new connection; resolves with all it read when the server closes it or `waitMs` passed. */
@@ -100,15 +99,8 @@ async function proxyOn(t: Cleanup, kind: 'fast' | 'node', upstreamPort: number):
   }
 }
 
-const fastAvailable = (() => {
-  const saved = process.env.KCTL_NODE_HTTP_SERVER
-  delete process.env.KCTL_NODE_HTTP_SERVER
-  const kind = downstreamServerKind()
-  if (saved !== undefined) process.env.KCTL_NODE_HTTP_SERVER = saved
-  return kind === 'fast'
-})()
 
-describe('proxy downstream server', {skip: fastAvailable ? false : "Node's internal parser is not usable here"}, () => {
+describe('proxy downstream server', {skip: FAST_SERVER_AVAILABLE ? false : "Node's internal parser is not usable here"}, () => {
   test('answers byte for byte as Node\'s server: proxied, HEAD, 404, 1.0, refusals (long request line, large headers, malformed)', async (t) => {
     const up = await startUpstream(t, 'a')
     const fast = await proxyOn(t, 'fast', up.port)
@@ -237,7 +229,7 @@ describe('proxy downstream server', {skip: fastAvailable ? false : "Node's inter
   })
 })
 
-describe('downstream server timeouts', {skip: fastAvailable ? false : "Node's internal parser is not usable here"}, () => {
+describe('downstream server timeouts', {skip: FAST_SERVER_AVAILABLE ? false : "Node's internal parser is not usable here"}, () => {
   /** A bare downstream server answering `ok`, with short timeouts; clientError answers 400 and closes, as the proxy's. */
   async function bare(t: Cleanup, opts: {headersTimeout?: number; requestTimeout?: number; keepAliveTimeout?: number; handler?: Parameters<typeof createDownstreamServer>[1]}) {
     const errors: string[] = []

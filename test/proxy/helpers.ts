@@ -8,6 +8,7 @@ import {createServer, request, type IncomingMessage, type Server, type ServerRes
 import type {AddressInfo} from 'node:net'
 import type {TestContext} from 'node:test'
 import {silentLogger} from '../../src/runtime/kit/log.js'
+import {downstreamServerKind} from '../../src/runtime/proxy/downstream/check.js'
 import {createProxy, type Proxy, type ProxyOptions} from '../../src/runtime/proxy/server.js'
 import {buildSnapshot, type EntitySet} from '../../src/runtime/proxy/snapshot.js'
 import {toEntitySet} from '../../src/runtime/schema/registry.js'
@@ -92,6 +93,15 @@ export function get(port: number, path: string, opts: {method?: string; headers?
 }
 
 /** How sockets are read in a test: by the parser itself (the default) or through `data` events (`KCTL_NODE_NATIVE_READS=0`); restored after it. */
+/** Whether the proxy's own HTTP/1.1 server can run on this Node (else it serves with `http.Server`). */
+export const FAST_SERVER_AVAILABLE = (() => {
+  const saved = process.env.KCTL_NODE_HTTP_SERVER
+  delete process.env.KCTL_NODE_HTTP_SERVER
+  const kind = downstreamServerKind()
+  if (saved !== undefined) process.env.KCTL_NODE_HTTP_SERVER = saved
+  return kind === 'fast'
+})()
+
 export const READ_MODES = ['native reads', 'data events'] as const
 export function useReadMode(t: Cleanup, mode: (typeof READ_MODES)[number]): void {
   const saved = process.env.KCTL_NODE_NATIVE_READS
