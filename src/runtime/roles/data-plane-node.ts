@@ -23,12 +23,12 @@ import {mkdirSync} from 'node:fs'
 import type {Server} from 'node:http'
 import type {NodeConf} from '../conf/defaults.js'
 import {CacheWriter, cachePath, readCache, readDeltaLog} from '../clustering/cache.js'
-import {configHash, EMPTY_CONFIG_HASH} from '../clustering/config-hash.js'
+import {configHash, EMPTY_CONFIG_HASH, type ConfigHashes} from '../clustering/config-hash.js'
 import {connectDataPlane, type ApplyResult} from '../clustering/data-plane.js'
 import {exportConfig} from '../clustering/export.js'
 import {decodeFrame, FrameError, type Change, type DecodedFrame} from '../clustering/frame.js'
 import {encodeDelta, reconfigureJson} from '../clustering/protocol.js'
-import {DeltaMismatch, SyncedConfig, type OwnState} from '../clustering/synced-config.js'
+import {DeltaMismatch, SyncedConfig, type SyncedState} from '../clustering/synced-config.js'
 import type {SyncV2Target} from '../clustering/data-plane-rpc.js'
 import {changesOf, lastChanges, type SyncV2Result} from '../clustering/sync-v2.js'
 import {exportRow} from '../clustering/export.js'
@@ -97,12 +97,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     await swapIn(next.entities, next.hash, decoded.changes)
     next.commit()
     counters.deltas_applied++
-    if (bytes) persist.append(bytes)
-    // the log is folded into a new whole cache once it is long
-    if (bytes && loggedDeltas >= COMPACT_AFTER) {
-      const table = exportConfig(next.entities)
-      persist.replace({json: reconfigureJson({timestamp: Date.now() / 1000, config_table: table, config_hash: next.hash, hashes: configHash(table), kctl_version: next.version})})
-    }
+    if (bytes) persist.append(bytes, () => wholeFrame(next))
     clog.notice(`configuration ${hash} applied (version ${synced.version}, ${decoded.changes.length} change${decoded.changes.length === 1 ? '' : 's'})`)
     return 'applied'
   }
@@ -117,11 +112,8 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   const warmSoon = () => {
     stopWarming()
     warming = setTimeout(() => {
-      const owner = synced
-      const steps = owner.warming()
+      const steps = synced.warming()
       const step = () => {
-        // a kong.sync.v2 full sync replaces the whole SyncedConfig: this one is done with
-        if (synced !== owner) return
         const r = steps.next()
         if (!r.done) warmingStep = setImmediate(step)
         else if (r.value.length) clog.warn(`the ${r.value.join(', ')} of configuration ${hash} hash differently here than on the control plane; changes to them will be asked for whole`)
@@ -133,9 +125,10 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
   // the cache follows off the event loop, in order; `loggedDeltas` counts what was queued
   const writer = new CacheWriter(conf.prefix, (err) => clog.warn(`could not write the config cache: ${err.message}`))
   const persist = {
-    append(bytes: Buffer) {
-      loggedDeltas++
+    /** Logs a delta; the log is folded into a new whole cache (`whole`) once it is long. */
+    append(bytes: Buffer, whole: () => {json: string}) {
       void writer.append(bytes)
+      if (++loggedDeltas >= COMPACT_AFTER) persist.replace(whole())
     },
     replace(frame: Buffer | {json: string}) {
       loggedDeltas = 0
@@ -145,7 +138,11 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
 
   /** kong.sync.v2: after changes that did not fit, the next get_delta asks for everything. */
   let wantFull = false
-  const wholeFrame = (s: OwnState) => ({json: reconfigureJson({timestamp: Date.now() / 1000, config_table: exportConfig(s.entities), config_hash: s.hash, hashes: s.hashes, kctl_version: s.version})})
+  /** A configuration to cache whole: its hashes computed when the state has none (a delta's, from a kctl CP). */
+  const wholeFrame = (s: SyncedState & {hashes?: ConfigHashes}) => {
+    const table = exportConfig(s.entities)
+    return {json: reconfigureJson({timestamp: Date.now() / 1000, config_table: table, config_hash: s.hash, hashes: s.hashes ?? configHash(table), kctl_version: s.version})}
+  }
   const refused = (why: string): 'resync' => {
     counters.resyncs_requested++
     wantFull = true
@@ -191,8 +188,7 @@ export async function startDataPlaneNode(conf: NodeConf, log: Logger): Promise<R
     next.commit()
     counters.deltas_applied++
     const logged = {from, version, deltas: last.map((c) => ({kind: c.kind, id: c.id, entity: c.entity && exportRow(getSchema(c.kind)!, c.entity)})), config_hash: next.hash, hashes: next.hashes, kctl_digest: next.digest}
-    persist.append(encodeDelta(logged))
-    if (loggedDeltas >= COMPACT_AFTER) persist.replace(wholeFrame(next))
+    persist.append(encodeDelta(logged), () => wholeFrame(next))
     clog.notice(`configuration ${hash} applied (version ${version}, ${last.length} change${last.length === 1 ? '' : 's'})`)
     return 'applied'
   }
