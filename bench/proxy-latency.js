@@ -24,7 +24,7 @@ import {availableParallelism} from 'node:os'
 import {join} from 'node:path'
 import {startOrigin} from './lib/nginx.js'
 import {freePort, stopAll, stopOnExit, tempDir} from './lib/proc.js'
-import {fmt, interleave, machine, markdownTable, median, percentile} from './lib/stats.js'
+import {bestPerRound, fmt, interleave, machine, markdownTable, median, pairedRatio, percentile} from './lib/stats.js'
 import {ensureTool} from './lib/tools.js'
 import {runWrk} from './lib/wrk.js'
 import {startTarget} from './proxy.js'
@@ -37,6 +37,7 @@ const rounds = Number(env('BENCH_ROUNDS', 3))
 const seconds = Number(env('BENCH_SECONDS', 10))
 const fraction = Number(env('BENCH_FRACTION', 0.7))
 const connections = 50
+const NODE_PEERS = ['fastify', 'fast-gateway', 'http-proxy']
 const pin = availableParallelism() > 1
 const proxyCpu = pin ? '0' : undefined
 const loadCpu = pin ? String(availableParallelism() - 1) : undefined
@@ -103,15 +104,21 @@ async function main() {
   const results = await interleave(targets, rounds, (t) => runH2load(t, rate, dir, n++),
     (t, r, res) => process.stderr.write(`round ${r + 1} ${t.name}: p50 ${fmt.ms(res.p50)} p99 ${fmt.ms(res.p99)} p99.9 ${fmt.ms(res.p999)} max ${fmt.ms(res.max)} ms, ${res.done} done, ${res.errors} errors\n`))
   await stopAll()
+  // per round, the Node peer with the lowest p99: each target's p99 against it, and how many
+  // rounds the target's p99 was at most every Node peer's
+  const p99 = (r) => r.p99
+  const bestPeer = bestPerRound(results, NODE_PEERS, p99, (x, y) => x < y)
   const rows = [...results].map(([name, runs]) => [
     LABEL[name] ?? name, fmt.int(max.get(name)), fmt.ms(median(runs.map((r) => r.p50))), fmt.ms(median(runs.map((r) => r.p99))),
+    bestPeer.length ? fmt.ratio(pairedRatio(runs, bestPeer, p99)) : '—',
+    bestPeer.length ? `${runs.filter((r, i) => r.p99 <= bestPeer[i].p99).length} of ${runs.length}` : '—',
     fmt.ms(median(runs.map((r) => r.p999))), fmt.ms(Math.max(...runs.map((r) => r.max))), `${(100 * median(runs.map((r) => r.behind))).toFixed(1)} %`, String(runs.reduce((a, r) => a + r.errors, 0)),
   ])
   console.log([
     `Machine: ${machine()}. Fixed rate ${rate} req/s for every target (${slowest ? `${Math.round(fraction * 100)} % of the slowest target's maximum, ${LABEL[slowest[0]] ?? slowest[0]}` : 'BENCH_RATE'}), ` +
       `h2load --h1 -c ${connections}, ${seconds} s × ${rounds} rounds, interleaved; proxies pinned to CPU ${proxyCpu ?? '—'}, h2load and the origin to CPU ${loadCpu ?? '—'}.`,
     '',
-    markdownTable(['target', 'max req/s (wrk, 3 s)', 'p50 ms', 'p99 ms (median of rounds)', 'p99.9 ms', 'max ms (all rounds)', 'behind schedule', 'errors'], rows),
+    markdownTable(['target', 'max req/s (wrk, 3 s)', 'p50 ms', 'p99 ms (median of rounds)', 'p99 vs the round\'s best Node peer (median)', 'rounds with p99 ≤ every Node peer\'s', 'p99.9 ms', 'max ms (all rounds)', 'behind schedule', 'errors'], rows),
   ].join('\n'))
 }
 

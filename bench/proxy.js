@@ -18,7 +18,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {startNginxProxy, startOrigin} from './lib/nginx.js'
 import {freePort, startProcess, stopAll, stopOnExit, treeTicks, waitForPort} from './lib/proc.js'
-import {fmt, interleave, machine, markdownTable, median} from './lib/stats.js'
+import {bestPerRound, fmt, interleave, machine, markdownTable, median, pairedRatio} from './lib/stats.js'
 import {ensureTool} from './lib/tools.js'
 import {runWrk} from './lib/wrk.js'
 import {availableParallelism} from 'node:os'
@@ -101,23 +101,30 @@ function report(results) {
       errors: runs.reduce((a, r) => a + r.non2xx + r.socketErrors, 0),
     })
   }
-  const nginx = m.get('nginx')?.rps
   const fastest = NODE_PEERS.filter((n) => m.has(n)).sort((a, b) => m.get(b).rps - m.get(a).rps)[0]
-  const peer = fastest ? m.get(fastest) : null
   const leanest = NODE_PEERS.filter((n) => m.has(n)).sort((a, b) => m.get(b).perCpuSecond - m.get(a).perCpuSecond)[0]
-  const cpuPeer = leanest ? m.get(leanest) : null
-  const plain = m.get('node-http')
-  const rows = [...m].map(([name, r]) => [
-    LABEL[name], fmt.int(r.rps), fmt.ms(r.p50), fmt.ms(r.p99),
-    fmt.ratio(r.rps / nginx), fmt.ratio(r.rps / peer?.rps), peer ? fmt.ratio(r.p99 / peer.p99) : '—',
-    `${Math.round(r.busy * 100)} %`, fmt.int(r.perCpuSecond), fmt.ratio(r.perCpuSecond / cpuPeer?.perCpuSecond), fmt.ratio(r.perCpuSecond / plain?.perCpuSecond), String(r.errors),
-  ])
+  // every ratio is the median of per-round ratios: a target against the other's run of the same round
+  const peerRuns = bestPerRound(results, NODE_PEERS, (r) => r.rps)
+  const leanRuns = bestPerRound(results, NODE_PEERS, (r) => r.perCpuSecond)
+  const against = (runs, other, pick) => (other?.length ? fmt.ratio(pairedRatio(runs, other, pick)) : '—')
+  const rps = (r) => r.rps
+  const perCpu = (r) => r.perCpuSecond
+  const rows = [...m].map(([name, r]) => {
+    const runs = results.get(name)
+    return [
+      LABEL[name], fmt.int(r.rps), fmt.ms(r.p50), fmt.ms(r.p99),
+      against(runs, results.get('nginx'), rps), against(runs, peerRuns, rps), against(runs, peerRuns, (x) => x.p99),
+      `${Math.round(r.busy * 100)} %`, fmt.int(r.perCpuSecond), against(runs, leanRuns, perCpu), against(runs, results.get('node-http'), perCpu), String(r.errors),
+    ]
+  })
   return [
     `Machine: ${machine()}. ${seconds} s per run × ${rounds} rounds, interleaved; wrk -t1 -c${connections} --latency; ` +
       (pin ? `proxies pinned to CPU ${proxyCpu}, wrk and the nginx origin to CPU ${loadCpu} (taskset).` : 'no CPU pinning.'),
     `kctl runs 1 process except the node_worker_processes = 2 row${pin ? ', which is not pinned (its 2 workers share both CPUs with wrk and the origin)' : ''}; ` +
-      `${m.has('kctl-1') && m.has('kctl-1-w2') ? `2 workers / 1 worker: ${fmt.ratio(m.get('kctl-1-w2').rps / m.get('kctl-1').rps)}. ` : ''}Fastest Node proxy peer: ${fastest ? LABEL[fastest] : '—'}; ` +
-      `the one with the most requests per CPU-second: ${leanest ? LABEL[leanest] : '—'}. CPU: the target's processes (not wrk's, not the origin's), user + system.`,
+      `${m.has('kctl-1') && m.has('kctl-1-w2') ? `2 workers / 1 worker: ${fmt.ratio(pairedRatio(results.get('kctl-1-w2'), results.get('kctl-1'), rps))}. ` : ''}` +
+      `Ratios are medians of per-round ratios, each against the other's run in the same round; "the fastest Node peer" is the fastest of that round ` +
+      `(over all rounds: ${fastest ? LABEL[fastest] : '—'}), and so is the one with the most requests per CPU-second (over all rounds: ${leanest ? LABEL[leanest] : '—'}). ` +
+      `CPU: the target's processes (not wrk's, not the origin's), user + system.`,
     '',
     markdownTable(['target', 'req/s (median)', 'p50 ms', 'p99 ms', 'vs nginx', 'vs fastest Node peer', 'p99 vs that peer', 'CPU', 'req per CPU-second', 'per CPU-s vs best Node peer', 'per CPU-s vs plain Node', 'errors'], rows),
   ].join('\n')

@@ -35,6 +35,26 @@ export async function interleave(entries, rounds, measure, onResult = () => {}) 
   return out
 }
 
+/**
+ * The median over rounds of `pick(a[r]) / pick(b[r])`: each ratio compares two runs made
+ * seconds apart, so a machine that speeds up or slows down between rounds does not move it
+ * the way it moves a ratio of medians. `a` and `b` are arrays of per-round results.
+ */
+export function pairedRatio(a, b, pick) {
+  return median(a.map((x, r) => (b[r] === undefined ? NaN : pick(x) / pick(b[r]))))
+}
+
+/**
+ * Per round, the result of the entry whose `pick` is best (`better(x, y)` true when x beats
+ * y) among `names`: e.g. the fastest Node peer of each round, which a paired ratio then
+ * compares against. Empty when none of `names` ran.
+ */
+export function bestPerRound(results, names, pick, better = (x, y) => x > y) {
+  const series = names.filter((n) => results.has(n)).map((n) => results.get(n))
+  if (series.length === 0) return []
+  return series[0].map((_, r) => series.map((s) => s[r]).filter((x) => x !== undefined).reduce((best, x) => (better(pick(x), pick(best)) ? x : best)))
+}
+
 /** A Markdown table; `rows` are arrays of cells already formatted. */
 export function markdownTable(header, rows) {
   const line = (cells) => `| ${cells.join(' | ')} |`
