@@ -1,33 +1,57 @@
 /**
  * Counters for the `local` rate-limiting policy: per proxy, in memory, in fixed windows
- * aligned on the UTC calendar as Kong's are. A counter whose window has passed counts
- * from zero again; stale ones are swept when the map grows, not on every request.
+ * aligned on the UTC calendar as Kong's are: one map entry per identifier and scope, with a
+ * slot per period. A counter whose window has passed counts from zero again; stale ones are
+ * swept when the map grows, not on every request.
  */
 export const PERIODS = ['second', 'minute', 'hour', 'day', 'month', 'year'] as const
 export type Period = (typeof PERIODS)[number]
 
 const SWEEP_AT = 100_000
 
-export class LocalCounters {
-  private readonly map = new Map<string, {window: number; count: number}>()
+/**
+ * One identifier's counters in one scope, a slot per period (`PERIODS` order): the window a
+ * count is for (its start), when that window ends, and the count.
+ */
+export interface CounterSet {
+  readonly starts: number[]
+  readonly ends: number[]
+  readonly counts: number[]
+}
 
-  get(key: string, window: number): number {
-    const c = this.map.get(key)
-    return c && c.window === window ? c.count : 0
+export class LocalCounters {
+  private readonly map = new Map<string, CounterSet>()
+
+  /** The counters of `key` (e.g. scope and identifier), made empty on first use. */
+  of(key: string): CounterSet {
+    let set = this.map.get(key)
+    if (set === undefined) {
+      if (this.map.size >= SWEEP_AT) this.sweep()
+      set = {starts: [0, 0, 0, 0, 0, 0], ends: [0, 0, 0, 0, 0, 0], counts: [0, 0, 0, 0, 0, 0]}
+      this.map.set(key, set)
+    }
+    return set
   }
 
-  increment(key: string, window: number, by = 1): void {
-    const c = this.map.get(key)
-    if (c && c.window === window) c.count += by
+  /** The count of period slot `p` in the window starting at `start` (0 once another window began). */
+  static get(set: CounterSet, p: number, start: number): number {
+    return set.starts[p] === start ? set.counts[p] : 0
+  }
+
+  /** Counts `by` in period slot `p` for the window `start`–`end`; a new window counts from zero. */
+  static increment(set: CounterSet, p: number, start: number, end: number, by = 1): void {
+    if (set.starts[p] === start) set.counts[p] += by
     else {
-      if (this.map.size >= SWEEP_AT) this.sweep()
-      this.map.set(key, {window, count: by})
+      set.starts[p] = start
+      set.ends[p] = end
+      set.counts[p] = by
     }
   }
 
+  /** Drops the counters whose every window has ended; if that frees too little, all of them. */
   private sweep(): void {
     const now = Date.now()
-    for (const [k, c] of this.map) if (c.window < now - 366 * 86_400_000) this.map.delete(k)
+    for (const [k, set] of this.map) if (set.ends.every((end) => end <= now)) this.map.delete(k)
     if (this.map.size >= SWEEP_AT) this.map.clear()
   }
 }

@@ -150,12 +150,82 @@ export const handler: PluginHandler<Config, unknown, State> = {
     const scope = scopeOf(k)
     if (conf.policy === 'redis') return redisAccess(k, conf, scope)
     if (conf.policy === 'cluster') return clusterAccess(k, conf, scope)
-    const now = Date.now()
-    const ws = windows(k, conf, scope, now, false)
-    const {local} = k.state
-    const used = ws.map((w) => local.get(w.key, w.start))
-    if (decide(k, conf, ws, used, now)) for (const w of ws) local.increment(w.key, w.start)
+    return localAccess(k, conf, scope)
   },
+}
+
+/** A configuration's limits, worked out once per configuration (its object) rather than per request. */
+interface Limits {
+  /** Slots (`PERIODS` indexes) of the periods it limits, in `PERIODS` order. */
+  slots: number[]
+  limits: number[]
+  /** Each limit as the header value that states it. */
+  limitText: string[]
+}
+
+const LIMITS = new WeakMap<Config, Limits>()
+
+function limitsOf(conf: Config): Limits {
+  let l = LIMITS.get(conf)
+  if (l === undefined) {
+    l = {slots: [], limits: [], limitText: []}
+    PERIODS.forEach((period, slot) => {
+      const limit = conf[period]
+      if (limit == null) return
+      l!.slots.push(slot)
+      l!.limits.push(limit)
+      l!.limitText.push(String(limit))
+    })
+    LIMITS.set(conf, l)
+  }
+  return l
+}
+
+/**
+ * The `local` policy, the one a single node counts in memory: `decide`'s rules, with one
+ * counter lookup per request and no per-request window objects, as it runs on every request
+ * of a limited route.
+ */
+function localAccess(k: PluginContext, conf: Config, scope: Scope): void {
+  const {slots, limits, limitText} = limitsOf(conf)
+  if (slots.length === 0) return
+  const now = Date.now()
+  const set = k.state.local.of(`${scope.route ?? EMPTY_UUID}:${scope.service ?? EMPTY_UUID}:${identifier(k, conf)}`)
+  const starts: number[] = []
+  const ends: number[] = []
+  let exceeded = false
+  for (let i = 0; i < slots.length; i++) {
+    const [start, end] = windowOf(PERIODS[slots[i]], now)
+    starts.push(start)
+    ends.push(end)
+    if (limits[i] - LocalCounters.get(set, slots[i], start) <= 0) exceeded = true
+  }
+  if (exceeded) {
+    const ws = slots.map((slot, i): Window => ({period: PERIODS[slot], limit: limits[i], start: starts[i], end: ends[i], key: ''}))
+    decide(k, conf, ws, slots.map((slot, i) => LocalCounters.get(set, slot, starts[i])), now)
+    return
+  }
+  // under every limit: decide's headers, set directly, and the request counted
+  let best = -1
+  let bestRemaining = 0
+  for (let i = 0; i < slots.length; i++) {
+    const remaining = limits[i] - LocalCounters.get(set, slots[i], starts[i]) - 1
+    if (best < 0 || remaining < bestRemaining || (remaining === bestRemaining && ends[i] > ends[best])) {
+      best = i
+      bestRemaining = remaining
+    }
+    if (!conf.hide_client_headers) {
+      const period = PERIODS[slots[i]]
+      k.setResponseHeader(HEADER_LIMIT[period], limitText[i])
+      k.setResponseHeader(HEADER_REMAINING[period], String(remaining))
+    }
+    LocalCounters.increment(set, slots[i], starts[i], ends[i])
+  }
+  if (!conf.hide_client_headers) {
+    k.setResponseHeader('ratelimit-limit', limitText[best])
+    k.setResponseHeader('ratelimit-remaining', String(bestRemaining))
+    k.setResponseHeader('ratelimit-reset', String(Math.max(1, Math.ceil((ends[best] - now) / 1000))))
+  }
 }
 
 /** What the counters are per; the client IP when the chosen one is unknown (as Kong). */

@@ -1,0 +1,51 @@
+/**
+ * The `local` policy's counters: a slot per period, a new window counting from zero, and the
+ * sweep that keeps the map bounded without losing a window still running.
+ */
+import assert from 'node:assert/strict'
+import {describe, test} from 'node:test'
+import {LocalCounters, PERIODS, windowOf} from '../../src/runtime/plugins/rate-limiting/counters.js'
+
+const MINUTE = PERIODS.indexOf('minute')
+const HOUR = PERIODS.indexOf('hour')
+const SECOND = PERIODS.indexOf('second')
+
+describe('rate-limiting: local counters', () => {
+  test('each period counts in its own slot; a new window starts from zero', () => {
+    const counters = new LocalCounters()
+    const set = counters.of('route:service:consumer')
+    const now = Date.UTC(2026, 0, 1, 10, 0, 30)
+    const [m0, m1] = windowOf('minute', now)
+    const [h0, h1] = windowOf('hour', now)
+    for (let i = 0; i < 3; i++) LocalCounters.increment(set, MINUTE, m0, m1)
+    LocalCounters.increment(set, HOUR, h0, h1)
+    assert.equal(counters.of('route:service:consumer'), set, 'the same key gives the same counters')
+    assert.equal(LocalCounters.get(set, MINUTE, m0), 3)
+    assert.equal(LocalCounters.get(set, HOUR, h0), 1)
+    // the next minute: the minute counts from zero, the hour goes on
+    const [n0, n1] = windowOf('minute', now + 60_000)
+    assert.equal(LocalCounters.get(set, MINUTE, n0), 0)
+    LocalCounters.increment(set, MINUTE, n0, n1)
+    LocalCounters.increment(set, HOUR, h0, h1)
+    assert.equal(LocalCounters.get(set, MINUTE, n0), 1)
+    assert.equal(LocalCounters.get(set, MINUTE, m0), 0, 'the old window is gone')
+    assert.equal(LocalCounters.get(set, HOUR, h0), 2)
+    assert.equal(LocalCounters.get(counters.of('other'), MINUTE, n0), 0, 'another identifier has its own')
+  })
+
+  test('past 100,000 identifiers the ended ones are dropped, the running ones kept', () => {
+    const counters = new LocalCounters()
+    const now = Date.now()
+    const [s0, s1] = windowOf('second', now - 10_000)
+    const [h0, h1] = windowOf('hour', now + 3_600_000)
+    // one that still counts (its hour has not ended), then 99,999 whose only window ended
+    LocalCounters.increment(counters.of('running'), HOUR, h0, h1)
+    for (let i = 1; i < 100_000; i++) LocalCounters.increment(counters.of(`ended-${i}`), SECOND, s0, s1)
+    const ended = counters.of('ended-1')
+    // the map is full: the next new identifier sweeps it
+    LocalCounters.increment(counters.of('new'), MINUTE, ...windowOf('minute', now))
+    assert.equal(LocalCounters.get(counters.of('running'), HOUR, h0), 1, 'a running window survives the sweep')
+    assert.notEqual(counters.of('ended-1'), ended, 'an ended one was dropped (its key now gets fresh counters)')
+    assert.equal(LocalCounters.get(counters.of('new'), MINUTE, windowOf('minute', now)[0]), 1)
+  })
+})
