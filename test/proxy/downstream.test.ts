@@ -229,6 +229,45 @@ describe('proxy downstream server', {skip: FAST_SERVER_AVAILABLE ? false : "Node
   })
 })
 
+describe('downstream request headers', {skip: FAST_SERVER_AVAILABLE ? false : "Node's internal parser is not usable here"}, () => {
+  test("headers, headersDistinct and one header's values are Node's, for the same bytes", async (t) => {
+    const names = ['apikey', 'x-multi', 'cookie', 'set-cookie', 'host', 'content-type', 'absent', 'x_under']
+    type Seen = {headers: unknown; distinct: unknown; values: unknown[]}
+    const seen = (req: {headers: unknown; headersDistinct: Record<string, string[] | undefined>; headerValues?: (n: string) => string[] | undefined}, distinctFirst: boolean): Seen => {
+      // one header's values, before or after the whole object was built
+      const distinct = distinctFirst ? req.headersDistinct : null
+      const values = names.map((n) => (req.headerValues ? req.headerValues(n) : req.headersDistinct[n]) ?? null)
+      return {headers: req.headers, distinct: {...(distinct ?? req.headersDistinct)}, values}
+    }
+    const got: Record<string, Seen> = {}
+    const answer = (key: string, distinctFirst: boolean) => (req: never, res: {writeHead: (s: number, h: Record<string, number>) => void; end: (b: string) => void}) => {
+      got[key] = seen(req, distinctFirst)
+      res.writeHead(200, {'content-length': 2})
+      res.end('ok')
+    }
+    const listen = async (server: net.Server) => {
+      server.listen(0, '127.0.0.1')
+      await once(server, 'listening')
+      t.after(() => new Promise<void>((r) => server.close(() => r())))
+      return (server.address() as net.AddressInfo).port
+    }
+    const request = 'GET / HTTP/1.1\r\nHost: a.test\r\nAPIKey: one\r\nX-Multi: a\r\nx-multi: b\r\nX-MULTI: c\r\nCookie: x=1\r\ncookie: y=2\r\n' +
+      'Set-Cookie: s=1\r\nset-cookie: s=2\r\nContent-Type: text/plain\r\ncontent-type: text/html\r\nX_Under: u\r\nConnection: close\r\n\r\n'
+    for (const distinctFirst of [false, true]) {
+      const node = createServer({keepAliveTimeout: 1000}, answer('node', distinctFirst) as never)
+      const fast = createDownstreamServer({keepAliveTimeout: 1000}, answer('fast', distinctFirst) as never)
+      for (const port of [await listen(node), await listen(fast as unknown as net.Server)]) {
+        const r = await exchange(port, [request], {until: (text) => responses(text).length === 1})
+        assert.equal(responses(r.text)[0]?.status, 200)
+      }
+      assert.deepEqual(got.fast.headers, got.node.headers)
+      assert.deepEqual(got.fast.distinct, got.node.distinct)
+      assert.deepEqual(got.fast.values, got.node.values, `one header's values${distinctFirst ? ', after headersDistinct' : ''}`)
+      assert.deepEqual(got.fast.values.slice(0, 2), [['one'], ['a', 'b', 'c']])
+    }
+  })
+})
+
 describe('downstream server timeouts', {skip: FAST_SERVER_AVAILABLE ? false : "Node's internal parser is not usable here"}, () => {
   /** A bare downstream server answering `ok`, with short timeouts; clientError answers 400 and closes, as the proxy's. */
   async function bare(t: Cleanup, opts: {headersTimeout?: number; requestTimeout?: number; keepAliveTimeout?: number; handler?: Parameters<typeof createDownstreamServer>[1]}) {

@@ -62,7 +62,9 @@ export class PluginContext<S = unknown> {
    * most repeated headers into one; Kong's `get_headers()` gives them as a list).
    */
   headerValues(name: string): string[] {
-    return this.ctx.req.headersDistinct[name] ?? []
+    // the proxy's own request finds one header without building them all
+    const req = this.ctx.req as RequestView['req'] & {headerValues?: (name: string) => string[] | undefined}
+    return (req.headerValues !== undefined ? req.headerValues(name) : req.headersDistinct[name]) ?? []
   }
   /** The request target as received (path and query; nginx's `$request_uri`). */
   get rawRequestTarget(): string {

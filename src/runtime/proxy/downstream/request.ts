@@ -83,6 +83,22 @@ export class DownstreamRequest extends Readable {
     return (this.distinct = out)
   }
 
+  /**
+   * `headersDistinct[name]` (`name` in lower case) without building the whole object, for a
+   * plugin that reads one header: every value of its lines, in order, or undefined.
+   */
+  headerValues(name: string): string[] | undefined {
+    if (this.distinct !== null) return this.distinct[name]
+    let out: string[] | undefined
+    const raw = this.rawHeaders
+    const n = Math.min(raw.length, MAX_HEADER_ENTRIES)
+    for (let i = 0; i < n; i += 2) {
+      const k = raw[i]
+      if (k.length === name.length && k.toLowerCase() === name) (out ??= []).push(raw[i + 1])
+    }
+    return out
+  }
+
   override read(size?: number): unknown {
     this.consumed = true
     return super.read(size)
