@@ -17,7 +17,7 @@ import {generateClusterCertificate} from '../../src/pki/index.js'
 import {configHash} from '../../src/runtime/clustering/config-hash.js'
 import {exportConfig} from '../../src/runtime/clustering/export.js'
 import {encodeReconfigure} from '../../src/runtime/clustering/protocol.js'
-import {killAll, spawnNode} from '../helpers/nodes.js'
+import {dataPlaneValues, killAll, spawnNode} from '../helpers/nodes.js'
 import {route, service} from '../router/fixtures.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'kctl-dp-apply-'))
@@ -66,16 +66,7 @@ describe('data plane apply', () => {
     const [proxyPort, statusPort] = [await findFreePort(), await findFreePort()]
     const dp = spawnNode(
       dir,
-      {
-        role: 'data_plane',
-        database: 'off',
-        cluster_control_plane: `127.0.0.1:${cpPort}`,
-        proxy_listen: `127.0.0.1:${proxyPort}`,
-        status_listen: `127.0.0.1:${statusPort}`,
-        cluster_cert: certFile,
-        cluster_cert_key: keyFile,
-        cluster_ping_interval: 1,
-      },
+      dataPlaneValues({cluster: cpPort, proxy: proxyPort, status: statusPort}, {cluster_cert: certFile, cluster_cert_key: keyFile}),
       {status: `http://127.0.0.1:${statusPort}`},
     )
     await dp.waitOutput(/connected to control plane/)

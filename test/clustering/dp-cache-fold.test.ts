@@ -24,7 +24,7 @@ import type {Change} from '../../src/runtime/clustering/frame.js'
 import {decodeBasicInfo, decodeGetDelta, encodeDelta, encodeReconfigure, type BasicInfo} from '../../src/runtime/clustering/protocol.js'
 import {SyncedConfig, type OwnState} from '../../src/runtime/clustering/synced-config.js'
 import {getSchema, toEntitySet} from '../../src/runtime/schema/registry.js'
-import {killAll, spawnNode, type NodeProcess} from '../helpers/nodes.js'
+import {dataPlaneValues, killAll, spawnNode, type NodeProcess} from '../helpers/nodes.js'
 import {until} from '../helpers/until.js'
 import {route, service} from '../router/fixtures.js'
 
@@ -142,16 +142,7 @@ describe('data plane config cache', () => {
     const cp = await standInControlPlane(cpPort)
     t.after(() => cp.close())
     const statusUrl = `http://127.0.0.1:${statusPort}`
-    const values = {
-      role: 'data_plane',
-      database: 'off',
-      cluster_control_plane: `127.0.0.1:${cpPort}`,
-      proxy_listen: `127.0.0.1:${proxyPort}`,
-      status_listen: `127.0.0.1:${statusPort}`,
-      cluster_cert: certFile,
-      cluster_cert_key: keyFile,
-      cluster_ping_interval: 1,
-    }
+    const values = dataPlaneValues({cluster: cpPort, proxy: proxyPort, status: statusPort}, {cluster_cert: certFile, cluster_cert_key: keyFile})
     const spawned: NodeProcess[] = []
     t.after(() => Promise.all(spawned.map((n) => n.stop('SIGKILL'))))
     const dp = spawnNode(dir, values, {status: statusUrl})

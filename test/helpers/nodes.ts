@@ -153,18 +153,23 @@ export async function startControlPlane(dir: string, pg: TestPostgres, database:
   return {node, admin: `http://127.0.0.1:${admin}`, status: `http://127.0.0.1:${status}`, cluster, values}
 }
 
-/** Spawns a data plane of the CP on `cluster` (does not wait: a refused DP never gets ready). */
-export async function spawnDataPlane(dir: string, cluster: number, extra: ConfValues = {}): Promise<DataPlaneNode> {
-  const [proxy, status] = [await findFreePort(), await findFreePort()]
-  const values = {
+/** kong.conf values of a data plane of the CP on port `cluster`, listening on `proxy` and `status` (127.0.0.1), pinging each second. */
+export function dataPlaneValues(ports: {cluster: number; proxy: number; status: number}, extra: ConfValues = {}): ConfValues {
+  return {
     role: 'data_plane',
     database: 'off',
-    cluster_control_plane: `127.0.0.1:${cluster}`,
-    proxy_listen: `127.0.0.1:${proxy}`,
-    status_listen: `127.0.0.1:${status}`,
+    cluster_control_plane: `127.0.0.1:${ports.cluster}`,
+    proxy_listen: `127.0.0.1:${ports.proxy}`,
+    status_listen: `127.0.0.1:${ports.status}`,
     cluster_ping_interval: 1,
     ...extra,
   }
+}
+
+/** Spawns a data plane of the CP on `cluster` (does not wait: a refused DP never gets ready). */
+export async function spawnDataPlane(dir: string, cluster: number, extra: ConfValues = {}): Promise<DataPlaneNode> {
+  const [proxy, status] = [await findFreePort(), await findFreePort()]
+  const values = dataPlaneValues({cluster, proxy, status}, extra)
   const node = spawnNode(dir, values, {status: `http://127.0.0.1:${status}`})
   return {node, proxy: `http://127.0.0.1:${proxy}`, status: `http://127.0.0.1:${status}`, values}
 }

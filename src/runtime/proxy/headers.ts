@@ -19,6 +19,26 @@ const REQUEST_HOP = new Set(['connection', 'keep-alive', 'proxy', 'proxy-connect
 const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade'])
 export const HOP_BY_HOP_NAMES: ReadonlySet<string> = new Set([...RESPONSE_HOP, 'trailer'])
 
+/**
+ * `{...a, ...b}` for the header objects of a response, made without object spread: on Node
+ * 20's V8 an object literal that spreads an object and then has more properties (another
+ * spread, or a key after it) comes out of the young generation promoted. One such object per
+ * response put about 5 % of everything the proxy allocated into the old generation under
+ * load: scavenges of 5–15 ms, and a mark-compact every few seconds. Later sources win; a
+ * `__proto__` key stays an own property, as spread keeps it.
+ */
+export function mergeHeaders<V>(...sources: Array<Readonly<Record<string, V>> | null | undefined>): Record<string, V> {
+  const out: Record<string, V> = {}
+  for (const source of sources) {
+    if (!source) continue
+    for (const k of Object.keys(source)) {
+      if (k === '__proto__') Object.defineProperty(out, k, {value: source[k], enumerable: true, writable: true, configurable: true})
+      else out[k] = source[k]
+    }
+  }
+  return out
+}
+
 /** Whether a `TE` request header lists `trailers` (Kong then sends `TE: trailers` upstream and keeps `Trailer`). */
 export function wantsTrailers(te: string | string[] | undefined): boolean {
   if (te === undefined) return false

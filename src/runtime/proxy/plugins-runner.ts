@@ -14,6 +14,7 @@ import type {PluginStates} from '../pdk/state.js'
 import type {ProxyContext} from './context.js'
 import {MESSAGES, runResponseHandlers, sendError, sendOwn} from './responses.js'
 import {clientBodyFailed} from './client-body.js'
+import {mergeHeaders} from './headers.js'
 import {ClientBodyError} from '../pdk/request-body.js'
 
 /**
@@ -145,7 +146,7 @@ function collectRest(ctx: ProxyContext, plan: Plan, from: number): void {
 
 function sendExit(ctx: ProxyContext, k: PluginContext): void {
   const exit = k.exited!
-  const headers = {...ctx.responseHeaders, ...exit.headers}
+  const headers = mergeHeaders(ctx.responseHeaders, exit.headers)
   if (exit.message !== undefined) return sendError(ctx, exit.status, exit.message, headers)
   if (ctx.res.headersSent) return void ctx.res.destroy()
   sendOwn(ctx, exit.status, headers, exit.body ?? '')

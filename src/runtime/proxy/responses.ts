@@ -6,6 +6,7 @@
 import type {ProxyContext} from './context.js'
 import {CONTENT_TYPES, errorBody, negotiateError, type ErrorFormat} from './error-format.js'
 import {GATEWAY_VERSION} from '../kit/version.js'
+import {mergeHeaders} from './headers.js'
 
 export const MESSAGES = {
   400: 'Bad request',
@@ -73,7 +74,7 @@ export function sendError(r: Responder, status: number, message: string, headers
   const fromPlugins = r.responseHeaders
   const body = errorBody(format, message, r.requestId, r.errorTemplates)
   // proxied: the upstream was tried (its latency is known)
-  sendOwn(r, status, {...fromPlugins, ...rest, 'content-type': CONTENT_TYPES[format]}, body, proxyFailure && r.latencies?.upstream !== undefined)
+  sendOwn(r, status, mergeHeaders<string | number | string[]>(fromPlugins, rest, {'content-type': CONTENT_TYPES[format]}), body, proxyFailure && r.latencies?.upstream !== undefined)
 }
 
 /**
@@ -147,7 +148,7 @@ export function sendOwn(r: Responder, status: number, headers: Record<string, st
     r.res.end()
     return
   }
-  r.res.writeHead(status, generatedHeaders(r, {...headers, 'content-length': Buffer.byteLength(body)}, proxied))
+  r.res.writeHead(status, generatedHeaders(r, mergeHeaders<string | number | string[]>(headers, {'content-length': Buffer.byteLength(body)}), proxied))
   r.res.end(body)
 }
 
@@ -160,6 +161,6 @@ function errorFormat(r: Responder, proxyFailure: boolean): ErrorFormat {
 /** A response without a body (redirects), with the gateway's usual headers. */
 export function sendEmpty(r: Responder, status: number, headers: Record<string, string> = {}): void {
   if (r.res.headersSent) return void r.res.destroy()
-  r.res.writeHead(status, generatedHeaders(r, {...headers, 'content-length': 0}))
+  r.res.writeHead(status, generatedHeaders(r, mergeHeaders<string | number>(headers, {'content-length': 0})))
   r.res.end()
 }

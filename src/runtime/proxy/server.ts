@@ -39,6 +39,7 @@ import {createDownstreamServer} from './downstream/server.js'
 import {headerPolicy, KONG_HEADERS, type HeaderPolicy} from './kong-headers.js'
 import {clientAddress, NO_TRUSTED_IPS, realIpSettings, type RealIpSettings} from './real-ip.js'
 import type {NodeConf} from '../conf/defaults.js'
+import {LiveSet} from './live-set.js'
 
 export interface ProxyStats {
   connections_active: number
@@ -124,8 +125,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
   health.sync(snapshot.upstreams)
   const pluginStates = new PluginStates({database: opts.database, trustedCertificates: opts.trustedCertificates})
   const servers: Server[] = []
-  const sockets = new Set<Socket>()
-  const inFlight = new Set<ServerResponse>()
+  const sockets = new LiveSet<Socket>()
+  const inFlight = new LiveSet<ServerResponse>()
   const counters = {accepted: 0, requests: 0}
   let drained: (() => void) | null = null
 

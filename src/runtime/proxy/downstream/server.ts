@@ -10,6 +10,7 @@ import tls from 'node:tls'
 import {DownstreamConnection, type ConnectionServer} from './connection.js'
 import type {DownstreamRequest} from './request.js'
 import type {DownstreamResponse} from './response.js'
+import {LiveSet} from '../live-set.js'
 
 
 export interface DownstreamServerOptions {
@@ -32,7 +33,7 @@ export type DownstreamServer = net.Server & {
 
 export function createDownstreamServer(opts: DownstreamServerOptions, onRequest: (req: DownstreamRequest, res: DownstreamResponse) => void): DownstreamServer {
   const server = (opts.tls ? tls.createServer({...opts.tls}) : net.createServer({allowHalfOpen: true, noDelay: true})) as DownstreamServer
-  const connections = new Set<DownstreamConnection>()
+  const connections = new LiveSet<DownstreamConnection>()
   const owner: ConnectionServer = {
     keepAliveTimeout: opts.keepAliveTimeout,
     headersTimeout: opts.headersTimeout ?? 60_000,

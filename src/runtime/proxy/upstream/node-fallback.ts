@@ -93,7 +93,7 @@ export class NodeOriginPool {
       if (!response && out.reusedSocket && mayRetry && (req.body === null || Buffer.isBuffer(req.body) || req.replay)) {
         done = true
         req.signal?.onAbort(null)
-        return this.try(req.replay ? {...req, body: req.replay()} : req, resolve, reject, false)
+        return this.try(req.replay ? Object.assign({}, req, {body: req.replay()}) : req, resolve, reject, false)
       }
       fail(!connected ? classifyConnect(err) : new UpstreamFailure('error', `${err.code ?? 'error'}: ${err.message}`))
     })

@@ -9,13 +9,14 @@ import tls from 'node:tls'
 import {Connection, type ConnectionOwner} from './connection.js'
 import type {UpstreamResponse} from './exchange.js'
 import {KONG_KEEPALIVE, UpstreamFailure, type ClientRequest, type Keepalive, type Origin} from './types.js'
+import {LiveSet} from '../live-set.js'
 
 const SHUTTING_DOWN = () => new UpstreamFailure('error', 'the proxy is shutting down')
 
 /** Connections to one origin; idle ones are reused last-in first-out. */
 export class OriginPool implements ConnectionOwner {
   private readonly idle: Connection[] = []
-  private readonly all = new Set<Connection>()
+  private readonly all = new LiveSet<Connection>()
   private session: Buffer | undefined
   private closed = false
 
@@ -32,7 +33,7 @@ export class OriginPool implements ConnectionOwner {
       // it was `close()` that closed it).
       const again = () => {
         if (this.closed) return reject(SHUTTING_DOWN())
-        this.connect().start(req.replay ? {...req, body: req.replay()} : req, resolve, reject, null)
+        this.connect().start(req.replay ? Object.assign({}, req, {body: req.replay()}) : req, resolve, reject, null)
       }
       conn.start(req, resolve, reject, replayable ? again : null)
     })
