@@ -18,10 +18,9 @@
  * Knobs: BENCH_ONLY, BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_RATE (skip the maximum
  * runs), BENCH_FRACTION (0.7), BENCH_BASELINE (as bench/proxy.js).
  */
-import {readFileSync} from 'node:fs'
-import {execFile} from 'node:child_process'
 import {availableParallelism} from 'node:os'
 import {join} from 'node:path'
+import {runH2load} from './lib/h2load.js'
 import {startOrigin} from './lib/nginx.js'
 import {freePort, stopAll, stopOnExit, tempDir} from './lib/proc.js'
 import {bestPerRound, fmt, interleave, machine, markdownTable, median, pairedRatio, percentile} from './lib/stats.js'
@@ -54,30 +53,10 @@ const LABEL = {
 }
 
 /** One h2load run at `rate` req/s in all; latencies in ms from its per-request log. */
-function runH2load(t, rate, dir, n) {
-  const log = join(dir, `${t.name}-${n}.log`)
-  const perClient = Math.max(1, Math.round(rate / connections))
-  const args = ['--h1', '-c', String(connections), '--rps', String(perClient), '-D', String(seconds), '--log-file', log]
-  for (const [k, v] of Object.entries(t.headers)) args.push('-H', `${k}: ${v}`)
-  args.push(t.url)
-  const [cmd, argv] = loadCpu !== undefined ? ['taskset', ['-c', loadCpu, 'h2load', ...args]] : ['h2load', args]
-  return new Promise((resolve, reject) => {
-    execFile(cmd, argv, {timeout: (seconds + 60) * 1000, maxBuffer: 16 * 2 ** 20}, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`h2load failed: ${err.message} ${stderr}`))
-      const ms = []
-      let bad = 0
-      for (const line of readFileSync(log, 'utf8').split('\n')) {
-        if (!line) continue
-        const [, status, us] = line.split('\t')
-        if (status !== '200') bad++
-        ms.push(Number(us) / 1000)
-      }
-      ms.sort((a, b) => a - b)
-      const failed = Number(/(\d+) failed/.exec(stdout)?.[1] ?? 0)
-      const sent = ms.length
-      resolve({p50: percentile(ms, 50), p99: percentile(ms, 99), p999: percentile(ms, 99.9), max: ms[ms.length - 1], errors: bad + failed, done: sent, behind: 1 - sent / (rate * seconds)})
-    })
-  })
+async function measure(t, rate, dir, n) {
+  const {ms, bad, failed} = await runH2load({url: t.url, headers: t.headers, rate, seconds, connections, log: join(dir, `${t.name}-${n}.log`), cpus: loadCpu})
+  const sent = ms.length
+  return {p50: percentile(ms, 50), p99: percentile(ms, 99), p999: percentile(ms, 99.9), max: ms[ms.length - 1], errors: bad + failed, done: sent, behind: 1 - sent / (rate * seconds)}
 }
 
 async function main() {
@@ -101,7 +80,7 @@ async function main() {
   process.stderr.write(`maximum req/s: ${[...max].map(([n, r]) => `${n} ${Math.round(r)}`).join(', ')}; fixed rate ${rate} req/s\n`)
   const dir = tempDir('kctl-latency-')
   let n = 0
-  const results = await interleave(targets, rounds, (t) => runH2load(t, rate, dir, n++),
+  const results = await interleave(targets, rounds, (t) => measure(t, rate, dir, n++),
     (t, r, res) => process.stderr.write(`round ${r + 1} ${t.name}: p50 ${fmt.ms(res.p50)} p99 ${fmt.ms(res.p99)} p99.9 ${fmt.ms(res.p999)} max ${fmt.ms(res.max)} ms, ${res.done} done, ${res.errors} errors\n`))
   await stopAll()
   // per round, the Node peer with the lowest p99: each target's p99 against it, and how many
