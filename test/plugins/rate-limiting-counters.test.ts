@@ -1,10 +1,14 @@
 /**
  * The `local` policy's counters: a slot per period, a new window counting from zero, and the
- * sweep that keeps the map bounded without losing a window still running.
+ * sweep that keeps the map bounded without losing a window still running; and its headers
+ * with limits that are not whole numbers, which the schema takes (any number above 0).
  */
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {LocalCounters, PERIODS, windowOf} from '../../src/runtime/plugins/rate-limiting/counters.js'
+import {route, service} from '../router/fixtures.js'
+import {get, startProxy, startUpstream} from '../proxy/helpers.js'
+import {plugin} from './fixtures.js'
 
 const MINUTE = PERIODS.indexOf('minute')
 const HOUR = PERIODS.indexOf('hour')
@@ -47,5 +51,29 @@ describe('rate-limiting: local counters', () => {
     assert.equal(LocalCounters.get(counters.of('running'), HOUR, h0), 1, 'a running window survives the sweep')
     assert.notEqual(counters.of('ended-1'), ended, 'an ended one was dropped (its key now gets fresh counters)')
     assert.equal(LocalCounters.get(counters.of('new'), MINUTE, windowOf('minute', now)[0]), 1)
+  })
+})
+
+describe('rate-limiting: local policy headers', () => {
+  test('a fractional limit never gives a negative remaining count; the tie goes to the longer window', async (t) => {
+    const up = await startUpstream(t, 'up')
+    const s = service({url: `http://127.0.0.1:${up.port}`})
+    const r = route({paths: ['/'], service: {id: s.id}})
+    const {port} = await startProxy(t, {services: [s], routes: [r], plugins: [plugin('rate-limiting', {second: 1.5, minute: 1.6, policy: 'local', limit_by: 'ip'}, {route: r.id})]})
+    // the three requests within one second (and one minute)
+    while (Date.now() % 1000 > 200 || Date.now() % 60_000 > 55_000) await new Promise((res) => setTimeout(res, 20))
+    const first = await get(port, '/')
+    const second = await get(port, '/')
+    const third = await get(port, '/')
+    assert.equal(first.status, 200)
+    assert.equal(first.headers['x-ratelimit-remaining-second'], '0.5')
+    assert.equal(second.status, 200)
+    assert.equal(second.headers['x-ratelimit-remaining-second'], '0')
+    assert.equal(second.headers['x-ratelimit-remaining-minute'], '0')
+    assert.equal(second.headers['ratelimit-remaining'], '0')
+    assert.equal(second.headers['ratelimit-limit'], '1.6', 'both at 0: the window that ends later')
+    assert.ok(Number(second.headers['ratelimit-reset']) > 1)
+    assert.equal(third.status, 429)
+    assert.equal(third.headers['x-ratelimit-remaining-second'], '0')
   })
 })

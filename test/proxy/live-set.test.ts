@@ -46,6 +46,20 @@ describe('LiveSet', () => {
     assert.equal(set.size, 0)
   })
 
+  test('a copy of a member (spread, Object.assign) is not a member, and removing it changes nothing', () => {
+    const set = new LiveSet<object>()
+    const [a, b] = [{n: 1}, {n: 2}]
+    set.add(a).add(b)
+    const copies = [{...b}, Object.assign({}, b)]
+    for (const copy of copies) {
+      assert.equal(set.has(copy), false)
+      assert.equal(set.delete(copy), false)
+    }
+    assert.equal(set.size, 2)
+    set.delete(b)
+    assert.deepEqual([...set], [a])
+  })
+
   test('an object may be in two sets; each keeps its own entry', () => {
     const one = new LiveSet<object>()
     const two = new LiveSet<object>()

@@ -31,7 +31,9 @@ export class LiveSet<T extends object> implements Iterable<T> {
     const entry: Entry<T> = {value, prev: null, next: this.head}
     if (this.head !== null) this.head.prev = entry
     this.head = entry
-    tagged[this.key] = entry
+    // not enumerable: a copy of the object (spread, Object.assign) must not carry the entry
+    if (this.key in tagged) tagged[this.key] = entry
+    else Object.defineProperty(tagged, this.key, {value: entry, writable: true, enumerable: false, configurable: true})
     this.size++
     return this
   }

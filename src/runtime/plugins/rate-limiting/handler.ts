@@ -209,7 +209,8 @@ function localAccess(k: PluginContext, conf: Config, scope: Scope): void {
   let best = -1
   let bestRemaining = 0
   for (let i = 0; i < slots.length; i++) {
-    const remaining = limits[i] - LocalCounters.get(set, slots[i], starts[i]) - 1
+    // a limit may be fractional (the schema, as Kong's, takes any number above 0): never below 0
+    const remaining = Math.max(0, limits[i] - LocalCounters.get(set, slots[i], starts[i]) - 1)
     if (best < 0 || remaining < bestRemaining || (remaining === bestRemaining && ends[i] > ends[best])) {
       best = i
       bestRemaining = remaining

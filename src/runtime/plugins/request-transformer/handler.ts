@@ -24,7 +24,8 @@ function templateEnv(k: PluginContext): Env {
   const loaders: Record<string, () => unknown> = {
     headers: () => {
       const h: Record<string, Val> = {}
-      for (const [name, v] of Object.entries(k.headers)) if (v !== undefined) h[name] = Array.isArray(v) ? v : k.headerValues(name).length > 1 ? k.headerValues(name) : v
+      const distinct = k.headersDistinct
+      for (const [name, v] of Object.entries(k.headers)) if (v !== undefined) h[name] = Array.isArray(v) ? v : (distinct[name]?.length ?? 0) > 1 ? distinct[name]! : v
       // ngx.req.get_headers(): any case, `_` for `-`
       return new Proxy(h, {get: (t, p) => (typeof p === 'string' ? t[p] ?? t[p.toLowerCase().replaceAll('_', '-')] : undefined)})
     },
