@@ -19,11 +19,10 @@
  */
 import {availableParallelism} from 'node:os'
 import {join} from 'node:path'
-import {runH2load} from './lib/h2load.js'
+import {ensureLoadTools, runH2load} from './lib/h2load.js'
 import {startOrigin} from './lib/nginx.js'
 import {freePort, stopAll, stopOnExit, tempDir} from './lib/proc.js'
 import {fmt, machine, markdownTable, median, percentile} from './lib/stats.js'
-import {ensureTool} from './lib/tools.js'
 import {runWrk} from './lib/wrk.js'
 import {startTarget} from './proxy.js'
 
@@ -51,8 +50,7 @@ function scavenges(output) {
 
 async function main() {
   stopOnExit()
-  ensureTool('wrk')
-  ensureTool('h2load', 'nghttp2-client')
+  ensureLoadTools()
   const originPort = await freePort()
   await startOrigin(originPort, loadCpu)
   const dir = tempDir('kctl-gc-')

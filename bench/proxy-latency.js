@@ -20,11 +20,10 @@
  */
 import {availableParallelism} from 'node:os'
 import {join} from 'node:path'
-import {runH2load} from './lib/h2load.js'
+import {ensureLoadTools, runH2load} from './lib/h2load.js'
 import {startOrigin} from './lib/nginx.js'
 import {freePort, stopAll, stopOnExit, tempDir} from './lib/proc.js'
 import {bestPerRound, fmt, interleave, machine, markdownTable, median, pairedRatio, percentile} from './lib/stats.js'
-import {ensureTool} from './lib/tools.js'
 import {runWrk} from './lib/wrk.js'
 import {startTarget} from './proxy.js'
 
@@ -61,8 +60,7 @@ async function measure(t, rate, dir, n) {
 
 async function main() {
   stopOnExit()
-  ensureTool('wrk')
-  ensureTool('h2load', 'nghttp2-client')
+  ensureLoadTools()
   const originPort = await freePort()
   await startOrigin(originPort, loadCpu)
   const targets = []

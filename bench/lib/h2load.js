@@ -5,6 +5,13 @@
  */
 import {execFile} from 'node:child_process'
 import {readFileSync} from 'node:fs'
+import {ensureTool} from './tools.js'
+
+/** wrk (for the maxima and the warm-up) and h2load (Debian's nghttp2-client), installed when missing. */
+export function ensureLoadTools() {
+  ensureTool('wrk')
+  ensureTool('h2load', 'nghttp2-client')
+}
 
 export function runH2load({url, headers = {}, rate, seconds, connections = 50, log, cpus}) {
   const args = ['--h1', '-c', String(connections), '--rps', String(Math.max(1, Math.round(rate / connections))), '-D', String(seconds), '--log-file', log]
