@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {connect} from 'node:net'
 import {findFreePort} from '../../../src/kit/ports.js'
 import {until} from '../../helpers/until.js'
 import {spawnNode} from '../../helpers/nodes.js'
@@ -33,6 +34,8 @@ export async function startOffNode(extra: Record<string, string | number> = {}):
   try {
     // a DB-less node without a configuration is not ready (503), yet serves its Admin API
     await until('the Admin API answers', async () => (await client.get('/status').catch(() => null))?.status === 200, {timeoutMs: 60_000})
+    // the proxy listener opens after the Admin API: a test may send to it at once
+    if (extra.proxy_listen === undefined) await until(`the proxy to listen on ${proxyPort}`, () => accepts(proxyPort), {timeoutMs: 15_000})
   } catch (err) {
     await stop()
     throw err
@@ -46,4 +49,16 @@ export async function startOffNode(extra: Record<string, string | number> = {}):
     },
     stop,
   }
+}
+
+/** Whether something accepts connections on 127.0.0.1:`port`. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1')
+    s.once('connect', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.once('error', () => resolve(false))
+  })
 }

@@ -7,25 +7,13 @@
  * `database = off`. kctl has no stream (TCP) proxy: the `#stream` blocks are skipped.
  */
 import assert from 'node:assert/strict'
-import {connect} from 'node:net'
 import {afterEach, describe, test as it} from 'node:test'
 import {findFreePort} from '../../../src/kit/ports.js'
 import {KongClient} from '../admin-api/kong-client.js'
-import {startOffNode, type OffNode} from '../admin-api/off-node.js'
+import {accepts, startOffNode, type OffNode} from '../admin-api/off-node.js'
+import {until} from '../../helpers/until.js'
 
 const NO_STREAM = 'kctl has no stream (TCP) proxy: no `stream_listen`, no tcp routes'
-
-/** Whether something accepts connections on 127.0.0.1:port. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1')
-    s.once('connect', () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.once('error', () => resolve(false))
-  })
-}
 
 describe('Proxy interface listeners', () => {
   let node: OffNode | undefined
@@ -49,6 +37,8 @@ describe('Proxy interface listeners', () => {
     node = await startOffNode({proxy_listen: ports.map((p) => `127.0.0.1:${p}`).join(', ')})
     const conf = (await node.client.get('/')).json.configuration
     assert.equal(conf.proxy_listen, `127.0.0.1:${ports[0]}, 127.0.0.1:${ports[1]}`)
+    // the node opens its proxy listeners after its Admin API (which startOffNode waits for)
+    for (const port of ports) await until(`the proxy to listen on ${port}`, () => accepts(port), {timeoutMs: 15_000})
     for (const port of ports) {
       const res = await new KongClient(`http://127.0.0.1:${port}`).get('/')
       assert.equal(res.status, 404)
