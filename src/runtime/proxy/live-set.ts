@@ -6,58 +6,58 @@
  * proxy's in-flight `Set` made a quarter of everything it allocated survive into the old
  * generation, with scavenges of 15 ms and a p99 twice the Node peers' (bench/gc-promotion.js).
  *
- * Here the entries are a doubly linked list, each object holding its own entry under this
- * set's symbol; a removed entry lets go of its neighbours and its object, so nothing removed
- * is reachable from the set. Iteration goes over the objects there when it starts (rare:
- * shutdown, timeout checks), so it may remove any of them.
+ * Here the entries are a doubly linked list. `add` gives the caller its entry, which is what
+ * removes it again: nothing is written on the object itself (a property added to each
+ * response showed in profiles), and a removed entry lets go of its neighbours and its
+ * object, so nothing removed is reachable from the set. Iteration goes over the objects
+ * there when it starts (rare: shutdown, timeout checks), so it may remove any of them.
  */
-interface Entry<T> {
-  value: T
-  prev: Entry<T> | null
-  next: Entry<T> | null
+export interface LiveEntry<T> {
+  readonly value: T
 }
 
-type Tagged<T> = Record<symbol, Entry<T> | null | undefined>
+interface Entry<T> extends LiveEntry<T> {
+  prev: Entry<T> | null
+  next: Entry<T> | null
+  live: boolean
+}
 
-export class LiveSet<T extends object> implements Iterable<T> {
+export class LiveSet<T> implements Iterable<T> {
   size = 0
   private head: Entry<T> | null = null
-  /** Where an object keeps its entry in this set (one symbol per set: an object may be in several). */
-  private readonly key = Symbol('live-set entry')
 
-  add(value: T): this {
-    const tagged = value as unknown as Tagged<T>
-    if (tagged[this.key]) return this
-    const entry: Entry<T> = {value, prev: null, next: this.head}
+  /** Adds `value` (once per call: the caller keeps the entry and removes it with it). */
+  add(value: T): LiveEntry<T> {
+    const entry: Entry<T> = {value, prev: null, next: this.head, live: true}
     if (this.head !== null) this.head.prev = entry
     this.head = entry
-    // not enumerable: a copy of the object (spread, Object.assign) must not carry the entry
-    if (this.key in tagged) tagged[this.key] = entry
-    else Object.defineProperty(tagged, this.key, {value: entry, writable: true, enumerable: false, configurable: true})
     this.size++
-    return this
+    return entry
   }
 
-  delete(value: T): boolean {
-    const tagged = value as unknown as Tagged<T>
-    const entry = tagged[this.key]
-    if (!entry) return false
+  /** Removes what `entry` added; false when it is gone already. */
+  delete(e: LiveEntry<T>): boolean {
+    const entry = e as Entry<T>
+    if (!entry.live) return false
+    entry.live = false
     if (entry.prev !== null) entry.prev.next = entry.next
     else this.head = entry.next
     if (entry.next !== null) entry.next.prev = entry.prev
     entry.prev = entry.next = null
-    tagged[this.key] = null
     this.size--
     return true
   }
 
-  has(value: T): boolean {
-    return Boolean((value as unknown as Tagged<T>)[this.key])
-  }
-
   /** Removes every object. */
   clear(): void {
-    for (const value of this) this.delete(value)
+    for (let entry = this.head; entry !== null; ) {
+      const next: Entry<T> | null = entry.next
+      entry.live = false
+      entry.prev = entry.next = null
+      entry = next
+    }
+    this.head = null
+    this.size = 0
   }
 
   /** The objects there now, newest first. */

@@ -39,7 +39,8 @@ import {createDownstreamServer} from './downstream/server.js'
 import {headerPolicy, KONG_HEADERS, type HeaderPolicy} from './kong-headers.js'
 import {clientAddress, NO_TRUSTED_IPS, realIpSettings, type RealIpSettings} from './real-ip.js'
 import type {NodeConf} from '../conf/defaults.js'
-import {LiveSet} from './live-set.js'
+import {LiveSet, type LiveEntry} from './live-set.js'
+import {bytesWritten} from './socket-write.js'
 
 export interface ProxyStats {
   connections_active: number
@@ -145,8 +146,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
     }
   }
 
-  const shared: Shared = {pools, pluginStates, health, closed: (res) => {
-    inFlight.delete(res)
+  const shared: Shared = {pools, pluginStates, health, closed: (state) => {
+    inFlight.delete(state.inFlight)
     if (inFlight.size === 0) drained?.()
   }}
 
@@ -157,7 +158,6 @@ export function createProxy(opts: ProxyOptions): Proxy {
       refuse(req.socket, {reason: 'uri', method: req.method ?? ''})
       return
     }
-    inFlight.add(res)
     // no `Keep-Alive: timeout=…` response header (nginx, so Kong, sends none); the idle
     // timeout itself is the server's keepAliveTimeout
     ;(res as ServerResponse & {_keepAliveTimeout: number})._keepAliveTimeout = 0
@@ -165,7 +165,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     const ctx = newContext(req, res, snapshot, log, settings)
     // one close listener per request, the same function for all (the request's state rides
     // on the response): cancel a pending upstream try, log, drain
-    const state: RequestState = {ctx, cancel: new Cancellation(), shared}
+    const state: RequestState = {ctx, cancel: new Cancellation(), shared, inFlight: inFlight.add(res)}
     ;(res as ServerResponse & {[STATE]?: RequestState})[STATE] = state
     // the latest request on a connection is the one whose body the parser reads
     ;(req.socket as Socket & {[READING]?: RequestState})[READING] = state
@@ -176,8 +176,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
   const track = (server: Server) => {
     server.on('connection', (s: Socket) => {
       counters.accepted++
-      sockets.add(s)
-      s.on('close', () => sockets.delete(s))
+      const entry = sockets.add(s)
+      s.on('close', () => sockets.delete(entry))
     })
     server.on('clientError', (err: NodeJS.ErrnoException & {rawPacket?: Buffer}, socket: Socket) => {
       log.debug(`client error: ${err.code ?? err.message}`)
@@ -401,7 +401,7 @@ function newContext(req: IncomingMessage, res: ServerResponse, snapshot: ProxySn
     headerPolicy,
     errorDefaultType,
     errorTemplates,
-    socketBytesWritten: req.socket.bytesWritten,
+    socketBytesWritten: bytesWritten(req.socket),
     connectionSerial: connection.serial,
     connectionRequests: connection.requests,
     snapshot,
@@ -435,8 +435,8 @@ interface Shared {
   pools: UpstreamPools
   pluginStates: PluginStates
   health: HealthRegistry
-  /** The response closed: no longer in flight. */
-  closed(res: ServerResponse): void
+  /** The request's response closed: no longer in flight. */
+  closed(state: RequestState): void
 }
 
 /** One request's state, reachable from its response (`STATE`) by the shared listeners. */
@@ -444,6 +444,8 @@ interface RequestState {
   ctx: ProxyContext
   cancel: Cancellation
   shared: Shared
+  /** Its place among the proxy's requests in flight. */
+  inFlight: LiveEntry<ServerResponse>
 }
 
 const STATE = Symbol('kctl.request')
@@ -457,7 +459,7 @@ function onResponseClose(this: ServerResponse & {[STATE]?: RequestState}): void 
   if (socket?.[READING] === state) socket[READING] = undefined
   if (!this.writableFinished) state.cancel.abort()
   logPhase(state.ctx)
-  state.shared.closed(this)
+  state.shared.closed(state)
 }
 
 function onRequestError(this: IncomingMessage & {[STATE]?: RequestState}, err: Error): void {

@@ -119,3 +119,16 @@ function writeError(status: number): NodeJS.ErrnoException {
   }
   return Object.assign(new Error(`write ${name}`), {errno: status, code: name, syscall: 'write'})
 }
+
+/**
+ * `socket.bytesWritten`, read from the handle's own count while the Writable holds nothing
+ * (every request's start reads it): the getter copies the Writable's buffer to sum it.
+ */
+export function bytesWritten(socket: Socket): number {
+  const s = socket as Socket & {_bytesDispatched?: number; _pendingData?: unknown}
+  if (s.writableLength === 0 && s._pendingData == null) {
+    const n = s._bytesDispatched
+    if (typeof n === 'number') return n
+  }
+  return socket.bytesWritten ?? 0
+}

@@ -43,10 +43,12 @@ export function createDownstreamServer(opts: DownstreamServerOptions, onRequest:
       if (server.listenerCount('clientError') > 0) server.emit('clientError', err, socket)
       else socket.destroy()
     },
-    forget: (conn) => connections.delete(conn),
+    track: (conn) => connections.add(conn),
+    forget: (entry) => connections.delete(entry),
   }
   server.on('request', onRequest)
-  const serve = (socket: Socket) => connections.add(new DownstreamConnection(socket, owner))
+  // a connection adds itself to the server's (`track`) and stays there until its socket closes
+  const serve = (socket: Socket): void => void new DownstreamConnection(socket, owner)
   if (opts.tls) {
     server.on('secureConnection', serve)
     // a failed handshake goes to `clientError`, as Node's https.Server sends it

@@ -14,6 +14,7 @@ import type {Readable} from 'node:stream'
 import {UpstreamResponse, writeRequest} from './exchange.js'
 import {consumeReads, HTTPParser, K_BEGIN, K_BODY, K_COMPLETE, K_HEADERS, K_HEADERS_COMPLETE, socketReads, type Parser, type Reads} from './parser.js'
 import {classifyConnect, UpstreamFailure, type ClientRequest, type Keepalive, type Origin} from './types.js'
+import type {LiveEntry} from '../live-set.js'
 
 /** The pool a connection belongs to (pool.ts): its settings, and where the connection goes next. */
 export interface ConnectionOwner {
@@ -21,8 +22,10 @@ export interface ConnectionOwner {
   readonly keepalive: Keepalive
   /** The exchange ended and the connection may be reused; `hintMs` as in `OriginPool.release`. */
   release(conn: Connection, hintMs: number | null): void
+  /** A new connection: counted among the pool's open ones until it is forgotten. */
+  track(conn: Connection): LiveEntry<Connection>
   /** The connection closed. */
-  forget(conn: Connection): void
+  forget(entry: LiveEntry<Connection>): void
 }
 
 type Resolve = (res: UpstreamResponse) => void
@@ -62,8 +65,11 @@ export class Connection {
   private informational = false
   /** The socket's timeout as last set (`arm`). */
   private timeoutMs = -1
+  /** Its place among the pool's open connections. */
+  private readonly entry: LiveEntry<Connection>
 
   constructor(private readonly pool: ConnectionOwner, readonly socket: net.Socket, connectEvent: string, connectTimeout: number) {
+    this.entry = pool.track(this)
     socket.setNoDelay(true)
     this.arm(connectTimeout)
     this.reader = socketReads(socket)
@@ -312,7 +318,7 @@ export class Connection {
 
   private readonly onClose = () => {
     this.closed = true
-    this.pool.forget(this)
+    this.pool.forget(this.entry)
     if (this.req) {
       const err = this.error
       if (err && !this.connected) this.fail(classifyConnect(err))

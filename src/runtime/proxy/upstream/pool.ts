@@ -9,7 +9,7 @@ import tls from 'node:tls'
 import {Connection, type ConnectionOwner} from './connection.js'
 import type {UpstreamResponse} from './exchange.js'
 import {KONG_KEEPALIVE, UpstreamFailure, type ClientRequest, type Keepalive, type Origin} from './types.js'
-import {LiveSet} from '../live-set.js'
+import {LiveSet, type LiveEntry} from '../live-set.js'
 
 const SHUTTING_DOWN = () => new UpstreamFailure('error', 'the proxy is shutting down')
 
@@ -68,9 +68,14 @@ export class OriginPool implements ConnectionOwner {
   }
 
   /** @internal */
-  forget(conn: Connection): void {
-    this.all.delete(conn)
-    const i = this.idle.indexOf(conn)
+  track(conn: Connection): LiveEntry<Connection> {
+    return this.all.add(conn)
+  }
+
+  /** @internal */
+  forget(entry: LiveEntry<Connection>): void {
+    this.all.delete(entry)
+    const i = this.idle.indexOf(entry.value)
     if (i >= 0) this.idle.splice(i, 1)
   }
 
@@ -94,8 +99,6 @@ export class OriginPool implements ConnectionOwner {
     } else {
       socket = net.connect({host: o.host, port: o.port, lookup: o.lookup})
     }
-    const conn = new Connection(this, socket, o.tls ? 'secureConnect' : 'connect', o.connectTimeout)
-    this.all.add(conn)
-    return conn
+    return new Connection(this, socket, o.tls ? 'secureConnect' : 'connect', o.connectTimeout)
   }
 }
