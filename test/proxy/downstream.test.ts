@@ -315,6 +315,58 @@ describe('downstream server timeouts', {skip: FAST_SERVER_AVAILABLE ? false : "N
     assert.deepEqual(errors, ['ERR_HTTP_REQUEST_TIMEOUT'])
   })
 
+  test('the idle timeout does not end a request answered after it, and counts again from that answer', async (t) => {
+    // keepAliveTimeout 100: idle connections go after 1.1 s; /slow is answered after 1.6 s
+    const {port, errors} = await bare(t, {keepAliveTimeout: 100, handler: (req, res) => {
+      const answer = () => {
+        res.writeHead(200, {'content-length': 2})
+        res.end('ok')
+      }
+      if (req.url === '/slow') setTimeout(answer, 1600)
+      else answer()
+    }})
+    const started = Date.now()
+    let answeredAt = 0
+    const r = await exchange(port, ['GET / HTTP/1.1\r\nHost: a.test\r\n\r\n', 'GET /slow HTTP/1.1\r\nHost: a.test\r\n\r\n'], {
+      gapMs: 500,
+      waitMs: 8000,
+      until: (got) => {
+        if (answeredAt === 0 && responses(got).length === 2) answeredAt = Date.now()
+        return false
+      },
+    })
+    assert.deepEqual(responses(r.text).map((x) => x.status), [200, 200], 'both answered, the slow one too')
+    assert.equal(r.closed, true, 'then closed as idle')
+    const idleFor = Date.now() - answeredAt
+    assert.ok(answeredAt - started >= 2000, `the slow answer came after its 1.6 s (${answeredAt - started} ms)`)
+    assert.ok(idleFor >= 1000 && idleFor < 3000, `closed about 1.1 s after the last answer, not counted from before it (${idleFor} ms)`)
+    assert.deepEqual(errors, [])
+  })
+
+  test("a response's own setTimeout fires while it is answered; the connection is idle with its own timeout after", async (t) => {
+    const timedOut: string[] = []
+    const {port} = await bare(t, {keepAliveTimeout: 100, handler: (req, res) => {
+      if (req.url === '/waits') {
+        // no answer but the one its timeout gives (Node's: on the response, as the request is whole)
+        res.setTimeout(300, () => {
+          timedOut.push(req.url!)
+          res.writeHead(503, {'content-length': 0})
+          res.end()
+        })
+        return
+      }
+      res.writeHead(200, {'content-length': 2})
+      res.end('ok')
+    }})
+    const started = Date.now()
+    const r = await exchange(port, ['GET /waits HTTP/1.1\r\nHost: a.test\r\n\r\n'], {waitMs: 6000})
+    assert.deepEqual(responses(r.text).map((x) => x.status), [503])
+    assert.deepEqual(timedOut, ['/waits'])
+    assert.equal(r.closed, true)
+    const took = Date.now() - started
+    assert.ok(took >= 1300 && took < 4000, `503 after 0.3 s, then closed 1.1 s idle later (${took} ms)`)
+  })
+
   for (const mode of READ_MODES) {
     test(`a handler or a body reader that throws fails its connection only, with a 400 (${mode})`, async (t) => {
       useReadMode(t, mode)

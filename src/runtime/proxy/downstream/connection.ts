@@ -24,6 +24,9 @@ import {consumeReads, HTTPParser, K_BEGIN, K_BODY, K_COMPLETE, K_HEADERS, K_HEAD
 import {DownstreamRequest, MAX_HEADER_ENTRIES, type RequestOwner} from './request.js'
 import {DownstreamResponse, type ResponseOwner} from './response.js'
 import {writeLatin1} from '../socket-write.js'
+import type {LiveEntry} from '../live-set.js'
+
+type SocketTimer = Socket & {_unrefTimer?: () => void}
 
 const METHODS: readonly string[] = PARSER_METHODS ?? []
 const REQUEST: number = (HTTPParser as unknown as {REQUEST?: number}).REQUEST ?? 0
@@ -40,7 +43,9 @@ export interface ConnectionServer {
   readonly requestTimeout: number
   request(req: DownstreamRequest, res: DownstreamResponse): void
   clientError(err: Error & {code?: string; rawPacket?: Buffer}, socket: Socket): void
-  forget(conn: DownstreamConnection): void
+  /** A new connection: among the server's open ones until it is forgotten. */
+  track(conn: DownstreamConnection): LiveEntry<DownstreamConnection>
+  forget(entry: LiveEntry<DownstreamConnection>): void
 }
 
 export class DownstreamConnection implements RequestOwner, ResponseOwner {
@@ -60,13 +65,20 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   private queuePaused = false
   private idle = false
   private failed = false
+  /** The socket's timeout as last set (`arm`); 0 for none. */
+  private timeoutMs = 0
+  /** Whether that timeout is one the request or response asked for (`timeout`), not the idle one. */
+  private askedTimeout = false
   /** `Date.now()` when the head being read began (a new connection's counts from its start); 0 when none is. */
   private headStartedAt = Date.now()
   /** `Date.now()` when the request being read began; 0 when it is whole. */
   private requestStartedAt = this.headStartedAt
   private readonly finishedHead = this.onWritten.bind(this)
+  /** Its place among the server's open connections. */
+  private readonly entry: LiveEntry<DownstreamConnection>
 
   constructor(readonly socket: Socket, private readonly server: ConnectionServer) {
+    this.entry = server.track(this)
     socket.setNoDelay(true)
     const p = (this.parser = new HTTPParser())
     p.initialize(REQUEST, {}, 0, HTTPParser.kLenientNone)
@@ -151,7 +163,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
 
   private onClose(): void {
     this.closed = true
-    this.server.forget(this)
+    this.server.forget(this.entry)
     if (!this.executing) this.closeParser()
     const req = this.current
     this.current = null
@@ -169,6 +181,8 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   }
 
   private onTimeout(): void {
+    // the idle timer, run out while a request is read or answered: not this request's timeout
+    if (!this.idle && !this.askedTimeout) return
     // Node's: a timeout nobody handles destroys the socket
     const req = this.current
     const handled = (req !== null && !req.complete && req.emit('timeout', this.socket)) || (this.queue.length > 0 && this.queue[0].emit('timeout', this.socket))
@@ -184,11 +198,32 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     }
   }
 
+  /**
+   * Between requests the socket times out after the keep-alive timeout; while one is read
+   * or answered, only after a timeout its request or response asked for (`timeout`). The
+   * timer is not cleared for each request and set again after it (a new timer each time,
+   * which showed in profiles): it stays, and one that runs out mid-request is ignored.
+   */
   private setIdle(idle: boolean): void {
     if (idle === this.idle) return
     this.idle = idle
-    const ms = this.server.keepAliveTimeout
-    this.socket.setTimeout(idle && ms > 0 ? ms + KEEP_ALIVE_BUFFER_MS : 0)
+    if (!idle) return
+    this.askedTimeout = false
+    const ms = this.server.keepAliveTimeout > 0 ? this.server.keepAliveTimeout + KEEP_ALIVE_BUFFER_MS : 0
+    // the idle time counts from now, also when a long answer let the timer run out meanwhile
+    if (ms === this.timeoutMs && ms > 0 && typeof (this.socket as SocketTimer)._unrefTimer === 'function') (this.socket as SocketTimer)._unrefTimer!()
+    else this.arm(ms)
+  }
+
+  private arm(ms: number): void {
+    this.timeoutMs = ms
+    this.socket.setTimeout(ms)
+  }
+
+  /** The request or the response sets the socket's timeout (their `setTimeout`); it holds until the connection is idle again. */
+  timeout(ms: number): void {
+    this.askedTimeout = ms > 0
+    this.arm(ms)
   }
 
   private onBegin(): void {

@@ -19,6 +19,8 @@ export const addHeaderLine = (IncomingMessage.prototype as unknown as {_addHeade
 export interface RequestOwner {
   resumeBody(): void
   destroyFrom(err: Error | null): void
+  /** Sets the connection's timeout while this request is read or answered (0: none). */
+  timeout(ms: number): void
 }
 
 const NOT_JOINED = {joinDuplicateHeaders: undefined}
@@ -120,8 +122,9 @@ export class DownstreamRequest extends Readable {
   }
 
   setTimeout(ms: number, cb?: () => void): this {
-    if (cb) this.socket.once('timeout', cb)
-    this.socket.setTimeout(ms)
+    // as Node's: the request hears its timeout while it is not whole (the connection emits it)
+    if (cb) this.on('timeout', cb)
+    this.owner.timeout(ms)
     return this
   }
 }

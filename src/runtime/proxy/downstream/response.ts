@@ -23,6 +23,8 @@ export interface ResponseOwner {
   ended(res: DownstreamResponse, last?: string): void
   /** Destroys the connection (a response that cannot be completed). */
   destroy(err?: Error): void
+  /** Sets the connection's timeout while this response is answered (0: none). */
+  timeout(ms: number): void
 }
 
 /** Node's `Date` header value: the current second's `toUTCString()`, cached for that second. */
@@ -412,8 +414,9 @@ export class DownstreamResponse extends EventEmitter {
   }
 
   setTimeout(ms: number, cb?: () => void): this {
-    if (cb) this.owner.socket.once('timeout', cb)
-    this.owner.socket.setTimeout(ms)
+    // as Node's: the response hears its timeout (the connection emits it), and one handled there leaves the socket open
+    if (cb) this.on('timeout', cb)
+    this.owner.timeout(ms)
     return this
   }
 }
