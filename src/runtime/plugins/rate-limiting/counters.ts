@@ -76,3 +76,29 @@ export function windowOf(period: Period, now: number): [number, number] {
 }
 
 const span = (start: number, len: number): [number, number] => [start, start + len]
+
+/** Lengths (ms) of the periods before `month`, whose windows are plain multiples of them. */
+const LENGTHS = [1000, 60_000, 3_600_000, 86_400_000]
+const MONTH = PERIODS.indexOf('month')
+/** The last month and year windows: they take a Date to work out and change rarely. */
+const calendar: Array<[number, number]> = [
+  [0, 0],
+  [0, 0],
+]
+
+/**
+ * `windowOf` for period slot `slot`, written to `starts[i]` and `ends[i]`: the per-request
+ * form, which makes no tuple (nor, for month and year, a Date but once a window).
+ */
+export function windowAt(slot: number, now: number, starts: {[i: number]: number}, ends: {[i: number]: number}, i: number): void {
+  if (slot < MONTH) {
+    const len = LENGTHS[slot]
+    starts[i] = Math.floor(now / len) * len
+    ends[i] = starts[i] + len
+    return
+  }
+  let w = calendar[slot - MONTH]
+  if (!(now >= w[0] && now < w[1])) w = calendar[slot - MONTH] = windowOf(PERIODS[slot], now)
+  starts[i] = w[0]
+  ends[i] = w[1]
+}
