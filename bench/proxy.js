@@ -17,7 +17,7 @@ import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {startNginxProxy, startOrigin} from './lib/nginx.js'
-import {freePort, startProcess, stopAll, stopOnExit, treeTicks, waitForPort} from './lib/proc.js'
+import {freePort, startProcess, stopAll, stopOnExit, treeTimes, waitForPort} from './lib/proc.js'
 import {bestPerRound, fmt, interleave, machine, markdownTable, median, pairedRatio} from './lib/stats.js'
 import {ensureTool} from './lib/tools.js'
 import {runWrk} from './lib/wrk.js'
@@ -80,11 +80,16 @@ async function main() {
   // each run also reads the target's CPU time (its processes' user + system, /proc): req/s
   // is capped by whatever saturates first (wrk and the origin share a core), requests per
   // CPU-second by the target alone
+  // CPU time splits into user (the target's own code) and kernel (its sockets' work, which
+  // for a proxy is twice that of a server answering itself: two reads and two writes a request)
   const measure = async (t) => {
-    const ticks = treeTicks(t.proc.pid)
+    const before = treeTimes(t.proc.pid)
     const res = await runWrk({url: t.url, headers: t.headers, seconds, connections, cpus: loadCpu})
-    const cpuSeconds = (treeTicks(t.proc.pid) - ticks) / 100
-    return {...res, busy: cpuSeconds / seconds, perCpuSecond: res.requests / cpuSeconds}
+    const after = treeTimes(t.proc.pid)
+    const user = (after.user - before.user) / 100
+    const kernel = (after.system - before.system) / 100
+    const cpuSeconds = user + kernel
+    return {...res, busy: cpuSeconds / seconds, perCpuSecond: res.requests / cpuSeconds, userUs: (user * 1e6) / res.requests, kernelUs: (kernel * 1e6) / res.requests}
   }
   const results = await interleave(targets, rounds, measure,
     (t, r, res) => process.stderr.write(`round ${r + 1} ${t.name}: ${Math.round(res.rps)} req/s p50 ${res.p50} ms p99 ${res.p99} ms, ${Math.round(res.busy * 100)} % CPU, ${Math.round(res.perCpuSecond)} req per CPU-s${res.non2xx || res.socketErrors ? ` (${res.non2xx} non-2xx, ${res.socketErrors} socket errors)` : ''}\n`))
@@ -98,6 +103,7 @@ function report(results) {
     m.set(name, {
       rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)),
       busy: median(runs.map((r) => r.busy)), perCpuSecond: median(runs.map((r) => r.perCpuSecond)),
+      userUs: median(runs.map((r) => r.userUs)), kernelUs: median(runs.map((r) => r.kernelUs)),
       errors: runs.reduce((a, r) => a + r.non2xx + r.socketErrors, 0),
     })
   }
@@ -114,7 +120,8 @@ function report(results) {
     return [
       LABEL[name], fmt.int(r.rps), fmt.ms(r.p50), fmt.ms(r.p99),
       against(runs, results.get('nginx'), rps), against(runs, peerRuns, rps), against(runs, peerRuns, (x) => x.p99),
-      `${Math.round(r.busy * 100)} %`, fmt.int(r.perCpuSecond), against(runs, leanRuns, perCpu), against(runs, results.get('node-http'), perCpu), String(r.errors),
+      `${Math.round(r.busy * 100)} %`, fmt.int(r.perCpuSecond), against(runs, leanRuns, perCpu), against(runs, results.get('node-http'), perCpu),
+      r.userUs.toFixed(1), r.kernelUs.toFixed(1), against(runs, results.get('node-http'), (x) => x.kernelUs), String(r.errors),
     ]
   })
   return [
@@ -124,9 +131,10 @@ function report(results) {
       `${m.has('kctl-1') && m.has('kctl-1-w2') ? `2 workers / 1 worker: ${fmt.ratio(pairedRatio(results.get('kctl-1-w2'), results.get('kctl-1'), rps))}. ` : ''}` +
       `Ratios are medians of per-round ratios, each against the other's run in the same round; "the fastest Node peer" is the fastest of that round ` +
       `(over all rounds: ${fastest ? LABEL[fastest] : '—'}), and so is the one with the most requests per CPU-second (over all rounds: ${leanest ? LABEL[leanest] : '—'}). ` +
-      `CPU: the target's processes (not wrk's, not the origin's), user + system.`,
+      `CPU: the target's processes (not wrk's, not the origin's), user + system; user and kernel µs are that CPU time per request, split ` +
+      `(/proc, 10 ms ticks), and "kernel vs plain Node" compares the kernel's part with the plain Node server's in the same round.`,
     '',
-    markdownTable(['target', 'req/s (median)', 'p50 ms', 'p99 ms', 'vs nginx', 'vs fastest Node peer', 'p99 vs that peer', 'CPU', 'req per CPU-second', 'per CPU-s vs best Node peer', 'per CPU-s vs plain Node', 'errors'], rows),
+    markdownTable(['target', 'req/s (median)', 'p50 ms', 'p99 ms', 'vs nginx', 'vs fastest Node peer', 'p99 vs that peer', 'CPU', 'req per CPU-second', 'per CPU-s vs best Node peer', 'per CPU-s vs plain Node', 'user µs/req', 'kernel µs/req', 'kernel vs plain Node', 'errors'], rows),
   ].join('\n')
 }
 

@@ -126,17 +126,27 @@ function statFields(pid) {
  * process under it (nginx's workers, kctl's proxy workers). Linux only.
  */
 export function treeTicks(pid) {
+  const {user, system} = treeTimes(pid)
+  return user + system
+}
+
+/** `treeTicks`, split: user time (the process's own code) and system time (the kernel's work for it: sockets, …). */
+export function treeTimes(pid) {
   const parentOf = new Map()
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
     const f = statFields(name)
-    if (f) parentOf.set(Number(name), {ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12])})
+    if (f) parentOf.set(Number(name), {ppid: Number(f[1]), user: Number(f[11]), system: Number(f[12])})
   }
   const inTree = (p) => {
     for (let at = p; at > 1; at = parentOf.get(at)?.ppid ?? 0) if (at === pid) return true
     return false
   }
-  let total = 0
-  for (const [p, {ticks}] of parentOf) if (inTree(p)) total += ticks
+  const total = {user: 0, system: 0}
+  for (const [p, {user, system}] of parentOf) {
+    if (!inTree(p)) continue
+    total.user += user
+    total.system += system
+  }
   return total
 }
