@@ -37,11 +37,11 @@ const pin = availableParallelism() > 1
 const proxyCpu = pin ? '0' : undefined
 const loadCpu = pin ? String(availableParallelism() - 1) : undefined
 
-/** The name/value pairs of `--trace-gc-nvp` lines for scavenges (`gc=s`). */
-function scavenges(output) {
+/** The name/value pairs of `--trace-gc-nvp` lines for scavenges (`gc=s`), or with `full`, for the full collections (`gc=ms`/`gc=mc`). */
+function scavenges(output, full = false) {
   const out = []
   for (const line of output.split('\n')) {
-    if (!/\bgc=s\b/.test(line)) continue
+    if (!(full ? /\bgc=m[sc]\b/ : /\bgc=s\b/).test(line)) continue
     const f = Object.fromEntries(line.trim().split(/\s+/).map((kv) => kv.split('=')))
     out.push({pause: Number(f.pause), promoted: Number(f.promoted), allocated: Number(f.allocated)})
   }
@@ -65,19 +65,21 @@ async function main() {
     const url = name.includes('-404') ? t.url.replace('/bench/hello', '/no-route-here') : t.url
     await runWrk({url, headers: t.headers, seconds: 2, connections, cpus: loadCpu})
     const before = scavenges(output).length
+    const fullBefore = scavenges(output, true).length
     const log = join(dir, `${name}.log`)
     const {ms} = await runH2load({url, headers: t.headers, rate, seconds, connections, log, cpus: loadCpu})
     const during = scavenges(output).slice(before)
+    const full = scavenges(output, true).slice(fullBefore)
     await t.proc.stop()
     const promotedShare = during.reduce((a, s) => a + s.promoted, 0) / Math.max(1, during.reduce((a, s) => a + s.allocated, 0))
-    rows.push([name, String(during.length), fmt.int(median(during.map((s) => s.promoted)) / 1024), `${(100 * promotedShare).toFixed(1)} %`, fmt.ms(median(during.map((s) => s.pause))), fmt.ms(Math.max(0, ...during.map((s) => s.pause))), fmt.ms(percentile(ms, 50)), fmt.ms(percentile(ms, 99))])
-    process.stderr.write(`${name}: ${during.length} scavenges, promoted median ${rows.at(-1)[2]} KiB, pause median ${rows.at(-1)[4]} ms, p99 ${rows.at(-1)[7]} ms\n`)
+    rows.push([name, String(during.length), fmt.int(median(during.map((s) => s.promoted)) / 1024), `${(100 * promotedShare).toFixed(1)} %`, fmt.ms(median(during.map((s) => s.pause))), fmt.ms(Math.max(0, ...during.map((s) => s.pause))), `${full.length}${full.length ? ` (longest ${fmt.ms(Math.max(...full.map((s) => s.pause)))} ms)` : ''}`, fmt.ms(percentile(ms, 50)), fmt.ms(percentile(ms, 99))])
+    process.stderr.write(`${name}: ${during.length} scavenges, promoted median ${rows.at(-1)[2]} KiB, pause median ${rows.at(-1)[4]} ms, full GCs ${rows.at(-1)[6]}, p99 ${rows.at(-1)[8]} ms\n`)
   }
   await stopAll()
   console.log([
     `Machine: ${machine()}. ${rate} req/s for ${seconds} s per target (h2load --h1 -c ${connections}), one target at a time${semi ? `; every Node target started with --min-semi-space-size=${semi}` : ''}.`,
     '',
-    markdownTable(['target', 'scavenges', 'promoted per scavenge, KiB (median)', 'promoted / allocated', 'scavenge pause ms (median)', 'longest pause ms', 'p50 ms', 'p99 ms'], rows),
+    markdownTable(['target', 'scavenges', 'promoted per scavenge, KiB (median)', 'promoted / allocated', 'scavenge pause ms (median)', 'longest pause ms', 'full GCs', 'p50 ms', 'p99 ms'], rows),
   ].join('\n'))
 }
 
