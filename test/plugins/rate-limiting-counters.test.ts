@@ -55,13 +55,24 @@ describe('rate-limiting: local counters', () => {
 })
 
 describe('rate-limiting: local policy headers', () => {
-  test('a fractional limit never gives a negative remaining count; the tie goes to the longer window', async (t) => {
+  /** A proxy with one route limited by `limits` (local policy, per client IP); its port. */
+  async function limitedProxy(t: Parameters<typeof startUpstream>[0], limits: Record<string, number>): Promise<number> {
     const up = await startUpstream(t, 'up')
     const s = service({url: `http://127.0.0.1:${up.port}`})
     const r = route({paths: ['/'], service: {id: s.id}})
-    const {port} = await startProxy(t, {services: [s], routes: [r], plugins: [plugin('rate-limiting', {second: 1.5, minute: 1.6, policy: 'local', limit_by: 'ip'}, {route: r.id})]})
-    // the three requests within one second (and one minute)
+    const {port} = await startProxy(t, {services: [s], routes: [r], plugins: [plugin('rate-limiting', {...limits, policy: 'local', limit_by: 'ip'}, {route: r.id})]})
+    return port
+  }
+
+  /** Waits for the first 200 ms of a second that is not among its minute's last 5 s. */
+  async function startOfSecond(): Promise<void> {
     while (Date.now() % 1000 > 200 || Date.now() % 60_000 > 55_000) await new Promise((res) => setTimeout(res, 20))
+  }
+
+  test('a fractional limit never gives a negative remaining count; the tie goes to the longer window', async (t) => {
+    const port = await limitedProxy(t, {second: 1.5, minute: 1.6})
+    // the three requests within one second (and one minute)
+    await startOfSecond()
     const first = await get(port, '/')
     const second = await get(port, '/')
     const third = await get(port, '/')
@@ -78,12 +89,9 @@ describe('rate-limiting: local policy headers', () => {
   })
 
   test('refused by a longer window, a shorter one not reached shows its remaining budget without this request (as Kong)', async (t) => {
-    const up = await startUpstream(t, 'up')
-    const s = service({url: `http://127.0.0.1:${up.port}`})
-    const r = route({paths: ['/'], service: {id: s.id}})
-    const {port} = await startProxy(t, {services: [s], routes: [r], plugins: [plugin('rate-limiting', {second: 2, minute: 3, policy: 'local', limit_by: 'ip'}, {route: r.id})]})
+    const port = await limitedProxy(t, {second: 2, minute: 3})
     // two requests in one second, two in the next, all four within one minute
-    while (Date.now() % 1000 > 200 || Date.now() % 60_000 > 55_000) await new Promise((res) => setTimeout(res, 20))
+    await startOfSecond()
     assert.equal((await get(port, '/')).status, 200)
     assert.equal((await get(port, '/')).status, 200)
     await new Promise((res) => setTimeout(res, 1020 - (Date.now() % 1000)))
