@@ -75,6 +75,19 @@ describe('LiveSet', () => {
     assert.equal(two.delete(again), true)
     assert.equal(two.size, 0)
   })
+
+  test("another set's entry removes nothing here", () => {
+    const one = new LiveSet<object>()
+    const two = new LiveSet<object>()
+    const a = one.add({})
+    const b = two.add({})
+    assert.equal(one.delete(b), false)
+    assert.equal(one.size, 1)
+    assert.equal(two.size, 1)
+    assert.equal(two.delete(b), true)
+    assert.equal(one.delete(a), true)
+    assert.equal(one.size, 0)
+  })
 })
 
 describe('mergeHeaders', () => {

@@ -8,8 +8,8 @@
  *
  * Here the entries are a doubly linked list. `add` gives the caller its entry, which is what
  * removes it again: nothing is written on the object itself (a property added to each
- * response showed in profiles), and a removed entry lets go of its neighbours and its
- * object, so nothing removed is reachable from the set. Iteration goes over the objects
+ * response showed in profiles), and a removed entry lets go of its neighbours, so nothing
+ * removed is reachable from the set (the entry still names its object, which holds it). Iteration goes over the objects
  * there when it starts (rare: shutdown, timeout checks), so it may remove any of them.
  */
 export interface LiveEntry<T> {
@@ -19,7 +19,8 @@ export interface LiveEntry<T> {
 interface Entry<T> extends LiveEntry<T> {
   prev: Entry<T> | null
   next: Entry<T> | null
-  live: boolean
+  /** The set it is in; null once removed. */
+  set: LiveSet<T> | null
 }
 
 export class LiveSet<T> implements Iterable<T> {
@@ -28,18 +29,18 @@ export class LiveSet<T> implements Iterable<T> {
 
   /** Adds `value` (once per call: the caller keeps the entry and removes it with it). */
   add(value: T): LiveEntry<T> {
-    const entry: Entry<T> = {value, prev: null, next: this.head, live: true}
+    const entry: Entry<T> = {value, prev: null, next: this.head, set: this}
     if (this.head !== null) this.head.prev = entry
     this.head = entry
     this.size++
     return entry
   }
 
-  /** Removes what `entry` added; false when it is gone already. */
+  /** Removes what `entry` added; false when it is gone already (or another set's). */
   delete(e: LiveEntry<T>): boolean {
     const entry = e as Entry<T>
-    if (!entry.live) return false
-    entry.live = false
+    if (entry.set !== this) return false
+    entry.set = null
     if (entry.prev !== null) entry.prev.next = entry.next
     else this.head = entry.next
     if (entry.next !== null) entry.next.prev = entry.prev
@@ -52,7 +53,7 @@ export class LiveSet<T> implements Iterable<T> {
   clear(): void {
     for (let entry = this.head; entry !== null; ) {
       const next: Entry<T> | null = entry.next
-      entry.live = false
+      entry.set = null
       entry.prev = entry.next = null
       entry = next
     }

@@ -26,7 +26,7 @@ import {DownstreamResponse, type ResponseOwner} from './response.js'
 import {writeLatin1} from '../socket-write.js'
 import type {LiveEntry} from '../live-set.js'
 
-type SocketTimer = Socket & {_unrefTimer?: () => void}
+type SocketTimer = Socket & {_unrefTimer?: () => void; timeout?: number}
 
 const METHODS: readonly string[] = PARSER_METHODS ?? []
 const REQUEST: number = (HTTPParser as unknown as {REQUEST?: number}).REQUEST ?? 0
@@ -65,8 +65,6 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   private queuePaused = false
   private idle = false
   private failed = false
-  /** The socket's timeout as last set (`arm`); 0 for none. */
-  private timeoutMs = 0
   /** Whether that timeout is one the request or response asked for (`timeout`), not the idle one. */
   private askedTimeout = false
   /** `Date.now()` when the head being read began (a new connection's counts from its start); 0 when none is. */
@@ -78,7 +76,6 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   private readonly entry: LiveEntry<DownstreamConnection>
 
   constructor(readonly socket: Socket, private readonly server: ConnectionServer) {
-    this.entry = server.track(this)
     socket.setNoDelay(true)
     const p = (this.parser = new HTTPParser())
     p.initialize(REQUEST, {}, 0, HTTPParser.kLenientNone)
@@ -95,6 +92,8 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     socket.on('close', this.onClose.bind(this))
     socket.on('drain', this.onDrain.bind(this))
     socket.on('timeout', this.onTimeout.bind(this))
+    // once its close listener is there to forget it
+    this.entry = server.track(this)
   }
 
   destroy(err?: Error): void {
@@ -184,9 +183,11 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     // the idle timer, run out while a request is read or answered: not this request's timeout
     if (!this.idle && !this.askedTimeout) return
     // Node's: a timeout nobody handles destroys the socket
+    // Node's: a timeout nobody handles destroys the socket; the request (while not whole) and the response both hear it
     const req = this.current
-    const handled = (req !== null && !req.complete && req.emit('timeout', this.socket)) || (this.queue.length > 0 && this.queue[0].emit('timeout', this.socket))
-    if (!handled) this.socket.destroy()
+    const reqHandled = req !== null && !req.complete && req.emit('timeout', this.socket)
+    const resHandled = this.queue.length > 0 && this.queue[0].emit('timeout', this.socket)
+    if (!reqHandled && !resHandled) this.socket.destroy()
   }
 
   /** Checks the head and request timeouts (run every few seconds by the server). */
@@ -210,20 +211,17 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     if (!idle) return
     this.askedTimeout = false
     const ms = this.server.keepAliveTimeout > 0 ? this.server.keepAliveTimeout + KEEP_ALIVE_BUFFER_MS : 0
-    // the idle time counts from now, also when a long answer let the timer run out meanwhile
-    if (ms === this.timeoutMs && ms > 0 && typeof (this.socket as SocketTimer)._unrefTimer === 'function') (this.socket as SocketTimer)._unrefTimer!()
-    else this.arm(ms)
-  }
-
-  private arm(ms: number): void {
-    this.timeoutMs = ms
-    this.socket.setTimeout(ms)
+    // the idle time counts from now, also when a long answer let the timer run out meanwhile;
+    // the socket's `timeout` is what it was last set to, by whoever set it
+    const socket = this.socket as SocketTimer
+    if (ms > 0 && socket.timeout === ms && typeof socket._unrefTimer === 'function') socket._unrefTimer()
+    else socket.setTimeout(ms)
   }
 
   /** The request or the response sets the socket's timeout (their `setTimeout`); it holds until the connection is idle again. */
   timeout(ms: number): void {
     this.askedTimeout = ms > 0
-    this.arm(ms)
+    this.socket.setTimeout(ms)
   }
 
   private onBegin(): void {
@@ -310,6 +308,8 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     } catch (err) {
       this.thrown = internal(err)
     }
+    // answered before its body was all read (a 401 to an upload): idle once the body is in
+    if (this.queue.length === 0) this.setIdle(true)
   }
 
   /** The request's reader wants more: read the socket again. */
@@ -343,7 +343,10 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     res.finished_()
     if (this.closed) return
     if (res._last) {
-      this.socket.end()
+      // Node's: the socket goes once flushed, whether or not the client closes its side
+      const socket = this.socket as Socket & {destroySoon?: () => void}
+      if (typeof socket.destroySoon === 'function') socket.destroySoon()
+      else socket.end()
       return
     }
     if (this.queuePaused && this.queue.length <= MAX_QUEUED) {

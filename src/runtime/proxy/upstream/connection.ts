@@ -69,7 +69,6 @@ export class Connection {
   private readonly entry: LiveEntry<Connection>
 
   constructor(private readonly pool: ConnectionOwner, readonly socket: net.Socket, connectEvent: string, connectTimeout: number) {
-    this.entry = pool.track(this)
     socket.setNoDelay(true)
     this.arm(connectTimeout)
     this.reader = socketReads(socket)
@@ -98,6 +97,8 @@ export class Connection {
     socket.on('timeout', this.onTimeout)
     socket.on('close', this.onClose)
     socket.on('drain', this.onDrain)
+    // once its close listener is there to forget it
+    this.entry = pool.track(this)
   }
 
   start(req: ClientRequest, resolve: Resolve, reject: Reject, retry: (() => void) | null): void {
