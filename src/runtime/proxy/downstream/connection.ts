@@ -26,7 +26,8 @@ import {DownstreamResponse, type ResponseOwner} from './response.js'
 import {writeLatin1} from '../socket-write.js'
 import type {LiveEntry} from '../live-set.js'
 
-type SocketTimer = Socket & {_unrefTimer?: () => void; timeout?: number}
+/** What of net.Socket's internals a connection uses, each with a public fallback. */
+type SocketInternals = Socket & {_unrefTimer?: () => void; timeout?: number; destroySoon?: () => void}
 
 const METHODS: readonly string[] = PARSER_METHODS ?? []
 const REQUEST: number = (HTTPParser as unknown as {REQUEST?: number}).REQUEST ?? 0
@@ -65,7 +66,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   private queuePaused = false
   private idle = false
   private failed = false
-  /** Whether that timeout is one the request or response asked for (`timeout`), not the idle one. */
+  /** Whether the socket's timeout is one the request or response asked for (`timeout`), not the idle one. */
   private askedTimeout = false
   /** `Date.now()` when the head being read began (a new connection's counts from its start); 0 when none is. */
   private headStartedAt = Date.now()
@@ -182,7 +183,6 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   private onTimeout(): void {
     // the idle timer, run out while a request is read or answered: not this request's timeout
     if (!this.idle && !this.askedTimeout) return
-    // Node's: a timeout nobody handles destroys the socket
     // Node's: a timeout nobody handles destroys the socket; the request (while not whole) and the response both hear it
     const req = this.current
     const reqHandled = req !== null && !req.complete && req.emit('timeout', this.socket)
@@ -213,7 +213,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     const ms = this.server.keepAliveTimeout > 0 ? this.server.keepAliveTimeout + KEEP_ALIVE_BUFFER_MS : 0
     // the idle time counts from now, also when a long answer let the timer run out meanwhile;
     // the socket's `timeout` is what it was last set to, by whoever set it
-    const socket = this.socket as SocketTimer
+    const socket = this.socket as SocketInternals
     if (ms > 0 && socket.timeout === ms && typeof socket._unrefTimer === 'function') socket._unrefTimer()
     else socket.setTimeout(ms)
   }
@@ -344,7 +344,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     if (this.closed) return
     if (res._last) {
       // Node's: the socket goes once flushed, whether or not the client closes its side
-      const socket = this.socket as Socket & {destroySoon?: () => void}
+      const socket = this.socket as SocketInternals
       if (typeof socket.destroySoon === 'function') socket.destroySoon()
       else socket.end()
       return
