@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import {once} from 'node:events'
+import {spawn} from 'node:child_process'
 import {createServer} from 'node:http'
 import net from 'node:net'
 import {describe, test} from 'node:test'
@@ -413,6 +414,50 @@ describe('downstream server timeouts', {skip: FAST_SERVER_AVAILABLE ? false : "N
       // a server that kept its side open would otherwise wait for this one to close it
       s.destroy()
     }
+  })
+
+  /** Answers `ok` as the proxy answers a small response (a Buffer: head and body in one write, held for the end of the turn). */
+  const okBuffer: Parameters<typeof createDownstreamServer>[1] = (_req, res) => {
+    res.writeHead(200, {'content-length': 2})
+    res.end(Buffer.from('ok'))
+  }
+
+  test('an answer written in the turn the client ended its side still goes out before the server ends its own', async (t) => {
+    // the answer is due on a timer while this process is blocked, and a client in another
+    // process ends its side meanwhile: the next turn runs the timer (the answer), then reads the end
+    const {port} = await bare(t, {
+      handler: (_req, res) => {
+        setTimeout(() => {
+          res.writeHead(200, {'content-length': 2})
+          res.end(Buffer.from('ok'))
+        }, 200)
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600)
+      },
+    })
+    const client = spawn(process.execPath, ['-e', `
+      const s = require('net').connect({port: ${port}, host: '127.0.0.1', allowHalfOpen: true}, () => {
+        s.write('GET / HTTP/1.1\\r\\nHost: a.test\\r\\n\\r\\n')
+        setTimeout(() => s.end(), 200)
+      })
+      let text = ''
+      s.on('data', (d) => (text += d.toString('latin1')))
+      s.on('end', () => { process.stdout.write(text); process.exit(0) })
+      s.on('error', (e) => { process.stdout.write('error ' + e.message); process.exit(0) })
+      setTimeout(() => process.exit(0), 5000)
+    `], {stdio: ['ignore', 'pipe', 'inherit']})
+    t.after(() => client.kill())
+    let text = ''
+    client.stdout.on('data', (d) => (text += d.toString('latin1')))
+    await once(client, 'exit')
+    assert.deepEqual(responses(text).map((r) => [r.status, r.body]), [[200, 'ok']])
+  })
+
+  test('a request the parser refuses after one answered in the same turn: the answer first, then the refusal', async (t) => {
+    const {port, errors} = await bare(t, {handler: okBuffer})
+    const r = await exchange(port, ['GET / HTTP/1.1\r\nHost: a.test\r\n\r\nNOT HTTP AT ALL\r\n\r\n'])
+    assert.equal(r.closed, true)
+    assert.deepEqual(responses(r.text).map((x) => x.status), [200, 400])
+    assert.equal(errors.length, 1)
   })
 
   for (const mode of READ_MODES) {

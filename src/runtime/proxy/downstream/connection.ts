@@ -23,7 +23,7 @@ import type {Socket} from 'node:net'
 import {consumeReads, HTTPParser, K_BEGIN, K_BODY, K_COMPLETE, K_HEADERS, K_HEADERS_COMPLETE, PARSER_METHODS, type Parser, type Reads} from '../upstream/parser.js'
 import {DownstreamRequest, MAX_HEADER_ENTRIES, type RequestOwner} from './request.js'
 import {DownstreamResponse, type ResponseOwner} from './response.js'
-import {writeLatin1} from '../socket-write.js'
+import {holdLatin1, releaseLatin1} from '../socket-write.js'
 import type {LiveEntry} from '../live-set.js'
 
 /** What of net.Socket's internals a connection uses, each with a public fallback. */
@@ -145,6 +145,8 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   private fail(err: Error & {code?: string; rawPacket?: Buffer}): void {
     if (this.failed) return
     this.failed = true
+    // the answer to it (or the end) goes after what is held for the end of this turn
+    releaseLatin1(this.socket)
     this.server.clientError(err, this.socket)
   }
 
@@ -154,6 +156,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   }
 
   private onEnd(): void {
+    releaseLatin1(this.socket)
     if (this.failed) return void this.socket.end()
     const r = this.parser.finish()
     if (r instanceof Error) return this.fail(r as Error & {code?: string})
@@ -327,8 +330,9 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
   /** A response wrote its last bytes (or gives them here, `last`): it finishes once they are flushed. */
   ended(res: DownstreamResponse, last = ''): void {
     if (res !== this.queue[0]) return
-    // a write after what the response wrote: its callback is Node's `finish`
-    writeLatin1(this.socket, last, this.finishedHead)
+    // a write after what the response wrote: its callback is Node's `finish`; nothing else
+    // is written to the socket before it calls back, so it can wait for the turn's end
+    holdLatin1(this.socket, last, this.finishedHead)
   }
 
   /** The first response's bytes are out: finish it, then the next one's turn (or the end). */

@@ -7,7 +7,7 @@
  */
 import type net from 'node:net'
 import type {ClientRequest} from './types.js'
-import {writeLatin1} from '../socket-write.js'
+import {holdLatin1, releaseLatin1, writeLatin1} from '../socket-write.js'
 
 /** Body bytes held for a response nobody reads yet before the socket is paused. */
 const QUEUE_BYTES = 64 * 1024
@@ -44,8 +44,10 @@ export function writeRequest(s: net.Socket, req: ClientRequest): BodyLeft {
   }
   head += '\r\n'
   if (body === null) {
-    writeLatin1(s, head)
+    // nothing follows it before the response: it can wait for the end of this turn
+    holdLatin1(s, head)
   } else if (Buffer.isBuffer(body)) {
+    releaseLatin1(s)
     s.cork()
     s.write(head, 'latin1')
     s.write(body)
