@@ -452,6 +452,13 @@ describe('downstream server timeouts', {skip: FAST_SERVER_AVAILABLE ? false : "N
     assert.deepEqual(responses(text).map((r) => [r.status, r.body]), [[200, 'ok']])
   })
 
+  test('a CONNECT after a request answered in the same turn: the answer goes out, then the connection ends', async (t) => {
+    const {port} = await bare(t, {handler: okBuffer})
+    const r = await exchange(port, ['GET / HTTP/1.1\r\nHost: a.test\r\n\r\nCONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n'])
+    assert.equal(r.closed, true)
+    assert.deepEqual(responses(r.text).map((x) => [x.status, x.body]), [[200, 'ok']])
+  })
+
   test('a request the parser refuses after one answered in the same turn: the answer first, then the refusal', async (t) => {
     const {port, errors} = await bare(t, {handler: okBuffer})
     const r = await exchange(port, ['GET / HTTP/1.1\r\nHost: a.test\r\n\r\nNOT HTTP AT ALL\r\n\r\n'])

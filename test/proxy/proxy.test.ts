@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {createServer} from 'node:http'
+import {connect, type AddressInfo} from 'node:net'
 import {once} from 'node:events'
 import {createServer as createHttpsServer} from 'node:https'
 import {describe, test} from 'node:test'
@@ -255,3 +258,71 @@ describe('proxy: error formats, negotiated as Kong does', () => {
   })
 })
 
+describe('proxy: pipelined answers in order', () => {
+  test('a pipelined request refused for its long request line is answered after the one before it, still in flight', async (t) => {
+    const up = createServer((_req, res) => setTimeout(() => {
+      res.writeHead(200, {'content-length': 2})
+      res.end('ok')
+    }, 100))
+    up.listen(0, '127.0.0.1')
+    await once(up, 'listening')
+    t.after(() => new Promise<void>((r) => {
+      up.closeAllConnections()
+      up.close(() => r())
+    }))
+    const s = service({host: '127.0.0.1', port: (up.address() as AddressInfo).port, protocol: 'http'})
+    const {port} = await startProxy(t, {services: [s], routes: [route({paths: ['/p'], service: {id: s.id}})]})
+    const client = connect(port, '127.0.0.1')
+    t.after(() => client.destroy())
+    let text = ''
+    client.on('data', (d) => (text += d.toString('latin1')))
+    client.write(`GET /p HTTP/1.1\r\nHost: a.test\r\n\r\nGET /${'a'.repeat(9000)} HTTP/1.1\r\nHost: a.test\r\n\r\n`)
+    await once(client, 'close')
+    assert.deepEqual(text.match(/HTTP\/1\.1 \d{3}/g), ['HTTP/1.1 200', 'HTTP/1.1 414'])
+    assert.match(text, /\r\n\r\nokHTTP\/1\.1 414 /)
+  })
+
+  test('a pipelined request refused for its long request line comes after the answer to the one before, read in the same turn', async (t) => {
+    // the upstream and the client run in another process: when the upstream gets request 1 it
+    // says so, and this process (the proxy) blocks; meanwhile the upstream answers and the
+    // client sends request 2, so the proxy reads the answer, then request 2, in one turn
+    const child = spawn(process.execPath, ['-e', `
+      const http = require('http'), net = require('net')
+      let client
+      const up = http.createServer((q, r) => {
+        process.stdout.write('GOT\\n')
+        setTimeout(() => {
+          r.writeHead(200, {'content-length': 2})
+          r.end('ok')
+          setTimeout(() => client.write('GET /' + 'a'.repeat(9000) + ' HTTP/1.1\\r\\nHost: a.test\\r\\n\\r\\n'), 30)
+        }, 100)
+      }).listen(0, '127.0.0.1', () => process.stdout.write('UP ' + up.address().port + '\\n'))
+      process.stdin.once('data', (d) => {
+        client = net.connect({port: Number(d.toString()), host: '127.0.0.1'}, () => client.write('GET /p HTTP/1.1\\r\\nHost: a.test\\r\\n\\r\\n'))
+        let text = ''
+        client.on('data', (x) => (text += x.toString('latin1')))
+        client.on('error', () => {})
+        client.on('close', () => { process.stdout.write('RESULT ' + JSON.stringify(text.match(/HTTP\\/1\\.1 \\d{3}/g)) + '\\n'); process.exit(0) })
+      })
+      setTimeout(() => process.exit(1), 10000)
+    `], {stdio: ['pipe', 'pipe', 'inherit']})
+    t.after(() => child.kill())
+    let out = ''
+    const upPort = await new Promise<number>((resolve) => child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /UP (\d+)\n/.exec(out)
+      if (m) resolve(Number(m[1]))
+    }))
+    const s = service({host: '127.0.0.1', port: upPort, protocol: 'http'})
+    const {port} = await startProxy(t, {services: [s], routes: [route({paths: ['/p'], service: {id: s.id}})]})
+    child.stdout.on('data', () => {
+      if (out.includes('GOT') && !out.includes('BLOCKED')) {
+        out += 'BLOCKED'
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500)
+      }
+    })
+    child.stdin.write(String(port))
+    await once(child, 'exit')
+    assert.match(out, /RESULT \["HTTP\/1\.1 200","HTTP\/1\.1 414"\]/)
+  })
+})

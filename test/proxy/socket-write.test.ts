@@ -185,6 +185,22 @@ describe('writes held until the turn ends', () => {
     two.client.destroy()
   })
 
+  test('a turn with many sockets to write sends them 32 at a time, not all at its end', async () => {
+    const pairs = []
+    for (let i = 0; i < 33; i++) pairs.push(await pair())
+    for (const {client} of pairs) holdLatin1(client, 'x')
+    if (nativeWrites) {
+      // the first 32 went when the 32nd was held; the 33rd waits for the end of the turn
+      assert.deepEqual(pairs.map(({client}) => client.bytesWritten), [...Array(32).fill(1), 0])
+    }
+    await turnEnds()
+    assert.deepEqual(pairs.map(({client}) => client.bytesWritten), Array(33).fill(1))
+    for (const {client, peer} of pairs) {
+      client.destroy()
+      peer.destroy()
+    }
+  })
+
   test('a write straight after a held one, or an end after it is released, comes after its bytes', async () => {
     const {client, peer} = await pair()
     const got = read(peer, 10)

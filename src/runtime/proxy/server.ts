@@ -40,7 +40,7 @@ import {headerPolicy, KONG_HEADERS, type HeaderPolicy} from './kong-headers.js'
 import {clientAddress, NO_TRUSTED_IPS, realIpSettings, type RealIpSettings} from './real-ip.js'
 import type {NodeConf} from '../conf/defaults.js'
 import {LiveSet, type LiveEntry} from './live-set.js'
-import {bytesWritten} from './socket-write.js'
+import {bytesWritten, releaseLatin1} from './socket-write.js'
 
 export interface ProxyStats {
   connections_active: number
@@ -155,7 +155,10 @@ export function createProxy(opts: ProxyOptions): Proxy {
     counters.requests++
     // nginx refuses a request line its header buffer cannot hold (Node's limit is on the whole head)
     if (req.url!.length > REQUEST_LINE_MAX - 16 && requestLineLength(req) > REQUEST_LINE_MAX) {
-      refuse(req.socket, {reason: 'uri', method: req.method ?? ''})
+      const refuseIt = () => refuse(req.socket, {reason: 'uri', method: req.method ?? ''})
+      // pipelined behind requests still answering: refused in its turn, after their answers (nginx's order)
+      if (res.socket === null) res.once('socket', refuseIt)
+      else refuseIt()
       return
     }
     // no `Keep-Alive: timeout=…` response header (nginx, so Kong, sends none); the idle
@@ -201,6 +204,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
    * when its request line was whole, its target; no header, no route, no service.
    */
   const refuse = (socket: Socket, refused: RefusedRequest): void => {
+    // an answer held for the end of this turn (the request before this one) goes first
+    releaseLatin1(socket)
     const refusal = REFUSALS[refused.reason]
     if (snapshot.pluginPlan.global.length === 0) return void socket.end(clientErrorReply(refusal, nextRequestId(), settings))
     const req = new IncomingMessage(socket)

@@ -97,7 +97,9 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     this.entry = server.track(this)
   }
 
+  /** Destroys the socket; what is held for the end of this turn (an answer before this) goes first, as it would have before the socket went. */
   destroy(err?: Error): void {
+    releaseLatin1(this.socket)
     this.socket.destroy(err)
   }
 
@@ -190,7 +192,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     const req = this.current
     const reqHandled = req !== null && !req.complete && req.emit('timeout', this.socket)
     const resHandled = this.queue.length > 0 && this.queue[0].emit('timeout', this.socket)
-    if (!reqHandled && !resHandled) this.socket.destroy()
+    if (!reqHandled && !resHandled) this.destroy()
   }
 
   /** Checks the head and request timeouts (run every few seconds by the server). */
@@ -257,7 +259,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
     this.current = req
     // nothing here tunnels or speaks HTTP/2: the connection ends (Node's, without `connect` listeners)
     if (req.method === 'CONNECT' || req.method === 'PRI') {
-      this.socket.destroy()
+      this.destroy()
       return 2
     }
     this.setIdle(false)
@@ -324,7 +326,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
 
   /** A request destroyed before it was whole takes its connection with it (Node's). */
   destroyFrom(err: Error | null): void {
-    if (!this.closed) this.socket.destroy(err ?? undefined)
+    if (!this.closed) this.destroy(err ?? undefined)
   }
 
   /** A response wrote its last bytes (or gives them here, `last`): it finishes once they are flushed. */
@@ -371,7 +373,7 @@ export class DownstreamConnection implements RequestOwner, ResponseOwner {
 
   /** Whether the connection's socket is ours to destroy now: no request read or answered. */
   closeIfIdle(): void {
-    if (this.idle && this.headStartedAt === 0 && this.queue.length === 0 && this.current === null) this.socket.destroy()
+    if (this.idle && this.headStartedAt === 0 && this.queue.length === 0 && this.current === null) this.destroy()
   }
 }
 

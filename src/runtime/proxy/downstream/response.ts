@@ -361,6 +361,8 @@ export class DownstreamResponse extends EventEmitter {
     const held = this.held
     this.held = null
     if (this.destroyOnAttach !== null) return this.owner.destroy(this.destroyOnAttach === true ? undefined : this.destroyOnAttach)
+    // as Node's `assignSocket`: the response has its socket now (`socket` is null while it waits)
+    this.emit('socket', this.owner.socket)
     if (held !== null && held.length > 0) {
       const s = this.owner.socket
       s.cork()
