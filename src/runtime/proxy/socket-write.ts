@@ -83,7 +83,7 @@ export const nativeWrites = BINDING !== null
 
 export function writeLatin1(socket: Socket, data: string, callback?: WriteCallback): void {
   const s = socket as Socket & Internals
-  if (s[HELD]) releaseLatin1(socket)
+  releaseLatin1(socket)
   if (!direct(s)) return void socket.write(data, 'latin1', callback)
   send(s, newReq(s, data, callback), data)
 }
